@@ -1,0 +1,63 @@
+"""Configuration classes; environment variables prefixed `VOUCHER_` override any setting.
+
+`VOUCHER_ENV` picks the class (development, testing, production; development by default). Any
+other `VOUCHER_<NAME>` sets `<NAME>`, with JSON values parsed (`VOUCHER_DATABASE_POOL_SIZE=20`).
+Secrets (the secret key, the key passphrase, database passwords) come only from the
+environment; production refuses to start without them.
+"""
+
+from __future__ import annotations
+
+
+class Config:
+    #: SQLAlchemy URL; None means SQLite in the instance folder.
+    DATABASE_URL: str | None = None
+    DATABASE_POOL_SIZE = 10
+    SECRET_KEY: str | None = None
+    #: Folder of the Ed25519 keys (see keys/README.md); None means ./keys.
+    KEYS_DIR: str | None = None
+    KEY_PASSPHRASE: str | None = None
+    #: Unencrypted private keys are acceptable only for development and tests.
+    ALLOW_PLAIN_KEYS = False
+    #: The checkpoint origin line and signed-note key name of this ledger.
+    LEDGER_ORIGIN = "gd-sme-vouchers.example/ledger"
+    #: Sequence the Merkle log right after each commit that posted entries (the job also does).
+    SEQUENCE_AFTER_COMMIT = True
+    SEQUENCER_INTERVAL_SECONDS = 5
+    CHECKPOINT_INTERVAL_SECONDS = 60
+    #: Sign a checkpoint early once this many entries are unsigned.
+    CHECKPOINT_BURST_ENTRIES = 1000
+    #: Request bodies above this size are refused (bytes).
+    MAX_CONTENT_LENGTH = 1024 * 1024
+    JSON_LOGS = False
+
+    API_TITLE = "Guangdong SME service-voucher ledger"
+    API_VERSION = "v1"
+    OPENAPI_VERSION = "3.0.3"
+    OPENAPI_URL_PREFIX = "/api"
+    OPENAPI_JSON_PATH = "openapi.json"
+
+
+class DevelopmentConfig(Config):
+    SECRET_KEY = "development-only-not-secret"  # noqa: S105 - refused in production
+    ALLOW_PLAIN_KEYS = True
+
+
+class TestingConfig(Config):
+    TESTING = True
+    SECRET_KEY = "testing-only-not-secret"  # noqa: S105 - refused in production
+    ALLOW_PLAIN_KEYS = True
+    DATABASE_POOL_SIZE = 40
+
+
+class ProductionConfig(Config):
+    JSON_LOGS = True
+
+
+CONFIGS: dict[str, type[Config]] = {
+    "development": DevelopmentConfig,
+    "testing": TestingConfig,
+    "production": ProductionConfig,
+}
+
+DEFAULT_SECRET_KEYS = frozenset({DevelopmentConfig.SECRET_KEY, TestingConfig.SECRET_KEY})

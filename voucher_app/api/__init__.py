@@ -1,0 +1,15 @@
+"""The JSON API under /api/v1 (flask-smorest), its OpenAPI document and its error format."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from voucher_app.api import health, ledger
+from voucher_app.api.problems import ProblemApi, register_problem_handlers
+
+
+def init_app(app: Flask) -> None:
+    api = ProblemApi(app)
+    api.register_blueprint(ledger.blp, url_prefix="/api/v1/ledger")
+    api.register_blueprint(health.blp)
+    register_problem_handlers(app)

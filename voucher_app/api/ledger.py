@@ -1,0 +1,121 @@
+"""Public, read-only ledger routes: checkpoint, verifier key, entries, proofs (DESIGN §4)."""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+from flask import Response
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from marshmallow import Schema, fields, validate
+
+from voucher_app.services import ledger
+from voucher_app.wiring import current
+
+blp = Blueprint("ledger", __name__, description="The public, verifiable ledger")
+
+_HASH = fields.String(metadata={"description": "base64 SHA-256 hash"})
+
+
+def _b64(value: bytes) -> str:
+    return base64.b64encode(value).decode()
+
+
+class EntriesArgs(Schema):
+    start = fields.Integer(required=True, validate=validate.Range(min=0))
+    end = fields.Integer(required=True, validate=validate.Range(min=1))
+
+
+class IndexedEntrySchema(Schema):
+    index = fields.Integer(required=True)
+    entry = fields.Dict(
+        required=True,
+        metadata={"description": "The entry; its RFC 8785 bytes are the Merkle leaf data"},
+    )
+    leaf_hash = _HASH
+
+
+class EntriesSchema(Schema):
+    tree_size = fields.Integer(required=True)
+    entries = fields.List(fields.Nested(IndexedEntrySchema), required=True)
+
+
+class InclusionArgs(Schema):
+    index = fields.Integer(required=True, validate=validate.Range(min=0))
+    tree_size = fields.Integer(required=True, validate=validate.Range(min=1))
+
+
+class InclusionSchema(Schema):
+    index = fields.Integer(required=True)
+    tree_size = fields.Integer(required=True)
+    leaf_hash = _HASH
+    proof = fields.List(_HASH, required=True)
+
+
+class ConsistencyArgs(Schema):
+    first = fields.Integer(required=True, validate=validate.Range(min=1))
+    second = fields.Integer(required=True, validate=validate.Range(min=1))
+
+
+class ConsistencySchema(Schema):
+    first = fields.Integer(required=True)
+    second = fields.Integer(required=True)
+    proof = fields.List(_HASH, required=True)
+
+
+_TEXT = {"content": {"text/plain": {"schema": {"type": "string"}}}}
+
+
+@blp.route("/checkpoint")
+class LatestCheckpoint(MethodView):
+    @blp.doc(responses={"200": {"description": "The latest signed checkpoint note", **_TEXT}})
+    def get(self) -> Response:
+        checkpoint = ledger.latest_checkpoint(current().uow())
+        response = Response(checkpoint.note, mimetype="text/plain")
+        response.headers["Cache-Control"] = "no-cache"
+        return response
+
+
+@blp.route("/vkey")
+class VerifierKey(MethodView):
+    @blp.doc(responses={"200": {"description": "Signed-note verifier keys, one per line", **_TEXT}})
+    def get(self) -> Response:
+        vkeys = [v.vkey for v in current().ledger_verifiers()]
+        return Response("".join(f"{v}\n" for v in reversed(vkeys)), mimetype="text/plain")
+
+
+@blp.route("/entries")
+class Entries(MethodView):
+    @blp.arguments(EntriesArgs, location="query")
+    @blp.response(200, EntriesSchema)
+    def get(self, args: dict[str, int]) -> dict[str, Any]:
+        """Entries at log indexes [start, end), at most 1000 per page."""
+        page = ledger.entries_page(current().uow(), args["start"], args["end"])
+        return {
+            "tree_size": page.tree_size,
+            "entries": [
+                {"index": index, "entry": document, "leaf_hash": _b64(leaf)}
+                for index, document, leaf in page.entries
+            ],
+        }
+
+
+@blp.route("/proofs/inclusion")
+class InclusionProof(MethodView):
+    @blp.arguments(InclusionArgs, location="query")
+    @blp.response(200, InclusionSchema)
+    def get(self, args: dict[str, int]) -> dict[str, Any]:
+        """RFC 9162 inclusion proof of the leaf at `index` in the tree of `tree_size` leaves."""
+        leaf, proof = ledger.inclusion_proof(current().uow(), args["index"], args["tree_size"])
+        return {**args, "leaf_hash": _b64(leaf), "proof": [_b64(h) for h in proof]}
+
+
+@blp.route("/proofs/consistency")
+class ConsistencyProof(MethodView):
+    @blp.arguments(ConsistencyArgs, location="query")
+    @blp.response(200, ConsistencySchema)
+    def get(self, args: dict[str, int]) -> dict[str, Any]:
+        """RFC 9162 consistency proof between the trees of `first` and `second` leaves."""
+        proof = ledger.consistency_proof(current().uow(), args["first"], args["second"])
+        return {**args, "proof": [_b64(h) for h in proof]}

@@ -1,0 +1,81 @@
+"""Errors as RFC 9457 `application/problem+json`, each with its stable `code`.
+
+A domain error becomes a problem with the status its family implies (invalid input 400, not
+found 404, conflict 409). Validation failures from request parsing become 422 problems listing
+the failing fields. Any other exception is logged and answered with a bare 500 problem: no stack
+trace or SQL ever reaches a client.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask, Response, json
+from flask_smorest import Api
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+from voucher_app.domain.errors import (
+    Conflict,
+    InvalidInput,
+    NotFound,
+    VoucherError,
+)
+
+log = logging.getLogger(__name__)
+PROBLEM_JSON = "application/problem+json"
+
+
+def status_of(error: VoucherError) -> int:
+    if isinstance(error, InvalidInput):
+        return 400
+    if isinstance(error, NotFound):
+        return 404
+    if isinstance(error, Conflict):
+        return 409
+    return 500
+
+
+def problem(status: int, code: str, detail: str, **extra: Any) -> Response:
+    body = {
+        "type": f"https://gd-sme-vouchers.example/problems/{code}",
+        "title": code.replace("_", " "),
+        "status": status,
+        "code": code,
+        "detail": detail,
+        **extra,
+    }
+    return Response(json.dumps(body), status=status, mimetype=PROBLEM_JSON)
+
+
+class ProblemApi(Api):  # type: ignore[misc]
+    """flask-smorest's Api, answering HTTP errors (including 422 validation) as problems."""
+
+    def handle_http_exception(self, error: HTTPException) -> Response:
+        status = error.code or 500
+        code = (error.name or "error").lower().replace(" ", "_")
+        extra: dict[str, Any] = {}
+        messages = getattr(error, "data", {}).get("messages")
+        if messages is not None:
+            code = "validation_failed"
+            extra["errors"] = messages
+        detail = "the request did not validate" if messages is not None else error.description
+        return problem(status, code, detail or code, **extra)
+
+
+def register_problem_handlers(app: Flask) -> None:
+    @app.errorhandler(VoucherError)
+    def _domain_error(error: VoucherError) -> Response:
+        details = {k: v for k, v in error.details.items() if _is_plain(v)}
+        return problem(status_of(error), error.code, error.message, **details)
+
+    @app.errorhandler(Exception)
+    def _unexpected(error: Exception) -> Response:
+        if isinstance(error, HTTPException):
+            return problem(error.code or 500, "http_error", error.description or "")
+        log.exception("unhandled error")
+        return problem(500, "internal_error", InternalServerError.description)
+
+
+def _is_plain(value: object) -> bool:
+    return isinstance(value, str | int | bool) or value is None

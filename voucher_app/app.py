@@ -1,0 +1,86 @@
+"""Builds the Flask application: configuration, wiring, API, commands, logging."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask
+
+import config as config_module
+from voucher_app import api, cli, wiring
+from voucher_app.domain.errors import KeyringError
+
+
+class ConfigurationError(RuntimeError):
+    """The application refuses to start with this configuration."""
+
+
+def build_app(config: str | type | None, overrides: Mapping[str, Any]) -> Flask:
+    app = Flask("voucher_app", instance_relative_config=True)
+    app.config.from_object(_config_class(config))
+    app.config.from_prefixed_env("VOUCHER")
+    app.config.update(overrides)
+    _configure_logging(app)
+    parts = wiring.Wiring.from_config(app.config, app.instance_path)
+    if app.config["DATABASE_URL"] is None:
+        os.makedirs(app.instance_path, exist_ok=True)
+    if _is_production(app):
+        _refuse_unsafe_production(app, parts)
+    wiring.init_app(app, parts)
+    api.init_app(app)
+    cli.init_app(app)
+    return app
+
+
+def _config_class(config: str | type | None) -> type:
+    if isinstance(config, type):
+        return config
+    name = config or os.environ.get("VOUCHER_ENV", "development")
+    try:
+        return config_module.CONFIGS[name]
+    except KeyError:
+        raise ConfigurationError(
+            f"unknown VOUCHER_ENV {name!r}; use one of {sorted(config_module.CONFIGS)}"
+        ) from None
+
+
+def _is_production(app: Flask) -> bool:
+    return not app.config.get("ALLOW_PLAIN_KEYS") and not app.testing
+
+
+def _refuse_unsafe_production(app: Flask, parts: wiring.Wiring) -> None:
+    secret = app.config.get("SECRET_KEY")
+    if not secret or secret in config_module.DEFAULT_SECRET_KEYS or len(secret) < 32:
+        raise ConfigurationError("set VOUCHER_SECRET_KEY to a random value of 32+ characters")
+    if not app.config.get("DATABASE_URL"):
+        raise ConfigurationError("set VOUCHER_DATABASE_URL (PostgreSQL) in production")
+    if not app.config.get("KEY_PASSPHRASE"):
+        raise ConfigurationError("set VOUCHER_KEY_PASSPHRASE: production keys are encrypted")
+    try:
+        parts.keyring.check()
+    except KeyringError as exc:
+        raise ConfigurationError(f"signing keys are not usable: {exc.message}") from exc
+
+
+class _JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        body = {
+            "time": self.formatTime(record),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        if record.exc_info:
+            body["exception"] = self.formatException(record.exc_info)
+        return json.dumps(body, ensure_ascii=False)
+
+
+def _configure_logging(app: Flask) -> None:
+    if app.config.get("JSON_LOGS"):
+        handler = logging.StreamHandler()
+        handler.setFormatter(_JsonFormatter())
+        logging.basicConfig(level=logging.INFO, handlers=[handler], force=True)

@@ -1,0 +1,270 @@
+"""Command-line entry points (`flask --app wsgi …`): parse, call one service, print.
+
+    db        upgrade | downgrade | heads | revision      the schema, through Alembic
+    keys      init | rotate | list                        the Ed25519 keys in keys/
+    centers   import | list                               the service-center hierarchy
+    ledger    sequence | checkpoint | verify | export | reverse
+    demo      load                                        demo data for an empty database
+    jobs      run                                         the scheduler in this process
+    serve                                                 development server + scheduler
+"""
+
+from __future__ import annotations
+
+import functools
+import getpass
+import sys
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, ParamSpec, TypeVar
+
+import click
+from flask import Flask, current_app
+from flask.cli import AppGroup
+
+from voucher_app import jobs
+from voucher_app.domain.actors import Actor, Role
+from voucher_app.domain.errors import VoucherError
+from voucher_app.persistence import migrate
+from voucher_app.services import centers, demo, ledger
+from voucher_app.signing.keyring import KeyPurpose
+from voucher_app.wiring import current
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+db_cli = AppGroup("db", help="Apply and write database migrations.")
+keys_cli = AppGroup("keys", help="Create, rotate and list signing keys.")
+centers_cli = AppGroup("centers", help="The service-center hierarchy.")
+ledger_cli = AppGroup("ledger", help="Sequence, sign, verify and export the ledger.")
+demo_cli = AppGroup("demo", help="Demo data.")
+jobs_cli = AppGroup("jobs", help="Scheduled jobs.")
+
+
+def domain_errors(command: Callable[P, T]) -> Callable[P, T]:
+    """Print a domain error as `code: message` and exit 1, instead of a traceback."""
+
+    @functools.wraps(command)
+    def run(*args: P.args, **kwargs: P.kwargs) -> T:
+        try:
+            return command(*args, **kwargs)
+        except VoucherError as error:
+            raise click.ClickException(f"{error.code}: {error.message}") from error
+
+    return run
+
+
+def cli_actor() -> Actor:
+    """Commands act as the operating-system user who runs them."""
+    return Actor(f"cli-{getpass.getuser()}"[:64], Role.ADMIN)
+
+
+def database_url() -> str:
+    return current().database.url
+
+
+# --- db -------------------------------------------------------------------------------------
+
+
+@db_cli.command("upgrade")
+@click.argument("revision", default="head")
+def db_upgrade(revision: str) -> None:
+    """Apply migrations up to REVISION (default: head)."""
+    migrate.upgrade(database_url(), revision)
+    click.echo(f"database at {revision}")
+
+
+@db_cli.command("downgrade")
+@click.argument("revision")
+def db_downgrade(revision: str) -> None:
+    """Revert migrations down to REVISION (`base` empties the database)."""
+    migrate.downgrade(database_url(), revision)
+    click.echo(f"database at {revision}")
+
+
+@db_cli.command("heads")
+def db_heads() -> None:
+    for head in migrate.heads():
+        click.echo(head)
+
+
+@db_cli.command("revision")
+@click.option("-m", "--message", required=True)
+@click.option("--autogenerate", is_flag=True, help="Start from the models' differences.")
+def db_revision(message: str, autogenerate: bool) -> None:
+    """Write a new migration file."""
+    migrate.revision(database_url(), message, autogenerate=autogenerate)
+
+
+# --- keys -----------------------------------------------------------------------------------
+
+
+@keys_cli.command("init")
+@domain_errors
+def keys_init() -> None:
+    """Create the ledger and voucher keys that do not exist yet."""
+    parts = current()
+    created = parts.keyring.init(parts.clock)
+    for record in created:
+        click.echo(f"created {record.purpose} key {record.kid} in {parts.keyring.directory}")
+    if not created:
+        click.echo(f"keys already present in {parts.keyring.directory}")
+
+
+@keys_cli.command("rotate")
+@click.argument("purpose", type=click.Choice([p.value for p in KeyPurpose]))
+@domain_errors
+def keys_rotate(purpose: str) -> None:
+    """Add a new active key; the old one stays to verify what it signed."""
+    parts = current()
+    record = parts.keyring.create(KeyPurpose(purpose), parts.clock)
+    click.echo(f"new active {purpose} key {record.kid}")
+
+
+@keys_cli.command("list")
+@domain_errors
+def keys_list() -> None:
+    for record in current().keyring.records():
+        click.echo(f"{record.purpose:8} {record.status:8} {record.kid}  {record.created_at}")
+    for verifier in current().ledger_verifiers():
+        click.echo(f"ledger vkey: {verifier.vkey}")
+
+
+# --- centers --------------------------------------------------------------------------------
+
+
+@centers_cli.command("import")
+@click.argument("csv_file", type=click.File(encoding="utf-8-sig"), required=False)
+@domain_errors
+def centers_import(csv_file: Any) -> None:
+    """Import centers from CSV_FILE (default: Guangdong's, shipped with the package)."""
+    specs = centers.read_center_csv(csv_file) if csv_file else centers.guangdong_centers()
+    result = centers.import_centers(current().uow(), specs)
+    click.echo(
+        f"{result.created} created, {result.updated} updated, {result.unchanged} unchanged"
+    )
+
+
+@centers_cli.command("list")
+@click.argument("code", default="440000")
+@domain_errors
+def centers_list(code: str) -> None:
+    """List center CODE and every center below it."""
+    for center in centers.list_subtree(current().uow(), code):
+        indent = {"province": "", "city": "  ", "county": "    "}[center.level]
+        click.echo(f"{indent}{center.code}  {center.name_zh}  {center.name_en}")
+
+
+# --- ledger ---------------------------------------------------------------------------------
+
+
+@ledger_cli.command("sequence")
+@domain_errors
+def ledger_sequence() -> None:
+    """Move committed entries into the Merkle log now."""
+    click.echo(f"{ledger.sequence_log(current().uow())} entries sequenced")
+
+
+@ledger_cli.command("checkpoint")
+@domain_errors
+def ledger_checkpoint() -> None:
+    """Sequence, then sign a checkpoint of the current tree if it grew."""
+    parts = current()
+    ledger.sequence_log(parts.uow())
+    signed = ledger.sign_checkpoint(parts.uow(), parts.checkpoint_signer())
+    if signed is None:
+        click.echo("no new entries since the last checkpoint")
+    else:
+        click.echo(signed.note, nl=False)
+
+
+@ledger_cli.command("verify")
+@domain_errors
+def ledger_verify() -> None:
+    """Recompute leaves, roots, signatures, balances and invariants; exit 1 on the first fault."""
+    parts = current()
+    verifiers = parts.ledger_verifiers()
+    if sys.stdout.isatty():
+        with click.progressbar(length=1, label="verifying", show_pos=True) as bar:
+
+            def progress(done: int, total: int) -> None:
+                bar.length = max(total, 1)
+                bar.update(done - bar.pos)
+
+            report = ledger.verify_ledger(parts.uow(), verifiers, progress)
+    else:
+        report = ledger.verify_ledger(parts.uow(), verifiers)
+    if report.failure is not None:
+        click.echo(f"FAIL {report.failure}", err=True)
+        sys.exit(1)
+    size = report.latest.size if report.latest else 0
+    click.echo(
+        f"OK: {report.entries} entries, {len(report.checkpoints)} checkpoints "
+        f"(latest covers {size}), balances agree"
+    )
+
+
+@ledger_cli.command("export")
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+@domain_errors
+def ledger_export(directory: Path) -> None:
+    """Write entries.jsonl, leaf-hashes.bin, checkpoints/ and ledger.vkey to DIRECTORY."""
+    parts = current()
+    vkeys = [v.vkey for v in parts.ledger_verifiers()]
+    count = ledger.export_ledger(parts.uow(), directory, vkeys)
+    click.echo(f"exported {count} entries to {directory}")
+
+
+@ledger_cli.command("reverse")
+@click.argument("entry_id", type=click.UUID)
+@domain_errors
+def ledger_reverse(entry_id: uuid.UUID) -> None:
+    """Post the exact negation of entry ENTRY_ID."""
+    posted = ledger.reverse_entry(current().uow(), entry_id, cli_actor())
+    click.echo(f"reversal {posted.id} posted")
+
+
+# --- demo, jobs, serve ----------------------------------------------------------------------
+
+
+@demo_cli.command("load")
+@click.option("--if-empty", is_flag=True, help="Do nothing (and succeed) on a non-empty database.")
+@domain_errors
+def demo_load(if_empty: bool) -> None:
+    """Fill an empty database with demo data."""
+    parts = current()
+    if if_empty and not demo.is_empty(parts.uow()):
+        click.echo("database has data; demo not loaded")
+        return
+    summary = demo.load_demo(parts.uow(), parts.checkpoint_signer())
+    click.echo(
+        f"demo loaded: {summary.centers} centers, programme {summary.programme}, "
+        f"{summary.entries} ledger entries, checkpoint at tree size {summary.checkpoint_size}"
+    )
+
+
+@jobs_cli.command("run")
+def jobs_run() -> None:
+    """Run the scheduler in this process until interrupted."""
+    app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
+    click.echo("scheduler running; Ctrl-C stops it")
+    jobs.build_scheduler(app, blocking=True).start()
+
+
+@click.command("serve")
+@click.option("--host", default="127.0.0.1")
+@click.option("--port", default=5000, type=int)
+@click.option("--scheduler/--no-scheduler", default=True, help="Run the jobs in-process.")
+def serve(host: str, port: int, scheduler: bool) -> None:
+    """Development server with the scheduler in-process (production: gunicorn + jobs run)."""
+    app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
+    if scheduler:
+        jobs.build_scheduler(app, blocking=False).start()
+    app.run(host=host, port=port, use_reloader=False, threaded=True)
+
+
+def init_app(app: Flask) -> None:
+    for group in (db_cli, keys_cli, centers_cli, ledger_cli, demo_cli, jobs_cli):
+        app.cli.add_command(group)
+    app.cli.add_command(serve)

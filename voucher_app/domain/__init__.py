@@ -1,0 +1,1 @@
+"""The rules of the voucher scheme as plain Python: no Flask, no SQLAlchemy, no I/O."""

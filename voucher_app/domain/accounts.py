@@ -1,0 +1,88 @@
+"""Ledger account names (DESIGN §4) and which of them may go below zero.
+
+An account is named by a colon-separated string that says what it holds, for example
+`center:440300:<programme id>:available`. The name is what appears in published entries, so its
+grammar is part of the ledger's public format.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import StrEnum
+
+from voucher_app.domain.errors import InvalidAccount
+
+_SEGMENT = re.compile(r"[A-Za-z0-9-]{1,64}")
+
+
+class AccountKind(StrEnum):
+    FUNDING = "funding"
+    AVAILABLE = "available"
+    VOUCHER = "voucher"
+    PENDING = "pending"
+    PAYABLE = "payable"
+    PAID = "paid"
+
+
+PROVIDER_KINDS = frozenset({AccountKind.PENDING, AccountKind.PAYABLE, AccountKind.PAID})
+
+
+@dataclass(frozen=True, slots=True)
+class Account:
+    """A parsed account name. Build one with the constructors below or `Account.parse`."""
+
+    kind: AccountKind
+    owner: str
+    programme: str | None = None
+
+    @property
+    def name(self) -> str:
+        match self.kind:
+            case AccountKind.FUNDING:
+                return f"programme:{self.owner}:funding"
+            case AccountKind.AVAILABLE:
+                return f"center:{self.owner}:{self.programme}:available"
+            case AccountKind.VOUCHER:
+                return f"voucher:{self.owner}"
+            case _:
+                return f"provider:{self.owner}:{self.programme}:{self.kind}"
+
+    @property
+    def may_go_negative(self) -> bool:
+        """Only a programme's funding account runs negative: it is the appropriation's source."""
+        return self.kind is AccountKind.FUNDING
+
+    @classmethod
+    def parse(cls, name: str) -> Account:
+        parts = name.split(":")
+        if not all(_SEGMENT.fullmatch(part) for part in parts):
+            raise InvalidAccount(f"malformed account name {name!r}", account=name)
+        match parts:
+            case ["programme", programme, "funding"]:
+                return funding(programme)
+            case ["center", center, programme, "available"]:
+                return available(center, programme)
+            case ["voucher", voucher_id]:
+                return voucher(voucher_id)
+            case ["provider", provider_id, programme, kind] if kind in PROVIDER_KINDS:
+                return Account(AccountKind(kind), provider_id, programme)
+        raise InvalidAccount(f"unknown account name {name!r}", account=name)
+
+
+def funding(programme: str) -> Account:
+    return Account(AccountKind.FUNDING, programme)
+
+
+def available(center: str, programme: str) -> Account:
+    return Account(AccountKind.AVAILABLE, center, programme)
+
+
+def voucher(voucher_id: str) -> Account:
+    return Account(AccountKind.VOUCHER, voucher_id)
+
+
+def provider(kind: AccountKind, provider_id: str, programme: str) -> Account:
+    if kind not in PROVIDER_KINDS:
+        raise InvalidAccount(f"{kind} is not a provider account kind")
+    return Account(kind, provider_id, programme)

@@ -1,0 +1,34 @@
+"""Who did something: every ledger entry and security event names an actor."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import StrEnum
+
+from voucher_app.domain.errors import InvalidInput
+
+_ACTOR_ID = re.compile(r"[A-Za-z0-9._:@-]{1,64}")
+
+
+class Role(StrEnum):
+    SME = "sme"
+    PROVIDER = "provider"
+    CENTER_STAFF = "center_staff"
+    CENTER_ADMIN = "center_admin"
+    AUDITOR = "auditor"
+    ADMIN = "admin"
+    SYSTEM = "system"  # scheduled jobs and command-line maintenance
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    id: str
+    role: Role
+
+    def __post_init__(self) -> None:
+        if not _ACTOR_ID.fullmatch(self.id):
+            raise InvalidInput(f"malformed actor id {self.id!r}", field="actor")
+
+
+SYSTEM = Actor("system", Role.SYSTEM)

@@ -1,0 +1,109 @@
+"""Journal entry kinds and the rules every entry's postings must follow.
+
+Both the ledger's writer and the outside auditor call `check_postings`, so an entry the ledger
+accepts is exactly an entry the auditor accepts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+
+from voucher_app.domain.accounts import Account, AccountKind
+from voucher_app.domain.errors import CannotReverseReversal, InvalidAmount, InvalidEntry
+from voucher_app.domain.money import MAX_FEN
+
+
+class EntryKind(StrEnum):
+    FUND = "fund"
+    ALLOCATE = "allocate"
+    ISSUE = "issue"
+    REDEEM = "redeem"
+    APPROVE = "approve"
+    REJECT = "reject"
+    EXPIRE = "expire"
+    REVOKE = "revoke"
+    RELEASE = "release"
+    SETTLE = "settle"
+    REVERSE = "reverse"
+
+
+_K = AccountKind
+
+#: For each kind: the kinds of account money leaves, and the kinds it goes to (DESIGN §4).
+FLOWS: dict[EntryKind, tuple[frozenset[AccountKind], frozenset[AccountKind]]] = {
+    EntryKind.FUND: (frozenset({_K.FUNDING}), frozenset({_K.AVAILABLE})),
+    EntryKind.ALLOCATE: (frozenset({_K.AVAILABLE}), frozenset({_K.AVAILABLE})),
+    EntryKind.ISSUE: (frozenset({_K.AVAILABLE}), frozenset({_K.VOUCHER})),
+    EntryKind.REDEEM: (frozenset({_K.VOUCHER}), frozenset({_K.PENDING})),
+    EntryKind.APPROVE: (frozenset({_K.PENDING}), frozenset({_K.PAYABLE})),
+    EntryKind.REJECT: (frozenset({_K.PENDING}), frozenset({_K.VOUCHER})),
+    EntryKind.EXPIRE: (frozenset({_K.VOUCHER}), frozenset({_K.AVAILABLE})),
+    EntryKind.REVOKE: (frozenset({_K.VOUCHER}), frozenset({_K.AVAILABLE})),
+    EntryKind.RELEASE: (frozenset({_K.VOUCHER}), frozenset({_K.AVAILABLE})),
+    EntryKind.SETTLE: (frozenset({_K.PAYABLE}), frozenset({_K.PAID})),
+}
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class Posting:
+    """A signed amount on one account: negative takes money out, positive puts it in."""
+
+    account: str
+    amount_fen: int
+
+
+def check_postings(kind: EntryKind, postings: Iterable[Posting]) -> tuple[Posting, ...]:
+    """Validate postings for an entry of `kind`; return them in canonical (account) order.
+
+    Rules: at least two postings, one per account, every amount a non-zero integer within
+    ±MAX_FEN, a zero sum, and money moving only along the kind's flow. A reversal's flow is
+    checked against the entry it negates, by `check_reversal`.
+    """
+    ordered = tuple(sorted(postings))
+    if len(ordered) < 2:
+        raise InvalidEntry("an entry needs at least two postings", kind=kind)
+    accounts = [p.account for p in ordered]
+    if len(set(accounts)) != len(accounts):
+        raise InvalidEntry("an account appears twice in one entry", kind=kind)
+    for posting in ordered:
+        amount = posting.amount_fen
+        if isinstance(amount, bool) or not isinstance(amount, int):
+            raise InvalidAmount("posting amounts must be whole numbers of fen")
+        if amount == 0 or abs(amount) > MAX_FEN:
+            raise InvalidAmount(f"posting amount {amount} is zero or out of range")
+    total = sum(p.amount_fen for p in ordered)
+    if total != 0:
+        raise InvalidEntry(f"postings sum to {total} fen, not zero", kind=kind)
+    if kind is not EntryKind.REVERSE:
+        sources, targets = FLOWS[kind]
+        for posting in ordered:
+            account_kind = Account.parse(posting.account).kind
+            allowed = sources if posting.amount_fen < 0 else targets
+            if account_kind not in allowed:
+                direction = "from" if posting.amount_fen < 0 else "to"
+                raise InvalidEntry(
+                    f"a {kind} entry cannot move money {direction} a {account_kind} account",
+                    kind=kind,
+                    account=posting.account,
+                )
+    else:
+        for posting in ordered:
+            Account.parse(posting.account)
+    return ordered
+
+
+def negation(postings: Sequence[Posting]) -> tuple[Posting, ...]:
+    """The postings of the entry that undoes `postings` exactly."""
+    return tuple(sorted(Posting(p.account, -p.amount_fen) for p in postings))
+
+
+def check_reversal(
+    postings: Sequence[Posting], original: Sequence[Posting], original_kind: EntryKind
+) -> None:
+    """A reversal must negate its original exactly, and a reversal is never itself reversed."""
+    if original_kind is EntryKind.REVERSE:
+        raise CannotReverseReversal("a reversal cannot be reversed; post a new entry instead")
+    if tuple(sorted(postings)) != negation(original):
+        raise InvalidEntry("a reversal must negate its original entry exactly")

@@ -1,0 +1,138 @@
+"""Every failure a user can cause or meet, each with a stable machine code.
+
+Entry points turn these into responses (RFC 9457 problems in the API, messages on pages, exit
+codes in the CLI); nothing below the entry points formats an error for a person. The `code` is
+a contract: clients and tests match on it, so it never changes once released.
+
+    VoucherError
+    ├── InvalidInput                  the request itself is wrong (HTTP 400/422)
+    │   ├── InvalidAmount             not a positive whole number of fen within range
+    │   ├── InvalidAccount            an account name that does not follow DESIGN §4
+    │   ├── InvalidEntry              postings that break double entry or the kind's flow
+    │   ├── InvalidProgrammeTerms     programme settings that contradict each other
+    │   ├── InvalidCenterData         a center hierarchy file that does not hold together
+    │   └── InvalidLogRange           a tree size, index or range outside the log
+    ├── NotFound                      a named thing does not exist (HTTP 404)
+    │   ├── UnknownCenter
+    │   ├── UnknownProgramme
+    │   ├── UnknownEntry
+    │   └── NoCheckpoint
+    ├── Conflict                      the request is valid but the state forbids it (HTTP 409)
+    │   ├── InsufficientFunds         an account would drop below what it may hold
+    │   ├── FundingExceedsBudget      funding past the programme's total budget
+    │   ├── NotAChildCenter           allocation to a center that is not a direct child
+    │   ├── CenterOutsideProgramme    a center outside the programme owner's subtree
+    │   ├── AlreadyReversed           an entry can be reversed once
+    │   ├── CannotReverseReversal     a reversal is corrected by a new entry, not reversed
+    │   ├── IdempotencyKeyReused      the same key with a different request
+    │   ├── DatabaseNotEmpty          demo data only goes into an empty database
+    │   └── ConcurrentRequest         lost a race that a retry resolves (services retry it)
+    └── KeyringError                  signing keys missing, unreadable or wrongly protected
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+
+class VoucherError(Exception):
+    """Base of every error this application raises on purpose."""
+
+    code: ClassVar[str] = "voucher_error"
+
+    def __init__(self, message: str, **details: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details
+
+
+class InvalidInput(VoucherError):
+    code = "invalid_input"
+
+
+class InvalidAmount(InvalidInput):
+    code = "invalid_amount"
+
+
+class InvalidAccount(InvalidInput):
+    code = "invalid_account"
+
+
+class InvalidEntry(InvalidInput):
+    code = "invalid_entry"
+
+
+class InvalidProgrammeTerms(InvalidInput):
+    code = "invalid_programme_terms"
+
+
+class InvalidCenterData(InvalidInput):
+    code = "invalid_center_data"
+
+
+class InvalidLogRange(InvalidInput):
+    code = "invalid_log_range"
+
+
+class NotFound(VoucherError):
+    code = "not_found"
+
+
+class UnknownCenter(NotFound):
+    code = "unknown_center"
+
+
+class UnknownProgramme(NotFound):
+    code = "unknown_programme"
+
+
+class UnknownEntry(NotFound):
+    code = "unknown_entry"
+
+
+class NoCheckpoint(NotFound):
+    code = "no_checkpoint"
+
+
+class Conflict(VoucherError):
+    code = "conflict"
+
+
+class InsufficientFunds(Conflict):
+    code = "insufficient_funds"
+
+
+class FundingExceedsBudget(Conflict):
+    code = "funding_exceeds_budget"
+
+
+class NotAChildCenter(Conflict):
+    code = "not_a_child_center"
+
+
+class CenterOutsideProgramme(Conflict):
+    code = "center_outside_programme"
+
+
+class AlreadyReversed(Conflict):
+    code = "already_reversed"
+
+
+class CannotReverseReversal(Conflict):
+    code = "cannot_reverse_reversal"
+
+
+class IdempotencyKeyReused(Conflict):
+    code = "idempotency_key_reused"
+
+
+class DatabaseNotEmpty(Conflict):
+    code = "database_not_empty"
+
+
+class ConcurrentRequest(Conflict):
+    code = "concurrent_request"
+
+
+class KeyringError(VoucherError):
+    code = "keyring_error"

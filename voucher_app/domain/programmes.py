@@ -1,0 +1,72 @@
+"""A programme's terms and the rules that make them coherent."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from enum import StrEnum
+
+from voucher_app.domain.categories import CATEGORY_CODES
+from voucher_app.domain.errors import InvalidProgrammeTerms
+from voucher_app.domain.money import FULL_RATE_BP, require_fen
+
+MAX_VALIDITY_DAYS = 3 * 366
+
+
+class SizeClass(StrEnum):
+    """Enterprise size under the 2011 standard; LARGE is "not an SME"."""
+
+    MEDIUM = "medium"
+    SMALL = "small"
+    MICRO = "micro"
+    LARGE = "large"
+
+
+SME_SIZES = frozenset({SizeClass.MEDIUM, SizeClass.SMALL, SizeClass.MICRO})
+
+
+@dataclass(frozen=True, slots=True)
+class ProgrammeTerms:
+    name: str
+    owner_center: str
+    period_start: date
+    period_end: date
+    total_budget_fen: int
+    subsidy_rate_bp: int
+    sme_cap_fen: int
+    voucher_face_value_fen: int
+    voucher_validity_days: int
+    partial_spending: bool
+    service_categories: tuple[str, ...]
+    accepted_sizes: tuple[SizeClass, ...]
+
+    def __post_init__(self) -> None:
+        check_terms(self)
+
+
+def check_terms(terms: ProgrammeTerms) -> None:
+    if not terms.name.strip() or len(terms.name) > 200:
+        raise InvalidProgrammeTerms("a programme needs a name of at most 200 characters")
+    if terms.period_end < terms.period_start:
+        raise InvalidProgrammeTerms("the period ends before it starts")
+    require_fen(terms.total_budget_fen, field="total_budget_fen")
+    require_fen(terms.voucher_face_value_fen, field="voucher_face_value_fen")
+    require_fen(terms.sme_cap_fen, field="sme_cap_fen")
+    if isinstance(terms.subsidy_rate_bp, bool) or not isinstance(terms.subsidy_rate_bp, int):
+        raise InvalidProgrammeTerms("subsidy_rate_bp must be a whole number of basis points")
+    if not 0 < terms.subsidy_rate_bp <= FULL_RATE_BP:
+        raise InvalidProgrammeTerms("subsidy_rate_bp must be between 1 and 10000")
+    if terms.sme_cap_fen < terms.voucher_face_value_fen:
+        raise InvalidProgrammeTerms("the per-SME cap must cover at least one voucher")
+    if terms.voucher_face_value_fen > terms.total_budget_fen:
+        raise InvalidProgrammeTerms("a voucher cannot be worth more than the whole budget")
+    if not 0 < terms.voucher_validity_days <= MAX_VALIDITY_DAYS:
+        raise InvalidProgrammeTerms(f"validity must be 1 to {MAX_VALIDITY_DAYS} days")
+    unknown = set(terms.service_categories) - CATEGORY_CODES
+    if unknown or not terms.service_categories:
+        raise InvalidProgrammeTerms(
+            f"unknown or missing service categories: {sorted(unknown)}", unknown=sorted(unknown)
+        )
+    sizes = set(terms.accepted_sizes)
+    if not sizes or not sizes <= SME_SIZES:
+        raise InvalidProgrammeTerms("accepted sizes must be one or more of medium, small, micro")

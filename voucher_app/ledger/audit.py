@@ -1,0 +1,213 @@
+"""Verifies a published ledger from its entries, signed checkpoints and public key alone.
+
+What it checks (DESIGN §4): every checkpoint's signature; every entry's shape, double entry,
+flow and reversal rules and the replayed balances (`replay`); every leaf recomputed from the
+entry's RFC 8785 bytes; the root at each checkpoint's size; consistency with a checkpoint
+verified on an earlier run. It stops at nothing: it reads to the end and reports the first bad
+index, so an edit that breaks several rules is named where it starts.
+
+Sources may also offer the leaf hashes they stored (the export's `leaves` file, the server's
+`leaf_hash`). Those are untrusted, but once their Merkle root matches a signed checkpoint they are
+authenticated, and an entry whose recomputed leaf differs is named exactly; without them, an
+edit that keeps an entry valid is only located between two checkpoints.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from voucher_app.ledger import merkle
+from voucher_app.ledger.canonical import canonical_bytes
+from voucher_app.ledger.document import MalformedEntry, parse_entry
+from voucher_app.ledger.replay import Replay, ReplayError
+from voucher_app.signing.note import Checkpoint, NoteError, Verifier, open_checkpoint
+
+
+@dataclass(frozen=True, slots=True)
+class SourceEntry:
+    index: int
+    entry: Any  # decoded JSON, validated by `parse_entry`
+    claimed_leaf: bytes | None = None
+
+
+@dataclass(frozen=True, order=True)
+class Failure:
+    """The first thing found wrong. `index` is the first bad leaf index, when one is known."""
+
+    index: int
+    reason: str
+    last_index: int | None = None  # set when the fault is only known to lie in [index, last]
+
+    def __str__(self) -> str:
+        if self.index < 0:
+            return self.reason
+        if self.last_index is not None:
+            return f"between index {self.index} and {self.last_index}: {self.reason}"
+        return f"index {self.index}: {self.reason}"
+
+
+@dataclass(frozen=True)
+class TrustedState:
+    """The last checkpoint an earlier run verified, kept in `--state FILE`."""
+
+    origin: str
+    size: int
+    root: bytes
+
+    def to_json(self) -> str:
+        root = base64.b64encode(self.root).decode()
+        return json.dumps({"origin": self.origin, "size": self.size, "root": root}) + "\n"
+
+    @classmethod
+    def from_json(cls, text: str) -> TrustedState:
+        data = json.loads(text)
+        return cls(data["origin"], int(data["size"]), base64.b64decode(data["root"]))
+
+
+@dataclass
+class AuditReport:
+    entries: int = 0
+    checkpoints: list[Checkpoint] = field(default_factory=list)
+    failures: list[Failure] = field(default_factory=list)
+    balances: dict[str, int] = field(default_factory=dict)
+    roots: dict[int, bytes] = field(default_factory=dict)
+
+    @property
+    def failure(self) -> Failure | None:
+        return min(self.failures) if self.failures else None
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures
+
+    @property
+    def latest(self) -> Checkpoint | None:
+        return self.checkpoints[-1] if self.checkpoints else None
+
+
+def open_checkpoints(
+    notes: Sequence[tuple[str, str]], verifiers: Sequence[Verifier], report: AuditReport
+) -> list[Checkpoint]:
+    """Verify (label, note) pairs; record failures; return good checkpoints by size."""
+    by_size: dict[int, Checkpoint] = {}
+    origins: set[str] = set()
+    for label, note in notes:
+        try:
+            checkpoint = open_checkpoint(note, verifiers)
+        except NoteError as exc:
+            report.failures.append(Failure(-1, f"checkpoint {label}: {exc}"))
+            continue
+        origins.add(checkpoint.origin)
+        seen = by_size.setdefault(checkpoint.size, checkpoint)
+        if seen.root != checkpoint.root:
+            report.failures.append(
+                Failure(-1, f"two signed checkpoints of size {checkpoint.size} differ")
+            )
+    if len(origins) > 1:
+        report.failures.append(Failure(-1, f"checkpoints from several origins: {sorted(origins)}"))
+    return [by_size[size] for size in sorted(by_size)]
+
+
+def audit(
+    entries: Iterable[SourceEntry],
+    notes: Sequence[tuple[str, str]],
+    verifiers: Sequence[Verifier],
+    *,
+    trusted: TrustedState | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> AuditReport:
+    """Check a whole ledger; see the module docstring for what and how."""
+    report = AuditReport()
+    checkpoints = open_checkpoints(notes, verifiers, report)
+    report.checkpoints = checkpoints
+    wanted_sizes = {c.size for c in checkpoints}
+    if trusted is not None:
+        wanted_sizes.add(trusted.size)
+
+    replay = Replay()
+    recomputed = merkle.CompactTree()
+    claimed = merkle.CompactTree()
+    claimed_complete = True
+    first_leaf_mismatch: int | None = None
+    claimed_roots: dict[int, bytes] = {}
+    expected = 0
+    for item in entries:
+        if item.index != expected:
+            problem = "missing" if item.index > expected else "out of order or repeated"
+            report.failures.append(Failure(expected, f"entry {problem} (found index {item.index})"))
+            break
+        try:
+            record = parse_entry(item.entry)
+            replay.apply(record)
+        except (MalformedEntry, ReplayError) as exc:
+            report.failures.append(Failure(expected, str(exc)))
+        leaf = merkle.leaf_hash(canonical_bytes(item.entry))
+        recomputed.append(leaf)
+        if item.claimed_leaf is None:
+            claimed_complete = False
+        elif claimed_complete:
+            claimed.append(item.claimed_leaf)
+            if first_leaf_mismatch is None and item.claimed_leaf != leaf:
+                first_leaf_mismatch = expected
+        expected += 1
+        if expected in wanted_sizes:
+            report.roots[expected] = recomputed.root()
+            if claimed_complete:
+                claimed_roots[expected] = claimed.root()
+        if progress is not None:
+            progress(expected)
+    report.entries = expected
+    report.balances = replay.balances
+
+    previous = 0
+    for checkpoint in checkpoints:
+        if checkpoint.size > expected:
+            report.failures.append(
+                Failure(expected, f"checkpoint of size {checkpoint.size} covers missing entries")
+            )
+        elif report.roots.get(checkpoint.size, merkle.EMPTY_ROOT) != checkpoint.root:
+            report.failures.append(
+                _locate(previous, checkpoint, first_leaf_mismatch, claimed_roots)
+            )
+        previous = checkpoint.size
+    if trusted is not None:
+        _check_trusted(trusted, checkpoints, report, expected)
+    return report
+
+
+def _locate(
+    previous: int,
+    checkpoint: Checkpoint,
+    first_leaf_mismatch: int | None,
+    claimed_roots: dict[int, bytes],
+) -> Failure:
+    """Name the first bad index under a checkpoint whose root the entries do not reproduce."""
+    reason = f"entries do not reproduce the signed root of tree size {checkpoint.size}"
+    authenticated = claimed_roots.get(checkpoint.size) == checkpoint.root
+    if authenticated and first_leaf_mismatch is not None:
+        return Failure(first_leaf_mismatch, "entry differs from the leaf the log signed")
+    return Failure(previous, reason, last_index=checkpoint.size - 1)
+
+
+def _check_trusted(
+    trusted: TrustedState, checkpoints: list[Checkpoint], report: AuditReport, entries: int
+) -> None:
+    latest = checkpoints[-1] if checkpoints else None
+    if latest is None or latest.size < trusted.size:
+        report.failures.append(
+            Failure(-1, f"the log no longer reaches the tree size {trusted.size} verified before")
+        )
+    elif latest.origin != trusted.origin:
+        report.failures.append(Failure(-1, f"origin changed from {trusted.origin!r}"))
+    elif trusted.size <= entries and report.roots.get(trusted.size) != trusted.root:
+        report.failures.append(
+            Failure(
+                0,
+                f"not consistent with the checkpoint of size {trusted.size} verified before",
+                last_index=trusted.size - 1,
+            )
+        )

@@ -1,0 +1,73 @@
+"""Signed checkpoints (signed tree heads) over the Merkle log.
+
+A new checkpoint is signed only after a consistency proof, built from the stored nodes, shows
+that the tree it covers extends the tree of the previous checkpoint: the log never signs two
+checkpoints that contradict each other.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from sqlalchemy import insert, select
+from sqlalchemy.orm import Session
+
+from voucher_app.clock import Clock
+from voucher_app.domain.errors import NoCheckpoint
+from voucher_app.ledger import merkle, sequencer, store
+from voucher_app.persistence.models import LedgerCheckpoint
+from voucher_app.signing.note import Checkpoint, sign_note
+
+
+class InconsistentLog(RuntimeError):
+    """The stored tree no longer extends the last signed checkpoint: stop and investigate."""
+
+
+@dataclass(frozen=True)
+class CheckpointSigner:
+    origin: str
+    private_key: Ed25519PrivateKey
+
+
+def latest(session: Session) -> LedgerCheckpoint:
+    checkpoint = session.scalar(
+        select(LedgerCheckpoint).order_by(LedgerCheckpoint.tree_size.desc()).limit(1)
+    )
+    if checkpoint is None:
+        raise NoCheckpoint("the ledger has no signed checkpoint yet")
+    return checkpoint
+
+
+def all_checkpoints(session: Session) -> list[LedgerCheckpoint]:
+    return list(session.scalars(select(LedgerCheckpoint).order_by(LedgerCheckpoint.tree_size)))
+
+
+def sign(session: Session, signer: CheckpointSigner, clock: Clock) -> LedgerCheckpoint | None:
+    """Sign the current tree if it grew since the last checkpoint; the caller commits."""
+    sequencer.lock(session, wait=True)
+    size = store.tree_size(session)
+    try:
+        previous: LedgerCheckpoint | None = latest(session)
+    except NoCheckpoint:
+        previous = None
+    if size == 0 or (previous is not None and previous.tree_size >= size):
+        return None
+    root = store.root(session, size)
+    if previous is not None:
+        proof = store.consistency_proof(session, previous.tree_size, size)
+        try:
+            merkle.verify_consistency(
+                previous.tree_size, size, proof, bytes(previous.root_hash), root
+            )
+        except merkle.ProofError as exc:
+            raise InconsistentLog(
+                f"tree of size {size} does not extend checkpoint {previous.tree_size}: {exc}"
+            ) from exc
+    note = sign_note(Checkpoint(signer.origin, size, root).text(), signer.origin, signer.private_key)
+    row_id = session.execute(
+        insert(LedgerCheckpoint)
+        .values(tree_size=size, root_hash=root, note=note, created_at=clock.now())
+        .returning(LedgerCheckpoint.id)
+    ).scalar_one()
+    return session.get_one(LedgerCheckpoint, row_id)

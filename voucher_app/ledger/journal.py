@@ -1,0 +1,266 @@
+"""The one writer of the journal: `post` an entry, `reverse` one, `open_account` with a floor.
+
+`post` checks the postings (`domain.entries.check_postings`), applies each to its account's
+cached balance with a conditional update — `balance + amount >= floor`, in account-id order so
+concurrent writers never deadlock — then inserts the entry, its postings and a queue row for the
+sequencer. The entry row is inserted after the balance row locks are held, so its id orders any
+two entries that touch the same account the way they committed; the sequencer relies on that.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from voucher_app.clock import Clock
+from voucher_app.domain.accounts import Account, AccountKind
+from voucher_app.domain.actors import Actor
+from voucher_app.domain.entries import (
+    EntryKind,
+    Posting,
+    check_postings,
+    check_reversal,
+)
+from voucher_app.domain.errors import (
+    AlreadyReversed,
+    ConcurrentRequest,
+    IdempotencyKeyReused,
+    InsufficientFunds,
+    InvalidEntry,
+    InvalidInput,
+    UnknownEntry,
+)
+from voucher_app.domain.money import format_yuan
+from voucher_app.ledger.document import MalformedEntry, check_refs
+from voucher_app.persistence.database import insert_ignoring_duplicates
+from voucher_app.persistence.models import (
+    JournalEntry,
+    JournalPosting,
+    LedgerAccount,
+    LogQueue,
+)
+
+MAX_IDEMPOTENCY_KEY = 200
+
+
+@dataclass(frozen=True, slots=True)
+class PostedEntry:
+    """What a caller learns about an entry it posted (or an earlier post of the same request)."""
+
+    id: uuid.UUID
+    kind: EntryKind
+    created_at: datetime
+    postings: tuple[Posting, ...]
+    refs: Mapping[str, str]
+    reverses: uuid.UUID | None
+    replayed: bool = False
+
+
+class Journal:
+    def __init__(self, session: Session, clock: Clock) -> None:
+        self.session = session
+        self.clock = clock
+        self.posted = False  # the unit of work sequences the log after committing entries
+
+    def open_account(self, account: Account, *, floor_fen: int = 0) -> None:
+        """Create an account that may go down to `floor_fen` (negative only for funding)."""
+        if floor_fen and account.kind is not AccountKind.FUNDING:
+            raise InvalidInput("only a funding account has a floor below zero")
+        insert_ignoring_duplicates(
+            self.session,
+            LedgerAccount.__table__,  # type: ignore[arg-type]
+            [{"name": account.name, "kind": account.kind.value, "balance_fen": 0,
+              "floor_fen": floor_fen}],
+            key=["name"],
+        )
+
+    def balance(self, account: Account) -> int:
+        balance = self.session.scalar(
+            select(LedgerAccount.balance_fen).where(LedgerAccount.name == account.name)
+        )
+        return balance or 0
+
+    def post(
+        self,
+        kind: EntryKind,
+        postings: Iterable[Posting],
+        refs: Mapping[str, str],
+        actor: Actor,
+        idempotency_key: str | None = None,
+        *,
+        reverses: JournalEntry | None = None,
+    ) -> PostedEntry:
+        ordered = check_postings(kind, postings)
+        try:
+            refs = check_refs(refs)
+        except MalformedEntry as exc:
+            raise InvalidEntry(str(exc)) from exc
+        digest = _request_digest(kind, ordered, refs, reverses)
+        if idempotency_key is not None:
+            replay = self._replay(idempotency_key, digest)
+            if replay is not None:
+                return replay
+        accounts = self._accounts([p.account for p in ordered])
+        for posting in sorted(ordered, key=lambda p: accounts[p.account].id):
+            self._apply(accounts[posting.account], posting.amount_fen)
+        now = self.clock.now()
+        entry_id = uuid.uuid4()
+        try:
+            row_id = self.session.execute(
+                insert(JournalEntry)
+                .values(
+                    public_id=entry_id,
+                    kind=kind.value,
+                    created_at=now,
+                    actor_id=actor.id,
+                    actor_role=actor.role.value,
+                    refs=refs,
+                    reverses_id=reverses.id if reverses else None,
+                    idempotency_key=idempotency_key,
+                    request_digest=digest,
+                )
+                .returning(JournalEntry.id)
+            ).scalar_one()
+        except IntegrityError as exc:
+            # A concurrent twin committed the same idempotency key or reversal first; running
+            # the use case again finds its result.
+            raise ConcurrentRequest("a concurrent request posted this entry") from exc
+        self.session.execute(
+            insert(JournalPosting),
+            [
+                {"entry_id": row_id, "account_id": accounts[p.account].id,
+                 "amount_fen": p.amount_fen}
+                for p in ordered
+            ],
+        )
+        self.session.execute(insert(LogQueue).values(entry_id=row_id))
+        self.posted = True
+        return PostedEntry(
+            entry_id, kind, now, ordered, refs, reverses.public_id if reverses else None
+        )
+
+    def reverse(
+        self, entry_id: uuid.UUID, actor: Actor, idempotency_key: str | None = None
+    ) -> PostedEntry:
+        """Post the exact negation of entry `entry_id`, naming it. An entry is reversed once."""
+        original = self.session.scalar(
+            select(JournalEntry).where(JournalEntry.public_id == entry_id)
+        )
+        if original is None:
+            raise UnknownEntry(f"no journal entry {entry_id}", entry=str(entry_id))
+        postings = self.postings_of(original.id)
+        negated = tuple(Posting(p.account, -p.amount_fen) for p in postings)
+        check_reversal(negated, postings, EntryKind(original.kind))
+        if idempotency_key is not None:
+            replay = self._replay(
+                idempotency_key,
+                _request_digest(EntryKind.REVERSE, tuple(sorted(negated)), original.refs, original),
+            )
+            if replay is not None:
+                return replay
+        already = self.session.scalar(
+            select(JournalEntry.public_id).where(JournalEntry.reverses_id == original.id)
+        )
+        if already is not None:
+            raise AlreadyReversed(
+                f"entry {entry_id} was already reversed by {already}", reversed_by=str(already)
+            )
+        return self.post(
+            EntryKind.REVERSE, negated, original.refs, actor, idempotency_key, reverses=original
+        )
+
+    def postings_of(self, entry_row_id: int) -> tuple[Posting, ...]:
+        rows = self.session.execute(
+            select(LedgerAccount.name, JournalPosting.amount_fen)
+            .join(LedgerAccount, LedgerAccount.id == JournalPosting.account_id)
+            .where(JournalPosting.entry_id == entry_row_id)
+        )
+        return tuple(sorted(Posting(name, amount) for name, amount in rows))
+
+    def _replay(self, idempotency_key: str, digest: bytes) -> PostedEntry | None:
+        if not 0 < len(idempotency_key) <= MAX_IDEMPOTENCY_KEY:
+            raise InvalidInput("an idempotency key has 1 to 200 characters")
+        entry = self.session.scalar(
+            select(JournalEntry).where(JournalEntry.idempotency_key == idempotency_key)
+        )
+        if entry is None:
+            return None
+        if entry.request_digest != digest:
+            raise IdempotencyKeyReused(
+                "this idempotency key was used for a different request", key=idempotency_key
+            )
+        reversed_id = None
+        if entry.reverses_id is not None:
+            reversed_id = self.session.scalar(
+                select(JournalEntry.public_id).where(JournalEntry.id == entry.reverses_id)
+            )
+        return PostedEntry(
+            entry.public_id,
+            EntryKind(entry.kind),
+            entry.created_at,
+            self.postings_of(entry.id),
+            entry.refs,
+            reversed_id,
+            replayed=True,
+        )
+
+    def _accounts(self, names: list[str]) -> dict[str, LedgerAccount]:
+        found = self._load_accounts(names)
+        missing = [name for name in names if name not in found]
+        if missing:
+            for name in sorted(missing):
+                account = Account.parse(name)
+                if account.kind is AccountKind.FUNDING:
+                    raise InvalidEntry(f"funding account {name} is not open", account=name)
+                self.open_account(account)
+            found.update(self._load_accounts(missing))
+        return found
+
+    def _load_accounts(self, names: list[str]) -> dict[str, LedgerAccount]:
+        rows = self.session.scalars(select(LedgerAccount).where(LedgerAccount.name.in_(names)))
+        return {row.name: row for row in rows}
+
+    def _apply(self, account: LedgerAccount, amount_fen: int) -> None:
+        result = self.session.execute(
+            update(LedgerAccount)
+            .where(
+                LedgerAccount.id == account.id,
+                LedgerAccount.balance_fen + amount_fen >= LedgerAccount.floor_fen,
+            )
+            .values(balance_fen=LedgerAccount.balance_fen + amount_fen)
+            .execution_options(synchronize_session=False)
+        )
+        if result.rowcount != 1:  # type: ignore[attr-defined]
+            balance = self.session.scalar(
+                select(LedgerAccount.balance_fen).where(LedgerAccount.id == account.id)
+            )
+            raise InsufficientFunds(
+                f"{account.name} holds {format_yuan(balance or 0)}, "
+                f"cannot take {format_yuan(-amount_fen)}",
+                account=account.name,
+                balance_fen=balance,
+                requested_fen=-amount_fen,
+            )
+
+
+def _request_digest(
+    kind: EntryKind,
+    postings: tuple[Posting, ...],
+    refs: Mapping[str, str],
+    reverses: JournalEntry | None,
+) -> bytes:
+    material = {
+        "kind": kind.value,
+        "postings": [[p.account, p.amount_fen] for p in postings],
+        "refs": dict(sorted(refs.items())),
+        "reverses": str(reverses.public_id) if reverses else None,
+    }
+    return hashlib.sha256(json.dumps(material, sort_keys=True).encode()).digest()

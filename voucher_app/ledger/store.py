@@ -1,0 +1,136 @@
+"""Reads of the journal and its Merkle log: published entry documents, stored nodes, proofs.
+
+Every reader that needs an entry's published form (the sequencer hashing it, the HTTP API, the
+export, the in-database verifier) builds it here, from the rows, with `document.entry_document`.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Collection, Iterable, Iterator, Sequence
+from typing import Any
+
+from sqlalchemy import func, select, tuple_
+from sqlalchemy.orm import Session, aliased
+
+from voucher_app.domain.entries import Posting
+from voucher_app.domain.errors import InvalidLogRange
+from voucher_app.ledger import merkle
+from voucher_app.ledger.document import entry_document
+from voucher_app.persistence.models import (
+    JournalEntry,
+    JournalPosting,
+    LedgerAccount,
+    LogLeaf,
+    LogNode,
+)
+
+_Reversed = aliased(JournalEntry)
+
+
+def documents(session: Session, entry_ids: Collection[int]) -> dict[int, dict[str, Any]]:
+    """Published documents of the entries with these row ids, keyed by row id."""
+    if not entry_ids:
+        return {}
+    postings: dict[int, list[Posting]] = defaultdict(list)
+    for entry_id, account, amount in session.execute(
+        select(JournalPosting.entry_id, LedgerAccount.name, JournalPosting.amount_fen)
+        .join(LedgerAccount, LedgerAccount.id == JournalPosting.account_id)
+        .where(JournalPosting.entry_id.in_(entry_ids))
+    ):
+        postings[entry_id].append(Posting(account, amount))
+    rows = session.execute(
+        select(JournalEntry, _Reversed.public_id)
+        .outerjoin(_Reversed, _Reversed.id == JournalEntry.reverses_id)
+        .where(JournalEntry.id.in_(entry_ids))
+    )
+    return {
+        entry.id: entry_document(
+            entry_id=str(entry.public_id),
+            kind=entry.kind,
+            created_at=entry.created_at,
+            actor_id=entry.actor_id,
+            actor_role=entry.actor_role,
+            postings=postings[entry.id],
+            refs=entry.refs,
+            reverses=str(reversed_id) if reversed_id else None,
+        )
+        for entry, reversed_id in rows
+    }
+
+
+def tree_size(session: Session) -> int:
+    """The number of entries in the Merkle log (indexes are gapless from 0)."""
+    last = session.scalar(select(func.max(LogLeaf.leaf_index)))
+    return 0 if last is None else last + 1
+
+
+def nodes(session: Session, wanted: Iterable[merkle.NodeId]) -> dict[merkle.NodeId, bytes]:
+    keys = list(set(wanted))
+    found: dict[merkle.NodeId, bytes] = {}
+    for chunk_start in range(0, len(keys), 500):
+        chunk = keys[chunk_start : chunk_start + 500]
+        for level, index, digest in session.execute(
+            select(LogNode.level, LogNode.node_index, LogNode.hash).where(
+                tuple_(LogNode.level, LogNode.node_index).in_(chunk)
+            )
+        ):
+            found[(level, index)] = bytes(digest)
+    return found
+
+
+def root(session: Session, size: int) -> bytes:
+    if size == 0:
+        return merkle.EMPTY_ROOT
+    return merkle.range_hash(0, size, nodes(session, merkle.subtrees(0, size)))
+
+
+def _check_size(session: Session, size: int) -> None:
+    current = tree_size(session)
+    if not 0 < size <= current:
+        raise InvalidLogRange(f"tree size must be between 1 and {current}", tree_size=current)
+
+
+def inclusion_proof(session: Session, index: int, size: int) -> tuple[bytes, list[bytes]]:
+    """The leaf hash at `index` and its inclusion proof in the tree of `size` leaves."""
+    _check_size(session, size)
+    if not 0 <= index < size:
+        raise InvalidLogRange(f"index must be between 0 and {size - 1}")
+    ranges = merkle.inclusion_proof_ranges(index, size)
+    stored = nodes(session, merkle.nodes_needed(ranges) | {(0, index)})
+    return stored[(0, index)], merkle.proof_hashes(ranges, stored)
+
+
+def consistency_proof(session: Session, first: int, second: int) -> list[bytes]:
+    _check_size(session, second)
+    if not 0 < first <= second:
+        raise InvalidLogRange(f"first must be between 1 and {second}")
+    ranges = merkle.consistency_proof_ranges(first, second)
+    return merkle.proof_hashes(ranges, nodes(session, merkle.nodes_needed(ranges)))
+
+
+def leaves(session: Session, start: int, end: int) -> Sequence[tuple[int, int, bytes]]:
+    """(index, entry row id, leaf hash) for log indexes [start, end)."""
+    rows = session.execute(
+        select(LogLeaf.leaf_index, LogLeaf.entry_id, LogNode.hash)
+        .join(LogNode, (LogNode.level == 0) & (LogNode.node_index == LogLeaf.leaf_index))
+        .where(LogLeaf.leaf_index >= start, LogLeaf.leaf_index < end)
+        .order_by(LogLeaf.leaf_index)
+    )
+    return [(index, entry_id, bytes(digest)) for index, entry_id, digest in rows]
+
+
+def indexed_documents(
+    session: Session, start: int, end: int
+) -> list[tuple[int, dict[str, Any], bytes]]:
+    """(index, published document, stored leaf hash) for log indexes [start, end)."""
+    page = leaves(session, start, end)
+    docs = documents(session, [entry_id for _, entry_id, _ in page])
+    return [(index, docs[entry_id], leaf) for index, entry_id, leaf in page]
+
+
+def iter_documents(
+    session: Session, size: int, page: int = 2000
+) -> Iterator[tuple[int, dict[str, Any], bytes]]:
+    for start in range(0, size, page):
+        yield from indexed_documents(session, start, min(size, start + page))

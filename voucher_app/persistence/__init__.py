@@ -1,0 +1,1 @@
+"""Database access: typed SQLAlchemy models, the engine, and the unit of work."""

@@ -1,0 +1,86 @@
+"""The engine and session factory for one database URL, tuned per backend.
+
+SQLite: foreign keys on, WAL journal, a busy timeout, and every transaction opened with
+`BEGIN IMMEDIATE` so that a transaction that will write takes the write lock before it reads
+(DESIGN §4, invariant 4). PostgreSQL: READ COMMITTED plus the ledger's conditional updates and
+row locks. `insert_ignoring_duplicates` hides the one dialect difference the services need.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import Engine, Table, create_engine, event
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
+from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import ConnectionPoolEntry
+
+SQLITE_BUSY_TIMEOUT_SECONDS = 30
+
+
+class Database:
+    def __init__(self, url: str, *, pool_size: int = 10, echo: bool = False) -> None:
+        self.url = url
+        options: dict[str, Any] = {"echo": echo, "future": True}
+        if url.startswith("sqlite"):
+            options["connect_args"] = {
+                "timeout": SQLITE_BUSY_TIMEOUT_SECONDS,
+                "check_same_thread": False,
+            }
+        else:
+            options["pool_size"] = pool_size
+            options["max_overflow"] = pool_size
+            options["pool_pre_ping"] = True
+        self.engine: Engine = create_engine(url, **options)
+        if self.is_sqlite:
+            _configure_sqlite(self.engine)
+        self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        # Readers see one consistent snapshot and never take SQLite's write lock.
+        reader = (
+            self.engine.execution_options(sqlite_begin="DEFERRED")
+            if self.is_sqlite
+            else self.engine.execution_options(
+                isolation_level="REPEATABLE READ", postgresql_readonly=True
+            )
+        )
+        self.read_sessions = sessionmaker(reader, expire_on_commit=False)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.engine.dialect.name == "sqlite"
+
+    def session(self, *, read_only: bool = False) -> Session:
+        return self.read_sessions() if read_only else self.sessions()
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
+        # Take transaction control away from the sqlite3 module so BEGIN is ours to emit.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute("PRAGMA synchronous = NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        mode = connection.get_execution_options().get("sqlite_begin", "IMMEDIATE")
+        connection.exec_driver_sql(f"BEGIN {mode}")
+
+
+def insert_ignoring_duplicates(
+    session: Session, table: Table, rows: Sequence[Mapping[str, Any]], key: Sequence[str]
+) -> None:
+    """INSERT … ON CONFLICT (key) DO NOTHING, in the dialect of the session's database."""
+    if not rows:
+        return
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    session.execute(insert(table).on_conflict_do_nothing(index_elements=list(key)), rows)

@@ -1,0 +1,215 @@
+"""The database schema as SQLAlchemy 2 typed models.
+
+Alembic migrations (`migrations/versions`) are the schema's source of truth in every database;
+these models describe the same tables for queries, and a test checks the two agree. Integer keys
+stay inside the database; anything shown outside uses the `public_id` UUIDs or a center's code.
+The journal tables (`journal_entries`, `journal_postings`, `ledger_log_*`, `ledger_checkpoints`)
+are append-only: triggers refuse UPDATE and DELETE.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    MetaData,
+    SmallInteger,
+    String,
+    Text,
+    TypeDecorator,
+    Uuid,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC on the way in and out, also on SQLite, which stores naive text."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("refusing a naive datetime: times are stored in UTC")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+# SQLite only auto-increments a column declared exactly INTEGER PRIMARY KEY.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {
+        int: BigInteger(),
+        datetime: UtcDateTime(),
+        uuid.UUID: Uuid(),
+        dict[str, Any]: JSON(),
+        list[str]: JSON(),
+        bytes: LargeBinary(),
+    }
+
+
+class Center(Base):
+    """A service center in the province → city → county hierarchy."""
+
+    __tablename__ = "centers"
+    __table_args__ = (CheckConstraint("level IN ('province', 'city', 'county')", name="level"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    code: Mapped[str] = mapped_column(String(12), unique=True)
+    name_zh: Mapped[str] = mapped_column(String(100))
+    name_en: Mapped[str] = mapped_column(String(100))
+    level: Mapped[str] = mapped_column(String(16))
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("centers.id"), index=True)
+
+
+class Programme(Base):
+    """A funded voucher programme and the rules its vouchers follow."""
+
+    __tablename__ = "programmes"
+    __table_args__ = (
+        CheckConstraint("total_budget_fen > 0", name="budget_positive"),
+        CheckConstraint("subsidy_rate_bp > 0 AND subsidy_rate_bp <= 10000", name="rate_range"),
+        CheckConstraint("voucher_face_value_fen > 0", name="face_value_positive"),
+        CheckConstraint("sme_cap_fen >= voucher_face_value_fen", name="cap_covers_a_voucher"),
+        CheckConstraint("voucher_validity_days > 0", name="validity_positive"),
+        CheckConstraint("period_end >= period_start", name="period_order"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    public_id: Mapped[uuid.UUID] = mapped_column(unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    owner_center_id: Mapped[int] = mapped_column(ForeignKey("centers.id"), index=True)
+    period_start: Mapped[date]
+    period_end: Mapped[date]
+    total_budget_fen: Mapped[int]
+    subsidy_rate_bp: Mapped[int] = mapped_column(Integer)
+    sme_cap_fen: Mapped[int]
+    voucher_face_value_fen: Mapped[int]
+    voucher_validity_days: Mapped[int] = mapped_column(Integer)
+    partial_spending: Mapped[bool]
+    service_categories: Mapped[list[str]]
+    accepted_sizes: Mapped[list[str]]
+    created_at: Mapped[datetime]
+
+
+class LedgerAccount(Base):
+    """An account's cached balance; the journal's postings are the truth it must agree with."""
+
+    __tablename__ = "ledger_accounts"
+    __table_args__ = (
+        CheckConstraint("balance_fen >= floor_fen", name="not_below_floor"),
+        CheckConstraint("floor_fen = 0 OR (kind = 'funding' AND floor_fen < 0)", name="floor"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    balance_fen: Mapped[int] = mapped_column(default=0)
+    floor_fen: Mapped[int] = mapped_column(default=0)
+
+
+class JournalEntry(Base):
+    __tablename__ = "journal_entries"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    public_id: Mapped[uuid.UUID] = mapped_column(unique=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime]
+    actor_id: Mapped[str] = mapped_column(String(64))
+    actor_role: Mapped[str] = mapped_column(String(32))
+    refs: Mapped[dict[str, Any]]
+    reverses_id: Mapped[int | None] = mapped_column(ForeignKey("journal_entries.id"), unique=True)
+    idempotency_key: Mapped[str | None] = mapped_column(String(200), unique=True)
+    request_digest: Mapped[bytes | None] = mapped_column(LargeBinary(32))
+
+
+class JournalPosting(Base):
+    __tablename__ = "journal_postings"
+    __table_args__ = (CheckConstraint("amount_fen <> 0", name="nonzero"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("journal_entries.id"), index=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("ledger_accounts.id"), index=True)
+    amount_fen: Mapped[int]
+
+
+class LogQueue(Base):
+    """Entries committed but not yet in the Merkle log; the sequencer empties it."""
+
+    __tablename__ = "ledger_log_queue"
+
+    entry_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("journal_entries.id"), primary_key=True, autoincrement=False
+    )
+
+
+class LogLeaf(Base):
+    __tablename__ = "ledger_log_leaves"
+
+    leaf_index: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("journal_entries.id"), unique=True)
+
+
+class LogNode(Base):
+    """Root of a complete subtree: leaves [index·2^level, (index+1)·2^level). Level 0: leaves."""
+
+    __tablename__ = "ledger_log_nodes"
+
+    level: Mapped[int] = mapped_column(SmallInteger, primary_key=True, autoincrement=False)
+    node_index: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+
+
+class LedgerCheckpoint(Base):
+    __tablename__ = "ledger_checkpoints"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    tree_size: Mapped[int] = mapped_column(unique=True)
+    root_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+    note: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]
+
+
+class LedgerLock(Base):
+    """Rows locked FOR UPDATE to run one sequencer at a time (seeded by the migration)."""
+
+    __tablename__ = "ledger_locks"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+
+
+class JobLease(Base):
+    """Who runs a scheduled job right now, so several scheduler processes run it once."""
+
+    __tablename__ = "job_leases"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(128))
+    expires_at: Mapped[datetime]

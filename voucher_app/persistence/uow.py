@@ -1,0 +1,139 @@
+"""The unit of work: one database transaction per use case, and the retry of lost races.
+
+Services are written as functions of a `UnitOfWork` decorated with `@transaction`: the body runs
+inside one transaction that commits when it returns and rolls back when it raises. Queries use
+`@read_only` instead: one consistent snapshot, never a write lock, nothing committed. A body that
+loses a race the database detects (a deadlock, a serialization failure, SQLite's busy lock, or a
+duplicate idempotency key inserted by a concurrent twin) runs again from the start, a few times,
+so callers see either the result or a domain error, never a raw database error.
+"""
+
+from __future__ import annotations
+
+import functools
+import random
+import time
+from collections.abc import Callable
+from typing import Concatenate, ParamSpec, TypeVar
+
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
+
+from voucher_app.clock import Clock
+from voucher_app.domain.errors import ConcurrentRequest
+from voucher_app.ledger.journal import Journal
+from voucher_app.persistence.database import Database
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+ATTEMPTS = 5
+_RETRYABLE_SQLSTATES = {"40001", "40P01"}  # serialization_failure, deadlock_detected
+
+
+class UnitOfWork:
+    """Holds the session of the transaction in progress and the services' collaborators."""
+
+    def __init__(
+        self,
+        database: Database,
+        clock: Clock,
+        *,
+        after_ledger_commit: Callable[[], None] | None = None,
+    ) -> None:
+        self.database = database
+        self.clock = clock
+        self._after_ledger_commit = after_ledger_commit
+        self._session: Session | None = None
+        self._journal: Journal | None = None
+        self._read_only = False
+
+    @property
+    def session(self) -> Session:
+        if self._session is None:
+            raise RuntimeError("the unit of work is not open: use it inside a @transaction")
+        return self._session
+
+    @property
+    def journal(self) -> Journal:
+        """The journal writer for this transaction."""
+        if self._journal is None:
+            self._journal = Journal(self.session, self.clock)
+        return self._journal
+
+    def __enter__(self) -> UnitOfWork:
+        if self._session is not None:
+            raise RuntimeError("a unit of work does not nest")
+        self._session = self.database.session(read_only=self._read_only)
+        self._journal = None
+        return self
+
+    def reading(self) -> UnitOfWork:
+        """Open the next transaction as a read-only snapshot (used by `@read_only`)."""
+        self._read_only = True
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        assert self._session is not None
+        try:
+            self._session.rollback()
+        finally:
+            self._session.close()
+            self._session = None
+            self._journal = None
+            self._read_only = False
+
+    def commit(self) -> None:
+        self.session.commit()
+        posted = self._journal is not None and self._journal.posted
+        self._journal = None
+        if posted and self._after_ledger_commit is not None:
+            self._after_ledger_commit()
+
+
+def is_retryable(error: BaseException) -> bool:
+    if isinstance(error, ConcurrentRequest):
+        return True
+    if isinstance(error, DBAPIError):
+        sqlstate = getattr(error.orig, "sqlstate", None)
+        if sqlstate in _RETRYABLE_SQLSTATES:
+            return True
+        return "database is locked" in str(error.orig)
+    return False
+
+
+def transaction(
+    work: Callable[Concatenate[UnitOfWork, P], T],
+) -> Callable[Concatenate[UnitOfWork, P], T]:
+    """Run `work(uow, …)` as one transaction, retrying it when it loses a race."""
+    return _wrap(work, snapshot=False)
+
+
+def read_only(
+    work: Callable[Concatenate[UnitOfWork, P], T],
+) -> Callable[Concatenate[UnitOfWork, P], T]:
+    """Run `work(uow, …)` in a read-only snapshot; nothing it does is committed."""
+    return _wrap(work, snapshot=True)
+
+
+def _wrap(
+    work: Callable[Concatenate[UnitOfWork, P], T], *, snapshot: bool
+) -> Callable[Concatenate[UnitOfWork, P], T]:
+    @functools.wraps(work)
+    def run(uow: UnitOfWork, *args: P.args, **kwargs: P.kwargs) -> T:
+        for attempt in range(1, ATTEMPTS + 1):
+            try:
+                with uow.reading() if snapshot else uow:
+                    result = work(uow, *args, **kwargs)
+                    if not snapshot:
+                        uow.commit()
+                    return result
+            except Exception as error:
+                if attempt == ATTEMPTS or not is_retryable(error):
+                    if isinstance(error, DBAPIError) and is_retryable(error):
+                        raise ConcurrentRequest("too many concurrent requests; try again") from error
+                    raise
+            time.sleep(random.uniform(0, 0.005 * 2**attempt))  # noqa: S311 - jitter, not security
+        raise AssertionError("unreachable")
+
+    return run

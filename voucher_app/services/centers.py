@@ -1,0 +1,110 @@
+"""The service-center hierarchy: importing it, and finding a center and everything below it."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterable
+from dataclasses import dataclass
+from importlib import resources
+from typing import TextIO
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from voucher_app.domain.centers import CenterLevel, CenterSpec, parse_center_rows
+from voucher_app.domain.errors import InvalidCenterData, UnknownCenter
+from voucher_app.persistence.models import Center
+from voucher_app.persistence.uow import UnitOfWork, transaction
+
+
+@dataclass(frozen=True, slots=True)
+class CenterView:
+    code: str
+    name_zh: str
+    name_en: str
+    level: CenterLevel
+    parent_code: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ImportResult:
+    created: int
+    updated: int
+    unchanged: int
+
+
+def read_center_csv(handle: TextIO) -> list[CenterSpec]:
+    return parse_center_rows(csv.DictReader(handle))
+
+
+def guangdong_centers() -> list[CenterSpec]:
+    """Guangdong's hierarchy as shipped with the package."""
+    data = resources.files("voucher_app") / "data" / "guangdong-centers.csv"
+    with data.open(encoding="utf-8") as handle:
+        return read_center_csv(handle)
+
+
+@transaction
+def import_centers(uow: UnitOfWork, specs: Iterable[CenterSpec]) -> ImportResult:
+    """Create or update centers by code. A center never moves to another parent."""
+    session = uow.session
+    existing = {c.code: c for c in session.scalars(select(Center))}
+    created = updated = unchanged = 0
+    for spec in specs:
+        parent_id = existing[spec.parent_code].id if spec.parent_code else None
+        center = existing.get(spec.code)
+        if center is None:
+            center = Center(
+                code=spec.code, name_zh=spec.name_zh, name_en=spec.name_en,
+                level=spec.level.value, parent_id=parent_id,
+            )
+            session.add(center)
+            session.flush()
+            existing[spec.code] = center
+            created += 1
+            continue
+        if center.parent_id != parent_id or center.level != spec.level.value:
+            raise InvalidCenterData(f"center {spec.code} cannot change its place in the hierarchy")
+        if (center.name_zh, center.name_en) == (spec.name_zh, spec.name_en):
+            unchanged += 1
+        else:
+            center.name_zh, center.name_en = spec.name_zh, spec.name_en
+            updated += 1
+    return ImportResult(created, updated, unchanged)
+
+
+def center_by_code(session: Session, code: str) -> Center:
+    center = session.scalar(select(Center).where(Center.code == code))
+    if center is None:
+        raise UnknownCenter(f"no service center with code {code!r}", center=code)
+    return center
+
+
+def subtree_ids(session: Session, root_id: int) -> set[int]:
+    """Ids of the center `root_id` and every center below it (a recursive query)."""
+    tree = select(Center.id).where(Center.id == root_id).cte("subtree", recursive=True)
+    tree = tree.union_all(select(Center.id).where(Center.parent_id == tree.c.id))
+    return set(session.scalars(select(tree.c.id)))
+
+
+def is_within(session: Session, center_id: int, root_id: int) -> bool:
+    return center_id in subtree_ids(session, root_id)
+
+
+def view(center: Center, parent_code: str | None) -> CenterView:
+    return CenterView(
+        center.code, center.name_zh, center.name_en, CenterLevel(center.level), parent_code
+    )
+
+
+@transaction
+def list_subtree(uow: UnitOfWork, code: str) -> list[CenterView]:
+    """The center `code` and everything below it, parents before children."""
+    session = uow.session
+    root = center_by_code(session, code)
+    ids = subtree_ids(session, root.id)
+    centers = list(session.scalars(select(Center).where(Center.id.in_(ids))))
+    codes: dict[int, str] = dict(session.execute(select(Center.id, Center.code)).tuples().all())
+    depth = {level: position for position, level in enumerate(CenterLevel)}
+    centers.sort(key=lambda c: (depth[CenterLevel(c.level)], c.code))
+    return [view(c, codes.get(c.parent_id) if c.parent_id else None) for c in centers]

@@ -1,0 +1,203 @@
+"""Ledger use cases: reversals, sequencing, checkpoints, public reads, verification, export."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select
+
+from voucher_app.domain.actors import Actor
+from voucher_app.domain.entries import Posting
+from voucher_app.domain.errors import InvalidLogRange
+from voucher_app.ledger import checkpoints, sequencer, store
+from voucher_app.ledger.audit import AuditReport, Failure, SourceEntry, audit
+from voucher_app.ledger.canonical import canonical_bytes
+from voucher_app.ledger.checkpoints import CheckpointSigner
+from voucher_app.ledger.journal import PostedEntry
+from voucher_app.persistence.models import JournalEntry, LedgerAccount, LogQueue
+from voucher_app.persistence.uow import UnitOfWork, read_only, transaction
+from voucher_app.signing.note import Verifier
+
+MAX_ENTRIES_PAGE = 1000
+EXPORT_ENTRIES = "entries.jsonl"
+EXPORT_LEAVES = "leaf-hashes.bin"
+EXPORT_CHECKPOINTS = "checkpoints"
+EXPORT_VKEY = "ledger.vkey"
+
+
+@dataclass(frozen=True, slots=True)
+class CheckpointView:
+    tree_size: int
+    root_hash: bytes
+    note: str
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class EntriesPage:
+    tree_size: int
+    entries: list[tuple[int, dict[str, Any], bytes]]  # (index, document, leaf hash)
+
+
+@transaction
+def reverse_entry(
+    uow: UnitOfWork, entry_id: uuid.UUID, actor: Actor, idempotency_key: str | None = None
+) -> PostedEntry:
+    return uow.journal.reverse(entry_id, actor, idempotency_key)
+
+
+@transaction
+def _integrate_batch(uow: UnitOfWork, *, wait: bool) -> int:
+    return sequencer.integrate_batch(uow.session, wait=wait)
+
+
+def sequence_log(uow: UnitOfWork, *, wait: bool = True) -> int:
+    """Move every queued entry into the Merkle log, a batch per transaction; return how many.
+
+    With `wait=False` it returns at once when another sequencer holds the lock (that one, or the
+    next run of the job, will take the entries).
+    """
+    total = 0
+    while count := _integrate_batch(uow, wait=wait):
+        total += count
+    return total
+
+
+@transaction
+def sign_checkpoint(uow: UnitOfWork, signer: CheckpointSigner) -> CheckpointView | None:
+    """Sign the current tree when it grew since the last checkpoint."""
+    signed = checkpoints.sign(uow.session, signer, uow.clock)
+    return _checkpoint_view(signed) if signed else None
+
+
+@read_only
+def unsigned_entries(uow: UnitOfWork) -> int:
+    """How many sequenced entries no checkpoint covers yet."""
+    session = uow.session
+    signed = session.scalar(select(func.max(checkpoints.LedgerCheckpoint.tree_size))) or 0
+    return store.tree_size(session) - signed
+
+
+def _checkpoint_view(row: checkpoints.LedgerCheckpoint) -> CheckpointView:
+    return CheckpointView(row.tree_size, bytes(row.root_hash), row.note, row.created_at)
+
+
+@read_only
+def latest_checkpoint(uow: UnitOfWork) -> CheckpointView:
+    return _checkpoint_view(checkpoints.latest(uow.session))
+
+
+@read_only
+def entries_page(uow: UnitOfWork, start: int, end: int) -> EntriesPage:
+    """Published entries for log indexes [start, end), at most MAX_ENTRIES_PAGE of them."""
+    session = uow.session
+    size = store.tree_size(session)
+    if not 0 <= start < size or end <= start:
+        raise InvalidLogRange(
+            f"need 0 <= start < {size} and end > start", tree_size=size, start=start, end=end
+        )
+    end = min(end, size, start + MAX_ENTRIES_PAGE)
+    return EntriesPage(size, store.indexed_documents(session, start, end))
+
+
+@read_only
+def inclusion_proof(uow: UnitOfWork, index: int, tree_size: int) -> tuple[bytes, list[bytes]]:
+    return store.inclusion_proof(uow.session, index, tree_size)
+
+
+@read_only
+def consistency_proof(uow: UnitOfWork, first: int, second: int) -> list[bytes]:
+    return store.consistency_proof(uow.session, first, second)
+
+
+# --- verification and export ------------------------------------------------------------------
+
+
+@read_only
+def verify_ledger(
+    uow: UnitOfWork,
+    verifiers: list[Verifier],
+    progress: Callable[[int, int], None] | None = None,
+) -> AuditReport:
+    """Check the whole ledger inside the database, in one snapshot.
+
+    The published checks (`ledger.audit`) run over the sequenced entries with the stored leaf
+    hashes; then the queued entries are replayed too, and the result must equal every cached
+    balance, and the stored tree's root must equal the recomputed one.
+    """
+    session = uow.session
+    size = store.tree_size(session)
+    notes = [
+        (f"size {row.tree_size}", row.note)
+        for row in checkpoints.all_checkpoints(session)
+        if row.tree_size <= size
+    ]
+    entries = (
+        SourceEntry(index, document, leaf)
+        for index, document, leaf in store.iter_documents(session, size)
+    )
+    report = audit(
+        entries,
+        notes,
+        verifiers,
+        progress=(lambda done: progress(done, size)) if progress else None,
+    )
+    _check_stored_root(session, size, report)
+    _check_cached_balances(session, size, report)
+    return report
+
+
+def _check_stored_root(session: Any, size: int, report: AuditReport) -> None:
+    if size == 0 or size not in report.roots:
+        return
+    if store.root(session, size) != report.roots[size]:
+        report.failures.append(Failure(size, "stored tree nodes do not match the entries"))
+
+
+def _check_cached_balances(session: Any, size: int, report: AuditReport) -> None:
+    queued = list(session.scalars(select(LogQueue.entry_id).order_by(LogQueue.entry_id)))
+    total_entries = session.scalar(select(func.count()).select_from(JournalEntry)) or 0
+    if total_entries != size + len(queued):
+        report.failures.append(
+            Failure(size, f"{total_entries - size - len(queued)} journal entries are neither "
+                          "in the log nor queued for it")
+        )
+    balances = dict(report.balances)
+    queued_docs = store.documents(session, queued)
+    for entry_id in queued:
+        for posting in queued_docs[entry_id]["postings"]:
+            item = Posting(posting["account"], posting["amount_fen"])
+            balances[item.account] = balances.get(item.account, 0) + item.amount_fen
+    for name, cached in session.execute(select(LedgerAccount.name, LedgerAccount.balance_fen)):
+        if balances.get(name, 0) != cached:
+            report.failures.append(
+                Failure(size, f"cached balance of {name} is {cached} fen, the journal gives "
+                              f"{balances.get(name, 0)}")
+            )
+            return
+
+
+@read_only
+def export_ledger(uow: UnitOfWork, directory: Path, vkeys: list[str]) -> int:
+    """Write the published ledger to `directory` (see README, "Auditing"); return entries."""
+    session = uow.session
+    size = store.tree_size(session)
+    directory.mkdir(parents=True, exist_ok=True)
+    notes = directory / EXPORT_CHECKPOINTS
+    notes.mkdir(exist_ok=True)
+    for row in checkpoints.all_checkpoints(session):
+        if row.tree_size <= size:
+            (notes / f"{row.tree_size:012d}.note").write_text(row.note, encoding="utf-8")
+    (directory / EXPORT_VKEY).write_text("".join(f"{v}\n" for v in vkeys), encoding="utf-8")
+    with (directory / EXPORT_ENTRIES).open("wb") as entries, (
+        directory / EXPORT_LEAVES
+    ).open("wb") as leaves:
+        for index, document, leaf in store.iter_documents(session, size):
+            entries.write(b'{"index":%d,"entry":%s}\n' % (index, canonical_bytes(document)))
+            leaves.write(leaf)
+    return size

@@ -1,0 +1,233 @@
+"""Programmes and their budgets: create, fund, allocate down the hierarchy, claw back.
+
+Money moves only through the journal: funding posts `fund` (programme funding → the owning
+center's available budget), allocation and claw-back post `allocate` between a center and one of
+its direct children. The conditional updates in `ledger.journal` keep every center's available
+budget at or above zero however many requests race.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from voucher_app.domain import accounts
+from voucher_app.domain.actors import Actor
+from voucher_app.domain.entries import EntryKind, Posting
+from voucher_app.domain.errors import (
+    CenterOutsideProgramme,
+    FundingExceedsBudget,
+    InsufficientFunds,
+    NotAChildCenter,
+    UnknownProgramme,
+)
+from voucher_app.domain.money import require_fen
+from voucher_app.domain.programmes import ProgrammeTerms, SizeClass
+from voucher_app.ledger.journal import Journal, PostedEntry
+from voucher_app.persistence.models import Center, Programme
+from voucher_app.persistence.uow import UnitOfWork, transaction
+from voucher_app.services.centers import center_by_code, is_within
+
+
+@dataclass(frozen=True, slots=True)
+class ProgrammeView:
+    id: uuid.UUID
+    name: str
+    owner_center: str
+    period_start: date
+    period_end: date
+    total_budget_fen: int
+    funded_fen: int
+    subsidy_rate_bp: int
+    sme_cap_fen: int
+    voucher_face_value_fen: int
+    voucher_validity_days: int
+    partial_spending: bool
+    service_categories: tuple[str, ...]
+    accepted_sizes: tuple[SizeClass, ...]
+
+
+def programme_by_id(session: Session, programme_id: uuid.UUID) -> Programme:
+    programme = session.scalar(select(Programme).where(Programme.public_id == programme_id))
+    if programme is None:
+        raise UnknownProgramme(f"no programme {programme_id}", programme=str(programme_id))
+    return programme
+
+
+def _view(session: Session, programme: Programme, journal: Journal) -> ProgrammeView:
+    owner = session.get_one(Center, programme.owner_center_id)
+    funding = accounts.funding(str(programme.public_id))
+    return ProgrammeView(
+        id=programme.public_id,
+        name=programme.name,
+        owner_center=owner.code,
+        period_start=programme.period_start,
+        period_end=programme.period_end,
+        total_budget_fen=programme.total_budget_fen,
+        funded_fen=-journal.balance(funding),
+        subsidy_rate_bp=programme.subsidy_rate_bp,
+        sme_cap_fen=programme.sme_cap_fen,
+        voucher_face_value_fen=programme.voucher_face_value_fen,
+        voucher_validity_days=programme.voucher_validity_days,
+        partial_spending=programme.partial_spending,
+        service_categories=tuple(programme.service_categories),
+        accepted_sizes=tuple(SizeClass(s) for s in programme.accepted_sizes),
+    )
+
+
+@transaction
+def create_programme(uow: UnitOfWork, terms: ProgrammeTerms, actor: Actor) -> ProgrammeView:
+    """Record a programme and open its funding account, floored at minus its total budget."""
+    session = uow.session
+    owner = center_by_code(session, terms.owner_center)
+    programme = Programme(
+        public_id=uuid.uuid4(),
+        name=terms.name.strip(),
+        owner_center_id=owner.id,
+        period_start=terms.period_start,
+        period_end=terms.period_end,
+        total_budget_fen=terms.total_budget_fen,
+        subsidy_rate_bp=terms.subsidy_rate_bp,
+        sme_cap_fen=terms.sme_cap_fen,
+        voucher_face_value_fen=terms.voucher_face_value_fen,
+        voucher_validity_days=terms.voucher_validity_days,
+        partial_spending=terms.partial_spending,
+        service_categories=sorted(set(terms.service_categories)),
+        accepted_sizes=sorted({s.value for s in terms.accepted_sizes}),
+        created_at=uow.clock.now(),
+    )
+    session.add(programme)
+    session.flush()
+    uow.journal.open_account(
+        accounts.funding(str(programme.public_id)), floor_fen=-terms.total_budget_fen
+    )
+    return _view(session, programme, uow.journal)
+
+
+@transaction
+def get_programme(uow: UnitOfWork, programme_id: uuid.UUID) -> ProgrammeView:
+    session = uow.session
+    return _view(session, programme_by_id(session, programme_id), uow.journal)
+
+
+@transaction
+def fund_programme(
+    uow: UnitOfWork,
+    programme_id: uuid.UUID,
+    amount_fen: int,
+    actor: Actor,
+    idempotency_key: str | None = None,
+) -> PostedEntry:
+    """Appropriate `amount_fen` to the programme: it lands in the owning center's budget."""
+    require_fen(amount_fen)
+    session = uow.session
+    programme = programme_by_id(session, programme_id)
+    owner = session.get_one(Center, programme.owner_center_id)
+    pid = str(programme.public_id)
+    funding = accounts.funding(pid)
+    try:
+        return uow.journal.post(
+            EntryKind.FUND,
+            [Posting(funding.name, -amount_fen),
+             Posting(accounts.available(owner.code, pid).name, amount_fen)],
+            {"programme": pid},
+            actor,
+            idempotency_key,
+        )
+    except InsufficientFunds as exc:
+        if exc.details.get("account") != funding.name:
+            raise
+        raise FundingExceedsBudget(
+            f"funding {amount_fen} fen would pass the programme's total budget of "
+            f"{programme.total_budget_fen} fen",
+            total_budget_fen=programme.total_budget_fen,
+            funded_fen=-(exc.details.get("balance_fen") or 0),
+        ) from exc
+
+
+def _move_between_parent_and_child(
+    uow: UnitOfWork,
+    *,
+    programme_id: uuid.UUID,
+    parent_code: str,
+    child_code: str,
+    amount_fen: int,
+    downwards: bool,
+    actor: Actor,
+    idempotency_key: str | None,
+) -> PostedEntry:
+    require_fen(amount_fen)
+    session = uow.session
+    programme = programme_by_id(session, programme_id)
+    parent = center_by_code(session, parent_code)
+    child = center_by_code(session, child_code)
+    if child.parent_id != parent.id:
+        raise NotAChildCenter(
+            f"{child.code} is not a direct child of {parent.code}",
+            parent=parent.code,
+            child=child.code,
+        )
+    if not is_within(session, parent.id, programme.owner_center_id):
+        raise CenterOutsideProgramme(
+            f"center {parent.code} is outside the programme's centers", center=parent.code
+        )
+    pid = str(programme.public_id)
+    source, target = parent.code, child.code
+    if not downwards:
+        source, target = target, source
+    return uow.journal.post(
+        EntryKind.ALLOCATE,
+        [Posting(accounts.available(source, pid).name, -amount_fen),
+         Posting(accounts.available(target, pid).name, amount_fen)],
+        {"programme": pid},
+        actor,
+        idempotency_key,
+    )
+
+
+@transaction
+def allocate(
+    uow: UnitOfWork,
+    programme_id: uuid.UUID,
+    from_center: str,
+    to_center: str,
+    amount_fen: int,
+    actor: Actor,
+    idempotency_key: str | None = None,
+) -> PostedEntry:
+    """Move budget from a center to one of its direct children."""
+    return _move_between_parent_and_child(
+        uow, programme_id=programme_id, parent_code=from_center, child_code=to_center,
+        amount_fen=amount_fen, downwards=True, actor=actor, idempotency_key=idempotency_key,
+    )
+
+
+@transaction
+def claw_back(
+    uow: UnitOfWork,
+    programme_id: uuid.UUID,
+    from_center: str,
+    to_center: str,
+    amount_fen: int,
+    actor: Actor,
+    idempotency_key: str | None = None,
+) -> PostedEntry:
+    """Return unspent budget from a center (`from_center`) to its parent (`to_center`)."""
+    return _move_between_parent_and_child(
+        uow, programme_id=programme_id, parent_code=to_center, child_code=from_center,
+        amount_fen=amount_fen, downwards=False, actor=actor, idempotency_key=idempotency_key,
+    )
+
+
+@transaction
+def available_budget(uow: UnitOfWork, programme_id: uuid.UUID, center_code: str) -> int:
+    session = uow.session
+    programme = programme_by_id(session, programme_id)
+    center = center_by_code(session, center_code)
+    return uow.journal.balance(
+        accounts.available(center.code, str(programme.public_id))
+    )

@@ -1,0 +1,75 @@
+"""The concrete parts one application instance uses, chosen once by `create_app`.
+
+Entry points (views, commands, jobs) ask `current()` for a unit of work or a signer instead of
+building their own, so tests can swap a part in one place.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, current_app
+
+from voucher_app.clock import Clock, SystemClock
+from voucher_app.ledger.checkpoints import CheckpointSigner
+from voucher_app.persistence.database import Database
+from voucher_app.persistence.uow import UnitOfWork
+from voucher_app.services import ledger
+from voucher_app.signing.keyring import KeyPurpose, Keyring
+from voucher_app.signing.note import Verifier
+
+log = logging.getLogger(__name__)
+EXTENSION = "voucher_app"
+
+
+@dataclass
+class Wiring:
+    database: Database
+    clock: Clock
+    keyring: Keyring
+    origin: str
+    sequence_after_commit: bool
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any], instance_path: str) -> Wiring:
+        url = config["DATABASE_URL"] or f"sqlite:///{Path(instance_path) / 'vouchers.sqlite3'}"
+        keys_dir = Path(config["KEYS_DIR"] or "keys").resolve()
+        return cls(
+            database=Database(url, pool_size=int(config["DATABASE_POOL_SIZE"])),
+            clock=SystemClock(),
+            keyring=Keyring(
+                keys_dir, config["KEY_PASSPHRASE"], allow_plain=bool(config["ALLOW_PLAIN_KEYS"])
+            ),
+            origin=config["LEDGER_ORIGIN"],
+            sequence_after_commit=bool(config["SEQUENCE_AFTER_COMMIT"]),
+        )
+
+    def uow(self) -> UnitOfWork:
+        hook = self.sequence_quietly if self.sequence_after_commit else None
+        return UnitOfWork(self.database, self.clock, after_ledger_commit=hook)
+
+    def sequence_quietly(self) -> None:
+        """Sequence after a commit; a failure here is retried by the sequencer job."""
+        try:
+            ledger.sequence_log(UnitOfWork(self.database, self.clock), wait=False)
+        except Exception:
+            log.exception("sequencing after commit failed; the sequencer job will retry")
+
+    def checkpoint_signer(self) -> CheckpointSigner:
+        _record, key = self.keyring.active(KeyPurpose.LEDGER)
+        return CheckpointSigner(self.origin, key)
+
+    def ledger_verifiers(self) -> list[Verifier]:
+        return [Verifier(self.origin, key) for _r, key in self.keyring.public_keys(KeyPurpose.LEDGER)]
+
+
+def init_app(app: Flask, wiring: Wiring) -> None:
+    app.extensions[EXTENSION] = wiring
+
+
+def current() -> Wiring:
+    wiring: Wiring = current_app.extensions[EXTENSION]
+    return wiring
