@@ -104,7 +104,7 @@ def list_subtree(uow: UnitOfWork, code: str) -> list[CenterView]:
     root = center_by_code(session, code)
     ids = subtree_ids(session, root.id)
     centers = list(session.scalars(select(Center).where(Center.id.in_(ids))))
-    codes: dict[int, str] = dict(session.execute(select(Center.id, Center.code)).tuples().all())
+    codes = {center_id: code for center_id, code in session.execute(select(Center.id, Center.code))}
     depth = {level: position for position, level in enumerate(CenterLevel)}
     centers.sort(key=lambda c: (depth[CenterLevel(c.level)], c.code))
     return [view(c, codes.get(c.parent_id) if c.parent_id else None) for c in centers]

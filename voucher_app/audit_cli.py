@@ -1,0 +1,190 @@
+"""`voucher-audit SOURCE`: verify a published ledger without its database or configuration.
+
+SOURCE is an export folder (`flask --app wsgi ledger export DIR`) or the service's base URL.
+Only the standard library, `cryptography` and this package's pure modules are used: no Flask,
+no SQLAlchemy. Exit status: 0 verified, 1 a fault was found (the first bad index is printed),
+2 the source could not be read.
+
+Pin the ledger's verifier key with `--vkey` (a vkey string or a file of them); without it the
+key is read from the source itself, which proves consistency but not who signed. `--state FILE`
+remembers the last verified checkpoint and demands that the next run's log extends it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import sys
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from voucher_app.ledger.audit import AuditReport, SourceEntry, TrustedState, audit
+from voucher_app.signing.note import NoteError, Verifier, parse_vkey
+
+ENTRIES = "entries.jsonl"
+LEAVES = "leaf-hashes.bin"
+CHECKPOINTS = "checkpoints"
+VKEY = "ledger.vkey"
+PAGE = 1000
+TIMEOUT_SECONDS = 30
+
+
+class SourceError(Exception):
+    """The source cannot be read at all (as opposed to being read and found wrong)."""
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number an entry may hold")
+
+
+def decode(text: str | bytes) -> Any:
+    return json.loads(text, parse_constant=_refuse_constant)
+
+
+class FolderSource:
+    def __init__(self, folder: Path) -> None:
+        if not (folder / ENTRIES).is_file():
+            raise SourceError(f"{folder} has no {ENTRIES}; is it a ledger export?")
+        self.folder = folder
+
+    def vkeys(self) -> list[str]:
+        path = self.folder / VKEY
+        return path.read_text(encoding="utf-8").split() if path.exists() else []
+
+    def notes(self) -> list[tuple[str, str]]:
+        folder = self.folder / CHECKPOINTS
+        files = sorted(folder.glob("*.note")) if folder.is_dir() else []
+        return [(f.name, f.read_text(encoding="utf-8")) for f in files]
+
+    def entries(self) -> Iterator[SourceEntry]:
+        leaves_path = self.folder / LEAVES
+        leaves = leaves_path.open("rb") if leaves_path.exists() else None
+        try:
+            with (self.folder / ENTRIES).open("rb") as lines:
+                for position, line in enumerate(lines):
+                    leaf = leaves.read(32) if leaves else None
+                    try:
+                        item = decode(line)
+                        index, entry = item["index"], item["entry"]
+                        if not isinstance(index, int):
+                            raise TypeError("index is not an integer")
+                    except (ValueError, KeyError, TypeError):
+                        index, entry = position, None  # reported as malformed at this position
+                    yield SourceEntry(index, entry, leaf if leaf and len(leaf) == 32 else None)
+        finally:
+            if leaves:
+                leaves.close()
+
+
+class HttpSource:
+    def __init__(self, base_url: str) -> None:
+        self.base = base_url.rstrip("/") + "/api/v1/ledger/"
+
+    def _get(self, path: str, **query: int) -> bytes:
+        url = self.base + path + ("?" + urllib.parse.urlencode(query) if query else "")
+        try:
+            with urllib.request.urlopen(url, timeout=TIMEOUT_SECONDS) as response:  # noqa: S310
+                body: bytes = response.read()
+                return body
+        except (urllib.error.URLError, TimeoutError) as exc:
+            raise SourceError(f"cannot read {url}: {exc}") from exc
+
+    def vkeys(self) -> list[str]:
+        return self._get("vkey").decode().split()
+
+    def notes(self) -> list[tuple[str, str]]:
+        return [("latest", self._get("checkpoint").decode())]
+
+    def entries(self) -> Iterator[SourceEntry]:
+        start, size = 0, None
+        while size is None or start < size:
+            page = decode(self._get("entries", start=start, end=start + PAGE))
+            size = page["tree_size"]
+            for item in page["entries"]:
+                leaf = base64.b64decode(item["leaf_hash"]) if item.get("leaf_hash") else None
+                yield SourceEntry(item["index"], item["entry"], leaf)
+            if not page["entries"]:
+                raise SourceError(f"the server returned no entries from index {start}")
+            start = page["entries"][-1]["index"] + 1
+
+
+def open_source(source: str) -> FolderSource | HttpSource:
+    if source.startswith(("http://", "https://")):
+        return HttpSource(source)
+    return FolderSource(Path(source))
+
+
+def load_verifiers(given: list[str], source: FolderSource | HttpSource) -> list[Verifier]:
+    texts: list[str] = []
+    for value in given:
+        path = Path(value)
+        texts.extend(path.read_text(encoding="utf-8").split() if path.is_file() else [value])
+    if not texts:
+        texts = source.vkeys()
+        print("note: verifier key taken from the source; pin it with --vkey", file=sys.stderr)
+    return [parse_vkey(text) for text in texts]
+
+
+def run(args: argparse.Namespace) -> int:
+    source = open_source(args.source)
+    verifiers = load_verifiers(args.vkey, source)
+    state_path: Path | None = args.state
+    trusted = None
+    if state_path is not None and state_path.exists():
+        trusted = TrustedState.from_json(state_path.read_text(encoding="utf-8"))
+    report = audit(source.entries(), source.notes(), verifiers, trusted=trusted)
+    return finish(report, state_path)
+
+
+def finish(report: AuditReport, state_path: Path | None) -> int:
+    if report.failure is not None:
+        print(f"FAIL {report.failure}")
+        return 1
+    latest = report.latest
+    if latest is None:
+        print(f"FAIL no signed checkpoint covers the {report.entries} entries")
+        return 1
+    unsigned = report.entries - latest.size
+    print(
+        f"OK {report.entries} entries; {len(report.checkpoints)} checkpoint(s) verified; "
+        f"tree size {latest.size}, origin {latest.origin}"
+        + (f"; {unsigned} newer entries not yet under a checkpoint" if unsigned else "")
+    )
+    if state_path is not None:
+        state_path.write_text(
+            TrustedState(latest.origin, latest.size, latest.root).to_json(), encoding="utf-8"
+        )
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="voucher-audit",
+        description="Verify a published voucher ledger from an export folder or the service URL.",
+    )
+    parser.add_argument("source", help="export folder, or base URL such as https://host")
+    parser.add_argument(
+        "--vkey", action="append", default=[], help="verifier key, or a file of them (repeatable)"
+    )
+    parser.add_argument(
+        "--state", type=Path, help="file remembering the last verified checkpoint"
+    )
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        return run(args)
+    except (SourceError, NoteError, OSError, ValueError, KeyError) as exc:
+        print(f"ERROR {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
