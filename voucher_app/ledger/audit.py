@@ -36,11 +36,17 @@ class SourceEntry:
 
 @dataclass(frozen=True, order=True)
 class Failure:
-    """The first thing found wrong. `index` is the first bad leaf index, when one is known."""
+    """Something found wrong. `index` is the first bad leaf index (-1: not tied to an entry).
+
+    Failures order by index, then by `rank`, so that at one index a broken rule (rank 0) is
+    reported before the leaf mismatch it also causes (rank 1) and before a fault known only to
+    lie somewhere in [index, last_index] (rank 2).
+    """
 
     index: int
-    reason: str
-    last_index: int | None = None  # set when the fault is only known to lie in [index, last]
+    rank: int = field(default=0, compare=True)
+    reason: str = field(default="", compare=False)
+    last_index: int | None = field(default=None, compare=False)
 
     def __str__(self) -> str:
         if self.index < 0:
@@ -99,16 +105,18 @@ def open_checkpoints(
         try:
             checkpoint = open_checkpoint(note, verifiers)
         except NoteError as exc:
-            report.failures.append(Failure(-1, f"checkpoint {label}: {exc}"))
+            report.failures.append(Failure(-1, reason=f"checkpoint {label}: {exc}"))
             continue
         origins.add(checkpoint.origin)
         seen = by_size.setdefault(checkpoint.size, checkpoint)
         if seen.root != checkpoint.root:
             report.failures.append(
-                Failure(-1, f"two signed checkpoints of size {checkpoint.size} differ")
+                Failure(-1, reason=f"two signed checkpoints of size {checkpoint.size} differ")
             )
     if len(origins) > 1:
-        report.failures.append(Failure(-1, f"checkpoints from several origins: {sorted(origins)}"))
+        report.failures.append(
+            Failure(-1, reason=f"checkpoints from several origins: {sorted(origins)}")
+        )
     return [by_size[size] for size in sorted(by_size)]
 
 
@@ -138,13 +146,15 @@ def audit(
     for item in entries:
         if item.index != expected:
             problem = "missing" if item.index > expected else "out of order or repeated"
-            report.failures.append(Failure(expected, f"entry {problem} (found index {item.index})"))
+            report.failures.append(
+                Failure(expected, reason=f"entry {problem} (found index {item.index})")
+            )
             break
         try:
             record = parse_entry(item.entry)
             replay.apply(record)
         except (MalformedEntry, ReplayError) as exc:
-            report.failures.append(Failure(expected, str(exc)))
+            report.failures.append(Failure(expected, reason=str(exc)))
         leaf = merkle.leaf_hash(canonical_bytes(item.entry))
         recomputed.append(leaf)
         if item.claimed_leaf is None:
@@ -167,7 +177,7 @@ def audit(
     for checkpoint in checkpoints:
         if checkpoint.size > expected:
             report.failures.append(
-                Failure(expected, f"checkpoint of size {checkpoint.size} covers missing entries")
+                Failure(expected, reason=f"checkpoint of size {checkpoint.size} covers missing entries")
             )
         elif report.roots.get(checkpoint.size, merkle.EMPTY_ROOT) != checkpoint.root:
             report.failures.append(
@@ -189,8 +199,8 @@ def _locate(
     reason = f"entries do not reproduce the signed root of tree size {checkpoint.size}"
     authenticated = claimed_roots.get(checkpoint.size) == checkpoint.root
     if authenticated and first_leaf_mismatch is not None:
-        return Failure(first_leaf_mismatch, "entry differs from the leaf the log signed")
-    return Failure(previous, reason, last_index=checkpoint.size - 1)
+        return Failure(first_leaf_mismatch, 1, "entry differs from the leaf the log signed")
+    return Failure(previous, 2, reason, last_index=checkpoint.size - 1)
 
 
 def _check_trusted(
@@ -199,14 +209,15 @@ def _check_trusted(
     latest = checkpoints[-1] if checkpoints else None
     if latest is None or latest.size < trusted.size:
         report.failures.append(
-            Failure(-1, f"the log no longer reaches the tree size {trusted.size} verified before")
+            Failure(-1, reason=f"the log no longer reaches the tree size {trusted.size} verified before")
         )
     elif latest.origin != trusted.origin:
-        report.failures.append(Failure(-1, f"origin changed from {trusted.origin!r}"))
+        report.failures.append(Failure(-1, reason=f"origin changed from {trusted.origin!r}"))
     elif trusted.size <= entries and report.roots.get(trusted.size) != trusted.root:
         report.failures.append(
             Failure(
                 0,
+                2,
                 f"not consistent with the checkpoint of size {trusted.size} verified before",
                 last_index=trusted.size - 1,
             )

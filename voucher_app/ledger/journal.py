@@ -151,8 +151,10 @@ class Journal:
         self, entry_id: uuid.UUID, actor: Actor, idempotency_key: str | None = None
     ) -> PostedEntry:
         """Post the exact negation of entry `entry_id`, naming it. An entry is reversed once."""
+        # Locking the original serialises concurrent reversals of it, so the losers see the
+        # winner's reversal below (rather than the balance it already moved).
         original = self.session.scalar(
-            select(JournalEntry).where(JournalEntry.public_id == entry_id)
+            select(JournalEntry).where(JournalEntry.public_id == entry_id).with_for_update()
         )
         if original is None:
             raise UnknownEntry(f"no journal entry {entry_id}", entry=str(entry_id))

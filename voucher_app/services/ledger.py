@@ -156,7 +156,7 @@ def _check_stored_root(session: Any, size: int, report: AuditReport) -> None:
     if size == 0 or size not in report.roots:
         return
     if store.root(session, size) != report.roots[size]:
-        report.failures.append(Failure(size, "stored tree nodes do not match the entries"))
+        report.failures.append(Failure(size, reason="stored tree nodes do not match the entries"))
 
 
 def _check_cached_balances(session: Any, size: int, report: AuditReport) -> None:
@@ -164,8 +164,11 @@ def _check_cached_balances(session: Any, size: int, report: AuditReport) -> None
     total_entries = session.scalar(select(func.count()).select_from(JournalEntry)) or 0
     if total_entries != size + len(queued):
         report.failures.append(
-            Failure(size, f"{total_entries - size - len(queued)} journal entries are neither "
-                          "in the log nor queued for it")
+            Failure(
+                size,
+                reason=f"{total_entries - size - len(queued)} journal entries are neither "
+                "in the log nor queued for it",
+            )
         )
     balances = dict(report.balances)
     queued_docs = store.documents(session, queued)
@@ -176,8 +179,11 @@ def _check_cached_balances(session: Any, size: int, report: AuditReport) -> None
     for name, cached in session.execute(select(LedgerAccount.name, LedgerAccount.balance_fen)):
         if balances.get(name, 0) != cached:
             report.failures.append(
-                Failure(size, f"cached balance of {name} is {cached} fen, the journal gives "
-                              f"{balances.get(name, 0)}")
+                Failure(
+                    size,
+                    reason=f"cached balance of {name} is {cached} fen, the journal gives "
+                    f"{balances.get(name, 0)}",
+                )
             )
             return
 

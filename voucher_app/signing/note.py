@@ -67,7 +67,7 @@ class Verifier:
 
 
 def parse_vkey(vkey: str) -> Verifier:
-    parts = vkey.strip().split("+")
+    parts = vkey.strip().split("+", 2)  # the base64 key itself may contain "+"
     if len(parts) != 3 or not _NAME.fullmatch(parts[0]):
         raise NoteError(f"malformed verifier key {vkey!r}")
     name, hex_id, encoded = parts

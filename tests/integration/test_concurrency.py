@@ -1,0 +1,114 @@
+"""Many writers at once: nothing overspent, nothing reversed twice, no key posted twice.
+
+Runs on both databases; on PostgreSQL the threads really overlap (READ COMMITTED with the
+journal's conditional updates), on SQLite they queue on BEGIN IMMEDIATE.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from threading import Barrier
+from typing import TypeVar
+
+from tests import factories
+from voucher_app.domain.errors import AlreadyReversed, InsufficientFunds, VoucherError
+from voucher_app.ledger.checkpoints import CheckpointSigner
+from voucher_app.persistence.database import Database
+from voucher_app.persistence.uow import UnitOfWork
+from voucher_app.services import ledger, programmes
+from voucher_app.signing.note import Verifier
+
+ADMIN = factories.ADMIN
+THREADS = 32
+CITIES = ["440100", "440200", "440300", "440400", "440500", "440600", "440700", "440800"]
+T = TypeVar("T")
+
+
+def run_together(
+    database: Database, uow: UnitOfWork, task: Callable[[UnitOfWork], T]
+) -> list[T | VoucherError]:
+    """Run `task` in THREADS threads released at the same instant; collect results or errors."""
+    barrier = Barrier(THREADS)
+
+    def worker(_: int) -> T | VoucherError:
+        own = UnitOfWork(database, uow.clock)
+        barrier.wait()
+        try:
+            return task(own)
+        except VoucherError as error:
+            return error
+
+    with ThreadPoolExecutor(THREADS) as pool:
+        return list(pool.map(worker, range(THREADS)))
+
+
+def test_32_threads_allocating_from_one_center_never_overspend_it(
+    database: Database, uow: UnitOfWork, signer: CheckpointSigner, verifiers: list[Verifier]
+) -> None:
+    factories.guangdong(uow)
+    programme = factories.programme(uow, fund_fen=1_000_000)
+
+    def allocate_repeatedly(own: UnitOfWork) -> tuple[int, int]:
+        moved = posted = 0
+        chooser = random.Random()  # noqa: S311 - test data
+        for _ in range(8):
+            amount = chooser.randint(2_000, 9_000)
+            try:
+                programmes.allocate(
+                    own, programme.id, "440000", chooser.choice(CITIES), amount, ADMIN
+                )
+                moved += amount
+                posted += 1
+            except InsufficientFunds:
+                pass
+        return moved, posted
+
+    results = run_together(database, uow, allocate_repeatedly)
+    outcomes = [r for r in results if isinstance(r, tuple)]
+    assert len(outcomes) == THREADS  # no thread met anything but success or insufficient funds
+    moved = [amount for amount, _count in outcomes]
+    left = programmes.available_budget(uow, programme.id, "440000")
+    cities = sum(programmes.available_budget(uow, programme.id, c) for c in CITIES)
+    assert sum(moved) == 1_000_000 - left == cities
+    assert left >= 0
+    assert sum(moved) > 900_000  # demand (32 × 8 × ≥2,000) far exceeds the budget
+
+    ledger.sequence_log(uow)
+    ledger.sign_checkpoint(uow, signer)
+    report = ledger.verify_ledger(uow, verifiers)
+    assert report.ok, report.failure
+    assert report.entries == 1 + sum(count for _amount, count in outcomes)
+
+
+def test_an_entry_reversed_by_32_threads_at_once_is_reversed_exactly_once(
+    database: Database, uow: UnitOfWork
+) -> None:
+    factories.guangdong(uow)
+    programme = factories.programme(uow, fund_fen=1_000_000)
+    grant = programmes.allocate(uow, programme.id, "440000", "440100", 400_000, ADMIN)
+
+    results = run_together(database, uow, lambda own: ledger.reverse_entry(own, grant.id, ADMIN))
+    succeeded = [r for r in results if not isinstance(r, VoucherError)]
+    refused = [r for r in results if isinstance(r, AlreadyReversed)]
+    assert len(succeeded) == 1 and len(refused) == THREADS - 1
+    assert programmes.available_budget(uow, programme.id, "440100") == 0
+
+
+def test_one_idempotency_key_from_32_threads_posts_one_entry(
+    database: Database, uow: UnitOfWork
+) -> None:
+    factories.guangdong(uow)
+    programme = factories.programme(uow, fund_fen=1_000_000)
+
+    results = run_together(
+        database,
+        uow,
+        lambda own: programmes.allocate(
+            own, programme.id, "440000", "440300", 12_345, ADMIN, "retry-storm"
+        ),
+    )
+    entries = {r.id for r in results if not isinstance(r, VoucherError)}
+    assert len(entries) == 1 and len(results) == THREADS
+    assert programmes.available_budget(uow, programme.id, "440300") == 12_345

@@ -1,0 +1,185 @@
+"""Property-based: random sequences of budget operations keep every ledger invariant.
+
+A Hypothesis state machine funds, allocates, claws back and reverses against a real database
+and a plain-Python model of what each center should hold. After every step: the balances equal
+the model, they sum to zero, no account but funding is negative, the log's root equals a
+from-scratch recomputation, and every checkpoint is consistent with the one before.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+import pytest
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    rule,
+    run_state_machine_as_test,
+)
+from sqlalchemy import select
+
+from tests import factories
+from tests.conftest import START, Databases
+from voucher_app.clock import FrozenClock
+from voucher_app.domain import accounts
+from voucher_app.domain.errors import (
+    AlreadyReversed,
+    CannotReverseReversal,
+    FundingExceedsBudget,
+    InsufficientFunds,
+)
+from voucher_app.ledger import merkle, store
+from voucher_app.ledger.canonical import canonical_bytes
+from voucher_app.ledger.checkpoints import CheckpointSigner
+from voucher_app.persistence.database import Database
+from voucher_app.persistence.models import LedgerAccount
+from voucher_app.persistence.uow import UnitOfWork, read_only
+from voucher_app.services import ledger, programmes
+
+ADMIN = factories.ADMIN
+BUDGET = 10_000_000
+EDGES = [("440000", "440100"), ("440000", "440300"), ("440100", "440106"), ("440300", "440305")]
+CENTERS = sorted({c for edge in EDGES for c in edge})
+amounts = st.integers(min_value=1, max_value=4_000_000)
+
+
+@dataclass
+class Posted:
+    id: uuid.UUID
+    moves: dict[str, int]  # center code (or "funding") -> change
+    is_reversal: bool
+    reversed: bool = False
+
+
+@read_only
+def _balances(uow: UnitOfWork) -> dict[str, int]:
+    rows = uow.session.execute(select(LedgerAccount.name, LedgerAccount.balance_fen))
+    return {name: balance for name, balance in rows}
+
+
+@read_only
+def _recomputed_and_stored_root(uow: UnitOfWork) -> tuple[bytes, bytes]:
+    size = store.tree_size(uow.session)
+    leaves = [
+        merkle.leaf_hash(canonical_bytes(document))
+        for _index, document, _leaf in store.iter_documents(uow.session, size)
+    ]
+    return merkle.root_of(leaves), store.root(uow.session, size)
+
+
+class BudgetMachine(RuleBasedStateMachine):
+    def __init__(self, databases: Databases, signer: CheckpointSigner) -> None:
+        super().__init__()
+        self.database = Database(databases.migrated(), pool_size=2)
+        self.uow = UnitOfWork(self.database, FrozenClock(START))
+        self.signer = signer
+        self.model = dict.fromkeys(CENTERS, 0)
+        self.funded = 0
+        self.posted: list[Posted] = []
+        self.checkpoints: list[tuple[int, bytes]] = []
+
+    @initialize()
+    def set_up(self) -> None:
+        factories.guangdong(self.uow)
+        self.programme = factories.programme(self.uow, total_budget_fen=BUDGET)
+        self.pid = str(self.programme.id)
+
+    def teardown(self) -> None:
+        self.database.dispose()
+
+    def _record(self, entry_id: uuid.UUID, moves: dict[str, int], *, reversal: bool) -> None:
+        for center, change in moves.items():
+            if center == "funding":
+                self.funded -= change
+            else:
+                self.model[center] += change
+        self.posted.append(Posted(entry_id, moves, reversal))
+
+    @rule(amount=amounts)
+    def fund(self, amount: int) -> None:
+        if self.funded + amount > BUDGET:
+            with pytest.raises(FundingExceedsBudget):
+                programmes.fund_programme(self.uow, self.programme.id, amount, ADMIN)
+            return
+        entry = programmes.fund_programme(self.uow, self.programme.id, amount, ADMIN)
+        self._record(entry.id, {"funding": -amount, "440000": amount}, reversal=False)
+
+    @rule(edge=st.sampled_from(EDGES), amount=amounts, upwards=st.booleans())
+    def move(self, edge: tuple[str, str], amount: int, upwards: bool) -> None:
+        parent, child = edge
+        source, target = (child, parent) if upwards else (parent, child)
+        service = programmes.claw_back if upwards else programmes.allocate
+        if self.model[source] < amount:
+            with pytest.raises(InsufficientFunds):
+                service(self.uow, self.programme.id, source, target, amount, ADMIN)
+            return
+        entry = service(self.uow, self.programme.id, source, target, amount, ADMIN)
+        self._record(entry.id, {source: -amount, target: amount}, reversal=False)
+
+    @rule(data=st.data())
+    def reverse(self, data: st.DataObject) -> None:
+        if not self.posted:
+            return
+        target = data.draw(st.sampled_from(self.posted))
+        undo = {center: -change for center, change in target.moves.items()}
+        if target.is_reversal:
+            with pytest.raises(CannotReverseReversal):
+                ledger.reverse_entry(self.uow, target.id, ADMIN)
+        elif target.reversed:
+            with pytest.raises(AlreadyReversed):
+                ledger.reverse_entry(self.uow, target.id, ADMIN)
+        elif any(self.model[c] + d < 0 for c, d in undo.items() if c != "funding"):
+            with pytest.raises(InsufficientFunds):
+                ledger.reverse_entry(self.uow, target.id, ADMIN)
+        else:
+            entry = ledger.reverse_entry(self.uow, target.id, ADMIN)
+            target.reversed = True
+            self._record(entry.id, undo, reversal=True)
+
+    @rule()
+    def sequence_and_sign(self) -> None:
+        ledger.sequence_log(self.uow)
+        signed = ledger.sign_checkpoint(self.uow, self.signer)
+        if signed is None:
+            return
+        if self.checkpoints:
+            size, root = self.checkpoints[-1]
+            proof = ledger.consistency_proof(self.uow, size, signed.tree_size)
+            merkle.verify_consistency(size, signed.tree_size, proof, root, signed.root_hash)
+        self.checkpoints.append((signed.tree_size, signed.root_hash))
+
+    @invariant()
+    def balances_match_the_model_and_sum_to_zero(self) -> None:
+        if not hasattr(self, "pid"):
+            return
+        balances = _balances(self.uow)
+        assert sum(balances.values()) == 0
+        funding = accounts.funding(self.pid).name
+        assert all(balance >= 0 for name, balance in balances.items() if name != funding)
+        assert balances.get(funding, 0) == -self.funded
+        for center in CENTERS:
+            assert balances.get(accounts.available(center, self.pid).name, 0) == self.model[center]
+
+    @invariant()
+    def log_root_equals_a_recomputation(self) -> None:
+        recomputed, stored = _recomputed_and_stored_root(self.uow)
+        assert recomputed == stored
+
+
+def test_budget_operations_keep_every_invariant(
+    databases: Databases, signer: CheckpointSigner, backend: str
+) -> None:
+    run_state_machine_as_test(
+        lambda: BudgetMachine(databases, signer),
+        settings=settings(
+            max_examples=20 if backend == "sqlite" else 12,
+            stateful_step_count=25,
+            deadline=None,
+            suppress_health_check=[HealthCheck.too_slow],
+        ),
+    )

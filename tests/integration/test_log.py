@@ -1,0 +1,207 @@
+"""The Merkle log over the journal: sequencing, proofs from stored nodes, checkpoints, verify."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import text
+
+from tests import factories
+from voucher_app.ledger import merkle, store
+from voucher_app.ledger.canonical import canonical_bytes
+from voucher_app.ledger.checkpoints import CheckpointSigner, InconsistentLog
+from voucher_app.persistence import migrate
+from voucher_app.persistence.database import Database
+from voucher_app.persistence.uow import UnitOfWork, read_only
+from voucher_app.services import ledger, programmes
+from voucher_app.signing.note import Verifier, open_checkpoint
+
+ADMIN = factories.ADMIN
+CITIES = ["440100", "440200", "440300", "440400", "440500", "440600", "440700"]
+
+
+@pytest.fixture
+def busy_ledger(uow: UnitOfWork) -> UnitOfWork:
+    """A programme with 1 funding and 20 allocations, none sequenced yet."""
+    factories.guangdong(uow)
+    programme = factories.programme(uow, fund_fen=50_000_000)
+    for number in range(20):
+        city = CITIES[number % len(CITIES)]
+        programmes.allocate(uow, programme.id, "440000", city, 1_000 + number, ADMIN)
+    return uow
+
+
+@read_only
+def _documents(uow: UnitOfWork) -> list[tuple[int, dict[str, object], bytes]]:
+    return list(store.iter_documents(uow.session, store.tree_size(uow.session)))
+
+
+@read_only
+def _root(uow: UnitOfWork, size: int) -> bytes:
+    return store.root(uow.session, size)
+
+
+def _programme_id(uow: UnitOfWork) -> uuid.UUID:
+    """The demo programme's id, read back from the first published entry."""
+    refs = ledger.entries_page(uow, 0, 1).entries[0][1]["refs"]
+    assert isinstance(refs, dict)
+    return uuid.UUID(refs["programme"])
+
+
+def test_sequencing_gives_gapless_indexes_in_commit_order(busy_ledger: UnitOfWork) -> None:
+    assert ledger.sequence_log(busy_ledger) == 21
+    assert ledger.sequence_log(busy_ledger) == 0
+    documents = _documents(busy_ledger)
+    assert [index for index, _doc, _leaf in documents] == list(range(21))
+    assert documents[0][1]["kind"] == "fund"
+    amounts = [doc["postings"][1]["amount_fen"] for _i, doc, _l in documents[1:]]  # type: ignore[index]
+    assert amounts == [1_000 + n for n in range(20)]
+
+
+def test_stored_leaves_and_root_match_a_recomputation_from_the_entries(
+    busy_ledger: UnitOfWork,
+) -> None:
+    ledger.sequence_log(busy_ledger)
+    documents = _documents(busy_ledger)
+    leaves = [merkle.leaf_hash(canonical_bytes(doc)) for _i, doc, _l in documents]
+    assert leaves == [stored for _i, _doc, stored in documents]
+    for size in (1, 2, 3, 7, 8, 13, 21):
+        assert _root(busy_ledger, size) == merkle.root_of(leaves[:size])
+
+
+def test_every_proof_from_stored_nodes_verifies(busy_ledger: UnitOfWork) -> None:
+    ledger.sequence_log(busy_ledger)
+    for size in range(1, 22):
+        root = _root(busy_ledger, size)
+        for index in range(size):
+            leaf, proof = ledger.inclusion_proof(busy_ledger, index, size)
+            merkle.verify_inclusion(leaf, index, size, proof, root)
+        for first in range(1, size + 1):
+            proof = ledger.consistency_proof(busy_ledger, first, size)
+            merkle.verify_consistency(first, size, proof, _root(busy_ledger, first), root)
+
+
+def test_checkpoints_are_signed_only_when_the_tree_grew(
+    busy_ledger: UnitOfWork, signer: CheckpointSigner, verifiers: list[Verifier]
+) -> None:
+    ledger.sequence_log(busy_ledger)
+    first = ledger.sign_checkpoint(busy_ledger, signer)
+    assert first is not None
+    assert ledger.sign_checkpoint(busy_ledger, signer) is None
+    checkpoint = open_checkpoint(first.note, verifiers, origin=signer.origin)
+    assert (checkpoint.size, checkpoint.root) == (21, _root(busy_ledger, 21))
+
+    programme_id = _programme_id(busy_ledger)
+    programmes.allocate(busy_ledger, programme_id, "440000", "440100", 5, ADMIN)
+    ledger.sequence_log(busy_ledger)
+    second = ledger.sign_checkpoint(busy_ledger, signer)
+    assert second is not None and second.tree_size == 22
+    proof = ledger.consistency_proof(busy_ledger, 21, 22)
+    merkle.verify_consistency(21, 22, proof, first.root_hash, second.root_hash)
+    assert ledger.latest_checkpoint(busy_ledger).tree_size == 22
+
+
+def test_unsequenced_entries_are_not_published(busy_ledger: UnitOfWork) -> None:
+    assert ledger.unsigned_entries(busy_ledger) == 0
+    ledger.sequence_log(busy_ledger)
+    assert ledger.unsigned_entries(busy_ledger) == 21
+
+
+# --- tampering behind the triggers' back ------------------------------------------------------
+
+
+@pytest.fixture
+def tamper(database: Database, database_url: str) -> Iterator[Database]:
+    """Drop the append-only triggers, as someone with the database owner's rights could."""
+    migrate.downgrade(database_url, "0001_foundation")
+    yield database
+
+
+def _execute(database: Database, sql: str) -> None:
+    with database.engine.begin() as connection:
+        connection.execute(text(sql))
+
+
+def _entry_row_id(database: Database, index: int) -> int:
+    with database.engine.connect() as connection:
+        return int(
+            connection.execute(
+                text("SELECT entry_id FROM ledger_log_leaves WHERE leaf_index = :i"), {"i": index}
+            ).scalar_one()
+        )
+
+
+@pytest.fixture
+def signed_ledger(busy_ledger: UnitOfWork, signer: CheckpointSigner) -> UnitOfWork:
+    ledger.sequence_log(busy_ledger)
+    assert ledger.sign_checkpoint(busy_ledger, signer) is not None
+    return busy_ledger
+
+
+def test_verify_passes_on_an_untouched_ledger(
+    signed_ledger: UnitOfWork, verifiers: list[Verifier]
+) -> None:
+    report = ledger.verify_ledger(signed_ledger, verifiers)
+    assert report.ok, report.failure
+    assert report.entries == 21 and len(report.checkpoints) == 1
+
+
+def test_verify_names_an_entry_whose_amounts_were_edited(
+    signed_ledger: UnitOfWork, tamper: Database, verifiers: list[Verifier]
+) -> None:
+    entry = _entry_row_id(tamper, 7)
+    _execute(tamper, f"UPDATE journal_postings SET amount_fen = amount_fen * 2 WHERE entry_id = {entry}")
+    failure = ledger.verify_ledger(signed_ledger, verifiers).failure
+    assert failure is not None and failure.index == 7
+    assert "differs from the leaf" in failure.reason
+
+
+def test_verify_names_an_unbalanced_entry(
+    signed_ledger: UnitOfWork, tamper: Database, verifiers: list[Verifier]
+) -> None:
+    entry = _entry_row_id(tamper, 4)
+    _execute(
+        tamper,
+        "UPDATE journal_postings SET amount_fen = amount_fen + 1 WHERE id = "
+        f"(SELECT max(id) FROM journal_postings WHERE entry_id = {entry})",
+    )
+    failure = ledger.verify_ledger(signed_ledger, verifiers).failure
+    assert failure is not None and failure.index == 4
+    assert "sum to" in failure.reason
+
+
+def test_verify_catches_a_cached_balance_that_disagrees(
+    signed_ledger: UnitOfWork, database: Database, verifiers: list[Verifier]
+) -> None:
+    _execute(database, "UPDATE ledger_accounts SET balance_fen = balance_fen + 1 "
+                       "WHERE name LIKE 'center:440100:%'")
+    failure = ledger.verify_ledger(signed_ledger, verifiers).failure
+    assert failure is not None and "cached balance of center:440100" in failure.reason
+
+
+def test_verify_catches_an_entry_dropped_from_the_queue(
+    signed_ledger: UnitOfWork, database: Database, verifiers: list[Verifier]
+) -> None:
+    programme_id = _programme_id(signed_ledger)
+    programmes.allocate(signed_ledger, programme_id, "440000", "440100", 5, ADMIN)
+    _execute(database, "DELETE FROM ledger_log_queue")
+    failure = ledger.verify_ledger(signed_ledger, verifiers).failure
+    assert failure is not None and "neither in the log nor queued" in failure.reason
+
+
+def test_the_log_refuses_to_sign_a_tree_that_does_not_extend_its_last_checkpoint(
+    signed_ledger: UnitOfWork, tamper: Database, signer: CheckpointSigner
+) -> None:
+    # Leaves 16-19 form the stored subtree (level 2, index 4) on the tree's right border.
+    with tamper.engine.begin() as connection:
+        connection.execute(
+            text("UPDATE ledger_log_nodes SET hash = :forged WHERE level = 2 AND node_index = 4"),
+            {"forged": bytes(32)},
+        )
+    programmes.allocate(signed_ledger, _programme_id(signed_ledger), "440000", "440100", 5, ADMIN)
+    assert ledger.sequence_log(signed_ledger) == 1
+    with pytest.raises(InconsistentLog, match="does not extend checkpoint 21"):
+        ledger.sign_checkpoint(signed_ledger, signer)
+    assert ledger.latest_checkpoint(signed_ledger).tree_size == 21
