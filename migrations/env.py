@@ -16,7 +16,7 @@ def _database_url() -> str:
     url = context.config.attributes.get("database_url")
     if url:
         return str(url)
-    from voucher_app import create_app
+    from voucher_app import create_app  # noqa: PLC0415 - only plain `alembic` runs need the app
 
     app = create_app()
     return str(app.extensions["voucher_app"].database.url)

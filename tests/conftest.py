@@ -5,47 +5,35 @@ The real migrations run once per backend into a template; each test gets a fresh
 (a file copy on SQLite, `CREATE DATABASE … TEMPLATE` on PostgreSQL), so tests commit for real
 and still start from the same state.
 
-PostgreSQL runs when VOUCHER_TEST_POSTGRES_URL is set (`.ci/run` and `make test` set it); if it
+PostgreSQL runs when VOUCHER_TEST_POSTGRES_URL is set (`.ci/run` sets it); if it
 is set and the server does not answer, the run fails instead of skipping.
 """
 
 from __future__ import annotations
 
-import itertools
 import os
-import shutil
 from collections.abc import Iterator
-from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
-from sqlalchemy import Engine, create_engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
-from sqlalchemy.pool import NullPool
 
+from tests.harness import ORIGIN, POSTGRES_ENV, START, Databases, PostgresServer
 from voucher_app import create_app
 from voucher_app.clock import FrozenClock
 from voucher_app.ledger.checkpoints import CheckpointSigner
-from voucher_app.persistence import migrate
 from voucher_app.persistence.database import Database
 from voucher_app.persistence.uow import UnitOfWork
 from voucher_app.signing.keyring import KeyPurpose, Keyring
 from voucher_app.signing.note import Verifier
 
-POSTGRES_ENV = "VOUCHER_TEST_POSTGRES_URL"
-ORIGIN = "test.gd-sme-vouchers.example/ledger"
-START = datetime(2026, 3, 2, 1, 30, tzinfo=UTC)
-_numbers = itertools.count()
 
-
-def pytest_collection_modifyitems(
-    config: pytest.Config, items: list[pytest.Item]
-) -> None:
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Tests marked `postgres_only` exercise PostgreSQL features: drop their SQLite variant."""
-    keep, drop = [], []
+    keep: list[pytest.Item] = []
+    drop: list[pytest.Item] = []
     for item in items:
         callspec = getattr(item, "callspec", None)
         sqlite_variant = callspec is not None and callspec.params.get("backend") == "sqlite"
@@ -53,29 +41,6 @@ def pytest_collection_modifyitems(
     if drop:
         config.hook.pytest_deselected(items=drop)
         items[:] = keep
-
-
-class PostgresServer:
-    """Creates and drops throwaway databases on the server behind VOUCHER_TEST_POSTGRES_URL."""
-
-    def __init__(self, url: str) -> None:
-        self.url = make_url(url)
-        self.admin: Engine = create_engine(url, isolation_level="AUTOCOMMIT", poolclass=NullPool)
-        self.prefix = f"vt_{os.getpid()}"
-
-    def url_for(self, name: str) -> str:
-        return self.url.set(database=name).render_as_string(hide_password=False)
-
-    def create(self, template: str | None = None) -> str:
-        name = f"{self.prefix}_{next(_numbers)}"
-        source = f" TEMPLATE {template}" if template else ""
-        with self.admin.connect() as connection:
-            connection.execute(text(f"CREATE DATABASE {name}{source}"))
-        return name
-
-    def drop(self, name: str) -> None:
-        with self.admin.connect() as connection:
-            connection.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
 
 
 @pytest.fixture(scope="session")
@@ -100,42 +65,6 @@ def backend(request: pytest.FixtureRequest, postgres: PostgresServer | None) -> 
     if name == "postgresql" and postgres is None:
         pytest.skip(f"PostgreSQL tests need {POSTGRES_ENV}")
     return name
-
-
-class Databases:
-    """Hands out fresh databases of one backend, empty or migrated to head."""
-
-    def __init__(self, backend: str, folder: Path, postgres: PostgresServer | None) -> None:
-        self.backend = backend
-        self.folder = folder
-        self.postgres = postgres
-        self.created: list[str] = []
-        self._template: str | None = None
-
-    def empty(self) -> str:
-        if self.postgres is None:
-            return f"sqlite:///{self.folder / f'db{next(_numbers)}.sqlite3'}"
-        name = self.postgres.create()
-        self.created.append(name)
-        return self.postgres.url_for(name)
-
-    def migrated(self) -> str:
-        if self._template is None:
-            self._template = self.empty()
-            migrate.upgrade(self._template)
-        if self.postgres is None:
-            path = self.folder / f"db{next(_numbers)}.sqlite3"
-            shutil.copyfile(make_url(self._template).database or "", path)
-            return f"sqlite:///{path}"
-        template_name = make_url(self._template).database
-        name = self.postgres.create(template=template_name)
-        self.created.append(name)
-        return self.postgres.url_for(name)
-
-    def drop_all(self) -> None:
-        if self.postgres is not None:
-            for name in reversed(self.created):
-                self.postgres.drop(name)
 
 
 @pytest.fixture(scope="session")

@@ -38,5 +38,5 @@ def programme(uow: UnitOfWork, *, fund_fen: int = 0, **changes: Any) -> Programm
     """A programme owned by the province (import the centers first), optionally funded."""
     view = programmes.create_programme(uow, dataclasses.replace(TERMS, **changes), ADMIN)
     if fund_fen:
-        programmes.fund_programme(uow, view.id, fund_fen, ADMIN)
+        programmes.fund_programme(uow, view.id, amount_fen=fund_fen, actor=ADMIN)
     return view

@@ -14,12 +14,14 @@ if TYPE_CHECKING:
     from flask import Flask
 
 
-def create_app(config: str | type | None = None, overrides: Mapping[str, Any] | None = None) -> Flask:
+def create_app(
+    config: str | type | None = None, overrides: Mapping[str, Any] | None = None
+) -> Flask:
     """Build the application.
 
     `config` is a configuration class or its name (development, testing, production); without
     it, `VOUCHER_ENV` decides. `VOUCHER_*` variables then apply, and `overrides` last.
     """
-    from voucher_app.app import build_app
+    from voucher_app.app import build_app  # noqa: PLC0415 - keeps Flask out of pure imports
 
     return build_app(config, overrides or {})

@@ -42,8 +42,12 @@ def _refuse_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON number an entry may hold")
 
 
+def _refuse_float(text: str) -> Any:
+    raise ValueError(f"{text} is not an integer; entries hold no fractions")
+
+
 def decode(text: str | bytes) -> Any:
-    return json.loads(text, parse_constant=_refuse_constant)
+    return json.loads(text, parse_constant=_refuse_constant, parse_float=_refuse_float)
 
 
 class FolderSource:
@@ -171,9 +175,7 @@ def parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--vkey", action="append", default=[], help="verifier key, or a file of them (repeatable)"
     )
-    parser.add_argument(
-        "--state", type=Path, help="file remembering the last verified checkpoint"
-    )
+    parser.add_argument("--state", type=Path, help="file remembering the last verified checkpoint")
     return parser
 
 

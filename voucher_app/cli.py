@@ -1,12 +1,12 @@
 """Command-line entry points (`flask --app wsgi …`): parse, call one service, print.
 
-    db        upgrade | downgrade | heads | revision      the schema, through Alembic
-    keys      init | rotate | list                        the Ed25519 keys in keys/
-    centers   import | list                               the service-center hierarchy
-    ledger    sequence | checkpoint | verify | export | reverse
-    demo      load                                        demo data for an empty database
-    jobs      run                                         the scheduler in this process
-    serve                                                 development server + scheduler
+db        upgrade | downgrade | heads | revision      the schema, through Alembic
+keys      init | rotate | list                        the Ed25519 keys in keys/
+centers   import | list                               the service-center hierarchy
+ledger    sequence | checkpoint | verify | export | reverse
+demo      load                                        demo data for an empty database
+jobs      run                                         the scheduler in this process
+serve                                                 development server + scheduler
 """
 
 from __future__ import annotations
@@ -141,9 +141,7 @@ def centers_import(csv_file: Any) -> None:
     """Import centers from CSV_FILE (default: Guangdong's, shipped with the package)."""
     specs = centers.read_center_csv(csv_file) if csv_file else centers.guangdong_centers()
     result = centers.import_centers(current().uow(), specs)
-    click.echo(
-        f"{result.created} created, {result.updated} updated, {result.unchanged} unchanged"
-    )
+    click.echo(f"{result.created} created, {result.updated} updated, {result.unchanged} unchanged")
 
 
 @centers_cli.command("list")

@@ -69,14 +69,24 @@ def build_scheduler(app: Flask, *, blocking: bool) -> BaseScheduler:
     checkpoint_every = int(config["CHECKPOINT_INTERVAL_SECONDS"])
     burst = int(config["CHECKPOINT_BURST_ENTRIES"])
     scheduler.add_job(
-        leased(app, "ledger.sequence", sequence_every,
-               lambda parts: sequence_and_sign_burst(parts, burst)),
-        "interval", seconds=sequence_every, id="ledger.sequence",
-        max_instances=1, coalesce=True,
+        leased(
+            app,
+            "ledger.sequence",
+            sequence_every,
+            lambda parts: sequence_and_sign_burst(parts, burst),
+        ),
+        "interval",
+        seconds=sequence_every,
+        id="ledger.sequence",
+        max_instances=1,
+        coalesce=True,
     )
     scheduler.add_job(
         leased(app, "ledger.checkpoint", checkpoint_every, sequence_and_sign),
-        "interval", seconds=checkpoint_every, id="ledger.checkpoint",
-        max_instances=1, coalesce=True,
+        "interval",
+        seconds=checkpoint_every,
+        id="ledger.checkpoint",
+        max_instances=1,
+        coalesce=True,
     )
     return scheduler

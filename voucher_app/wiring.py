@@ -63,7 +63,9 @@ class Wiring:
         return CheckpointSigner(self.origin, key)
 
     def ledger_verifiers(self) -> list[Verifier]:
-        return [Verifier(self.origin, key) for _r, key in self.keyring.public_keys(KeyPurpose.LEDGER)]
+        return [
+            Verifier(self.origin, key) for _r, key in self.keyring.public_keys(KeyPurpose.LEDGER)
+        ]
 
 
 def init_app(app: Flask, wiring: Wiring) -> None:

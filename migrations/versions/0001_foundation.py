@@ -103,8 +103,11 @@ def upgrade() -> None:
     op.create_table(
         "ledger_log_queue",
         sa.Column(
-            "entry_id", sa.BigInteger(), sa.ForeignKey("journal_entries.id"),
-            primary_key=True, autoincrement=False,
+            "entry_id",
+            sa.BigInteger(),
+            sa.ForeignKey("journal_entries.id"),
+            primary_key=True,
+            autoincrement=False,
         ),
     )
     op.create_table(

@@ -15,9 +15,9 @@ from flask import Flask
 from flask.testing import FlaskCliRunner
 from werkzeug.serving import make_server
 
-from tests.conftest import ORIGIN, START
-from voucher_app.clock import FrozenClock
+from tests.harness import ORIGIN, START
 from voucher_app.audit_cli import main as voucher_audit
+from voucher_app.clock import FrozenClock
 from voucher_app.ledger import merkle
 from voucher_app.ledger.canonical import canonical_bytes
 from voucher_app.signing.keyring import KeyPurpose, Keyring
@@ -192,7 +192,7 @@ def test_voucher_audit_runs_without_flask_or_sqlalchemy(export: Path) -> None:
         "print('LOADED', loaded)\n"
         "sys.exit(code)\n"
     )
-    result = subprocess.run(  # noqa: S603 - our own interpreter and script
+    result = subprocess.run(
         [sys.executable, "-c", script], capture_output=True, text=True, check=False
     )
     assert result.returncode == 0, result.stdout + result.stderr

@@ -7,7 +7,7 @@ from pathlib import Path
 from click.testing import Result
 from flask.testing import FlaskCliRunner
 
-from tests.conftest import ORIGIN, Databases
+from tests.harness import ORIGIN, Databases
 from voucher_app import create_app
 
 
@@ -20,8 +20,11 @@ def test_a_fresh_install_migrates_makes_keys_loads_the_demo_and_verifies(
 ) -> None:
     app = create_app(
         "testing",
-        {"DATABASE_URL": databases.empty(), "KEYS_DIR": str(tmp_path / "keys"),
-         "LEDGER_ORIGIN": ORIGIN},
+        {
+            "DATABASE_URL": databases.empty(),
+            "KEYS_DIR": str(tmp_path / "keys"),
+            "LEDGER_ORIGIN": ORIGIN,
+        },
     )
     runner = app.test_cli_runner()
     try:

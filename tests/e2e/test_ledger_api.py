@@ -53,13 +53,19 @@ def test_entries_reproduce_the_signed_root_and_proofs_verify(
             f"/api/v1/ledger/proofs/inclusion?index={index}&tree_size={checkpoint.size}"
         ).get_json()
         merkle.verify_inclusion(
-            leaves[index], index, checkpoint.size, [_b64(h) for h in proof["proof"]],
+            leaves[index],
+            index,
+            checkpoint.size,
+            [_b64(h) for h in proof["proof"]],
             checkpoint.root,
         )
     consistency = client.get(f"/api/v1/ledger/proofs/consistency?first=5&second={checkpoint.size}")
     merkle.verify_consistency(
-        5, checkpoint.size, [_b64(h) for h in consistency.get_json()["proof"]],
-        merkle.root_of(leaves[:5]), checkpoint.root,
+        5,
+        checkpoint.size,
+        [_b64(h) for h in consistency.get_json()["proof"]],
+        merkle.root_of(leaves[:5]),
+        checkpoint.root,
     )
 
 

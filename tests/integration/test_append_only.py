@@ -7,6 +7,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DatabaseError
 
 from tests import factories
+from voucher_app.ledger.checkpoints import CheckpointSigner
 from voucher_app.persistence.database import Database
 from voucher_app.persistence.uow import UnitOfWork
 from voucher_app.services import ledger
@@ -34,7 +35,7 @@ CASES = [(table, sql) for table, statements in STATEMENTS.items() for sql in sta
 
 
 @pytest.fixture
-def populated(uow: UnitOfWork, signer: ledger.CheckpointSigner) -> UnitOfWork:
+def populated(uow: UnitOfWork, signer: CheckpointSigner) -> UnitOfWork:
     factories.guangdong(uow)
     factories.programme(uow, fund_fen=1_000_000)
     ledger.sequence_log(uow)

@@ -5,6 +5,7 @@ Each refusal must carry its stable code and leave the ledger exactly as it was.
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -58,8 +59,22 @@ def test_funding_lands_in_the_owner_centers_budget(
 def test_allocation_moves_budget_down_one_level_at_a_time(
     uow: UnitOfWork, programme: ProgrammeView
 ) -> None:
-    entry = programmes.allocate(uow, programme.id, "440000", "440300", 4_000_000, ADMIN)
-    programmes.allocate(uow, programme.id, "440300", "440305", 1_500_000, ADMIN)
+    entry = programmes.allocate(
+        uow,
+        programme.id,
+        from_center="440000",
+        to_center="440300",
+        amount_fen=4_000_000,
+        actor=ADMIN,
+    )
+    programmes.allocate(
+        uow,
+        programme.id,
+        from_center="440300",
+        to_center="440305",
+        amount_fen=1_500_000,
+        actor=ADMIN,
+    )
     assert entry.kind is EntryKind.ALLOCATE
     assert {p.account: p.amount_fen for p in entry.postings} == {
         accounts.available("440000", str(programme.id)).name: -4_000_000,
@@ -73,8 +88,22 @@ def test_allocation_moves_budget_down_one_level_at_a_time(
 def test_claw_back_returns_unspent_budget_to_the_parent(
     uow: UnitOfWork, programme: ProgrammeView
 ) -> None:
-    programmes.allocate(uow, programme.id, "440000", "440100", 3_000_000, ADMIN)
-    programmes.claw_back(uow, programme.id, "440100", "440000", 1_000_000, ADMIN)
+    programmes.allocate(
+        uow,
+        programme.id,
+        from_center="440000",
+        to_center="440100",
+        amount_fen=3_000_000,
+        actor=ADMIN,
+    )
+    programmes.claw_back(
+        uow,
+        programme.id,
+        from_center="440100",
+        to_center="440000",
+        amount_fen=1_000_000,
+        actor=ADMIN,
+    )
     assert available(uow, programme, "440100") == 2_000_000
     assert available(uow, programme, "440000") == 8_000_000
 
@@ -82,7 +111,14 @@ def test_claw_back_returns_unspent_budget_to_the_parent(
 def test_reversal_posts_the_exact_negation_and_names_the_original(
     uow: UnitOfWork, programme: ProgrammeView
 ) -> None:
-    original = programmes.allocate(uow, programme.id, "440000", "440100", 3_000_000, ADMIN)
+    original = programmes.allocate(
+        uow,
+        programme.id,
+        from_center="440000",
+        to_center="440100",
+        amount_fen=3_000_000,
+        actor=ADMIN,
+    )
     reversal = ledger.reverse_entry(uow, original.id, ADMIN)
     assert reversal.kind is EntryKind.REVERSE
     assert reversal.reverses == original.id
@@ -96,9 +132,25 @@ def test_reversal_posts_the_exact_negation_and_names_the_original(
 def test_a_retry_with_the_same_idempotency_key_returns_the_first_entry(
     uow: UnitOfWork, programme: ProgrammeView
 ) -> None:
-    first = programmes.allocate(uow, programme.id, "440000", "440100", 700, ADMIN, "k-1")
+    first = programmes.allocate(
+        uow,
+        programme.id,
+        from_center="440000",
+        to_center="440100",
+        amount_fen=700,
+        actor=ADMIN,
+        idempotency_key="k-1",
+    )
     before = snapshot(uow)
-    again = programmes.allocate(uow, programme.id, "440000", "440100", 700, ADMIN, "k-1")
+    again = programmes.allocate(
+        uow,
+        programme.id,
+        from_center="440000",
+        to_center="440100",
+        amount_fen=700,
+        actor=ADMIN,
+        idempotency_key="k-1",
+    )
     assert again.id == first.id and again.replayed and not first.replayed
     assert snapshot(uow) == before
 
@@ -107,75 +159,146 @@ Refusal = Callable[[UnitOfWork, ProgrammeView], Any]
 
 REFUSALS: dict[str, tuple[Refusal, type[VoucherError], str]] = {
     "unknown source center": (
-        lambda u, p: programmes.allocate(u, p.id, "449999", "440100", 100, ADMIN),
-        UnknownCenter, "unknown_center",
+        lambda u, p: programmes.allocate(
+            u, p.id, from_center="449999", to_center="440100", amount_fen=100, actor=ADMIN
+        ),
+        UnknownCenter,
+        "unknown_center",
     ),
     "unknown target center": (
-        lambda u, p: programmes.allocate(u, p.id, "440000", "449999", 100, ADMIN),
-        UnknownCenter, "unknown_center",
+        lambda u, p: programmes.allocate(
+            u, p.id, from_center="440000", to_center="449999", amount_fen=100, actor=ADMIN
+        ),
+        UnknownCenter,
+        "unknown_center",
     ),
     "unknown programme": (
-        lambda u, p: programmes.allocate(u, uuid.uuid4(), "440000", "440100", 100, ADMIN),
-        UnknownProgramme, "unknown_programme",
+        lambda u, p: programmes.allocate(
+            u, uuid.uuid4(), from_center="440000", to_center="440100", amount_fen=100, actor=ADMIN
+        ),
+        UnknownProgramme,
+        "unknown_programme",
     ),
     "zero amount": (
-        lambda u, p: programmes.allocate(u, p.id, "440000", "440100", 0, ADMIN),
-        InvalidAmount, "invalid_amount",
+        lambda u, p: programmes.allocate(
+            u, p.id, from_center="440000", to_center="440100", amount_fen=0, actor=ADMIN
+        ),
+        InvalidAmount,
+        "invalid_amount",
     ),
     "negative amount": (
-        lambda u, p: programmes.allocate(u, p.id, "440000", "440100", -5, ADMIN),
-        InvalidAmount, "invalid_amount",
+        lambda u, p: programmes.allocate(
+            u, p.id, from_center="440000", to_center="440100", amount_fen=-5, actor=ADMIN
+        ),
+        InvalidAmount,
+        "invalid_amount",
     ),
     "float amount": (
-        lambda u, p: programmes.allocate(u, p.id, "440000", "440100", 100.0, ADMIN),
-        InvalidAmount, "invalid_amount",
+        lambda u, p: programmes.allocate(
+            u,
+            p.id,
+            from_center="440000",
+            to_center="440100",
+            amount_fen=100.0,  # type: ignore[arg-type]  # the wrong type on purpose
+            actor=ADMIN,
+        ),
+        InvalidAmount,
+        "invalid_amount",
     ),
     "string amount": (
-        lambda u, p: programmes.allocate(u, p.id, "440000", "440100", "100", ADMIN),
-        InvalidAmount, "invalid_amount",
+        lambda u, p: programmes.allocate(
+            u,
+            p.id,
+            from_center="440000",
+            to_center="440100",
+            amount_fen="100",  # type: ignore[arg-type]  # the wrong type on purpose
+            actor=ADMIN,
+        ),
+        InvalidAmount,
+        "invalid_amount",
     ),
     "grandchild, not a child": (
-        lambda u, p: programmes.allocate(u, p.id, "440000", "440106", 100, ADMIN),
-        NotAChildCenter, "not_a_child_center",
+        lambda u, p: programmes.allocate(
+            u, p.id, from_center="440000", to_center="440106", amount_fen=100, actor=ADMIN
+        ),
+        NotAChildCenter,
+        "not_a_child_center",
     ),
     "sibling": (
-        lambda u, p: programmes.allocate(u, p.id, "440100", "440300", 100, ADMIN),
-        NotAChildCenter, "not_a_child_center",
+        lambda u, p: programmes.allocate(
+            u, p.id, from_center="440100", to_center="440300", amount_fen=100, actor=ADMIN
+        ),
+        NotAChildCenter,
+        "not_a_child_center",
     ),
     "upwards through allocate": (
-        lambda u, p: programmes.allocate(u, p.id, "440100", "440000", 100, ADMIN),
-        NotAChildCenter, "not_a_child_center",
+        lambda u, p: programmes.allocate(
+            u, p.id, from_center="440100", to_center="440000", amount_fen=100, actor=ADMIN
+        ),
+        NotAChildCenter,
+        "not_a_child_center",
     ),
     "to itself": (
-        lambda u, p: programmes.allocate(u, p.id, "440000", "440000", 100, ADMIN),
-        NotAChildCenter, "not_a_child_center",
+        lambda u, p: programmes.allocate(
+            u, p.id, from_center="440000", to_center="440000", amount_fen=100, actor=ADMIN
+        ),
+        NotAChildCenter,
+        "not_a_child_center",
     ),
     "more than available": (
-        lambda u, p: programmes.allocate(u, p.id, "440000", "440100", 10_000_001, ADMIN),
-        InsufficientFunds, "insufficient_funds",
+        lambda u, p: programmes.allocate(
+            u, p.id, from_center="440000", to_center="440100", amount_fen=10_000_001, actor=ADMIN
+        ),
+        InsufficientFunds,
+        "insufficient_funds",
     ),
     "claw back more than the child holds": (
-        lambda u, p: programmes.claw_back(u, p.id, "440100", "440000", 1, ADMIN),
-        InsufficientFunds, "insufficient_funds",
+        lambda u, p: programmes.claw_back(
+            u, p.id, from_center="440100", to_center="440000", amount_fen=1, actor=ADMIN
+        ),
+        InsufficientFunds,
+        "insufficient_funds",
     ),
     "claw back from a non-child": (
-        lambda u, p: programmes.claw_back(u, p.id, "440106", "440000", 1, ADMIN),
-        NotAChildCenter, "not_a_child_center",
+        lambda u, p: programmes.claw_back(
+            u, p.id, from_center="440106", to_center="440000", amount_fen=1, actor=ADMIN
+        ),
+        NotAChildCenter,
+        "not_a_child_center",
     ),
     "funding past the total budget": (
-        lambda u, p: programmes.fund_programme(u, p.id, 90_000_001, ADMIN),
-        FundingExceedsBudget, "funding_exceeds_budget",
+        lambda u, p: programmes.fund_programme(u, p.id, amount_fen=90_000_001, actor=ADMIN),
+        FundingExceedsBudget,
+        "funding_exceeds_budget",
     ),
     "reversal of an unknown entry": (
         lambda u, p: ledger.reverse_entry(u, uuid.uuid4(), ADMIN),
-        UnknownEntry, "unknown_entry",
+        UnknownEntry,
+        "unknown_entry",
     ),
     "idempotency key reused for another request": (
         lambda u, p: [
-            programmes.allocate(u, p.id, "440000", "440100", 100, ADMIN, "same-key"),
-            programmes.allocate(u, p.id, "440000", "440300", 100, ADMIN, "same-key"),
+            programmes.allocate(
+                u,
+                p.id,
+                from_center="440000",
+                to_center="440100",
+                amount_fen=100,
+                actor=ADMIN,
+                idempotency_key="same-key",
+            ),
+            programmes.allocate(
+                u,
+                p.id,
+                from_center="440000",
+                to_center="440300",
+                amount_fen=100,
+                actor=ADMIN,
+                idempotency_key="same-key",
+            ),
         ],
-        IdempotencyKeyReused, "idempotency_key_reused",
+        IdempotencyKeyReused,
+        "idempotency_key_reused",
     ),
 }
 
@@ -186,7 +309,15 @@ def test_refusals_carry_their_code_and_post_nothing(
 ) -> None:
     attempt, error, code = REFUSALS[case]
     if case.startswith("idempotency"):
-        programmes.allocate(uow, programme.id, "440000", "440100", 100, ADMIN, "same-key")
+        programmes.allocate(
+            uow,
+            programme.id,
+            from_center="440000",
+            to_center="440100",
+            amount_fen=100,
+            actor=ADMIN,
+            idempotency_key="same-key",
+        )
     before = snapshot(uow)
     with pytest.raises(error) as raised:
         attempt(uow, programme)
@@ -197,7 +328,9 @@ def test_refusals_carry_their_code_and_post_nothing(
 def test_an_entry_is_reversed_once_and_a_reversal_never(
     uow: UnitOfWork, programme: ProgrammeView
 ) -> None:
-    original = programmes.allocate(uow, programme.id, "440000", "440100", 1_000, ADMIN)
+    original = programmes.allocate(
+        uow, programme.id, from_center="440000", to_center="440100", amount_fen=1_000, actor=ADMIN
+    )
     reversal = ledger.reverse_entry(uow, original.id, ADMIN)
     before = snapshot(uow)
     with pytest.raises(AlreadyReversed) as twice:
@@ -205,7 +338,8 @@ def test_an_entry_is_reversed_once_and_a_reversal_never(
     with pytest.raises(CannotReverseReversal) as of_reversal:
         ledger.reverse_entry(uow, reversal.id, ADMIN)
     assert (twice.value.code, of_reversal.value.code) == (
-        "already_reversed", "cannot_reverse_reversal"
+        "already_reversed",
+        "cannot_reverse_reversal",
     )
     assert snapshot(uow) == before
 
@@ -213,8 +347,12 @@ def test_an_entry_is_reversed_once_and_a_reversal_never(
 def test_a_reversal_that_would_overdraw_is_refused(
     uow: UnitOfWork, programme: ProgrammeView
 ) -> None:
-    grant = programmes.allocate(uow, programme.id, "440000", "440100", 5_000, ADMIN)
-    programmes.allocate(uow, programme.id, "440100", "440106", 4_000, ADMIN)
+    grant = programmes.allocate(
+        uow, programme.id, from_center="440000", to_center="440100", amount_fen=5_000, actor=ADMIN
+    )
+    programmes.allocate(
+        uow, programme.id, from_center="440100", to_center="440106", amount_fen=4_000, actor=ADMIN
+    )
     before = snapshot(uow)
     with pytest.raises(InsufficientFunds):
         ledger.reverse_entry(uow, grant.id, ADMIN)
@@ -225,7 +363,14 @@ def test_allocation_outside_the_owners_subtree_is_refused(uow: UnitOfWork) -> No
     factories.guangdong(uow)
     city_programme = factories.programme(uow, owner_center="440300", fund_fen=1_000_000)
     with pytest.raises(CenterOutsideProgramme) as raised:
-        programmes.allocate(uow, city_programme.id, "440100", "440106", 100, ADMIN)
+        programmes.allocate(
+            uow,
+            city_programme.id,
+            from_center="440100",
+            to_center="440106",
+            amount_fen=100,
+            actor=ADMIN,
+        )
     assert raised.value.code == "center_outside_programme"
 
 
@@ -245,4 +390,4 @@ def test_allocation_outside_the_owners_subtree_is_refused(uow: UnitOfWork) -> No
 )
 def test_incoherent_programme_terms_are_refused(changes: dict[str, Any]) -> None:
     with pytest.raises((InvalidProgrammeTerms, InvalidAmount)):
-        factories.dataclasses.replace(factories.TERMS, **changes)
+        dataclasses.replace(factories.TERMS, **changes)

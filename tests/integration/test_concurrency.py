@@ -52,12 +52,17 @@ def test_32_threads_allocating_from_one_center_never_overspend_it(
 
     def allocate_repeatedly(own: UnitOfWork) -> tuple[int, int]:
         moved = posted = 0
-        chooser = random.Random()  # noqa: S311 - test data
+        chooser = random.Random()
         for _ in range(8):
             amount = chooser.randint(2_000, 9_000)
             try:
                 programmes.allocate(
-                    own, programme.id, "440000", chooser.choice(CITIES), amount, ADMIN
+                    own,
+                    programme.id,
+                    from_center="440000",
+                    to_center=chooser.choice(CITIES),
+                    amount_fen=amount,
+                    actor=ADMIN,
                 )
                 moved += amount
                 posted += 1
@@ -73,7 +78,7 @@ def test_32_threads_allocating_from_one_center_never_overspend_it(
     cities = sum(programmes.available_budget(uow, programme.id, c) for c in CITIES)
     assert sum(moved) == 1_000_000 - left == cities
     assert left >= 0
-    assert sum(moved) > 900_000  # demand (32 × 8 × ≥2,000) far exceeds the budget
+    assert sum(moved) > 900_000  # demand (32 x 8 x 2,000 and more) far exceeds the budget
 
     ledger.sequence_log(uow)
     ledger.sign_checkpoint(uow, signer)
@@ -87,7 +92,9 @@ def test_an_entry_reversed_by_32_threads_at_once_is_reversed_exactly_once(
 ) -> None:
     factories.guangdong(uow)
     programme = factories.programme(uow, fund_fen=1_000_000)
-    grant = programmes.allocate(uow, programme.id, "440000", "440100", 400_000, ADMIN)
+    grant = programmes.allocate(
+        uow, programme.id, from_center="440000", to_center="440100", amount_fen=400_000, actor=ADMIN
+    )
 
     results = run_together(database, uow, lambda own: ledger.reverse_entry(own, grant.id, ADMIN))
     succeeded = [r for r in results if not isinstance(r, VoucherError)]
@@ -106,7 +113,13 @@ def test_one_idempotency_key_from_32_threads_posts_one_entry(
         database,
         uow,
         lambda own: programmes.allocate(
-            own, programme.id, "440000", "440300", 12_345, ADMIN, "retry-storm"
+            own,
+            programme.id,
+            from_center="440000",
+            to_center="440300",
+            amount_fen=12_345,
+            actor=ADMIN,
+            idempotency_key="retry-storm",
         ),
     )
     entries = {r.id for r in results if not isinstance(r, VoucherError)}

@@ -24,7 +24,7 @@ from hypothesis.stateful import (
 from sqlalchemy import select
 
 from tests import factories
-from tests.conftest import START, Databases
+from tests.harness import START, Databases
 from voucher_app.clock import FrozenClock
 from voucher_app.domain import accounts
 from voucher_app.domain.errors import (
@@ -104,9 +104,13 @@ class BudgetMachine(RuleBasedStateMachine):
     def fund(self, amount: int) -> None:
         if self.funded + amount > BUDGET:
             with pytest.raises(FundingExceedsBudget):
-                programmes.fund_programme(self.uow, self.programme.id, amount, ADMIN)
+                programmes.fund_programme(
+                    self.uow, self.programme.id, amount_fen=amount, actor=ADMIN
+                )
             return
-        entry = programmes.fund_programme(self.uow, self.programme.id, amount, ADMIN)
+        entry = programmes.fund_programme(
+            self.uow, self.programme.id, amount_fen=amount, actor=ADMIN
+        )
         self._record(entry.id, {"funding": -amount, "440000": amount}, reversal=False)
 
     @rule(edge=st.sampled_from(EDGES), amount=amounts, upwards=st.booleans())
@@ -116,9 +120,23 @@ class BudgetMachine(RuleBasedStateMachine):
         service = programmes.claw_back if upwards else programmes.allocate
         if self.model[source] < amount:
             with pytest.raises(InsufficientFunds):
-                service(self.uow, self.programme.id, source, target, amount, ADMIN)
+                service(
+                    self.uow,
+                    self.programme.id,
+                    from_center=source,
+                    to_center=target,
+                    amount_fen=amount,
+                    actor=ADMIN,
+                )
             return
-        entry = service(self.uow, self.programme.id, source, target, amount, ADMIN)
+        entry = service(
+            self.uow,
+            self.programme.id,
+            from_center=source,
+            to_center=target,
+            amount_fen=amount,
+            actor=ADMIN,
+        )
         self._record(entry.id, {source: -amount, target: amount}, reversal=False)
 
     @rule(data=st.data())
@@ -175,7 +193,7 @@ def test_budget_operations_keep_every_invariant(
     databases: Databases, signer: CheckpointSigner, backend: str
 ) -> None:
     run_state_machine_as_test(
-        lambda: BudgetMachine(databases, signer),
+        lambda: BudgetMachine(databases, signer),  # type: ignore[arg-type]  # a factory works
         settings=settings(
             max_examples=20 if backend == "sqlite" else 12,
             stateful_step_count=25,

@@ -29,7 +29,14 @@ def busy_ledger(uow: UnitOfWork) -> UnitOfWork:
     programme = factories.programme(uow, fund_fen=50_000_000)
     for number in range(20):
         city = CITIES[number % len(CITIES)]
-        programmes.allocate(uow, programme.id, "440000", city, 1_000 + number, ADMIN)
+        programmes.allocate(
+            uow,
+            programme.id,
+            from_center="440000",
+            to_center=city,
+            amount_fen=1_000 + number,
+            actor=ADMIN,
+        )
     return uow
 
 
@@ -94,7 +101,14 @@ def test_checkpoints_are_signed_only_when_the_tree_grew(
     assert (checkpoint.size, checkpoint.root) == (21, _root(busy_ledger, 21))
 
     programme_id = _programme_id(busy_ledger)
-    programmes.allocate(busy_ledger, programme_id, "440000", "440100", 5, ADMIN)
+    programmes.allocate(
+        busy_ledger,
+        programme_id,
+        from_center="440000",
+        to_center="440100",
+        amount_fen=5,
+        actor=ADMIN,
+    )
     ledger.sequence_log(busy_ledger)
     second = ledger.sign_checkpoint(busy_ledger, signer)
     assert second is not None and second.tree_size == 22
@@ -152,7 +166,9 @@ def test_verify_names_an_entry_whose_amounts_were_edited(
     signed_ledger: UnitOfWork, tamper: Database, verifiers: list[Verifier]
 ) -> None:
     entry = _entry_row_id(tamper, 7)
-    _execute(tamper, f"UPDATE journal_postings SET amount_fen = amount_fen * 2 WHERE entry_id = {entry}")
+    _execute(
+        tamper, f"UPDATE journal_postings SET amount_fen = amount_fen * 2 WHERE entry_id = {entry}"
+    )
     failure = ledger.verify_ledger(signed_ledger, verifiers).failure
     assert failure is not None and failure.index == 7
     assert "differs from the leaf" in failure.reason
@@ -175,8 +191,11 @@ def test_verify_names_an_unbalanced_entry(
 def test_verify_catches_a_cached_balance_that_disagrees(
     signed_ledger: UnitOfWork, database: Database, verifiers: list[Verifier]
 ) -> None:
-    _execute(database, "UPDATE ledger_accounts SET balance_fen = balance_fen + 1 "
-                       "WHERE name LIKE 'center:440100:%'")
+    _execute(
+        database,
+        "UPDATE ledger_accounts SET balance_fen = balance_fen + 1 "
+        "WHERE name LIKE 'center:440100:%'",
+    )
     failure = ledger.verify_ledger(signed_ledger, verifiers).failure
     assert failure is not None and "cached balance of center:440100" in failure.reason
 
@@ -185,7 +204,14 @@ def test_verify_catches_an_entry_dropped_from_the_queue(
     signed_ledger: UnitOfWork, database: Database, verifiers: list[Verifier]
 ) -> None:
     programme_id = _programme_id(signed_ledger)
-    programmes.allocate(signed_ledger, programme_id, "440000", "440100", 5, ADMIN)
+    programmes.allocate(
+        signed_ledger,
+        programme_id,
+        from_center="440000",
+        to_center="440100",
+        amount_fen=5,
+        actor=ADMIN,
+    )
     _execute(database, "DELETE FROM ledger_log_queue")
     failure = ledger.verify_ledger(signed_ledger, verifiers).failure
     assert failure is not None and "neither in the log nor queued" in failure.reason
@@ -200,7 +226,14 @@ def test_the_log_refuses_to_sign_a_tree_that_does_not_extend_its_last_checkpoint
             text("UPDATE ledger_log_nodes SET hash = :forged WHERE level = 2 AND node_index = 4"),
             {"forged": bytes(32)},
         )
-    programmes.allocate(signed_ledger, _programme_id(signed_ledger), "440000", "440100", 5, ADMIN)
+    programmes.allocate(
+        signed_ledger,
+        _programme_id(signed_ledger),
+        from_center="440000",
+        to_center="440100",
+        amount_fen=5,
+        actor=ADMIN,
+    )
     assert ledger.sequence_log(signed_ledger) == 1
     with pytest.raises(InconsistentLog, match="does not extend checkpoint 21"):
         ledger.sign_checkpoint(signed_ledger, signer)

@@ -7,7 +7,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import create_engine, inspect
 from sqlalchemy.pool import NullPool
 
-from tests.conftest import Databases
+from tests.harness import Databases
 from voucher_app.persistence import migrate
 from voucher_app.persistence.models import Base
 

@@ -19,7 +19,9 @@ CATEGORIES: tuple[ServiceCategory, ...] = (
     ServiceCategory("legal", "法律服务", "Legal services"),
     ServiceCategory("accounting_tax", "财税服务", "Accounting and tax"),
     ServiceCategory("training", "人才培训", "Talent training"),
-    ServiceCategory("technology_testing", "技术创新与检验检测", "Technology innovation and testing"),
+    ServiceCategory(
+        "technology_testing", "技术创新与检验检测", "Technology innovation and testing"
+    ),
     ServiceCategory("financing", "投融资服务", "Investment and financing"),
     ServiceCategory("market_development", "市场开拓", "Market development"),
     ServiceCategory(

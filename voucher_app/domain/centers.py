@@ -9,7 +9,7 @@ from enum import StrEnum
 
 from voucher_app.domain.errors import InvalidCenterData
 
-_CODE = re.compile(r"\d{6}")
+_CODE = re.compile(r"[0-9]{6}")
 
 
 class CenterLevel(StrEnum):

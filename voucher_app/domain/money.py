@@ -16,7 +16,7 @@ MAX_FEN = 2**53 - 1
 
 FULL_RATE_BP = 10_000
 
-_YUAN = re.compile(r"(?P<whole>\d{1,13})(?:\.(?P<frac>\d{1,2}))?")
+_YUAN = re.compile(r"(?P<whole>[0-9]{1,3}(?:,[0-9]{3})+|[0-9]{1,16})(?:\.(?P<frac>[0-9]{1,2}))?")
 
 
 def require_fen(value: object, *, field: str = "amount_fen", allow_zero: bool = False) -> int:
@@ -34,11 +34,10 @@ def require_fen(value: object, *, field: str = "amount_fen", allow_zero: bool = 
 
 def parse_yuan(text: str) -> int:
     """Parse "1234.5", "1,234.50" or "¥1,234.50" into fen."""
-    cleaned = text.strip().removeprefix("¥").replace(",", "")
-    match = _YUAN.fullmatch(cleaned)
+    match = _YUAN.fullmatch(text.strip().removeprefix("¥"))
     if match is None:
         raise InvalidAmount(f"not an amount in yuan: {text!r}", value=text)
-    fen = int(match["whole"]) * 100 + int((match["frac"] or "0").ljust(2, "0"))
+    fen = int(match["whole"].replace(",", "")) * 100 + int((match["frac"] or "0").ljust(2, "0"))
     return require_fen(fen, field="amount", allow_zero=True)
 
 

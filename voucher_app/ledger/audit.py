@@ -120,6 +120,46 @@ def open_checkpoints(
     return [by_size[size] for size in sorted(by_size)]
 
 
+@dataclass
+class _Leaves:
+    """The tree recomputed from entries, and the tree of the leaf hashes the source claims."""
+
+    wanted_sizes: set[int]
+    recomputed: merkle.CompactTree = field(default_factory=merkle.CompactTree)
+    claimed: merkle.CompactTree = field(default_factory=merkle.CompactTree)
+    claimed_complete: bool = True
+    first_mismatch: int | None = None
+    roots: dict[int, bytes] = field(default_factory=dict)
+    claimed_roots: dict[int, bytes] = field(default_factory=dict)
+
+    def add(self, index: int, leaf: bytes, claimed: bytes | None) -> None:
+        self.recomputed.append(leaf)
+        if claimed is None:
+            self.claimed_complete = False
+        elif self.claimed_complete:
+            self.claimed.append(claimed)
+            if self.first_mismatch is None and claimed != leaf:
+                self.first_mismatch = index
+        size = index + 1
+        if size in self.wanted_sizes:
+            self.roots[size] = self.recomputed.root()
+            if self.claimed_complete:
+                self.claimed_roots[size] = self.claimed.root()
+
+    def locate(self, previous: int, checkpoint: Checkpoint) -> Failure:
+        """Name the first bad index under a checkpoint the entries do not reproduce.
+
+        Exact when the claimed leaves reproduce the signed root (they are then authentic);
+        otherwise only the range since the previous checkpoint is known.
+        """
+        if self.claimed_roots.get(checkpoint.size) == checkpoint.root and (
+            self.first_mismatch is not None
+        ):
+            return Failure(self.first_mismatch, 1, "entry differs from the leaf the log signed")
+        reason = f"entries do not reproduce the signed root of tree size {checkpoint.size}"
+        return Failure(previous, 2, reason, last_index=checkpoint.size - 1)
+
+
 def audit(
     entries: Iterable[SourceEntry],
     notes: Sequence[tuple[str, str]],
@@ -130,20 +170,13 @@ def audit(
 ) -> AuditReport:
     """Check a whole ledger; see the module docstring for what and how."""
     report = AuditReport()
-    checkpoints = open_checkpoints(notes, verifiers, report)
-    report.checkpoints = checkpoints
-    wanted_sizes = {c.size for c in checkpoints}
+    report.checkpoints = open_checkpoints(notes, verifiers, report)
+    leaves = _Leaves({c.size for c in report.checkpoints})
     if trusted is not None:
-        wanted_sizes.add(trusted.size)
-
+        leaves.wanted_sizes.add(trusted.size)
     replay = Replay()
-    recomputed = merkle.CompactTree()
-    claimed = merkle.CompactTree()
-    claimed_complete = True
-    first_leaf_mismatch: int | None = None
-    claimed_roots: dict[int, bytes] = {}
-    expected = 0
     for item in entries:
+        expected = report.entries
         if item.index != expected:
             problem = "missing" if item.index > expected else "out of order or repeated"
             report.failures.append(
@@ -151,56 +184,39 @@ def audit(
             )
             break
         try:
-            record = parse_entry(item.entry)
-            replay.apply(record)
+            replay.apply(parse_entry(item.entry))
         except (MalformedEntry, ReplayError) as exc:
             report.failures.append(Failure(expected, reason=str(exc)))
-        leaf = merkle.leaf_hash(canonical_bytes(item.entry))
-        recomputed.append(leaf)
-        if item.claimed_leaf is None:
-            claimed_complete = False
-        elif claimed_complete:
-            claimed.append(item.claimed_leaf)
-            if first_leaf_mismatch is None and item.claimed_leaf != leaf:
-                first_leaf_mismatch = expected
-        expected += 1
-        if expected in wanted_sizes:
-            report.roots[expected] = recomputed.root()
-            if claimed_complete:
-                claimed_roots[expected] = claimed.root()
+        leaves.add(expected, _leaf(item.entry), item.claimed_leaf)
+        report.entries += 1
         if progress is not None:
-            progress(expected)
-    report.entries = expected
+            progress(report.entries)
     report.balances = replay.balances
-
-    previous = 0
-    for checkpoint in checkpoints:
-        if checkpoint.size > expected:
-            report.failures.append(
-                Failure(expected, reason=f"checkpoint of size {checkpoint.size} covers missing entries")
-            )
-        elif report.roots.get(checkpoint.size, merkle.EMPTY_ROOT) != checkpoint.root:
-            report.failures.append(
-                _locate(previous, checkpoint, first_leaf_mismatch, claimed_roots)
-            )
-        previous = checkpoint.size
+    report.roots = leaves.roots
+    _compare_checkpoints(report, leaves)
     if trusted is not None:
-        _check_trusted(trusted, checkpoints, report, expected)
+        _check_trusted(trusted, report.checkpoints, report, report.entries)
     return report
 
 
-def _locate(
-    previous: int,
-    checkpoint: Checkpoint,
-    first_leaf_mismatch: int | None,
-    claimed_roots: dict[int, bytes],
-) -> Failure:
-    """Name the first bad index under a checkpoint whose root the entries do not reproduce."""
-    reason = f"entries do not reproduce the signed root of tree size {checkpoint.size}"
-    authenticated = claimed_roots.get(checkpoint.size) == checkpoint.root
-    if authenticated and first_leaf_mismatch is not None:
-        return Failure(first_leaf_mismatch, 1, "entry differs from the leaf the log signed")
-    return Failure(previous, 2, reason, last_index=checkpoint.size - 1)
+def _leaf(entry: Any) -> bytes:
+    try:
+        return merkle.leaf_hash(canonical_bytes(entry))
+    except ValueError:
+        # Not writable as JSON (a non-finite number): already reported as malformed, and no
+        # signed leaf can match it; any hash that is not a real leaf will do.
+        return merkle.EMPTY_ROOT
+
+
+def _compare_checkpoints(report: AuditReport, leaves: _Leaves) -> None:
+    previous = 0
+    for checkpoint in report.checkpoints:
+        if checkpoint.size > report.entries:
+            reason = f"checkpoint of size {checkpoint.size} covers missing entries"
+            report.failures.append(Failure(report.entries, reason=reason))
+        elif leaves.roots.get(checkpoint.size, merkle.EMPTY_ROOT) != checkpoint.root:
+            report.failures.append(leaves.locate(previous, checkpoint))
+        previous = checkpoint.size
 
 
 def _check_trusted(
@@ -209,7 +225,9 @@ def _check_trusted(
     latest = checkpoints[-1] if checkpoints else None
     if latest is None or latest.size < trusted.size:
         report.failures.append(
-            Failure(-1, reason=f"the log no longer reaches the tree size {trusted.size} verified before")
+            Failure(
+                -1, reason=f"the log no longer reaches the tree size {trusted.size} verified before"
+            )
         )
     elif latest.origin != trusted.origin:
         report.failures.append(Failure(-1, reason=f"origin changed from {trusted.origin!r}"))

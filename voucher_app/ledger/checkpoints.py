@@ -64,7 +64,9 @@ def sign(session: Session, signer: CheckpointSigner, clock: Clock) -> LedgerChec
             raise InconsistentLog(
                 f"tree of size {size} does not extend checkpoint {previous.tree_size}: {exc}"
             ) from exc
-    note = sign_note(Checkpoint(signer.origin, size, root).text(), signer.origin, signer.private_key)
+    note = sign_note(
+        Checkpoint(signer.origin, size, root).text(), signer.origin, signer.private_key
+    )
     row_id = session.execute(
         insert(LedgerCheckpoint)
         .values(tree_size=size, root_hash=root, note=note, created_at=clock.now())

@@ -24,7 +24,8 @@ from voucher_app.domain.money import MAX_FEN
 
 _REF_KEY = re.compile(r"[a-z_]{1,32}")
 _REF_VALUE = re.compile(r"[A-Za-z0-9._:-]{1,64}")
-_TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z")
+_TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
+_TIMESTAMP = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}Z")
 _FIELDS = {"id", "kind", "created_at", "actor", "postings", "refs", "reverses"}
 
 
@@ -50,7 +51,8 @@ def format_timestamp(moment: datetime) -> str:
     """RFC 3339 in UTC with exactly six fractional digits, so every writer agrees byte for byte."""
     if moment.tzinfo is None:
         raise ValueError("journal timestamps must be timezone-aware")
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    moment = moment.astimezone(UTC)
+    return f"{moment.year:04d}{moment.strftime(_TIMESTAMP_FORMAT[2:])}"
 
 
 def entry_document(
@@ -69,9 +71,7 @@ def entry_document(
         "kind": str(kind),
         "created_at": format_timestamp(created_at),
         "actor": {"id": actor_id, "role": actor_role},
-        "postings": [
-            {"account": p.account, "amount_fen": p.amount_fen} for p in sorted(postings)
-        ],
+        "postings": [{"account": p.account, "amount_fen": p.amount_fen} for p in sorted(postings)],
         "refs": dict(sorted(refs.items())),
         "reverses": reverses,
     }
@@ -105,7 +105,7 @@ def parse_entry(obj: object) -> EntryRecord:
     _require(isinstance(entry_id, str) and _is_uuid(entry_id), "id must be a UUID string")
     _require(kind in EntryKind.__members__.values(), f"unknown entry kind {kind!r}")
     _require(
-        isinstance(created_at, str) and bool(_TIMESTAMP.fullmatch(created_at)),
+        isinstance(created_at, str) and _is_timestamp(created_at),
         "created_at must be RFC 3339 UTC with microseconds",
     )
     actor = obj["actor"]
@@ -146,6 +146,16 @@ def parse_entry(obj: object) -> EntryRecord:
         refs=check_refs(refs),
         reverses=reverses,
     )
+
+
+def _is_timestamp(text: str) -> bool:
+    if not _TIMESTAMP.fullmatch(text):
+        return False
+    try:
+        datetime.strptime(text, _TIMESTAMP_FORMAT)  # noqa: DTZ007 - the Z is matched literally
+    except ValueError:
+        return False
+    return True
 
 
 def _is_uuid(text: str) -> bool:

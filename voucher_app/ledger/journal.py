@@ -77,8 +77,14 @@ class Journal:
         insert_ignoring_duplicates(
             self.session,
             LedgerAccount.__table__,  # type: ignore[arg-type]
-            [{"name": account.name, "kind": account.kind.value, "balance_fen": 0,
-              "floor_fen": floor_fen}],
+            [
+                {
+                    "name": account.name,
+                    "kind": account.kind.value,
+                    "balance_fen": 0,
+                    "floor_fen": floor_fen,
+                }
+            ],
             key=["name"],
         )
 
@@ -136,8 +142,11 @@ class Journal:
         self.session.execute(
             insert(JournalPosting),
             [
-                {"entry_id": row_id, "account_id": accounts[p.account].id,
-                 "amount_fen": p.amount_fen}
+                {
+                    "entry_id": row_id,
+                    "account_id": accounts[p.account].id,
+                    "amount_fen": p.amount_fen,
+                }
                 for p in ordered
             ],
         )

@@ -161,9 +161,7 @@ def _check_hash(value: bytes, what: str) -> None:
         raise ProofError(f"{what} is {len(value)} bytes, not {HASH_SIZE}")
 
 
-def root_from_inclusion_proof(
-    leaf: bytes, index: int, size: int, proof: Sequence[bytes]
-) -> bytes:
+def root_from_inclusion_proof(leaf: bytes, index: int, size: int, proof: Sequence[bytes]) -> bytes:
     """The root that `proof` implies for `leaf` at `index` (RFC 9162 §2.1.3.2)."""
     if not 0 <= index < size:
         raise ProofError(f"leaf {index} is not in a tree of size {size}")
@@ -195,7 +193,7 @@ def verify_inclusion(
         raise ProofError("inclusion proof does not lead to the root")
 
 
-def verify_consistency(
+def verify_consistency(  # noqa: PLR0912 - RFC 9162 §2.1.4.2, step by step
     first: int, second: int, proof: Sequence[bytes], first_root: bytes, second_root: bytes
 ) -> None:
     """Check that the tree of size `second` extends the tree of size `first` (RFC 9162 §2.1.4.2)."""
@@ -203,16 +201,18 @@ def verify_consistency(
         raise ProofError("a consistency proof from an empty tree proves nothing")
     if first > second:
         raise ProofError(f"size {first} is larger than size {second}")
-    _check_hash(first_root, "first root")
-    _check_hash(second_root, "second root")
-    for step in proof:
-        _check_hash(step, "proof hash")
     if first == second:
+        # Equal trees: the roots must be identical and the proof empty; nothing is hashed, so
+        # (as in the reference verifier and its vectors) the roots are compared as given.
         if proof:
             raise ProofError("a proof between equal sizes must be empty")
         if first_root != second_root:
             raise ProofError("equal sizes with different roots")
         return
+    _check_hash(first_root, "first root")
+    _check_hash(second_root, "second root")
+    for step in proof:
+        _check_hash(step, "proof hash")
     if not proof:
         raise ProofError("consistency proof is empty")
     path = list(proof)

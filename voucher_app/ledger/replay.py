@@ -65,6 +65,8 @@ class Replay:
             self.balances[posting.account] = (
                 self.balances.get(posting.account, 0) + posting.amount_fen
             )
+        if entry.reverses is not None:
+            self._entries[entry.reverses] = _REVERSED_FLAG
         if entry.kind is EntryKind.REVERSE:
             self._entries[entry.id] = _REVERSAL_FLAG
         else:
@@ -85,4 +87,3 @@ class Replay:
             raise ReplayError(f"reverses {entry.reverses} a second time")
         if original[1:] != _postings_digest(postings):
             raise ReplayError(f"does not negate {entry.reverses} exactly")
-        self._entries[entry.reverses] = _REVERSED_FLAG

@@ -40,8 +40,8 @@ def integrate_batch(session: Session, *, wait: bool, batch_size: int = BATCH_SIZ
         size, store.nodes(session, merkle.CompactTree.border_nodes(size))
     )
     docs = store.documents(session, queued)
-    leaf_rows = []
-    node_rows = []
+    leaf_rows: list[dict[str, int]] = []
+    node_rows: list[dict[str, int | bytes]] = []
     for entry_id in queued:
         leaf_rows.append({"leaf_index": tree.size, "entry_id": entry_id})
         created = tree.append(merkle.leaf_hash(canonical_bytes(docs[entry_id])))

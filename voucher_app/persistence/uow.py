@@ -119,8 +119,7 @@ def read_only(
 def _wrap(
     work: Callable[Concatenate[UnitOfWork, P], T], *, snapshot: bool
 ) -> Callable[Concatenate[UnitOfWork, P], T]:
-    @functools.wraps(work)
-    def run(uow: UnitOfWork, *args: P.args, **kwargs: P.kwargs) -> T:
+    def run(uow: UnitOfWork, /, *args: P.args, **kwargs: P.kwargs) -> T:
         for attempt in range(1, ATTEMPTS + 1):
             try:
                 with uow.reading() if snapshot else uow:
@@ -131,9 +130,12 @@ def _wrap(
             except Exception as error:
                 if attempt == ATTEMPTS or not is_retryable(error):
                     if isinstance(error, DBAPIError) and is_retryable(error):
-                        raise ConcurrentRequest("too many concurrent requests; try again") from error
+                        raise ConcurrentRequest(
+                            "too many concurrent requests; try again"
+                        ) from error
                     raise
             time.sleep(random.uniform(0, 0.005 * 2**attempt))  # noqa: S311 - jitter, not security
         raise AssertionError("unreachable")
 
+    functools.update_wrapper(run, work)
     return run

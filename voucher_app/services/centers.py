@@ -6,7 +6,6 @@ import csv
 from collections.abc import Iterable
 from dataclasses import dataclass
 from importlib import resources
-from typing import TextIO
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -33,7 +32,7 @@ class ImportResult:
     unchanged: int
 
 
-def read_center_csv(handle: TextIO) -> list[CenterSpec]:
+def read_center_csv(handle: Iterable[str]) -> list[CenterSpec]:
     return parse_center_rows(csv.DictReader(handle))
 
 
@@ -55,8 +54,11 @@ def import_centers(uow: UnitOfWork, specs: Iterable[CenterSpec]) -> ImportResult
         center = existing.get(spec.code)
         if center is None:
             center = Center(
-                code=spec.code, name_zh=spec.name_zh, name_en=spec.name_en,
-                level=spec.level.value, parent_id=parent_id,
+                code=spec.code,
+                name_zh=spec.name_zh,
+                name_en=spec.name_en,
+                level=spec.level.value,
+                parent_id=parent_id,
             )
             session.add(center)
             session.flush()

@@ -15,6 +15,7 @@ from voucher_app.domain.actors import Actor, Role
 from voucher_app.domain.errors import DatabaseNotEmpty
 from voucher_app.domain.money import parse_yuan
 from voucher_app.domain.programmes import ProgrammeTerms, SizeClass
+from voucher_app.ledger.checkpoints import CheckpointSigner
 from voucher_app.persistence.models import Center, JournalEntry
 from voucher_app.persistence.uow import UnitOfWork, read_only
 from voucher_app.services import centers, ledger, programmes
@@ -56,7 +57,7 @@ def is_empty(uow: UnitOfWork) -> bool:
     return count == 0
 
 
-def load_demo(uow: UnitOfWork, signer: ledger.CheckpointSigner) -> DemoSummary:
+def load_demo(uow: UnitOfWork, signer: CheckpointSigner) -> DemoSummary:
     if not is_empty(uow):
         raise DatabaseNotEmpty("demo data only goes into an empty database")
     imported = centers.import_centers(uow, centers.guangdong_centers())
@@ -74,20 +75,26 @@ def load_demo(uow: UnitOfWork, signer: ledger.CheckpointSigner) -> DemoSummary:
             voucher_validity_days=90,
             partial_spending=True,
             service_categories=(
-                "management_consulting", "legal", "accounting_tax", "training",
-                "digital_transformation", "intellectual_property",
+                "management_consulting",
+                "legal",
+                "accounting_tax",
+                "training",
+                "digital_transformation",
+                "intellectual_property",
             ),
             accepted_sizes=(SizeClass.SMALL, SizeClass.MICRO),
         ),
         PROVINCE_ADMIN,
     )
     pid = programme.id
-    programmes.fund_programme(uow, pid, parse_yuan("10000000"), PROVINCE_ADMIN)
+    programmes.fund_programme(uow, pid, amount_fen=parse_yuan("10000000"), actor=PROVINCE_ADMIN)
     entries = 1
     mistaken = None
     for source, target, yuan in ALLOCATIONS:
         actor = CITY_ADMINS.get(source, PROVINCE_ADMIN)
-        entry = programmes.allocate(uow, pid, source, target, parse_yuan(yuan), actor)
+        entry = programmes.allocate(
+            uow, pid, from_center=source, to_center=target, amount_fen=parse_yuan(yuan), actor=actor
+        )
         entries += 1
         if target == "440200":
             mistaken = entry
@@ -96,7 +103,14 @@ def load_demo(uow: UnitOfWork, signer: ledger.CheckpointSigner) -> DemoSummary:
     assert mistaken is not None
     ledger.reverse_entry(uow, mistaken.id, PROVINCE_ADMIN)
     # Foshan returns part of Chancheng's unspent budget to the city.
-    programmes.claw_back(uow, pid, "440604", "440600", parse_yuan("150000"), CITY_ADMINS["440600"])
+    programmes.claw_back(
+        uow,
+        pid,
+        from_center="440604",
+        to_center="440600",
+        amount_fen=parse_yuan("150000"),
+        actor=CITY_ADMINS["440600"],
+    )
     entries += 2
     ledger.sequence_log(uow)
     checkpoint = ledger.sign_checkpoint(uow, signer)

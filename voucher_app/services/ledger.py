@@ -19,7 +19,12 @@ from voucher_app.ledger.audit import AuditReport, Failure, SourceEntry, audit
 from voucher_app.ledger.canonical import canonical_bytes
 from voucher_app.ledger.checkpoints import CheckpointSigner
 from voucher_app.ledger.journal import PostedEntry
-from voucher_app.persistence.models import JournalEntry, LedgerAccount, LogQueue
+from voucher_app.persistence.models import (
+    JournalEntry,
+    LedgerAccount,
+    LedgerCheckpoint,
+    LogQueue,
+)
 from voucher_app.persistence.uow import UnitOfWork, read_only, transaction
 from voucher_app.signing.note import Verifier
 
@@ -79,11 +84,13 @@ def sign_checkpoint(uow: UnitOfWork, signer: CheckpointSigner) -> CheckpointView
 def unsigned_entries(uow: UnitOfWork) -> int:
     """How many sequenced entries no checkpoint covers yet."""
     session = uow.session
-    signed = session.scalar(select(func.max(checkpoints.LedgerCheckpoint.tree_size))) or 0
-    return store.tree_size(session) - signed
+    signed = session.scalar(
+        select(LedgerCheckpoint.tree_size).order_by(LedgerCheckpoint.tree_size.desc()).limit(1)
+    )
+    return store.tree_size(session) - (signed or 0)
 
 
-def _checkpoint_view(row: checkpoints.LedgerCheckpoint) -> CheckpointView:
+def _checkpoint_view(row: LedgerCheckpoint) -> CheckpointView:
     return CheckpointView(row.tree_size, bytes(row.root_hash), row.note, row.created_at)
 
 
@@ -200,9 +207,10 @@ def export_ledger(uow: UnitOfWork, directory: Path, vkeys: list[str]) -> int:
         if row.tree_size <= size:
             (notes / f"{row.tree_size:012d}.note").write_text(row.note, encoding="utf-8")
     (directory / EXPORT_VKEY).write_text("".join(f"{v}\n" for v in vkeys), encoding="utf-8")
-    with (directory / EXPORT_ENTRIES).open("wb") as entries, (
-        directory / EXPORT_LEAVES
-    ).open("wb") as leaves:
+    with (
+        (directory / EXPORT_ENTRIES).open("wb") as entries,
+        (directory / EXPORT_LEAVES).open("wb") as leaves,
+    ):
         for index, document, leaf in store.iter_documents(session, size):
             entries.write(b'{"index":%d,"entry":%s}\n' % (index, canonical_bytes(document)))
             leaves.write(leaf)

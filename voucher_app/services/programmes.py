@@ -118,6 +118,7 @@ def get_programme(uow: UnitOfWork, programme_id: uuid.UUID) -> ProgrammeView:
 def fund_programme(
     uow: UnitOfWork,
     programme_id: uuid.UUID,
+    *,
     amount_fen: int,
     actor: Actor,
     idempotency_key: str | None = None,
@@ -132,8 +133,10 @@ def fund_programme(
     try:
         return uow.journal.post(
             EntryKind.FUND,
-            [Posting(funding.name, -amount_fen),
-             Posting(accounts.available(owner.code, pid).name, amount_fen)],
+            [
+                Posting(funding.name, -amount_fen),
+                Posting(accounts.available(owner.code, pid).name, amount_fen),
+            ],
             {"programme": pid},
             actor,
             idempotency_key,
@@ -181,8 +184,10 @@ def _move_between_parent_and_child(
         source, target = target, source
     return uow.journal.post(
         EntryKind.ALLOCATE,
-        [Posting(accounts.available(source, pid).name, -amount_fen),
-         Posting(accounts.available(target, pid).name, amount_fen)],
+        [
+            Posting(accounts.available(source, pid).name, -amount_fen),
+            Posting(accounts.available(target, pid).name, amount_fen),
+        ],
         {"programme": pid},
         actor,
         idempotency_key,
@@ -193,6 +198,7 @@ def _move_between_parent_and_child(
 def allocate(
     uow: UnitOfWork,
     programme_id: uuid.UUID,
+    *,
     from_center: str,
     to_center: str,
     amount_fen: int,
@@ -201,8 +207,14 @@ def allocate(
 ) -> PostedEntry:
     """Move budget from a center to one of its direct children."""
     return _move_between_parent_and_child(
-        uow, programme_id=programme_id, parent_code=from_center, child_code=to_center,
-        amount_fen=amount_fen, downwards=True, actor=actor, idempotency_key=idempotency_key,
+        uow,
+        programme_id=programme_id,
+        parent_code=from_center,
+        child_code=to_center,
+        amount_fen=amount_fen,
+        downwards=True,
+        actor=actor,
+        idempotency_key=idempotency_key,
     )
 
 
@@ -210,6 +222,7 @@ def allocate(
 def claw_back(
     uow: UnitOfWork,
     programme_id: uuid.UUID,
+    *,
     from_center: str,
     to_center: str,
     amount_fen: int,
@@ -218,8 +231,14 @@ def claw_back(
 ) -> PostedEntry:
     """Return unspent budget from a center (`from_center`) to its parent (`to_center`)."""
     return _move_between_parent_and_child(
-        uow, programme_id=programme_id, parent_code=to_center, child_code=from_center,
-        amount_fen=amount_fen, downwards=False, actor=actor, idempotency_key=idempotency_key,
+        uow,
+        programme_id=programme_id,
+        parent_code=to_center,
+        child_code=from_center,
+        amount_fen=amount_fen,
+        downwards=False,
+        actor=actor,
+        idempotency_key=idempotency_key,
     )
 
 
@@ -228,6 +247,4 @@ def available_budget(uow: UnitOfWork, programme_id: uuid.UUID, center_code: str)
     session = uow.session
     programme = programme_by_id(session, programme_id)
     center = center_by_code(session, center_code)
-    return uow.journal.balance(
-        accounts.available(center.code, str(programme.public_id))
-    )
+    return uow.journal.balance(accounts.available(center.code, str(programme.public_id)))

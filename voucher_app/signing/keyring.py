@@ -77,7 +77,10 @@ class Keyring:
             raw = json.loads(path.read_text())
             records = [
                 KeyRecord(
-                    KeyPurpose(r["purpose"]), r["kid"], r["file"], KeyStatus(r["status"]),
+                    KeyPurpose(r["purpose"]),
+                    r["kid"],
+                    r["file"],
+                    KeyStatus(r["status"]),
                     r["created_at"],
                 )
                 for r in raw["keys"]

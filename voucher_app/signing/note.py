@@ -39,7 +39,9 @@ def _public_bytes(key: Ed25519PublicKey) -> bytes:
 
 
 def key_id(name: str, public_key: Ed25519PublicKey) -> bytes:
-    return hashlib.sha256(name.encode() + b"\n" + bytes([ED25519]) + _public_bytes(public_key)).digest()[:4]
+    return hashlib.sha256(
+        name.encode() + b"\n" + bytes([ED25519]) + _public_bytes(public_key)
+    ).digest()[:4]
 
 
 @dataclass(frozen=True)
@@ -144,7 +146,7 @@ def parse_checkpoint(text: str) -> Checkpoint:
     if len(lines) < 4 or lines[-1] != "" or any(not line for line in lines[:-1]):
         raise NoteError("a checkpoint is origin, size and root hash on their own lines")
     origin, size_text, root_text = lines[:3]
-    if not _SIZE.fullmatch(size_text):
+    if not _SIZE.fullmatch(size_text) or int(size_text) >= 2**64:
         raise NoteError(f"malformed tree size {size_text!r}")
     try:
         root = base64.b64decode(root_text, validate=True)
@@ -155,7 +157,9 @@ def parse_checkpoint(text: str) -> Checkpoint:
     return Checkpoint(origin, int(size_text), root)
 
 
-def open_checkpoint(note: str, verifiers: Iterable[Verifier], origin: str | None = None) -> Checkpoint:
+def open_checkpoint(
+    note: str, verifiers: Iterable[Verifier], origin: str | None = None
+) -> Checkpoint:
     """Verify a signed checkpoint note and parse it; `origin`, when given, must match."""
     text, _signers = open_note(note, verifiers)
     checkpoint = parse_checkpoint(text)

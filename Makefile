@@ -1,0 +1,45 @@
+# The two commands: `make run` and `make test`. Everything else supports them.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+FLASK := $(BIN)/flask --app wsgi
+
+.PHONY: install run test check bench format clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+install: $(VENV)/.installed
+
+## Migrate the embedded SQLite database, create development keys and demo data, serve on :5000.
+run: install
+	$(FLASK) db upgrade
+	$(FLASK) keys init
+	$(FLASK) demo load --if-empty
+	$(FLASK) serve --host 127.0.0.1 --port 5000
+
+## Unit, integration and end-to-end tests. Set VOUCHER_TEST_POSTGRES_URL to include PostgreSQL.
+test: install
+	$(BIN)/pytest
+
+## Lint and type-check.
+check: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+## Benchmarks: each script prints its figures next to a raw-SQL baseline from the same run.
+bench: install
+	@for script in bench/ledger_post.py bench/audit.py; do \
+		echo "== $$script"; $(BIN)/python $$script || exit 1; \
+	done
+
+format: install
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache .mypy_cache .ruff_cache .hypothesis

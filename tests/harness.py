@@ -1,0 +1,79 @@
+"""Test infrastructure shared by the fixtures and the tests: throwaway databases, constants."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import shutil
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.pool import NullPool
+
+from voucher_app.persistence import migrate
+
+POSTGRES_ENV = "VOUCHER_TEST_POSTGRES_URL"
+ORIGIN = "test.gd-sme-vouchers.example/ledger"
+START = datetime(2026, 3, 2, 1, 30, tzinfo=UTC)
+_numbers = itertools.count()
+
+
+class PostgresServer:
+    """Creates and drops throwaway databases on the server behind VOUCHER_TEST_POSTGRES_URL."""
+
+    def __init__(self, url: str) -> None:
+        self.url = make_url(url)
+        self.admin: Engine = create_engine(url, isolation_level="AUTOCOMMIT", poolclass=NullPool)
+        self.prefix = f"vt_{os.getpid()}"
+
+    def url_for(self, name: str) -> str:
+        return self.url.set(database=name).render_as_string(hide_password=False)
+
+    def create(self, template: str | None = None) -> str:
+        name = f"{self.prefix}_{next(_numbers)}"
+        source = f" TEMPLATE {template}" if template else ""
+        with self.admin.connect() as connection:
+            connection.execute(text(f"CREATE DATABASE {name}{source}"))
+        return name
+
+    def drop(self, name: str) -> None:
+        with self.admin.connect() as connection:
+            connection.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+
+
+class Databases:
+    """Hands out fresh databases of one backend, empty or migrated to head."""
+
+    def __init__(self, backend: str, folder: Path, postgres: PostgresServer | None) -> None:
+        self.backend = backend
+        self.folder = folder
+        self.postgres = postgres
+        self.created: list[str] = []
+        self._template: str | None = None
+
+    def empty(self) -> str:
+        if self.postgres is None:
+            return f"sqlite:///{self.folder / f'db{next(_numbers)}.sqlite3'}"
+        name = self.postgres.create()
+        self.created.append(name)
+        return self.postgres.url_for(name)
+
+    def migrated(self) -> str:
+        if self._template is None:
+            self._template = self.empty()
+            migrate.upgrade(self._template)
+        if self.postgres is None:
+            path = self.folder / f"db{next(_numbers)}.sqlite3"
+            shutil.copyfile(make_url(self._template).database or "", path)
+            return f"sqlite:///{path}"
+        template_name = make_url(self._template).database
+        name = self.postgres.create(template=template_name)
+        self.created.append(name)
+        return self.postgres.url_for(name)
+
+    def drop_all(self) -> None:
+        if self.postgres is not None:
+            for name in reversed(self.created):
+                self.postgres.drop(name)

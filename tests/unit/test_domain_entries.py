@@ -1,0 +1,173 @@
+"""Double entry and the flow of each entry kind (`voucher_app.domain.entries`)."""
+
+from __future__ import annotations
+
+import pytest
+
+from voucher_app.domain.entries import (
+    FLOWS,
+    EntryKind,
+    Posting,
+    check_postings,
+    check_reversal,
+    negation,
+)
+from voucher_app.domain.errors import (
+    CannotReverseReversal,
+    InvalidAccount,
+    InvalidAmount,
+    InvalidEntry,
+)
+from voucher_app.domain.money import MAX_FEN
+
+P = "prog-1"
+FUNDING = f"programme:{P}:funding"
+PARENT = f"center:440000:{P}:available"
+CHILD = f"center:440300:{P}:available"
+VOUCHER = "voucher:V-1"
+PENDING = f"provider:R-1:{P}:pending"
+PAYABLE = f"provider:R-1:{P}:payable"
+PAID = f"provider:R-1:{P}:paid"
+
+#: One valid (source, target) pair for every kind (DESIGN §4).
+VALID_FLOWS = {
+    EntryKind.FUND: (FUNDING, PARENT),
+    EntryKind.ALLOCATE: (PARENT, CHILD),
+    EntryKind.ISSUE: (PARENT, VOUCHER),
+    EntryKind.REDEEM: (VOUCHER, PENDING),
+    EntryKind.APPROVE: (PENDING, PAYABLE),
+    EntryKind.REJECT: (PENDING, VOUCHER),
+    EntryKind.EXPIRE: (VOUCHER, PARENT),
+    EntryKind.REVOKE: (VOUCHER, PARENT),
+    EntryKind.RELEASE: (VOUCHER, PARENT),
+    EntryKind.SETTLE: (PAYABLE, PAID),
+}
+
+
+def move(source: str, target: str, amount: int = 100) -> list[Posting]:
+    return [Posting(target, amount), Posting(source, -amount)]
+
+
+def test_every_kind_but_reverse_has_a_flow() -> None:
+    assert set(FLOWS) == set(EntryKind) - {EntryKind.REVERSE}
+    assert set(VALID_FLOWS) == set(FLOWS)
+
+
+@pytest.mark.parametrize("kind", list(VALID_FLOWS))
+def test_each_kind_accepts_money_along_its_flow_and_returns_postings_in_account_order(
+    kind: EntryKind,
+) -> None:
+    source, target = VALID_FLOWS[kind]
+    result = check_postings(kind, move(source, target))
+    assert result == tuple(sorted(move(source, target)))
+    assert sum(p.amount_fen for p in result) == 0
+
+
+@pytest.mark.parametrize("kind", [k for k in VALID_FLOWS if k is not EntryKind.ALLOCATE])
+def test_each_kind_refuses_money_against_its_flow(kind: EntryKind) -> None:
+    source, target = VALID_FLOWS[kind]
+    with pytest.raises(InvalidEntry):
+        check_postings(kind, move(target, source))
+
+
+@pytest.mark.parametrize(
+    ("kind", "source", "target"),
+    [
+        (EntryKind.FUND, FUNDING, VOUCHER),
+        (EntryKind.ALLOCATE, PARENT, VOUCHER),
+        (EntryKind.ISSUE, FUNDING, VOUCHER),
+        (EntryKind.REDEEM, VOUCHER, PAYABLE),
+        (EntryKind.SETTLE, PENDING, PAID),
+        (EntryKind.EXPIRE, VOUCHER, FUNDING),
+        (EntryKind.APPROVE, PENDING, PAID),
+    ],
+)
+def test_kinds_refuse_accounts_outside_their_flow(
+    kind: EntryKind, source: str, target: str
+) -> None:
+    with pytest.raises(InvalidEntry):
+        check_postings(kind, move(source, target))
+
+
+def test_more_than_two_postings_are_fine_when_they_balance() -> None:
+    postings = [Posting(PARENT, -300), Posting(CHILD, 100), Posting(VOUCHER, 200)]
+    assert len(check_postings(EntryKind.REVERSE, postings)) == 3
+
+
+@pytest.mark.parametrize(
+    ("postings", "error"),
+    [
+        pytest.param([], InvalidEntry, id="no-postings"),
+        pytest.param([Posting(PARENT, 0)], InvalidEntry, id="single-posting"),
+        pytest.param([Posting(PARENT, -100), Posting(CHILD, 99)], InvalidEntry, id="unbalanced"),
+        pytest.param(
+            [Posting(PARENT, -100), Posting(PARENT, 100)], InvalidEntry, id="duplicate-account"
+        ),
+        pytest.param(
+            [Posting(PARENT, -100), Posting(CHILD, 100), Posting(VOUCHER, 0)],
+            InvalidAmount,
+            id="zero-amount",
+        ),
+        pytest.param(
+            [Posting(PARENT, -(MAX_FEN + 1)), Posting(CHILD, MAX_FEN + 1)],
+            InvalidAmount,
+            id="beyond-max",
+        ),
+        pytest.param(
+            [Posting(PARENT, -100.0), Posting(CHILD, 100.0)],  # type: ignore[arg-type]
+            InvalidAmount,
+            id="float-amounts",
+        ),
+        pytest.param(
+            [Posting(PARENT, -1), Posting(CHILD, True)],
+            InvalidAmount,
+            id="bool-amount",
+        ),
+    ],
+)
+def test_check_postings_refuses_entries_that_break_double_entry(
+    postings: list[Posting], error: type[Exception]
+) -> None:
+    with pytest.raises(error):
+        check_postings(EntryKind.ALLOCATE, postings)
+
+
+def test_amounts_at_the_limit_are_accepted() -> None:
+    assert check_postings(EntryKind.ALLOCATE, move(PARENT, CHILD, MAX_FEN))
+
+
+@pytest.mark.parametrize("account", ["ledger:x", f"center:440000:{P}", "voucher:bad id"])
+def test_a_reversal_still_needs_well_formed_account_names(account: str) -> None:
+    with pytest.raises(InvalidAccount):
+        check_postings(EntryKind.REVERSE, [Posting(account, -5), Posting(PARENT, 5)])
+
+
+def test_negation_flips_every_amount_and_keeps_account_order() -> None:
+    postings = [Posting(VOUCHER, 100), Posting(PARENT, -100)]
+    assert negation(postings) == (Posting(PARENT, 100), Posting(VOUCHER, -100))
+    assert negation(negation(postings)) == tuple(sorted(postings))
+
+
+def test_check_reversal_accepts_the_exact_negation_in_any_order() -> None:
+    original = move(PARENT, VOUCHER)
+    check_reversal(list(negation(original)), original, EntryKind.ISSUE)
+    check_reversal(list(reversed(negation(original))), original, EntryKind.ISSUE)
+
+
+@pytest.mark.parametrize(
+    "reversal",
+    [
+        pytest.param(move(PARENT, VOUCHER), id="same-direction"),
+        pytest.param(move(VOUCHER, PARENT, 99), id="different-amount"),
+        pytest.param(move(VOUCHER, CHILD), id="different-account"),
+    ],
+)
+def test_check_reversal_refuses_anything_but_the_exact_negation(reversal: list[Posting]) -> None:
+    with pytest.raises(InvalidEntry):
+        check_reversal(reversal, move(PARENT, VOUCHER), EntryKind.ISSUE)
+
+
+def test_check_reversal_refuses_to_reverse_a_reversal() -> None:
+    original = move(PARENT, VOUCHER)
+    with pytest.raises(CannotReverseReversal):
+        check_reversal(list(negation(original)), original, EntryKind.REVERSE)
