@@ -19,7 +19,7 @@ from tests.harness import ORIGIN, START
 from voucher_app.audit_cli import main as voucher_audit
 from voucher_app.clock import FrozenClock
 from voucher_app.ledger import merkle
-from voucher_app.ledger.canonical import canonical_bytes
+from voucher_app.ledger.document import parse_entry
 from voucher_app.signing.keyring import KeyPurpose, Keyring
 from voucher_app.signing.note import Checkpoint, sign_note
 
@@ -147,7 +147,7 @@ def test_a_checkpoint_from_another_key_is_not_trusted(
     other = Keyring(tmp_path / "other", None, allow_plain=True)
     other.init(FrozenClock(START))
     _record, key = other.active(KeyPurpose.LEDGER)
-    leaves = [merkle.leaf_hash(canonical_bytes(line["entry"])) for line in read_lines(export)]
+    leaves = [merkle.leaf_hash(parse_entry(line["entry"])[1]) for line in read_lines(export)]
     forged = sign_note(Checkpoint(ORIGIN, 12, merkle.root_of(leaves)).text(), ORIGIN, key)
     next((export / "checkpoints").glob("*.note")).write_text(forged)
     code, out = audit(export, capsys)

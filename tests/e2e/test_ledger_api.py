@@ -8,7 +8,7 @@ import pytest
 from flask.testing import FlaskClient, FlaskCliRunner
 
 from voucher_app.ledger import merkle
-from voucher_app.ledger.canonical import canonical_bytes
+from voucher_app.ledger.canonical import canonical_entry
 from voucher_app.signing.note import open_checkpoint, parse_vkey
 
 
@@ -44,7 +44,7 @@ def test_entries_reproduce_the_signed_root_and_proofs_verify(
     page = client.get("/api/v1/ledger/entries?start=0&end=1000").get_json()
     assert page["tree_size"] == checkpoint.size
     assert [e["index"] for e in page["entries"]] == list(range(checkpoint.size))
-    leaves = [merkle.leaf_hash(canonical_bytes(e["entry"])) for e in page["entries"]]
+    leaves = [merkle.leaf_hash(canonical_entry(e["entry"])) for e in page["entries"]]
     assert [_b64(e["leaf_hash"]) for e in page["entries"]] == leaves
     assert merkle.root_of(leaves) == checkpoint.root
 

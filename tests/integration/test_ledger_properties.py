@@ -34,7 +34,7 @@ from voucher_app.domain.errors import (
     InsufficientFunds,
 )
 from voucher_app.ledger import merkle, store
-from voucher_app.ledger.canonical import canonical_bytes
+from voucher_app.ledger.canonical import canonical_entry
 from voucher_app.ledger.checkpoints import CheckpointSigner
 from voucher_app.persistence.database import Database
 from voucher_app.persistence.models import LedgerAccount
@@ -66,7 +66,7 @@ def _balances(uow: UnitOfWork) -> dict[str, int]:
 def _recomputed_and_stored_root(uow: UnitOfWork) -> tuple[bytes, bytes]:
     size = store.tree_size(uow.session)
     leaves = [
-        merkle.leaf_hash(canonical_bytes(document))
+        merkle.leaf_hash(canonical_entry(document))
         for _index, document, _leaf in store.iter_documents(uow.session, size)
     ]
     return merkle.root_of(leaves), store.root(uow.session, size)

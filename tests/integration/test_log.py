@@ -10,7 +10,7 @@ from sqlalchemy import text
 
 from tests import factories
 from voucher_app.ledger import merkle, store
-from voucher_app.ledger.canonical import canonical_bytes
+from voucher_app.ledger.canonical import canonical_entry
 from voucher_app.ledger.checkpoints import CheckpointSigner, InconsistentLog
 from voucher_app.persistence import migrate
 from voucher_app.persistence.database import Database
@@ -72,7 +72,7 @@ def test_stored_leaves_and_root_match_a_recomputation_from_the_entries(
 ) -> None:
     ledger.sequence_log(busy_ledger)
     documents = _documents(busy_ledger)
-    leaves = [merkle.leaf_hash(canonical_bytes(doc)) for _i, doc, _l in documents]
+    leaves = [merkle.leaf_hash(canonical_entry(doc)) for _i, doc, _l in documents]
     assert leaves == [stored for _i, _doc, stored in documents]
     for size in (1, 2, 3, 7, 8, 13, 21):
         assert _root(busy_ledger, size) == merkle.root_of(leaves[:size])

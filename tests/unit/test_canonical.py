@@ -1,4 +1,4 @@
-"""`canonical_bytes` gives RFC 8785's exact bytes for journal entries, checked against the
+"""`canonical_entry` gives RFC 8785's exact bytes for journal entries, checked against the
 independent `rfc8785` implementation.
 
 The fast writer is exact for the domain `document.parse_entry` admits: no floats, integers
@@ -20,8 +20,8 @@ from hypothesis import strategies as st
 
 from voucher_app.domain.entries import EntryKind, Posting
 from voucher_app.domain.money import MAX_FEN
-from voucher_app.ledger.canonical import canonical_bytes
-from voucher_app.ledger.document import entry_document
+from voucher_app.ledger.canonical import canonical_entry
+from voucher_app.ledger.document import MalformedEntry, entry_document, parse_entry
 
 # Any Unicode scalar value: every code point except surrogates.
 any_text = st.text(alphabet=st.characters(exclude_categories=["Cs"]), max_size=20)
@@ -61,7 +61,7 @@ entry_shaped = st.fixed_dictionaries(
 
 def assert_matches_rfc8785(document: Any) -> None:
     expected = rfc8785.dumps(document)
-    assert canonical_bytes(document) == expected
+    assert canonical_entry(document) == expected
 
 
 @settings(max_examples=200, deadline=None)
@@ -153,12 +153,26 @@ def test_hand_picked_edge_cases_canonicalise_to_the_rfc_8785_bytes(value: Any) -
         ({"a": {"c": 1, "b": 2}}, b'{"a":{"b":2,"c":1}}'),
     ],
 )
-def test_canonical_bytes_have_no_whitespace_sorted_keys_and_minimal_escapes(
+def test_canonical_entry_have_no_whitespace_sorted_keys_and_minimal_escapes(
     value: Any, expected: bytes
 ) -> None:
-    assert canonical_bytes(value) == expected
+    assert canonical_entry(value) == expected
 
 
-def test_canonical_bytes_refuse_non_finite_numbers() -> None:
-    with pytest.raises(ValueError, match="JSON"):
-        canonical_bytes({"x": float("nan")})
+@pytest.mark.parametrize("number", [float("nan"), float("inf"), 1.5, 2**64])
+def test_an_entry_holding_a_non_integer_number_is_malformed(number: float) -> None:
+    # Outside the entry domain the writer is not RFC 8785 (orjson writes NaN as null); the
+    # entry grammar is what keeps such values out.
+    document = entry_document(
+        entry_id=str(uuid.uuid4()),
+        kind=EntryKind.FUND,
+        created_at=datetime(2026, 1, 1, tzinfo=UTC),
+        actor_id="a",
+        actor_role="admin",
+        postings=[Posting("programme:p:funding", -1), Posting("center:440000:p:available", 1)],
+        refs={},
+        reverses=None,
+    )
+    document["postings"][0]["amount_fen"] = number
+    with pytest.raises(MalformedEntry):
+        parse_entry(document)

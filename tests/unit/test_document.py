@@ -126,7 +126,7 @@ def test_entry_document_has_the_published_shape_with_postings_in_account_order()
 
 def test_entry_document_and_parse_entry_round_trip() -> None:
     document = sample_document(kind=EntryKind.REVERSE, reverses=REVERSED_ID)
-    record = parse_entry(copy.deepcopy(document))
+    record, _data = parse_entry(copy.deepcopy(document))
     assert record == EntryRecord(
         id=ENTRY_ID,
         kind=EntryKind.REVERSE,
@@ -278,7 +278,7 @@ def test_parse_entry_accepts_the_amount_limits_and_a_null_reverses() -> None:
             Posting(f"center:440300:{PROGRAMME}:available", MAX_FEN),
         ]
     )
-    record = parse_entry(document)
+    record, _data = parse_entry(document)
     assert [p.amount_fen for p in record.postings] == [-MAX_FEN, MAX_FEN]
     assert record.reverses is None
 

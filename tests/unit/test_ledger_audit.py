@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from voucher_app.domain.entries import EntryKind, Posting
 from voucher_app.ledger import merkle
 from voucher_app.ledger.audit import AuditReport, Failure, SourceEntry, TrustedState, audit
-from voucher_app.ledger.canonical import canonical_bytes
+from voucher_app.ledger.canonical import canonical_entry
 from voucher_app.ledger.document import entry_document
 from voucher_app.signing.note import Checkpoint, Verifier, sign_note
 
@@ -79,7 +79,7 @@ CHECKPOINT_SIZES = (2, 6, 8)
 
 
 def leaves_of(documents: Sequence[Any]) -> list[bytes]:
-    return [merkle.leaf_hash(canonical_bytes(d)) for d in documents]
+    return [merkle.leaf_hash(canonical_entry(d)) for d in documents]
 
 
 def signed_checkpoint(

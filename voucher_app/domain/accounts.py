@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import lru_cache
 
 from voucher_app.domain.errors import InvalidAccount
 
@@ -55,19 +56,25 @@ class Account:
 
     @classmethod
     def parse(cls, name: str) -> Account:
-        parts = name.split(":")
-        if not all(_SEGMENT.fullmatch(part) for part in parts):
-            raise InvalidAccount(f"malformed account name {name!r}", account=name)
-        match parts:
-            case ["programme", programme, "funding"]:
-                return funding(programme)
-            case ["center", center, programme, "available"]:
-                return available(center, programme)
-            case ["voucher", voucher_id]:
-                return voucher(voucher_id)
-            case ["provider", provider_id, programme, kind] if kind in PROVIDER_KINDS:
-                return Account(AccountKind(kind), provider_id, programme)
-        raise InvalidAccount(f"unknown account name {name!r}", account=name)
+        return parse_account(name)
+
+
+@lru_cache(maxsize=1 << 16)
+def parse_account(name: str) -> Account:
+    """Parse an account name (cached: audits meet the same center accounts again and again)."""
+    parts = name.split(":")
+    if not all(_SEGMENT.fullmatch(part) for part in parts):
+        raise InvalidAccount(f"malformed account name {name!r}", account=name)
+    match parts:
+        case ["programme", programme, "funding"]:
+            return funding(programme)
+        case ["center", center, programme, "available"]:
+            return available(center, programme)
+        case ["voucher", voucher_id]:
+            return voucher(voucher_id)
+        case ["provider", provider_id, programme, kind] if kind in PROVIDER_KINDS:
+            return Account(AccountKind(kind), provider_id, programme)
+    raise InvalidAccount(f"unknown account name {name!r}", account=name)
 
 
 def funding(programme: str) -> Account:

@@ -7,10 +7,10 @@ accepts is exactly an entry the auditor accepts.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from enum import StrEnum
+from typing import NamedTuple
 
-from voucher_app.domain.accounts import Account, AccountKind
+from voucher_app.domain.accounts import AccountKind, parse_account
 from voucher_app.domain.errors import CannotReverseReversal, InvalidAmount, InvalidEntry
 from voucher_app.domain.money import MAX_FEN
 
@@ -46,9 +46,11 @@ FLOWS: dict[EntryKind, tuple[frozenset[AccountKind], frozenset[AccountKind]]] = 
 }
 
 
-@dataclass(frozen=True, slots=True, order=True)
-class Posting:
-    """A signed amount on one account: negative takes money out, positive puts it in."""
+class Posting(NamedTuple):
+    """A signed amount on one account: negative takes money out, positive puts it in.
+
+    A named tuple, so postings sort by account (then amount) at C speed.
+    """
 
     account: str
     amount_fen: int
@@ -64,33 +66,31 @@ def check_postings(kind: EntryKind, postings: Iterable[Posting]) -> tuple[Postin
     ordered = tuple(sorted(postings))
     if len(ordered) < 2:
         raise InvalidEntry("an entry needs at least two postings", kind=kind)
-    accounts = [p.account for p in ordered]
-    if len(set(accounts)) != len(accounts):
-        raise InvalidEntry("an account appears twice in one entry", kind=kind)
-    for posting in ordered:
-        amount = posting.amount_fen
-        if isinstance(amount, bool) or not isinstance(amount, int):
+    total = 0
+    previous = None
+    for account, amount in ordered:
+        if account == previous:
+            raise InvalidEntry("an account appears twice in one entry", kind=kind)
+        previous = account
+        if type(amount) is not int:  # bool is an int subclass and not an amount
             raise InvalidAmount("posting amounts must be whole numbers of fen")
-        if amount == 0 or abs(amount) > MAX_FEN:
+        if amount == 0 or not -MAX_FEN <= amount <= MAX_FEN:
             raise InvalidAmount(f"posting amount {amount} is zero or out of range")
-    total = sum(p.amount_fen for p in ordered)
+        total += amount
     if total != 0:
         raise InvalidEntry(f"postings sum to {total} fen, not zero", kind=kind)
-    if kind is not EntryKind.REVERSE:
-        sources, targets = FLOWS[kind]
-        for posting in ordered:
-            account_kind = Account.parse(posting.account).kind
-            allowed = sources if posting.amount_fen < 0 else targets
-            if account_kind not in allowed:
-                direction = "from" if posting.amount_fen < 0 else "to"
-                raise InvalidEntry(
-                    f"a {kind} entry cannot move money {direction} a {account_kind} account",
-                    kind=kind,
-                    account=posting.account,
-                )
-    else:
-        for posting in ordered:
-            Account.parse(posting.account)
+    sources, targets = FLOWS.get(kind, (None, None))
+    for account, amount in ordered:
+        account_kind = parse_account(account).kind
+        if sources is None or targets is None:  # a reversal: its flow is its original's
+            continue
+        if account_kind not in (sources if amount < 0 else targets):
+            direction = "from" if amount < 0 else "to"
+            raise InvalidEntry(
+                f"a {kind} entry cannot move money {direction} a {account_kind} account",
+                kind=kind,
+                account=account,
+            )
     return ordered
 
 

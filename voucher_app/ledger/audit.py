@@ -21,10 +21,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from voucher_app.ledger import merkle
-from voucher_app.ledger.canonical import canonical_bytes
 from voucher_app.ledger.document import MalformedEntry, parse_entry
 from voucher_app.ledger.replay import Replay, ReplayError
 from voucher_app.signing.note import Checkpoint, NoteError, Verifier, open_checkpoint
+
+#: Stands in for the leaf of a malformed entry (already reported): no real leaf equals it.
+_NOT_A_LEAF = merkle.EMPTY_ROOT
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,11 +185,14 @@ def audit(
                 Failure(expected, reason=f"entry {problem} (found index {item.index})")
             )
             break
+        leaf = _NOT_A_LEAF
         try:
-            replay.apply(parse_entry(item.entry))
+            record, data = parse_entry(item.entry)
+            leaf = merkle.leaf_hash(data)
+            replay.apply(record)
         except (MalformedEntry, ReplayError) as exc:
             report.failures.append(Failure(expected, reason=str(exc)))
-        leaves.add(expected, _leaf(item.entry), item.claimed_leaf)
+        leaves.add(expected, leaf, item.claimed_leaf)
         report.entries += 1
         if progress is not None:
             progress(report.entries)
@@ -197,15 +202,6 @@ def audit(
     if trusted is not None:
         _check_trusted(trusted, report.checkpoints, report, report.entries)
     return report
-
-
-def _leaf(entry: Any) -> bytes:
-    try:
-        return merkle.leaf_hash(canonical_bytes(entry))
-    except ValueError:
-        # Not writable as JSON (a non-finite number): already reported as malformed, and no
-        # signed leaf can match it; any hash that is not a real leaf will do.
-        return merkle.EMPTY_ROOT
 
 
 def _compare_checkpoints(report: AuditReport, leaves: _Leaves) -> None:

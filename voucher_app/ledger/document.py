@@ -5,28 +5,53 @@
      "postings": [{"account": "…", "amount_fen": -500000}, {"account": "…", "amount_fen": 500000}],
      "refs": {"programme": "<uuid>"}, "reverses": null}
 
-Postings are in account-name order. `entry_document` builds it from stored values (sequencer,
-export, HTTP); `parse_entry` reads one back from untrusted JSON (auditor) and refuses anything
-outside the shape, which also keeps it inside the domain where `canonical` is exact.
+Postings are in account-name order, one per account. `entry_document` builds the object from
+stored values (sequencer, export, HTTP). `parse_entry` reads one back from untrusted JSON (the
+auditor): an entry is well-formed exactly when its canonical bytes match `ENTRY_GRAMMAR`, one
+regular expression that states the whole format, and which also keeps entries inside the domain
+where `canonical` is exact. Checking the bytes the leaf is made of, in one pass of the regex
+engine, is what lets a million entries verify in seconds.
 """
 
 from __future__ import annotations
 
 import re
-import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
+
 from voucher_app.domain.entries import EntryKind, Posting
 from voucher_app.domain.money import MAX_FEN
+from voucher_app.ledger.canonical import canonical_entry
 
-_REF_KEY = re.compile(r"[a-z_]{1,32}")
-_REF_VALUE = re.compile(r"[A-Za-z0-9._:-]{1,64}")
-_TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
-_TIMESTAMP = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}Z")
-_FIELDS = {"id", "kind", "created_at", "actor", "postings", "refs", "reverses"}
+# The pieces of the format, shared by the grammar and by `check_refs`.
+_NAME = "[A-Za-z0-9._:-]{1,64}"  # actor ids and roles, ref values
+_REF_KEY = "[a-z_]{1,32}"
+_UUID = "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"  # as str(UUID) writes it
+_TIMESTAMP = r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}Z"
+_ACCOUNT = "[A-Za-z0-9:-]{1,200}"  # its grammar is domain.accounts'; checked there
+_AMOUNT = "-?[1-9][0-9]{0,15}"  # non-zero; the ±(2**53 - 1) range is checked with the postings
+_KIND = "|".join(kind.value for kind in EntryKind)
+_POSTING = rf'\{{"account":"{_ACCOUNT}","amount_fen":{_AMOUNT}\}}'
+_REF = rf'"{_REF_KEY}":"{_NAME}"'
+
+#: The whole entry format, over canonical (RFC 8785) bytes.
+ENTRY_GRAMMAR = re.compile(
+    (
+        rf'\{{"actor":\{{"id":"{_NAME}","role":"{_NAME}"\}},'
+        rf'"created_at":"(?P<created_at>{_TIMESTAMP})",'
+        rf'"id":"{_UUID}",'
+        rf'"kind":"(?:{_KIND})",'
+        rf'"postings":\[{_POSTING}(?:,{_POSTING})*\],'
+        rf'"refs":\{{(?:{_REF}(?:,{_REF})*)?\}},'
+        rf'"reverses":(?:null|"{_UUID}")\}}'
+    ).encode()
+)
+_REF_KEY_PATTERN = re.compile(_REF_KEY)
+_NAME_PATTERN = re.compile(_NAME)
 
 
 class MalformedEntry(ValueError):
@@ -51,8 +76,11 @@ def format_timestamp(moment: datetime) -> str:
     """RFC 3339 in UTC with exactly six fractional digits, so every writer agrees byte for byte."""
     if moment.tzinfo is None:
         raise ValueError("journal timestamps must be timezone-aware")
-    moment = moment.astimezone(UTC)
-    return f"{moment.year:04d}{moment.strftime(_TIMESTAMP_FORMAT[2:])}"
+    m = moment.astimezone(UTC)
+    return (
+        f"{m.year:04d}-{m.month:02d}-{m.day:02d}T"
+        f"{m.hour:02d}:{m.minute:02d}:{m.second:02d}.{m.microsecond:06d}Z"
+    )
 
 
 def entry_document(
@@ -80,86 +108,72 @@ def entry_document(
 def check_refs(refs: Mapping[str, str]) -> dict[str, str]:
     """Refs are short identifiers under lower-case names; anything else is refused."""
     for key, value in refs.items():
-        if not isinstance(key, str) or not _REF_KEY.fullmatch(key):
+        if not isinstance(key, str) or not _REF_KEY_PATTERN.fullmatch(key):
             raise MalformedEntry(f"bad ref name {key!r}")
-        if not isinstance(value, str) or not _REF_VALUE.fullmatch(value):
+        if not isinstance(value, str) or not _NAME_PATTERN.fullmatch(value):
             raise MalformedEntry(f"bad value for ref {key!r}")
     return dict(refs)
 
 
-def _require(condition: bool, message: str) -> None:
-    if not condition:
-        raise MalformedEntry(message)
-
-
-def _is_int(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def parse_entry(obj: object) -> EntryRecord:
-    """Read an entry document from decoded JSON, refusing anything outside the format."""
-    _require(isinstance(obj, dict), "an entry must be an object")
-    assert isinstance(obj, dict)
-    _require(set(obj) == _FIELDS, f"an entry has exactly the fields {sorted(_FIELDS)}")
-    entry_id, kind, created_at = obj["id"], obj["kind"], obj["created_at"]
-    _require(isinstance(entry_id, str) and _is_uuid(entry_id), "id must be a UUID string")
-    _require(kind in EntryKind.__members__.values(), f"unknown entry kind {kind!r}")
-    _require(
-        isinstance(created_at, str) and _is_timestamp(created_at),
-        "created_at must be RFC 3339 UTC with microseconds",
-    )
+def parse_entry(obj: Any) -> tuple[EntryRecord, bytes]:
+    """Read an entry from decoded JSON; return it and its canonical bytes (the leaf data)."""
+    if not isinstance(obj, dict):
+        raise MalformedEntry("an entry must be a JSON object")
+    try:
+        data = canonical_entry(obj)
+    except (TypeError, orjson.JSONEncodeError) as exc:
+        raise MalformedEntry(f"an entry holds only strings, integers and null ({exc})") from exc
+    match = ENTRY_GRAMMAR.fullmatch(data)
+    if match is None:
+        raise MalformedEntry(_diagnose(obj))
+    try:
+        datetime.fromisoformat(match["created_at"][:-1].decode())
+    except ValueError:
+        raise MalformedEntry("created_at names no real instant") from None
+    postings = tuple([Posting(p["account"], p["amount_fen"]) for p in obj["postings"]])
+    if list(postings) != sorted(postings):
+        raise MalformedEntry("postings must be in account order")
+    for _account, amount in postings:
+        if not -MAX_FEN <= amount <= MAX_FEN:
+            raise MalformedEntry(f"amount {amount} is outside ±(2**53 - 1) fen")
     actor = obj["actor"]
-    _require(
-        isinstance(actor, dict)
-        and set(actor) == {"id", "role"}
-        and all(isinstance(v, str) and _REF_VALUE.fullmatch(v) for v in actor.values()),
-        "actor must be {id, role} strings",
-    )
-    postings = obj["postings"]
-    _require(isinstance(postings, list), "postings must be a list")
-    parsed: list[Posting] = []
-    for item in postings:
-        _require(
-            isinstance(item, dict)
-            and set(item) == {"account", "amount_fen"}
-            and isinstance(item["account"], str)
-            and _is_int(item["amount_fen"])
-            and abs(item["amount_fen"]) <= MAX_FEN,
-            "each posting is {account: string, amount_fen: integer within ±(2**53 - 1)}",
-        )
-        parsed.append(Posting(item["account"], item["amount_fen"]))
-    _require(parsed == sorted(parsed), "postings must be in account order")
-    refs = obj["refs"]
-    _require(isinstance(refs, dict), "refs must be an object")
-    reverses = obj["reverses"]
-    _require(
-        reverses is None or (isinstance(reverses, str) and _is_uuid(reverses)),
-        "reverses must be null or a UUID string",
-    )
-    return EntryRecord(
-        id=entry_id,
-        kind=EntryKind(kind),
-        created_at=created_at,
+    record = EntryRecord(
+        id=obj["id"],
+        kind=EntryKind(obj["kind"]),
+        created_at=obj["created_at"],
         actor_id=actor["id"],
         actor_role=actor["role"],
-        postings=tuple(parsed),
-        refs=check_refs(refs),
-        reverses=reverses,
+        postings=postings,
+        refs=obj["refs"],
+        reverses=obj["reverses"],
     )
+    return record, data
 
 
-def _is_timestamp(text: str) -> bool:
-    if not _TIMESTAMP.fullmatch(text):
-        return False
-    try:
-        datetime.strptime(text, _TIMESTAMP_FORMAT)  # noqa: DTZ007 - the Z is matched literally
-    except ValueError:
-        return False
-    return True
+_FIELDS = {"id", "kind", "created_at", "actor", "postings", "refs", "reverses"}
+_FIELD_PATTERNS = {
+    "id": _UUID,
+    "kind": _KIND,
+    "created_at": _TIMESTAMP,
+    "reverses": _UUID,
+}
 
 
-def _is_uuid(text: str) -> bool:
-    try:
-        return str(uuid.UUID(text)) == text
-    except ValueError:
-        return False
+def _diagnose(obj: dict[str, Any]) -> str:
+    """Say what is wrong with an entry the grammar refused (only runs on failure)."""
+    if obj.keys() != _FIELDS:
+        return f"an entry has exactly the fields {sorted(_FIELDS)}, not {sorted(obj)}"
+    for field, pattern in _FIELD_PATTERNS.items():
+        value = obj[field]
+        if field == "reverses" and value is None:
+            continue
+        if not isinstance(value, str) or not re.fullmatch(pattern, value):
+            return f"{field} is not in its published format: {value!r}"
+    postings = obj["postings"]
+    if not isinstance(postings, list) or not postings:
+        return "postings must be a non-empty list"
+    for posting in postings:
+        amount = posting.get("amount_fen") if isinstance(posting, dict) else None
+        if type(amount) is not int or not amount:
+            return f"each posting is {{account, amount_fen}} with a non-zero integer: {posting!r}"
+    return f"does not follow the entry format (DESIGN §4): {str(obj)[:160]}"

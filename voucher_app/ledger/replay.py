@@ -8,33 +8,16 @@ never go below zero except on a programme's funding account.
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
 
-from voucher_app.domain.accounts import Account
+from voucher_app.domain.accounts import parse_account
 from voucher_app.domain.entries import EntryKind, Posting, check_postings, negation
 from voucher_app.domain.errors import VoucherError
 from voucher_app.ledger.document import EntryRecord
 
-_REVERSAL_FLAG = b"r"
-_ORDINARY_FLAG = b"o"
-_REVERSED_FLAG = b"x"
-
 
 class ReplayError(ValueError):
     """An entry that breaks a ledger rule at its place in the log."""
-
-
-@lru_cache(maxsize=65536)
-def _may_go_negative(account: str) -> bool:
-    return Account.parse(account).may_go_negative
-
-
-def _postings_digest(postings: Sequence[Posting]) -> bytes:
-    material = "\n".join(f"{p.account} {p.amount_fen}" for p in sorted(postings))
-    return hashlib.blake2b(material.encode(), digest_size=16).digest()
 
 
 @dataclass
@@ -42,10 +25,12 @@ class Replay:
     """Balances after the entries applied so far, and what later reversals must match."""
 
     balances: dict[str, int] = field(default_factory=dict)
-    # entry id -> flag byte + digest of the postings a reversal of it must carry; flag "r" marks
-    # a reversal (never reversed itself), "x" an entry already reversed. Digests keep memory
-    # small on million-entry ledgers.
-    _entries: dict[str, bytes] = field(default_factory=dict)
+    #: Ordinary entries by id -> a keyed hash of their postings, kept instead of the postings so
+    #: that a million entries fit in memory. Python's string hashes are keyed per process, so a
+    #: log cannot craft a reversal whose postings collide with the negation they must carry.
+    _digests: dict[str, int] = field(default_factory=dict)
+    _reversals: set[str] = field(default_factory=set)
+    _reversed: set[str] = field(default_factory=set)
     count: int = 0
 
     def apply(self, entry: EntryRecord) -> None:
@@ -54,36 +39,34 @@ class Replay:
             postings = check_postings(entry.kind, entry.postings)
         except VoucherError as exc:
             raise ReplayError(exc.message) from exc
-        if entry.id in self._entries:
+        if entry.id in self._digests or entry.id in self._reversals:
             raise ReplayError(f"entry id {entry.id} appears twice")
         self._check_reversal(entry, postings)
-        for posting in postings:
-            balance = self.balances.get(posting.account, 0) + posting.amount_fen
-            if balance < 0 and not _may_go_negative(posting.account):
-                raise ReplayError(f"account {posting.account} would go to {balance} fen")
-        for posting in postings:
-            self.balances[posting.account] = (
-                self.balances.get(posting.account, 0) + posting.amount_fen
-            )
-        if entry.reverses is not None:
-            self._entries[entry.reverses] = _REVERSED_FLAG
-        if entry.kind is EntryKind.REVERSE:
-            self._entries[entry.id] = _REVERSAL_FLAG
+        balances = self.balances
+        for account, amount in postings:
+            balance = balances.get(account, 0) + amount
+            if balance < 0 and not parse_account(account).may_go_negative:
+                raise ReplayError(f"account {account} would go to {balance} fen")
+        for account, amount in postings:
+            balances[account] = balances.get(account, 0) + amount
+        if entry.reverses is None:
+            self._digests[entry.id] = hash(postings)
         else:
-            self._entries[entry.id] = _ORDINARY_FLAG + _postings_digest(negation(postings))
+            self._reversals.add(entry.id)
+            self._reversed.add(entry.reverses)
         self.count += 1
 
-    def _check_reversal(self, entry: EntryRecord, postings: Sequence[Posting]) -> None:
+    def _check_reversal(self, entry: EntryRecord, postings: tuple[Posting, ...]) -> None:
         if (entry.kind is EntryKind.REVERSE) != (entry.reverses is not None):
             raise ReplayError("an entry names the entry it reverses exactly when it is a reversal")
         if entry.reverses is None:
             return
-        original = self._entries.get(entry.reverses)
+        if entry.reverses in self._reversals:
+            raise ReplayError("reverses a reversal")
+        if entry.reverses in self._reversed:
+            raise ReplayError(f"reverses {entry.reverses} a second time")
+        original = self._digests.get(entry.reverses)
         if original is None:
             raise ReplayError(f"reverses {entry.reverses}, which is not an earlier entry")
-        if original[:1] == _REVERSAL_FLAG:
-            raise ReplayError("reverses a reversal")
-        if original[:1] == _REVERSED_FLAG:
-            raise ReplayError(f"reverses {entry.reverses} a second time")
-        if original[1:] != _postings_digest(postings):
+        if original != hash(negation(postings)):
             raise ReplayError(f"does not negate {entry.reverses} exactly")

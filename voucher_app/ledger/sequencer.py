@@ -12,7 +12,7 @@ from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
 from voucher_app.ledger import merkle, store
-from voucher_app.ledger.canonical import canonical_bytes
+from voucher_app.ledger.canonical import canonical_entry
 from voucher_app.persistence.models import LedgerLock, LogLeaf, LogNode, LogQueue
 
 SEQUENCER_LOCK = "sequencer"
@@ -44,7 +44,7 @@ def integrate_batch(session: Session, *, wait: bool, batch_size: int = BATCH_SIZ
     node_rows: list[dict[str, int | bytes]] = []
     for entry_id in queued:
         leaf_rows.append({"leaf_index": tree.size, "entry_id": entry_id})
-        created = tree.append(merkle.leaf_hash(canonical_bytes(docs[entry_id])))
+        created = tree.append(merkle.leaf_hash(canonical_entry(docs[entry_id])))
         node_rows.extend(
             {"level": level, "node_index": index, "hash": digest}
             for (level, index), digest in created

@@ -16,7 +16,7 @@ from voucher_app.domain.entries import Posting
 from voucher_app.domain.errors import InvalidLogRange
 from voucher_app.ledger import checkpoints, sequencer, store
 from voucher_app.ledger.audit import AuditReport, Failure, SourceEntry, audit
-from voucher_app.ledger.canonical import canonical_bytes
+from voucher_app.ledger.canonical import canonical_entry
 from voucher_app.ledger.checkpoints import CheckpointSigner
 from voucher_app.ledger.journal import PostedEntry
 from voucher_app.persistence.models import (
@@ -212,6 +212,6 @@ def export_ledger(uow: UnitOfWork, directory: Path, vkeys: list[str]) -> int:
         (directory / EXPORT_LEAVES).open("wb") as leaves,
     ):
         for index, document, leaf in store.iter_documents(session, size):
-            entries.write(b'{"index":%d,"entry":%s}\n' % (index, canonical_bytes(document)))
+            entries.write(b'{"index":%d,"entry":%s}\n' % (index, canonical_entry(document)))
             leaves.write(leaf)
     return size
