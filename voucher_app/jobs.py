@@ -41,7 +41,7 @@ def sequence_and_sign(parts: Wiring) -> None:
 
 
 def leased(
-    app: Flask, name: str, seconds: int, job: Callable[[Wiring], None]
+    app: Flask, name: str, seconds: int, job: Callable[[Wiring], None], holder: str = HOLDER
 ) -> Callable[[], None]:
     """Wrap `job` so that it runs in an app context and only while holding its lease."""
 
@@ -50,7 +50,7 @@ def leased(
             parts = current()
             # A lease a little shorter than the interval: the next run may take it again.
             duration = timedelta(seconds=max(1.0, seconds * 0.8))
-            if not leases.acquire(parts.uow(), name, HOLDER, duration):
+            if not leases.acquire(parts.uow(), name, holder, duration):
                 return
             try:
                 job(parts)
