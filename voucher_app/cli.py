@@ -22,6 +22,7 @@ from typing import Any, ParamSpec, TypeVar
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
+from werkzeug.serving import run_simple
 
 from voucher_app import jobs
 from voucher_app.domain.actors import Actor, Role
@@ -259,7 +260,8 @@ def serve(host: str, port: int, scheduler: bool) -> None:
     app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
     if scheduler:
         jobs.build_scheduler(app, blocking=False).start()
-    app.run(host=host, port=port, use_reloader=False, threaded=True)
+    # Flask refuses app.run() inside a CLI command; Werkzeug's server is what it would start.
+    run_simple(host, port, app, threaded=True, use_reloader=False)
 
 
 def init_app(app: Flask) -> None:
