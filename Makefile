@@ -33,8 +33,8 @@ check: install
 
 ## Benchmarks: each script prints its figures next to a raw-SQL baseline from the same run.
 bench: install
-	@for script in bench/ledger_post.py bench/audit.py; do \
-		echo "== $$script"; $(BIN)/python $$script || exit 1; \
+	@for script in ledger_post audit; do \
+		echo "== bench/$$script.py"; $(BIN)/python -m bench.$$script || exit 1; \
 	done
 
 format: install

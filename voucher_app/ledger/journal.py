@@ -1,10 +1,14 @@
 """The one writer of the journal: `post` an entry, `reverse` one, `open_account` with a floor.
 
 `post` checks the postings (`domain.entries.check_postings`), applies each to its account's
-cached balance with a conditional update — `balance + amount >= floor`, in account-id order so
+cached balance with a conditional update — `balance + amount >= floor`, in account-name order so
 concurrent writers never deadlock — then inserts the entry, its postings and a queue row for the
 sequencer. The entry row is inserted after the balance row locks are held, so its id orders any
 two entries that touch the same account the way they committed; the sequencer relies on that.
+
+Posting is the hot path of every use case, so it runs prebuilt Core statements with bound
+parameters (SQLAlchemy compiles each once) on the session's connection: one UPDATE … RETURNING
+per posting, one INSERT each for the entry, all its postings (multi-row) and the queue row.
 """
 
 from __future__ import annotations
@@ -15,8 +19,9 @@ import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import Connection, Table, TextClause, bindparam, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -109,48 +114,44 @@ class Journal:
             refs = check_refs(refs)
         except MalformedEntry as exc:
             raise InvalidEntry(str(exc)) from exc
-        digest = _request_digest(kind, ordered, refs, reverses)
+        digest = None
         if idempotency_key is not None:
+            digest = _request_digest(kind, ordered, refs, reverses)
             replay = self._replay(idempotency_key, digest)
             if replay is not None:
                 return replay
-        accounts = self._accounts([p.account for p in ordered])
-        for posting in sorted(ordered, key=lambda p: accounts[p.account].id):
-            self._apply(accounts[posting.account], posting.amount_fen)
+        connection = self.session.connection()
+        account_ids = {
+            posting.account: self._apply(connection, posting.account, posting.amount_fen)
+            for posting in ordered  # account-name order: every writer locks in the same order
+        }
         now = self.clock.now()
         entry_id = uuid.uuid4()
         try:
-            row_id = self.session.execute(
-                insert(JournalEntry)
-                .values(
-                    public_id=entry_id,
-                    kind=kind.value,
-                    created_at=now,
-                    actor_id=actor.id,
-                    actor_role=actor.role.value,
-                    refs=refs,
-                    reverses_id=reverses.id if reverses else None,
-                    idempotency_key=idempotency_key,
-                    request_digest=digest,
-                )
-                .returning(JournalEntry.id)
+            row_id = connection.execute(
+                _INSERT_ENTRY,
+                {
+                    "public_id": entry_id,
+                    "kind": kind.value,
+                    "created_at": now,
+                    "actor_id": actor.id,
+                    "actor_role": actor.role.value,
+                    "refs": refs,
+                    "reverses_id": reverses.id if reverses else None,
+                    "idempotency_key": idempotency_key,
+                    "request_digest": digest,
+                },
             ).scalar_one()
         except IntegrityError as exc:
             # A concurrent twin committed the same idempotency key or reversal first; running
             # the use case again finds its result.
             raise ConcurrentRequest("a concurrent request posted this entry") from exc
-        self.session.execute(
-            insert(JournalPosting),
-            [
-                {
-                    "entry_id": row_id,
-                    "account_id": accounts[p.account].id,
-                    "amount_fen": p.amount_fen,
-                }
-                for p in ordered
-            ],
-        )
-        self.session.execute(insert(LogQueue).values(entry_id=row_id))
+        params: dict[str, int] = {"entry_id": row_id}
+        for number, posting in enumerate(ordered):
+            params[f"account_{number}"] = account_ids[posting.account]
+            params[f"amount_{number}"] = posting.amount_fen
+        connection.execute(_insert_postings(len(ordered)), params)
+        connection.execute(_INSERT_QUEUE, {"entry_id": row_id})
         self.posted = True
         return PostedEntry(
             entry_id, kind, now, ordered, refs, reverses.public_id if reverses else None
@@ -223,43 +224,63 @@ class Journal:
             replayed=True,
         )
 
-    def _accounts(self, names: list[str]) -> dict[str, LedgerAccount]:
-        found = self._load_accounts(names)
-        missing = [name for name in names if name not in found]
-        if missing:
-            for name in sorted(missing):
-                account = Account.parse(name)
-                if account.kind is AccountKind.FUNDING:
-                    raise InvalidEntry(f"funding account {name} is not open", account=name)
-                self.open_account(account)
-            found.update(self._load_accounts(missing))
-        return found
+    def _apply(self, connection: Connection, account: str, amount_fen: int) -> int:
+        """Add `amount_fen` to `account` unless it would fall below its floor; return its id.
 
-    def _load_accounts(self, names: list[str]) -> dict[str, LedgerAccount]:
-        rows = self.session.scalars(select(LedgerAccount).where(LedgerAccount.name.in_(names)))
-        return {row.name: row for row in rows}
-
-    def _apply(self, account: LedgerAccount, amount_fen: int) -> None:
-        result = self.session.execute(
-            update(LedgerAccount)
-            .where(
-                LedgerAccount.id == account.id,
-                LedgerAccount.balance_fen + amount_fen >= LedgerAccount.floor_fen,
-            )
-            .values(balance_fen=LedgerAccount.balance_fen + amount_fen)
-            .execution_options(synchronize_session=False)
+        An account that does not exist yet is opened (funding accounts excepted: a programme
+        opens its own, with its floor) and the update tried again.
+        """
+        params = {"account": account, "amount": amount_fen}
+        account_id = connection.execute(_APPLY, params).scalar()
+        if account_id is not None:
+            return int(account_id)
+        balance = connection.execute(_BALANCE, {"account": account}).scalar()
+        if balance is None:
+            parsed = Account.parse(account)
+            if parsed.kind is AccountKind.FUNDING:
+                raise InvalidEntry(f"funding account {account} is not open", account=account)
+            self.open_account(parsed)
+            account_id = connection.execute(_APPLY, params).scalar()
+            if account_id is not None:
+                return int(account_id)
+            balance = connection.execute(_BALANCE, {"account": account}).scalar()
+        raise InsufficientFunds(
+            f"{account} holds {format_yuan(balance or 0)}, cannot take {format_yuan(-amount_fen)}",
+            account=account,
+            balance_fen=balance,
+            requested_fen=-amount_fen,
         )
-        if result.rowcount != 1:  # type: ignore[attr-defined]
-            balance = self.session.scalar(
-                select(LedgerAccount.balance_fen).where(LedgerAccount.id == account.id)
-            )
-            raise InsufficientFunds(
-                f"{account.name} holds {format_yuan(balance or 0)}, "
-                f"cannot take {format_yuan(-amount_fen)}",
-                account=account.name,
-                balance_fen=balance,
-                requested_fen=-amount_fen,
-            )
+
+
+def _table(model: type) -> Table:
+    table: Table = model.__table__  # type: ignore[attr-defined]
+    return table
+
+
+_accounts = _table(LedgerAccount)
+_APPLY = (
+    update(_accounts)
+    .where(
+        _accounts.c.name == bindparam("account"),
+        _accounts.c.balance_fen + bindparam("amount") >= _accounts.c.floor_fen,
+    )
+    .values(balance_fen=_accounts.c.balance_fen + bindparam("amount"))
+    .returning(_accounts.c.id)
+)
+_BALANCE = select(_accounts.c.balance_fen).where(_accounts.c.name == bindparam("account"))
+_INSERT_ENTRY = insert(_table(JournalEntry)).returning(_table(JournalEntry).c.id)
+_INSERT_QUEUE = insert(_table(LogQueue))
+
+
+@lru_cache(maxsize=16)
+def _insert_postings(count: int) -> TextClause:
+    """One multi-row INSERT for an entry's `count` postings: one round trip, compiled once.
+
+    Plain SQL: the values are integers, and SQLAlchemy does not cache the compiled form of a
+    multi-row `insert().values([...])`.
+    """
+    rows = ", ".join(f"(:entry_id, :account_{n}, :amount_{n})" for n in range(count))
+    return text(f"INSERT INTO journal_postings (entry_id, account_id, amount_fen) VALUES {rows}")
 
 
 def _request_digest(

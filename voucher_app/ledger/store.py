@@ -10,7 +10,7 @@ from collections import defaultdict
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from typing import Any
 
-from sqlalchemy import func, select, tuple_
+from sqlalchemy import bindparam, func, select, tuple_
 from sqlalchemy.orm import Session, aliased
 
 from voucher_app.domain.entries import Posting
@@ -65,17 +65,30 @@ def tree_size(session: Session) -> int:
     return 0 if last is None else last + 1
 
 
+_NODES = select(LogNode.level, LogNode.node_index, LogNode.hash).where(
+    tuple_(LogNode.level, LogNode.node_index).in_(bindparam("wanted", expanding=True))
+)
+
+
 def nodes(session: Session, wanted: Iterable[merkle.NodeId]) -> dict[merkle.NodeId, bytes]:
+    """The stored subtree hashes among `wanted` (one query per 500; absent ones are left out)."""
     keys = list(set(wanted))
+    connection = session.connection()  # Core: proofs are on the public API's hot path
     found: dict[merkle.NodeId, bytes] = {}
-    for chunk_start in range(0, len(keys), 500):
-        chunk = keys[chunk_start : chunk_start + 500]
-        for level, index, digest in session.execute(
-            select(LogNode.level, LogNode.node_index, LogNode.hash).where(
-                tuple_(LogNode.level, LogNode.node_index).in_(chunk)
-            )
+    for start in range(0, len(keys), 500):
+        for level, index, digest in connection.execute(
+            _NODES, {"wanted": keys[start : start + 500]}
         ):
             found[(level, index)] = bytes(digest)
+    return found
+
+
+def _stored(session: Session, wanted: set[merkle.NodeId], size: int) -> dict[merkle.NodeId, bytes]:
+    """The nodes a proof at tree size `size` needs; a missing one means the log is smaller."""
+    found = nodes(session, wanted)
+    if len(found) != len(wanted):
+        current = tree_size(session)
+        raise InvalidLogRange(f"tree size must be between 1 and {current}", tree_size=current)
     return found
 
 
@@ -85,28 +98,21 @@ def root(session: Session, size: int) -> bytes:
     return merkle.range_hash(0, size, nodes(session, merkle.subtrees(0, size)))
 
 
-def _check_size(session: Session, size: int) -> None:
-    current = tree_size(session)
-    if not 0 < size <= current:
-        raise InvalidLogRange(f"tree size must be between 1 and {current}", tree_size=current)
-
-
 def inclusion_proof(session: Session, index: int, size: int) -> tuple[bytes, list[bytes]]:
     """The leaf hash at `index` and its inclusion proof in the tree of `size` leaves."""
-    _check_size(session, size)
     if not 0 <= index < size:
         raise InvalidLogRange(f"index must be between 0 and {size - 1}")
     ranges = merkle.inclusion_proof_ranges(index, size)
-    stored = nodes(session, merkle.nodes_needed(ranges) | {(0, index)})
+    stored = _stored(session, merkle.nodes_needed(ranges) | {(0, index)} | {(0, size - 1)}, size)
     return stored[(0, index)], merkle.proof_hashes(ranges, stored)
 
 
 def consistency_proof(session: Session, first: int, second: int) -> list[bytes]:
-    _check_size(session, second)
     if not 0 < first <= second:
         raise InvalidLogRange(f"first must be between 1 and {second}")
     ranges = merkle.consistency_proof_ranges(first, second)
-    return merkle.proof_hashes(ranges, nodes(session, merkle.nodes_needed(ranges)))
+    wanted = merkle.nodes_needed(ranges) | {(0, second - 1)}
+    return merkle.proof_hashes(ranges, _stored(session, wanted, second))
 
 
 def leaves(session: Session, start: int, end: int) -> Sequence[tuple[int, int, bytes]]:

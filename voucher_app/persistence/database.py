@@ -32,7 +32,9 @@ class Database:
         else:
             options["pool_size"] = pool_size
             options["max_overflow"] = pool_size
-            options["pool_pre_ping"] = True
+            # No ping per checkout (a round trip per transaction); a connection the server
+            # dropped fails once, is invalidated, and the unit of work retries on a fresh one.
+            options["pool_recycle"] = 1800
         self.engine: Engine = create_engine(url, **options)
         if self.is_sqlite:
             _configure_sqlite(self.engine)
@@ -72,7 +74,9 @@ def _configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Connection) -> None:
         mode = connection.get_execution_options().get("sqlite_begin", "IMMEDIATE")
-        connection.exec_driver_sql(f"BEGIN {mode}")
+        # Straight to the driver: BEGIN needs no statement processing, and this runs per
+        # transaction.
+        connection.connection.driver_connection.execute(f"BEGIN {mode}")  # type: ignore[union-attr]
 
 
 def insert_ignoring_duplicates(

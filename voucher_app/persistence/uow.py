@@ -3,8 +3,9 @@
 Services are written as functions of a `UnitOfWork` decorated with `@transaction`: the body runs
 inside one transaction that commits when it returns and rolls back when it raises. Queries use
 `@read_only` instead: one consistent snapshot, never a write lock, nothing committed. A body that
-loses a race the database detects (a deadlock, a serialization failure, SQLite's busy lock, or a
-duplicate idempotency key inserted by a concurrent twin) runs again from the start, a few times,
+loses a race the database detects (a deadlock, a serialization failure, SQLite's busy lock, a
+duplicate idempotency key inserted by a concurrent twin) or meets a pooled connection the
+server has dropped runs again from the start, a few times,
 so callers see either the result or a domain error, never a raw database error.
 """
 
@@ -95,6 +96,8 @@ def is_retryable(error: BaseException) -> bool:
     if isinstance(error, ConcurrentRequest):
         return True
     if isinstance(error, DBAPIError):
+        if error.connection_invalidated:
+            return True
         sqlstate = getattr(error.orig, "sqlstate", None)
         if sqlstate in _RETRYABLE_SQLSTATES:
             return True

@@ -1,0 +1,209 @@
+"""Helpers shared by the benchmark scripts in this folder (`ledger_post.py`, `audit.py`).
+
+Scripts run as `python -m bench.<name>` from the project root and import these with
+`from bench.common import …`. The API, all of it:
+
+- `fresh_database(backend)`: a context manager yielding the URL of a new, migrated database
+  (`"sqlite"`: a file in a temporary folder; `"postgresql"`: `bench_<pid>` on the server of
+  `postgres_admin_url()`, dropped on exit, also on error). Raises `BackendUnavailable` on entry
+  when the server does not answer, so a script can say it skipped that backend and go on.
+- `postgres_admin_url()`: VOUCHER_BENCH_POSTGRES_URL, or the local default.
+- `driver_dsn(url)`: what the bare driver connects to for a SQLAlchemy URL.
+- `bench_seconds()`, `warmup_seconds()`: the run lengths, from BENCH_SECONDS / BENCH_WARMUP.
+- `run_for(seconds, threads, work)`: run `work(thread_index)` in a loop on `threads` threads for
+  a fixed wall time after a warm-up; return a `Timing` (count, latencies, calls).
+- `percentile(values, q)`, `print_table(headers, rows)`: reporting.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.pool import NullPool
+
+from voucher_app.persistence import migrate
+
+POSTGRES_URL_ENV = "VOUCHER_BENCH_POSTGRES_URL"
+DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+BACKENDS = ("sqlite", "postgresql")
+
+_databases = itertools.count()
+
+
+class BackendUnavailable(Exception):
+    """The backend cannot be benchmarked here (the message says why)."""
+
+
+def postgres_admin_url() -> str:
+    """The SQLAlchemy URL of a PostgreSQL database from which `bench_*` databases are created."""
+    return os.environ.get(POSTGRES_URL_ENV) or DEFAULT_POSTGRES_URL
+
+
+def bench_seconds(default: float = 4.0) -> float:
+    """Measured wall time per configuration: BENCH_SECONDS, else `default`."""
+    return float(os.environ.get("BENCH_SECONDS") or default)
+
+
+def warmup_seconds(default: float = 0.5) -> float:
+    """Unmeasured time before each measured run: BENCH_WARMUP, else `default`."""
+    return float(os.environ.get("BENCH_WARMUP") or default)
+
+
+@contextmanager
+def fresh_database(backend: str, *, migrated: bool = True) -> Iterator[str]:
+    """Yield the URL of a new database of `backend`, migrated to head unless told otherwise."""
+    if backend == "sqlite":
+        with tempfile.TemporaryDirectory(prefix="bench_") as folder:
+            url = f"sqlite:///{Path(folder) / 'bench.sqlite3'}"
+            if migrated:
+                migrate.upgrade(url)
+            yield url
+    elif backend == "postgresql":
+        with _postgres_database() as url:
+            if migrated:
+                migrate.upgrade(url)
+            yield url
+    else:
+        raise ValueError(f"unknown backend {backend!r}; expected one of {BACKENDS}")
+
+
+@contextmanager
+def _postgres_database() -> Iterator[str]:
+    try:
+        admin_url = make_url(postgres_admin_url())
+        admin = create_engine(
+            admin_url,
+            isolation_level="AUTOCOMMIT",
+            poolclass=NullPool,
+            connect_args={"connect_timeout": 5},
+        )
+        with admin.connect() as connection:
+            connection.execute(text("SELECT 1"))
+    except (SQLAlchemyError, ImportError, OSError) as exc:
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+        raise BackendUnavailable(reason[0] if reason else type(exc).__name__) from exc
+    number = next(_databases)
+    name = f"bench_{os.getpid()}" + (f"_{number}" if number else "")
+    with admin.connect() as connection:
+        connection.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        connection.execute(text(f"CREATE DATABASE {name}"))
+    try:
+        yield admin_url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        admin.dispose()
+
+
+def driver_dsn(url: str) -> str:
+    """The bare driver's connect argument: the file path (SQLite) or a libpq URI (PostgreSQL)."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        return parsed.database or ""
+    return parsed.set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Timing:
+    """What `run_for` measured."""
+
+    count: int  # operations started inside the measured window
+    latencies: list[float] = field(repr=False)  # seconds, one per counted operation
+    seconds: float  # length of the measured window
+    calls: int  # every operation that returned, warm-up included
+
+    @property
+    def rate(self) -> float:
+        """Operations per second over the measured window."""
+        return self.count / self.seconds if self.seconds > 0 else 0.0
+
+
+def run_for(
+    seconds: float, threads: int, work: Callable[[int], object], *, warmup: float = 0.0
+) -> Timing:
+    """Call `work(i)` in a loop on threads i = 0 … threads-1, for `warmup` then `seconds` more.
+
+    All threads start together; operations started during the warm-up run but are not counted.
+    An exception on any thread stops them all and is raised here.
+    """
+    if threads < 1 or seconds <= 0:
+        raise ValueError("need at least one thread and a positive duration")
+    window: list[float] = []
+    stop = threading.Event()
+    errors: list[BaseException] = []
+    latencies: list[list[float]] = [[] for _ in range(threads)]
+    calls = [0] * threads
+
+    def open_window() -> None:
+        start = time.perf_counter() + warmup
+        window.extend((start, start + seconds))
+
+    barrier = threading.Barrier(threads, action=open_window)
+
+    def loop(index: int) -> None:
+        mine = latencies[index]
+        try:
+            barrier.wait()
+            start, end = window
+            while not stop.is_set():
+                began = time.perf_counter()
+                if began >= end:
+                    break
+                work(index)
+                ended = time.perf_counter()
+                calls[index] += 1
+                if began >= start:
+                    mine.append(ended - began)
+        except BaseException as exc:
+            errors.append(exc)
+            stop.set()
+            barrier.abort()
+
+    workers = [threading.Thread(target=loop, args=(i,), name=f"bench-{i}") for i in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    if errors:
+        raise errors[0]
+    merged = [value for mine in latencies for value in mine]
+    return Timing(len(merged), merged, seconds, sum(calls))
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    """The q-th percentile (0 ≤ q ≤ 100) with linear interpolation between closest ranks."""
+    if not values:
+        raise ValueError("percentile of no values")
+    if not 0 <= q <= 100:
+        raise ValueError("q must be between 0 and 100")
+    ordered = sorted(values)
+    rank = (len(ordered) - 1) * q / 100
+    low = int(rank)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
+
+
+def print_table(headers: Sequence[str], rows: Sequence[Sequence[object]], *, left: int = 1) -> None:
+    """Print rows under headers in aligned columns: the first `left` columns flush left."""
+    cells = [[str(h) for h in headers], *([str(c) for c in row] for row in rows)]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
+    for number, row in enumerate(cells):
+        print(
+            "  ".join(
+                cell.ljust(width) if i < left else cell.rjust(width)
+                for i, (cell, width) in enumerate(zip(row, widths, strict=True))
+            ).rstrip()
+        )
+        if number == 0:
+            print("  ".join("-" * width for width in widths))

@@ -1,0 +1,474 @@
+"""Ledger posting throughput: the journal service next to the same SQL through the bare driver.
+
+Why it exists: every money movement goes through `Journal.post` inside a `UnitOfWork`
+transaction, so its throughput bounds the whole service. The question is how much the service
+layer (validation, digest, SQLAlchemy Core and ORM, session and pool, the retry wrapper) costs
+on top of the database work it cannot avoid. The target is at least 50% of the raw-SQL rate.
+
+What it compares, on SQLite (a file) and PostgreSQL (a fresh `bench_<pid>` database), both
+migrated with the real migrations, with 1 and 8 writer threads:
+
+- service: each writer posts `allocate` entries of 1 fen from one center account to another
+  through a `@transaction` function (`Journal.post`, no idempotency key, no after-commit hook),
+  one entry per transaction;
+- baseline: the same transaction with the bare driver (sqlite3 / psycopg 3): the conditional
+  updates by account name in name order (UPDATE … RETURNING id, a missing row failing), the
+  entry insert (RETURNING id), its two postings and its queue row, commit — the statements
+  `Journal.post` sends. Rows use the
+  column encodings SQLAlchemy writes, so the sequencer and the checks read them like any other.
+
+Every writer has its own accounts (the baseline's are separate from the service's), so the
+figures measure throughput, not lock contention. Service and baseline runs alternate in an
+A-B-B-A order in the same database so drift and noise hit both. Afterwards it checks the books
+(balances sum to zero, cached balances equal the postings, entry counts equal what the writers
+reported; a failure exits 1) and times the sequencer over everything queued.
+
+Run from the project root: `.venv/bin/python -m bench.ledger_post` (or `make bench`).
+BENCH_SECONDS (default 4) is the measured time per configuration and path; BENCH_WARMUP
+(default 0.5) the unmeasured lead-in of each run; VOUCHER_BENCH_POSTGRES_URL the server.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+import sys
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from contextlib import ExitStack
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+import psycopg
+from psycopg.types.json import Json
+from sqlalchemy import text
+
+from bench.common import (
+    BackendUnavailable,
+    Timing,
+    bench_seconds,
+    driver_dsn,
+    fresh_database,
+    percentile,
+    print_table,
+    run_for,
+    warmup_seconds,
+)
+from voucher_app.clock import SystemClock
+from voucher_app.domain import accounts
+from voucher_app.domain.actors import Actor, Role
+from voucher_app.domain.entries import EntryKind, Posting
+from voucher_app.persistence.database import Database
+from voucher_app.persistence.uow import UnitOfWork, transaction
+from voucher_app.services.ledger import sequence_log
+
+WRITER_COUNTS = (1, 8)
+MAX_WRITERS = max(WRITER_COUNTS)
+TARGET = 0.5
+FUNDS_FEN = 10**12
+SERVICE_ACTOR = Actor("bench", Role.SYSTEM)
+BASELINE_ACTOR = Actor("bench-baseline", Role.SYSTEM)
+LABELS = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}
+
+# The baseline's statements, in the driver's placeholder style (`?` for sqlite3, `%s` psycopg).
+APPLY = (
+    "UPDATE ledger_accounts SET balance_fen = balance_fen + {m} "
+    "WHERE name = {m} AND balance_fen + {m} >= floor_fen RETURNING id"
+)
+INSERT_ENTRY = (
+    "INSERT INTO journal_entries (public_id, kind, created_at, actor_id, actor_role, refs, "
+    "reverses_id, idempotency_key, request_digest) "
+    "VALUES ({m}, {m}, {m}, {m}, {m}, {m}, NULL, NULL, {m}) RETURNING id"
+)
+INSERT_POSTINGS = (
+    "INSERT INTO journal_postings (entry_id, account_id, amount_fen) "
+    "VALUES ({m}, {m}, {m}), ({m}, {m}, {m})"
+)
+INSERT_QUEUE = "INSERT INTO ledger_log_queue (entry_id) VALUES ({m})"
+
+
+class BookError(Exception):
+    """The ledger is wrong after the run: a correctness failure, not a slow result."""
+
+
+@dataclass(frozen=True, slots=True)
+class Lane:
+    """One writer's pair of accounts, and the entry it posts again and again."""
+
+    programme: str
+    source: str
+    target: str
+
+    @property
+    def postings(self) -> tuple[Posting, Posting]:
+        return Posting(self.source, -1), Posting(self.target, 1)
+
+    @property
+    def refs(self) -> dict[str, str]:
+        return {"programme": self.programme}
+
+
+def make_lane(writer: int) -> Lane:
+    programme = str(uuid.uuid4())
+    return Lane(
+        programme,
+        accounts.available(f"44{writer:02d}00", programme).name,
+        accounts.available(f"44{writer:02d}01", programme).name,
+    )
+
+
+@transaction
+def _open_lanes(uow: UnitOfWork, lanes: Sequence[Lane]) -> None:
+    """Open each lane's funding and center accounts and fund its source account."""
+    journal = uow.journal
+    for lane in lanes:
+        funding = accounts.funding(lane.programme)
+        journal.open_account(funding, floor_fen=-(10**15))
+        journal.open_account(accounts.Account.parse(lane.source))
+        journal.open_account(accounts.Account.parse(lane.target))
+        journal.post(
+            EntryKind.FUND,
+            [Posting(funding.name, -FUNDS_FEN), Posting(lane.source, FUNDS_FEN)],
+            lane.refs,
+            SERVICE_ACTOR,
+        )
+
+
+@transaction
+def _allocate(uow: UnitOfWork, lane: Lane) -> None:
+    """The service path under test: one `allocate` entry, one transaction."""
+    uow.journal.post(EntryKind.ALLOCATE, lane.postings, lane.refs, SERVICE_ACTOR)
+
+
+def _request_digest(lane: Lane) -> bytes:
+    """The digest `Journal.post` stores; constant per lane, so the baseline computes it once."""
+    material = {
+        "kind": EntryKind.ALLOCATE.value,
+        "postings": [[p.account, p.amount_fen] for p in sorted(lane.postings)],
+        "refs": lane.refs,
+        "reverses": None,
+    }
+    return hashlib.sha256(json.dumps(material, sort_keys=True).encode()).digest()
+
+
+class RawWriter(Protocol):
+    """A bare-driver writer bound to one connection (one per thread)."""
+
+    def post(self, lane: Lane, digest: bytes) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class SqliteWriter:
+    """sqlite3 with the pragmas the application's engine sets, `BEGIN IMMEDIATE` per entry."""
+
+    def __init__(self, path: str) -> None:
+        self.connection = sqlite3.connect(
+            path, isolation_level=None, timeout=30, check_same_thread=False
+        )
+        for pragma in ("foreign_keys = ON", "journal_mode = WAL", "synchronous = NORMAL"):
+            self.connection.execute(f"PRAGMA {pragma}")
+        self.cursor = self.connection.cursor()
+        m = "?"
+        self.apply = APPLY.format(m=m)
+        self.insert_entry = INSERT_ENTRY.format(m=m)
+        self.insert_postings = INSERT_POSTINGS.format(m=m)
+        self.insert_queue = INSERT_QUEUE.format(m=m)
+
+    def post(self, lane: Lane, digest: bytes) -> None:
+        cur = self.cursor
+        cur.execute("BEGIN IMMEDIATE")
+        try:
+            moves = []
+            for account, amount in sorted(lane.postings):
+                updated = cur.execute(self.apply, (amount, account, amount)).fetchone()
+                if updated is None:
+                    raise BookError(f"account {account} cannot take {amount}")
+                moves.append((updated[0], amount))
+            now = datetime.now(UTC).replace(tzinfo=None).strftime("%Y-%m-%d %H:%M:%S.%f")
+            (entry_id,) = cur.execute(
+                self.insert_entry,
+                (
+                    uuid.uuid4().hex,
+                    EntryKind.ALLOCATE.value,
+                    now,
+                    BASELINE_ACTOR.id,
+                    BASELINE_ACTOR.role.value,
+                    json.dumps(lane.refs),
+                    digest,
+                ),
+            ).fetchall()[0]
+            cur.execute(self.insert_postings, (entry_id, *moves[0], entry_id, *moves[1]))
+            cur.execute(self.insert_queue, (entry_id,))
+            cur.execute("COMMIT")
+        except BaseException:
+            if self.connection.in_transaction:
+                cur.execute("ROLLBACK")
+            raise
+
+    def close(self) -> None:
+        self.connection.close()
+
+
+class PostgresWriter:
+    """psycopg 3, one plain connection, one explicit transaction per entry."""
+
+    def __init__(self, dsn: str) -> None:
+        self.connection = psycopg.connect(dsn, autocommit=True)
+        self.cursor = self.connection.cursor()
+        m = "%s"
+        self.apply = APPLY.format(m=m)
+        self.insert_entry = INSERT_ENTRY.format(m=m)
+        self.insert_postings = INSERT_POSTINGS.format(m=m)
+        self.insert_queue = INSERT_QUEUE.format(m=m)
+
+    def post(self, lane: Lane, digest: bytes) -> None:
+        cur = self.cursor
+        with self.connection.transaction():
+            moves = []
+            for account, amount in sorted(lane.postings):
+                cur.execute(self.apply, (amount, account, amount))
+                updated = cur.fetchone()
+                if updated is None:
+                    raise BookError(f"account {account} cannot take {amount}")
+                moves.append((updated[0], amount))
+            cur.execute(
+                self.insert_entry,
+                (
+                    uuid.uuid4(),
+                    EntryKind.ALLOCATE.value,
+                    datetime.now(UTC),
+                    BASELINE_ACTOR.id,
+                    BASELINE_ACTOR.role.value,
+                    Json(lane.refs),
+                    digest,
+                ),
+            )
+            row = cur.fetchone()
+            assert row is not None
+            entry_id = row[0]
+            cur.execute(self.insert_postings, (entry_id, *moves[0], entry_id, *moves[1]))
+            cur.execute(self.insert_queue, (entry_id,))
+
+    def close(self) -> None:
+        self.connection.close()
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    """One line of the report: a backend and writer count, both paths."""
+
+    backend: str
+    writers: int
+    service: Timing
+    baseline: Timing
+
+    @property
+    def ratio(self) -> float:
+        return self.service.rate / self.baseline.rate if self.baseline.rate else 0.0
+
+
+def merge(parts: Sequence[Timing]) -> Timing:
+    return Timing(
+        sum(p.count for p in parts),
+        [value for p in parts for value in p.latencies],
+        sum(p.seconds for p in parts),
+        sum(p.calls for p in parts),
+    )
+
+
+class LedgerBench:
+    """The two workloads on one database, and the checks of its books afterwards."""
+
+    def __init__(self, backend: str, url: str) -> None:
+        self.backend = backend
+        self.database = Database(url, pool_size=16)
+        self.uows = [UnitOfWork(self.database, SystemClock()) for _ in range(MAX_WRITERS)]
+        self.service_lanes = [make_lane(i) for i in range(MAX_WRITERS)]
+        self.baseline_lanes = [make_lane(i) for i in range(MAX_WRITERS)]
+        self.digests = [_request_digest(lane) for lane in self.baseline_lanes]
+        _open_lanes(self.uows[0], [*self.service_lanes, *self.baseline_lanes])
+        dsn = driver_dsn(url)
+        factory: Callable[[str], RawWriter] = (
+            SqliteWriter if backend == "sqlite" else PostgresWriter
+        )
+        self.raw: list[RawWriter] = []
+        for _ in range(MAX_WRITERS):
+            self.raw.append(factory(dsn))
+        self.service_posted = [0] * MAX_WRITERS
+        self.baseline_posted = [0] * MAX_WRITERS
+
+    def close(self) -> None:
+        for writer in self.raw:
+            writer.close()
+        self.database.dispose()
+
+    def service(self, index: int) -> None:
+        _allocate(self.uows[index], self.service_lanes[index])
+        self.service_posted[index] += 1
+
+    def baseline(self, index: int) -> None:
+        self.raw[index].post(self.baseline_lanes[index], self.digests[index])
+        self.baseline_posted[index] += 1
+
+    def measure(self, writers: int, seconds: float, warmup: float) -> Row:
+        """Service and baseline in A-B-B-A order, half the time each, pooled per path."""
+        half = seconds / 2
+        service: list[Timing] = []
+        baseline: list[Timing] = []
+        for path in ("service", "baseline", "baseline", "service"):
+            work = self.service if path == "service" else self.baseline
+            (service if path == "service" else baseline).append(
+                run_for(half, writers, work, warmup=warmup)
+            )
+        return Row(self.backend, writers, merge(service), merge(baseline))
+
+    def sequence(self) -> tuple[int, float]:
+        """Run the sequencer once over everything queued: (leaves, seconds)."""
+        began = time.perf_counter()
+        leaves = sequence_log(self.uows[0])
+        return leaves, time.perf_counter() - began
+
+    def check_books(self, *, sequenced: int) -> None:
+        """Cheap whole-database checks; raise `BookError` on the first that fails."""
+        with self.database.engine.connect() as connection:
+
+            def scalar(sql: str, **params: Any) -> int:
+                return int(connection.execute(text(sql), params).scalar_one() or 0)
+
+            total = scalar("SELECT COALESCE(SUM(balance_fen), 0) FROM ledger_accounts")
+            if total != 0:
+                raise BookError(f"balances sum to {total} fen, not 0")
+            drift = scalar(
+                "SELECT COUNT(*) FROM ledger_accounts a LEFT JOIN ("
+                " SELECT account_id, SUM(amount_fen) AS total FROM journal_postings"
+                " GROUP BY account_id) p ON p.account_id = a.id"
+                " WHERE a.balance_fen <> COALESCE(p.total, 0)"
+            )
+            if drift:
+                raise BookError(f"{drift} cached balances differ from their postings")
+            for actor, posted, lanes in (
+                (SERVICE_ACTOR, self.service_posted, self.service_lanes),
+                (BASELINE_ACTOR, self.baseline_posted, self.baseline_lanes),
+            ):
+                entries = scalar(
+                    "SELECT COUNT(*) FROM journal_entries WHERE kind = 'allocate'"
+                    " AND actor_id = :actor",
+                    actor=actor.id,
+                )
+                if entries != sum(posted):
+                    raise BookError(
+                        f"{entries} {actor.id} entries in the journal, "
+                        f"the writers reported {sum(posted)}"
+                    )
+                for lane, count in zip(lanes, posted, strict=True):
+                    balance = scalar(
+                        "SELECT balance_fen FROM ledger_accounts WHERE name = :name",
+                        name=lane.target,
+                    )
+                    if balance != count:
+                        raise BookError(f"{lane.target} holds {balance}, expected {count}")
+            all_entries = scalar("SELECT COUNT(*) FROM journal_entries")
+            leaves = scalar("SELECT COUNT(*) FROM ledger_log_leaves")
+            queued = scalar("SELECT COUNT(*) FROM ledger_log_queue")
+            if leaves != all_entries or queued or sequenced != all_entries:
+                raise BookError(
+                    f"{all_entries} entries but {leaves} log leaves and {queued} still queued "
+                    f"(the sequencer reported {sequenced})"
+                )
+
+
+def _ms(seconds: float) -> str:
+    return f"{seconds * 1000:.2f}"
+
+
+def report(rows: Sequence[Row]) -> None:
+    def figures(timing: Timing) -> list[str]:
+        return [
+            f"{timing.rate:,.0f}",
+            _ms(percentile(timing.latencies, 50)),
+            _ms(percentile(timing.latencies, 99)),
+        ]
+
+    print()
+    print_table(
+        [
+            "backend",
+            "writers",
+            "service e/s",
+            "p50 ms",
+            "p99 ms",
+            "baseline e/s",
+            "p50 ms",
+            "p99 ms",
+            "service/baseline",
+        ],
+        [
+            [
+                LABELS[row.backend],
+                row.writers,
+                *figures(row.service),
+                *figures(row.baseline),
+                f"{row.ratio:.0%}",
+            ]
+            for row in rows
+        ],
+    )
+    print()
+    for row in rows:
+        verdict = "met" if row.ratio >= TARGET else "NOT met"
+        writers = f"{row.writers} writer{'s' if row.writers > 1 else ''}"
+        print(
+            f"{LABELS[row.backend]}, {writers}: service at {row.ratio:.0%} of the baseline"
+            f" — target >= {TARGET:.0%}: {verdict}"
+        )
+
+
+def bench_backend(backend: str, url: str, seconds: float, warmup: float) -> list[Row]:
+    label = LABELS[backend]
+    with ExitStack() as stack:
+        bench = LedgerBench(backend, url)
+        stack.callback(bench.close)
+        rows = []
+        for writers in WRITER_COUNTS:
+            print(f"{label}: {writers} writer(s), service and baseline …", file=sys.stderr)
+            rows.append(bench.measure(writers, seconds, warmup))
+        leaves, took = bench.sequence()
+        bench.check_books(sequenced=leaves)
+        print(
+            f"{label}: sequencer integrated {leaves:,} queued entries in {took:.2f} s"
+            f" ({leaves / took:,.0f} leaves/s); books check out"
+        )
+        return rows
+
+
+def main() -> int:
+    seconds = bench_seconds()
+    warmup = warmup_seconds()
+    print(
+        f"Ledger posting: {seconds:g} s measured per path and configuration "
+        f"(A-B-B-A halves, {warmup:g} s warm-up each), one 1-fen allocate entry per transaction"
+    )
+    rows: list[Row] = []
+    for backend, label in LABELS.items():
+        with ExitStack() as stack:
+            try:
+                url = stack.enter_context(fresh_database(backend))
+            except BackendUnavailable as exc:
+                print(f"{label} skipped: {exc}")
+                continue
+            try:
+                rows.extend(bench_backend(backend, url, seconds, warmup))
+            except BookError as exc:
+                print(f"{label}: CORRECTNESS FAILURE: {exc}")
+                report(rows)
+                return 1
+    report(rows)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
