@@ -36,11 +36,12 @@ import sqlite3
 import sys
 import time
 import uuid
-from collections.abc import Callable, Sequence
-from contextlib import ExitStack
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any
 
 import psycopg
 from psycopg.types.json import Json
@@ -154,80 +155,32 @@ def _request_digest(lane: Lane) -> bytes:
     return hashlib.sha256(json.dumps(material, sort_keys=True).encode()).digest()
 
 
-class RawWriter(Protocol):
-    """A bare-driver writer bound to one connection (one per thread)."""
+class RawWriter(ABC):
+    """The baseline's transaction with a bare driver; subclasses say how to talk to theirs."""
 
-    def post(self, lane: Lane, digest: bytes) -> None: ...
+    placeholder = "?"
 
-    def close(self) -> None: ...
+    def __init__(self) -> None:
+        marks = {"m": self.placeholder}
+        self.apply = APPLY.format(**marks)
+        self.insert_entry = INSERT_ENTRY.format(**marks)
+        self.insert_postings = INSERT_POSTINGS.format(**marks)
+        self.insert_queue = INSERT_QUEUE.format(**marks)
 
+    @property
+    @abstractmethod
+    def cursor(self) -> Any: ...
 
-class SqliteWriter:
-    """sqlite3 with the pragmas the application's engine sets, `BEGIN IMMEDIATE` per entry."""
+    @abstractmethod
+    def transaction(self) -> AbstractContextManager[object]: ...
 
-    def __init__(self, path: str) -> None:
-        self.connection = sqlite3.connect(
-            path, isolation_level=None, timeout=30, check_same_thread=False
-        )
-        for pragma in ("foreign_keys = ON", "journal_mode = WAL", "synchronous = NORMAL"):
-            self.connection.execute(f"PRAGMA {pragma}")
-        self.cursor = self.connection.cursor()
-        m = "?"
-        self.apply = APPLY.format(m=m)
-        self.insert_entry = INSERT_ENTRY.format(m=m)
-        self.insert_postings = INSERT_POSTINGS.format(m=m)
-        self.insert_queue = INSERT_QUEUE.format(m=m)
-
-    def post(self, lane: Lane, digest: bytes) -> None:
-        cur = self.cursor
-        cur.execute("BEGIN IMMEDIATE")
-        try:
-            moves = []
-            for account, amount in sorted(lane.postings):
-                updated = cur.execute(self.apply, (amount, account, amount)).fetchone()
-                if updated is None:
-                    raise BookError(f"account {account} cannot take {amount}")
-                moves.append((updated[0], amount))
-            now = datetime.now(UTC).replace(tzinfo=None).strftime("%Y-%m-%d %H:%M:%S.%f")
-            (entry_id,) = cur.execute(
-                self.insert_entry,
-                (
-                    uuid.uuid4().hex,
-                    EntryKind.ALLOCATE.value,
-                    now,
-                    BASELINE_ACTOR.id,
-                    BASELINE_ACTOR.role.value,
-                    json.dumps(lane.refs),
-                    digest,
-                ),
-            ).fetchall()[0]
-            cur.execute(self.insert_postings, (entry_id, *moves[0], entry_id, *moves[1]))
-            cur.execute(self.insert_queue, (entry_id,))
-            cur.execute("COMMIT")
-        except BaseException:
-            if self.connection.in_transaction:
-                cur.execute("ROLLBACK")
-            raise
-
-    def close(self) -> None:
-        self.connection.close()
-
-
-class PostgresWriter:
-    """psycopg 3, one plain connection, one explicit transaction per entry."""
-
-    def __init__(self, dsn: str) -> None:
-        self.connection = psycopg.connect(dsn, autocommit=True)
-        self.cursor = self.connection.cursor()
-        m = "%s"
-        self.apply = APPLY.format(m=m)
-        self.insert_entry = INSERT_ENTRY.format(m=m)
-        self.insert_postings = INSERT_POSTINGS.format(m=m)
-        self.insert_queue = INSERT_QUEUE.format(m=m)
+    @abstractmethod
+    def entry_row(self, lane: Lane, digest: bytes) -> tuple[object, ...]:
+        """The entry's column values, encoded as SQLAlchemy would for this database."""
 
     def post(self, lane: Lane, digest: bytes) -> None:
         cur = self.cursor
-        with self.connection.transaction():
+        with self.transaction():
             moves = []
             for account, amount in sorted(lane.postings):
                 cur.execute(self.apply, (amount, account, amount))
@@ -235,23 +188,75 @@ class PostgresWriter:
                 if updated is None:
                     raise BookError(f"account {account} cannot take {amount}")
                 moves.append((updated[0], amount))
-            cur.execute(
-                self.insert_entry,
-                (
-                    uuid.uuid4(),
-                    EntryKind.ALLOCATE.value,
-                    datetime.now(UTC),
-                    BASELINE_ACTOR.id,
-                    BASELINE_ACTOR.role.value,
-                    Json(lane.refs),
-                    digest,
-                ),
-            )
-            row = cur.fetchone()
-            assert row is not None
-            entry_id = row[0]
+            cur.execute(self.insert_entry, self.entry_row(lane, digest))
+            (entry_id,) = cur.fetchone()
             cur.execute(self.insert_postings, (entry_id, *moves[0], entry_id, *moves[1]))
             cur.execute(self.insert_queue, (entry_id,))
+
+    @abstractmethod
+    def close(self) -> None: ...
+
+
+class SqliteWriter(RawWriter):
+    """sqlite3 with the pragmas the application's engine sets, `BEGIN IMMEDIATE` per entry."""
+
+    def __init__(self, path: str) -> None:
+        super().__init__()
+        self.connection = sqlite3.connect(
+            path, isolation_level=None, timeout=30, check_same_thread=False
+        )
+        for pragma in ("foreign_keys = ON", "journal_mode = WAL", "synchronous = NORMAL"):
+            self.connection.execute(f"PRAGMA {pragma}")
+        self._cursor = self.connection.cursor()
+
+    @property
+    def cursor(self) -> Any:
+        return self._cursor
+
+    @contextmanager
+    def transaction(self) -> Iterator[object]:
+        self._cursor.execute("BEGIN IMMEDIATE")
+        try:
+            yield self
+        except BaseException:
+            if self.connection.in_transaction:
+                self._cursor.execute("ROLLBACK")
+            raise
+        self._cursor.execute("COMMIT")
+
+    def entry_row(self, lane: Lane, digest: bytes) -> tuple[object, ...]:
+        now = datetime.now(UTC).replace(tzinfo=None).strftime("%Y-%m-%d %H:%M:%S.%f")
+        return (
+            uuid.uuid4().hex, EntryKind.ALLOCATE.value, now, BASELINE_ACTOR.id,
+            BASELINE_ACTOR.role.value, json.dumps(lane.refs), digest,
+        )  # fmt: skip
+
+    def close(self) -> None:
+        self.connection.close()
+
+
+class PostgresWriter(RawWriter):
+    """psycopg 3, one plain connection, one explicit transaction per entry."""
+
+    placeholder = "%s"
+
+    def __init__(self, dsn: str) -> None:
+        super().__init__()
+        self.connection = psycopg.connect(dsn, autocommit=True)
+        self._cursor = self.connection.cursor()
+
+    @property
+    def cursor(self) -> Any:
+        return self._cursor
+
+    def transaction(self) -> AbstractContextManager[object]:
+        return self.connection.transaction()
+
+    def entry_row(self, lane: Lane, digest: bytes) -> tuple[object, ...]:
+        return (
+            uuid.uuid4(), EntryKind.ALLOCATE.value, datetime.now(UTC), BASELINE_ACTOR.id,
+            BASELINE_ACTOR.role.value, Json(lane.refs), digest,
+        )  # fmt: skip
 
     def close(self) -> None:
         self.connection.close()

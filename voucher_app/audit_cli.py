@@ -61,22 +61,18 @@ class FolderSource:
 
     def entries(self) -> Iterator[SourceEntry]:
         leaves_path = self.folder / LEAVES
-        leaves = leaves_path.open("rb") if leaves_path.exists() else None
-        try:
-            with (self.folder / ENTRIES).open("rb") as lines:
-                for position, line in enumerate(lines):
-                    leaf = leaves.read(32) if leaves else None
-                    try:
-                        item = decode(line)
-                        index, entry = item["index"], item["entry"]
-                        if not isinstance(index, int):
-                            raise TypeError("index is not an integer")
-                    except (ValueError, KeyError, TypeError):
-                        index, entry = position, None  # reported as malformed at this position
-                    yield SourceEntry(index, entry, leaf if leaf and len(leaf) == 32 else None)
-        finally:
-            if leaves:
-                leaves.close()
+        leaves = leaves_path.read_bytes() if leaves_path.exists() else b""
+        with (self.folder / ENTRIES).open("rb") as lines:
+            for position, line in enumerate(lines):
+                leaf = leaves[32 * position : 32 * position + 32]
+                try:
+                    item = orjson.loads(line)
+                    index, entry = item["index"], item["entry"]
+                    if not isinstance(index, int):
+                        raise TypeError("index is not an integer")
+                except (ValueError, KeyError, TypeError):
+                    index, entry = position, None  # reported as malformed at this position
+                yield SourceEntry(index, entry, leaf if len(leaf) == 32 else None)
 
 
 class HttpSource:

@@ -157,21 +157,28 @@ def test_a_retry_with_the_same_idempotency_key_returns_the_first_entry(
 
 Refusal = Callable[[UnitOfWork, ProgrammeView], Any]
 
+
+def allocate(source: str, target: str, amount: Any, key: str | None = None) -> Refusal:
+    return lambda u, p: programmes.allocate(
+        u,
+        p.id,
+        from_center=source,
+        to_center=target,
+        amount_fen=amount,
+        actor=ADMIN,
+        idempotency_key=key,
+    )
+
+
+def claw_back(child: str, parent: str, amount: int) -> Refusal:
+    return lambda u, p: programmes.claw_back(
+        u, p.id, from_center=child, to_center=parent, amount_fen=amount, actor=ADMIN
+    )
+
+
 REFUSALS: dict[str, tuple[Refusal, type[VoucherError], str]] = {
-    "unknown source center": (
-        lambda u, p: programmes.allocate(
-            u, p.id, from_center="449999", to_center="440100", amount_fen=100, actor=ADMIN
-        ),
-        UnknownCenter,
-        "unknown_center",
-    ),
-    "unknown target center": (
-        lambda u, p: programmes.allocate(
-            u, p.id, from_center="440000", to_center="449999", amount_fen=100, actor=ADMIN
-        ),
-        UnknownCenter,
-        "unknown_center",
-    ),
+    "unknown source center": (allocate("449999", "440100", 100), UnknownCenter, "unknown_center"),
+    "unknown target center": (allocate("440000", "449999", 100), UnknownCenter, "unknown_center"),
     "unknown programme": (
         lambda u, p: programmes.allocate(
             u, uuid.uuid4(), from_center="440000", to_center="440100", amount_fen=100, actor=ADMIN
@@ -179,90 +186,34 @@ REFUSALS: dict[str, tuple[Refusal, type[VoucherError], str]] = {
         UnknownProgramme,
         "unknown_programme",
     ),
-    "zero amount": (
-        lambda u, p: programmes.allocate(
-            u, p.id, from_center="440000", to_center="440100", amount_fen=0, actor=ADMIN
-        ),
-        InvalidAmount,
-        "invalid_amount",
-    ),
-    "negative amount": (
-        lambda u, p: programmes.allocate(
-            u, p.id, from_center="440000", to_center="440100", amount_fen=-5, actor=ADMIN
-        ),
-        InvalidAmount,
-        "invalid_amount",
-    ),
-    "float amount": (
-        lambda u, p: programmes.allocate(
-            u,
-            p.id,
-            from_center="440000",
-            to_center="440100",
-            amount_fen=100.0,  # type: ignore[arg-type]  # the wrong type on purpose
-            actor=ADMIN,
-        ),
-        InvalidAmount,
-        "invalid_amount",
-    ),
-    "string amount": (
-        lambda u, p: programmes.allocate(
-            u,
-            p.id,
-            from_center="440000",
-            to_center="440100",
-            amount_fen="100",  # type: ignore[arg-type]  # the wrong type on purpose
-            actor=ADMIN,
-        ),
-        InvalidAmount,
-        "invalid_amount",
-    ),
+    "zero amount": (allocate("440000", "440100", 0), InvalidAmount, "invalid_amount"),
+    "negative amount": (allocate("440000", "440100", -5), InvalidAmount, "invalid_amount"),
+    "float amount": (allocate("440000", "440100", 100.0), InvalidAmount, "invalid_amount"),
+    "string amount": (allocate("440000", "440100", "100"), InvalidAmount, "invalid_amount"),
     "grandchild, not a child": (
-        lambda u, p: programmes.allocate(
-            u, p.id, from_center="440000", to_center="440106", amount_fen=100, actor=ADMIN
-        ),
+        allocate("440000", "440106", 100),
         NotAChildCenter,
         "not_a_child_center",
     ),
-    "sibling": (
-        lambda u, p: programmes.allocate(
-            u, p.id, from_center="440100", to_center="440300", amount_fen=100, actor=ADMIN
-        ),
-        NotAChildCenter,
-        "not_a_child_center",
-    ),
+    "sibling": (allocate("440100", "440300", 100), NotAChildCenter, "not_a_child_center"),
     "upwards through allocate": (
-        lambda u, p: programmes.allocate(
-            u, p.id, from_center="440100", to_center="440000", amount_fen=100, actor=ADMIN
-        ),
+        allocate("440100", "440000", 100),
         NotAChildCenter,
         "not_a_child_center",
     ),
-    "to itself": (
-        lambda u, p: programmes.allocate(
-            u, p.id, from_center="440000", to_center="440000", amount_fen=100, actor=ADMIN
-        ),
-        NotAChildCenter,
-        "not_a_child_center",
-    ),
+    "to itself": (allocate("440000", "440000", 100), NotAChildCenter, "not_a_child_center"),
     "more than available": (
-        lambda u, p: programmes.allocate(
-            u, p.id, from_center="440000", to_center="440100", amount_fen=10_000_001, actor=ADMIN
-        ),
+        allocate("440000", "440100", 10_000_001),
         InsufficientFunds,
         "insufficient_funds",
     ),
     "claw back more than the child holds": (
-        lambda u, p: programmes.claw_back(
-            u, p.id, from_center="440100", to_center="440000", amount_fen=1, actor=ADMIN
-        ),
+        claw_back("440100", "440000", 1),
         InsufficientFunds,
         "insufficient_funds",
     ),
     "claw back from a non-child": (
-        lambda u, p: programmes.claw_back(
-            u, p.id, from_center="440106", to_center="440000", amount_fen=1, actor=ADMIN
-        ),
+        claw_back("440106", "440000", 1),
         NotAChildCenter,
         "not_a_child_center",
     ),
@@ -277,26 +228,7 @@ REFUSALS: dict[str, tuple[Refusal, type[VoucherError], str]] = {
         "unknown_entry",
     ),
     "idempotency key reused for another request": (
-        lambda u, p: [
-            programmes.allocate(
-                u,
-                p.id,
-                from_center="440000",
-                to_center="440100",
-                amount_fen=100,
-                actor=ADMIN,
-                idempotency_key="same-key",
-            ),
-            programmes.allocate(
-                u,
-                p.id,
-                from_center="440000",
-                to_center="440300",
-                amount_fen=100,
-                actor=ADMIN,
-                idempotency_key="same-key",
-            ),
-        ],
+        allocate("440000", "440300", 100, key="same-key"),
         IdempotencyKeyReused,
         "idempotency_key_reused",
     ),
@@ -309,15 +241,7 @@ def test_refusals_carry_their_code_and_post_nothing(
 ) -> None:
     attempt, error, code = REFUSALS[case]
     if case.startswith("idempotency"):
-        programmes.allocate(
-            uow,
-            programme.id,
-            from_center="440000",
-            to_center="440100",
-            amount_fen=100,
-            actor=ADMIN,
-            idempotency_key="same-key",
-        )
+        allocate("440000", "440100", 100, key="same-key")(uow, programme)
     before = snapshot(uow)
     with pytest.raises(error) as raised:
         attempt(uow, programme)

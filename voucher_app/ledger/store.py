@@ -7,7 +7,7 @@ export, the in-database verifier) builds it here, from the rows, with `document.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Collection, Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator
 from typing import Any
 
 from sqlalchemy import bindparam, func, select, tuple_
@@ -26,37 +26,57 @@ from voucher_app.persistence.models import (
 )
 
 _Reversed = aliased(JournalEntry)
+_ENTRY_COLUMNS = (
+    JournalEntry.id,
+    JournalEntry.public_id,
+    JournalEntry.kind,
+    JournalEntry.created_at,
+    JournalEntry.actor_id,
+    JournalEntry.actor_role,
+    JournalEntry.refs,
+    _Reversed.public_id,
+)
+_POSTING_COLUMNS = (JournalPosting.entry_id, LedgerAccount.name, JournalPosting.amount_fen)
+
+
+def _documents(entry_rows: Iterable[Any], posting_rows: Iterable[Any]) -> dict[int, dict[str, Any]]:
+    """Assemble published documents (keyed by entry row id) from entry and posting rows."""
+    postings: dict[int, list[Posting]] = defaultdict(list)
+    for entry_id, account, amount in posting_rows:
+        postings[entry_id].append(Posting(account, amount))
+    return {
+        row_id: entry_document(
+            entry_id=str(public_id),
+            kind=kind,
+            created_at=created_at,
+            actor_id=actor_id,
+            actor_role=actor_role,
+            postings=postings[row_id],
+            refs=refs,
+            reverses=str(reversed_id) if reversed_id else None,
+        )
+        for (
+            row_id, public_id, kind, created_at, actor_id, actor_role, refs, reversed_id
+        ) in entry_rows
+    }  # fmt: skip
 
 
 def documents(session: Session, entry_ids: Collection[int]) -> dict[int, dict[str, Any]]:
     """Published documents of the entries with these row ids, keyed by row id."""
     if not entry_ids:
         return {}
-    postings: dict[int, list[Posting]] = defaultdict(list)
-    for entry_id, account, amount in session.execute(
-        select(JournalPosting.entry_id, LedgerAccount.name, JournalPosting.amount_fen)
-        .join(LedgerAccount, LedgerAccount.id == JournalPosting.account_id)
-        .where(JournalPosting.entry_id.in_(entry_ids))
-    ):
-        postings[entry_id].append(Posting(account, amount))
-    rows = session.execute(
-        select(JournalEntry, _Reversed.public_id)
+    connection = session.connection()
+    entries = connection.execute(
+        select(*_ENTRY_COLUMNS)
         .outerjoin(_Reversed, _Reversed.id == JournalEntry.reverses_id)
         .where(JournalEntry.id.in_(entry_ids))
     )
-    return {
-        entry.id: entry_document(
-            entry_id=str(entry.public_id),
-            kind=entry.kind,
-            created_at=entry.created_at,
-            actor_id=entry.actor_id,
-            actor_role=entry.actor_role,
-            postings=postings[entry.id],
-            refs=entry.refs,
-            reverses=str(reversed_id) if reversed_id else None,
-        )
-        for entry, reversed_id in rows
-    }
+    postings = connection.execute(
+        select(*_POSTING_COLUMNS)
+        .join(LedgerAccount, LedgerAccount.id == JournalPosting.account_id)
+        .where(JournalPosting.entry_id.in_(entry_ids))
+    )
+    return _documents(entries, postings)
 
 
 def tree_size(session: Session) -> int:
@@ -115,28 +135,36 @@ def consistency_proof(session: Session, first: int, second: int) -> list[bytes]:
     return merkle.proof_hashes(ranges, _stored(session, wanted, second))
 
 
-def leaves(session: Session, start: int, end: int) -> Sequence[tuple[int, int, bytes]]:
-    """(index, entry row id, leaf hash) for log indexes [start, end)."""
-    rows = session.execute(
-        select(LogLeaf.leaf_index, LogLeaf.entry_id, LogNode.hash)
-        .join(LogNode, (LogNode.level == 0) & (LogNode.node_index == LogLeaf.leaf_index))
-        .where(LogLeaf.leaf_index >= start, LogLeaf.leaf_index < end)
-        .order_by(LogLeaf.leaf_index)
-    )
-    return [(index, entry_id, bytes(digest)) for index, entry_id, digest in rows]
-
-
 def indexed_documents(
     session: Session, start: int, end: int
 ) -> list[tuple[int, dict[str, Any], bytes]]:
     """(index, published document, stored leaf hash) for log indexes [start, end)."""
-    page = leaves(session, start, end)
-    docs = documents(session, [entry_id for _, entry_id, _ in page])
-    return [(index, docs[entry_id], leaf) for index, entry_id, leaf in page]
+    connection = session.connection()
+    in_range = (LogLeaf.leaf_index >= start) & (LogLeaf.leaf_index < end)
+    leaves = connection.execute(
+        select(LogLeaf.leaf_index, LogLeaf.entry_id, LogNode.hash)
+        .join(LogNode, (LogNode.level == 0) & (LogNode.node_index == LogLeaf.leaf_index))
+        .where(in_range)
+        .order_by(LogLeaf.leaf_index)
+    ).all()
+    entries = connection.execute(
+        select(*_ENTRY_COLUMNS)
+        .join(LogLeaf, LogLeaf.entry_id == JournalEntry.id)
+        .outerjoin(_Reversed, _Reversed.id == JournalEntry.reverses_id)
+        .where(in_range)
+    )
+    postings = connection.execute(
+        select(*_POSTING_COLUMNS)
+        .join(LedgerAccount, LedgerAccount.id == JournalPosting.account_id)
+        .join(LogLeaf, LogLeaf.entry_id == JournalPosting.entry_id)
+        .where(in_range)
+    )
+    docs = _documents(entries, postings)
+    return [(index, docs[entry_id], bytes(leaf)) for index, entry_id, leaf in leaves]
 
 
 def iter_documents(
-    session: Session, size: int, page: int = 2000
+    session: Session, size: int, page: int = 5000
 ) -> Iterator[tuple[int, dict[str, Any], bytes]]:
     for start in range(0, size, page):
         yield from indexed_documents(session, start, min(size, start + page))
