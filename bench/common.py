@@ -12,12 +12,15 @@ Scripts run as `python -m bench.<name>` from the project root and import these w
 - `bench_seconds()`, `warmup_seconds()`: the run lengths, from BENCH_SECONDS / BENCH_WARMUP.
 - `run_for(seconds, threads, work)`: run `work(thread_index)` in a loop on `threads` threads for
   a fixed wall time after a warm-up; return a `Timing` (count, latencies, calls).
+- `run_in_processes(seconds, processes, worker)`: the same with one process per writer, as
+  gunicorn runs the service: `worker(index)` runs in the child and returns the operation.
 - `percentile(values, q)`, `print_table(headers, rows)`: reporting.
 """
 
 from __future__ import annotations
 
 import itertools
+import multiprocessing
 import os
 import tempfile
 import threading
@@ -179,6 +182,70 @@ def run_for(
         raise errors[0]
     merged = [value for mine in latencies for value in mine]
     return Timing(len(merged), merged, seconds, sum(calls))
+
+
+def run_in_processes(
+    seconds: float,
+    processes: int,
+    worker: Callable[[int], Callable[[], object]],
+    *,
+    warmup: float = 0.0,
+) -> tuple[Timing, list[int]]:
+    """Like `run_for`, with writer i in a process of its own; also return each one's calls.
+
+    `worker` must be picklable (a module-level function, or a `functools.partial` of one): it
+    runs in the child, opens its own connections and returns the operation to repeat. Children
+    are spawned, not forked, so none inherits the parent's database connections.
+    """
+    context = multiprocessing.get_context("spawn")
+    barrier = context.Barrier(processes)
+    results: multiprocessing.Queue[tuple[int, list[float], int, str | None]] = context.Queue()
+    children = [
+        context.Process(target=_child, args=(worker, i, barrier, seconds, warmup, results))
+        for i in range(processes)
+    ]
+    for child in children:
+        child.start()
+    reports = [results.get() for _ in children]
+    for child in children:
+        child.join()
+    errors = [error for *_rest, error in reports if error]
+    if errors:
+        raise RuntimeError(f"a writer process failed: {errors[0]}")
+    calls = [0] * processes
+    latencies: list[float] = []
+    for index, mine, made, _error in reports:
+        calls[index] = made
+        latencies.extend(mine)
+    return Timing(len(latencies), latencies, seconds, sum(calls)), calls
+
+
+def _child(  # noqa: PLR0917 - a process target takes its arguments by position
+    worker: Callable[[int], Callable[[], object]],
+    index: int,
+    barrier: threading.Barrier,
+    seconds: float,
+    warmup: float,
+    results: multiprocessing.Queue[tuple[int, list[float], int, str | None]],
+) -> None:
+    latencies: list[float] = []
+    calls = 0
+    try:
+        work = worker(index)
+        barrier.wait()
+        # CLOCK_MONOTONIC is system-wide: every child's window starts within a barrier's release.
+        start = time.monotonic() + warmup
+        end = start + seconds
+        while (began := time.monotonic()) < end:
+            work()
+            calls += 1
+            if began >= start:
+                latencies.append(time.monotonic() - began)
+    except BaseException as exc:  # reported to the parent, which raises it
+        barrier.abort()
+        results.put((index, [], calls, repr(exc)))
+        return
+    results.put((index, latencies, calls, None))
 
 
 def percentile(values: Sequence[float], q: float) -> float:

@@ -18,7 +18,9 @@ migrated with the real migrations, with 1 and 8 writer threads:
   column encodings SQLAlchemy writes, so the sequencer and the checks read them like any other.
 
 Every writer has its own accounts (the baseline's are separate from the service's), so the
-figures measure throughput, not lock contention. Service and baseline runs alternate in an
+figures measure throughput, not lock contention. One writer runs in this process; eight run as
+eight processes, as gunicorn's workers would (eight threads would mostly measure Python's
+global interpreter lock). Service and baseline runs alternate in an
 A-B-B-A order in the same database so drift and noise hit both. Afterwards it checks the books
 (balances sum to zero, cached balances equal the postings, entry counts equal what the writers
 reported; a failure exits 1) and times the sequencer over everything queued.
@@ -30,7 +32,6 @@ BENCH_SECONDS (default 4) is the measured time per configuration and path; BENCH
 
 from __future__ import annotations
 
-import hashlib
 import json
 import sqlite3
 import sys
@@ -41,6 +42,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 import psycopg
@@ -56,6 +58,7 @@ from bench.common import (
     percentile,
     print_table,
     run_for,
+    run_in_processes,
     warmup_seconds,
 )
 from voucher_app.clock import SystemClock
@@ -144,17 +147,6 @@ def _allocate(uow: UnitOfWork, lane: Lane) -> None:
     uow.journal.post(EntryKind.ALLOCATE, lane.postings, lane.refs, SERVICE_ACTOR)
 
 
-def _request_digest(lane: Lane) -> bytes:
-    """The digest `Journal.post` stores; constant per lane, so the baseline computes it once."""
-    material = {
-        "kind": EntryKind.ALLOCATE.value,
-        "postings": [[p.account, p.amount_fen] for p in sorted(lane.postings)],
-        "refs": lane.refs,
-        "reverses": None,
-    }
-    return hashlib.sha256(json.dumps(material, sort_keys=True).encode()).digest()
-
-
 class RawWriter(ABC):
     """The baseline's transaction with a bare driver; subclasses say how to talk to theirs."""
 
@@ -175,10 +167,10 @@ class RawWriter(ABC):
     def transaction(self) -> AbstractContextManager[object]: ...
 
     @abstractmethod
-    def entry_row(self, lane: Lane, digest: bytes) -> tuple[object, ...]:
+    def entry_row(self, lane: Lane) -> tuple[object, ...]:
         """The entry's column values, encoded as SQLAlchemy would for this database."""
 
-    def post(self, lane: Lane, digest: bytes) -> None:
+    def post(self, lane: Lane) -> None:
         cur = self.cursor
         with self.transaction():
             moves = []
@@ -188,7 +180,7 @@ class RawWriter(ABC):
                 if updated is None:
                     raise BookError(f"account {account} cannot take {amount}")
                 moves.append((updated[0], amount))
-            cur.execute(self.insert_entry, self.entry_row(lane, digest))
+            cur.execute(self.insert_entry, self.entry_row(lane))
             (entry_id,) = cur.fetchone()
             cur.execute(self.insert_postings, (entry_id, *moves[0], entry_id, *moves[1]))
             cur.execute(self.insert_queue, (entry_id,))
@@ -224,11 +216,11 @@ class SqliteWriter(RawWriter):
             raise
         self._cursor.execute("COMMIT")
 
-    def entry_row(self, lane: Lane, digest: bytes) -> tuple[object, ...]:
+    def entry_row(self, lane: Lane) -> tuple[object, ...]:
         now = datetime.now(UTC).replace(tzinfo=None).strftime("%Y-%m-%d %H:%M:%S.%f")
         return (
             uuid.uuid4().hex, EntryKind.ALLOCATE.value, now, BASELINE_ACTOR.id,
-            BASELINE_ACTOR.role.value, json.dumps(lane.refs), digest,
+            BASELINE_ACTOR.role.value, json.dumps(lane.refs), None,
         )  # fmt: skip
 
     def close(self) -> None:
@@ -252,10 +244,10 @@ class PostgresWriter(RawWriter):
     def transaction(self) -> AbstractContextManager[object]:
         return self.connection.transaction()
 
-    def entry_row(self, lane: Lane, digest: bytes) -> tuple[object, ...]:
+    def entry_row(self, lane: Lane) -> tuple[object, ...]:
         return (
             uuid.uuid4(), EntryKind.ALLOCATE.value, datetime.now(UTC), BASELINE_ACTOR.id,
-            BASELINE_ACTOR.role.value, Json(lane.refs), digest,
+            BASELINE_ACTOR.role.value, Json(lane.refs), None,
         )  # fmt: skip
 
     def close(self) -> None:
@@ -285,16 +277,28 @@ def merge(parts: Sequence[Timing]) -> Timing:
     )
 
 
+def _writer_process(
+    path: str, backend: str, url: str, lanes: Sequence[Lane], index: int
+) -> Callable[[], object]:
+    """In a writer process: open its own connections, return the operation to repeat."""
+    lane = lanes[index]
+    if path == "service":
+        uow = UnitOfWork(Database(url, pool_size=1), SystemClock())
+        return partial(_allocate, uow, lane)
+    writer = (SqliteWriter if backend == "sqlite" else PostgresWriter)(driver_dsn(url))
+    return partial(writer.post, lane)
+
+
 class LedgerBench:
     """The two workloads on one database, and the checks of its books afterwards."""
 
     def __init__(self, backend: str, url: str) -> None:
         self.backend = backend
+        self.url = url
         self.database = Database(url, pool_size=16)
         self.uows = [UnitOfWork(self.database, SystemClock()) for _ in range(MAX_WRITERS)]
         self.service_lanes = [make_lane(i) for i in range(MAX_WRITERS)]
         self.baseline_lanes = [make_lane(i) for i in range(MAX_WRITERS)]
-        self.digests = [_request_digest(lane) for lane in self.baseline_lanes]
         _open_lanes(self.uows[0], [*self.service_lanes, *self.baseline_lanes])
         dsn = driver_dsn(url)
         factory: Callable[[str], RawWriter] = (
@@ -316,19 +320,32 @@ class LedgerBench:
         self.service_posted[index] += 1
 
     def baseline(self, index: int) -> None:
-        self.raw[index].post(self.baseline_lanes[index], self.digests[index])
+        self.raw[index].post(self.baseline_lanes[index])
         self.baseline_posted[index] += 1
 
     def measure(self, writers: int, seconds: float, warmup: float) -> Row:
-        """Service and baseline in A-B-B-A order, half the time each, pooled per path."""
+        """Service and baseline in A-B-B-A order, half the time each, pooled per path.
+
+        One writer runs in this process; several run as processes of their own, the way
+        gunicorn's workers post (threads would measure Python's global lock instead).
+        """
         half = seconds / 2
         service: list[Timing] = []
         baseline: list[Timing] = []
         for path in ("service", "baseline", "baseline", "service"):
-            work = self.service if path == "service" else self.baseline
-            (service if path == "service" else baseline).append(
-                run_for(half, writers, work, warmup=warmup)
-            )
+            timings, posted = (service, self.service_posted) if path == "service" else (
+                baseline, self.baseline_posted
+            )  # fmt: skip
+            if writers == 1:
+                work = self.service if path == "service" else self.baseline
+                timings.append(run_for(half, 1, work, warmup=warmup))
+                continue
+            lanes = self.service_lanes if path == "service" else self.baseline_lanes
+            worker = partial(_writer_process, path, self.backend, self.url, lanes)
+            timing, calls = run_in_processes(half, writers, worker, warmup=warmup)
+            timings.append(timing)
+            for index, made in enumerate(calls):
+                posted[index] += made
         return Row(self.backend, writers, merge(service), merge(baseline))
 
     def sequence(self) -> tuple[int, float]:
