@@ -1,0 +1,77 @@
+"""The key files: encrypted with the passphrase, rotated without losing old keys."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from pathlib import Path
+
+import pytest
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+from tests.harness import START
+from voucher_app.clock import FrozenClock
+from voucher_app.domain.errors import KeyringError
+from voucher_app.signing.keyring import MANIFEST, KeyPurpose, Keyring, KeyStatus, thumbprint
+
+CLOCK = FrozenClock(START)
+
+
+def test_init_creates_an_encrypted_ledger_and_voucher_key(tmp_path: Path) -> None:
+    ring = Keyring(tmp_path, "correct horse battery staple", allow_plain=False)
+    created = ring.init(CLOCK)
+    assert {r.purpose for r in created} == {KeyPurpose.LEDGER, KeyPurpose.VOUCHER}
+    for record in created:
+        pem = (tmp_path / record.file).read_bytes()
+        assert pem.startswith(b"-----BEGIN ENCRYPTED PRIVATE KEY-----")
+        assert (tmp_path / record.file).stat().st_mode & 0o777 == 0o600
+    assert ring.init(CLOCK) == []  # nothing to create the second time
+    reopened = Keyring(tmp_path, "correct horse battery staple", allow_plain=False)
+    reopened.check()
+    assert reopened.active(KeyPurpose.LEDGER)[0].kid == created[0].kid
+
+
+def test_a_wrong_or_missing_passphrase_is_a_clear_error(tmp_path: Path) -> None:
+    Keyring(tmp_path, "right", allow_plain=False).init(CLOCK)
+    with pytest.raises(KeyringError, match="VOUCHER_KEY_PASSPHRASE"):
+        Keyring(tmp_path, "wrong", allow_plain=False).check()
+    with pytest.raises(KeyringError, match="VOUCHER_KEY_PASSPHRASE"):
+        Keyring(tmp_path, None, allow_plain=True).check()
+
+
+def test_plain_keys_are_refused_unless_allowed(tmp_path: Path) -> None:
+    with pytest.raises(KeyringError, match="encrypted"):
+        Keyring(tmp_path, None, allow_plain=False).init(CLOCK)
+    Keyring(tmp_path, None, allow_plain=True).init(CLOCK)
+    with pytest.raises(KeyringError, match="not encrypted"):
+        Keyring(tmp_path, "any", allow_plain=False).check()
+
+
+def test_rotation_keeps_the_old_key_to_verify_what_it_signed(tmp_path: Path) -> None:
+    ring = Keyring(tmp_path, None, allow_plain=True)
+    first = {r.purpose: r for r in ring.init(CLOCK)}
+    second = ring.create(KeyPurpose.LEDGER, CLOCK)
+    records = {r.kid: r for r in ring.records(KeyPurpose.LEDGER)}
+    assert records[first[KeyPurpose.LEDGER].kid].status is KeyStatus.RETIRED
+    assert records[second.kid].status is KeyStatus.ACTIVE
+    assert ring.active(KeyPurpose.LEDGER)[0].kid == second.kid
+    assert [r.kid for r, _key in ring.public_keys(KeyPurpose.LEDGER)][-1] == second.kid
+    assert ring.active(KeyPurpose.VOUCHER)[0].kid == first[KeyPurpose.VOUCHER].kid
+    assert len(json.loads((tmp_path / MANIFEST).read_text())["keys"]) == 3
+
+
+def test_key_ids_are_rfc_7638_thumbprints(tmp_path: Path) -> None:
+    ring = Keyring(tmp_path, None, allow_plain=True)
+    record = ring.init(CLOCK)[0]
+    public = ring.private_key(record).public_key()
+    x = base64.urlsafe_b64encode(public.public_bytes(Encoding.Raw, PublicFormat.Raw))
+    member = x.rstrip(b"=").decode()
+    canonical = '{"crv":"Ed25519","kty":"OKP","x":"' + member + '"}'
+    expected = base64.urlsafe_b64encode(hashlib.sha256(canonical.encode()).digest())
+    assert record.kid == thumbprint(public) == expected.rstrip(b"=").decode()
+
+
+def test_no_keys_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(KeyringError, match="keys init"):
+        Keyring(tmp_path, None, allow_plain=True).active(KeyPurpose.LEDGER)
