@@ -9,6 +9,7 @@ from-scratch recomputation, and every checkpoint is consistent with the one befo
 from __future__ import annotations
 
 import uuid
+from collections import Counter
 from dataclasses import dataclass
 
 import pytest
@@ -18,6 +19,7 @@ from hypothesis.stateful import (
     RuleBasedStateMachine,
     initialize,
     invariant,
+    precondition,
     rule,
     run_state_machine_as_test,
 )
@@ -45,7 +47,8 @@ ADMIN = factories.ADMIN
 BUDGET = 10_000_000
 EDGES = [("440000", "440100"), ("440000", "440300"), ("440100", "440106"), ("440300", "440305")]
 CENTERS = sorted({c for edge in EDGES for c in edge})
-amounts = st.integers(min_value=1, max_value=4_000_000)
+# Small and large amounts, so that both successes and refusals come up in a short run.
+amounts = st.integers(min_value=1, max_value=1_000) | st.integers(min_value=1, max_value=BUDGET)
 
 
 @dataclass
@@ -73,8 +76,9 @@ def _recomputed_and_stored_root(uow: UnitOfWork) -> tuple[bytes, bytes]:
 
 
 class BudgetMachine(RuleBasedStateMachine):
-    def __init__(self, databases: Databases, signer: CheckpointSigner) -> None:
+    def __init__(self, databases: Databases, signer: CheckpointSigner, seen: Counter[str]) -> None:
         super().__init__()
+        self.seen = seen  # what the runs exercised, for the test to check afterwards
         self.database = Database(databases.migrated(), pool_size=2)
         self.uow = UnitOfWork(self.database, FrozenClock(START))
         self.signer = signer
@@ -100,23 +104,39 @@ class BudgetMachine(RuleBasedStateMachine):
                 self.model[center] += change
         self.posted.append(Posted(entry_id, moves, reversal))
 
-    @rule(amount=amounts)
+    @rule(amount=amounts | st.just(BUDGET))
     def fund(self, amount: int) -> None:
         if self.funded + amount > BUDGET:
             with pytest.raises(FundingExceedsBudget):
                 programmes.fund_programme(
                     self.uow, self.programme.id, amount_fen=amount, actor=ADMIN
                 )
+            self.seen["fund refused"] += 1
             return
         entry = programmes.fund_programme(
             self.uow, self.programme.id, amount_fen=amount, actor=ADMIN
         )
         self._record(entry.id, {"funding": -amount, "440000": amount}, reversal=False)
+        self.seen["fund"] += 1
 
-    @rule(edge=st.sampled_from(EDGES), amount=amounts, upwards=st.booleans())
-    def move(self, edge: tuple[str, str], amount: int, upwards: bool) -> None:
-        parent, child = edge
+    @rule(edge=st.sampled_from(EDGES), amount=amounts, share=st.sampled_from([None, 1, 2, 3]))
+    def allocate(self, edge: tuple[str, str], amount: int, share: int | None) -> None:
+        self._move(*edge, amount, share, upwards=False)
+
+    @precondition(lambda self: any(self.model[child] for _parent, child in EDGES))
+    @rule(data=st.data(), amount=amounts, share=st.sampled_from([None, 1, 2, 3]))
+    def claw_back(self, data: st.DataObject, amount: int, share: int | None) -> None:
+        """Claw back from a child that holds budget (refusals come from `amount`)."""
+        holding = [edge for edge in EDGES if self.model[edge[1]]]
+        self._move(*data.draw(st.sampled_from(holding)), amount, share, upwards=True)
+
+    def _move(
+        self, parent: str, child: str, amount: int, share: int | None, *, upwards: bool
+    ) -> None:
+        """Move `amount`, or (with `share`) that fraction of what the source holds."""
         source, target = (child, parent) if upwards else (parent, child)
+        if share is not None:
+            amount = max(1, self.model[source] // share)
         service = programmes.claw_back if upwards else programmes.allocate
         if self.model[source] < amount:
             with pytest.raises(InsufficientFunds):
@@ -128,6 +148,7 @@ class BudgetMachine(RuleBasedStateMachine):
                     amount_fen=amount,
                     actor=ADMIN,
                 )
+            self.seen["move refused"] += 1
             return
         entry = service(
             self.uow,
@@ -138,6 +159,7 @@ class BudgetMachine(RuleBasedStateMachine):
             actor=ADMIN,
         )
         self._record(entry.id, {source: -amount, target: amount}, reversal=False)
+        self.seen["claw back" if upwards else "allocate"] += 1
 
     @rule(data=st.data())
     def reverse(self, data: st.DataObject) -> None:
@@ -148,16 +170,20 @@ class BudgetMachine(RuleBasedStateMachine):
         if target.is_reversal:
             with pytest.raises(CannotReverseReversal):
                 ledger.reverse_entry(self.uow, target.id, ADMIN)
+            self.seen["reversal of a reversal refused"] += 1
         elif target.reversed:
             with pytest.raises(AlreadyReversed):
                 ledger.reverse_entry(self.uow, target.id, ADMIN)
+            self.seen["second reversal refused"] += 1
         elif any(self.model[c] + d < 0 for c, d in undo.items() if c != "funding"):
             with pytest.raises(InsufficientFunds):
                 ledger.reverse_entry(self.uow, target.id, ADMIN)
+            self.seen["overdrawing reversal refused"] += 1
         else:
             entry = ledger.reverse_entry(self.uow, target.id, ADMIN)
             target.reversed = True
             self._record(entry.id, undo, reversal=True)
+            self.seen["reverse"] += 1
 
     @rule()
     def sequence_and_sign(self) -> None:
@@ -170,6 +196,7 @@ class BudgetMachine(RuleBasedStateMachine):
             proof = ledger.consistency_proof(self.uow, size, signed.tree_size)
             merkle.verify_consistency(size, signed.tree_size, proof, root, signed.root_hash)
         self.checkpoints.append((signed.tree_size, signed.root_hash))
+        self.seen["consistent checkpoint" if len(self.checkpoints) > 1 else "checkpoint"] += 1
 
     @invariant()
     def balances_match_the_model_and_sum_to_zero(self) -> None:
@@ -189,15 +216,25 @@ class BudgetMachine(RuleBasedStateMachine):
         assert recomputed == stored
 
 
+EXERCISED = {
+    "fund", "fund refused", "allocate", "claw back", "move refused", "reverse",
+    "second reversal refused", "reversal of a reversal refused", "checkpoint",
+    "consistent checkpoint",
+}  # fmt: skip
+
+
 def test_budget_operations_keep_every_invariant(
     databases: Databases, signer: CheckpointSigner, backend: str
 ) -> None:
+    seen: Counter[str] = Counter()
     run_state_machine_as_test(
-        lambda: BudgetMachine(databases, signer),  # type: ignore[arg-type]  # a factory works
+        lambda: BudgetMachine(databases, signer, seen),  # type: ignore[arg-type]  # a factory works
         settings=settings(
-            max_examples=20 if backend == "sqlite" else 12,
+            max_examples=20 if backend == "sqlite" else 15,
             stateful_step_count=25,
             deadline=None,
             suppress_health_check=[HealthCheck.too_slow],
         ),
     )
+    # The invariants were checked after every step; make sure the steps covered every path.
+    assert set(seen) >= EXERCISED, EXERCISED - set(seen)
