@@ -194,7 +194,7 @@ def build(url: str, count: int, key: Ed25519PrivateKey) -> tuple[int, float]:
             "COPY ledger_accounts (id, name, kind, balance_fen, floor_fen) FROM STDIN"
         ) as copy:
             for name, account_id in account_ids.items():
-                kind = accounts.Account.parse(name).kind
+                kind = accounts.parse_account(name).kind
                 floor = -(10**15) if kind is AccountKind.FUNDING else 0
                 copy.write_row((account_id, name, kind.value, balances[name], floor))
         for size, root, note in checkpoints:

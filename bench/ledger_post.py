@@ -131,8 +131,8 @@ def _open_lanes(uow: UnitOfWork, lanes: Sequence[Lane]) -> None:
     for lane in lanes:
         funding = accounts.funding(lane.programme)
         journal.open_account(funding, floor_fen=-(10**15))
-        journal.open_account(accounts.Account.parse(lane.source))
-        journal.open_account(accounts.Account.parse(lane.target))
+        journal.open_account(accounts.parse_account(lane.source))
+        journal.open_account(accounts.parse_account(lane.target))
         journal.post(
             EntryKind.FUND,
             [Posting(funding.name, -FUNDS_FEN), Posting(lane.source, FUNDS_FEN)],

@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from voucher_app.domain.actors import ACTOR_ID, Actor, Role
 from voucher_app.domain.entries import EntryKind, Posting
 from voucher_app.domain.money import MAX_FEN
 from voucher_app.ledger.document import (
@@ -317,3 +318,15 @@ def test_check_refs_returns_a_copy_of_well_formed_refs() -> None:
 def test_check_refs_refuses_bad_names_and_values(refs: dict[Any, Any]) -> None:
     with pytest.raises(MalformedEntry):
         check_refs(refs)
+
+
+@settings(max_examples=100, deadline=None)
+@given(actor_id=st.from_regex(ACTOR_ID, fullmatch=True), role=st.sampled_from(list(Role)))
+def test_every_actor_the_application_accepts_is_one_the_grammar_accepts(
+    actor_id: str, role: Role
+) -> None:
+    actor = Actor(actor_id, role)
+    document = sample_document()
+    document["actor"] = {"id": actor.id, "role": actor.role.value}
+    record, _data = parse_entry(document)
+    assert (record.actor_id, record.actor_role) == (actor_id, role.value)

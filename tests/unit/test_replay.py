@@ -35,7 +35,7 @@ def entry(
         actor_id="admin",
         actor_role="programme_admin",
         postings=tuple(Posting(account, amount) for account, amount in postings),
-        refs={},
+        refs={"programme": P},
         reverses=reverses,
     )
 
@@ -201,3 +201,11 @@ def test_a_refused_entry_does_not_claim_its_id() -> None:
         replay.apply(bad)
     replay.apply(entry(EntryKind.ALLOCATE, [(PARENT, -5), (CHILD, 5)], entry_id=bad.id))
     assert replay.balances[CHILD] == 5
+
+
+def test_replay_refuses_money_moving_between_programmes() -> None:
+    replay = Replay()
+    replay.apply(FUND)
+    other = "center:440300:prog-2:available"
+    with pytest.raises(ReplayError, match="prog-2"):
+        replay.apply(move(EntryKind.ALLOCATE, PARENT, other, 1))

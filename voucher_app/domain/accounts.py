@@ -31,7 +31,7 @@ PROVIDER_KINDS = frozenset({AccountKind.PENDING, AccountKind.PAYABLE, AccountKin
 
 @dataclass(frozen=True, slots=True)
 class Account:
-    """A parsed account name. Build one with the constructors below or `Account.parse`."""
+    """A parsed account name. Build one with the constructors below or `parse_account`."""
 
     kind: AccountKind
     owner: str
@@ -50,13 +50,16 @@ class Account:
                 return f"provider:{self.owner}:{self.programme}:{self.kind}"
 
     @property
+    def programme_id(self) -> str | None:
+        """The programme whose money this account holds (None for a voucher: its own id says)."""
+        if self.kind is AccountKind.FUNDING:
+            return self.owner
+        return self.programme
+
+    @property
     def may_go_negative(self) -> bool:
         """Only a programme's funding account runs negative: it is the appropriation's source."""
         return self.kind is AccountKind.FUNDING
-
-    @classmethod
-    def parse(cls, name: str) -> Account:
-        return parse_account(name)
 
 
 @lru_cache(maxsize=1 << 16)

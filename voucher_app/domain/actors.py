@@ -8,7 +8,10 @@ from enum import StrEnum
 
 from voucher_app.domain.errors import InvalidInput
 
-_ACTOR_ID = re.compile(r"[A-Za-z0-9._:@-]{1,64}")
+#: What an actor id may hold. The published entry grammar uses this same pattern, so every
+#: actor the application accepts is one the auditor accepts.
+ACTOR_ID = r"[A-Za-z0-9._:@-]{1,64}"
+_ACTOR_ID = re.compile(ACTOR_ID)
 
 
 class Role(StrEnum):

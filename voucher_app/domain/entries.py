@@ -11,7 +11,7 @@ from enum import StrEnum
 from typing import NamedTuple
 
 from voucher_app.domain.accounts import AccountKind, parse_account
-from voucher_app.domain.errors import CannotReverseReversal, InvalidAmount, InvalidEntry
+from voucher_app.domain.errors import InvalidAmount, InvalidEntry
 from voucher_app.domain.money import MAX_FEN
 
 
@@ -56,12 +56,15 @@ class Posting(NamedTuple):
     amount_fen: int
 
 
-def check_postings(kind: EntryKind, postings: Iterable[Posting]) -> tuple[Posting, ...]:
+def check_postings(
+    kind: EntryKind, postings: Iterable[Posting], *, programme: str | None
+) -> tuple[Posting, ...]:
     """Validate postings for an entry of `kind`; return them in canonical (account) order.
 
     Rules: at least two postings, one per account, every amount a non-zero integer within
-    ±MAX_FEN, a zero sum, and money moving only along the kind's flow. A reversal's flow is
-    checked against the entry it negates, by `check_reversal`.
+    ±MAX_FEN, a zero sum, money moving only along the kind's flow (a reversal's flow is its
+    original's, checked by the replay), and every account that belongs to a programme belonging
+    to `programme`, the one the entry's refs name: money never crosses programmes.
     """
     ordered = tuple(sorted(postings))
     if len(ordered) < 2:
@@ -81,9 +84,17 @@ def check_postings(kind: EntryKind, postings: Iterable[Posting]) -> tuple[Postin
         raise InvalidEntry(f"postings sum to {total} fen, not zero", kind=kind)
     sources, targets = FLOWS.get(kind, (None, None))
     for account, amount in ordered:
-        account_kind = parse_account(account).kind
+        parsed = parse_account(account)
+        owner = parsed.programme_id
+        if owner is not None and owner != programme:
+            raise InvalidEntry(
+                f"{account} belongs to programme {owner}, not to the entry's ({programme})",
+                kind=kind,
+                account=account,
+            )
         if sources is None or targets is None:  # a reversal: its flow is its original's
             continue
+        account_kind = parsed.kind
         if account_kind not in (sources if amount < 0 else targets):
             direction = "from" if amount < 0 else "to"
             raise InvalidEntry(
@@ -97,13 +108,3 @@ def check_postings(kind: EntryKind, postings: Iterable[Posting]) -> tuple[Postin
 def negation(postings: Sequence[Posting]) -> tuple[Posting, ...]:
     """The postings of the entry that undoes `postings` exactly."""
     return tuple(sorted(Posting(p.account, -p.amount_fen) for p in postings))
-
-
-def check_reversal(
-    postings: Sequence[Posting], original: Sequence[Posting], original_kind: EntryKind
-) -> None:
-    """A reversal must negate its original exactly, and a reversal is never itself reversed."""
-    if original_kind is EntryKind.REVERSE:
-        raise CannotReverseReversal("a reversal cannot be reversed; post a new entry instead")
-    if tuple(sorted(postings)) != negation(original):
-        raise InvalidEntry("a reversal must negate its original entry exactly")

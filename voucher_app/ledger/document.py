@@ -22,12 +22,13 @@ from typing import Any, NamedTuple
 
 import orjson
 
+from voucher_app.domain.actors import ACTOR_ID
 from voucher_app.domain.entries import EntryKind, Posting
 from voucher_app.domain.money import MAX_FEN
 from voucher_app.ledger.canonical import canonical_entry
 
 # The pieces of the format, shared by the grammar and by `check_refs`.
-_NAME = "[A-Za-z0-9._:-]{1,64}"  # actor ids and roles, ref values
+_NAME = "[A-Za-z0-9._:-]{1,64}"  # roles, ref values
 _REF_KEY = "[a-z_]{1,32}"
 _UUID = "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"  # as str(UUID) writes it
 _TIMESTAMP = r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}Z"
@@ -40,7 +41,7 @@ _REF = rf'"{_REF_KEY}":"{_NAME}"'
 #: The whole entry format, over canonical (RFC 8785) bytes.
 ENTRY_GRAMMAR = re.compile(
     (
-        rf'\{{"actor":\{{"id":"{_NAME}","role":"{_NAME}"\}},'
+        rf'\{{"actor":\{{"id":"{ACTOR_ID}","role":"{_NAME}"\}},'
         rf'"created_at":"{_TIMESTAMP}",'
         rf'"id":"{_UUID}",'
         rf'"kind":"(?:{_KIND})",'

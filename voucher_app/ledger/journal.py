@@ -26,16 +26,16 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from voucher_app.clock import Clock
-from voucher_app.domain.accounts import Account, AccountKind
+from voucher_app.domain.accounts import Account, AccountKind, parse_account
 from voucher_app.domain.actors import Actor
 from voucher_app.domain.entries import (
     EntryKind,
     Posting,
     check_postings,
-    check_reversal,
 )
 from voucher_app.domain.errors import (
     AlreadyReversed,
+    CannotReverseReversal,
     ConcurrentRequest,
     IdempotencyKeyReused,
     InsufficientFunds,
@@ -109,11 +109,11 @@ class Journal:
         *,
         reverses: JournalEntry | None = None,
     ) -> PostedEntry:
-        ordered = check_postings(kind, postings)
         try:
             refs = check_refs(refs)
         except MalformedEntry as exc:
             raise InvalidEntry(str(exc)) from exc
+        ordered = check_postings(kind, postings, programme=refs.get("programme"))
         digest = None
         if idempotency_key is not None:
             digest = _request_digest(kind, ordered, refs, reverses)
@@ -170,7 +170,8 @@ class Journal:
             raise UnknownEntry(f"no journal entry {entry_id}", entry=str(entry_id))
         postings = self.postings_of(original.id)
         negated = tuple(Posting(p.account, -p.amount_fen) for p in postings)
-        check_reversal(negated, postings, EntryKind(original.kind))
+        if original.kind == EntryKind.REVERSE:
+            raise CannotReverseReversal("a reversal cannot be reversed; post a new entry instead")
         if idempotency_key is not None:
             replay = self._replay(
                 idempotency_key,
@@ -236,7 +237,7 @@ class Journal:
             return int(account_id)
         balance = connection.execute(_BALANCE, {"account": account}).scalar()
         if balance is None:
-            parsed = Account.parse(account)
+            parsed = parse_account(account)
             if parsed.kind is AccountKind.FUNDING:
                 raise InvalidEntry(f"funding account {account} is not open", account=account)
             self.open_account(parsed)

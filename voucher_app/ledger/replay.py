@@ -8,12 +8,19 @@ never go below zero except on a programme's funding account.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
+
+import orjson
 
 from voucher_app.domain.accounts import parse_account
 from voucher_app.domain.entries import EntryKind, Posting, check_postings, negation
 from voucher_app.domain.errors import VoucherError
 from voucher_app.ledger.document import EntryRecord
+
+
+def _digest(postings: tuple[Posting, ...]) -> bytes:
+    return hashlib.blake2b(orjson.dumps([tuple(p) for p in postings]), digest_size=16).digest()
 
 
 class ReplayError(ValueError):
@@ -25,10 +32,9 @@ class Replay:
     """Balances after the entries applied so far, and what later reversals must match."""
 
     balances: dict[str, int] = field(default_factory=dict)
-    #: Ordinary entries by id -> a keyed hash of their postings, kept instead of the postings so
-    #: that a million entries fit in memory. Python's string hashes are keyed per process, so a
-    #: log cannot craft a reversal whose postings collide with the negation they must carry.
-    _digests: dict[str, int] = field(default_factory=dict)
+    #: Ordinary entries by id -> a 128-bit digest of their postings, kept instead of the
+    #: postings so that a million entries fit in memory.
+    _digests: dict[str, bytes] = field(default_factory=dict)
     _reversals: set[str] = field(default_factory=set)
     _reversed: set[str] = field(default_factory=set)
     count: int = 0
@@ -36,7 +42,9 @@ class Replay:
     def apply(self, entry: EntryRecord) -> None:
         """Check `entry` against the rules and the state so far, then apply it."""
         try:
-            postings = check_postings(entry.kind, entry.postings)
+            postings = check_postings(
+                entry.kind, entry.postings, programme=entry.refs.get("programme")
+            )
         except VoucherError as exc:
             raise ReplayError(exc.message) from exc
         if entry.id in self._digests or entry.id in self._reversals:
@@ -50,7 +58,7 @@ class Replay:
         for account, amount in postings:
             balances[account] = balances.get(account, 0) + amount
         if entry.reverses is None:
-            self._digests[entry.id] = hash(postings)
+            self._digests[entry.id] = _digest(postings)
         else:
             self._reversals.add(entry.id)
             self._reversed.add(entry.reverses)
@@ -68,5 +76,5 @@ class Replay:
         original = self._digests.get(entry.reverses)
         if original is None:
             raise ReplayError(f"reverses {entry.reverses}, which is not an earlier entry")
-        if original != hash(negation(postings)):
+        if original != _digest(negation(postings)):
             raise ReplayError(f"does not negate {entry.reverses} exactly")
