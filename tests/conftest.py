@@ -31,13 +31,15 @@ from voucher_app.signing.note import Verifier
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Tests marked `postgres_only` exercise PostgreSQL features: drop their SQLite variant."""
+    """Tests marked `postgres_only` or `sqlite_only` test one database's features: drop the
+    other database's variant instead of running it to skip."""
     keep: list[pytest.Item] = []
     drop: list[pytest.Item] = []
     for item in items:
         callspec = getattr(item, "callspec", None)
-        sqlite_variant = callspec is not None and callspec.params.get("backend") == "sqlite"
-        (drop if sqlite_variant and item.get_closest_marker("postgres_only") else keep).append(item)
+        backend = callspec.params.get("backend") if callspec is not None else None
+        other = {"sqlite": "postgres_only", "postgresql": "sqlite_only"}.get(backend or "")
+        (drop if other and item.get_closest_marker(other) else keep).append(item)
     if drop:
         config.hook.pytest_deselected(items=drop)
         items[:] = keep

@@ -54,7 +54,7 @@ class Wiring:
     def sequence_quietly(self) -> None:
         """Sequence after a commit; a failure here is retried by the sequencer job."""
         try:
-            ledger.sequence_log(UnitOfWork(self.database, self.clock), wait=False)
+            ledger.sequence_log(UnitOfWork(self.database, self.clock), wait=False, batches=1)
         except Exception:
             log.exception("sequencing after commit failed; the sequencer job will retry")
 

@@ -121,10 +121,17 @@ class Journal:
             if replay is not None:
                 return replay
         connection = self.session.connection()
-        account_ids = {
-            posting.account: self._apply(connection, posting.account, posting.amount_fen)
-            for posting in ordered  # account-name order: every writer locks in the same order
-        }
+        try:
+            account_ids = {
+                posting.account: self._apply(connection, posting.account, posting.amount_fen)
+                for posting in ordered  # account-name order: every writer locks in the same order
+            }
+        except InsufficientFunds:
+            # A twin request with the same key may have taken the money while this one waited
+            # for its locks: then the answer is the twin's entry, which a rerun replays.
+            if idempotency_key is not None and self._key_taken(idempotency_key):
+                raise ConcurrentRequest("a concurrent request posted this entry") from None
+            raise
         now = self.clock.now()
         entry_id = uuid.uuid4()
         try:
@@ -223,6 +230,14 @@ class Journal:
             entry.refs,
             reversed_id,
             replayed=True,
+        )
+
+    def _key_taken(self, idempotency_key: str) -> bool:
+        return (
+            self.session.scalar(
+                select(JournalEntry.id).where(JournalEntry.idempotency_key == idempotency_key)
+            )
+            is not None
         )
 
     def _apply(self, connection: Connection, account: str, amount_fen: int) -> int:

@@ -8,12 +8,14 @@ row locks. `insert_ignoring_duplicates` hides the one dialect difference the ser
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Engine, Table, create_engine, event
+from sqlalchemy import Engine, Table, create_engine, event, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import ConnectionPoolEntry
 
@@ -21,12 +23,19 @@ SQLITE_BUSY_TIMEOUT_SECONDS = 30
 
 
 class Database:
-    def __init__(self, url: str, *, pool_size: int = 10, echo: bool = False) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        pool_size: int = 10,
+        echo: bool = False,
+        busy_timeout: float = SQLITE_BUSY_TIMEOUT_SECONDS,
+    ) -> None:
         self.url = url
         options: dict[str, Any] = {"echo": echo, "future": True}
         if url.startswith("sqlite"):
             options["connect_args"] = {
-                "timeout": SQLITE_BUSY_TIMEOUT_SECONDS,
+                "timeout": busy_timeout,
                 "check_same_thread": False,
             }
         else:
@@ -58,6 +67,17 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+    def answers(self) -> bool:
+        """Whether the database answers a query (without taking SQLite's write lock)."""
+        session = self.read_sessions()
+        try:
+            session.execute(text("SELECT 1"))
+        except (SQLAlchemyError, sqlite3.Error):
+            return False
+        finally:
+            session.close()
+        return True
 
 
 def _configure_sqlite(engine: Engine) -> None:

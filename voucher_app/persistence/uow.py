@@ -5,14 +5,17 @@ inside one transaction that commits when it returns and rolls back when it raise
 `@read_only` instead: one consistent snapshot, never a write lock, nothing committed. A body that
 loses a race the database detects (a deadlock, a serialization failure, SQLite's busy lock, a
 duplicate idempotency key inserted by a concurrent twin) or meets a pooled connection the
-server has dropped runs again from the start, a few times,
-so callers see either the result or a domain error, never a raw database error.
+server has dropped runs again from the start, a few times — but never once it has asked the
+database to commit, because a lost reply to COMMIT does not mean nothing was committed. So
+callers see the result or a domain error, and a database error only when a commit's outcome
+is unknown.
 """
 
 from __future__ import annotations
 
 import functools
 import random
+import sqlite3
 import time
 from collections.abc import Callable
 from typing import Concatenate, ParamSpec, TypeVar
@@ -93,8 +96,11 @@ class UnitOfWork:
 
 
 def is_retryable(error: BaseException) -> bool:
+    """Errors a rerun of the whole transaction resolves (never raised by a COMMIT: see `_wrap`)."""
     if isinstance(error, ConcurrentRequest):
         return True
+    if isinstance(error, sqlite3.OperationalError):  # raised by our BEGIN IMMEDIATE, unwrapped
+        return "database is locked" in str(error)
     if isinstance(error, DBAPIError):
         if error.connection_invalidated:
             return True
@@ -124,19 +130,21 @@ def _wrap(
 ) -> Callable[Concatenate[UnitOfWork, P], T]:
     def run(uow: UnitOfWork, /, *args: P.args, **kwargs: P.kwargs) -> T:
         for attempt in range(1, ATTEMPTS + 1):
+            committing = False
             try:
                 with uow.reading() if snapshot else uow:
                     result = work(uow, *args, **kwargs)
                     if not snapshot:
+                        # Past this point the database may have committed even if we hear an
+                        # error (a connection lost during COMMIT): never run the work again.
+                        committing = True
                         uow.commit()
                     return result
             except Exception as error:
-                if attempt == ATTEMPTS or not is_retryable(error):
-                    if isinstance(error, DBAPIError) and is_retryable(error):
-                        raise ConcurrentRequest(
-                            "too many concurrent requests; try again"
-                        ) from error
+                if committing or not is_retryable(error):
                     raise
+                if attempt == ATTEMPTS:
+                    raise ConcurrentRequest("too many concurrent requests; try again") from error
             time.sleep(random.uniform(0, 0.005 * 2**attempt))  # noqa: S311 - jitter, not security
         raise AssertionError("unreachable")
 

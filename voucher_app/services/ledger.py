@@ -61,15 +61,17 @@ def _integrate_batch(uow: UnitOfWork, *, wait: bool) -> int:
     return sequencer.integrate_batch(uow.session, wait=wait)
 
 
-def sequence_log(uow: UnitOfWork, *, wait: bool = True) -> int:
-    """Move every queued entry into the Merkle log, a batch per transaction; return how many.
+def sequence_log(uow: UnitOfWork, *, wait: bool = True, batches: int | None = None) -> int:
+    """Move queued entries into the Merkle log, a batch per transaction; return how many.
 
     With `wait=False` it returns at once when another sequencer holds the lock (that one, or the
-    next run of the job, will take the entries).
+    next run of the job, will take the entries). `batches` bounds the work (a request that
+    sequences after its commit does one batch; the job drains the rest).
     """
-    total = 0
-    while count := _integrate_batch(uow, wait=wait):
+    total = done = 0
+    while (batches is None or done < batches) and (count := _integrate_batch(uow, wait=wait)):
         total += count
+        done += 1
     return total
 
 
