@@ -24,14 +24,12 @@ from typing import Any
 
 import orjson
 
+from voucher_app.ledger import export_format
 from voucher_app.ledger.audit import AuditReport, SourceEntry, TrustedState, audit
 from voucher_app.signing.note import NoteError, Verifier, parse_vkey
 
-ENTRIES = "entries.jsonl"
-LEAVES = "leaf-hashes.bin"
-CHECKPOINTS = "checkpoints"
-VKEY = "ledger.vkey"
 PAGE = 1000
+HASH = export_format.HASH_SIZE
 TIMEOUT_SECONDS = 30
 
 
@@ -46,25 +44,25 @@ def decode(text: str | bytes) -> Any:
 
 class FolderSource:
     def __init__(self, folder: Path) -> None:
-        if not (folder / ENTRIES).is_file():
-            raise SourceError(f"{folder} has no {ENTRIES}; is it a ledger export?")
+        if not (folder / export_format.ENTRIES).is_file():
+            raise SourceError(f"{folder} has no {export_format.ENTRIES}; is it a ledger export?")
         self.folder = folder
 
     def vkeys(self) -> list[str]:
-        path = self.folder / VKEY
+        path = self.folder / export_format.VKEY
         return path.read_text(encoding="utf-8").split() if path.exists() else []
 
     def notes(self) -> list[tuple[str, str]]:
-        folder = self.folder / CHECKPOINTS
+        folder = self.folder / export_format.CHECKPOINTS
         files = sorted(folder.glob("*.note")) if folder.is_dir() else []
         return [(f.name, f.read_text(encoding="utf-8")) for f in files]
 
     def entries(self) -> Iterator[SourceEntry]:
-        leaves_path = self.folder / LEAVES
+        leaves_path = self.folder / export_format.LEAVES
         leaves = leaves_path.read_bytes() if leaves_path.exists() else b""
-        with (self.folder / ENTRIES).open("rb") as lines:
+        with (self.folder / export_format.ENTRIES).open("rb") as lines:
             for position, line in enumerate(lines):
-                leaf = leaves[32 * position : 32 * position + 32]
+                leaf = leaves[HASH * position : HASH * (position + 1)]
                 try:
                     item = orjson.loads(line)
                     index, entry = item["index"], item["entry"]
@@ -72,7 +70,7 @@ class FolderSource:
                         raise TypeError("index is not an integer")
                 except (ValueError, KeyError, TypeError):
                     index, entry = position, None  # reported as malformed at this position
-                yield SourceEntry(index, entry, leaf if len(leaf) == 32 else None)
+                yield SourceEntry(index, entry, leaf if len(leaf) == HASH else None)
 
 
 class HttpSource:

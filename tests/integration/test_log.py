@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from sqlalchemy import text
@@ -238,3 +239,36 @@ def test_the_log_refuses_to_sign_a_tree_that_does_not_extend_its_last_checkpoint
     with pytest.raises(InconsistentLog, match="does not extend checkpoint 21"):
         ledger.sign_checkpoint(signed_ledger, signer)
     assert ledger.latest_checkpoint(signed_ledger).tree_size == 21
+
+
+def test_verify_catches_a_log_cut_short_behind_its_checkpoint(
+    signed_ledger: UnitOfWork, tamper: Database, verifiers: list[Verifier], tmp_path: Path
+) -> None:
+    last = _entry_row_id(tamper, 20)
+    for sql in (
+        "DELETE FROM ledger_log_nodes WHERE level = 0 AND node_index = 20",
+        "DELETE FROM ledger_log_nodes WHERE level > 0 AND node_index >= (20 >> level)",
+        "DELETE FROM ledger_log_leaves WHERE leaf_index = 20",
+        f"DELETE FROM journal_postings WHERE entry_id = {last}",
+        f"DELETE FROM journal_entries WHERE id = {last}",
+    ):
+        _execute(tamper, sql)
+    failure = ledger.verify_ledger(signed_ledger, verifiers).failure
+    assert failure is not None and "covers missing entries" in failure.reason
+    assert ledger.export_ledger(signed_ledger, tmp_path, []) == 20
+    assert [p.name for p in (tmp_path / "checkpoints").iterdir()] == ["000000000021.note"]
+
+
+def test_verify_catches_a_corrupted_interior_node(
+    signed_ledger: UnitOfWork, tamper: Database, verifiers: list[Verifier]
+) -> None:
+    # Node (level 1, index 1) covers leaves 2 and 3; proofs for index 0..3 are built from it.
+    with tamper.engine.begin() as connection:
+        connection.execute(
+            text("UPDATE ledger_log_nodes SET hash = :h WHERE level = 1 AND node_index = 1"),
+            {"h": bytes(32)},
+        )
+    failure = ledger.verify_ledger(signed_ledger, verifiers).failure
+    assert failure is not None
+    assert (failure.index, failure.last_index) == (2, 3)
+    assert "stored node (level 1, index 1)" in failure.reason

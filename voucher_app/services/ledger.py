@@ -9,30 +9,21 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from voucher_app.domain.actors import Actor
-from voucher_app.domain.entries import Posting
 from voucher_app.domain.errors import InvalidLogRange
-from voucher_app.ledger import checkpoints, sequencer, store
-from voucher_app.ledger.audit import AuditReport, Failure, SourceEntry, audit
-from voucher_app.ledger.canonical import canonical_entry
+from voucher_app.ledger import checkpoints, export, sequencer, store, verify
+from voucher_app.ledger.audit import AuditReport
 from voucher_app.ledger.checkpoints import CheckpointSigner
 from voucher_app.ledger.journal import PostedEntry
 from voucher_app.persistence.models import (
-    JournalEntry,
-    LedgerAccount,
     LedgerCheckpoint,
-    LogQueue,
 )
 from voucher_app.persistence.uow import UnitOfWork, read_only, transaction
 from voucher_app.signing.note import Verifier
 
 MAX_ENTRIES_PAGE = 1000
-EXPORT_ENTRIES = "entries.jsonl"
-EXPORT_LEAVES = "leaf-hashes.bin"
-EXPORT_CHECKPOINTS = "checkpoints"
-EXPORT_VKEY = "ledger.vkey"
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,87 +124,11 @@ def verify_ledger(
     verifiers: list[Verifier],
     progress: Callable[[int, int], None] | None = None,
 ) -> AuditReport:
-    """Check the whole ledger inside the database, in one snapshot.
-
-    The published checks (`ledger.audit`) run over the sequenced entries with the stored leaf
-    hashes; then the queued entries are replayed too, and the result must equal every cached
-    balance, and the stored tree's root must equal the recomputed one.
-    """
-    session = uow.session
-    size = store.tree_size(session)
-    notes = [
-        (f"size {row.tree_size}", row.note)
-        for row in checkpoints.all_checkpoints(session)
-        if row.tree_size <= size
-    ]
-    entries = (
-        SourceEntry(index, document, leaf)
-        for index, document, leaf in store.iter_documents(session, size)
-    )
-    report = audit(
-        entries,
-        notes,
-        verifiers,
-        progress=(lambda done: progress(done, size)) if progress else None,
-    )
-    _check_stored_root(session, size, report)
-    _check_cached_balances(session, size, report)
-    return report
-
-
-def _check_stored_root(session: Any, size: int, report: AuditReport) -> None:
-    if size == 0 or size not in report.roots:
-        return
-    if store.root(session, size) != report.roots[size]:
-        report.failures.append(Failure(size, reason="stored tree nodes do not match the entries"))
-
-
-def _check_cached_balances(session: Any, size: int, report: AuditReport) -> None:
-    queued = list(session.scalars(select(LogQueue.entry_id).order_by(LogQueue.entry_id)))
-    total_entries = session.scalar(select(func.count()).select_from(JournalEntry)) or 0
-    if total_entries != size + len(queued):
-        report.failures.append(
-            Failure(
-                size,
-                reason=f"{total_entries - size - len(queued)} journal entries are neither "
-                "in the log nor queued for it",
-            )
-        )
-    balances = dict(report.balances)
-    queued_docs = store.documents(session, queued)
-    for entry_id in queued:
-        for posting in queued_docs[entry_id]["postings"]:
-            item = Posting(posting["account"], posting["amount_fen"])
-            balances[item.account] = balances.get(item.account, 0) + item.amount_fen
-    for name, cached in session.execute(select(LedgerAccount.name, LedgerAccount.balance_fen)):
-        if balances.get(name, 0) != cached:
-            report.failures.append(
-                Failure(
-                    size,
-                    reason=f"cached balance of {name} is {cached} fen, the journal gives "
-                    f"{balances.get(name, 0)}",
-                )
-            )
-            return
+    """Check the whole ledger inside the database, in one snapshot (see `ledger.verify`)."""
+    return verify.verify(uow.session, verifiers, progress)
 
 
 @read_only
 def export_ledger(uow: UnitOfWork, directory: Path, vkeys: list[str]) -> int:
-    """Write the published ledger to `directory` (see README, "Auditing"); return entries."""
-    session = uow.session
-    size = store.tree_size(session)
-    directory.mkdir(parents=True, exist_ok=True)
-    notes = directory / EXPORT_CHECKPOINTS
-    notes.mkdir(exist_ok=True)
-    for row in checkpoints.all_checkpoints(session):
-        if row.tree_size <= size:
-            (notes / f"{row.tree_size:012d}.note").write_text(row.note, encoding="utf-8")
-    (directory / EXPORT_VKEY).write_text("".join(f"{v}\n" for v in vkeys), encoding="utf-8")
-    with (
-        (directory / EXPORT_ENTRIES).open("wb") as entries,
-        (directory / EXPORT_LEAVES).open("wb") as leaves,
-    ):
-        for index, document, leaf in store.iter_documents(session, size):
-            entries.write(b'{"index":%d,"entry":%s}\n' % (index, canonical_entry(document)))
-            leaves.write(leaf)
-    return size
+    """Write the published ledger to `directory` (see `ledger.export_format`); return entries."""
+    return export.export(uow.session, directory, vkeys)
