@@ -4,6 +4,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app wsgi
 
+# Local commands run the development configuration unless told otherwise (the app itself
+# defaults to production, which refuses development secrets).
+export VOUCHER_ENV ?= development
+
 .PHONY: install run test check bench format clean
 
 $(VENV)/.installed: pyproject.toml

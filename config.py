@@ -1,7 +1,9 @@
 """Configuration classes; environment variables prefixed `VOUCHER_` override any setting.
 
-`VOUCHER_ENV` picks the class (development, testing, production; development by default). Any
-other `VOUCHER_<NAME>` sets `<NAME>`, with JSON values parsed (`VOUCHER_DATABASE_POOL_SIZE=20`).
+`VOUCHER_ENV` picks the class: development, testing or production — production when unset, so
+a server started without it refuses default secrets instead of running with them (`make run`
+sets development). Any other `VOUCHER_<NAME>` sets `<NAME>`, with JSON values parsed
+(`VOUCHER_DATABASE_POOL_SIZE=20`).
 Secrets (the secret key, the key passphrase, database passwords) come only from the
 environment; production refuses to start without them.
 """
@@ -10,6 +12,8 @@ from __future__ import annotations
 
 
 class Config:
+    #: Production refuses to start with default secrets, plain keys or no database URL.
+    PRODUCTION = False
     #: SQLAlchemy URL; None means SQLite in the instance folder.
     DATABASE_URL: str | None = None
     DATABASE_POOL_SIZE = 10
@@ -51,6 +55,7 @@ class TestingConfig(Config):
 
 
 class ProductionConfig(Config):
+    PRODUCTION = True
     JSON_LOGS = True
 
 

@@ -219,9 +219,14 @@ class SqliteWriter(RawWriter):
     def entry_row(self, lane: Lane) -> tuple[object, ...]:
         now = datetime.now(UTC).replace(tzinfo=None).strftime("%Y-%m-%d %H:%M:%S.%f")
         return (
-            uuid.uuid4().hex, EntryKind.ALLOCATE.value, now, BASELINE_ACTOR.id,
-            BASELINE_ACTOR.role.value, json.dumps(lane.refs), None,
-        )  # fmt: skip
+            uuid.uuid4().hex,
+            EntryKind.ALLOCATE.value,
+            now,
+            BASELINE_ACTOR.id,
+            BASELINE_ACTOR.role.value,
+            json.dumps(lane.refs),
+            None,
+        )
 
     def close(self) -> None:
         self.connection.close()
@@ -246,9 +251,14 @@ class PostgresWriter(RawWriter):
 
     def entry_row(self, lane: Lane) -> tuple[object, ...]:
         return (
-            uuid.uuid4(), EntryKind.ALLOCATE.value, datetime.now(UTC), BASELINE_ACTOR.id,
-            BASELINE_ACTOR.role.value, Json(lane.refs), None,
-        )  # fmt: skip
+            uuid.uuid4(),
+            EntryKind.ALLOCATE.value,
+            datetime.now(UTC),
+            BASELINE_ACTOR.id,
+            BASELINE_ACTOR.role.value,
+            Json(lane.refs),
+            None,
+        )
 
     def close(self) -> None:
         self.connection.close()
@@ -333,9 +343,11 @@ class LedgerBench:
         service: list[Timing] = []
         baseline: list[Timing] = []
         for path in ("service", "baseline", "baseline", "service"):
-            timings, posted = (service, self.service_posted) if path == "service" else (
-                baseline, self.baseline_posted
-            )  # fmt: skip
+            timings, posted = (
+                (service, self.service_posted)
+                if path == "service"
+                else (baseline, self.baseline_posted)
+            )
             if writers == 1:
                 work = self.service if path == "service" else self.baseline
                 timings.append(run_for(half, 1, work, warmup=warmup))

@@ -17,6 +17,7 @@ from collections.abc import Iterator
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
+from hypothesis import settings
 from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 
@@ -28,6 +29,9 @@ from voucher_app.persistence.database import Database
 from voucher_app.persistence.uow import UnitOfWork
 from voucher_app.signing.keyring import KeyPurpose, Keyring
 from voucher_app.signing.note import Verifier
+
+settings.register_profile("ci", derandomize=True, print_blob=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

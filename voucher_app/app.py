@@ -39,7 +39,7 @@ def build_app(config: str | type | None, overrides: Mapping[str, Any]) -> Flask:
 def _config_class(config: str | type | None) -> type:
     if isinstance(config, type):
         return config
-    name = config or os.environ.get("VOUCHER_ENV", "development")
+    name = config or os.environ.get("VOUCHER_ENV", "production")
     try:
         return config_module.CONFIGS[name]
     except KeyError:
@@ -49,7 +49,7 @@ def _config_class(config: str | type | None) -> type:
 
 
 def _is_production(app: Flask) -> bool:
-    return not app.config.get("ALLOW_PLAIN_KEYS") and not app.testing
+    return bool(app.config.get("PRODUCTION"))
 
 
 def _refuse_unsafe_production(app: Flask, parts: wiring.Wiring) -> None:
@@ -58,6 +58,8 @@ def _refuse_unsafe_production(app: Flask, parts: wiring.Wiring) -> None:
         raise ConfigurationError("set VOUCHER_SECRET_KEY to a random value of 32+ characters")
     if not app.config.get("DATABASE_URL"):
         raise ConfigurationError("set VOUCHER_DATABASE_URL (PostgreSQL) in production")
+    if app.config.get("ALLOW_PLAIN_KEYS"):
+        raise ConfigurationError("VOUCHER_ALLOW_PLAIN_KEYS cannot be set in production")
     if not app.config.get("KEY_PASSPHRASE"):
         raise ConfigurationError("set VOUCHER_KEY_PASSPHRASE: production keys are encrypted")
     try:

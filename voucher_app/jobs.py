@@ -24,8 +24,10 @@ from voucher_app.wiring import Wiring, current
 
 log = logging.getLogger(__name__)
 
-#: Identifies this process as a lease holder.
-HOLDER = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+def holder_name() -> str:
+    """Names this process as a lease holder (host, process id, and a random part)."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
 def sequence_and_sign_burst(parts: Wiring, burst: int) -> None:
@@ -41,7 +43,7 @@ def sequence_and_sign(parts: Wiring) -> None:
 
 
 def leased(
-    app: Flask, name: str, seconds: int, job: Callable[[Wiring], None], holder: str = HOLDER
+    app: Flask, name: str, seconds: int, job: Callable[[Wiring], None], holder: str
 ) -> Callable[[], None]:
     """Wrap `job` so that it runs in an app context and only while holding its lease."""
 
@@ -68,12 +70,14 @@ def build_scheduler(app: Flask, *, blocking: bool) -> BaseScheduler:
     sequence_every = int(config["SEQUENCER_INTERVAL_SECONDS"])
     checkpoint_every = int(config["CHECKPOINT_INTERVAL_SECONDS"])
     burst = int(config["CHECKPOINT_BURST_ENTRIES"])
+    holder = holder_name()
     scheduler.add_job(
         leased(
             app,
             "ledger.sequence",
             sequence_every,
             lambda parts: sequence_and_sign_burst(parts, burst),
+            holder,
         ),
         "interval",
         seconds=sequence_every,
@@ -82,7 +86,7 @@ def build_scheduler(app: Flask, *, blocking: bool) -> BaseScheduler:
         coalesce=True,
     )
     scheduler.add_job(
-        leased(app, "ledger.checkpoint", checkpoint_every, sequence_and_sign),
+        leased(app, "ledger.checkpoint", checkpoint_every, sequence_and_sign, holder),
         "interval",
         seconds=checkpoint_every,
         id="ledger.checkpoint",

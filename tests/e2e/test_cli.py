@@ -5,10 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from click.testing import Result
+from flask import Flask
 from flask.testing import FlaskCliRunner
 
 from tests.harness import ORIGIN, Databases
 from voucher_app import create_app
+from voucher_app.services import ledger
+from voucher_app.signing.note import Verifier, open_checkpoint
+from voucher_app.wiring import current
 
 
 def invoke(runner: FlaskCliRunner, *args: str) -> Result:
@@ -51,10 +55,22 @@ def test_demo_load_refuses_a_database_with_data(runner: FlaskCliRunner) -> None:
     assert tolerant.exit_code == 0 and "demo not loaded" in tolerant.output
 
 
-def test_checkpoint_command_signs_only_new_entries(runner: FlaskCliRunner) -> None:
+def test_checkpoint_command_signs_only_new_entries(runner: FlaskCliRunner, app: Flask) -> None:
     invoke(runner, "demo", "load")
     nothing_new = invoke(runner, "ledger", "checkpoint")
     assert nothing_new.output.strip() == "no new entries since the last checkpoint"
+    with app.app_context():
+        uow = current().uow()
+        clawback = ledger.entries_page(uow, 11, 12).entries[0][1]["id"]
+    invoke(runner, "ledger", "reverse", clawback)
+    signed = invoke(runner, "ledger", "checkpoint")
+    checkpoint = open_checkpoint(signed.output, current_verifiers(app))
+    assert checkpoint.size == 13
+
+
+def current_verifiers(app: Flask) -> list[Verifier]:
+    with app.app_context():
+        return current().ledger_verifiers()
 
 
 def test_reversal_from_the_command_line_names_bad_input(runner: FlaskCliRunner) -> None:

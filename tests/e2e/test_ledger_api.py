@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import base64
+from pathlib import Path
 
 import pytest
 from flask.testing import FlaskClient, FlaskCliRunner
 
+from voucher_app import create_app
 from voucher_app.ledger import merkle
 from voucher_app.ledger.canonical import canonical_entry
 from voucher_app.signing.note import open_checkpoint, parse_vkey
@@ -113,3 +115,37 @@ def test_health_and_openapi(client: FlaskClient) -> None:
     spec = client.get("/api/openapi.json").get_json()
     assert health.status_code == 200 and health.get_json() == {"status": "ok", "database": "ok"}
     assert {"/api/v1/ledger/checkpoint", "/api/v1/ledger/entries", "/healthz"} <= set(spec["paths"])
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/ledger/proofs/inclusion?index=0&tree_size=100000000000000000000000",
+        "/api/v1/ledger/proofs/consistency?first=1&second=100000000000000000000000",
+        "/api/v1/ledger/entries?start=100000000000000000000000&end=100000000000000000000001",
+    ],
+)
+def test_numbers_beyond_64_bits_are_invalid_input_not_a_crash(
+    client: FlaskClient, demo: FlaskCliRunner, path: str
+) -> None:
+    response = client.get(path)
+    assert response.status_code == 422
+    assert response.get_json()["code"] == "validation_failed"
+
+
+def test_without_keys_vkey_is_a_404_problem(database_url: str, tmp_path: Path) -> None:
+    app = create_app("testing", {"DATABASE_URL": database_url, "KEYS_DIR": str(tmp_path)})
+    response = app.test_client().get("/api/v1/ledger/vkey")
+    app.extensions["voucher_app"].database.dispose()
+    assert response.status_code == 404
+    assert response.get_json()["code"] == "no_ledger_key"
+
+
+def test_a_server_fault_is_reported_without_its_details(database_url: str, tmp_path: Path) -> None:
+    (tmp_path / "keyring.json").write_text("{not json")  # a broken key manifest on the server
+    app = create_app("testing", {"DATABASE_URL": database_url, "KEYS_DIR": str(tmp_path)})
+    response = app.test_client().get("/api/v1/ledger/vkey")
+    app.extensions["voucher_app"].database.dispose()
+    body = response.get_json()
+    assert response.status_code == 500 and body["code"] == "keyring_error"
+    assert str(tmp_path) not in response.get_data(as_text=True)

@@ -16,8 +16,8 @@ SECRET = "s" * 40
 DATABASE = "postgresql+psycopg://vouchers@db.invalid/vouchers"
 
 
-def production(keys: Path, **changes: str | None) -> dict[str, str | None]:
-    settings: dict[str, str | None] = {
+def production(keys: Path, **changes: object) -> dict[str, object]:
+    settings: dict[str, object] = {
         "SECRET_KEY": SECRET,
         "DATABASE_URL": DATABASE,
         "KEY_PASSPHRASE": "passphrase",
@@ -46,11 +46,19 @@ def test_production_starts_with_its_secrets_and_keys(keys: Path) -> None:
         ({"DATABASE_URL": None}, "VOUCHER_DATABASE_URL"),
         ({"KEY_PASSPHRASE": None}, "VOUCHER_KEY_PASSPHRASE"),
         ({"KEY_PASSPHRASE": "wrong"}, "signing keys are not usable"),
+        ({"ALLOW_PLAIN_KEYS": True}, "VOUCHER_ALLOW_PLAIN_KEYS"),
     ],
-    ids=["default secret", "short secret", "no database", "no passphrase", "wrong passphrase"],
+    ids=[
+        "default secret",
+        "short secret",
+        "no database",
+        "no passphrase",
+        "wrong passphrase",
+        "plain keys allowed",
+    ],
 )
 def test_production_refuses_unsafe_settings(
-    keys: Path, changes: dict[str, str | None], message: str
+    keys: Path, changes: dict[str, object], message: str
 ) -> None:
     with pytest.raises(ConfigurationError, match=message):
         create_app("production", production(keys, **changes))
@@ -74,4 +82,11 @@ def test_voucher_environment_variables_override_the_class(
 def test_an_unknown_environment_name_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("VOUCHER_ENV", "staging")
     with pytest.raises(ConfigurationError, match="unknown VOUCHER_ENV"):
+        create_app()
+
+
+def test_without_voucher_env_the_app_is_production(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("VOUCHER_ENV", raising=False)
+    monkeypatch.delenv("VOUCHER_SECRET_KEY", raising=False)
+    with pytest.raises(ConfigurationError, match="VOUCHER_SECRET_KEY"):
         create_app()

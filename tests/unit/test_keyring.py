@@ -75,3 +75,19 @@ def test_key_ids_are_rfc_7638_thumbprints(tmp_path: Path) -> None:
 def test_no_keys_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(KeyringError, match="keys init"):
         Keyring(tmp_path, None, allow_plain=True).active(KeyPurpose.LEDGER)
+
+
+def test_a_manifest_that_names_the_wrong_public_key_stops_start_up(tmp_path: Path) -> None:
+    ring = Keyring(tmp_path, None, allow_plain=True)
+    ring.init(CLOCK)
+    manifest = json.loads((tmp_path / MANIFEST).read_text())
+    manifest["keys"][0]["public_key"] = manifest["keys"][1]["public_key"]
+    (tmp_path / MANIFEST).write_text(json.dumps(manifest))
+    with pytest.raises(KeyringError, match="wrong public key"):
+        Keyring(tmp_path, None, allow_plain=True).check()
+
+
+def test_public_keys_are_read_without_the_passphrase(tmp_path: Path) -> None:
+    Keyring(tmp_path, "secret", allow_plain=False).init(CLOCK)
+    without = Keyring(tmp_path, None, allow_plain=False)
+    assert len(without.public_keys(KeyPurpose.LEDGER)) == 1

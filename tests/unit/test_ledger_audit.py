@@ -426,14 +426,14 @@ def test_two_signed_checkpoints_of_one_size_with_different_roots_are_reported() 
     assert "differ" in failure.reason
 
 
-def test_checkpoints_from_two_origins_are_reported() -> None:
+def test_a_checkpoint_of_another_origin_signed_by_this_logs_key_is_refused() -> None:
     docs = honest_ledger()
     leaves = leaves_of(docs)
     other = signed_checkpoint(4, merkle.root_of(leaves[:4]), origin="elsewhere.example/log")
     report = audit(source(docs), [*checkpoint_notes(docs), ("4.note", other)], [VERIFIER])
     failure = only_failure(report)
     assert failure.index == -1
-    assert "origins" in failure.reason
+    assert "is not signed by that log's key" in failure.reason
 
 
 # --------------------------------------------------------------------------------------------

@@ -10,10 +10,14 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
+from voucher_app.domain.errors import NoLedgerKey
 from voucher_app.services import ledger
 from voucher_app.wiring import current
 
 blp = Blueprint("ledger", __name__, description="The public, verifiable ledger")
+
+#: Indexes and sizes are 64-bit in the database; anything larger is refused as invalid input.
+MAX_INDEX = 2**63 - 1
 
 _HASH = fields.String(metadata={"description": "base64 SHA-256 hash"})
 
@@ -23,8 +27,8 @@ def _b64(value: bytes) -> str:
 
 
 class EntriesArgs(Schema):
-    start = fields.Integer(required=True, validate=validate.Range(min=0))
-    end = fields.Integer(required=True, validate=validate.Range(min=1))
+    start = fields.Integer(required=True, validate=validate.Range(min=0, max=MAX_INDEX))
+    end = fields.Integer(required=True, validate=validate.Range(min=1, max=MAX_INDEX))
 
 
 class IndexedEntrySchema(Schema):
@@ -42,8 +46,8 @@ class EntriesSchema(Schema):
 
 
 class InclusionArgs(Schema):
-    index = fields.Integer(required=True, validate=validate.Range(min=0))
-    tree_size = fields.Integer(required=True, validate=validate.Range(min=1))
+    index = fields.Integer(required=True, validate=validate.Range(min=0, max=MAX_INDEX))
+    tree_size = fields.Integer(required=True, validate=validate.Range(min=1, max=MAX_INDEX))
 
 
 class InclusionSchema(Schema):
@@ -54,8 +58,8 @@ class InclusionSchema(Schema):
 
 
 class ConsistencyArgs(Schema):
-    first = fields.Integer(required=True, validate=validate.Range(min=1))
-    second = fields.Integer(required=True, validate=validate.Range(min=1))
+    first = fields.Integer(required=True, validate=validate.Range(min=1, max=MAX_INDEX))
+    second = fields.Integer(required=True, validate=validate.Range(min=1, max=MAX_INDEX))
 
 
 class ConsistencySchema(Schema):
@@ -82,6 +86,8 @@ class VerifierKey(MethodView):
     @blp.doc(responses={"200": {"description": "Signed-note verifier keys, one per line", **_TEXT}})
     def get(self) -> Response:
         vkeys = [v.vkey for v in current().ledger_verifiers()]
+        if not vkeys:
+            raise NoLedgerKey("the ledger has no signing key yet")
         return Response("".join(f"{v}\n" for v in reversed(vkeys)), mimetype="text/plain")
 
 

@@ -66,8 +66,12 @@ class ProblemApi(Api):  # type: ignore[misc]
 def register_problem_handlers(app: Flask) -> None:
     @app.errorhandler(VoucherError)
     def _domain_error(error: VoucherError) -> Response:
+        status = status_of(error)
+        if status >= 500:  # our fault: the operators read the details in the log, not clients
+            log.error("%s: %s", error.code, error.message)
+            return problem(status, error.code, InternalServerError.description)
         details = {k: v for k, v in error.details.items() if _is_plain(v)}
-        return problem(status_of(error), error.code, error.message, **details)
+        return problem(status, error.code, error.message, **details)
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception) -> Response:

@@ -16,7 +16,8 @@ a contract: clients and tests match on it, so it never changes once released.
     │   ├── UnknownCenter
     │   ├── UnknownProgramme
     │   ├── UnknownEntry
-    │   └── NoCheckpoint
+    │   ├── NoCheckpoint
+    │   └── NoLedgerKey               no verifier key to publish yet
     ├── Conflict                      the request is valid but the state forbids it (HTTP 409)
     │   ├── InsufficientFunds         an account would drop below what it may hold
     │   ├── FundingExceedsBudget      funding past the programme's total budget
@@ -92,6 +93,10 @@ class UnknownEntry(NotFound):
 
 class NoCheckpoint(NotFound):
     code = "no_checkpoint"
+
+
+class NoLedgerKey(NotFound):
+    code = "no_ledger_key"
 
 
 class Conflict(VoucherError):

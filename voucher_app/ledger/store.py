@@ -56,9 +56,16 @@ def _documents(entry_rows: Iterable[Any], posting_rows: Iterable[Any]) -> dict[i
             reverses=str(reversed_id) if reversed_id else None,
         )
         for (
-            row_id, public_id, kind, created_at, actor_id, actor_role, refs, reversed_id
+            row_id,
+            public_id,
+            kind,
+            created_at,
+            actor_id,
+            actor_role,
+            refs,
+            reversed_id,
         ) in entry_rows
-    }  # fmt: skip
+    }
 
 
 def documents(session: Session, entry_ids: Collection[int]) -> dict[int, dict[str, Any]]:

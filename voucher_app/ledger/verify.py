@@ -53,17 +53,26 @@ def _check_stored_nodes(session: Session, size: int, report: AuditReport) -> Non
         ]
         if len(stored) != size >> level:
             report.failures.append(
-                Failure(0, 2, f"the log stores {len(stored)} nodes at level {level}, "
-                        f"not {size >> level}", last_index=size - 1)
-            )  # fmt: skip
+                Failure(
+                    0,
+                    2,
+                    f"the log stores {len(stored)} nodes at level {level}, not {size >> level}",
+                    last_index=size - 1,
+                )
+            )
             return
         for index, digest in enumerate(stored if level else ()):
             if digest != merkle.node_hash(below[2 * index], below[2 * index + 1]):
                 first = index << level
                 report.failures.append(
-                    Failure(first, 2, f"stored node (level {level}, index {index}) is not "
-                            "the hash of its children", last_index=first + (1 << level) - 1)
-                )  # fmt: skip
+                    Failure(
+                        first,
+                        2,
+                        f"stored node (level {level}, index {index}) is not "
+                        "the hash of its children",
+                        last_index=first + (1 << level) - 1,
+                    )
+                )
                 return
         below = stored
 
@@ -90,7 +99,10 @@ def _check_accounting(session: Session, size: int, report: AuditReport) -> None:
     for name, cached in session.execute(select(LedgerAccount.name, LedgerAccount.balance_fen)):
         if balances.get(name, 0) != cached:
             report.failures.append(
-                Failure(size, reason=f"cached balance of {name} is {cached} fen, "
-                        f"the journal gives {balances.get(name, 0)}")
-            )  # fmt: skip
+                Failure(
+                    size,
+                    reason=f"cached balance of {name} is {cached} fen, "
+                    f"the journal gives {balances.get(name, 0)}",
+                )
+            )
             return

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from voucher_app.domain.centers import CenterLevel, CenterSpec, parse_center_rows
 from voucher_app.domain.errors import InvalidCenterData, UnknownCenter
 from voucher_app.persistence.models import Center
-from voucher_app.persistence.uow import UnitOfWork, transaction
+from voucher_app.persistence.uow import UnitOfWork, read_only, transaction
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,7 +99,7 @@ def view(center: Center, parent_code: str | None) -> CenterView:
     )
 
 
-@transaction
+@read_only
 def list_subtree(uow: UnitOfWork, code: str) -> list[CenterView]:
     """The center `code` and everything below it, parents before children."""
     session = uow.session

@@ -29,7 +29,7 @@ from voucher_app.domain.money import require_fen
 from voucher_app.domain.programmes import ProgrammeTerms, SizeClass
 from voucher_app.ledger.journal import Journal, PostedEntry
 from voucher_app.persistence.models import Center, Programme
-from voucher_app.persistence.uow import UnitOfWork, transaction
+from voucher_app.persistence.uow import UnitOfWork, read_only, transaction
 from voucher_app.services.centers import center_by_code, is_within
 
 
@@ -108,7 +108,7 @@ def create_programme(uow: UnitOfWork, terms: ProgrammeTerms, actor: Actor) -> Pr
     return _view(session, programme, uow.journal)
 
 
-@transaction
+@read_only
 def get_programme(uow: UnitOfWork, programme_id: uuid.UUID) -> ProgrammeView:
     session = uow.session
     return _view(session, programme_by_id(session, programme_id), uow.journal)
@@ -242,7 +242,7 @@ def claw_back(
     )
 
 
-@transaction
+@read_only
 def available_budget(uow: UnitOfWork, programme_id: uuid.UUID, center_code: str) -> int:
     session = uow.session
     programme = programme_by_id(session, programme_id)

@@ -2,13 +2,15 @@
 
 The folder holds a PEM file per private key (PKCS #8, encrypted with the passphrase unless the
 configuration allows plain development keys) and `keyring.json`, which lists each key's purpose,
-id, file, status and creation time. Rotation adds a new active key and retires the old one;
+id, file, status, creation time and public key — so publishing and verifying never decrypt a
+private key. Rotation adds a new active key and retires the old one;
 retired keys stay to verify what they signed. A key's id (`kid`) is its RFC 7638 JWK thumbprint.
 """
 
 from __future__ import annotations
 
 import base64
+import dataclasses
 import hashlib
 import json
 import os
@@ -49,12 +51,19 @@ class KeyRecord:
     file: str
     status: KeyStatus
     created_at: str
+    public_key: str  # base64 of the raw 32-byte Ed25519 public key
+
+    def verifying_key(self) -> Ed25519PublicKey:
+        return Ed25519PublicKey.from_public_bytes(base64.b64decode(self.public_key))
+
+
+def _raw(public_key: Ed25519PublicKey) -> bytes:
+    return public_key.public_bytes(Encoding.Raw, PublicFormat.Raw)
 
 
 def thumbprint(public_key: Ed25519PublicKey) -> str:
     """RFC 7638 JWK thumbprint of an Ed25519 public key, base64url without padding."""
-    raw = public_key.public_bytes(Encoding.Raw, PublicFormat.Raw)
-    x = base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+    x = base64.urlsafe_b64encode(_raw(public_key)).rstrip(b"=").decode()
     canonical = json.dumps({"crv": "Ed25519", "kty": "OKP", "x": x}, separators=(",", ":"))
     digest = hashlib.sha256(canonical.encode()).digest()
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
@@ -82,6 +91,7 @@ class Keyring:
                     r["file"],
                     KeyStatus(r["status"]),
                     r["created_at"],
+                    r["public_key"],
                 )
                 for r in raw["keys"]
             ]
@@ -110,14 +120,16 @@ class Keyring:
     def public_keys(self, purpose: KeyPurpose) -> list[tuple[KeyRecord, Ed25519PublicKey]]:
         """Every key of `purpose`, active last, so verifiers accept what retired keys signed."""
         records = sorted(self.records(purpose), key=lambda r: r.status is KeyStatus.ACTIVE)
-        return [(r, self.private_key(r).public_key()) for r in records]
+        return [(r, r.verifying_key()) for r in records]
 
     def check(self) -> None:
-        """Load every key now, so a wrong passphrase or missing file stops start-up."""
+        """Load every key now, so a wrong passphrase, a missing file or a manifest whose public
+        key is not the private key's stops start-up."""
         for purpose in KeyPurpose:
             self.active(purpose)
         for record in self.records():
-            self.private_key(record)
+            if _raw(self.private_key(record).public_key()) != _raw(record.verifying_key()):
+                raise KeyringError(f"{MANIFEST} lists the wrong public key for {record.file}")
 
     def _load(self, record: KeyRecord) -> Ed25519PrivateKey:
         path = self.directory / record.file
@@ -154,12 +166,15 @@ class Keyring:
         filename = f"{purpose}-{kid}.pem"
         _write_private(self.directory / filename, pem)
         record = KeyRecord(
-            purpose, kid, filename, KeyStatus.ACTIVE, clock.now().isoformat(timespec="seconds")
+            purpose,
+            kid,
+            filename,
+            KeyStatus.ACTIVE,
+            clock.now().isoformat(timespec="seconds"),
+            base64.b64encode(_raw(key.public_key())).decode(),
         )
         records = [
-            KeyRecord(r.purpose, r.kid, r.file, KeyStatus.RETIRED, r.created_at)
-            if r.purpose is purpose
-            else r
+            dataclasses.replace(r, status=KeyStatus.RETIRED) if r.purpose is purpose else r
             for r in self.records()
         ]
         self._write_manifest([*records, record])

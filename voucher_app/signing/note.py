@@ -160,9 +160,15 @@ def parse_checkpoint(text: str) -> Checkpoint:
 def open_checkpoint(
     note: str, verifiers: Iterable[Verifier], origin: str | None = None
 ) -> Checkpoint:
-    """Verify a signed checkpoint note and parse it; `origin`, when given, must match."""
-    text, _signers = open_note(note, verifiers)
+    """Verify a signed checkpoint note and parse it; `origin`, when given, must match.
+
+    The checkpoint must be signed by a key named after its origin: a key of one log never
+    vouches for another log's checkpoints.
+    """
+    text, signers = open_note(note, verifiers)
     checkpoint = parse_checkpoint(text)
+    if checkpoint.origin not in signers:
+        raise NoteError(f"checkpoint of {checkpoint.origin!r} is not signed by that log's key")
     if origin is not None and checkpoint.origin != origin:
         raise NoteError(f"checkpoint origin {checkpoint.origin!r} is not {origin!r}")
     return checkpoint
