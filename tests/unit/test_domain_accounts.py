@@ -24,7 +24,7 @@ PID = "5b0f6c1e-2a55-4c1a-9d3b-1f7e9a7c0b11"
 @pytest.mark.parametrize(
     ("name", "account"),
     [
-        (f"programme:{PID}:funding", Account(AccountKind.FUNDING, PID)),
+        (f"programme:{PID}:funding", Account(AccountKind.FUNDING, PID, PID)),
         (f"center:440000:{PID}:available", Account(AccountKind.AVAILABLE, "440000", PID)),
         ("voucher:V-1", Account(AccountKind.VOUCHER, "V-1")),
         (f"provider:R-1:{PID}:pending", Account(AccountKind.PENDING, "R-1", PID)),

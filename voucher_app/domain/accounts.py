@@ -35,6 +35,7 @@ class Account:
 
     kind: AccountKind
     owner: str
+    #: The programme whose money the account holds; None for a voucher (its id says which).
     programme: str | None = None
 
     @property
@@ -48,13 +49,6 @@ class Account:
                 return f"voucher:{self.owner}"
             case _:
                 return f"provider:{self.owner}:{self.programme}:{self.kind}"
-
-    @property
-    def programme_id(self) -> str | None:
-        """The programme whose money this account holds (None for a voucher: its own id says)."""
-        if self.kind is AccountKind.FUNDING:
-            return self.owner
-        return self.programme
 
     @property
     def may_go_negative(self) -> bool:
@@ -81,7 +75,7 @@ def parse_account(name: str) -> Account:
 
 
 def funding(programme: str) -> Account:
-    return Account(AccountKind.FUNDING, programme)
+    return Account(AccountKind.FUNDING, programme, programme)
 
 
 def available(center: str, programme: str) -> Account:

@@ -69,6 +69,7 @@ def check_postings(
     ordered = tuple(sorted(postings))
     if len(ordered) < 2:
         raise InvalidEntry("an entry needs at least two postings", kind=kind)
+    sources, targets = FLOWS.get(kind, (None, None))  # a reversal's flow is its original's
     total = 0
     previous = None
     for account, amount in ordered:
@@ -80,28 +81,24 @@ def check_postings(
         if amount == 0 or not -MAX_FEN <= amount <= MAX_FEN:
             raise InvalidAmount(f"posting amount {amount} is zero or out of range")
         total += amount
-    if total != 0:
-        raise InvalidEntry(f"postings sum to {total} fen, not zero", kind=kind)
-    sources, targets = FLOWS.get(kind, (None, None))
-    for account, amount in ordered:
         parsed = parse_account(account)
-        owner = parsed.programme_id
-        if owner is not None and owner != programme:
+        if parsed.programme is not None and parsed.programme != programme:
             raise InvalidEntry(
-                f"{account} belongs to programme {owner}, not to the entry's ({programme})",
+                f"{account} belongs to programme {parsed.programme}, "
+                f"not to the entry's ({programme})",
                 kind=kind,
                 account=account,
             )
-        if sources is None or targets is None:  # a reversal: its flow is its original's
-            continue
-        account_kind = parsed.kind
-        if account_kind not in (sources if amount < 0 else targets):
+        allowed = targets if amount > 0 else sources
+        if allowed is not None and parsed.kind not in allowed:
             direction = "from" if amount < 0 else "to"
             raise InvalidEntry(
-                f"a {kind} entry cannot move money {direction} a {account_kind} account",
+                f"a {kind} entry cannot move money {direction} a {parsed.kind} account",
                 kind=kind,
                 account=account,
             )
+    if total != 0:
+        raise InvalidEntry(f"postings sum to {total} fen, not zero", kind=kind)
     return ordered
 
 

@@ -49,14 +49,16 @@ class Replay:
             raise ReplayError(exc.message) from exc
         if entry.id in self._digests or entry.id in self._reversals:
             raise ReplayError(f"entry id {entry.id} appears twice")
-        self._check_reversal(entry, postings)
+        if entry.reverses is not None or entry.kind is EntryKind.REVERSE:
+            self._check_reversal(entry, postings)
         balances = self.balances
+        updated = []
         for account, amount in postings:
             balance = balances.get(account, 0) + amount
             if balance < 0 and not parse_account(account).may_go_negative:
                 raise ReplayError(f"account {account} would go to {balance} fen")
-        for account, amount in postings:
-            balances[account] = balances.get(account, 0) + amount
+            updated.append((account, balance))
+        balances.update(updated)
         if entry.reverses is None:
             self._digests[entry.id] = _digest(postings)
         else:
@@ -65,10 +67,8 @@ class Replay:
         self.count += 1
 
     def _check_reversal(self, entry: EntryRecord, postings: tuple[Posting, ...]) -> None:
-        if (entry.kind is EntryKind.REVERSE) != (entry.reverses is not None):
+        if (entry.kind is EntryKind.REVERSE) != (entry.reverses is not None) or not entry.reverses:
             raise ReplayError("an entry names the entry it reverses exactly when it is a reversal")
-        if entry.reverses is None:
-            return
         if entry.reverses in self._reversals:
             raise ReplayError("reverses a reversal")
         if entry.reverses in self._reversed:
