@@ -198,9 +198,11 @@ def ledger_verify() -> None:
         click.echo(f"FAIL {report.failure}", err=True)
         sys.exit(1)
     size = report.latest.size if report.latest else 0
+    unsigned = report.entries - size
     click.echo(
         f"OK: {report.entries} entries, {len(report.checkpoints)} checkpoints "
         f"(latest covers {size}), balances agree"
+        + (f"; {unsigned} entries not yet under a checkpoint" if unsigned else "")
     )
 
 

@@ -21,6 +21,7 @@ from voucher_app.ledger.document import (
     entry_document,
     format_timestamp,
     parse_entry,
+    postings_digest,
 )
 
 PROGRAMME = "5b0f6c1e-2a55-4c1a-9d3b-1f7e9a7c0b11"
@@ -140,6 +141,7 @@ def test_entry_document_and_parse_entry_round_trip() -> None:
         ),
         refs={"programme": PROGRAMME},
         reverses=REVERSED_ID,
+        postings_digest=postings_digest(record.postings),
     )
     rebuilt = entry_document(
         entry_id=record.id,
@@ -330,3 +332,20 @@ def test_every_actor_the_application_accepts_is_one_the_grammar_accepts(
     document["actor"] = {"id": actor.id, "role": actor.role.value}
     record, _data = parse_entry(document)
     assert (record.actor_id, record.actor_role) == (actor_id, role.value)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    amounts=st.lists(st.integers(min_value=1, max_value=MAX_FEN // 4), min_size=1, max_size=4),
+    programme=st.from_regex(r"[A-Za-z0-9-]{1,64}", fullmatch=True),
+)
+def test_the_digest_read_from_canonical_bytes_equals_the_one_computed_from_postings(
+    amounts: list[int], programme: str
+) -> None:
+    postings = [
+        Posting(f"center:44{n:04d}:{programme}:available", a) for n, a in enumerate(amounts)
+    ]
+    postings.append(Posting(f"programme:{programme}:funding", -sum(amounts)))
+    document = sample_document(postings=postings, refs={"programme": programme})
+    record, _data = parse_entry(document)
+    assert record.postings_digest == postings_digest(record.postings)

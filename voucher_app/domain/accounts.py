@@ -14,7 +14,15 @@ from functools import lru_cache
 
 from voucher_app.domain.errors import InvalidAccount
 
-_SEGMENT = re.compile(r"[A-Za-z0-9-]{1,64}")
+_SEGMENT = "[A-Za-z0-9-]{1,64}"
+#: The whole grammar of account names, one alternative per kind of account.
+_ACCOUNT = re.compile(
+    rf"programme:(?P<funding>{_SEGMENT}):funding"
+    rf"|center:(?P<center>{_SEGMENT}):(?P<center_programme>{_SEGMENT}):available"
+    rf"|voucher:(?P<voucher>{_SEGMENT})"
+    rf"|provider:(?P<provider>{_SEGMENT}):(?P<provider_programme>{_SEGMENT})"
+    r":(?P<kind>pending|payable|paid)"
+)
 
 
 class AccountKind(StrEnum):
@@ -59,19 +67,16 @@ class Account:
 @lru_cache(maxsize=1 << 16)
 def parse_account(name: str) -> Account:
     """Parse an account name (cached: audits meet the same center accounts again and again)."""
-    parts = name.split(":")
-    if not all(_SEGMENT.fullmatch(part) for part in parts):
-        raise InvalidAccount(f"malformed account name {name!r}", account=name)
-    match parts:
-        case ["programme", programme, "funding"]:
-            return funding(programme)
-        case ["center", center, programme, "available"]:
-            return available(center, programme)
-        case ["voucher", voucher_id]:
-            return voucher(voucher_id)
-        case ["provider", provider_id, programme, kind] if kind in PROVIDER_KINDS:
-            return Account(AccountKind(kind), provider_id, programme)
-    raise InvalidAccount(f"unknown account name {name!r}", account=name)
+    match = _ACCOUNT.fullmatch(name)
+    if match is None:
+        raise InvalidAccount(f"malformed or unknown account name {name!r}", account=name)
+    if match["funding"]:
+        return funding(match["funding"])
+    if match["center"]:
+        return available(match["center"], match["center_programme"])
+    if match["voucher"]:
+        return voucher(match["voucher"])
+    return Account(AccountKind(match["kind"]), match["provider"], match["provider_programme"])
 
 
 def funding(programme: str) -> Account:

@@ -15,6 +15,7 @@ engine, is what lets a million entries verify in seconds.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
@@ -70,6 +71,25 @@ class EntryRecord(NamedTuple):
     postings: tuple[Posting, ...]
     refs: Mapping[str, str]
     reverses: str | None
+    #: `postings_digest(postings)`; `parse_entry` takes it from the canonical bytes it already has.
+    postings_digest: bytes = b""
+
+
+_POSTINGS_START = b'"postings":'
+_POSTINGS_END = b',"refs":'
+
+
+def postings_digest(postings: Sequence[Posting]) -> bytes:
+    """A 128-bit digest of postings in their canonical (RFC 8785) form.
+
+    The replay keeps this instead of every entry's postings, to match reversals against the
+    entries they negate in little memory.
+    """
+    canonical = orjson.dumps(
+        [{"account": p.account, "amount_fen": p.amount_fen} for p in postings],
+        option=orjson.OPT_SORT_KEYS,
+    )
+    return hashlib.blake2b(canonical, digest_size=16).digest()
 
 
 def format_timestamp(moment: datetime) -> str:
@@ -136,6 +156,10 @@ def parse_entry(obj: Any) -> tuple[EntryRecord, bytes]:
         if not -MAX_FEN <= amount <= MAX_FEN:
             raise MalformedEntry(f"amount {amount} is outside ±(2**53 - 1) fen")
     actor = obj["actor"]
+    # The postings array as it stands in the canonical bytes: the grammar fixed its place.
+    canonical_postings = data[
+        data.index(_POSTINGS_START) + len(_POSTINGS_START) : data.index(_POSTINGS_END)
+    ]
     record = EntryRecord(  # positional: this runs once per entry of a million-entry audit
         obj["id"],
         _KINDS[obj["kind"]],
@@ -145,6 +169,7 @@ def parse_entry(obj: Any) -> tuple[EntryRecord, bytes]:
         postings,
         obj["refs"],
         obj["reverses"],
+        hashlib.blake2b(canonical_postings, digest_size=16).digest(),
     )
     return record, data
 

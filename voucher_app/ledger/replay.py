@@ -8,19 +8,12 @@ never go below zero except on a programme's funding account.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
-
-import orjson
 
 from voucher_app.domain.accounts import parse_account
 from voucher_app.domain.entries import EntryKind, Posting, check_postings, negation
 from voucher_app.domain.errors import VoucherError
-from voucher_app.ledger.document import EntryRecord
-
-
-def _digest(postings: tuple[Posting, ...]) -> bytes:
-    return hashlib.blake2b(orjson.dumps([tuple(p) for p in postings]), digest_size=16).digest()
+from voucher_app.ledger.document import EntryRecord, postings_digest
 
 
 class ReplayError(ValueError):
@@ -60,7 +53,7 @@ class Replay:
             updated.append((account, balance))
         balances.update(updated)
         if entry.reverses is None:
-            self._digests[entry.id] = _digest(postings)
+            self._digests[entry.id] = entry.postings_digest or postings_digest(postings)
         else:
             self._reversals.add(entry.id)
             self._reversed.add(entry.reverses)
@@ -76,5 +69,5 @@ class Replay:
         original = self._digests.get(entry.reverses)
         if original is None:
             raise ReplayError(f"reverses {entry.reverses}, which is not an earlier entry")
-        if original != _digest(negation(postings)):
+        if original != postings_digest(negation(postings)):
             raise ReplayError(f"does not negate {entry.reverses} exactly")
