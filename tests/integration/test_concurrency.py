@@ -13,6 +13,8 @@ from concurrent.futures import ThreadPoolExecutor
 from threading import Barrier
 from typing import TypeVar
 
+import pytest
+
 from tests import factories
 from voucher_app.domain.errors import AlreadyReversed, InsufficientFunds, VoucherError
 from voucher_app.ledger.checkpoints import CheckpointSigner
@@ -104,11 +106,18 @@ def test_an_entry_reversed_by_32_threads_at_once_is_reversed_exactly_once(
     assert programmes.available_budget(uow, programme.id, "440100") == 0
 
 
+@pytest.mark.parametrize(
+    ("funds", "amount"),
+    [(1_000_000, 12_345), (10_000, 6_000)],
+    ids=["money to spare", "money for one request only"],
+)
 def test_one_idempotency_key_from_32_threads_posts_one_entry(
-    database: Database, uow: UnitOfWork
+    database: Database, uow: UnitOfWork, funds: int, amount: int
 ) -> None:
+    # With money for one request only, the twins that lose the race for it must still get
+    # the first result, not insufficient_funds.
     factories.guangdong(uow)
-    programme = factories.programme(uow, fund_fen=1_000_000)
+    programme = factories.programme(uow, fund_fen=funds)
 
     results = run_together(
         database,
@@ -118,14 +127,15 @@ def test_one_idempotency_key_from_32_threads_posts_one_entry(
             programme.id,
             from_center="440000",
             to_center="440300",
-            amount_fen=12_345,
+            amount_fen=amount,
             actor=ADMIN,
             idempotency_key="retry-storm",
         ),
     )
-    entries = {r.id for r in results if not isinstance(r, VoucherError)}
-    assert len(entries) == 1 and len(results) == THREADS
-    assert programmes.available_budget(uow, programme.id, "440300") == 12_345
+    assert [r for r in results if isinstance(r, VoucherError)] == []
+    assert len({r.id for r in results if not isinstance(r, VoucherError)}) == 1
+    assert len(results) == THREADS
+    assert programmes.available_budget(uow, programme.id, "440300") == amount
 
 
 def test_sequencing_while_writers_commit_keeps_the_log_a_valid_replay(

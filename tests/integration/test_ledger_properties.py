@@ -8,6 +8,7 @@ from-scratch recomputation, and every checkpoint is consistent with the one befo
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections import Counter
 from dataclasses import dataclass
@@ -141,19 +142,8 @@ class BudgetMachine(RuleBasedStateMachine):
         if share is not None:
             amount = max(1, self.model[source] // share)
         service = programmes.claw_back if upwards else programmes.allocate
-        if self.model[source] < amount:
-            with pytest.raises(InsufficientFunds):
-                service(
-                    self.uow,
-                    self.programme.id,
-                    from_center=source,
-                    to_center=target,
-                    amount_fen=amount,
-                    actor=ADMIN,
-                )
-            self.seen["move refused"] += 1
-            return
-        entry = service(
+        move = functools.partial(
+            service,
             self.uow,
             self.programme.id,
             from_center=source,
@@ -161,6 +151,12 @@ class BudgetMachine(RuleBasedStateMachine):
             amount_fen=amount,
             actor=ADMIN,
         )
+        if self.model[source] < amount:
+            with pytest.raises(InsufficientFunds):
+                move()
+            self.seen["move refused"] += 1
+            return
+        entry = move()
         self._record(entry.id, {source: -amount, target: amount}, reversal=False)
         self.seen["claw back" if upwards else "allocate"] += 1
 

@@ -13,9 +13,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
 from tests import factories
-from tests.integration.test_concurrency import THREADS, run_together
 from voucher_app.clock import FrozenClock
-from voucher_app.domain.errors import VoucherError
 from voucher_app.persistence.database import Database
 from voucher_app.persistence.uow import UnitOfWork
 from voucher_app.services import centers, programmes
@@ -53,31 +51,6 @@ def test_a_commit_whose_reply_is_lost_is_not_run_again(
             actor=ADMIN,
         )
     assert programmes.available_budget(uow, programme.id, "440100") == 700  # once, not twice
-
-
-def test_an_idempotent_retry_gets_the_first_result_even_when_the_money_is_gone(
-    database: Database, uow: UnitOfWork
-) -> None:
-    factories.guangdong(uow)
-    programme = factories.programme(uow, fund_fen=10_000)
-    results = run_together(
-        database,
-        uow,
-        lambda own: programmes.allocate(
-            own,
-            programme.id,
-            from_center="440000",
-            to_center="440100",
-            amount_fen=6_000,
-            actor=ADMIN,
-            idempotency_key="spend-most-of-it",
-        ),
-    )
-    errors = [r for r in results if isinstance(r, VoucherError)]
-    assert errors == []  # not one twin hears insufficient_funds
-    assert len({r.id for r in results if not isinstance(r, VoucherError)}) == 1
-    assert len(results) == THREADS
-    assert programmes.available_budget(uow, programme.id, "440100") == 6_000
 
 
 @pytest.fixture
