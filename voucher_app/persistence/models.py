@@ -19,6 +19,7 @@ from sqlalchemy import (
     CheckConstraint,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     MetaData,
@@ -117,6 +118,8 @@ class Programme(Base):
     partial_spending: Mapped[bool]
     service_categories: Mapped[list[str]]
     accepted_sizes: Mapped[list[str]]
+    #: Empty: every industry.
+    accepted_industries: Mapped[list[str]] = mapped_column(server_default="[]")
     created_at: Mapped[datetime]
 
 
@@ -214,3 +217,168 @@ class JobLease(Base):
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
     holder: Mapped[str] = mapped_column(String(128))
     expires_at: Mapped[datetime]
+
+
+class Sme(Base):
+    """A small, micro or medium enterprise, known by its unified social credit code."""
+
+    __tablename__ = "smes"
+    __table_args__ = (
+        CheckConstraint(
+            "employees >= 0 AND revenue_fen >= 0 AND assets_fen >= 0", name="non_negative"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    public_id: Mapped[uuid.UUID] = mapped_column(unique=True)
+    uscc: Mapped[str] = mapped_column(String(18), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    industry: Mapped[str] = mapped_column(String(40))
+    employees: Mapped[int] = mapped_column(Integer)
+    revenue_fen: Mapped[int]
+    assets_fen: Mapped[int]
+    home_center_id: Mapped[int] = mapped_column(ForeignKey("centers.id"))
+    registered_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class SmeHistory(Base):
+    """What an SME declared at each registration: re-registration updates, history stays."""
+
+    __tablename__ = "sme_history"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    sme_id: Mapped[int] = mapped_column(ForeignKey("smes.id"), index=True)
+    recorded_at: Mapped[datetime]
+    actor_id: Mapped[str] = mapped_column(String(64))
+    actor_role: Mapped[str] = mapped_column(String(32))
+    name: Mapped[str] = mapped_column(String(200))
+    industry: Mapped[str] = mapped_column(String(40))
+    employees: Mapped[int] = mapped_column(Integer)
+    revenue_fen: Mapped[int]
+    assets_fen: Mapped[int]
+    home_center_id: Mapped[int] = mapped_column(ForeignKey("centers.id"))
+
+
+class Provider(Base):
+    """A service provider, approved (or not) by the center it applied to."""
+
+    __tablename__ = "providers"
+    __table_args__ = (
+        CheckConstraint(
+            "status IN ('pending', 'approved', 'rejected', 'suspended')", name="status"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    public_id: Mapped[uuid.UUID] = mapped_column(unique=True)
+    uscc: Mapped[str] = mapped_column(String(18), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    service_categories: Mapped[list[str]]
+    contact_name: Mapped[str] = mapped_column(String(100))
+    contact_phone: Mapped[str] = mapped_column(String(40))
+    contact_email: Mapped[str] = mapped_column(String(200))
+    bank_name: Mapped[str] = mapped_column(String(200))
+    bank_bic: Mapped[str | None] = mapped_column(String(11))
+    bank_account_name: Mapped[str] = mapped_column(String(200))
+    bank_account_number: Mapped[str] = mapped_column(String(64))
+    center_id: Mapped[int] = mapped_column(ForeignKey("centers.id"), index=True)
+    status: Mapped[str] = mapped_column(String(16))
+    status_reason: Mapped[str | None] = mapped_column(String(500))
+    applied_at: Mapped[datetime]
+
+
+class ProviderEvent(Base):
+    """Every change of a provider's standing, with who made it and why."""
+
+    __tablename__ = "provider_events"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    provider_id: Mapped[int] = mapped_column(ForeignKey("providers.id"), index=True)
+    status: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str | None] = mapped_column(String(500))
+    actor_id: Mapped[str] = mapped_column(String(64))
+    actor_role: Mapped[str] = mapped_column(String(32))
+    recorded_at: Mapped[datetime]
+
+
+class Product(Base):
+    """A published service product ("五公开": content, standard, price, time limit, fees)."""
+
+    __tablename__ = "products"
+    __table_args__ = (
+        CheckConstraint("price_fen > 0", name="price_positive"),
+        CheckConstraint("time_limit_days > 0", name="time_limit_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    public_id: Mapped[uuid.UUID] = mapped_column(unique=True)
+    provider_id: Mapped[int] = mapped_column(ForeignKey("providers.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    category: Mapped[str] = mapped_column(String(40), index=True)
+    price_fen: Mapped[int]
+    standard: Mapped[str] = mapped_column(Text)
+    time_limit_days: Mapped[int] = mapped_column(Integer)
+    fee_rules: Mapped[str] = mapped_column(Text)
+    active: Mapped[bool]
+    created_at: Mapped[datetime]
+
+
+class Voucher(Base):
+    """An issued voucher. Its value lives in the ledger (`voucher:<public id>`); this row holds
+    its identity, terms, signed token and life-cycle status."""
+
+    __tablename__ = "vouchers"
+    __table_args__ = (
+        CheckConstraint("status IN ('active', 'exhausted', 'expired', 'revoked')", name="status"),
+        CheckConstraint("face_value_fen > 0", name="face_value_positive"),
+        Index("ix_vouchers_status_expires_at", "status", "expires_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    public_id: Mapped[uuid.UUID] = mapped_column(unique=True)
+    human_code: Mapped[str] = mapped_column(String(16), unique=True)
+    programme_id: Mapped[int] = mapped_column(ForeignKey("programmes.id"))
+    sme_id: Mapped[int] = mapped_column(ForeignKey("smes.id"), index=True)
+    issuing_center_id: Mapped[int] = mapped_column(ForeignKey("centers.id"))
+    face_value_fen: Mapped[int]
+    subsidy_rate_bp: Mapped[int] = mapped_column(Integer)
+    service_categories: Mapped[list[str]]
+    issued_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    status: Mapped[str] = mapped_column(String(16))
+    status_reason: Mapped[str | None] = mapped_column(String(500))
+    closed_at: Mapped[datetime | None]
+    kid: Mapped[str] = mapped_column(String(64))
+    token: Mapped[str] = mapped_column(Text)
+    issued_by: Mapped[str] = mapped_column(String(64))
+
+
+class ClaimAllowance(Base):
+    """How much of its per-programme cap an SME has claimed: a conditional update on this row
+    keeps every SME within its cap however many claims race."""
+
+    __tablename__ = "claim_allowances"
+    __table_args__ = (
+        CheckConstraint("claimed_fen >= 0 AND claimed_fen <= cap_fen", name="within_cap"),
+    )
+
+    sme_id: Mapped[int] = mapped_column(ForeignKey("smes.id"), primary_key=True)
+    programme_id: Mapped[int] = mapped_column(ForeignKey("programmes.id"), primary_key=True)
+    claimed_fen: Mapped[int]
+    cap_fen: Mapped[int]
+
+
+class Notification(Base):
+    """The outbox: messages to send (reminders); the sender job marks them sent."""
+
+    __tablename__ = "notifications"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    dedupe_key: Mapped[str] = mapped_column(String(200), unique=True)
+    recipient: Mapped[str] = mapped_column(String(200))
+    subject: Mapped[str] = mapped_column(String(300))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+    attempts: Mapped[int] = mapped_column(Integer)
