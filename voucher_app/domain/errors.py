@@ -27,7 +27,17 @@ a contract: clients and tests match on it, so it never changes once released.
     │   ├── CannotReverseReversal     a reversal is corrected by a new entry, not reversed
     │   ├── IdempotencyKeyReused      the same key with a different request
     │   ├── DatabaseNotEmpty          demo data only goes into an empty database
-    │   └── ConcurrentRequest         lost a race that a retry resolves (services retry it)
+    │   ├── ConcurrentRequest         lost a race that a retry resolves (services retry it)
+    │   ├── ProviderNotApproved       a provider acting before approval or while suspended
+    │   ├── InvalidTransition         a status change its current status does not allow
+    │   └── ClaimRefused              why an SME cannot have a voucher (message also in Chinese)
+    │       ├── ProgrammeClosed       outside the programme's period
+    │       ├── NotAnSme              large by the 2011 size standard
+    │       ├── NotEligibleSize       a size class the programme does not accept
+    │       ├── NotEligibleIndustry
+    │       ├── NotEligibleCenter     home center outside the programme's centers
+    │       ├── CapReached            the SME's cap for the programme is used up
+    │       └── BudgetExhausted       the home center has no budget left for a voucher
     └── KeyringError                  signing keys missing, unreadable or wrongly protected
 """
 
@@ -41,9 +51,10 @@ class VoucherError(Exception):
 
     code: ClassVar[str] = "voucher_error"
 
-    def __init__(self, message: str, **details: Any) -> None:
+    def __init__(self, message: str, *, message_zh: str | None = None, **details: Any) -> None:
         super().__init__(message)
         self.message = message
+        self.message_zh = message_zh  # for the people these errors reach in Chinese first
         self.details = details
 
 
@@ -137,6 +148,46 @@ class DatabaseNotEmpty(Conflict):
 
 class ConcurrentRequest(Conflict):
     code = "concurrent_request"
+
+
+class ProviderNotApproved(Conflict):
+    code = "provider_not_approved"
+
+
+class InvalidTransition(Conflict):
+    code = "invalid_transition"
+
+
+class ClaimRefused(Conflict):
+    code = "claim_refused"
+
+
+class ProgrammeClosed(ClaimRefused):
+    code = "programme_closed"
+
+
+class NotAnSme(ClaimRefused):
+    code = "not_an_sme"
+
+
+class NotEligibleSize(ClaimRefused):
+    code = "not_eligible_size"
+
+
+class NotEligibleIndustry(ClaimRefused):
+    code = "not_eligible_industry"
+
+
+class NotEligibleCenter(ClaimRefused):
+    code = "not_eligible_center"
+
+
+class CapReached(ClaimRefused):
+    code = "cap_reached"
+
+
+class BudgetExhausted(ClaimRefused):
+    code = "budget_exhausted"
 
 
 class KeyringError(VoucherError):
