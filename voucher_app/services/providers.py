@@ -1,0 +1,270 @@
+"""Providers and their published catalogue ("五公开": content, standard, price, time limit, fees).
+
+A provider applies to a center, which approves, rejects or suspends it (every decision is an
+event row with who and why). Approved providers publish service products; the public catalogue
+lists the products of approved providers by category and center.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+
+from voucher_app.domain.actors import Actor
+from voucher_app.domain.categories import CATEGORY_CODES
+from voucher_app.domain.errors import (
+    Conflict,
+    InvalidInput,
+    NotFound,
+    ProviderNotApproved,
+)
+from voucher_app.domain.money import require_fen
+from voucher_app.domain.providers import ProviderDecision, ProviderStatus, decide
+from voucher_app.domain.sme import parse_uscc
+from voucher_app.persistence.models import Center, Product, Provider, ProviderEvent
+from voucher_app.persistence.uow import UnitOfWork, read_only, transaction
+from voucher_app.services.centers import center_by_code, subtree_ids
+
+
+class UnknownProvider(NotFound):
+    code = "unknown_provider"
+
+
+class ProviderExists(Conflict):
+    code = "provider_exists"
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderApplication:
+    uscc: str
+    name: str
+    service_categories: tuple[str, ...]
+    contact_name: str
+    contact_phone: str
+    contact_email: str
+    bank_name: str
+    bank_account_name: str
+    bank_account_number: str
+    center: str
+    bank_bic: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderView:
+    id: uuid.UUID
+    uscc: str
+    name: str
+    service_categories: tuple[str, ...]
+    center: str
+    status: ProviderStatus
+    status_reason: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ProductTerms:
+    name: str
+    category: str
+    price_fen: int
+    standard: str
+    time_limit_days: int
+    fee_rules: str
+
+
+@dataclass(frozen=True, slots=True)
+class ProductView:
+    id: uuid.UUID
+    provider_id: uuid.UUID
+    provider_name: str
+    center: str
+    name: str
+    category: str
+    price_fen: int
+    standard: str
+    time_limit_days: int
+    fee_rules: str
+
+
+def _text(value: str, field: str, limit: int) -> str:
+    text = value.strip()
+    if not text or len(text) > limit:
+        raise InvalidInput(f"{field} needs 1 to {limit} characters", field=field)
+    return text
+
+
+def _categories(values: tuple[str, ...]) -> list[str]:
+    unknown = sorted(set(values) - CATEGORY_CODES)
+    if unknown or not values:
+        raise InvalidInput(f"unknown or missing service categories: {unknown}", field="categories")
+    return sorted(set(values))
+
+
+def provider_by_id(uow: UnitOfWork, provider_id: uuid.UUID) -> Provider:
+    provider = uow.session.scalar(select(Provider).where(Provider.public_id == provider_id))
+    if provider is None:
+        raise UnknownProvider(f"no provider {provider_id}", provider=str(provider_id))
+    return provider
+
+
+def _view(uow: UnitOfWork, provider: Provider) -> ProviderView:
+    center = uow.session.get_one(Center, provider.center_id)
+    return ProviderView(
+        provider.public_id,
+        provider.uscc,
+        provider.name,
+        tuple(provider.service_categories),
+        center.code,
+        ProviderStatus(provider.status),
+        provider.status_reason,
+    )
+
+
+def _record(uow: UnitOfWork, provider: Provider, actor: Actor, now: datetime) -> None:
+    uow.session.add(
+        ProviderEvent(
+            provider_id=provider.id,
+            status=provider.status,
+            reason=provider.status_reason,
+            actor_id=actor.id,
+            actor_role=actor.role.value,
+            recorded_at=now,
+        )
+    )
+
+
+@transaction
+def apply_provider(uow: UnitOfWork, application: ProviderApplication, actor: Actor) -> ProviderView:
+    """Register a provider, pending its center's approval (a rejected one may apply again)."""
+    uscc = parse_uscc(application.uscc)
+    center = center_by_code(uow.session, application.center)
+    fields = {
+        "name": _text(application.name, "name", 200),
+        "service_categories": _categories(application.service_categories),
+        "contact_name": _text(application.contact_name, "contact_name", 100),
+        "contact_phone": _text(application.contact_phone, "contact_phone", 40),
+        "contact_email": _text(application.contact_email, "contact_email", 200),
+        "bank_name": _text(application.bank_name, "bank_name", 200),
+        "bank_bic": (application.bank_bic or "").strip() or None,
+        "bank_account_name": _text(application.bank_account_name, "bank_account_name", 200),
+        "bank_account_number": _text(application.bank_account_number, "bank_account_number", 64),
+        "center_id": center.id,
+    }
+    now = uow.clock.now()
+    provider = uow.session.scalar(select(Provider).where(Provider.uscc == uscc))
+    if provider is not None and provider.status != ProviderStatus.REJECTED:
+        raise ProviderExists(
+            f"a provider with code {uscc} is already registered",
+            uscc=uscc,
+            message_zh="该服务机构已登记",
+        )
+    if provider is None:
+        provider = Provider(public_id=uuid.uuid4(), uscc=uscc, applied_at=now, **fields)
+        uow.session.add(provider)
+    else:
+        for name, value in fields.items():
+            setattr(provider, name, value)
+        provider.applied_at = now
+    provider.status, provider.status_reason = ProviderStatus.PENDING, None
+    uow.session.flush()
+    _record(uow, provider, actor, now)
+    return _view(uow, provider)
+
+
+@transaction
+def decide_provider(
+    uow: UnitOfWork,
+    provider_id: uuid.UUID,
+    decision: ProviderDecision,
+    actor: Actor,
+    reason: str | None = None,
+) -> ProviderView:
+    """Approve, reject, suspend or reinstate a provider (`domain.providers` says which apply)."""
+    provider = provider_by_id(uow, provider_id)
+    target = decide(ProviderStatus(provider.status), decision, reason)
+    provider.status = target
+    provider.status_reason = (reason or "").strip() or None
+    _record(uow, provider, actor, uow.clock.now())
+    return _view(uow, provider)
+
+
+@read_only
+def get_provider(uow: UnitOfWork, provider_id: uuid.UUID) -> ProviderView:
+    return _view(uow, provider_by_id(uow, provider_id))
+
+
+def require_approved(provider: Provider) -> None:
+    """Only an approved provider sells under the scheme (suspended ones wait to be reinstated)."""
+    if provider.status != ProviderStatus.APPROVED:
+        raise ProviderNotApproved(
+            f"provider {provider.public_id} is {provider.status}, not approved",
+            message_zh="服务机构未获批准或已被暂停",
+            status=provider.status,
+        )
+
+
+@transaction
+def add_product(
+    uow: UnitOfWork, provider_id: uuid.UUID, terms: ProductTerms, actor: Actor
+) -> ProductView:
+    """Publish a service product of an approved provider in one of its categories."""
+    provider = provider_by_id(uow, provider_id)
+    require_approved(provider)
+    if terms.category not in provider.service_categories:
+        raise InvalidInput(
+            f"{provider.name} is not registered for {terms.category}", field="category"
+        )
+    if isinstance(terms.time_limit_days, bool) or not 0 < terms.time_limit_days <= 3660:
+        raise InvalidInput("the time limit is 1 to 3660 days", field="time_limit_days")
+    product = Product(
+        public_id=uuid.uuid4(),
+        provider_id=provider.id,
+        name=_text(terms.name, "name", 200),
+        category=terms.category,
+        price_fen=require_fen(terms.price_fen, field="price_fen"),
+        standard=_text(terms.standard, "standard", 4000),
+        time_limit_days=terms.time_limit_days,
+        fee_rules=_text(terms.fee_rules, "fee_rules", 4000),
+        active=True,
+        created_at=uow.clock.now(),
+    )
+    uow.session.add(product)
+    uow.session.flush()
+    center = uow.session.get_one(Center, provider.center_id)
+    return _product_view(product, provider, center.code)
+
+
+def _product_view(product: Product, provider: Provider, center: str) -> ProductView:
+    return ProductView(
+        product.public_id,
+        provider.public_id,
+        provider.name,
+        center,
+        product.name,
+        product.category,
+        product.price_fen,
+        product.standard,
+        product.time_limit_days,
+        product.fee_rules,
+    )
+
+
+@read_only
+def catalogue(
+    uow: UnitOfWork, *, category: str | None = None, center: str | None = None
+) -> list[ProductView]:
+    """Active products of approved providers; by category, and by center (and those below it)."""
+    query = (
+        select(Product, Provider, Center.code)
+        .join(Provider, Provider.id == Product.provider_id)
+        .join(Center, Center.id == Provider.center_id)
+        .where(Product.active, Provider.status == ProviderStatus.APPROVED)
+        .order_by(Product.category, Provider.name, Product.name)
+    )
+    if category is not None:
+        query = query.where(Product.category == category)
+    if center is not None:
+        root = center_by_code(uow.session, center)
+        query = query.where(Provider.center_id.in_(subtree_ids(uow.session, root.id)))
+    return [_product_view(p, r, code) for p, r, code in uow.session.execute(query)]

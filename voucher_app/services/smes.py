@@ -1,0 +1,175 @@
+"""The SME registry: registration and re-registration (with history), and the home center.
+
+An SME is known by its unified social credit code; registering the same code again updates
+the figures and keeps what was declared before in `sme_history`. Its size class is computed
+from the figures whenever it is needed (`domain.sme.classify`), never stored.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+
+from voucher_app.domain.actors import Actor
+from voucher_app.domain.errors import InvalidInput, NotFound
+from voucher_app.domain.programmes import SizeClass
+from voucher_app.domain.sme import (
+    Industry,
+    InvalidIndustry,
+    classify,
+    parse_uscc,
+    suggest_center,
+)
+from voucher_app.persistence.models import Center, Sme, SmeHistory
+from voucher_app.persistence.uow import UnitOfWork, read_only, transaction
+from voucher_app.services.centers import center_by_code
+
+
+class UnknownSme(NotFound):
+    code = "unknown_sme"
+
+
+@dataclass(frozen=True, slots=True)
+class SmeDeclaration:
+    """What an SME (or its center, on its behalf) declares when registering."""
+
+    uscc: str
+    name: str
+    industry: str
+    employees: int
+    revenue_fen: int
+    assets_fen: int
+    home_center: str
+
+
+@dataclass(frozen=True, slots=True)
+class SmeView:
+    id: uuid.UUID
+    uscc: str
+    name: str
+    industry: Industry
+    employees: int
+    revenue_fen: int
+    assets_fen: int
+    home_center: str
+    size: SizeClass
+    registered_at: datetime
+    updated_at: datetime
+
+
+def sme_by_uscc(uow: UnitOfWork, uscc: str) -> Sme:
+    code = parse_uscc(uscc)
+    sme = uow.session.scalar(select(Sme).where(Sme.uscc == code))
+    if sme is None:
+        raise UnknownSme(
+            f"no SME registered with code {code}", uscc=code, message_zh="该企业尚未登记"
+        )
+    return sme
+
+
+def size_of(sme: Sme) -> SizeClass:
+    return classify(Industry(sme.industry), sme.employees, sme.revenue_fen, sme.assets_fen)
+
+
+def view(uow: UnitOfWork, sme: Sme) -> SmeView:
+    center = uow.session.get_one(Center, sme.home_center_id)
+    return SmeView(
+        sme.public_id,
+        sme.uscc,
+        sme.name,
+        Industry(sme.industry),
+        sme.employees,
+        sme.revenue_fen,
+        sme.assets_fen,
+        center.code,
+        size_of(sme),
+        sme.registered_at,
+        sme.updated_at,
+    )
+
+
+@transaction
+def register_sme(uow: UnitOfWork, declaration: SmeDeclaration, actor: Actor) -> SmeView:
+    """Register an SME, or update its figures (the previous ones stay in its history)."""
+    uscc = parse_uscc(declaration.uscc)
+    name = declaration.name.strip()
+    if not name or len(name) > 200:
+        raise InvalidInput("an SME needs a name of 1 to 200 characters", field="name")
+    try:
+        industry = Industry(declaration.industry)
+    except ValueError:
+        raise InvalidIndustry(
+            f"unknown industry {declaration.industry!r}", industry=declaration.industry
+        ) from None
+    classify(industry, declaration.employees, declaration.revenue_fen, declaration.assets_fen)
+    center = center_by_code(uow.session, declaration.home_center)
+    now = uow.clock.now()
+    figures = {
+        "name": name,
+        "industry": industry.value,
+        "employees": declaration.employees,
+        "revenue_fen": declaration.revenue_fen,
+        "assets_fen": declaration.assets_fen,
+        "home_center_id": center.id,
+    }
+    sme = uow.session.scalar(select(Sme).where(Sme.uscc == uscc))
+    if sme is None:
+        sme = Sme(public_id=uuid.uuid4(), uscc=uscc, registered_at=now, updated_at=now, **figures)
+        uow.session.add(sme)
+    else:
+        for field, value in figures.items():
+            setattr(sme, field, value)
+        sme.updated_at = now
+    uow.session.flush()
+    uow.session.add(
+        SmeHistory(
+            sme_id=sme.id,
+            recorded_at=now,
+            actor_id=actor.id,
+            actor_role=actor.role.value,
+            **figures,
+        )
+    )
+    return view(uow, sme)
+
+
+@read_only
+def get_sme(uow: UnitOfWork, uscc: str) -> SmeView:
+    return view(uow, sme_by_uscc(uow, uscc))
+
+
+@read_only
+def suggest_home_center(uow: UnitOfWork, uscc: str) -> str | None:
+    """The center the code's region digits point to: county, else city, else province."""
+    codes = set(uow.session.scalars(select(Center.code)))
+    return suggest_center(parse_uscc(uscc), codes)
+
+
+@dataclass(frozen=True, slots=True)
+class Declared:
+    """One registration as it was recorded."""
+
+    recorded_at: datetime
+    actor_id: str
+    name: str
+    industry: str
+    employees: int
+    revenue_fen: int
+    assets_fen: int
+
+
+@read_only
+def history(uow: UnitOfWork, uscc: str) -> list[Declared]:
+    sme = sme_by_uscc(uow, uscc)
+    rows = uow.session.scalars(
+        select(SmeHistory).where(SmeHistory.sme_id == sme.id).order_by(SmeHistory.id)
+    )
+    return [
+        Declared(
+            h.recorded_at, h.actor_id, h.name, h.industry, h.employees, h.revenue_fen, h.assets_fen
+        )
+        for h in rows
+    ]
