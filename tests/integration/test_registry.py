@@ -13,6 +13,7 @@ from voucher_app.domain.errors import (
     InvalidTransition,
     ProviderNotApproved,
     UnknownCenter,
+    UnknownSme,
     VoucherError,
 )
 from voucher_app.domain.programmes import SizeClass
@@ -82,7 +83,7 @@ def test_a_bad_declaration_is_refused_and_nothing_is_stored(
     with pytest.raises(VoucherError) as raised:
         smes.register_sme(centers, dataclasses.replace(MICRO, **change), ADMIN)  # type: ignore[arg-type]
     assert raised.value.code == code
-    with pytest.raises(smes.UnknownSme):
+    with pytest.raises(UnknownSme):
         smes.get_sme(centers, MICRO.uscc)
 
 

@@ -16,7 +16,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from voucher_app.domain.errors import InvalidInput
+from voucher_app.domain.errors import InvalidIndustry, InvalidInput, InvalidSizeFigure
 from voucher_app.domain.programmes import SizeClass
 from voucher_app.domain.sme import (
     FEN_PER_WAN,
@@ -24,8 +24,6 @@ from voucher_app.domain.sme import (
     SIZE_TABLE,
     Bounds,
     Industry,
-    InvalidIndustry,
-    InvalidSizeFigure,
     SizeRow,
     classify,
     wan,

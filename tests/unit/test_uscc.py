@@ -12,10 +12,9 @@ from hypothesis import strategies as st
 from stdnum import exceptions as stdnum_errors
 from stdnum.cn.uscc import calc_check_digit
 
-from voucher_app.domain.errors import InvalidInput
+from voucher_app.domain.errors import InvalidInput, InvalidUSCC
 from voucher_app.domain.sme import (
     USCC_REASONS,
-    InvalidUSCC,
     parse_uscc,
     region_code,
     suggest_center,

@@ -9,11 +9,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from voucher_app.domain.errors import InvalidInput
+from voucher_app.domain.errors import InvalidInput, InvalidVoucherCode
 from voucher_app.domain.voucher_code import (
     HUMAN_CODE_BITS,
     VOUCHER_CODE_REASONS,
-    InvalidVoucherCode,
     new_human_code,
     normalise_human_code,
 )

@@ -24,12 +24,10 @@ from joserfc.jwk import KeySet, OKPKey
 
 from tests.harness import START
 from voucher_app.clock import FrozenClock
-from voucher_app.domain.errors import InvalidInput
+from voucher_app.domain.errors import InvalidInput, InvalidVoucherToken, TokenRefusal
 from voucher_app.domain.voucher_code import new_human_code
 from voucher_app.signing.jws import (
     CLAIM_NAMES,
-    InvalidVoucherToken,
-    TokenRefusal,
     VoucherClaims,
     jwks,
     sign_voucher,

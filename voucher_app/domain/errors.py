@@ -11,13 +11,20 @@ a contract: clients and tests match on it, so it never changes once released.
     │   ├── InvalidEntry              postings that break double entry or the kind's flow
     │   ├── InvalidProgrammeTerms     programme settings that contradict each other
     │   ├── InvalidCenterData         a center hierarchy file that does not hold together
-    │   └── InvalidLogRange           a tree size, index or range outside the log
+    │   ├── InvalidLogRange           a tree size, index or range outside the log
+    │   ├── InvalidSizeFigure         employees, revenue or assets not a non-negative integer
+    │   ├── InvalidIndustry           not one of the size standard's sixteen industries
+    │   ├── InvalidUSCC               not a unified social credit code (reason: which check)
+    │   ├── InvalidVoucherCode        not a voucher's human code (reason: which check)
+    │   └── InvalidVoucherToken       a voucher token that does not verify (reason: TokenRefusal)
     ├── NotFound                      a named thing does not exist (HTTP 404)
     │   ├── UnknownCenter
     │   ├── UnknownProgramme
     │   ├── UnknownEntry
     │   ├── NoCheckpoint
-    │   └── NoLedgerKey               no verifier key to publish yet
+    │   ├── NoLedgerKey               no verifier key to publish yet
+    │   ├── UnknownSme
+    │   └── UnknownProvider
     ├── Conflict                      the request is valid but the state forbids it (HTTP 409)
     │   ├── InsufficientFunds         an account would drop below what it may hold
     │   ├── FundingExceedsBudget      funding past the programme's total budget
@@ -29,6 +36,7 @@ a contract: clients and tests match on it, so it never changes once released.
     │   ├── DatabaseNotEmpty          demo data only goes into an empty database
     │   ├── ConcurrentRequest         lost a race that a retry resolves (services retry it)
     │   ├── ProviderNotApproved       a provider acting before approval or while suspended
+    │   ├── ProviderExists            one registration per unified social credit code
     │   ├── InvalidTransition         a status change its current status does not allow
     │   └── ClaimRefused              why an SME cannot have a voucher (message also in Chinese)
     │       ├── ProgrammeClosed       outside the programme's period
@@ -43,6 +51,7 @@ a contract: clients and tests match on it, so it never changes once released.
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Any, ClassVar
 
 
@@ -86,6 +95,52 @@ class InvalidLogRange(InvalidInput):
     code = "invalid_log_range"
 
 
+class InvalidSizeFigure(InvalidInput):
+    """An employee count, revenue or total assets that is not a non-negative whole number."""
+
+    code = "invalid_size_figure"
+
+
+class InvalidIndustry(InvalidInput):
+    """An industry code that is not one of the standard's sixteen."""
+
+    code = "invalid_industry"
+
+
+class InvalidUSCC(InvalidInput):
+    """Not a unified social credit code; `details["reason"]` says why (see `USCC_REASONS`)."""
+
+    code = "invalid_uscc"
+
+
+class InvalidVoucherCode(InvalidInput):
+    """Not a voucher's human code; `details["reason"]` says why (see `VOUCHER_CODE_REASONS`)."""
+
+    code = "invalid_voucher_code"
+
+
+class TokenRefusal(StrEnum):
+    """Why a voucher token was refused: the stable `InvalidVoucherToken.details["reason"]`."""
+
+    MALFORMED = "malformed"
+    UNSUPPORTED_ALGORITHM = "unsupported_algorithm"
+    UNKNOWN_KEY = "unknown_key"
+    BAD_SIGNATURE = "bad_signature"
+    MISSING_CLAIMS = "missing_claims"
+    NOT_YET_VALID = "not_yet_valid"
+    EXPIRED = "expired"
+
+
+class InvalidVoucherToken(InvalidInput):
+    """A voucher token that does not verify; `details["reason"]` is a `TokenRefusal` value."""
+
+    code = "invalid_voucher_token"
+
+    @property
+    def reason(self) -> TokenRefusal:
+        return TokenRefusal(self.details["reason"])
+
+
 class NotFound(VoucherError):
     code = "not_found"
 
@@ -108,6 +163,14 @@ class NoCheckpoint(NotFound):
 
 class NoLedgerKey(NotFound):
     code = "no_ledger_key"
+
+
+class UnknownSme(NotFound):
+    code = "unknown_sme"
+
+
+class UnknownProvider(NotFound):
+    code = "unknown_provider"
 
 
 class Conflict(VoucherError):
@@ -152,6 +215,10 @@ class ConcurrentRequest(Conflict):
 
 class ProviderNotApproved(Conflict):
     code = "provider_not_approved"
+
+
+class ProviderExists(Conflict):
+    code = "provider_exists"
 
 
 class InvalidTransition(Conflict):

@@ -20,29 +20,11 @@ from enum import StrEnum
 from stdnum import exceptions as stdnum_errors
 from stdnum.cn import uscc as stdnum_uscc
 
-from voucher_app.domain.errors import InvalidInput
+from voucher_app.domain.errors import InvalidIndustry, InvalidSizeFigure, InvalidUSCC
 from voucher_app.domain.programmes import SizeClass
 
 # ---------------------------------------------------------------------------------------------
 # Errors
-
-
-class InvalidSizeFigure(InvalidInput):
-    """An employee count, revenue or total assets that is not a non-negative whole number."""
-
-    code = "invalid_size_figure"
-
-
-class InvalidIndustry(InvalidInput):
-    """An industry code that is not one of the standard's sixteen."""
-
-    code = "invalid_industry"
-
-
-class InvalidUSCC(InvalidInput):
-    """Not a unified social credit code; `details["reason"]` says why (see `USCC_REASONS`)."""
-
-    code = "invalid_uscc"
 
 
 #: The stable values of `InvalidUSCC.details["reason"]`.

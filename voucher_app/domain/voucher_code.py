@@ -26,7 +26,9 @@ import unicodedata
 
 import base32_crockford
 
-from voucher_app.domain.errors import InvalidInput
+from voucher_app.domain.errors import (
+    InvalidVoucherCode,
+)
 
 #: Random bits in a code; callers pass `secrets.randbits(HUMAN_CODE_BITS)`.
 HUMAN_CODE_BITS = 50
@@ -41,12 +43,6 @@ _CHECK_ONLY: str = base32_crockford.check_symbols  # the check symbols for 32 to
 _ALIASES = "IiLlOo"  # read as 1, 1, 1, 1, 0, 0 by the package
 #: Every character a typed code may contain (before the package normalises it).
 _ACCEPTED = frozenset(_SYMBOLS + _SYMBOLS.lower() + _CHECK_ONLY + "u" + _ALIASES + SEPARATOR)
-
-
-class InvalidVoucherCode(InvalidInput):
-    """Not a voucher's human code; `details["reason"]` says why (see `VOUCHER_CODE_REASONS`)."""
-
-    code = "invalid_voucher_code"
 
 
 #: The stable values of `InvalidVoucherCode.details["reason"]`.

@@ -16,10 +16,10 @@ from sqlalchemy import select
 from voucher_app.domain.actors import Actor
 from voucher_app.domain.categories import CATEGORY_CODES
 from voucher_app.domain.errors import (
-    Conflict,
     InvalidInput,
-    NotFound,
+    ProviderExists,
     ProviderNotApproved,
+    UnknownProvider,
 )
 from voucher_app.domain.money import require_fen
 from voucher_app.domain.providers import ProviderDecision, ProviderStatus, decide
@@ -27,14 +27,6 @@ from voucher_app.domain.sme import parse_uscc
 from voucher_app.persistence.models import Center, Product, Provider, ProviderEvent
 from voucher_app.persistence.uow import UnitOfWork, read_only, transaction
 from voucher_app.services.centers import center_by_code, subtree_ids
-
-
-class UnknownProvider(NotFound):
-    code = "unknown_provider"
-
-
-class ProviderExists(Conflict):
-    code = "provider_exists"
 
 
 @dataclass(frozen=True, slots=True)

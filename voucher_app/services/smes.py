@@ -14,11 +14,14 @@ from datetime import datetime
 from sqlalchemy import select
 
 from voucher_app.domain.actors import Actor
-from voucher_app.domain.errors import InvalidInput, NotFound
+from voucher_app.domain.errors import (
+    InvalidIndustry,
+    InvalidInput,
+    UnknownSme,
+)
 from voucher_app.domain.programmes import SizeClass
 from voucher_app.domain.sme import (
     Industry,
-    InvalidIndustry,
     classify,
     parse_uscc,
     suggest_center,
@@ -26,10 +29,6 @@ from voucher_app.domain.sme import (
 from voucher_app.persistence.models import Center, Sme, SmeHistory
 from voucher_app.persistence.uow import UnitOfWork, read_only, transaction
 from voucher_app.services.centers import center_by_code
-
-
-class UnknownSme(NotFound):
-    code = "unknown_sme"
 
 
 @dataclass(frozen=True, slots=True)

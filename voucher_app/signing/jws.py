@@ -59,14 +59,13 @@ import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
 
 import jwt
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from voucher_app.domain.errors import InvalidInput
+from voucher_app.domain.errors import InvalidVoucherToken, TokenRefusal
 
 ALGORITHM = "EdDSA"
 #: Every claim a voucher token carries.
@@ -91,28 +90,6 @@ _ED25519_SIGNATURE_BYTES = 64
 _COMPACT = re.compile(r"(?P<header>[A-Za-z0-9_-]+)\.[A-Za-z0-9_-]+\.(?P<signature>[A-Za-z0-9_-]*)")
 #: A PyJWS that knows no algorithm but EdDSA, whatever the header or the call says.
 _JWS = jwt.PyJWS(algorithms=[ALGORITHM])
-
-
-class TokenRefusal(StrEnum):
-    """Why a voucher token was refused: the stable `InvalidVoucherToken.details["reason"]`."""
-
-    MALFORMED = "malformed"
-    UNSUPPORTED_ALGORITHM = "unsupported_algorithm"
-    UNKNOWN_KEY = "unknown_key"
-    BAD_SIGNATURE = "bad_signature"
-    MISSING_CLAIMS = "missing_claims"
-    NOT_YET_VALID = "not_yet_valid"
-    EXPIRED = "expired"
-
-
-class InvalidVoucherToken(InvalidInput):
-    """A voucher token that does not verify; `details["reason"]` is a `TokenRefusal` value."""
-
-    code = "invalid_voucher_token"
-
-    @property
-    def reason(self) -> TokenRefusal:
-        return TokenRefusal(self.details["reason"])
 
 
 @dataclass(frozen=True)
