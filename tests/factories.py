@@ -7,7 +7,8 @@ from datetime import date
 from typing import Any
 
 from voucher_app.domain.actors import Actor, Role
-from voucher_app.domain.programmes import ProgrammeTerms, SizeClass
+from voucher_app.domain.programmes import ProgrammeTerms
+from voucher_app.domain.sme import SizeClass
 from voucher_app.persistence.uow import UnitOfWork
 from voucher_app.services import centers, programmes
 from voucher_app.services.programmes import ProgrammeView

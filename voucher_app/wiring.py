@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from flask import Flask, current_app
 
 from voucher_app.clock import Clock, SystemClock
@@ -18,6 +19,7 @@ from voucher_app.ledger.checkpoints import CheckpointSigner
 from voucher_app.persistence.database import Database
 from voucher_app.persistence.uow import UnitOfWork
 from voucher_app.services import ledger
+from voucher_app.services.vouchers import VoucherSigner
 from voucher_app.signing.keyring import KeyPurpose, Keyring
 from voucher_app.signing.note import Verifier
 
@@ -61,6 +63,14 @@ class Wiring:
     def checkpoint_signer(self) -> CheckpointSigner:
         _record, key = self.keyring.active(KeyPurpose.LEDGER)
         return CheckpointSigner(self.origin, key)
+
+    def voucher_signer(self) -> VoucherSigner:
+        record, key = self.keyring.active(KeyPurpose.VOUCHER)
+        return VoucherSigner(record.kid, key)
+
+    def voucher_keys(self) -> dict[str, Ed25519PublicKey]:
+        """Every voucher key's public half by kid: what signed a live voucher still verifies."""
+        return {record.kid: key for record, key in self.keyring.public_keys(KeyPurpose.VOUCHER)}
 
     def ledger_verifiers(self) -> list[Verifier]:
         return [

@@ -135,12 +135,14 @@ def upgrade() -> None:
         sa.Column("kid", sa.String(64), nullable=False),
         sa.Column("token", sa.Text(), nullable=False),
         sa.Column("issued_by", sa.String(64), nullable=False),
+        sa.Column("claim_key", sa.String(200), nullable=True),
         sa.CheckConstraint(
             "status IN ('active', 'exhausted', 'expired', 'revoked')", name="status"
         ),
         sa.CheckConstraint("face_value_fen > 0", name="face_value_positive"),
         sa.UniqueConstraint("public_id"),
         sa.UniqueConstraint("human_code"),
+        sa.UniqueConstraint("claim_key"),  # the claim's idempotency key
     )
     op.create_index("ix_vouchers_sme_id", "vouchers", ["sme_id"])
     op.create_index("ix_vouchers_status_expires_at", "vouchers", ["status", "expires_at"])

@@ -16,8 +16,8 @@ from voucher_app.domain.errors import (
     UnknownSme,
     VoucherError,
 )
-from voucher_app.domain.programmes import SizeClass
 from voucher_app.domain.providers import ProviderDecision, ProviderStatus
+from voucher_app.domain.sme import SizeClass
 from voucher_app.persistence.uow import UnitOfWork
 from voucher_app.services import providers, smes
 

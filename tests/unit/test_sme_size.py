@@ -17,13 +17,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from voucher_app.domain.errors import InvalidIndustry, InvalidInput, InvalidSizeFigure
-from voucher_app.domain.programmes import SizeClass
 from voucher_app.domain.sme import (
     FEN_PER_WAN,
     INDUSTRY_NAMES,
     SIZE_TABLE,
     Bounds,
     Industry,
+    SizeClass,
     SizeRow,
     classify,
     wan,

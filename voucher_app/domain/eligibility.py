@@ -21,7 +21,7 @@ from voucher_app.domain.errors import (
     ProgrammeClosed,
 )
 from voucher_app.domain.money import format_yuan
-from voucher_app.domain.programmes import SizeClass
+from voucher_app.domain.sme import SizeClass
 
 SIZE_NAMES_ZH = {
     SizeClass.MEDIUM: "中型企业",

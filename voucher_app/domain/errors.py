@@ -24,6 +24,7 @@ a contract: clients and tests match on it, so it never changes once released.
     │   ├── NoCheckpoint
     │   ├── NoLedgerKey               no verifier key to publish yet
     │   ├── UnknownSme
+    │   ├── UnknownVoucher
     │   └── UnknownProvider
     ├── Conflict                      the request is valid but the state forbids it (HTTP 409)
     │   ├── InsufficientFunds         an account would drop below what it may hold
@@ -167,6 +168,10 @@ class NoLedgerKey(NotFound):
 
 class UnknownSme(NotFound):
     code = "unknown_sme"
+
+
+class UnknownVoucher(NotFound):
+    code = "unknown_voucher"
 
 
 class UnknownProvider(NotFound):

@@ -4,25 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from enum import StrEnum
 
 from voucher_app.domain.categories import CATEGORY_CODES
 from voucher_app.domain.errors import InvalidProgrammeTerms
 from voucher_app.domain.money import FULL_RATE_BP, require_fen
+from voucher_app.domain.sme import INDUSTRY_CODES, SME_SIZES, SizeClass
 
 MAX_VALIDITY_DAYS = 3 * 366
-
-
-class SizeClass(StrEnum):
-    """Enterprise size under the 2011 standard; LARGE is "not an SME"."""
-
-    MEDIUM = "medium"
-    SMALL = "small"
-    MICRO = "micro"
-    LARGE = "large"
-
-
-SME_SIZES = frozenset({SizeClass.MEDIUM, SizeClass.SMALL, SizeClass.MICRO})
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +27,8 @@ class ProgrammeTerms:
     partial_spending: bool
     service_categories: tuple[str, ...]
     accepted_sizes: tuple[SizeClass, ...]
+    #: Empty: every industry of the size standard.
+    accepted_industries: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         check_terms(self)
@@ -70,3 +60,6 @@ def check_terms(terms: ProgrammeTerms) -> None:
     sizes = set(terms.accepted_sizes)
     if not sizes or not sizes <= SME_SIZES:
         raise InvalidProgrammeTerms("accepted sizes must be one or more of medium, small, micro")
+    strange = set(terms.accepted_industries) - INDUSTRY_CODES
+    if strange:
+        raise InvalidProgrammeTerms(f"unknown industries: {sorted(strange)}")

@@ -21,7 +21,6 @@ from stdnum import exceptions as stdnum_errors
 from stdnum.cn import uscc as stdnum_uscc
 
 from voucher_app.domain.errors import InvalidIndustry, InvalidSizeFigure, InvalidUSCC
-from voucher_app.domain.programmes import SizeClass
 
 # ---------------------------------------------------------------------------------------------
 # Errors
@@ -30,8 +29,19 @@ from voucher_app.domain.programmes import SizeClass
 #: The stable values of `InvalidUSCC.details["reason"]`.
 USCC_REASONS = frozenset({"wrong_length", "invalid_character", "bad_check_character"})
 
+
 # ---------------------------------------------------------------------------------------------
-# Industries
+# Size classes and industries
+class SizeClass(StrEnum):
+    """Enterprise size under the 2011 standard; LARGE is "not an SME"."""
+
+    MEDIUM = "medium"
+    SMALL = "small"
+    MICRO = "micro"
+    LARGE = "large"
+
+
+SME_SIZES = frozenset({SizeClass.MEDIUM, SizeClass.SMALL, SizeClass.MICRO})
 
 
 class Industry(StrEnum):
@@ -54,6 +64,8 @@ class Industry(StrEnum):
     LEASING_BUSINESS_SERVICES = "leasing_business_services"
     OTHER = "other"
 
+
+INDUSTRY_CODES = frozenset(industry.value for industry in Industry)
 
 _I = Industry
 

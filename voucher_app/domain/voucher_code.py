@@ -22,7 +22,9 @@ names a voucher, it does not authorise anything: redeeming still checks the ledg
 
 from __future__ import annotations
 
+import secrets
 import unicodedata
+from collections.abc import Callable
 
 import base32_crockford
 
@@ -61,6 +63,18 @@ def new_human_code(random_bits: int) -> str:
     symbols: str = base32_crockford.encode(random_bits, checksum=True)
     data, check = symbols[:-1], symbols[-1]
     return _grouped(data.rjust(DATA_SYMBOLS, "0") + check)
+
+
+def random_human_code(random_bits: Callable[[int], int] = secrets.randbits) -> str:
+    """A fresh human code whose check symbol is a letter or digit.
+
+    Crockford's check alphabet adds `*~$=U` for check values 32 to 36; codes are read aloud at
+    service desks, so those draws are simply repeated (about one in seven).
+    """
+    while True:
+        code = new_human_code(random_bits(HUMAN_CODE_BITS))
+        if code[-1].isalnum() and code[-1] != "U":
+            return code
 
 
 def normalise_human_code(text: str) -> str:

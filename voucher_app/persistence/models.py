@@ -352,6 +352,8 @@ class Voucher(Base):
     kid: Mapped[str] = mapped_column(String(64))
     token: Mapped[str] = mapped_column(Text)
     issued_by: Mapped[str] = mapped_column(String(64))
+    #: The idempotency key of the claim that issued it: a retried claim returns this voucher.
+    claim_key: Mapped[str | None] = mapped_column(String(200), unique=True)
 
 
 class ClaimAllowance(Base):

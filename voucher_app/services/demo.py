@@ -14,7 +14,8 @@ from sqlalchemy import func, select
 from voucher_app.domain.actors import Actor, Role
 from voucher_app.domain.errors import DatabaseNotEmpty
 from voucher_app.domain.money import parse_yuan
-from voucher_app.domain.programmes import ProgrammeTerms, SizeClass
+from voucher_app.domain.programmes import ProgrammeTerms
+from voucher_app.domain.sme import SizeClass
 from voucher_app.ledger.checkpoints import CheckpointSigner
 from voucher_app.persistence.models import Center, JournalEntry
 from voucher_app.persistence.uow import UnitOfWork, read_only

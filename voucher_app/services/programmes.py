@@ -26,7 +26,8 @@ from voucher_app.domain.errors import (
     UnknownProgramme,
 )
 from voucher_app.domain.money import require_fen
-from voucher_app.domain.programmes import ProgrammeTerms, SizeClass
+from voucher_app.domain.programmes import ProgrammeTerms
+from voucher_app.domain.sme import SizeClass
 from voucher_app.ledger.journal import Journal, PostedEntry
 from voucher_app.persistence.models import Center, Programme
 from voucher_app.persistence.uow import UnitOfWork, read_only, transaction
@@ -98,6 +99,7 @@ def create_programme(uow: UnitOfWork, terms: ProgrammeTerms, actor: Actor) -> Pr
         partial_spending=terms.partial_spending,
         service_categories=sorted(set(terms.service_categories)),
         accepted_sizes=sorted({s.value for s in terms.accepted_sizes}),
+        accepted_industries=sorted(set(terms.accepted_industries)),
         created_at=uow.clock.now(),
     )
     session.add(programme)

@@ -19,9 +19,9 @@ from voucher_app.domain.errors import (
     InvalidInput,
     UnknownSme,
 )
-from voucher_app.domain.programmes import SizeClass
 from voucher_app.domain.sme import (
     Industry,
+    SizeClass,
     classify,
     parse_uscc,
     suggest_center,

@@ -1,0 +1,429 @@
+"""Claiming, verifying, revoking and expiring vouchers.
+
+A claim is one transaction: the eligibility rules (`domain.eligibility`), then the SME's cap
+(a conditional update on its allowance row), then the budget (the journal's `issue` entry from
+the home center's available budget into the voucher's account), then the signed token. Any
+refusal rolls all of it back, so concurrent claims can never overspend a center or an SME's cap.
+Revocation and expiry return exactly the unspent value to the issuing center.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+
+from voucher_app.domain import accounts
+from voucher_app.domain.actors import Actor
+from voucher_app.domain.calendar import local_date
+from voucher_app.domain.eligibility import (
+    Applicant,
+    ProgrammeRules,
+    budget_exhausted,
+    cap_reached,
+    check_eligibility,
+)
+from voucher_app.domain.entries import EntryKind, Posting
+from voucher_app.domain.errors import (
+    ClaimRefused,
+    ConcurrentRequest,
+    IdempotencyKeyReused,
+    InsufficientFunds,
+    InvalidInput,
+    InvalidTransition,
+    InvalidVoucherToken,
+    UnknownVoucher,
+)
+from voucher_app.domain.sme import SizeClass
+from voucher_app.domain.voucher_code import normalise_human_code, random_human_code
+from voucher_app.persistence.database import insert_ignoring_duplicates
+from voucher_app.persistence.models import (
+    Center,
+    ClaimAllowance,
+    Programme,
+    Sme,
+    Voucher,
+)
+from voucher_app.persistence.uow import UnitOfWork, read_only, transaction
+from voucher_app.services.centers import is_within
+from voucher_app.services.programmes import programme_by_id
+from voucher_app.services.smes import size_of, sme_by_uscc
+from voucher_app.signing.jws import VoucherClaims, sign_voucher, verify_voucher
+
+MAX_REASON = 500
+
+
+@dataclass(frozen=True)
+class VoucherSigner:
+    kid: str
+    private_key: Ed25519PrivateKey
+
+
+@dataclass(frozen=True, slots=True)
+class VoucherView:
+    id: uuid.UUID
+    human_code: str
+    token: str
+    programme_id: uuid.UUID
+    sme_uscc: str
+    center: str
+    face_value_fen: int
+    remaining_fen: int
+    subsidy_rate_bp: int
+    service_categories: tuple[str, ...]
+    issued_at: datetime
+    expires_at: datetime
+    status: str
+    status_reason: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class TokenCheck:
+    """What `verify_token` found: the signature's verdict and, when known, the ledger's."""
+
+    valid: bool
+    reason: str | None  # a TokenRefusal value when not valid
+    voucher: VoucherView | None
+
+
+def _voucher_view(uow: UnitOfWork, voucher: Voucher, now: datetime) -> VoucherView:
+    session = uow.session
+    programme = session.get_one(Programme, voucher.programme_id)
+    sme = session.get_one(Sme, voucher.sme_id)
+    center = session.get_one(Center, voucher.issuing_center_id)
+    remaining = uow.journal.balance(accounts.voucher(str(voucher.public_id)))
+    return VoucherView(
+        id=voucher.public_id,
+        human_code=voucher.human_code,
+        token=voucher.token,
+        programme_id=programme.public_id,
+        sme_uscc=sme.uscc,
+        center=center.code,
+        face_value_fen=voucher.face_value_fen,
+        remaining_fen=remaining,
+        subsidy_rate_bp=voucher.subsidy_rate_bp,
+        service_categories=tuple(voucher.service_categories),
+        issued_at=voucher.issued_at,
+        expires_at=voucher.expires_at,
+        status=current_status(voucher, remaining, now),
+        status_reason=voucher.status_reason,
+    )
+
+
+def current_status(voucher: Voucher, remaining_fen: int, now: datetime) -> str:
+    """Revoked and expired are recorded; an active voucher past `exp` or at zero says so too."""
+    if voucher.status != "active":
+        return voucher.status
+    if voucher.expires_at <= now:
+        return "expired"
+    return "exhausted" if remaining_fen == 0 else "active"
+
+
+def voucher_by_id(uow: UnitOfWork, voucher_id: uuid.UUID, *, lock: bool = False) -> Voucher:
+    query = select(Voucher).where(Voucher.public_id == voucher_id)
+    voucher = uow.session.scalar(query.with_for_update() if lock else query)
+    if voucher is None:
+        raise UnknownVoucher(f"no voucher {voucher_id}", voucher=str(voucher_id))
+    return voucher
+
+
+# --- claiming ---------------------------------------------------------------------------------
+
+
+@transaction
+def claim_voucher(
+    uow: UnitOfWork,
+    *,
+    programme_id: uuid.UUID,
+    sme_uscc: str,
+    actor: Actor,
+    signer: VoucherSigner,
+    idempotency_key: str | None = None,
+) -> VoucherView:
+    """Issue the SME one voucher of the programme, or refuse with the reason (`ClaimRefused`)."""
+    session = uow.session
+    programme = programme_by_id(session, programme_id)
+    sme = sme_by_uscc(uow, sme_uscc)
+    now = uow.clock.now()
+    if idempotency_key is not None:
+        earlier = _claimed_with(uow, idempotency_key, programme, sme)
+        if earlier is not None:
+            return _voucher_view(uow, earlier, now)
+    try:
+        voucher = _issue(
+            uow, programme, sme, actor=actor, signer=signer, idempotency_key=idempotency_key
+        )
+    except ClaimRefused:
+        # A twin request with the same key may have taken the last of the cap or budget while
+        # this one waited: then the answer is its voucher, which a rerun returns.
+        if idempotency_key is not None and _key_taken(uow, idempotency_key):
+            raise ConcurrentRequest("a concurrent request claimed this voucher") from None
+        raise
+    return _voucher_view(uow, voucher, now)
+
+
+def _issue(
+    uow: UnitOfWork,
+    programme: Programme,
+    sme: Sme,
+    *,
+    actor: Actor,
+    signer: VoucherSigner,
+    idempotency_key: str | None,
+) -> Voucher:
+    session = uow.session
+    now = uow.clock.now()
+    home = session.get_one(Center, sme.home_center_id)
+    check_eligibility(
+        ProgrammeRules(
+            programme.period_start,
+            programme.period_end,
+            {SizeClass(s) for s in programme.accepted_sizes},
+            set(programme.accepted_industries),
+        ),
+        Applicant(
+            size_of(sme),
+            sme.industry,
+            home.code,
+            is_within(session, home.id, programme.owner_center_id),
+        ),
+        local_date(now),
+    )
+    face = programme.voucher_face_value_fen
+    _take_allowance(uow, sme, programme, face)
+    voucher_id = uuid.uuid4()
+    pid = str(programme.public_id)
+    budget = accounts.available(home.code, pid)
+    try:
+        uow.journal.post(
+            EntryKind.ISSUE,
+            [Posting(budget.name, -face), Posting(accounts.voucher(str(voucher_id)).name, face)],
+            {"programme": pid, "voucher": str(voucher_id), "sme": str(sme.public_id)},
+            actor,
+        )
+    except InsufficientFunds as exc:
+        if exc.details.get("account") != budget.name:
+            raise
+        raise budget_exhausted(home.code, exc.details.get("balance_fen") or 0, face) from exc
+    expires = now + timedelta(days=programme.voucher_validity_days)
+    code = random_human_code()
+    claims = VoucherClaims(
+        voucher_id=voucher_id,
+        human_code=code,
+        programme_id=programme.public_id,
+        center_code=home.code,
+        sme_uscc=sme.uscc,
+        face_value_fen=face,
+        subsidy_rate_bp=programme.subsidy_rate_bp,
+        service_categories=tuple(programme.service_categories),
+        iat=int(now.timestamp()),
+        nbf=int(now.timestamp()),
+        exp=int(expires.timestamp()),
+    )
+    voucher = Voucher(
+        public_id=voucher_id,
+        human_code=code,
+        programme_id=programme.id,
+        sme_id=sme.id,
+        issuing_center_id=home.id,
+        face_value_fen=face,
+        subsidy_rate_bp=programme.subsidy_rate_bp,
+        service_categories=list(programme.service_categories),
+        issued_at=now,
+        expires_at=expires,
+        status="active",
+        kid=signer.kid,
+        token=sign_voucher(claims, signer.kid, signer.private_key),
+        issued_by=actor.id,
+        claim_key=idempotency_key,
+    )
+    session.add(voucher)
+    try:
+        session.flush()
+    except IntegrityError as exc:  # a twin's claim key (or, once in 2**50, a human code)
+        raise ConcurrentRequest("a concurrent request claimed this voucher") from exc
+    return voucher
+
+
+def _take_allowance(uow: UnitOfWork, sme: Sme, programme: Programme, face: int) -> None:
+    """Count `face` against the SME's cap for the programme, or refuse with `CapReached`."""
+    session = uow.session
+    insert_ignoring_duplicates(
+        session,
+        ClaimAllowance.__table__,  # type: ignore[arg-type]
+        [
+            {
+                "sme_id": sme.id,
+                "programme_id": programme.id,
+                "claimed_fen": 0,
+                "cap_fen": programme.sme_cap_fen,
+            }
+        ],
+        key=["sme_id", "programme_id"],
+    )
+    taken = session.execute(
+        update(ClaimAllowance)
+        .where(
+            ClaimAllowance.sme_id == sme.id,
+            ClaimAllowance.programme_id == programme.id,
+            ClaimAllowance.claimed_fen + face <= ClaimAllowance.cap_fen,
+        )
+        .values(claimed_fen=ClaimAllowance.claimed_fen + face)
+        .execution_options(synchronize_session=False)
+    )
+    if taken.rowcount != 1:  # type: ignore[attr-defined]
+        claimed = session.scalar(
+            select(ClaimAllowance.claimed_fen).where(
+                ClaimAllowance.sme_id == sme.id, ClaimAllowance.programme_id == programme.id
+            )
+        )
+        raise cap_reached(programme.sme_cap_fen, claimed or 0, face)
+
+
+def _release_allowance(uow: UnitOfWork, voucher: Voucher, amount: int) -> None:
+    uow.session.execute(
+        update(ClaimAllowance)
+        .where(
+            ClaimAllowance.sme_id == voucher.sme_id,
+            ClaimAllowance.programme_id == voucher.programme_id,
+        )
+        .values(claimed_fen=ClaimAllowance.claimed_fen - amount)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def _claimed_with(
+    uow: UnitOfWork, idempotency_key: str, programme: Programme, sme: Sme
+) -> Voucher | None:
+    voucher = uow.session.scalar(select(Voucher).where(Voucher.claim_key == idempotency_key))
+    if voucher is not None and (voucher.programme_id, voucher.sme_id) != (programme.id, sme.id):
+        raise IdempotencyKeyReused(
+            "this idempotency key was used for another claim", key=idempotency_key
+        )
+    return voucher
+
+
+def _key_taken(uow: UnitOfWork, idempotency_key: str) -> bool:
+    found = uow.session.scalar(select(Voucher.id).where(Voucher.claim_key == idempotency_key))
+    return found is not None
+
+
+# --- reading and verifying --------------------------------------------------------------------
+
+
+@read_only
+def get_voucher(uow: UnitOfWork, voucher_id: uuid.UUID) -> VoucherView:
+    return _voucher_view(uow, voucher_by_id(uow, voucher_id), uow.clock.now())
+
+
+@read_only
+def find_by_code(uow: UnitOfWork, human_code: str) -> VoucherView:
+    code = normalise_human_code(human_code)
+    voucher = uow.session.scalar(select(Voucher).where(Voucher.human_code == code))
+    if voucher is None:
+        raise UnknownVoucher(f"no voucher with code {code}", code=code)
+    return _voucher_view(uow, voucher, uow.clock.now())
+
+
+@read_only
+def list_vouchers(uow: UnitOfWork) -> list[VoucherView]:
+    now = uow.clock.now()
+    return [
+        _voucher_view(uow, v, now)
+        for v in uow.session.scalars(select(Voucher).order_by(Voucher.id))
+    ]
+
+
+@read_only
+def verify_token(
+    uow: UnitOfWork, token: str, public_keys: dict[str, Ed25519PublicKey]
+) -> TokenCheck:
+    """Check a token's signature and report the voucher's standing in the ledger.
+
+    A signature proves a voucher was issued; only the ledger knows whether it is still worth
+    anything. An expired token is refused (reason "expired") but its voucher is still shown.
+    """
+    now = uow.clock.now()
+    try:
+        claims = verify_voucher(token.strip(), public_keys, now, allow_expired=True)
+    except InvalidVoucherToken as exc:
+        return TokenCheck(False, str(exc.details["reason"]), None)
+    voucher = uow.session.scalar(select(Voucher).where(Voucher.public_id == claims.voucher_id))
+    if voucher is None:
+        return TokenCheck(False, "unknown_voucher", None)
+    view = _voucher_view(uow, voucher, now)
+    expired = claims.exp <= int(now.timestamp())
+    return TokenCheck(not expired, "expired" if expired else None, view)
+
+
+# --- revocation and expiry --------------------------------------------------------------------
+
+
+def _return_unspent(uow: UnitOfWork, voucher: Voucher, kind: EntryKind, actor: Actor) -> int:
+    """Post the voucher's whole balance back to the issuing center's budget; return it."""
+    session = uow.session
+    programme = session.get_one(Programme, voucher.programme_id)
+    center = session.get_one(Center, voucher.issuing_center_id)
+    vid, pid = str(voucher.public_id), str(programme.public_id)
+    remaining = uow.journal.balance(accounts.voucher(vid))
+    if remaining:
+        uow.journal.post(
+            kind,
+            [
+                Posting(accounts.voucher(vid).name, -remaining),
+                Posting(accounts.available(center.code, pid).name, remaining),
+            ],
+            {"programme": pid, "voucher": vid},
+            actor,
+            f"{kind}:{vid}",  # a voucher is revoked or expired once
+        )
+    return remaining
+
+
+@transaction
+def revoke_voucher(
+    uow: UnitOfWork, voucher_id: uuid.UUID, reason: str, actor: Actor
+) -> VoucherView:
+    """Revoke an active voucher: its unspent value returns to the issuing center, and to the
+    SME's cap. The reason is shown to the SME."""
+    text = reason.strip()
+    if not text or len(text) > MAX_REASON:
+        raise InvalidInput(f"a revocation needs a reason of 1 to {MAX_REASON} characters")
+    voucher = voucher_by_id(uow, voucher_id, lock=True)
+    if voucher.status != "active":
+        raise InvalidTransition(
+            f"voucher {voucher_id} is {voucher.status}; only an active voucher is revoked",
+            message_zh="只能作废有效状态的服务券",
+        )
+    returned = _return_unspent(uow, voucher, EntryKind.REVOKE, actor)
+    _release_allowance(uow, voucher, returned)
+    now = uow.clock.now()
+    voucher.status, voucher.status_reason, voucher.closed_at = "revoked", text, now
+    return _voucher_view(uow, voucher, now)
+
+
+@transaction
+def expire_due(uow: UnitOfWork, actor: Actor, batch: int = 500) -> int:
+    """Expire up to `batch` active vouchers past their expiry; return how many.
+
+    Rows are claimed FOR UPDATE SKIP LOCKED, so expiry jobs in several processes share the work
+    instead of doing it twice; each voucher's `expire` entry also carries a per-voucher key.
+    """
+    now = uow.clock.now()
+    due = list(
+        uow.session.scalars(
+            select(Voucher)
+            .where(Voucher.status == "active", Voucher.expires_at <= now)
+            .order_by(Voucher.expires_at)
+            .limit(batch)
+            .with_for_update(skip_locked=True)
+        )
+    )
+    for voucher in due:
+        _return_unspent(uow, voucher, EntryKind.EXPIRE, actor)
+        voucher.status, voucher.closed_at = "expired", now
+    return len(due)
