@@ -15,6 +15,7 @@ import os
 from collections.abc import Iterator
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
 from hypothesis import settings
@@ -27,6 +28,7 @@ from voucher_app.clock import FrozenClock
 from voucher_app.ledger.checkpoints import CheckpointSigner
 from voucher_app.persistence.database import Database
 from voucher_app.persistence.uow import UnitOfWork
+from voucher_app.services.vouchers import VoucherSigner
 from voucher_app.signing.keyring import KeyPurpose, Keyring
 from voucher_app.signing.note import Verifier
 
@@ -149,3 +151,14 @@ def client(app: Flask) -> FlaskClient:
 @pytest.fixture
 def runner(app: Flask) -> FlaskCliRunner:
     return app.test_cli_runner()
+
+
+@pytest.fixture(scope="session")
+def voucher_signer(keyring: Keyring) -> VoucherSigner:
+    record, key = keyring.active(KeyPurpose.VOUCHER)
+    return VoucherSigner(record.kid, key)
+
+
+@pytest.fixture(scope="session")
+def voucher_keys(keyring: Keyring) -> dict[str, Ed25519PublicKey]:
+    return {record.kid: key for record, key in keyring.public_keys(KeyPurpose.VOUCHER)}

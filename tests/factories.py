@@ -6,12 +6,15 @@ import dataclasses
 from datetime import date
 from typing import Any
 
+from stdnum.cn import uscc as stdnum_uscc
+
 from voucher_app.domain.actors import Actor, Role
 from voucher_app.domain.programmes import ProgrammeTerms
 from voucher_app.domain.sme import SizeClass
 from voucher_app.persistence.uow import UnitOfWork
-from voucher_app.services import centers, programmes
+from voucher_app.services import centers, programmes, smes
 from voucher_app.services.programmes import ProgrammeView
+from voucher_app.services.smes import SmeDeclaration, SmeView
 
 ADMIN = Actor("test-admin", Role.CENTER_ADMIN)
 
@@ -40,4 +43,36 @@ def programme(uow: UnitOfWork, *, fund_fen: int = 0, **changes: Any) -> Programm
     view = programmes.create_programme(uow, dataclasses.replace(TERMS, **changes), ADMIN)
     if fund_fen:
         programmes.fund_programme(uow, view.id, amount_fen=fund_fen, actor=ADMIN)
+    return view
+
+
+def uscc(serial: int, region: str = "440305") -> str:
+    """A valid unified social credit code registered in `region` (python-stdnum's check)."""
+    body = f"91{region}MA{serial:07d}"
+    return body + stdnum_uscc.calc_check_digit(body)
+
+
+def sme(uow: UnitOfWork, serial: int, **changes: Any) -> SmeView:
+    """A micro software company in Nanshan (440305), unless `changes` say otherwise."""
+    declaration = SmeDeclaration(
+        uscc=uscc(serial, changes.pop("region", "440305")),
+        name=f"测试企业 {serial}",
+        industry="software_it",
+        employees=8,
+        revenue_fen=30 * 1_000_000,
+        assets_fen=10 * 1_000_000,
+        home_center="440305",
+    )
+    return smes.register_sme(uow, dataclasses.replace(declaration, **changes), ADMIN)
+
+
+def voucher_programme(uow: UnitOfWork, *, vouchers: int, **changes: Any) -> ProgrammeView:
+    """A funded provincial programme whose budget reaches Nanshan (440305) for `vouchers`
+    vouchers of its face value."""
+    view = programme(uow, fund_fen=TERMS.total_budget_fen, **changes)
+    amount = vouchers * view.voucher_face_value_fen
+    for parent, child in (("440000", "440300"), ("440300", "440305")):
+        programmes.allocate(
+            uow, view.id, from_center=parent, to_center=child, amount_fen=amount, actor=ADMIN
+        )
     return view
