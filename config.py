@@ -31,6 +31,11 @@ class Config:
     CHECKPOINT_INTERVAL_SECONDS = 60
     #: Sign a checkpoint early once this many entries are unsigned.
     CHECKPOINT_BURST_ENTRIES = 1000
+    EXPIRY_INTERVAL_SECONDS = 300
+    REMINDER_INTERVAL_SECONDS = 3600
+    #: Remind an SME this many days before its voucher expires.
+    EXPIRY_REMINDER_DAYS = 7
+    NOTIFICATION_INTERVAL_SECONDS = 60
     #: Request bodies above this size are refused (bytes).
     MAX_CONTENT_LENGTH = 1024 * 1024
     JSON_LOGS = False

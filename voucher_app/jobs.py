@@ -1,4 +1,4 @@
-"""Scheduled jobs (APScheduler): sequencing the Merkle log and signing checkpoints.
+"""Scheduled jobs (APScheduler): the Merkle log, checkpoints, voucher expiry and reminders.
 
 Each job is an entry point like a view: it calls services. Every run first takes the job's lease
 (`services.leases`), so with several scheduler processes each run happens once. `build_scheduler`
@@ -19,7 +19,8 @@ from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 from flask import Flask
 
-from voucher_app.services import leases, ledger
+from voucher_app.domain.actors import SYSTEM
+from voucher_app.services import leases, ledger, notifications, vouchers
 from voucher_app.wiring import Wiring, current
 
 log = logging.getLogger(__name__)
@@ -40,6 +41,21 @@ def sequence_and_sign_burst(parts: Wiring, burst: int) -> None:
 def sequence_and_sign(parts: Wiring) -> None:
     ledger.sequence_log(parts.uow())
     ledger.sign_checkpoint(parts.uow(), parts.checkpoint_signer())
+
+
+def expire_vouchers(parts: Wiring) -> None:
+    """Expire every voucher past its date, a batch per transaction."""
+    while vouchers.expire_due(parts.uow(), SYSTEM):
+        pass
+
+
+def remind_of_expiry(parts: Wiring, within: timedelta) -> None:
+    notifications.queue_expiry_reminders(parts.uow(), within)
+
+
+def send_notifications(parts: Wiring) -> None:
+    while notifications.send_pending(parts.uow(), parts.sender):
+        pass
 
 
 def leased(
@@ -67,30 +83,32 @@ def build_scheduler(app: Flask, *, blocking: bool) -> BaseScheduler:
         BlockingScheduler(timezone=UTC) if blocking else BackgroundScheduler(timezone=UTC)
     )
     config = app.config
-    sequence_every = int(config["SEQUENCER_INTERVAL_SECONDS"])
-    checkpoint_every = int(config["CHECKPOINT_INTERVAL_SECONDS"])
     burst = int(config["CHECKPOINT_BURST_ENTRIES"])
-    holder = holder_name()
-    scheduler.add_job(
-        leased(
-            app,
+    reminder_window = timedelta(days=int(config["EXPIRY_REMINDER_DAYS"]))
+    schedule: list[tuple[str, str, Callable[[Wiring], None]]] = [
+        (
             "ledger.sequence",
-            sequence_every,
+            "SEQUENCER_INTERVAL_SECONDS",
             lambda parts: sequence_and_sign_burst(parts, burst),
-            holder,
         ),
-        "interval",
-        seconds=sequence_every,
-        id="ledger.sequence",
-        max_instances=1,
-        coalesce=True,
-    )
-    scheduler.add_job(
-        leased(app, "ledger.checkpoint", checkpoint_every, sequence_and_sign, holder),
-        "interval",
-        seconds=checkpoint_every,
-        id="ledger.checkpoint",
-        max_instances=1,
-        coalesce=True,
-    )
+        ("ledger.checkpoint", "CHECKPOINT_INTERVAL_SECONDS", sequence_and_sign),
+        ("vouchers.expire", "EXPIRY_INTERVAL_SECONDS", expire_vouchers),
+        (
+            "vouchers.remind",
+            "REMINDER_INTERVAL_SECONDS",
+            lambda parts: remind_of_expiry(parts, reminder_window),
+        ),
+        ("notifications.send", "NOTIFICATION_INTERVAL_SECONDS", send_notifications),
+    ]
+    holder = holder_name()
+    for name, setting, job in schedule:
+        every = int(config[setting])
+        scheduler.add_job(
+            leased(app, name, every, job, holder),
+            "interval",
+            seconds=every,
+            id=name,
+            max_instances=1,
+            coalesce=True,
+        )
     return scheduler

@@ -19,6 +19,7 @@ from voucher_app.ledger.checkpoints import CheckpointSigner
 from voucher_app.persistence.database import Database
 from voucher_app.persistence.uow import UnitOfWork
 from voucher_app.services import ledger
+from voucher_app.services.notifications import Sender, log_sender
 from voucher_app.services.vouchers import VoucherSigner
 from voucher_app.signing.keyring import KeyPurpose, Keyring
 from voucher_app.signing.note import Verifier
@@ -34,6 +35,7 @@ class Wiring:
     keyring: Keyring
     origin: str
     sequence_after_commit: bool
+    sender: Sender = log_sender
 
     @classmethod
     def from_config(cls, config: dict[str, Any], instance_path: str) -> Wiring:

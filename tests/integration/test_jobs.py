@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import time
 from datetime import timedelta
+from pathlib import Path
 
+import pytest
 from flask import Flask
 
 from tests import factories
 from voucher_app import jobs
 from voucher_app.clock import FrozenClock
 from voucher_app.persistence.uow import UnitOfWork
-from voucher_app.services import leases, ledger, programmes
+from voucher_app.services import leases, ledger, programmes, vouchers
+from voucher_app.signing.keyring import Keyring
 from voucher_app.wiring import current
 
 MINUTE = timedelta(minutes=1)
@@ -60,6 +66,70 @@ def test_a_leased_job_runs_in_one_of_two_schedulers(app: Flask) -> None:
     assert runs == ["first", "first"]
 
 
-def test_the_scheduler_has_the_sequencer_and_checkpoint_jobs(app: Flask) -> None:
+def test_the_scheduler_runs_every_job(app: Flask) -> None:
     scheduler = jobs.build_scheduler(app, blocking=False)
-    assert {job.id for job in scheduler.get_jobs()} == {"ledger.sequence", "ledger.checkpoint"}
+    assert {job.id for job in scheduler.get_jobs()} == {
+        "ledger.sequence",
+        "ledger.checkpoint",
+        "vouchers.expire",
+        "vouchers.remind",
+        "notifications.send",
+    }
+
+
+@pytest.mark.parametrize(
+    ("mode", "expected"), [("leased", ["RAN", "SKIPPED"]), ("direct", ["RAN", "RAN"])]
+)
+def test_two_processes_expiring_at_once_expire_each_voucher_once(
+    app: Flask,
+    database_url: str,
+    keyring: Keyring,
+    clock: FrozenClock,
+    mode: str,
+    expected: list[str],
+) -> None:
+    with app.app_context():
+        parts = current()
+        uow = UnitOfWork(parts.database, clock)  # issued on the frozen clock's 2026-03-02
+        factories.guangdong(uow)
+        programme = factories.voucher_programme(uow, vouchers=6)
+        for n in range(6):
+            vouchers.claim_voucher(
+                uow,
+                programme_id=programme.id,
+                sme_uscc=factories.sme(uow, n).uscc,
+                actor=factories.ADMIN,
+                signer=parts.voucher_signer(),
+            )
+        before = programmes.available_budget(uow, programme.id, "440305")
+    # The processes run on the real clock, by which these 90-day vouchers have expired.
+    start_at = time.time() + 3
+    root = Path(__file__).resolve().parents[2]
+    children = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "tests.integration.job_process",
+                database_url,
+                str(keyring.directory),
+                str(start_at),
+                "vouchers.expire",
+                mode,
+            ],
+            cwd=root,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    outputs = [child.communicate(timeout=60) for child in children]
+    said = sorted(out.strip() for out, _err in outputs)
+    assert said == expected, outputs
+    with app.app_context():
+        uow = UnitOfWork(current().database, clock)
+        states = {v.status for v in vouchers.list_vouchers(uow)}
+        after = programmes.available_budget(uow, programme.id, "440305")
+    assert states == {"expired"}
+    assert after == before + 6 * programme.voucher_face_value_fen

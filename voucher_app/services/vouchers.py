@@ -95,7 +95,7 @@ def _voucher_view(uow: UnitOfWork, voucher: Voucher, now: datetime) -> VoucherVi
     programme = session.get_one(Programme, voucher.programme_id)
     sme = session.get_one(Sme, voucher.sme_id)
     center = session.get_one(Center, voucher.issuing_center_id)
-    remaining = uow.journal.balance(accounts.voucher(str(voucher.public_id)))
+    remaining = live_balance(uow, voucher)
     return VoucherView(
         id=voucher.public_id,
         human_code=voucher.human_code,
@@ -112,6 +112,11 @@ def _voucher_view(uow: UnitOfWork, voucher: Voucher, now: datetime) -> VoucherVi
         status=current_status(voucher, remaining, now),
         status_reason=voucher.status_reason,
     )
+
+
+def live_balance(uow: UnitOfWork, voucher: Voucher) -> int:
+    """What is left on the voucher, as the ledger says."""
+    return uow.journal.balance(accounts.voucher(str(voucher.public_id)))
 
 
 def current_status(voucher: Voucher, remaining_fen: int, now: datetime) -> str:
@@ -369,7 +374,7 @@ def _return_unspent(uow: UnitOfWork, voucher: Voucher, kind: EntryKind, actor: A
     programme = session.get_one(Programme, voucher.programme_id)
     center = session.get_one(Center, voucher.issuing_center_id)
     vid, pid = str(voucher.public_id), str(programme.public_id)
-    remaining = uow.journal.balance(accounts.voucher(vid))
+    remaining = live_balance(uow, voucher)
     if remaining:
         uow.journal.post(
             kind,
