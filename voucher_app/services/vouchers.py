@@ -139,8 +139,7 @@ def voucher_by_id(uow: UnitOfWork, voucher_id: uuid.UUID, *, lock: bool = False)
 # --- claiming ---------------------------------------------------------------------------------
 
 
-@transaction
-def claim_voucher(
+def claim_within(
     uow: UnitOfWork,
     *,
     programme_id: uuid.UUID,
@@ -149,7 +148,11 @@ def claim_voucher(
     signer: VoucherSigner,
     idempotency_key: str | None = None,
 ) -> VoucherView:
-    """Issue the SME one voucher of the programme, or refuse with the reason (`ClaimRefused`)."""
+    """Issue the SME one voucher of the programme, or refuse with the reason (`ClaimRefused`).
+
+    Runs inside the caller's open transaction (`claim_voucher` is the use case on its own;
+    bulk issuance runs many in one transaction, each in a savepoint).
+    """
     session = uow.session
     programme = programme_by_id(session, programme_id)
     sme = sme_by_uscc(uow, sme_uscc)
@@ -169,6 +172,9 @@ def claim_voucher(
             raise ConcurrentRequest("a concurrent request claimed this voucher") from None
         raise
     return _voucher_view(uow, voucher, now)
+
+
+claim_voucher = transaction(claim_within)
 
 
 def _issue(

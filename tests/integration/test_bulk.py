@@ -1,0 +1,133 @@
+"""Bulk issuance from CSV and XLSX: the dry run names every problem row before anything is
+posted; the real run issues the rest, row by row, and a second run issues nothing twice."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from openpyxl import Workbook
+
+from tests import factories
+from tests.integration.ledger_state import snapshot
+from voucher_app.domain.errors import InvalidInput
+from voucher_app.persistence.uow import UnitOfWork
+from voucher_app.services import bulk, vouchers
+from voucher_app.services.programmes import ProgrammeView
+from voucher_app.services.vouchers import VoucherSigner
+
+FACE = factories.TERMS.voucher_face_value_fen
+
+
+@pytest.fixture
+def programme(uow: UnitOfWork) -> ProgrammeView:
+    factories.guangdong(uow)
+    # Budget for four vouchers; each SME may have two.
+    return factories.voucher_programme(uow, vouchers=4, sme_cap_fen=2 * FACE)
+
+
+@pytest.fixture
+def listing(uow: UnitOfWork, programme: ProgrammeView) -> bytes:
+    a, b, c = (factories.sme(uow, n).uscc for n in (1, 2, 3))
+    medium = factories.sme(uow, 4, employees=150, revenue_fen=2_000 * 1_000_000).uscc
+    unregistered = factories.uscc(99)
+    lines = [
+        "uscc,name",
+        f"{a},A",  # line 2: issued
+        f"{a.lower()},A again",  # 3: listed twice (the same code in lower case)
+        f"{b},B",  # 4: issued
+        "91440300MA5F1234,typo",  # 5: not a code
+        f"{unregistered},nobody",  # 6: not registered
+        f"{medium},medium",  # 7: a size the programme does not take
+        f"{c},C",  # 8: issued
+        f"{c},C twice",  # 9: listed twice
+        ",",  # blank: skipped
+    ]
+    return ("\n".join(lines) + "\n").encode()
+
+
+EXPECTED = {
+    2: "would_issue",
+    3: "duplicated",
+    4: "would_issue",
+    5: "invalid_uscc",
+    6: "unknown_sme",
+    7: "not_eligible_size",
+    8: "would_issue",
+    9: "duplicated",
+}
+
+
+def test_the_dry_run_reports_every_row_and_posts_nothing(
+    uow: UnitOfWork, programme: ProgrammeView, listing: bytes
+) -> None:
+    rows = bulk.read_rows("list.csv", listing)
+    before = snapshot(uow)
+    report = bulk.dry_run(uow, programme.id, rows)
+    assert {r.line: r.outcome for r in report.rows} == EXPECTED
+    assert (report.issued, report.refused) == (3, 5)
+    assert snapshot(uow) == before
+
+
+def test_the_dry_run_counts_caps_and_budgets_across_the_file(
+    uow: UnitOfWork, programme: ProgrammeView
+) -> None:
+    smes = [factories.sme(uow, n).uscc for n in range(1, 6)]
+    text = "uscc\n" + "\n".join(smes) + "\n"
+    report = bulk.dry_run(uow, programme.id, bulk.read_rows("list.csv", text.encode()))
+    assert [r.outcome for r in report.rows] == ["would_issue"] * 4 + ["budget_exhausted"]
+
+
+def test_the_real_run_issues_the_good_rows_and_a_rerun_issues_nothing_twice(
+    uow: UnitOfWork, programme: ProgrammeView, listing: bytes, voucher_signer: VoucherSigner
+) -> None:
+    rows = bulk.read_rows("list.csv", listing)
+    report = bulk.issue(
+        uow,
+        programme_id=programme.id,
+        rows=rows,
+        actor=factories.ADMIN,
+        signer=voucher_signer,
+        batch_key="upload-1",
+    )
+    as_dry_run = {r.line: r.outcome.replace("issued", "would_issue") for r in report.rows}
+    assert as_dry_run == EXPECTED  # the dry run said exactly what would happen
+    issued = len(vouchers.list_vouchers(uow))
+    assert issued == 3
+    again = bulk.issue(
+        uow,
+        programme_id=programme.id,
+        rows=rows,
+        actor=factories.ADMIN,
+        signer=voucher_signer,
+        batch_key="upload-1",
+    )
+    assert len(vouchers.list_vouchers(uow)) == issued
+    assert [r.voucher_code for r in again.rows if r.outcome == "issued"] == [
+        r.voucher_code for r in report.rows if r.outcome == "issued"
+    ]
+
+
+def test_an_xlsx_list_reads_like_a_csv_one(uow: UnitOfWork, programme: ProgrammeView) -> None:
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["统一社会信用代码", "企业名称"])
+    sheet.append([factories.sme(uow, 1).uscc, "A"])
+    sheet.append([None, None])
+    buffer = io.BytesIO()
+    book.save(buffer)
+    rows = bulk.read_rows("名单.xlsx", buffer.getvalue())
+    assert [(r.line, r.uscc) for r in rows] == [(2, factories.uscc(1))]
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("list.txt", b"uscc\n", "csv or .xlsx"),
+        ("list.csv", b"name\nA\n", "column 'uscc'"),
+        ("list.xlsx", b"not a workbook", "not a readable XLSX"),
+    ],
+)
+def test_unreadable_lists_are_refused(name: str, content: bytes, message: str) -> None:
+    with pytest.raises(InvalidInput, match=message):
+        bulk.read_rows(name, content)
