@@ -77,3 +77,24 @@ class Databases:
         if self.postgres is not None:
             for name in reversed(self.created):
                 self.postgres.drop(name)
+
+
+APPEND_ONLY_TABLES = (
+    "journal_entries",
+    "journal_postings",
+    "ledger_log_leaves",
+    "ledger_log_nodes",
+    "ledger_checkpoints",
+)
+
+
+def disable_append_only_triggers(engine: Engine) -> None:
+    """Do what a database owner could: switch off the triggers that keep the journal append-only
+    (to show that verification still catches what is then changed)."""
+    with engine.begin() as connection:
+        for table in APPEND_ONLY_TABLES:
+            if connection.dialect.name == "postgresql":
+                connection.execute(text(f"ALTER TABLE {table} DISABLE TRIGGER {table}_no_change"))
+            else:
+                for action in ("update", "delete"):
+                    connection.execute(text(f"DROP TRIGGER {table}_no_{action}"))

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import functools
 import getpass
+import hashlib
+import json
 import sys
 import uuid
 from collections.abc import Callable
@@ -25,11 +27,13 @@ from flask.cli import AppGroup
 from werkzeug.serving import run_simple
 
 from voucher_app import jobs
-from voucher_app.domain.actors import Actor, Role
+from voucher_app.domain.actors import SYSTEM, Actor, Role
 from voucher_app.domain.errors import VoucherError
+from voucher_app.domain.money import format_yuan
 from voucher_app.persistence import migrate
-from voucher_app.services import centers, demo, ledger
+from voucher_app.services import bulk, centers, demo, ledger, vouchers
 from voucher_app.signing.keyring import KeyPurpose
+from voucher_app.signing.qr import qr_png, qr_svg
 from voucher_app.wiring import current
 
 P = ParamSpec("P")
@@ -39,6 +43,7 @@ db_cli = AppGroup("db", help="Apply and write database migrations.")
 keys_cli = AppGroup("keys", help="Create, rotate and list signing keys.")
 centers_cli = AppGroup("centers", help="The service-center hierarchy.")
 ledger_cli = AppGroup("ledger", help="Sequence, sign, verify and export the ledger.")
+vouchers_cli = AppGroup("vouchers", help="Issue, verify, revoke and expire vouchers.")
 demo_cli = AppGroup("demo", help="Demo data.")
 jobs_cli = AppGroup("jobs", help="Scheduled jobs.")
 
@@ -226,6 +231,142 @@ def ledger_reverse(entry_id: uuid.UUID) -> None:
     click.echo(f"reversal {posted.id} posted")
 
 
+# --- vouchers -------------------------------------------------------------------------------
+
+
+def _voucher_json(view: vouchers.VoucherView) -> dict[str, object]:
+    return {
+        "id": str(view.id),
+        "code": view.human_code,
+        "status": view.status,
+        "remaining_fen": view.remaining_fen,
+        "face_value_fen": view.face_value_fen,
+        "sme": view.sme_uscc,
+        "center": view.center,
+        "programme": str(view.programme_id),
+        "expires_at": view.expires_at.isoformat(),
+        "token": view.token,
+    }
+
+
+@vouchers_cli.command("list")
+@click.option("--json", "as_json", is_flag=True, help="One JSON document with every voucher.")
+@domain_errors
+def vouchers_list(as_json: bool) -> None:
+    """Every voucher with its code, status, remaining value (and token, with --json)."""
+    issued = vouchers.list_vouchers(current().uow())
+    if as_json:
+        click.echo(json.dumps([_voucher_json(v) for v in issued], ensure_ascii=False, indent=2))
+        return
+    for view in issued:
+        click.echo(
+            f"{view.human_code}  {view.status:9}  {format_yuan(view.remaining_fen):>12}  "
+            f"{view.sme_uscc}  expires {view.expires_at:%Y-%m-%d}"
+        )
+
+
+@vouchers_cli.command("claim")
+@click.option("--programme", "programme_id", type=click.UUID, required=True)
+@click.option("--uscc", required=True, help="The SME's unified social credit code.")
+@domain_errors
+def vouchers_claim(programme_id: uuid.UUID, uscc: str) -> None:
+    """Issue one voucher to a registered SME (on its behalf, as center staff would)."""
+    parts = current()
+    view = vouchers.claim_voucher(
+        parts.uow(),
+        programme_id=programme_id,
+        sme_uscc=uscc,
+        actor=cli_actor(),
+        signer=parts.voucher_signer(),
+    )
+    click.echo(json.dumps(_voucher_json(view), ensure_ascii=False, indent=2))
+
+
+@vouchers_cli.command("verify")
+@click.argument("token")
+@domain_errors
+def vouchers_verify(token: str) -> None:
+    """Check TOKEN's signature and the voucher's standing in the ledger; exit 1 if refused."""
+    parts = current()
+    check = vouchers.verify_token(parts.uow(), token, parts.voucher_keys())
+    voucher = _voucher_json(check.voucher) if check.voucher else None
+    if voucher:
+        del voucher["token"]
+    click.echo(
+        json.dumps(
+            {"valid": check.valid, "reason": check.reason, "voucher": voucher},
+            ensure_ascii=False,
+            indent=2,
+        )
+    )
+    if not check.valid:
+        sys.exit(1)
+
+
+@vouchers_cli.command("revoke")
+@click.argument("voucher_id", type=click.UUID)
+@click.option("--reason", required=True, help="Shown to the SME.")
+@domain_errors
+def vouchers_revoke(voucher_id: uuid.UUID, reason: str) -> None:
+    """Revoke a voucher; its unspent value returns to the issuing center."""
+    view = vouchers.revoke_voucher(current().uow(), voucher_id, reason, cli_actor())
+    click.echo(f"{view.human_code} revoked")
+
+
+@vouchers_cli.command("expire")
+@domain_errors
+def vouchers_expire() -> None:
+    """Expire every voucher past its date now (the scheduler does this every few minutes)."""
+    parts = current()
+    total = 0
+    while count := vouchers.expire_due(parts.uow(), SYSTEM):
+        total += count
+    click.echo(f"{total} vouchers expired")
+
+
+@vouchers_cli.command("issue-bulk")
+@click.argument("listing", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--programme", "programme_id", type=click.UUID, required=True)
+@click.option("--dry-run", is_flag=True, help="Report what would happen; post nothing.")
+@domain_errors
+def vouchers_issue_bulk(listing: Path, programme_id: uuid.UUID, dry_run: bool) -> None:
+    """Issue a voucher to each SME in LISTING (.csv or .xlsx with a `uscc` column)."""
+    parts = current()
+    rows = bulk.read_rows(listing.name, listing.read_bytes())
+    if dry_run:
+        report = bulk.dry_run(parts.uow(), programme_id, rows)
+    else:
+        batch_key = hashlib.sha256(listing.read_bytes()).hexdigest()[:32]
+        report = bulk.issue(
+            parts.uow(),
+            programme_id=programme_id,
+            rows=rows,
+            actor=cli_actor(),
+            signer=parts.voucher_signer(),
+            batch_key=f"bulk:{batch_key}",
+        )
+    for row in report.rows:
+        detail = row.voucher_code or row.message
+        click.echo(f"line {row.line:>5}  {row.uscc:18}  {row.outcome:20}  {detail}")
+    verb = "would issue" if dry_run else "issued"
+    click.echo(f"{verb} {report.issued}, refused {report.refused}")
+
+
+@vouchers_cli.command("qr")
+@click.argument("voucher_id", type=click.UUID)
+@click.option("--png", "as_png", is_flag=True, help="PNG instead of SVG.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True)
+@domain_errors
+def vouchers_qr(voucher_id: uuid.UUID, as_png: bool, out: Path) -> None:
+    """Write the voucher's QR code (it carries the token) to OUT."""
+    view = vouchers.get_voucher(current().uow(), voucher_id)
+    if as_png:
+        out.write_bytes(qr_png(view.token))
+    else:
+        out.write_text(qr_svg(view.token), encoding="utf-8")
+    click.echo(f"QR code of {view.human_code} written to {out}")
+
+
 # --- demo, jobs, serve ----------------------------------------------------------------------
 
 
@@ -238,10 +379,12 @@ def demo_load(if_empty: bool) -> None:
     if if_empty and not demo.is_empty(parts.uow()):
         click.echo("database has data; demo not loaded")
         return
-    summary = demo.load_demo(parts.uow(), parts.checkpoint_signer())
+    summary = demo.load_demo(parts.uow(), parts.checkpoint_signer(), parts.voucher_signer())
     click.echo(
         f"demo loaded: {summary.centers} centers, programme {summary.programme}, "
-        f"{summary.entries} ledger entries, checkpoint at tree size {summary.checkpoint_size}"
+        f"{len(demo.SMES)} SMEs, {len(demo.PROVIDERS)} providers, "
+        f"{len(demo.VOUCHER_HOLDERS)} vouchers, {summary.entries} ledger entries, "
+        f"checkpoint at tree size {summary.checkpoint_size}"
     )
 
 
@@ -267,6 +410,6 @@ def serve(host: str, port: int, scheduler: bool) -> None:
 
 
 def init_app(app: Flask) -> None:
-    for group in (db_cli, keys_cli, centers_cli, ledger_cli, demo_cli, jobs_cli):
+    for group in (db_cli, keys_cli, centers_cli, ledger_cli, vouchers_cli, demo_cli, jobs_cli):
         app.cli.add_command(group)
     app.cli.add_command(serve)

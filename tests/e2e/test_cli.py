@@ -43,9 +43,9 @@ def test_a_fresh_install_migrates_makes_keys_loads_the_demo_and_verifies(
     assert "created ledger key" in first_keys.output and "created voucher key" in first_keys.output
     assert "keys already present" in again_keys.output
     assert demo.exit_code == 0 and "47 centers" in demo.output
-    assert "checkpoint at tree size 12" in demo.output
+    assert "checkpoint at tree size 16" in demo.output
     assert verify.exit_code == 0
-    assert verify.output.startswith("OK: 12 entries, 1 checkpoints (latest covers 12)")
+    assert verify.output.startswith("OK: 16 entries, 1 checkpoints (latest covers 16)")
 
 
 def test_demo_load_refuses_a_database_with_data(runner: FlaskCliRunner) -> None:
@@ -62,11 +62,11 @@ def test_checkpoint_command_signs_only_new_entries(runner: FlaskCliRunner, app: 
     assert nothing_new.output.strip() == "no new entries since the last checkpoint"
     with app.app_context():
         uow = current().uow()
-        clawback = ledger.entries_page(uow, 11, 12).entries[0][1]["id"]
+        clawback = ledger.entries_page(uow, 11, 12).entries[0][1]["id"]  # the demo's
     invoke(runner, "ledger", "reverse", clawback)
     signed = invoke(runner, "ledger", "checkpoint")
     checkpoint = open_checkpoint(signed.output, current_verifiers(app))
-    assert checkpoint.size == 13
+    assert checkpoint.size == 17
 
 
 def current_verifiers(app: Flask) -> list[Verifier]:

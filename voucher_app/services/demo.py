@@ -1,11 +1,14 @@
-"""Demo data for a fresh database: Guangdong's centers and a funded programme with allocations.
+"""Demo data for a fresh database: Guangdong's centers, a funded programme allocated down the
+hierarchy (with a claw-back and a reversal), SMEs of every size class, approved and pending
+providers with catalogues, and issued vouchers.
 
-Later issues add SMEs, providers and vouchers here. The data goes through the same services as
-real use, so the demo ledger verifies like a real one; it includes a clawback and a reversal.
+Everything goes through the same services as real use, so the demo ledger verifies like a real
+one. The ledger's first twelve entries are the budget's; the vouchers' follow.
 """
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from datetime import date
 
@@ -15,13 +18,18 @@ from voucher_app.domain.actors import Actor, Role
 from voucher_app.domain.errors import DatabaseNotEmpty
 from voucher_app.domain.money import parse_yuan
 from voucher_app.domain.programmes import ProgrammeTerms
-from voucher_app.domain.sme import SizeClass
+from voucher_app.domain.providers import ProviderDecision
+from voucher_app.domain.sme import SizeClass, wan
 from voucher_app.ledger.checkpoints import CheckpointSigner
 from voucher_app.persistence.models import Center, JournalEntry
 from voucher_app.persistence.uow import UnitOfWork, read_only
-from voucher_app.services import centers, ledger, programmes
+from voucher_app.services import centers, ledger, programmes, providers, smes, vouchers
+from voucher_app.services.providers import ProductTerms, ProviderApplication
+from voucher_app.services.smes import SmeDeclaration
+from voucher_app.services.vouchers import VoucherSigner
 
 PROVINCE_ADMIN = Actor("demo-province-admin", Role.CENTER_ADMIN)
+CENTER_STAFF = Actor("demo-center-staff", Role.CENTER_STAFF)
 CITY_ADMINS = {
     "440100": Actor("demo-guangzhou-admin", Role.CENTER_ADMIN),
     "440300": Actor("demo-shenzhen-admin", Role.CENTER_ADMIN),
@@ -42,6 +50,103 @@ ALLOCATIONS = [
 ]
 
 
+#: One SME of each size class (the programme takes small and micro ones):
+#: (code, name, industry, employees, revenue and assets in 万元, home center).
+_SME_ROWS = [
+    ("91440305MA5DE0001R", "深圳市南山区云帆软件有限公司", "software_it", 8, 30, 20, "440305"),
+    ("91440106MA5DE00021", "广州市天河区禾田贸易有限公司", "retail", 25, 800, 300, "440106"),
+    ("91440112MA5DE0003R", "广州市黄埔区精工模具厂", "industry", 12, 250, 180, "440112"),
+    ("91440604MA5DE00044", "佛山市禅城区陶瓷制造有限公司", "industry", 420, 9_000, 6_000, "440604"),
+    ("91440306MA5DE0005L", "深圳市宝安区联合电子集团", "industry", 2_500, 80_000, 60_000, "440306"),
+]
+SMES = [
+    SmeDeclaration(code, name, industry, staff, wan(revenue), wan(assets), center)
+    for code, name, industry, staff, revenue, assets, center in _SME_ROWS
+]
+VOUCHER_HOLDERS = [SMES[0].uscc, SMES[0].uscc, SMES[1].uscc, SMES[2].uscc]
+BUDGET_ENTRIES = 12
+
+
+def _provider(
+    uscc: str, name: str, categories: tuple[str, ...], center: str, contact: str
+) -> ProviderApplication:
+    return ProviderApplication(
+        uscc=uscc,
+        name=name,
+        service_categories=categories,
+        contact_name=contact,
+        contact_phone="+86 20 8888 0000",
+        contact_email="service@example.cn",
+        bank_name="中国工商银行",
+        bank_account_name=name,
+        bank_account_number=f"36020001090{uscc[-8:]}",
+        center=center,
+    )
+
+
+PROVIDERS: list[tuple[ProviderApplication, bool, list[ProductTerms]]] = [
+    (
+        _provider(
+            "91440106MA9DE0001N",
+            "广州天河财税咨询有限公司",
+            ("accounting_tax", "management_consulting"),
+            "440106",
+            "陈会计",
+        ),
+        True,
+        [
+            ProductTerms(
+                "小微企业年度汇算清缴代理",
+                "accounting_tax",
+                parse_yuan("3000"),
+                "按企业所得税汇算清缴规程办理并出具鉴证报告",
+                30,
+                "一次性收费，含两次上门服务",
+            ),
+            ProductTerms(
+                "财务内控诊断",
+                "management_consulting",
+                parse_yuan("8000"),
+                "依据《小企业内部控制规范》出具诊断报告",
+                20,
+                "按项目收费",
+            ),
+        ],
+    ),
+    (
+        _provider(
+            "91440305MA9DE0002M",
+            "深圳南山知识产权代理有限公司",
+            ("intellectual_property", "legal"),
+            "440305",
+            "林律师",
+        ),
+        True,
+        [
+            ProductTerms(
+                "发明专利申请代理",
+                "intellectual_property",
+                parse_yuan("6000"),
+                "按《专利审查指南》撰写申请文件并代理答复",
+                180,
+                "官费另计",
+            ),
+        ],
+    ),
+    (
+        _provider(
+            "91440604MA9DE0003R",
+            "佛山数智转型服务有限公司",
+            ("digital_transformation",),
+            "440604",
+            "黄工程师",
+        ),
+        False,
+        [],
+    ),
+]
+
+
 @dataclass(frozen=True)
 class DemoSummary:
     centers: int
@@ -58,10 +163,32 @@ def is_empty(uow: UnitOfWork) -> bool:
     return count == 0
 
 
-def load_demo(uow: UnitOfWork, signer: CheckpointSigner) -> DemoSummary:
+def load_demo(
+    uow: UnitOfWork, signer: CheckpointSigner, voucher_signer: VoucherSigner
+) -> DemoSummary:
     if not is_empty(uow):
         raise DatabaseNotEmpty("demo data only goes into an empty database")
     imported = centers.import_centers(uow, centers.guangdong_centers())
+    pid = _budget(uow)
+    for declaration in SMES:
+        smes.register_sme(uow, declaration, CENTER_STAFF)
+    _providers(uow)
+    for uscc in VOUCHER_HOLDERS:
+        vouchers.claim_voucher(
+            uow, programme_id=pid, sme_uscc=uscc, actor=CENTER_STAFF, signer=voucher_signer
+        )
+    ledger.sequence_log(uow)
+    checkpoint = ledger.sign_checkpoint(uow, signer)
+    return DemoSummary(
+        imported.created,
+        BUDGET_ENTRIES + len(VOUCHER_HOLDERS),
+        str(pid),
+        checkpoint.tree_size if checkpoint else None,
+    )
+
+
+def _budget(uow: UnitOfWork) -> uuid.UUID:
+    """The programme, funded and allocated: the ledger's first `BUDGET_ENTRIES` entries."""
     programme = programmes.create_programme(
         uow,
         ProgrammeTerms(
@@ -89,14 +216,12 @@ def load_demo(uow: UnitOfWork, signer: CheckpointSigner) -> DemoSummary:
     )
     pid = programme.id
     programmes.fund_programme(uow, pid, amount_fen=parse_yuan("10000000"), actor=PROVINCE_ADMIN)
-    entries = 1
     mistaken = None
     for source, target, yuan in ALLOCATIONS:
         actor = CITY_ADMINS.get(source, PROVINCE_ADMIN)
         entry = programmes.allocate(
             uow, pid, from_center=source, to_center=target, amount_fen=parse_yuan(yuan), actor=actor
         )
-        entries += 1
         if target == "440200":
             mistaken = entry
     # Shaoguan's allocation was entered against the wrong programme plan: reversed, as an
@@ -112,9 +237,14 @@ def load_demo(uow: UnitOfWork, signer: CheckpointSigner) -> DemoSummary:
         amount_fen=parse_yuan("150000"),
         actor=CITY_ADMINS["440600"],
     )
-    entries += 2
-    ledger.sequence_log(uow)
-    checkpoint = ledger.sign_checkpoint(uow, signer)
-    return DemoSummary(
-        imported.created, entries, str(pid), checkpoint.tree_size if checkpoint else None
-    )
+    return pid
+
+
+def _providers(uow: UnitOfWork) -> None:
+    for application, approved, products in PROVIDERS:
+        provider = providers.apply_provider(uow, application, CENTER_STAFF)
+        if not approved:
+            continue
+        providers.decide_provider(uow, provider.id, ProviderDecision.APPROVE, CENTER_STAFF)
+        for terms in products:
+            providers.add_product(uow, provider.id, terms, CENTER_STAFF)

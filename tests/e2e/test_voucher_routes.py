@@ -1,0 +1,98 @@
+"""The public voucher routes over HTTP, and the voucher commands, on the demo data."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from flask.testing import FlaskClient, FlaskCliRunner
+from joserfc import jws as joserfc_jws
+from joserfc.errors import SecurityWarning
+from joserfc.jwk import KeySet
+
+from voucher_app.services import demo
+
+
+@pytest.fixture
+def demo_vouchers(runner: FlaskCliRunner) -> list[dict[str, object]]:
+    assert runner.invoke(args=["demo", "load"]).exit_code == 0
+    listed = runner.invoke(args=["vouchers", "list", "--json"])
+    assert listed.exit_code == 0, listed.output
+    issued: list[dict[str, object]] = json.loads(listed.output)
+    return issued
+
+
+def test_a_demo_voucher_verifies_offline_with_an_independent_library_and_the_jwks(
+    client: FlaskClient, demo_vouchers: list[dict[str, object]]
+) -> None:
+    document = client.get("/.well-known/jwks.json")
+    assert document.status_code == 200
+    key_set = KeySet.import_key_set(document.get_json())
+    token = str(demo_vouchers[0]["token"])
+    with pytest.warns(SecurityWarning, match="RFC 9864"):  # joserfc prefers "Ed25519" now
+        verified = joserfc_jws.deserialize_compact(token, key_set, algorithms=["EdDSA"])
+    claims = json.loads(verified.payload)
+    assert claims["vid"] == demo_vouchers[0]["id"] and claims["val"] == 500_000
+
+
+def test_verify_reports_the_signature_and_the_ledgers_standing(
+    client: FlaskClient, demo_vouchers: list[dict[str, object]]
+) -> None:
+    token = str(demo_vouchers[2]["token"])
+    good = client.post("/api/v1/vouchers/verify", json={"token": token}).get_json()
+    tampered = client.post("/api/v1/vouchers/verify", json={"token": token[:-3] + "AAA"})
+    assert good["valid"] and good["reason"] is None
+    assert good["voucher"]["status"] == "active"
+    assert good["voucher"]["remaining_fen"] == good["voucher"]["face_value_fen"] == 500_000
+    assert good["voucher"]["sme_uscc"] == demo.VOUCHER_HOLDERS[2]
+    assert tampered.status_code == 200
+    assert tampered.get_json() == {"valid": False, "reason": "bad_signature", "voucher": None}
+
+
+@pytest.mark.parametrize(
+    ("body", "status"),
+    [({}, 422), ({"token": ""}, 422), ({"token": "x" * 5000}, 422), ({"token": 7}, 422)],
+)
+def test_verify_refuses_a_request_without_a_token(
+    client: FlaskClient, body: dict[str, object], status: int
+) -> None:
+    response = client.post("/api/v1/vouchers/verify", json=body)
+    assert response.status_code == status
+    assert response.get_json()["code"] == "validation_failed"
+
+
+def test_voucher_commands_verify_revoke_and_draw_qr_codes(
+    runner: FlaskCliRunner, demo_vouchers: list[dict[str, object]], tmp_path: Path
+) -> None:
+    first = demo_vouchers[0]
+    verified = runner.invoke(args=["vouchers", "verify", str(first["token"])])
+    refused = runner.invoke(args=["vouchers", "verify", "not.a.token"])
+    qr = runner.invoke(args=["vouchers", "qr", str(first["id"]), "--out", str(tmp_path / "q.svg")])
+    revoked = runner.invoke(args=["vouchers", "revoke", str(first["id"]), "--reason", "demo"])
+    after = runner.invoke(args=["vouchers", "verify", str(first["token"])])
+    assert verified.exit_code == 0 and json.loads(verified.output)["valid"] is True
+    assert refused.exit_code == 1 and json.loads(refused.output)["reason"] == "malformed"
+    assert qr.exit_code == 0 and (tmp_path / "q.svg").read_text().lstrip().startswith("<svg")
+    assert revoked.exit_code == 0 and "revoked" in revoked.output
+    assert json.loads(after.output)["voucher"]["status"] == "revoked"
+
+
+def test_bulk_issuance_from_the_command_line(
+    runner: FlaskCliRunner, demo_vouchers: list[dict[str, object]], tmp_path: Path
+) -> None:
+    listing = tmp_path / "list.csv"
+    medium = demo.SMES[3].uscc
+    listing.write_text(f"uscc\n{demo.SMES[2].uscc}\n{medium}\n", encoding="utf-8")
+    programme = str(demo_vouchers[0]["programme"])
+    dry = runner.invoke(
+        args=["vouchers", "issue-bulk", str(listing), "--programme", programme, "--dry-run"]
+    )
+    real = runner.invoke(args=["vouchers", "issue-bulk", str(listing), "--programme", programme])
+    again = runner.invoke(args=["vouchers", "issue-bulk", str(listing), "--programme", programme])
+    assert "would_issue" in dry.output and "not_eligible_size" in dry.output
+    assert dry.output.strip().endswith("would issue 1, refused 1")
+    assert real.output.strip().endswith("issued 1, refused 1")
+    assert again.output.strip().endswith("issued 1, refused 1")  # the same voucher again
+    listed = json.loads(runner.invoke(args=["vouchers", "list", "--json"]).output)
+    assert len(listed) == len(demo_vouchers) + 1
