@@ -44,9 +44,7 @@ def sequence_and_sign(parts: Wiring) -> None:
 
 
 def expire_vouchers(parts: Wiring) -> None:
-    """Expire every voucher past its date, a batch per transaction."""
-    while vouchers.expire_due(parts.uow(), SYSTEM):
-        pass
+    vouchers.expire_all(parts.uow(), SYSTEM)
 
 
 def remind_of_expiry(parts: Wiring, within: timedelta) -> None:

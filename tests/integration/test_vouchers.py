@@ -158,20 +158,37 @@ def test_a_retried_claim_returns_the_first_voucher(
 
 
 def test_revocation_returns_exactly_the_unspent_value_and_frees_the_cap(
-    uow: UnitOfWork, programme: ProgrammeView, voucher_signer: VoucherSigner
+    uow: UnitOfWork, voucher_signer: VoucherSigner
 ) -> None:
+    factories.guangdong(uow)
+    roomy = factories.voucher_programme(uow, vouchers=6)  # the cap (four), not the budget, binds
     sme = factories.sme(uow, 1)
-    issued = claim(uow, programme, voucher_signer, sme.uscc)
+    issued = claim(uow, roomy, voucher_signer, sme.uscc)
     with pytest.raises(InvalidInput, match="reason"):
         vouchers.revoke_voucher(uow, issued.id, " ", ADMIN)
     revoked = vouchers.revoke_voucher(uow, issued.id, "issued to the wrong SME", ADMIN)
     assert (revoked.status, revoked.remaining_fen) == ("revoked", 0)
     assert revoked.status_reason == "issued to the wrong SME"
-    assert programmes.available_budget(uow, programme.id, "440305") == 3 * FACE
+    assert programmes.available_budget(uow, roomy.id, "440305") == 6 * FACE
     with pytest.raises(InvalidTransition):
         vouchers.revoke_voucher(uow, issued.id, "again", ADMIN)
-    for _ in range(3):  # the revoked voucher no longer counts against the SME's cap of four
-        claim(uow, programme, voucher_signer, sme.uscc)
+    for _ in range(4):  # the whole cap again: the revoked voucher no longer counts
+        claim(uow, roomy, voucher_signer, sme.uscc)
+    with pytest.raises(ClaimRefused) as refused:
+        claim(uow, roomy, voucher_signer, sme.uscc)
+    assert refused.value.code == "cap_reached"
+
+
+def test_a_voucher_past_its_date_is_expired_not_revoked(
+    uow: UnitOfWork, clock: FrozenClock, programme: ProgrammeView, voucher_signer: VoucherSigner
+) -> None:
+    issued = claim(uow, programme, voucher_signer, factories.sme(uow, 1).uscc)
+    clock.advance(timedelta(days=90, seconds=1))
+    before = snapshot(uow)
+    with pytest.raises(InvalidTransition, match="is expired"):
+        vouchers.revoke_voucher(uow, issued.id, "too late", ADMIN)
+    assert snapshot(uow) == before
+    assert vouchers.expire_due(uow, ADMIN) == 1
 
 
 def test_expiry_returns_the_unspent_value_once(

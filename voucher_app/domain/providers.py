@@ -11,9 +11,8 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from voucher_app.domain.errors import InvalidInput, InvalidTransition
-
-MAX_REASON = 500
+from voucher_app.domain.errors import InvalidTransition
+from voucher_app.domain.reasons import require_reason
 
 
 class ProviderStatus(StrEnum):
@@ -55,9 +54,5 @@ def decide(
             status=str(current),
             decision=str(decision),
         )
-    text = (reason or "").strip()
-    if decision in NEEDS_REASON and not text:
-        raise InvalidInput(f"to {decision} a provider, say why", field="reason")
-    if len(text) > MAX_REASON:
-        raise InvalidInput(f"a reason has at most {MAX_REASON} characters", field="reason")
+    require_reason(reason, needed=decision in NEEDS_REASON)
     return target

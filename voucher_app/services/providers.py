@@ -12,10 +12,12 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from voucher_app.domain.actors import Actor
 from voucher_app.domain.categories import CATEGORY_CODES
 from voucher_app.domain.errors import (
+    ConcurrentRequest,
     InvalidInput,
     ProviderExists,
     ProviderNotApproved,
@@ -93,8 +95,9 @@ def _categories(values: tuple[str, ...]) -> list[str]:
     return sorted(set(values))
 
 
-def provider_by_id(uow: UnitOfWork, provider_id: uuid.UUID) -> Provider:
-    provider = uow.session.scalar(select(Provider).where(Provider.public_id == provider_id))
+def provider_by_id(uow: UnitOfWork, provider_id: uuid.UUID, *, lock: bool = False) -> Provider:
+    query = select(Provider).where(Provider.public_id == provider_id)
+    provider = uow.session.scalar(query.with_for_update() if lock else query)
     if provider is None:
         raise UnknownProvider(f"no provider {provider_id}", provider=str(provider_id))
     return provider
@@ -111,6 +114,14 @@ def _view(uow: UnitOfWork, provider: Provider) -> ProviderView:
         ProviderStatus(provider.status),
         provider.status_reason,
     )
+
+
+def _flush_or_rerun(uow: UnitOfWork) -> None:
+    """Flush; a concurrent registration of the same code wins, and a rerun sees it."""
+    try:
+        uow.session.flush()
+    except IntegrityError as exc:
+        raise ConcurrentRequest("a concurrent request registered this code") from exc
 
 
 def _record(uow: UnitOfWork, provider: Provider, actor: Actor, now: datetime) -> None:
@@ -159,7 +170,7 @@ def apply_provider(uow: UnitOfWork, application: ProviderApplication, actor: Act
             setattr(provider, name, value)
         provider.applied_at = now
     provider.status, provider.status_reason = ProviderStatus.PENDING, None
-    uow.session.flush()
+    _flush_or_rerun(uow)
     _record(uow, provider, actor, now)
     return _view(uow, provider)
 
@@ -173,7 +184,7 @@ def decide_provider(
     reason: str | None = None,
 ) -> ProviderView:
     """Approve, reject, suspend or reinstate a provider (`domain.providers` says which apply)."""
-    provider = provider_by_id(uow, provider_id)
+    provider = provider_by_id(uow, provider_id, lock=True)  # one decision at a time
     target = decide(ProviderStatus(provider.status), decision, reason)
     provider.status = target
     provider.status_reason = (reason or "").strip() or None

@@ -12,9 +12,11 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from voucher_app.domain.actors import Actor
 from voucher_app.domain.errors import (
+    ConcurrentRequest,
     InvalidIndustry,
     InvalidInput,
     UnknownSme,
@@ -122,7 +124,10 @@ def register_sme(uow: UnitOfWork, declaration: SmeDeclaration, actor: Actor) -> 
         for field, value in figures.items():
             setattr(sme, field, value)
         sme.updated_at = now
-    uow.session.flush()
+    try:
+        uow.session.flush()
+    except IntegrityError as exc:  # the same code registered concurrently: rerun to update it
+        raise ConcurrentRequest("a concurrent request registered this code") from exc
     uow.session.add(
         SmeHistory(
             sme_id=sme.id,

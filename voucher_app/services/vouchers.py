@@ -33,11 +33,11 @@ from voucher_app.domain.errors import (
     ConcurrentRequest,
     IdempotencyKeyReused,
     InsufficientFunds,
-    InvalidInput,
     InvalidTransition,
     InvalidVoucherToken,
     UnknownVoucher,
 )
+from voucher_app.domain.reasons import require_reason
 from voucher_app.domain.sme import SizeClass
 from voucher_app.domain.voucher_code import normalise_human_code, random_human_code
 from voucher_app.persistence.database import insert_ignoring_duplicates
@@ -53,8 +53,6 @@ from voucher_app.services.centers import is_within
 from voucher_app.services.programmes import programme_by_id
 from voucher_app.services.smes import size_of, sme_by_uscc
 from voucher_app.signing.jws import VoucherClaims, sign_voucher, verify_voucher
-
-MAX_REASON = 500
 
 
 @dataclass(frozen=True)
@@ -168,7 +166,7 @@ def claim_within(
     except ClaimRefused:
         # A twin request with the same key may have taken the last of the cap or budget while
         # this one waited: then the answer is its voucher, which a rerun returns.
-        if idempotency_key is not None and _key_taken(uow, idempotency_key):
+        if idempotency_key is not None and key_taken(uow, idempotency_key):
             raise ConcurrentRequest("a concurrent request claimed this voucher") from None
         raise
     return _voucher_view(uow, voucher, now)
@@ -318,7 +316,8 @@ def _claimed_with(
     return voucher
 
 
-def _key_taken(uow: UnitOfWork, idempotency_key: str) -> bool:
+def key_taken(uow: UnitOfWork, idempotency_key: str) -> bool:
+    """Whether a voucher was already claimed with this key (inside the caller's transaction)."""
     found = uow.session.scalar(select(Voucher.id).where(Voucher.claim_key == idempotency_key))
     return found is not None
 
@@ -401,20 +400,29 @@ def revoke_voucher(
 ) -> VoucherView:
     """Revoke an active voucher: its unspent value returns to the issuing center, and to the
     SME's cap. The reason is shown to the SME."""
-    text = reason.strip()
-    if not text or len(text) > MAX_REASON:
-        raise InvalidInput(f"a revocation needs a reason of 1 to {MAX_REASON} characters")
+    text = require_reason(reason)
     voucher = voucher_by_id(uow, voucher_id, lock=True)
-    if voucher.status != "active":
+    now = uow.clock.now()
+    if voucher.status != "active" or voucher.expires_at <= now:
+        status = "expired" if voucher.status == "active" else voucher.status
         raise InvalidTransition(
-            f"voucher {voucher_id} is {voucher.status}; only an active voucher is revoked",
+            f"voucher {voucher_id} is {status}; only an active voucher is revoked",
             message_zh="只能作废有效状态的服务券",
         )
-    returned = _return_unspent(uow, voucher, EntryKind.REVOKE, actor)
-    _release_allowance(uow, voucher, returned)
-    now = uow.clock.now()
+    # The allowance row before the accounts, in the order a claim locks them: a claim and a
+    # revocation for one SME never wait on each other in a circle.
+    _release_allowance(uow, voucher, live_balance(uow, voucher))
+    _return_unspent(uow, voucher, EntryKind.REVOKE, actor)
     voucher.status, voucher.status_reason, voucher.closed_at = "revoked", text, now
     return _voucher_view(uow, voucher, now)
+
+
+def expire_all(uow: UnitOfWork, actor: Actor) -> int:
+    """Expire every voucher past its date, a batch per transaction; return how many."""
+    total = 0
+    while count := expire_due(uow, actor):
+        total += count
+    return total
 
 
 @transaction
