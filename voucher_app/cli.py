@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import functools
 import getpass
-import hashlib
 import json
 import sys
 import uuid
@@ -317,39 +316,41 @@ def vouchers_revoke(voucher_id: uuid.UUID, reason: str) -> None:
 @domain_errors
 def vouchers_expire() -> None:
     """Expire every voucher past its date now (the scheduler does this every few minutes)."""
-    parts = current()
-    total = 0
-    while count := vouchers.expire_due(parts.uow(), SYSTEM):
-        total += count
-    click.echo(f"{total} vouchers expired")
+    click.echo(f"{vouchers.expire_all(current().uow(), SYSTEM)} vouchers expired")
 
 
 @vouchers_cli.command("issue-bulk")
 @click.argument("listing", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--programme", "programme_id", type=click.UUID, required=True)
 @click.option("--dry-run", is_flag=True, help="Report what would happen; post nothing.")
+@click.option(
+    "--batch",
+    default=None,
+    help="Name of this round; the same list issues again only under a new name.",
+)
 @domain_errors
-def vouchers_issue_bulk(listing: Path, programme_id: uuid.UUID, dry_run: bool) -> None:
+def vouchers_issue_bulk(
+    listing: Path, programme_id: uuid.UUID, dry_run: bool, batch: str | None
+) -> None:
     """Issue a voucher to each SME in LISTING (.csv or .xlsx with a `uscc` column)."""
     parts = current()
     rows = bulk.read_rows(listing.name, listing.read_bytes())
-    if dry_run:
-        report = bulk.dry_run(parts.uow(), programme_id, rows)
-    else:
-        batch_key = hashlib.sha256(listing.read_bytes()).hexdigest()[:32]
-        report = bulk.issue(
-            parts.uow(),
-            programme_id=programme_id,
-            rows=rows,
-            actor=cli_actor(),
-            signer=parts.voucher_signer(),
-            batch_key=f"bulk:{batch_key}",
-        )
+    run = bulk.dry_run if dry_run else bulk.issue
+    report = run(
+        parts.uow(),
+        programme_id=programme_id,
+        rows=rows,
+        actor=cli_actor(),
+        signer=parts.voucher_signer(),
+        batch=batch,
+    )
     for row in report.rows:
         detail = row.voucher_code or row.message
         click.echo(f"line {row.line:>5}  {row.uscc:18}  {row.outcome:20}  {detail}")
     verb = "would issue" if dry_run else "issued"
-    click.echo(f"{verb} {report.issued}, refused {report.refused}")
+    click.echo(
+        f"{verb} {report.issued}, already issued {report.already_issued}, refused {report.refused}"
+    )
 
 
 @vouchers_cli.command("qr")

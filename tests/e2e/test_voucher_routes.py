@@ -91,8 +91,8 @@ def test_bulk_issuance_from_the_command_line(
     real = runner.invoke(args=["vouchers", "issue-bulk", str(listing), "--programme", programme])
     again = runner.invoke(args=["vouchers", "issue-bulk", str(listing), "--programme", programme])
     assert "would_issue" in dry.output and "not_eligible_size" in dry.output
-    assert dry.output.strip().endswith("would issue 1, refused 1")
-    assert real.output.strip().endswith("issued 1, refused 1")
-    assert again.output.strip().endswith("issued 1, refused 1")  # the same voucher again
+    assert dry.output.strip().endswith("would issue 1, already issued 0, refused 1")
+    assert real.output.strip().endswith("issued 1, already issued 0, refused 1")
+    assert again.output.strip().endswith("issued 0, already issued 1, refused 1")
     listed = json.loads(runner.invoke(args=["vouchers", "list", "--json"]).output)
     assert len(listed) == len(demo_vouchers) + 1

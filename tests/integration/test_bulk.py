@@ -58,54 +58,87 @@ EXPECTED = {
 }
 
 
+def run(
+    uow: UnitOfWork,
+    programme: ProgrammeView,
+    rows: list[bulk.Row],
+    signer: VoucherSigner,
+    *,
+    dry: bool = False,
+    batch: str | None = None,
+) -> bulk.BulkReport:
+    step = bulk.dry_run if dry else bulk.issue
+    return step(
+        uow,
+        programme_id=programme.id,
+        rows=rows,
+        actor=factories.ADMIN,
+        signer=signer,
+        batch=batch,
+    )
+
+
 def test_the_dry_run_reports_every_row_and_posts_nothing(
-    uow: UnitOfWork, programme: ProgrammeView, listing: bytes
-) -> None:
-    rows = bulk.read_rows("list.csv", listing)
-    before = snapshot(uow)
-    report = bulk.dry_run(uow, programme.id, rows)
-    assert {r.line: r.outcome for r in report.rows} == EXPECTED
-    assert (report.issued, report.refused) == (3, 5)
-    assert snapshot(uow) == before
-
-
-def test_the_dry_run_counts_caps_and_budgets_across_the_file(
-    uow: UnitOfWork, programme: ProgrammeView
-) -> None:
-    smes = [factories.sme(uow, n).uscc for n in range(1, 6)]
-    text = "uscc\n" + "\n".join(smes) + "\n"
-    report = bulk.dry_run(uow, programme.id, bulk.read_rows("list.csv", text.encode()))
-    assert [r.outcome for r in report.rows] == ["would_issue"] * 4 + ["budget_exhausted"]
-
-
-def test_the_real_run_issues_the_good_rows_and_a_rerun_issues_nothing_twice(
     uow: UnitOfWork, programme: ProgrammeView, listing: bytes, voucher_signer: VoucherSigner
 ) -> None:
     rows = bulk.read_rows("list.csv", listing)
-    report = bulk.issue(
-        uow,
-        programme_id=programme.id,
-        rows=rows,
-        actor=factories.ADMIN,
-        signer=voucher_signer,
-        batch_key="upload-1",
-    )
+    before = snapshot(uow)
+    report = run(uow, programme, rows, voucher_signer, dry=True)
+    assert {r.line: r.outcome for r in report.rows} == EXPECTED
+    assert (report.issued, report.already_issued, report.refused) == (3, 0, 5)
+    assert snapshot(uow) == before
+    assert vouchers.list_vouchers(uow) == []
+
+
+def test_the_dry_run_counts_caps_and_budgets_across_the_file(
+    uow: UnitOfWork, programme: ProgrammeView, voucher_signer: VoucherSigner
+) -> None:
+    smes = [factories.sme(uow, n).uscc for n in range(1, 6)]
+    text = "uscc\n" + "\n".join(smes) + "\n"
+    rows = bulk.read_rows("list.csv", text.encode())
+    report = run(uow, programme, rows, voucher_signer, dry=True)
+    assert [r.outcome for r in report.rows] == ["would_issue"] * 4 + ["budget_exhausted"]
+
+
+def test_the_real_run_does_what_the_dry_run_said_and_a_rerun_issues_nothing_twice(
+    uow: UnitOfWork, programme: ProgrammeView, listing: bytes, voucher_signer: VoucherSigner
+) -> None:
+    rows = bulk.read_rows("list.csv", listing)
+    report = run(uow, programme, rows, voucher_signer)
     as_dry_run = {r.line: r.outcome.replace("issued", "would_issue") for r in report.rows}
-    assert as_dry_run == EXPECTED  # the dry run said exactly what would happen
-    issued = len(vouchers.list_vouchers(uow))
-    assert issued == 3
-    again = bulk.issue(
-        uow,
-        programme_id=programme.id,
-        rows=rows,
-        actor=factories.ADMIN,
-        signer=voucher_signer,
-        batch_key="upload-1",
-    )
-    assert len(vouchers.list_vouchers(uow)) == issued
-    assert [r.voucher_code for r in again.rows if r.outcome == "issued"] == [
-        r.voucher_code for r in report.rows if r.outcome == "issued"
-    ]
+    assert as_dry_run == EXPECTED
+    assert len(vouchers.list_vouchers(uow)) == 3
+    # The same list, re-sorted: the same batch, so nothing new — and the dry run says so too.
+    resorted = list(reversed(rows))
+    assert run(uow, programme, resorted, voucher_signer, dry=True).already_issued == 3
+    again = run(uow, programme, resorted, voucher_signer)
+    assert len(vouchers.list_vouchers(uow)) == 3
+    assert (again.issued, again.already_issued) == (0, 3)
+    first_codes = {r.uscc: r.voucher_code for r in report.rows if r.outcome == "issued"}
+    assert {r.uscc: r.voucher_code for r in again.rows if r.voucher_code} == first_codes
+
+
+def test_a_named_second_round_issues_again_up_to_the_cap(
+    uow: UnitOfWork, programme: ProgrammeView, voucher_signer: VoucherSigner
+) -> None:
+    a, b = (factories.sme(uow, n).uscc for n in (1, 2))
+    rows = bulk.read_rows("list.csv", f"uscc\n{a}\n{b}\n".encode())
+    assert run(uow, programme, rows, voucher_signer, batch="round-1").issued == 2
+    assert run(uow, programme, rows, voucher_signer, batch="round-2").issued == 2
+    third = run(uow, programme, rows, voucher_signer, batch="round-3")
+    assert [r.outcome for r in third.rows] == ["cap_reached", "cap_reached"]
+    assert len(vouchers.list_vouchers(uow)) == 4
+
+
+def test_the_same_list_for_two_programmes_issues_in_each(
+    uow: UnitOfWork, programme: ProgrammeView, voucher_signer: VoucherSigner
+) -> None:
+    other = factories.voucher_programme(uow, vouchers=4, sme_cap_fen=2 * FACE, name="Second")
+    a = factories.sme(uow, 1).uscc
+    rows = bulk.read_rows("list.csv", f"uscc\n{a}\n".encode())
+    assert run(uow, programme, rows, voucher_signer).issued == 1
+    assert run(uow, other, rows, voucher_signer).issued == 1
+    assert {v.programme_id for v in vouchers.list_vouchers(uow)} == {programme.id, other.id}
 
 
 def test_an_xlsx_list_reads_like_a_csv_one(uow: UnitOfWork, programme: ProgrammeView) -> None:

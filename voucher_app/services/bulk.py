@@ -1,14 +1,19 @@
 """Bulk issuance by center staff from a CSV or XLSX list of SMEs, with a dry run first.
 
-The dry run reports, row by row, who would get a voucher and who not, and why — an invalid or
-unknown code, a code listed twice, an ineligible SME, a cap or budget the list would exceed —
-before anything is posted. The real run issues the same rows, each its own claim, so one
-refused row never blocks the others, and reports what happened to each.
+Both runs go through the same steps: each distinct, valid code is claimed like any claim
+(`vouchers.claim_within`), in a savepoint of its own so a refused row rolls back alone, and
+caps and budgets are therefore counted across the file exactly as the real run will meet them.
+The dry run then rolls the whole transaction back, having posted nothing; the real run commits,
+`BATCH` rows at a time. A row's idempotency key names the programme, the batch and the SME, so
+running the same list again — even re-sorted — issues nothing twice: those rows come back
+`already_issued`, with the voucher the first run issued.
 """
 
 from __future__ import annotations
 
 import csv
+import dataclasses
+import hashlib
 import io
 import uuid
 from collections.abc import Iterable
@@ -16,26 +21,12 @@ from dataclasses import dataclass
 from pathlib import PurePath
 
 from openpyxl import load_workbook
-from sqlalchemy import select
 
-from voucher_app.domain import accounts
 from voucher_app.domain.actors import Actor
-from voucher_app.domain.calendar import local_date
-from voucher_app.domain.eligibility import (
-    Applicant,
-    ProgrammeRules,
-    budget_exhausted,
-    cap_reached,
-    check_eligibility,
-)
-from voucher_app.domain.errors import ClaimRefused, InvalidInput, NotFound, VoucherError
-from voucher_app.domain.sme import SizeClass, parse_uscc
-from voucher_app.persistence.models import Center, ClaimAllowance, Programme, Sme
-from voucher_app.persistence.uow import UnitOfWork, read_only, transaction
+from voucher_app.domain.errors import ClaimRefused, InvalidInput, NotFound
+from voucher_app.domain.sme import parse_uscc
+from voucher_app.persistence.uow import UnitOfWork, transaction
 from voucher_app.services import vouchers
-from voucher_app.services.centers import is_within
-from voucher_app.services.programmes import programme_by_id
-from voucher_app.services.smes import size_of
 from voucher_app.services.vouchers import VoucherSigner
 
 MAX_ROWS = 50_000
@@ -52,7 +43,7 @@ class Row:
 class RowOutcome:
     line: int
     uscc: str
-    outcome: str  # "issued" (or "would_issue" in a dry run), else a refusal code
+    outcome: str  # "issued" ("would_issue" in a dry run), "already_issued", or a refusal code
     message: str
     voucher_code: str | None = None
 
@@ -67,8 +58,12 @@ class BulkReport:
         return sum(r.outcome in {"issued", "would_issue"} for r in self.rows)
 
     @property
+    def already_issued(self) -> int:
+        return sum(r.outcome == "already_issued" for r in self.rows)
+
+    @property
     def refused(self) -> int:
-        return len(self.rows) - self.issued
+        return len(self.rows) - self.issued - self.already_issued
 
 
 def read_rows(filename: str, content: bytes) -> list[Row]:
@@ -104,56 +99,35 @@ def read_rows(filename: str, content: bytes) -> list[Row]:
     return rows
 
 
-@read_only
-def dry_run(uow: UnitOfWork, programme_id: uuid.UUID, rows: list[Row]) -> BulkReport:
-    """What a real run would do with each row, counting caps and budgets across the file."""
-    session = uow.session
-    programme = programme_by_id(session, programme_id)
-    today = local_date(uow.clock.now())
-    face = programme.voucher_face_value_fen
-    rules = ProgrammeRules(
-        programme.period_start,
-        programme.period_end,
-        {SizeClass(s) for s in programme.accepted_sizes},
-        set(programme.accepted_industries),
+def batch_name(rows: list[Row]) -> str:
+    """The default batch: a name for the list that survives re-sorting and re-saving it."""
+    codes = sorted({row.uscc.strip().upper() for row in rows})
+    return hashlib.sha256("\n".join(codes).encode()).hexdigest()[:24]
+
+
+def dry_run(
+    uow: UnitOfWork,
+    *,
+    programme_id: uuid.UUID,
+    rows: list[Row],
+    actor: Actor,
+    signer: VoucherSigner,
+    batch: str | None = None,
+) -> BulkReport:
+    """What `issue` would do with each row: the real claims, in a transaction rolled back."""
+    with uow:  # never committed: leaving the block rolls everything back
+        outcomes = _claim_rows(
+            uow, programme_id, rows, actor, signer, batch=batch or batch_name(rows)
+        )
+    return BulkReport(
+        True,
+        [
+            dataclasses.replace(o, outcome="would_issue", message="would issue", voucher_code=None)
+            if o.outcome == "issued"
+            else o
+            for o in outcomes
+        ],
     )
-    pid = str(programme.public_id)
-    seen: set[str] = set()
-    claimed: dict[int, int] = {}  # sme id -> fen, this file included
-    budgets: dict[str, int] = {}  # center code -> fen left, this file included
-    outcomes = []
-    for row in rows:
-        triaged = _triage(row, seen)
-        if isinstance(triaged, RowOutcome):
-            outcomes.append(triaged)
-            continue
-        uscc = triaged
-        try:
-            sme = session.scalar(select(Sme).where(Sme.uscc == uscc))
-            if sme is None:
-                outcomes.append(RowOutcome(row.line, uscc, "unknown_sme", "not registered"))
-                continue
-            home = session.get_one(Center, sme.home_center_id)
-            applicant = Applicant(
-                size_of(sme),
-                sme.industry,
-                home.code,
-                is_within(session, home.id, programme.owner_center_id),
-            )
-            check_eligibility(rules, applicant, today)
-            taken = claimed.setdefault(sme.id, _claimed(uow, sme, programme))
-            if taken + face > programme.sme_cap_fen:
-                raise cap_reached(programme.sme_cap_fen, taken, face)
-            left = budgets.setdefault(home.code, _available(uow, home.code, pid))
-            if left < face:
-                raise budget_exhausted(home.code, left, face)
-        except VoucherError as refused:
-            outcomes.append(RowOutcome(row.line, row.uscc, refused.code, refused.message))
-            continue
-        claimed[sme.id] = taken + face
-        budgets[home.code] = left - face
-        outcomes.append(RowOutcome(row.line, uscc, "would_issue", "eligible"))
-    return BulkReport(True, outcomes)
 
 
 BATCH = 200
@@ -166,25 +140,20 @@ def issue(
     rows: list[Row],
     actor: Actor,
     signer: VoucherSigner,
-    batch_key: str,
+    batch: str | None = None,
 ) -> BulkReport:
-    """Claim a voucher for each row, `BATCH` rows per transaction, each row in a savepoint so
-    that a refused row rolls back alone. A row's idempotency key is `batch_key` and its line:
-    running the same upload again issues nothing twice."""
-    seen: set[str] = set()
-    outcomes: dict[int, RowOutcome] = {}
-    claims = []
-    for row in rows:
-        triaged = _triage(row, seen)
-        if isinstance(triaged, RowOutcome):
-            outcomes[row.line] = triaged
-        else:
-            claims.append(Row(row.line, triaged))
-    for start in range(0, len(claims), BATCH):
-        batch = claims[start : start + BATCH]
-        for outcome in _issue_batch(uow, programme_id, batch, actor, signer, batch_key):
-            outcomes[outcome.line] = outcome
-    return BulkReport(False, [outcomes[row.line] for row in rows])
+    """Claim a voucher for each row, `BATCH` rows per transaction (see the module docstring).
+
+    `batch` defaults to `batch_name(rows)`; a center that means to issue the same list again
+    (a second round of a programme that allows two vouchers) names the round instead.
+    """
+    name = batch or batch_name(rows)
+    outcomes: list[RowOutcome] = []
+    for start in range(0, len(rows), BATCH):
+        outcomes += _issue_batch(
+            uow, programme_id, rows[start : start + BATCH], actor, signer, name
+        )
+    return BulkReport(False, outcomes)
 
 
 @transaction
@@ -194,51 +163,50 @@ def _issue_batch(  # noqa: PLR0917 - the private half of `issue`
     rows: list[Row],
     actor: Actor,
     signer: VoucherSigner,
-    batch_key: str,
+    batch: str,
 ) -> list[RowOutcome]:
+    return _claim_rows(uow, programme_id, rows, actor, signer, batch=batch)
+
+
+def _claim_rows(
+    uow: UnitOfWork,
+    programme_id: uuid.UUID,
+    rows: list[Row],
+    actor: Actor,
+    signer: VoucherSigner,
+    *,
+    batch: str,
+) -> list[RowOutcome]:
+    """Claim for each row inside the caller's open transaction, a savepoint per row."""
+    seen: set[str] = set()
     outcomes = []
     for row in rows:
+        try:
+            uscc = parse_uscc(row.uscc)
+        except InvalidInput as invalid:
+            outcomes.append(RowOutcome(row.line, row.uscc, invalid.code, invalid.message))
+            continue
+        if uscc in seen:
+            outcomes.append(RowOutcome(row.line, uscc, "duplicated", "listed twice"))
+            continue
+        seen.add(uscc)
+        key = f"bulk:{programme_id}:{batch}:{uscc}"
+        replay = vouchers.key_taken(uow, key)
         savepoint = uow.session.begin_nested()
         try:
             voucher = vouchers.claim_within(
                 uow,
                 programme_id=programme_id,
-                sme_uscc=row.uscc,
+                sme_uscc=uscc,
                 actor=actor,
                 signer=signer,
-                idempotency_key=f"{batch_key}:{row.line}",
+                idempotency_key=key,
             )
-        except (ClaimRefused, InvalidInput, NotFound) as refused:
+        except (ClaimRefused, NotFound) as refused:
             savepoint.rollback()
-            outcomes.append(RowOutcome(row.line, row.uscc, refused.code, refused.message))
+            outcomes.append(RowOutcome(row.line, uscc, refused.code, refused.message))
             continue
         savepoint.commit()
-        outcomes.append(
-            RowOutcome(row.line, voucher.sme_uscc, "issued", "issued", voucher.human_code)
-        )
+        outcome = "already_issued" if replay else "issued"
+        outcomes.append(RowOutcome(row.line, uscc, outcome, outcome, voucher.human_code))
     return outcomes
-
-
-def _triage(row: Row, seen: set[str]) -> RowOutcome | str:
-    """The row's normalised code, or its outcome when it is not a code or came before."""
-    try:
-        uscc = parse_uscc(row.uscc)
-    except InvalidInput as invalid:
-        return RowOutcome(row.line, row.uscc, invalid.code, invalid.message)
-    if uscc in seen:
-        return RowOutcome(row.line, uscc, "duplicated", "listed twice")
-    seen.add(uscc)
-    return uscc
-
-
-def _claimed(uow: UnitOfWork, sme: Sme, programme: Programme) -> int:
-    claimed = uow.session.scalar(
-        select(ClaimAllowance.claimed_fen).where(
-            ClaimAllowance.sme_id == sme.id, ClaimAllowance.programme_id == programme.id
-        )
-    )
-    return claimed or 0
-
-
-def _available(uow: UnitOfWork, center: str, programme: str) -> int:
-    return uow.journal.balance(accounts.available(center, programme))
