@@ -162,10 +162,14 @@ def upgrade() -> None:
         sa.Column("subject", sa.String(300), nullable=False),
         sa.Column("body", sa.Text(), nullable=False),
         sa.Column("created_at", MOMENT, nullable=False),
+        sa.Column("next_attempt_at", MOMENT, nullable=False),
         sa.Column("sent_at", MOMENT, nullable=True),
+        sa.Column("gave_up_at", MOMENT, nullable=True),
         sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("last_error", sa.String(500), nullable=True),
         sa.UniqueConstraint("dedupe_key"),
     )
+    op.create_index("ix_notifications_next_attempt_at", "notifications", ["next_attempt_at"])
 
 
 def downgrade() -> None:

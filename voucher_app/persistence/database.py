@@ -18,6 +18,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import ConnectionPoolEntry
+from sqlalchemy.sql.expression import Insert
 
 SQLITE_BUSY_TIMEOUT_SECONDS = 30
 
@@ -99,12 +100,25 @@ def _configure_sqlite(engine: Engine) -> None:
         connection.connection.driver_connection.execute(f"BEGIN {mode}")  # type: ignore[union-attr]
 
 
+def _insert_or_ignore(session: Session, table: Table, key: Sequence[str]) -> Insert:
+    """INSERT … ON CONFLICT (key) DO NOTHING, in the dialect of the session's database."""
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return insert(table).on_conflict_do_nothing(index_elements=list(key))
+
+
 def insert_ignoring_duplicates(
     session: Session, table: Table, rows: Sequence[Mapping[str, Any]], key: Sequence[str]
 ) -> None:
-    """INSERT … ON CONFLICT (key) DO NOTHING, in the dialect of the session's database."""
-    if not rows:
-        return
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    session.execute(insert(table).on_conflict_do_nothing(index_elements=list(key)), rows)
+    """Insert the rows whose `key` is not there yet."""
+    if rows:
+        session.execute(_insert_or_ignore(session, table, key), rows)
+
+
+def insert_if_new(
+    session: Session, table: Table, row: Mapping[str, Any], key: Sequence[str]
+) -> bool:
+    """Insert one row unless its `key` is there already; say whether it was inserted."""
+    # RETURNING, not rowcount: drivers differ in what they count for a skipped row.
+    statement = _insert_or_ignore(session, table, key).returning(table.c[key[0]])
+    return session.execute(statement, dict(row)).first() is not None

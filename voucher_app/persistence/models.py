@@ -372,7 +372,8 @@ class ClaimAllowance(Base):
 
 
 class Notification(Base):
-    """The outbox: messages to send (reminders); the sender job marks them sent."""
+    """The outbox: messages to send (reminders). The sender job marks each sent, or after a
+    failed attempt sets the next one later; after the last attempt it gives up."""
 
     __tablename__ = "notifications"
 
@@ -382,5 +383,8 @@ class Notification(Base):
     subject: Mapped[str] = mapped_column(String(300))
     body: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime]
+    next_attempt_at: Mapped[datetime] = mapped_column(index=True)
     sent_at: Mapped[datetime | None]
+    gave_up_at: Mapped[datetime | None]
     attempts: Mapped[int] = mapped_column(Integer)
+    last_error: Mapped[str | None] = mapped_column(String(500))

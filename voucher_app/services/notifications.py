@@ -2,7 +2,9 @@
 sent later by a job, through a pluggable sender (a log sender by default).
 
 Each message has a dedupe key, so deciding the same reminder twice writes it once; the sender
-job takes unsent messages FOR UPDATE SKIP LOCKED, so two job processes never send one twice.
+job takes due messages FOR UPDATE SKIP LOCKED, so two job processes never send one twice. A
+failed send is tried again later, each wait twice the last (`retry_delay`), and given up after
+`MAX_ATTEMPTS` with the last error kept for the operator.
 """
 
 from __future__ import annotations
@@ -10,17 +12,21 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
 from voucher_app.domain.money import format_yuan
-from voucher_app.persistence.database import insert_ignoring_duplicates
+from voucher_app.persistence.database import insert_if_new
 from voucher_app.persistence.models import Notification, Sme, Voucher
 from voucher_app.persistence.uow import UnitOfWork, transaction
 from voucher_app.services.vouchers import live_balance
 
 log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 8
+FIRST_RETRY = timedelta(minutes=1)
+LONGEST_RETRY = timedelta(hours=6)
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,27 +44,35 @@ def log_sender(message: Message) -> None:
     log.info("notification to %s: %s", message.recipient, message.subject)
 
 
-def queue(uow: UnitOfWork, dedupe_key: str, message: Message) -> None:
-    insert_ignoring_duplicates(
+def retry_delay(attempts: int) -> timedelta:
+    """How long to wait after the `attempts`-th failed attempt: 1, 2, 4 … minutes, at most 6 h."""
+    doublings = min(attempts - 1, 16)  # past 2**9 minutes the cap holds; stop before overflow
+    return min(FIRST_RETRY * (1 << doublings), LONGEST_RETRY)
+
+
+def queue(uow: UnitOfWork, dedupe_key: str, message: Message) -> bool:
+    """Put the message in the outbox unless one with this key is there; say whether it was."""
+    now = uow.clock.now()
+    return insert_if_new(
         uow.session,
         Notification.__table__,  # type: ignore[arg-type]
-        [
-            {
-                "dedupe_key": dedupe_key,
-                "recipient": message.recipient,
-                "subject": message.subject,
-                "body": message.body,
-                "created_at": uow.clock.now(),
-                "attempts": 0,
-            }
-        ],
+        {
+            "dedupe_key": dedupe_key,
+            "recipient": message.recipient,
+            "subject": message.subject,
+            "body": message.body,
+            "created_at": now,
+            "next_attempt_at": now,
+            "attempts": 0,
+        },
         key=["dedupe_key"],
     )
 
 
 @transaction
 def queue_expiry_reminders(uow: UnitOfWork, within: timedelta) -> int:
-    """Remind the SME of each active voucher that expires within `within` (once per voucher)."""
+    """Remind the SME of each active voucher that expires within `within`, once per voucher;
+    return how many reminders are new."""
     now = uow.clock.now()
     due = uow.session.execute(
         select(Voucher, Sme.uscc)
@@ -72,7 +86,7 @@ def queue_expiry_reminders(uow: UnitOfWork, within: timedelta) -> int:
         if not remaining:
             continue
         days = max((voucher.expires_at - now).days, 0)
-        queue(
+        queued += queue(
             uow,
             f"voucher-expiry:{voucher.public_id}",
             Message(
@@ -84,30 +98,51 @@ def queue_expiry_reminders(uow: UnitOfWork, within: timedelta) -> int:
                 f"{format_yuan(remaining)} left; use it before {voucher.expires_at:%Y-%m-%d}.",
             ),
         )
-        queued += 1
     return queued
 
 
 @transaction
 def send_pending(uow: UnitOfWork, sender: Sender, batch: int = 100) -> int:
-    """Send up to `batch` unsent messages; a message whose sending fails stays for the next run."""
-    pending = list(
+    """Send up to `batch` messages that are due; return how many were sent."""
+    now = uow.clock.now()
+    due = list(
         uow.session.scalars(
             select(Notification)
-            .where(Notification.sent_at.is_(None))
-            .order_by(Notification.id)
+            .where(Notification.sent_at.is_(None), Notification.gave_up_at.is_(None))
+            .where(Notification.next_attempt_at <= now)
+            .order_by(Notification.next_attempt_at, Notification.id)
             .limit(batch)
             .with_for_update(skip_locked=True)
         )
     )
     sent = 0
-    for notification in pending:
+    for notification in due:
         notification.attempts += 1
         try:
             sender(Message(notification.recipient, notification.subject, notification.body))
-        except Exception:
-            log.exception("sending notification %s failed; retrying later", notification.id)
+        except Exception as exc:  # any sender's failure: the message waits, not the batch
+            _failed(notification, exc, now)
             continue
-        notification.sent_at = uow.clock.now()
+        notification.sent_at = now
         sent += 1
     return sent
+
+
+def _failed(notification: Notification, error: Exception, now: datetime) -> None:
+    notification.last_error = f"{type(error).__name__}: {error}"[:500]
+    if notification.attempts >= MAX_ATTEMPTS:
+        notification.gave_up_at = now
+        log.error(
+            "notification %s not sent after %d attempts: %s",
+            notification.id,
+            notification.attempts,
+            notification.last_error,
+        )
+        return
+    notification.next_attempt_at = now + retry_delay(notification.attempts)
+    log.warning(
+        "notification %s not sent (%s); next attempt at %s",
+        notification.id,
+        notification.last_error,
+        notification.next_attempt_at,
+    )
