@@ -1,7 +1,8 @@
 """Scheduled jobs (APScheduler): the Merkle log, checkpoints, voucher expiry and reminders.
 
 Each job is an entry point like a view: it calls services. Every run first takes the job's lease
-(`services.leases`), so with several scheduler processes each run happens once. `build_scheduler`
+(`services.leases`), so with several scheduler processes each run happens once; a run that
+outlasts its lease keeps renewing it (`renewing`) until it ends. `build_scheduler`
 gives a background scheduler for `flask serve` and a blocking one for `flask jobs run`.
 """
 
@@ -10,8 +11,10 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, timedelta
 
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -69,11 +72,40 @@ def leased(
             if not leases.acquire(parts.uow(), name, holder, duration):
                 return
             try:
-                job(parts)
+                with renewing(app, name, holder, duration):
+                    job(parts)
             except Exception:
                 log.exception("job %s failed; it runs again at its next interval", name)
 
     return run
+
+
+@contextmanager
+def renewing(app: Flask, name: str, holder: str, duration: timedelta) -> Iterator[None]:
+    """Renew the lease every third of its duration until the block ends, so that a long run
+    (a big expiry batch after downtime) is not joined by another process halfway."""
+    stop = threading.Event()
+
+    def beat() -> None:
+        with app.app_context():
+            parts = current()
+            while not stop.wait(duration.total_seconds() / 3):
+                try:
+                    held = leases.acquire(parts.uow(), name, holder, duration)
+                except Exception:  # the database away for a moment: try at the next beat
+                    log.exception("renewing the lease on %s failed", name)
+                    continue
+                if not held:
+                    log.warning("job %s lost its lease to another process", name)
+                    return
+
+    thread = threading.Thread(target=beat, name=f"lease-{name}", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
 
 
 def build_scheduler(app: Flask, *, blocking: bool) -> BaseScheduler:

@@ -17,7 +17,7 @@ from voucher_app.clock import FrozenClock
 from voucher_app.persistence.uow import UnitOfWork
 from voucher_app.services import leases, ledger, programmes, vouchers
 from voucher_app.signing.keyring import Keyring
-from voucher_app.wiring import current
+from voucher_app.wiring import Wiring, current
 
 MINUTE = timedelta(minutes=1)
 
@@ -64,6 +64,20 @@ def test_a_leased_job_runs_in_one_of_two_schedulers(app: Flask) -> None:
     second()
     first()
     assert runs == ["first", "first"]
+
+
+def test_a_run_longer_than_its_lease_keeps_it_until_it_ends(app: Flask) -> None:
+    seen_by_another: list[bool] = []
+
+    def slow(parts: Wiring) -> None:
+        time.sleep(2.5)  # two and a half times the one-second lease
+        seen_by_another.append(leases.acquire(parts.uow(), "test.slow", "process-2", MINUTE))
+
+    jobs.leased(app, "test.slow", 1, slow, "process-1")()
+    assert seen_by_another == [False]
+    with app.app_context():
+        time.sleep(1.1)  # no one renews it now
+        assert leases.acquire(current().uow(), "test.slow", "process-2", MINUTE)
 
 
 def test_the_scheduler_runs_every_job(app: Flask) -> None:
