@@ -3,7 +3,8 @@ hierarchy (with a claw-back and a reversal), SMEs of every size class, approved 
 providers with catalogues, and issued vouchers.
 
 Everything goes through the same services as real use, so the demo ledger verifies like a real
-one. The ledger's first twelve entries are the budget's; the vouchers' follow.
+one. The ledger's first twelve entries are the budget's; the vouchers' follow. The programme
+runs for the current calendar year, so the demo claims whenever it is loaded.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from datetime import date
 from sqlalchemy import func, select
 
 from voucher_app.domain.actors import Actor, Role
+from voucher_app.domain.calendar import local_date
 from voucher_app.domain.errors import DatabaseNotEmpty
 from voucher_app.domain.money import parse_yuan
 from voucher_app.domain.programmes import ProgrammeTerms
@@ -189,13 +191,14 @@ def load_demo(
 
 def _budget(uow: UnitOfWork) -> uuid.UUID:
     """The programme, funded and allocated: the ledger's first `BUDGET_ENTRIES` entries."""
+    year = local_date(uow.clock.now()).year
     programme = programmes.create_programme(
         uow,
         ProgrammeTerms(
-            name="2026年广东省中小微企业服务券 (Guangdong SME service vouchers 2026)",
+            name=f"{year}年广东省中小微企业服务券 (Guangdong SME service vouchers {year})",
             owner_center="440000",
-            period_start=date(2026, 1, 1),
-            period_end=date(2026, 12, 31),
+            period_start=date(year, 1, 1),
+            period_end=date(year, 12, 31),
             total_budget_fen=parse_yuan("20000000"),
             subsidy_rate_bp=5000,
             sme_cap_fen=parse_yuan("20000"),
