@@ -127,6 +127,18 @@ def keys_rotate(purpose: str) -> None:
     click.echo(f"new active {purpose} key {record.kid}")
 
 
+@keys_cli.command("destroy")
+@click.argument("kid")
+@click.confirmation_option(
+    prompt="Nothing this key signed will verify again (vouchers need reissuing). Destroy it?"
+)
+@domain_errors
+def keys_destroy(kid: str) -> None:
+    """Destroy a retired key that leaked: delete its file and stop trusting what it signed."""
+    record = current().keyring.destroy(kid)
+    click.echo(f"destroyed {record.purpose} key {record.kid}")
+
+
 @keys_cli.command("list")
 @domain_errors
 def keys_list() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ from joserfc import jws as joserfc_jws
 from joserfc.errors import SecurityWarning
 from joserfc.jwk import KeySet
 
+from voucher_app import create_app
 from voucher_app.services import demo
 
 
@@ -96,3 +98,39 @@ def test_bulk_issuance_from_the_command_line(
     assert again.output.strip().endswith("issued 0, already issued 1, refused 1")
     listed = json.loads(runner.invoke(args=["vouchers", "list", "--json"]).output)
     assert len(listed) == len(demo_vouchers) + 1
+
+
+@pytest.fixture
+def own_keys_runner(database_url: str, tmp_path: Path) -> Iterator[FlaskCliRunner]:
+    """An app with a key folder of its own, for tests that rotate and destroy keys."""
+    app = create_app("testing", {"DATABASE_URL": database_url, "KEYS_DIR": str(tmp_path)})
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["keys", "init"]).exit_code == 0
+    yield runner
+    app.extensions["voucher_app"].database.dispose()
+
+
+def test_rotated_keys_still_verify_until_destroyed(own_keys_runner: FlaskCliRunner) -> None:
+    runner = own_keys_runner
+    client = runner.app.test_client()
+    assert runner.invoke(args=["demo", "load"]).exit_code == 0
+    token = json.loads(runner.invoke(args=["vouchers", "list", "--json"]).output)[0]["token"]
+    old_kid = client.get("/.well-known/jwks.json").get_json()["keys"][0]["kid"]
+
+    def verify() -> dict[str, object]:
+        answer: dict[str, object] = client.post(
+            "/api/v1/vouchers/verify", json={"token": token}
+        ).get_json()
+        return answer
+
+    assert runner.invoke(args=["keys", "rotate", "voucher"]).exit_code == 0
+    assert len(client.get("/.well-known/jwks.json").get_json()["keys"]) == 2
+    assert verify()["valid"] is True
+    refused = runner.invoke(args=["keys", "destroy", old_kid], input="n\n")
+    assert refused.exit_code == 1 and verify()["valid"] is True  # not confirmed: kept
+    destroyed = runner.invoke(args=["keys", "destroy", old_kid, "--yes"])
+    assert destroyed.exit_code == 0, destroyed.output
+    assert old_kid not in {
+        k["kid"] for k in client.get("/.well-known/jwks.json").get_json()["keys"]
+    }
+    assert verify() == {"valid": False, "reason": "unknown_key", "voucher": None}

@@ -5,6 +5,8 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import uuid
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -12,10 +14,26 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from tests.harness import START
 from voucher_app.clock import FrozenClock
-from voucher_app.domain.errors import KeyringError
+from voucher_app.domain.errors import InvalidVoucherToken, KeyringError
+from voucher_app.domain.voucher_code import new_human_code
+from voucher_app.signing.jws import VoucherClaims, sign_voucher, verify_voucher
 from voucher_app.signing.keyring import MANIFEST, KeyPurpose, Keyring, KeyStatus, thumbprint
 
 CLOCK = FrozenClock(START)
+AT = START + timedelta(days=1)
+CLAIMS = VoucherClaims(
+    voucher_id=uuid.UUID(int=1),
+    human_code=new_human_code(1),
+    programme_id=uuid.UUID(int=2),
+    center_code="440305",
+    sme_uscc="91440305MA5DE0001R",
+    face_value_fen=500_000,
+    subsidy_rate_bp=5_000,
+    service_categories=("legal",),
+    iat=int(START.timestamp()),
+    nbf=int(START.timestamp()),
+    exp=int((START + timedelta(days=90)).timestamp()),
+)
 
 
 def test_init_creates_an_encrypted_ledger_and_voucher_key(tmp_path: Path) -> None:
@@ -91,3 +109,26 @@ def test_public_keys_are_read_without_the_passphrase(tmp_path: Path) -> None:
     Keyring(tmp_path, "secret", allow_plain=False).init(CLOCK)
     without = Keyring(tmp_path, None, allow_plain=False)
     assert len(without.public_keys(KeyPurpose.LEDGER)) == 1
+
+
+def test_a_destroyed_key_loses_its_file_and_verifies_nothing(tmp_path: Path) -> None:
+    ring = Keyring(tmp_path, None, allow_plain=True)
+    old = {r.purpose: r for r in ring.init(CLOCK)}[KeyPurpose.VOUCHER]
+    token = sign_voucher(CLAIMS, old.kid, ring.private_key(old))
+    with pytest.raises(KeyringError, match="rotate first"):
+        ring.destroy(old.kid)  # the only active key
+    new = ring.create(KeyPurpose.VOUCHER, CLOCK)
+    destroyed = ring.destroy(old.kid)
+    assert destroyed.status is KeyStatus.DESTROYED
+    assert not (tmp_path / old.file).exists()
+    reopened = Keyring(tmp_path, None, allow_plain=True)
+    reopened.check()  # start-up does not look for the deleted file
+    public = {r.kid: key for r, key in reopened.public_keys(KeyPurpose.VOUCHER)}
+    assert list(public) == [new.kid]
+    with pytest.raises(InvalidVoucherToken) as refused:
+        verify_voucher(token, public, AT)
+    assert refused.value.details["reason"] == "unknown_key"
+    with pytest.raises(KeyringError, match="is destroyed"):
+        reopened.destroy(old.kid)
+    with pytest.raises(KeyringError, match="no key"):
+        reopened.destroy("not-a-kid")

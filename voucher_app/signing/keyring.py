@@ -4,7 +4,9 @@ The folder holds a PEM file per private key (PKCS #8, encrypted with the passphr
 configuration allows plain development keys) and `keyring.json`, which lists each key's purpose,
 id, file, status, creation time and public key — so publishing and verifying never decrypt a
 private key. Rotation adds a new active key and retires the old one;
-retired keys stay to verify what they signed. A key's id (`kid`) is its RFC 7638 JWK thumbprint.
+retired keys stay to verify what they signed. A retired key that leaked is destroyed: its file
+is deleted and nothing it signed verifies any more (its record stays, so its id is not reused
+silently). A key's id (`kid`) is its RFC 7638 JWK thumbprint.
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ class KeyPurpose(StrEnum):
 class KeyStatus(StrEnum):
     ACTIVE = "active"
     RETIRED = "retired"
+    DESTROYED = "destroyed"
 
 
 @dataclass(frozen=True)
@@ -118,16 +121,20 @@ class Keyring:
         return active[-1], self.private_key(active[-1])
 
     def public_keys(self, purpose: KeyPurpose) -> list[tuple[KeyRecord, Ed25519PublicKey]]:
-        """Every key of `purpose`, active last, so verifiers accept what retired keys signed."""
-        records = sorted(self.records(purpose), key=lambda r: r.status is KeyStatus.ACTIVE)
+        """Every key of `purpose` but destroyed ones, active last, so verifiers accept what
+        retired keys signed."""
+        records = sorted(self._usable(purpose), key=lambda r: r.status is KeyStatus.ACTIVE)
         return [(r, r.verifying_key()) for r in records]
+
+    def _usable(self, purpose: KeyPurpose | None = None) -> list[KeyRecord]:
+        return [r for r in self.records(purpose) if r.status is not KeyStatus.DESTROYED]
 
     def check(self) -> None:
         """Load every key now, so a wrong passphrase, a missing file or a manifest whose public
         key is not the private key's stops start-up."""
         for purpose in KeyPurpose:
             self.active(purpose)
-        for record in self.records():
+        for record in self._usable():
             if _raw(self.private_key(record).public_key()) != _raw(record.verifying_key()):
                 raise KeyringError(f"{MANIFEST} lists the wrong public key for {record.file}")
 
@@ -180,6 +187,22 @@ class Keyring:
         self._write_manifest([*records, record])
         self._private[kid] = key
         return record
+
+    def destroy(self, kid: str) -> KeyRecord:
+        """Delete a retired key's private file and stop trusting what it signed."""
+        records = self.records()
+        record = next((r for r in records if r.kid == kid), None)
+        if record is None:
+            raise KeyringError(f"no key {kid} in {self.directory}")
+        if record.status is not KeyStatus.RETIRED:
+            raise KeyringError(
+                f"key {kid} is {record.status}; rotate first, then destroy the retired key"
+            )
+        destroyed = dataclasses.replace(record, status=KeyStatus.DESTROYED)
+        self._write_manifest([destroyed if r.kid == kid else r for r in records])
+        (self.directory / record.file).unlink(missing_ok=True)
+        self._private.pop(kid, None)
+        return destroyed
 
     def init(self, clock: Clock) -> list[KeyRecord]:
         """Create a ledger and a voucher key, each unless one exists already."""
