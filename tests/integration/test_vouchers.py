@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from sqlalchemy import event
 
 from tests import factories
 from tests.integration.ledger_state import snapshot
@@ -20,6 +21,7 @@ from voucher_app.domain.errors import (
     InvalidTransition,
 )
 from voucher_app.domain.sme import SizeClass
+from voucher_app.persistence.database import Database
 from voucher_app.persistence.uow import UnitOfWork
 from voucher_app.services import programmes, vouchers
 from voucher_app.services.programmes import ProgrammeView
@@ -245,3 +247,30 @@ def test_sme_test_data_is_what_the_cases_say(uow: UnitOfWork) -> None:
     assert sizes["not_an_sme"] is SizeClass.LARGE
     assert sizes["not_eligible_size"] is SizeClass.MEDIUM
     assert dataclasses.asdict(factories.sme(uow, 99))["size"] is SizeClass.MICRO
+
+
+def test_the_voucher_list_shows_what_each_voucher_shows_in_a_fixed_number_of_queries(
+    uow: UnitOfWork, database: Database, programme: ProgrammeView, voucher_signer: VoucherSigner
+) -> None:
+    statements: list[str] = []
+
+    def count(*args: Any) -> None:
+        statements.append(args[2])
+
+    def queries_to_list() -> int:
+        statements.clear()
+        event.listen(database.engine, "before_cursor_execute", count)
+        try:
+            listed = vouchers.list_vouchers(uow)
+        finally:
+            event.remove(database.engine, "before_cursor_execute", count)
+        assert listed == [vouchers.get_voucher(uow, v.id) for v in listed]
+        return len(statements)
+
+    first = claim(uow, programme, voucher_signer, factories.sme(uow, 1).uscc)
+    one = queries_to_list()
+    claim(uow, programme, voucher_signer, factories.sme(uow, 2).uscc)
+    claim(uow, programme, voucher_signer, factories.sme(uow, 3).uscc)
+    vouchers.revoke_voucher(uow, first.id, "wrong SME", ADMIN)
+    assert [v.status for v in vouchers.list_vouchers(uow)] == ["revoked", "active", "active"]
+    assert queries_to_list() == one

@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
@@ -54,6 +54,7 @@ from voucher_app.persistence.models import (
 )
 
 MAX_IDEMPOTENCY_KEY = 200
+IN_LIST_CHUNK = 1000  # names per IN (…) list: well under SQLite's and PostgreSQL's limits
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +99,20 @@ class Journal:
             select(LedgerAccount.balance_fen).where(LedgerAccount.name == account.name)
         )
         return balance or 0
+
+    def balances(self, accounts: Sequence[Account]) -> dict[str, int]:
+        """The balance of each account by name (0 for one never posted to), in few queries."""
+        names = [a.name for a in accounts]
+        found: dict[str, int] = dict.fromkeys(names, 0)
+        for start in range(0, len(names), IN_LIST_CHUNK):
+            chunk = names[start : start + IN_LIST_CHUNK]
+            rows = self.session.execute(
+                select(LedgerAccount.name, LedgerAccount.balance_fen).where(
+                    LedgerAccount.name.in_(chunk)
+                )
+            )
+            found.update((name, balance) for name, balance in rows)
+        return found
 
     def post(
         self,
