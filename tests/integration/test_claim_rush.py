@@ -1,10 +1,12 @@
-"""Claim rushes: two hundred SMEs at once against budget for fifty, and one SME from twenty
-threads against its cap. Nothing overspent, nothing over the cap, and the ledger verifies."""
+"""Claim rushes: two hundred SMEs at once against budget for fifty, one SME from twenty threads
+against its cap, and claims racing revocations of the same SME's vouchers. Nothing overspent,
+nothing over the cap, no deadlock, and the ledger verifies."""
 
 from __future__ import annotations
 
 import uuid
 from collections import Counter
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from threading import Barrier
 
@@ -23,28 +25,47 @@ ADMIN = factories.ADMIN
 FACE = factories.TERMS.voucher_face_value_fen
 
 
-def rush(
-    database: Database, uow: UnitOfWork, claims: list[tuple[uuid.UUID, str]], signer: VoucherSigner
-) -> Counter[str]:
-    """Fire every (programme id, USCC) claim at once, one thread each; count the outcomes."""
-    barrier = Barrier(len(claims))
+Task = Callable[[UnitOfWork], object]
 
-    def attempt(claim: tuple[uuid.UUID, str]) -> str:
-        programme_id, uscc = claim
+
+def at_once(database: Database, uow: UnitOfWork, tasks: list[Task]) -> Counter[str]:
+    """Run every task at the same moment, one thread and unit of work each; count the outcomes
+    ("done" or the refusal's code). Any other error fails the test."""
+    barrier = Barrier(len(tasks))
+
+    def attempt(task: Task) -> str:
         own = UnitOfWork(database, uow.clock)
         barrier.wait()
         try:
-            vouchers.claim_voucher(
-                own, programme_id=programme_id, sme_uscc=uscc, actor=ADMIN, signer=signer
-            )
+            task(own)
         except ClaimRefused as refused:
             return refused.code
         except VoucherError as other:
             return f"unexpected {other.code}"
-        return "issued"
+        return "done"
 
-    with ThreadPoolExecutor(len(claims)) as pool:
-        return Counter(pool.map(attempt, claims))
+    with ThreadPoolExecutor(len(tasks)) as pool:
+        return Counter(pool.map(attempt, tasks))
+
+
+def claiming(programme_id: uuid.UUID, uscc: str, signer: VoucherSigner) -> Task:
+    return lambda own: vouchers.claim_voucher(
+        own, programme_id=programme_id, sme_uscc=uscc, actor=ADMIN, signer=signer
+    )
+
+
+def revoking(voucher_id: uuid.UUID) -> Task:
+    return lambda own: vouchers.revoke_voucher(own, voucher_id, "race", ADMIN)
+
+
+def rush(
+    database: Database, uow: UnitOfWork, claims: list[tuple[uuid.UUID, str]], signer: VoucherSigner
+) -> Counter[str]:
+    """Fire every (programme id, USCC) claim at once; count the outcomes."""
+    tasks = [claiming(programme_id, uscc, signer) for programme_id, uscc in claims]
+    outcomes = at_once(database, uow, tasks)
+    outcomes["issued"] = outcomes.pop("done", 0)
+    return +outcomes
 
 
 @pytest.fixture
@@ -89,5 +110,43 @@ def test_one_sme_claiming_from_20_threads_stays_within_its_cap(
         outcomes = rush(rush_database, uow, [(programme.id, sme.uscc)] * 20, voucher_signer)
         assert outcomes == Counter({"issued": 3, "cap_reached": 17})
         assert sum(v.face_value_fen for v in vouchers.list_vouchers(uow)) == 3 * FACE
+    finally:
+        rush_database.dispose()
+
+
+def test_claims_racing_revocations_keep_the_cap_and_the_budget(
+    rush_database: Database, clock: object, voucher_signer: VoucherSigner
+) -> None:
+    uow = UnitOfWork(rush_database, clock)  # type: ignore[arg-type]
+    try:
+        factories.guangdong(uow)
+        programme = factories.voucher_programme(uow, vouchers=10, sme_cap_fen=3 * FACE)
+        sme = factories.sme(uow, 1)
+        held = [
+            vouchers.claim_voucher(
+                uow,
+                programme_id=programme.id,
+                sme_uscc=sme.uscc,
+                actor=ADMIN,
+                signer=voucher_signer,
+            ).id
+            for _ in range(3)
+        ]
+        revocations = [revoking(voucher_id) for voucher_id in held]
+        claims = [claiming(programme.id, sme.uscc, voucher_signer)] * 12
+        outcomes = at_once(rush_database, uow, revocations + claims)
+        assert set(outcomes) <= {"done", "cap_reached"}, outcomes
+        assert outcomes["done"] >= 3  # every revocation succeeds; claims fit where they freed
+        live = [v for v in vouchers.list_vouchers(uow) if v.status != "revoked"]
+        assert len(live) == outcomes["done"] - 3 <= 3
+        assert {v.id for v in live}.isdisjoint(held)
+        on_vouchers = sum(v.remaining_fen for v in live)
+        budget = programmes.available_budget(uow, programme.id, "440305")
+        assert budget + on_vouchers == 10 * FACE
+        # The cap's counter agrees with the vouchers: exactly the room left can still be claimed.
+        room = 3 - len(live)
+        assert rush(rush_database, uow, [(programme.id, sme.uscc)] * 4, voucher_signer) == Counter(
+            {"issued": room, "cap_reached": 4 - room}
+        )
     finally:
         rush_database.dispose()
