@@ -9,6 +9,9 @@ two entries that touch the same account the way they committed; the sequencer re
 Posting is the hot path of every use case, so it runs prebuilt Core statements with bound
 parameters (SQLAlchemy compiles each once) on the session's connection: one UPDATE … RETURNING
 per posting, one INSERT each for the entry, all its postings (multi-row) and the queue row.
+`post_many` posts a whole set of entries of one kind (bulk issuance) in a few statements: one
+conditional update per existing account for the sum of its postings, one multi-row INSERT for
+the accounts the set opens, and one each for the entries, their postings and the queue rows.
 """
 
 from __future__ import annotations
@@ -21,7 +24,18 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 
-from sqlalchemy import Connection, Table, TextClause, bindparam, insert, select, text, update
+from sqlalchemy import (
+    BigInteger,
+    Connection,
+    Insert,
+    Table,
+    TextClause,
+    bindparam,
+    insert,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -45,7 +59,7 @@ from voucher_app.domain.errors import (
 )
 from voucher_app.domain.money import format_yuan
 from voucher_app.ledger.document import MalformedEntry, check_refs
-from voucher_app.persistence.database import insert_ignoring_duplicates
+from voucher_app.persistence.database import insert_ignoring_duplicates, insert_or_ignore
 from voucher_app.persistence.models import (
     JournalEntry,
     JournalPosting,
@@ -100,17 +114,19 @@ class Journal:
         )
         return balance or 0
 
-    def balances(self, accounts: Sequence[Account]) -> dict[str, int]:
-        """The balance of each account by name (0 for one never posted to), in few queries."""
-        names = [a.name for a in accounts]
+    def balances(self, accounts: Sequence[Account], *, lock: bool = False) -> dict[str, int]:
+        """The balance of each account by name (0 for one never posted to), in few queries;
+        with `lock`, the rows stay locked (in name order) until the transaction ends."""
+        names = sorted({a.name for a in accounts})
         found: dict[str, int] = dict.fromkeys(names, 0)
         for start in range(0, len(names), IN_LIST_CHUNK):
             chunk = names[start : start + IN_LIST_CHUNK]
-            rows = self.session.execute(
-                select(LedgerAccount.name, LedgerAccount.balance_fen).where(
-                    LedgerAccount.name.in_(chunk)
-                )
+            query = (
+                select(LedgerAccount.name, LedgerAccount.balance_fen)
+                .where(LedgerAccount.name.in_(chunk))
+                .order_by(LedgerAccount.name)
             )
+            rows = self.session.execute(query.with_for_update() if lock else query)
             found.update((name, balance) for name, balance in rows)
         return found
 
@@ -124,11 +140,7 @@ class Journal:
         *,
         reverses: JournalEntry | None = None,
     ) -> PostedEntry:
-        try:
-            refs = check_refs(refs)
-        except MalformedEntry as exc:
-            raise InvalidEntry(str(exc)) from exc
-        ordered = check_postings(kind, postings, programme=refs.get("programme"))
+        ordered, refs = _checked(kind, postings, refs)
         digest = None
         if idempotency_key is not None:
             digest = _request_digest(kind, ordered, refs, reverses)
@@ -152,17 +164,16 @@ class Journal:
         try:
             row_id = connection.execute(
                 _INSERT_ENTRY,
-                {
-                    "public_id": entry_id,
-                    "kind": kind.value,
-                    "created_at": now,
-                    "actor_id": actor.id,
-                    "actor_role": actor.role.value,
-                    "refs": refs,
-                    "reverses_id": reverses.id if reverses else None,
-                    "idempotency_key": idempotency_key,
-                    "request_digest": digest,
-                },
+                _entry_row(
+                    entry_id,
+                    kind,
+                    now,
+                    actor,
+                    refs,
+                    reverses_id=reverses.id if reverses else None,
+                    idempotency_key=idempotency_key,
+                    request_digest=digest,
+                ),
             ).scalar_one()
         except IntegrityError as exc:
             # A concurrent twin committed the same idempotency key or reversal first; running
@@ -178,6 +189,63 @@ class Journal:
         return PostedEntry(
             entry_id, kind, now, ordered, refs, reverses.public_id if reverses else None
         )
+
+    def post_many(
+        self, kind: EntryKind, entries: Sequence[NewEntry], actor: Actor
+    ) -> list[PostedEntry]:
+        """Post every entry of the set, or none: `InsufficientFunds` if an account cannot take
+        the sum of its postings. For bulk work; no idempotency keys (a bulk caller keys its own
+        rows, as bulk issuance keys its vouchers).
+
+        The accounts the set puts money into that are not open yet are opened holding it, in
+        one multi-row insert; the rest take the sum of their postings one conditional update
+        each.
+        """
+        checked = [_checked(kind, entry.postings, entry.refs) for entry in entries]
+        if not checked:
+            return []
+        totals: dict[str, int] = {}
+        for postings, _ in checked:
+            for account, amount in postings:
+                totals[account] = totals.get(account, 0) + amount
+        connection = self.session.connection()
+        money_in = [name for name, total in totals.items() if total > 0]
+        opening = {name: totals[name] for name in sorted(set(money_in) - self._open(money_in))}
+        if opening:
+            try:
+                connection.execute(_OPEN_ACCOUNT, _holding_rows(opening))
+            except IntegrityError as exc:
+                raise ConcurrentRequest("a concurrent request opened the same account") from exc
+        for account in sorted(totals.keys() - opening.keys()):  # name order, as in `post`
+            self._apply(connection, account, totals[account])
+        now = self.clock.now()
+        entry_ids = [uuid.uuid4() for _ in checked]
+        # Plain multi-parameter inserts, no RETURNING: the driver pipelines them, and the
+        # postings and queue rows find their entry and account ids in the database.
+        try:
+            connection.execute(
+                _INSERT_ENTRY_PLAIN,
+                [
+                    _entry_row(entry_id, kind, now, actor, refs)
+                    for entry_id, (_, refs) in zip(entry_ids, checked, strict=True)
+                ],
+            )
+        except IntegrityError as exc:
+            raise ConcurrentRequest("a concurrent request posted these entries") from exc
+        connection.execute(
+            _INSERT_POSTING_BY_NAME,
+            [
+                {"entry": entry_id, "account": account, "amount": amount}
+                for entry_id, (postings, _) in zip(entry_ids, checked, strict=True)
+                for account, amount in postings
+            ],
+        )
+        connection.execute(_QUEUE_BY_PUBLIC_ID, [{"entry": entry_id} for entry_id in entry_ids])
+        self.posted = True
+        return [
+            PostedEntry(entry_id, kind, now, postings, refs, None)
+            for entry_id, (postings, refs) in zip(entry_ids, checked, strict=True)
+        ]
 
     def reverse(
         self, entry_id: uuid.UUID, actor: Actor, idempotency_key: str | None = None
@@ -258,29 +326,53 @@ class Journal:
     def _apply(self, connection: Connection, account: str, amount_fen: int) -> int:
         """Add `amount_fen` to `account` unless it would fall below its floor; return its id.
 
-        An account that does not exist yet is opened (funding accounts excepted: a programme
-        opens its own, with its floor) and the update tried again.
+        An account that does not exist yet is opened holding the amount, when it is money in
+        (funding accounts excepted: a programme opens its own, with its floor).
         """
         params = {"account": account, "amount": amount_fen}
         account_id = connection.execute(_APPLY, params).scalar()
         if account_id is not None:
             return int(account_id)
-        balance = connection.execute(_BALANCE, {"account": account}).scalar()
-        if balance is None:
-            parsed = parse_account(account)
-            if parsed.kind is AccountKind.FUNDING:
-                raise InvalidEntry(f"funding account {account} is not open", account=account)
-            self.open_account(parsed)
-            account_id = connection.execute(_APPLY, params).scalar()
+        if amount_fen > 0:
+            opened = self._open_holding(connection, {account: amount_fen})
+            if opened:
+                return opened[account]
+            account_id = connection.execute(_APPLY, params).scalar()  # opened concurrently
             if account_id is not None:
                 return int(account_id)
-            balance = connection.execute(_BALANCE, {"account": account}).scalar()
+        balance = connection.execute(_BALANCE, {"account": account}).scalar()
         raise InsufficientFunds(
             f"{account} holds {format_yuan(balance or 0)}, cannot take {format_yuan(-amount_fen)}",
             account=account,
             balance_fen=balance,
             requested_fen=-amount_fen,
         )
+
+    def _open_holding(self, connection: Connection, amounts: Mapping[str, int]) -> dict[str, int]:
+        """Open those of these accounts that do not exist yet, each holding its (positive)
+        amount; return the ids of the accounts opened. No funding account is opened here."""
+        opening = _open_accounts(self.session.get_bind().dialect.name)
+        rows = connection.execute(opening, _holding_rows(amounts))
+        return {name: account_id for account_id, name in rows}
+
+    def _open(self, names: Sequence[str]) -> set[str]:
+        """Which of these accounts are open."""
+        found: set[str] = set()
+        for start in range(0, len(names), IN_LIST_CHUNK):
+            chunk = names[start : start + IN_LIST_CHUNK]
+            found.update(self.session.scalars(_OPEN_NAMES, {"names": chunk}))
+        return found
+
+
+def _holding_rows(amounts: Mapping[str, int]) -> list[dict[str, object]]:
+    """Rows of new accounts holding these (positive) amounts; never a funding account."""
+    rows: list[dict[str, object]] = []
+    for name, amount in amounts.items():
+        kind = parse_account(name).kind
+        if kind is AccountKind.FUNDING:
+            raise InvalidEntry(f"funding account {name} is not open", account=name)
+        rows.append({"name": name, "kind": kind.value, "balance_fen": amount, "floor_fen": 0})
+    return rows
 
 
 def _table(model: type) -> Table:
@@ -300,7 +392,75 @@ _APPLY = (
 )
 _BALANCE = select(_accounts.c.balance_fen).where(_accounts.c.name == bindparam("account"))
 _INSERT_ENTRY = insert(_table(JournalEntry)).returning(_table(JournalEntry).c.id)
+_entries = _table(JournalEntry)
+_INSERT_ENTRY_PLAIN = insert(_entries)
 _INSERT_QUEUE = insert(_table(LogQueue))
+_OPEN_ACCOUNT = insert(_accounts)
+_OPEN_NAMES = select(_accounts.c.name).where(
+    _accounts.c.name.in_(bindparam("names", expanding=True))
+)
+_INSERT_POSTING_BY_NAME = insert(_table(JournalPosting)).from_select(
+    ["entry_id", "account_id", "amount_fen"],
+    select(
+        select(_entries.c.id).where(_entries.c.public_id == bindparam("entry")).scalar_subquery(),
+        select(_accounts.c.id).where(_accounts.c.name == bindparam("account")).scalar_subquery(),
+        bindparam("amount", type_=BigInteger),
+    ),
+)
+_QUEUE_BY_PUBLIC_ID = insert(_table(LogQueue)).from_select(
+    ["entry_id"], select(_entries.c.id).where(_entries.c.public_id == bindparam("entry"))
+)
+
+
+@lru_cache(maxsize=2)
+def _open_accounts(dialect: str) -> Insert:
+    """INSERT … ON CONFLICT (name) DO NOTHING RETURNING id, name: built once per dialect."""
+    return insert_or_ignore(dialect, _accounts, ("name",)).returning(
+        _accounts.c.id, _accounts.c.name
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class NewEntry:
+    """One entry of a set for `Journal.post_many`."""
+
+    postings: Sequence[Posting]
+    refs: Mapping[str, str]
+
+
+def _checked(
+    kind: EntryKind, postings: Iterable[Posting], refs: Mapping[str, str]
+) -> tuple[tuple[Posting, ...], dict[str, str]]:
+    """The entry's postings in canonical order and its refs, or `InvalidEntry`."""
+    try:
+        refs = check_refs(refs)
+    except MalformedEntry as exc:
+        raise InvalidEntry(str(exc)) from exc
+    return check_postings(kind, postings, programme=refs.get("programme")), refs
+
+
+def _entry_row(
+    entry_id: uuid.UUID,
+    kind: EntryKind,
+    now: datetime,
+    actor: Actor,
+    refs: Mapping[str, str],
+    *,
+    reverses_id: int | None = None,
+    idempotency_key: str | None = None,
+    request_digest: bytes | None = None,
+) -> dict[str, object]:
+    return {
+        "public_id": entry_id,
+        "kind": kind.value,
+        "created_at": now,
+        "actor_id": actor.id,
+        "actor_role": actor.role.value,
+        "refs": refs,
+        "reverses_id": reverses_id,
+        "idempotency_key": idempotency_key,
+        "request_digest": request_digest,
+    }
 
 
 @lru_cache(maxsize=16)

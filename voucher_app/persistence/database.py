@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Mapping, Sequence
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Engine, Table, create_engine, event, text
@@ -100,11 +101,15 @@ def _configure_sqlite(engine: Engine) -> None:
         connection.connection.driver_connection.execute(f"BEGIN {mode}")  # type: ignore[union-attr]
 
 
-def _insert_or_ignore(session: Session, table: Table, key: Sequence[str]) -> Insert:
-    """INSERT … ON CONFLICT (key) DO NOTHING, in the dialect of the session's database."""
-    dialect = session.get_bind().dialect.name
+@lru_cache(maxsize=64)
+def insert_or_ignore(dialect: str, table: Table, key: tuple[str, ...]) -> Insert:
+    """INSERT … ON CONFLICT (key) DO NOTHING in `dialect`, built once (claims run it often)."""
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     return insert(table).on_conflict_do_nothing(index_elements=list(key))
+
+
+def _insert_or_ignore(session: Session, table: Table, key: Sequence[str]) -> Insert:
+    return insert_or_ignore(session.get_bind().dialect.name, table, tuple(key))
 
 
 def insert_ignoring_duplicates(
