@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from importlib import resources
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from voucher_app.domain.centers import CenterLevel, CenterSpec, parse_center_rows
@@ -84,13 +84,30 @@ def center_by_code(session: Session, code: str) -> Center:
 
 def subtree_ids(session: Session, root_id: int) -> set[int]:
     """Ids of the center `root_id` and every center below it (a recursive query)."""
-    tree = select(Center.id).where(Center.id == root_id).cte("subtree", recursive=True)
-    tree = tree.union_all(select(Center.id).where(Center.parent_id == tree.c.id))
-    return set(session.scalars(select(tree.c.id)))
+    return set(session.scalars(_SUBTREE, {"root": root_id}))
 
 
 def is_within(session: Session, center_id: int, root_id: int) -> bool:
-    return center_id in subtree_ids(session, root_id)
+    """Whether `root_id` is the center or one of its ancestors (a recursive walk up a few
+    levels: every claim asks this)."""
+    return session.scalar(_ANCESTOR, {"center": center_id, "root": root_id}) is not None
+
+
+# Built once: both run on every claim, and a prebuilt statement skips SQLAlchemy's per-call
+# construction and cache-key work.
+_centers = Center.__table__
+_down = select(_centers.c.id).where(_centers.c.id == bindparam("root")).cte(recursive=True)
+_down = _down.union_all(select(_centers.c.id).where(_centers.c.parent_id == _down.c.id))
+_SUBTREE = select(_down.c.id)
+_up = (
+    select(_centers.c.id, _centers.c.parent_id)
+    .where(_centers.c.id == bindparam("center"))
+    .cte(recursive=True)
+)
+_up = _up.union_all(
+    select(_centers.c.id, _centers.c.parent_id).where(_centers.c.id == _up.c.parent_id)
+)
+_ANCESTOR = select(_up.c.id).where(_up.c.id == bindparam("root"))
 
 
 def view(center: Center, parent_code: str | None) -> CenterView:
