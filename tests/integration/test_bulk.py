@@ -12,7 +12,7 @@ from tests import factories
 from tests.integration.ledger_state import snapshot
 from voucher_app.domain.errors import InvalidInput
 from voucher_app.persistence.uow import UnitOfWork
-from voucher_app.services import bulk, vouchers
+from voucher_app.services import bulk, programmes, vouchers
 from voucher_app.services.programmes import ProgrammeView
 from voucher_app.services.vouchers import VoucherSigner
 
@@ -116,6 +116,31 @@ def test_the_real_run_does_what_the_dry_run_said_and_a_rerun_issues_nothing_twic
     assert (again.issued, again.already_issued) == (0, 3)
     first_codes = {r.uscc: r.voucher_code for r in report.rows if r.outcome == "issued"}
     assert {r.uscc: r.voucher_code for r in again.rows if r.voucher_code} == first_codes
+
+
+def test_a_row_refused_for_budget_keeps_its_cap_for_a_later_claim(
+    uow: UnitOfWork, programme: ProgrammeView, voucher_signer: VoucherSigner
+) -> None:
+    smes = [factories.sme(uow, n).uscc for n in range(1, 7)]
+    rows = bulk.read_rows("list.csv", ("uscc\n" + "\n".join(smes) + "\n").encode())
+    report = run(uow, programme, rows, voucher_signer, batch="first")
+    assert [r.outcome for r in report.rows] == ["issued"] * 4 + ["budget_exhausted"] * 2
+    assert programmes.available_budget(uow, programme.id, "440305") == 0
+    for parent, child in (("440000", "440300"), ("440300", "440305")):
+        programmes.allocate(
+            uow,
+            programme.id,
+            from_center=parent,
+            to_center=child,
+            amount_fen=4 * FACE,
+            actor=factories.ADMIN,
+        )
+    # The two refused rows took nothing from their cap (two vouchers each): both fit twice.
+    again = run(uow, programme, rows[4:] * 2, voucher_signer, batch="second")
+    assert [r.outcome for r in again.rows] == ["issued", "issued", "duplicated", "duplicated"]
+    again = run(uow, programme, rows[4:], voucher_signer, batch="third")
+    assert [r.outcome for r in again.rows] == ["issued", "issued"]
+    assert len(vouchers.list_vouchers(uow)) == 8
 
 
 def test_a_named_second_round_issues_again_up_to_the_cap(

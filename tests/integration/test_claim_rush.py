@@ -17,7 +17,7 @@ from voucher_app.domain.errors import ClaimRefused, VoucherError
 from voucher_app.ledger.checkpoints import CheckpointSigner
 from voucher_app.persistence.database import Database
 from voucher_app.persistence.uow import UnitOfWork
-from voucher_app.services import ledger, programmes, vouchers
+from voucher_app.services import bulk, ledger, programmes, vouchers
 from voucher_app.services.vouchers import VoucherSigner
 from voucher_app.signing.note import Verifier
 
@@ -148,5 +148,69 @@ def test_claims_racing_revocations_keep_the_cap_and_the_budget(
         assert rush(rush_database, uow, [(programme.id, sme.uscc)] * 4, voucher_signer) == Counter(
             {"issued": room, "cap_reached": 4 - room}
         )
+    finally:
+        rush_database.dispose()
+
+
+def bulk_issuing(
+    programme_id: uuid.UUID, usccs: list[str], signer: VoucherSigner
+) -> Callable[[UnitOfWork], bulk.BulkReport]:
+    rows = [bulk.Row(line, uscc) for line, uscc in enumerate(usccs, start=2)]
+    return lambda own: bulk.issue(
+        own, programme_id=programme_id, rows=rows, actor=ADMIN, signer=signer, batch="rush"
+    )
+
+
+def test_bulk_runs_racing_single_claims_share_the_budget_without_overspending(
+    rush_database: Database,
+    clock: object,
+    voucher_signer: VoucherSigner,
+    signer: CheckpointSigner,
+    verifiers: list[Verifier],
+) -> None:
+    uow = UnitOfWork(rush_database, clock)  # type: ignore[arg-type]
+    try:
+        factories.guangdong(uow)
+        programme = factories.voucher_programme(uow, vouchers=50, sme_cap_fen=FACE)
+        usccs = [factories.sme(uow, n).uscc for n in range(80)]
+        # Three runs of overlapping lists (the same batch name) and 40 claimants one by one,
+        # all at once: 120 wishes, 80 SMEs, one voucher each at most, budget for 50.
+        tasks: list[Task] = [
+            bulk_issuing(programme.id, usccs[start : start + 40], voucher_signer)
+            for start in (0, 20, 40)
+        ]
+        tasks += [claiming(programme.id, uscc, voucher_signer) for uscc in usccs[::2]]
+        outcomes = at_once(rush_database, uow, tasks)
+        assert set(outcomes) <= {"done", "cap_reached", "budget_exhausted"}, outcomes
+        issued = vouchers.list_vouchers(uow)
+        assert len(issued) == 50
+        assert Counter(v.sme_uscc for v in issued).most_common(1)[0][1] == 1
+        assert programmes.available_budget(uow, programme.id, "440305") == 0
+        ledger.sequence_log(uow)
+        ledger.sign_checkpoint(uow, signer)
+        report = ledger.verify_ledger(uow, verifiers)
+        assert report.ok, report.failure
+    finally:
+        rush_database.dispose()
+
+
+def test_the_same_list_issued_twice_at_once_gives_each_sme_one_voucher(
+    rush_database: Database, clock: object, voucher_signer: VoucherSigner
+) -> None:
+    uow = UnitOfWork(rush_database, clock)  # type: ignore[arg-type]
+    try:
+        factories.guangdong(uow)
+        programme = factories.voucher_programme(uow, vouchers=100, sme_cap_fen=5 * FACE)
+        usccs = [factories.sme(uow, n).uscc for n in range(30)]
+        reports: list[bulk.BulkReport] = []
+        run = bulk_issuing(programme.id, usccs, voucher_signer)
+        outcomes = at_once(rush_database, uow, [lambda own: reports.append(run(own))] * 4)
+        assert outcomes == Counter({"done": 4})
+        # Each SME has one voucher although its cap allows five: the runs share one batch.
+        assert Counter(v.sme_uscc for v in vouchers.list_vouchers(uow)) == Counter(usccs)
+        assert sum(report.issued for report in reports) == 30
+        for report in reports:
+            assert report.issued + report.already_issued == 30
+            assert report.refused == 0
     finally:
         rush_database.dispose()

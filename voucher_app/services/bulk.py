@@ -1,12 +1,12 @@
 """Bulk issuance by center staff from a CSV or XLSX list of SMEs, with a dry run first.
 
-Both runs go through the same steps: each distinct, valid code is claimed like any claim
-(`vouchers.claim_within`), in a savepoint of its own so a refused row rolls back alone, and
-caps and budgets are therefore counted across the file exactly as the real run will meet them.
-The dry run then rolls the whole transaction back, having posted nothing; the real run commits,
-`BATCH` rows at a time. A row's idempotency key names the programme, the batch and the SME, so
-running the same list again — even re-sorted — issues nothing twice: those rows come back
-`already_issued`, with the voucher the first run issued.
+Both runs go through the same steps: the distinct, valid codes are claimed `BATCH` at a time by
+`vouchers.claim_many_within` — the single claim's rules, caps and budgets, set at a time — so
+caps and budgets are counted across the file exactly as the real run will meet them. The dry
+run then rolls the whole transaction back, having posted nothing; the real run commits each
+batch. A row's idempotency key names the programme, the batch and the SME, so running the same
+list again — even re-sorted — issues nothing twice: those rows come back `already_issued`, with
+the voucher the first run issued.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from pathlib import PurePath
 from openpyxl import load_workbook
 
 from voucher_app.domain.actors import Actor
-from voucher_app.domain.errors import ClaimRefused, InvalidInput, NotFound
+from voucher_app.domain.errors import InvalidInput
 from voucher_app.domain.sme import parse_uscc
 from voucher_app.persistence.uow import UnitOfWork, transaction
 from voucher_app.services import vouchers
@@ -115,10 +115,13 @@ def dry_run(
     batch: str | None = None,
 ) -> BulkReport:
     """What `issue` would do with each row: the real claims, in a transaction rolled back."""
+    name = batch or batch_name(rows)
     with uow:  # never committed: leaving the block rolls everything back
-        outcomes = _claim_rows(
-            uow, programme_id, rows, actor, signer, batch=batch or batch_name(rows)
-        )
+        outcomes = [
+            outcome
+            for part in _batches(rows)
+            for outcome in _claim_rows(uow, programme_id, part, actor, signer, batch=name)
+        ]
     return BulkReport(
         True,
         [
@@ -130,7 +133,7 @@ def dry_run(
     )
 
 
-BATCH = 200
+BATCH = vouchers.MAX_CLAIMS_AT_ONCE  # rows per transaction
 
 
 def issue(
@@ -149,11 +152,13 @@ def issue(
     """
     name = batch or batch_name(rows)
     outcomes: list[RowOutcome] = []
-    for start in range(0, len(rows), BATCH):
-        outcomes += _issue_batch(
-            uow, programme_id, rows[start : start + BATCH], actor, signer, name
-        )
+    for part in _batches(rows):
+        outcomes += _issue_batch(uow, programme_id, part, actor, signer, name)
     return BulkReport(False, outcomes)
+
+
+def _batches(rows: list[Row]) -> list[list[Row]]:
+    return [rows[start : start + BATCH] for start in range(0, len(rows), BATCH)]
 
 
 @transaction
@@ -177,36 +182,32 @@ def _claim_rows(
     *,
     batch: str,
 ) -> list[RowOutcome]:
-    """Claim for each row inside the caller's open transaction, a savepoint per row."""
-    seen: set[str] = set()
-    outcomes = []
-    for row in rows:
+    """Claim for each row inside the caller's open transaction (`vouchers.claim_many_within`)."""
+    outcomes: list[RowOutcome | None] = [None] * len(rows)
+    wanted: dict[str, int] = {}  # code → the position of its first row
+    for position, row in enumerate(rows):
         try:
             uscc = parse_uscc(row.uscc)
         except InvalidInput as invalid:
-            outcomes.append(RowOutcome(row.line, row.uscc, invalid.code, invalid.message))
+            outcomes[position] = RowOutcome(row.line, row.uscc, invalid.code, invalid.message)
             continue
-        if uscc in seen:
-            outcomes.append(RowOutcome(row.line, uscc, "duplicated", "listed twice"))
+        if uscc in wanted:
+            outcomes[position] = RowOutcome(row.line, uscc, "duplicated", "listed twice")
             continue
-        seen.add(uscc)
-        key = f"bulk:{programme_id}:{batch}:{uscc}"
-        replay = vouchers.key_taken(uow, key)
-        savepoint = uow.session.begin_nested()
-        try:
-            voucher = vouchers.claim_within(
-                uow,
-                programme_id=programme_id,
-                sme_uscc=uscc,
-                actor=actor,
-                signer=signer,
-                idempotency_key=key,
-            )
-        except (ClaimRefused, NotFound) as refused:
-            savepoint.rollback()
-            outcomes.append(RowOutcome(row.line, uscc, refused.code, refused.message))
-            continue
-        savepoint.commit()
-        outcome = "already_issued" if replay else "issued"
-        outcomes.append(RowOutcome(row.line, uscc, outcome, outcome, voucher.human_code))
-    return outcomes
+        wanted[uscc] = position
+    answers = vouchers.claim_many_within(
+        uow,
+        programme_id=programme_id,
+        keys={uscc: f"bulk:{programme_id}:{batch}:{uscc}" for uscc in wanted},
+        actor=actor,
+        signer=signer,
+    )
+    for uscc, position in wanted.items():
+        line = rows[position].line
+        match answers[uscc]:
+            case vouchers.Issued(code, replayed):
+                outcome = "already_issued" if replayed else "issued"
+                outcomes[position] = RowOutcome(line, uscc, outcome, outcome, code)
+            case refused:
+                outcomes[position] = RowOutcome(line, uscc, refused.code, refused.message)
+    return [outcome for outcome in outcomes if outcome is not None]

@@ -65,10 +65,12 @@ def sme_by_uscc(uow: UnitOfWork, uscc: str) -> Sme:
     code = parse_uscc(uscc)
     sme = uow.session.scalar(select(Sme).where(Sme.uscc == code))
     if sme is None:
-        raise UnknownSme(
-            f"no SME registered with code {code}", uscc=code, message_zh="该企业尚未登记"
-        )
+        raise unknown_sme(code)
     return sme
+
+
+def unknown_sme(code: str) -> UnknownSme:
+    return UnknownSme(f"no SME registered with code {code}", uscc=code, message_zh="该企业尚未登记")
 
 
 def size_of(sme: Sme) -> SizeClass:

@@ -1,20 +1,24 @@
 """Claiming, verifying, revoking and expiring vouchers.
 
 A claim is one transaction: the eligibility rules (`domain.eligibility`), then the SME's cap
-(a conditional update on its allowance row), then the budget (the journal's `issue` entry from
-the home center's available budget into the voucher's account), then the signed token. Any
-refusal rolls all of it back, so concurrent claims can never overspend a center or an SME's cap.
+(a conditional update on its allowance row), then the signed token, then the budget (the
+journal's `issue` entry from the home center's available budget into the voucher's account) —
+signing before the budget keeps the center's budget row locked for as short a time as possible.
+Any refusal rolls all of it back, so concurrent claims can never overspend a center or an SME's
+cap. `claim_many_within` runs the same steps for a whole list at once (bulk issuance).
 Revocation and expiry return exactly the unspent value to the issuing center.
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from sqlalchemy import select, update
+from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from voucher_app.domain import accounts
@@ -33,13 +37,16 @@ from voucher_app.domain.errors import (
     ConcurrentRequest,
     IdempotencyKeyReused,
     InsufficientFunds,
+    InvalidInput,
     InvalidTransition,
     InvalidVoucherToken,
+    UnknownSme,
     UnknownVoucher,
 )
 from voucher_app.domain.reasons import require_reason
 from voucher_app.domain.sme import SizeClass
 from voucher_app.domain.voucher_code import normalise_human_code, random_human_code
+from voucher_app.ledger.journal import NewEntry
 from voucher_app.persistence.database import insert_ignoring_duplicates
 from voucher_app.persistence.models import (
     Center,
@@ -49,10 +56,12 @@ from voucher_app.persistence.models import (
     Voucher,
 )
 from voucher_app.persistence.uow import UnitOfWork, read_only, transaction
-from voucher_app.services.centers import is_within
+from voucher_app.services.centers import is_within, subtree_ids
 from voucher_app.services.programmes import programme_by_id
-from voucher_app.services.smes import size_of, sme_by_uscc
+from voucher_app.services.smes import size_of, sme_by_uscc, unknown_sme
 from voucher_app.signing.jws import VoucherClaims, sign_voucher, verify_voucher
+
+MAX_CLAIMS_AT_ONCE = 1000
 
 
 @dataclass(frozen=True)
@@ -175,7 +184,7 @@ def claim_within(
         if earlier is not None:
             return _voucher_view(uow, earlier, now)
     try:
-        voucher = _issue(
+        return _issue(
             uow, programme, sme, actor=actor, signer=signer, idempotency_key=idempotency_key
         )
     except ClaimRefused:
@@ -184,10 +193,124 @@ def claim_within(
         if idempotency_key is not None and key_taken(uow, idempotency_key):
             raise ConcurrentRequest("a concurrent request claimed this voucher") from None
         raise
-    return _voucher_view(uow, voucher, now)
 
 
 claim_voucher = transaction(claim_within)
+
+
+@dataclass(frozen=True, slots=True)
+class Issued:
+    """A voucher `claim_many_within` issued, or found issued under the same key before."""
+
+    human_code: str
+    replayed: bool
+
+
+def claim_many_within(
+    uow: UnitOfWork,
+    *,
+    programme_id: uuid.UUID,
+    keys: Mapping[str, str],
+    actor: Actor,
+    signer: VoucherSigner,
+) -> dict[str, Issued | ClaimRefused | UnknownSme]:
+    """`claim_within` for many SMEs at once: `keys` maps each SME's (parsed) code to the claim's
+    idempotency key. Returns each SME's voucher or refusal; the refused take nothing.
+
+    The steps and their order are the single claim's — the rules, the allowances, the budgets,
+    the `issue` entries and the vouchers — but each is a few statements for the whole set: one
+    conditional update for the allowances, a locked read per batch of budget accounts, and
+    multi-row inserts for the rest (`Journal.post_many`). Within a center's budget, the SMEs
+    listed first are served first. At most `MAX_CLAIMS_AT_ONCE` SMEs: each step's IN list.
+    """
+    if len(keys) > MAX_CLAIMS_AT_ONCE:
+        raise InvalidInput(f"at most {MAX_CLAIMS_AT_ONCE} claims at once")
+    session = uow.session
+    programme = programme_by_id(session, programme_id)
+    now = uow.clock.now()
+    answers: dict[str, Issued | ClaimRefused | UnknownSme] = {
+        uscc: Issued(code, replayed=True)
+        for uscc, code in _claimed_with_keys(uow, programme, keys).items()
+    }
+    smes = _smes_with_homes(uow, [uscc for uscc in keys if uscc not in answers])
+    answers |= {uscc: unknown_sme(uscc) for uscc in keys if uscc not in answers | smes}
+    rules = programme_rules(programme)
+    within = subtree_ids(session, programme.owner_center_id)
+    for uscc, (sme, home) in smes.items():
+        try:
+            check_eligibility(rules, applicant(sme, home, home.id in within), local_date(now))
+        except ClaimRefused as refused:
+            answers[uscc] = refused
+    face = programme.voucher_face_value_fen
+    waiting = [uscc for uscc in smes if uscc not in answers]
+    claimed = take_allowances(uow, programme, [smes[uscc][0].id for uscc in waiting])
+    for uscc in waiting:
+        if (sme_id := smes[uscc][0].id) in claimed:
+            answers[uscc] = cap_reached(programme.sme_cap_fen, claimed[sme_id], face)
+    waiting = [uscc for uscc in waiting if uscc not in answers]
+    pid = str(programme.public_id)
+    budgets = {uscc: accounts.available(smes[uscc][1].code, pid) for uscc in waiting}
+    left = uow.journal.balances(list(budgets.values()), lock=True)
+    for uscc, budget in budgets.items():
+        if left[budget.name] >= face:
+            left[budget.name] -= face
+        else:
+            answers[uscc] = budget_exhausted(smes[uscc][1].code, left[budget.name], face)
+    over = [uscc for uscc in waiting if uscc in answers]
+    release_allowances(uow, programme.id, [smes[uscc][0].id for uscc in over], face)
+    if over and _claimed_with_keys(uow, programme, {u: keys[u] for u in over}):
+        # A twin run took the budget or cap these needed: a rerun replays its vouchers.
+        raise ConcurrentRequest("a concurrent request claimed these vouchers")
+    issued = {}
+    for uscc in (uscc for uscc in waiting if uscc not in answers):
+        sme, home = smes[uscc]
+        row = voucher_row(programme, sme, home, now=now, signer=signer, actor=actor)
+        issued[uscc] = row | {"claim_key": keys[uscc]}
+        answers[uscc] = Issued(row["human_code"], replayed=False)
+    uow.journal.post_many(
+        EntryKind.ISSUE,
+        [
+            NewEntry(
+                issue_postings(row["public_id"], face, budgets[uscc]),
+                issue_refs(row["public_id"], programme, smes[uscc][0]),
+            )
+            for uscc, row in issued.items()
+        ],
+        actor,
+    )
+    if issued:
+        try:  # a plain multi-parameter insert, which the driver pipelines
+            session.execute(insert(_vouchers), list(issued.values()))
+        except IntegrityError as exc:  # a twin run's claim keys
+            raise ConcurrentRequest("a concurrent request claimed these vouchers") from exc
+    return answers
+
+
+def _claimed_with_keys(
+    uow: UnitOfWork, programme: Programme, keys: Mapping[str, str]
+) -> dict[str, str]:
+    """The human codes of the vouchers already claimed with these keys, by SME code."""
+    by_key = {key: uscc for uscc, key in keys.items()}
+    found = {}
+    rows = uow.session.execute(
+        select(Voucher.claim_key, Voucher.human_code, Voucher.programme_id, Sme.uscc)
+        .join(Sme, Sme.id == Voucher.sme_id)
+        .where(Voucher.claim_key.in_(by_key))
+    )
+    for key, code, programme_row_id, uscc in rows:
+        if (programme_row_id, uscc) != (programme.id, by_key.get(key or "")):
+            raise IdempotencyKeyReused("this idempotency key was used for another claim", key=key)
+        found[uscc] = code
+    return found
+
+
+def _smes_with_homes(uow: UnitOfWork, usccs: list[str]) -> dict[str, tuple[Sme, Center]]:
+    """The registered SMEs among these codes, each with its home center, in the given order."""
+    rows = uow.session.execute(
+        select(Sme, Center).join(Center, Center.id == Sme.home_center_id).where(Sme.uscc.in_(usccs))
+    ).all()
+    found = {sme.uscc: (sme, home) for sme, home in rows}
+    return {uscc: found[uscc] for uscc in usccs if uscc in found}
 
 
 def _issue(
@@ -198,41 +321,75 @@ def _issue(
     actor: Actor,
     signer: VoucherSigner,
     idempotency_key: str | None,
-) -> Voucher:
+) -> VoucherView:
     session = uow.session
     now = uow.clock.now()
     home = session.get_one(Center, sme.home_center_id)
     check_eligibility(
-        ProgrammeRules(
-            programme.period_start,
-            programme.period_end,
-            {SizeClass(s) for s in programme.accepted_sizes},
-            set(programme.accepted_industries),
-        ),
-        Applicant(
-            size_of(sme),
-            sme.industry,
-            home.code,
-            is_within(session, home.id, programme.owner_center_id),
-        ),
+        programme_rules(programme),
+        applicant(sme, home, is_within(session, home.id, programme.owner_center_id)),
         local_date(now),
     )
     face = programme.voucher_face_value_fen
-    _take_allowance(uow, sme, programme, face)
-    voucher_id = uuid.uuid4()
-    pid = str(programme.public_id)
-    budget = accounts.available(home.code, pid)
+    claimed = take_allowances(uow, programme, [sme.id])
+    if claimed:
+        raise cap_reached(programme.sme_cap_fen, claimed[sme.id], face)
+    voucher = Voucher(
+        **voucher_row(programme, sme, home, now=now, signer=signer, actor=actor),
+        claim_key=idempotency_key,
+    )
+    budget = accounts.available(home.code, str(programme.public_id))
     try:
         uow.journal.post(
             EntryKind.ISSUE,
-            [Posting(budget.name, -face), Posting(accounts.voucher(str(voucher_id)).name, face)],
-            {"programme": pid, "voucher": str(voucher_id), "sme": str(sme.public_id)},
+            issue_postings(voucher.public_id, face, budget),
+            issue_refs(voucher.public_id, programme, sme),
             actor,
         )
     except InsufficientFunds as exc:
         if exc.details.get("account") != budget.name:
             raise
         raise budget_exhausted(home.code, exc.details.get("balance_fen") or 0, face) from exc
+    session.add(voucher)
+    try:
+        session.flush()
+    except IntegrityError as exc:  # a twin's claim key (or, once in 2**50, a human code)
+        raise ConcurrentRequest("a concurrent request claimed this voucher") from exc
+    return _view(
+        voucher,
+        programme_id=programme.public_id,
+        sme_uscc=sme.uscc,
+        center=home.code,
+        remaining=face,  # a new voucher is whole
+        now=now,
+    )
+
+
+def programme_rules(programme: Programme) -> ProgrammeRules:
+    return ProgrammeRules(
+        programme.period_start,
+        programme.period_end,
+        {SizeClass(s) for s in programme.accepted_sizes},
+        set(programme.accepted_industries),
+    )
+
+
+def applicant(sme: Sme, home: Center, in_programme_centers: bool) -> Applicant:
+    return Applicant(size_of(sme), sme.industry, home.code, in_programme_centers)
+
+
+def voucher_row(
+    programme: Programme,
+    sme: Sme,
+    home: Center,
+    *,
+    now: datetime,
+    signer: VoucherSigner,
+    actor: Actor,
+) -> dict[str, Any]:
+    """The columns of a new voucher of the programme's face value for the SME, with its signed
+    token (no claim key)."""
+    voucher_id = uuid.uuid4()
     expires = now + timedelta(days=programme.voucher_validity_days)
     code = random_human_code()
     claims = VoucherClaims(
@@ -241,83 +398,113 @@ def _issue(
         programme_id=programme.public_id,
         center_code=home.code,
         sme_uscc=sme.uscc,
-        face_value_fen=face,
+        face_value_fen=programme.voucher_face_value_fen,
         subsidy_rate_bp=programme.subsidy_rate_bp,
         service_categories=tuple(programme.service_categories),
         iat=int(now.timestamp()),
         nbf=int(now.timestamp()),
         exp=int(expires.timestamp()),
     )
-    voucher = Voucher(
-        public_id=voucher_id,
-        human_code=code,
-        programme_id=programme.id,
-        sme_id=sme.id,
-        issuing_center_id=home.id,
-        face_value_fen=face,
-        subsidy_rate_bp=programme.subsidy_rate_bp,
-        service_categories=list(programme.service_categories),
-        issued_at=now,
-        expires_at=expires,
-        status="active",
-        kid=signer.kid,
-        token=sign_voucher(claims, signer.kid, signer.private_key),
-        issued_by=actor.id,
-        claim_key=idempotency_key,
-    )
-    session.add(voucher)
-    try:
-        session.flush()
-    except IntegrityError as exc:  # a twin's claim key (or, once in 2**50, a human code)
-        raise ConcurrentRequest("a concurrent request claimed this voucher") from exc
-    return voucher
+    return {
+        "public_id": voucher_id,
+        "human_code": code,
+        "programme_id": programme.id,
+        "sme_id": sme.id,
+        "issuing_center_id": home.id,
+        "face_value_fen": programme.voucher_face_value_fen,
+        "subsidy_rate_bp": programme.subsidy_rate_bp,
+        "service_categories": list(programme.service_categories),
+        "issued_at": now,
+        "expires_at": expires,
+        "status": "active",
+        "kid": signer.kid,
+        "token": sign_voucher(claims, signer.kid, signer.private_key),
+        "issued_by": actor.id,
+    }
 
 
-def _take_allowance(uow: UnitOfWork, sme: Sme, programme: Programme, face: int) -> None:
-    """Count `face` against the SME's cap for the programme, or refuse with `CapReached`."""
+def issue_postings(voucher_id: uuid.UUID, face_fen: int, budget: accounts.Account) -> list[Posting]:
+    """The `issue` entry's postings: the face value from the center's budget to the voucher."""
+    return [
+        Posting(budget.name, -face_fen),
+        Posting(accounts.voucher(str(voucher_id)).name, face_fen),
+    ]
+
+
+def issue_refs(voucher_id: uuid.UUID, programme: Programme, sme: Sme) -> dict[str, str]:
+    return {
+        "programme": str(programme.public_id),
+        "voucher": str(voucher_id),
+        "sme": str(sme.public_id),
+    }
+
+
+def take_allowances(uow: UnitOfWork, programme: Programme, sme_ids: list[int]) -> dict[int, int]:
+    """Count one voucher against each SME's cap for the programme, in one conditional update;
+    return what the SMEs it did not fit had claimed already (empty when every one fitted)."""
+    if not sme_ids:
+        return {}
     session = uow.session
     insert_ignoring_duplicates(
         session,
-        ClaimAllowance.__table__,  # type: ignore[arg-type]
+        _allowances,
         [
             {
-                "sme_id": sme.id,
+                "sme_id": sme_id,
                 "programme_id": programme.id,
                 "claimed_fen": 0,
                 "cap_fen": programme.sme_cap_fen,
             }
+            for sme_id in sme_ids
         ],
         key=["sme_id", "programme_id"],
     )
-    taken = session.execute(
-        update(ClaimAllowance)
-        .where(
-            ClaimAllowance.sme_id == sme.id,
-            ClaimAllowance.programme_id == programme.id,
-            ClaimAllowance.claimed_fen + face <= ClaimAllowance.cap_fen,
+    face = programme.voucher_face_value_fen
+    taken = set(
+        session.scalars(
+            _TAKE_ALLOWANCES, {"programme": programme.id, "smes": sme_ids, "face": face}
         )
-        .values(claimed_fen=ClaimAllowance.claimed_fen + face)
-        .execution_options(synchronize_session=False)
     )
-    if taken.rowcount != 1:  # type: ignore[attr-defined]
-        claimed = session.scalar(
-            select(ClaimAllowance.claimed_fen).where(
-                ClaimAllowance.sme_id == sme.id, ClaimAllowance.programme_id == programme.id
+    if len(taken) == len(sme_ids):
+        return {}
+    return dict(
+        session.execute(
+            select(ClaimAllowance.sme_id, ClaimAllowance.claimed_fen).where(
+                ClaimAllowance.programme_id == programme.id,
+                ClaimAllowance.sme_id.in_(set(sme_ids) - taken),
             )
-        )
-        raise cap_reached(programme.sme_cap_fen, claimed or 0, face)
-
-
-def _release_allowance(uow: UnitOfWork, voucher: Voucher, amount: int) -> None:
-    uow.session.execute(
-        update(ClaimAllowance)
-        .where(
-            ClaimAllowance.sme_id == voucher.sme_id,
-            ClaimAllowance.programme_id == voucher.programme_id,
-        )
-        .values(claimed_fen=ClaimAllowance.claimed_fen - amount)
-        .execution_options(synchronize_session=False)
+        ).all()
     )
+
+
+_allowances: Table = ClaimAllowance.__table__  # type: ignore[assignment]
+_vouchers: Table = Voucher.__table__  # type: ignore[assignment]
+_TAKE_ALLOWANCES = (  # built once: every claim runs it
+    update(_allowances)
+    .where(
+        _allowances.c.programme_id == bindparam("programme"),
+        _allowances.c.sme_id.in_(bindparam("smes", expanding=True)),
+        _allowances.c.claimed_fen + bindparam("face") <= _allowances.c.cap_fen,
+    )
+    .values(claimed_fen=_allowances.c.claimed_fen + bindparam("face"))
+    .returning(_allowances.c.sme_id)
+)
+
+
+def release_allowances(
+    uow: UnitOfWork, programme_row_id: int, sme_ids: list[int], amount_fen: int
+) -> None:
+    """Give `amount_fen` back to each SME's allowance for the programme."""
+    if sme_ids:
+        uow.session.execute(
+            update(ClaimAllowance)
+            .where(
+                ClaimAllowance.programme_id == programme_row_id,
+                ClaimAllowance.sme_id.in_(sme_ids),
+            )
+            .values(claimed_fen=ClaimAllowance.claimed_fen - amount_fen)
+            .execution_options(synchronize_session=False)
+        )
 
 
 def _claimed_with(
@@ -443,7 +630,7 @@ def revoke_voucher(
         )
     # The allowance row before the accounts, in the order a claim locks them: a claim and a
     # revocation for one SME never wait on each other in a circle.
-    _release_allowance(uow, voucher, live_balance(uow, voucher))
+    release_allowances(uow, voucher.programme_id, [voucher.sme_id], live_balance(uow, voucher))
     _return_unspent(uow, voucher, EntryKind.REVOKE, actor)
     voucher.status, voucher.status_reason, voucher.closed_at = "revoked", text, now
     return _voucher_view(uow, voucher, now)
