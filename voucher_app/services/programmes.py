@@ -12,7 +12,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from voucher_app.domain import accounts
@@ -53,10 +53,13 @@ class ProgrammeView:
 
 
 def programme_by_id(session: Session, programme_id: uuid.UUID) -> Programme:
-    programme = session.scalar(select(Programme).where(Programme.public_id == programme_id))
+    programme = session.scalar(_PROGRAMME_BY_ID, {"id": programme_id})
     if programme is None:
         raise UnknownProgramme(f"no programme {programme_id}", programme=str(programme_id))
     return programme
+
+
+_PROGRAMME_BY_ID = select(Programme).where(Programme.public_id == bindparam("id"))  # every claim
 
 
 def _view(session: Session, programme: Programme, journal: Journal) -> ProgrammeView:
