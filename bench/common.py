@@ -1,4 +1,4 @@
-"""Helpers shared by the benchmark scripts in this folder (`ledger_post.py`, `audit.py`).
+"""Helpers shared by the benchmark scripts in this folder (`ledger_post.py`, `audit.py`, …).
 
 Scripts run as `python -m bench.<name>` from the project root and import these with
 `from bench.common import …`. The API, all of it:
@@ -15,6 +15,17 @@ Scripts run as `python -m bench.<name>` from the project root and import these w
 - `run_in_processes(seconds, processes, worker)`: the same with one process per writer, as
   gunicorn runs the service: `worker(index)` runs in the child and returns the operation.
 - `percentile(values, q)`, `print_table(headers, rows)`: reporting.
+
+Voucher set-up shared by `claim_rush.py` and `bulk_issue.py` (through the services, except the
+SME rows, which `insert_smes` writes in bulk because registration is not what they measure):
+
+- `voucher_signer(seed)`: a `VoucherSigner` from a 32-byte Ed25519 seed (kid: its thumbprint);
+  a seed, unlike a key object, can be handed to a writer process.
+- `voucher_programme(uow, actor, …)`: a funded provincial programme whose whole budget is allocated
+  down to one district (Nanshan, 440305, unless told); the Guangdong centers must exist.
+- `sme_uscc(serial)`: a valid unified social credit code (python-stdnum's check character).
+- `insert_smes(database, usccs, actor)`: register micro software companies in a district at
+  once, with the rows (SME and history) that `services.smes.register_sme` would write.
 """
 
 from __future__ import annotations
@@ -25,17 +36,31 @@ import os
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+import uuid
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import create_engine, text
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from sqlalchemy import String, create_engine, func, insert, literal, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import NullPool
+from stdnum.cn import uscc as stdnum_uscc
 
+from voucher_app.domain.actors import Actor
+from voucher_app.domain.calendar import local_date
+from voucher_app.domain.programmes import ProgrammeTerms
+from voucher_app.domain.sme import SizeClass
 from voucher_app.persistence import migrate
+from voucher_app.persistence.database import Database
+from voucher_app.persistence.models import Center, Sme, SmeHistory
+from voucher_app.persistence.uow import UnitOfWork
+from voucher_app.services import programmes
+from voucher_app.services.vouchers import VoucherSigner
+from voucher_app.signing.keyring import thumbprint
 
 POSTGRES_URL_ENV = "VOUCHER_BENCH_POSTGRES_URL"
 DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -274,3 +299,101 @@ def print_table(headers: Sequence[str], rows: Sequence[Sequence[object]], *, lef
         )
         if number == 0:
             print("  ".join("-" * width for width in widths))
+
+
+# --- voucher set-up (claim_rush.py, bulk_issue.py) ---------------------------------------------
+
+
+def voucher_signer(seed: bytes) -> VoucherSigner:
+    """The voucher signer of the Ed25519 key with this 32-byte seed, named by its thumbprint."""
+    key = Ed25519PrivateKey.from_private_bytes(seed)
+    return VoucherSigner(thumbprint(key.public_key()), key)
+
+
+def voucher_programme(
+    uow: UnitOfWork,
+    actor: Actor,
+    *,
+    budget_fen: int,
+    face_fen: int,
+    cap_fen: int,
+    district: str = "440305",
+    name: str = "Benchmark vouchers",
+) -> uuid.UUID:
+    """Create a provincial (440000) programme for small and micro SMEs, open today, fund it with
+    `budget_fen` and allocate all of it through the city to `district`; return its id."""
+    today = local_date(uow.clock.now())
+    terms = ProgrammeTerms(
+        name=name,
+        owner_center="440000",
+        period_start=today - timedelta(days=1),
+        period_end=today + timedelta(days=365),
+        total_budget_fen=budget_fen,
+        subsidy_rate_bp=5000,
+        sme_cap_fen=cap_fen,
+        voucher_face_value_fen=face_fen,
+        voucher_validity_days=90,
+        partial_spending=True,
+        service_categories=("legal", "accounting_tax"),
+        accepted_sizes=(SizeClass.SMALL, SizeClass.MICRO),
+    )
+    programme = programmes.create_programme(uow, terms, actor).id
+    programmes.fund_programme(uow, programme, amount_fen=budget_fen, actor=actor)
+    path = ("440000", district[:4] + "00", district)  # province, city, district
+    for parent, child in itertools.pairwise(path):
+        programmes.allocate(
+            uow, programme, from_center=parent, to_center=child, amount_fen=budget_fen, actor=actor
+        )
+    return programme
+
+
+def sme_uscc(serial: int, region: str = "440305") -> str:
+    """A valid unified social credit code (an enterprise, 91…) registered in `region`."""
+    body = f"91{region}MA{serial:07d}"
+    return body + stdnum_uscc.calc_check_digit(body)
+
+
+def insert_smes(
+    database: Database, usccs: Iterable[str], actor: Actor, *, home_center: str = "440305"
+) -> int:
+    """Register micro software companies (8 staff, ¥300,000 revenue) with these codes, homed at
+    `home_center`, in one transaction: the `smes` rows and their first `sme_history` rows, as
+    `register_sme` writes them, but in two statements. Return how many."""
+    moment = datetime.now(UTC)
+    with database.engine.begin() as connection:
+        home_id = connection.execute(
+            select(Center.id).where(Center.code == home_center)
+        ).scalar_one()
+        before = connection.execute(select(func.coalesce(func.max(Sme.id), 0))).scalar_one()
+        rows = [
+            {
+                "public_id": uuid.uuid4(),
+                "uscc": uscc,
+                "name": f"基准企业 {uscc}",
+                "industry": "software_it",
+                "employees": 8,
+                "revenue_fen": 30 * 1_000_000,
+                "assets_fen": 10 * 1_000_000,
+                "home_center_id": home_id,
+                "registered_at": moment,
+                "updated_at": moment,
+            }
+            for uscc in usccs
+        ]
+        if not rows:
+            return 0
+        connection.execute(insert(Sme), rows)
+        figures = ("name", "industry", "employees", "revenue_fen", "assets_fen", "home_center_id")
+        connection.execute(
+            insert(SmeHistory).from_select(
+                ["sme_id", "recorded_at", "actor_id", "actor_role", *figures],
+                select(
+                    Sme.id,
+                    Sme.registered_at,
+                    literal(actor.id, String),
+                    literal(actor.role.value, String),
+                    *(getattr(Sme, name) for name in figures),
+                ).where(Sme.id > before),
+            )
+        )
+        return len(rows)
