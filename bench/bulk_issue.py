@@ -14,19 +14,22 @@ migrated with the real migrations:
   10,000 SMEs with valid codes inserted in bulk (`bench.common.insert_smes`: registration is
   not what is measured); a CSV file of their codes (`uscc,name`) in a temporary folder;
 - dry run: reading the file, `bulk.read_rows` and `bulk.dry_run`, which makes every claim
-  for real (a savepoint per row) in one transaction and rolls it back; every row must come back
-  `would_issue`, and no voucher may be left behind;
+  for real (`vouchers.claim_many_within`, `BATCH` rows at a time) in one transaction and rolls
+  it back; every row must come back `would_issue`, and no voucher may be left behind;
 - real run: reading the file, `bulk.read_rows` and `bulk.issue` (`BATCH` rows per transaction,
-  each row a `claim_within` in a savepoint under an idempotency key naming the programme, the
-  list and the SME, with a real Ed25519 voucher key), through a `UnitOfWork` without the
-  after-commit sequencing hook; every row must come back `issued`;
+  each row under an idempotency key naming the programme, the list and the SME, with a real
+  Ed25519 voucher key), through a `UnitOfWork` without the after-commit sequencing hook; every
+  row must come back `issued`;
+- raw-SQL baseline: `RawBulkIssuer`, the real run's statements with sqlite3 / psycopg 3 for a
+  second programme and 10,000 other SMEs, in the same database after the real run;
 - reference: `jws.sign_voucher` alone, 10,000 times, before and after the databases (the
   machine's speed drifts), with claims built beforehand.
 
 Afterwards it checks the books — exactly 10,000 vouchers, 10,000 `issue` entries and 10,000
 face values of allowances; the district's budget dropped by exactly 10,000 face values and the
 programme's funding did not move; every voucher's account holds its face value; balances sum
-to zero and equal their postings; a sample of tokens verifies — and exits 1 on a failure.
+to zero and equal their postings; a sample of tokens verifies; and for the baseline, one
+voucher per SME and its budget down by as much — and exits 1 on a failure.
 When PostgreSQL misses the target, `bulk.issue` of 1,000 more rows (a second programme) runs
 under cProfile and the top 15 functions by own time are printed.
 
@@ -47,11 +50,21 @@ import uuid
 from collections.abc import Callable, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
 from sqlalchemy import func, select, text
 
+from bench.claim_rush import (
+    APPLY,
+    INSERT_ALLOWANCE,
+    INSERT_ENTRY,
+    INSERT_VOUCHER,
+    SELECT_PROGRAMME,
+    Refused,
+    raw_claimer,
+)
 from bench.common import (
     BackendUnavailable,
     fresh_database,
@@ -65,6 +78,8 @@ from voucher_app.clock import SystemClock
 from voucher_app.domain import accounts
 from voucher_app.domain.accounts import AccountKind
 from voucher_app.domain.actors import Actor, Role
+from voucher_app.domain.entries import EntryKind
+from voucher_app.domain.sme import Industry, SizeClass, classify
 from voucher_app.domain.voucher_code import random_human_code
 from voucher_app.persistence.database import Database
 from voucher_app.persistence.models import ClaimAllowance, LedgerAccount, Voucher
@@ -86,6 +101,19 @@ ADMIN = Actor("bench-admin", Role.CENTER_ADMIN)
 STAFF = Actor("bench-staff", Role.CENTER_STAFF)
 LABELS = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}
 T = TypeVar("T")
+BASELINE_SERIALS = 5_000_000  # the baseline's SMEs: codes far from the service's
+SUBTREE = (  # the programme owner's centers, as `centers.subtree_ids` asks for them
+    "WITH RECURSIVE down(id) AS (SELECT centers.id AS id FROM centers WHERE centers.id = {m} "
+    "UNION ALL SELECT centers.id AS id FROM centers, down WHERE centers.parent_id = down.id) "
+    "SELECT down.id FROM down"
+)
+#: Accounts whose cached balance differs from the sum of their postings.
+DRIFT = (
+    "SELECT COUNT(*) FROM ledger_accounts a LEFT JOIN ("
+    " SELECT account_id, SUM(amount_fen) AS total FROM journal_postings"
+    " GROUP BY account_id) p ON p.account_id = a.id"
+    " WHERE a.balance_fen <> COALESCE(p.total, 0)"
+)
 
 
 class BookError(Exception):
@@ -150,6 +178,212 @@ def read_listing(path: Path) -> list[Row]:
     return bulk.read_rows(path.name, path.read_bytes())
 
 
+class RawBulkIssuer:
+    """The baseline: the real run's statements with the bare driver, batch for batch.
+
+    Per batch of `bulk.BATCH` codes, in one transaction: the programme; the owner's subtree;
+    earlier vouchers under the rows' keys; the SMEs with their home centers (one IN list);
+    the allowance rows (INSERT … ON CONFLICT DO NOTHING, executemany) and one conditional
+    UPDATE … RETURNING for all of them; the district's budget row, locked; the tokens, signed
+    by the same PyJWT call; the budget's conditional update; which voucher accounts exist;
+    the new voucher accounts, the entries, their postings (INSERT … SELECT by public id and
+    account name) and the queue rows, each one executemany; the voucher rows, executemany;
+    COMMIT. Like the service it classifies each SME's size; unlike it, it does not parse the
+    codes or check the refs and postings.
+    """
+
+    def __init__(self, backend: str, url: str, signer: VoucherSigner) -> None:
+        self.claimer = raw_claimer(backend, url, signer)
+        self.signer = signer
+        self.lock = " FOR UPDATE" if backend == "postgresql" else ""
+        m = self.claimer.placeholder
+        self.m = m
+        self.select_programme = SELECT_PROGRAMME.format(m=m)
+        self.insert_allowance = INSERT_ALLOWANCE.format(m=m)
+        self.apply = APPLY.format(m=m)
+        self.open_account = (
+            f"INSERT INTO ledger_accounts (name, kind, balance_fen, floor_fen) "
+            f"VALUES ({m}, {m}, {m}, {m})"
+        )
+        self.insert_entry = INSERT_ENTRY.removesuffix(" RETURNING id").format(m=m)
+        self.insert_posting = (
+            "INSERT INTO journal_postings (entry_id, account_id, amount_fen) SELECT "
+            f"(SELECT id FROM journal_entries WHERE public_id = {m}), "
+            f"(SELECT id FROM ledger_accounts WHERE name = {m}), {m}"
+        )
+        self.insert_queue = (
+            f"INSERT INTO ledger_log_queue (entry_id) SELECT id FROM journal_entries "
+            f"WHERE public_id = {m}"
+        )
+        self.insert_voucher = INSERT_VOUCHER.format(m=m, returning="")
+
+    def close(self) -> None:
+        self.claimer.close()
+
+    def marks(self, count: int) -> str:
+        return ", ".join([self.m] * count)
+
+    def issue(self, programme_id: uuid.UUID, usccs: Sequence[str], actor: Actor) -> int:
+        issued = 0
+        for start in range(0, len(usccs), bulk.BATCH):
+            issued += self.issue_batch(programme_id, usccs[start : start + bulk.BATCH], actor)
+        return issued
+
+    def issue_batch(
+        self, programme_id: uuid.UUID, usccs: Sequence[str], actor: Actor
+    ) -> int:
+        c = self.claimer
+        cur = c.cursor
+        with c.transaction():
+            cur.execute(self.select_programme, (c.key(programme_id),))
+            programme = cur.fetchone()
+            p_id, owner_id, rate, cap, face, days, cats = (
+                programme[i] for i in (0, 3, 7, 8, 9, 10, 12)
+            )
+            cur.execute(SUBTREE.format(m=self.m), (owner_id,))
+            within = {row[0] for row in cur.fetchall()}
+            keys = [f"bulk:{programme_id}:baseline:{uscc}" for uscc in usccs]
+            cur.execute(
+                f"SELECT claim_key FROM vouchers WHERE claim_key IN ({self.marks(len(keys))})",
+                keys,
+            )
+            if cur.fetchall():
+                raise Refused("the baseline's keys were used before")
+            cur.execute(
+                "SELECT smes.id, smes.public_id, smes.uscc, smes.industry, smes.employees, "
+                "smes.revenue_fen, smes.assets_fen, centers.id, centers.code FROM smes "
+                "JOIN centers ON centers.id = smes.home_center_id "
+                f"WHERE smes.uscc IN ({self.marks(len(usccs))})",
+                list(usccs),
+            )
+            smes = {row[2]: row for row in cur.fetchall()}
+            for _, _, uscc, industry, staff, revenue, assets, home_id, _ in smes.values():
+                size = classify(Industry(industry), staff, revenue, assets)
+                if size not in {SizeClass.SMALL, SizeClass.MICRO} or home_id not in within:
+                    raise Refused(f"{uscc} is not eligible")
+            ids = [smes[uscc][0] for uscc in usccs]
+            cur.executemany(self.insert_allowance, [(i, p_id, 0, cap) for i in ids])
+            cur.execute(
+                f"UPDATE claim_allowances SET claimed_fen = claimed_fen + {self.m} "
+                f"WHERE programme_id = {self.m} AND sme_id IN ({self.marks(len(ids))}) "
+                f"AND claimed_fen + {self.m} <= cap_fen RETURNING sme_id",
+                (face, p_id, *ids, face),
+            )
+            if len(cur.fetchall()) != len(ids):
+                raise Refused("an SME reached its cap")
+            budget = accounts.available(DISTRICT, str(programme_id)).name
+            cur.execute(
+                f"SELECT name, balance_fen FROM ledger_accounts WHERE name IN ({self.m}) "
+                f"ORDER BY name{self.lock}",
+                (budget,),
+            )
+            if cur.fetchone()[1] < face * len(ids):
+                raise Refused("the budget ran out")
+            now = datetime.now(UTC)
+            expires = now + timedelta(days=days)
+            categories = c.loaded(cats)
+            vouchers_out = []
+            for uscc in usccs:
+                s_id, s_public, _, _, _, _, _, home_id, home_code = smes[uscc]
+                voucher_id, code = uuid.uuid4(), random_human_code()
+                token = sign_voucher(
+                    VoucherClaims(
+                        voucher_id=voucher_id,
+                        human_code=code,
+                        programme_id=programme_id,
+                        center_code=home_code,
+                        sme_uscc=uscc,
+                        face_value_fen=face,
+                        subsidy_rate_bp=rate,
+                        service_categories=tuple(categories),
+                        iat=int(now.timestamp()),
+                        nbf=int(now.timestamp()),
+                        exp=int(expires.timestamp()),
+                    ),
+                    self.signer.kid,
+                    self.signer.private_key,
+                )
+                vouchers_out.append((voucher_id, code, s_id, s_public, home_id, token))
+            total = face * len(ids)
+            cur.execute(self.apply, (-total, budget, -total))
+            cur.fetchone()
+            names = [accounts.voucher(str(v[0])).name for v in vouchers_out]
+            cur.execute(
+                f"SELECT name FROM ledger_accounts WHERE name IN ({self.marks(len(names))})",
+                names,
+            )
+            cur.fetchall()
+            cur.executemany(
+                self.open_account, [(n, AccountKind.VOUCHER.value, face, 0) for n in names]
+            )
+            entry_ids = [uuid.uuid4() for _ in vouchers_out]
+            moment = c.moment(now)
+            cur.executemany(
+                self.insert_entry,
+                [
+                    (
+                        c.key(entry_id),
+                        EntryKind.ISSUE.value,
+                        moment,
+                        actor.id,
+                        actor.role.value,
+                        c.document(
+                            {
+                                "programme": str(programme_id),
+                                "voucher": str(v[0]),
+                                "sme": str(c.uuid_of(v[3])),
+                            }
+                        ),
+                        None,
+                        None,
+                        None,
+                    )
+                    for entry_id, v in zip(entry_ids, vouchers_out, strict=True)
+                ],
+            )
+            cur.executemany(
+                self.insert_posting,
+                [
+                    posting
+                    for entry_id, name in zip(entry_ids, names, strict=True)
+                    for posting in (
+                        (c.key(entry_id), budget, -face),
+                        (c.key(entry_id), name, face),
+                    )
+                ],
+            )
+            cur.executemany(self.insert_queue, [(c.key(entry_id),) for entry_id in entry_ids])
+            document = c.document(categories)
+            cur.executemany(
+                self.insert_voucher,
+                [
+                    (
+                        c.key(voucher_id),
+                        code,
+                        p_id,
+                        s_id,
+                        home_id,
+                        face,
+                        rate,
+                        document,
+                        moment,
+                        c.moment(expires),
+                        "active",
+                        None,
+                        None,
+                        self.signer.kid,
+                        token,
+                        actor.id,
+                        key,
+                    )
+                    for (voucher_id, code, s_id, _, home_id, token), key in zip(
+                        vouchers_out, keys, strict=True
+                    )
+                ],
+            )
+        return len(vouchers_out)
+
+
 class BulkBench:
     """One backend: the set-up, the timed runs and the checks of the books afterwards."""
 
@@ -174,9 +408,65 @@ class BulkBench:
             lambda: insert_smes(self.database, self.usccs, ADMIN, home_center=DISTRICT)
         )
         self.listing = write_listing(folder, self.usccs)
+        self.baseline_programme = voucher_programme(
+            self.uow,
+            ADMIN,
+            budget_fen=self.budget_fen,
+            face_fen=FACE_FEN,
+            cap_fen=FACE_FEN,
+            district=DISTRICT,
+            name="Bulk issue benchmark (baseline)",
+        )
+        self.baseline_usccs = [
+            sme_uscc(BASELINE_SERIALS + n, DISTRICT) for n in range(1, VOUCHERS + 1)
+        ]
+        insert_smes(self.database, self.baseline_usccs, ADMIN, home_center=DISTRICT)
 
     def close(self) -> None:
         self.database.dispose()
+
+    def baseline(self, url: str) -> int:
+        issuer = RawBulkIssuer(self.backend, url, self.signer)
+        try:
+            return issuer.issue(self.baseline_programme, self.baseline_usccs, STAFF)
+        finally:
+            issuer.close()
+
+    def check_baseline_books(self, issued: int) -> None:
+        """The baseline's programme: one voucher per SME, its budget down by exactly as much,
+        and the whole ledger still balanced with every cached balance equal to its postings."""
+        pid = str(self.baseline_programme)
+        with self.database.engine.connect() as connection:
+            count = connection.execute(
+                text(
+                    "SELECT COUNT(*) FROM vouchers v JOIN programmes p ON p.id = v.programme_id "
+                    "WHERE p.public_id = :p"
+                ),
+                {
+                    "p": self.baseline_programme
+                    if self.backend == "postgresql"
+                    else self.baseline_programme.hex
+                },
+            ).scalar_one()
+            left = connection.execute(
+                text("SELECT balance_fen FROM ledger_accounts WHERE name = :n"),
+                {"n": accounts.available(DISTRICT, pid).name},
+            ).scalar_one()
+            total = connection.execute(
+                text("SELECT COALESCE(SUM(balance_fen), 0) FROM ledger_accounts")
+            ).scalar_one()
+            drift = connection.execute(text(DRIFT)).scalar_one()
+        if (issued, count, left, total, drift) != (
+            VOUCHERS,
+            VOUCHERS,
+            self.budget_fen - VOUCHERS * FACE_FEN,
+            0,
+            0,
+        ):
+            raise BookError(
+                f"baseline: {issued} issued, {count} vouchers, budget {left}, balances sum to "
+                f"{total}, {drift} balances differ from their postings"
+            )
 
     def dry_run(self) -> BulkReport:
         return bulk.dry_run(
@@ -248,12 +538,7 @@ class BulkBench:
             total = scalar("SELECT COALESCE(SUM(balance_fen), 0) FROM ledger_accounts")
             if total != 0:
                 raise BookError(f"balances sum to {total} fen, not 0")
-            drift = scalar(
-                "SELECT COUNT(*) FROM ledger_accounts a LEFT JOIN ("
-                " SELECT account_id, SUM(amount_fen) AS total FROM journal_postings"
-                " GROUP BY account_id) p ON p.account_id = a.id"
-                " WHERE a.balance_fen <> COALESCE(p.total, 0)"
-            )
+            drift = scalar(DRIFT)
             if drift:
                 raise BookError(f"{drift} cached balances differ from their postings")
             held = {
@@ -415,9 +700,13 @@ def bench_backend(backend: str, url: str, folder: Path) -> list[Measured]:
             f"budget down by exactly {VOUCHERS:,} x {FACE_FEN:,} fen; voucher accounts; "
             f"balances; {SAMPLE} tokens)"
         )
+        print(f"{label}: raw-SQL baseline …", file=sys.stderr)
+        baseline, baseline_seconds = timed(lambda: bench.baseline(url))
+        bench.check_baseline_books(baseline)
         measured = [
             Measured("read_rows alone", backend, len(parsed), reading),
             Measured("read_rows + dry_run", backend, dry.issued, dry_seconds),
+            Measured("raw-SQL baseline", backend, baseline, baseline_seconds),
             Measured("read_rows + issue", backend, real.issued, real_seconds),
         ]
         if backend == "postgresql" and measured[-1].rate < TARGET:
@@ -450,12 +739,14 @@ def report(lines: Sequence[Measured], signing: Sequence[float]) -> None:
     )
     print()
     signing_per_voucher = min(signing) / VOUCHERS
+    baselines = {m.backend: m.rate for m in lines if m.what == "raw-SQL baseline"}
     for m in lines:
         if m.what == "read_rows + issue":
             verdict = "met" if m.rate >= TARGET else "NOT met"
             share = signing_per_voucher * m.rate
             print(
-                f"{LABELS[m.backend]}: bulk issue at {m.rate:,.0f} vouchers/s (signing is "
+                f"{LABELS[m.backend]}: bulk issue at {m.rate:,.0f} vouchers/s, "
+                f"{m.rate / baselines[m.backend]:.0%} of the raw-SQL baseline (signing is "
                 f"{share:.0%} of its time) — target >= {TARGET:,}/s: {verdict}"
             )
 
@@ -463,7 +754,7 @@ def report(lines: Sequence[Measured], signing: Sequence[float]) -> None:
 def main() -> int:
     print(
         f"Bulk issuance: {VOUCHERS:,} vouchers from one CSV file, dry run then real run "
-        f"({bulk.BATCH} rows per transaction, a savepoint per row)"
+        f"({bulk.BATCH} rows per transaction), next to the same statements with the bare driver"
     )
     reference = voucher_signer(os.urandom(32))
     signing = [signing_alone(reference, VOUCHERS)]
