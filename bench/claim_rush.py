@@ -71,11 +71,14 @@ from psycopg.types.json import Json
 from sqlalchemy import func, select, text
 
 from bench.common import (
-    BackendUnavailable,
+    LABELS,
+    BookError,
     Timing,
     bench_seconds,
+    check_balanced,
+    check_voucher_accounts,
     driver_dsn,
-    fresh_database,
+    for_each_backend,
     insert_smes,
     percentile,
     print_table,
@@ -96,7 +99,7 @@ from voucher_app.domain.sme import Industry, classify
 from voucher_app.domain.voucher_code import random_human_code
 from voucher_app.ledger.checkpoints import CheckpointSigner
 from voucher_app.persistence.database import Database
-from voucher_app.persistence.models import ClaimAllowance, LedgerAccount, Programme, Voucher
+from voucher_app.persistence.models import ClaimAllowance, Programme, Voucher
 from voucher_app.persistence.uow import UnitOfWork
 from voucher_app.services import centers, ledger, vouchers
 from voucher_app.services.vouchers import VoucherSigner
@@ -119,7 +122,6 @@ ACTORS = {
     "service": Actor("bench-claims", Role.CENTER_STAFF),
     "baseline": Actor("bench-claims-baseline", Role.CENTER_STAFF),
 }
-LABELS = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}
 
 # The baseline's statements, in the driver's placeholder style (`?` for sqlite3, `%s` psycopg),
 # with the columns, conditions and RETURNING clauses SQLAlchemy emits for the service.
@@ -174,10 +176,6 @@ INSERT_VOUCHER = (
     "VALUES ({m}, {m}, {m}, {m}, {m}, {m}, {m}, {m}, {m}, {m}, {m}, {m}, {m}, {m}, {m}, {m}, {m})"
     "{returning}"
 )
-
-
-class BookError(Exception):
-    """The books are wrong after the run: a correctness failure, not a slow result."""
 
 
 class Refused(RuntimeError):
@@ -295,20 +293,18 @@ class RawClaimer(ABC):
             expires = now + timedelta(days=days)
             code = random_human_code()
             categories = self.loaded(cats)
-            claims = VoucherClaims(
-                voucher_id=voucher_id,
-                human_code=code,
-                programme_id=programme_id,
-                center_code=home_code,
-                sme_uscc=s_uscc,
-                face_value_fen=face,
-                subsidy_rate_bp=rate,
-                service_categories=tuple(categories),
-                iat=int(now.timestamp()),
-                nbf=int(now.timestamp()),
-                exp=int(expires.timestamp()),
+            token = self.token(
+                voucher_id,
+                code,
+                programme_id,
+                home_code,
+                s_uscc,
+                face,
+                rate,
+                categories,
+                now,
+                expires,
             )
-            token = sign_voucher(claims, self.signer.kid, self.signer.private_key)
             pid = str(programme_id)
             budget = f"center:{home_code}:{pid}:available"
             account = f"voucher:{voucher_id}"
@@ -364,6 +360,35 @@ class RawClaimer(ABC):
             )
             if self.returns_ids:
                 cur.fetchone()
+
+    def token(  # noqa: PLR0917 - a voucher's claims, in the order of VoucherClaims
+        self,
+        voucher_id: uuid.UUID,
+        code: str,
+        programme_id: uuid.UUID,
+        center: str,
+        uscc: str,
+        face: int,
+        rate: int,
+        categories: Sequence[str],
+        now: datetime,
+        expires: datetime,
+    ) -> str:
+        """The voucher's token, signed by the same call the service makes."""
+        claims = VoucherClaims(
+            voucher_id=voucher_id,
+            human_code=code,
+            programme_id=programme_id,
+            center_code=center,
+            sme_uscc=uscc,
+            face_value_fen=face,
+            subsidy_rate_bp=rate,
+            service_categories=tuple(categories),
+            iat=int(now.timestamp()),
+            nbf=int(now.timestamp()),
+            exp=int(expires.timestamp()),
+        )
+        return sign_voucher(claims, self.signer.kid, self.signer.private_key)
 
     def apply(self, account: str, amount: int) -> int:
         """`Journal._apply`: the conditional update; a missing account is opened holding it."""
@@ -621,17 +646,7 @@ class ClaimBench:
             def scalar(sql: str, **params: Any) -> int:
                 return int(connection.execute(text(sql), params).scalar_one() or 0)
 
-            total = scalar("SELECT COALESCE(SUM(balance_fen), 0) FROM ledger_accounts")
-            if total != 0:
-                raise BookError(f"balances sum to {total} fen, not 0")
-            drift = scalar(
-                "SELECT COUNT(*) FROM ledger_accounts a LEFT JOIN ("
-                " SELECT account_id, SUM(amount_fen) AS total FROM journal_postings"
-                " GROUP BY account_id) p ON p.account_id = a.id"
-                " WHERE a.balance_fen <> COALESCE(p.total, 0)"
-            )
-            if drift:
-                raise BookError(f"{drift} cached balances differ from their postings")
+            check_balanced(connection)
             for path, lanes in self.lanes.items():
                 claimed = self.claimed[path]
                 pid = connection.execute(
@@ -667,22 +682,7 @@ class ClaimBench:
                     )
                 if budget != BUDGET_FEN - claimed * FACE_FEN:
                     raise BookError(f"{path}: {DISTRICT} holds {budget} fen after {claimed} claims")
-            balances = {
-                name: balance
-                for name, balance in connection.execute(
-                    select(LedgerAccount.name, LedgerAccount.balance_fen).where(
-                        LedgerAccount.kind == AccountKind.VOUCHER.value
-                    )
-                )
-            }
-            for public_id, face in connection.execute(
-                select(Voucher.public_id, Voucher.face_value_fen)
-            ):
-                held = balances.pop(accounts.voucher(str(public_id)).name, None)
-                if held != face:
-                    raise BookError(f"voucher {public_id} of {face} fen: its account holds {held}")
-            if balances:
-                raise BookError(f"{len(balances)} voucher accounts without a voucher")
+            check_voucher_accounts(connection)
             samples = {
                 path: list(
                     connection.execute(
@@ -805,22 +805,9 @@ def main() -> int:
         f"{warmup:g} s warm-up each), one claim per transaction, claimants of a path sharing "
         f"one district budget, each claiming round robin for its own {POOL} SMEs"
     )
-    rows: list[Row] = []
-    for backend, label in LABELS.items():
-        with ExitStack() as stack:
-            try:
-                url = stack.enter_context(fresh_database(backend))
-            except BackendUnavailable as exc:
-                print(f"{label} skipped: {exc}")
-                continue
-            try:
-                rows.extend(bench_backend(backend, url, seconds, warmup))
-            except BookError as exc:
-                print(f"{label}: CORRECTNESS FAILURE: {exc}")
-                report(rows)
-                return 1
-    report(rows)
-    return 0
+    return for_each_backend(
+        lambda backend, url: bench_backend(backend, url, seconds, warmup), report
+    )
 
 
 if __name__ == "__main__":

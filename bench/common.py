@@ -15,6 +15,10 @@ Scripts run as `python -m bench.<name>` from the project root and import these w
 - `run_in_processes(seconds, processes, worker)`: the same with one process per writer, as
   gunicorn runs the service: `worker(index)` runs in the child and returns the operation.
 - `percentile(values, q)`, `print_table(headers, rows)`: reporting.
+- `for_each_backend(run, report)`: `run(backend, url)` on SQLite, then PostgreSQL, each in a
+  fresh database; `report(rows)` of what they returned; exit status 1 after a `BookError`.
+- `BookError`, `check_balanced(connection)`, `check_voucher_accounts(connection)`: the books
+  checks every script runs afterwards.
 
 Voucher set-up shared by `claim_rush.py` and `bulk_issue.py` (through the services, except the
 SME rows, which `insert_smes` writes in bulk because registration is not what they measure):
@@ -38,31 +42,35 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TypeVar
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sqlalchemy import String, create_engine, func, insert, literal, select, text
+from sqlalchemy import Connection, String, create_engine, func, insert, literal, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import NullPool
 from stdnum.cn import uscc as stdnum_uscc
 
+from voucher_app.domain import accounts
+from voucher_app.domain.accounts import AccountKind
 from voucher_app.domain.actors import Actor
 from voucher_app.domain.calendar import local_date
 from voucher_app.domain.programmes import ProgrammeTerms
 from voucher_app.domain.sme import SizeClass
 from voucher_app.persistence import migrate
 from voucher_app.persistence.database import Database
-from voucher_app.persistence.models import Center, Sme, SmeHistory
+from voucher_app.persistence.models import Center, LedgerAccount, Sme, SmeHistory, Voucher
 from voucher_app.persistence.uow import UnitOfWork
 from voucher_app.services import programmes
 from voucher_app.services.vouchers import VoucherSigner
 from voucher_app.signing.keyring import thumbprint
 
 POSTGRES_URL_ENV = "VOUCHER_BENCH_POSTGRES_URL"
+R = TypeVar("R")
 DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 BACKENDS = ("sqlite", "postgresql")
 
@@ -397,3 +405,72 @@ def insert_smes(
             )
         )
         return len(rows)
+
+
+# --- running and checking ----------------------------------------------------------------------
+
+LABELS = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}
+
+
+class BookError(Exception):
+    """The books are wrong after a run: a correctness failure, not a slow result."""
+
+
+def for_each_backend(
+    run: Callable[[str, str], Sequence[R]], report: Callable[[list[R]], None]
+) -> int:
+    """Run `run(backend, url)` on each backend's fresh database, then `report` every row they
+    returned; stop at the first `BookError` (reporting what was measured) and return 1."""
+    rows: list[R] = []
+    status = 0
+    for backend, label in LABELS.items():
+        with ExitStack() as stack:
+            try:
+                url = stack.enter_context(fresh_database(backend))
+            except BackendUnavailable as exc:
+                print(f"{label} skipped: {exc}")
+                continue
+            try:
+                rows.extend(run(backend, url))
+            except BookError as exc:
+                print(f"{label}: CORRECTNESS FAILURE: {exc}")
+                status = 1
+                break
+    report(rows)
+    return status
+
+
+def check_balanced(connection: Connection) -> None:
+    """Balances sum to zero and each equals the sum of its account's postings."""
+    total = connection.execute(
+        text("SELECT COALESCE(SUM(balance_fen), 0) FROM ledger_accounts")
+    ).scalar_one()
+    if total != 0:
+        raise BookError(f"balances sum to {total} fen, not 0")
+    drift = connection.execute(
+        text(
+            "SELECT COUNT(*) FROM ledger_accounts a LEFT JOIN ("
+            " SELECT account_id, SUM(amount_fen) AS total FROM journal_postings"
+            " GROUP BY account_id) p ON p.account_id = a.id"
+            " WHERE a.balance_fen <> COALESCE(p.total, 0)"
+        )
+    ).scalar_one()
+    if drift:
+        raise BookError(f"{drift} cached balances differ from their postings")
+
+
+def check_voucher_accounts(connection: Connection) -> None:
+    """Every voucher's account holds its face value, and every voucher account has a voucher."""
+    held = dict(
+        connection.execute(
+            select(LedgerAccount.name, LedgerAccount.balance_fen).where(
+                LedgerAccount.kind == AccountKind.VOUCHER.value
+            )
+        ).all()
+    )
+    for public_id, face in connection.execute(select(Voucher.public_id, Voucher.face_value_fen)):
+        found = held.pop(accounts.voucher(str(public_id)).name, None)
+        if found != face:
+            raise BookError(f"voucher {public_id} of {face} fen: its account holds {found}")
+    if held:
+        raise BookError(f"{len(held)} voucher accounts without a voucher")

@@ -50,11 +50,13 @@ from psycopg.types.json import Json
 from sqlalchemy import text
 
 from bench.common import (
-    BackendUnavailable,
+    LABELS,
+    BookError,
     Timing,
     bench_seconds,
+    check_balanced,
     driver_dsn,
-    fresh_database,
+    for_each_backend,
     percentile,
     print_table,
     run_for,
@@ -75,7 +77,6 @@ TARGET = 0.5
 FUNDS_FEN = 10**12
 SERVICE_ACTOR = Actor("bench", Role.SYSTEM)
 BASELINE_ACTOR = Actor("bench-baseline", Role.SYSTEM)
-LABELS = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}
 
 # The baseline's statements, in the driver's placeholder style (`?` for sqlite3, `%s` psycopg).
 APPLY = (
@@ -92,10 +93,6 @@ INSERT_POSTINGS = (
     "VALUES ({m}, {m}, {m}), ({m}, {m}, {m})"
 )
 INSERT_QUEUE = "INSERT INTO ledger_log_queue (entry_id) VALUES ({m})"
-
-
-class BookError(Exception):
-    """The ledger is wrong after the run: a correctness failure, not a slow result."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -373,17 +370,7 @@ class LedgerBench:
             def scalar(sql: str, **params: Any) -> int:
                 return int(connection.execute(text(sql), params).scalar_one() or 0)
 
-            total = scalar("SELECT COALESCE(SUM(balance_fen), 0) FROM ledger_accounts")
-            if total != 0:
-                raise BookError(f"balances sum to {total} fen, not 0")
-            drift = scalar(
-                "SELECT COUNT(*) FROM ledger_accounts a LEFT JOIN ("
-                " SELECT account_id, SUM(amount_fen) AS total FROM journal_postings"
-                " GROUP BY account_id) p ON p.account_id = a.id"
-                " WHERE a.balance_fen <> COALESCE(p.total, 0)"
-            )
-            if drift:
-                raise BookError(f"{drift} cached balances differ from their postings")
+            check_balanced(connection)
             for actor, posted, lanes in (
                 (SERVICE_ACTOR, self.service_posted, self.service_lanes),
                 (BASELINE_ACTOR, self.baseline_posted, self.baseline_lanes),
@@ -486,22 +473,9 @@ def main() -> int:
         f"Ledger posting: {seconds:g} s measured per path and configuration "
         f"(A-B-B-A halves, {warmup:g} s warm-up each), one 1-fen allocate entry per transaction"
     )
-    rows: list[Row] = []
-    for backend, label in LABELS.items():
-        with ExitStack() as stack:
-            try:
-                url = stack.enter_context(fresh_database(backend))
-            except BackendUnavailable as exc:
-                print(f"{label} skipped: {exc}")
-                continue
-            try:
-                rows.extend(bench_backend(backend, url, seconds, warmup))
-            except BookError as exc:
-                print(f"{label}: CORRECTNESS FAILURE: {exc}")
-                report(rows)
-                return 1
-    report(rows)
-    return 0
+    return for_each_backend(
+        lambda backend, url: bench_backend(backend, url, seconds, warmup), report
+    )
 
 
 if __name__ == "__main__":
