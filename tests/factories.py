@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import uuid
 from datetime import date
 from typing import Any
 
@@ -10,10 +11,17 @@ from stdnum.cn import uscc as stdnum_uscc
 
 from voucher_app.domain.actors import Actor, Role
 from voucher_app.domain.programmes import ProgrammeTerms
+from voucher_app.domain.providers import ProviderDecision
 from voucher_app.domain.sme import SizeClass
 from voucher_app.persistence.uow import UnitOfWork
-from voucher_app.services import centers, programmes, smes
+from voucher_app.services import centers, programmes, providers, smes
 from voucher_app.services.programmes import ProgrammeView
+from voucher_app.services.providers import (
+    ProductTerms,
+    ProductView,
+    ProviderApplication,
+    ProviderView,
+)
 from voucher_app.services.smes import SmeDeclaration, SmeView
 
 ADMIN = Actor("test-admin", Role.CENTER_ADMIN)
@@ -76,3 +84,41 @@ def voucher_programme(uow: UnitOfWork, *, vouchers: int, **changes: Any) -> Prog
             uow, view.id, from_center=parent, to_center=child, amount_fen=amount, actor=ADMIN
         )
     return view
+
+
+def provider(
+    uow: UnitOfWork,
+    serial: int,
+    *,
+    categories: tuple[str, ...] = ("legal", "accounting_tax"),
+    approved: bool = True,
+) -> ProviderView:
+    """A provider in Shenzhen (440300), approved unless told otherwise."""
+    application = ProviderApplication(
+        uscc=uscc(serial, "440300"),
+        name=f"测试服务机构 {serial}",
+        service_categories=categories,
+        contact_name="王经理",
+        contact_phone="+86 755 8888 0000",
+        contact_email=f"provider{serial}@example.cn",
+        bank_name="中国银行深圳分行",
+        bank_account_name=f"测试服务机构 {serial}",
+        bank_account_number=f"7440000000{serial:08d}",
+        center="440300",
+    )
+    view = providers.apply_provider(uow, application, ADMIN)
+    if approved:
+        view = providers.decide_provider(uow, view.id, ProviderDecision.APPROVE, ADMIN)
+    return view
+
+
+def product(uow: UnitOfWork, provider_id: uuid.UUID, **changes: Any) -> ProductView:
+    terms = ProductTerms(
+        name="小微企业年度汇算清缴代理",
+        category="accounting_tax",
+        price_fen=300_000,
+        standard="按规程办理，出具鉴证报告",
+        time_limit_days=30,
+        fee_rules="一次性收费",
+    )
+    return providers.add_product(uow, provider_id, dataclasses.replace(terms, **changes), ADMIN)

@@ -16,7 +16,8 @@ a contract: clients and tests match on it, so it never changes once released.
     │   ├── InvalidIndustry           not one of the size standard's sixteen industries
     │   ├── InvalidUSCC               not a unified social credit code (reason: which check)
     │   ├── InvalidVoucherCode        not a voucher's human code (reason: which check)
-    │   └── InvalidVoucherToken       a voucher token that does not verify (reason: TokenRefusal)
+    │   ├── InvalidVoucherToken       a voucher token that does not verify (reason: TokenRefusal)
+    │   └── WrongPasscode             the SME's one-time code is wrong, used or out of date
     ├── NotFound                      a named thing does not exist (HTTP 404)
     │   ├── UnknownCenter
     │   ├── UnknownProgramme
@@ -25,7 +26,9 @@ a contract: clients and tests match on it, so it never changes once released.
     │   ├── NoLedgerKey               no verifier key to publish yet
     │   ├── UnknownSme
     │   ├── UnknownVoucher
-    │   └── UnknownProvider
+    │   ├── UnknownProvider
+    │   ├── UnknownProduct
+    │   └── UnknownRedemption
     ├── Conflict                      the request is valid but the state forbids it (HTTP 409)
     │   ├── InsufficientFunds         an account would drop below what it may hold
     │   ├── FundingExceedsBudget      funding past the programme's total budget
@@ -39,14 +42,20 @@ a contract: clients and tests match on it, so it never changes once released.
     │   ├── ProviderNotApproved       a provider acting before approval or while suspended
     │   ├── ProviderExists            one registration per unified social credit code
     │   ├── InvalidTransition         a status change its current status does not allow
-    │   └── ClaimRefused              why an SME cannot have a voucher (message also in Chinese)
-    │       ├── ProgrammeClosed       outside the programme's period
-    │       ├── NotAnSme              large by the 2011 size standard
-    │       ├── NotEligibleSize       a size class the programme does not accept
-    │       ├── NotEligibleIndustry
-    │       ├── NotEligibleCenter     home center outside the programme's centers
-    │       ├── CapReached            the SME's cap for the programme is used up
-    │       └── BudgetExhausted       the home center has no budget left for a voucher
+    │   ├── ClaimRefused              why an SME cannot have a voucher (message also in Chinese)
+    │   │   ├── ProgrammeClosed       outside the programme's period
+    │   │   ├── NotAnSme              large by the 2011 size standard
+    │   │   ├── NotEligibleSize       a size class the programme does not accept
+    │   │   ├── NotEligibleIndustry
+    │   │   ├── NotEligibleCenter     home center outside the programme's centers
+    │   │   ├── CapReached            the SME's cap for the programme is used up
+    │   │   └── BudgetExhausted       the home center has no budget left for a voucher
+    │   └── RedemptionRefused         why a provider cannot redeem a voucher (also in Chinese)
+    │       ├── VoucherNotActive      expired, revoked or used up
+    │       ├── CategoryNotAllowed    a service the voucher or the provider does not cover
+    │       ├── VoucherInUse          no partial spending: one open claim per voucher
+    │       ├── InvoiceReused         an invoice number is claimed once per provider
+    │       └── NothingToPay          the subsidy rounds down to nothing
     └── KeyringError                  signing keys missing, unreadable or wrongly protected
 """
 
@@ -142,6 +151,10 @@ class InvalidVoucherToken(InvalidInput):
         return TokenRefusal(self.details["reason"])
 
 
+class WrongPasscode(InvalidInput):
+    code = "wrong_passcode"
+
+
 class NotFound(VoucherError):
     code = "not_found"
 
@@ -176,6 +189,14 @@ class UnknownVoucher(NotFound):
 
 class UnknownProvider(NotFound):
     code = "unknown_provider"
+
+
+class UnknownProduct(NotFound):
+    code = "unknown_product"
+
+
+class UnknownRedemption(NotFound):
+    code = "unknown_redemption"
 
 
 class Conflict(VoucherError):
@@ -260,6 +281,30 @@ class CapReached(ClaimRefused):
 
 class BudgetExhausted(ClaimRefused):
     code = "budget_exhausted"
+
+
+class RedemptionRefused(Conflict):
+    code = "redemption_refused"
+
+
+class VoucherNotActive(RedemptionRefused):
+    code = "voucher_not_active"
+
+
+class CategoryNotAllowed(RedemptionRefused):
+    code = "category_not_allowed"
+
+
+class VoucherInUse(RedemptionRefused):
+    code = "voucher_in_use"
+
+
+class InvoiceReused(RedemptionRefused):
+    code = "invoice_reused"
+
+
+class NothingToPay(RedemptionRefused):
+    code = "nothing_to_pay"
 
 
 class KeyringError(VoucherError):

@@ -11,6 +11,7 @@ from voucher_app.domain.money import FULL_RATE_BP, require_fen
 from voucher_app.domain.sme import INDUSTRY_CODES, SME_SIZES, SizeClass
 
 MAX_VALIDITY_DAYS = 3 * 366
+MAX_CONFIRMATION_DAYS = 60
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +30,8 @@ class ProgrammeTerms:
     accepted_sizes: tuple[SizeClass, ...]
     #: Empty: every industry of the size standard.
     accepted_industries: tuple[str, ...] = ()
+    #: Days an SME has to confirm or dispute a provider's claim; silence then counts as yes.
+    confirmation_days: int = 7
 
     def __post_init__(self) -> None:
         check_terms(self)
@@ -52,6 +55,10 @@ def check_terms(terms: ProgrammeTerms) -> None:
         raise InvalidProgrammeTerms("a voucher cannot be worth more than the whole budget")
     if not 0 < terms.voucher_validity_days <= MAX_VALIDITY_DAYS:
         raise InvalidProgrammeTerms(f"validity must be 1 to {MAX_VALIDITY_DAYS} days")
+    if not 0 < terms.confirmation_days <= MAX_CONFIRMATION_DAYS:
+        raise InvalidProgrammeTerms(
+            f"the confirmation window must be 1 to {MAX_CONFIRMATION_DAYS} days"
+        )
     unknown = set(terms.service_categories) - CATEGORY_CODES
     if unknown or not terms.service_categories:
         raise InvalidProgrammeTerms(

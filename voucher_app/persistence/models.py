@@ -27,6 +27,7 @@ from sqlalchemy import (
     String,
     Text,
     TypeDecorator,
+    UniqueConstraint,
     Uuid,
 )
 from sqlalchemy.engine import Dialect
@@ -121,6 +122,8 @@ class Programme(Base):
     #: Empty: every industry.
     accepted_industries: Mapped[list[str]] = mapped_column(server_default="[]")
     created_at: Mapped[datetime]
+    #: Days an SME has to confirm or dispute a redemption before it counts as confirmed.
+    confirmation_days: Mapped[int] = mapped_column(Integer, server_default="7")
 
 
 class LedgerAccount(Base):
@@ -388,3 +391,70 @@ class Notification(Base):
     gave_up_at: Mapped[datetime | None]
     attempts: Mapped[int] = mapped_column(Integer)
     last_error: Mapped[str | None] = mapped_column(String(500))
+
+
+class VoucherPasscode(Base):
+    """A one-time code an SME reads out to a provider who redeems its voucher by human code;
+    only its hash is kept, and redeeming uses it up."""
+
+    __tablename__ = "voucher_passcodes"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    voucher_id: Mapped[int] = mapped_column(ForeignKey("vouchers.id"), index=True)
+    code_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+
+
+class Redemption(Base):
+    """A provider's claim (兑付) on a voucher for a delivered service. The value it holds lives
+    in the ledger (`provider:<id>:<programme>:pending`, then `payable`); this row holds what
+    was claimed and where the claim stands. Corrections update it; `redemption_events` keeps
+    every version."""
+
+    __tablename__ = "redemptions"
+    __table_args__ = (
+        CheckConstraint(
+            "status IN ('submitted', 'confirmed', 'disputed', 'approved', 'rejected', 'settled')",
+            name="status",
+        ),
+        CheckConstraint("invoiced_fen > 0", name="invoiced_positive"),
+        CheckConstraint("subsidy_fen > 0 AND subsidy_fen <= invoiced_fen", name="subsidy_range"),
+        UniqueConstraint("provider_id", "invoice_number", name="invoice_once"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    public_id: Mapped[uuid.UUID] = mapped_column(unique=True)
+    voucher_id: Mapped[int] = mapped_column(ForeignKey("vouchers.id"), index=True)
+    provider_id: Mapped[int] = mapped_column(ForeignKey("providers.id"), index=True)
+    product_id: Mapped[int | None] = mapped_column(ForeignKey("products.id"))
+    category: Mapped[str] = mapped_column(String(40))
+    description: Mapped[str] = mapped_column(String(500))
+    invoice_number: Mapped[str] = mapped_column(String(64))
+    invoiced_fen: Mapped[int]
+    subsidy_fen: Mapped[int]
+    delivered_on: Mapped[date]
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    status_reason: Mapped[str | None] = mapped_column(String(500))
+    submitted_at: Mapped[datetime]
+    confirm_by: Mapped[datetime]
+    #: The Idempotency-Key of the first submission and a digest of what it asked for.
+    idempotency_key: Mapped[str | None] = mapped_column(String(200), unique=True)
+    request_digest: Mapped[bytes | None] = mapped_column(LargeBinary(32))
+
+
+class RedemptionEvent(Base):
+    """Every step of a redemption — submitted, confirmed, disputed, approved, rejected,
+    resubmitted — with who took it, when, why, and the claim's figures at that moment."""
+
+    __tablename__ = "redemption_events"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    redemption_id: Mapped[int] = mapped_column(ForeignKey("redemptions.id"), index=True)
+    status: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str | None] = mapped_column(String(500))
+    details: Mapped[dict[str, Any]]
+    actor_id: Mapped[str] = mapped_column(String(64))
+    actor_role: Mapped[str] = mapped_column(String(32))
+    recorded_at: Mapped[datetime]

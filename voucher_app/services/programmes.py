@@ -103,6 +103,7 @@ def create_programme(uow: UnitOfWork, terms: ProgrammeTerms, actor: Actor) -> Pr
         service_categories=sorted(set(terms.service_categories)),
         accepted_sizes=sorted({s.value for s in terms.accepted_sizes}),
         accepted_industries=sorted(set(terms.accepted_industries)),
+        confirmation_days=terms.confirmation_days,
         created_at=uow.clock.now(),
     )
     session.add(programme)

@@ -1,0 +1,588 @@
+"""Redeeming vouchers (兑付): a provider's claim, the SME's answer, the center's review.
+
+Submitting is one transaction that locks the voucher's row first, so two providers (or one
+retried submission) redeeming the same voucher take turns, and the second sees what the first
+spent: value is never spent twice. It then checks the provider, the voucher's standing in the
+ledger and the service, computes the subsidy (`domain.redemptions.subsidy_fen`) and posts the
+`redeem` entry from the voucher to the provider's `pending` account. Every later step locks the
+claim's row, checks the step is allowed (`domain.redemptions.next_status`), moves the value as
+the step says and records an event; nothing is deleted.
+
+Who may take which step (the provider submits, the SME confirms or disputes, center staff
+review) is the access policy's concern, not this module's.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+import uuid
+from dataclasses import asdict, dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+
+from voucher_app.domain import accounts
+from voucher_app.domain.accounts import AccountKind
+from voucher_app.domain.actors import Actor
+from voucher_app.domain.calendar import local_date
+from voucher_app.domain.entries import EntryKind, Posting
+from voucher_app.domain.errors import (
+    CategoryNotAllowed,
+    ConcurrentRequest,
+    IdempotencyKeyReused,
+    InvalidInput,
+    InvoiceReused,
+    UnknownProduct,
+    UnknownRedemption,
+    VoucherInUse,
+    VoucherNotActive,
+    WrongPasscode,
+)
+from voucher_app.domain.money import format_yuan, require_fen
+from voucher_app.domain.reasons import require_reason
+from voucher_app.domain.redemptions import HOLDING, USED, Step, next_status, subsidy_fen
+from voucher_app.domain.voucher_code import normalise_human_code
+from voucher_app.persistence.models import (
+    Center,
+    Product,
+    Programme,
+    Provider,
+    Redemption,
+    RedemptionEvent,
+    Sme,
+    Voucher,
+    VoucherPasscode,
+)
+from voucher_app.persistence.uow import UnitOfWork, read_only, transaction
+from voucher_app.services import notifications
+from voucher_app.services.providers import provider_by_id, require_approved
+from voucher_app.services.vouchers import current_status, live_balance, voucher_by_id
+from voucher_app.signing.jws import verify_voucher
+
+PASSCODE_DIGITS = 6
+PASSCODE_LIFETIME = timedelta(minutes=15)
+MAX_INVOICE_NUMBER = 64
+MAX_DESCRIPTION = 500
+
+
+@dataclass(frozen=True, slots=True)
+class Service:
+    """What was delivered and invoiced: a catalogue product, or a described service in a
+    category. Also what a correction of a disputed or rejected claim sends again."""
+
+    invoice_number: str
+    invoiced_fen: int
+    delivered_on: date
+    product_id: uuid.UUID | None = None
+    category: str | None = None
+    description: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class VoucherProof:
+    """How the provider shows the voucher: its token (the QR code), or its human code with
+    the one-time passcode the SME reads out."""
+
+    token: str | None = None
+    human_code: str | None = None
+    passcode: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RedemptionView:
+    id: uuid.UUID
+    voucher_id: uuid.UUID
+    voucher_code: str
+    provider_id: uuid.UUID
+    product_id: uuid.UUID | None
+    category: str
+    description: str
+    invoice_number: str
+    invoiced_fen: int
+    subsidy_fen: int
+    delivered_on: date
+    status: str
+    status_reason: str | None
+    submitted_at: datetime
+    confirm_by: datetime
+    replayed: bool = False
+
+
+# --- one-time passcodes -----------------------------------------------------------------------
+
+
+@transaction
+def new_passcode(uow: UnitOfWork, voucher_id: uuid.UUID) -> str:
+    """A fresh one-time code for the SME to read out; valid for `PASSCODE_LIFETIME`, once."""
+    voucher = voucher_by_id(uow, voucher_id)
+    code = f"{secrets.randbelow(10**PASSCODE_DIGITS):0{PASSCODE_DIGITS}d}"
+    now = uow.clock.now()
+    uow.session.add(
+        VoucherPasscode(
+            voucher_id=voucher.id,
+            code_hash=_passcode_hash(voucher, code),
+            created_at=now,
+            expires_at=now + PASSCODE_LIFETIME,
+        )
+    )
+    return code
+
+
+def _passcode_hash(voucher: Voucher, code: str) -> bytes:
+    # Salted with the voucher: a stolen table does not give codes away for every voucher at once.
+    return hashlib.sha256(f"{voucher.public_id}:{code.strip()}".encode()).digest()
+
+
+def _use_passcode(uow: UnitOfWork, voucher: Voucher, code: str) -> None:
+    now = uow.clock.now()
+    used = uow.session.scalar(
+        update(VoucherPasscode)
+        .where(
+            VoucherPasscode.voucher_id == voucher.id,
+            VoucherPasscode.code_hash == _passcode_hash(voucher, code),
+            VoucherPasscode.used_at.is_(None),
+            VoucherPasscode.expires_at > now,
+        )
+        .values(used_at=now)
+        .returning(VoucherPasscode.id)
+        .execution_options(synchronize_session=False)
+    )
+    if used is None:
+        raise WrongPasscode(
+            "the passcode is wrong, used already or out of date; ask the SME for a new one",
+            message_zh="核验码错误、已使用或已过期，请企业重新获取",
+            field="passcode",
+        )
+
+
+# --- submitting -------------------------------------------------------------------------------
+
+
+@transaction
+def submit_redemption(
+    uow: UnitOfWork,
+    *,
+    provider_id: uuid.UUID,
+    proof: VoucherProof,
+    service: Service,
+    actor: Actor,
+    public_keys: dict[str, Ed25519PublicKey],
+    idempotency_key: str | None = None,
+) -> RedemptionView:
+    """Claim the subsidy for a delivered service from a voucher (see the module docstring).
+
+    With an `idempotency_key`, a retry of the same submission returns the first claim; the
+    same key with a different submission is refused.
+    """
+    session = uow.session
+    digest = _digest(provider_id, proof, service)
+    if idempotency_key is not None:
+        earlier = session.scalar(
+            select(Redemption).where(Redemption.idempotency_key == idempotency_key)
+        )
+        if earlier is not None:
+            if earlier.request_digest != digest:
+                raise IdempotencyKeyReused(
+                    "this idempotency key was used for another submission", key=idempotency_key
+                )
+            return _view(uow, earlier, replayed=True)
+    provider = provider_by_id(uow, provider_id)
+    require_approved(provider)
+    voucher = _proven_voucher(uow, proof, public_keys)
+    now = uow.clock.now()
+    redemption = Redemption(
+        public_id=uuid.uuid4(),
+        voucher_id=voucher.id,
+        provider_id=provider.id,
+        submitted_at=now,
+        idempotency_key=idempotency_key,
+        request_digest=digest,
+    )
+    _claim(uow, redemption, voucher, provider, service)
+    session.add(redemption)
+    try:
+        session.flush()
+    except IntegrityError as exc:  # a twin with the same key or invoice got there first
+        raise ConcurrentRequest("a concurrent request submitted this claim") from exc
+    _post(uow, EntryKind.REDEEM, redemption, voucher, actor)
+    _record(uow, redemption, actor, reason=None)
+    _ask_sme(uow, redemption, voucher)
+    return _view(uow, redemption)
+
+
+def _proven_voucher(
+    uow: UnitOfWork, proof: VoucherProof, public_keys: dict[str, Ed25519PublicKey]
+) -> Voucher:
+    """The voucher the provider has shown, its row locked until the transaction ends."""
+    if proof.token:
+        claims = verify_voucher(proof.token.strip(), public_keys, uow.clock.now())
+        return voucher_by_id(uow, claims.voucher_id, lock=True)
+    if not (proof.human_code and proof.passcode):
+        raise InvalidInput(
+            "show the voucher: its token, or its code with the SME's passcode", field="voucher"
+        )
+    code = normalise_human_code(proof.human_code)
+    voucher = uow.session.scalar(
+        select(Voucher).where(Voucher.human_code == code).with_for_update()
+    )
+    if voucher is None:
+        raise InvalidInput(f"no voucher has the code {code}", field="human_code")
+    _use_passcode(uow, voucher, proof.passcode)
+    return voucher
+
+
+def _claim(
+    uow: UnitOfWork,
+    redemption: Redemption,
+    voucher: Voucher,
+    provider: Provider,
+    service: Service,
+) -> None:
+    """Check the service against the voucher, the provider and the programme, and fill in the
+    claim's figures: the submission's and a resubmission's common half."""
+    session = uow.session
+    now = uow.clock.now()
+    remaining = live_balance(uow, voucher)
+    status = current_status(voucher, remaining, now)
+    if status != "active":
+        raise VoucherNotActive(
+            f"voucher {voucher.human_code} is {status}",
+            message_zh="该服务券已过期、作废或用完",
+            status=status,
+        )
+    programme = session.get_one(Programme, voucher.programme_id)
+    if not programme.partial_spending:
+        open_claim = session.scalar(
+            select(Redemption.public_id).where(
+                Redemption.voucher_id == voucher.id,
+                Redemption.status.in_(USED),
+                Redemption.id != (redemption.id or 0),  # a resubmission is not its own rival
+            )
+        )
+        if open_claim is not None:
+            raise VoucherInUse(
+                f"voucher {voucher.human_code} pays for one service only, and claim "
+                f"{open_claim} has used it",
+                message_zh="该服务券只能用于一次服务，且已被使用",
+            )
+    category, description, product = _service(uow, provider, service)
+    if category not in voucher.service_categories or category not in provider.service_categories:
+        raise CategoryNotAllowed(
+            f"{category} is not among the services this voucher and this provider cover",
+            message_zh="该服务类别不在服务券或服务机构的服务范围内",
+            category=category,
+        )
+    invoice = service.invoice_number.strip()
+    if not 0 < len(invoice) <= MAX_INVOICE_NUMBER:
+        raise InvalidInput(
+            f"an invoice number has 1 to {MAX_INVOICE_NUMBER} characters", field="invoice_number"
+        )
+    reused = session.scalar(
+        select(Redemption.public_id).where(
+            Redemption.provider_id == provider.id,
+            Redemption.invoice_number == invoice,
+            Redemption.id != (redemption.id or 0),
+        )
+    )
+    if reused is not None:
+        raise InvoiceReused(
+            f"invoice {invoice} is claimed already (claim {reused})",
+            message_zh="该发票号已申请过兑付",
+            invoice_number=invoice,
+        )
+    invoiced = require_fen(service.invoiced_fen, field="invoiced_fen")
+    if not local_date(voucher.issued_at) <= service.delivered_on <= local_date(now):
+        raise InvalidInput(
+            "the service was delivered between the voucher's issue and today",
+            field="delivered_on",
+        )
+    redemption.product_id = product.id if product else None
+    redemption.category = category
+    redemption.description = description
+    redemption.invoice_number = invoice
+    redemption.invoiced_fen = invoiced
+    redemption.subsidy_fen = subsidy_fen(invoiced, voucher.subsidy_rate_bp, remaining)
+    redemption.delivered_on = service.delivered_on
+    redemption.status = "submitted"
+    redemption.status_reason = None
+    redemption.confirm_by = now + timedelta(days=programme.confirmation_days)
+
+
+def _service(
+    uow: UnitOfWork, provider: Provider, service: Service
+) -> tuple[str, str, Product | None]:
+    """The category and description of what was delivered, and the product if it is one."""
+    description = service.description.strip()
+    if len(description) > MAX_DESCRIPTION:
+        raise InvalidInput(
+            f"a description has at most {MAX_DESCRIPTION} characters", field="description"
+        )
+    if service.product_id is not None:
+        product = uow.session.scalar(select(Product).where(Product.public_id == service.product_id))
+        if product is None or product.provider_id != provider.id or not product.active:
+            raise UnknownProduct(
+                f"provider {provider.public_id} offers no product {service.product_id}",
+                product=str(service.product_id),
+            )
+        return product.category, description or product.name, product
+    if not service.category or not description:
+        raise InvalidInput(
+            "name a catalogue product, or the service's category and a description",
+            field="product_id",
+        )
+    return service.category, description, None
+
+
+def _digest(provider_id: uuid.UUID, proof: VoucherProof, service: Service) -> bytes:
+    material = {"provider": str(provider_id), **asdict(proof), **asdict(service)}
+    return hashlib.sha256(json.dumps(material, sort_keys=True, default=str).encode()).digest()
+
+
+# --- the steps after submitting ---------------------------------------------------------------
+
+
+@transaction
+def confirm_redemption(uow: UnitOfWork, redemption_id: uuid.UUID, actor: Actor) -> RedemptionView:
+    """The SME confirms the service was delivered as claimed."""
+    return _step(uow, redemption_id, Step.CONFIRM, actor, reason=None)
+
+
+@transaction
+def dispute_redemption(
+    uow: UnitOfWork, redemption_id: uuid.UUID, reason: str, actor: Actor
+) -> RedemptionView:
+    """The SME disputes the claim; its value goes back to the voucher until it is corrected."""
+    return _step(uow, redemption_id, Step.DISPUTE, actor, reason=require_reason(reason))
+
+
+@transaction
+def approve_redemption(uow: UnitOfWork, redemption_id: uuid.UUID, actor: Actor) -> RedemptionView:
+    """Center staff approve: the subsidy becomes payable to the provider."""
+    return _step(uow, redemption_id, Step.APPROVE, actor, reason=None)
+
+
+@transaction
+def reject_redemption(
+    uow: UnitOfWork, redemption_id: uuid.UUID, reason: str, actor: Actor
+) -> RedemptionView:
+    """Center staff reject with a reason: the value is back on the voucher."""
+    return _step(uow, redemption_id, Step.REJECT, actor, reason=require_reason(reason))
+
+
+@transaction
+def resubmit_redemption(
+    uow: UnitOfWork, redemption_id: uuid.UUID, service: Service, actor: Actor
+) -> RedemptionView:
+    """The provider corrects a disputed or rejected claim and submits it again."""
+    redemption = _redemption(uow, redemption_id, lock=True)
+    voucher = uow.session.scalar(
+        select(Voucher).where(Voucher.id == redemption.voucher_id).with_for_update()
+    )
+    assert voucher is not None  # a foreign key
+    now = uow.clock.now()
+    next_status(Step.RESUBMIT, redemption.status, confirm_by=redemption.confirm_by, now=now)
+    provider = uow.session.get_one(Provider, redemption.provider_id)
+    require_approved(provider)
+    _claim(uow, redemption, voucher, provider, service)
+    redemption.submitted_at = now
+    uow.session.flush()
+    _post(uow, EntryKind.REDEEM, redemption, voucher, actor)
+    _record(uow, redemption, actor, reason=None, step=Step.RESUBMIT)
+    _ask_sme(uow, redemption, voucher)
+    return _view(uow, redemption)
+
+
+def _step(
+    uow: UnitOfWork, redemption_id: uuid.UUID, step: Step, actor: Actor, *, reason: str | None
+) -> RedemptionView:
+    redemption = _redemption(uow, redemption_id, lock=True)
+    now = uow.clock.now()
+    status = next_status(step, redemption.status, confirm_by=redemption.confirm_by, now=now)
+    voucher = uow.session.get_one(Voucher, redemption.voucher_id)
+    if step in {Step.DISPUTE, Step.REJECT} and redemption.status in HOLDING:
+        _post(uow, EntryKind.REJECT, redemption, voucher, actor)
+        if voucher.status != "active" or voucher.expires_at <= now:
+            # The voucher closed meanwhile: what comes back goes on to the issuing center.
+            _release(uow, voucher, redemption.subsidy_fen, actor, redemption)
+    if step is Step.APPROVE:
+        _post(uow, EntryKind.APPROVE, redemption, voucher, actor)
+        programme = uow.session.get_one(Programme, voucher.programme_id)
+        if not programme.partial_spending:
+            _release(uow, voucher, live_balance(uow, voucher), actor, redemption)
+            voucher.status, voucher.closed_at = "exhausted", now
+    redemption.status = status
+    redemption.status_reason = reason
+    _record(uow, redemption, actor, reason=reason)
+    return _view(uow, redemption)
+
+
+def _post(
+    uow: UnitOfWork, kind: EntryKind, redemption: Redemption, voucher: Voucher, actor: Actor
+) -> None:
+    """Move the claim's subsidy as `kind` says: voucher → pending (redeem), pending → payable
+    (approve), pending → voucher (reject)."""
+    session = uow.session
+    programme = str(session.get_one(Programme, voucher.programme_id).public_id)
+    provider = str(session.get_one(Provider, redemption.provider_id).public_id)
+    held = accounts.voucher(str(voucher.public_id)).name
+    pending = accounts.provider(AccountKind.PENDING, provider, programme).name
+    source, target = {
+        EntryKind.REDEEM: (held, pending),
+        EntryKind.APPROVE: (
+            pending,
+            accounts.provider(AccountKind.PAYABLE, provider, programme).name,
+        ),
+        EntryKind.REJECT: (pending, held),
+    }[kind]
+    amount = redemption.subsidy_fen
+    uow.journal.post(
+        kind,
+        [Posting(source, -amount), Posting(target, amount)],
+        {
+            "programme": programme,
+            "voucher": str(voucher.public_id),
+            "provider": provider,
+            "redemption": str(redemption.public_id),
+        },
+        actor,
+    )
+
+
+def _release(
+    uow: UnitOfWork, voucher: Voucher, amount: int, actor: Actor, redemption: Redemption
+) -> None:
+    """Return `amount` from the voucher to its issuing center's available budget."""
+    if amount <= 0:
+        return
+    session = uow.session
+    programme = str(session.get_one(Programme, voucher.programme_id).public_id)
+    center = session.get_one(Center, voucher.issuing_center_id).code
+    uow.journal.post(
+        EntryKind.RELEASE,
+        [
+            Posting(accounts.voucher(str(voucher.public_id)).name, -amount),
+            Posting(accounts.available(center, programme).name, amount),
+        ],
+        {
+            "programme": programme,
+            "voucher": str(voucher.public_id),
+            "redemption": str(redemption.public_id),
+        },
+        actor,
+    )
+
+
+def _record(
+    uow: UnitOfWork,
+    redemption: Redemption,
+    actor: Actor,
+    *,
+    reason: str | None,
+    step: Step | None = None,
+) -> None:
+    details: dict[str, Any] = {
+        "invoice_number": redemption.invoice_number,
+        "invoiced_fen": redemption.invoiced_fen,
+        "subsidy_fen": redemption.subsidy_fen,
+        "category": redemption.category,
+        "delivered_on": redemption.delivered_on.isoformat(),
+    }
+    if step is not None:
+        details["step"] = str(step)
+    uow.session.add(
+        RedemptionEvent(
+            redemption_id=redemption.id,
+            status=redemption.status,
+            reason=reason,
+            details=details,
+            actor_id=actor.id,
+            actor_role=actor.role.value,
+            recorded_at=uow.clock.now(),
+        )
+    )
+
+
+def _ask_sme(uow: UnitOfWork, redemption: Redemption, voucher: Voucher) -> None:
+    """Put a request to confirm or dispute in the SME's outbox."""
+    uscc = uow.session.get_one(Sme, voucher.sme_id).uscc
+    due = redemption.confirm_by
+    notifications.queue(
+        uow,
+        f"redemption-confirm:{redemption.public_id}:{redemption.submitted_at.isoformat()}",
+        notifications.Message(
+            recipient=f"sme:{uscc}",
+            subject=f"请确认服务券 {voucher.human_code} 的兑付申请 / "
+            f"confirm the claim on voucher {voucher.human_code}",
+            body=f"服务机构申请兑付 {format_yuan(redemption.subsidy_fen)}（发票 "
+            f"{redemption.invoice_number}），请在 {due:%Y-%m-%d} 前确认或提出异议。 / "
+            f"A provider claims {format_yuan(redemption.subsidy_fen)} (invoice "
+            f"{redemption.invoice_number}); confirm or dispute before {due:%Y-%m-%d}.",
+        ),
+    )
+
+
+# --- reading ----------------------------------------------------------------------------------
+
+
+def _redemption(uow: UnitOfWork, redemption_id: uuid.UUID, *, lock: bool = False) -> Redemption:
+    query = select(Redemption).where(Redemption.public_id == redemption_id)
+    redemption = uow.session.scalar(query.with_for_update() if lock else query)
+    if redemption is None:
+        raise UnknownRedemption(f"no claim {redemption_id}", redemption=str(redemption_id))
+    return redemption
+
+
+def _view(uow: UnitOfWork, redemption: Redemption, *, replayed: bool = False) -> RedemptionView:
+    session = uow.session
+    voucher = session.get_one(Voucher, redemption.voucher_id)
+    product = session.get(Product, redemption.product_id) if redemption.product_id else None
+    return RedemptionView(
+        id=redemption.public_id,
+        voucher_id=voucher.public_id,
+        voucher_code=voucher.human_code,
+        provider_id=session.get_one(Provider, redemption.provider_id).public_id,
+        product_id=product.public_id if product else None,
+        category=redemption.category,
+        description=redemption.description,
+        invoice_number=redemption.invoice_number,
+        invoiced_fen=redemption.invoiced_fen,
+        subsidy_fen=redemption.subsidy_fen,
+        delivered_on=redemption.delivered_on,
+        status=redemption.status,
+        status_reason=redemption.status_reason,
+        submitted_at=redemption.submitted_at,
+        confirm_by=redemption.confirm_by,
+        replayed=replayed,
+    )
+
+
+@read_only
+def get_redemption(uow: UnitOfWork, redemption_id: uuid.UUID) -> RedemptionView:
+    return _view(uow, _redemption(uow, redemption_id))
+
+
+@read_only
+def redemption_history(uow: UnitOfWork, redemption_id: uuid.UUID) -> list[dict[str, Any]]:
+    """Every step of the claim, oldest first: status, reason, figures, actor and time."""
+    redemption = _redemption(uow, redemption_id)
+    events = uow.session.scalars(
+        select(RedemptionEvent)
+        .where(RedemptionEvent.redemption_id == redemption.id)
+        .order_by(RedemptionEvent.id)
+    )
+    return [
+        {
+            "status": event.status,
+            "reason": event.reason,
+            "details": event.details,
+            "actor": event.actor_id,
+            "role": event.actor_role,
+            "at": event.recorded_at,
+        }
+        for event in events
+    ]
