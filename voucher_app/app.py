@@ -11,7 +11,7 @@ from typing import Any
 from flask import Flask
 
 import config as config_module
-from voucher_app import api, cli, wiring
+from voucher_app import api, cli, settlement_cli, wiring
 from voucher_app.domain.errors import KeyringError
 
 
@@ -33,6 +33,7 @@ def build_app(config: str | type | None, overrides: Mapping[str, Any]) -> Flask:
     wiring.init_app(app, parts)
     api.init_app(app)
     cli.init_app(app)
+    settlement_cli.init_app(app)
     return app
 
 

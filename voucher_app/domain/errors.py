@@ -17,7 +17,8 @@ a contract: clients and tests match on it, so it never changes once released.
     │   ├── InvalidUSCC               not a unified social credit code (reason: which check)
     │   ├── InvalidVoucherCode        not a voucher's human code (reason: which check)
     │   ├── InvalidVoucherToken       a voucher token that does not verify (reason: TokenRefusal)
-    │   └── WrongPasscode             the SME's one-time code is wrong, used or out of date
+    │   ├── WrongPasscode             the SME's one-time code is wrong, used or out of date
+    │   └── InvalidStatement          a bank statement or payment file that does not parse (where)
     ├── NotFound                      a named thing does not exist (HTTP 404)
     │   ├── UnknownCenter
     │   ├── UnknownProgramme
@@ -153,6 +154,13 @@ class InvalidVoucherToken(InvalidInput):
 
 class WrongPasscode(InvalidInput):
     code = "wrong_passcode"
+
+
+class InvalidStatement(InvalidInput):
+    """A bank statement or payment file that does not parse; `details["where"]` names the
+    line or element."""
+
+    code = "invalid_statement"
 
 
 class NotFound(VoucherError):

@@ -48,6 +48,13 @@ def format_yuan(fen: int) -> str:
     return f"{sign}¥{whole:,}.{frac:02d}"
 
 
+def format_amount(fen: int) -> str:
+    """Format fen as a plain decimal amount in yuan, "1234.50", as payment files carry it."""
+    sign = "-" if fen < 0 else ""
+    whole, frac = divmod(abs(fen), 100)
+    return f"{sign}{whole}.{frac:02d}"
+
+
 def apply_rate(amount_fen: int, rate_bp: int) -> int:
     """The share `rate_bp` (basis points) of `amount_fen`, rounded down to the fen."""
     return amount_fen * rate_bp // FULL_RATE_BP

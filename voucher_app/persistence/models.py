@@ -124,6 +124,11 @@ class Programme(Base):
     created_at: Mapped[datetime]
     #: Days an SME has to confirm or dispute a redemption before it counts as confirmed.
     confirmation_days: Mapped[int] = mapped_column(Integer, server_default="7")
+    #: The account the programme pays providers from: the debtor of its payment files.
+    funding_bank_name: Mapped[str | None] = mapped_column(String(200))
+    funding_bank_bic: Mapped[str | None] = mapped_column(String(11))
+    funding_account_name: Mapped[str | None] = mapped_column(String(200))
+    funding_account_number: Mapped[str | None] = mapped_column(String(64))
 
 
 class LedgerAccount(Base):
@@ -442,6 +447,10 @@ class Redemption(Base):
     #: The Idempotency-Key of the first submission and a digest of what it asked for.
     idempotency_key: Mapped[str | None] = mapped_column(String(200), unique=True)
     request_digest: Mapped[bytes | None] = mapped_column(LargeBinary(32))
+    #: The settlement batch item paying it, while it is in a batch that is not cancelled.
+    settlement_item_id: Mapped[int | None] = mapped_column(
+        ForeignKey("settlement_items.id"), index=True
+    )
 
 
 class RedemptionEvent(Base):
@@ -458,3 +467,101 @@ class RedemptionEvent(Base):
     actor_id: Mapped[str] = mapped_column(String(64))
     actor_role: Mapped[str] = mapped_column(String(32))
     recorded_at: Mapped[datetime]
+
+
+class SettlementBatch(Base):
+    """Approved claims of one programme, one payment per provider, paid by the programme's
+    funding account. Exported, it is frozen; cancelled, its claims are free for a new batch."""
+
+    __tablename__ = "settlement_batches"
+    __table_args__ = (
+        CheckConstraint("status IN ('draft', 'exported', 'paid', 'cancelled')", name="status"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    public_id: Mapped[uuid.UUID] = mapped_column(unique=True)
+    #: Short and unique: the prefix of its items' end-to-end references and its message id.
+    reference: Mapped[str] = mapped_column(String(16), unique=True)
+    programme_id: Mapped[int] = mapped_column(ForeignKey("programmes.id"), index=True)
+    center_id: Mapped[int] = mapped_column(ForeignKey("centers.id"), index=True)
+    status: Mapped[str] = mapped_column(String(16))
+    total_fen: Mapped[int]
+    created_at: Mapped[datetime]
+    created_by: Mapped[str] = mapped_column(String(64))
+    exported_at: Mapped[datetime | None]
+    cancelled_at: Mapped[datetime | None]
+    cancel_reason: Mapped[str | None] = mapped_column(String(500))
+
+
+class SettlementItem(Base):
+    """One provider's payment in a batch: the sum of its claims, under an end-to-end
+    reference the bank statement will carry back."""
+
+    __tablename__ = "settlement_items"
+    __table_args__ = (
+        CheckConstraint("amount_fen > 0", name="amount_positive"),
+        CheckConstraint("paid_fen >= 0", name="paid_not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("settlement_batches.id"), index=True)
+    provider_id: Mapped[int] = mapped_column(ForeignKey("providers.id"), index=True)
+    reference: Mapped[str] = mapped_column(String(35), unique=True)
+    amount_fen: Mapped[int]
+    #: What the bank statements say was paid (settled in the ledger up to `amount_fen`).
+    paid_fen: Mapped[int] = mapped_column(default=0)
+    returned_fen: Mapped[int] = mapped_column(default=0)
+
+
+class BankStatement(Base):
+    """An imported bank statement; the digest of its content makes a second import a no-op."""
+
+    __tablename__ = "bank_statements"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    public_id: Mapped[uuid.UUID] = mapped_column(unique=True)
+    digest: Mapped[bytes] = mapped_column(LargeBinary(32), unique=True)
+    bank_statement_id: Mapped[str] = mapped_column(String(100))
+    account: Mapped[str] = mapped_column(String(64))
+    filename: Mapped[str] = mapped_column(String(200))
+    imported_at: Mapped[datetime]
+    imported_by: Mapped[str] = mapped_column(String(64))
+
+
+class StatementLine(Base):
+    """A line of an imported statement and what reconciliation made of it."""
+
+    __tablename__ = "statement_lines"
+    __table_args__ = (
+        CheckConstraint(
+            "outcome IN ('paid', 'partial', 'overpaid', 'returned', 'unmatched', 'duplicate')",
+            name="outcome",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    statement_id: Mapped[int] = mapped_column(ForeignKey("bank_statements.id"), index=True)
+    position: Mapped[str] = mapped_column(String(200))
+    end_to_end_id: Mapped[str | None] = mapped_column(String(35), index=True)
+    amount_fen: Mapped[int]
+    debit: Mapped[bool]
+    booked_on: Mapped[date]
+    returned: Mapped[bool]
+    return_reason: Mapped[str | None] = mapped_column(String(35))
+    bank_reference: Mapped[str | None] = mapped_column(String(100))
+    item_id: Mapped[int | None] = mapped_column(ForeignKey("settlement_items.id"), index=True)
+    outcome: Mapped[str] = mapped_column(String(16))
+    #: The bank's line, whichever statement carries it: overlapping statements match it once.
+    line_key: Mapped[bytes] = mapped_column(LargeBinary(32), index=True)
+
+
+class StatementMapping(Base):
+    """A center's saved column mapping for the CSV or XLSX statements of one bank account."""
+
+    __tablename__ = "statement_mappings"
+    __table_args__ = (UniqueConstraint("center_id", "name", name="name_once"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    center_id: Mapped[int] = mapped_column(ForeignKey("centers.id"))
+    name: Mapped[str] = mapped_column(String(100))
+    columns: Mapped[dict[str, Any]]

@@ -1,0 +1,96 @@
+"""The whole money loop as the people who run it see it: vouchers claimed and redeemed, claims
+confirmed and approved, a settlement batch built and exported by command, the bank statement
+imported by command — and at the end an outsider's `voucher-audit` of the exported ledger."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from click.testing import Result
+from flask import Flask
+from flask.testing import FlaskCliRunner
+from lxml import etree
+
+from tests import factories
+from tests.integration.test_settlement import FUNDING, camt053, entry
+from voucher_app.audit_cli import main as voucher_audit
+from voucher_app.domain.actors import Actor, Role
+from voucher_app.domain.calendar import local_date
+from voucher_app.services import redemptions, vouchers
+from voucher_app.services.redemptions import Service, VoucherProof
+from voucher_app.wiring import current
+
+PAIN = "{urn:iso:std:iso:20022:tech:xsd:pain.001.001.09}"
+PROVIDER = Actor("provider-desk", Role.PROVIDER)
+SME = Actor("sme-clerk", Role.SME)
+STAFF = Actor("center-reviewer", Role.CENTER_STAFF)
+
+
+def invoke(runner: FlaskCliRunner, *args: str) -> Result:
+    result = runner.invoke(args=list(args), catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return result
+
+
+def test_claims_are_paid_reconciled_and_the_published_ledger_verifies(
+    app: Flask, runner: FlaskCliRunner, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with app.app_context():
+        parts = current()
+        uow = parts.uow()
+        factories.guangdong(uow)
+        programme = factories.voucher_programme(uow, vouchers=4)
+        provider = factories.provider(uow, 1)
+        keys = dict(parts.voucher_keys())
+        today = local_date(datetime.now(UTC))
+        for serial in (1, 2):
+            sme = factories.sme(uow, serial)
+            voucher = vouchers.claim_voucher(
+                uow,
+                programme_id=programme.id,
+                sme_uscc=sme.uscc,
+                actor=STAFF,
+                signer=parts.voucher_signer(),
+            )
+            claim = redemptions.submit_redemption(
+                uow,
+                provider_id=provider.id,
+                proof=VoucherProof(token=voucher.token),
+                service=Service(
+                    f"INV-{serial}", 300_000, today, category="legal", description="合同审查"
+                ),
+                actor=PROVIDER,
+                public_keys=keys,
+            )
+            redemptions.confirm_redemption(uow, claim.id, SME)
+            redemptions.approve_redemption(uow, claim.id, STAFF)
+
+    pid = str(programme.id)
+    invoke(runner, "settlement", "funding-account", "--programme", pid, "--bank", FUNDING.bank_name,
+           "--name", FUNDING.account_name, "--number", FUNDING.account_number)  # fmt: skip
+    built = invoke(runner, "settlement", "build", "--programme", pid, "--center", "440305")
+    assert "1 payments, ¥3,000.00" in built.output
+    batch_id = built.output.split("(", 1)[1].split(")", 1)[0]
+    invoke(runner, "settlement", "export", batch_id, "--out", str(tmp_path / "pay"))
+    (pain,) = (tmp_path / "pay").glob("*.pain.001.xml")
+    reference = etree.fromstring(pain.read_bytes()).findtext(f".//{PAIN}EndToEndId")
+    assert reference
+
+    bank = tmp_path / "statement.xml"
+    bank.write_bytes(camt053("S-MARCH", [entry(reference, "3000.00")]))
+    imported = invoke(runner, "statements", "import", str(bank))
+    assert "1 paid" in imported.output
+    again = invoke(runner, "statements", "import", str(bank))
+    assert "already imported" in again.output
+    report = invoke(runner, "statements", "report", "--center", "440000")
+    assert f"{reference}  paid" in report.output
+
+    for args in (["ledger", "sequence"], ["ledger", "checkpoint"]):
+        invoke(runner, *args)
+    invoke(runner, "ledger", "export", str(tmp_path / "ledger"))
+    code = voucher_audit(
+        [str(tmp_path / "ledger"), "--vkey", str(tmp_path / "ledger" / "ledger.vkey")]
+    )
+    assert code == 0, capsys.readouterr().out

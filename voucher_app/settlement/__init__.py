@@ -1,0 +1,1 @@
+"""Settlement files exchanged with banks: payment instructions out, statements back in."""

@@ -1,0 +1,267 @@
+"""Bank statements (ISO 20022 camt.053.001.08) read into lines a center can reconcile.
+
+A center pays providers by a pain.001 file and learns what the bank actually booked from the
+statement: which end-to-end ids left the account, for how much, and which came back. Reading
+is all or nothing — a file with one bad element raises `InvalidStatement` naming that element,
+never a partial statement — because a silently dropped line would show up later as a payment
+that "never happened".
+
+The module also holds the hardened ISO 20022 reading (`read_message`, `XmlNode`) that
+`pain001.parse_pain001` shares: no DTDs, no entity expansion, no network, and every problem
+reported by the element's path in the message.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from lxml import etree
+
+from voucher_app.domain.errors import InvalidStatement
+from voucher_app.domain.money import MAX_FEN, format_yuan
+
+NAMESPACE = "urn:iso:std:iso:20022:tech:xsd:camt.053.001.08"
+CURRENCY = "CNY"
+NOT_PROVIDED = "NOTPROVIDED"  # what ISO 20022 files write for an id the sender did not have
+
+#: Bank transaction sub-family codes (BkTxCd/Domn/Fmly/SubFmlyCd) that book a payment coming
+#: back: a return, an ACH return.
+RETURN_SUBFAMILIES = frozenset({"RRTN", "ARET"})
+
+#: Elements that repeat in the schema keep their index in a path even when alone, so a path
+#: reads the same whether an entry has one transaction or several.
+_ALWAYS_INDEXED = frozenset({"Stmt", "Ntry", "TxDtls", "PmtInf", "CdtTrfTxInf"})
+
+_YUAN = re.compile(r"(?P<whole>[0-9]{1,16})(?:\.(?P<frac>[0-9]{1,2}))?")
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+@dataclass(frozen=True, slots=True)
+class StatementLine:
+    where: str  # the element path ("Stmt[1]/Ntry[3]/NtryDtls/TxDtls[1]") or "line 7"
+    end_to_end_id: str | None
+    amount_fen: int
+    debit: bool  # money left the account
+    booked_on: date
+    returned: bool
+    return_reason: str | None
+    bank_reference: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Statement:
+    statement_id: str
+    account: str
+    currency: str
+    lines: tuple[StatementLine, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class XmlNode:
+    """An element of an ISO 20022 message that names itself by its path when it is wrong."""
+
+    element: etree._Element
+    path: str  # "" for the message element itself
+
+    @property
+    def where(self) -> str:
+        return self.path or etree.QName(self.element).localname
+
+    def error(self, problem: str) -> InvalidStatement:
+        return InvalidStatement(f"{self.where}: {problem}", where=self.where)
+
+    def children(self, name: str) -> list[XmlNode]:
+        namespace = etree.QName(self.element).namespace
+        found = self.element.findall(f"{{{namespace}}}{name}")
+        indexed = len(found) > 1 or name in _ALWAYS_INDEXED
+        return [
+            XmlNode(element, self._join(f"{name}[{number}]" if indexed else name))
+            for number, element in enumerate(found, start=1)
+        ]
+
+    def find(self, *names: str) -> XmlNode | None:
+        """The first element down the path `names`, or None if one step is absent."""
+        node: XmlNode | None = self
+        for name in names:
+            found = node.children(name) if node is not None else []
+            node = found[0] if found else None
+        return node
+
+    def require(self, *names: str) -> XmlNode:
+        node = self
+        for name in names:
+            found = node.find(name)
+            if found is None:
+                raise XmlNode(node.element, node._join(name)).error("missing")
+            node = found
+        return node
+
+    def text(self, *names: str) -> str:
+        node = self.require(*names)
+        value = (node.element.text or "").strip()
+        if not value:
+            raise node.error("is empty")
+        return value
+
+    def optional_text(self, *names: str) -> str | None:
+        node = self.find(*names)
+        return None if node is None else (node.element.text or "").strip() or None
+
+    def yuan(self) -> int:
+        """The element's text, a decimal amount in yuan, as fen: exact, at most two decimals."""
+        text = (self.element.text or "").strip()
+        match = _YUAN.fullmatch(text)
+        if match is None:
+            raise self.error(f"{text!r} is not an amount in yuan with at most two decimals")
+        fen = int(match["whole"]) * 100 + int((match["frac"] or "0").ljust(2, "0"))
+        if fen > MAX_FEN:
+            raise self.error(f"{text!r} is beyond any amount the ledger holds")
+        return fen
+
+    def amount(self) -> int:
+        """An amount element with a `Ccy` attribute, which must be CNY, as fen."""
+        currency = self.element.get("Ccy")
+        if currency != CURRENCY:
+            raise self.error(f"currency {currency!r}: only {CURRENCY} is accepted")
+        return self.yuan()
+
+    def date_choice(self) -> date:
+        """A DateAndDateTime2Choice (`Dt` or `DtTm`): the date, as written in its own offset."""
+        if (day := self.find("Dt")) is not None:
+            text = (day.element.text or "").strip()
+            if _ISO_DATE.fullmatch(text):
+                try:
+                    return date.fromisoformat(text)
+                except ValueError:
+                    pass
+            raise day.error(f"{text!r} is not a date (YYYY-MM-DD)")
+        moment = self.require("DtTm")
+        return moment.datetime().date()
+
+    def datetime(self) -> datetime:
+        text = (self.element.text or "").strip()
+        try:
+            return datetime.fromisoformat(text)
+        except ValueError:
+            raise self.error(f"{text!r} is not an ISO date and time") from None
+
+    def _join(self, step: str) -> str:
+        return f"{self.path}/{step}" if self.path else step
+
+
+def read_message(content: bytes, *, namespace: str, message: str) -> XmlNode:
+    """The message element (e.g. `BkToCstmrStmt`) of an ISO 20022 `Document` in `namespace`.
+
+    Refuses any DTD: these messages never need one, and refusing it is what keeps entity
+    expansion ("billion laughs") and external entities out, beyond the parser settings.
+    """
+    parser = etree.XMLParser(
+        resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False
+    )
+    try:
+        root = etree.fromstring(content, parser)
+    except etree.XMLSyntaxError as exc:
+        where = f"line {exc.lineno}"
+        raise InvalidStatement(f"{where}: not well-formed XML: {exc.msg}", where=where) from None
+    if root.getroottree().docinfo.doctype:
+        raise InvalidStatement("DOCTYPE: a DTD is not allowed in this file", where="DOCTYPE")
+    expected = f"{{{namespace}}}Document"
+    if root.tag != expected:
+        raise InvalidStatement(
+            f"Document: the root element is {root.tag!s}, expected {expected}", where="Document"
+        )
+    body = root.find(f"{{{namespace}}}{message}")
+    if body is None:
+        where = f"Document/{message}"
+        raise InvalidStatement(f"{where}: missing", where=where)
+    return XmlNode(body, "")
+
+
+def parse_camt053(content: bytes) -> Statement:
+    """The booked lines of a camt.053.001.08 statement of one CNY account, in file order."""
+    message = read_message(content, namespace=NAMESPACE, message="BkToCstmrStmt")
+    statements = message.children("Stmt")
+    if len(statements) != 1:
+        raise message.error(f"holds {len(statements)} statements: send one statement per file")
+    statement = statements[0]
+    account = statement.require("Acct")
+    if (currency := account.find("Ccy")) is not None and currency.element.text != CURRENCY:
+        raise currency.error(f"currency {currency.element.text!r}: only {CURRENCY} is accepted")
+    return Statement(
+        statement_id=statement.text("Id"),
+        account=account.optional_text("Id", "IBAN") or account.text("Id", "Othr", "Id"),
+        currency=CURRENCY,
+        lines=tuple(line for entry in statement.children("Ntry") for line in _entry_lines(entry)),
+    )
+
+
+def _entry_lines(entry: XmlNode) -> list[StatementLine]:
+    """One line per transaction of a booked entry (one for an entry without details)."""
+    status = entry.require("Sts")
+    code = status.optional_text("Cd") or status.optional_text("Prtry")
+    if code is None:
+        raise status.error("missing Cd")
+    if code != "BOOK":
+        return []
+    entry_fen = entry.require("Amt").amount()
+    whole = StatementLine(
+        where=entry.path,
+        end_to_end_id=None,
+        amount_fen=entry_fen,
+        debit=_is_debit(entry.require("CdtDbtInd")),
+        booked_on=entry.require("BookgDt").date_choice(),
+        returned=_subfamily(entry) in RETURN_SUBFAMILIES,
+        return_reason=None,
+        bank_reference=entry.optional_text("AcctSvcrRef"),
+    )
+    transactions = [tx for part in entry.children("NtryDtls") for tx in part.children("TxDtls")]
+    if not transactions:
+        return [whole]
+    lines = [_transaction_line(tx, whole, alone=len(transactions) == 1) for tx in transactions]
+    if sum(map(_signed, lines)) != _signed(whole):
+        raise entry.error(
+            f"its transactions add up to {format_yuan(sum(map(_signed, lines)))}, "
+            f"its Amt and CdtDbtInd to {format_yuan(_signed(whole))}"
+        )
+    return lines
+
+
+def _transaction_line(tx: XmlNode, entry: StatementLine, *, alone: bool) -> StatementLine:
+    """A TxDtls as a line; what it leaves out comes from its entry."""
+    amount = tx.find("Amt") or tx.find("AmtDtls", "TxAmt", "Amt")
+    if amount is None and not alone:
+        raise tx.error("missing Amt: each transaction of a batch entry needs its amount")
+    indicator = tx.find("CdtDbtInd")
+    end_to_end_id = tx.optional_text("Refs", "EndToEndId")
+    return_info = tx.find("RtrInf")
+    subfamily = _subfamily(tx)
+    return dataclasses.replace(
+        entry,
+        where=tx.path,
+        end_to_end_id=None if end_to_end_id == NOT_PROVIDED else end_to_end_id,
+        amount_fen=entry.amount_fen if amount is None else amount.amount(),
+        debit=entry.debit if indicator is None else _is_debit(indicator),
+        returned=return_info is not None
+        or (entry.returned if subfamily is None else subfamily in RETURN_SUBFAMILIES),
+        return_reason=None
+        if return_info is None
+        else return_info.optional_text("Rsn", "Cd") or return_info.optional_text("Rsn", "Prtry"),
+    )
+
+
+def _signed(line: StatementLine) -> int:
+    return -line.amount_fen if line.debit else line.amount_fen
+
+
+def _is_debit(indicator: XmlNode) -> bool:
+    value = (indicator.element.text or "").strip()
+    if value not in {"DBIT", "CRDT"}:
+        raise indicator.error(f"{value!r} is neither DBIT nor CRDT")
+    return value == "DBIT"
+
+
+def _subfamily(node: XmlNode) -> str | None:
+    return node.optional_text("BkTxCd", "Domn", "Fmly", "SubFmlyCd")
