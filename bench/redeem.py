@@ -24,20 +24,20 @@ migrated with the real migrations:
   provider by public id; `jws.verify_voucher` on the token; the voucher by public id (FOR
   UPDATE on PostgreSQL: SQLite's `BEGIN IMMEDIATE` already serialises); the voucher account's
   balance; the programme by id; the invoice-number check (`provider_id = ? AND invoice_number
-  = ? AND id != 0`); the redemption row (RETURNING id on PostgreSQL); the programme by id again;
+  = ? AND id != 0`); the redemption row (RETURNING id on PostgreSQL);
   `Journal.post` of the `redeem` entry — UPDATE … RETURNING id per posting in account-name
   order (provider `pending`, opened by INSERT … ON CONFLICT DO NOTHING RETURNING on its first
   use, then the voucher), the entry (RETURNING id), one two-row postings INSERT, the queue row;
-  the `submitted` event (RETURNING id on PostgreSQL); the SME by id; the outbox row (INSERT … ON
-  CONFLICT (dedupe_key) DO NOTHING RETURNING dedupe_key). Confirm: the redemption by public id
-  (FOR UPDATE on PostgreSQL), the voucher by id, UPDATE of its status, the event, the provider
-  by id. Approve: the redemption (FOR UPDATE), the voucher, the programme and the provider by
-  id; `Journal.post` of the `approve` entry (`payable`, opened on first use, then `pending`);
-  the programme by id again; UPDATE of the status; the event; the provider by id. It makes the
-  same decisions (provider approved, voucher active with value left, partial spending,
-  categories, invoice unused, delivery date, the subsidy by `domain.redemptions.subsidy_fen`,
-  the steps by `next_status`) and computes the same request digest and notification text, but
-  does not re-validate its inputs (the refs and postings): 15 + 5 + 13 = 33 statements per
+  the `submitted` event (RETURNING id on PostgreSQL); the SME's code; the outbox row (INSERT …
+  ON CONFLICT (dedupe_key) DO NOTHING RETURNING dedupe_key). Confirm: the redemption by public
+  id (FOR UPDATE on PostgreSQL), the voucher by id, the provider's public id, the programme by
+  id, UPDATE of its status, the event. Approve: the same four reads; `Journal.post` of the
+  `approve` entry (`payable`, opened on first use, then `pending`); UPDATE of the status; the
+  event. It makes the same decisions (provider approved, voucher active with value left,
+  partial spending, categories, invoice unused, delivery date, the subsidy by
+  `domain.redemptions.subsidy_fen`, the steps by `next_status`) and computes the same request
+  digest and notification text, but does not re-validate its inputs (the refs and postings):
+  14 + 6 + 11 = 31 statements per
   redemption besides the three BEGIN/COMMIT pairs, as the service sends.
 
 One provincial programme with partial spending, a 50% subsidy rate and vouchers of ¥10
@@ -174,11 +174,11 @@ NEW_REDEMPTION = _columns(Redemption, skip="id")
 NEW_EVENT = _columns(RedemptionEvent, skip="id")
 STATEMENTS = {
     "provider": "SELECT {providers} FROM providers WHERE providers.public_id = {m}",
-    "provider_by_id": "SELECT {providers} FROM providers WHERE providers.id = {m}",
     "voucher": "SELECT {vouchers} FROM vouchers WHERE vouchers.public_id = {m}{lock}",
     "voucher_by_id": "SELECT {vouchers} FROM vouchers WHERE vouchers.id = {m}",
     "programme_by_id": "SELECT {programmes} FROM programmes WHERE programmes.id = {m}",
-    "sme_by_id": "SELECT {smes} FROM smes WHERE smes.id = {m}",
+    "sme_uscc": "SELECT smes.uscc FROM smes WHERE smes.id = {m}",
+    "provider_public_id": "SELECT providers.public_id FROM providers WHERE providers.id = {m}",
     "redemption": "SELECT {redemptions} FROM redemptions WHERE redemptions.public_id = {m}{lock}",
     "balance": "SELECT balance_fen FROM ledger_accounts WHERE name = {m}",
     "invoice_used": (
@@ -330,7 +330,6 @@ class RawRedeemer:
                     ).digest(),
                 },
             )
-            programme = self.row("programme_by_id", voucher["programme_id"])  # read again
             pid = str(db.uuid_of(programme["public_id"]))
             provider_key = str(db.uuid_of(provider["public_id"]))
             pending = accounts.provider(AccountKind.PENDING, provider_key, pid).name
@@ -342,7 +341,7 @@ class RawRedeemer:
             }
             self.post(EntryKind.REDEEM, held, pending, subsidy, refs, actor)
             self.record(row_id, "submitted", figures, actor)
-            uscc = self.row("sme_by_id", voucher["sme_id"])["uscc"]
+            uscc = self.scalar("sme_uscc", voucher["sme_id"])
             code, claimed = voucher["human_code"], format_yuan(subsidy)
             queued = datetime.now(UTC)
             self.cur.execute(
@@ -372,11 +371,10 @@ class RawRedeemer:
                 step, claim["status"], confirm_by=_moment(claim["confirm_by"]), now=now
             )
             voucher = self.row("voucher_by_id", claim["voucher_id"])
+            provider_key = str(db.uuid_of(self.scalar("provider_public_id", claim["provider_id"])))
+            programme = self.row("programme_by_id", voucher["programme_id"])
             if step is Step.APPROVE:
-                programme = self.row("programme_by_id", voucher["programme_id"])
-                provider = self.row("provider_by_id", claim["provider_id"])
                 pid = str(db.uuid_of(programme["public_id"]))
-                provider_key = str(db.uuid_of(provider["public_id"]))
                 refs = {
                     "programme": pid,
                     "voucher": str(db.uuid_of(voucher["public_id"])),
@@ -391,7 +389,7 @@ class RawRedeemer:
                     refs,
                     actor,
                 )
-                if not self.row("programme_by_id", voucher["programme_id"])["partial_spending"]:
+                if not programme["partial_spending"]:
                     raise Refused("the programme does not allow partial spending")
             self.cur.execute(self.sql["update_status"], (status, claim["id"]))
             figures = {
@@ -400,7 +398,6 @@ class RawRedeemer:
             }
             figures["delivered_on"] = db.day(claim["delivered_on"])
             self.record(claim["id"], status, figures, actor)
-            self.row("provider_by_id", claim["provider_id"])  # the answer names the provider
 
     def record(self, row_id: int, status: str, figures: dict[str, Any], actor: Actor) -> None:
         """The redemption's event row, its details as `redemptions._record` writes them."""

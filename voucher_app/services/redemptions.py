@@ -113,6 +113,25 @@ class RedemptionView:
     replayed: bool = False
 
 
+@dataclass(frozen=True, slots=True)
+class _Context:
+    """What every step of a claim needs besides the claim: read once per transaction."""
+
+    voucher: Voucher
+    programme: Programme
+    provider_id: uuid.UUID  # the provider's public id, as accounts and refs name it
+
+
+def _context(uow: UnitOfWork, redemption: Redemption) -> _Context:
+    session = uow.session
+    voucher = session.get_one(Voucher, redemption.voucher_id)
+    provider_id = session.scalar(
+        select(Provider.public_id).where(Provider.id == redemption.provider_id)
+    )
+    assert provider_id is not None  # a foreign key
+    return _Context(voucher, session.get_one(Programme, voucher.programme_id), provider_id)
+
+
 # --- one-time passcodes -----------------------------------------------------------------------
 
 
@@ -190,7 +209,7 @@ def submit_redemption(
                 raise IdempotencyKeyReused(
                     "this idempotency key was used for another submission", key=idempotency_key
                 )
-            return _view(uow, earlier, replayed=True)
+            return _view(uow, earlier, _context(uow, earlier), replayed=True)
     provider = provider_by_id(uow, provider_id)
     require_approved(provider)
     voucher = _proven_voucher(uow, proof, public_keys)
@@ -203,16 +222,16 @@ def submit_redemption(
         idempotency_key=idempotency_key,
         request_digest=digest,
     )
-    _claim(uow, redemption, voucher, provider, service)
+    context = _Context(voucher, _claim(uow, redemption, voucher, provider, service), provider_id)
     session.add(redemption)
     try:
         session.flush()
     except IntegrityError as exc:  # a twin with the same key or invoice got there first
         raise ConcurrentRequest("a concurrent request submitted this claim") from exc
-    _post(uow, EntryKind.REDEEM, redemption, voucher, actor)
+    _post(uow, EntryKind.REDEEM, redemption, context, actor)
     _record(uow, redemption, actor, reason=None)
     _ask_sme(uow, redemption, voucher)
-    return _view(uow, redemption)
+    return _view(uow, redemption, context)
 
 
 def _proven_voucher(
@@ -242,9 +261,9 @@ def _claim(
     voucher: Voucher,
     provider: Provider,
     service: Service,
-) -> None:
+) -> Programme:
     """Check the service against the voucher, the provider and the programme, and fill in the
-    claim's figures: the submission's and a resubmission's common half."""
+    claim's figures: the submission's and a resubmission's common half. Returns the programme."""
     session = uow.session
     now = uow.clock.now()
     remaining = live_balance(uow, voucher)
@@ -311,6 +330,7 @@ def _claim(
     redemption.status = "submitted"
     redemption.status_reason = None
     redemption.confirm_by = now + timedelta(days=programme.confirmation_days)
+    return programme
 
 
 def _service(
@@ -388,13 +408,14 @@ def resubmit_redemption(
     next_status(Step.RESUBMIT, redemption.status, confirm_by=redemption.confirm_by, now=now)
     provider = uow.session.get_one(Provider, redemption.provider_id)
     require_approved(provider)
-    _claim(uow, redemption, voucher, provider, service)
+    programme = _claim(uow, redemption, voucher, provider, service)
+    context = _Context(voucher, programme, provider.public_id)
     redemption.submitted_at = now
     uow.session.flush()
-    _post(uow, EntryKind.REDEEM, redemption, voucher, actor)
+    _post(uow, EntryKind.REDEEM, redemption, context, actor)
     _record(uow, redemption, actor, reason=None, step=Step.RESUBMIT)
     _ask_sme(uow, redemption, voucher)
-    return _view(uow, redemption)
+    return _view(uow, redemption, context)
 
 
 def _step(
@@ -403,32 +424,32 @@ def _step(
     redemption = _redemption(uow, redemption_id, lock=True)
     now = uow.clock.now()
     status = next_status(step, redemption.status, confirm_by=redemption.confirm_by, now=now)
-    voucher = uow.session.get_one(Voucher, redemption.voucher_id)
+    context = _context(uow, redemption)
+    voucher = context.voucher
     if step in {Step.DISPUTE, Step.REJECT} and redemption.status in HOLDING:
-        _post(uow, EntryKind.REJECT, redemption, voucher, actor)
+        _post(uow, EntryKind.REJECT, redemption, context, actor)
         if voucher.status != "active" or voucher.expires_at <= now:
             # The voucher closed meanwhile: what comes back goes on to the issuing center.
-            _release(uow, voucher, redemption.subsidy_fen, actor, redemption)
+            _release(uow, context, redemption.subsidy_fen, actor, redemption)
     if step is Step.APPROVE:
-        _post(uow, EntryKind.APPROVE, redemption, voucher, actor)
-        programme = uow.session.get_one(Programme, voucher.programme_id)
-        if not programme.partial_spending:
-            _release(uow, voucher, live_balance(uow, voucher), actor, redemption)
+        _post(uow, EntryKind.APPROVE, redemption, context, actor)
+        if not context.programme.partial_spending:
+            _release(uow, context, live_balance(uow, voucher), actor, redemption)
             voucher.status, voucher.closed_at = "exhausted", now
     redemption.status = status
     redemption.status_reason = reason
     _record(uow, redemption, actor, reason=reason)
-    return _view(uow, redemption)
+    return _view(uow, redemption, context)
 
 
 def _post(
-    uow: UnitOfWork, kind: EntryKind, redemption: Redemption, voucher: Voucher, actor: Actor
+    uow: UnitOfWork, kind: EntryKind, redemption: Redemption, context: _Context, actor: Actor
 ) -> None:
     """Move the claim's subsidy as `kind` says: voucher → pending (redeem), pending → payable
     (approve), pending → voucher (reject)."""
-    session = uow.session
-    programme = str(session.get_one(Programme, voucher.programme_id).public_id)
-    provider = str(session.get_one(Provider, redemption.provider_id).public_id)
+    voucher = context.voucher
+    programme = str(context.programme.public_id)
+    provider = str(context.provider_id)
     held = accounts.voucher(str(voucher.public_id)).name
     pending = accounts.provider(AccountKind.PENDING, provider, programme).name
     source, target = {
@@ -454,14 +475,15 @@ def _post(
 
 
 def _release(
-    uow: UnitOfWork, voucher: Voucher, amount: int, actor: Actor, redemption: Redemption
+    uow: UnitOfWork, context: _Context, amount: int, actor: Actor, redemption: Redemption
 ) -> None:
     """Return `amount` from the voucher to its issuing center's available budget."""
     if amount <= 0:
         return
-    session = uow.session
-    programme = str(session.get_one(Programme, voucher.programme_id).public_id)
-    center = session.get_one(Center, voucher.issuing_center_id).code
+    voucher = context.voucher
+    programme = str(context.programme.public_id)
+    center = uow.session.scalar(select(Center.code).where(Center.id == voucher.issuing_center_id))
+    assert center is not None  # a foreign key
     uow.journal.post(
         EntryKind.RELEASE,
         [
@@ -509,7 +531,7 @@ def _record(
 
 def _ask_sme(uow: UnitOfWork, redemption: Redemption, voucher: Voucher) -> None:
     """Put a request to confirm or dispute in the SME's outbox."""
-    uscc = uow.session.get_one(Sme, voucher.sme_id).uscc
+    uscc = uow.session.scalar(select(Sme.uscc).where(Sme.id == voucher.sme_id))
     due = redemption.confirm_by
     notifications.queue(
         uow,
@@ -537,16 +559,20 @@ def _redemption(uow: UnitOfWork, redemption_id: uuid.UUID, *, lock: bool = False
     return redemption
 
 
-def _view(uow: UnitOfWork, redemption: Redemption, *, replayed: bool = False) -> RedemptionView:
-    session = uow.session
-    voucher = session.get_one(Voucher, redemption.voucher_id)
-    product = session.get(Product, redemption.product_id) if redemption.product_id else None
+def _view(
+    uow: UnitOfWork, redemption: Redemption, context: _Context, *, replayed: bool = False
+) -> RedemptionView:
+    product = None
+    if redemption.product_id is not None:
+        product = uow.session.scalar(
+            select(Product.public_id).where(Product.id == redemption.product_id)
+        )
     return RedemptionView(
         id=redemption.public_id,
-        voucher_id=voucher.public_id,
-        voucher_code=voucher.human_code,
-        provider_id=session.get_one(Provider, redemption.provider_id).public_id,
-        product_id=product.public_id if product else None,
+        voucher_id=context.voucher.public_id,
+        voucher_code=context.voucher.human_code,
+        provider_id=context.provider_id,
+        product_id=product,
         category=redemption.category,
         description=redemption.description,
         invoice_number=redemption.invoice_number,
@@ -563,7 +589,8 @@ def _view(uow: UnitOfWork, redemption: Redemption, *, replayed: bool = False) ->
 
 @read_only
 def get_redemption(uow: UnitOfWork, redemption_id: uuid.UUID) -> RedemptionView:
-    return _view(uow, _redemption(uow, redemption_id))
+    redemption = _redemption(uow, redemption_id)
+    return _view(uow, redemption, _context(uow, redemption))
 
 
 @read_only
