@@ -73,6 +73,7 @@ from sqlalchemy import func, select, text
 from bench.common import (
     LABELS,
     BookError,
+    Comparison,
     Timing,
     bench_seconds,
     check_balanced,
@@ -80,8 +81,8 @@ from bench.common import (
     driver_dsn,
     for_each_backend,
     insert_smes,
-    percentile,
-    print_table,
+    merge,
+    print_comparisons,
     run_for,
     run_in_processes,
     sme_uscc,
@@ -528,29 +529,6 @@ class Lanes:
     pools: tuple[tuple[str, ...], ...]
 
 
-@dataclass(frozen=True, slots=True)
-class Row:
-    """One line of the report: a backend and claimant count, both paths."""
-
-    backend: str
-    claimants: int
-    service: Timing
-    baseline: Timing
-
-    @property
-    def ratio(self) -> float:
-        return self.service.rate / self.baseline.rate if self.baseline.rate else 0.0
-
-
-def merge(parts: Sequence[Timing]) -> Timing:
-    return Timing(
-        sum(p.count for p in parts),
-        [value for p in parts for value in p.latencies],
-        sum(p.seconds for p in parts),
-        sum(p.calls for p in parts),
-    )
-
-
 def _claimant_process(  # noqa: PLR0917 - bound by position with functools.partial
     path: str,
     backend: str,
@@ -622,7 +600,7 @@ class ClaimBench:
         self.raw.close()
         self.database.dispose()
 
-    def measure(self, claimants: int, seconds: float, warmup: float) -> Row:
+    def measure(self, claimants: int, seconds: float, warmup: float) -> Comparison:
         """Service and baseline in A-B-B-A order, half the time each, pooled per path."""
         half = seconds / 2
         timings: dict[str, list[Timing]] = {path: [] for path in PATHS}
@@ -637,7 +615,9 @@ class ClaimBench:
                 timing, calls = run_in_processes(half, claimants, worker, warmup=warmup)
                 self.claimed[path] += sum(calls)
             timings[path].append(timing)
-        return Row(self.backend, claimants, merge(timings["service"]), merge(timings["baseline"]))
+        return Comparison(
+            self.backend, claimants, merge(timings["service"]), merge(timings["baseline"])
+        )
 
     def check_books(self) -> None:
         """Whole-database checks of both paths; raise `BookError` on the first that fails."""
@@ -725,53 +705,7 @@ class ClaimBench:
         return leaves, sequenced - began, verified - sequenced
 
 
-def _ms(seconds: float) -> str:
-    return f"{seconds * 1000:.2f}"
-
-
-def report(rows: Sequence[Row]) -> None:
-    def figures(timing: Timing) -> list[str]:
-        return [
-            f"{timing.rate:,.0f}",
-            _ms(percentile(timing.latencies, 50)),
-            _ms(percentile(timing.latencies, 99)),
-        ]
-
-    print()
-    print_table(
-        [
-            "backend",
-            "claimants",
-            "service claims/s",
-            "p50 ms",
-            "p99 ms",
-            "baseline claims/s",
-            "p50 ms",
-            "p99 ms",
-            "service/baseline",
-        ],
-        [
-            [
-                LABELS[row.backend],
-                row.claimants,
-                *figures(row.service),
-                *figures(row.baseline),
-                f"{row.ratio:.0%}",
-            ]
-            for row in rows
-        ],
-    )
-    print()
-    for row in rows:
-        verdict = "met" if row.ratio >= TARGET else "NOT met"
-        claimants = f"{row.claimants} claimant{'s' if row.claimants > 1 else ''}"
-        print(
-            f"{LABELS[row.backend]}, {claimants}: service at {row.ratio:.0%} of the baseline"
-            f" — target >= {TARGET:.0%}: {verdict}"
-        )
-
-
-def bench_backend(backend: str, url: str, seconds: float, warmup: float) -> list[Row]:
+def bench_backend(backend: str, url: str, seconds: float, warmup: float) -> list[Comparison]:
     label = LABELS[backend]
     with ExitStack() as stack:
         began = time.perf_counter()
@@ -806,7 +740,8 @@ def main() -> int:
         f"one district budget, each claiming round robin for its own {POOL} SMEs"
     )
     return for_each_backend(
-        lambda backend, url: bench_backend(backend, url, seconds, warmup), report
+        lambda backend, url: bench_backend(backend, url, seconds, warmup),
+        lambda rows: print_comparisons(rows, unit="claims", who="claimant", target=TARGET),
     )
 
 

@@ -15,6 +15,9 @@ Scripts run as `python -m bench.<name>` from the project root and import these w
 - `run_in_processes(seconds, processes, worker)`: the same with one process per writer, as
   gunicorn runs the service: `worker(index)` runs in the child and returns the operation.
 - `percentile(values, q)`, `print_table(headers, rows)`: reporting.
+- `Comparison` (a backend, a concurrency, the service's and the baseline's `Timing`),
+  `merge(timings)` and `print_comparisons(rows, unit=…, who=…, target=…)`: the table and the
+  verdicts of the scripts that race the service against its raw-SQL baseline.
 - `for_each_backend(run, report)`: `run(backend, url)` on SQLite, then PostgreSQL, each in a
   fresh database; `report(rows)` of what they returned; exit status 1 after a `BookError`.
 - `BookError`, `check_balanced(connection)`, `check_voucher_accounts(connection)`: the books
@@ -474,3 +477,77 @@ def check_voucher_accounts(connection: Connection) -> None:
             raise BookError(f"voucher {public_id} of {face} fen: its account holds {found}")
     if held:
         raise BookError(f"{len(held)} voucher accounts without a voucher")
+
+
+# --- service against baseline ------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Comparison:
+    """One line of a service-against-baseline report: a backend and a concurrency."""
+
+    backend: str
+    concurrency: int
+    service: Timing
+    baseline: Timing
+
+    @property
+    def ratio(self) -> float:
+        return self.service.rate / self.baseline.rate if self.baseline.rate else 0.0
+
+
+def merge(parts: Sequence[Timing]) -> Timing:
+    """One timing of several runs (the A-B-B-A halves)."""
+    return Timing(
+        sum(p.count for p in parts),
+        [value for p in parts for value in p.latencies],
+        sum(p.seconds for p in parts),
+        sum(p.calls for p in parts),
+    )
+
+
+def print_comparisons(rows: Sequence[Comparison], *, unit: str, who: str, target: float) -> None:
+    """The table of rates and latencies of both paths, then a verdict per line: `unit` names
+    what is counted ("claims"), `who` the concurrent actors ("claimant")."""
+
+    def figures(timing: Timing) -> list[str]:
+        if not timing.latencies:  # nothing started in the window finished: say so, go on
+            return [f"{timing.rate:,.0f}", "n/a", "n/a"]
+        return [
+            f"{timing.rate:,.0f}",
+            f"{percentile(timing.latencies, 50) * 1000:.2f}",
+            f"{percentile(timing.latencies, 99) * 1000:.2f}",
+        ]
+
+    print()
+    print_table(
+        [
+            "backend",
+            f"{who}s",
+            f"service {unit}/s",
+            "p50 ms",
+            "p99 ms",
+            f"baseline {unit}/s",
+            "p50 ms",
+            "p99 ms",
+            "service/baseline",
+        ],
+        [
+            [
+                LABELS[row.backend],
+                row.concurrency,
+                *figures(row.service),
+                *figures(row.baseline),
+                f"{row.ratio:.0%}",
+            ]
+            for row in rows
+        ],
+    )
+    print()
+    for row in rows:
+        verdict = "met" if row.ratio >= target else "NOT met"
+        actors = f"{row.concurrency} {who}{'s' if row.concurrency > 1 else ''}"
+        print(
+            f"{LABELS[row.backend]}, {actors}: service at {row.ratio:.0%} of the baseline"
+            f" — target >= {target:.0%}: {verdict}"
+        )

@@ -52,13 +52,14 @@ from sqlalchemy import text
 from bench.common import (
     LABELS,
     BookError,
+    Comparison,
     Timing,
     bench_seconds,
     check_balanced,
     driver_dsn,
     for_each_backend,
-    percentile,
-    print_table,
+    merge,
+    print_comparisons,
     run_for,
     run_in_processes,
     warmup_seconds,
@@ -261,29 +262,6 @@ class PostgresWriter(RawWriter):
         self.connection.close()
 
 
-@dataclass(frozen=True, slots=True)
-class Row:
-    """One line of the report: a backend and writer count, both paths."""
-
-    backend: str
-    writers: int
-    service: Timing
-    baseline: Timing
-
-    @property
-    def ratio(self) -> float:
-        return self.service.rate / self.baseline.rate if self.baseline.rate else 0.0
-
-
-def merge(parts: Sequence[Timing]) -> Timing:
-    return Timing(
-        sum(p.count for p in parts),
-        [value for p in parts for value in p.latencies],
-        sum(p.seconds for p in parts),
-        sum(p.calls for p in parts),
-    )
-
-
 def _writer_process(
     path: str, backend: str, url: str, lanes: Sequence[Lane], index: int
 ) -> Callable[[], object]:
@@ -330,7 +308,7 @@ class LedgerBench:
         self.raw[index].post(self.baseline_lanes[index])
         self.baseline_posted[index] += 1
 
-    def measure(self, writers: int, seconds: float, warmup: float) -> Row:
+    def measure(self, writers: int, seconds: float, warmup: float) -> Comparison:
         """Service and baseline in A-B-B-A order, half the time each, pooled per path.
 
         One writer runs in this process; several run as processes of their own, the way
@@ -355,7 +333,7 @@ class LedgerBench:
             timings.append(timing)
             for index, made in enumerate(calls):
                 posted[index] += made
-        return Row(self.backend, writers, merge(service), merge(baseline))
+        return Comparison(self.backend, writers, merge(service), merge(baseline))
 
     def sequence(self) -> tuple[int, float]:
         """Run the sequencer once over everything queued: (leaves, seconds)."""
@@ -402,53 +380,7 @@ class LedgerBench:
                 )
 
 
-def _ms(seconds: float) -> str:
-    return f"{seconds * 1000:.2f}"
-
-
-def report(rows: Sequence[Row]) -> None:
-    def figures(timing: Timing) -> list[str]:
-        return [
-            f"{timing.rate:,.0f}",
-            _ms(percentile(timing.latencies, 50)),
-            _ms(percentile(timing.latencies, 99)),
-        ]
-
-    print()
-    print_table(
-        [
-            "backend",
-            "writers",
-            "service e/s",
-            "p50 ms",
-            "p99 ms",
-            "baseline e/s",
-            "p50 ms",
-            "p99 ms",
-            "service/baseline",
-        ],
-        [
-            [
-                LABELS[row.backend],
-                row.writers,
-                *figures(row.service),
-                *figures(row.baseline),
-                f"{row.ratio:.0%}",
-            ]
-            for row in rows
-        ],
-    )
-    print()
-    for row in rows:
-        verdict = "met" if row.ratio >= TARGET else "NOT met"
-        writers = f"{row.writers} writer{'s' if row.writers > 1 else ''}"
-        print(
-            f"{LABELS[row.backend]}, {writers}: service at {row.ratio:.0%} of the baseline"
-            f" — target >= {TARGET:.0%}: {verdict}"
-        )
-
-
-def bench_backend(backend: str, url: str, seconds: float, warmup: float) -> list[Row]:
+def bench_backend(backend: str, url: str, seconds: float, warmup: float) -> list[Comparison]:
     label = LABELS[backend]
     with ExitStack() as stack:
         bench = LedgerBench(backend, url)
@@ -474,7 +406,8 @@ def main() -> int:
         f"(A-B-B-A halves, {warmup:g} s warm-up each), one 1-fen allocate entry per transaction"
     )
     return for_each_backend(
-        lambda backend, url: bench_backend(backend, url, seconds, warmup), report
+        lambda backend, url: bench_backend(backend, url, seconds, warmup),
+        lambda rows: print_comparisons(rows, unit="posts", who="writer", target=TARGET),
     )
 
 

@@ -89,19 +89,19 @@ from bench.claim_rush import (
     INSERT_QUEUE,
     OPEN_ACCOUNT,
     Refused,
-    merge,
     raw_claimer,
 )
 from bench.common import (
     LABELS,
     BookError,
+    Comparison,
     Timing,
     bench_seconds,
     check_balanced,
     for_each_backend,
     insert_smes,
-    percentile,
-    print_table,
+    merge,
+    print_comparisons,
     run_for,
     run_in_processes,
     sme_uscc,
@@ -543,20 +543,6 @@ def _provider_process(  # noqa: PLR0917 - bound by position with functools.parti
     return redeemer(lanes, run, index, via, seed)
 
 
-@dataclass(frozen=True, slots=True)
-class Row:
-    """One line of the report: a backend and provider count, both paths."""
-
-    backend: str
-    providers: int
-    service: Timing
-    baseline: Timing
-
-    @property
-    def ratio(self) -> float:
-        return self.service.rate / self.baseline.rate if self.baseline.rate else 0.0
-
-
 def register_provider(uow: UnitOfWork, serial: int) -> uuid.UUID:
     """An approved provider in Shenzhen (440300), as `tests.factories.provider` makes one."""
     application = ProviderApplication(
@@ -632,7 +618,7 @@ class RedeemBench:
         self.raw.close()
         self.database.dispose()
 
-    def measure(self, providers: int, seconds: float, warmup: float) -> Row:
+    def measure(self, providers: int, seconds: float, warmup: float) -> Comparison:
         """Service and baseline in A-B-B-A order, half the time each, pooled per path."""
         half = seconds / 2
         timings: dict[str, list[Timing]] = {path: [] for path in PATHS}
@@ -655,7 +641,9 @@ class RedeemBench:
                 timing, calls = run_in_processes(half, providers, worker, warmup=warmup)
                 self.redeemed[path] += sum(calls)
             timings[path].append(timing)
-        return Row(self.backend, providers, merge(timings["service"]), merge(timings["baseline"]))
+        return Comparison(
+            self.backend, providers, merge(timings["service"]), merge(timings["baseline"])
+        )
 
     def check_books(self) -> None:
         """Whole-database checks of both paths; raise `BookError` on the first that fails."""
@@ -761,55 +749,7 @@ def _ignore_index(work: Callable[[], None], _index: int) -> None:
     work()
 
 
-def _ms(seconds: float) -> str:
-    return f"{seconds * 1000:.2f}"
-
-
-def report(rows: Sequence[Row]) -> None:
-    def figures(timing: Timing) -> list[str]:
-        if not timing.latencies:  # nothing started in the window finished: say so, go on
-            return [f"{timing.rate:,.0f}", "n/a", "n/a"]
-        return [
-            f"{timing.rate:,.0f}",
-            _ms(percentile(timing.latencies, 50)),
-            _ms(percentile(timing.latencies, 99)),
-        ]
-
-    print()
-    print_table(
-        [
-            "backend",
-            "providers",
-            "service redemptions/s",
-            "p50 ms",
-            "p99 ms",
-            "baseline redemptions/s",
-            "p50 ms",
-            "p99 ms",
-            "service/baseline",
-        ],
-        [
-            [
-                LABELS[row.backend],
-                row.providers,
-                *figures(row.service),
-                *figures(row.baseline),
-                f"{row.ratio:.0%}",
-            ]
-            for row in rows
-        ],
-    )
-    print()
-    for row in rows:
-        verdict = "met" if row.ratio >= TARGET else "NOT met"
-        providers = f"{row.providers} provider{'s' if row.providers > 1 else ''}"
-        print(
-            f"{LABELS[row.backend]}, {providers}: service at {row.ratio:.0%} of the baseline"
-            f" — target >= {TARGET:.0%}: {verdict}"
-        )
-
-
-def bench_backend(backend: str, url: str, seconds: float, warmup: float) -> list[Row]:
+def bench_backend(backend: str, url: str, seconds: float, warmup: float) -> list[Comparison]:
     label = LABELS[backend]
     with ExitStack() as stack:
         began = time.perf_counter()
@@ -844,7 +784,8 @@ def main() -> int:
         f"(three transactions), each provider redeeming round robin its own {POOL} vouchers"
     )
     return for_each_backend(
-        lambda backend, url: bench_backend(backend, url, seconds, warmup), report
+        lambda backend, url: bench_backend(backend, url, seconds, warmup),
+        lambda rows: print_comparisons(rows, unit="redemptions", who="provider", target=TARGET),
     )
 
 
