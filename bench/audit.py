@@ -41,7 +41,7 @@ import psycopg
 import rfc8785
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from bench.common import driver_dsn, fresh_database, percentile, print_table
+from bench.common import BENCH_ORIGIN, driver_dsn, fresh_database, percentile, print_table
 from voucher_app.audit_cli import decode
 from voucher_app.audit_cli import main as voucher_audit
 from voucher_app.clock import SystemClock
@@ -57,7 +57,7 @@ from voucher_app.persistence.uow import UnitOfWork
 from voucher_app.services import ledger
 from voucher_app.signing.note import Checkpoint, Verifier, sign_note
 
-ORIGIN = "bench.gd-sme-vouchers.example/ledger"
+ORIGIN = BENCH_ORIGIN
 CHECKPOINT_EVERY = 100_000
 CITIES = ["440100", "440300", "440600"]
 DISTRICTS = {"440100": ["440106", "440112"], "440300": ["440305", "440306"], "440600": ["440604"]}

@@ -66,7 +66,6 @@ from functools import partial
 from typing import Any
 
 import psycopg
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from psycopg.types.json import Json
 from sqlalchemy import func, select, text
 
@@ -85,6 +84,7 @@ from bench.common import (
     print_comparisons,
     run_for,
     run_in_processes,
+    sequence_and_verify,
     sme_uscc,
     voucher_programme,
     voucher_signer,
@@ -98,14 +98,12 @@ from voucher_app.domain.calendar import local_date
 from voucher_app.domain.entries import EntryKind
 from voucher_app.domain.sme import Industry, classify
 from voucher_app.domain.voucher_code import random_human_code
-from voucher_app.ledger.checkpoints import CheckpointSigner
 from voucher_app.persistence.database import Database
 from voucher_app.persistence.models import ClaimAllowance, Programme, Voucher
 from voucher_app.persistence.uow import UnitOfWork
-from voucher_app.services import centers, ledger, vouchers
+from voucher_app.services import centers, vouchers
 from voucher_app.services.vouchers import VoucherSigner
 from voucher_app.signing.jws import VoucherClaims, sign_voucher
-from voucher_app.signing.note import Verifier
 
 CLAIMANT_COUNTS = (1, 8, 32)
 MAX_CLAIMANTS = max(CLAIMANT_COUNTS)
@@ -116,7 +114,6 @@ CAP_FEN = BUDGET_FEN  # per SME: never reached
 DISTRICT = "440305"
 TARGET = 0.5
 SAMPLE = 100  # tokens verified per path afterwards
-ORIGIN = "bench.gd-sme-vouchers.example/ledger"
 PATHS = ("service", "baseline")
 ADMIN = Actor("bench-admin", Role.CENTER_ADMIN)
 ACTORS = {
@@ -692,17 +689,7 @@ class ClaimBench:
                     raise BookError(f"{path}: a token does not check out: {check}")
 
     def verify_ledger(self) -> tuple[int, float, float]:
-        """Sequence everything, sign a checkpoint, verify the whole ledger: (leaves, s, s)."""
-        key = Ed25519PrivateKey.generate()
-        began = time.perf_counter()
-        leaves = ledger.sequence_log(self.uow)
-        sequenced = time.perf_counter()
-        ledger.sign_checkpoint(self.uow, CheckpointSigner(ORIGIN, key))
-        report = ledger.verify_ledger(self.uow, [Verifier(ORIGIN, key.public_key())])
-        verified = time.perf_counter()
-        if not report.ok:
-            raise BookError(f"verify_ledger: {report.failure}")
-        return leaves, sequenced - began, verified - sequenced
+        return sequence_and_verify(self.uow)
 
 
 def bench_backend(backend: str, url: str, seconds: float, warmup: float) -> list[Comparison]:

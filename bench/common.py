@@ -20,8 +20,8 @@ Scripts run as `python -m bench.<name>` from the project root and import these w
   verdicts of the scripts that race the service against its raw-SQL baseline.
 - `for_each_backend(run, report)`: `run(backend, url)` on SQLite, then PostgreSQL, each in a
   fresh database; `report(rows)` of what they returned; exit status 1 after a `BookError`.
-- `BookError`, `check_balanced(connection)`, `check_voucher_accounts(connection)`: the books
-  checks every script runs afterwards.
+- `BookError`, `check_balanced(connection)`, `check_voucher_accounts(connection)`,
+  `sequence_and_verify(uow)`: the books checks every script runs afterwards.
 
 Voucher set-up shared by `claim_rush.py` and `bulk_issue.py` (through the services, except the
 SME rows, which `insert_smes` writes in bulk because registration is not what they measure):
@@ -64,16 +64,19 @@ from voucher_app.domain.actors import Actor
 from voucher_app.domain.calendar import local_date
 from voucher_app.domain.programmes import ProgrammeTerms
 from voucher_app.domain.sme import SizeClass
+from voucher_app.ledger.checkpoints import CheckpointSigner
 from voucher_app.persistence import migrate
 from voucher_app.persistence.database import Database
 from voucher_app.persistence.models import Center, LedgerAccount, Sme, SmeHistory, Voucher
 from voucher_app.persistence.uow import UnitOfWork
-from voucher_app.services import programmes
+from voucher_app.services import ledger, programmes
 from voucher_app.services.vouchers import VoucherSigner
 from voucher_app.signing.keyring import thumbprint
+from voucher_app.signing.note import Verifier
 
 POSTGRES_URL_ENV = "VOUCHER_BENCH_POSTGRES_URL"
 R = TypeVar("R")
+BENCH_ORIGIN = "bench.gd-sme-vouchers.example/ledger"
 DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 BACKENDS = ("sqlite", "postgresql")
 
@@ -551,3 +554,18 @@ def print_comparisons(rows: Sequence[Comparison], *, unit: str, who: str, target
             f"{LABELS[row.backend]}, {actors}: service at {row.ratio:.0%} of the baseline"
             f" — target >= {target:.0%}: {verdict}"
         )
+
+
+def sequence_and_verify(uow: UnitOfWork) -> tuple[int, float, float]:
+    """Sequence every entry, sign a checkpoint with a throwaway key and verify the whole
+    ledger; return the leaves sequenced and the seconds each part took."""
+    key = Ed25519PrivateKey.generate()
+    began = time.perf_counter()
+    leaves = ledger.sequence_log(uow)
+    sequenced = time.perf_counter()
+    ledger.sign_checkpoint(uow, CheckpointSigner(BENCH_ORIGIN, key))
+    report = ledger.verify_ledger(uow, [Verifier(BENCH_ORIGIN, key.public_key())])
+    verified = time.perf_counter()
+    if not report.ok:
+        raise BookError(f"verify_ledger: {report.failure}")
+    return leaves, sequenced - began, verified - sequenced

@@ -79,7 +79,7 @@ from datetime import UTC, date, datetime, timedelta
 from functools import partial
 from typing import Any
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy import func, inspect, select
 
 from bench.claim_rush import (
@@ -104,6 +104,7 @@ from bench.common import (
     print_comparisons,
     run_for,
     run_in_processes,
+    sequence_and_verify,
     sme_uscc,
     voucher_programme,
     voucher_signer,
@@ -118,7 +119,6 @@ from voucher_app.domain.entries import EntryKind
 from voucher_app.domain.money import format_yuan
 from voucher_app.domain.providers import ProviderDecision
 from voucher_app.domain.redemptions import Step, next_status, subsidy_fen
-from voucher_app.ledger.checkpoints import CheckpointSigner
 from voucher_app.persistence.database import Database
 from voucher_app.persistence.models import (
     Base,
@@ -132,12 +132,11 @@ from voucher_app.persistence.models import (
     Voucher,
 )
 from voucher_app.persistence.uow import UnitOfWork, transaction
-from voucher_app.services import centers, ledger, providers, redemptions, vouchers
+from voucher_app.services import centers, providers, redemptions, vouchers
 from voucher_app.services.providers import ProviderApplication
 from voucher_app.services.redemptions import Service, VoucherProof
 from voucher_app.services.vouchers import Issued
 from voucher_app.signing.jws import verify_voucher
-from voucher_app.signing.note import Verifier
 
 PROVIDER_COUNTS = (1, 8, 32)
 MAX_PROVIDERS = max(PROVIDER_COUNTS)
@@ -147,7 +146,6 @@ INVOICED_FEN = 10_000  # ¥100 per service, of which the voucher pays half
 BUDGET_FEN = 10**12  # far beyond the 256 vouchers' face values
 CATEGORY = "legal"
 TARGET = 0.5
-ORIGIN = "bench.gd-sme-vouchers.example/ledger"
 PATHS = ("service", "baseline")
 ADMIN = Actor("bench-admin", Role.CENTER_ADMIN)
 
@@ -732,17 +730,7 @@ class RedeemBench:
                     )
 
     def verify_ledger(self) -> tuple[int, float, float]:
-        """Sequence everything, sign a checkpoint, verify the whole ledger: (leaves, s, s)."""
-        key = Ed25519PrivateKey.generate()
-        began = time.perf_counter()
-        leaves = ledger.sequence_log(self.uow)
-        sequenced = time.perf_counter()
-        ledger.sign_checkpoint(self.uow, CheckpointSigner(ORIGIN, key))
-        report = ledger.verify_ledger(self.uow, [Verifier(ORIGIN, key.public_key())])
-        verified = time.perf_counter()
-        if not report.ok:
-            raise BookError(f"verify_ledger: {report.failure}")
-        return leaves, sequenced - began, verified - sequenced
+        return sequence_and_verify(self.uow)
 
 
 def _ignore_index(work: Callable[[], None], _index: int) -> None:
