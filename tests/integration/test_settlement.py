@@ -14,7 +14,6 @@ from threading import Barrier
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from lxml import etree
-from voucher_app.settlement.statement_table import ColumnMapping
 
 from tests import factories
 from tests.integration.ledger_state import snapshot
@@ -36,6 +35,7 @@ from voucher_app.services import ledger, reconciliation, redemptions, settlement
 from voucher_app.services.providers import ProviderView
 from voucher_app.services.settlement import BankAccount, BatchView
 from voucher_app.services.vouchers import VoucherSigner
+from voucher_app.settlement.statement_table import ColumnMapping
 from voucher_app.signing.note import Verifier
 
 ADMIN = factories.ADMIN
