@@ -14,6 +14,8 @@ from threading import Barrier
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from sqlalchemy import text
+from sqlalchemy.exc import DatabaseError
 
 from tests import factories
 from tests.integration.ledger_state import snapshot
@@ -331,6 +333,21 @@ def test_the_life_cycle_leaves_a_ledger_that_verifies(
     report = ledger.verify_ledger(world.uow, verifiers)
     assert report.ok, report.failure
     assert world.on_voucher + world.provider_account(AccountKind.PAYABLE) == FACE
+
+
+@pytest.mark.parametrize(
+    "statement",
+    ["UPDATE redemption_events SET reason = 'edited'", "DELETE FROM redemption_events"],
+)
+def test_a_claims_history_cannot_be_edited(
+    world: World, database: Database, statement: str
+) -> None:
+    claim = world.submit()
+    redemptions.dispute_redemption(world.uow, claim.id, "never delivered", SME)
+    before = redemptions.redemption_history(world.uow, claim.id)
+    with pytest.raises(DatabaseError, match="append-only"), database.engine.begin() as connection:
+        connection.execute(text(statement))
+    assert redemptions.redemption_history(world.uow, claim.id) == before
 
 
 # --- concurrency ------------------------------------------------------------------------------
