@@ -35,6 +35,7 @@ class Config:
     REMINDER_INTERVAL_SECONDS = 3600
     #: Remind an SME this many days before its voucher expires.
     EXPIRY_REMINDER_DAYS = 7
+    CONFIRMATION_REMINDER_DAYS = 1
     NOTIFICATION_INTERVAL_SECONDS = 60
     #: Request bodies above this size are refused (bytes).
     MAX_CONTENT_LENGTH = 1024 * 1024

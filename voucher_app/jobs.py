@@ -23,7 +23,7 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from flask import Flask
 
 from voucher_app.domain.actors import SYSTEM
-from voucher_app.services import leases, ledger, notifications, vouchers
+from voucher_app.services import leases, ledger, notifications, redemptions, vouchers
 from voucher_app.wiring import Wiring, current
 
 log = logging.getLogger(__name__)
@@ -52,6 +52,10 @@ def expire_vouchers(parts: Wiring) -> None:
 
 def remind_of_expiry(parts: Wiring, within: timedelta) -> None:
     notifications.queue_expiry_reminders(parts.uow(), within)
+
+
+def remind_of_confirmation(parts: Wiring, within: timedelta) -> None:
+    redemptions.queue_confirmation_reminders(parts.uow(), within)
 
 
 def send_notifications(parts: Wiring) -> None:
@@ -115,6 +119,7 @@ def build_scheduler(app: Flask, *, blocking: bool) -> BaseScheduler:
     config = app.config
     burst = int(config["CHECKPOINT_BURST_ENTRIES"])
     reminder_window = timedelta(days=int(config["EXPIRY_REMINDER_DAYS"]))
+    confirmation_window = timedelta(days=int(config["CONFIRMATION_REMINDER_DAYS"]))
     schedule: list[tuple[str, str, Callable[[Wiring], None]]] = [
         (
             "ledger.sequence",
@@ -127,6 +132,11 @@ def build_scheduler(app: Flask, *, blocking: bool) -> BaseScheduler:
             "vouchers.remind",
             "REMINDER_INTERVAL_SECONDS",
             lambda parts: remind_of_expiry(parts, reminder_window),
+        ),
+        (
+            "redemptions.remind",
+            "REMINDER_INTERVAL_SECONDS",
+            lambda parts: remind_of_confirmation(parts, confirmation_window),
         ),
         ("notifications.send", "NOTIFICATION_INTERVAL_SECONDS", send_notifications),
     ]

@@ -87,6 +87,7 @@ def test_the_scheduler_runs_every_job(app: Flask) -> None:
         "ledger.checkpoint",
         "vouchers.expire",
         "vouchers.remind",
+        "redemptions.remind",
         "notifications.send",
     }
 

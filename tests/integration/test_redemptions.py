@@ -14,7 +14,7 @@ from threading import Barrier
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from sqlalchemy import text
+from sqlalchemy import select, text
 from sqlalchemy.exc import DatabaseError
 
 from tests import factories
@@ -33,6 +33,7 @@ from voucher_app.domain.errors import (
 )
 from voucher_app.ledger.checkpoints import CheckpointSigner
 from voucher_app.persistence.database import Database
+from voucher_app.persistence.models import Notification
 from voucher_app.persistence.uow import UnitOfWork, read_only
 from voucher_app.services import ledger, programmes, redemptions, vouchers
 from voucher_app.services.providers import ProviderView
@@ -333,6 +334,28 @@ def test_the_life_cycle_leaves_a_ledger_that_verifies(
     report = ledger.verify_ledger(world.uow, verifiers)
     assert report.ok, report.failure
     assert world.on_voucher + world.provider_account(AccountKind.PAYABLE) == FACE
+
+
+@read_only
+def _outbox(uow: UnitOfWork, prefix: str) -> list[str]:
+    keys = uow.session.scalars(select(Notification.dedupe_key).order_by(Notification.id))
+    return [key for key in keys if key.startswith(prefix)]
+
+
+def test_the_sme_is_asked_on_submission_and_reminded_once_before_its_window_closes(
+    world: World, clock: FrozenClock
+) -> None:
+    claim = world.submit()
+    answered = world.submit(invoiced_fen=100_000, invoice="INV-2")
+    redemptions.confirm_redemption(world.uow, answered.id, SME)
+    assert len(_outbox(world.uow, "redemption-confirm:")) == 2
+    assert redemptions.queue_confirmation_reminders(world.uow, timedelta(days=1)) == 0
+    clock.advance(timedelta(days=6, hours=1))  # the window closes in 23 hours
+    assert redemptions.queue_confirmation_reminders(world.uow, timedelta(days=1)) == 1
+    assert redemptions.queue_confirmation_reminders(world.uow, timedelta(days=1)) == 0
+    assert _outbox(world.uow, "redemption-remind:") == [
+        f"redemption-remind:{claim.id}:{claim.submitted_at.isoformat()}"
+    ]
 
 
 @pytest.mark.parametrize(

@@ -529,23 +529,44 @@ def _record(
     )
 
 
-def _ask_sme(uow: UnitOfWork, redemption: Redemption, voucher: Voucher) -> None:
-    """Put a request to confirm or dispute in the SME's outbox."""
+def _ask_sme(
+    uow: UnitOfWork, redemption: Redemption, voucher: Voucher, *, reminder: bool = False
+) -> bool:
+    """Put a request to confirm or dispute (or a reminder of it) in the SME's outbox; say
+    whether it is new (each submission is asked about, and reminded of, once)."""
     uscc = uow.session.scalar(select(Sme.uscc).where(Sme.id == voucher.sme_id))
     due = redemption.confirm_by
-    notifications.queue(
+    kind, again, again_zh = ("remind", "Reminder: ", "提醒：") if reminder else ("confirm", "", "")
+    return notifications.queue(
         uow,
-        f"redemption-confirm:{redemption.public_id}:{redemption.submitted_at.isoformat()}",
+        f"redemption-{kind}:{redemption.public_id}:{redemption.submitted_at.isoformat()}",
         notifications.Message(
             recipient=f"sme:{uscc}",
-            subject=f"请确认服务券 {voucher.human_code} 的兑付申请 / "
-            f"confirm the claim on voucher {voucher.human_code}",
+            subject=f"{again_zh}请确认服务券 {voucher.human_code} 的兑付申请 / "
+            f"{again}confirm the claim on voucher {voucher.human_code}",
             body=f"服务机构申请兑付 {format_yuan(redemption.subsidy_fen)}（发票 "
             f"{redemption.invoice_number}），请在 {due:%Y-%m-%d} 前确认或提出异议。 / "
             f"A provider claims {format_yuan(redemption.subsidy_fen)} (invoice "
             f"{redemption.invoice_number}); confirm or dispute before {due:%Y-%m-%d}.",
         ),
     )
+
+
+@transaction
+def queue_confirmation_reminders(uow: UnitOfWork, within: timedelta) -> int:
+    """Remind the SME of each claim it has not answered whose window closes within `within`,
+    once per submission; return how many reminders are new."""
+    now = uow.clock.now()
+    due = uow.session.execute(
+        select(Redemption, Voucher)
+        .join(Voucher, Voucher.id == Redemption.voucher_id)
+        .where(
+            Redemption.status == "submitted",
+            Redemption.confirm_by > now,
+            Redemption.confirm_by <= now + within,
+        )
+    ).all()
+    return sum(_ask_sme(uow, claim, voucher, reminder=True) for claim, voucher in due)
 
 
 # --- reading ----------------------------------------------------------------------------------
