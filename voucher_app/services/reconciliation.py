@@ -268,10 +268,9 @@ def _returned(uow: UnitOfWork, item: SettlementItem, line: ParsedLine, actor: Ac
         .order_by(JournalEntry.id.desc())
         .limit(1)
     )
-    undone = session.scalar(
-        select(func.count()).where(JournalEntry.reverses_id == (settlement.id if settlement else 0))
-    )
-    if settlement is None or undone:
+    if settlement is None or session.scalar(
+        select(JournalEntry.id).where(JournalEntry.reverses_id == settlement.id)
+    ):
         return "unmatched"  # nothing settled to undo: left for a person to look at
     uow.journal.reverse(settlement.public_id, actor)
     item.paid_fen = max(item.paid_fen - line.amount_fen, 0)

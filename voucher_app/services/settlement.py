@@ -194,11 +194,14 @@ def export_batch(uow: UnitOfWork, batch_id: uuid.UUID, actor: Actor) -> Export:
     elif batch.status not in {"exported", "paid"}:
         raise InvalidTransition(f"a {batch.status} batch is not exported", status=batch.status)
     view = _view(uow, batch)
-    transfer = _transfer(uow, batch, view)
-    return Export(view, build_pain001(transfer), _csv(uow, transfer))
+    transfer, usccs = _transfer(uow, batch, view)
+    return Export(view, build_pain001(transfer), _csv(transfer, usccs))
 
 
-def _transfer(uow: UnitOfWork, batch: SettlementBatch, view: BatchView) -> CreditTransfer:
+def _transfer(
+    uow: UnitOfWork, batch: SettlementBatch, view: BatchView
+) -> tuple[CreditTransfer, dict[str, str]]:
+    """The batch's credit transfer, and each payment's provider code by end-to-end id."""
     session = uow.session
     programme = session.get_one(Programme, batch.programme_id)
     if not (programme.funding_account_number and programme.funding_account_name):
@@ -207,10 +210,17 @@ def _transfer(uow: UnitOfWork, batch: SettlementBatch, view: BatchView) -> Credi
             field="funding_account",
         )
     assert batch.exported_at is not None  # set on export
+    providers = {
+        provider.public_id: provider
+        for provider in session.scalars(
+            select(Provider).where(Provider.public_id.in_([i.provider_id for i in view.items]))
+        )
+    }
     payments = []
+    usccs = {}
     for item in view.items:
-        provider = session.scalar(select(Provider).where(Provider.public_id == item.provider_id))
-        assert provider is not None  # a foreign key
+        provider = providers[item.provider_id]
+        usccs[item.reference] = provider.uscc
         payments.append(
             Payment(
                 end_to_end_id=item.reference,
@@ -224,7 +234,7 @@ def _transfer(uow: UnitOfWork, batch: SettlementBatch, view: BatchView) -> Credi
                 remittance=f"中小企业服务券兑付 {item.reference} ({len(item.claims)} claims)",
             )
         )
-    return CreditTransfer(
+    transfer = CreditTransfer(
         message_id=batch.reference,
         created_at=batch.exported_at,
         initiating_party=programme.name[:140],
@@ -238,16 +248,10 @@ def _transfer(uow: UnitOfWork, batch: SettlementBatch, view: BatchView) -> Credi
         ),
         payments=tuple(payments),
     )
+    return transfer, usccs
 
 
-def _csv(uow: UnitOfWork, transfer: CreditTransfer) -> str:
-    uscc = dict(
-        uow.session.execute(
-            select(Provider.bank_account_number, Provider.uscc).where(
-                Provider.bank_account_number.in_([p.creditor.account for p in transfer.payments])
-            )
-        ).all()
-    )
+def _csv(transfer: CreditTransfer, usccs: dict[str, str]) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
@@ -257,7 +261,7 @@ def _csv(uow: UnitOfWork, transfer: CreditTransfer) -> str:
             [
                 payment.end_to_end_id,
                 creditor.name,
-                uscc.get(creditor.account, ""),
+                usccs[payment.end_to_end_id],
                 creditor.bank_name,
                 creditor.bic or "",
                 creditor.name,
