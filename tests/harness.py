@@ -85,6 +85,7 @@ APPEND_ONLY_TABLES = (
     "ledger_log_leaves",
     "ledger_log_nodes",
     "ledger_checkpoints",
+    "spend_facts",
 )
 
 

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from alembic import op
 
+from voucher_app.persistence.append_only import allow_changes, refuse_changes
+
 revision = "0002_append_only_journal"
 down_revision = "0001_foundation"
 branch_labels = None
@@ -39,34 +41,12 @@ def upgrade() -> None:
             $$
             """
         )
-        for table in APPEND_ONLY:
-            op.execute(
-                f"CREATE TRIGGER {table}_no_change BEFORE UPDATE OR DELETE ON {table} "
-                "FOR EACH ROW EXECUTE FUNCTION ledger_refuse_change()"
-            )
-            op.execute(
-                f"CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table} "
-                "FOR EACH STATEMENT EXECUTE FUNCTION ledger_refuse_change()"
-            )
-            op.execute(f"ALTER TABLE {table} ENABLE ALWAYS TRIGGER {table}_no_change")
-            op.execute(f"ALTER TABLE {table} ENABLE ALWAYS TRIGGER {table}_no_truncate")
-        return
     for table in APPEND_ONLY:
-        for action in ("UPDATE", "DELETE"):
-            op.execute(
-                f"CREATE TRIGGER {table}_no_{action.lower()} BEFORE {action} ON {table} "
-                f"BEGIN SELECT RAISE(ABORT, 'ledger table {table} is append-only: "
-                f"{action} refused'); END"
-            )
+        refuse_changes(table)
 
 
 def downgrade() -> None:
-    if op.get_bind().dialect.name == "postgresql":
-        for table in APPEND_ONLY:
-            op.execute(f"DROP TRIGGER {table}_no_change ON {table}")
-            op.execute(f"DROP TRIGGER {table}_no_truncate ON {table}")
-        op.execute("DROP FUNCTION ledger_refuse_change()")
-        return
     for table in APPEND_ONLY:
-        for action in ("update", "delete"):
-            op.execute(f"DROP TRIGGER {table}_no_{action}")
+        allow_changes(table)
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute("DROP FUNCTION ledger_refuse_change()")

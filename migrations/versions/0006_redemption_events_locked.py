@@ -8,41 +8,17 @@ Create Date: 2026-11-27
 
 from __future__ import annotations
 
-from alembic import op
+from voucher_app.persistence.append_only import allow_changes, refuse_changes
 
 revision = "0006_redemption_events_locked"
 down_revision = "0005_settlement"
 branch_labels = None
 depends_on = None
 
-TABLE = "redemption_events"
-
 
 def upgrade() -> None:
-    if op.get_bind().dialect.name == "postgresql":
-        op.execute(
-            f"CREATE TRIGGER {TABLE}_no_change BEFORE UPDATE OR DELETE ON {TABLE} "
-            "FOR EACH ROW EXECUTE FUNCTION ledger_refuse_change()"
-        )
-        op.execute(
-            f"CREATE TRIGGER {TABLE}_no_truncate BEFORE TRUNCATE ON {TABLE} "
-            "FOR EACH STATEMENT EXECUTE FUNCTION ledger_refuse_change()"
-        )
-        op.execute(f"ALTER TABLE {TABLE} ENABLE ALWAYS TRIGGER {TABLE}_no_change")
-        op.execute(f"ALTER TABLE {TABLE} ENABLE ALWAYS TRIGGER {TABLE}_no_truncate")
-        return
-    for action in ("UPDATE", "DELETE"):
-        op.execute(
-            f"CREATE TRIGGER {TABLE}_no_{action.lower()} BEFORE {action} ON {TABLE} "
-            f"BEGIN SELECT RAISE(ABORT, 'ledger table {TABLE} is append-only: "
-            f"{action} refused'); END"
-        )
+    refuse_changes("redemption_events")
 
 
 def downgrade() -> None:
-    if op.get_bind().dialect.name == "postgresql":
-        op.execute(f"DROP TRIGGER {TABLE}_no_change ON {TABLE}")
-        op.execute(f"DROP TRIGGER {TABLE}_no_truncate ON {TABLE}")
-        return
-    for action in ("update", "delete"):
-        op.execute(f"DROP TRIGGER {TABLE}_no_{action}")
+    allow_changes("redemption_events")

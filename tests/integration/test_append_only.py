@@ -1,4 +1,5 @@
-"""Journal tables refuse UPDATE, DELETE and (PostgreSQL) TRUNCATE in the database itself."""
+"""Journal tables (and the spend facts written with them) refuse UPDATE, DELETE and (PostgreSQL)
+TRUNCATE in the database itself."""
 
 from __future__ import annotations
 
@@ -29,6 +30,10 @@ STATEMENTS = {
     "ledger_checkpoints": [
         "UPDATE ledger_checkpoints SET note = 'forged'",
         "DELETE FROM ledger_checkpoints",
+    ],
+    "spend_facts": [
+        "UPDATE spend_facts SET amount_fen = amount_fen * 2",
+        "DELETE FROM spend_facts",
     ],
 }
 CASES = [(table, sql) for table, statements in STATEMENTS.items() for sql in statements]

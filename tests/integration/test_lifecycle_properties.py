@@ -1,11 +1,14 @@
 """Property-based: random runs of the whole voucher life cycle keep the ledger's invariants.
 
-A Hypothesis state machine claims vouchers, redeems them with two providers, confirms,
+A Hypothesis state machine funds the programme, allocates and claws back budget down the
+hierarchy and reverses budget moves, claims vouchers, redeems them with two providers, confirms,
 disputes, approves and rejects claims, lets time pass and vouchers expire, revokes, pays
-batches by bank statement and has payments returned — against a real database. After every
-step: balances sum to zero; no account but funding is negative; no voucher paid out more than
-its face value; each provider's `pending` holds exactly its open claims, and `payable` plus
-`paid` exactly its approved and settled ones.
+batches by bank statement (whole or in two parts) and has payments returned — against a real
+database. After every step: balances sum to zero; no account but funding is negative; no
+voucher paid out more than its face value; each provider's `pending` holds exactly its open
+claims, and `payable` plus `paid` exactly its approved and settled ones; and every figure of the
+spend reports of the province, Shenzhen and Nanshan equals what a replay of the journal gives,
+their available budget the balance of their `available` accounts.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from sqlalchemy import func, select
 
 from tests import factories
 from tests.harness import START, Databases
+from tests.integration import spend_replay
 from tests.integration.test_settlement import FUNDING, camt053, entry
 from voucher_app.clock import FrozenClock
 from voucher_app.domain.actors import Actor, Role
@@ -49,7 +53,15 @@ from voucher_app.persistence.models import (
     Voucher,
 )
 from voucher_app.persistence.uow import UnitOfWork, read_only
-from voucher_app.services import reconciliation, redemptions, settlement, vouchers
+from voucher_app.services import (
+    ledger,
+    programmes,
+    reconciliation,
+    redemptions,
+    reports,
+    settlement,
+    vouchers,
+)
 from voucher_app.services.redemptions import Service, VoucherProof
 from voucher_app.services.vouchers import VoucherSigner
 
@@ -69,7 +81,14 @@ EXPECTED = {
     "invalid_transition",
     "invalid_voucher_token",  # a token past its expiry
     "programme_closed",  # time ran past the programme's period
+    "insufficient_funds",  # a budget move or correction bigger than what is there
+    "funding_exceeds_budget",
+    "already_reversed",
 }
+#: Where budget moves: (parent, child) pairs down to the SMEs' district and to a sibling.
+BUDGET_PATHS = [("440000", "440300"), ("440300", "440305"), ("440300", "440304")]
+REPORTED = ("440000", "440300", "440305")
+BUDGET_STEPS = 6  # budget rules per run: enough to mix them in, few enough to leave room
 
 
 @read_only
@@ -123,12 +142,18 @@ class LifecycleMachine(RuleBasedStateMachine):
         self.status: dict[uuid.UUID, str] = {}  # each claim's status, as its last step left it
         self.invoices = 0
         self.statements = 0
+        self.budget_moves: list[uuid.UUID] = []
+        self.budget_steps = 0
 
     @initialize(partial=st.booleans())
     def set_up(self, partial: bool) -> None:
         factories.guangdong(self.uow)
         self.programme = factories.voucher_programme(
-            self.uow, vouchers=5, sme_cap_fen=2 * FACE, partial_spending=partial
+            self.uow,
+            vouchers=5,
+            sme_cap_fen=2 * FACE,
+            partial_spending=partial,
+            total_budget_fen=2 * factories.TERMS.total_budget_fen,  # half funded: room to fund
         ).id
         self.smes = [factories.sme(self.uow, n).uscc for n in range(3)]
         self.providers = [factories.provider(self.uow, n) for n in range(2)]
@@ -147,6 +172,43 @@ class LifecycleMachine(RuleBasedStateMachine):
             return None
         self.seen[name] += 1
         return result
+
+    @precondition(lambda self: self.budget_steps < BUDGET_STEPS)
+    @rule(amount=st.integers(1, 3 * FACE))
+    def fund(self, amount: int) -> None:
+        self.budget_steps += 1
+        posted = self._attempt(
+            "fund",
+            lambda: programmes.fund_programme(
+                self.uow, self.programme, amount_fen=amount, actor=ADMIN
+            ),
+        )
+        if posted is not None:
+            self.budget_moves.append(posted.id)
+
+    @precondition(lambda self: self.budget_steps < BUDGET_STEPS)
+    @rule(path=st.sampled_from(BUDGET_PATHS), down=st.booleans(), vouchers=st.integers(1, 3))
+    def move_budget(self, path: tuple[str, str], down: bool, vouchers: int) -> None:
+        self.budget_steps += 1
+        parent, child = path
+        move = programmes.allocate if down else programmes.claw_back
+        ends = {"from_center": parent, "to_center": child}
+        if not down:
+            ends = {"from_center": child, "to_center": parent}
+        posted = self._attempt(
+            "allocate" if down else "claw back",
+            lambda: move(self.uow, self.programme, amount_fen=vouchers * FACE, actor=ADMIN, **ends),
+        )
+        if posted is not None:
+            self.budget_moves.append(posted.id)
+
+    @precondition(lambda self: self.budget_moves and self.budget_steps < BUDGET_STEPS)
+    @rule(data=st.data())
+    def correct_budget_move(self, data: st.DataObject) -> None:
+        """Reverse a funding or allocation, as a correction would."""
+        move = data.draw(st.sampled_from(self.budget_moves))
+        self.budget_steps += 1
+        self._attempt("reverse", lambda: ledger.reverse_entry(self.uow, move, ADMIN))
 
     @precondition(lambda self: len(self.vouchers) < 4)
     @rule(sme=st.integers(0, 2))
@@ -233,9 +295,10 @@ class LifecycleMachine(RuleBasedStateMachine):
         self._attempt("revoke", lambda: vouchers.revoke_voucher(self.uow, voucher.id, "x", ADMIN))
 
     @precondition(lambda self: self.approved)
-    @rule()
-    def pay(self) -> None:
-        """Build and export a batch, and import a statement that pays every item in full."""
+    @rule(in_parts=st.booleans())
+    def pay(self, in_parts: bool) -> None:
+        """Build and export a batch, and import statements that pay every item in full: in
+        one payment, or in two whose split may fall inside a claim."""
         try:
             batch = settlement.build_batch(self.uow, self.programme, "440305", STAFF)
         except InvalidInput:
@@ -243,9 +306,19 @@ class LifecycleMachine(RuleBasedStateMachine):
             return
         self.approved = 0
         settlement.export_batch(self.uow, batch.id, STAFF)
-        self.statements += 1
-        lines = [entry(i.reference, format_amount(i.amount_fen)) for i in batch.items]
-        self._import(camt053(f"S{self.statements}", lines))
+        for part in (0, 1):  # the first payment, then what it left (nothing when whole)
+            lines = [
+                entry(
+                    i.reference,
+                    format_amount(amount),
+                    bank_ref=f"PAY-{self.statements}-{i.reference}",
+                )
+                for i in batch.items
+                if (amount := _payments(i.amount_fen, in_parts)[part])
+            ]
+            if lines:
+                self.statements += 1
+                self._import(camt053(f"S{self.statements}", lines))
         self.paid_items += [item.reference for item in batch.items]
         self.seen["pay"] += 1
 
@@ -264,6 +337,16 @@ class LifecycleMachine(RuleBasedStateMachine):
     def _import(self, content: bytes) -> None:
         reconciliation.import_statement(
             self.uow, filename=f"s{self.statements}.xml", content=content, actor=STAFF
+        )
+
+    @invariant()
+    def reports_match_the_replay(self) -> None:
+        for center in REPORTED:
+            spend_replay.assert_matches_replay(self.uow, reports.spend_report(self.uow, center))
+        balances: dict[str, int] = _books(self.uow)["balances"]  # type: ignore[assignment]
+        province = reports.spend_report(self.uow, "440000")
+        assert province.total.available_fen == sum(
+            balance for name, balance in balances.items() if name.endswith(":available")
         )
 
     @invariant()
@@ -290,6 +373,12 @@ class LifecycleMachine(RuleBasedStateMachine):
             assert balance("payable") + balance("paid") == owed
 
 
+def _payments(amount_fen: int, in_parts: bool) -> tuple[int, int]:
+    """An item paid whole, or half (rounded down) first and the rest second."""
+    first = amount_fen // 2 if in_parts else amount_fen
+    return first, amount_fen - first
+
+
 @read_only
 def item_amount(uow: UnitOfWork, reference: str) -> int:
     """What the item with this reference pays."""
@@ -300,7 +389,18 @@ def item_amount(uow: UnitOfWork, reference: str) -> int:
     return int(amount)
 
 
-EXERCISED = {"claim", "redeem", *(str(step) for step in Step), "pay", "revoke", "payment returned"}
+EXERCISED = {
+    "fund",
+    "allocate",
+    "claw back",
+    "reverse",
+    "claim",
+    "redeem",
+    *(str(step) for step in Step),
+    "pay",
+    "revoke",
+    "payment returned",
+}
 
 
 def test_the_life_cycle_keeps_every_invariant(

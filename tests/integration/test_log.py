@@ -250,6 +250,7 @@ def test_verify_catches_a_log_cut_short_behind_its_checkpoint(
         "DELETE FROM ledger_log_nodes WHERE level > 0 AND node_index >= (20 >> level)",
         "DELETE FROM ledger_log_leaves WHERE leaf_index = 20",
         f"DELETE FROM journal_postings WHERE entry_id = {last}",
+        f"DELETE FROM spend_facts WHERE entry_id = {last}",
         f"DELETE FROM journal_entries WHERE id = {last}",
     ):
         _execute(tamper, sql)

@@ -7,13 +7,14 @@ from __future__ import annotations
 import csv
 import io
 import uuid
-from collections import Counter
+from collections import Counter, defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from threading import Barrier
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from lxml import etree
+from sqlalchemy import select
 
 from tests import factories
 from tests.integration.ledger_state import snapshot
@@ -30,6 +31,7 @@ from voucher_app.domain.errors import (
 from voucher_app.domain.money import format_amount
 from voucher_app.ledger.checkpoints import CheckpointSigner
 from voucher_app.persistence.database import Database
+from voucher_app.persistence.models import JournalEntry
 from voucher_app.persistence.uow import UnitOfWork, read_only
 from voucher_app.services import ledger, reconciliation, redemptions, settlement, vouchers
 from voucher_app.services.providers import ProviderView
@@ -267,6 +269,41 @@ def test_a_statement_settles_what_it_proves_was_paid(paying: tuple[World, Provid
         redemptions.get_redemption(world.uow, c).status for i in batch.items for c in i.claims
     ]
     assert claims == ["settled"] * 3
+
+
+def test_a_part_payment_settles_the_items_claims_in_order_one_entry_each(
+    paying: tuple[World, ProviderView],
+) -> None:
+    world, _ = paying
+    batch = exported(world)
+    first = next(item for item in batch.items if item.provider_id == world.provider.id)
+    older, newer = first.claims  # ¥1,000 and ¥500, in the order they were claimed
+    statement(world, "s1.xml", camt053("S1", [entry(first.reference, "1200.00")]))
+    assert _settled(world.uow, first.reference) == {str(older): 100_000, str(newer): 20_000}
+    statement(world, "s2.xml", camt053("S2", [entry(first.reference, "300.00")]))
+    assert _settled(world.uow, first.reference) == {str(older): 100_000, str(newer): 50_000}
+    # A returned payment takes every settlement of the item back.
+    statement(world, "s3.xml", camt053("S3", [
+        entry(first.reference, "1500.00", debit=False, returned=True, bank_ref="RET-1"),
+    ]))  # fmt: skip
+    assert _settled(world.uow, first.reference) == {str(older): 0, str(newer): 0}
+    assert provider_balance(world.uow, AccountKind.PAID, world.provider, world.programme) == 0
+
+
+@read_only
+def _settled(uow: UnitOfWork, item: str) -> dict[str, int]:
+    """What the journal settled for each claim of the item, net of reversals."""
+    settled: dict[str, int] = defaultdict(int)
+    entries = uow.session.scalars(
+        select(JournalEntry).where(JournalEntry.kind.in_(("settle", "reverse")))
+    )
+    for row in entries:
+        if row.refs.get("item") != item:
+            continue
+        assert row.refs["redemption"]  # each settlement names its one claim
+        paid = sum(p.amount_fen for p in uow.journal.postings_of(row.id) if p.amount_fen > 0)
+        settled[row.refs["redemption"]] += paid if row.kind == "settle" else -paid
+    return dict(settled)
 
 
 def test_the_same_statement_twice_changes_nothing(paying: tuple[World, ProviderView]) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -9,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from voucher_app.domain.errors import InvalidTransition, NothingToPay
-from voucher_app.domain.redemptions import STEPS, Step, next_status, subsidy_fen
+from voucher_app.domain.redemptions import STEPS, Step, next_status, split_payment, subsidy_fen
 
 NOW = datetime(2026, 3, 2, tzinfo=UTC)
 
@@ -73,3 +74,37 @@ def test_an_unanswered_claim_is_approved_only_after_its_window() -> None:
     assert next_status(Step.APPROVE, "confirmed", confirm_by=NOW, now=NOW - timedelta(days=3)) == (
         "approved"
     )
+
+
+@pytest.mark.parametrize(
+    ("claims", "settled", "amount", "shares"),
+    [
+        ([100_000, 50_000], 0, 150_000, [100_000, 50_000]),  # paid in full
+        ([100_000, 50_000], 0, 120_000, [100_000, 20_000]),  # the first claim first
+        ([100_000, 50_000], 120_000, 30_000, [0, 30_000]),  # the rest of the second
+        ([100_000, 50_000], 90_000, 20_000, [10_000, 10_000]),  # across the boundary
+        ([100_000, 50_000], 0, 200_000, [100_000, 50_000]),  # never beyond the claims
+    ],
+)
+def test_a_payment_settles_the_items_claims_in_order(
+    claims: list[int], settled: int, amount: int, shares: list[int]
+) -> None:
+    assert split_payment(claims, settled, amount) == shares
+
+
+@given(
+    claims=st.lists(st.integers(1, 10**6), min_size=1, max_size=8),
+    cuts=st.lists(st.integers(0, 8 * 10**6), max_size=5),
+)
+def test_payments_in_any_parts_settle_each_claim_exactly_once(
+    claims: list[int], cuts: list[int]
+) -> None:
+    """However an item is paid in parts, each claim ends up settled exactly, never more."""
+    whole = sum(claims)
+    bounds = sorted({0, whole, *(min(cut, whole) for cut in cuts)})
+    settled = [0] * len(claims)
+    for start, end in itertools.pairwise(bounds):
+        for index, share in enumerate(split_payment(claims, start, end - start)):
+            settled[index] += share
+            assert settled[index] <= claims[index]
+    assert settled == claims

@@ -13,6 +13,7 @@ the voucher, so a disputed or rejected claim holds nothing until it is resubmitt
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from enum import StrEnum
 
@@ -84,3 +85,20 @@ _PAST = {
     Step.REJECT: "rejected",
     Step.RESUBMIT: "resubmitted",
 }
+
+
+def split_payment(claims_fen: Sequence[int], settled_fen: int, amount_fen: int) -> list[int]:
+    """How a payment of `amount_fen` on a batch item settles the item's claims, in order.
+
+    The claims, laid end to end, fill the item; the first `settled_fen` of it are paid already.
+    The payment pays the next `amount_fen`, claim by claim: each gets its overlap with that
+    stretch. Nothing beyond the claims is settled; an overpayment is the reconciliation's
+    concern, not the ledger's.
+    """
+    shares = []
+    start, end = settled_fen, settled_fen + amount_fen
+    position = 0
+    for claim in claims_fen:
+        shares.append(max(0, min(end, position + claim) - max(start, position)))
+        position += claim
+    return shares

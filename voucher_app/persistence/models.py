@@ -565,3 +565,31 @@ class StatementMapping(Base):
     center_id: Mapped[int] = mapped_column(ForeignKey("centers.id"))
     name: Mapped[str] = mapped_column(String(100))
     columns: Mapped[dict[str, Any]]
+
+
+class SpendFact(Base):
+    """How one journal entry moved one center's spend figures (`domain.spend`): the rows the
+    spend reports add up. Written with the entry, in the same transaction; append-only like
+    the journal, and a test replays the journal to check every report against them."""
+
+    __tablename__ = "spend_facts"
+    __table_args__ = (
+        CheckConstraint(
+            "measure IN ('allocated', 'committed', 'redeemed', 'approved', 'paid', 'expired',"
+            " 'returned')",
+            name="measure",
+        ),
+        CheckConstraint("amount_fen <> 0", name="nonzero"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("journal_entries.id"), index=True)
+    center_id: Mapped[int] = mapped_column(ForeignKey("centers.id"), index=True)
+    programme_id: Mapped[int] = mapped_column(ForeignKey("programmes.id"))
+    #: For the claim figures (redeemed, approved, paid): who delivered which kind of service.
+    provider_id: Mapped[int | None] = mapped_column(ForeignKey("providers.id"))
+    category: Mapped[str | None] = mapped_column(String(40))
+    #: "2026-11": the month in Guangdong when the entry was posted.
+    month: Mapped[str] = mapped_column(String(7))
+    measure: Mapped[str] = mapped_column(String(16))
+    amount_fen: Mapped[int]

@@ -21,6 +21,7 @@ from voucher_app.persistence.models import (
     LedgerCheckpoint,
 )
 from voucher_app.persistence.uow import UnitOfWork, read_only, transaction
+from voucher_app.services import spend_facts
 from voucher_app.signing.note import Verifier
 
 MAX_ENTRIES_PAGE = 1000
@@ -44,7 +45,16 @@ class EntriesPage:
 def reverse_entry(
     uow: UnitOfWork, entry_id: uuid.UUID, actor: Actor, idempotency_key: str | None = None
 ) -> PostedEntry:
-    return uow.journal.reverse(entry_id, actor, idempotency_key)
+    return reverse(uow, entry_id, actor, idempotency_key)
+
+
+def reverse(
+    uow: UnitOfWork, entry_id: uuid.UUID, actor: Actor, idempotency_key: str | None = None
+) -> PostedEntry:
+    """Post the negation of an entry and take back the report figures it moved."""
+    posted = uow.journal.reverse(entry_id, actor, idempotency_key)
+    spend_facts.undo(uow, posted)
+    return posted
 
 
 @transaction

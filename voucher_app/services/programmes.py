@@ -31,6 +31,7 @@ from voucher_app.domain.sme import SizeClass
 from voucher_app.ledger.journal import Journal, PostedEntry
 from voucher_app.persistence.models import Center, Programme
 from voucher_app.persistence.uow import UnitOfWork, read_only, transaction
+from voucher_app.services import spend_facts
 from voucher_app.services.centers import center_by_code, is_within
 
 
@@ -137,7 +138,7 @@ def fund_programme(
     pid = str(programme.public_id)
     funding = accounts.funding(pid)
     try:
-        return uow.journal.post(
+        posted = uow.journal.post(
             EntryKind.FUND,
             [
                 Posting(funding.name, -amount_fen),
@@ -156,6 +157,8 @@ def fund_programme(
             total_budget_fen=programme.total_budget_fen,
             funded_fen=-(exc.details.get("balance_fen") or 0),
         ) from exc
+    spend_facts.record(uow, posted, spend_facts.Attribution(programme.id, owner.id))
+    return posted
 
 
 def _move_between_parent_and_child(
@@ -185,19 +188,22 @@ def _move_between_parent_and_child(
             f"center {parent.code} is outside the programme's centers", center=parent.code
         )
     pid = str(programme.public_id)
-    source, target = parent.code, child.code
+    source, target = parent, child
     if not downwards:
         source, target = target, source
-    return uow.journal.post(
+    posted = uow.journal.post(
         EntryKind.ALLOCATE,
         [
-            Posting(accounts.available(source, pid).name, -amount_fen),
-            Posting(accounts.available(target, pid).name, amount_fen),
+            Posting(accounts.available(source.code, pid).name, -amount_fen),
+            Posting(accounts.available(target.code, pid).name, amount_fen),
         ],
         {"programme": pid},
         actor,
         idempotency_key,
     )
+    spend_facts.record(uow, posted, spend_facts.Attribution(programme.id, target.id))
+    spend_facts.record(uow, posted, spend_facts.Attribution(programme.id, source.id), direction=-1)
+    return posted
 
 
 @transaction

@@ -6,10 +6,11 @@ before anything is written; a malformed file is refused naming the line or eleme
 and imports nothing. Each line is matched to a batch item by its end-to-end reference:
 
 - a debit (money left the programme's account) pays the item: the ledger settles what the line
-  paid, up to what the item still owes (`settle`: payable → paid); the line is `paid`,
+  paid, up to what the item still owes (`settle`: payable → paid, one entry per claim the
+  money reaches, so each payment counts for the center behind the claim); the line is `paid`,
   `partial` (less than owed) or `overpaid` (more; the excess is reported, never settled);
-- a returned payment (a credit naming the item, or marked as a return) undoes the settlement it
-  returns (a `reverse` entry) and frees the item's claims for a new batch;
+- a returned payment (a credit naming the item, or marked as a return) undoes the item's
+  settlements (`reverse` entries) and frees the item's claims for a new batch;
 - anything else is `unmatched`.
 
 The same statement imported twice changes nothing (its digest is recorded), and a line that an
@@ -24,12 +25,14 @@ from dataclasses import dataclass
 from pathlib import PurePath
 
 from sqlalchemy import func, select, update
+from sqlalchemy.orm import aliased
 
 from voucher_app.domain import accounts
 from voucher_app.domain.accounts import AccountKind
 from voucher_app.domain.actors import Actor
 from voucher_app.domain.entries import EntryKind, Posting
 from voucher_app.domain.errors import InvalidInput
+from voucher_app.domain.redemptions import split_payment
 from voucher_app.persistence.models import (
     BankStatement,
     JournalEntry,
@@ -40,9 +43,13 @@ from voucher_app.persistence.models import (
     SettlementItem,
     StatementLine,
     StatementMapping,
+    Voucher,
 )
 from voucher_app.persistence.uow import UnitOfWork, read_only, transaction
+from voucher_app.services import spend_facts
 from voucher_app.services.centers import center_by_code, subtree_ids
+from voucher_app.services.ledger import reverse
+from voucher_app.services.redemptions import claim_attribution
 from voucher_app.settlement.camt053 import Statement, parse_camt053
 from voucher_app.settlement.camt053 import StatementLine as ParsedLine
 from voucher_app.settlement.statement_table import ColumnMapping, parse_table
@@ -243,11 +250,10 @@ def _reconcile(
 
 
 def _paid(uow: UnitOfWork, item: SettlementItem, line: ParsedLine, actor: Actor) -> str:
-    """Settle what the line paid, up to what the item still owes."""
-    owed = item.amount_fen - min(item.paid_fen, item.amount_fen)
-    settled = min(line.amount_fen, owed)
-    if settled:
-        _post_settle(uow, item, settled, actor)
+    """Settle what the line paid, up to what the item still owes, claim by claim."""
+    settled = min(item.paid_fen, item.amount_fen)
+    if line.amount_fen and settled < item.amount_fen:
+        _post_settle(uow, item, settled, line.amount_fen, actor)
     item.paid_fen += line.amount_fen
     if item.paid_fen >= item.amount_fen:
         _claims_settled(uow, item)
@@ -257,22 +263,22 @@ def _paid(uow: UnitOfWork, item: SettlementItem, line: ParsedLine, actor: Actor)
 
 
 def _returned(uow: UnitOfWork, item: SettlementItem, line: ParsedLine, actor: Actor) -> str:
-    """Undo the settlement the bank returned; the claims wait for a new batch."""
+    """Undo the settlements the bank returned; the claims wait for a new batch."""
     session = uow.session
-    settlement = session.scalar(
-        select(JournalEntry)
+    reversal = aliased(JournalEntry)
+    settlements = session.scalars(
+        select(JournalEntry.public_id)
         .where(
             JournalEntry.kind == EntryKind.SETTLE.value,
             JournalEntry.refs["item"].as_string() == item.reference,
+            ~select(reversal.id).where(reversal.reverses_id == JournalEntry.id).exists(),
         )
-        .order_by(JournalEntry.id.desc())
-        .limit(1)
-    )
-    if settlement is None or session.scalar(
-        select(JournalEntry.id).where(JournalEntry.reverses_id == settlement.id)
-    ):
+        .order_by(JournalEntry.id)
+    ).all()
+    if not settlements:
         return "unmatched"  # nothing settled to undo: left for a person to look at
-    uow.journal.reverse(settlement.public_id, actor)
+    for settlement in settlements:
+        reverse(uow, settlement, actor)
     item.paid_fen = max(item.paid_fen - line.amount_fen, 0)
     item.returned_fen += line.amount_fen
     session.execute(
@@ -284,20 +290,40 @@ def _returned(uow: UnitOfWork, item: SettlementItem, line: ParsedLine, actor: Ac
     return "returned"
 
 
-def _post_settle(uow: UnitOfWork, item: SettlementItem, amount: int, actor: Actor) -> None:
+def _post_settle(
+    uow: UnitOfWork, item: SettlementItem, settled_fen: int, amount_fen: int, actor: Actor
+) -> None:
+    """Post one `settle` entry per claim the payment reaches (`split_payment`), so each
+    payment counts for the center that issued the claim's voucher."""
     session = uow.session
     batch = session.get_one(SettlementBatch, item.batch_id)
     programme = str(session.get_one(Programme, batch.programme_id).public_id)
     provider = str(session.get_one(Provider, item.provider_id).public_id)
-    uow.journal.post(
-        EntryKind.SETTLE,
-        [
-            Posting(accounts.provider(AccountKind.PAYABLE, provider, programme).name, -amount),
-            Posting(accounts.provider(AccountKind.PAID, provider, programme).name, amount),
-        ],
-        {"programme": programme, "provider": provider, "item": item.reference},
-        actor,
-    )
+    payable = accounts.provider(AccountKind.PAYABLE, provider, programme).name
+    paid = accounts.provider(AccountKind.PAID, provider, programme).name
+    claims = session.execute(
+        select(Redemption, Voucher)
+        .join(Voucher, Voucher.id == Redemption.voucher_id)
+        .where(Redemption.settlement_item_id == item.id)
+        .order_by(Redemption.id)
+    ).all()
+    shares = split_payment([claim.subsidy_fen for claim, _ in claims], settled_fen, amount_fen)
+    for (claim, voucher), share in zip(claims, shares, strict=True):
+        if not share:
+            continue
+        posted = uow.journal.post(
+            EntryKind.SETTLE,
+            [Posting(payable, -share), Posting(paid, share)],
+            {
+                "programme": programme,
+                "provider": provider,
+                "item": item.reference,
+                "redemption": str(claim.public_id),
+                "voucher": str(voucher.public_id),
+            },
+            actor,
+        )
+        spend_facts.record(uow, posted, claim_attribution(voucher, claim))
 
 
 def _claims_settled(uow: UnitOfWork, item: SettlementItem) -> None:

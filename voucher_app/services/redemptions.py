@@ -59,7 +59,7 @@ from voucher_app.persistence.models import (
     VoucherPasscode,
 )
 from voucher_app.persistence.uow import UnitOfWork, read_only, transaction
-from voucher_app.services import notifications
+from voucher_app.services import notifications, spend_facts
 from voucher_app.services.providers import provider_by_id, require_approved
 from voucher_app.services.vouchers import current_status, live_balance, voucher_by_id
 from voucher_app.signing.jws import verify_voucher
@@ -461,7 +461,7 @@ def _post(
         EntryKind.REJECT: (pending, held),
     }[kind]
     amount = redemption.subsidy_fen
-    uow.journal.post(
+    posted = uow.journal.post(
         kind,
         [Posting(source, -amount), Posting(target, amount)],
         {
@@ -471,6 +471,14 @@ def _post(
             "redemption": str(redemption.public_id),
         },
         actor,
+    )
+    spend_facts.record(uow, posted, claim_attribution(voucher, redemption))
+
+
+def claim_attribution(voucher: Voucher, redemption: Redemption) -> spend_facts.Attribution:
+    """A claim's money counts for the voucher's issuing center, provider and category."""
+    return spend_facts.Attribution(
+        voucher.programme_id, voucher.issuing_center_id, redemption.provider_id, redemption.category
     )
 
 
@@ -484,7 +492,7 @@ def _release(
     programme = str(context.programme.public_id)
     center = uow.session.scalar(select(Center.code).where(Center.id == voucher.issuing_center_id))
     assert center is not None  # a foreign key
-    uow.journal.post(
+    posted = uow.journal.post(
         EntryKind.RELEASE,
         [
             Posting(accounts.voucher(str(voucher.public_id)).name, -amount),
@@ -496,6 +504,9 @@ def _release(
             "redemption": str(redemption.public_id),
         },
         actor,
+    )
+    spend_facts.record(
+        uow, posted, spend_facts.Attribution(voucher.programme_id, voucher.issuing_center_id)
     )
 
 

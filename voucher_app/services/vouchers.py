@@ -56,6 +56,7 @@ from voucher_app.persistence.models import (
     Voucher,
 )
 from voucher_app.persistence.uow import UnitOfWork, read_only, transaction
+from voucher_app.services import spend_facts
 from voucher_app.services.centers import is_within, subtree_ids
 from voucher_app.services.programmes import programme_by_id
 from voucher_app.services.smes import size_of, unknown_sme
@@ -269,7 +270,7 @@ def claim_many_within(
         row = voucher_row(programme, sme, home, now=now, signer=signer, actor=actor)
         issued[uscc] = row | {"claim_key": keys[uscc]}
         answers[uscc] = Issued(row["human_code"], replayed=False)
-    uow.journal.post_many(
+    posted = uow.journal.post_many(
         EntryKind.ISSUE,
         [
             NewEntry(
@@ -279,6 +280,13 @@ def claim_many_within(
             for uscc, row in issued.items()
         ],
         actor,
+    )
+    spend_facts.record_all(
+        uow,
+        [
+            (entry, spend_facts.Attribution(programme.id, smes[uscc][1].id), 1)
+            for entry, uscc in zip(posted, issued, strict=True)
+        ],
     )
     if issued:
         try:  # a plain multi-parameter insert, which the driver pipelines
@@ -346,7 +354,7 @@ def _issue(
     voucher = Voucher(**row)  # transient: read by the answer, written by the Core insert below
     budget = accounts.available(home.code, str(programme.public_id))
     try:
-        uow.journal.post(
+        posted = uow.journal.post(
             EntryKind.ISSUE,
             issue_postings(voucher.public_id, face, budget),
             issue_refs(voucher.public_id, programme, sme),
@@ -356,6 +364,7 @@ def _issue(
         if exc.details.get("account") != budget.name:
             raise
         raise budget_exhausted(home.code, exc.details.get("balance_fen") or 0, face) from exc
+    spend_facts.record(uow, posted, spend_facts.Attribution(programme.id, home.id))
     try:
         session.execute(insert(_vouchers), row)  # a plain insert costs less than the ORM's flush
     except IntegrityError as exc:  # a twin's claim key (or, once in 2**50, a human code)
@@ -605,7 +614,7 @@ def _return_unspent(uow: UnitOfWork, voucher: Voucher, kind: EntryKind, actor: A
     vid, pid = str(voucher.public_id), str(programme.public_id)
     remaining = live_balance(uow, voucher)
     if remaining:
-        uow.journal.post(
+        posted = uow.journal.post(
             kind,
             [
                 Posting(accounts.voucher(vid).name, -remaining),
@@ -615,6 +624,7 @@ def _return_unspent(uow: UnitOfWork, voucher: Voucher, kind: EntryKind, actor: A
             actor,
             f"{kind}:{vid}",  # a voucher is revoked or expired once
         )
+        spend_facts.record(uow, posted, spend_facts.Attribution(programme.id, center.id))
     return remaining
 
 

@@ -1,0 +1,96 @@
+"""Spend reports over HTTP (the dashboard's JSON, CSV and XLSX downloads) and on the command
+line, on the demo data."""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient, FlaskCliRunner
+from openpyxl import load_workbook
+
+from tests.integration import spend_replay
+from voucher_app.services import reports
+from voucher_app.wiring import current
+
+
+@pytest.fixture
+def demo(runner: FlaskCliRunner) -> None:
+    assert runner.invoke(args=["demo", "load"]).exit_code == 0
+
+
+def test_the_json_report_is_the_services_report_and_the_ledgers(
+    app: Flask, client: FlaskClient, demo: None
+) -> None:
+    answer = client.get("/api/v1/reports/spend?center=440100")
+    assert answer.status_code == 200
+    body = answer.get_json()
+    with app.app_context():
+        uow = current().uow()
+        report = reports.spend_report(uow, "440100")
+        spend_replay.assert_matches_replay(uow, report)
+    assert body["center"] == "440100" and body["center_name"] == report.center_name
+    assert body["total"] == report.total.as_dict()
+    assert body["total"]["allocated_fen"] == 300_000_000  # the demo gives Guangzhou ¥3,000,000
+    assert {line["key"]: line["figures"] for line in body["children"]} == {
+        line.key: line.figures.as_dict() for line in report.children
+    }
+    assert [line["key"] for line in body["by_month"]] == [line.key for line in report.by_month]
+
+
+@pytest.mark.parametrize(
+    ("query", "status", "code"),
+    [
+        ("center=440100&from=2026-13", 422, "validation_failed"),
+        ("center=440100&programme=not-a-uuid", 422, "validation_failed"),
+        ("from=2026-01", 422, "validation_failed"),
+        ("center=449999", 404, "unknown_center"),
+    ],
+)
+def test_a_bad_report_request_gets_a_problem(
+    client: FlaskClient, demo: None, query: str, status: int, code: str
+) -> None:
+    answer = client.get(f"/api/v1/reports/spend?{query}")
+    assert answer.status_code == status
+    assert answer.mimetype == "application/problem+json"
+    problem = answer.get_json()
+    assert problem["code"] == code
+    if status == 422:
+        assert problem["errors"]  # the failing fields
+
+
+def test_the_report_downloads_as_csv_and_xlsx(client: FlaskClient, demo: None) -> None:
+    figures = client.get("/api/v1/reports/spend?center=440000").get_json()
+    as_csv = client.get("/api/v1/reports/spend/file?center=440000&format=csv")
+    assert as_csv.status_code == 200 and as_csv.mimetype == "text/csv"
+    assert 'filename="spend-440000.csv"' in as_csv.headers["Content-Disposition"]
+    total = next(csv.DictReader(io.StringIO(as_csv.get_data(as_text=True))))
+    assert total["section"] == "total"
+    assert total["allocated_cny"] == f"{figures['total']['allocated_fen'] // 100}.00"
+    as_xlsx = client.get("/api/v1/reports/spend/file?center=440000&format=xlsx")
+    assert as_xlsx.status_code == 200
+    book = load_workbook(io.BytesIO(as_xlsx.data))
+    assert book["下级中心 Centers"].max_row == 1 + len(figures["children"])
+    refused = client.get("/api/v1/reports/spend/file?center=440000&format=pdf")
+    assert refused.status_code == 422
+
+
+def test_the_command_prints_the_report_or_writes_a_file(
+    runner: FlaskCliRunner, demo: None, tmp_path: Path
+) -> None:
+    printed = runner.invoke(args=["reports", "spend", "--center", "440300"])
+    assert printed.exit_code == 0, printed.output
+    total = next(line for line in printed.output.splitlines() if line.startswith("440300 total"))
+    assert "¥3,000,000.00" in total  # Shenzhen's allocation
+    assert "-- centers" in printed.output and "440305" in printed.output
+    out = tmp_path / "shenzhen.xlsx"
+    written = runner.invoke(args=["reports", "spend", "--center", "440300", "--out", str(out)])
+    assert written.exit_code == 0, written.output
+    assert load_workbook(out)["汇总 Summary"].max_row == 3
+    wrong = runner.invoke(args=["reports", "spend", "--center", "440300", "--out", "x.pdf"])
+    assert wrong.exit_code != 0 and ".csv or .xlsx" in wrong.output
+    unknown = runner.invoke(args=["reports", "spend", "--center", "449999"])
+    assert unknown.exit_code == 1 and "unknown_center" in unknown.output

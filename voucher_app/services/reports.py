@@ -1,0 +1,178 @@
+"""Spend reports: what each center allocated, committed, redeemed, approved, paid, got back from
+expired vouchers and had returned — its own figures and its subtree's rolled up, by programme,
+service category, provider and month.
+
+A report adds up `spend_facts` (`services.spend_facts`): five GROUP BY queries over one narrow
+table, fast enough for a province-wide report over a million journal entries. The hierarchy is
+walked in Python: a province has a few hundred centers.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import ColumnElement, func, select
+from sqlalchemy.orm import InstrumentedAttribute
+
+from voucher_app.domain.categories import CATEGORIES
+from voucher_app.domain.errors import InvalidInput
+from voucher_app.domain.spend import Figures, Measure, total
+from voucher_app.persistence.models import Center, Programme, Provider, SpendFact
+from voucher_app.persistence.uow import UnitOfWork, read_only
+from voucher_app.services.centers import center_by_code
+from voucher_app.services.programmes import programme_by_id
+
+MONTH_PATTERN = r"^[0-9]{4}-(0[1-9]|1[0-2])$"
+
+
+@dataclass(frozen=True, slots=True)
+class Line:
+    """One row of a breakdown: a child center, programme, category, provider or month."""
+
+    key: str
+    label: str
+    figures: Figures
+
+
+@dataclass(frozen=True, slots=True)
+class SpendReport:
+    center: str
+    center_name: str
+    programme_id: uuid.UUID | None
+    from_month: str | None
+    to_month: str | None
+    #: The center and everything below it.
+    total: Figures
+    #: The center alone.
+    own: Figures
+    #: Each direct child with everything below it: the drill-down.
+    children: tuple[Line, ...]
+    by_programme: tuple[Line, ...]
+    by_category: tuple[Line, ...]
+    by_provider: tuple[Line, ...]
+    by_month: tuple[Line, ...]
+
+
+@read_only
+def spend_report(
+    uow: UnitOfWork,
+    center_code: str,
+    *,
+    programme_id: uuid.UUID | None = None,
+    from_month: str | None = None,
+    to_month: str | None = None,
+) -> SpendReport:
+    """The center's figures and its subtree's, rolled up, with the breakdowns; optionally for
+    one programme and a range of months (inclusive, "2026-01")."""
+    session = uow.session
+    center = center_by_code(session, center_code)
+    tree = _tree(uow)
+    subtree = _below(tree, center.id)
+    where: list[ColumnElement[bool]] = [SpendFact.center_id.in_(sorted(subtree))]
+    if programme_id is not None:
+        where.append(SpendFact.programme_id == programme_by_id(session, programme_id).id)
+    for bound, month in (("from_month", from_month), ("to_month", to_month)):
+        if month is not None:
+            _check_month(bound, month)
+    if from_month is not None:
+        where.append(SpendFact.month >= from_month)
+    if to_month is not None:
+        where.append(SpendFact.month <= to_month)
+
+    def sums(column: InstrumentedAttribute[Any]) -> dict[Any, Figures]:
+        found: dict[Any, dict[Measure, int]] = defaultdict(dict)
+        for key, measure, amount in session.execute(
+            select(column, SpendFact.measure, func.sum(SpendFact.amount_fen))
+            .where(*where)
+            .group_by(column, SpendFact.measure)
+        ):
+            found[key][Measure(measure)] = int(amount)
+        return {key: Figures.of(amounts) for key, amounts in found.items()}
+
+    per_center = sums(SpendFact.center_id)
+    children = [child for child, (_, _, parent) in tree.items() if parent == center.id]
+    programmes = sums(SpendFact.programme_id)
+    providers = sums(SpendFact.provider_id)
+    return SpendReport(
+        center=center.code,
+        center_name=center.name_zh,
+        programme_id=programme_id,
+        from_month=from_month,
+        to_month=to_month,
+        total=total(per_center.values()),
+        own=per_center.get(center.id, Figures()),
+        children=tuple(
+            Line(
+                tree[child][0],
+                tree[child][1],
+                total(per_center.get(c, Figures()) for c in _below(tree, child)),
+            )
+            for child in sorted(children, key=lambda c: tree[c][0])
+        ),
+        by_programme=_lines(programmes, _names(uow, Programme, programmes)),
+        by_category=_lines(sums(SpendFact.category), _CATEGORY_NAMES),
+        by_provider=_lines(providers, _names(uow, Provider, providers)),
+        by_month=_lines(sums(SpendFact.month), {}),
+    )
+
+
+_CATEGORY_NAMES = {category.code: category.name_zh for category in CATEGORIES}
+
+
+def _check_month(name: str, month: str) -> None:
+    if not re.fullmatch(MONTH_PATTERN, month):
+        raise InvalidInput(f"{name} is a month written 2026-01", field=name)
+
+
+def _tree(uow: UnitOfWork) -> dict[int, tuple[str, str, int | None]]:
+    """Every center: id → (code, name, parent id). A province has a few hundred."""
+    return {
+        row.id: (row.code, row.name_zh, row.parent_id)
+        for row in uow.session.execute(
+            select(Center.id, Center.code, Center.name_zh, Center.parent_id)
+        )
+    }
+
+
+def _below(tree: Mapping[int, tuple[str, str, int | None]], root: int) -> set[int]:
+    children: dict[int | None, list[int]] = defaultdict(list)
+    for center, (_, _, parent) in tree.items():
+        children[parent].append(center)
+    found, frontier = {root}, [root]
+    while frontier:
+        frontier = [child for center in frontier for child in children[center]]
+        found.update(frontier)
+    return found
+
+
+def _names(
+    uow: UnitOfWork, model: type[Programme] | type[Provider], keys: Iterable[Any]
+) -> dict[Any, tuple[str, str]]:
+    """Internal id → (public id, name) for the programmes or providers a report names."""
+    ids = [key for key in keys if key is not None]
+    if not ids:
+        return {}
+    rows = uow.session.execute(
+        select(model.id, model.public_id, model.name).where(model.id.in_(ids))
+    )
+    return {row.id: (str(row.public_id), row.name) for row in rows}
+
+
+def _lines(
+    figures: Mapping[Any, Figures], names: Mapping[Any, str | tuple[str, str]]
+) -> tuple[Line, ...]:
+    """Breakdown rows in key order; facts without the dimension (budget figures have no
+    provider or category) are left out."""
+    lines = []
+    for key, amounts in figures.items():
+        if key is None:
+            continue
+        name = names.get(key, str(key))
+        public_key, label = name if isinstance(name, tuple) else (str(key), name)
+        lines.append(Line(public_key, label, amounts))
+    return tuple(sorted(lines, key=lambda line: line.key))
