@@ -37,7 +37,7 @@ check: install
 
 ## Benchmarks: each script prints its figures next to a raw-SQL baseline from the same run.
 bench: install
-	@for script in ledger_post claim_rush bulk_issue redeem audit; do \
+	@for script in ledger_post claim_rush bulk_issue redeem spend_report audit; do \
 		echo "== bench/$$script.py"; $(BIN)/python -m bench.$$script || exit 1; \
 	done
 

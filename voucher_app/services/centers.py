@@ -82,6 +82,38 @@ def center_by_code(session: Session, code: str) -> Center:
     return center
 
 
+@dataclass(frozen=True, slots=True)
+class Hierarchy:
+    """Every center in memory (a province has a few hundred), for reports that roll figures up
+    the tree: id → (code, name, parent id)."""
+
+    centers: dict[int, tuple[str, str, int | None]]
+
+    def code(self, center_id: int) -> str:
+        return self.centers[center_id][0]
+
+    def name(self, center_id: int) -> str:
+        return self.centers[center_id][1]
+
+    def children(self, center_id: int) -> list[int]:
+        """The direct children, in code order."""
+        found = [c for c, (_, _, parent) in self.centers.items() if parent == center_id]
+        return sorted(found, key=self.code)
+
+    def below(self, root_id: int) -> set[int]:
+        """The center and every center below it."""
+        found, frontier = {root_id}, [root_id]
+        while frontier:
+            frontier = [child for center in frontier for child in self.children(center)]
+            found.update(frontier)
+        return found
+
+
+def load_hierarchy(session: Session) -> Hierarchy:
+    rows = session.execute(select(Center.id, Center.code, Center.name_zh, Center.parent_id))
+    return Hierarchy({row.id: (row.code, row.name_zh, row.parent_id) for row in rows})
+
+
 def subtree_ids(session: Session, root_id: int) -> set[int]:
     """Ids of the center `root_id` and every center below it (a recursive query)."""
     return set(session.scalars(_SUBTREE, {"root": root_id}))

@@ -2,9 +2,10 @@
 expired vouchers and had returned — its own figures and its subtree's rolled up, by programme,
 service category, provider and month.
 
-A report adds up `spend_facts` (`services.spend_facts`): five GROUP BY queries over one narrow
-table, fast enough for a province-wide report over a million journal entries. The hierarchy is
-walked in Python: a province has a few hundred centers.
+A report adds up `spend_facts` (`services.spend_facts`): two GROUP BY scans of one narrow table
+(by center, programme and month; by category and provider), rolled up in memory into the five
+breakdowns — fast enough for a province-wide report over a million journal entries. The
+hierarchy is walked in memory (`centers.Hierarchy`).
 """
 
 from __future__ import annotations
@@ -22,9 +23,9 @@ from sqlalchemy.orm import InstrumentedAttribute
 from voucher_app.domain.categories import CATEGORIES
 from voucher_app.domain.errors import InvalidInput
 from voucher_app.domain.spend import Figures, Measure, total
-from voucher_app.persistence.models import Center, Programme, Provider, SpendFact
+from voucher_app.persistence.models import Programme, Provider, SpendFact
 from voucher_app.persistence.uow import UnitOfWork, read_only
-from voucher_app.services.centers import center_by_code
+from voucher_app.services.centers import center_by_code, load_hierarchy
 from voucher_app.services.programmes import programme_by_id
 
 MONTH_PATTERN = r"^[0-9]{4}-(0[1-9]|1[0-2])$"
@@ -71,33 +72,32 @@ def spend_report(
     one programme and a range of months (inclusive, "2026-01")."""
     session = uow.session
     center = center_by_code(session, center_code)
-    tree = _tree(uow)
-    subtree = _below(tree, center.id)
-    where: list[ColumnElement[bool]] = [SpendFact.center_id.in_(sorted(subtree))]
-    if programme_id is not None:
-        where.append(SpendFact.programme_id == programme_by_id(session, programme_id).id)
+    tree = load_hierarchy(session)
+    subtree = tree.below(center.id)
     for bound, month in (("from_month", from_month), ("to_month", to_month)):
         if month is not None:
             _check_month(bound, month)
+    where: list[ColumnElement[bool]] = []
+    if len(subtree) < len(tree.centers):  # the whole province needs no filter
+        where.append(SpendFact.center_id.in_(sorted(subtree)))
+    if programme_id is not None:
+        where.append(SpendFact.programme_id == programme_by_id(session, programme_id).id)
     if from_month is not None:
         where.append(SpendFact.month >= from_month)
     if to_month is not None:
         where.append(SpendFact.month <= to_month)
-
-    def sums(column: InstrumentedAttribute[Any]) -> dict[Any, Figures]:
-        found: dict[Any, dict[Measure, int]] = defaultdict(dict)
-        for key, measure, amount in session.execute(
-            select(column, SpendFact.measure, func.sum(SpendFact.amount_fen))
-            .where(*where)
-            .group_by(column, SpendFact.measure)
-        ):
-            found[key][Measure(measure)] = int(amount)
-        return {key: Figures.of(amounts) for key, amounts in found.items()}
-
-    per_center = sums(SpendFact.center_id)
-    children = [child for child, (_, _, parent) in tree.items() if parent == center.id]
-    programmes = sums(SpendFact.programme_id)
-    providers = sums(SpendFact.provider_id)
+    # Two scans give all five breakdowns: budget and claim figures by where and when, and
+    # claim figures by what and by whom (budget facts have no category or provider).
+    where_when = _sums(uow, where, SpendFact.center_id, SpendFact.programme_id, SpendFact.month)
+    what_whom = _sums(
+        uow,
+        [*where, SpendFact.measure.in_(CLAIM_MEASURES)],
+        SpendFact.category,
+        SpendFact.provider_id,
+    )
+    per_center = _rollup(where_when, 0)
+    programmes = _rollup(where_when, 1)
+    providers = _rollup(what_whom, 1)
     return SpendReport(
         center=center.code,
         center_name=center.name_zh,
@@ -108,17 +108,47 @@ def spend_report(
         own=per_center.get(center.id, Figures()),
         children=tuple(
             Line(
-                tree[child][0],
-                tree[child][1],
-                total(per_center.get(c, Figures()) for c in _below(tree, child)),
+                tree.code(child),
+                tree.name(child),
+                total(per_center.get(c, Figures()) for c in tree.below(child)),
             )
-            for child in sorted(children, key=lambda c: tree[c][0])
+            for child in tree.children(center.id)
         ),
         by_programme=_lines(programmes, _names(uow, Programme, programmes)),
-        by_category=_lines(sums(SpendFact.category), _CATEGORY_NAMES),
+        by_category=_lines(_rollup(what_whom, 0), _CATEGORY_NAMES),
         by_provider=_lines(providers, _names(uow, Provider, providers)),
-        by_month=_lines(sums(SpendFact.month), {}),
+        by_month=_lines(_rollup(where_when, 2), {}),
     )
+
+
+#: The figures claims move; only their facts name a category and a provider.
+CLAIM_MEASURES = (Measure.REDEEMED.value, Measure.APPROVED.value, Measure.PAID.value)
+
+Sums = dict[tuple[Any, ...], dict[Measure, int]]
+
+
+def _sums(
+    uow: UnitOfWork, where: list[ColumnElement[bool]], *columns: InstrumentedAttribute[Any]
+) -> Sums:
+    """Each measure's sum per combination of `columns`."""
+    found: Sums = defaultdict(lambda: defaultdict(int))
+    for *key, measure, amount in uow.session.execute(
+        select(*columns, SpendFact.measure, func.sum(SpendFact.amount_fen))
+        .where(*where)
+        .group_by(*columns, SpendFact.measure)
+    ):
+        found[tuple(key)][Measure(measure)] += int(amount)
+    return found
+
+
+def _rollup(sums: Sums, position: int) -> dict[Any, Figures]:
+    """The sums added up by one of their key columns."""
+    rolled: dict[Any, dict[Measure, int]] = defaultdict(lambda: defaultdict(int))
+    for key, amounts in sums.items():
+        target = rolled[key[position]]
+        for measure, amount in amounts.items():
+            target[measure] += amount
+    return {key: Figures.of(amounts) for key, amounts in rolled.items()}
 
 
 _CATEGORY_NAMES = {category.code: category.name_zh for category in CATEGORIES}
@@ -127,27 +157,6 @@ _CATEGORY_NAMES = {category.code: category.name_zh for category in CATEGORIES}
 def _check_month(name: str, month: str) -> None:
     if not re.fullmatch(MONTH_PATTERN, month):
         raise InvalidInput(f"{name} is a month written 2026-01", field=name)
-
-
-def _tree(uow: UnitOfWork) -> dict[int, tuple[str, str, int | None]]:
-    """Every center: id → (code, name, parent id). A province has a few hundred."""
-    return {
-        row.id: (row.code, row.name_zh, row.parent_id)
-        for row in uow.session.execute(
-            select(Center.id, Center.code, Center.name_zh, Center.parent_id)
-        )
-    }
-
-
-def _below(tree: Mapping[int, tuple[str, str, int | None]], root: int) -> set[int]:
-    children: dict[int | None, list[int]] = defaultdict(list)
-    for center, (_, _, parent) in tree.items():
-        children[parent].append(center)
-    found, frontier = {root}, [root]
-    while frontier:
-        frontier = [child for center in frontier for child in children[center]]
-        found.update(frontier)
-    return found
 
 
 def _names(

@@ -45,6 +45,19 @@ _INSERT_FACT = insert(SpendFact).values(
 )
 
 
+#: A fact's columns besides its own id, in the order `undo` copies them.
+FACT_COLUMNS = (
+    "entry_id",
+    "center_id",
+    "programme_id",
+    "provider_id",
+    "category",
+    "month",
+    "measure",
+    "amount_fen",
+)
+
+
 def moved_fen(posted: PostedEntry) -> int:
     """How much money an entry moved: the sum of what its postings put in."""
     return sum(amount for _, amount in posted.postings if amount > 0)
@@ -86,16 +99,7 @@ def undo(uow: UnitOfWork, reversal: PostedEntry) -> None:
     original = select(JournalEntry.id).where(JournalEntry.public_id == reversal.reverses)
     uow.session.execute(
         insert(SpendFact).from_select(
-            [
-                "entry_id",
-                "center_id",
-                "programme_id",
-                "provider_id",
-                "category",
-                "month",
-                "measure",
-                "amount_fen",
-            ],
+            list(FACT_COLUMNS),
             select(
                 select(JournalEntry.id)
                 .where(JournalEntry.public_id == reversal.id)
