@@ -1,9 +1,12 @@
-"""Command-line spend reports (`flask --app wsgi reports spend …`): parse, call the report
-service, print a table or write CSV/XLSX. Finance staff use it until the dashboard exists.
+"""Command-line reports (`flask --app wsgi reports …`): parse, call one service, print a table
+or write a file. Finance staff and center reviewers use these until their pages exist.
+
+reports  spend | kpis | complaints | resolve-complaint
 """
 
 from __future__ import annotations
 
+import unicodedata
 import uuid
 from pathlib import Path
 
@@ -11,11 +14,11 @@ import click
 from flask import Flask
 from flask.cli import AppGroup
 
-from voucher_app.cli import domain_errors
+from voucher_app.cli import cli_actor, domain_errors
 from voucher_app.domain.money import format_yuan
 from voucher_app.domain.spend import Figures
 from voucher_app.reports.spend_tables import spend_csv, spend_xlsx
-from voucher_app.services import reports
+from voucher_app.services import reports, tracking
 from voucher_app.wiring import current
 
 reports_cli = AppGroup("reports", help="What each center spent.")
@@ -23,10 +26,24 @@ reports_cli = AppGroup("reports", help="What each center spent.")
 SHOWN = ("allocated", "committed", "redeemed", "approved", "paid", "expired", "returned")
 
 
+LABEL_WIDTH = 30
+
+
+def _label(text: str, width: int = LABEL_WIDTH) -> str:
+    """`text` cut and padded to `width` terminal columns (a Chinese character takes two)."""
+    out, used = "", 0
+    for char in text:
+        size = 2 if unicodedata.east_asian_width(char) in "WF" else 1
+        if used + size > width - 1:
+            break
+        out, used = out + char, used + size
+    return out + " " * (width - used)
+
+
 def _row(label: str, figures: Figures) -> str:
     values = figures.as_dict()
     amounts = "".join(f"{format_yuan(values[f'{name}_fen']):>16}" for name in SHOWN)
-    return f"{label[:28]:<28}{amounts}{format_yuan(figures.available_fen):>16}"
+    return f"{_label(label)}{amounts}{format_yuan(figures.available_fen):>16}"
 
 
 @reports_cli.command("spend")
@@ -65,20 +82,72 @@ def spend(
             out.write_bytes(spend_xlsx(report))
         click.echo(f"wrote {out}")
         return
-    click.echo(f"{'':<28}" + "".join(f"{name:>16}" for name in (*SHOWN, "available")))
+    click.echo(_label("") + "".join(f"{name:>16}" for name in (*SHOWN, "available")))
     click.echo(_row(f"{report.center} total", report.total))
     click.echo(_row(f"{report.center} own", report.own))
-    for title, lines in (
-        ("centers", report.children),
-        ("programmes", report.by_programme),
-        ("categories", report.by_category),
-        ("providers", report.by_provider),
-        ("months", report.by_month),
+    for title, lines, named in (
+        ("centers", report.children, "{key} {label}"),
+        ("programmes", report.by_programme, "{label}"),
+        ("categories", report.by_category, "{label}"),
+        ("providers", report.by_provider, "{label}"),
+        ("months", report.by_month, "{key}"),
     ):
         if lines:
             click.echo(f"-- {title}")
         for line in lines:
-            click.echo(_row(f"{line.key} {line.label}", line.figures))
+            click.echo(_row(named.format(key=line.key, label=line.label), line.figures))
+
+
+@reports_cli.command("kpis")
+@click.option("--center", "center_code", required=True)
+@click.option("--year", type=int, default=None, help="A calendar year (China time); default all.")
+@domain_errors
+def kpis(center_code: str, year: int | None) -> None:
+    """The yearly-evaluation KPIs of the center with everything below it, and of each child."""
+    report = tracking.center_kpis(current().uow(), center_code, year=year)
+    headers = ("SMEs", "issued", "redeemed", "rate", "paid", "rating", "providers", "complaints")
+    click.echo(_label("") + "".join(f"{h:>12}" for h in headers))
+    for label, figures in (
+        (f"{report.center} {report.name}", report.total),
+        *((f"  {line.center} {line.name}", line.kpis) for line in report.children),
+    ):
+        rate = figures.redemption_rate
+        average = figures.ratings.average
+        cells = (
+            figures.smes_served,
+            figures.vouchers_issued,
+            figures.vouchers_redeemed,
+            "-" if rate is None else f"{rate:.1%}",
+            format_yuan(figures.paid_fen),
+            "-" if average is None else f"{average} ({figures.ratings.count})",
+            figures.active_providers,
+            figures.open_complaints,
+        )
+        click.echo(_label(label) + "".join(f"{cell!s:>12}" for cell in cells))
+
+
+@reports_cli.command("complaints")
+@click.option("--center", "center_code", required=True)
+@click.option("--open", "open_only", is_flag=True, help="Only those not yet resolved.")
+@domain_errors
+def complaints(center_code: str, open_only: bool) -> None:
+    """SMEs' complaints about services paid by the center's (and its subtree's) vouchers."""
+    for complaint in tracking.complaints_for(current().uow(), center_code, open_only=open_only):
+        click.echo(
+            f"{complaint.id}  {complaint.status:<8} {complaint.center}  "
+            f"{complaint.provider_name}: {complaint.text}"
+        )
+        if complaint.resolution:
+            click.echo(f"    resolved: {complaint.resolution}")
+
+
+@reports_cli.command("resolve-complaint")
+@click.argument("complaint_id", type=click.UUID)
+@click.option("--resolution", required=True, help="What the center found or did.")
+@domain_errors
+def resolve_complaint(complaint_id: uuid.UUID, resolution: str) -> None:
+    done = tracking.resolve_complaint(current().uow(), complaint_id, resolution, cli_actor())
+    click.echo(f"complaint {done.id} resolved")
 
 
 def init_app(app: Flask) -> None:

@@ -20,8 +20,11 @@ from voucher_app.audit_cli import main as voucher_audit
 from voucher_app.clock import FrozenClock
 from voucher_app.ledger import merkle
 from voucher_app.ledger.document import parse_entry
+from voucher_app.services import demo
 from voucher_app.signing.keyring import KeyPurpose, Keyring
 from voucher_app.signing.note import Checkpoint, sign_note
+
+SIZE = demo.ENTRIES  # the demo ledger's entries, all under its one checkpoint
 
 
 @pytest.fixture
@@ -93,7 +96,7 @@ EDITS: dict[str, tuple[Callable[[list[dict[str, object]]], None], str]] = {
 def test_an_untouched_export_verifies(export: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, out = audit(export, capsys)
     assert code == 0, out
-    assert out.startswith("OK 16 entries; 1 checkpoint(s) verified; tree size 16")
+    assert out.startswith(f"OK {SIZE} entries; 1 checkpoint(s) verified; tree size {SIZE}")
 
 
 @pytest.mark.parametrize("edit", list(EDITS))
@@ -118,13 +121,13 @@ def test_without_leaf_hashes_an_edit_is_located_between_checkpoints(
     (export / "leaf-hashes.bin").unlink()
     code, out = audit(export, capsys)
     assert code == 1
-    assert out.startswith("FAIL between index 0 and 15: entries do not reproduce"), out
+    assert out.startswith(f"FAIL between index 0 and {SIZE - 1}: entries do not reproduce"), out
 
 
 def test_a_forged_checkpoint_is_refused(export: Path, capsys: pytest.CaptureFixture[str]) -> None:
     note = next((export / "checkpoints").glob("*.note"))
     text = note.read_text()
-    note.write_text(text.replace("\n16\n", "\n15\n", 1))
+    note.write_text(text.replace(f"\n{SIZE}\n", f"\n{SIZE - 1}\n", 1))
     code, out = audit(export, capsys)
     assert code == 1
     assert "invalid signature" in out
@@ -134,11 +137,11 @@ def test_a_validly_signed_but_inconsistent_checkpoint_is_caught(
     export: Path, capsys: pytest.CaptureFixture[str], keyring: Keyring
 ) -> None:
     _record, key = keyring.active(KeyPurpose.LEDGER)
-    lying = sign_note(Checkpoint(ORIGIN, 16, bytes(32)).text(), ORIGIN, key)
+    lying = sign_note(Checkpoint(ORIGIN, SIZE, bytes(32)).text(), ORIGIN, key)
     next((export / "checkpoints").glob("*.note")).write_text(lying)
     code, out = audit(export, capsys)
     assert code == 1
-    assert "entries do not reproduce the signed root of tree size 16" in out
+    assert f"entries do not reproduce the signed root of tree size {SIZE}" in out
 
 
 def test_a_checkpoint_from_another_key_is_not_trusted(
@@ -148,7 +151,7 @@ def test_a_checkpoint_from_another_key_is_not_trusted(
     other.init(FrozenClock(START))
     _record, key = other.active(KeyPurpose.LEDGER)
     leaves = [merkle.leaf_hash(parse_entry(line["entry"])[1]) for line in read_lines(export)]
-    forged = sign_note(Checkpoint(ORIGIN, 16, merkle.root_of(leaves)).text(), ORIGIN, key)
+    forged = sign_note(Checkpoint(ORIGIN, SIZE, merkle.root_of(leaves)).text(), ORIGIN, key)
     next((export / "checkpoints").glob("*.note")).write_text(forged)
     code, out = audit(export, capsys)
     assert code == 1
@@ -161,7 +164,7 @@ def test_state_file_demands_that_the_next_log_extends_the_last(
     state = tmp_path / "state.json"
     assert audit(export, capsys, "--state", str(state))[0] == 0
     remembered = json.loads(state.read_text())
-    assert remembered["size"] == 16
+    assert remembered["size"] == SIZE
 
     # The ledger grows (the demo's claw-back is reversed); a new export must extend it.
     clawback = read_lines(export)[11]["entry"]  # the demo's claw-back
@@ -172,15 +175,15 @@ def test_state_file_demands_that_the_next_log_extends_the_last(
     newer = tmp_path / "newer"
     assert runner.invoke(args=["ledger", "export", str(newer)]).exit_code == 0
     code, out = audit(newer, capsys, "--state", str(state))
-    assert code == 0 and "2 checkpoint(s)" in out and "tree size 17" in out, out
-    assert json.loads(state.read_text())["size"] == 17
+    assert code == 0 and "2 checkpoint(s)" in out and f"tree size {SIZE + 1}" in out, out
+    assert json.loads(state.read_text())["size"] == SIZE + 1
 
     # A log rewritten behind the auditor's back is refused even though it is self-consistent.
     remembered["root"] = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="
-    remembered["size"] = 16
+    remembered["size"] = SIZE
     state.write_text(json.dumps(remembered))
     code, out = audit(newer, capsys, "--state", str(state))
-    assert code == 1 and "not consistent with the checkpoint of size 16 verified before" in out
+    assert code == 1 and f"not consistent with the checkpoint of size {SIZE} verified before" in out
 
 
 def test_voucher_audit_runs_without_flask_or_sqlalchemy(export: Path) -> None:
@@ -217,8 +220,8 @@ def test_voucher_audit_verifies_the_live_service(
     code = voucher_audit([live_server, "--vkey", vkey, "--state", str(state)])
     out = capsys.readouterr().out
     assert code == 0, out
-    assert out.startswith("OK 16 entries; 1 checkpoint(s) verified; tree size 16")
-    assert json.loads(state.read_text())["size"] == 16
+    assert out.startswith(f"OK {SIZE} entries; 1 checkpoint(s) verified; tree size {SIZE}")
+    assert json.loads(state.read_text())["size"] == SIZE
 
 
 def test_an_unreachable_source_exits_2(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:

@@ -11,6 +11,7 @@ from flask.testing import FlaskCliRunner
 from tests.harness import ORIGIN, Databases
 from voucher_app import create_app
 from voucher_app.persistence import migrate
+from voucher_app.services import demo as demo_data
 from voucher_app.services import ledger
 from voucher_app.signing.note import Verifier, open_checkpoint
 from voucher_app.wiring import current
@@ -43,9 +44,11 @@ def test_a_fresh_install_migrates_makes_keys_loads_the_demo_and_verifies(
     assert "created ledger key" in first_keys.output and "created voucher key" in first_keys.output
     assert "keys already present" in again_keys.output
     assert demo.exit_code == 0 and "47 centers" in demo.output
-    assert "checkpoint at tree size 16" in demo.output
+    assert f"checkpoint at tree size {demo_data.ENTRIES}" in demo.output
     assert verify.exit_code == 0
-    assert verify.output.startswith("OK: 16 entries, 1 checkpoints (latest covers 16)")
+    assert verify.output.startswith(
+        f"OK: {demo_data.ENTRIES} entries, 1 checkpoints (latest covers {demo_data.ENTRIES})"
+    )
 
 
 def test_demo_load_refuses_a_database_with_data(runner: FlaskCliRunner) -> None:
@@ -66,7 +69,7 @@ def test_checkpoint_command_signs_only_new_entries(runner: FlaskCliRunner, app: 
     invoke(runner, "ledger", "reverse", clawback)
     signed = invoke(runner, "ledger", "checkpoint")
     checkpoint = open_checkpoint(signed.output, current_verifiers(app))
-    assert checkpoint.size == 17
+    assert checkpoint.size == demo_data.ENTRIES + 1
 
 
 def current_verifiers(app: Flask) -> list[Verifier]:

@@ -11,6 +11,7 @@ from flask.testing import FlaskClient, FlaskCliRunner
 from voucher_app import create_app
 from voucher_app.ledger import merkle
 from voucher_app.ledger.canonical import canonical_entry
+from voucher_app.services.demo import ENTRIES
 from voucher_app.signing.note import open_checkpoint, parse_vkey
 
 
@@ -34,7 +35,7 @@ def test_checkpoint_and_vkey_are_plain_text_and_verify(
     assert vkey.status_code == 200 and vkey.mimetype == "text/plain"
     verifier = parse_vkey(vkey.get_data(as_text=True).splitlines()[0])
     checkpoint = open_checkpoint(note.get_data(as_text=True), [verifier])
-    assert checkpoint.size == 16
+    assert checkpoint.size == ENTRIES
 
 
 def test_entries_reproduce_the_signed_root_and_proofs_verify(
@@ -75,19 +76,31 @@ def test_entries_page_in_slices(client: FlaskClient, demo: FlaskCliRunner) -> No
     page = client.get("/api/v1/ledger/entries?start=3&end=5").get_json()
     assert [e["index"] for e in page["entries"]] == [3, 4]
     clipped = client.get("/api/v1/ledger/entries?start=10&end=999").get_json()
-    assert [e["index"] for e in clipped["entries"]] == [10, 11, 12, 13, 14, 15]
+    assert [e["index"] for e in clipped["entries"]] == list(range(10, ENTRIES))
 
 
 @pytest.mark.parametrize(
     ("path", "status", "code"),
     [
-        ("/api/v1/ledger/entries?start=16&end=20", 400, "invalid_log_range"),
+        (
+            f"/api/v1/ledger/entries?start={ENTRIES}&end={ENTRIES + 4}",
+            400,
+            "invalid_log_range",
+        ),
         ("/api/v1/ledger/entries?start=5&end=5", 400, "invalid_log_range"),
         ("/api/v1/ledger/entries?start=-1&end=5", 422, "validation_failed"),
         ("/api/v1/ledger/entries?start=abc&end=5", 422, "validation_failed"),
         ("/api/v1/ledger/entries", 422, "validation_failed"),
-        ("/api/v1/ledger/proofs/inclusion?index=16&tree_size=16", 400, "invalid_log_range"),
-        ("/api/v1/ledger/proofs/inclusion?index=0&tree_size=17", 400, "invalid_log_range"),
+        (
+            f"/api/v1/ledger/proofs/inclusion?index={ENTRIES}&tree_size={ENTRIES}",
+            400,
+            "invalid_log_range",
+        ),
+        (
+            f"/api/v1/ledger/proofs/inclusion?index=0&tree_size={ENTRIES + 1}",
+            400,
+            "invalid_log_range",
+        ),
         ("/api/v1/ledger/proofs/consistency?first=6&second=5", 400, "invalid_log_range"),
         ("/api/v1/ledger/proofs/consistency?first=0&second=5", 422, "validation_failed"),
         ("/api/v1/ledger/no-such-route", 404, "not_found"),

@@ -1,10 +1,11 @@
-"""Spend reports over HTTP (the dashboard's JSON, CSV and XLSX downloads) and on the command
-line, on the demo data."""
+"""Reports over HTTP (the dashboard's spend JSON, CSV and XLSX downloads, the KPIs, the public
+catalogue with its ratings) and on the command line, on the demo data."""
 
 from __future__ import annotations
 
 import csv
 import io
+import uuid
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,7 @@ from flask.testing import FlaskClient, FlaskCliRunner
 from openpyxl import load_workbook
 
 from tests.integration import spend_replay
-from voucher_app.services import reports
+from voucher_app.services import providers, reports, tracking
 from voucher_app.wiring import current
 
 
@@ -94,3 +95,48 @@ def test_the_command_prints_the_report_or_writes_a_file(
     assert wrong.exit_code != 0 and ".csv or .xlsx" in wrong.output
     unknown = runner.invoke(args=["reports", "spend", "--center", "449999"])
     assert unknown.exit_code == 1 and "unknown_center" in unknown.output
+
+
+def test_the_kpis_and_the_catalogue_answer_as_the_services_do(
+    app: Flask, client: FlaskClient, demo: None
+) -> None:
+    answer = client.get("/api/v1/reports/kpis?center=440000")
+    assert answer.status_code == 200
+    body = answer.get_json()
+    with app.app_context():
+        uow = current().uow()
+        kpis = tracking.center_kpis(uow, "440000")
+        listed = providers.catalogue(uow, category="accounting_tax")
+    assert body["total"]["vouchers_issued"] == kpis.total.vouchers_issued > 0
+    assert body["total"]["ratings"] == {"count": 1, "average": 5.0}  # the demo's one rating
+    assert body["total"]["vouchers_redeemed"] == kpis.total.vouchers_redeemed == 1
+    assert len(body["children"]) == 21
+    assert (
+        client.get("/api/v1/reports/kpis?center=440000&year=2020").get_json()["total"][
+            "vouchers_issued"
+        ]
+        == 0
+    )
+    assert client.get("/api/v1/reports/kpis?center=440000&year=abc").status_code == 422
+    catalogue = client.get("/api/v1/catalogue?category=accounting_tax")
+    assert catalogue.status_code == 200
+    assert [p["id"] for p in catalogue.get_json()] == [str(p.id) for p in listed]
+    ratings = [(p["name"], p["rating"]) for p in catalogue.get_json()]
+    assert ratings == [
+        (p.name, {"count": p.rating.count, "average": p.rating.average}) for p in listed
+    ]
+    assert ("小微企业年度汇算清缴代理", {"count": 1, "average": 5.0}) in ratings
+    assert client.get("/api/v1/catalogue?category=astrology").status_code == 422
+
+
+def test_the_kpi_and_complaint_commands(runner: FlaskCliRunner, demo: None) -> None:
+    printed = runner.invoke(args=["reports", "kpis", "--center", "440000"])
+    assert printed.exit_code == 0, printed.output
+    assert printed.output.splitlines()[1].startswith("440000")
+    assert len(printed.output.splitlines()) == 2 + 21  # the header, the province, each city
+    none = runner.invoke(args=["reports", "complaints", "--center", "440000", "--open"])
+    assert none.exit_code == 0 and none.output == ""
+    unknown = runner.invoke(
+        args=["reports", "resolve-complaint", str(uuid.uuid4()), "--resolution", "x"]
+    )
+    assert unknown.exit_code == 1 and "unknown_complaint" in unknown.output

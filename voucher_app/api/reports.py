@@ -1,5 +1,5 @@
-"""Spend report routes: the JSON the finance dashboard reads, and the same report as CSV or
-XLSX for download."""
+"""Report routes: spend reports as the JSON the finance dashboard reads and as CSV or XLSX
+downloads, and the centers' yearly-evaluation KPIs."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from voucher_app.reports.spend_tables import spend_csv, spend_xlsx
-from voucher_app.services import reports
+from voucher_app.services import reports, tracking
 from voucher_app.services.reports import MONTH_PATTERN, SpendReport
 from voucher_app.wiring import current
 
@@ -100,3 +100,49 @@ class SpendFile(MethodView):
         response = Response(body, mimetype=mimetype)
         response.headers["Content-Disposition"] = f'attachment; filename="{name}.{args["format"]}"'
         return response
+
+
+class KpiArgs(Schema):
+    center = fields.String(required=True, validate=validate.Length(min=1, max=12))
+    year = fields.Integer(load_default=None, validate=validate.Range(min=2000, max=2100))
+
+
+class RatingSchema(Schema):
+    count = fields.Integer(required=True)
+    average = fields.Float(allow_none=True, metadata={"description": "1 to 5, one decimal"})
+
+
+class KpisSchema(Schema):
+    smes_served = fields.Integer(required=True)
+    vouchers_issued = fields.Integer(required=True)
+    vouchers_redeemed = fields.Integer(required=True)
+    redemption_rate = fields.Float(allow_none=True)
+    paid_fen = fields.Integer(required=True)
+    ratings = fields.Nested(RatingSchema, required=True)
+    active_providers = fields.Integer(required=True)
+    open_complaints = fields.Integer(required=True)
+
+
+class KpiLineSchema(Schema):
+    center = fields.String(required=True)
+    name = fields.String(required=True)
+    kpis = fields.Nested(KpisSchema, required=True)
+
+
+class KpiReportSchema(Schema):
+    center = fields.String(required=True)
+    name = fields.String(required=True)
+    year = fields.Integer(allow_none=True)
+    total = fields.Nested(KpisSchema, required=True)
+    children = fields.List(fields.Nested(KpiLineSchema), required=True)
+
+
+@blp.route("/kpis")
+class Kpis(MethodView):
+    @blp.arguments(KpiArgs, location="query")
+    @blp.response(200, KpiReportSchema)
+    def get(self, args: dict[str, Any]) -> tracking.KpiReport:
+        """A center's KPIs for the yearly evaluation, with everything below it, and each
+        direct child's: SMEs served, vouchers issued and redeemed, redemption rate, money
+        paid, ratings, active providers, open complaints."""
+        return tracking.center_kpis(current().uow(), args["center"], year=args["year"])

@@ -18,7 +18,8 @@ a contract: clients and tests match on it, so it never changes once released.
     │   ├── InvalidVoucherCode        not a voucher's human code (reason: which check)
     │   ├── InvalidVoucherToken       a voucher token that does not verify (reason: TokenRefusal)
     │   ├── WrongPasscode             the SME's one-time code is wrong, used or out of date
-    │   └── InvalidStatement          a bank statement or payment file that does not parse (where)
+    │   ├── InvalidStatement          a bank statement or payment file that does not parse (where)
+    │   └── InvalidRating             a score outside 1 to 5, or a comment too long
     ├── NotFound                      a named thing does not exist (HTTP 404)
     │   ├── UnknownCenter
     │   ├── UnknownProgramme
@@ -29,7 +30,8 @@ a contract: clients and tests match on it, so it never changes once released.
     │   ├── UnknownVoucher
     │   ├── UnknownProvider
     │   ├── UnknownProduct
-    │   └── UnknownRedemption
+    │   ├── UnknownRedemption
+    │   └── UnknownComplaint
     ├── Conflict                      the request is valid but the state forbids it (HTTP 409)
     │   ├── InsufficientFunds         an account would drop below what it may hold
     │   ├── FundingExceedsBudget      funding past the programme's total budget
@@ -43,6 +45,7 @@ a contract: clients and tests match on it, so it never changes once released.
     │   ├── ProviderNotApproved       a provider acting before approval or while suspended
     │   ├── ProviderExists            one registration per unified social credit code
     │   ├── InvalidTransition         a status change its current status does not allow
+    │   ├── NotRateable               only an approved or paid claim is rated, once
     │   ├── ClaimRefused              why an SME cannot have a voucher (message also in Chinese)
     │   │   ├── ProgrammeClosed       outside the programme's period
     │   │   ├── NotAnSme              large by the 2011 size standard
@@ -163,6 +166,10 @@ class InvalidStatement(InvalidInput):
     code = "invalid_statement"
 
 
+class InvalidRating(InvalidInput):
+    code = "invalid_rating"
+
+
 class NotFound(VoucherError):
     code = "not_found"
 
@@ -205,6 +212,10 @@ class UnknownProduct(NotFound):
 
 class UnknownRedemption(NotFound):
     code = "unknown_redemption"
+
+
+class UnknownComplaint(NotFound):
+    code = "unknown_complaint"
 
 
 class Conflict(VoucherError):
@@ -257,6 +268,10 @@ class ProviderExists(Conflict):
 
 class InvalidTransition(Conflict):
     code = "invalid_transition"
+
+
+class NotRateable(Conflict):
+    code = "not_rateable"
 
 
 class ClaimRefused(Conflict):

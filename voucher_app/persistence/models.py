@@ -593,3 +593,40 @@ class SpendFact(Base):
     month: Mapped[str] = mapped_column(String(7))
     measure: Mapped[str] = mapped_column(String(16))
     amount_fen: Mapped[int]
+
+
+class ServiceRating(Base):
+    """An SME's score (1-5) and comment on a service it received, once per approved claim."""
+
+    __tablename__ = "service_ratings"
+    __table_args__ = (CheckConstraint("score BETWEEN 1 AND 5", name="score_range"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    redemption_id: Mapped[int] = mapped_column(ForeignKey("redemptions.id"), unique=True)
+    provider_id: Mapped[int] = mapped_column(ForeignKey("providers.id"), index=True)
+    product_id: Mapped[int | None] = mapped_column(ForeignKey("products.id"), index=True)
+    score: Mapped[int] = mapped_column(SmallInteger)
+    comment: Mapped[str | None] = mapped_column(String(1000))
+    rated_at: Mapped[datetime]
+    actor_id: Mapped[str] = mapped_column(String(64))
+
+
+class Complaint(Base):
+    """An SME's complaint about a service, for the center that issued the voucher (and those
+    above it) to look into and resolve."""
+
+    __tablename__ = "complaints"
+    __table_args__ = (CheckConstraint("status IN ('open', 'resolved')", name="status"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    public_id: Mapped[uuid.UUID] = mapped_column(unique=True)
+    redemption_id: Mapped[int] = mapped_column(ForeignKey("redemptions.id"), index=True)
+    provider_id: Mapped[int] = mapped_column(ForeignKey("providers.id"), index=True)
+    center_id: Mapped[int] = mapped_column(ForeignKey("centers.id"), index=True)
+    text: Mapped[str] = mapped_column(String(2000))
+    status: Mapped[str] = mapped_column(String(16))
+    filed_at: Mapped[datetime]
+    filed_by: Mapped[str] = mapped_column(String(64))
+    resolution: Mapped[str | None] = mapped_column(String(500))
+    resolved_at: Mapped[datetime | None]
+    resolved_by: Mapped[str | None] = mapped_column(String(64))

@@ -1,10 +1,11 @@
 """Demo data for a fresh database: Guangdong's centers, a funded programme allocated down the
 hierarchy (with a claw-back and a reversal), SMEs of every size class, approved and pending
-providers with catalogues, and issued vouchers.
+providers with catalogues, issued vouchers, and claims on them — one approved and rated, one
+rejected, one waiting for the SME.
 
 Everything goes through the same services as real use, so the demo ledger verifies like a real
-one. The ledger's first twelve entries are the budget's; the vouchers' follow. The programme
-runs for the current calendar year, so the demo claims whenever it is loaded.
+one. The ledger's first twelve entries are the budget's; the vouchers' follow, then the claims'.
+The programme runs for the current calendar year, so the demo claims whenever it is loaded.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import date
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy import func, select
 
 from voucher_app.domain.actors import Actor, Role
@@ -25,10 +27,20 @@ from voucher_app.domain.sme import SizeClass, wan
 from voucher_app.ledger.checkpoints import CheckpointSigner
 from voucher_app.persistence.models import Center, JournalEntry
 from voucher_app.persistence.uow import UnitOfWork, read_only
-from voucher_app.services import centers, ledger, programmes, providers, smes, vouchers
-from voucher_app.services.providers import ProductTerms, ProviderApplication
+from voucher_app.services import (
+    centers,
+    ledger,
+    programmes,
+    providers,
+    redemptions,
+    smes,
+    tracking,
+    vouchers,
+)
+from voucher_app.services.providers import ProductTerms, ProductView, ProviderApplication
+from voucher_app.services.redemptions import Service, VoucherProof
 from voucher_app.services.smes import SmeDeclaration
-from voucher_app.services.vouchers import VoucherSigner
+from voucher_app.services.vouchers import VoucherSigner, VoucherView
 
 PROVINCE_ADMIN = Actor("demo-province-admin", Role.CENTER_ADMIN)
 CENTER_STAFF = Actor("demo-center-staff", Role.CENTER_STAFF)
@@ -67,6 +79,17 @@ SMES = [
 ]
 VOUCHER_HOLDERS = [SMES[0].uscc, SMES[0].uscc, SMES[1].uscc, SMES[2].uscc]
 BUDGET_ENTRIES = 12
+#: Claims on the vouchers, so every page and report has one in each state:
+#: (voucher, provider, product, invoiced yuan, what happens to it).
+CLAIMS = [
+    (0, 0, 0, "3000", "approved and rated"),  # ¥1,500 owed to the Guangzhou tax adviser
+    (2, 1, 0, "6000", "rejected"),  # the value is back on the voucher
+    (3, 0, 1, "8000", "waiting for the SME"),
+]
+CLAIM_ENTRIES = 5  # three redemptions, an approval, a rejection
+ENTRIES = BUDGET_ENTRIES + len(VOUCHER_HOLDERS) + CLAIM_ENTRIES
+PROVIDER_DESK = Actor("demo-provider-desk", Role.PROVIDER)
+SME_CLERK = Actor("demo-sme-clerk", Role.SME)
 
 
 def _provider(
@@ -174,18 +197,18 @@ def load_demo(
     pid = _budget(uow)
     for declaration in SMES:
         smes.register_sme(uow, declaration, CENTER_STAFF)
-    _providers(uow)
-    for uscc in VOUCHER_HOLDERS:
+    catalogue = _providers(uow)
+    issued = [
         vouchers.claim_voucher(
             uow, programme_id=pid, sme_uscc=uscc, actor=CENTER_STAFF, signer=voucher_signer
         )
+        for uscc in VOUCHER_HOLDERS
+    ]
+    _claims(uow, issued, catalogue, {voucher_signer.kid: voucher_signer.private_key.public_key()})
     ledger.sequence_log(uow)
     checkpoint = ledger.sign_checkpoint(uow, signer)
     return DemoSummary(
-        imported.created,
-        BUDGET_ENTRIES + len(VOUCHER_HOLDERS),
-        str(pid),
-        checkpoint.tree_size if checkpoint else None,
+        imported.created, ENTRIES, str(pid), checkpoint.tree_size if checkpoint else None
     )
 
 
@@ -243,11 +266,44 @@ def _budget(uow: UnitOfWork) -> uuid.UUID:
     return pid
 
 
-def _providers(uow: UnitOfWork) -> None:
+def _providers(uow: UnitOfWork) -> list[list[ProductView]]:
+    """Register the providers; return each approved one's products."""
+    catalogue = []
     for application, approved, products in PROVIDERS:
         provider = providers.apply_provider(uow, application, CENTER_STAFF)
         if not approved:
             continue
         providers.decide_provider(uow, provider.id, ProviderDecision.APPROVE, CENTER_STAFF)
-        for terms in products:
-            providers.add_product(uow, provider.id, terms, CENTER_STAFF)
+        catalogue.append(
+            [providers.add_product(uow, provider.id, terms, CENTER_STAFF) for terms in products]
+        )
+    return catalogue
+
+
+def _claims(
+    uow: UnitOfWork,
+    issued: list[VoucherView],
+    catalogue: list[list[ProductView]],
+    keys: dict[str, Ed25519PublicKey],
+) -> None:
+    today = local_date(uow.clock.now())
+    for number, (voucher, provider, product, yuan, fate) in enumerate(CLAIMS, start=1):
+        offered = catalogue[provider][product]
+        claim = redemptions.submit_redemption(
+            uow,
+            provider_id=offered.provider_id,
+            proof=VoucherProof(token=issued[voucher].token),
+            service=Service(
+                f"DEMO-{today.year}-{number:04d}", parse_yuan(yuan), today, product_id=offered.id
+            ),
+            actor=PROVIDER_DESK,
+            public_keys=keys,
+        )
+        if fate == "approved and rated":
+            redemptions.confirm_redemption(uow, claim.id, SME_CLERK)
+            redemptions.approve_redemption(uow, claim.id, CENTER_STAFF)
+            tracking.rate_service(uow, claim.id, 5, "报告按时出具，讲解清楚", SME_CLERK)
+        elif fate == "rejected":
+            redemptions.reject_redemption(
+                uow, claim.id, "发票金额与服务合同不一致，请更正后重新提交", CENTER_STAFF
+            )

@@ -7,8 +7,9 @@ lists the products of approved providers by category and center.
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import select
@@ -26,8 +27,10 @@ from voucher_app.domain.errors import (
 from voucher_app.domain.money import require_fen
 from voucher_app.domain.providers import ProviderDecision, ProviderStatus, decide
 from voucher_app.domain.sme import parse_uscc
+from voucher_app.domain.tracking import RatingSummary
 from voucher_app.persistence.models import Center, Product, Provider, ProviderEvent
 from voucher_app.persistence.uow import UnitOfWork, read_only, transaction
+from voucher_app.services import ratings
 from voucher_app.services.centers import center_by_code, subtree_ids
 
 
@@ -79,6 +82,9 @@ class ProductView:
     standard: str
     time_limit_days: int
     fee_rules: str
+    #: How SMEs rated this product, and the provider over all its services.
+    rating: RatingSummary = field(default_factory=RatingSummary)
+    provider_rating: RatingSummary = field(default_factory=RatingSummary)
 
 
 def _text(value: str, field: str, limit: int) -> str:
@@ -270,4 +276,14 @@ def catalogue(
     if center is not None:
         root = center_by_code(uow.session, center)
         query = query.where(Provider.center_id.in_(subtree_ids(uow.session, root.id)))
-    return [_product_view(p, r, code) for p, r, code in uow.session.execute(query)]
+    rows = uow.session.execute(query).all()
+    by_product = ratings.by_product(uow, [product.id for product, _, _ in rows])
+    by_provider = ratings.by_provider(uow, list({provider.id for _, provider, _ in rows}))
+    return [
+        dataclasses.replace(
+            _product_view(product, provider, code),
+            rating=by_product[product.id],
+            provider_rating=by_provider[provider.id],
+        )
+        for product, provider, code in rows
+    ]

@@ -399,7 +399,7 @@ def resubmit_redemption(
     uow: UnitOfWork, redemption_id: uuid.UUID, service: Service, actor: Actor
 ) -> RedemptionView:
     """The provider corrects a disputed or rejected claim and submits it again."""
-    redemption = _redemption(uow, redemption_id, lock=True)
+    redemption = claim_by_id(uow, redemption_id, lock=True)
     voucher = uow.session.scalar(
         select(Voucher).where(Voucher.id == redemption.voucher_id).with_for_update()
     )
@@ -421,7 +421,7 @@ def resubmit_redemption(
 def _step(
     uow: UnitOfWork, redemption_id: uuid.UUID, step: Step, actor: Actor, *, reason: str | None
 ) -> RedemptionView:
-    redemption = _redemption(uow, redemption_id, lock=True)
+    redemption = claim_by_id(uow, redemption_id, lock=True)
     now = uow.clock.now()
     status = next_status(step, redemption.status, confirm_by=redemption.confirm_by, now=now)
     context = _context(uow, redemption)
@@ -583,7 +583,7 @@ def queue_confirmation_reminders(uow: UnitOfWork, within: timedelta) -> int:
 # --- reading ----------------------------------------------------------------------------------
 
 
-def _redemption(uow: UnitOfWork, redemption_id: uuid.UUID, *, lock: bool = False) -> Redemption:
+def claim_by_id(uow: UnitOfWork, redemption_id: uuid.UUID, *, lock: bool = False) -> Redemption:
     query = select(Redemption).where(Redemption.public_id == redemption_id)
     redemption = uow.session.scalar(query.with_for_update() if lock else query)
     if redemption is None:
@@ -621,14 +621,14 @@ def _view(
 
 @read_only
 def get_redemption(uow: UnitOfWork, redemption_id: uuid.UUID) -> RedemptionView:
-    redemption = _redemption(uow, redemption_id)
+    redemption = claim_by_id(uow, redemption_id)
     return _view(uow, redemption, _context(uow, redemption))
 
 
 @read_only
 def redemption_history(uow: UnitOfWork, redemption_id: uuid.UUID) -> list[dict[str, Any]]:
     """Every step of the claim, oldest first: status, reason, figures, actor and time."""
-    redemption = _redemption(uow, redemption_id)
+    redemption = claim_by_id(uow, redemption_id)
     events = uow.session.scalars(
         select(RedemptionEvent)
         .where(RedemptionEvent.redemption_id == redemption.id)

@@ -1,0 +1,298 @@
+"""Service tracking (服务跟踪): SMEs rate the services their vouchers paid for and complain when
+something went wrong; centers see the complaints of their subtree and resolve them; the yearly
+evaluation the policy asks for reads each center's KPIs, rolled up the hierarchy.
+
+Ratings and complaints hang off a claim (a redemption): that ties each to the provider, the
+product if one was named, and the center that issued the voucher, which is the center that
+answers for it.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import ColumnElement, func, select
+from sqlalchemy.orm import InstrumentedAttribute
+
+from voucher_app.domain.actors import Actor
+from voucher_app.domain.calendar import CHINA
+from voucher_app.domain.errors import (
+    InvalidInput,
+    InvalidTransition,
+    NotRateable,
+    UnknownComplaint,
+)
+from voucher_app.domain.reasons import require_reason
+from voucher_app.domain.tracking import RATEABLE, RatingSummary, check_rating
+from voucher_app.persistence.models import (
+    Center,
+    Complaint,
+    Provider,
+    Redemption,
+    ServiceRating,
+    SpendFact,
+    Voucher,
+)
+from voucher_app.persistence.uow import UnitOfWork, read_only, transaction
+from voucher_app.services import ratings
+from voucher_app.services.centers import center_by_code, load_hierarchy
+from voucher_app.services.redemptions import claim_by_id
+
+MAX_COMPLAINT = 2000
+
+
+@transaction
+def rate_service(
+    uow: UnitOfWork, redemption_id: uuid.UUID, score: int, comment: str | None, actor: Actor
+) -> RatingSummary:
+    """Record the SME's score for an approved claim's service, once; return the provider's
+    summary with it."""
+    text = check_rating(score, comment)
+    claim = claim_by_id(uow, redemption_id, lock=True)
+    if claim.status not in RATEABLE:
+        raise NotRateable(
+            f"a claim is rated once the center approved it; this one is {claim.status}",
+            status=claim.status,
+        )
+    if uow.session.scalar(select(ServiceRating.id).where(ServiceRating.redemption_id == claim.id)):
+        raise NotRateable("this service was rated already", status=claim.status)
+    uow.session.add(
+        ServiceRating(
+            redemption_id=claim.id,
+            provider_id=claim.provider_id,
+            product_id=claim.product_id,
+            score=score,
+            comment=text,
+            rated_at=uow.clock.now(),
+            actor_id=actor.id,
+        )
+    )
+    uow.session.flush()
+    return ratings.by_provider(uow, [claim.provider_id])[claim.provider_id]
+
+
+# --- complaints -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ComplaintView:
+    id: uuid.UUID
+    redemption_id: uuid.UUID
+    provider_id: uuid.UUID
+    provider_name: str
+    center: str
+    text: str
+    status: str
+    filed_at: datetime
+    resolution: str | None
+    resolved_at: datetime | None
+
+
+@transaction
+def file_complaint(
+    uow: UnitOfWork, redemption_id: uuid.UUID, text: str, actor: Actor
+) -> ComplaintView:
+    """Record an SME's complaint about the service behind a claim, for the voucher's center."""
+    body = (text or "").strip()
+    if not body or len(body) > MAX_COMPLAINT:
+        raise InvalidInput(f"a complaint needs 1 to {MAX_COMPLAINT} characters", field="text")
+    claim = claim_by_id(uow, redemption_id)
+    voucher = uow.session.get_one(Voucher, claim.voucher_id)
+    complaint = Complaint(
+        public_id=uuid.uuid4(),
+        redemption_id=claim.id,
+        provider_id=claim.provider_id,
+        center_id=voucher.issuing_center_id,
+        text=body,
+        status="open",
+        filed_at=uow.clock.now(),
+        filed_by=actor.id,
+    )
+    uow.session.add(complaint)
+    uow.session.flush()
+    return _complaint_view(uow, complaint)
+
+
+@transaction
+def resolve_complaint(
+    uow: UnitOfWork, complaint_id: uuid.UUID, resolution: str, actor: Actor
+) -> ComplaintView:
+    """Close a complaint with what the center found or did."""
+    note = require_reason(resolution)
+    complaint = uow.session.scalar(
+        select(Complaint).where(Complaint.public_id == complaint_id).with_for_update()
+    )
+    if complaint is None:
+        raise UnknownComplaint(f"no complaint {complaint_id}", complaint=str(complaint_id))
+    if complaint.status != "open":
+        raise InvalidTransition("this complaint was resolved already", status=complaint.status)
+    complaint.status = "resolved"
+    complaint.resolution = note
+    complaint.resolved_at = uow.clock.now()
+    complaint.resolved_by = actor.id
+    return _complaint_view(uow, complaint)
+
+
+@read_only
+def complaints_for(
+    uow: UnitOfWork, center_code: str, *, open_only: bool = False
+) -> list[ComplaintView]:
+    """The complaints about services paid by vouchers of the center and those below it."""
+    session = uow.session
+    root = center_by_code(session, center_code)
+    query = (
+        select(Complaint)
+        .where(Complaint.center_id.in_(load_hierarchy(session).below(root.id)))
+        .order_by(Complaint.filed_at, Complaint.id)
+    )
+    if open_only:
+        query = query.where(Complaint.status == "open")
+    return [_complaint_view(uow, complaint) for complaint in session.scalars(query)]
+
+
+def _complaint_view(uow: UnitOfWork, complaint: Complaint) -> ComplaintView:
+    session = uow.session
+    claim = session.get_one(Redemption, complaint.redemption_id)
+    provider = session.get_one(Provider, complaint.provider_id)
+    return ComplaintView(
+        complaint.public_id,
+        claim.public_id,
+        provider.public_id,
+        provider.name,
+        session.get_one(Center, complaint.center_id).code,
+        complaint.text,
+        complaint.status,
+        complaint.filed_at,
+        complaint.resolution,
+        complaint.resolved_at,
+    )
+
+
+# --- KPIs -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Kpis:
+    """A center's (with everything below it) figures for the yearly evaluation."""
+
+    smes_served: int
+    vouchers_issued: int
+    vouchers_redeemed: int
+    paid_fen: int
+    ratings: RatingSummary
+    active_providers: int
+    open_complaints: int
+
+    @property
+    def redemption_rate(self) -> float | None:
+        """Vouchers redeemed per voucher issued, to three decimals."""
+        if not self.vouchers_issued:
+            return None
+        return round(self.vouchers_redeemed / self.vouchers_issued, 3)
+
+
+@dataclass(frozen=True, slots=True)
+class KpiLine:
+    center: str
+    name: str
+    kpis: Kpis
+
+
+@dataclass(frozen=True, slots=True)
+class KpiReport:
+    center: str
+    name: str
+    year: int | None
+    total: Kpis
+    children: tuple[KpiLine, ...]
+
+
+@read_only
+def center_kpis(uow: UnitOfWork, center_code: str, *, year: int | None = None) -> KpiReport:
+    """The center's KPIs with everything below it, and each direct child's, for one calendar
+    year (China time) or all time: SMEs served (with an approved claim), vouchers issued and
+    redeemed (with an approved claim), money paid, ratings, active providers (with an approved
+    claim) and open complaints — each counted for the center that issued the voucher."""
+    session = uow.session
+    root = center_by_code(session, center_code)
+    tree = load_hierarchy(session)
+    scope = sorted(tree.below(root.id))
+
+    def within(column: InstrumentedAttribute[datetime]) -> list[ColumnElement[bool]]:
+        if year is None:
+            return []
+        start = datetime(year, 1, 1, tzinfo=CHINA)
+        return [column >= start, column < start.replace(year=year + 1)]
+
+    issued = dict(
+        session.execute(
+            select(Voucher.issuing_center_id, func.count())
+            .where(Voucher.issuing_center_id.in_(scope), *within(Voucher.issued_at))
+            .group_by(Voucher.issuing_center_id)
+        ).all()
+    )
+    used = session.execute(
+        select(Voucher.issuing_center_id, Voucher.sme_id, Voucher.id, Redemption.provider_id)
+        .join(Redemption, Redemption.voucher_id == Voucher.id)
+        .where(
+            Voucher.issuing_center_id.in_(scope),
+            Redemption.status.in_(RATEABLE),
+            *within(Redemption.submitted_at),
+        )
+        .distinct()
+    ).all()
+    months = [] if year is None else [SpendFact.month.between(f"{year}-01", f"{year}-12")]
+    paid = dict(
+        session.execute(
+            select(SpendFact.center_id, func.sum(SpendFact.amount_fen))
+            .where(SpendFact.center_id.in_(scope), SpendFact.measure == "paid", *months)
+            .group_by(SpendFact.center_id)
+        ).all()
+    )
+    scores = {
+        center: RatingSummary(int(count), int(total))
+        for center, count, total in session.execute(
+            select(Voucher.issuing_center_id, func.count(), func.sum(ServiceRating.score))
+            .join(Redemption, Redemption.id == ServiceRating.redemption_id)
+            .join(Voucher, Voucher.id == Redemption.voucher_id)
+            .where(Voucher.issuing_center_id.in_(scope), *within(ServiceRating.rated_at))
+            .group_by(Voucher.issuing_center_id)
+        )
+    }
+    complaints = dict(
+        session.execute(
+            select(Complaint.center_id, func.count())
+            .where(
+                Complaint.center_id.in_(scope),
+                Complaint.status == "open",
+                *within(Complaint.filed_at),
+            )
+            .group_by(Complaint.center_id)
+        ).all()
+    )
+
+    def kpis(centers: set[int]) -> Kpis:
+        claims = [row for row in used if row.issuing_center_id in centers]
+        rated = [scores[c] for c in centers if c in scores]
+        return Kpis(
+            smes_served=len({row.sme_id for row in claims}),
+            vouchers_issued=sum(issued.get(c, 0) for c in centers),
+            vouchers_redeemed=len({row.id for row in claims}),
+            paid_fen=int(sum(paid.get(c, 0) for c in centers)),
+            ratings=RatingSummary(sum(r.count for r in rated), sum(r.total for r in rated)),
+            active_providers=len({row.provider_id for row in claims}),
+            open_complaints=sum(complaints.get(c, 0) for c in centers),
+        )
+
+    return KpiReport(
+        root.code,
+        root.name_zh,
+        year,
+        kpis(tree.below(root.id)),
+        tuple(
+            KpiLine(tree.code(child), tree.name(child), kpis(tree.below(child)))
+            for child in tree.children(root.id)
+        ),
+    )
