@@ -1,9 +1,11 @@
 """The whole money loop as the people who run it see it: vouchers claimed and redeemed, claims
 confirmed and approved, a settlement batch built and exported by command, the bank statement
-imported by command — and at the end an outsider's `voucher-audit` of the exported ledger."""
+imported by command, the spend report equal to the journal's replay — and at the end an
+outsider's `voucher-audit` of the exported ledger."""
 
 from __future__ import annotations
 
+import csv
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -14,11 +16,12 @@ from flask.testing import FlaskCliRunner
 from lxml import etree
 
 from tests import factories
+from tests.integration import spend_replay
 from tests.integration.test_settlement import FUNDING, camt053, entry
 from voucher_app.audit_cli import main as voucher_audit
 from voucher_app.domain.actors import Actor, Role
 from voucher_app.domain.calendar import local_date
-from voucher_app.services import redemptions, vouchers
+from voucher_app.services import redemptions, reports, vouchers
 from voucher_app.services.redemptions import Service, VoucherProof
 from voucher_app.wiring import current
 
@@ -86,6 +89,14 @@ def test_claims_are_paid_reconciled_and_the_published_ledger_verifies(
     assert "already imported" in again.output
     report = invoke(runner, "statements", "report", "--center", "440000")
     assert f"{reference}  paid" in report.output
+    written = tmp_path / "nanshan.csv"
+    invoke(runner, "reports", "spend", "--center", "440305", "--out", str(written))
+    nanshan = next(csv.DictReader(written.read_text(encoding="utf-8").splitlines()))
+    assert (nanshan["section"], nanshan["paid_cny"]) == ("total", "3000.00")
+    with app.app_context():
+        uow = current().uow()
+        for center in ("440000", "440305"):
+            spend_replay.assert_matches_replay(uow, reports.spend_report(uow, center))
 
     for args in (["ledger", "sequence"], ["ledger", "checkpoint"]):
         invoke(runner, *args)
