@@ -20,8 +20,9 @@ migrated with the real migrations:
   each row under an idempotency key naming the programme, the list and the SME, with a real
   Ed25519 voucher key), through a `UnitOfWork` without the after-commit sequencing hook; every
   row must come back `issued`;
-- raw-SQL baseline: `RawBulkIssuer`, the real run's statements with sqlite3 / psycopg 3 for a
-  second programme and 10,000 other SMEs, in the same database after the real run;
+- raw-SQL baseline: `RawBulkIssuer`, the real run's statements (the spend facts included) with
+  sqlite3 / psycopg 3 for a second programme and 10,000 other SMEs, in the same database after
+  the real run;
 - reference: `jws.sign_voucher` alone, 10,000 times, before and after the databases (the
   machine's speed drifts), with claims built beforehand.
 
@@ -60,6 +61,7 @@ from bench.claim_rush import (
     APPLY,
     INSERT_ALLOWANCE,
     INSERT_ENTRY,
+    INSERT_FACT,
     INSERT_VOUCHER,
     SELECT_PROGRAMME,
     Refused,
@@ -83,6 +85,7 @@ from voucher_app.domain.accounts import AccountKind
 from voucher_app.domain.actors import Actor, Role
 from voucher_app.domain.entries import EntryKind
 from voucher_app.domain.sme import Industry, SizeClass, classify
+from voucher_app.domain.spend import local_month
 from voucher_app.domain.voucher_code import random_human_code
 from voucher_app.persistence.database import Database
 from voucher_app.persistence.models import ClaimAllowance, Voucher
@@ -206,6 +209,7 @@ class RawBulkIssuer:
             f"INSERT INTO ledger_log_queue (entry_id) SELECT id FROM journal_entries "
             f"WHERE public_id = {m}"
         )
+        self.insert_fact = INSERT_FACT.format(m=m)
         self.insert_voucher = INSERT_VOUCHER.format(m=m, returning="")
 
     def close(self) -> None:
@@ -337,6 +341,14 @@ class RawBulkIssuer:
                 ],
             )
             cur.executemany(self.insert_queue, [(c.key(entry_id),) for entry_id in entry_ids])
+            month = local_month(now)
+            cur.executemany(
+                self.insert_fact,
+                [
+                    (c.key(entry_id), v[4], p_id, None, None, month, "committed", face)
+                    for entry_id, v in zip(entry_ids, vouchers_out, strict=True)
+                ],
+            )
             document = c.document(categories)
             cur.executemany(
                 self.insert_voucher,

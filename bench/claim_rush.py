@@ -22,10 +22,11 @@ migrated with the real migrations:
   `Journal.post` sends them — UPDATE … RETURNING id per posting in account-name order, where
   the new voucher account misses and is opened holding its amount (INSERT … ON CONFLICT DO
   NOTHING RETURNING), then the entry (RETURNING id), one two-row postings INSERT and the queue
-  row; the voucher row, every column encoded as SQLAlchemy writes it on that backend; COMMIT.
-  It makes the same decisions (period, size class, industry, centers, cap, budget) but does
-  not re-validate its inputs (the code's check character, the refs and postings): 13
-  statements per claim besides BEGIN and COMMIT, as the service sends.
+  row; the spend fact (`spend_facts.record`, its entry found by public id); the voucher row,
+  every column encoded as SQLAlchemy writes it on that backend; COMMIT. It makes the same
+  decisions (period, size class, industry, centers, cap, budget) but does not re-validate its
+  inputs (the code's check character, the refs and postings): 14 statements per claim besides
+  BEGIN and COMMIT, as the service sends.
 
 Each path has its own programme (budget 10^12 fen, per-SME cap as large), and each claimant
 its own pool of pre-registered SMEs, claimed round robin, so nothing is refused (a refusal
@@ -97,6 +98,7 @@ from voucher_app.domain.actors import Actor, Role
 from voucher_app.domain.calendar import local_date
 from voucher_app.domain.entries import EntryKind
 from voucher_app.domain.sme import Industry, classify
+from voucher_app.domain.spend import local_month
 from voucher_app.domain.voucher_code import random_human_code
 from voucher_app.persistence.database import Database
 from voucher_app.persistence.models import ClaimAllowance, Programme, Voucher
@@ -167,6 +169,12 @@ INSERT_POSTINGS = (
     "VALUES ({m}, {m}, {m}), ({m}, {m}, {m})"
 )
 INSERT_QUEUE = "INSERT INTO ledger_log_queue (entry_id) VALUES ({m})"
+#: `services.spend_facts.record`: the entry's report figure, its entry found by public id.
+INSERT_FACT = (
+    "INSERT INTO spend_facts (entry_id, center_id, programme_id, provider_id, category, month, "
+    "measure, amount_fen) VALUES ((SELECT journal_entries.id FROM journal_entries "
+    "WHERE journal_entries.public_id = {m}), {m}, {m}, {m}, {m}, {m}, {m}, {m})"
+)
 INSERT_VOUCHER = (
     "INSERT INTO vouchers (public_id, human_code, programme_id, sme_id, issuing_center_id, "
     "face_value_fen, subsidy_rate_bp, service_categories, issued_at, expires_at, status, "
@@ -202,6 +210,7 @@ class RawClaimer(ABC):
         self.insert_entry = INSERT_ENTRY.format(**marks)
         self.insert_postings = INSERT_POSTINGS.format(**marks)
         self.insert_queue = INSERT_QUEUE.format(**marks)
+        self.insert_fact = INSERT_FACT.format(**marks)
         self.insert_voucher = INSERT_VOUCHER.format(**marks)
 
     @property
@@ -315,12 +324,13 @@ class RawClaimer(ABC):
                 "voucher": str(voucher_id),
                 "sme": str(self.uuid_of(s_public)),
             }
+            entry_public, posted_at = uuid.uuid4(), datetime.now(UTC)
             cur.execute(
                 self.insert_entry,
                 (
-                    self.key(uuid.uuid4()),
+                    self.key(entry_public),
                     EntryKind.ISSUE.value,
-                    self.moment(datetime.now(UTC)),
+                    self.moment(posted_at),
                     actor.id,
                     actor.role.value,
                     self.document(refs),
@@ -334,6 +344,19 @@ class RawClaimer(ABC):
                 self.insert_postings, (entry_id, ids[budget], -face, entry_id, ids[account], face)
             )
             cur.execute(self.insert_queue, (entry_id,))
+            cur.execute(
+                self.insert_fact,
+                (
+                    self.key(entry_public),
+                    home_id,
+                    p_id,
+                    None,
+                    None,
+                    local_month(posted_at),
+                    "committed",
+                    face,
+                ),
+            )
             cur.execute(
                 self.insert_voucher,
                 (

@@ -27,17 +27,17 @@ migrated with the real migrations:
   = ? AND id != 0`); the redemption row (RETURNING id on PostgreSQL);
   `Journal.post` of the `redeem` entry — UPDATE … RETURNING id per posting in account-name
   order (provider `pending`, opened by INSERT … ON CONFLICT DO NOTHING RETURNING on its first
-  use, then the voucher), the entry (RETURNING id), one two-row postings INSERT, the queue row;
-  the `submitted` event (RETURNING id on PostgreSQL); the SME's code; the outbox row (INSERT …
-  ON CONFLICT (dedupe_key) DO NOTHING RETURNING dedupe_key). Confirm: the redemption by public
-  id (FOR UPDATE on PostgreSQL), the voucher by id, the provider's public id, the programme by
-  id, UPDATE of its status, the event. Approve: the same four reads; `Journal.post` of the
-  `approve` entry (`payable`, opened on first use, then `pending`); UPDATE of the status; the
-  event. It makes the same decisions (provider approved, voucher active with value left,
-  partial spending, categories, invoice unused, delivery date, the subsidy by
-  `domain.redemptions.subsidy_fen`, the steps by `next_status`) and computes the same request
-  digest and notification text, but does not re-validate its inputs (the refs and postings):
-  14 + 6 + 11 = 31 statements per
+  use, then the voucher), the entry (RETURNING id), one two-row postings INSERT, the queue row
+  — and its spend fact (`spend_facts.record`); the `submitted` event (RETURNING id on
+  PostgreSQL); the SME's code; the outbox row (INSERT … ON CONFLICT (dedupe_key) DO NOTHING
+  RETURNING dedupe_key). Confirm: the redemption by public id (FOR UPDATE on PostgreSQL), the
+  voucher by id, the provider's public id, the programme by id, UPDATE of its status, the
+  event. Approve: the same four reads; `Journal.post` of the `approve` entry (`payable`, opened
+  on first use, then `pending`) and its spend fact; UPDATE of the status; the event. It makes
+  the same decisions (provider approved, voucher active with value left, partial spending,
+  categories, invoice unused, delivery date, the subsidy by `domain.redemptions.subsidy_fen`,
+  the steps by `next_status`) and computes the same request digest and notification text, but
+  does not re-validate its inputs (the refs and postings): 15 + 6 + 12 = 33 statements per
   redemption besides the three BEGIN/COMMIT pairs, as the service sends.
 
 One provincial programme with partial spending, a 50% subsidy rate and vouchers of ¥10
@@ -85,6 +85,7 @@ from sqlalchemy import func, inspect, select
 from bench.claim_rush import (
     APPLY,
     INSERT_ENTRY,
+    INSERT_FACT,
     INSERT_POSTINGS,
     INSERT_QUEUE,
     OPEN_ACCOUNT,
@@ -119,6 +120,7 @@ from voucher_app.domain.entries import EntryKind
 from voucher_app.domain.money import format_yuan
 from voucher_app.domain.providers import ProviderDecision
 from voucher_app.domain.redemptions import Step, next_status, subsidy_fen
+from voucher_app.domain.spend import MEASURE, SIGN, local_month
 from voucher_app.persistence.database import Database
 from voucher_app.persistence.models import (
     Base,
@@ -202,6 +204,7 @@ STATEMENTS = {
     "insert_entry": INSERT_ENTRY,
     "insert_postings": INSERT_POSTINGS,
     "insert_queue": INSERT_QUEUE,
+    "insert_fact": INSERT_FACT,
 }
 
 
@@ -337,7 +340,13 @@ class RawRedeemer:
                 "provider": provider_key,
                 "redemption": str(redemption_id),
             }
-            self.post(EntryKind.REDEEM, held, pending, subsidy, refs, actor)
+            claim = (
+                voucher["issuing_center_id"],
+                voucher["programme_id"],
+                provider["id"],
+                category,
+            )
+            self.post(EntryKind.REDEEM, held, pending, subsidy, refs, actor, claim)
             self.record(row_id, "submitted", figures, actor)
             uscc = self.scalar("sme_uscc", voucher["sme_id"])
             code, claimed = voucher["human_code"], format_yuan(subsidy)
@@ -386,6 +395,12 @@ class RawRedeemer:
                     claim["subsidy_fen"],
                     refs,
                     actor,
+                    (
+                        voucher["issuing_center_id"],
+                        voucher["programme_id"],
+                        claim["provider_id"],
+                        claim["category"],
+                    ),
                 )
                 if not programme["partial_spending"]:
                     raise Refused("the programme does not allow partial spending")
@@ -428,19 +443,22 @@ class RawRedeemer:
         amount: int,
         refs: dict[str, str],
         actor: Actor,
+        claim: tuple[int, int, int, str],
     ) -> None:
         """`Journal.post` of a transfer: the conditional update of each account in name order
         (an account that money enters is opened holding it if missing), the entry, its two
-        postings in one INSERT, the queue row."""
+        postings in one INSERT, the queue row; then `spend_facts.record`: the claim's figure
+        for (issuing center, programme, provider, category)."""
         ordered = sorted(((source, -amount), (target, amount)))
         ids = [self.apply(name, fen) for name, fen in ordered]
         db = self.db
+        entry_public, posted_at = uuid.uuid4(), datetime.now(UTC)
         self.cur.execute(
             self.sql["insert_entry"],
             (
-                db.key(uuid.uuid4()),
+                db.key(entry_public),
                 kind.value,
-                db.moment(datetime.now(UTC)),
+                db.moment(posted_at),
                 actor.id,
                 actor.role.value,
                 db.document(refs),
@@ -455,6 +473,16 @@ class RawRedeemer:
             self.sql["insert_postings"], (entry_id, ids[0], first, entry_id, ids[1], second)
         )
         self.cur.execute(self.sql["insert_queue"], (entry_id,))
+        self.cur.execute(
+            self.sql["insert_fact"],
+            (
+                db.key(entry_public),
+                *claim,
+                local_month(posted_at),
+                MEASURE[kind].value,
+                SIGN[kind] * amount,
+            ),
+        )
 
     def apply(self, name: str, amount: int) -> int:
         """`Journal._apply`: the conditional update; a missing account is opened holding it."""
