@@ -19,6 +19,7 @@ a contract: clients and tests match on it, so it never changes once released.
     │   ├── InvalidVoucherToken       a voucher token that does not verify (reason: TokenRefusal)
     │   ├── WrongPasscode             the SME's one-time code is wrong, used or out of date
     │   ├── InvalidStatement          a bank statement or payment file that does not parse (where)
+    │   ├── WeakPassword              shorter than the policy, common, or the user name itself
     │   └── InvalidRating             a score outside 1 to 5, or a comment too long
     ├── NotFound                      a named thing does not exist (HTTP 404)
     │   ├── UnknownCenter
@@ -31,6 +32,8 @@ a contract: clients and tests match on it, so it never changes once released.
     │   ├── UnknownProvider
     │   ├── UnknownProduct
     │   ├── UnknownRedemption
+    │   ├── UnknownUser
+    │   ├── UnknownToken
     │   └── UnknownComplaint
     ├── Conflict                      the request is valid but the state forbids it (HTTP 409)
     │   ├── InsufficientFunds         an account would drop below what it may hold
@@ -44,6 +47,7 @@ a contract: clients and tests match on it, so it never changes once released.
     │   ├── ConcurrentRequest         lost a race that a retry resolves (services retry it)
     │   ├── ProviderNotApproved       a provider acting before approval or while suspended
     │   ├── ProviderExists            one registration per unified social credit code
+    │   ├── UserExists                one account per user name
     │   ├── InvalidTransition         a status change its current status does not allow
     │   ├── NotRateable               only an approved or paid claim is rated, once
     │   ├── ClaimRefused              why an SME cannot have a voucher (message also in Chinese)
@@ -60,6 +64,11 @@ a contract: clients and tests match on it, so it never changes once released.
     │       ├── VoucherInUse          no partial spending: one open claim per voucher
     │       ├── InvoiceReused         an invoice number is claimed once per provider
     │       └── NothingToPay          the subsidy rounds down to nothing
+    ├── NotAuthenticated              no valid credentials (HTTP 401)
+    │   ├── InvalidCredentials        a wrong name or password; a bad, expired or revoked token
+    │   ├── AccountLocked             too many failed logins: wait until the lock ends
+    │   └── AccountInactive           pending approval, or disabled
+    ├── PermissionDenied              authenticated, but this role or center may not (HTTP 403)
     └── KeyringError                  signing keys missing, unreadable or wrongly protected
 """
 
@@ -170,6 +179,10 @@ class InvalidRating(InvalidInput):
     code = "invalid_rating"
 
 
+class WeakPassword(InvalidInput):
+    code = "weak_password"
+
+
 class NotFound(VoucherError):
     code = "not_found"
 
@@ -218,6 +231,14 @@ class UnknownComplaint(NotFound):
     code = "unknown_complaint"
 
 
+class UnknownUser(NotFound):
+    code = "unknown_user"
+
+
+class UnknownToken(NotFound):
+    code = "unknown_token"
+
+
 class Conflict(VoucherError):
     code = "conflict"
 
@@ -264,6 +285,10 @@ class ProviderNotApproved(Conflict):
 
 class ProviderExists(Conflict):
     code = "provider_exists"
+
+
+class UserExists(Conflict):
+    code = "user_exists"
 
 
 class InvalidTransition(Conflict):
@@ -328,6 +353,26 @@ class InvoiceReused(RedemptionRefused):
 
 class NothingToPay(RedemptionRefused):
     code = "nothing_to_pay"
+
+
+class NotAuthenticated(VoucherError):
+    code = "not_authenticated"
+
+
+class InvalidCredentials(NotAuthenticated):
+    code = "invalid_credentials"
+
+
+class AccountLocked(NotAuthenticated):
+    code = "account_locked"
+
+
+class AccountInactive(NotAuthenticated):
+    code = "account_inactive"
+
+
+class PermissionDenied(VoucherError):
+    code = "permission_denied"
 
 
 class KeyringError(VoucherError):

@@ -630,3 +630,58 @@ class Complaint(Base):
     resolution: Mapped[str | None] = mapped_column(String(500))
     resolved_at: Mapped[datetime | None]
     resolved_by: Mapped[str | None] = mapped_column(String(64))
+
+
+class User(Base):
+    """A person who signs in, with one role, bound to an SME, a provider or a center by it."""
+
+    __tablename__ = "users"
+    __table_args__ = (
+        CheckConstraint("status IN ('pending', 'active', 'disabled')", name="status"),
+        CheckConstraint("failed_logins >= 0", name="failures_not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    public_id: Mapped[uuid.UUID] = mapped_column(unique=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(32))
+    center_id: Mapped[int | None] = mapped_column(ForeignKey("centers.id"), index=True)
+    sme_id: Mapped[int | None] = mapped_column(ForeignKey("smes.id"), index=True)
+    provider_id: Mapped[int | None] = mapped_column(ForeignKey("providers.id"), index=True)
+    status: Mapped[str] = mapped_column(String(16))
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+    created_by: Mapped[str] = mapped_column(String(64))
+
+
+class ApiToken(Base):
+    """A bearer token for the API: only its SHA-256 is kept; it expires and can be revoked."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    public_id: Mapped[uuid.UUID] = mapped_column(unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    token_hash: Mapped[bytes] = mapped_column(LargeBinary(32), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    scopes: Mapped[list[str]]
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+
+
+class SecurityEvent(Base):
+    """Who signed in, failed, was locked out, made or revoked a token, or was refused: kept
+    for the auditors, append-only."""
+
+    __tablename__ = "security_events"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32), index=True)
+    username: Mapped[str | None] = mapped_column(String(64), index=True)
+    actor_id: Mapped[str] = mapped_column(String(64))
+    remote_addr: Mapped[str | None] = mapped_column(String(64))
+    details: Mapped[dict[str, Any]]
+    recorded_at: Mapped[datetime]

@@ -1,0 +1,462 @@
+"""Accounts: creating users, signing in with a password, API tokens, and the security log.
+
+A signed-in user is a `Principal`: who they are, their role, and what they are bound to. The
+access policy (`voucher_app.policy`) reads it; services take the `Actor` it names, so every
+ledger entry records who acted. Passwords are hashed with Argon2id (argon2-cffi); a token is
+random, shown once, and only its SHA-256 is stored. Failed logins count towards a lockout;
+sign-ins, failures, lockouts, tokens made and revoked and refused requests go to
+`security_events`, which nothing updates or deletes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import select
+
+from voucher_app.domain.actors import Actor, Role
+from voucher_app.domain.errors import (
+    AccountInactive,
+    AccountLocked,
+    InvalidCredentials,
+    InvalidInput,
+    UnknownToken,
+    UnknownUser,
+    UserExists,
+)
+from voucher_app.domain.users import (
+    LOCK_AFTER_FAILURES,
+    LOCK_FOR,
+    SELF_REGISTERED,
+    Binding,
+    UserStatus,
+    check_binding,
+    check_password,
+    check_username,
+)
+from voucher_app.persistence.models import ApiToken, Center, Provider, SecurityEvent, Sme, User
+from voucher_app.persistence.uow import UnitOfWork, read_only, transaction
+from voucher_app.services.centers import center_by_code
+from voucher_app.services.providers import provider_by_id
+from voucher_app.services.smes import sme_by_uscc
+
+TOKEN_PREFIX = "gdv_"  # noqa: S105 - marks a token in logs and secret scanners; not a secret
+SCOPES = frozenset({"read", "write"})
+MAX_TOKEN_DAYS = 365
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """A signed-in user as the access policy sees them."""
+
+    user_id: uuid.UUID
+    username: str
+    role: Role
+    center_id: int | None = None
+    sme_id: int | None = None
+    provider_id: int | None = None
+    #: What the credential allows: a session has every scope, a token those it was given.
+    scopes: frozenset[str] = SCOPES
+
+    @property
+    def actor(self) -> Actor:
+        return Actor(self.username, self.role)
+
+
+@dataclass(frozen=True, slots=True)
+class NewUser:
+    username: str
+    password: str
+    role: Role
+    center: str | None = None  # a center's code
+    sme: str | None = None  # an SME's unified social credit code
+    provider: uuid.UUID | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class UserView:
+    id: uuid.UUID
+    username: str
+    role: Role
+    status: UserStatus
+    center: str | None
+    sme: str | None
+    provider: uuid.UUID | None
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class TokenView:
+    id: uuid.UUID
+    name: str
+    scopes: tuple[str, ...]
+    created_at: datetime
+    expires_at: datetime
+    revoked_at: datetime | None
+
+
+def password_hasher(*, memory_kib: int = 65_536, time_cost: int = 3) -> PasswordHasher:
+    """Argon2id with the given cost (RFC 9106's second recommended option by default)."""
+    return PasswordHasher(time_cost=time_cost, memory_cost=memory_kib, parallelism=1)
+
+
+# --- users ------------------------------------------------------------------------------------
+
+
+@transaction
+def create_user(uow: UnitOfWork, spec: NewUser, hasher: PasswordHasher, actor: Actor) -> UserView:
+    """An active account, made by an admin (or the command line)."""
+    return _create(uow, spec, hasher, actor.id, UserStatus.ACTIVE)
+
+
+@transaction
+def register(uow: UnitOfWork, spec: NewUser, hasher: PasswordHasher) -> UserView:
+    """An SME or provider registering itself: the account waits for a center's approval."""
+    if spec.role not in SELF_REGISTERED:
+        raise InvalidInput("only SMEs and providers register themselves", field="role")
+    return _create(
+        uow, spec, hasher, f"self:{check_username(spec.username)}"[:64], UserStatus.PENDING
+    )
+
+
+def _create(
+    uow: UnitOfWork, spec: NewUser, hasher: PasswordHasher, by: str, status: UserStatus
+) -> UserView:
+    session = uow.session
+    username = check_username(spec.username)
+    check_password(spec.password, username)
+    binding = check_binding(
+        spec.role,
+        center=spec.center,
+        sme=spec.sme,
+        provider=(str(spec.provider) if spec.provider else None),
+    )
+    if session.scalar(select(User.id).where(User.username == username)) is not None:
+        raise UserExists(f"the user name {username} is taken", field="username")
+    user = User(
+        public_id=uuid.uuid4(),
+        username=username,
+        password_hash=hasher.hash(spec.password),
+        role=spec.role.value,
+        center_id=center_by_code(session, spec.center).id
+        if binding is Binding.CENTER and spec.center
+        else None,
+        sme_id=sme_by_uscc(uow, spec.sme).id if binding is Binding.SME and spec.sme else None,
+        provider_id=provider_by_id(uow, spec.provider).id
+        if binding is Binding.PROVIDER and spec.provider
+        else None,
+        status=status.value,
+        failed_logins=0,
+        created_at=uow.clock.now(),
+        created_by=by,
+    )
+    session.add(user)
+    session.flush()
+    record_event(uow, "user_created", user.username, by, details={"role": spec.role.value})
+    return _view(uow, user)
+
+
+@transaction
+def set_status(uow: UnitOfWork, user_id: uuid.UUID, status: UserStatus, actor: Actor) -> UserView:
+    """Approve a registration, disable an account or enable it again."""
+    user = user_row(uow, user_id, lock=True)
+    before = user.status
+    user.status = status.value
+    if status is UserStatus.ACTIVE:
+        user.failed_logins, user.locked_until = 0, None
+    record_event(uow, f"user_{status.value}", user.username, actor.id, details={"was": before})
+    return _view(uow, user)
+
+
+@read_only
+def get_user(uow: UnitOfWork, user_id: uuid.UUID) -> UserView:
+    return _view(uow, user_row(uow, user_id))
+
+
+@read_only
+def list_users(uow: UnitOfWork, *, after: str | None = None, limit: int = 50) -> list[UserView]:
+    """Users in user-name order, `limit` at a time after the name `after` (a cursor)."""
+    query = select(User).order_by(User.username).limit(limit)
+    if after is not None:
+        query = query.where(User.username > after)
+    return [_view(uow, user) for user in uow.session.scalars(query)]
+
+
+def user_row(uow: UnitOfWork, user_id: uuid.UUID, *, lock: bool = False) -> User:
+    query = select(User).where(User.public_id == user_id)
+    user = uow.session.scalar(query.with_for_update() if lock else query)
+    if user is None:
+        raise UnknownUser(f"no user {user_id}", user=str(user_id))
+    return user
+
+
+def _view(uow: UnitOfWork, user: User) -> UserView:
+    session = uow.session
+    return UserView(
+        user.public_id,
+        user.username,
+        Role(user.role),
+        UserStatus(user.status),
+        session.get_one(Center, user.center_id).code if user.center_id else None,
+        session.get_one(Sme, user.sme_id).uscc if user.sme_id else None,
+        session.get_one(Provider, user.provider_id).public_id if user.provider_id else None,
+        user.created_at,
+    )
+
+
+def principal_of(user: User, scopes: frozenset[str] = SCOPES) -> Principal:
+    return Principal(
+        user.public_id,
+        user.username,
+        Role(user.role),
+        user.center_id,
+        user.sme_id,
+        user.provider_id,
+        scopes,
+    )
+
+
+# --- signing in -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Attempt:
+    principal: Principal | None
+    refusal: InvalidCredentials | AccountLocked | AccountInactive | None
+
+
+def log_in(
+    uow: UnitOfWork,
+    username: str,
+    password: str,
+    hasher: PasswordHasher,
+    remote_addr: str | None = None,
+) -> Principal:
+    """The principal whose password this is; the attempt (and a lockout) is recorded even when
+    it is refused, so the refusal is raised after the transaction commits."""
+    attempt = _attempt(uow, username, password, hasher, remote_addr)
+    if attempt.refusal is not None:
+        raise attempt.refusal
+    assert attempt.principal is not None
+    return attempt.principal
+
+
+_DUMMY_HASH: dict[int, str] = {}
+
+
+@transaction
+def _attempt(
+    uow: UnitOfWork,
+    username: str,
+    password: str,
+    hasher: PasswordHasher,
+    remote_addr: str | None,
+) -> _Attempt:
+    name = username.strip().lower()[:64]
+    user = uow.session.scalar(select(User).where(User.username == name).with_for_update())
+    now = uow.clock.now()
+    wrong = InvalidCredentials("wrong user name or password")
+    if user is None:
+        _verify(hasher, _dummy(hasher), password)  # as slow as a real check: names do not leak
+        record_event(
+            uow, "login_failed", name or None, name or "anonymous", remote_addr=remote_addr
+        )
+        return _Attempt(None, wrong)
+    if user.locked_until is not None and user.locked_until > now:
+        record_event(uow, "login_locked", name, name, remote_addr=remote_addr)
+        return _Attempt(
+            None,
+            AccountLocked(
+                "too many failed sign-ins; try again later", until=user.locked_until.isoformat()
+            ),
+        )
+    if not _verify(hasher, user.password_hash, password):
+        user.failed_logins += 1
+        failures = {"failures": user.failed_logins}
+        record_event(uow, "login_failed", name, name, remote_addr=remote_addr, details=failures)
+        if user.failed_logins >= LOCK_AFTER_FAILURES:
+            user.failed_logins, user.locked_until = 0, now + LOCK_FOR
+            until = {"until": user.locked_until.isoformat()}
+            record_event(uow, "lockout", name, name, remote_addr=remote_addr, details=until)
+        return _Attempt(None, wrong)
+    if user.status != UserStatus.ACTIVE:
+        status = {"status": user.status}
+        record_event(uow, "login_inactive", name, name, remote_addr=remote_addr, details=status)
+        return _Attempt(None, AccountInactive(f"this account is {user.status}", status=user.status))
+    user.failed_logins, user.locked_until = 0, None
+    if hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = hasher.hash(password)
+    record_event(uow, "login", name, name, remote_addr=remote_addr)
+    return _Attempt(principal_of(user), None)
+
+
+def _verify(hasher: PasswordHasher, stored: str, password: str) -> bool:
+    try:
+        return hasher.verify(stored, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def _dummy(hasher: PasswordHasher) -> str:
+    key = id(hasher)
+    if key not in _DUMMY_HASH:
+        _DUMMY_HASH[key] = hasher.hash(secrets.token_urlsafe(16))
+    return _DUMMY_HASH[key]
+
+
+@read_only
+def principal_for_session(uow: UnitOfWork, user_id: uuid.UUID) -> Principal | None:
+    """The principal of a browser session's user, while the account stays active."""
+    user = uow.session.scalar(select(User).where(User.public_id == user_id))
+    if user is None or user.status != UserStatus.ACTIVE:
+        return None
+    return principal_of(user)
+
+
+# --- API tokens -------------------------------------------------------------------------------
+
+
+def _digest(secret: str) -> bytes:
+    return hashlib.sha256(secret.encode()).digest()
+
+
+@transaction
+def issue_token(
+    uow: UnitOfWork,
+    principal: Principal,
+    name: str,
+    *,
+    scopes: frozenset[str] = SCOPES,
+    days: int = 90,
+) -> tuple[str, TokenView]:
+    """A new token for the principal's own account: the secret is returned once, here."""
+    label = name.strip()
+    if not label or len(label) > 100:
+        raise InvalidInput("a token needs a name of 1 to 100 characters", field="name")
+    if not scopes or not scopes <= SCOPES:
+        raise InvalidInput(f"scopes are some of {sorted(SCOPES)}", field="scopes")
+    if not scopes <= principal.scopes:
+        raise InvalidInput("a token cannot have scopes its maker lacks", field="scopes")
+    if not 1 <= days <= MAX_TOKEN_DAYS:
+        raise InvalidInput(f"a token lasts 1 to {MAX_TOKEN_DAYS} days", field="days")
+    user = user_row(uow, principal.user_id)
+    secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    now = uow.clock.now()
+    token = ApiToken(
+        public_id=uuid.uuid4(),
+        user_id=user.id,
+        token_hash=_digest(secret),
+        name=label,
+        scopes=sorted(scopes),
+        created_at=now,
+        expires_at=now + timedelta(days=days),
+        revoked_at=None,
+    )
+    uow.session.add(token)
+    record_event(
+        uow,
+        "token_created",
+        user.username,
+        principal.actor.id,
+        details={"token": str(token.public_id), "scopes": sorted(scopes)},
+    )
+    return secret, _token_view(token)
+
+
+@transaction
+def revoke_token(uow: UnitOfWork, principal: Principal, token_id: uuid.UUID) -> TokenView:
+    """Revoke one of the principal's own tokens (an admin may revoke anyone's)."""
+    token = uow.session.scalar(select(ApiToken).where(ApiToken.public_id == token_id))
+    owner = uow.session.get(User, token.user_id) if token is not None else None
+    if (
+        token is None
+        or owner is None
+        or (owner.public_id != principal.user_id and principal.role is not Role.ADMIN)
+    ):
+        raise UnknownToken(f"no token {token_id} of yours", token=str(token_id))
+    if token.revoked_at is None:
+        token.revoked_at = uow.clock.now()
+        revoked = {"token": str(token_id)}
+        record_event(uow, "token_revoked", owner.username, principal.actor.id, details=revoked)
+    return _token_view(token)
+
+
+@read_only
+def list_tokens(uow: UnitOfWork, principal: Principal) -> list[TokenView]:
+    user = user_row(uow, principal.user_id)
+    tokens = uow.session.scalars(
+        select(ApiToken).where(ApiToken.user_id == user.id).order_by(ApiToken.created_at)
+    )
+    return [_token_view(token) for token in tokens]
+
+
+@read_only
+def principal_for_token(uow: UnitOfWork, secret: str) -> Principal:
+    """The principal a bearer token stands for; refused when unknown, expired or revoked, or
+    when its user is no longer active."""
+    token = uow.session.scalar(select(ApiToken).where(ApiToken.token_hash == _digest(secret)))
+    refused = InvalidCredentials("this token is not valid")
+    if token is None or token.revoked_at is not None or token.expires_at <= uow.clock.now():
+        raise refused
+    user = uow.session.get_one(User, token.user_id)
+    if user.status != UserStatus.ACTIVE:
+        raise refused
+    return principal_of(user, frozenset(token.scopes))
+
+
+def _token_view(token: ApiToken) -> TokenView:
+    return TokenView(
+        token.public_id,
+        token.name,
+        tuple(token.scopes),
+        token.created_at,
+        token.expires_at,
+        token.revoked_at,
+    )
+
+
+# --- the security log -------------------------------------------------------------------------
+
+
+def record_event(
+    uow: UnitOfWork,
+    kind: str,
+    username: str | None,
+    actor_id: str,
+    *,
+    remote_addr: str | None = None,
+    details: dict[str, Any] | None = None,
+) -> None:
+    uow.session.add(
+        SecurityEvent(
+            kind=kind,
+            username=username,
+            actor_id=actor_id[:64],
+            remote_addr=remote_addr,
+            details=details or {},
+            recorded_at=uow.clock.now(),
+        )
+    )
+
+
+@transaction
+def record_denied(
+    uow: UnitOfWork, principal: Principal | None, action: str, remote_addr: str | None
+) -> None:
+    """A refused request, in its own transaction (the request's own work did not happen)."""
+    name = principal.username if principal else None
+    record_event(
+        uow,
+        "permission_denied",
+        name,
+        name or "anonymous",
+        remote_addr=remote_addr,
+        details={"action": action},
+    )
