@@ -89,6 +89,7 @@ EXPECTED = {
 BUDGET_PATHS = [("440000", "440300"), ("440300", "440305"), ("440300", "440304")]
 REPORTED = ("440000", "440300", "440305")
 BUDGET_STEPS = 6  # budget rules per run: enough to mix them in, few enough to leave room
+TIME_STEPS = 6  # likewise for time passing, which would otherwise expire most runs early
 
 
 @read_only
@@ -144,6 +145,8 @@ class LifecycleMachine(RuleBasedStateMachine):
         self.statements = 0
         self.budget_moves: list[uuid.UUID] = []
         self.budget_steps = 0
+        self.days_passed = 0
+        self.seen_here: Counter[str] = Counter()  # this run's attempts, to ration some rules
 
     @initialize(partial=st.booleans())
     def set_up(self, partial: bool) -> None:
@@ -281,16 +284,18 @@ class LifecycleMachine(RuleBasedStateMachine):
         self.approved += 1
         return approved
 
-    @precondition(lambda self: self.vouchers)
+    @precondition(lambda self: self.vouchers and self.days_passed < TIME_STEPS)
     @rule(days=st.sampled_from([1, 2, 8, 8, 95]))
     def time_passes(self, days: int) -> None:
+        self.days_passed += 1
         self.clock.advance(timedelta(days=days))
         vouchers.expire_all(self.uow, ADMIN)
         self.seen["time passes"] += 1
 
-    @precondition(lambda self: self.vouchers)
+    @precondition(lambda self: self.vouchers and self.seen_here["revoke"] < 2)
     @rule(data=st.data())
     def revoke(self, data: st.DataObject) -> None:
+        self.seen_here["revoke"] += 1
         voucher = data.draw(st.sampled_from(self.vouchers))
         self._attempt("revoke", lambda: vouchers.revoke_voucher(self.uow, voucher.id, "x", ADMIN))
 
@@ -419,4 +424,5 @@ def test_the_life_cycle_keeps_every_invariant(
             suppress_health_check=[HealthCheck.too_slow],
         ),
     )
-    assert set(seen) >= EXERCISED, (EXERCISED - set(seen), seen)
+    if settings.default.derandomize:  # CI's fixed sample must reach every step; a random
+        assert set(seen) >= EXERCISED, (EXERCISED - set(seen), seen)  # one only usually does
