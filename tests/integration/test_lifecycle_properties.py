@@ -424,5 +424,5 @@ def test_the_life_cycle_keeps_every_invariant(
             suppress_health_check=[HealthCheck.too_slow],
         ),
     )
-    if settings.default.derandomize:  # CI's fixed sample must reach every step; a random
-        assert set(seen) >= EXERCISED, (EXERCISED - set(seen), seen)  # one only usually does
+    if settings().derandomize:  # CI's fixed sample must reach every step; a random one
+        assert set(seen) >= EXERCISED, (EXERCISED - set(seen), seen)  # only usually does
