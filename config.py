@@ -39,6 +39,11 @@ class Config:
     NOTIFICATION_INTERVAL_SECONDS = 60
     #: Request bodies above this size are refused (bytes).
     MAX_CONTENT_LENGTH = 1024 * 1024
+    #: Argon2id cost for passwords: memory in KiB and passes (RFC 9106's second option).
+    PASSWORD_MEMORY_KIB = 65_536
+    PASSWORD_TIME_COST = 3
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
     JSON_LOGS = False
 
     API_TITLE = "Guangdong SME service-voucher ledger"
@@ -58,11 +63,14 @@ class TestingConfig(Config):
     SECRET_KEY = "testing-only-not-secret"  # noqa: S105 - refused in production
     ALLOW_PLAIN_KEYS = True
     DATABASE_POOL_SIZE = 40
+    PASSWORD_MEMORY_KIB = 8  # tests sign many users in
+    PASSWORD_TIME_COST = 1
 
 
 class ProductionConfig(Config):
     PRODUCTION = True
     JSON_LOGS = True
+    SESSION_COOKIE_SECURE = True
 
 
 CONFIGS: dict[str, type[Config]] = {

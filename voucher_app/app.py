@@ -11,7 +11,7 @@ from typing import Any
 from flask import Flask
 
 import config as config_module
-from voucher_app import api, cli, reports_cli, settlement_cli, wiring
+from voucher_app import api, cli, reports_cli, settlement_cli, users_cli, wiring
 from voucher_app.domain.errors import KeyringError
 
 
@@ -35,6 +35,7 @@ def build_app(config: str | type | None, overrides: Mapping[str, Any]) -> Flask:
     cli.init_app(app)
     settlement_cli.init_app(app)
     reports_cli.init_app(app)
+    users_cli.init_app(app)
     return app
 
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from argon2 import PasswordHasher
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from flask import Flask, current_app
 
@@ -20,6 +21,7 @@ from voucher_app.persistence.database import Database
 from voucher_app.persistence.uow import UnitOfWork
 from voucher_app.services import ledger
 from voucher_app.services.notifications import Sender, log_sender
+from voucher_app.services.users import password_hasher
 from voucher_app.services.vouchers import VoucherSigner
 from voucher_app.signing.keyring import KeyPurpose, Keyring
 from voucher_app.signing.note import Verifier
@@ -35,6 +37,7 @@ class Wiring:
     keyring: Keyring
     origin: str
     sequence_after_commit: bool
+    hasher: PasswordHasher
     sender: Sender = log_sender
 
     @classmethod
@@ -49,6 +52,10 @@ class Wiring:
             ),
             origin=config["LEDGER_ORIGIN"],
             sequence_after_commit=bool(config["SEQUENCE_AFTER_COMMIT"]),
+            hasher=password_hasher(
+                memory_kib=int(config["PASSWORD_MEMORY_KIB"]),
+                time_cost=int(config["PASSWORD_TIME_COST"]),
+            ),
         )
 
     def uow(self) -> UnitOfWork:

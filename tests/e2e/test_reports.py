@@ -13,7 +13,9 @@ from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
 from openpyxl import load_workbook
 
+from tests.e2e.accounts import bearer
 from tests.integration import spend_replay
+from voucher_app.domain.actors import Role
 from voucher_app.services import providers, reports, tracking
 from voucher_app.wiring import current
 
@@ -23,10 +25,16 @@ def demo(runner: FlaskCliRunner) -> None:
     assert runner.invoke(args=["demo", "load"]).exit_code == 0
 
 
+@pytest.fixture
+def auditor(app: Flask, demo: None) -> dict[str, str]:
+    """A province auditor's token: reads every center's reports."""
+    return bearer(app, Role.AUDITOR, center="440000")
+
+
 def test_the_json_report_is_the_services_report_and_the_ledgers(
-    app: Flask, client: FlaskClient, demo: None
+    app: Flask, client: FlaskClient, demo: None, auditor: dict[str, str]
 ) -> None:
-    answer = client.get("/api/v1/reports/spend?center=440100")
+    answer = client.get("/api/v1/reports/spend?center=440100", headers=auditor)
     assert answer.status_code == 200
     body = answer.get_json()
     with app.app_context():
@@ -52,9 +60,9 @@ def test_the_json_report_is_the_services_report_and_the_ledgers(
     ],
 )
 def test_a_bad_report_request_gets_a_problem(
-    client: FlaskClient, demo: None, query: str, status: int, code: str
+    client: FlaskClient, demo: None, auditor: dict[str, str], query: str, status: int, code: str
 ) -> None:
-    answer = client.get(f"/api/v1/reports/spend?{query}")
+    answer = client.get(f"/api/v1/reports/spend?{query}", headers=auditor)
     assert answer.status_code == status
     assert answer.mimetype == "application/problem+json"
     problem = answer.get_json()
@@ -63,19 +71,21 @@ def test_a_bad_report_request_gets_a_problem(
         assert problem["errors"]  # the failing fields
 
 
-def test_the_report_downloads_as_csv_and_xlsx(client: FlaskClient, demo: None) -> None:
-    figures = client.get("/api/v1/reports/spend?center=440000").get_json()
-    as_csv = client.get("/api/v1/reports/spend/file?center=440000&format=csv")
+def test_the_report_downloads_as_csv_and_xlsx(
+    client: FlaskClient, demo: None, auditor: dict[str, str]
+) -> None:
+    figures = client.get("/api/v1/reports/spend?center=440000", headers=auditor).get_json()
+    as_csv = client.get("/api/v1/reports/spend/file?center=440000&format=csv", headers=auditor)
     assert as_csv.status_code == 200 and as_csv.mimetype == "text/csv"
     assert 'filename="spend-440000.csv"' in as_csv.headers["Content-Disposition"]
     total = next(csv.DictReader(io.StringIO(as_csv.get_data(as_text=True))))
     assert total["section"] == "total"
     assert total["allocated_cny"] == f"{figures['total']['allocated_fen'] // 100}.00"
-    as_xlsx = client.get("/api/v1/reports/spend/file?center=440000&format=xlsx")
+    as_xlsx = client.get("/api/v1/reports/spend/file?center=440000&format=xlsx", headers=auditor)
     assert as_xlsx.status_code == 200
     book = load_workbook(io.BytesIO(as_xlsx.data))
     assert book["下级中心 Centers"].max_row == 1 + len(figures["children"])
-    refused = client.get("/api/v1/reports/spend/file?center=440000&format=pdf")
+    refused = client.get("/api/v1/reports/spend/file?center=440000&format=pdf", headers=auditor)
     assert refused.status_code == 422
 
 
@@ -98,9 +108,9 @@ def test_the_command_prints_the_report_or_writes_a_file(
 
 
 def test_the_kpis_and_the_catalogue_answer_as_the_services_do(
-    app: Flask, client: FlaskClient, demo: None
+    app: Flask, client: FlaskClient, demo: None, auditor: dict[str, str]
 ) -> None:
-    answer = client.get("/api/v1/reports/kpis?center=440000")
+    answer = client.get("/api/v1/reports/kpis?center=440000", headers=auditor)
     assert answer.status_code == 200
     body = answer.get_json()
     with app.app_context():
@@ -112,12 +122,15 @@ def test_the_kpis_and_the_catalogue_answer_as_the_services_do(
     assert body["total"]["vouchers_redeemed"] == kpis.total.vouchers_redeemed == 1
     assert len(body["children"]) == 21
     assert (
-        client.get("/api/v1/reports/kpis?center=440000&year=2020").get_json()["total"][
-            "vouchers_issued"
-        ]
+        client.get("/api/v1/reports/kpis?center=440000&year=2020", headers=auditor).get_json()[
+            "total"
+        ]["vouchers_issued"]
         == 0
     )
-    assert client.get("/api/v1/reports/kpis?center=440000&year=abc").status_code == 422
+    assert (
+        client.get("/api/v1/reports/kpis?center=440000&year=abc", headers=auditor).status_code
+        == 422
+    )
     catalogue = client.get("/api/v1/catalogue?category=accounting_tax")
     assert catalogue.status_code == 200
     assert [p["id"] for p in catalogue.get_json()] == [str(p.id) for p in listed]

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from flask import Flask
 
-from voucher_app.api import catalogue, health, ledger, reports, vouchers
+from voucher_app.api import accounts, auth, catalogue, health, ledger, reports, vouchers
 from voucher_app.api.problems import ProblemApi, register_problem_handlers
 
 
 def init_app(app: Flask) -> None:
+    auth.init_app(app)
     api = ProblemApi(app)
+    api.register_blueprint(accounts.auth, url_prefix="/api/v1/auth")
+    api.register_blueprint(accounts.people, url_prefix="/api/v1")
     api.register_blueprint(ledger.blp, url_prefix="/api/v1/ledger")
     api.register_blueprint(vouchers.blp, url_prefix="/api/v1/vouchers")
     api.register_blueprint(reports.blp, url_prefix="/api/v1/reports")

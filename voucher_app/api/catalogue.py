@@ -9,8 +9,10 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
+from voucher_app.api.auth import requires
 from voucher_app.api.reports import RatingSchema
 from voucher_app.domain.categories import CATEGORY_CODES
+from voucher_app.domain.policy import Action
 from voucher_app.services import providers
 from voucher_app.services.providers import ProductView
 from voucher_app.wiring import current
@@ -42,6 +44,7 @@ class ProductSchema(Schema):
 class Catalogue(MethodView):
     @blp.arguments(CatalogueArgs, location="query")
     @blp.response(200, ProductSchema(many=True))
+    @requires(Action.READ_PUBLIC)
     def get(self, args: dict[str, Any]) -> list[ProductView]:
         """Active products of approved providers, by category and by center (with the centers
         below it)."""

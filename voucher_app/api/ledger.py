@@ -10,7 +10,9 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
+from voucher_app.api.auth import requires
 from voucher_app.domain.errors import NoLedgerKey
+from voucher_app.domain.policy import Action
 from voucher_app.services import ledger
 from voucher_app.wiring import current
 
@@ -74,6 +76,7 @@ _TEXT = {"content": {"text/plain": {"schema": {"type": "string"}}}}
 @blp.route("/checkpoint")
 class LatestCheckpoint(MethodView):
     @blp.doc(responses={"200": {"description": "The latest signed checkpoint note", **_TEXT}})
+    @requires(Action.READ_PUBLIC)
     def get(self) -> Response:
         checkpoint = ledger.latest_checkpoint(current().uow())
         response = Response(checkpoint.note, mimetype="text/plain")
@@ -84,6 +87,7 @@ class LatestCheckpoint(MethodView):
 @blp.route("/vkey")
 class VerifierKey(MethodView):
     @blp.doc(responses={"200": {"description": "Signed-note verifier keys, one per line", **_TEXT}})
+    @requires(Action.READ_PUBLIC)
     def get(self) -> Response:
         vkeys = [v.vkey for v in current().ledger_verifiers()]
         if not vkeys:
@@ -95,6 +99,7 @@ class VerifierKey(MethodView):
 class Entries(MethodView):
     @blp.arguments(EntriesArgs, location="query")
     @blp.response(200, EntriesSchema)
+    @requires(Action.READ_PUBLIC)
     def get(self, args: dict[str, int]) -> dict[str, Any]:
         """Entries at log indexes [start, end), at most 1000 per page."""
         page = ledger.entries_page(current().uow(), args["start"], args["end"])
@@ -111,6 +116,7 @@ class Entries(MethodView):
 class InclusionProof(MethodView):
     @blp.arguments(InclusionArgs, location="query")
     @blp.response(200, InclusionSchema)
+    @requires(Action.READ_PUBLIC)
     def get(self, args: dict[str, int]) -> dict[str, Any]:
         """RFC 9162 inclusion proof of the leaf at `index` in the tree of `tree_size` leaves."""
         leaf, proof = ledger.inclusion_proof(current().uow(), args["index"], args["tree_size"])
@@ -121,6 +127,7 @@ class InclusionProof(MethodView):
 class ConsistencyProof(MethodView):
     @blp.arguments(ConsistencyArgs, location="query")
     @blp.response(200, ConsistencySchema)
+    @requires(Action.READ_PUBLIC)
     def get(self, args: dict[str, int]) -> dict[str, Any]:
         """RFC 9162 consistency proof between the trees of `first` and `second` leaves."""
         proof = ledger.consistency_proof(current().uow(), args["first"], args["second"])

@@ -1,9 +1,9 @@
 """Errors as RFC 9457 `application/problem+json`, each with its stable `code`.
 
 A domain error becomes a problem with the status its family implies (invalid input 400, not
-found 404, conflict 409). Validation failures from request parsing become 422 problems listing
-the failing fields. Any other exception is logged and answered with a bare 500 problem: no stack
-trace or SQL ever reaches a client.
+signed in 401, not allowed 403, not found 404, conflict 409). Validation failures from request
+parsing become 422 problems listing the failing fields. Any other exception is logged and
+answered with a bare 500 problem: no stack trace or SQL ever reaches a client.
 """
 
 from __future__ import annotations
@@ -18,7 +18,9 @@ from werkzeug.exceptions import HTTPException, InternalServerError
 from voucher_app.domain.errors import (
     Conflict,
     InvalidInput,
+    NotAuthenticated,
     NotFound,
+    PermissionDenied,
     VoucherError,
 )
 
@@ -33,6 +35,10 @@ def status_of(error: VoucherError) -> int:
         return 404
     if isinstance(error, Conflict):
         return 409
+    if isinstance(error, NotAuthenticated):
+        return 401
+    if isinstance(error, PermissionDenied):
+        return 403
     return 500
 
 
@@ -71,7 +77,10 @@ def register_problem_handlers(app: Flask) -> None:
             log.error("%s: %s", error.code, error.message)
             return problem(status, error.code, InternalServerError.description)
         details = {k: v for k, v in error.details.items() if _is_plain(v)}
-        return problem(status, error.code, error.message, **details)
+        response = problem(status, error.code, error.message, **details)
+        if status == 401:
+            response.headers["WWW-Authenticate"] = 'Bearer realm="gd-sme-vouchers"'
+        return response
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception) -> Response:

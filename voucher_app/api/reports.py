@@ -10,6 +10,8 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
+from voucher_app.api.auth import center_in, requires
+from voucher_app.domain.policy import Action
 from voucher_app.reports.spend_tables import spend_csv, spend_xlsx
 from voucher_app.services import reports, tracking
 from voucher_app.services.reports import MONTH_PATTERN, SpendReport
@@ -78,6 +80,7 @@ def _report(args: dict[str, Any]) -> SpendReport:
 class Spend(MethodView):
     @blp.arguments(SpendArgs, location="query")
     @blp.response(200, SpendReportSchema)
+    @requires(Action.READ_CENTER, scope=center_in("center"))
     def get(self, args: dict[str, Any]) -> SpendReport:
         """A center's spend figures, its own and its subtree's, with the breakdowns by child
         center, programme, service category, provider and month (China time)."""
@@ -88,6 +91,7 @@ class Spend(MethodView):
 class SpendFile(MethodView):
     @blp.arguments(FileArgs, location="query")
     @blp.response(200, content_type=XLSX, description="The report as CSV or XLSX")
+    @requires(Action.READ_CENTER, scope=center_in("center"))
     def get(self, args: dict[str, Any]) -> Response:
         """The same report as a CSV table or an XLSX workbook."""
         report = _report(args)
@@ -141,6 +145,7 @@ class KpiReportSchema(Schema):
 class Kpis(MethodView):
     @blp.arguments(KpiArgs, location="query")
     @blp.response(200, KpiReportSchema)
+    @requires(Action.READ_CENTER, scope=center_in("center"))
     def get(self, args: dict[str, Any]) -> tracking.KpiReport:
         """A center's KPIs for the yearly evaluation, with everything below it, and each
         direct child's: SMEs served, vouchers issued and redeemed, redemption rate, money

@@ -9,6 +9,8 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
+from voucher_app.api.auth import requires
+from voucher_app.domain.policy import Action
 from voucher_app.services import vouchers
 from voucher_app.signing.jws import jwks
 from voucher_app.wiring import current
@@ -70,6 +72,7 @@ class JwkSetSchema(Schema):
 class Verify(MethodView):
     @blp.arguments(VerifyRequest)
     @blp.response(200, VerifyResult)
+    @requires(Action.READ_PUBLIC)
     def post(self, body: dict[str, str]) -> dict[str, Any]:
         """Check a voucher token's signature, and what the ledger says the voucher is worth."""
         parts = current()
@@ -80,6 +83,7 @@ class Verify(MethodView):
 @keys.route("/.well-known/jwks.json")
 class JwkSet(MethodView):
     @keys.response(200, JwkSetSchema)
+    @requires(Action.READ_PUBLIC)
     def get(self) -> dict[str, Any]:
         """Every voucher key (retired ones too): any JOSE library verifies a voucher offline."""
         return jwks(current().voucher_keys().items())

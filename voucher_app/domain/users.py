@@ -9,10 +9,12 @@ minimum length, no composition rules, and no password that is common or is the u
 from __future__ import annotations
 
 import re
+import uuid
+from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
 
-from voucher_app.domain.actors import Role
+from voucher_app.domain.actors import Actor, Role
 from voucher_app.domain.errors import InvalidInput, WeakPassword
 
 
@@ -39,6 +41,9 @@ BINDING: dict[Role, Binding | None] = {
 }
 #: Roles a person may register for themselves; a center approves them.
 SELF_REGISTERED = frozenset({Role.SME, Role.PROVIDER})
+
+#: What a credential may do: read, and change things. A session has both.
+SCOPES = frozenset({"read", "write"})
 
 USERNAME = re.compile(r"[a-z0-9][a-z0-9._@-]{2,63}")
 MIN_PASSWORD = 12
@@ -108,3 +113,21 @@ def check_binding(
         if binding is not needed and value:
             raise InvalidInput(f"a {role} user is not bound to a {binding}", field=binding.value)
     return needed
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """A signed-in user as the access policy sees them."""
+
+    user_id: uuid.UUID
+    username: str
+    role: Role
+    center_id: int | None = None
+    sme_id: int | None = None
+    provider_id: int | None = None
+    #: What the credential allows: a session has every scope, a token those it was given.
+    scopes: frozenset[str] = SCOPES
+
+    @property
+    def actor(self) -> Actor:
+        return Actor(self.username, self.role)

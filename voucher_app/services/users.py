@@ -34,8 +34,10 @@ from voucher_app.domain.errors import (
 from voucher_app.domain.users import (
     LOCK_AFTER_FAILURES,
     LOCK_FOR,
+    SCOPES,
     SELF_REGISTERED,
     Binding,
+    Principal,
     UserStatus,
     check_binding,
     check_password,
@@ -48,26 +50,7 @@ from voucher_app.services.providers import provider_by_id
 from voucher_app.services.smes import sme_by_uscc
 
 TOKEN_PREFIX = "gdv_"  # noqa: S105 - marks a token in logs and secret scanners; not a secret
-SCOPES = frozenset({"read", "write"})
 MAX_TOKEN_DAYS = 365
-
-
-@dataclass(frozen=True, slots=True)
-class Principal:
-    """A signed-in user as the access policy sees them."""
-
-    user_id: uuid.UUID
-    username: str
-    role: Role
-    center_id: int | None = None
-    sme_id: int | None = None
-    provider_id: int | None = None
-    #: What the credential allows: a session has every scope, a token those it was given.
-    scopes: frozenset[str] = SCOPES
-
-    @property
-    def actor(self) -> Actor:
-        return Actor(self.username, self.role)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,110 @@
+"""Who is asking, and may they: the API's one gate.
+
+A request is signed in by a bearer token (`Authorization: Bearer gdv_…`) or by the session
+cookie a password sign-in set (Flask-Login; SameSite=Lax, so another site's form cannot send
+it). Every route declares its action with `@requires(Action…, scope=…)`; the decorator finds
+the principal, works out the scope from the request, and asks the access policy
+(`services.access.authorize`). A test walks the route map and fails on a route without one.
+"""
+
+from __future__ import annotations
+
+import functools
+import uuid
+from collections.abc import Callable
+from typing import Any, ParamSpec, TypeVar
+
+from flask import Flask, g, request
+from flask_login import LoginManager, UserMixin, current_user
+
+from voucher_app.domain.errors import InvalidCredentials
+from voucher_app.domain.policy import Action, Scope
+from voucher_app.domain.users import Principal
+from voucher_app.persistence.uow import UnitOfWork
+from voucher_app.services import access, users
+from voucher_app.wiring import current
+
+P = ParamSpec("P")
+T = TypeVar("T")
+#: Works out what a request touches from its parsed arguments and path values.
+ScopeOf = Callable[[UnitOfWork, dict[str, Any]], Scope]
+ACCESS_ATTRIBUTE = "__access__"
+
+
+class SessionUser(UserMixin):  # type: ignore[misc]
+    """What Flask-Login keeps for a browser session: the user's public id."""
+
+    def __init__(self, principal: Principal) -> None:
+        self.principal = principal
+
+    def get_id(self) -> str:
+        return str(self.principal.user_id)
+
+
+def init_app(app: Flask) -> None:
+    manager = LoginManager(app)
+    manager.session_protection = "strong"
+
+    @manager.user_loader
+    def _load(user_id: str) -> SessionUser | None:
+        try:
+            public_id = uuid.UUID(user_id)
+        except ValueError:
+            return None
+        principal = users.principal_for_session(current().uow(), public_id)
+        return SessionUser(principal) if principal is not None else None
+
+
+def current_principal() -> Principal | None:
+    """The principal of this request: its bearer token's, else its session's, else none."""
+    if "principal" not in g:
+        g.principal = _principal()
+    found: Principal | None = g.principal
+    return found
+
+
+def _principal() -> Principal | None:
+    header = request.headers.get("Authorization", "")
+    if header:
+        scheme, _, secret = header.partition(" ")
+        if scheme.lower() != "bearer" or not secret.strip():
+            raise InvalidCredentials("send `Authorization: Bearer <token>`")
+        return users.principal_for_token(current().uow(), secret.strip())
+    if current_user.is_authenticated:
+        principal: Principal = current_user.principal
+        return principal
+    return None
+
+
+def requires(
+    action: Action, scope: ScopeOf | None = None
+) -> Callable[[Callable[P, T]], Callable[P, T]]:
+    """Refuse the request unless its principal may take `action` on the scope `scope` finds
+    (the whole system when there is none)."""
+
+    def decorate(view: Callable[P, T]) -> Callable[P, T]:
+        @functools.wraps(view)
+        def guarded(*args: P.args, **kwargs: P.kwargs) -> T:
+            principal = current_principal()
+            uow = current().uow()
+            found = Scope()
+            if principal is None:  # refused before the scope is looked up: nothing leaks
+                access.authorize(uow, None, action, found, request.remote_addr)
+            elif scope is not None and action is not Action.READ_PUBLIC:
+                values: dict[str, Any] = dict(kwargs)
+                for arg in args:
+                    if isinstance(arg, dict):
+                        values.update(arg)
+                found = scope(uow, values)
+            access.authorize(uow, principal, action, found, request.remote_addr)
+            return view(*args, **kwargs)
+
+        setattr(guarded, ACCESS_ATTRIBUTE, action)
+        return guarded
+
+    return decorate
+
+
+def center_in(field: str) -> ScopeOf:
+    """The scope of the center whose code the request carries in `field`."""
+    return lambda uow, values: access.center_scope(uow, values[field])

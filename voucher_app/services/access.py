@@ -1,0 +1,61 @@
+"""Access decisions against the database: the policy's rules (`domain.policy`) with the center
+hierarchy they need, and the scope each kind of thing a request names belongs to.
+
+Entry points call `authorize` before the use case; a refusal is written to the security log
+in its own transaction, then raised.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from voucher_app.domain.errors import PermissionDenied
+from voucher_app.domain.policy import Action, Scope, decide
+from voucher_app.domain.users import Principal
+from voucher_app.persistence.models import Provider, Sme
+from voucher_app.persistence.uow import UnitOfWork, read_only
+from voucher_app.services import users
+from voucher_app.services.centers import center_by_code, is_within
+from voucher_app.services.programmes import programme_by_id
+
+
+def authorize(
+    uow: UnitOfWork,
+    principal: Principal | None,
+    action: Action,
+    scope: Scope,
+    remote_addr: str | None = None,
+) -> None:
+    try:
+        _decide(uow, principal, action, scope)
+    except PermissionDenied:
+        users.record_denied(uow, principal, action.value, remote_addr)
+        raise
+
+
+@read_only
+def _decide(uow: UnitOfWork, principal: Principal | None, action: Action, scope: Scope) -> None:
+    decide(principal, action, scope, lambda center, root: is_within(uow.session, center, root))
+
+
+@read_only
+def center_scope(uow: UnitOfWork, center_code: str) -> Scope:
+    return Scope(center_id=center_by_code(uow.session, center_code).id)
+
+
+@read_only
+def programme_scope(uow: UnitOfWork, programme_id: uuid.UUID) -> Scope:
+    """A programme belongs to the center that owns it."""
+    return Scope(center_id=programme_by_id(uow.session, programme_id).owner_center_id)
+
+
+@read_only
+def user_scope(uow: UnitOfWork, user_id: uuid.UUID) -> Scope:
+    """A user belongs to their center, their SME's home center or their provider's center."""
+    user = users.user_row(uow, user_id)
+    center_id = user.center_id
+    if user.sme_id is not None:
+        center_id = uow.session.get_one(Sme, user.sme_id).home_center_id
+    elif user.provider_id is not None:
+        center_id = uow.session.get_one(Provider, user.provider_id).center_id
+    return Scope(center_id=center_id)
