@@ -107,6 +107,7 @@ def test_a_read_only_token_reads_but_never_writes() -> None:
         uuid.uuid4(), "r", Role.CENTER_ADMIN, center_id=CITY, scopes=frozenset({"read"})
     )
     decide(reader, Action.READ_CENTER, Scope(center_id=CITY), within)
+    decide(reader, Action.READ_OWN_ACCOUNT, Scope(), within)
     for action in (Action.REVIEW, Action.MOVE_BUDGET, Action.MANAGE_OWN_ACCOUNT):
         with pytest.raises(PermissionDenied, match="only read"):
             decide(reader, action, Scope(center_id=CITY), within)

@@ -137,7 +137,7 @@ class Logout(MethodView):
 @auth.route("/me")
 class Me(MethodView):
     @auth.response(200, UserSchema)
-    @requires(Action.MANAGE_OWN_ACCOUNT)
+    @requires(Action.READ_OWN_ACCOUNT)
     def get(self) -> UserView:
         """The signed-in user."""
         return _me()
@@ -146,7 +146,7 @@ class Me(MethodView):
 @auth.route("/tokens")
 class Tokens(MethodView):
     @auth.response(200, TokenSchema(many=True))
-    @requires(Action.MANAGE_OWN_ACCOUNT)
+    @requires(Action.READ_OWN_ACCOUNT)
     def get(self) -> list[TokenView]:
         """Your API tokens (never their secrets)."""
         principal = current_principal()

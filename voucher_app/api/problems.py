@@ -42,14 +42,15 @@ def status_of(error: VoucherError) -> int:
     return 500
 
 
-def problem(status: int, code: str, detail: str, **extra: Any) -> Response:
+def problem(status: int, code: str, detail: str, extra: dict[str, Any] | None = None) -> Response:
+    """The problem document; `extra` members (an error's details) never replace RFC 9457's."""
     body = {
+        **(extra or {}),
         "type": f"https://gd-sme-vouchers.example/problems/{code}",
         "title": code.replace("_", " "),
         "status": status,
         "code": code,
         "detail": detail,
-        **extra,
     }
     return Response(json.dumps(body), status=status, mimetype=PROBLEM_JSON)
 
@@ -66,7 +67,7 @@ class ProblemApi(Api):  # type: ignore[misc]
             code = "validation_failed"
             extra["errors"] = messages
         detail = "the request did not validate" if messages is not None else error.description
-        return problem(status, code, detail or code, **extra)
+        return problem(status, code, detail or code, extra)
 
 
 def register_problem_handlers(app: Flask) -> None:
@@ -77,7 +78,7 @@ def register_problem_handlers(app: Flask) -> None:
             log.error("%s: %s", error.code, error.message)
             return problem(status, error.code, InternalServerError.description)
         details = {k: v for k, v in error.details.items() if _is_plain(v)}
-        response = problem(status, error.code, error.message, **details)
+        response = problem(status, error.code, error.message, details)
         if status == 401:
             response.headers["WWW-Authenticate"] = 'Bearer realm="gd-sme-vouchers"'
         return response

@@ -31,6 +31,7 @@ class Action(StrEnum):
     # anyone, signed in or not
     READ_PUBLIC = "read_public"
     # any signed-in user, on their own account
+    READ_OWN_ACCOUNT = "read_own_account"
     MANAGE_OWN_ACCOUNT = "manage_own_account"
     # center roles and auditors, in their subtree
     READ_CENTER = "read_center"
@@ -53,6 +54,7 @@ _CENTER_ROLES = frozenset({Role.CENTER_STAFF, Role.CENTER_ADMIN})
 #: Which roles may take each action (an admin may take every one).
 ALLOWED: dict[Action, frozenset[Role]] = {
     Action.READ_PUBLIC: frozenset(Role),
+    Action.READ_OWN_ACCOUNT: frozenset(Role) - {Role.SYSTEM},
     Action.MANAGE_OWN_ACCOUNT: frozenset(Role) - {Role.SYSTEM},
     Action.READ_CENTER: _CENTER_ROLES | {Role.AUDITOR},
     Action.REVIEW: _CENTER_ROLES,
@@ -68,6 +70,7 @@ ALLOWED: dict[Action, frozenset[Role]] = {
 READS = frozenset(
     {
         Action.READ_PUBLIC,
+        Action.READ_OWN_ACCOUNT,
         Action.READ_CENTER,
         Action.READ_AS_SME,
         Action.READ_AS_PROVIDER,
@@ -113,7 +116,7 @@ def decide(
 def _in_scope(
     principal: Principal, action: Action, scope: Scope, within: Callable[[int, int], bool]
 ) -> bool:
-    if action is Action.MANAGE_OWN_ACCOUNT:
+    if action in (Action.READ_OWN_ACCOUNT, Action.MANAGE_OWN_ACCOUNT):
         return True
     if action in (Action.ACT_AS_SME, Action.READ_AS_SME):
         return scope.sme_id is not None and scope.sme_id == principal.sme_id

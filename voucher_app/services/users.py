@@ -272,7 +272,9 @@ def _attempt(
     if user.status != UserStatus.ACTIVE:
         status = {"status": user.status}
         record_event(uow, "login_inactive", name, name, remote_addr=remote_addr, details=status)
-        return _Attempt(None, AccountInactive(f"this account is {user.status}", status=user.status))
+        return _Attempt(
+            None, AccountInactive(f"this account is {user.status}", account_status=user.status)
+        )
     user.failed_logins, user.locked_until = 0, None
     if hasher.check_needs_rehash(user.password_hash):
         user.password_hash = hasher.hash(password)

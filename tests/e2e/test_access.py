@@ -1,0 +1,315 @@
+"""Who may call what, over HTTP: the permission matrix, generated from the route map, and the
+sign-in, token and registration flows.
+
+Every API route must declare its action (`@requires`) and have an example request below: a
+new route without either fails `test_every_route_declares_its_access_and_has_an_example`. The
+matrix sends each example as each kind of user — nobody, an SME, a provider, Shenzhen's staff
+and admin, Guangzhou's staff, the province's auditor, an admin — and checks the answer
+against the table of who may do what (401 for nobody, 403 for the refused, anything else for
+the allowed).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient, FlaskCliRunner
+from sqlalchemy import select
+
+from tests.e2e.accounts import PASSWORD, bearer
+from voucher_app.api.auth import ACCESS_ATTRIBUTE
+from voucher_app.domain.actors import Actor, Role
+from voucher_app.domain.policy import Action
+from voucher_app.persistence.models import SecurityEvent
+from voucher_app.services import demo, providers, users
+from voucher_app.services.users import NewUser
+from voucher_app.wiring import current
+
+SHENZHEN_SME = demo.SMES[0].uscc  # home: Nanshan (440305), below Shenzhen (440300)
+CASES = (
+    "nobody",
+    "sme",
+    "provider",
+    "staff-shenzhen",
+    "admin-shenzhen",
+    "staff-guangzhou",
+    "auditor-province",
+    "admin",
+)
+#: Who may take each action where the examples take it (a Shenzhen center, or everywhere).
+ALLOWED: dict[Action, set[str]] = {
+    Action.READ_PUBLIC: set(CASES),
+    Action.READ_OWN_ACCOUNT: set(CASES) - {"nobody"},
+    Action.MANAGE_OWN_ACCOUNT: set(CASES) - {"nobody"},
+    Action.READ_CENTER: {"staff-shenzhen", "admin-shenzhen", "auditor-province", "admin"},
+    Action.REVIEW: {"staff-shenzhen", "admin-shenzhen", "admin"},
+    Action.ADMINISTER: {"admin-shenzhen", "admin"},
+}
+EVERYWHERE_ONLY_ADMIN = {"admin"}
+
+
+@dataclass(frozen=True)
+class Example:
+    method: str
+    url: str
+    body: dict[str, object] | None = None
+    #: When the example touches the whole system, only an admin (not a center admin) may.
+    everywhere: bool = False
+
+
+@pytest.fixture
+def world(app: Flask, runner: FlaskCliRunner) -> dict[str, object]:
+    """The demo data, a user per case, and a pending SME registration to approve."""
+    assert runner.invoke(args=["demo", "load"]).exit_code == 0
+    with app.app_context():
+        provider = providers.catalogue(current().uow())[0].provider_id
+    headers: dict[str, dict[str, str]] = {
+        "nobody": {},
+        "sme": bearer(app, Role.SME, sme=SHENZHEN_SME),
+        "provider": bearer(app, Role.PROVIDER, provider=provider),
+        "staff-shenzhen": bearer(app, Role.CENTER_STAFF, center="440300"),
+        "admin-shenzhen": bearer(app, Role.CENTER_ADMIN, center="440300"),
+        "staff-guangzhou": bearer(app, Role.CENTER_STAFF, center="440100"),
+        "auditor-province": bearer(app, Role.AUDITOR, center="440000"),
+        "admin": bearer(app, Role.ADMIN),
+    }
+    client = app.test_client()
+    pending = client.post(
+        "/api/v1/register",
+        json={"username": "yunfan", "password": PASSWORD, "role": "sme", "sme": SHENZHEN_SME},
+    )
+    assert pending.status_code == 201, pending.get_json()
+    return {"headers": headers, "pending": pending.get_json()["id"]}
+
+
+def examples(pending: str) -> dict[tuple[str, str], Callable[[str], Example]]:
+    """One request per route and method; `case` makes names unique where a request creates."""
+    token = str(uuid.uuid4())
+    return {
+        ("POST", "/api/v1/auth/login"): lambda case: Example(
+            "POST", "/api/v1/auth/login", {"username": "", "password": ""}
+        ),  # refused as invalid (422), not as unauthorised: signing in is public
+        ("POST", "/api/v1/auth/logout"): lambda case: Example("POST", "/api/v1/auth/logout"),
+        ("GET", "/api/v1/auth/me"): lambda case: Example("GET", "/api/v1/auth/me"),
+        ("GET", "/api/v1/auth/tokens"): lambda case: Example("GET", "/api/v1/auth/tokens"),
+        ("POST", "/api/v1/auth/tokens"): lambda case: Example(
+            "POST", "/api/v1/auth/tokens", {"name": f"matrix {case}"}
+        ),
+        ("DELETE", "/api/v1/auth/tokens/<uuid:token_id>"): lambda case: Example(
+            "DELETE", f"/api/v1/auth/tokens/{token}"
+        ),
+        ("GET", "/api/v1/users"): lambda case: Example("GET", "/api/v1/users", everywhere=True),
+        ("POST", "/api/v1/users"): lambda case: Example(
+            "POST",
+            "/api/v1/users",
+            {
+                "username": f"nanshan-{case}",
+                "password": PASSWORD,
+                "role": "center_staff",
+                "center": "440305",
+            },
+        ),
+        ("POST", "/api/v1/users/<uuid:user_id>/status"): lambda case: Example(
+            "POST", f"/api/v1/users/{pending}/status", {"status": "active"}
+        ),
+        ("POST", "/api/v1/register"): lambda case: Example(
+            "POST",
+            "/api/v1/register",
+            {"username": f"reg-{case}", "password": PASSWORD, "role": "sme", "sme": "x"},
+        ),
+        ("GET", "/api/v1/reports/spend"): lambda case: Example(
+            "GET", "/api/v1/reports/spend?center=440300"
+        ),
+        ("GET", "/api/v1/reports/spend/file"): lambda case: Example(
+            "GET", "/api/v1/reports/spend/file?center=440300&format=csv"
+        ),
+        ("GET", "/api/v1/reports/kpis"): lambda case: Example(
+            "GET", "/api/v1/reports/kpis?center=440305"
+        ),
+        ("GET", "/api/v1/catalogue"): lambda case: Example("GET", "/api/v1/catalogue"),
+        ("POST", "/api/v1/vouchers/verify"): lambda case: Example(
+            "POST", "/api/v1/vouchers/verify", {"token": "not.a.token"}
+        ),
+        ("GET", "/.well-known/jwks.json"): lambda case: Example("GET", "/.well-known/jwks.json"),
+        ("GET", "/healthz"): lambda case: Example("GET", "/healthz"),
+        ("GET", "/api/v1/ledger/checkpoint"): lambda case: Example(
+            "GET", "/api/v1/ledger/checkpoint"
+        ),
+        ("GET", "/api/v1/ledger/vkey"): lambda case: Example("GET", "/api/v1/ledger/vkey"),
+        ("GET", "/api/v1/ledger/entries"): lambda case: Example(
+            "GET", "/api/v1/ledger/entries?start=0&end=2"
+        ),
+        ("GET", "/api/v1/ledger/proofs/inclusion"): lambda case: Example(
+            "GET", "/api/v1/ledger/proofs/inclusion?index=0&tree_size=2"
+        ),
+        ("GET", "/api/v1/ledger/proofs/consistency"): lambda case: Example(
+            "GET", "/api/v1/ledger/proofs/consistency?first=1&second=2"
+        ),
+    }
+
+
+def routes(app: Flask) -> list[tuple[str, str, Action | None]]:
+    """Every API route and method, with the action its view declares (None: none)."""
+    found = []
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint == "static" or rule.endpoint.startswith("api-docs"):
+            continue
+        view_class = getattr(app.view_functions[rule.endpoint], "view_class", None)
+        for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
+            handler = getattr(view_class, method.lower(), None)
+            found.append((method, rule.rule, getattr(handler, ACCESS_ATTRIBUTE, None)))
+    return found
+
+
+def test_every_route_declares_its_access_and_has_an_example(app: Flask) -> None:
+    known = examples("x")
+    for method, rule, action in routes(app):
+        assert action is not None, f"{method} {rule} declares no @requires"
+        assert (method, rule) in known, f"{method} {rule} has no example in the matrix"
+
+
+def test_the_permission_matrix(app: Flask, world: dict[str, object]) -> None:
+    headers: dict[str, dict[str, str]] = world["headers"]  # type: ignore[assignment]
+    known = examples(str(world["pending"]))
+    client = app.test_client()
+    checked = 0
+    for method, rule, action in routes(app):
+        assert action is not None
+        for case in CASES:
+            example = known[(method, rule)](case)
+            allowed = ALLOWED[action]
+            if example.everywhere:
+                allowed = allowed & EVERYWHERE_ONLY_ADMIN
+            answer = client.open(
+                example.url, method=example.method, json=example.body, headers=headers[case]
+            )
+            if case in allowed:
+                assert answer.status_code not in (401, 403), (method, rule, case, answer.json)
+            elif case == "nobody":
+                assert answer.status_code == 401, (method, rule, case, answer.json)
+                assert answer.headers["WWW-Authenticate"].startswith("Bearer")
+            else:
+                assert answer.status_code == 403, (method, rule, case, answer.json)
+                assert answer.get_json()["code"] == "permission_denied"
+            checked += 1
+    assert checked == len(routes(app)) * len(CASES)
+
+
+def test_a_refusal_is_in_the_security_log(app: Flask, world: dict[str, object]) -> None:
+    headers: dict[str, dict[str, str]] = world["headers"]  # type: ignore[assignment]
+    client = app.test_client()
+    answer = client.get("/api/v1/reports/spend?center=440300", headers=headers["staff-guangzhou"])
+    assert answer.status_code == 403
+    with app.app_context(), current().database.engine.connect() as connection:
+        denied = connection.execute(
+            select(SecurityEvent.details).where(SecurityEvent.kind == "permission_denied")
+        ).all()
+    assert [row.details for row in denied] == [{"action": "read_center"}]
+
+
+def test_sign_in_a_token_and_its_revocation(app: Flask, client: FlaskClient) -> None:
+    with app.app_context():
+        parts = current()
+        users.create_user(
+            parts.uow(),
+            NewUser("admin.one", PASSWORD, Role.ADMIN),
+            parts.hasher,
+            Actor("test", Role.ADMIN),
+        )
+    assert client.get("/api/v1/auth/me").status_code == 401
+    wrong = client.post("/api/v1/auth/login", json={"username": "admin.one", "password": "no"})
+    assert (wrong.status_code, wrong.get_json()["code"]) == (401, "invalid_credentials")
+    signed_in = client.post(
+        "/api/v1/auth/login", json={"username": "admin.one", "password": PASSWORD}
+    )
+    assert signed_in.status_code == 200 and signed_in.get_json()["role"] == "admin"
+    assert client.get("/api/v1/auth/me").get_json()["username"] == "admin.one"
+    made = client.post("/api/v1/auth/tokens", json={"name": "scanner", "scopes": ["read"]})
+    assert made.status_code == 201
+    secret, token_id = made.get_json()["token"], made.get_json()["id"]
+    listed = client.get("/api/v1/auth/tokens").get_json()
+    assert [t["name"] for t in listed] == ["scanner"] and "token" not in listed[0]
+    assert client.post("/api/v1/auth/logout").status_code == 204
+    assert client.get("/api/v1/auth/me").status_code == 401
+    bearer_header = {"Authorization": f"Bearer {secret}"}
+    assert client.get("/api/v1/auth/me", headers=bearer_header).status_code == 200
+    writing = client.post("/api/v1/auth/tokens", json={"name": "x"}, headers=bearer_header)
+    assert writing.status_code == 403  # a read-only token changes nothing, not even tokens
+    revoked = client.delete(f"/api/v1/auth/tokens/{token_id}", headers=bearer_header)
+    assert revoked.status_code == 403  # revoking is a change too: sign in to do it
+    client.post("/api/v1/auth/login", json={"username": "admin.one", "password": PASSWORD})
+    assert client.delete(f"/api/v1/auth/tokens/{token_id}").status_code == 200
+    gone = client.get("/api/v1/auth/me", headers=bearer_header)
+    assert (gone.status_code, gone.get_json()["code"]) == (401, "invalid_credentials")
+    malformed = client.get("/api/v1/auth/me", headers={"Authorization": "Basic abc"})
+    assert malformed.status_code == 401
+
+
+def test_five_failed_sign_ins_lock_the_account(app: Flask, client: FlaskClient) -> None:
+    bearer(app, Role.ADMIN)  # makes a user named admin-…; sign in as another one below
+    with app.app_context():
+        parts = current()
+        users.create_user(
+            parts.uow(),
+            NewUser("locked.out", PASSWORD, Role.ADMIN),
+            parts.hasher,
+            Actor("test", Role.ADMIN),
+        )
+    for _ in range(5):
+        client.post("/api/v1/auth/login", json={"username": "locked.out", "password": "bad"})
+    locked = client.post(
+        "/api/v1/auth/login", json={"username": "locked.out", "password": PASSWORD}
+    )
+    assert (locked.status_code, locked.get_json()["code"]) == (401, "account_locked")
+
+
+def test_a_registration_waits_for_its_centers_approval(
+    app: Flask, world: dict[str, object]
+) -> None:
+    headers: dict[str, dict[str, str]] = world["headers"]  # type: ignore[assignment]
+    client = app.test_client()
+    waiting = client.post("/api/v1/auth/login", json={"username": "yunfan", "password": PASSWORD})
+    assert (waiting.status_code, waiting.get_json()["code"]) == (401, "account_inactive")
+    url = f"/api/v1/users/{world['pending']}/status"
+    sibling = client.post(url, json={"status": "active"}, headers=headers["staff-guangzhou"])
+    assert sibling.status_code == 403
+    approved = client.post(url, json={"status": "active"}, headers=headers["staff-shenzhen"])
+    assert approved.status_code == 200 and approved.get_json()["status"] == "active"
+    signed_in = client.post("/api/v1/auth/login", json={"username": "yunfan", "password": PASSWORD})
+    assert signed_in.status_code == 200 and signed_in.get_json()["sme"] == SHENZHEN_SME
+
+
+def test_the_users_commands_make_the_first_admin_and_a_token(
+    app: Flask, runner: FlaskCliRunner, client: FlaskClient
+) -> None:
+    made = runner.invoke(
+        args=["users", "create", "root.admin", "--role", "admin", "--password-stdin"],
+        input=f"{PASSWORD}\n",
+    )
+    assert made.exit_code == 0, made.output
+    user_id = made.output.split("(", 1)[1].split(")", 1)[0]
+    weak = runner.invoke(
+        args=["users", "create", "weak.one", "--role", "admin", "--password-stdin"],
+        input="short\n",
+    )
+    assert weak.exit_code == 1 and "weak_password" in weak.output
+    unbound = runner.invoke(
+        args=["users", "create", "staff.x", "--role", "center_staff", "--password-stdin"],
+        input=f"{PASSWORD}\n",
+    )
+    assert unbound.exit_code == 1 and "bound to a center" in unbound.output
+    listed = runner.invoke(args=["users", "list"])
+    assert listed.output.split()[:3] == ["root.admin", "admin", "active"]
+    token = runner.invoke(args=["users", "token", user_id, "--name", "ops", "--scope", "read"])
+    assert token.exit_code == 0, token.output
+    secret = token.output.strip().splitlines()[-1]
+    me = client.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {secret}"})
+    assert me.get_json()["username"] == "root.admin"
+    disabled = runner.invoke(args=["users", "status", user_id, "disabled"])
+    assert disabled.exit_code == 0 and "disabled" in disabled.output
+    refused = client.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {secret}"})
+    assert refused.status_code == 401
