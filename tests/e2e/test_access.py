@@ -24,8 +24,8 @@ from tests.e2e.accounts import PASSWORD, bearer
 from voucher_app.api.auth import ACCESS_ATTRIBUTE
 from voucher_app.domain.actors import Actor, Role
 from voucher_app.domain.policy import Action
-from voucher_app.persistence.models import SecurityEvent
-from voucher_app.services import demo, providers, users
+from voucher_app.persistence.models import Provider, Redemption, SecurityEvent
+from voucher_app.services import demo, users
 from voucher_app.services.users import NewUser
 from voucher_app.wiring import current
 
@@ -46,6 +46,16 @@ ALLOWED: dict[Action, set[str]] = {
     Action.READ_OWN_ACCOUNT: set(CASES) - {"nobody"},
     Action.MANAGE_OWN_ACCOUNT: set(CASES) - {"nobody"},
     Action.READ_CENTER: {"staff-shenzhen", "admin-shenzhen", "auditor-province", "admin"},
+    Action.READ_CLAIM: {
+        "sme",
+        "provider",
+        "staff-shenzhen",
+        "admin-shenzhen",
+        "auditor-province",
+        "admin",
+    },
+    Action.ACT_AS_SME: {"sme", "admin"},
+    Action.ACT_AS_PROVIDER: {"provider", "admin"},
     Action.REVIEW: {"staff-shenzhen", "admin-shenzhen", "admin"},
     Action.ADMINISTER: {"admin-shenzhen", "admin"},
 }
@@ -63,10 +73,15 @@ class Example:
 
 @pytest.fixture
 def world(app: Flask, runner: FlaskCliRunner) -> dict[str, object]:
-    """The demo data, a user per case, and a pending SME registration to approve."""
+    """The demo data, a user per case, and a pending SME registration to approve; the SME and
+    provider users are those of the demo's approved claim on a Nanshan voucher."""
     assert runner.invoke(args=["demo", "load"]).exit_code == 0
-    with app.app_context():
-        provider = providers.catalogue(current().uow())[0].provider_id
+    with app.app_context(), current().database.engine.connect() as connection:
+        claim, provider = connection.execute(
+            select(Redemption.public_id, Provider.public_id)
+            .join(Provider, Provider.id == Redemption.provider_id)
+            .where(Redemption.status == "approved")
+        ).one()
     headers: dict[str, dict[str, str]] = {
         "nobody": {},
         "sme": bearer(app, Role.SME, sme=SHENZHEN_SME),
@@ -83,13 +98,49 @@ def world(app: Flask, runner: FlaskCliRunner) -> dict[str, object]:
         json={"username": "yunfan", "password": PASSWORD, "role": "sme", "sme": SHENZHEN_SME},
     )
     assert pending.status_code == 201, pending.get_json()
-    return {"headers": headers, "pending": pending.get_json()["id"]}
+    return {
+        "headers": headers,
+        "pending": pending.get_json()["id"],
+        "claim": str(claim),
+        "provider": str(provider),
+    }
 
 
-def examples(pending: str) -> dict[tuple[str, str], Callable[[str], Example]]:
+def examples(
+    pending: str, claim: str = "", provider: str = ""
+) -> dict[tuple[str, str], Callable[[str], Example]]:
     """One request per route and method; `case` makes names unique where a request creates."""
     token = str(uuid.uuid4())
+    claims = "/api/v1/redemptions/<uuid:redemption_id>"
     return {
+        ("POST", "/api/v1/providers/<uuid:provider_id>/redemptions"): lambda case: Example(
+            "POST",
+            f"/api/v1/providers/{provider}/redemptions",
+            {
+                "human_code": "XXXX-XXXX",
+                "passcode": "000000",
+                "invoice_number": f"M-{case}",
+                "invoiced_fen": 100,
+                "delivered_on": "2026-01-02",
+                "category": "accounting_tax",
+            },
+        ),
+        ("GET", claims): lambda case: Example("GET", f"/api/v1/redemptions/{claim}"),
+        ("GET", f"{claims}/history"): lambda case: Example(
+            "GET", f"/api/v1/redemptions/{claim}/history"
+        ),
+        ("POST", f"{claims}/confirm"): lambda case: Example(
+            "POST", f"/api/v1/redemptions/{claim}/confirm"
+        ),
+        ("POST", f"{claims}/dispute"): lambda case: Example(
+            "POST", f"/api/v1/redemptions/{claim}/dispute", {"reason": "not delivered"}
+        ),
+        ("POST", f"{claims}/approve"): lambda case: Example(
+            "POST", f"/api/v1/redemptions/{claim}/approve"
+        ),
+        ("POST", f"{claims}/reject"): lambda case: Example(
+            "POST", f"/api/v1/redemptions/{claim}/reject", {"reason": "no proof"}
+        ),
         ("POST", "/api/v1/auth/login"): lambda case: Example(
             "POST", "/api/v1/auth/login", {"username": "", "password": ""}
         ),  # refused as invalid (422), not as unauthorised: signing in is public
@@ -174,7 +225,7 @@ def test_every_route_declares_its_access_and_has_an_example(app: Flask) -> None:
 
 def test_the_permission_matrix(app: Flask, world: dict[str, object]) -> None:
     headers: dict[str, dict[str, str]] = world["headers"]  # type: ignore[assignment]
-    known = examples(str(world["pending"]))
+    known = examples(str(world["pending"]), str(world["claim"]), str(world["provider"]))
     client = app.test_client()
     checked = 0
     for method, rule, action in routes(app):

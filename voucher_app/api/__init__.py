@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from flask import Flask
 
-from voucher_app.api import accounts, auth, catalogue, health, ledger, reports, vouchers
+from voucher_app.api import (
+    accounts,
+    auth,
+    catalogue,
+    health,
+    ledger,
+    redemptions,
+    reports,
+    vouchers,
+)
 from voucher_app.api.problems import ProblemApi, register_problem_handlers
 
 
@@ -15,6 +24,7 @@ def init_app(app: Flask) -> None:
     api.register_blueprint(accounts.people, url_prefix="/api/v1")
     api.register_blueprint(ledger.blp, url_prefix="/api/v1/ledger")
     api.register_blueprint(vouchers.blp, url_prefix="/api/v1/vouchers")
+    api.register_blueprint(redemptions.blp, url_prefix="/api/v1")
     api.register_blueprint(reports.blp, url_prefix="/api/v1/reports")
     api.register_blueprint(catalogue.blp, url_prefix="/api/v1/catalogue")
     api.register_blueprint(vouchers.keys)

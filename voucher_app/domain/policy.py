@@ -35,6 +35,8 @@ class Action(StrEnum):
     MANAGE_OWN_ACCOUNT = "manage_own_account"
     # center roles and auditors, in their subtree
     READ_CENTER = "read_center"
+    # everyone a claim concerns: its voucher's center (and above), its SME, its provider
+    READ_CLAIM = "read_claim"
     # center staff and admins, in their subtree
     REVIEW = "review"  # providers' applications, claims, complaints
     ISSUE = "issue"  # vouchers, one by one or in bulk; revocation
@@ -57,6 +59,7 @@ ALLOWED: dict[Action, frozenset[Role]] = {
     Action.READ_OWN_ACCOUNT: frozenset(Role) - {Role.SYSTEM},
     Action.MANAGE_OWN_ACCOUNT: frozenset(Role) - {Role.SYSTEM},
     Action.READ_CENTER: _CENTER_ROLES | {Role.AUDITOR},
+    Action.READ_CLAIM: _CENTER_ROLES | {Role.AUDITOR, Role.SME, Role.PROVIDER},
     Action.REVIEW: _CENTER_ROLES,
     Action.ISSUE: _CENTER_ROLES,
     Action.SETTLE: _CENTER_ROLES,
@@ -72,6 +75,7 @@ READS = frozenset(
         Action.READ_PUBLIC,
         Action.READ_OWN_ACCOUNT,
         Action.READ_CENTER,
+        Action.READ_CLAIM,
         Action.READ_AS_SME,
         Action.READ_AS_PROVIDER,
     }
@@ -116,13 +120,14 @@ def decide(
 def _in_scope(
     principal: Principal, action: Action, scope: Scope, within: Callable[[int, int], bool]
 ) -> bool:
+    """Whether what the principal is bound to covers the scope: their own SME, their own
+    provider, or for a center role the scope's center at or below theirs."""
     if action in (Action.READ_OWN_ACCOUNT, Action.MANAGE_OWN_ACCOUNT):
         return True
-    if action in (Action.ACT_AS_SME, Action.READ_AS_SME):
+    if principal.role is Role.SME:
         return scope.sme_id is not None and scope.sme_id == principal.sme_id
-    if action in (Action.ACT_AS_PROVIDER, Action.READ_AS_PROVIDER):
+    if principal.role is Role.PROVIDER:
         return scope.provider_id is not None and scope.provider_id == principal.provider_id
-    # a center role: the scope's center must be theirs or below it
     if principal.center_id is None or scope.center_id is None:
         return False
     return within(scope.center_id, principal.center_id)

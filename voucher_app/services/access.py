@@ -12,11 +12,13 @@ import uuid
 from voucher_app.domain.errors import PermissionDenied
 from voucher_app.domain.policy import Action, Scope, decide
 from voucher_app.domain.users import Principal
-from voucher_app.persistence.models import Provider, Sme
+from voucher_app.persistence.models import Provider, Sme, Voucher
 from voucher_app.persistence.uow import UnitOfWork, read_only
 from voucher_app.services import users
 from voucher_app.services.centers import center_by_code, is_within
 from voucher_app.services.programmes import programme_by_id
+from voucher_app.services.providers import provider_by_id
+from voucher_app.services.redemptions import claim_by_id
 
 
 def authorize(
@@ -59,3 +61,18 @@ def user_scope(uow: UnitOfWork, user_id: uuid.UUID) -> Scope:
     elif user.provider_id is not None:
         center_id = uow.session.get_one(Provider, user.provider_id).center_id
     return Scope(center_id=center_id)
+
+
+@read_only
+def claim_scope(uow: UnitOfWork, redemption_id: uuid.UUID) -> Scope:
+    """A claim concerns its voucher's issuing center, the voucher's SME and its provider."""
+    claim = claim_by_id(uow, redemption_id)
+    voucher = uow.session.get_one(Voucher, claim.voucher_id)
+    return Scope(voucher.issuing_center_id, voucher.sme_id, claim.provider_id)
+
+
+@read_only
+def provider_scope(uow: UnitOfWork, provider_id: uuid.UUID) -> Scope:
+    """A provider's own things; its center's staff look after it."""
+    provider = provider_by_id(uow, provider_id)
+    return Scope(center_id=provider.center_id, provider_id=provider.id)

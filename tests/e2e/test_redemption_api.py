@@ -1,0 +1,72 @@
+"""A claim over HTTP, as the people involved make it: the provider's desk submits with the
+voucher's token (retried with the same Idempotency-Key), the SME confirms, Shenzhen's
+reviewer approves; the history names each of them, and the ledger verifies."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from flask import Flask, json
+from flask.testing import FlaskCliRunner
+from sqlalchemy import select
+
+from tests.e2e.accounts import bearer
+from voucher_app.domain.actors import Role
+from voucher_app.domain.calendar import local_date
+from voucher_app.persistence.models import Product, Provider
+from voucher_app.services import demo
+from voucher_app.wiring import current
+
+SME_USCC = demo.SMES[0].uscc  # holds demo vouchers 0 and 1, issued by Nanshan (440305)
+
+
+def test_a_claim_is_submitted_confirmed_and_approved_over_http(
+    app: Flask, runner: FlaskCliRunner
+) -> None:
+    assert runner.invoke(args=["demo", "load"]).exit_code == 0
+    listed = runner.invoke(args=["vouchers", "list", "--json"])
+    voucher = [v for v in json.loads(listed.output) if v["sme"] == SME_USCC][1]
+    with app.app_context(), current().database.engine.connect() as connection:
+        provider, product = connection.execute(
+            select(Provider.public_id, Product.public_id)
+            .join(Product, Product.provider_id == Provider.id)
+            .where(Product.category == "accounting_tax")
+        ).one()
+    desk = bearer(app, Role.PROVIDER, provider=provider)
+    clerk = bearer(app, Role.SME, sme=SME_USCC)
+    reviewer = bearer(app, Role.CENTER_STAFF, center="440300")
+    client = app.test_client()
+    body = {
+        "token": voucher["token"],
+        "product_id": str(product),
+        "invoice_number": "GZTH-2026-0415",
+        "invoiced_fen": 300_000,
+        "delivered_on": local_date(datetime.now(UTC)).isoformat(),
+    }
+    url = f"/api/v1/providers/{provider}/redemptions"
+    keyed = {**desk, "Idempotency-Key": "desk-0415"}
+    first = client.post(url, json=body, headers=keyed)
+    assert first.status_code == 201, first.get_json()
+    claim = first.get_json()
+    assert (claim["subsidy_fen"], claim["status"]) == (150_000, "submitted")
+    again = client.post(url, json=body, headers=keyed)
+    assert again.get_json()["id"] == claim["id"]  # the retry returns the first claim
+    other = client.post(url, json={**body, "invoiced_fen": 1}, headers=keyed)
+    assert (other.status_code, other.get_json()["code"]) == (409, "idempotency_key_reused")
+    both = client.post(url, json={**body, "human_code": "X"}, headers=desk)
+    assert both.status_code == 422  # a token or a code, not both
+
+    base = f"/api/v1/redemptions/{claim['id']}"
+    assert client.post(f"{base}/approve", headers=clerk).status_code == 403  # not the SME's
+    assert client.post(f"{base}/confirm", headers=reviewer).status_code == 403
+    assert client.post(f"{base}/confirm", headers=clerk).get_json()["status"] == "confirmed"
+    assert client.post(f"{base}/approve", headers=reviewer).get_json()["status"] == "approved"
+    history = client.get(f"{base}/history", headers=desk).get_json()
+    assert [(e["status"], e["role"]) for e in history] == [
+        ("submitted", "provider"),
+        ("confirmed", "sme"),
+        ("approved", "center_staff"),
+    ]
+    assert client.get(base, headers=clerk).get_json()["status"] == "approved"
+    verify = runner.invoke(args=["ledger", "verify"])
+    assert verify.exit_code == 0, verify.output

@@ -1,0 +1,181 @@
+"""Redemption routes (兑付): a provider claims for a delivered service, the SME confirms or
+disputes, the center approves or rejects; everyone the claim concerns reads it and its history.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from flask import request
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+
+from voucher_app.api.auth import current_principal, requires
+from voucher_app.domain.policy import Action, Scope
+from voucher_app.domain.reasons import MAX_REASON
+from voucher_app.domain.users import Principal
+from voucher_app.persistence.uow import UnitOfWork
+from voucher_app.services import access, redemptions
+from voucher_app.services.redemptions import RedemptionView, Service, VoucherProof
+from voucher_app.wiring import current
+
+blp = Blueprint("redemptions", __name__, description="Providers' claims on vouchers (兑付)")
+
+MAX_TOKEN = 4096
+IDEMPOTENCY_KEY = "Idempotency-Key"
+
+
+class SubmitRequest(Schema):
+    token = fields.String(load_default=None, validate=validate.Length(min=1, max=MAX_TOKEN))
+    human_code = fields.String(load_default=None, validate=validate.Length(min=1, max=20))
+    passcode = fields.String(load_default=None, validate=validate.Length(min=1, max=12))
+    product_id = fields.UUID(load_default=None)
+    category = fields.String(load_default=None, validate=validate.Length(min=1, max=40))
+    description = fields.String(load_default="", validate=validate.Length(max=500))
+    invoice_number = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    invoiced_fen = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
+    delivered_on = fields.Date(required=True)
+
+    @validates_schema
+    def _one_proof(self, data: dict[str, Any], **_: Any) -> None:
+        by_code = data.get("human_code") is not None or data.get("passcode") is not None
+        if (data.get("token") is not None) == by_code:
+            raise ValidationError("send the voucher's token, or its human code and passcode")
+
+
+class ReasonRequest(Schema):
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=MAX_REASON))
+
+
+class RedemptionSchema(Schema):
+    id = fields.UUID(required=True)
+    voucher_id = fields.UUID(required=True)
+    voucher_code = fields.String(required=True)
+    provider_id = fields.UUID(required=True)
+    product_id = fields.UUID(allow_none=True)
+    category = fields.String(required=True)
+    description = fields.String(required=True)
+    invoice_number = fields.String(required=True)
+    invoiced_fen = fields.Integer(required=True)
+    subsidy_fen = fields.Integer(required=True)
+    delivered_on = fields.Date(required=True)
+    status = fields.String(
+        required=True,
+        metadata={
+            "enum": ["submitted", "confirmed", "disputed", "approved", "rejected", "settled"]
+        },
+    )
+    status_reason = fields.String(allow_none=True)
+    submitted_at = fields.DateTime(required=True)
+    confirm_by = fields.DateTime(required=True)
+
+
+class EventSchema(Schema):
+    status = fields.String(required=True)
+    reason = fields.String(allow_none=True)
+    details = fields.Dict(required=True)
+    actor = fields.String(required=True)
+    role = fields.String(required=True)
+    at = fields.DateTime(required=True)
+
+
+def _claim(uow: UnitOfWork, values: dict[str, Any]) -> Scope:
+    return access.claim_scope(uow, values["redemption_id"])
+
+
+def _provider(uow: UnitOfWork, values: dict[str, Any]) -> Scope:
+    return access.provider_scope(uow, values["provider_id"])
+
+
+def _principal() -> Principal:
+    principal = current_principal()
+    assert principal is not None  # `requires` let the request through
+    return principal
+
+
+@blp.route("/providers/<uuid:provider_id>/redemptions")
+class Submit(MethodView):
+    @blp.arguments(SubmitRequest)
+    @blp.response(201, RedemptionSchema)
+    @requires(Action.ACT_AS_PROVIDER, scope=_provider)
+    def post(self, body: dict[str, Any], provider_id: uuid.UUID) -> RedemptionView:
+        """Claim the subsidy for a service delivered under a voucher. Send an
+        `Idempotency-Key` header: a retry with the same key returns the first claim."""
+        parts = current()
+        return redemptions.submit_redemption(
+            parts.uow(),
+            provider_id=provider_id,
+            proof=VoucherProof(body["token"], body["human_code"], body["passcode"]),
+            service=Service(
+                body["invoice_number"],
+                body["invoiced_fen"],
+                body["delivered_on"],
+                product_id=body["product_id"],
+                category=body["category"],
+                description=body["description"],
+            ),
+            actor=_principal().actor,
+            public_keys=parts.voucher_keys(),
+            idempotency_key=request.headers.get(IDEMPOTENCY_KEY),
+        )
+
+
+@blp.route("/redemptions/<uuid:redemption_id>")
+class Claim(MethodView):
+    @blp.response(200, RedemptionSchema)
+    @requires(Action.READ_CLAIM, scope=_claim)
+    def get(self, redemption_id: uuid.UUID) -> RedemptionView:
+        return redemptions.get_redemption(current().uow(), redemption_id)
+
+
+@blp.route("/redemptions/<uuid:redemption_id>/history")
+class History(MethodView):
+    @blp.response(200, EventSchema(many=True))
+    @requires(Action.READ_CLAIM, scope=_claim)
+    def get(self, redemption_id: uuid.UUID) -> list[dict[str, Any]]:
+        """Every step of the claim, oldest first, with who took it and when."""
+        return redemptions.redemption_history(current().uow(), redemption_id)
+
+
+@blp.route("/redemptions/<uuid:redemption_id>/confirm")
+class Confirm(MethodView):
+    @blp.response(200, RedemptionSchema)
+    @requires(Action.ACT_AS_SME, scope=_claim)
+    def post(self, redemption_id: uuid.UUID) -> RedemptionView:
+        """The SME confirms the service was delivered as claimed."""
+        return redemptions.confirm_redemption(current().uow(), redemption_id, _principal().actor)
+
+
+@blp.route("/redemptions/<uuid:redemption_id>/dispute")
+class Dispute(MethodView):
+    @blp.arguments(ReasonRequest)
+    @blp.response(200, RedemptionSchema)
+    @requires(Action.ACT_AS_SME, scope=_claim)
+    def post(self, body: dict[str, str], redemption_id: uuid.UUID) -> RedemptionView:
+        """The SME disputes the claim, saying why; the value goes back to the voucher."""
+        return redemptions.dispute_redemption(
+            current().uow(), redemption_id, body["reason"], _principal().actor
+        )
+
+
+@blp.route("/redemptions/<uuid:redemption_id>/approve")
+class Approve(MethodView):
+    @blp.response(200, RedemptionSchema)
+    @requires(Action.REVIEW, scope=_claim)
+    def post(self, redemption_id: uuid.UUID) -> RedemptionView:
+        """Staff of the voucher's center (or above) approve: the subsidy becomes payable."""
+        return redemptions.approve_redemption(current().uow(), redemption_id, _principal().actor)
+
+
+@blp.route("/redemptions/<uuid:redemption_id>/reject")
+class Reject(MethodView):
+    @blp.arguments(ReasonRequest)
+    @blp.response(200, RedemptionSchema)
+    @requires(Action.REVIEW, scope=_claim)
+    def post(self, body: dict[str, str], redemption_id: uuid.UUID) -> RedemptionView:
+        """Staff reject the claim with a reason: the value is back on the voucher."""
+        return redemptions.reject_redemption(
+            current().uow(), redemption_id, body["reason"], _principal().actor
+        )
