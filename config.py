@@ -42,6 +42,8 @@ class Config:
     #: Argon2id cost for passwords: memory in KiB and passes (RFC 9106's second option).
     PASSWORD_MEMORY_KIB = 65_536
     PASSWORD_TIME_COST = 3
+    #: Where rate-limit counters live: memory (per process) unless a Redis URL is given.
+    RATELIMIT_STORAGE_URI = "memory://"
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     JSON_LOGS = False

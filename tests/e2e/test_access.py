@@ -364,3 +364,23 @@ def test_the_users_commands_make_the_first_admin_and_a_token(
     assert disabled.exit_code == 0 and "disabled" in disabled.output
     refused = client.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {secret}"})
     assert refused.status_code == 401
+
+
+def test_signing_in_is_rate_limited_per_client(client: FlaskClient) -> None:
+    answers = [
+        client.post("/api/v1/auth/login", json={"username": f"u{n}x", "password": "p"})
+        for n in range(11)
+    ]
+    assert [a.status_code for a in answers[:10]] == [401] * 10
+    assert answers[10].status_code == 429
+    assert answers[10].mimetype == "application/problem+json"
+    assert answers[10].get_json()["code"] == "too_many_requests"
+    assert "Retry-After" in answers[10].headers
+
+
+def test_every_answer_carries_the_security_headers(client: FlaskClient) -> None:
+    for answer in (client.get("/healthz"), client.get("/api/v1/auth/me")):
+        assert answer.headers["X-Content-Type-Options"] == "nosniff"
+        assert answer.headers["X-Frame-Options"] == "DENY"
+        assert "frame-ancestors 'none'" in answer.headers["Content-Security-Policy"]
+        assert answer.headers["Cache-Control"] == "no-store"

@@ -8,6 +8,7 @@ from voucher_app.api import (
     accounts,
     auth,
     catalogue,
+    hardening,
     health,
     ledger,
     redemptions,
@@ -30,3 +31,4 @@ def init_app(app: Flask) -> None:
     api.register_blueprint(vouchers.keys)
     api.register_blueprint(health.blp)
     register_problem_handlers(app)
+    hardening.init_app(app)
