@@ -10,6 +10,7 @@ from voucher_app.api import (
     catalogue,
     hardening,
     health,
+    idempotency,
     ledger,
     redemptions,
     reports,
@@ -31,4 +32,5 @@ def init_app(app: Flask) -> None:
     api.register_blueprint(vouchers.keys)
     api.register_blueprint(health.blp)
     register_problem_handlers(app)
+    idempotency.init_app(app)
     hardening.init_app(app)

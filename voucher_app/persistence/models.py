@@ -685,3 +685,22 @@ class SecurityEvent(Base):
     remote_addr: Mapped[str | None] = mapped_column(String(64))
     details: Mapped[dict[str, Any]]
     recorded_at: Mapped[datetime]
+
+
+class IdempotentRequest(Base):
+    """A state-changing API request made under an `Idempotency-Key`, and the answer it got: a
+    retry with the same key and body gets that answer again; with another body, a refusal.
+    `status` is empty while the first request is still running."""
+
+    __tablename__ = "idempotent_requests"
+    __table_args__ = (UniqueConstraint("owner", "key", name="key_once"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    #: Whose key: the signed-in user's name, or the client address of an anonymous request.
+    owner: Mapped[str] = mapped_column(String(80))
+    key: Mapped[str] = mapped_column(String(200))
+    request_digest: Mapped[bytes] = mapped_column(LargeBinary(32))
+    status: Mapped[int | None] = mapped_column(Integer)
+    content_type: Mapped[str | None] = mapped_column(String(100))
+    body: Mapped[bytes | None]
+    created_at: Mapped[datetime]
