@@ -13,7 +13,7 @@ from sqlalchemy import select
 from tests.e2e.accounts import bearer
 from voucher_app.domain.actors import Role
 from voucher_app.domain.calendar import local_date
-from voucher_app.persistence.models import Product, Provider
+from voucher_app.persistence.models import Product, Programme, Provider
 from voucher_app.services import demo
 from voucher_app.wiring import current
 
@@ -68,5 +68,67 @@ def test_a_claim_is_submitted_confirmed_and_approved_over_http(
         ("approved", "center_staff"),
     ]
     assert client.get(base, headers=clerk).get_json()["status"] == "approved"
+    verify = runner.invoke(args=["ledger", "verify"])
+    assert verify.exit_code == 0, verify.output
+
+
+def test_an_sme_claims_hands_over_a_passcode_rates_and_complains_over_http(
+    app: Flask, runner: FlaskCliRunner
+) -> None:
+    assert runner.invoke(args=["demo", "load"]).exit_code == 0
+    with app.app_context(), current().database.engine.connect() as connection:
+        provider, product = connection.execute(
+            select(Provider.public_id, Product.public_id)
+            .join(Product, Product.provider_id == Provider.id)
+            .where(Product.category == "accounting_tax")
+        ).one()
+        programme = connection.execute(select(Programme.public_id)).scalar_one()
+    desk = bearer(app, Role.PROVIDER, provider=provider)
+    clerk = bearer(app, Role.SME, sme=SME_USCC)
+    reviewer = bearer(app, Role.CENTER_STAFF, center="440305")
+    client = app.test_client()
+    held = client.get(f"/api/v1/smes/{SME_USCC}/vouchers", headers=clerk).get_json()
+    claimed = client.post(
+        f"/api/v1/smes/{SME_USCC}/vouchers", json={"programme_id": str(programme)}, headers=clerk
+    )
+    assert claimed.status_code == 201, claimed.get_json()
+    voucher = claimed.get_json()
+    assert voucher["token"] and voucher["remaining_fen"] == voucher["face_value_fen"]
+    now_held = client.get(f"/api/v1/smes/{SME_USCC}/vouchers", headers=clerk).get_json()
+    assert len(now_held) == len(held) + 1
+    code = client.post(f"/api/v1/vouchers/{voucher['id']}/passcode", headers=clerk).get_json()
+    assert len(code["passcode"]) == 6 and code["valid_minutes"] == 15
+    body = {
+        "human_code": voucher["human_code"],
+        "passcode": code["passcode"],
+        "product_id": str(product),
+        "invoice_number": "GZTH-2026-0500",
+        "invoiced_fen": 200_000,
+        "delivered_on": local_date(datetime.now(UTC)).isoformat(),
+    }
+    claim = client.post(f"/api/v1/providers/{provider}/redemptions", json=body, headers=desk)
+    assert claim.status_code == 201, claim.get_json()
+    base = f"/api/v1/redemptions/{claim.get_json()['id']}"
+    early = client.post(f"{base}/rating", json={"score": 5}, headers=clerk)
+    assert (early.status_code, early.get_json()["code"]) == (409, "not_rateable")
+    client.post(f"{base}/confirm", headers=clerk)
+    assert client.post(f"{base}/approve", headers=reviewer).status_code == 200
+    rated = client.post(f"{base}/rating", json={"score": 3, "comment": "晚了一周"}, headers=clerk)
+    assert rated.status_code == 201 and rated.get_json() == {"count": 2, "average": 4.0}
+    filed = client.post(f"{base}/complaints", json={"text": "报告晚交一周"}, headers=clerk)
+    assert filed.status_code == 201 and filed.get_json()["center"] == "440305"
+    listed = client.get("/api/v1/complaints?center=440305&open=true", headers=reviewer)
+    assert [c["text"] for c in listed.get_json()] == ["报告晚交一周"]
+    complaint = filed.get_json()["id"]
+    resolved = client.post(
+        f"/api/v1/complaints/{complaint}/resolve",
+        json={"resolution": "机构已致歉并减免费用"},
+        headers=reviewer,
+    )
+    assert resolved.get_json()["status"] == "resolved"
+    revoked = client.post(
+        f"/api/v1/vouchers/{voucher['id']}/revoke", json={"reason": "企业注销"}, headers=reviewer
+    )
+    assert revoked.status_code == 200 and revoked.get_json()["status"] == "revoked"
     verify = runner.invoke(args=["ledger", "verify"])
     assert verify.exit_code == 0, verify.output

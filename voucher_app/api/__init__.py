@@ -14,6 +14,8 @@ from voucher_app.api import (
     ledger,
     redemptions,
     reports,
+    smes,
+    tracking,
     vouchers,
 )
 from voucher_app.api.problems import ProblemApi, register_problem_handlers
@@ -27,6 +29,8 @@ def init_app(app: Flask) -> None:
     api.register_blueprint(ledger.blp, url_prefix="/api/v1/ledger")
     api.register_blueprint(vouchers.blp, url_prefix="/api/v1/vouchers")
     api.register_blueprint(redemptions.blp, url_prefix="/api/v1")
+    api.register_blueprint(tracking.blp, url_prefix="/api/v1")
+    api.register_blueprint(smes.blp, url_prefix="/api/v1")
     api.register_blueprint(reports.blp, url_prefix="/api/v1/reports")
     api.register_blueprint(catalogue.blp, url_prefix="/api/v1/catalogue")
     api.register_blueprint(vouchers.keys)

@@ -125,7 +125,7 @@ class Submit(MethodView):
 @blp.route("/redemptions/<uuid:redemption_id>")
 class Claim(MethodView):
     @blp.response(200, RedemptionSchema)
-    @requires(Action.READ_CLAIM, scope=_claim)
+    @requires(Action.READ_CONCERNED, scope=_claim)
     def get(self, redemption_id: uuid.UUID) -> RedemptionView:
         return redemptions.get_redemption(current().uow(), redemption_id)
 
@@ -133,7 +133,7 @@ class Claim(MethodView):
 @blp.route("/redemptions/<uuid:redemption_id>/history")
 class History(MethodView):
     @blp.response(200, EventSchema(many=True))
-    @requires(Action.READ_CLAIM, scope=_claim)
+    @requires(Action.READ_CONCERNED, scope=_claim)
     def get(self, redemption_id: uuid.UUID) -> list[dict[str, Any]]:
         """Every step of the claim, oldest first, with who took it and when."""
         return redemptions.redemption_history(current().uow(), redemption_id)

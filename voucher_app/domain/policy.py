@@ -35,8 +35,8 @@ class Action(StrEnum):
     MANAGE_OWN_ACCOUNT = "manage_own_account"
     # center roles and auditors, in their subtree
     READ_CENTER = "read_center"
-    # everyone a claim concerns: its voucher's center (and above), its SME, its provider
-    READ_CLAIM = "read_claim"
+    # everyone a thing concerns: its center (and above), its SME, its provider
+    READ_CONCERNED = "read_concerned"
     # center staff and admins, in their subtree
     REVIEW = "review"  # providers' applications, claims, complaints
     ISSUE = "issue"  # vouchers, one by one or in bulk; revocation
@@ -59,7 +59,7 @@ ALLOWED: dict[Action, frozenset[Role]] = {
     Action.READ_OWN_ACCOUNT: frozenset(Role) - {Role.SYSTEM},
     Action.MANAGE_OWN_ACCOUNT: frozenset(Role) - {Role.SYSTEM},
     Action.READ_CENTER: _CENTER_ROLES | {Role.AUDITOR},
-    Action.READ_CLAIM: _CENTER_ROLES | {Role.AUDITOR, Role.SME, Role.PROVIDER},
+    Action.READ_CONCERNED: _CENTER_ROLES | {Role.AUDITOR, Role.SME, Role.PROVIDER},
     Action.REVIEW: _CENTER_ROLES,
     Action.ISSUE: _CENTER_ROLES,
     Action.SETTLE: _CENTER_ROLES,
@@ -75,7 +75,7 @@ READS = frozenset(
         Action.READ_PUBLIC,
         Action.READ_OWN_ACCOUNT,
         Action.READ_CENTER,
-        Action.READ_CLAIM,
+        Action.READ_CONCERNED,
         Action.READ_AS_SME,
         Action.READ_AS_PROVIDER,
     }

@@ -19,6 +19,9 @@ from voucher_app.services.centers import center_by_code, is_within
 from voucher_app.services.programmes import programme_by_id
 from voucher_app.services.providers import provider_by_id
 from voucher_app.services.redemptions import claim_by_id
+from voucher_app.services.smes import sme_by_uscc
+from voucher_app.services.tracking import complaint_by_id
+from voucher_app.services.vouchers import voucher_by_id
 
 
 def authorize(
@@ -76,3 +79,23 @@ def provider_scope(uow: UnitOfWork, provider_id: uuid.UUID) -> Scope:
     """A provider's own things; its center's staff look after it."""
     provider = provider_by_id(uow, provider_id)
     return Scope(center_id=provider.center_id, provider_id=provider.id)
+
+
+@read_only
+def sme_scope(uow: UnitOfWork, uscc: str) -> Scope:
+    """An SME's own things; its home center's staff look after it."""
+    sme = sme_by_uscc(uow, uscc)
+    return Scope(center_id=sme.home_center_id, sme_id=sme.id)
+
+
+@read_only
+def voucher_scope(uow: UnitOfWork, voucher_id: uuid.UUID) -> Scope:
+    """A voucher concerns its issuing center and its SME."""
+    voucher = voucher_by_id(uow, voucher_id)
+    return Scope(center_id=voucher.issuing_center_id, sme_id=voucher.sme_id)
+
+
+@read_only
+def complaint_scope(uow: UnitOfWork, complaint_id: uuid.UUID) -> Scope:
+    """A complaint is the voucher's center's to handle."""
+    return Scope(center_id=complaint_by_id(uow, complaint_id).center_id)

@@ -121,11 +121,7 @@ def resolve_complaint(
 ) -> ComplaintView:
     """Close a complaint with what the center found or did."""
     note = require_reason(resolution)
-    complaint = uow.session.scalar(
-        select(Complaint).where(Complaint.public_id == complaint_id).with_for_update()
-    )
-    if complaint is None:
-        raise UnknownComplaint(f"no complaint {complaint_id}", complaint=str(complaint_id))
+    complaint = complaint_by_id(uow, complaint_id, lock=True)
     if complaint.status != "open":
         raise InvalidTransition("this complaint was resolved already", status=complaint.status)
     complaint.status = "resolved"
@@ -133,6 +129,14 @@ def resolve_complaint(
     complaint.resolved_at = uow.clock.now()
     complaint.resolved_by = actor.id
     return _complaint_view(uow, complaint)
+
+
+def complaint_by_id(uow: UnitOfWork, complaint_id: uuid.UUID, *, lock: bool = False) -> Complaint:
+    query = select(Complaint).where(Complaint.public_id == complaint_id)
+    complaint = uow.session.scalar(query.with_for_update() if lock else query)
+    if complaint is None:
+        raise UnknownComplaint(f"no complaint {complaint_id}", complaint=str(complaint_id))
+    return complaint
 
 
 @read_only

@@ -556,16 +556,20 @@ def find_by_code(uow: UnitOfWork, human_code: str) -> VoucherView:
 
 
 @read_only
-def list_vouchers(uow: UnitOfWork) -> list[VoucherView]:
-    """Every voucher, oldest first: one query for the vouchers, one for their balances."""
+def list_vouchers(uow: UnitOfWork, sme_uscc: str | None = None) -> list[VoucherView]:
+    """Every voucher (or one SME's), oldest first: one query for the vouchers, one for their
+    balances."""
     now = uow.clock.now()
-    rows = uow.session.execute(
+    query = (
         select(Voucher, Programme.public_id, Sme.uscc, Center.code)
         .join(Programme, Programme.id == Voucher.programme_id)
         .join(Sme, Sme.id == Voucher.sme_id)
         .join(Center, Center.id == Voucher.issuing_center_id)
         .order_by(Voucher.id)
-    ).all()
+    )
+    if sme_uscc is not None:
+        query = query.where(Sme.uscc == parse_uscc(sme_uscc))
+    rows = uow.session.execute(query).all()
     holdings = [accounts.voucher(str(voucher.public_id)) for voucher, *_ in rows]
     balances = uow.journal.balances(holdings)
     return [
