@@ -1,5 +1,5 @@
 """What every answer carries and what no client may overdo: security headers, and rate limits
-(Flask-Limiter) on signing in, registering and claiming.
+(Flask-Limiter) on signing in, registering, claiming vouchers and redeeming them.
 
 Limits count per client address, in memory by default; set `VOUCHER_RATELIMIT_STORAGE_URI`
 (e.g. `redis://cache:6379/0`) so that every gunicorn worker and instance counts together.
@@ -13,10 +13,11 @@ from flask import Flask, Response
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 
-#: Endpoint → limit. Signing in is also guarded by the per-account lockout.
+#: Endpoint → limit on its POSTs. Signing in is also guarded by the per-account lockout.
 LIMITS = {
     "auth.Login": "10 per minute; 100 per hour",
     "users.Register": "10 per hour",
+    "smes.SmeVouchers": "30 per minute",  # claims (listing an SME's vouchers is not limited)
     "redemptions.Submit": "120 per minute",
 }
 HEADERS = {
@@ -37,7 +38,7 @@ def init_app(app: Flask) -> None:
         headers_enabled=True,
     )
     for endpoint, limit in LIMITS.items():
-        limited: Any = limiter.limit(limit)  # typed for async views too; ours are plain
+        limited: Any = limiter.limit(limit, methods=["POST"])  # typed for async views too
         app.view_functions[endpoint] = limited(app.view_functions[endpoint])
     production = bool(app.config.get("PRODUCTION"))
 
