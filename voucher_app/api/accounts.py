@@ -11,7 +11,7 @@ from flask_login import login_user, logout_user
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
-from voucher_app.api.auth import SessionUser, current_principal, requires
+from voucher_app.api.auth import SessionUser, requires, scope_by, signed_in
 from voucher_app.domain.actors import Role
 from voucher_app.domain.policy import Action, Scope
 from voucher_app.domain.users import MAX_PASSWORD, SCOPES, UserStatus
@@ -104,9 +104,7 @@ def _spec(body: dict[str, Any]) -> NewUser:
 
 
 def _me() -> UserView:
-    principal = current_principal()
-    assert principal is not None  # `requires` let the request through
-    return users.get_user(current().uow(), principal.user_id)
+    return users.get_user(current().uow(), signed_in().user_id)
 
 
 @auth.route("/login")
@@ -149,8 +147,7 @@ class Tokens(MethodView):
     @requires(Action.READ_OWN_ACCOUNT)
     def get(self) -> list[TokenView]:
         """Your API tokens (never their secrets)."""
-        principal = current_principal()
-        assert principal is not None
+        principal = signed_in()
         return users.list_tokens(current().uow(), principal)
 
     @auth.arguments(TokenRequest)
@@ -158,8 +155,7 @@ class Tokens(MethodView):
     @requires(Action.MANAGE_OWN_ACCOUNT)
     def post(self, body: dict[str, Any]) -> dict[str, Any]:
         """A new token for your account; its secret is in this answer and nowhere else."""
-        principal = current_principal()
-        assert principal is not None
+        principal = signed_in()
         secret, token = users.issue_token(
             current().uow(),
             principal,
@@ -176,8 +172,7 @@ class Token(MethodView):
     @requires(Action.MANAGE_OWN_ACCOUNT)
     def delete(self, token_id: uuid.UUID) -> TokenView:
         """Revoke one of your tokens (an admin may revoke anyone's)."""
-        principal = current_principal()
-        assert principal is not None
+        principal = signed_in()
         return users.revoke_token(current().uow(), principal, token_id)
 
 
@@ -189,10 +184,6 @@ def _target_center(uow: UnitOfWork, values: dict[str, Any]) -> Scope:
     """A new user of a center belongs to that center; any other is the admins' to make."""
     center = values.get("center")
     return access.center_scope(uow, center) if center else Scope()
-
-
-def _user_scope(uow: UnitOfWork, values: dict[str, Any]) -> Scope:
-    return access.user_scope(uow, values["user_id"])
 
 
 @people.route("/users")
@@ -211,8 +202,7 @@ class Users(MethodView):
     @requires(Action.ADMINISTER, scope=_target_center)
     def post(self, body: dict[str, Any]) -> UserView:
         """Create an active account: admins for anyone, center admins for their centers."""
-        principal = current_principal()
-        assert principal is not None
+        principal = signed_in()
         parts = current()
         return users.create_user(parts.uow(), _spec(body), parts.hasher, principal.actor)
 
@@ -221,12 +211,11 @@ class Users(MethodView):
 class UserStatusRoute(MethodView):
     @people.arguments(StatusRequest)
     @people.response(200, UserSchema)
-    @requires(Action.REVIEW, scope=_user_scope)
+    @requires(Action.REVIEW, scope=scope_by(access.user_scope, "user_id"))
     def post(self, body: dict[str, str], user_id: uuid.UUID) -> UserView:
         """Approve a registration (active) or disable an account: staff of the user's center
         (an SME's home center, a provider's center) or above."""
-        principal = current_principal()
-        assert principal is not None
+        principal = signed_in()
         return users.set_status(
             current().uow(), user_id, UserStatus(body["status"]), principal.actor
         )

@@ -105,6 +105,19 @@ def requires(
     return decorate
 
 
+def scope_by(lookup: Callable[[UnitOfWork, Any], Scope], field: str) -> ScopeOf:
+    """The scope `lookup` finds for the value the request carries in `field` (a path value or
+    an argument): `scope_by(access.claim_scope, "redemption_id")`."""
+    return lambda uow, values: lookup(uow, values[field])
+
+
 def center_in(field: str) -> ScopeOf:
     """The scope of the center whose code the request carries in `field`."""
-    return lambda uow, values: access.center_scope(uow, values[field])
+    return scope_by(access.center_scope, field)
+
+
+def signed_in() -> Principal:
+    """The principal of a request `requires` let through for a signed-in action."""
+    principal = current_principal()
+    assert principal is not None
+    return principal

@@ -12,16 +12,15 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from voucher_app.api.auth import current_principal, requires
-from voucher_app.domain.policy import Action, Scope
+from voucher_app.api.auth import requires, scope_by, signed_in
+from voucher_app.domain.policy import Action
 from voucher_app.domain.reasons import MAX_REASON
-from voucher_app.domain.users import Principal
-from voucher_app.persistence.uow import UnitOfWork
 from voucher_app.services import access, redemptions
 from voucher_app.services.redemptions import RedemptionView, Service, VoucherProof
 from voucher_app.wiring import current
 
 blp = Blueprint("redemptions", __name__, description="Providers' claims on vouchers (兑付)")
+CLAIM = scope_by(access.claim_scope, "redemption_id")
 
 MAX_TOKEN = 4096
 IDEMPOTENCY_KEY = "Idempotency-Key"
@@ -81,25 +80,11 @@ class EventSchema(Schema):
     at = fields.DateTime(required=True)
 
 
-def _claim(uow: UnitOfWork, values: dict[str, Any]) -> Scope:
-    return access.claim_scope(uow, values["redemption_id"])
-
-
-def _provider(uow: UnitOfWork, values: dict[str, Any]) -> Scope:
-    return access.provider_scope(uow, values["provider_id"])
-
-
-def _principal() -> Principal:
-    principal = current_principal()
-    assert principal is not None  # `requires` let the request through
-    return principal
-
-
 @blp.route("/providers/<uuid:provider_id>/redemptions")
 class Submit(MethodView):
     @blp.arguments(SubmitRequest)
     @blp.response(201, RedemptionSchema)
-    @requires(Action.ACT_AS_PROVIDER, scope=_provider)
+    @requires(Action.ACT_AS_PROVIDER, scope=scope_by(access.provider_scope, "provider_id"))
     def post(self, body: dict[str, Any], provider_id: uuid.UUID) -> RedemptionView:
         """Claim the subsidy for a service delivered under a voucher. Send an
         `Idempotency-Key` header: a retry with the same key returns the first claim."""
@@ -116,7 +101,7 @@ class Submit(MethodView):
                 category=body["category"],
                 description=body["description"],
             ),
-            actor=_principal().actor,
+            actor=signed_in().actor,
             public_keys=parts.voucher_keys(),
             idempotency_key=request.headers.get(IDEMPOTENCY_KEY),
         )
@@ -125,7 +110,7 @@ class Submit(MethodView):
 @blp.route("/redemptions/<uuid:redemption_id>")
 class Claim(MethodView):
     @blp.response(200, RedemptionSchema)
-    @requires(Action.READ_CONCERNED, scope=_claim)
+    @requires(Action.READ_CONCERNED, scope=CLAIM)
     def get(self, redemption_id: uuid.UUID) -> RedemptionView:
         return redemptions.get_redemption(current().uow(), redemption_id)
 
@@ -133,7 +118,7 @@ class Claim(MethodView):
 @blp.route("/redemptions/<uuid:redemption_id>/history")
 class History(MethodView):
     @blp.response(200, EventSchema(many=True))
-    @requires(Action.READ_CONCERNED, scope=_claim)
+    @requires(Action.READ_CONCERNED, scope=CLAIM)
     def get(self, redemption_id: uuid.UUID) -> list[dict[str, Any]]:
         """Every step of the claim, oldest first, with who took it and when."""
         return redemptions.redemption_history(current().uow(), redemption_id)
@@ -142,40 +127,40 @@ class History(MethodView):
 @blp.route("/redemptions/<uuid:redemption_id>/confirm")
 class Confirm(MethodView):
     @blp.response(200, RedemptionSchema)
-    @requires(Action.ACT_AS_SME, scope=_claim)
+    @requires(Action.ACT_AS_SME, scope=CLAIM)
     def post(self, redemption_id: uuid.UUID) -> RedemptionView:
         """The SME confirms the service was delivered as claimed."""
-        return redemptions.confirm_redemption(current().uow(), redemption_id, _principal().actor)
+        return redemptions.confirm_redemption(current().uow(), redemption_id, signed_in().actor)
 
 
 @blp.route("/redemptions/<uuid:redemption_id>/dispute")
 class Dispute(MethodView):
     @blp.arguments(ReasonRequest)
     @blp.response(200, RedemptionSchema)
-    @requires(Action.ACT_AS_SME, scope=_claim)
+    @requires(Action.ACT_AS_SME, scope=CLAIM)
     def post(self, body: dict[str, str], redemption_id: uuid.UUID) -> RedemptionView:
         """The SME disputes the claim, saying why; the value goes back to the voucher."""
         return redemptions.dispute_redemption(
-            current().uow(), redemption_id, body["reason"], _principal().actor
+            current().uow(), redemption_id, body["reason"], signed_in().actor
         )
 
 
 @blp.route("/redemptions/<uuid:redemption_id>/approve")
 class Approve(MethodView):
     @blp.response(200, RedemptionSchema)
-    @requires(Action.REVIEW, scope=_claim)
+    @requires(Action.REVIEW, scope=CLAIM)
     def post(self, redemption_id: uuid.UUID) -> RedemptionView:
         """Staff of the voucher's center (or above) approve: the subsidy becomes payable."""
-        return redemptions.approve_redemption(current().uow(), redemption_id, _principal().actor)
+        return redemptions.approve_redemption(current().uow(), redemption_id, signed_in().actor)
 
 
 @blp.route("/redemptions/<uuid:redemption_id>/reject")
 class Reject(MethodView):
     @blp.arguments(ReasonRequest)
     @blp.response(200, RedemptionSchema)
-    @requires(Action.REVIEW, scope=_claim)
+    @requires(Action.REVIEW, scope=CLAIM)
     def post(self, body: dict[str, str], redemption_id: uuid.UUID) -> RedemptionView:
         """Staff reject the claim with a reason: the value is back on the voucher."""
         return redemptions.reject_redemption(
-            current().uow(), redemption_id, body["reason"], _principal().actor
+            current().uow(), redemption_id, body["reason"], signed_in().actor
         )

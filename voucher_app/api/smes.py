@@ -10,12 +10,10 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
-from voucher_app.api.auth import current_principal, requires
+from voucher_app.api.auth import requires, scope_by, signed_in
 from voucher_app.api.vouchers import VoucherStanding
-from voucher_app.domain.actors import Actor
-from voucher_app.domain.policy import Action, Scope
+from voucher_app.domain.policy import Action
 from voucher_app.domain.reasons import MAX_REASON
-from voucher_app.persistence.uow import UnitOfWork
 from voucher_app.services import access, redemptions, vouchers
 from voucher_app.services.vouchers import VoucherView
 from voucher_app.wiring import current
@@ -40,31 +38,17 @@ class PasscodeSchema(Schema):
     valid_minutes = fields.Integer(required=True)
 
 
-def _sme(uow: UnitOfWork, values: dict[str, Any]) -> Scope:
-    return access.sme_scope(uow, values["uscc"])
-
-
-def _voucher(uow: UnitOfWork, values: dict[str, Any]) -> Scope:
-    return access.voucher_scope(uow, values["voucher_id"])
-
-
-def _actor() -> Actor:
-    principal = current_principal()
-    assert principal is not None  # `requires` let the request through
-    return principal.actor
-
-
 @blp.route("/smes/<string:uscc>/vouchers")
 class SmeVouchers(MethodView):
     @blp.response(200, HeldVoucher(many=True))
-    @requires(Action.READ_CONCERNED, scope=_sme)
+    @requires(Action.READ_CONCERNED, scope=scope_by(access.sme_scope, "uscc"))
     def get(self, uscc: str) -> list[VoucherView]:
         """The SME's vouchers with what is left on each (the SME, and its center or above)."""
         return vouchers.list_vouchers(current().uow(), sme_uscc=uscc)
 
     @blp.arguments(ClaimRequest)
     @blp.response(201, HeldVoucher)
-    @requires(Action.ACT_AS_SME, scope=_sme)
+    @requires(Action.ACT_AS_SME, scope=scope_by(access.sme_scope, "uscc"))
     def post(self, body: dict[str, Any], uscc: str) -> VoucherView:
         """Claim a voucher of the programme, within the SME's cap and its center's budget."""
         parts = current()
@@ -72,7 +56,7 @@ class SmeVouchers(MethodView):
             parts.uow(),
             programme_id=body["programme_id"],
             sme_uscc=uscc,
-            actor=_actor(),
+            actor=signed_in().actor,
             signer=parts.voucher_signer(),
         )
 
@@ -80,7 +64,7 @@ class SmeVouchers(MethodView):
 @blp.route("/vouchers/<uuid:voucher_id>/passcode")
 class Passcode(MethodView):
     @blp.response(201, PasscodeSchema)
-    @requires(Action.ACT_AS_SME, scope=_voucher)
+    @requires(Action.ACT_AS_SME, scope=scope_by(access.voucher_scope, "voucher_id"))
     def post(self, voucher_id: uuid.UUID) -> dict[str, Any]:
         """A one-time code for a provider who redeems this voucher by its human code."""
         code = redemptions.new_passcode(current().uow(), voucher_id)
@@ -92,7 +76,9 @@ class Passcode(MethodView):
 class Revoke(MethodView):
     @blp.arguments(RevokeRequest)
     @blp.response(200, VoucherStanding)
-    @requires(Action.ISSUE, scope=_voucher)
+    @requires(Action.ISSUE, scope=scope_by(access.voucher_scope, "voucher_id"))
     def post(self, body: dict[str, str], voucher_id: uuid.UUID) -> VoucherView:
         """Revoke the voucher, saying why: the unspent value returns to the issuing center."""
-        return vouchers.revoke_voucher(current().uow(), voucher_id, body["reason"], _actor())
+        return vouchers.revoke_voucher(
+            current().uow(), voucher_id, body["reason"], signed_in().actor
+        )

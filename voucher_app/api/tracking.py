@@ -10,13 +10,12 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
-from voucher_app.api.auth import center_in, current_principal, requires
+from voucher_app.api.auth import center_in, requires, scope_by, signed_in
+from voucher_app.api.redemptions import CLAIM
 from voucher_app.api.reports import RatingSchema
-from voucher_app.domain.actors import Actor
-from voucher_app.domain.policy import Action, Scope
+from voucher_app.domain.policy import Action
 from voucher_app.domain.reasons import MAX_REASON
 from voucher_app.domain.tracking import HIGHEST, LOWEST, MAX_COMMENT, RatingSummary
-from voucher_app.persistence.uow import UnitOfWork
 from voucher_app.services import access, tracking
 from voucher_app.services.tracking import MAX_COMPLAINT, ComplaintView
 from voucher_app.wiring import current
@@ -55,30 +54,16 @@ class ComplaintSchema(Schema):
     resolved_at = fields.DateTime(allow_none=True)
 
 
-def _claim(uow: UnitOfWork, values: dict[str, Any]) -> Scope:
-    return access.claim_scope(uow, values["redemption_id"])
-
-
-def _complaint(uow: UnitOfWork, values: dict[str, Any]) -> Scope:
-    return access.complaint_scope(uow, values["complaint_id"])
-
-
-def _actor() -> Actor:
-    principal = current_principal()
-    assert principal is not None  # `requires` let the request through
-    return principal.actor
-
-
 @blp.route("/redemptions/<uuid:redemption_id>/rating")
 class Rating(MethodView):
     @blp.arguments(RatingRequest)
     @blp.response(201, RatingSchema)
-    @requires(Action.ACT_AS_SME, scope=_claim)
+    @requires(Action.ACT_AS_SME, scope=CLAIM)
     def post(self, body: dict[str, Any], redemption_id: uuid.UUID) -> RatingSummary:
         """Rate the service of an approved claim, once: 1 to 5 and a comment. Answers the
         provider's ratings with this one."""
         return tracking.rate_service(
-            current().uow(), redemption_id, body["score"], body["comment"], _actor()
+            current().uow(), redemption_id, body["score"], body["comment"], signed_in().actor
         )
 
 
@@ -86,10 +71,12 @@ class Rating(MethodView):
 class FileComplaint(MethodView):
     @blp.arguments(ComplaintRequest)
     @blp.response(201, ComplaintSchema)
-    @requires(Action.ACT_AS_SME, scope=_claim)
+    @requires(Action.ACT_AS_SME, scope=CLAIM)
     def post(self, body: dict[str, str], redemption_id: uuid.UUID) -> ComplaintView:
         """Complain about the service behind a claim; the voucher's center looks into it."""
-        return tracking.file_complaint(current().uow(), redemption_id, body["text"], _actor())
+        return tracking.file_complaint(
+            current().uow(), redemption_id, body["text"], signed_in().actor
+        )
 
 
 @blp.route("/complaints")
@@ -106,9 +93,9 @@ class Complaints(MethodView):
 class Resolve(MethodView):
     @blp.arguments(ResolveRequest)
     @blp.response(200, ComplaintSchema)
-    @requires(Action.REVIEW, scope=_complaint)
+    @requires(Action.REVIEW, scope=scope_by(access.complaint_scope, "complaint_id"))
     def post(self, body: dict[str, str], complaint_id: uuid.UUID) -> ComplaintView:
         """Close the complaint with what the center found or did."""
         return tracking.resolve_complaint(
-            current().uow(), complaint_id, body["resolution"], _actor()
+            current().uow(), complaint_id, body["resolution"], signed_in().actor
         )
