@@ -58,6 +58,7 @@ ALLOWED: dict[Action, set[str]] = {
     Action.ACT_AS_PROVIDER: {"provider", "admin"},
     Action.REVIEW: {"staff-shenzhen", "admin-shenzhen", "admin"},
     Action.ISSUE: {"staff-shenzhen", "admin-shenzhen", "admin"},
+    Action.MOVE_BUDGET: {"admin-shenzhen", "admin"},
     Action.ADMINISTER: {"admin-shenzhen", "admin"},
 }
 EVERYWHERE_ONLY_ADMIN = {"admin"}
@@ -68,7 +69,8 @@ class Example:
     method: str
     url: str
     body: dict[str, object] | None = None
-    #: When the example touches the whole system, only an admin (not a center admin) may.
+    #: When the example touches the whole system or the province, only an admin (no Shenzhen
+    #: user) may.
     everywhere: bool = False
     #: Cases the thing does not concern, though their role may read such things (a provider
     #: reads its claims, not an SME's vouchers).
@@ -124,7 +126,43 @@ def examples(world: dict[str, str]) -> dict[tuple[str, str], Callable[[str], Exa
     claims = "/api/v1/redemptions/<uuid:redemption_id>"
     pending, claim, provider = world["pending"], world["claim"], world["provider"]
     voucher, complaint = world["voucher"], world["complaint"]
+    programmes = "/api/v1/programmes/<uuid:programme_id>"
+    programme = world["programme"]
+    move = {"from_center": "440300", "to_center": "440305", "amount_fen": 100}
     return {
+        ("POST", "/api/v1/programmes"): lambda case: Example(
+            "POST",
+            "/api/v1/programmes",
+            {
+                "name": f"深圳市服务券 {case}",
+                "owner_center": "440300",
+                "period_start": "2026-01-01",
+                "period_end": "2026-12-31",
+                "total_budget_fen": 100_000_000,
+                "subsidy_rate_bp": 5000,
+                "sme_cap_fen": 1_000_000,
+                "voucher_face_value_fen": 500_000,
+                "voucher_validity_days": 90,
+                "partial_spending": True,
+                "service_categories": ["legal"],
+                "accepted_sizes": ["small", "micro"],
+            },
+        ),
+        ("GET", programmes): lambda case: Example("GET", f"/api/v1/programmes/{programme}"),
+        ("POST", f"{programmes}/funding"): lambda case: Example(
+            "POST", f"/api/v1/programmes/{programme}/funding", {"amount_fen": 100}, True
+        ),  # the demo's programme is the province's
+        ("POST", f"{programmes}/allocations"): lambda case: Example(
+            "POST", f"/api/v1/programmes/{programme}/allocations", move
+        ),
+        ("POST", f"{programmes}/clawbacks"): lambda case: Example(
+            "POST",
+            f"/api/v1/programmes/{programme}/clawbacks",
+            {**move, "from_center": "440305", "to_center": "440300"},
+        ),
+        ("GET", f"{programmes}/budget"): lambda case: Example(
+            "GET", f"/api/v1/programmes/{programme}/budget?center=440305"
+        ),
         ("POST", f"{claims}/rating"): lambda case: Example(
             "POST", f"/api/v1/redemptions/{claim}/rating", {"score": 4}
         ),
@@ -253,7 +291,8 @@ def routes(app: Flask) -> list[tuple[str, str, Action | None]]:
 
 
 def test_every_route_declares_its_access_and_has_an_example(app: Flask) -> None:
-    known = examples(dict.fromkeys(("pending", "claim", "provider", "voucher", "complaint"), "x"))
+    names = ("pending", "claim", "provider", "voucher", "complaint", "programme")
+    known = examples(dict.fromkeys(names, "x"))
     for method, rule, action in routes(app):
         assert action is not None, f"{method} {rule} declares no @requires"
         assert (method, rule) in known, f"{method} {rule} has no example in the matrix"

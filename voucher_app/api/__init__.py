@@ -12,6 +12,7 @@ from voucher_app.api import (
     health,
     idempotency,
     ledger,
+    programmes,
     redemptions,
     reports,
     smes,
@@ -28,6 +29,7 @@ def init_app(app: Flask) -> None:
     api.register_blueprint(accounts.people, url_prefix="/api/v1")
     api.register_blueprint(ledger.blp, url_prefix="/api/v1/ledger")
     api.register_blueprint(vouchers.blp, url_prefix="/api/v1/vouchers")
+    api.register_blueprint(programmes.blp, url_prefix="/api/v1/programmes")
     api.register_blueprint(redemptions.blp, url_prefix="/api/v1")
     api.register_blueprint(tracking.blp, url_prefix="/api/v1")
     api.register_blueprint(smes.blp, url_prefix="/api/v1")

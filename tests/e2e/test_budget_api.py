@@ -1,0 +1,63 @@
+"""Budgets over HTTP: the province funds, Shenzhen's admin passes budget down to Nanshan and
+takes some back, nobody moves more than a center has, and the spend report agrees."""
+
+from __future__ import annotations
+
+from flask import Flask
+from flask.testing import FlaskCliRunner
+from sqlalchemy import select
+
+from tests.e2e.accounts import bearer
+from voucher_app.domain.actors import Role
+from voucher_app.persistence.models import Programme
+from voucher_app.wiring import current
+
+
+def test_budget_moves_down_and_back_within_what_each_center_has(
+    app: Flask, runner: FlaskCliRunner
+) -> None:
+    assert runner.invoke(args=["demo", "load"]).exit_code == 0
+    with app.app_context(), current().database.engine.connect() as connection:
+        programme = connection.execute(select(Programme.public_id)).scalar_one()
+    province = bearer(app, Role.CENTER_ADMIN, center="440000")
+    shenzhen = bearer(app, Role.CENTER_ADMIN, center="440300")
+    auditor = bearer(app, Role.AUDITOR, center="440000")
+    client = app.test_client()
+    base = f"/api/v1/programmes/{programme}"
+
+    def left(center: str) -> int:
+        answer = client.get(f"{base}/budget?center={center}", headers=auditor)
+        return int(answer.get_json()["available_fen"])
+
+    before = client.get(base).get_json()  # the terms are public
+    funded = client.post(f"{base}/funding", json={"amount_fen": 50_000_000}, headers=province)
+    assert funded.status_code == 201 and funded.get_json()["kind"] == "fund"
+    assert client.get(base).get_json()["funded_fen"] == before["funded_fen"] + 50_000_000
+    assert (
+        client.post(f"{base}/funding", json={"amount_fen": 1}, headers=shenzhen).status_code == 403
+    )
+
+    nanshan, city = left("440305"), left("440300")
+    move = {"from_center": "440300", "to_center": "440305", "amount_fen": 20_000_000}
+    keyed = {**shenzhen, "Idempotency-Key": "sz-2026-q4"}
+    first = client.post(f"{base}/allocations", json=move, headers=keyed)
+    again = client.post(f"{base}/allocations", json=move, headers=keyed)
+    assert first.status_code == 201 and again.get_json()["id"] == first.get_json()["id"]
+    assert (left("440305"), left("440300")) == (nanshan + 20_000_000, city - 20_000_000)
+
+    too_much = {**move, "amount_fen": city * 10}
+    refused = client.post(f"{base}/allocations", json=too_much, headers=shenzhen)
+    assert (refused.status_code, refused.get_json()["code"]) == (409, "insufficient_funds")
+    sideways = {**move, "to_center": "440100"}
+    refused = client.post(f"{base}/allocations", json=sideways, headers=shenzhen)
+    assert refused.get_json()["code"] == "not_a_child_center"
+    upwards = {"from_center": "440000", "to_center": "440300", "amount_fen": 1}
+    assert client.post(f"{base}/allocations", json=upwards, headers=shenzhen).status_code == 403
+
+    back = {"from_center": "440305", "to_center": "440300", "amount_fen": 5_000_000}
+    assert client.post(f"{base}/clawbacks", json=back, headers=shenzhen).status_code == 201
+    assert left("440305") == nanshan + 15_000_000
+    report = client.get("/api/v1/reports/spend?center=440300", headers=auditor).get_json()
+    assert report["total"]["available_fen"] == left("440300") + sum(
+        left(line["key"]) for line in report["children"]
+    )
