@@ -13,6 +13,7 @@ from voucher_app.api import (
     idempotency,
     ledger,
     programmes,
+    providers,
     redemptions,
     reports,
     smes,
@@ -30,6 +31,7 @@ def init_app(app: Flask) -> None:
     api.register_blueprint(ledger.blp, url_prefix="/api/v1/ledger")
     api.register_blueprint(vouchers.blp, url_prefix="/api/v1/vouchers")
     api.register_blueprint(programmes.blp, url_prefix="/api/v1/programmes")
+    api.register_blueprint(providers.blp, url_prefix="/api/v1/providers")
     api.register_blueprint(redemptions.blp, url_prefix="/api/v1")
     api.register_blueprint(tracking.blp, url_prefix="/api/v1")
     api.register_blueprint(smes.blp, url_prefix="/api/v1")
