@@ -134,6 +134,22 @@ def examples(world: dict[str, str]) -> dict[tuple[str, str], Callable[[str], Exa
     providers = "/api/v1/providers/<uuid:provider_id>"
     guangzhou = frozenset({"staff-guangzhou", "auditor-province", "admin"})  # the provider's
     return {
+        ("POST", "/api/v1/smes"): lambda case: Example(
+            "POST",
+            "/api/v1/smes",
+            {
+                "uscc": SHENZHEN_SME,
+                "name": "深圳市南山区云帆软件有限公司",
+                "industry": "software_it",
+                "employees": 9,
+                "revenue_fen": 30_000_000,
+                "assets_fen": 20_000_000,
+                "home_center": "440305",
+            },
+        ),  # an update: refused as `sme_exists` unless the SME or its center sends it
+        ("GET", "/api/v1/smes/<string:uscc>"): lambda case: Example(
+            "GET", f"/api/v1/smes/{SHENZHEN_SME}", unconcerned=frozenset({"provider"})
+        ),
         ("POST", "/api/v1/providers"): lambda case: Example(
             "POST",
             "/api/v1/providers",

@@ -17,6 +17,7 @@ from typing import Any, ParamSpec, TypeVar
 from flask import Flask, g, request
 from flask_login import LoginManager, UserMixin, current_user
 
+from voucher_app.domain.actors import Actor, Role
 from voucher_app.domain.errors import InvalidCredentials
 from voucher_app.domain.policy import Action, Scope
 from voucher_app.domain.users import Principal
@@ -121,3 +122,10 @@ def signed_in() -> Principal:
     principal = current_principal()
     assert principal is not None
     return principal
+
+
+def acting(applicant_code: str, role: Role) -> Actor:
+    """Who a request acts as: the signed-in user, or for an anonymous application (a provider
+    applying, an SME registering) the applicant named by its credit code."""
+    principal = current_principal()
+    return principal.actor if principal else Actor(f"applicant:{applicant_code}"[:64], role)

@@ -18,6 +18,7 @@ LIMITS = {
     "auth.Login": "10 per minute; 100 per hour",
     "users.Register": "10 per hour",
     "providers.Apply": "10 per hour",
+    "smes.Register": "30 per hour",
     "smes.SmeVouchers": "30 per minute",  # claims (listing an SME's vouchers is not limited)
     "redemptions.Submit": "120 per minute",
 }

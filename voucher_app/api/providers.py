@@ -10,9 +10,9 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
-from voucher_app.api.auth import current_principal, requires, scope_by, signed_in
+from voucher_app.api.auth import acting, requires, scope_by, signed_in
 from voucher_app.api.catalogue import ProductSchema
-from voucher_app.domain.actors import Actor, Role
+from voucher_app.domain.actors import Role
 from voucher_app.domain.categories import CATEGORY_CODES
 from voucher_app.domain.money import MAX_FEN
 from voucher_app.domain.policy import Action
@@ -81,12 +81,6 @@ class ProductRequest(Schema):
     fee_rules = _text(2000)
 
 
-#: Who applies for a provider that has no account yet: the applicant, named by its code.
-def _applicant(uscc: str) -> Actor:
-    principal = current_principal()
-    return principal.actor if principal else Actor(f"applicant:{uscc}"[:64], Role.PROVIDER)
-
-
 @blp.route("")
 class Apply(MethodView):
     @blp.arguments(ApplicationRequest)
@@ -98,7 +92,8 @@ class Apply(MethodView):
         application = ProviderApplication(
             **{**body, "service_categories": tuple(body["service_categories"])}
         )
-        return providers.apply_provider(current().uow(), application, _applicant(body["uscc"]))
+        actor = acting(body["uscc"], Role.PROVIDER)
+        return providers.apply_provider(current().uow(), application, actor)
 
 
 @blp.route("/<uuid:provider_id>")

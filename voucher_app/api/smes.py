@@ -1,5 +1,6 @@
-"""An SME's vouchers: claiming one, seeing them, and the one-time passcode it reads out to a
-provider who redeems by human code; revocation by the issuing center."""
+"""SMEs: registering one, its record, its vouchers (claiming one, seeing them, and the one-time
+passcode it reads out to a provider who redeems by human code); revocation by the issuing
+center."""
 
 from __future__ import annotations
 
@@ -10,11 +11,13 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
-from voucher_app.api.auth import requires, scope_by, signed_in
+from voucher_app.api.auth import acting, current_principal, requires, scope_by, signed_in
 from voucher_app.api.vouchers import VoucherStanding
+from voucher_app.domain.actors import Role
 from voucher_app.domain.policy import Action
 from voucher_app.domain.reasons import MAX_REASON
-from voucher_app.services import access, redemptions, vouchers
+from voucher_app.services import access, redemptions, smes, vouchers
+from voucher_app.services.smes import SmeDeclaration, SmeView
 from voucher_app.services.vouchers import VoucherView
 from voucher_app.wiring import current
 
@@ -82,3 +85,54 @@ class Revoke(MethodView):
         return vouchers.revoke_voucher(
             current().uow(), voucher_id, body["reason"], signed_in().actor
         )
+
+
+class DeclarationRequest(Schema):
+    uscc = fields.String(required=True, validate=validate.Length(min=1, max=40))
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    industry = fields.String(required=True, validate=validate.Length(min=1, max=40))
+    employees = fields.Integer(required=True, strict=True, validate=validate.Range(min=0))
+    revenue_fen = fields.Integer(required=True, strict=True, validate=validate.Range(min=0))
+    assets_fen = fields.Integer(required=True, strict=True, validate=validate.Range(min=0))
+    home_center = fields.String(required=True, validate=validate.Length(min=1, max=12))
+
+
+class SmeSchema(Schema):
+    id = fields.UUID(required=True)
+    uscc = fields.String(required=True)
+    name = fields.String(required=True)
+    industry = fields.String(required=True)
+    employees = fields.Integer(required=True)
+    revenue_fen = fields.Integer(required=True)
+    assets_fen = fields.Integer(required=True)
+    home_center = fields.String(required=True)
+    size = fields.String(required=True, metadata={"enum": ["micro", "small", "medium", "large"]})
+    registered_at = fields.DateTime(required=True)
+    updated_at = fields.DateTime(required=True)
+
+
+@blp.route("/smes")
+class Register(MethodView):
+    @blp.arguments(DeclarationRequest)
+    @blp.response(201, SmeSchema)
+    @requires(Action.READ_PUBLIC)
+    def post(self, body: dict[str, Any]) -> SmeView:
+        """Register an SME with its size figures (anyone may: the size class follows the 2011
+        standard). Updating a registered one takes the SME itself or its center's staff."""
+        uow = current().uow()
+        principal = current_principal()
+        scope = access.registered_sme_scope(uow, body["uscc"])
+        may_update = scope is not None and access.permits_any(
+            uow, principal, [(Action.ACT_AS_SME, scope), (Action.REVIEW, scope)]
+        )
+        actor = acting(body["uscc"], Role.SME)
+        return smes.register_sme(uow, SmeDeclaration(**body), actor, create_only=not may_update)
+
+
+@blp.route("/smes/<string:uscc>")
+class Sme(MethodView):
+    @blp.response(200, SmeSchema)
+    @requires(Action.READ_CONCERNED, scope=scope_by(access.sme_scope, "uscc"))
+    def get(self, uscc: str) -> SmeView:
+        """The SME's declared figures and size class: for itself, and its center or above."""
+        return smes.get_sme(current().uow(), uscc)

@@ -48,6 +48,7 @@ a contract: clients and tests match on it, so it never changes once released.
     │   ├── ProviderNotApproved       a provider acting before approval or while suspended
     │   ├── ProviderExists            one registration per unified social credit code
     │   ├── UserExists                one account per user name
+    │   ├── SmeExists                 registered already: only the SME or its center updates it
     │   ├── InvalidTransition         a status change its current status does not allow
     │   ├── NotRateable               only an approved or paid claim is rated, once
     │   ├── ClaimRefused              why an SME cannot have a voucher (message also in Chinese)
@@ -289,6 +290,10 @@ class ProviderExists(Conflict):
 
 class UserExists(Conflict):
     code = "user_exists"
+
+
+class SmeExists(Conflict):
+    code = "sme_exists"
 
 
 class InvalidTransition(Conflict):

@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import uuid
 
-from voucher_app.domain.errors import PermissionDenied
+from sqlalchemy import select
+
+from voucher_app.domain.errors import NotAuthenticated, PermissionDenied
 from voucher_app.domain.policy import Action, Scope, decide
+from voucher_app.domain.sme import parse_uscc
 from voucher_app.domain.users import Principal
 from voucher_app.persistence.models import Provider, Sme, Voucher
 from voucher_app.persistence.uow import UnitOfWork, read_only
@@ -36,6 +39,21 @@ def authorize(
     except PermissionDenied:
         users.record_denied(uow, principal, action.value, remote_addr)
         raise
+
+
+@read_only
+def permits_any(
+    uow: UnitOfWork, principal: Principal | None, choices: list[tuple[Action, Scope]]
+) -> bool:
+    """Whether any of the (action, scope) pairs is allowed: a question, not a refusal, so
+    nothing is logged."""
+    for action, scope in choices:
+        try:
+            decide(principal, action, scope, lambda c, root: is_within(uow.session, c, root))
+        except (NotAuthenticated, PermissionDenied):
+            continue
+        return True
+    return False
 
 
 @read_only
@@ -79,6 +97,13 @@ def provider_scope(uow: UnitOfWork, provider_id: uuid.UUID) -> Scope:
     """A provider's own things; its center's staff look after it."""
     provider = provider_by_id(uow, provider_id)
     return Scope(center_id=provider.center_id, provider_id=provider.id)
+
+
+@read_only
+def registered_sme_scope(uow: UnitOfWork, uscc: str) -> Scope | None:
+    """The scope of the SME with this code, or None when none is registered."""
+    sme = uow.session.scalar(select(Sme).where(Sme.uscc == parse_uscc(uscc)))
+    return None if sme is None else Scope(center_id=sme.home_center_id, sme_id=sme.id)
 
 
 @read_only

@@ -19,6 +19,7 @@ from voucher_app.domain.errors import (
     ConcurrentRequest,
     InvalidIndustry,
     InvalidInput,
+    SmeExists,
     UnknownSme,
 )
 from voucher_app.domain.sme import (
@@ -95,8 +96,11 @@ def view(uow: UnitOfWork, sme: Sme) -> SmeView:
 
 
 @transaction
-def register_sme(uow: UnitOfWork, declaration: SmeDeclaration, actor: Actor) -> SmeView:
-    """Register an SME, or update its figures (the previous ones stay in its history)."""
+def register_sme(
+    uow: UnitOfWork, declaration: SmeDeclaration, actor: Actor, *, create_only: bool = False
+) -> SmeView:
+    """Register an SME, or update its figures (the previous ones stay in its history); with
+    `create_only`, an SME registered already is refused instead."""
     uscc = parse_uscc(declaration.uscc)
     name = declaration.name.strip()
     if not name or len(name) > 200:
@@ -122,6 +126,11 @@ def register_sme(uow: UnitOfWork, declaration: SmeDeclaration, actor: Actor) -> 
     if sme is None:
         sme = Sme(public_id=uuid.uuid4(), uscc=uscc, registered_at=now, updated_at=now, **figures)
         uow.session.add(sme)
+    elif create_only:
+        raise SmeExists(
+            f"{uscc} is registered already: sign in as the SME or its center to update it",
+            uscc=uscc,
+        )
     else:
         for field, value in figures.items():
             setattr(sme, field, value)
