@@ -21,11 +21,12 @@ from flask.testing import FlaskClient, FlaskCliRunner
 from sqlalchemy import select
 
 from tests.e2e.accounts import PASSWORD, bearer
+from tests.integration.test_settlement import FUNDING
 from voucher_app.api.auth import ACCESS_ATTRIBUTE
 from voucher_app.domain.actors import Actor, Role
 from voucher_app.domain.policy import Action
 from voucher_app.persistence.models import Programme, Provider, Redemption, SecurityEvent
-from voucher_app.services import demo, tracking, users, vouchers
+from voucher_app.services import demo, settlement, tracking, users, vouchers
 from voucher_app.services.users import NewUser
 from voucher_app.wiring import current
 
@@ -59,6 +60,7 @@ ALLOWED: dict[Action, set[str]] = {
     Action.REVIEW: {"staff-shenzhen", "admin-shenzhen", "admin"},
     Action.ISSUE: {"staff-shenzhen", "admin-shenzhen", "admin"},
     Action.MOVE_BUDGET: {"admin-shenzhen", "admin"},
+    Action.SETTLE: {"staff-shenzhen", "admin-shenzhen", "admin"},
     Action.ADMINISTER: {"admin-shenzhen", "admin"},
 }
 EVERYWHERE_ONLY_ADMIN = {"admin"}
@@ -95,6 +97,9 @@ def world(app: Flask, runner: FlaskCliRunner) -> dict[str, object]:
         uow = current().uow()
         unused = [v for v in vouchers.list_vouchers(uow, SHENZHEN_SME) if v.remaining_fen][-1]
         complaint = tracking.file_complaint(uow, claim, "报告迟交", Actor("sme-clerk", Role.SME))
+        staff = Actor("finance", Role.CENTER_STAFF)
+        settlement.set_funding_account(uow, programme, FUNDING, staff)
+        batch = settlement.build_batch(uow, programme, "440300", staff)
     headers: dict[str, dict[str, str]] = {
         "nobody": {},
         "sme": bearer(app, Role.SME, sme=SHENZHEN_SME),
@@ -119,6 +124,7 @@ def world(app: Flask, runner: FlaskCliRunner) -> dict[str, object]:
         "programme": str(programme),
         "voucher": str(unused.id),
         "complaint": str(complaint.id),
+        "batch": str(batch.id),
     }
 
 
@@ -133,7 +139,20 @@ def examples(world: dict[str, str]) -> dict[tuple[str, str], Callable[[str], Exa
     move = {"from_center": "440300", "to_center": "440305", "amount_fen": 100}
     providers = "/api/v1/providers/<uuid:provider_id>"
     guangzhou = frozenset({"staff-guangzhou", "auditor-province", "admin"})  # the provider's
+    batch = world["batch"]
     return {
+        ("POST", "/api/v1/programmes/<uuid:programme_id>/batches"): lambda case: Example(
+            "POST", f"/api/v1/programmes/{world['programme']}/batches", {"center": "440300"}
+        ),
+        ("GET", "/api/v1/batches/<uuid:batch_id>"): lambda case: Example(
+            "GET", f"/api/v1/batches/{batch}"
+        ),
+        ("POST", "/api/v1/batches/<uuid:batch_id>/export"): lambda case: Example(
+            "POST", f"/api/v1/batches/{batch}/export?format=csv"
+        ),
+        ("POST", "/api/v1/batches/<uuid:batch_id>/cancel"): lambda case: Example(
+            "POST", f"/api/v1/batches/{batch}/cancel", {"reason": "wrong month"}
+        ),
         ("POST", "/api/v1/smes"): lambda case: Example(
             "POST",
             "/api/v1/smes",
@@ -348,7 +367,7 @@ def routes(app: Flask) -> list[tuple[str, str, Action | None]]:
 
 
 def test_every_route_declares_its_access_and_has_an_example(app: Flask) -> None:
-    names = ("pending", "claim", "provider", "voucher", "complaint", "programme")
+    names = ("pending", "claim", "provider", "voucher", "complaint", "programme", "batch")
     known = examples(dict.fromkeys(names, "x"))
     for method, rule, action in routes(app):
         assert action is not None, f"{method} {rule} declares no @requires"

@@ -16,6 +16,7 @@ from voucher_app.api import (
     providers,
     redemptions,
     reports,
+    settlement,
     smes,
     tracking,
     vouchers,
@@ -34,6 +35,7 @@ def init_app(app: Flask) -> None:
     api.register_blueprint(providers.blp, url_prefix="/api/v1/providers")
     api.register_blueprint(redemptions.blp, url_prefix="/api/v1")
     api.register_blueprint(tracking.blp, url_prefix="/api/v1")
+    api.register_blueprint(settlement.blp, url_prefix="/api/v1")
     api.register_blueprint(smes.blp, url_prefix="/api/v1")
     api.register_blueprint(reports.blp, url_prefix="/api/v1/reports")
     api.register_blueprint(catalogue.blp, url_prefix="/api/v1/catalogue")

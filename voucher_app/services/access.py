@@ -17,7 +17,7 @@ from voucher_app.domain.sme import parse_uscc
 from voucher_app.domain.users import Principal
 from voucher_app.persistence.models import Provider, Sme, Voucher
 from voucher_app.persistence.uow import UnitOfWork, read_only
-from voucher_app.services import users
+from voucher_app.services import settlement, users
 from voucher_app.services.centers import center_by_code, is_within
 from voucher_app.services.programmes import programme_by_id
 from voucher_app.services.providers import provider_by_id
@@ -124,3 +124,9 @@ def voucher_scope(uow: UnitOfWork, voucher_id: uuid.UUID) -> Scope:
 def complaint_scope(uow: UnitOfWork, complaint_id: uuid.UUID) -> Scope:
     """A complaint is the voucher's center's to handle."""
     return Scope(center_id=complaint_by_id(uow, complaint_id).center_id)
+
+
+@read_only
+def batch_scope(uow: UnitOfWork, batch_id: uuid.UUID) -> Scope:
+    """A settlement batch belongs to the center that built it."""
+    return Scope(center_id=settlement.batch_row(uow, batch_id).center_id)

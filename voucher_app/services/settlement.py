@@ -187,7 +187,7 @@ def export_batch(uow: UnitOfWork, batch_id: uuid.UUID, actor: Actor) -> Export:
     """Freeze a draft batch and give its payment files; an exported batch gives the same files
     again (the treasury may ask twice)."""
     del actor
-    batch = _batch(uow, batch_id, lock=True)
+    batch = batch_row(uow, batch_id, lock=True)
     if batch.status == "draft":
         batch.status = "exported"
         batch.exported_at = uow.clock.now()
@@ -279,7 +279,7 @@ def cancel_batch(uow: UnitOfWork, batch_id: uuid.UUID, reason: str, actor: Actor
     """Cancel a batch nothing has been paid from; its claims wait for the next batch."""
     del actor
     text = require_reason(reason)
-    batch = _batch(uow, batch_id, lock=True)
+    batch = batch_row(uow, batch_id, lock=True)
     items = list(
         uow.session.scalars(select(SettlementItem).where(SettlementItem.batch_id == batch.id))
     )
@@ -298,7 +298,7 @@ def cancel_batch(uow: UnitOfWork, batch_id: uuid.UUID, reason: str, actor: Actor
     return _view(uow, batch)
 
 
-def _batch(uow: UnitOfWork, batch_id: uuid.UUID, *, lock: bool = False) -> SettlementBatch:
+def batch_row(uow: UnitOfWork, batch_id: uuid.UUID, *, lock: bool = False) -> SettlementBatch:
     query = select(SettlementBatch).where(SettlementBatch.public_id == batch_id)
     batch = uow.session.scalar(query.with_for_update() if lock else query)
     if batch is None:
@@ -349,4 +349,4 @@ def _view(uow: UnitOfWork, batch: SettlementBatch) -> BatchView:
 
 @read_only
 def get_batch(uow: UnitOfWork, batch_id: uuid.UUID) -> BatchView:
-    return _view(uow, _batch(uow, batch_id))
+    return _view(uow, batch_row(uow, batch_id))

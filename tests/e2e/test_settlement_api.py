@@ -1,0 +1,64 @@
+"""Settlement over HTTP: Shenzhen's finance staff batch the approved claims, export the
+pain.001 file (which freezes the batch), cancel it, and batch the claims again."""
+
+from __future__ import annotations
+
+from flask import Flask
+from flask.testing import FlaskCliRunner
+from lxml import etree
+from sqlalchemy import select
+
+from tests.e2e.accounts import bearer
+from tests.integration.test_settlement import FUNDING, PAIN
+from voucher_app.domain.actors import Actor, Role
+from voucher_app.persistence.models import Programme
+from voucher_app.services import settlement
+from voucher_app.wiring import current
+
+
+def test_a_batch_is_built_exported_cancelled_and_built_again(
+    app: Flask, runner: FlaskCliRunner
+) -> None:
+    assert runner.invoke(args=["demo", "load"]).exit_code == 0
+    with app.app_context():
+        with current().database.engine.connect() as connection:
+            programme = connection.execute(select(Programme.public_id)).scalar_one()
+        settlement.set_funding_account(
+            current().uow(), programme, FUNDING, Actor("finance", Role.CENTER_ADMIN)
+        )
+    finance = bearer(app, Role.CENTER_STAFF, center="440300")
+    client = app.test_client()
+    built = client.post(
+        f"/api/v1/programmes/{programme}/batches", json={"center": "440300"}, headers=finance
+    )
+    assert built.status_code == 201, built.get_json()
+    batch = built.get_json()
+    assert (batch["status"], batch["total_fen"], len(batch["items"])) == ("draft", 150_000, 1)
+    reference = batch["items"][0]["reference"]
+
+    exported = client.post(f"/api/v1/batches/{batch['id']}/export?format=pain001", headers=finance)
+    assert exported.status_code == 200 and exported.mimetype == "application/xml"
+    assert (
+        f'filename="{batch["reference"]}.pain.001.xml"' in exported.headers["Content-Disposition"]
+    )
+    document = etree.fromstring(exported.data)
+    assert document.findtext(f".//{PAIN}EndToEndId") == reference
+    assert document.findtext(f".//{PAIN}CtrlSum") == "1500.00"
+    assert document.findtext(f".//{PAIN}DbtrAcct/{PAIN}Id/{PAIN}Othr/{PAIN}Id") == (
+        FUNDING.account_number
+    )
+    as_csv = client.post(f"/api/v1/batches/{batch['id']}/export?format=csv", headers=finance)
+    assert reference in as_csv.get_data(as_text=True)
+    status = client.get(f"/api/v1/batches/{batch['id']}", headers=finance).get_json()["status"]
+    assert status == "exported"
+
+    guangzhou = bearer(app, Role.CENTER_STAFF, center="440100")
+    cancel = {"reason": "金额与审批单不符"}
+    refused = client.post(f"/api/v1/batches/{batch['id']}/cancel", json=cancel, headers=guangzhou)
+    assert refused.status_code == 403
+    cancelled = client.post(f"/api/v1/batches/{batch['id']}/cancel", json=cancel, headers=finance)
+    assert cancelled.get_json()["status"] == "cancelled"
+    again = client.post(
+        f"/api/v1/programmes/{programme}/batches", json={"center": "440300"}, headers=finance
+    )
+    assert again.status_code == 201 and again.get_json()["total_fen"] == 150_000
