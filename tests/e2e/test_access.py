@@ -141,6 +141,19 @@ def examples(world: dict[str, str]) -> dict[tuple[str, str], Callable[[str], Exa
     guangzhou = frozenset({"staff-guangzhou", "auditor-province", "admin"})  # the provider's
     batch = world["batch"]
     return {
+        ("POST", f"{claims}/resubmit"): lambda case: Example(
+            "POST",
+            f"/api/v1/redemptions/{claim}/resubmit",
+            {
+                "invoice_number": f"R-{case}",
+                "invoiced_fen": 100,
+                "delivered_on": "2026-01-02",
+                "category": "accounting_tax",
+            },
+        ),
+        ("POST", "/api/v1/ledger/entries/<uuid:entry_id>/reverse"): lambda case: Example(
+            "POST", f"/api/v1/ledger/entries/{token}/reverse", everywhere=True
+        ),
         ("POST", "/api/v1/programmes/<uuid:programme_id>/batches"): lambda case: Example(
             "POST", f"/api/v1/programmes/{world['programme']}/batches", {"center": "440300"}
         ),

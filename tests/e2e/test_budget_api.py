@@ -57,6 +57,16 @@ def test_budget_moves_down_and_back_within_what_each_center_has(
     back = {"from_center": "440305", "to_center": "440300", "amount_fen": 5_000_000}
     assert client.post(f"{base}/clawbacks", json=back, headers=shenzhen).status_code == 201
     assert left("440305") == nanshan + 15_000_000
+    # The allocation was a mistake: only an admin reverses it, once.
+    entry = first.get_json()["id"]
+    reverse = f"/api/v1/ledger/entries/{entry}/reverse"
+    assert client.post(reverse, headers=shenzhen).status_code == 403
+    admin = bearer(app, Role.ADMIN)
+    reversed_ = client.post(reverse, headers=admin)
+    assert reversed_.status_code == 201 and reversed_.get_json()["kind"] == "reverse"
+    assert left("440305") == nanshan - 5_000_000
+    twice = client.post(reverse, headers=admin)
+    assert (twice.status_code, twice.get_json()["code"]) == (409, "already_reversed")
     report = client.get("/api/v1/reports/spend?center=440300", headers=auditor).get_json()
     assert report["total"]["available_fen"] == left("440300") + sum(
         left(line["key"]) for line in report["children"]

@@ -75,6 +75,21 @@ def test_a_claim_is_submitted_confirmed_and_approved_over_http(
         ("approved", "center_staff"),
     ]
     assert client.get(base, headers=clerk).get_json()["status"] == "approved"
+
+    # A second claim is rejected; the desk corrects the invoice and submits it again.
+    second = client.post(url, json={**body, "invoice_number": "GZTH-2026-0416"}, headers=desk)
+    again_base = f"/api/v1/redemptions/{second.get_json()['id']}"
+    rejected = client.post(f"{again_base}/reject", json={"reason": "金额有误"}, headers=reviewer)
+    assert rejected.get_json()["status"] == "rejected"
+    corrected = {**body, "invoice_number": "GZTH-2026-0416A", "invoiced_fen": 100_000}
+    del corrected["token"]
+    resubmitted = client.post(f"{again_base}/resubmit", json=corrected, headers=desk)
+    assert resubmitted.status_code == 200, resubmitted.get_json()
+    assert (resubmitted.get_json()["status"], resubmitted.get_json()["subsidy_fen"]) == (
+        "submitted",
+        50_000,
+    )
+    assert client.post(f"{again_base}/resubmit", json=corrected, headers=clerk).status_code == 403
     verify = runner.invoke(args=["ledger", "verify"])
     assert verify.exit_code == 0, verify.output
 

@@ -1,18 +1,23 @@
-"""Public, read-only ledger routes: checkpoint, verifier key, entries, proofs (DESIGN §4)."""
+"""Ledger routes: the public, read-only checkpoint, verifier key, entries and proofs (DESIGN
+§4), and the admins' reversal of an entry."""
 
 from __future__ import annotations
 
 import base64
+import uuid
 from typing import Any
 
-from flask import Response
+from flask import Response, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
-from voucher_app.api.auth import requires
+from voucher_app.api.auth import requires, signed_in
+from voucher_app.api.idempotency import HEADER as IDEMPOTENCY_KEY
+from voucher_app.api.programmes import EntrySchema
 from voucher_app.domain.errors import NoLedgerKey
 from voucher_app.domain.policy import Action
+from voucher_app.ledger.journal import PostedEntry
 from voucher_app.services import ledger
 from voucher_app.wiring import current
 
@@ -132,3 +137,18 @@ class ConsistencyProof(MethodView):
         """RFC 9162 consistency proof between the trees of `first` and `second` leaves."""
         proof = ledger.consistency_proof(current().uow(), args["first"], args["second"])
         return {**args, "proof": [_b64(h) for h in proof]}
+
+
+@blp.route("/entries/<uuid:entry_id>/reverse")
+class Reverse(MethodView):
+    @blp.response(201, EntrySchema)
+    @requires(Action.ADMINISTER)
+    def post(self, entry_id: uuid.UUID) -> PostedEntry:
+        """Post the exact negation of a journal entry, naming it: how the ledger corrects a
+        mistake (admins only; an entry is reversed once, and a reversal never)."""
+        return ledger.reverse_entry(
+            current().uow(),
+            entry_id,
+            signed_in().actor,
+            request.headers.get(IDEMPOTENCY_KEY),
+        )

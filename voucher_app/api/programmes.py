@@ -12,6 +12,7 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from voucher_app.api.auth import requires, scope_by, signed_in
+from voucher_app.api.idempotency import HEADER as IDEMPOTENCY_KEY
 from voucher_app.domain.categories import CATEGORY_CODES
 from voucher_app.domain.money import MAX_FEN
 from voucher_app.domain.policy import Action
@@ -24,7 +25,6 @@ from voucher_app.wiring import current
 
 blp = Blueprint("programmes", __name__, description="Programmes and their budgets")
 
-IDEMPOTENCY_KEY = "Idempotency-Key"
 PROGRAMME = scope_by(access.programme_scope, "programme_id")
 _FEN = validate.Range(min=1, max=MAX_FEN)
 _CENTER = validate.Length(min=1, max=12)

@@ -13,6 +13,7 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from voucher_app.api.auth import requires, scope_by, signed_in
+from voucher_app.api.idempotency import HEADER as IDEMPOTENCY_KEY
 from voucher_app.domain.policy import Action
 from voucher_app.domain.reasons import MAX_REASON
 from voucher_app.services import access, redemptions
@@ -23,7 +24,6 @@ blp = Blueprint("redemptions", __name__, description="Providers' claims on vouch
 CLAIM = scope_by(access.claim_scope, "redemption_id")
 
 MAX_TOKEN = 4096
-IDEMPOTENCY_KEY = "Idempotency-Key"
 
 
 class SubmitRequest(Schema):
@@ -42,6 +42,28 @@ class SubmitRequest(Schema):
         by_code = data.get("human_code") is not None or data.get("passcode") is not None
         if (data.get("token") is not None) == by_code:
             raise ValidationError("send the voucher's token, or its human code and passcode")
+
+
+class CorrectionRequest(Schema):
+    """What a corrected claim sends again: the service, invoice and delivery."""
+
+    product_id = fields.UUID(load_default=None)
+    category = fields.String(load_default=None, validate=validate.Length(min=1, max=40))
+    description = fields.String(load_default="", validate=validate.Length(max=500))
+    invoice_number = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    invoiced_fen = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
+    delivered_on = fields.Date(required=True)
+
+
+def _service(body: dict[str, Any]) -> Service:
+    return Service(
+        body["invoice_number"],
+        body["invoiced_fen"],
+        body["delivered_on"],
+        product_id=body["product_id"],
+        category=body["category"],
+        description=body["description"],
+    )
 
 
 class ReasonRequest(Schema):
@@ -93,14 +115,7 @@ class Submit(MethodView):
             parts.uow(),
             provider_id=provider_id,
             proof=VoucherProof(body["token"], body["human_code"], body["passcode"]),
-            service=Service(
-                body["invoice_number"],
-                body["invoiced_fen"],
-                body["delivered_on"],
-                product_id=body["product_id"],
-                category=body["category"],
-                description=body["description"],
-            ),
+            service=_service(body),
             actor=signed_in().actor,
             public_keys=parts.voucher_keys(),
             idempotency_key=request.headers.get(IDEMPOTENCY_KEY),
@@ -163,4 +178,16 @@ class Reject(MethodView):
         """Staff reject the claim with a reason: the value is back on the voucher."""
         return redemptions.reject_redemption(
             current().uow(), redemption_id, body["reason"], signed_in().actor
+        )
+
+
+@blp.route("/redemptions/<uuid:redemption_id>/resubmit")
+class Resubmit(MethodView):
+    @blp.arguments(CorrectionRequest)
+    @blp.response(200, RedemptionSchema)
+    @requires(Action.ACT_AS_PROVIDER, scope=CLAIM)
+    def post(self, body: dict[str, Any], redemption_id: uuid.UUID) -> RedemptionView:
+        """The provider corrects a disputed or rejected claim and submits it again."""
+        return redemptions.resubmit_redemption(
+            current().uow(), redemption_id, _service(body), signed_in().actor
         )
