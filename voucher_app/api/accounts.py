@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from typing import Any
 
@@ -163,7 +164,7 @@ class Tokens(MethodView):
             scopes=frozenset(body["scopes"]),
             days=body["days"],
         )
-        return {**vars_of(token), "token": secret}
+        return {**dataclasses.asdict(token), "token": secret}
 
 
 @auth.route("/tokens/<uuid:token_id>")
@@ -174,10 +175,6 @@ class Token(MethodView):
         """Revoke one of your tokens (an admin may revoke anyone's)."""
         principal = signed_in()
         return users.revoke_token(current().uow(), principal, token_id)
-
-
-def vars_of(token: TokenView) -> dict[str, Any]:
-    return {name: getattr(token, name) for name in TokenView.__dataclass_fields__}
 
 
 def _target_center(uow: UnitOfWork, values: dict[str, Any]) -> Scope:

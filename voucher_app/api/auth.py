@@ -23,6 +23,7 @@ from voucher_app.domain.policy import Action, Scope
 from voucher_app.domain.users import Principal
 from voucher_app.persistence.uow import UnitOfWork
 from voucher_app.services import access, users
+from voucher_app.services.access import FindScope
 from voucher_app.wiring import current
 
 P = ParamSpec("P")
@@ -86,24 +87,25 @@ def requires(
     def decorate(view: Callable[P, T]) -> Callable[P, T]:
         @functools.wraps(view)
         def guarded(*args: P.args, **kwargs: P.kwargs) -> T:
-            principal = current_principal()
-            uow = current().uow()
-            found = Scope()
-            if principal is None:  # refused before the scope is looked up: nothing leaks
-                access.authorize(uow, None, action, found, request.remote_addr)
-            elif scope is not None and action is not Action.READ_PUBLIC:
-                values: dict[str, Any] = dict(kwargs)
-                for arg in args:
-                    if isinstance(arg, dict):
-                        values.update(arg)
-                found = scope(uow, values)
-            access.authorize(uow, principal, action, found, request.remote_addr)
+            find = None if scope is None else _bound(scope, args, kwargs)
+            access.authorize(
+                current().uow(), current_principal(), action, find, request.remote_addr
+            )
             return view(*args, **kwargs)
 
         setattr(guarded, ACCESS_ATTRIBUTE, action)
         return guarded
 
     return decorate
+
+
+def _bound(scope: ScopeOf, args: tuple[Any, ...], kwargs: dict[str, Any]) -> FindScope:
+    """`scope` over the request's values: its path values and its parsed arguments."""
+    values: dict[str, Any] = dict(kwargs)
+    for arg in args:
+        if isinstance(arg, dict):
+            values.update(arg)
+    return lambda uow: scope(uow, values)
 
 
 def scope_by(lookup: Callable[[UnitOfWork, Any], Scope], field: str) -> ScopeOf:

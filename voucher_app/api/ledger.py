@@ -7,13 +7,12 @@ import base64
 import uuid
 from typing import Any
 
-from flask import Response, request
+from flask import Response
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from voucher_app.api.auth import requires, signed_in
-from voucher_app.api.idempotency import HEADER as IDEMPOTENCY_KEY
 from voucher_app.api.programmes import EntrySchema
 from voucher_app.domain.errors import NoLedgerKey
 from voucher_app.domain.policy import Action
@@ -150,5 +149,4 @@ class Reverse(MethodView):
             current().uow(),
             entry_id,
             signed_in().actor,
-            request.headers.get(IDEMPOTENCY_KEY),
         )

@@ -4,15 +4,14 @@ budget down the hierarchy and back, and what a center has left to issue."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from typing import Any
 
-from flask import request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from voucher_app.api.auth import requires, scope_by, signed_in
-from voucher_app.api.idempotency import HEADER as IDEMPOTENCY_KEY
 from voucher_app.domain.categories import CATEGORY_CODES
 from voucher_app.domain.money import MAX_FEN
 from voucher_app.domain.policy import Action
@@ -104,6 +103,13 @@ class BudgetSchema(Schema):
     available_fen = fields.Integer(required=True)
 
 
+def _move(
+    move: Callable[..., PostedEntry], body: dict[str, Any], programme_id: uuid.UUID
+) -> PostedEntry:
+    """Allocate or claw back as the request says, acting as its signed-in user."""
+    return move(current().uow(), programme_id, **body, actor=signed_in().actor)
+
+
 @blp.route("")
 class Programmes(MethodView):
     @blp.arguments(TermsSchema)
@@ -142,7 +148,6 @@ class Funding(MethodView):
             programme_id,
             amount_fen=body["amount_fen"],
             actor=signed_in().actor,
-            idempotency_key=request.headers.get(IDEMPOTENCY_KEY),
         )
 
 
@@ -153,15 +158,7 @@ class Allocations(MethodView):
     @requires(Action.MOVE_BUDGET, scope=scope_by(access.center_scope, "from_center"))
     def post(self, body: dict[str, Any], programme_id: uuid.UUID) -> PostedEntry:
         """Pass budget from a center to one of its direct children."""
-        return programmes.allocate(
-            current().uow(),
-            programme_id,
-            from_center=body["from_center"],
-            to_center=body["to_center"],
-            amount_fen=body["amount_fen"],
-            actor=signed_in().actor,
-            idempotency_key=request.headers.get(IDEMPOTENCY_KEY),
-        )
+        return _move(programmes.allocate, body, programme_id)
 
 
 @blp.route("/<uuid:programme_id>/clawbacks")
@@ -171,15 +168,7 @@ class Clawbacks(MethodView):
     @requires(Action.MOVE_BUDGET, scope=scope_by(access.center_scope, "to_center"))
     def post(self, body: dict[str, Any], programme_id: uuid.UUID) -> PostedEntry:
         """Take unspent budget back from a child center (`from_center`) to its parent."""
-        return programmes.claw_back(
-            current().uow(),
-            programme_id,
-            from_center=body["from_center"],
-            to_center=body["to_center"],
-            amount_fen=body["amount_fen"],
-            actor=signed_in().actor,
-            idempotency_key=request.headers.get(IDEMPOTENCY_KEY),
-        )
+        return _move(programmes.claw_back, body, programme_id)
 
 
 @blp.route("/<uuid:programme_id>/budget")

@@ -7,13 +7,12 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from flask import request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from voucher_app.api.auth import requires, scope_by, signed_in
-from voucher_app.api.idempotency import HEADER as IDEMPOTENCY_KEY
+from voucher_app.api.vouchers import MAX_TOKEN
 from voucher_app.domain.policy import Action
 from voucher_app.domain.reasons import MAX_REASON
 from voucher_app.services import access, redemptions
@@ -22,8 +21,6 @@ from voucher_app.wiring import current
 
 blp = Blueprint("redemptions", __name__, description="Providers' claims on vouchers (兑付)")
 CLAIM = scope_by(access.claim_scope, "redemption_id")
-
-MAX_TOKEN = 4096
 
 
 class SubmitRequest(Schema):
@@ -118,7 +115,6 @@ class Submit(MethodView):
             service=_service(body),
             actor=signed_in().actor,
             public_keys=parts.voucher_keys(),
-            idempotency_key=request.headers.get(IDEMPOTENCY_KEY),
         )
 
 

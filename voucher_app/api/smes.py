@@ -121,9 +121,11 @@ class Register(MethodView):
         standard). Updating a registered one takes the SME itself or its center's staff."""
         uow = current().uow()
         principal = current_principal()
-        scope = access.registered_sme_scope(uow, body["uscc"])
-        may_update = scope is not None and access.permits_any(
-            uow, principal, [(Action.ACT_AS_SME, scope), (Action.REVIEW, scope)]
+        may_update = access.permits_any(
+            uow,
+            principal,
+            [Action.ACT_AS_SME, Action.REVIEW],
+            lambda u: access.registered_sme_scope(u, body["uscc"]),
         )
         actor = acting(body["uscc"], Role.SME)
         return smes.register_sme(uow, SmeDeclaration(**body), actor, create_only=not may_update)

@@ -8,6 +8,7 @@ in its own transaction, then raised.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 
 from sqlalchemy import select
 
@@ -26,53 +27,74 @@ from voucher_app.services.smes import sme_by_uscc
 from voucher_app.services.tracking import complaint_by_id
 from voucher_app.services.vouchers import voucher_by_id
 
+#: Finds, inside the decision's transaction, what a request touches.
+FindScope = Callable[[UnitOfWork], Scope]
+
 
 def authorize(
     uow: UnitOfWork,
     principal: Principal | None,
     action: Action,
-    scope: Scope,
+    find_scope: FindScope | None = None,
     remote_addr: str | None = None,
 ) -> None:
+    """Return if the principal may take the action where `find_scope` says (everywhere when
+    there is none); log and raise a refusal otherwise. The scope is looked up in the same
+    read-only transaction as the decision, and only for someone signed in: nothing about the
+    thing leaks to a request that is refused for want of credentials."""
     try:
-        _decide(uow, principal, action, scope)
+        _decide(uow, principal, action, find_scope)
     except PermissionDenied:
         users.record_denied(uow, principal, action.value, remote_addr)
         raise
 
 
 @read_only
+def _decide(
+    uow: UnitOfWork, principal: Principal | None, action: Action, find_scope: FindScope | None
+) -> None:
+    needs_scope = find_scope is not None and principal is not None
+    scope = find_scope(uow) if needs_scope and find_scope is not None else Scope()
+    decide(principal, action, scope, _within(uow))
+
+
+@read_only
 def permits_any(
-    uow: UnitOfWork, principal: Principal | None, choices: list[tuple[Action, Scope]]
+    uow: UnitOfWork,
+    principal: Principal | None,
+    actions: list[Action],
+    find_scope: Callable[[UnitOfWork], Scope | None],
 ) -> bool:
-    """Whether any of the (action, scope) pairs is allowed: a question, not a refusal, so
-    nothing is logged."""
-    for action, scope in choices:
+    """Whether any of the actions is allowed where `find_scope` says (never when it finds
+    nothing): a question, not a refusal, so nothing is logged."""
+    scope = find_scope(uow)
+    if scope is None:
+        return False
+    for action in actions:
         try:
-            decide(principal, action, scope, lambda c, root: is_within(uow.session, c, root))
+            decide(principal, action, scope, _within(uow))
         except (NotAuthenticated, PermissionDenied):
             continue
         return True
     return False
 
 
-@read_only
-def _decide(uow: UnitOfWork, principal: Principal | None, action: Action, scope: Scope) -> None:
-    decide(principal, action, scope, lambda center, root: is_within(uow.session, center, root))
+def _within(uow: UnitOfWork) -> Callable[[int, int], bool]:
+    return lambda center, root: is_within(uow.session, center, root)
 
 
-@read_only
+# --- what a request touches (called inside `authorize`'s transaction) --------------------------
+
+
 def center_scope(uow: UnitOfWork, center_code: str) -> Scope:
     return Scope(center_id=center_by_code(uow.session, center_code).id)
 
 
-@read_only
 def programme_scope(uow: UnitOfWork, programme_id: uuid.UUID) -> Scope:
     """A programme belongs to the center that owns it."""
     return Scope(center_id=programme_by_id(uow.session, programme_id).owner_center_id)
 
 
-@read_only
 def user_scope(uow: UnitOfWork, user_id: uuid.UUID) -> Scope:
     """A user belongs to their center, their SME's home center or their provider's center."""
     user = users.user_row(uow, user_id)
@@ -84,7 +106,6 @@ def user_scope(uow: UnitOfWork, user_id: uuid.UUID) -> Scope:
     return Scope(center_id=center_id)
 
 
-@read_only
 def claim_scope(uow: UnitOfWork, redemption_id: uuid.UUID) -> Scope:
     """A claim concerns its voucher's issuing center, the voucher's SME and its provider."""
     claim = claim_by_id(uow, redemption_id)
@@ -92,41 +113,35 @@ def claim_scope(uow: UnitOfWork, redemption_id: uuid.UUID) -> Scope:
     return Scope(voucher.issuing_center_id, voucher.sme_id, claim.provider_id)
 
 
-@read_only
 def provider_scope(uow: UnitOfWork, provider_id: uuid.UUID) -> Scope:
     """A provider's own things; its center's staff look after it."""
     provider = provider_by_id(uow, provider_id)
     return Scope(center_id=provider.center_id, provider_id=provider.id)
 
 
-@read_only
 def registered_sme_scope(uow: UnitOfWork, uscc: str) -> Scope | None:
     """The scope of the SME with this code, or None when none is registered."""
     sme = uow.session.scalar(select(Sme).where(Sme.uscc == parse_uscc(uscc)))
     return None if sme is None else Scope(center_id=sme.home_center_id, sme_id=sme.id)
 
 
-@read_only
 def sme_scope(uow: UnitOfWork, uscc: str) -> Scope:
     """An SME's own things; its home center's staff look after it."""
     sme = sme_by_uscc(uow, uscc)
     return Scope(center_id=sme.home_center_id, sme_id=sme.id)
 
 
-@read_only
 def voucher_scope(uow: UnitOfWork, voucher_id: uuid.UUID) -> Scope:
     """A voucher concerns its issuing center and its SME."""
     voucher = voucher_by_id(uow, voucher_id)
     return Scope(center_id=voucher.issuing_center_id, sme_id=voucher.sme_id)
 
 
-@read_only
 def complaint_scope(uow: UnitOfWork, complaint_id: uuid.UUID) -> Scope:
     """A complaint is the voucher's center's to handle."""
     return Scope(center_id=complaint_by_id(uow, complaint_id).center_id)
 
 
-@read_only
 def batch_scope(uow: UnitOfWork, batch_id: uuid.UUID) -> Scope:
     """A settlement batch belongs to the center that built it."""
     return Scope(center_id=settlement.batch_row(uow, batch_id).center_id)

@@ -151,7 +151,8 @@ def _rollup(sums: Sums, position: int) -> dict[Any, Figures]:
     return {key: Figures.of(amounts) for key, amounts in rolled.items()}
 
 
-_CATEGORY_NAMES = {category.code: category.name_zh for category in CATEGORIES}
+#: Each breakdown names its rows: internal key → (the key shown, its label).
+_CATEGORY_NAMES = {c.code: (c.code, c.name_zh) for c in CATEGORIES}
 
 
 def _check_month(name: str, month: str) -> None:
@@ -173,15 +174,13 @@ def _names(
 
 
 def _lines(
-    figures: Mapping[Any, Figures], names: Mapping[Any, str | tuple[str, str]]
+    figures: Mapping[Any, Figures], names: Mapping[Any, tuple[str, str]]
 ) -> tuple[Line, ...]:
-    """Breakdown rows in key order; facts without the dimension (budget figures have no
-    provider or category) are left out."""
-    lines = []
-    for key, amounts in figures.items():
-        if key is None:
-            continue
-        name = names.get(key, str(key))
-        public_key, label = name if isinstance(name, tuple) else (str(key), name)
-        lines.append(Line(public_key, label, amounts))
+    """Breakdown rows in key order, named by `names` (a row it lacks shows its key); facts
+    without the dimension (budget figures have no provider or category) are left out."""
+    lines = [
+        Line(*names.get(key, (str(key), str(key))), amounts)
+        for key, amounts in figures.items()
+        if key is not None
+    ]
     return tuple(sorted(lines, key=lambda line: line.key))

@@ -10,6 +10,7 @@ sign-ins, failures, lockouts, tokens made and revoked and refused requests go to
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import secrets
 import uuid
@@ -231,9 +232,6 @@ def log_in(
     return attempt.principal
 
 
-_DUMMY_HASH: dict[int, str] = {}
-
-
 @transaction
 def _attempt(
     uow: UnitOfWork,
@@ -289,11 +287,10 @@ def _verify(hasher: PasswordHasher, stored: str, password: str) -> bool:
         return False
 
 
+@functools.cache
 def _dummy(hasher: PasswordHasher) -> str:
-    key = id(hasher)
-    if key not in _DUMMY_HASH:
-        _DUMMY_HASH[key] = hasher.hash(secrets.token_urlsafe(16))
-    return _DUMMY_HASH[key]
+    """A hash of nothing anyone knows, made once per hasher, to check unknown names against."""
+    return hasher.hash(secrets.token_urlsafe(16))
 
 
 @read_only
