@@ -39,6 +39,8 @@ class Config:
     NOTIFICATION_INTERVAL_SECONDS = 60
     #: Request bodies above this size are refused (bytes).
     MAX_CONTENT_LENGTH = 1024 * 1024
+    #: Routes that take a file (SME lists, bank statements) accept up to this much.
+    MAX_UPLOAD_LENGTH = 16 * 1024 * 1024
     #: Argon2id cost for passwords: memory in KiB and passes (RFC 9106's second option).
     PASSWORD_MEMORY_KIB = 65_536
     PASSWORD_TIME_COST = 3

@@ -19,13 +19,21 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
 from sqlalchemy import select
+from werkzeug.test import TestResponse
 
 from tests.e2e.accounts import PASSWORD, bearer
+from tests.e2e.uploads import Field, send_form
 from tests.integration.test_settlement import FUNDING
 from voucher_app.api.auth import ACCESS_ATTRIBUTE
 from voucher_app.domain.actors import Actor, Role
 from voucher_app.domain.policy import Action
-from voucher_app.persistence.models import Programme, Provider, Redemption, SecurityEvent
+from voucher_app.persistence.models import (
+    Product,
+    Programme,
+    Provider,
+    Redemption,
+    SecurityEvent,
+)
 from voucher_app.services import demo, settlement, tracking, users, vouchers
 from voucher_app.services.users import NewUser
 from voucher_app.wiring import current
@@ -79,6 +87,13 @@ class Example:
     unconcerned: frozenset[str] = frozenset()
     #: Who may, when the example is not about Shenzhen (it replaces the action's row).
     allowed: frozenset[str] | None = None
+    #: A multipart form (a file upload) instead of a JSON body.
+    form: dict[str, Field] | None = None
+
+    def send(self, client: FlaskClient, headers: dict[str, str]) -> TestResponse:
+        if self.form is None:
+            return client.open(self.url, method=self.method, json=self.body, headers=headers)
+        return send_form(client, self.url, self.form, headers, self.method)
 
 
 @pytest.fixture
@@ -94,6 +109,12 @@ def world(app: Flask, runner: FlaskCliRunner) -> dict[str, object]:
                 .where(Redemption.status == "approved")
             ).one()
             programme = connection.execute(select(Programme.public_id)).scalar_one()
+            product = connection.execute(
+                select(Product.public_id)
+                .join(Provider, Provider.id == Product.provider_id)
+                .where(Provider.public_id == provider)
+                .limit(1)
+            ).scalar_one()
         uow = current().uow()
         unused = [v for v in vouchers.list_vouchers(uow, SHENZHEN_SME) if v.remaining_fen][-1]
         complaint = tracking.file_complaint(uow, claim, "报告迟交", Actor("sme-clerk", Role.SME))
@@ -125,6 +146,7 @@ def world(app: Flask, runner: FlaskCliRunner) -> dict[str, object]:
         "voucher": str(unused.id),
         "complaint": str(complaint.id),
         "batch": str(batch.id),
+        "product": str(product),
     }
 
 
@@ -140,7 +162,50 @@ def examples(world: dict[str, str]) -> dict[tuple[str, str], Callable[[str], Exa
     providers = "/api/v1/providers/<uuid:provider_id>"
     guangzhou = frozenset({"staff-guangzhou", "auditor-province", "admin"})  # the provider's
     batch = world["batch"]
+    product = f"/api/v1/providers/{provider}/products/{world['product']}"
+    terms = {
+        "name": "代理记账",
+        "category": "accounting_tax",
+        "price_fen": 120_000,
+        "standard": "按月出具报表",
+        "time_limit_days": 30,
+        "fee_rules": "按月收费",
+    }
     return {
+        ("PUT", f"{programmes}/funding-account"): lambda case: Example(
+            "PUT",
+            f"/api/v1/programmes/{programme}/funding-account",
+            {"bank_name": "中国银行", "account_name": "专户", "account_number": "6216600001"},
+            everywhere=True,
+        ),  # the demo's programme is the province's
+        ("PUT", f"{providers}/products/<uuid:product_id>"): lambda case: Example(
+            "PUT", product, terms
+        ),
+        ("DELETE", f"{providers}/products/<uuid:product_id>"): lambda case: Example(
+            "DELETE", product
+        ),
+        ("POST", f"{programmes}/issuance"): lambda case: Example(
+            "POST",
+            f"/api/v1/programmes/{programme}/issuance",
+            form={"center": "440300", "file": (f"uscc\n{SHENZHEN_SME}\n".encode(), "l.csv")},
+        ),
+        ("POST", "/api/v1/statements"): lambda case: Example(
+            "POST", "/api/v1/statements", form={"center": "440300", "file": (b"<x/>", "s.xml")}
+        ),
+        ("PUT", "/api/v1/statements/mappings"): lambda case: Example(
+            "PUT",
+            "/api/v1/statements/mappings",
+            {
+                "center": "440300",
+                "name": "bank",
+                "end_to_end_id": "ref",
+                "amount": "amt",
+                "booked_on": "date",
+            },
+        ),
+        ("GET", "/api/v1/statements/reconciliation"): lambda case: Example(
+            "GET", "/api/v1/statements/reconciliation?center=440300"
+        ),
         ("POST", f"{claims}/resubmit"): lambda case: Example(
             "POST",
             f"/api/v1/redemptions/{claim}/resubmit",
@@ -380,7 +445,16 @@ def routes(app: Flask) -> list[tuple[str, str, Action | None]]:
 
 
 def test_every_route_declares_its_access_and_has_an_example(app: Flask) -> None:
-    names = ("pending", "claim", "provider", "voucher", "complaint", "programme", "batch")
+    names = (
+        "pending",
+        "claim",
+        "provider",
+        "voucher",
+        "complaint",
+        "programme",
+        "batch",
+        "product",
+    )
     known = examples(dict.fromkeys(names, "x"))
     for method, rule, action in routes(app):
         assert action is not None, f"{method} {rule} declares no @requires"
@@ -400,9 +474,7 @@ def test_the_permission_matrix(app: Flask, world: dict[str, object]) -> None:
             if example.everywhere:
                 allowed = allowed & EVERYWHERE_ONLY_ADMIN
             allowed = allowed - example.unconcerned
-            answer = client.open(
-                example.url, method=example.method, json=example.body, headers=headers[case]
-            )
+            answer = example.send(client, headers[case])
             if case in allowed:
                 assert answer.status_code not in (401, 403), (method, rule, case, answer.json)
             elif case == "nobody":

@@ -66,6 +66,7 @@ def run(
     *,
     dry: bool = False,
     batch: str | None = None,
+    center: str | None = None,
 ) -> bulk.BulkReport:
     step = bulk.dry_run if dry else bulk.issue
     return step(
@@ -75,6 +76,7 @@ def run(
         actor=factories.ADMIN,
         signer=signer,
         batch=batch,
+        center=center,
     )
 
 
@@ -116,6 +118,24 @@ def test_the_real_run_does_what_the_dry_run_said_and_a_rerun_issues_nothing_twic
     assert (again.issued, again.already_issued) == (0, 3)
     first_codes = {r.uscc: r.voucher_code for r in report.rows if r.outcome == "issued"}
     assert {r.uscc: r.voucher_code for r in again.rows if r.voucher_code} == first_codes
+
+
+@pytest.mark.parametrize("dry", [True, False])
+def test_an_upload_for_a_center_reaches_only_smes_at_home_below_it(
+    uow: UnitOfWork, programme: ProgrammeView, voucher_signer: VoucherSigner, dry: bool
+) -> None:
+    nanshan = factories.sme(uow, 1).uscc
+    tianhe = factories.sme(uow, 2, region="440106", home_center="440106").uscc
+    rows = bulk.read_rows("list.csv", f"uscc\n{tianhe}\n{nanshan}\n".encode())
+    report = run(uow, programme, rows, voucher_signer, dry=dry, center="440300")
+    assert [(r.line, r.uscc, r.outcome) for r in report.rows] == [
+        (2, tianhe, "outside_center"),
+        (3, nanshan, "would_issue" if dry else "issued"),
+    ]
+    assert [v.sme_uscc for v in vouchers.list_vouchers(uow)] == ([] if dry else [nanshan])
+    # The province's staff reach both; Tianhe has no budget, so it is refused for that.
+    wider = run(uow, programme, rows, voucher_signer, dry=True, center="440000")
+    assert wider.rows[0].outcome == "budget_exhausted"
 
 
 def test_a_row_refused_for_budget_keeps_its_cap_for_a_later_claim(
@@ -184,6 +204,8 @@ def test_an_xlsx_list_reads_like_a_csv_one(uow: UnitOfWork, programme: Programme
         ("list.txt", b"uscc\n", "csv or .xlsx"),
         ("list.csv", b"name\nA\n", "column 'uscc'"),
         ("list.xlsx", b"not a workbook", "not a readable XLSX"),
+        ("list.csv", "uscc\n名单\n".encode("gbk"), "not UTF-8"),
+        ("list.csv", b"uscc,notes\nA," + b"x" * 200_000 + b"\n", "not a readable CSV"),
     ],
 )
 def test_unreadable_lists_are_refused(name: str, content: bytes, message: str) -> None:

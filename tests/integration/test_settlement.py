@@ -26,6 +26,7 @@ from voucher_app.domain.errors import (
     InvalidInput,
     InvalidStatement,
     InvalidTransition,
+    OutsideCenter,
     VoucherError,
 )
 from voucher_app.domain.money import format_amount
@@ -392,6 +393,33 @@ def test_a_csv_statement_reads_through_the_centers_saved_mapping(
             world.uow, filename="march.csv", content=b"x", actor=STAFF, center_code="440300",
             mapping="no such mapping",
         )  # fmt: skip
+
+
+def test_a_center_reconciles_only_its_own_batches_and_sees_only_its_own_lines(
+    paying: tuple[World, ProviderView],
+) -> None:
+    world, _ = paying
+    batch = exported(world)  # Shenzhen's (440300)
+    pays = camt053("S9", [entry(batch.items[0].reference, "1500.00"), entry(None, "9.00")])
+    before = snapshot(world.uow)
+    with pytest.raises(OutsideCenter) as refused:
+        reconciliation.import_statement(
+            world.uow, filename="s9.xml", content=pays, actor=STAFF, center_code="440100"
+        )  # Guangzhou's staff
+    assert refused.value.details["reference"] == batch.items[0].reference
+    assert snapshot(world.uow) == before
+    result = reconciliation.import_statement(
+        world.uow, filename="s9.xml", content=pays, actor=STAFF, center_code="440300"
+    )
+    assert result.outcomes == {"paid": 1, "unmatched": 1}
+    fee = camt053("S10", [entry(None, "3.00", bank_ref="FEE-2")])
+    statement(world, "s10.xml", fee)  # an operator's import, for no center
+    unmatched = {
+        center: [line.amount_fen for line in reconciliation.reconciliation_report(
+            world.uow, center).unmatched]
+        for center in ("440000", "440300", "440305", "440100")
+    }  # fmt: skip
+    assert unmatched == {"440000": [900, 300], "440300": [900], "440305": [], "440100": []}
 
 
 def test_the_money_loop_leaves_a_ledger_that_verifies(

@@ -11,6 +11,7 @@ from voucher_app.api import (
     hardening,
     health,
     idempotency,
+    issuance,
     ledger,
     programmes,
     providers,
@@ -18,7 +19,9 @@ from voucher_app.api import (
     reports,
     settlement,
     smes,
+    statements,
     tracking,
+    uploads,
     vouchers,
 )
 from voucher_app.api.problems import ProblemApi, register_problem_handlers
@@ -37,10 +40,13 @@ def init_app(app: Flask) -> None:
     api.register_blueprint(tracking.blp, url_prefix="/api/v1")
     api.register_blueprint(settlement.blp, url_prefix="/api/v1")
     api.register_blueprint(smes.blp, url_prefix="/api/v1")
+    api.register_blueprint(issuance.blp, url_prefix="/api/v1")
+    api.register_blueprint(statements.blp, url_prefix="/api/v1")
     api.register_blueprint(reports.blp, url_prefix="/api/v1/reports")
     api.register_blueprint(catalogue.blp, url_prefix="/api/v1/catalogue")
     api.register_blueprint(vouchers.keys)
     api.register_blueprint(health.blp)
     register_problem_handlers(app)
+    uploads.init_app(app)  # before idempotency: it raises the limit for the body it reads
     idempotency.init_app(app)
     hardening.init_app(app)

@@ -131,3 +131,24 @@ class Products(MethodView):
         return providers.add_product(
             current().uow(), provider_id, ProductTerms(**body), signed_in().actor
         )
+
+
+@blp.route("/<uuid:provider_id>/products/<uuid:product_id>")
+class ProductVersion(MethodView):
+    @blp.arguments(ProductRequest)
+    @blp.response(200, ProductSchema)
+    @requires(Action.ACT_AS_PROVIDER, scope=PROVIDER)
+    def put(
+        self, body: dict[str, Any], provider_id: uuid.UUID, product_id: uuid.UUID
+    ) -> ProductView:
+        """Publish new terms: the answer is a new product that replaces this one in the
+        catalogue, while claims made under the old terms keep them."""
+        return providers.revise_product(
+            current().uow(), provider_id, product_id, ProductTerms(**body), signed_in().actor
+        )
+
+    @blp.response(204)
+    @requires(Action.ACT_AS_PROVIDER, scope=PROVIDER)
+    def delete(self, provider_id: uuid.UUID, product_id: uuid.UUID) -> None:
+        """Withdraw the product from the catalogue."""
+        providers.withdraw_product(current().uow(), provider_id, product_id, signed_in().actor)

@@ -16,7 +16,7 @@ from voucher_app.api.auth import requires, scope_by, signed_in
 from voucher_app.domain.policy import Action
 from voucher_app.domain.reasons import MAX_REASON
 from voucher_app.services import access, settlement
-from voucher_app.services.settlement import BatchView
+from voucher_app.services.settlement import BankAccount, BatchView
 from voucher_app.wiring import current
 
 blp = Blueprint("settlement", __name__, description="Paying providers in batches")
@@ -54,12 +54,32 @@ class BatchSchema(Schema):
     cancel_reason = fields.String(allow_none=True)
 
 
+class FundingAccountSchema(Schema):
+    bank_name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    account_name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    account_number = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    bic = fields.String(load_default=None, validate=validate.Length(min=8, max=11))
+
+
 class ExportArgs(Schema):
     format = fields.String(required=True, validate=validate.OneOf(sorted(FILES)))
 
 
 class CancelRequest(Schema):
     reason = fields.String(required=True, validate=validate.Length(min=1, max=MAX_REASON))
+
+
+@blp.route("/programmes/<uuid:programme_id>/funding-account")
+class FundingAccount(MethodView):
+    @blp.arguments(FundingAccountSchema)
+    @blp.response(200, FundingAccountSchema)
+    @requires(Action.ADMINISTER, scope=scope_by(access.programme_scope, "programme_id"))
+    def put(self, body: dict[str, Any], programme_id: uuid.UUID) -> BankAccount:
+        """Record the bank account the programme pays providers from (the payment files'
+        debtor): the programme owner's administrators only."""
+        account = BankAccount(**body)
+        settlement.set_funding_account(current().uow(), programme_id, account, signed_in().actor)
+        return account
 
 
 @blp.route("/programmes/<uuid:programme_id>/batches")

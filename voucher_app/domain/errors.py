@@ -40,6 +40,7 @@ a contract: clients and tests match on it, so it never changes once released.
     │   ├── FundingExceedsBudget      funding past the programme's total budget
     │   ├── NotAChildCenter           allocation to a center that is not a direct child
     │   ├── CenterOutsideProgramme    a center outside the programme owner's subtree
+    │   ├── OutsideCenter             a statement paying another center's batch
     │   ├── AlreadyReversed           an entry can be reversed once
     │   ├── CannotReverseReversal     a reversal is corrected by a new entry, not reversed
     │   ├── IdempotencyKeyReused      the same key with a different request
@@ -258,6 +259,10 @@ class NotAChildCenter(Conflict):
 
 class CenterOutsideProgramme(Conflict):
     code = "center_outside_programme"
+
+
+class OutsideCenter(Conflict):
+    code = "outside_center"
 
 
 class AlreadyReversed(Conflict):

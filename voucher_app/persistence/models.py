@@ -526,6 +526,8 @@ class BankStatement(Base):
     filename: Mapped[str] = mapped_column(String(200))
     imported_at: Mapped[datetime]
     imported_by: Mapped[str] = mapped_column(String(64))
+    #: The center it was imported for (None: by an operator, for the whole system).
+    center_id: Mapped[int | None] = mapped_column(ForeignKey("centers.id"))
 
 
 class StatementLine(Base):

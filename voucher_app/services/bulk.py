@@ -21,12 +21,15 @@ from dataclasses import dataclass
 from pathlib import PurePath
 
 from openpyxl import load_workbook
+from sqlalchemy import select
 
 from voucher_app.domain.actors import Actor
 from voucher_app.domain.errors import InvalidInput
 from voucher_app.domain.sme import parse_uscc
-from voucher_app.persistence.uow import UnitOfWork, transaction
+from voucher_app.persistence.models import Sme
+from voucher_app.persistence.uow import UnitOfWork, read_only, transaction
 from voucher_app.services import vouchers
+from voucher_app.services.centers import center_by_code, subtree_ids
 from voucher_app.services.vouchers import VoucherSigner
 
 MAX_ROWS = 50_000
@@ -71,32 +74,46 @@ def read_rows(filename: str, content: bytes) -> list[Row]:
     naming a `uscc` (or `统一社会信用代码`) column."""
     suffix = PurePath(filename).suffix.lower()
     if suffix == ".csv":
-        text = content.decode("utf-8-sig")
+        try:
+            text = content.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise InvalidInput(
+                f"{filename} is not UTF-8 text: save it as CSV UTF-8", field="file"
+            ) from exc
         records: Iterable[list[str]] = csv.reader(io.StringIO(text))
     elif suffix == ".xlsx":
         try:
             sheet = load_workbook(io.BytesIO(content), read_only=True, data_only=True).active
         except Exception as exc:  # openpyxl raises many kinds for a file that is not XLSX
-            raise InvalidInput(f"{filename} is not a readable XLSX file: {exc}") from exc
+            raise InvalidInput(
+                f"{filename} is not a readable XLSX file: {exc}", field="file"
+            ) from exc
         records = (
             ["" if cell is None else str(cell) for cell in row]
             for row in sheet.iter_rows(values_only=True)
         )
     else:
         raise InvalidInput("a list of SMEs is a .csv or .xlsx file", field="file")
+    try:
+        rows = _code_column(records)
+    except csv.Error as exc:
+        raise InvalidInput(f"{filename} is not a readable CSV file: {exc}", field="file") from exc
+    if len(rows) > MAX_ROWS:
+        raise InvalidInput(f"at most {MAX_ROWS} rows per file", field="file")
+    return rows
+
+
+def _code_column(records: Iterable[list[str]]) -> list[Row]:
     lines = iter(records)
     header = [cell.strip().lower() for cell in next(lines, [])]
     column = next((header.index(name) for name in CODE_COLUMNS if name in header), None)
     if column is None:
         raise InvalidInput(f"the first row must name a column {CODE_COLUMNS[0]!r}", field="file")
-    rows = [
+    return [
         Row(number, record[column].strip())
         for number, record in enumerate(lines, start=2)
         if len(record) > column and record[column].strip()
     ]
-    if len(rows) > MAX_ROWS:
-        raise InvalidInput(f"at most {MAX_ROWS} rows per file", field="file")
-    return rows
 
 
 def batch_name(rows: list[Row]) -> str:
@@ -113,14 +130,16 @@ def dry_run(
     actor: Actor,
     signer: VoucherSigner,
     batch: str | None = None,
+    center: str | None = None,
 ) -> BulkReport:
     """What `issue` would do with each row: the real claims, in a transaction rolled back."""
     name = batch or batch_name(rows)
     with uow:  # never committed: leaving the block rolls everything back
+        within = _homes_within(uow, center)
         outcomes = [
             outcome
             for part in _batches(rows)
-            for outcome in _claim_rows(uow, programme_id, part, actor, signer, batch=name)
+            for outcome in _claim_rows(uow, programme_id, part, actor, signer, name, within)
         ]
     return BulkReport(
         True,
@@ -144,17 +163,31 @@ def issue(
     actor: Actor,
     signer: VoucherSigner,
     batch: str | None = None,
+    center: str | None = None,
 ) -> BulkReport:
     """Claim a voucher for each row, `BATCH` rows per transaction (see the module docstring).
 
     `batch` defaults to `batch_name(rows)`; a center that means to issue the same list again
-    (a second round of a programme that allows two vouchers) names the round instead.
+    (a second round of a programme that allows two vouchers) names the round instead. With
+    `center`, only SMEs at home in that center or below it are issued to; the others are
+    refused as `outside_center`.
     """
     name = batch or batch_name(rows)
+    within = _read_homes_within(uow, center)
     outcomes: list[RowOutcome] = []
     for part in _batches(rows):
-        outcomes += _issue_batch(uow, programme_id, part, actor, signer, name)
+        outcomes += _issue_batch(uow, programme_id, part, actor, signer, name, within)
     return BulkReport(False, outcomes)
+
+
+def _homes_within(uow: UnitOfWork, center: str | None) -> frozenset[int] | None:
+    """The centers whose SMEs an upload for `center` may reach (None: any)."""
+    if center is None:
+        return None
+    return frozenset(subtree_ids(uow.session, center_by_code(uow.session, center).id))
+
+
+_read_homes_within = read_only(_homes_within)
 
 
 def _batches(rows: list[Row]) -> list[list[Row]]:
@@ -169,18 +202,19 @@ def _issue_batch(  # noqa: PLR0917 - the private half of `issue`
     actor: Actor,
     signer: VoucherSigner,
     batch: str,
+    within: frozenset[int] | None,
 ) -> list[RowOutcome]:
-    return _claim_rows(uow, programme_id, rows, actor, signer, batch=batch)
+    return _claim_rows(uow, programme_id, rows, actor, signer, batch, within)
 
 
-def _claim_rows(
+def _claim_rows(  # noqa: PLR0917 - private, called twice with the same arguments
     uow: UnitOfWork,
     programme_id: uuid.UUID,
     rows: list[Row],
     actor: Actor,
     signer: VoucherSigner,
-    *,
     batch: str,
+    within: frozenset[int] | None,
 ) -> list[RowOutcome]:
     """Claim for each row inside the caller's open transaction (`vouchers.claim_many_within`)."""
     outcomes: list[RowOutcome | None] = [None] * len(rows)
@@ -195,6 +229,11 @@ def _claim_rows(
             outcomes[position] = RowOutcome(row.line, uscc, "duplicated", "listed twice")
             continue
         wanted[uscc] = position
+    for uscc in _homes_outside(uow, list(wanted), within):
+        position = wanted.pop(uscc)
+        outcomes[position] = RowOutcome(
+            rows[position].line, uscc, "outside_center", "at home outside the uploading center"
+        )
     answers = vouchers.claim_many_within(
         uow,
         programme_id=programme_id,
@@ -211,3 +250,13 @@ def _claim_rows(
             case refused:
                 outcomes[position] = RowOutcome(line, uscc, refused.code, refused.message)
     return [outcome for outcome in outcomes if outcome is not None]
+
+
+def _homes_outside(uow: UnitOfWork, usccs: list[str], within: frozenset[int] | None) -> list[str]:
+    if within is None or not usccs:
+        return []
+    return list(
+        uow.session.scalars(
+            select(Sme.uscc).where(Sme.uscc.in_(usccs), Sme.home_center_id.not_in(within))
+        )
+    )

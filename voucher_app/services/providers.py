@@ -22,6 +22,7 @@ from voucher_app.domain.errors import (
     InvalidInput,
     ProviderExists,
     ProviderNotApproved,
+    UnknownProduct,
     UnknownProvider,
 )
 from voucher_app.domain.money import require_fen
@@ -218,7 +219,49 @@ def add_product(
     uow: UnitOfWork, provider_id: uuid.UUID, terms: ProductTerms, actor: Actor
 ) -> ProductView:
     """Publish a service product of an approved provider in one of its categories."""
+    return _publish(uow, provider_by_id(uow, provider_id), terms)
+
+
+@transaction
+def revise_product(
+    uow: UnitOfWork,
+    provider_id: uuid.UUID,
+    product_id: uuid.UUID,
+    terms: ProductTerms,
+    actor: Actor,
+) -> ProductView:
+    """Publish new terms for a product: the old version is withdrawn, not edited, so a claim
+    made under it keeps the price and standard it was made under; the answer is the new one."""
     provider = provider_by_id(uow, provider_id)
+    active_product(uow, provider, product_id, lock=True).active = False
+    return _publish(uow, provider, terms)
+
+
+@transaction
+def withdraw_product(
+    uow: UnitOfWork, provider_id: uuid.UUID, product_id: uuid.UUID, actor: Actor
+) -> None:
+    """Take a product out of the catalogue; claims already made under it are unaffected."""
+    active_product(uow, provider_by_id(uow, provider_id), product_id, lock=True).active = False
+
+
+def active_product(
+    uow: UnitOfWork, provider: Provider, product_id: uuid.UUID, *, lock: bool = False
+) -> Product:
+    """One of the provider's products still in the catalogue."""
+    query = select(Product).where(
+        Product.public_id == product_id, Product.provider_id == provider.id, Product.active
+    )
+    product = uow.session.scalar(query.with_for_update() if lock else query)
+    if product is None:
+        raise UnknownProduct(
+            f"provider {provider.public_id} offers no product {product_id}",
+            product=str(product_id),
+        )
+    return product
+
+
+def _publish(uow: UnitOfWork, provider: Provider, terms: ProductTerms) -> ProductView:
     require_approved(provider)
     if terms.category not in provider.service_categories:
         raise InvalidInput(

@@ -24,14 +24,15 @@ import uuid
 from dataclasses import dataclass
 from pathlib import PurePath
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import aliased
+from sqlalchemy.sql import ColumnElement
 
 from voucher_app.domain import accounts
 from voucher_app.domain.accounts import AccountKind
 from voucher_app.domain.actors import Actor
 from voucher_app.domain.entries import EntryKind, Posting
-from voucher_app.domain.errors import InvalidInput
+from voucher_app.domain.errors import InvalidInput, OutsideCenter
 from voucher_app.domain.redemptions import split_payment
 from voucher_app.persistence.models import (
     BankStatement,
@@ -149,14 +150,21 @@ def import_statement(
     mapping: str | None = None,
 ) -> ImportResult:
     """Import a bank statement and reconcile each line (see the module docstring). A CSV or
-    XLSX statement is read with `mapping`, a column mapping `center_code` saved."""
+    XLSX statement is read with `mapping`, a column mapping `center_code` saved.
+
+    Imported for a center (`center_code`), the statement may pay only batches of that center
+    or those below it: a line naming another center's payment refuses the whole file."""
     session = uow.session
     digest = hashlib.sha256(content).digest()
     earlier = session.scalar(select(BankStatement).where(BankStatement.digest == digest))
     if earlier is not None:
         return _result(uow, earlier, replayed=True)
     statement = _parse(uow, filename, content, center_code, mapping)
+    center = None if center_code is None else center_by_code(session, center_code)
+    if center is not None:
+        _refuse_other_centers(uow, statement, center.id)
     row = BankStatement(
+        center_id=None if center is None else center.id,
         public_id=uuid.uuid4(),
         digest=digest,
         bank_statement_id=statement.statement_id[:100],
@@ -170,6 +178,25 @@ def import_statement(
     for line in statement.lines:
         _reconcile(uow, row, statement.account, line, actor)
     return _result(uow, row)
+
+
+def _refuse_other_centers(uow: UnitOfWork, statement: Statement, center_id: int) -> None:
+    references = {line.end_to_end_id for line in statement.lines if line.end_to_end_id}
+    if not references:
+        return
+    foreign = uow.session.scalar(
+        select(SettlementItem.reference)
+        .join(SettlementBatch, SettlementBatch.id == SettlementItem.batch_id)
+        .where(
+            SettlementItem.reference.in_(references),
+            SettlementBatch.center_id.not_in(subtree_ids(uow.session, center_id)),
+        )
+        .limit(1)
+    )
+    if foreign is not None:
+        raise OutsideCenter(
+            f"payment {foreign} belongs to a batch of another center", reference=foreign
+        )
 
 
 def _parse(
@@ -366,7 +393,7 @@ def reconciliation_report(
     uow: UnitOfWork, center_code: str, batch_reference: str | None = None
 ) -> ReconciliationReport:
     """Per item of the center's (and its descendants') exported batches: owed, paid, returned;
-    and the statement lines nothing matched."""
+    and the unmatched lines of the statements imported for them."""
     session = uow.session
     center = center_by_code(session, center_code)
     query = (
@@ -385,12 +412,17 @@ def reconciliation_report(
         ItemStanding(batch, item.reference, name, item.amount_fen, item.paid_fen, item.returned_fen)
         for item, batch, name in session.execute(query)
     )
+    imported_here: ColumnElement[bool] = BankStatement.center_id.in_(
+        subtree_ids(session, center.id)
+    )
+    if center.parent_id is None:  # the top center also sees what operators imported
+        imported_here = or_(imported_here, BankStatement.center_id.is_(None))
     unmatched = tuple(
         UnmatchedLine(statement, line.position, line.end_to_end_id, line.amount_fen, line.debit)
         for line, statement in session.execute(
             select(StatementLine, BankStatement.bank_statement_id)
             .join(BankStatement, BankStatement.id == StatementLine.statement_id)
-            .where(StatementLine.outcome == "unmatched")
+            .where(StatementLine.outcome == "unmatched", imported_here)
             .order_by(StatementLine.id)
         )
     )

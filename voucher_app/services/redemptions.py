@@ -37,7 +37,6 @@ from voucher_app.domain.errors import (
     IdempotencyKeyReused,
     InvalidInput,
     InvoiceReused,
-    UnknownProduct,
     UnknownRedemption,
     VoucherInUse,
     VoucherNotActive,
@@ -60,7 +59,7 @@ from voucher_app.persistence.models import (
 )
 from voucher_app.persistence.uow import UnitOfWork, read_only, transaction
 from voucher_app.services import notifications, spend_facts
-from voucher_app.services.providers import provider_by_id, require_approved
+from voucher_app.services.providers import active_product, provider_by_id, require_approved
 from voucher_app.services.vouchers import current_status, live_balance, voucher_by_id
 from voucher_app.signing.jws import verify_voucher
 
@@ -343,12 +342,7 @@ def _service(
             f"a description has at most {MAX_DESCRIPTION} characters", field="description"
         )
     if service.product_id is not None:
-        product = uow.session.scalar(select(Product).where(Product.public_id == service.product_id))
-        if product is None or product.provider_id != provider.id or not product.active:
-            raise UnknownProduct(
-                f"provider {provider.public_id} offers no product {service.product_id}",
-                product=str(service.product_id),
-            )
+        product = active_product(uow, provider, service.product_id)
         return product.category, description or product.name, product
     if not service.category or not description:
         raise InvalidInput(
