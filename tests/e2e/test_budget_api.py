@@ -7,6 +7,7 @@ from flask import Flask
 from flask.testing import FlaskCliRunner
 from sqlalchemy import select
 
+from tests import factories
 from tests.e2e.accounts import bearer
 from voucher_app.domain.actors import Role
 from voucher_app.persistence.models import Programme
@@ -71,3 +72,38 @@ def test_budget_moves_down_and_back_within_what_each_center_has(
     assert report["total"]["available_fen"] == left("440300") + sum(
         left(line["key"]) for line in report["children"]
     )
+
+
+def test_a_programme_created_over_http_keeps_every_term(app: Flask) -> None:
+    with app.app_context():
+        factories.guangdong(current().uow())
+    shenzhen = bearer(app, Role.CENTER_ADMIN, center="440300")
+    terms = {
+        "name": "深圳市软件企业服务券",
+        "owner_center": "440300",
+        "period_start": "2026-01-01",
+        "period_end": "2026-12-31",
+        "total_budget_fen": 100_000_000,
+        "subsidy_rate_bp": 5000,
+        "sme_cap_fen": 1_000_000,
+        "voucher_face_value_fen": 500_000,
+        "voucher_validity_days": 90,
+        "partial_spending": True,
+        "service_categories": ["legal"],
+        "accepted_sizes": ["micro"],
+        "accepted_industries": ["software_it"],
+        "confirmation_days": 3,
+    }
+    client = app.test_client()
+    created = client.post("/api/v1/programmes", json=terms, headers=shenzhen)
+    assert created.status_code == 201, created.get_json()
+    shown = client.get(f"/api/v1/programmes/{created.get_json()['id']}").get_json()
+    assert {key: shown[key] for key in terms} == terms
+    default = {key: value for key, value in terms.items() if key != "confirmation_days"}
+    default["accepted_industries"] = []
+    again = client.post("/api/v1/programmes", json=default, headers=shenzhen).get_json()
+    assert (again["confirmation_days"], again["accepted_industries"]) == (7, [])
+    wrong = client.post(
+        "/api/v1/programmes", json={**terms, "accepted_industries": ["mining"]}, headers=shenzhen
+    )
+    assert (wrong.status_code, wrong.get_json()["code"]) == (422, "validation_failed")

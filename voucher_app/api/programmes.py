@@ -15,8 +15,8 @@ from voucher_app.api.auth import requires, scope_by, signed_in
 from voucher_app.domain.categories import CATEGORY_CODES
 from voucher_app.domain.money import MAX_FEN
 from voucher_app.domain.policy import Action
-from voucher_app.domain.programmes import ProgrammeTerms
-from voucher_app.domain.sme import SizeClass
+from voucher_app.domain.programmes import MAX_CONFIRMATION_DAYS, ProgrammeTerms
+from voucher_app.domain.sme import INDUSTRY_CODES, SizeClass
 from voucher_app.ledger.journal import PostedEntry
 from voucher_app.services import access, programmes
 from voucher_app.services.programmes import ProgrammeView
@@ -52,6 +52,17 @@ class TermsSchema(Schema):
         required=True,
         validate=validate.Length(min=1),
     )
+    accepted_industries = fields.List(
+        fields.String(validate=validate.OneOf(sorted(INDUSTRY_CODES))),
+        load_default=list,
+        metadata={"description": "empty (the default): every industry of the size standard"},
+    )
+    confirmation_days = fields.Integer(
+        load_default=7,
+        strict=True,
+        validate=validate.Range(min=1, max=MAX_CONFIRMATION_DAYS),
+        metadata={"description": "days an SME has to confirm a claim; silence then counts as yes"},
+    )
 
 
 class ProgrammeSchema(Schema):
@@ -69,6 +80,10 @@ class ProgrammeSchema(Schema):
     partial_spending = fields.Boolean(required=True)
     service_categories = fields.List(fields.String(), required=True)
     accepted_sizes = fields.List(fields.String(), required=True)
+    accepted_industries = fields.List(
+        fields.String(), required=True, metadata={"description": "empty: every industry"}
+    )
+    confirmation_days = fields.Integer(required=True)
 
 
 class FundingRequest(Schema):
@@ -122,6 +137,7 @@ class Programmes(MethodView):
                 **body,
                 "service_categories": tuple(body["service_categories"]),
                 "accepted_sizes": tuple(SizeClass(size) for size in body["accepted_sizes"]),
+                "accepted_industries": tuple(body["accepted_industries"]),
             }
         )
         return programmes.create_programme(current().uow(), terms, signed_in().actor)

@@ -51,6 +51,8 @@ class ProgrammeView:
     partial_spending: bool
     service_categories: tuple[str, ...]
     accepted_sizes: tuple[SizeClass, ...]
+    accepted_industries: tuple[str, ...]
+    confirmation_days: int
 
 
 def programme_by_id(session: Session, programme_id: uuid.UUID) -> Programme:
@@ -81,6 +83,8 @@ def _view(session: Session, programme: Programme, journal: Journal) -> Programme
         partial_spending=programme.partial_spending,
         service_categories=tuple(programme.service_categories),
         accepted_sizes=tuple(SizeClass(s) for s in programme.accepted_sizes),
+        accepted_industries=tuple(programme.accepted_industries),
+        confirmation_days=programme.confirmation_days,
     )
 
 
