@@ -8,7 +8,7 @@ FLASK := $(BIN)/flask --app wsgi
 # defaults to production, which refuses development secrets).
 export VOUCHER_ENV ?= development
 
-.PHONY: install run test check bench format clean
+.PHONY: install run test check bench format clean vendor
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +40,16 @@ bench: install
 	@for script in ledger_post claim_rush bulk_issue redeem spend_report audit; do \
 		echo "== bench/$$script.py"; $(BIN)/python -m bench.$$script || exit 1; \
 	done
+
+## Refresh the vendored front-end packages (committed: running the service needs no npm).
+SWAGGER_UI := swagger-ui-dist@5.35.0
+VENDOR := voucher_app/static/vendor
+vendor:
+	rm -rf $(VENDOR)/swagger-ui && mkdir -p $(VENDOR)/swagger-ui
+	cd $(VENDOR)/swagger-ui && npm pack --silent $(SWAGGER_UI) >/dev/null \
+		&& tar -xzf swagger-ui-dist-*.tgz --strip-components=1 \
+			package/swagger-ui-bundle.js package/swagger-ui.css package/LICENSE \
+		&& rm swagger-ui-dist-*.tgz
 
 format: install
 	$(BIN)/ruff format .

@@ -8,6 +8,7 @@ from voucher_app.api import (
     accounts,
     auth,
     catalogue,
+    docs,
     hardening,
     health,
     idempotency,
@@ -47,6 +48,7 @@ def init_app(app: Flask) -> None:
     api.register_blueprint(vouchers.keys)
     api.register_blueprint(health.blp)
     register_problem_handlers(app)
+    docs.init_app(app)
     uploads.init_app(app)  # before idempotency: it raises the limit for the body it reads
     idempotency.init_app(app)
     hardening.init_app(app)
