@@ -305,7 +305,7 @@ def join_provider(api: Api, app: Flask) -> tuple[str, str]:
         "fee_rules": "按份收费",
     }
     product = created(api.post(f"/api/v1/providers/{provider['id']}/products", terms, desk))
-    listed = ok(api.get(f"/api/v1/catalogue?category=legal&center={SHENZHEN}"))
+    listed = ok(api.get(f"/api/v1/catalogue?category=legal&center={SHENZHEN}"))["items"]
     assert [p["id"] for p in listed] == [product["id"]]
     return str(provider["id"]), str(product["id"])
 

@@ -64,7 +64,7 @@ def test_a_provider_applies_is_approved_and_publishes_a_product(
         f"/api/v1/providers/{provider['id']}/products", json={**product, "category": "training"}
     )
     assert (wrong.status_code, wrong.get_json()["field"]) == (400, "category")  # not its own
-    listed = client.get("/api/v1/catalogue?category=legal&center=440100").get_json()
+    listed = client.get("/api/v1/catalogue?category=legal&center=440100").get_json()["items"]
     assert [p["name"] for p in listed if p["provider_id"] == provider["id"]] == [product["name"]]
 
     # New terms replace the product in the catalogue; the old version is gone from it.
@@ -72,12 +72,12 @@ def test_a_provider_applies_is_approved_and_publishes_a_product(
     revised = client.put(url, json={**product, "price_fen": 90_000})
     assert revised.status_code == 200, revised.get_json()
     assert revised.get_json()["id"] != published.get_json()["id"]
-    listed = client.get("/api/v1/catalogue?category=legal&center=440100").get_json()
+    listed = client.get("/api/v1/catalogue?category=legal&center=440100").get_json()["items"]
     ours = [p for p in listed if p["provider_id"] == provider["id"]]
     assert [(p["id"], p["price_fen"]) for p in ours] == [(revised.get_json()["id"], 90_000)]
     assert client.put(url, json=product).get_json()["code"] == "unknown_product"  # withdrawn
     latest = f"/api/v1/providers/{provider['id']}/products/{revised.get_json()['id']}"
     assert client.delete(latest).status_code == 204
     assert client.delete(latest).status_code == 404
-    listed = client.get("/api/v1/catalogue?category=legal").get_json()
+    listed = client.get("/api/v1/catalogue?category=legal").get_json()["items"]
     assert [p for p in listed if p["provider_id"] == provider["id"]] == []

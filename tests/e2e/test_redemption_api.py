@@ -136,7 +136,7 @@ def test_an_sme_claims_hands_over_a_passcode_rates_and_complains_over_http(
     filed = client.post(f"{base}/complaints", json={"text": "报告晚交一周"}, headers=clerk)
     assert filed.status_code == 201 and filed.get_json()["center"] == "440305"
     listed = client.get("/api/v1/complaints?center=440305&open=true", headers=reviewer)
-    assert [c["text"] for c in listed.get_json()] == ["报告晚交一周"]
+    assert [c["text"] for c in listed.get_json()["items"]] == ["报告晚交一周"]
     complaint = filed.get_json()["id"]
     resolved = client.post(
         f"/api/v1/complaints/{complaint}/resolve",

@@ -133,8 +133,8 @@ def test_the_kpis_and_the_catalogue_answer_as_the_services_do(
     )
     catalogue = client.get("/api/v1/catalogue?category=accounting_tax")
     assert catalogue.status_code == 200
-    assert [p["id"] for p in catalogue.get_json()] == [str(p.id) for p in listed]
-    ratings = [(p["name"], p["rating"]) for p in catalogue.get_json()]
+    assert [p["id"] for p in catalogue.get_json()["items"]] == [str(p.id) for p in listed]
+    ratings = [(p["name"], p["rating"]) for p in catalogue.get_json()["items"]]
     assert ratings == [
         (p.name, {"count": p.rating.count, "average": p.rating.average}) for p in listed
     ]

@@ -13,6 +13,7 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from voucher_app.api.auth import SessionUser, requires, scope_by, signed_in
+from voucher_app.api.paging import PageArgs, page, page_schema
 from voucher_app.domain.actors import Role
 from voucher_app.domain.policy import Action, Scope
 from voucher_app.domain.users import MAX_PASSWORD, SCOPES, UserStatus
@@ -25,7 +26,6 @@ auth = Blueprint("auth", __name__, description="Signing in, and API tokens")
 people = Blueprint("users", __name__, description="Users and self-registration")
 
 PERSON_ROLES = [role.value for role in Role if role is not Role.SYSTEM]
-PAGE = 50
 
 
 class LoginRequest(Schema):
@@ -57,13 +57,12 @@ class RegisterRequest(NewUserRequest):
     role = fields.String(required=True, validate=validate.OneOf(["sme", "provider"]))
 
 
-class UsersArgs(Schema):
-    after = fields.String(load_default=None, validate=validate.Length(max=64))
-
-
-class UserPage(Schema):
-    items = fields.List(fields.Nested(UserSchema), required=True)
-    next = fields.String(allow_none=True, metadata={"description": "`after` for the next page"})
+class UsersArgs(PageArgs):
+    after = fields.String(  # type: ignore[assignment]
+        load_default=None,
+        validate=validate.Length(max=64),
+        metadata={"description": "a user name: the `next` of the page before"},
+    )
 
 
 class StatusRequest(Schema):
@@ -186,13 +185,12 @@ def _target_center(uow: UnitOfWork, values: dict[str, Any]) -> Scope:
 @people.route("/users")
 class Users(MethodView):
     @people.arguments(UsersArgs, location="query")
-    @people.response(200, UserPage)
+    @people.response(200, page_schema(UserSchema))
     @requires(Action.ADMINISTER)
     def get(self, args: dict[str, Any]) -> dict[str, Any]:
         """Every user, by user name, a page at a time (admins)."""
-        found = users.list_users(current().uow(), after=args["after"], limit=PAGE + 1)
-        page = found[:PAGE]
-        return {"items": page, "next": page[-1].username if len(found) > PAGE else None}
+        found = users.list_users(current().uow(), after=args["after"], limit=args["limit"] + 1)
+        return page(found, args["limit"], lambda user: user.username)
 
     @people.arguments(NewUserRequest)
     @people.response(201, UserSchema)

@@ -10,17 +10,17 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from voucher_app.api.auth import requires
+from voucher_app.api.paging import PageArgs, page, page_schema
 from voucher_app.api.reports import RatingSchema
 from voucher_app.domain.categories import CATEGORY_CODES
 from voucher_app.domain.policy import Action
 from voucher_app.services import providers
-from voucher_app.services.providers import ProductView
 from voucher_app.wiring import current
 
 blp = Blueprint("catalogue", __name__, description="Providers' services, prices and ratings")
 
 
-class CatalogueArgs(Schema):
+class CatalogueArgs(PageArgs):
     category = fields.String(load_default=None, validate=validate.OneOf(sorted(CATEGORY_CODES)))
     center = fields.String(load_default=None, validate=validate.Length(min=1, max=12))
 
@@ -43,11 +43,16 @@ class ProductSchema(Schema):
 @blp.route("")
 class Catalogue(MethodView):
     @blp.arguments(CatalogueArgs, location="query")
-    @blp.response(200, ProductSchema(many=True))
+    @blp.response(200, page_schema(ProductSchema))
     @requires(Action.READ_PUBLIC)
-    def get(self, args: dict[str, Any]) -> list[ProductView]:
+    def get(self, args: dict[str, Any]) -> dict[str, Any]:
         """Active products of approved providers, by category and by center (with the centers
-        below it)."""
-        return providers.catalogue(
-            current().uow(), category=args["category"], center=args["center"]
+        below it), a page at a time."""
+        found = providers.catalogue(
+            current().uow(),
+            category=args["category"],
+            center=args["center"],
+            after=args["after"],
+            limit=args["limit"] + 1,
         )
+        return page(found, args["limit"], lambda product: product.id)

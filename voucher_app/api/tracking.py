@@ -11,6 +11,7 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from voucher_app.api.auth import center_in, requires, scope_by, signed_in
+from voucher_app.api.paging import PageArgs, page, page_schema
 from voucher_app.api.redemptions import CLAIM
 from voucher_app.api.reports import RatingSchema
 from voucher_app.domain.policy import Action
@@ -36,7 +37,7 @@ class ResolveRequest(Schema):
     resolution = fields.String(required=True, validate=validate.Length(min=1, max=MAX_REASON))
 
 
-class ComplaintsArgs(Schema):
+class ComplaintsArgs(PageArgs):
     center = fields.String(required=True, validate=validate.Length(min=1, max=12))
     open = fields.Boolean(load_default=False)
 
@@ -82,11 +83,19 @@ class FileComplaint(MethodView):
 @blp.route("/complaints")
 class Complaints(MethodView):
     @blp.arguments(ComplaintsArgs, location="query")
-    @blp.response(200, ComplaintSchema(many=True))
+    @blp.response(200, page_schema(ComplaintSchema))
     @requires(Action.READ_CENTER, scope=center_in("center"))
-    def get(self, args: dict[str, Any]) -> list[ComplaintView]:
-        """Complaints about services paid by the center's (and its subtree's) vouchers."""
-        return tracking.complaints_for(current().uow(), args["center"], open_only=args["open"])
+    def get(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Complaints about services paid by the center's (and its subtree's) vouchers, oldest
+        first, a page at a time."""
+        found = tracking.complaints_for(
+            current().uow(),
+            args["center"],
+            open_only=args["open"],
+            after=args["after"],
+            limit=args["limit"] + 1,
+        )
+        return page(found, args["limit"], lambda complaint: complaint.id)
 
 
 @blp.route("/complaints/<uuid:complaint_id>/resolve")

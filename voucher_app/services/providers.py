@@ -29,6 +29,7 @@ from voucher_app.domain.money import require_fen
 from voucher_app.domain.providers import ProviderDecision, ProviderStatus, decide
 from voucher_app.domain.sme import parse_uscc
 from voucher_app.domain.tracking import RatingSummary
+from voucher_app.persistence import paging
 from voucher_app.persistence.models import Center, Product, Provider, ProviderEvent
 from voucher_app.persistence.uow import UnitOfWork, read_only, transaction
 from voucher_app.services import ratings
@@ -304,21 +305,37 @@ def _product_view(product: Product, provider: Provider, center: str) -> ProductV
 
 @read_only
 def catalogue(
-    uow: UnitOfWork, *, category: str | None = None, center: str | None = None
+    uow: UnitOfWork,
+    *,
+    category: str | None = None,
+    center: str | None = None,
+    after: uuid.UUID | None = None,
+    limit: int | None = None,
 ) -> list[ProductView]:
-    """Active products of approved providers; by category, and by center (and those below it)."""
+    """Active products of approved providers; by category, and by center (and those below it);
+    by category, provider and name, `limit` at a time after the product `after`."""
+    order = (Product.category, Provider.name, Product.name, Product.id)
     query = (
         select(Product, Provider, Center.code)
         .join(Provider, Provider.id == Product.provider_id)
         .join(Center, Center.id == Provider.center_id)
         .where(Product.active, Provider.status == ProviderStatus.APPROVED)
-        .order_by(Product.category, Provider.name, Product.name)
+        .order_by(*order)
+        .limit(limit)
     )
     if category is not None:
         query = query.where(Product.category == category)
     if center is not None:
         root = center_by_code(uow.session, center)
         query = query.where(Provider.center_id.in_(subtree_ids(uow.session, root.id)))
+    anchor = (
+        None
+        if after is None
+        else select(*order)
+        .join(Provider, Provider.id == Product.provider_id)
+        .where(Product.public_id == after)
+    )
+    query = paging.after(uow.session, query, order, anchor)
     rows = uow.session.execute(query).all()
     by_product = ratings.by_product(uow, [product.id for product, _, _ in rows])
     by_provider = ratings.by_provider(uow, list({provider.id for _, provider, _ in rows}))

@@ -26,6 +26,7 @@ from voucher_app.domain.errors import (
 )
 from voucher_app.domain.reasons import require_reason
 from voucher_app.domain.tracking import RATEABLE, RatingSummary, check_rating
+from voucher_app.persistence import paging
 from voucher_app.persistence.models import (
     Center,
     Complaint,
@@ -141,18 +142,28 @@ def complaint_by_id(uow: UnitOfWork, complaint_id: uuid.UUID, *, lock: bool = Fa
 
 @read_only
 def complaints_for(
-    uow: UnitOfWork, center_code: str, *, open_only: bool = False
+    uow: UnitOfWork,
+    center_code: str,
+    *,
+    open_only: bool = False,
+    after: uuid.UUID | None = None,
+    limit: int | None = None,
 ) -> list[ComplaintView]:
-    """The complaints about services paid by vouchers of the center and those below it."""
+    """The complaints about services paid by vouchers of the center and those below it, oldest
+    first; `limit` at a time after the complaint `after`."""
     session = uow.session
     root = center_by_code(session, center_code)
+    order = (Complaint.filed_at, Complaint.id)
     query = (
         select(Complaint)
         .where(Complaint.center_id.in_(load_hierarchy(session).below(root.id)))
-        .order_by(Complaint.filed_at, Complaint.id)
+        .order_by(*order)
+        .limit(limit)
     )
     if open_only:
         query = query.where(Complaint.status == "open")
+    anchor = None if after is None else select(*order).where(Complaint.public_id == after)
+    query = paging.after(session, query, order, anchor)
     return [_complaint_view(uow, complaint) for complaint in session.scalars(query)]
 
 
