@@ -5,14 +5,13 @@ from __future__ import annotations
 
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
-from sqlalchemy import select
 from werkzeug.test import TestResponse
 
 from tests import factories
 from tests.e2e.accounts import bearer
+from tests.e2e.demo_data import load_demo
 from tests.e2e.uploads import send_form
 from voucher_app.domain.actors import Role
-from voucher_app.persistence.models import Programme
 from voucher_app.services import demo
 from voucher_app.wiring import current
 
@@ -28,11 +27,9 @@ def upload(
 def test_a_center_issues_to_its_own_smes_after_a_dry_run(
     app: Flask, runner: FlaskCliRunner
 ) -> None:
-    assert runner.invoke(args=["demo", "load"]).exit_code == 0
+    programme = load_demo(app, runner)
     with app.app_context():
         nanshan = factories.sme(current().uow(), 7).uscc
-        with current().database.engine.connect() as connection:
-            programme = connection.execute(select(Programme.public_id)).scalar_one()
     staff = bearer(app, Role.CENTER_STAFF, center="440300")
     client = app.test_client()
     url = f"/api/v1/programmes/{programme}/issuance"
@@ -61,9 +58,7 @@ def test_a_center_issues_to_its_own_smes_after_a_dry_run(
 def test_uploads_are_checked_and_may_be_larger_than_other_bodies(
     app: Flask, runner: FlaskCliRunner
 ) -> None:
-    assert runner.invoke(args=["demo", "load"]).exit_code == 0
-    with app.app_context(), current().database.engine.connect() as connection:
-        programme = connection.execute(select(Programme.public_id)).scalar_one()
+    programme = load_demo(app, runner)
     staff = bearer(app, Role.CENTER_STAFF, center="440300")
     client = app.test_client()
     url = f"/api/v1/programmes/{programme}/issuance"

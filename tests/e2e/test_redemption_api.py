@@ -12,9 +12,10 @@ from flask.testing import FlaskCliRunner
 from sqlalchemy import select
 
 from tests.e2e.accounts import bearer
+from tests.e2e.demo_data import load_demo
 from voucher_app.domain.actors import Role
 from voucher_app.domain.calendar import local_date
-from voucher_app.persistence.models import Product, Programme, Provider
+from voucher_app.persistence.models import Product, Provider
 from voucher_app.services import demo
 from voucher_app.wiring import current
 
@@ -97,10 +98,8 @@ def test_a_claim_is_submitted_confirmed_and_approved_over_http(
 def test_an_sme_claims_hands_over_a_passcode_rates_and_complains_over_http(
     app: Flask, runner: FlaskCliRunner
 ) -> None:
-    assert runner.invoke(args=["demo", "load"]).exit_code == 0
+    programme = load_demo(app, runner)
     provider, product = _tax_adviser(app)
-    with app.app_context(), current().database.engine.connect() as connection:
-        programme = connection.execute(select(Programme.public_id)).scalar_one()
     desk = bearer(app, Role.PROVIDER, provider=provider)
     clerk = bearer(app, Role.SME, sme=SME_USCC)
     reviewer = bearer(app, Role.CENTER_STAFF, center="440305")

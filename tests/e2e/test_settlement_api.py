@@ -6,12 +6,11 @@ from __future__ import annotations
 from flask import Flask
 from flask.testing import FlaskCliRunner
 from lxml import etree
-from sqlalchemy import select
 
 from tests.e2e.accounts import bearer
+from tests.e2e.demo_data import load_demo
 from tests.integration.test_settlement import FUNDING, PAIN
 from voucher_app.domain.actors import Actor, Role
-from voucher_app.persistence.models import Programme
 from voucher_app.services import settlement
 from voucher_app.wiring import current
 
@@ -19,10 +18,8 @@ from voucher_app.wiring import current
 def test_a_batch_is_built_exported_cancelled_and_built_again(
     app: Flask, runner: FlaskCliRunner
 ) -> None:
-    assert runner.invoke(args=["demo", "load"]).exit_code == 0
+    programme = load_demo(app, runner)
     with app.app_context():
-        with current().database.engine.connect() as connection:
-            programme = connection.execute(select(Programme.public_id)).scalar_one()
         settlement.set_funding_account(
             current().uow(), programme, FUNDING, Actor("finance", Role.CENTER_ADMIN)
         )

@@ -9,10 +9,11 @@ from flask.testing import FlaskCliRunner
 from sqlalchemy import func, select
 
 from tests.e2e.accounts import bearer
+from tests.e2e.demo_data import load_demo
 from tests.e2e.uploads import Field, send_form
 from tests.integration.test_settlement import FUNDING, camt053, entry
 from voucher_app.domain.actors import Actor, Role
-from voucher_app.persistence.models import BankStatement, Programme
+from voucher_app.persistence.models import BankStatement
 from voucher_app.services import settlement
 from voucher_app.wiring import current
 
@@ -25,10 +26,8 @@ def statements(app: Flask) -> int:
 def test_finance_reconciles_its_batch_from_the_banks_statement(
     app: Flask, runner: FlaskCliRunner
 ) -> None:
-    assert runner.invoke(args=["demo", "load"]).exit_code == 0
+    programme = load_demo(app, runner)
     with app.app_context():
-        with current().database.engine.connect() as connection:
-            programme = connection.execute(select(Programme.public_id)).scalar_one()
         staff = Actor("finance", Role.CENTER_STAFF)
         settlement.set_funding_account(current().uow(), programme, FUNDING, staff)
         batch = settlement.build_batch(current().uow(), programme, "440300", staff)
