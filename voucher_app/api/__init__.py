@@ -22,6 +22,7 @@ from voucher_app.api import (
     smes,
     statements,
     tracking,
+    unstorable,
     uploads,
     vouchers,
 )
@@ -30,7 +31,7 @@ from voucher_app.api.problems import ProblemApi, register_problem_handlers
 
 def init_app(app: Flask) -> None:
     auth.init_app(app)
-    api = ProblemApi(app)
+    api = ProblemApi(app, spec_kwargs={"extra_plugins": [idempotency.KeyDocumentation()]})
     api.register_blueprint(accounts.auth, url_prefix="/api/v1/auth")
     api.register_blueprint(accounts.people, url_prefix="/api/v1")
     api.register_blueprint(ledger.blp, url_prefix="/api/v1/ledger")
@@ -52,3 +53,4 @@ def init_app(app: Flask) -> None:
     uploads.init_app(app)  # before idempotency: it raises the limit for the body it reads
     idempotency.init_app(app)
     hardening.init_app(app)
+    unstorable.init_app(app)

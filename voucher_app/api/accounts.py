@@ -76,7 +76,7 @@ class TokenRequest(Schema):
     scopes = fields.List(
         fields.String(validate=validate.OneOf(sorted(SCOPES))), load_default=sorted(SCOPES)
     )
-    days = fields.Integer(load_default=90, validate=validate.Range(min=1, max=365))
+    days = fields.Integer(load_default=90, strict=True, validate=validate.Range(min=1, max=365))
 
 
 class TokenSchema(Schema):

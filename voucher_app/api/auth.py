@@ -20,6 +20,7 @@ from flask_login import LoginManager, UserMixin, current_user
 from voucher_app.domain.actors import Actor, Role
 from voucher_app.domain.errors import InvalidCredentials
 from voucher_app.domain.policy import Action, Scope
+from voucher_app.domain.sme import parse_uscc
 from voucher_app.domain.users import Principal
 from voucher_app.persistence.uow import UnitOfWork
 from voucher_app.services import access, users
@@ -130,4 +131,7 @@ def acting(applicant_code: str, role: Role) -> Actor:
     """Who a request acts as: the signed-in user, or for an anonymous application (a provider
     applying, an SME registering) the applicant named by its credit code."""
     principal = current_principal()
-    return principal.actor if principal else Actor(f"applicant:{applicant_code}"[:64], role)
+    if principal:
+        return principal.actor
+    # Checked first: a malformed code would otherwise surface as a malformed actor id.
+    return Actor(f"applicant:{parse_uscc(applicant_code)}", role)

@@ -39,6 +39,9 @@ def init_app(app: Flask) -> None:
         storage_uri=app.config["RATELIMIT_STORAGE_URI"],
         headers_enabled=True,
     )
+    # The views below hold the limiter weakly; with RATELIMIT_ENABLED false it registers
+    # nothing on the app, so without this reference it would be collected and they would fail.
+    app.extensions["voucher_app.limiter"] = limiter
     for endpoint, limit in LIMITS.items():
         limited: Any = limiter.limit(limit, methods=["POST"])  # typed for async views too
         app.view_functions[endpoint] = limited(app.view_functions[endpoint])

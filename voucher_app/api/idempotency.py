@@ -3,13 +3,16 @@
 Before a POST, PUT, PATCH or DELETE that carries the header runs, its key is claimed for its
 owner (the signed-in user, else the client address) with a digest of the method, path, query
 and body; a retry gets the first answer back, marked `Idempotent-Replayed: true`. Signing in
-and out are left out: their answer is a session, not a stored document.
+and out are left out: their answer is a session, not a stored document. `KeyDocumentation`
+declares the header on those same operations in the OpenAPI document.
 """
 
 from __future__ import annotations
 
 import hashlib
+from typing import Any
 
+from apispec import APISpec, BasePlugin
 from flask import Flask, Response, g, request
 
 from voucher_app.api.auth import current_principal
@@ -19,6 +22,44 @@ from voucher_app.wiring import current
 HEADER = "Idempotency-Key"
 UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 SESSION_ENDPOINTS = frozenset({"auth.Login", "auth.Logout"})
+
+
+class KeyDocumentation(BasePlugin):
+    """An apispec plugin: the optional Idempotency-Key header parameter on every operation
+    the header applies to (unsafe methods under /api/, signing in and out aside)."""
+
+    COMPONENT = "IDEMPOTENCY_KEY"
+
+    def init_spec(self, spec: APISpec) -> None:
+        super().init_spec(spec)
+        spec.components.parameter(
+            self.COMPONENT,
+            "header",
+            {
+                "name": HEADER,
+                "required": False,
+                "description": "Makes a retry safe: a retry with the same key and body gets "
+                "the first answer again (`Idempotent-Replayed: true`); the same key with "
+                "another body is refused (409 `idempotency_key_reused`).",
+                "schema": {"type": "string", "minLength": 1, "maxLength": idempotency.MAX_KEY},
+            },
+            lazy=True,
+        )
+
+    def operation_helper(
+        self,
+        path: str | None = None,
+        operations: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        rule = kwargs.get("rule")
+        if not path or not path.startswith("/api/") or operations is None:
+            return
+        if rule is not None and rule.endpoint in SESSION_ENDPOINTS:
+            return
+        for method, operation in operations.items():
+            if method.upper() in UNSAFE:
+                operation.setdefault("parameters", []).append(self.COMPONENT)
 
 
 def init_app(app: Flask) -> None:

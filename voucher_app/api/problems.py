@@ -8,11 +8,13 @@ answered with a bare 500 problem: no stack trace or SQL ever reaches a client.
 
 from __future__ import annotations
 
+import http
 import logging
 from typing import Any
 
 from flask import Flask, Response, json
 from flask_smorest import Api
+from marshmallow import INCLUDE, Schema, fields
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from voucher_app.domain.errors import (
@@ -55,8 +57,44 @@ def problem(status: int, code: str, detail: str, extra: dict[str, Any] | None = 
     return Response(json.dumps(body), status=status, mimetype=PROBLEM_JSON)
 
 
+class ProblemSchema(Schema):
+    """The problem document every error answer is (for the OpenAPI document only)."""
+
+    class Meta:
+        unknown = INCLUDE  # an error's details ride along as extension members
+
+    type = fields.String(required=True)
+    title = fields.String(required=True)
+    status = fields.Integer(required=True)
+    code = fields.String(required=True, metadata={"description": "stable error code"})
+    detail = fields.String(required=True)
+    errors = fields.Dict(
+        metadata={"description": "validation_failed: the failing fields, by location"}
+    )
+
+
 class ProblemApi(Api):  # type: ignore[misc]
-    """flask-smorest's Api, answering HTTP errors (including 422 validation) as problems."""
+    """flask-smorest's Api, answering HTTP errors (including 422 validation) as problems, and
+    documenting its error responses as the `application/problem+json` documents they are."""
+
+    ERROR_SCHEMA = ProblemSchema
+
+    def _register_responses(self) -> None:
+        """flask-smorest's default error responses (one per status, and DEFAULT_ERROR), with
+        the problem media type instead of its `application/json`."""
+        for status in http.HTTPStatus:
+            response: dict[str, Any] = {"description": status.phrase}
+            if not 100 <= status < 200 and status not in (204, 304):
+                response["content"] = {PROBLEM_JSON: {"schema": self.ERROR_SCHEMA}}
+            self.spec.components.response(status.name, response, lazy=True)
+        self.spec.components.response(
+            self.DEFAULT_ERROR_RESPONSE_NAME,
+            {
+                "description": "An error, as an RFC 9457 problem",
+                "content": {PROBLEM_JSON: {"schema": self.ERROR_SCHEMA}},
+            },
+            lazy=True,
+        )
 
     def handle_http_exception(self, error: HTTPException) -> Response:
         status = error.code or 500

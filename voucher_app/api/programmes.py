@@ -15,7 +15,11 @@ from voucher_app.api.auth import requires, scope_by, signed_in
 from voucher_app.domain.categories import CATEGORY_CODES
 from voucher_app.domain.money import MAX_FEN
 from voucher_app.domain.policy import Action
-from voucher_app.domain.programmes import MAX_CONFIRMATION_DAYS, ProgrammeTerms
+from voucher_app.domain.programmes import (
+    MAX_CONFIRMATION_DAYS,
+    MAX_VALIDITY_DAYS,
+    ProgrammeTerms,
+)
 from voucher_app.domain.sme import INDUSTRY_CODES, SizeClass
 from voucher_app.ledger.journal import PostedEntry
 from voucher_app.services import access, programmes
@@ -40,7 +44,9 @@ class TermsSchema(Schema):
     )
     sme_cap_fen = fields.Integer(required=True, strict=True, validate=_FEN)
     voucher_face_value_fen = fields.Integer(required=True, strict=True, validate=_FEN)
-    voucher_validity_days = fields.Integer(required=True, strict=True)
+    voucher_validity_days = fields.Integer(
+        required=True, strict=True, validate=validate.Range(min=1, max=MAX_VALIDITY_DAYS)
+    )
     partial_spending = fields.Boolean(required=True)
     service_categories = fields.List(
         fields.String(validate=validate.OneOf(sorted(CATEGORY_CODES))),

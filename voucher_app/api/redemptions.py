@@ -13,6 +13,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 
 from voucher_app.api.auth import requires, scope_by, signed_in
 from voucher_app.api.vouchers import MAX_TOKEN
+from voucher_app.domain.money import MAX_FEN
 from voucher_app.domain.policy import Action
 from voucher_app.domain.reasons import MAX_REASON
 from voucher_app.services import access, redemptions
@@ -31,7 +32,7 @@ class SubmitRequest(Schema):
     category = fields.String(load_default=None, validate=validate.Length(min=1, max=40))
     description = fields.String(load_default="", validate=validate.Length(max=500))
     invoice_number = fields.String(required=True, validate=validate.Length(min=1, max=64))
-    invoiced_fen = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
+    invoiced_fen = fields.Integer(required=True, strict=True, validate=validate.Range(1, MAX_FEN))
     delivered_on = fields.Date(required=True)
 
     @validates_schema
@@ -48,7 +49,7 @@ class CorrectionRequest(Schema):
     category = fields.String(load_default=None, validate=validate.Length(min=1, max=40))
     description = fields.String(load_default="", validate=validate.Length(max=500))
     invoice_number = fields.String(required=True, validate=validate.Length(min=1, max=64))
-    invoiced_fen = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
+    invoiced_fen = fields.Integer(required=True, strict=True, validate=validate.Range(1, MAX_FEN))
     delivered_on = fields.Date(required=True)
 
 

@@ -14,6 +14,7 @@ from marshmallow import Schema, fields, validate
 from voucher_app.api.auth import acting, current_principal, requires, scope_by, signed_in
 from voucher_app.api.vouchers import VoucherStanding
 from voucher_app.domain.actors import Role
+from voucher_app.domain.money import MAX_FEN
 from voucher_app.domain.policy import Action
 from voucher_app.domain.reasons import MAX_REASON
 from voucher_app.services import access, redemptions, smes, vouchers
@@ -22,6 +23,8 @@ from voucher_app.services.vouchers import VoucherView
 from voucher_app.wiring import current
 
 blp = Blueprint("smes", __name__, description="SMEs' vouchers")
+#: The `employees` columns are 32-bit integers: a larger head count cannot be stored.
+MAX_EMPLOYEES = 2**31 - 1
 
 
 class ClaimRequest(Schema):
@@ -91,9 +94,11 @@ class DeclarationRequest(Schema):
     uscc = fields.String(required=True, validate=validate.Length(min=1, max=40))
     name = fields.String(required=True, validate=validate.Length(min=1, max=200))
     industry = fields.String(required=True, validate=validate.Length(min=1, max=40))
-    employees = fields.Integer(required=True, strict=True, validate=validate.Range(min=0))
-    revenue_fen = fields.Integer(required=True, strict=True, validate=validate.Range(min=0))
-    assets_fen = fields.Integer(required=True, strict=True, validate=validate.Range(min=0))
+    employees = fields.Integer(
+        required=True, strict=True, validate=validate.Range(min=0, max=MAX_EMPLOYEES)
+    )
+    revenue_fen = fields.Integer(required=True, strict=True, validate=validate.Range(0, MAX_FEN))
+    assets_fen = fields.Integer(required=True, strict=True, validate=validate.Range(0, MAX_FEN))
     home_center = fields.String(required=True, validate=validate.Length(min=1, max=12))
 
 
