@@ -35,9 +35,10 @@ check: install
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-## Benchmarks: each script prints its figures next to a raw-SQL baseline from the same run.
+## Benchmarks: each script prints its figures next to a baseline from the same run (raw SQL;
+## for bench/http.py, the service layer the routes call).
 bench: install
-	@for script in ledger_post claim_rush bulk_issue redeem spend_report audit; do \
+	@for script in ledger_post claim_rush bulk_issue redeem spend_report audit http; do \
 		echo "== bench/$$script.py"; $(BIN)/python -m bench.$$script || exit 1; \
 	done
 

@@ -1,0 +1,935 @@
+"""HTTP: vouchers claimed and redeemed per second through gunicorn, next to the same service
+functions called in this process.
+
+Why it exists: the other benchmarks stop at the service layer, but SMEs and providers reach the
+ledger over HTTP: every request is parsed and validated (flask-smorest), signs its caller in
+by bearer token, asks the access policy, claims its Idempotency-Key before the work and stores
+the answer after it, and is serialised back to JSON — each of those a few statements or a
+transaction of its own — behind gunicorn's sync workers, each serving one request at a time.
+The question is what all of that costs on top of the service call. Target: claims and
+redemptions per second over HTTP at least 60% of the service layer's rate, and a p99 request
+latency under 100 ms with 32 clients; measured with 32 and 128 concurrent clients.
+
+What it compares, on PostgreSQL only (production's database; a fresh `bench_<pid>` database
+migrated with the real migrations, a fresh encrypted keyring):
+
+- HTTP: `python -m gunicorn -w <2 * cores>` serving the application `wsgi.py` builds, in the
+  production configuration as the README deploys it (VOUCHER_ENV=production, encrypted keys,
+  sequencing after each commit), with one change: VOUCHER_RATELIMIT_ENABLED=false, or the
+  per-address limits would stop the clients (all at 127.0.0.1) at 30 claims a minute. The
+  clients are threads of this process, each opening a fresh `http.client` connection per request
+  (sync workers close every connection after answering: there is no keep-alive to reuse) and
+  sending a new Idempotency-Key with every POST. A claim is `POST /api/v1/smes/<uscc>/vouchers`
+  with the bearer token of that SME's account. A redemption is what `redeem.py` counts as one:
+  three requests by three accounts, the provider's `POST /api/v1/providers/<id>/redemptions`
+  with the voucher's token, the SME's `POST /api/v1/redemptions/<id>/confirm` and Nanshan
+  staff's `POST /api/v1/redemptions/<id>/approve`; its rate is counted in requests, over three
+  (see `Redeemer`), and each step's latencies are shown too. Any answer but the expected 201 or
+  200 aborts the run. A latency is the client's: connecting, waiting in gunicorn's queue,
+  reading the answer. The p99 target is judged on single requests (a claim; the three steps
+  pooled).
+- service layer: `claim_rush.service_claim` and `redeem.service_redeem` — the same service
+  functions with the same arguments as there — on as many threads of this process, each with
+  its own unit of work from an application built here with the server's settings, so that
+  sequencing after commit runs as in the server's workers (`claim_rush.py` and `redeem.py`
+  leave it out, so their service figures are higher than this one). Its pool holds 32
+  connections (PostgreSQL allows 100 by default, for everything on the server): one per
+  thread at 32 clients; at 128 the threads take turns, 32 operations at a time, in arrival
+  order (gunicorn's 4 workers, by comparison, serve 4 requests at a time).
+
+Both paths claim in a programme of their own (the `claim_rush.py` terms: one district's budget
+shared by every claimant, as in a real rush), each client for its own SME; both redeem in one
+programme of ¥10 million vouchers (the `redeem.py` terms), each client as a provider of its own
+redeeming its SME's voucher. Accounts and API tokens for the HTTP path are made through
+`services.users` (Argon2 at the test suite's cost: nobody signs in with a password). The paths
+alternate in the same database so drift and noise hit both: service layer, HTTP, service layer
+(A-B-B-A with HTTP's adjacent halves as one run). Each run's warm-up lasts until every client
+has finished one operation (BENCH_WARMUP at least): the clients start together, and at 128
+clients over HTTP the first round alone takes seconds to clear.
+
+Caveats the figures carry: the clients are closed-loop (each sends its next request when the
+last is answered), so a latency is about clients / rate (Little's law), and a p99 under 100 ms
+at 32 clients needs well over 320 requests per second; and the two cores are shared by
+PostgreSQL, gunicorn's workers and this process (its client threads, or on the service path
+its GIL-bound service threads) — and by whatever else runs on the machine.
+
+Afterwards it checks the books — balances sum to zero and equal their postings; per path, the
+claims programme's vouchers and district budget match the claims reported, and the approved
+redemptions of its providers (none left half-way) the redemptions reported; the server's log
+shows no traceback and no worker restarted; then the sequencer puts every entry in the Merkle
+log, a checkpoint is signed and `verify_ledger` checks all of it — and exits 1 on a failure.
+
+Run from the project root: `.venv/bin/python -m bench.http` (or `make bench`). BENCH_SECONDS
+(default 4) is the measured time per configuration and path; BENCH_WARMUP (default 0.5) the
+shortest unmeasured lead-in of each run; BENCH_HTTP_CLIENTS (default `32,128`) the client
+counts; VOUCHER_BENCH_POSTGRES_URL the server. About two minutes with the defaults here.
+"""
+
+from __future__ import annotations
+
+import http.client
+import itertools
+import json
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select
+
+import config
+from bench.claim_rush import BUDGET_FEN as CLAIM_BUDGET_FEN
+from bench.claim_rush import CAP_FEN, DISTRICT, service_claim
+from bench.claim_rush import FACE_FEN as CLAIM_FACE_FEN
+from bench.common import (
+    BackendUnavailable,
+    BookError,
+    Timing,
+    bench_seconds,
+    check_balanced,
+    fresh_database,
+    insert_smes,
+    merge,
+    percentile,
+    print_table,
+    sequence_and_verify,
+    sme_uscc,
+    voucher_programme,
+    warmup_seconds,
+)
+from bench.redeem import ADMIN, CATEGORY, INVOICED_FEN, register_provider, service_redeem
+from bench.redeem import BUDGET_FEN as REDEEM_BUDGET_FEN
+from bench.redeem import FACE_FEN as REDEEM_FACE_FEN
+from voucher_app import create_app
+from voucher_app.clock import SystemClock
+from voucher_app.domain import accounts
+from voucher_app.domain.actors import Role
+from voucher_app.domain.calendar import local_date
+from voucher_app.persistence.models import (
+    LedgerAccount,
+    Programme,
+    Provider,
+    Redemption,
+    Sme,
+    Voucher,
+)
+from voucher_app.persistence.uow import UnitOfWork, transaction
+from voucher_app.services import centers, users, vouchers
+from voucher_app.services.users import NewUser
+from voucher_app.services.vouchers import Issued
+from voucher_app.signing.keyring import Keyring
+from voucher_app.wiring import Wiring
+
+ROOT = Path(__file__).resolve().parents[1]
+HOST = "127.0.0.1"
+CORES = os.cpu_count() or 1
+WORKERS = 2 * CORES
+DEFAULT_CLIENTS = (32, 128)
+TARGET = 0.6  # HTTP rate / service-layer rate
+P99_TARGET_MS = 100.0
+P99_TARGET_CLIENTS = 32
+PATHS = ("service", "http")
+OPERATIONS = ("claims", "redemptions")
+STEPS = ("submit", "confirm", "approve")
+PASSWORD = "correct horse battery staple"  # never used to sign in: tokens are issued directly
+REQUEST_TIMEOUT = 60.0
+BOOT_TIMEOUT = 90.0
+LOG_TAIL = 6000  # characters of gunicorn's log shown after a failed request
+#: The in-process application's pool, and as many overflow connections: 32 in all, one per
+#: thread at 32 clients; at 128 the threads take turns (`FairGate`), as PostgreSQL's default
+#: max_connections of 100 is shared with the server and everything else on it.
+POOL_SIZE = 16
+#: What gunicorn serves: the application `wsgi.py` builds from the VOUCHER_* variables.
+SERVED = "wsgi:app"
+
+
+def client_counts() -> tuple[int, ...]:
+    """BENCH_HTTP_CLIENTS (comma-separated), else 32 and 128."""
+    raw = os.environ.get("BENCH_HTTP_CLIENTS", "")
+    counts = tuple(int(part) for part in raw.split(",") if part.strip())
+    if any(count < 1 for count in counts):
+        raise ValueError("BENCH_HTTP_CLIENTS lists positive client counts")
+    return counts or DEFAULT_CLIENTS
+
+
+class HttpFailure(RuntimeError):
+    """The server answered something other than what the request should get: aborts the run."""
+
+
+# --- the server ---------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind((HOST, 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@dataclass
+class Server:
+    """gunicorn serving `wsgi:app`, its log file and port."""
+
+    process: subprocess.Popen[bytes]
+    port: int
+    log: Path
+
+    def wait_until_healthy(self) -> None:
+        """Until `/healthz` answers and every worker has booted, or raise with the log."""
+        deadline = time.monotonic() + BOOT_TIMEOUT
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"gunicorn exited:\n{self.log_text()}")
+            if self.log_text().count("Booting worker") >= WORKERS:
+                try:
+                    status, _body = get(self.port, "/healthz")
+                except OSError:
+                    status = 0
+                if status == 200:
+                    return
+            time.sleep(0.2)
+        raise RuntimeError(
+            f"gunicorn did not answer /healthz in {BOOT_TIMEOUT:g} s:\n{self.log_text()}"
+        )
+
+    def log_text(self) -> str:
+        return self.log.read_text(errors="replace")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+@contextmanager
+def gunicorn(settings: dict[str, Any], folder: Path) -> Iterator[Server]:
+    """Start `python -m gunicorn -w WORKERS` on `wsgi:app`, production configuration with its
+    rate limits off, these settings (as VOUCHER_* variables); stop it on the way out."""
+    env = {
+        **os.environ,
+        "VOUCHER_ENV": "production",
+        # Every client is 127.0.0.1: the per-address limits would stop them at 30 claims a minute.
+        "VOUCHER_RATELIMIT_ENABLED": "false",
+        **{
+            f"VOUCHER_{name}": value if isinstance(value, str) else json.dumps(value)
+            for name, value in settings.items()
+        },
+    }
+    port = free_port()
+    log = folder / "gunicorn.log"
+    command = [sys.executable, "-m", "gunicorn", "-w", str(WORKERS), "-b", f"{HOST}:{port}"]
+    if int(metadata.version("gunicorn").split(".")[0]) >= 27:
+        # Its control socket defaults to one path per user: leave other servers' alone.
+        command.append("--no-control-socket")
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            [*command, SERVED], cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT
+        )
+    server = Server(process, port, log)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+# --- the client ---------------------------------------------------------------------------------
+
+
+def get(port: int, path: str) -> tuple[int, bytes]:
+    connection = http.client.HTTPConnection(HOST, port, timeout=REQUEST_TIMEOUT)
+    try:
+        connection.request("GET", path)
+        reply = connection.getresponse()
+        return reply.status, reply.read()
+    finally:
+        connection.close()
+
+
+def post(port: int, path: str, token: str, body: dict[str, Any] | None, expect: int) -> Any:
+    """POST `body` as JSON on a fresh connection with a bearer token and a new Idempotency-Key;
+    return the parsed answer, or raise `HttpFailure` unless its status is `expect`."""
+    data = b"" if body is None else json.dumps(body).encode()
+    headers = {
+        "Authorization": f"Bearer {token}",
+        "Idempotency-Key": uuid.uuid4().hex,
+        "Content-Type": "application/json",
+    }
+    connection = http.client.HTTPConnection(HOST, port, timeout=REQUEST_TIMEOUT)
+    try:
+        connection.request("POST", path, data, headers)
+        reply = connection.getresponse()
+        answer = reply.read()
+    finally:
+        connection.close()
+    if reply.status != expect:
+        raise HttpFailure(f"POST {path}: {reply.status} {answer[:500].decode(errors='replace')}")
+    return json.loads(answer)
+
+
+@dataclass(frozen=True, slots=True)
+class Client:
+    """What HTTP client `index` holds: its SME and that account's token, its provider and that
+    account's token, the SME's redemption vouchers."""
+
+    sme: str
+    sme_token: str
+    provider: uuid.UUID
+    provider_token: str
+    vouchers: tuple[str, ...]
+
+
+class HttpPaths:
+    """The HTTP path's claim and redemption for each client, against one server."""
+
+    def __init__(
+        self, port: int, clients: Sequence[Client], staff_token: str, claims: uuid.UUID
+    ) -> None:
+        self.port = port
+        self.clients = clients
+        self.staff_token = staff_token
+        self.claim_body = {"programme_id": str(claims)}
+        self.vouchers = [itertools.cycle(client.vouchers) for client in clients]
+        self.invoices = [itertools.count(1) for _ in clients]
+        self.delivered_on = local_date(datetime.now(UTC)).isoformat()
+
+    def claim(self, index: int) -> None:
+        client = self.clients[index]
+        post(
+            self.port,
+            f"/api/v1/smes/{client.sme}/vouchers",
+            client.sme_token,
+            self.claim_body,
+            201,
+        )
+
+    def redemption_step(self, index: int, step: int, run: int, claim: str) -> str:
+        """Client `index`'s `step` (0 submit, 1 confirm, 2 approve) of the redemption at path
+        `claim` (a new one for a submit, its invoice numbered in run `run`); return its path."""
+        client = self.clients[index]
+        if step == 0:
+            submitted = post(
+                self.port,
+                f"/api/v1/providers/{client.provider}/redemptions",
+                client.provider_token,
+                {
+                    "token": next(self.vouchers[index]),
+                    "category": CATEGORY,
+                    "description": "合同审查 contract review",
+                    "invoice_number": f"H{run}-P{index}-{next(self.invoices[index])}",
+                    "invoiced_fen": INVOICED_FEN,
+                    "delivered_on": self.delivered_on,
+                },
+                201,
+            )
+            return f"/api/v1/redemptions/{submitted['id']}"
+        if step == 1:
+            post(self.port, f"{claim}/confirm", client.sme_token, None, 200)
+        else:
+            post(self.port, f"{claim}/approve", self.staff_token, None, 200)
+        return claim
+
+
+class Redeemer:
+    """The HTTP clients' redemptions in one run, three requests per call (submit, confirm,
+    approve), each request's step, start and duration logged.
+
+    Clients that started together would stay in step — all submitting, then all confirming, …,
+    in waves seconds long at 128 clients — and a window of a few seconds would catch one kind
+    of request, and the redemptions begun in it in bursts. So `prepare` sends a third of the
+    clients' first redemptions ahead by one step and a third by two, and their first call
+    finishes those; and the rate is counted in requests, over three, which the workers serve
+    at an even pace whatever the phase.
+    """
+
+    def __init__(self, api: HttpPaths, run: int, clients: int) -> None:
+        self.api = api
+        self.run = run
+        self.claims = [""] * clients  # each client's redemption in progress
+        self.ahead = [index % len(STEPS) for index in range(clients)]  # its steps already done
+        self.log: list[list[tuple[int, float, float]]] = [[] for _ in range(clients)]
+
+    def prepare(self) -> None:
+        """Take client i's first redemption through its first i mod 3 steps (not measured)."""
+
+        def ahead(index: int) -> None:
+            for step in range(self.ahead[index]):
+                self.claims[index] = self.api.redemption_step(
+                    index, step, self.run, self.claims[index]
+                )
+
+        with ThreadPoolExecutor(max_workers=len(self.claims)) as pool:
+            list(pool.map(ahead, range(len(self.claims))))
+
+    def __call__(self, index: int) -> None:
+        first, self.ahead[index] = self.ahead[index], 0
+        claim = self.claims[index]
+        for step in range(first, len(STEPS)):
+            began = time.perf_counter()
+            claim = self.api.redemption_step(index, step, self.run, claim)
+            self.log[index].append((step, began, time.perf_counter() - began))
+
+    def figures(self, timing: Timing, window: tuple[float, float]) -> Figures:
+        """The requests begun in the window: their rate over three and each step's durations;
+        the latencies of the redemptions begun in it, as `run_settled` measured them."""
+        start, end = window
+        steps: dict[str, list[float]] = {step: [] for step in STEPS}
+        for mine in self.log:
+            for step, began, took in mine:
+                if start <= began < end:
+                    steps[STEPS[step]].append(took)
+        requests = sum(len(values) for values in steps.values())
+        return Figures(requests / len(STEPS) / timing.seconds, timing.latencies, steps)
+
+
+@dataclass(frozen=True, slots=True)
+class Figures:
+    """What the HTTP path measured: operations per second, each operation's latency, and (for
+    redemptions) each step's requests' latencies."""
+
+    rate: float
+    latencies: list[float]
+    steps: dict[str, list[float]]
+
+    @classmethod
+    def of(cls, timing: Timing) -> Figures:
+        return cls(timing.rate, timing.latencies, {})
+
+    def requests(self) -> list[float]:
+        """Every single request's latency: a claim's, or the three steps' pooled."""
+        if not self.steps:
+            return self.latencies
+        return list(itertools.chain.from_iterable(self.steps.values()))
+
+
+# --- the runner ---------------------------------------------------------------------------------
+
+
+def run_settled(
+    seconds: float, threads: int, work: Callable[[int], object], *, warmup: float
+) -> tuple[Timing, tuple[float, float]]:
+    """`common.run_for` with a warm-up that lasts until every thread has finished one operation
+    (and `warmup` seconds at least); return the timing and its window (perf_counter times).
+
+    All threads start together, so with 128 clients and operations that take seconds the first
+    round queues up at once, and only once every client has come back do they send at their
+    steady pace: a fixed warm-up would open the window on that first burst, or before anything
+    finished. As in `run_for`, the operations begun inside the window are counted, and waited
+    for; but here the other threads go on (uncounted) until the last of them has finished, so
+    that it meets the same load as the rest — at 128 clients a redemption over HTTP takes
+    seconds, and one begun near the end would otherwise finish alone. An exception on any
+    thread stops them all and is raised here.
+    """
+    if threads < 1 or seconds <= 0:
+        raise ValueError("need at least one thread and a positive duration")
+    run = _SettledRun(seconds, threads, work, warmup)
+    workers = [
+        threading.Thread(target=run.loop, args=(i,), name=f"bench-{i}") for i in range(threads)
+    ]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    if run.errors:
+        raise run.errors[0]
+    if run.window is None:
+        raise AssertionError("the window never opened")
+    merged = [value for mine in run.latencies for value in mine]
+    return Timing(len(merged), merged, seconds, sum(run.calls)), run.window
+
+
+class _SettledRun:
+    """The threads' shared state in `run_settled`."""
+
+    def __init__(
+        self, seconds: float, threads: int, work: Callable[[int], object], warmup: float
+    ) -> None:
+        self.seconds = seconds
+        self.work = work
+        self.warmup = warmup
+        self.lock = threading.Lock()
+        self.stop = threading.Event()
+        self.errors: list[BaseException] = []
+        self.latencies: list[list[float]] = [[] for _ in range(threads)]
+        self.calls = [0] * threads
+        self.started: list[float] = []
+        self.window: tuple[float, float] | None = None
+        self.waiting = threads  # threads that have not finished an operation yet
+        self.counting = 0  # operations begun in the window and not finished yet
+        self.barrier = threading.Barrier(
+            threads, action=lambda: self.started.append(time.perf_counter())
+        )
+
+    def loop(self, index: int) -> None:
+        try:
+            self.barrier.wait()
+            while not self.stop.is_set():
+                began = time.perf_counter()
+                opened = self.window
+                if opened is not None and began >= opened[1] and not self.counting:
+                    break
+                counted = opened is not None and opened[0] <= began < opened[1]
+                if counted:
+                    with self.lock:
+                        self.counting += 1
+                self.work(index)
+                ended = time.perf_counter()
+                self.calls[index] += 1
+                if counted:
+                    self.latencies[index].append(ended - began)
+                    with self.lock:
+                        self.counting -= 1
+                elif self.calls[index] == 1:
+                    self.settled(ended)
+        except BaseException as exc:
+            self.errors.append(exc)
+            self.stop.set()
+            self.barrier.abort()
+
+    def settled(self, ended: float) -> None:
+        """A thread's first operation ended: after the last one's, open the window."""
+        with self.lock:
+            self.waiting -= 1
+            if self.waiting == 0:
+                start = max(ended, self.started[0] + self.warmup)
+                self.window = (start, start + self.seconds)
+
+
+class FairGate:
+    """At most `slots` holders at once; the others wait in arrival order, each freed slot going
+    to the longest waiter.
+
+    The service path's threads pass it around each operation, so that 128 of them share the
+    pool's 32 connections fairly: the pool itself is not fair (a thread that has just returned
+    a connection takes the next one before a waiter wakes), and some threads then waited past
+    its 30 s checkout timeout. With as many slots as connections no thread waits in the pool.
+    """
+
+    def __init__(self, slots: int) -> None:
+        self.free = slots
+        self.lock = threading.Lock()
+        self.waiting: deque[threading.Event] = deque()
+
+    def __enter__(self) -> None:
+        with self.lock:
+            if self.free and not self.waiting:
+                self.free -= 1
+                return
+            turn = threading.Event()
+            self.waiting.append(turn)
+        turn.wait()
+
+    def __exit__(self, *exc_info: object) -> None:
+        with self.lock:
+            if self.waiting:
+                self.waiting.popleft().set()  # the slot passes straight to the next in line
+            else:
+                self.free += 1
+
+
+# --- the bench ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Lane:
+    """One path's claims programme and, per client, its SME, its provider, the SME's vouchers."""
+
+    claims: uuid.UUID
+    smes: tuple[str, ...]
+    providers: tuple[uuid.UUID, ...]
+    vouchers: tuple[tuple[str, ...], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    """One line of the report: an operation at a concurrency, both paths."""
+
+    operation: str
+    clients: int
+    http: Figures
+    service: Timing
+
+    @property
+    def ratio(self) -> float:
+        return self.http.rate / self.service.rate if self.service.rate else 0.0
+
+    def request_p99_ms(self) -> float | None:
+        """p99 of single requests: a claim, or the three requests of redemptions pooled."""
+        values = self.http.requests()
+        return percentile(values, 99) * 1000 if values else None
+
+
+class HttpBench:
+    """Both paths on one database and one server, and the checks of its books afterwards."""
+
+    def __init__(self, url: str, folder: Path, max_clients: int) -> None:
+        keys = folder / "keys"
+        passphrase = f"bench-{secrets.token_hex(16)}"
+        Keyring(keys, passphrase, allow_plain=False).init(SystemClock())
+        self.settings = {
+            "DATABASE_URL": url,
+            "KEYS_DIR": str(keys),
+            "KEY_PASSPHRASE": passphrase,
+            "SECRET_KEY": f"bench-{secrets.token_hex(32)}",
+        }
+        # The service path's application: the server's settings, a pool for many threads, and
+        # the test suite's Argon2 cost for the accounts made below.
+        app = create_app(
+            "production",
+            {
+                **self.settings,
+                "DATABASE_POOL_SIZE": POOL_SIZE,
+                "PASSWORD_MEMORY_KIB": config.TestingConfig.PASSWORD_MEMORY_KIB,
+                "PASSWORD_TIME_COST": config.TestingConfig.PASSWORD_TIME_COST,
+            },
+        )
+        self.wiring: Wiring = app.extensions["voucher_app"]
+        self.folder = folder
+        self.max_clients = max_clients
+        self.signer = self.wiring.voucher_signer()
+        self.keys = self.wiring.voucher_keys()
+        self.uow = UnitOfWork(self.wiring.database, SystemClock())  # set-up: no sequencing hook
+        self.gate = FairGate(2 * POOL_SIZE)
+        self.runs = itertools.count(1)
+        self.done = {(path, op): 0 for path in PATHS for op in OPERATIONS}
+
+    def close(self) -> None:
+        self.wiring.database.dispose()
+
+    def set_up(self) -> None:
+        """Centers, programmes, SMEs with a voucher each, providers, accounts and tokens."""
+        uow, clients = self.uow, self.max_clients
+        centers.import_centers(uow, centers.guangdong_centers())
+        redemption_programme = voucher_programme(
+            uow,
+            ADMIN,
+            budget_fen=REDEEM_BUDGET_FEN,
+            face_fen=REDEEM_FACE_FEN,
+            cap_fen=REDEEM_FACE_FEN,
+            name="HTTP redemptions",
+        )
+        serials = itertools.count(1)
+        smes = {
+            path: tuple(sme_uscc(next(serials), DISTRICT) for _ in range(clients)) for path in PATHS
+        }
+        everyone = [uscc for path in PATHS for uscc in smes[path]]
+        insert_smes(self.wiring.database, everyone, ADMIN, home_center=DISTRICT)
+        issued = transaction(vouchers.claim_many_within)(
+            uow,
+            programme_id=redemption_programme,
+            keys={uscc: f"bench-http:{uscc}" for uscc in everyone},
+            actor=ADMIN,
+            signer=self.signer,
+        )
+        if not all(isinstance(answer, Issued) for answer in issued.values()):
+            raise BookError(f"set-up claims refused: {issued}")
+        with self.wiring.database.engine.connect() as connection:
+            tokens = dict(
+                connection.execute(
+                    select(Sme.uscc, Voucher.token).join(Voucher, Voucher.sme_id == Sme.id)
+                ).all()
+            )
+        self.lanes = {
+            path: Lane(
+                voucher_programme(
+                    uow,
+                    ADMIN,
+                    budget_fen=CLAIM_BUDGET_FEN,
+                    face_fen=CLAIM_FACE_FEN,
+                    cap_fen=CAP_FEN,
+                    district=DISTRICT,
+                    name=f"HTTP claims ({path})",
+                ),
+                smes[path],
+                tuple(register_provider(uow, next(serials)) for _ in range(clients)),
+                tuple((tokens[uscc],) for uscc in smes[path]),
+            )
+            for path in PATHS
+        }
+        lane = self.lanes["http"]
+        self.clients = [
+            Client(
+                sme,
+                self.token(Role.SME, sme=sme),
+                provider,
+                self.token(Role.PROVIDER, provider=provider),
+                held,
+            )
+            for sme, provider, held in zip(lane.smes, lane.providers, lane.vouchers, strict=True)
+        ]
+        self.staff_token = self.token(Role.CENTER_STAFF, center=DISTRICT)
+        # The service path: one unit of work per thread, wired as the server's workers are.
+        self.uows = [self.wiring.uow() for _ in range(clients)]
+        service = self.lanes["service"]
+        self.service_claims = [itertools.cycle((uscc,)) for uscc in service.smes]
+        self.service_vouchers = [itertools.cycle(held) for held in service.vouchers]
+
+    def token(
+        self,
+        role: Role,
+        *,
+        center: str | None = None,
+        sme: str | None = None,
+        provider: uuid.UUID | None = None,
+    ) -> str:
+        """A new account of `role` so bound, and the secret of a new API token of its own."""
+        name = f"bench-{role.value}-{uuid.uuid4().hex[:10]}".replace("_", "-")
+        spec = NewUser(name, PASSWORD, role, center=center, sme=sme, provider=provider)
+        view = users.create_user(self.uow, spec, self.wiring.hasher, ADMIN)
+        principal = users.principal_for_session(self.uow, view.id)
+        if principal is None:
+            raise BookError(f"the new account {name} is not active")
+        secret, _view = users.issue_token(
+            self.uow, principal, "bench", scopes=frozenset({"read", "write"})
+        )
+        return secret
+
+    def service_work(self, operation: str, run: int) -> Callable[[int], None]:
+        service = self.lanes["service"]
+        if operation == "claims":
+
+            def claim(index: int) -> None:
+                with self.gate:
+                    service_claim(
+                        self.uows[index], service.claims, self.service_claims[index], self.signer
+                    )
+
+            return claim
+        invoices = [
+            (f"S{run}-P{index}-{n}" for n in itertools.count(1)) for index in range(len(self.uows))
+        ]
+
+        def redeem(index: int) -> None:
+            with self.gate:
+                service_redeem(
+                    self.uows[index],
+                    self.keys,
+                    service.providers[index],
+                    self.service_vouchers[index],
+                    invoices[index],
+                )
+
+        return redeem
+
+    def measure(
+        self, api: HttpPaths, operation: str, clients: int, seconds: float, warmup: float
+    ) -> Row:
+        """Service layer, HTTP, service layer: A-B-B-A with HTTP's two adjacent halves run as
+        one, since over HTTP the warm-up and the last round take seconds each at 128 clients.
+        Each path is measured for `seconds` in all."""
+        services: list[Timing] = []
+        http = Figures(0.0, [], {})
+        for path in ("service", "http", "service"):
+            run = next(self.runs)
+            if path == "service":
+                work = self.service_work(operation, run)
+                timing, _window = run_settled(seconds / 2, clients, work, warmup=warmup)
+                services.append(timing)
+                self.done[path, operation] += timing.calls
+            elif operation == "claims":
+                timing, _window = run_settled(seconds, clients, api.claim, warmup=warmup)
+                http = Figures.of(timing)
+                self.done[path, operation] += timing.calls
+            else:
+                redeemer = Redeemer(api, run, clients)
+                redeemer.prepare()
+                timing, window = run_settled(seconds, clients, redeemer, warmup=warmup)
+                http = redeemer.figures(timing, window)
+                self.done[path, operation] += timing.calls
+        return Row(operation, clients, http, merge(services))
+
+    def check_books(self, server: Server) -> None:
+        """Whole-database checks of both paths; raise `BookError` on the first that fails."""
+        with self.wiring.database.engine.connect() as connection:
+            check_balanced(connection)
+            for path, lane in self.lanes.items():
+                claimed = self.done[path, "claims"]
+                issued = connection.execute(
+                    select(func.count())
+                    .select_from(Voucher)
+                    .join(Programme, Programme.id == Voucher.programme_id)
+                    .where(Programme.public_id == lane.claims)
+                ).scalar_one()
+                budget = connection.execute(
+                    select(LedgerAccount.balance_fen).where(
+                        LedgerAccount.name == accounts.available(DISTRICT, str(lane.claims)).name
+                    )
+                ).scalar_one()
+                if issued != claimed or budget != CLAIM_BUDGET_FEN - claimed * CLAIM_FACE_FEN:
+                    raise BookError(
+                        f"{path}: {issued} vouchers and {budget} fen left in {DISTRICT}'s "
+                        f"budget, the clients reported {claimed} claims"
+                    )
+                redeemed = self.done[path, "redemptions"]
+                ids = select(Provider.id).where(Provider.public_id.in_(lane.providers))
+                statuses = dict(
+                    connection.execute(
+                        select(Redemption.status, func.count())
+                        .where(Redemption.provider_id.in_(ids))
+                        .group_by(Redemption.status)
+                    ).all()
+                )
+                if statuses != ({"approved": redeemed} if redeemed else {}):
+                    raise BookError(
+                        f"{path}: redemptions by status {statuses}, the clients reported "
+                        f"{redeemed} redemptions"
+                    )
+        log = server.log_text()
+        if "Traceback" in log or log.count("Booting worker") != WORKERS:
+            raise BookError(f"gunicorn's log shows a failure or a restarted worker:\n{log}")
+
+    def verify_ledger(self) -> tuple[int, float, float]:
+        return sequence_and_verify(self.uow)
+
+
+def report(rows: Sequence[Row]) -> None:
+    """The table of both paths' rates and latencies, each HTTP step's, then the verdicts."""
+
+    def figures(rate: float, latencies: Sequence[float]) -> list[str]:
+        if not latencies:
+            return [f"{rate:,.0f}", "n/a", "n/a"]
+        return [
+            f"{rate:,.0f}",
+            f"{percentile(latencies, 50) * 1000:.1f}",
+            f"{percentile(latencies, 99) * 1000:.1f}",
+        ]
+
+    print()
+    print_table(
+        [
+            "operation",
+            "clients",
+            "HTTP /s",
+            "p50 ms",
+            "p99 ms",
+            "service layer /s",
+            "p50 ms",
+            "p99 ms",
+            "HTTP/service",
+        ],
+        [
+            [
+                row.operation,
+                row.clients,
+                *figures(row.http.rate, row.http.latencies),
+                *figures(row.service.rate, row.service.latencies),
+                f"{row.ratio:.0%}",
+            ]
+            for row in rows
+        ],
+    )
+    redemptions = [row for row in rows if row.operation == "redemptions"]
+    if redemptions:
+        print()
+        print("A redemption's three HTTP requests, p50 / p99 ms:")
+        for row in redemptions:
+            parts = [
+                f"{step} {percentile(values, 50) * 1000:.1f} / {percentile(values, 99) * 1000:.1f}"
+                if values
+                else f"{step} n/a"
+                for step, values in row.http.steps.items()
+            ]
+            print(f"  {row.clients} clients: {', '.join(parts)}")
+    print()
+    for row in rows:
+        verdict = "met" if row.ratio >= TARGET else "NOT met"
+        line = (
+            f"{row.operation}, {row.clients} clients: HTTP at {row.ratio:.1%} of the service "
+            f"layer — target >= {TARGET:.0%}: {verdict}"
+        )
+        p99 = row.request_p99_ms()
+        what = "p99" if row.operation == "claims" else "p99 per request (the three pooled)"
+        if row.clients == P99_TARGET_CLIENTS:
+            met = "met" if p99 is not None and p99 < P99_TARGET_MS else "NOT met"
+            shown = "n/a" if p99 is None else f"{p99:.1f} ms"
+            line += f"; {what} {shown} — target < {P99_TARGET_MS:g} ms: {met}"
+        elif p99 is not None:
+            line += f"; {what} {p99:.1f} ms"
+        print(line)
+
+
+def main() -> int:
+    seconds = bench_seconds()
+    warmup = warmup_seconds()
+    counts = client_counts()
+    print(
+        f"HTTP: gunicorn with {WORKERS} sync workers (2 * {CORES} cores), production "
+        f"configuration without rate limits, on PostgreSQL, against the service functions "
+        f"called on as many threads in this process; {seconds:g} s measured per path and "
+        f"configuration (service, HTTP, service; each run warmed up until every client has "
+        f"finished one operation, {warmup:g} s at least); a fresh connection and "
+        f"Idempotency-Key per request; a claim is one request, a redemption three (submit, "
+        f"confirm, approve)"
+    )
+    rows: list[Row] = []
+    status = 0
+    with ExitStack() as stack:
+        try:
+            url = stack.enter_context(fresh_database("postgresql"))
+        except BackendUnavailable as exc:
+            print(f"PostgreSQL skipped: {exc}")
+            return 0
+        folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench_http_")))
+        began = time.perf_counter()
+        bench = HttpBench(url, folder, max(counts))
+        stack.callback(bench.close)
+        server = stack.enter_context(gunicorn(bench.settings, folder))  # boots during set-up
+        bench.set_up()
+        server.wait_until_healthy()
+        print(
+            f"PostgreSQL: set-up (centers, 3 programmes, {2 * max(counts)} SMEs with a voucher "
+            f"each, {2 * max(counts)} providers, {2 * max(counts) + 1} accounts with tokens, "
+            f"gunicorn up) in {time.perf_counter() - began:.1f} s",
+            file=sys.stderr,
+        )
+        api = HttpPaths(server.port, bench.clients, bench.staff_token, bench.lanes["http"].claims)
+        try:
+            for operation in OPERATIONS:
+                for clients in counts:
+                    print(
+                        f"PostgreSQL: {operation}, {clients} clients, HTTP and service layer …",
+                        file=sys.stderr,
+                    )
+                    rows.append(bench.measure(api, operation, clients, seconds, warmup))
+            server.stop()
+            bench.check_books(server)
+            leaves, sequencing, verifying = bench.verify_ledger()
+            done = bench.done
+            print(
+                f"PostgreSQL: {done['http', 'claims']:,} HTTP and {done['service', 'claims']:,} "
+                f"service-layer claims, {done['http', 'redemptions']:,} and "
+                f"{done['service', 'redemptions']:,} redemptions; books check out (balances, "
+                f"vouchers and budgets, redemptions by status, a clean server log); sequenced "
+                f"{leaves:,} entries in {sequencing:.1f} s, checkpoint signed, verify_ledger OK "
+                f"in {verifying:.1f} s"
+            )
+        except BookError as exc:
+            print(f"PostgreSQL: CORRECTNESS FAILURE: {exc}")
+            status = 1
+        except HttpFailure as exc:
+            server.stop()
+            print(f"PostgreSQL: the server failed a request: {exc}\ngunicorn's log:")
+            print(server.log_text()[-LOG_TAIL:])
+            status = 1
+    report(rows)
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())
