@@ -8,7 +8,7 @@ FLASK := $(BIN)/flask --app wsgi
 # defaults to production, which refuses development secrets).
 export VOUCHER_ENV ?= development
 
-.PHONY: install run test check bench format clean vendor
+.PHONY: install run test check bench format clean vendor translations compile
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,14 +19,14 @@ $(VENV)/.installed: pyproject.toml
 install: $(VENV)/.installed
 
 ## Migrate the embedded SQLite database, create development keys and demo data, serve on :5000.
-run: install
+run: install compile
 	$(FLASK) db upgrade
 	$(FLASK) keys init
 	$(FLASK) demo load --if-empty
 	$(FLASK) serve --host 127.0.0.1 --port 5000
 
 ## Unit, integration and end-to-end tests. Set VOUCHER_TEST_POSTGRES_URL to include PostgreSQL.
-test: install
+test: install compile
 	$(BIN)/pytest
 
 ## Lint and type-check.
@@ -41,6 +41,17 @@ bench: install
 	@for script in ledger_post claim_rush bulk_issue redeem spend_report audit http; do \
 		echo "== bench/$$script.py"; $(BIN)/python -m bench.$$script || exit 1; \
 	done
+
+## The pages' languages: `translations` extracts their strings into messages.pot and merges
+## them into each catalogue (translate what is new in zh_CN); `compile` builds the .mo files.
+I18N := voucher_app/translations
+translations: install
+	$(BIN)/pybabel extract -F babel.cfg -k lazy_gettext --no-location --sort-output \
+		-o $(I18N)/messages.pot .
+	$(BIN)/pybabel update -i $(I18N)/messages.pot -d $(I18N) --width 100
+
+compile: install
+	$(BIN)/pybabel compile -d $(I18N)
 
 ## Refresh the vendored front-end packages (committed: running the service needs no npm).
 SWAGGER_UI := swagger-ui-dist@5.35.0

@@ -72,6 +72,8 @@ ALLOWED: dict[Action, set[str]] = {
     Action.ADMINISTER: {"admin-shenzhen", "admin"},
 }
 EVERYWHERE_ONLY_ADMIN = {"admin"}
+#: The machine-readable routes this matrix covers (the pages answer people, not with 401s).
+API_PATHS = ("/api/", "/.well-known/", "/healthz")
 
 
 @dataclass(frozen=True)
@@ -438,6 +440,8 @@ def routes(app: Flask) -> list[tuple[str, str, Action | None]]:
     for rule in app.url_map.iter_rules():
         if rule.endpoint == "static" or rule.endpoint.startswith("api-docs"):
             continue
+        if not rule.rule.startswith(API_PATHS):
+            continue  # a page: tests/e2e/test_pages.py checks who sees it
         view_class = getattr(app.view_functions[rule.endpoint], "view_class", None)
         for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
             handler = getattr(view_class, method.lower(), None)

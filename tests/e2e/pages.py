@@ -1,0 +1,25 @@
+"""Helpers for page tests: a form's CSRF token, and a page's visible text."""
+
+from __future__ import annotations
+
+import re
+from html import unescape
+
+from flask.testing import FlaskClient
+
+_TOKEN = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+_TAG = re.compile(r"<[^>]+>")
+
+
+def csrf_token(client: FlaskClient, url: str) -> str:
+    """The CSRF token of the (first) form on the page at `url`."""
+    page = client.get(url).get_data(as_text=True)
+    found = _TOKEN.search(page)
+    assert found is not None, f"no form with a CSRF token on {url}"
+    return found.group(1)
+
+
+def visible_text(html: str) -> str:
+    """What a reader sees: the page without its tags, scripts and styles."""
+    body = re.sub(r"<(script|style)\b.*?</\1>", " ", html, flags=re.S)
+    return " ".join(unescape(_TAG.sub(" ", body)).split())

@@ -1,0 +1,132 @@
+"""The public pages and signing in, as a visitor's browser sees them (server-rendered HTML):
+Chinese by default, English on request; the catalogue filtered by category and center with
+prices as ¥1,234.50; the ledger's checkpoint; sign-in errors next to the field, the name kept,
+and no form accepted without its CSRF token."""
+
+from __future__ import annotations
+
+from flask import Flask
+from flask.testing import FlaskClient, FlaskCliRunner
+
+from tests import factories
+from tests.e2e.accounts import PASSWORD, bearer
+from tests.e2e.demo_data import load_demo
+from tests.e2e.pages import csrf_token, visible_text
+from tests.unit.test_translations import catalogue
+from voucher_app.api.auth import ACCESS_ATTRIBUTE
+from voucher_app.domain.actors import Role
+from voucher_app.services import providers, users
+from voucher_app.wiring import current
+
+API = ("/api/", "/.well-known/", "/healthz", "/static/")
+CHINESE = {"Accept-Language": "zh-CN,zh;q=0.9"}
+ENGLISH = {"Accept-Language": "en-GB,en;q=0.8"}
+
+
+def test_every_page_declares_who_may_see_it(app: Flask) -> None:
+    pages = [rule for rule in app.url_map.iter_rules() if not rule.rule.startswith(API)]
+    assert {rule.rule for rule in pages} >= {"/", "/catalogue", "/ledger", "/sign-in"}
+    for rule in pages:
+        view = app.view_functions[rule.endpoint]
+        assert getattr(view, ACCESS_ATTRIBUTE, None) is not None, rule.rule
+
+
+def test_pages_speak_chinese_by_default_and_english_on_request(client: FlaskClient) -> None:
+    chinese = visible_text(client.get("/").get_data(as_text=True))
+    assert "小微企业服务券" in chinese and "服务目录" in chinese
+    english = visible_text(client.get("/", headers=ENGLISH).get_data(as_text=True))
+    assert "Service vouchers for small and micro enterprises" in english
+    assert "服务目录" not in english
+
+    token = csrf_token(client, "/catalogue")
+    switched = client.post(
+        "/language", data={"language": "en", "next": "/catalogue", "csrf_token": token}
+    )
+    assert (switched.status_code, switched.location) == (302, "/catalogue")
+    after = client.get("/catalogue", headers=CHINESE).get_data(as_text=True)
+    assert "Service catalogue" in after  # the choice outranks the browser's language
+    assert '<html lang="en">' in after
+
+
+def test_the_catalogue_filters_and_shows_prices_in_yuan(app: Flask, runner: FlaskCliRunner) -> None:
+    load_demo(app, runner)
+    with app.app_context():
+        everything = providers.catalogue(current().uow())
+        tax = [p for p in everything if p.category == "accounting_tax"]
+    client = app.test_client()
+    page = client.get("/catalogue?category=accounting_tax", headers=CHINESE).get_data(as_text=True)
+    shown = visible_text(page)
+    assert tax and all(product.name in shown for product in tax)
+    assert all(p.name not in shown for p in everything if p.category != "accounting_tax")
+    assert "¥3,000.00" in shown  # the demo's tax filing service
+    assert "财税服务" in shown  # the category's Chinese name in the filter
+    nowhere = client.get("/catalogue?category=accounting_tax&center=440300").get_data(as_text=True)
+    assert "没有符合筛选条件的服务产品" in visible_text(nowhere)  # the tax adviser is in Guangzhou
+    odd = client.get("/catalogue?category=astrology&center=x")
+    assert odd.status_code == 200 and all(p.name in odd.get_data(as_text=True) for p in everything)
+
+
+def test_the_ledger_page_shows_the_latest_checkpoint(app: Flask, runner: FlaskCliRunner) -> None:
+    load_demo(app, runner)
+    assert runner.invoke(args=["ledger", "checkpoint"]).exit_code == 0
+    page = app.test_client().get("/ledger", headers=ENGLISH).get_data(as_text=True)
+    text = visible_text(page)
+    assert "Latest checkpoint" in text and "voucher-audit http://localhost" in text
+    size = app.test_client().get("/api/v1/ledger/checkpoint").get_data(as_text=True).split("\n")[1]
+    assert f'<dd class="tree-size">{size}</dd>' in page
+
+
+def test_signing_in_keeps_the_name_shows_the_error_by_the_field_and_needs_the_token(
+    app: Flask,
+) -> None:
+    with app.app_context():
+        factories.guangdong(current().uow())
+    bearer(app, Role.CENTER_STAFF, center="440300")  # makes the account; its name is below
+    with app.app_context():
+        name = users.list_users(current().uow())[0].username
+    client = app.test_client()
+    token = csrf_token(client, "/sign-in")
+    wrong = client.post(
+        "/sign-in", data={"username": name, "password": "not it", "csrf_token": token},
+        headers=ENGLISH,
+    )  # fmt: skip
+    page = wrong.get_data(as_text=True)
+    assert wrong.status_code == 200
+    assert f'value="{name}"' in page  # what the user typed stays
+    assert 'aria-describedby="password-errors"' in page
+    assert '<ul class="errors" id="password-errors">' in page
+    assert "Wrong user name or password." in page
+
+    forged = client.post("/sign-in", data={"username": name, "password": PASSWORD})
+    assert forged.status_code == 400  # no CSRF token: refused before the password is tried
+    token = csrf_token(client, "/sign-in")
+    signed_in = client.post(
+        "/sign-in?next=/catalogue",
+        data={"username": name, "password": PASSWORD, "csrf_token": token},
+    )
+    assert (signed_in.status_code, signed_in.location) == (302, "/catalogue")
+    assert name in client.get("/").get_data(as_text=True)
+    elsewhere = client.post(
+        "/sign-in?next=//evil.example",
+        data={"username": name, "password": PASSWORD, "csrf_token": csrf_token(client, "/sign-in")},
+    )
+    assert elsewhere.location == "/"  # never sent off-site
+
+
+def test_every_page_renders_in_both_languages_without_untranslated_strings(
+    app: Flask, runner: FlaskCliRunner
+) -> None:
+    """Walks the catalogue: no English message shows on a Chinese page, and no Chinese one
+    on an English page (a string the pages print without `_()` shows up as one or the other)."""
+    load_demo(app, runner)
+    assert runner.invoke(args=["ledger", "checkpoint"]).exit_code == 0
+    messages = [m for m in catalogue("zh_CN") if m.id and isinstance(m.id, str)]
+    english = {str(m.id) for m in messages if "%(" not in str(m.id)}
+    chinese = {str(m.string) for m in messages if "%(" not in str(m.string)}
+    client = app.test_client()
+    for url in ("/", "/catalogue", "/ledger", "/sign-in", "/catalogue?category=legal"):
+        in_chinese = visible_text(client.get(url, headers=CHINESE).get_data(as_text=True))
+        in_english = visible_text(client.get(url, headers=ENGLISH).get_data(as_text=True))
+        assert [text for text in english if text in in_chinese] == [], url
+        assert [text for text in chinese if text in in_english] == [], url
+        assert "SME service vouchers" in in_english and "中小企业服务券" in in_chinese

@@ -1,0 +1,32 @@
+"""Server-rendered pages for the people who use the scheme day to day — an SME clerk on a
+phone, a provider at a service desk, a center reviewer, a finance auditor — over the same
+services as the JSON API, in Chinese by default and English one click away.
+
+Each module is one area of the site; `i18n` chooses the language and formats amounts and dates;
+`guard` signs pages in (the API's session) and asks the same access policy as the API, and
+requires a CSRF token on every form.
+"""
+
+from __future__ import annotations
+
+from flask import Flask, Response, request
+
+from voucher_app.web import guard, i18n, public, session
+
+#: Pages load their styles and scripts from this origin only (vendored, never a CDN).
+PAGE_POLICY = "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'"
+
+
+def init_app(app: Flask) -> None:
+    """Call after the API's `init_app`: the pages' policy header is set before its default."""
+    app.jinja_env.trim_blocks = app.jinja_env.lstrip_blocks = True
+    i18n.init_app(app)
+    guard.init_app(app)
+    app.register_blueprint(public.blp)
+    app.register_blueprint(session.blp)
+
+    @app.after_request
+    def _page_policy(response: Response) -> Response:
+        if response.mimetype == "text/html" and not request.path.startswith("/api/"):
+            response.headers.setdefault("Content-Security-Policy", PAGE_POLICY)
+        return response

@@ -1,0 +1,28 @@
+"""What a page says when a service refuses: the stable error code, in the visitor's language.
+
+The services' messages are for logs and API clients; people read these. A code without an
+entry here falls back to the error's own Chinese or English message.
+"""
+
+from __future__ import annotations
+
+from flask_babel import get_locale, lazy_gettext
+
+from voucher_app.domain.errors import VoucherError
+
+BY_CODE = {
+    "invalid_credentials": lazy_gettext("Wrong user name or password."),
+    "account_locked": lazy_gettext(
+        "Too many failed sign-ins: this account is locked for 15 minutes."
+    ),
+    "account_inactive": lazy_gettext("This account is waiting for approval, or is disabled."),
+}
+
+
+def explain(error: VoucherError) -> str:
+    known = BY_CODE.get(error.code)
+    if known is not None:
+        return str(known)
+    if str(get_locale()) == "zh_CN" and error.message_zh:
+        return error.message_zh
+    return error.message

@@ -1,0 +1,78 @@
+"""The public pages (no sign-in): the provider catalogue with prices, standards, time limits
+and ratings ("五公开"), filtered by category and center; the ledger's latest checkpoint and how
+anyone can verify it; and the language switch."""
+
+from __future__ import annotations
+
+from flask import Blueprint, make_response, redirect, render_template, request, url_for
+from werkzeug.wrappers import Response
+
+from voucher_app.domain.categories import CATEGORIES, CATEGORY_CODES
+from voucher_app.domain.errors import NoCheckpoint, UnknownCenter
+from voucher_app.domain.policy import Action
+from voucher_app.services import centers, ledger, providers
+from voucher_app.web import errors
+from voucher_app.web.guard import page
+from voucher_app.web.i18n import COOKIE, LANGUAGES
+from voucher_app.wiring import current
+
+blp = Blueprint("public", __name__)
+errors.as_pages(blp)
+PAGE = 50
+ROOT_CENTER = "440000"
+
+
+@blp.get("/")
+@page(Action.READ_PUBLIC)
+def home() -> str:
+    return render_template("web/home.html")
+
+
+@blp.get("/catalogue")
+@page(Action.READ_PUBLIC)
+def catalogue() -> str:
+    """Products a page at a time; an unknown category or center is ignored, not an error."""
+    category = request.args.get("category") or None
+    center = request.args.get("center") or None
+    uow = current().uow()
+    try:
+        choices = centers.list_subtree(uow, ROOT_CENTER)
+    except UnknownCenter:  # a database without its centers yet
+        choices = []
+    if category not in CATEGORY_CODES:
+        category = None
+    if center not in {choice.code for choice in choices}:
+        center = None
+    found = providers.catalogue(uow, category=category, center=center, limit=PAGE)
+    return render_template(
+        "web/catalogue.html",
+        products=found,
+        categories=CATEGORIES,
+        centers=choices,
+        chosen={"category": category, "center": center},
+    )
+
+
+@blp.get("/ledger")
+@page(Action.READ_PUBLIC)
+def public_ledger() -> str:
+    try:
+        checkpoint = ledger.latest_checkpoint(current().uow())
+    except NoCheckpoint:
+        checkpoint = None
+    return render_template(
+        "web/ledger.html", checkpoint=checkpoint, base_url=request.host_url.rstrip("/")
+    )
+
+
+@blp.post("/language")
+@page(Action.READ_PUBLIC)
+def choose_language() -> Response:
+    """Remember the visitor's language for a year and go back where they were."""
+    language = request.form.get("language", "")
+    back = request.form.get("next", "")
+    target = back if back.startswith("/") and not back.startswith("//") else url_for(".home")
+    response = make_response(redirect(target))
+    if language in LANGUAGES:
+        response.set_cookie(COOKIE, language, max_age=365 * 24 * 3600, samesite="Lax")
+    return response
