@@ -48,7 +48,8 @@ I18N := voucher_app/translations
 translations: install
 	$(BIN)/pybabel extract -F babel.cfg -k lazy_gettext --no-location --sort-output \
 		-o $(I18N)/messages.pot .
-	$(BIN)/pybabel update -i $(I18N)/messages.pot -d $(I18N) --width 100
+	$(BIN)/pybabel update -i $(I18N)/messages.pot -d $(I18N) --width 100 --ignore-obsolete
+	$(BIN)/python tools/english_catalogue.py $(I18N)/en/LC_MESSAGES/messages.po
 
 compile: install
 	$(BIN)/pybabel compile -d $(I18N)
