@@ -23,3 +23,12 @@ def visible_text(html: str) -> str:
     """What a reader sees: the page without its tags, scripts and styles."""
     body = re.sub(r"<(script|style)\b.*?</\1>", " ", html, flags=re.S)
     return " ".join(unescape(_TAG.sub(" ", body)).split())
+
+
+def sign_in(client: FlaskClient, username: str, password: str) -> None:
+    """Sign the client in through the sign-in page's form."""
+    token = csrf_token(client, "/sign-in")
+    answer = client.post(
+        "/sign-in", data={"username": username, "password": password, "csrf_token": token}
+    )
+    assert answer.status_code == 302, answer.get_data(as_text=True)

@@ -152,6 +152,12 @@ def register_sme(
 
 
 @read_only
+def code_of(uow: UnitOfWork, sme_id: int) -> str:
+    """The credit code of the SME an account is bound to."""
+    return uow.session.get_one(Sme, sme_id).uscc
+
+
+@read_only
 def get_sme(uow: UnitOfWork, uscc: str) -> SmeView:
     return view(uow, sme_by_uscc(uow, uscc))
 

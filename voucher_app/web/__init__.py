@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from flask import Flask, Response, request
 
-from voucher_app.web import guard, i18n, public, session
+from voucher_app.web import guard, i18n, public, session, sme
 
 #: Pages load their styles and scripts from this origin only (vendored, never a CDN).
 PAGE_POLICY = "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'"
@@ -24,6 +24,7 @@ def init_app(app: Flask) -> None:
     guard.init_app(app)
     app.register_blueprint(public.blp)
     app.register_blueprint(session.blp)
+    app.register_blueprint(sme.blp)
 
     @app.after_request
     def _page_policy(response: Response) -> Response:

@@ -18,7 +18,7 @@ from flask_babel import gettext
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.wrappers import Response
 
-from voucher_app.api.auth import ACCESS_ATTRIBUTE, current_principal
+from voucher_app.api.auth import ACCESS_ATTRIBUTE, ScopeOf, current_principal
 from voucher_app.domain.errors import NotAuthenticated, PermissionDenied
 from voucher_app.domain.policy import Action
 from voucher_app.services import access
@@ -48,15 +48,16 @@ def _expired_form(error: CSRFError) -> tuple[str, int]:
 
 
 def page(
-    action: Action, scope: Callable[..., FindScope] | None = None
+    action: Action, scope: ScopeOf | None = None
 ) -> Callable[[Callable[P, T]], Callable[P, T | Response]]:
-    """Show the page if the signed-in user may take `action` where `scope(**path values)`
-    says (everywhere without one); else the sign-in page, or a 403 page."""
+    """Show the page if the signed-in user may take `action` where `scope` finds from the
+    path's values (`api.auth.scope_by`; everywhere without one); else the sign-in page, or a
+    403 page."""
 
     def decorate(view: Callable[P, T]) -> Callable[P, T | Response]:
         @functools.wraps(view)
         def guarded(*args: P.args, **kwargs: P.kwargs) -> T | Response:
-            find = None if scope is None else scope(**kwargs)
+            find = None if scope is None else _bound(scope, dict(kwargs))
             try:
                 access.authorize(
                     current().uow(), current_principal(), action, find, request.remote_addr
@@ -72,3 +73,7 @@ def page(
         return guarded
 
     return decorate
+
+
+def _bound(scope: ScopeOf, values: dict[str, object]) -> FindScope:
+    return lambda uow: scope(uow, values)

@@ -6,9 +6,10 @@ entry here falls back to the error's own Chinese or English message.
 
 from __future__ import annotations
 
-from flask_babel import get_locale, lazy_gettext
+from flask_babel import lazy_gettext
 
 from voucher_app.domain.errors import VoucherError
+from voucher_app.web.i18n import current_language
 
 BY_CODE = {
     "invalid_credentials": lazy_gettext("Wrong user name or password."),
@@ -23,6 +24,6 @@ def explain(error: VoucherError) -> str:
     known = BY_CODE.get(error.code)
     if known is not None:
         return str(known)
-    if str(get_locale()) == "zh_CN" and error.message_zh:
+    if current_language() == "zh_CN" and error.message_zh:
         return error.message_zh
     return error.message

@@ -12,9 +12,10 @@ from wtforms import PasswordField, StringField
 from wtforms.validators import InputRequired, Length
 
 from voucher_app.api.auth import SessionUser
+from voucher_app.domain.actors import Role
 from voucher_app.domain.errors import NotAuthenticated
 from voucher_app.domain.policy import Action
-from voucher_app.domain.users import MAX_PASSWORD
+from voucher_app.domain.users import MAX_PASSWORD, Principal
 from voucher_app.services import users
 from voucher_app.web import errors
 from voucher_app.web.guard import page
@@ -32,11 +33,12 @@ class SignInForm(FlaskForm):  # type: ignore[misc]
     )
 
 
-def _safe_next() -> str:
+def _safe_next(principal: Principal) -> str:
+    """Where the sign-in asked to go back to (on this site only), else the account's home."""
     target = request.args.get("next", "")
-    return (
-        target if target.startswith("/") and not target.startswith("//") else url_for("public.home")
-    )
+    if target.startswith("/") and not target.startswith("//"):
+        return target
+    return url_for("sme.mine") if principal.role is Role.SME else url_for("public.home")
 
 
 @blp.route("/sign-in", methods=["GET", "POST"])
@@ -57,7 +59,7 @@ def sign_in() -> str | Response:
             form.password.errors = [explain(refused)]
         else:
             login_user(SessionUser(principal))
-            return redirect(_safe_next())
+            return redirect(_safe_next(principal))
     return render_template("web/sign_in.html", form=form)
 
 

@@ -1,0 +1,58 @@
+"""The SME's pages through the test client: who may see and act on them, a refused claim
+explained in the clerk's language, and no claim without the form's CSRF token."""
+
+from __future__ import annotations
+
+from flask import Flask
+from flask.testing import FlaskCliRunner
+
+from tests import factories
+from tests.e2e.accounts import PASSWORD, account
+from tests.e2e.demo_data import load_demo
+from tests.e2e.pages import csrf_token, sign_in, visible_text
+from voucher_app.domain.actors import Role
+from voucher_app.services import demo, vouchers
+from voucher_app.wiring import current
+
+
+def test_only_the_sme_and_its_centers_see_its_page_and_only_the_sme_claims(
+    app: Flask, runner: FlaskCliRunner
+) -> None:
+    programme = load_demo(app, runner)
+    with app.app_context():
+        uscc = factories.sme(current().uow(), 7).uscc
+    url, claim = f"/sme/{uscc}", f"/sme/{uscc}/claim/{programme}"
+
+    anonymous = app.test_client().get(url)
+    assert (anonymous.status_code, anonymous.location) == (302, f"/sign-in?next={url}?")
+    other = app.test_client()
+    sign_in(other, account(app, Role.SME, sme=demo.SMES[0].uscc).username, PASSWORD)
+    assert other.get(url).status_code == 403
+    assert "您的账户无权打开此页面" in visible_text(other.get(url).get_data(as_text=True))
+    staff = app.test_client()
+    sign_in(staff, account(app, Role.CENTER_STAFF, center="440300").username, PASSWORD)
+    assert staff.get(url).status_code == 200
+    token = csrf_token(staff, url)
+    assert staff.post(claim, data={"csrf_token": token}).status_code == 403
+    with app.app_context():
+        assert vouchers.list_vouchers(current().uow(), sme_uscc=uscc) == []
+
+
+def test_a_refused_claim_is_explained_and_a_forged_one_is_refused(
+    app: Flask, runner: FlaskCliRunner
+) -> None:
+    programme = load_demo(app, runner)
+    uscc = demo.SMES[3].uscc  # a medium-sized firm: the demo programme takes small and micro
+    clerk = app.test_client()
+    sign_in(clerk, account(app, Role.SME, sme=uscc).username, PASSWORD)
+    claim = f"/sme/{uscc}/claim/{programme}"
+    with app.app_context():
+        before = len(vouchers.list_vouchers(current().uow(), sme_uscc=uscc))
+
+    assert clerk.post(claim).status_code == 400  # no CSRF token
+    refused = clerk.post(claim, data={"csrf_token": csrf_token(clerk, f"/sme/{uscc}")})
+    assert (refused.status_code, refused.location) == (302, f"/sme/{uscc}")
+    page = visible_text(clerk.get(f"/sme/{uscc}").get_data(as_text=True))
+    assert "该项目不面向中型企业" in page  # the reason, in Chinese, where the clerk looks
+    with app.app_context():
+        assert len(vouchers.list_vouchers(current().uow(), sme_uscc=uscc)) == before

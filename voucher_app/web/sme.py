@@ -1,0 +1,85 @@
+"""The SME's pages, for a clerk on a phone: its vouchers with their QR codes, human codes and
+what is left on each; the programmes it can claim from, and why not the others; claiming one;
+and the one-time passcode it reads out to a provider who redeems by human code."""
+
+from __future__ import annotations
+
+import uuid
+
+from flask import Blueprint, flash, redirect, render_template, url_for
+from flask_babel import gettext
+from markupsafe import Markup
+from werkzeug.wrappers import Response
+
+from voucher_app.api.auth import scope_by, signed_in
+from voucher_app.domain.errors import ClaimRefused, PermissionDenied
+from voucher_app.domain.policy import Action
+from voucher_app.services import access, offers, redemptions, smes, vouchers
+from voucher_app.signing.qr import qr_svg
+from voucher_app.web import errors
+from voucher_app.web.guard import page
+from voucher_app.web.messages import explain
+from voucher_app.wiring import current
+
+blp = Blueprint("sme", __name__, url_prefix="/sme")
+errors.as_pages(blp)
+SME = scope_by(access.sme_scope, "uscc")
+VOUCHER = scope_by(access.voucher_scope, "voucher_id")
+
+
+@blp.get("/")
+@page(Action.READ_OWN_ACCOUNT)
+def mine() -> Response:
+    """An SME's account lands on its own vouchers (other accounts have none)."""
+    sme_id = signed_in().sme_id
+    if sme_id is None:
+        raise PermissionDenied("only an SME's account has vouchers")
+    return redirect(url_for(".vouchers_page", uscc=smes.code_of(current().uow(), sme_id)))
+
+
+@blp.get("/<string:uscc>")
+@page(Action.READ_CONCERNED, scope=SME)
+def vouchers_page(uscc: str) -> str:
+    return _vouchers(uscc)
+
+
+def _vouchers(uscc: str, passcode: tuple[uuid.UUID, str] | None = None) -> str:
+    uow = current().uow()
+    held = vouchers.list_vouchers(uow, sme_uscc=uscc)
+    return render_template(
+        "web/sme/vouchers.html",
+        sme=smes.get_sme(uow, uscc),
+        vouchers=held,
+        qr={voucher.id: Markup(qr_svg(voucher.token, scale=3)) for voucher in held},  # noqa: S704 - segno's own SVG
+        offers=offers.offers_for(uow, uscc),
+        explain=explain,
+        passcode=passcode,
+    )
+
+
+@blp.post("/<string:uscc>/claim/<uuid:programme_id>")
+@page(Action.ACT_AS_SME, scope=SME)
+def claim(uscc: str, programme_id: uuid.UUID) -> Response:
+    parts = current()
+    try:
+        voucher = vouchers.claim_voucher(
+            parts.uow(),
+            programme_id=programme_id,
+            sme_uscc=uscc,
+            actor=signed_in().actor,
+            signer=parts.voucher_signer(),
+        )
+    except ClaimRefused as refused:
+        flash(explain(refused), "error")
+        return redirect(url_for(".vouchers_page", uscc=uscc))
+    flash(gettext("Voucher %(code)s is yours.", code=voucher.human_code), "success")
+    return redirect(url_for(".vouchers_page", uscc=uscc, _anchor=f"v-{voucher.id}"))
+
+
+@blp.post("/vouchers/<uuid:voucher_id>/passcode")
+@page(Action.ACT_AS_SME, scope=VOUCHER)
+def passcode(voucher_id: uuid.UUID) -> str:
+    """A new one-time passcode, shown once on the page (never in a URL or a cookie)."""
+    uow = current().uow()
+    code = redemptions.new_passcode(uow, voucher_id)
+    return _vouchers(vouchers.get_voucher(uow, voucher_id).sme_uscc, passcode=(voucher_id, code))
