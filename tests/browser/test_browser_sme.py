@@ -10,18 +10,12 @@ from flask.testing import FlaskCliRunner
 from playwright.sync_api import Page, expect
 
 from tests import factories
-from tests.e2e.accounts import PASSWORD, account
+from tests.browser.steps import sign_in
+from tests.e2e.accounts import account
 from tests.e2e.demo_data import load_demo
 from voucher_app.domain.actors import Role
 from voucher_app.services import vouchers
 from voucher_app.wiring import current
-
-
-def sign_in(page: Page, live_url: str, username: str) -> None:
-    page.goto(f"{live_url}/sign-in")
-    page.get_by_label("用户名").fill(username)
-    page.get_by_label("密码").fill(PASSWORD)
-    page.get_by_role("button", name="登录").click()
 
 
 def test_an_sme_claims_a_voucher_and_sees_it_with_its_codes(
@@ -50,5 +44,5 @@ def test_an_sme_claims_a_voucher_and_sees_it_with_its_codes(
     expect(card.locator(".status")).to_have_text("有效")
     expect(card.locator(".qr svg")).to_be_visible()
 
-    card.get_by_role("button", name="生成核销口令").click()
+    card.get_by_role("button", name="生成核验码").click()
     expect(page.locator(".passcode")).to_contain_text(re.compile(r"\d{6}"))

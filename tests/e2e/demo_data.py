@@ -8,7 +8,7 @@ from flask import Flask
 from flask.testing import FlaskCliRunner
 from sqlalchemy import select
 
-from voucher_app.persistence.models import Programme
+from voucher_app.persistence.models import Product, Programme, Provider
 from voucher_app.wiring import current
 
 
@@ -18,3 +18,14 @@ def load_demo(app: Flask, runner: FlaskCliRunner) -> uuid.UUID:
     with app.app_context(), current().database.engine.connect() as connection:
         programme: uuid.UUID = connection.execute(select(Programme.public_id)).scalar_one()
     return programme
+
+
+def tax_adviser(app: Flask) -> tuple[uuid.UUID, uuid.UUID]:
+    """The demo's Guangzhou tax adviser and its annual-filing product (¥3,000)."""
+    with app.app_context(), current().database.engine.connect() as connection:
+        provider, product = connection.execute(
+            select(Provider.public_id, Product.public_id)
+            .join(Product, Product.provider_id == Provider.id)
+            .where(Product.category == "accounting_tax")
+        ).one()
+    return provider, product

@@ -110,7 +110,7 @@ def test_signing_in_keeps_the_name_shows_the_error_by_the_field_and_needs_the_to
         "/sign-in?next=//evil.example",
         data={"username": name, "password": PASSWORD, "csrf_token": csrf_token(client, "/sign-in")},
     )
-    assert elsewhere.location == "/"  # never sent off-site
+    assert elsewhere.location == "/center/"  # never sent off-site: to the account's home
 
 
 def test_every_page_renders_in_both_languages_without_untranslated_strings(

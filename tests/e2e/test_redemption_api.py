@@ -4,33 +4,18 @@ reviewer approves; the history names each of them, and the ledger verifies."""
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, datetime
 
 from flask import Flask, json
 from flask.testing import FlaskCliRunner
-from sqlalchemy import select
 
 from tests.e2e.accounts import bearer
-from tests.e2e.demo_data import load_demo
+from tests.e2e.demo_data import load_demo, tax_adviser
 from voucher_app.domain.actors import Role
 from voucher_app.domain.calendar import local_date
-from voucher_app.persistence.models import Product, Provider
 from voucher_app.services import demo
-from voucher_app.wiring import current
 
 SME_USCC = demo.SMES[0].uscc  # holds demo vouchers 0 and 1, issued by Nanshan (440305)
-
-
-def _tax_adviser(app: Flask) -> tuple[uuid.UUID, uuid.UUID]:
-    """The demo's Guangzhou tax adviser and its annual-filing product."""
-    with app.app_context(), current().database.engine.connect() as connection:
-        provider, product = connection.execute(
-            select(Provider.public_id, Product.public_id)
-            .join(Product, Product.provider_id == Provider.id)
-            .where(Product.category == "accounting_tax")
-        ).one()
-    return provider, product
 
 
 def test_a_claim_is_submitted_confirmed_and_approved_over_http(
@@ -39,7 +24,7 @@ def test_a_claim_is_submitted_confirmed_and_approved_over_http(
     assert runner.invoke(args=["demo", "load"]).exit_code == 0
     listed = runner.invoke(args=["vouchers", "list", "--json"])
     voucher = [v for v in json.loads(listed.output) if v["sme"] == SME_USCC][1]
-    provider, product = _tax_adviser(app)
+    provider, product = tax_adviser(app)
     desk = bearer(app, Role.PROVIDER, provider=provider)
     clerk = bearer(app, Role.SME, sme=SME_USCC)
     reviewer = bearer(app, Role.CENTER_STAFF, center="440300")
@@ -99,7 +84,7 @@ def test_an_sme_claims_hands_over_a_passcode_rates_and_complains_over_http(
     app: Flask, runner: FlaskCliRunner
 ) -> None:
     programme = load_demo(app, runner)
-    provider, product = _tax_adviser(app)
+    provider, product = tax_adviser(app)
     desk = bearer(app, Role.PROVIDER, provider=provider)
     clerk = bearer(app, Role.SME, sme=SME_USCC)
     reviewer = bearer(app, Role.CENTER_STAFF, center="440305")

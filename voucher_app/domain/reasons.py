@@ -12,7 +12,13 @@ def require_reason(text: str | None, *, needed: bool = True) -> str | None:
     """The reason, stripped; refused when missing (if `needed`) or too long."""
     reason = (text or "").strip()
     if needed and not reason:
-        raise InvalidInput("say why: this decision needs a reason", field="reason")
+        raise InvalidInput(
+            "say why: this decision needs a reason", message_zh="请说明理由", field="reason"
+        )
     if len(reason) > MAX_REASON:
-        raise InvalidInput(f"a reason has at most {MAX_REASON} characters", field="reason")
+        raise InvalidInput(
+            f"a reason has at most {MAX_REASON} characters",
+            message_zh=f"理由不超过 {MAX_REASON} 个字",
+            field="reason",
+        )
     return reason or None

@@ -149,6 +149,12 @@ def view(center: Center, parent_code: str | None) -> CenterView:
 
 
 @read_only
+def code_of(uow: UnitOfWork, center_id: int) -> str:
+    """The code of the center an account is bound to."""
+    return uow.session.get_one(Center, center_id).code
+
+
+@read_only
 def list_subtree(uow: UnitOfWork, code: str) -> list[CenterView]:
     """The center `code` and everything below it, parents before children."""
     session = uow.session

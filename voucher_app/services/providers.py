@@ -201,6 +201,25 @@ def decide_provider(
 
 
 @read_only
+def public_id_of(uow: UnitOfWork, provider_row_id: int) -> uuid.UUID:
+    """The public id of the provider an account is bound to."""
+    return uow.session.get_one(Provider, provider_row_id).public_id
+
+
+@read_only
+def products_of(uow: UnitOfWork, provider_id: uuid.UUID) -> list[ProductView]:
+    """The provider's products in the catalogue, by name."""
+    provider = provider_by_id(uow, provider_id)
+    center = uow.session.get_one(Center, provider.center_id)
+    found = uow.session.scalars(
+        select(Product)
+        .where(Product.provider_id == provider.id, Product.active)
+        .order_by(Product.name)
+    )
+    return [_product_view(product, provider, center.code) for product in found]
+
+
+@read_only
 def get_provider(uow: UnitOfWork, provider_id: uuid.UUID) -> ProviderView:
     return _view(uow, provider_by_id(uow, provider_id))
 

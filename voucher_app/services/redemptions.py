@@ -249,7 +249,11 @@ def _proven_voucher(
         select(Voucher).where(Voucher.human_code == code).with_for_update()
     )
     if voucher is None:
-        raise InvalidInput(f"no voucher has the code {code}", field="human_code")
+        raise InvalidInput(
+            f"no voucher has the code {code}",
+            message_zh=f"没有券码为 {code} 的服务券",
+            field="human_code",
+        )
     _use_passcode(uow, voucher, proof.passcode)
     return voucher
 
@@ -615,7 +619,11 @@ def _view(
 
 @read_only
 def get_redemption(uow: UnitOfWork, redemption_id: uuid.UUID) -> RedemptionView:
-    redemption = claim_by_id(uow, redemption_id)
+    return view_of(uow, claim_by_id(uow, redemption_id))
+
+
+def view_of(uow: UnitOfWork, redemption: Redemption) -> RedemptionView:
+    """The claim as its readers see it, inside the caller's transaction."""
     return _view(uow, redemption, _context(uow, redemption))
 
 

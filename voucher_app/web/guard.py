@@ -77,3 +77,9 @@ def page(
 
 def _bound(scope: ScopeOf, values: dict[str, object]) -> FindScope:
     return lambda uow: scope(uow, values)
+
+
+def on_this_site(target: str, default: str) -> str:
+    """`target` if it is a path on this site, else `default`: a form's "back to" never sends a
+    visitor elsewhere."""
+    return target if target.startswith("/") and not target.startswith("//") else default

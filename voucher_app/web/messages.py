@@ -7,6 +7,8 @@ entry here falls back to the error's own Chinese or English message.
 from __future__ import annotations
 
 from flask_babel import lazy_gettext
+from flask_wtf import FlaskForm
+from wtforms import Field
 
 from voucher_app.domain.errors import VoucherError
 from voucher_app.web.i18n import current_language
@@ -18,6 +20,15 @@ BY_CODE = {
     ),
     "account_inactive": lazy_gettext("This account is waiting for approval, or is disabled."),
 }
+
+
+def place(form: FlaskForm, error: VoucherError) -> str | None:
+    """Put the refusal next to the form field it names; answer it when it names none."""
+    field = getattr(form, str(error.details.get("field")), None)
+    if isinstance(field, Field):
+        field.errors = [*field.errors, explain(error)]
+        return None
+    return explain(error)
 
 
 def explain(error: VoucherError) -> str:

@@ -12,7 +12,7 @@ from voucher_app.domain.errors import NoCheckpoint, UnknownCenter
 from voucher_app.domain.policy import Action
 from voucher_app.services import centers, ledger, providers
 from voucher_app.web import errors
-from voucher_app.web.guard import page
+from voucher_app.web.guard import on_this_site, page
 from voucher_app.web.i18n import COOKIE, LANGUAGES
 from voucher_app.wiring import current
 
@@ -70,8 +70,7 @@ def public_ledger() -> str:
 def choose_language() -> Response:
     """Remember the visitor's language for a year and go back where they were."""
     language = request.form.get("language", "")
-    back = request.form.get("next", "")
-    target = back if back.startswith("/") and not back.startswith("//") else url_for(".home")
+    target = on_this_site(request.form.get("next", ""), url_for(".home"))
     response = make_response(redirect(target))
     if language in LANGUAGES:
         response.set_cookie(COOKIE, language, max_age=365 * 24 * 3600, samesite="Lax")

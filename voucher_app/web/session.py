@@ -18,7 +18,7 @@ from voucher_app.domain.policy import Action
 from voucher_app.domain.users import MAX_PASSWORD, Principal
 from voucher_app.services import users
 from voucher_app.web import errors
-from voucher_app.web.guard import page
+from voucher_app.web.guard import on_this_site, page
 from voucher_app.web.messages import explain
 from voucher_app.wiring import current
 
@@ -33,12 +33,19 @@ class SignInForm(FlaskForm):  # type: ignore[misc]
     )
 
 
+#: Where each kind of account starts.
+HOMES = {
+    Role.SME: "sme.mine",
+    Role.PROVIDER: "provider.mine",
+    Role.CENTER_STAFF: "center.mine",
+    Role.CENTER_ADMIN: "center.mine",
+}
+
+
 def _safe_next(principal: Principal) -> str:
     """Where the sign-in asked to go back to (on this site only), else the account's home."""
-    target = request.args.get("next", "")
-    if target.startswith("/") and not target.startswith("//"):
-        return target
-    return url_for("sme.mine") if principal.role is Role.SME else url_for("public.home")
+    home = url_for(HOMES.get(principal.role, "public.home"))
+    return on_this_site(request.args.get("next", ""), home)
 
 
 @blp.route("/sign-in", methods=["GET", "POST"])

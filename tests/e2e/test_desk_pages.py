@@ -1,0 +1,107 @@
+"""The provider's desk and the reviewer's queue through the test client: who may open and act
+on them, a rejection needs its reason, and the bulk approval touches only the center's own
+queue."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+from flask import Flask
+from flask.testing import FlaskCliRunner
+
+from tests import factories
+from tests.e2e.accounts import ADMIN, PASSWORD, account
+from tests.e2e.demo_data import load_demo, tax_adviser
+from tests.e2e.pages import csrf_token, sign_in, visible_text
+from voucher_app.domain.actors import Actor, Role
+from voucher_app.domain.calendar import local_date
+from voucher_app.services import redemptions, vouchers
+from voucher_app.services.redemptions import Service, VoucherProof
+from voucher_app.wiring import current
+
+
+def confirmed_claim(app: Flask, runner: FlaskCliRunner) -> uuid.UUID:
+    """A claim by the demo's tax adviser on a new Nanshan voucher, confirmed by the SME."""
+    programme = load_demo(app, runner)
+    provider, product = tax_adviser(app)
+    with app.app_context():
+        parts = current()
+        uow = parts.uow()
+        uscc = factories.sme(uow, 7).uscc
+        voucher = vouchers.claim_voucher(
+            uow, programme_id=programme, sme_uscc=uscc, actor=ADMIN,
+            signer=parts.voucher_signer(),
+        )  # fmt: skip
+        claim = redemptions.submit_redemption(
+            uow,
+            provider_id=provider,
+            proof=VoucherProof(token=voucher.token),
+            service=Service("T-1", 100_000, local_date(datetime.now(UTC)), product),
+            actor=Actor("desk", Role.PROVIDER),
+            public_keys=parts.voucher_keys(),
+        )
+        redemptions.confirm_redemption(uow, claim.id, Actor("clerk", Role.SME))
+    return claim.id
+
+
+def another_sme(app: Flask) -> str:
+    """A Nanshan firm with no vouchers."""
+    with app.app_context():
+        return factories.sme(current().uow(), 8).uscc
+
+
+def test_only_the_provider_works_its_desk(app: Flask, runner: FlaskCliRunner) -> None:
+    load_demo(app, runner)
+    provider, _ = tax_adviser(app)
+    desk = app.test_client()
+    sign_in(desk, account(app, Role.PROVIDER, provider=provider).username, PASSWORD)
+    assert desk.get("/provider/").location == f"/provider/{provider}"
+    assert desk.get(f"/provider/{provider}").status_code == 200
+    stranger = app.test_client()
+    sign_in(stranger, account(app, Role.SME, sme=another_sme(app)).username, PASSWORD)
+    assert stranger.get(f"/provider/{provider}").status_code == 403
+    assert stranger.get("/provider/").status_code == 403  # an SME has no desk
+    staff = app.test_client()
+    sign_in(staff, account(app, Role.CENTER_STAFF, center="440100").username, PASSWORD)
+    assert staff.get(f"/provider/{provider}").status_code == 200  # its center looks after it
+    token = csrf_token(staff, f"/provider/{provider}")
+    assert staff.post(f"/provider/{provider}/redeem", data={"csrf_token": token}).status_code == 403
+
+
+def test_the_queue_is_the_centers_own(app: Flask, runner: FlaskCliRunner) -> None:
+    claim = confirmed_claim(app, runner)
+    shenzhen = app.test_client()
+    sign_in(shenzhen, account(app, Role.CENTER_STAFF, center="440300").username, PASSWORD)
+    guangzhou = app.test_client()
+    sign_in(guangzhou, account(app, Role.CENTER_STAFF, center="440100").username, PASSWORD)
+    auditor = app.test_client()
+    sign_in(auditor, account(app, Role.AUDITOR, center="440000").username, PASSWORD)
+
+    assert f'id="claim-{claim}"' in shenzhen.get("/center/440300/review").get_data(as_text=True)
+    assert guangzhou.get("/center/440300/review").status_code == 403
+    assert auditor.get("/center/440000/review").status_code == 403  # auditors change nothing
+    token = csrf_token(guangzhou, "/center/440100/review")
+    assert (
+        guangzhou.post(f"/center/claims/{claim}/approve", data={"csrf_token": token}).status_code
+        == 403
+    )
+    mine = guangzhou.post(
+        "/center/440100/review/approve", data={"csrf_token": token, "claim": str(claim)}
+    )
+    assert "已批准 0 笔申请" in visible_text(guangzhou.get(mine.location).get_data(as_text=True))
+
+    token = csrf_token(shenzhen, "/center/440300/review")
+    back = {"csrf_token": token, "back": "/center/440300/review"}
+    shenzhen.post(f"/center/claims/{claim}/reject", data={**back, "reason": "  "})
+    assert "请说明理由" in visible_text(
+        shenzhen.get("/center/440300/review").get_data(as_text=True)
+    )
+    with app.app_context():
+        assert redemptions.get_redemption(current().uow(), claim).status == "confirmed"
+    done = shenzhen.post(
+        "/center/440300/review/approve", data={"csrf_token": token, "claim": str(claim)}
+    )
+    assert "已批准 1 笔申请" in visible_text(shenzhen.get(done.location).get_data(as_text=True))
+    with app.app_context():
+        assert redemptions.get_redemption(current().uow(), claim).status == "approved"

@@ -1,0 +1,64 @@
+"""The lists of claims people work through: a provider's own claims and where each stands, the
+claims waiting for an SME's answer, and a center's review queue (confirmed claims on vouchers
+of the center and those below it, oldest first, as a reviewer takes them)."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import select
+
+from voucher_app.persistence.models import Provider, Redemption, Sme, Voucher
+from voucher_app.persistence.uow import UnitOfWork, read_only
+from voucher_app.services.centers import center_by_code, subtree_ids
+from voucher_app.services.redemptions import RedemptionView, view_of
+
+#: Claims a center reviews: the SME has confirmed them (or its window closed in silence).
+TO_REVIEW = ("confirmed",)
+#: Claims waiting for the SME to confirm or dispute.
+TO_ANSWER = ("submitted",)
+LIMIT = 100
+
+
+@read_only
+def of_provider(
+    uow: UnitOfWork, provider_id: uuid.UUID, limit: int = LIMIT
+) -> list[RedemptionView]:
+    """The provider's latest claims, newest first."""
+    query = (
+        select(Redemption)
+        .join(Provider, Provider.id == Redemption.provider_id)
+        .where(Provider.public_id == provider_id)
+        .order_by(Redemption.submitted_at.desc(), Redemption.id.desc())
+        .limit(limit)
+    )
+    return [view_of(uow, claim) for claim in uow.session.scalars(query)]
+
+
+@read_only
+def waiting_for_sme(uow: UnitOfWork, sme_uscc: str, limit: int = LIMIT) -> list[RedemptionView]:
+    """Claims on the SME's vouchers that wait for its answer, oldest first."""
+    query = (
+        select(Redemption)
+        .join(Voucher, Voucher.id == Redemption.voucher_id)
+        .join(Sme, Sme.id == Voucher.sme_id)
+        .where(Sme.uscc == sme_uscc, Redemption.status.in_(TO_ANSWER))
+        .order_by(Redemption.submitted_at, Redemption.id)
+        .limit(limit)
+    )
+    return [view_of(uow, claim) for claim in uow.session.scalars(query)]
+
+
+@read_only
+def review_queue(uow: UnitOfWork, center_code: str, limit: int = LIMIT) -> list[RedemptionView]:
+    """Confirmed claims on vouchers issued in the center's subtree, oldest first."""
+    session = uow.session
+    within = subtree_ids(session, center_by_code(session, center_code).id)
+    query = (
+        select(Redemption)
+        .join(Voucher, Voucher.id == Redemption.voucher_id)
+        .where(Voucher.issuing_center_id.in_(within), Redemption.status.in_(TO_REVIEW))
+        .order_by(Redemption.submitted_at, Redemption.id)
+        .limit(limit)
+    )
+    return [view_of(uow, claim) for claim in session.scalars(query)]

@@ -1,0 +1,131 @@
+"""The provider's service desk: redeem a voucher by the code and passcode the SME reads out
+(or its QR code), and the desk's claims with where each stands and what it will be paid."""
+
+from __future__ import annotations
+
+import uuid
+
+from flask import Blueprint, flash, redirect, render_template, url_for
+from flask_babel import gettext, lazy_gettext
+from flask_wtf import FlaskForm
+from werkzeug.wrappers import Response
+from wtforms import DateField, SelectField, StringField
+from wtforms.validators import InputRequired, Length, Regexp
+
+from voucher_app.api.auth import scope_by, signed_in
+from voucher_app.domain.errors import InvalidAmount, PermissionDenied, VoucherError
+from voucher_app.domain.money import format_yuan, parse_yuan
+from voucher_app.domain.policy import Action
+from voucher_app.services import access, claim_lists, providers, redemptions
+from voucher_app.services.redemptions import Service, VoucherProof
+from voucher_app.web import errors
+from voucher_app.web.guard import page
+from voucher_app.web.messages import explain, place
+from voucher_app.wiring import current
+
+blp = Blueprint("provider", __name__, url_prefix="/provider")
+errors.as_pages(blp)
+PROVIDER = scope_by(access.provider_scope, "provider_id")
+
+
+class RedeemForm(FlaskForm):  # type: ignore[misc]
+    human_code = StringField(
+        lazy_gettext("Voucher code"), validators=[InputRequired(), Length(max=20)]
+    )
+    passcode = StringField(
+        lazy_gettext("Passcode from the SME"),
+        validators=[InputRequired(), Regexp(r"^\d{6}$", message=lazy_gettext("Six digits."))],
+    )
+    product_id = SelectField(lazy_gettext("Service"), validators=[InputRequired()])
+    invoice_number = StringField(
+        lazy_gettext("Invoice number"), validators=[InputRequired(), Length(max=64)]
+    )
+    invoiced = StringField(
+        lazy_gettext("Invoiced amount (yuan)"), validators=[InputRequired(), Length(max=20)]
+    )
+    delivered_on = DateField(lazy_gettext("Delivered on"), validators=[InputRequired()])
+
+
+@blp.get("/")
+@page(Action.READ_OWN_ACCOUNT)
+def mine() -> Response:
+    """A provider's account lands on its desk (other accounts have none)."""
+    provider_row = signed_in().provider_id
+    if provider_row is None:
+        raise PermissionDenied("only a provider's account has a service desk")
+    public_id = providers.public_id_of(current().uow(), provider_row)
+    return redirect(url_for(".desk", provider_id=public_id))
+
+
+@blp.get("/<uuid:provider_id>")
+@page(Action.READ_CONCERNED, scope=PROVIDER)
+def desk(provider_id: uuid.UUID) -> str:
+    return _desk(provider_id, _form(provider_id))
+
+
+@blp.post("/<uuid:provider_id>/redeem")
+@page(Action.ACT_AS_PROVIDER, scope=PROVIDER)
+def redeem(provider_id: uuid.UUID) -> str | Response:
+    form = _form(provider_id)
+    if not form.validate_on_submit():
+        return _desk(provider_id, form)
+    delivered_on = form.delivered_on.data
+    assert delivered_on is not None  # InputRequired
+    try:
+        invoiced = parse_yuan(form.invoiced.data or "")
+    except InvalidAmount as wrong:
+        form.invoiced.errors = [explain(wrong)]
+        return _desk(provider_id, form)
+    service = Service(
+        invoice_number=form.invoice_number.data or "",
+        invoiced_fen=invoiced,
+        delivered_on=delivered_on,
+        product_id=uuid.UUID(form.product_id.data),
+    )
+    parts = current()
+    try:
+        claim = redemptions.submit_redemption(
+            parts.uow(),
+            provider_id=provider_id,
+            proof=VoucherProof(human_code=form.human_code.data, passcode=form.passcode.data),
+            service=service,
+            actor=signed_in().actor,
+            public_keys=parts.voucher_keys(),
+        )
+    except VoucherError as refused:
+        return _refused(provider_id, form, refused)
+    flash(
+        gettext(
+            "Claim for voucher %(code)s submitted: %(subsidy)s, once the SME confirms.",
+            code=claim.voucher_code,
+            subsidy=format_yuan(claim.subsidy_fen),
+        ),
+        "success",
+    )
+    return redirect(url_for(".desk", provider_id=provider_id))
+
+
+def _form(provider_id: uuid.UUID) -> RedeemForm:
+    form = RedeemForm()
+    products = providers.products_of(current().uow(), provider_id)
+    form.product_id.choices = [
+        (str(p.id), f"{p.name} · {format_yuan(p.price_fen)}") for p in products
+    ]
+    return form
+
+
+def _refused(provider_id: uuid.UUID, form: RedeemForm, refused: VoucherError) -> str:
+    unplaced = place(form, refused)
+    if unplaced is not None:
+        flash(unplaced, "error")
+    return _desk(provider_id, form)
+
+
+def _desk(provider_id: uuid.UUID, form: RedeemForm) -> str:
+    uow = current().uow()
+    return render_template(
+        "web/provider/desk.html",
+        provider=providers.get_provider(uow, provider_id),
+        form=form,
+        claims=claim_lists.of_provider(uow, provider_id),
+    )
