@@ -55,14 +55,21 @@ compile: install
 	$(BIN)/pybabel compile -d $(I18N)
 
 ## Refresh the vendored front-end packages (committed: running the service needs no npm).
+## Each is `npm pack`ed at its pinned version and only the files the pages load are kept.
 SWAGGER_UI := swagger-ui-dist@5.35.0
+ECHARTS := echarts@6.1.0
 VENDOR := voucher_app/static/vendor
 vendor:
-	rm -rf $(VENDOR)/swagger-ui && mkdir -p $(VENDOR)/swagger-ui
-	cd $(VENDOR)/swagger-ui && npm pack --silent $(SWAGGER_UI) >/dev/null \
-		&& tar -xzf swagger-ui-dist-*.tgz --strip-components=1 \
-			package/swagger-ui-bundle.js package/swagger-ui.css package/LICENSE \
-		&& rm swagger-ui-dist-*.tgz
+	$(call unpack,swagger-ui,$(SWAGGER_UI),package/swagger-ui-bundle.js package/swagger-ui.css package/LICENSE)
+	$(call unpack,echarts,$(ECHARTS),package/dist/echarts.min.js package/LICENSE)
+
+# $(call unpack,folder,package@version,files): the files of the package's tarball, flattened.
+define unpack
+	rm -rf $(VENDOR)/$(1) && mkdir -p $(VENDOR)/$(1)
+	cd $(VENDOR)/$(1) && tarball=$$(npm pack --silent $(2)) \
+		&& tar -xzf $$tarball --strip-components=1 $(3) && rm $$tarball \
+		&& find . -mindepth 2 -type f -exec mv {} . \; && find . -mindepth 1 -type d -delete
+endef
 
 format: install
 	$(BIN)/ruff format .

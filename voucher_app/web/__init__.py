@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from flask import Flask, Response, request
 
-from voucher_app.web import center, guard, i18n, provider, public, session, sme
+from voucher_app.web import center, dashboard, guard, i18n, provider, public, session, sme
 
 #: Pages load their styles and scripts from this origin only (vendored, never a CDN).
 PAGE_POLICY = "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'"
@@ -27,6 +27,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(sme.blp)
     app.register_blueprint(provider.blp)
     app.register_blueprint(center.blp)
+    app.register_blueprint(dashboard.blp)
 
     @app.after_request
     def _page_policy(response: Response) -> Response:

@@ -39,6 +39,8 @@ HOMES = {
     Role.PROVIDER: "provider.mine",
     Role.CENTER_STAFF: "center.mine",
     Role.CENTER_ADMIN: "center.mine",
+    Role.AUDITOR: "dashboard.mine",
+    Role.ADMIN: "dashboard.mine",
 }
 
 

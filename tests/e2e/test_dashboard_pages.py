@@ -1,0 +1,35 @@
+"""The dashboard through the test client: a center's figures for its own staff and auditors
+above it, never for a sibling, an SME or someone not signed in; its exports are the API's."""
+
+from __future__ import annotations
+
+from flask import Flask
+from flask.testing import FlaskCliRunner
+
+from tests.e2e.accounts import PASSWORD, account
+from tests.e2e.demo_data import load_demo
+from tests.e2e.pages import sign_in
+from voucher_app.domain.actors import Role
+from voucher_app.services import demo
+
+
+def test_a_dashboard_is_for_its_center_and_those_above(app: Flask, runner: FlaskCliRunner) -> None:
+    load_demo(app, runner)
+    url = "/dashboard/440300"
+    anonymous = app.test_client().get(url)
+    assert anonymous.status_code == 302 and anonymous.location.startswith("/sign-in")
+    for role, center, status in (
+        (Role.CENTER_STAFF, "440300", 200),
+        (Role.AUDITOR, "440000", 200),
+        (Role.CENTER_STAFF, "440100", 403),
+        (Role.AUDITOR, "440305", 403),  # a district does not see its city
+        (Role.SME, None, 403),
+    ):
+        sme = demo.SMES[0].uscc if role is Role.SME else None
+        client = app.test_client()
+        sign_in(client, account(app, role, center=center, sme=sme).username, PASSWORD)
+        assert client.get(url).status_code == status, (role, center)
+        if status == 200:
+            page = client.get(url).get_data(as_text=True)
+            export = client.get("/api/v1/reports/spend/file?center=440300&format=csv")
+            assert export.status_code == 200 and 'id="chart-children"' in page
