@@ -3,15 +3,19 @@ explained in the clerk's language, and no claim without the form's CSRF token.""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from flask import Flask
 from flask.testing import FlaskCliRunner
 
 from tests import factories
-from tests.e2e.accounts import PASSWORD, account
-from tests.e2e.demo_data import load_demo
+from tests.e2e.accounts import ADMIN, PASSWORD, account
+from tests.e2e.demo_data import load_demo, tax_adviser
 from tests.e2e.pages import csrf_token, sign_in, visible_text
-from voucher_app.domain.actors import Role
-from voucher_app.services import demo, vouchers
+from voucher_app.domain.actors import Actor, Role
+from voucher_app.domain.calendar import local_date
+from voucher_app.services import demo, redemptions, vouchers
+from voucher_app.services.redemptions import Service, VoucherProof
 from voucher_app.wiring import current
 
 
@@ -56,3 +60,45 @@ def test_a_refused_claim_is_explained_and_a_forged_one_is_refused(
     assert "该项目不面向中型企业" in page  # the reason, in Chinese, where the clerk looks
     with app.app_context():
         assert len(vouchers.list_vouchers(current().uow(), sme_uscc=uscc)) == before
+
+
+def test_the_sme_answers_a_claim_on_its_voucher(app: Flask, runner: FlaskCliRunner) -> None:
+    programme = load_demo(app, runner)
+    provider, product = tax_adviser(app)
+    with app.app_context():
+        parts = current()
+        uow = parts.uow()
+        uscc = factories.sme(uow, 7).uscc
+        voucher = vouchers.claim_voucher(
+            uow, programme_id=programme, sme_uscc=uscc, actor=ADMIN,
+            signer=parts.voucher_signer(),
+        )  # fmt: skip
+        claim = redemptions.submit_redemption(
+            uow,
+            provider_id=provider,
+            proof=VoucherProof(token=voucher.token),
+            service=Service("A-1", 100_000, local_date(datetime.now(UTC)), product),
+            actor=Actor("desk", Role.PROVIDER),
+            public_keys=parts.voucher_keys(),
+        )
+    clerk = app.test_client()
+    sign_in(clerk, account(app, Role.SME, sme=uscc).username, PASSWORD)
+    page = clerk.get(f"/sme/{uscc}").get_data(as_text=True)
+    assert f'id="claim-{claim.id}"' in page and "A-1" in visible_text(page)
+
+    other = app.test_client()
+    sign_in(other, account(app, Role.SME, sme=demo.SMES[0].uscc).username, PASSWORD)
+    token = csrf_token(other, f"/sme/{demo.SMES[0].uscc}")
+    assert (
+        other.post(f"/sme/claims/{claim.id}/confirm", data={"csrf_token": token}).status_code == 403
+    )
+
+    token = csrf_token(clerk, f"/sme/{uscc}")
+    clerk.post(f"/sme/claims/{claim.id}/dispute", data={"csrf_token": token, "reason": " "})
+    assert "请说明理由" in visible_text(clerk.get(f"/sme/{uscc}").get_data(as_text=True))
+    answered = clerk.post(f"/sme/claims/{claim.id}/confirm", data={"csrf_token": token})
+    assert answered.location == f"/sme/{uscc}"
+    page = clerk.get(f"/sme/{uscc}").get_data(as_text=True)
+    assert f'id="claim-{claim.id}"' not in page and "您已确认" in visible_text(page)
+    with app.app_context():
+        assert redemptions.get_redemption(current().uow(), claim.id).status == "confirmed"

@@ -6,15 +6,15 @@ from __future__ import annotations
 
 import uuid
 
-from flask import Blueprint, flash, redirect, render_template, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext
 from markupsafe import Markup
 from werkzeug.wrappers import Response
 
 from voucher_app.api.auth import scope_by, signed_in
-from voucher_app.domain.errors import ClaimRefused, PermissionDenied
+from voucher_app.domain.errors import ClaimRefused, PermissionDenied, VoucherError
 from voucher_app.domain.policy import Action
-from voucher_app.services import access, offers, redemptions, smes, vouchers
+from voucher_app.services import access, claim_lists, offers, redemptions, smes, vouchers
 from voucher_app.signing.qr import qr_svg
 from voucher_app.web import errors
 from voucher_app.web.guard import page
@@ -25,6 +25,7 @@ blp = Blueprint("sme", __name__, url_prefix="/sme")
 errors.as_pages(blp)
 SME = scope_by(access.sme_scope, "uscc")
 VOUCHER = scope_by(access.voucher_scope, "voucher_id")
+CLAIM = scope_by(access.claim_scope, "redemption_id")
 
 
 @blp.get("/")
@@ -52,6 +53,7 @@ def _vouchers(uscc: str, passcode: tuple[uuid.UUID, str] | None = None) -> str:
         vouchers=held,
         qr={voucher.id: Markup(qr_svg(voucher.token, scale=3)) for voucher in held},  # noqa: S704 - segno's own SVG
         offers=offers.offers_for(uow, uscc),
+        waiting=claim_lists.waiting_for_sme(uow, uscc),
         explain=explain,
         passcode=passcode,
     )
@@ -83,3 +85,38 @@ def passcode(voucher_id: uuid.UUID) -> str:
     uow = current().uow()
     code = redemptions.new_passcode(uow, voucher_id)
     return _vouchers(vouchers.get_voucher(uow, voucher_id).sme_uscc, passcode=(voucher_id, code))
+
+
+@blp.post("/claims/<uuid:redemption_id>/confirm")
+@page(Action.ACT_AS_SME, scope=CLAIM)
+def confirm(redemption_id: uuid.UUID) -> Response:
+    """The service was delivered as claimed."""
+    return _answer(redemption_id, dispute=False)
+
+
+@blp.post("/claims/<uuid:redemption_id>/dispute")
+@page(Action.ACT_AS_SME, scope=CLAIM)
+def dispute(redemption_id: uuid.UUID) -> Response:
+    """It was not (the reason goes to the provider and the center)."""
+    return _answer(redemption_id, dispute=True)
+
+
+def _answer(redemption_id: uuid.UUID, *, dispute: bool) -> Response:
+    uow, actor = current().uow(), signed_in().actor
+    try:
+        if dispute:
+            reason = request.form.get("reason", "")
+            claim = redemptions.dispute_redemption(uow, redemption_id, reason, actor)
+            flash(
+                gettext("You disputed the claim on %(code)s.", code=claim.voucher_code), "success"
+            )
+        else:
+            claim = redemptions.confirm_redemption(uow, redemption_id, actor)
+            flash(
+                gettext("You confirmed the claim on %(code)s.", code=claim.voucher_code), "success"
+            )
+    except VoucherError as refused:
+        flash(explain(refused), "error")
+        claim = redemptions.get_redemption(uow, redemption_id)
+    uscc = vouchers.get_voucher(uow, claim.voucher_id).sme_uscc
+    return redirect(url_for(".vouchers_page", uscc=uscc))
