@@ -111,6 +111,11 @@ def provider_by_id(uow: UnitOfWork, provider_id: uuid.UUID, *, lock: bool = Fals
     return provider
 
 
+def view_of(uow: UnitOfWork, provider: Provider) -> ProviderView:
+    """The provider as its readers see it, inside the caller's transaction."""
+    return _view(uow, provider)
+
+
 def _view(uow: UnitOfWork, provider: Provider) -> ProviderView:
     center = uow.session.get_one(Center, provider.center_id)
     return ProviderView(

@@ -181,6 +181,11 @@ def user_row(uow: UnitOfWork, user_id: uuid.UUID, *, lock: bool = False) -> User
     return user
 
 
+def view_of(uow: UnitOfWork, user: User) -> UserView:
+    """The account as its readers see it, inside the caller's transaction."""
+    return _view(uow, user)
+
+
 def _view(uow: UnitOfWork, user: User) -> UserView:
     session = uow.session
     return UserView(

@@ -1,6 +1,6 @@
-"""The center reviewer's queue: claims the SMEs have confirmed on vouchers of the center and
-those below it, oldest first, each approved or rejected with a reason — or many approved at
-once."""
+"""The center staff's work: the review queue (claims the SMEs have confirmed on vouchers of the
+center and those below it, oldest first, each approved or rejected with a reason, or many
+approved at once) and the approvals (providers that applied, accounts that registered)."""
 
 from __future__ import annotations
 
@@ -13,8 +13,11 @@ from werkzeug.wrappers import Response
 from voucher_app.api.auth import center_in, scope_by, signed_in
 from voucher_app.domain.errors import PermissionDenied, VoucherError
 from voucher_app.domain.policy import Action
+from voucher_app.domain.providers import ProviderDecision
 from voucher_app.domain.reasons import MAX_REASON
-from voucher_app.services import access, centers, claim_lists, redemptions
+from voucher_app.domain.users import UserStatus
+from voucher_app.services import access, centers, claim_lists, providers, redemptions, users
+from voucher_app.services import approvals as approvals_service
 from voucher_app.web import errors
 from voucher_app.web.guard import on_this_site, page
 from voucher_app.web.messages import explain
@@ -24,16 +27,22 @@ blp = Blueprint("center", __name__, url_prefix="/center")
 errors.as_pages(blp)
 CENTER = center_in("code")
 CLAIM = scope_by(access.claim_scope, "redemption_id")
+PROVIDER = scope_by(access.provider_scope, "provider_id")
+ACCOUNT = scope_by(access.user_scope, "user_id")
 
 
 @blp.get("/")
 @page(Action.READ_OWN_ACCOUNT)
 def mine() -> Response:
     """A center account lands on its center's review queue (other accounts have none)."""
+    return redirect(url_for(".queue", code=_own_center()))
+
+
+def _own_center() -> str:
     center_id = signed_in().center_id
     if center_id is None:
-        raise PermissionDenied("only a center's account has a review queue")
-    return redirect(url_for(".queue", code=centers.code_of(current().uow(), center_id)))
+        raise PermissionDenied("only a center's account has a review queue and approvals")
+    return centers.code_of(current().uow(), center_id)
 
 
 @blp.get("/<string:code>/review")
@@ -93,6 +102,46 @@ def _decide(redemption_id: uuid.UUID, *, approve: bool) -> Response:
             )
     except VoucherError as refused:
         flash(explain(refused), "error")
+    return redirect(on_this_site(request.form.get("back", ""), url_for(".mine")))
+
+
+@blp.get("/approvals")
+@page(Action.READ_OWN_ACCOUNT)
+def my_approvals() -> Response:
+    return redirect(url_for(".approvals", code=_own_center()))
+
+
+@blp.get("/<string:code>/approvals")
+@page(Action.REVIEW, scope=CENTER)
+def approvals(code: str) -> str:
+    waiting = approvals_service.waiting_for(current().uow(), code)
+    return render_template("web/center/approvals.html", code=code, waiting=waiting)
+
+
+@blp.post("/providers/<uuid:provider_id>/decision")
+@page(Action.REVIEW, scope=PROVIDER)
+def decide_provider(provider_id: uuid.UUID) -> Response:
+    """Approve a provider, or reject its application with a reason."""
+    decision = request.form.get("decision", "")
+    try:
+        chosen = ProviderDecision(decision)
+        view = providers.decide_provider(
+            current().uow(), provider_id, chosen, signed_in().actor, request.form.get("reason")
+        )
+        flash(gettext("%(name)s: done.", name=view.name), "success")
+    except ValueError:
+        flash(gettext("Choose approve or reject."), "error")
+    except VoucherError as refused:
+        flash(explain(refused), "error")
+    return redirect(on_this_site(request.form.get("back", ""), url_for(".mine")))
+
+
+@blp.post("/accounts/<uuid:user_id>/activate")
+@page(Action.REVIEW, scope=ACCOUNT)
+def activate(user_id: uuid.UUID) -> Response:
+    """Let a self-registered SME or provider account sign in."""
+    view = users.set_status(current().uow(), user_id, UserStatus.ACTIVE, signed_in().actor)
+    flash(gettext("%(name)s may now sign in.", name=view.username), "success")
     return redirect(on_this_site(request.form.get("back", ""), url_for(".mine")))
 
 
