@@ -418,6 +418,9 @@ def examples(world: dict[str, str]) -> dict[tuple[str, str], Callable[[str], Exa
         ("GET", "/.well-known/jwks.json"): lambda case: Example("GET", "/.well-known/jwks.json"),
         ("GET", "/healthz"): lambda case: Example("GET", "/healthz"),
         ("GET", "/api/docs"): lambda case: Example("GET", "/api/docs"),
+        ("GET", "/api/v1/uscc/<string:code>"): lambda case: Example(
+            "GET", f"/api/v1/uscc/{SHENZHEN_SME}"
+        ),
         ("GET", "/api/v1/ledger/checkpoint"): lambda case: Example(
             "GET", "/api/v1/ledger/checkpoint"
         ),

@@ -61,9 +61,9 @@ def test_registration_computes_the_size_and_reregistration_keeps_history(
 
 
 def test_the_home_center_is_suggested_from_the_codes_region_digits(centers: UnitOfWork) -> None:
-    assert smes.suggest_home_center(centers, MICRO.uscc) == "440305"
-    assert smes.suggest_home_center(centers, uscc("440204", "MA5F12345")) == "440200"  # city
-    assert smes.suggest_home_center(centers, uscc("110105", "MA5F12345")) is None  # Beijing
+    assert smes.check_code(centers, MICRO.uscc).home_center == "440305"
+    assert smes.check_code(centers, uscc("440204", "MA5F12345")).home_center == "440200"  # city
+    assert smes.check_code(centers, uscc("110105", "MA5F12345")).home_center is None  # Beijing
 
 
 @pytest.mark.parametrize(
@@ -159,3 +159,14 @@ def test_a_product_must_be_in_the_providers_categories(centers: UnitOfWork) -> N
         providers.add_product(
             centers, applied.id, dataclasses.replace(PRODUCT, category="legal"), ADMIN
         )
+
+
+def test_a_typed_code_is_checked_as_the_form_needs_it(centers: UnitOfWork) -> None:
+    typed = smes.check_code(centers, f" {MICRO.uscc.lower()} ")
+    assert (typed.code, typed.valid, typed.registered) == (MICRO.uscc, True, False)
+    smes.register_sme(centers, MICRO, ADMIN)
+    assert smes.check_code(centers, MICRO.uscc).registered
+    assert smes.check_code(centers, MICRO.uscc[:-1]).reason == "wrong_length"
+    wrong_check = MICRO.uscc[:-1] + ("0" if MICRO.uscc[-1] != "0" else "1")
+    assert smes.check_code(centers, wrong_check).reason == "bad_check_character"
+    assert not smes.check_code(centers, wrong_check).valid

@@ -143,3 +143,26 @@ class Sme(MethodView):
     def get(self, uscc: str) -> SmeView:
         """The SME's declared figures and size class: for itself, and its center or above."""
         return smes.get_sme(current().uow(), uscc)
+
+
+class CodeCheckSchema(Schema):
+    code = fields.String(required=True, metadata={"description": "as typed, normalised"})
+    valid = fields.Boolean(required=True)
+    reason = fields.String(
+        allow_none=True,
+        metadata={"enum": ["wrong_length", "invalid_character", "bad_check_character"]},
+    )
+    home_center = fields.String(
+        allow_none=True, metadata={"description": "the center the code's region suggests"}
+    )
+    registered = fields.Boolean(required=True, metadata={"description": "an SME has it already"})
+
+
+@blp.route("/uscc/<string:code>")
+class CheckCode(MethodView):
+    @blp.response(200, CodeCheckSchema)
+    @requires(Action.READ_PUBLIC)
+    def get(self, code: str) -> smes.CodeCheck:
+        """Check a unified social credit code as it is typed: valid or why not, the home center
+        its region suggests, and whether an SME registered it already."""
+        return smes.check_code(current().uow(), code)

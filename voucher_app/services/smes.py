@@ -19,6 +19,7 @@ from voucher_app.domain.errors import (
     ConcurrentRequest,
     InvalidIndustry,
     InvalidInput,
+    InvalidUSCC,
     SmeExists,
     UnknownSme,
 )
@@ -95,12 +96,12 @@ def view(uow: UnitOfWork, sme: Sme) -> SmeView:
     )
 
 
-@transaction
-def register_sme(
+def register_sme_within(
     uow: UnitOfWork, declaration: SmeDeclaration, actor: Actor, *, create_only: bool = False
 ) -> SmeView:
     """Register an SME, or update its figures (the previous ones stay in its history); with
-    `create_only`, an SME registered already is refused instead."""
+    `create_only`, an SME registered already is refused instead. Runs inside the caller's
+    transaction (`register_sme` is the use case on its own)."""
     uscc = parse_uscc(declaration.uscc)
     name = declaration.name.strip()
     if not name or len(name) > 200:
@@ -151,6 +152,9 @@ def register_sme(
     return view(uow, sme)
 
 
+register_sme = transaction(register_sme_within)
+
+
 @read_only
 def code_of(uow: UnitOfWork, sme_id: int) -> str:
     """The credit code of the SME an account is bound to."""
@@ -162,11 +166,29 @@ def get_sme(uow: UnitOfWork, uscc: str) -> SmeView:
     return view(uow, sme_by_uscc(uow, uscc))
 
 
+@dataclass(frozen=True, slots=True)
+class CodeCheck:
+    """What a registration form tells an SME about the code it is typing."""
+
+    code: str
+    valid: bool
+    #: Why not (`InvalidUSCC`'s reason: wrong_length, invalid_character, bad_check_character).
+    reason: str | None = None
+    home_center: str | None = None
+    registered: bool = False
+
+
 @read_only
-def suggest_home_center(uow: UnitOfWork, uscc: str) -> str | None:
-    """The center the code's region digits point to: county, else city, else province."""
+def check_code(uow: UnitOfWork, text: str) -> CodeCheck:
+    """Whether `text` is a credit code, the home center its region suggests, and whether an SME
+    with it is registered already."""
+    try:
+        code = parse_uscc(text)
+    except InvalidUSCC as invalid:
+        return CodeCheck(text.strip().upper(), False, reason=str(invalid.details["reason"]))
     codes = set(uow.session.scalars(select(Center.code)))
-    return suggest_center(parse_uscc(uscc), codes)
+    registered = uow.session.scalar(select(Sme.id).where(Sme.uscc == code)) is not None
+    return CodeCheck(code, True, home_center=suggest_center(code, codes), registered=registered)
 
 
 @dataclass(frozen=True, slots=True)

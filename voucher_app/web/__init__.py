@@ -11,7 +11,17 @@ from __future__ import annotations
 
 from flask import Flask, Response, request
 
-from voucher_app.web import center, dashboard, guard, i18n, provider, public, session, sme
+from voucher_app.web import (
+    center,
+    dashboard,
+    guard,
+    i18n,
+    provider,
+    public,
+    registration,
+    session,
+    sme,
+)
 
 #: Pages load their styles and scripts from this origin only (vendored, never a CDN).
 PAGE_POLICY = "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'"
@@ -24,6 +34,7 @@ def init_app(app: Flask) -> None:
     guard.init_app(app)
     app.register_blueprint(public.blp)
     app.register_blueprint(session.blp)
+    app.register_blueprint(registration.blp)
     app.register_blueprint(sme.blp)
     app.register_blueprint(provider.blp)
     app.register_blueprint(center.blp)

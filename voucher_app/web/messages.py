@@ -13,7 +13,28 @@ from wtforms import Field
 from voucher_app.domain.errors import VoucherError
 from voucher_app.web.i18n import current_language
 
+#: Why a typed credit code is not one (`InvalidUSCC`'s reasons); the registration page's script
+#: shows the same words as the code is typed.
+USCC_REASONS = {
+    "wrong_length": lazy_gettext("A unified social credit code has 18 characters."),
+    "invalid_character": lazy_gettext(
+        "A unified social credit code has only digits and capital letters (never I, O, S, V or Z)."
+    ),
+    "bad_check_character": lazy_gettext(
+        "The last character does not match the others: is one of them mistyped?"
+    ),
+}
+#: Which form field a refusal is about, when the service does not name one.
+FIELD_OF_CODE = {"invalid_uscc": "uscc", "sme_exists": "uscc", "user_exists": "username"}
+
 BY_CODE = {
+    "sme_exists": lazy_gettext(
+        "This enterprise is registered already: sign in, or ask its service center."
+    ),
+    "user_exists": lazy_gettext("This user name is taken: choose another."),
+    "weak_password": lazy_gettext(
+        "Choose a password of at least 12 characters that is not common and not your user name."
+    ),
     "invalid_credentials": lazy_gettext("Wrong user name or password."),
     "account_locked": lazy_gettext(
         "Too many failed sign-ins: this account is locked for 15 minutes."
@@ -24,7 +45,8 @@ BY_CODE = {
 
 def place(form: FlaskForm, error: VoucherError) -> str | None:
     """Put the refusal next to the form field it names; answer it when it names none."""
-    field = getattr(form, str(error.details.get("field")), None)
+    name = error.details.get("field") or FIELD_OF_CODE.get(error.code)
+    field = getattr(form, str(name), None)
     if isinstance(field, Field):
         field.errors = [*field.errors, explain(error)]
         return None
@@ -32,7 +54,10 @@ def place(form: FlaskForm, error: VoucherError) -> str | None:
 
 
 def explain(error: VoucherError) -> str:
-    known = BY_CODE.get(error.code)
+    reason = (
+        USCC_REASONS.get(str(error.details.get("reason"))) if error.code == "invalid_uscc" else None
+    )
+    known = reason or BY_CODE.get(error.code)
     if known is not None:
         return str(known)
     if current_language() == "zh_CN" and error.message_zh:

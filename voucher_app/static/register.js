@@ -1,0 +1,36 @@
+// Checks the credit code as it is typed (GET /api/v1/uscc/<code>) and says what is wrong, in
+// the page's language, next to the field; a valid code preselects its home center.
+(function () {
+  "use strict";
+  var input = document.getElementById("uscc");
+  var out = document.getElementById("uscc-check");
+  var center = document.getElementById("home_center");
+  var messages = JSON.parse(document.getElementById("uscc-messages").textContent);
+  var chosen = false;
+  var timer = null;
+  center.addEventListener("change", function () { chosen = true; });
+
+  function show(text, bad) {
+    out.textContent = text;
+    out.className = "live " + (bad ? "bad" : "good");
+    input.setAttribute("aria-invalid", bad ? "true" : "false");
+  }
+
+  function check() {
+    var code = input.value.trim();
+    if (code.length < 18) { out.textContent = ""; out.className = "live"; return; }
+    fetch(messages.check.replace("CODE", encodeURIComponent(code)), { headers: { Accept: "application/json" } })
+      .then(function (reply) { return reply.json(); })
+      .then(function (found) {
+        if (!found.valid) { show(messages.reasons[found.reason] || "", true); return; }
+        if (found.registered) { show(messages.registered, true); return; }
+        show(messages.valid, false);
+        if (found.home_center && !chosen) { center.value = found.home_center; }
+      })
+      .catch(function () { out.textContent = ""; });
+  }
+
+  input.setAttribute("aria-describedby", (input.getAttribute("aria-describedby") || "") + " uscc-check");
+  input.addEventListener("input", function () { clearTimeout(timer); timer = setTimeout(check, 250); });
+  input.addEventListener("blur", check);
+})();

@@ -1,0 +1,131 @@
+"""An SME registers itself: its credit code (checked as it is typed, with the home center its
+region suggests), its figures for the size standard, and its clerk's account — which waits for
+the home center's approval."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, render_template
+from flask_babel import lazy_gettext
+from flask_wtf import FlaskForm
+from wtforms import IntegerField, PasswordField, SelectField, StringField
+from wtforms.validators import EqualTo, InputRequired, Length, NumberRange
+
+from voucher_app.domain.errors import InvalidAmount, UnknownCenter, VoucherError
+from voucher_app.domain.money import parse_yuan
+from voucher_app.domain.policy import Action
+from voucher_app.domain.sme import INDUSTRY_NAMES, SizeClass
+from voucher_app.domain.users import MAX_PASSWORD
+from voucher_app.services import centers, registration
+from voucher_app.services.smes import SmeDeclaration
+from voucher_app.web import errors
+from voucher_app.web.guard import page
+from voucher_app.web.i18n import current_language
+from voucher_app.web.messages import USCC_REASONS, explain, place
+from voucher_app.wiring import current
+
+blp = Blueprint("registration", __name__)
+errors.as_pages(blp)
+PROVINCE = "440000"
+SIZE_NAMES = {
+    SizeClass.MEDIUM: lazy_gettext("medium"),
+    SizeClass.SMALL: lazy_gettext("small"),
+    SizeClass.MICRO: lazy_gettext("micro"),
+    SizeClass.LARGE: lazy_gettext("large (not an SME)"),
+}
+
+
+class SmeRegistrationForm(FlaskForm):  # type: ignore[misc]
+    uscc = StringField(
+        lazy_gettext("Unified social credit code"), validators=[InputRequired(), Length(max=40)]
+    )
+    name = StringField(
+        lazy_gettext("Enterprise name"), validators=[InputRequired(), Length(max=200)]
+    )
+    industry = SelectField(lazy_gettext("Industry"), validators=[InputRequired()])
+    employees = IntegerField(
+        lazy_gettext("Employees"), validators=[InputRequired(), NumberRange(min=0, max=10**7)]
+    )
+    revenue = StringField(
+        lazy_gettext("Operating revenue last year (yuan)"),
+        validators=[InputRequired(), Length(max=24)],
+    )
+    assets = StringField(
+        lazy_gettext("Total assets (yuan)"), validators=[InputRequired(), Length(max=24)]
+    )
+    home_center = SelectField(lazy_gettext("Service center"), validators=[InputRequired()])
+    username = StringField(
+        lazy_gettext("User name for the clerk"), validators=[InputRequired(), Length(max=64)]
+    )
+    password = PasswordField(
+        lazy_gettext("Password"), validators=[InputRequired(), Length(max=MAX_PASSWORD)]
+    )
+    repeat = PasswordField(
+        lazy_gettext("Password again"),
+        validators=[
+            InputRequired(),
+            EqualTo("password", message=lazy_gettext("The two passwords differ.")),
+        ],
+    )
+
+
+@blp.route("/register", methods=["GET", "POST"])
+@page(Action.READ_PUBLIC)
+def register_sme() -> str:
+    form = _form()
+    if form.validate_on_submit():
+        figures = {name: _yuan(getattr(form, name)) for name in ("revenue", "assets")}
+        if None in figures.values():
+            return _page(form)
+        declaration = SmeDeclaration(
+            uscc=form.uscc.data or "",
+            name=form.name.data or "",
+            industry=form.industry.data,
+            employees=form.employees.data or 0,
+            revenue_fen=figures["revenue"] or 0,
+            assets_fen=figures["assets"] or 0,
+            home_center=form.home_center.data,
+        )
+        parts = current()
+        try:
+            sme, account = registration.register_sme_with_account(
+                parts.uow(), declaration, form.username.data or "", form.password.data or "",
+                parts.hasher,
+            )  # fmt: skip
+        except VoucherError as refused:
+            unplaced = place(form, refused)
+            if unplaced is not None:
+                flash(unplaced, "error")
+            return _page(form)
+        sizes = {size.value: str(name) for size, name in SIZE_NAMES.items()}
+        return render_template("web/registered.html", sme=sme, account=account, sizes=sizes)
+    return _page(form)
+
+
+def _yuan(field: StringField) -> int | None:
+    """The field's amount in fen, or None with the reason next to the field."""
+    try:
+        return parse_yuan(field.data or "")
+    except InvalidAmount as wrong:
+        field.errors = [*field.errors, explain(wrong)]
+        return None
+
+
+def _form() -> SmeRegistrationForm:
+    form = SmeRegistrationForm()
+    chinese = current_language() == "zh_CN"
+    form.industry.choices = [
+        (industry.value, zh if chinese else en) for industry, (zh, en) in INDUSTRY_NAMES.items()
+    ]
+    try:
+        listed = centers.list_subtree(current().uow(), PROVINCE)
+    except UnknownCenter:
+        listed = []
+    form.home_center.choices = [
+        (center.code, center.name_zh if chinese else center.name_en) for center in listed
+    ]
+    return form
+
+
+def _page(form: SmeRegistrationForm) -> str:
+    reasons = {reason: str(message) for reason, message in USCC_REASONS.items()}
+    return render_template("web/register.html", form=form, uscc_reasons=reasons)
