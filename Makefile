@@ -58,10 +58,12 @@ compile: install
 ## Each is `npm pack`ed at its pinned version and only the files the pages load are kept.
 SWAGGER_UI := swagger-ui-dist@5.35.0
 ECHARTS := echarts@6.1.0
+QR_SCANNER := qr-scanner@1.4.2
 VENDOR := voucher_app/static/vendor
 vendor:
 	$(call unpack,swagger-ui,$(SWAGGER_UI),package/swagger-ui-bundle.js package/swagger-ui.css package/LICENSE)
 	$(call unpack,echarts,$(ECHARTS),package/dist/echarts.min.js package/LICENSE)
+	$(call unpack,qr-scanner,$(QR_SCANNER),package/qr-scanner.umd.min.js package/qr-scanner-worker.min.js package/LICENSE)
 
 # $(call unpack,folder,package@version,files): the files of the package's tarball, flattened.
 define unpack

@@ -5,6 +5,7 @@ page shows, and what the ledger's services then say."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 
 from flask import Flask
 from flask.testing import FlaskCliRunner
@@ -19,6 +20,7 @@ from voucher_app.domain.calendar import local_date
 from voucher_app.services import redemptions, vouchers
 from voucher_app.services.redemptions import Service, VoucherProof
 from voucher_app.services.vouchers import VoucherView
+from voucher_app.signing.qr import qr_png
 from voucher_app.wiring import current
 
 CLERK = Actor("sme-clerk", Role.SME)
@@ -108,3 +110,27 @@ def test_a_reviewer_approves_a_confirmed_claim_from_the_queue(
     expect(page.locator(f"#claim-{claim.id}")).to_have_count(0)
     with app.app_context():
         assert redemptions.get_redemption(current().uow(), claim.id).status == "approved"
+
+
+def test_a_provider_redeems_a_voucher_by_its_qr_code(
+    app: Flask, runner: FlaskCliRunner, live_url: str, page: Page, tmp_path: Path
+) -> None:
+    voucher = fresh_voucher(app, runner)
+    provider, _product = tax_adviser(app)
+    photo = tmp_path / "voucher.png"
+    photo.write_bytes(qr_png(voucher.token))  # the QR code the SME's page shows
+    desk = account(app, Role.PROVIDER, provider=provider)
+
+    sign_in(page, live_url, desk.username)
+    page.locator("#scan-photo").set_input_files(str(photo))  # what the phone's camera would see
+    expect(page.locator("#scan-result")).to_have_text(
+        f"已读取服务券 {voucher.human_code}：请在下方填写服务信息。"
+    )
+    page.get_by_label("发票号码").fill("GZ-2026-QR-1")
+    page.get_by_label("发票金额（元）").fill("2000")
+    page.get_by_label("服务完成日期").fill(local_date(datetime.now(UTC)).isoformat())
+    page.get_by_role("button", name="提交申请").click()
+
+    expect(page.locator(".flash.success")).to_contain_text(voucher.human_code)
+    row = page.locator("table.claims tbody tr").first
+    expect(row.locator(".subsidy")).to_have_text("¥1,000.00")

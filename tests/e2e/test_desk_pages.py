@@ -105,3 +105,25 @@ def test_the_queue_is_the_centers_own(app: Flask, runner: FlaskCliRunner) -> Non
     assert "已批准 1 笔申请" in visible_text(shenzhen.get(done.location).get_data(as_text=True))
     with app.app_context():
         assert redemptions.get_redemption(current().uow(), claim).status == "approved"
+
+
+def test_a_claim_needs_the_voucher_shown_one_way_or_the_other(
+    app: Flask, runner: FlaskCliRunner
+) -> None:
+    load_demo(app, runner)
+    provider, product = tax_adviser(app)
+    desk = app.test_client()
+    sign_in(desk, account(app, Role.PROVIDER, provider=provider).username, PASSWORD)
+    service = {"product_id": str(product), "invoice_number": "N-1", "invoiced": "100",
+               "delivered_on": local_date(datetime.now(UTC)).isoformat()}  # fmt: skip
+    token = csrf_token(desk, f"/provider/{provider}")
+    page = desk.post(f"/provider/{provider}/redeem", data={**service, "csrf_token": token})
+    html = page.get_data(as_text=True)
+    assert "请扫描二维码，或输入券码" in visible_text(html.split('id="human_code-errors"')[1])
+    assert 'value="N-1"' in html  # the rest of the form is kept
+    typed = {**service, "csrf_token": token, "human_code": "ABCD-EFGH-JKM"}
+    html = desk.post(f"/provider/{provider}/redeem", data=typed).get_data(as_text=True)
+    assert "还需要企业提供的核验码" in visible_text(html.split('id="passcode-errors"')[1])
+    forged = {**service, "csrf_token": token, "token": "not.a.voucher"}
+    html = desk.post(f"/provider/{provider}/redeem", data=forged).get_data(as_text=True)
+    assert 'class="flash error"' in html  # the signature is checked on the server

@@ -24,7 +24,11 @@ from voucher_app.web import (
 )
 
 #: Pages load their styles and scripts from this origin only (vendored, never a CDN).
-PAGE_POLICY = "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'"
+#: The scanner runs its decoder in a worker it builds from a blob, and shows the camera.
+PAGE_POLICY = (
+    "default-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:; "
+    "worker-src 'self' blob:; frame-ancestors 'none'; form-action 'self'"
+)
 
 
 def init_app(app: Flask) -> None:

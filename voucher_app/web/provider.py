@@ -3,16 +3,18 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 
 from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_babel import gettext, lazy_gettext
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
-from wtforms import DateField, SelectField, StringField
-from wtforms.validators import InputRequired, Length, Regexp
+from wtforms import DateField, HiddenField, SelectField, StringField, ValidationError
+from wtforms.validators import InputRequired, Length, Optional
 
 from voucher_app.api.auth import scope_by, signed_in
+from voucher_app.api.vouchers import MAX_TOKEN
 from voucher_app.domain.errors import InvalidAmount, PermissionDenied, VoucherError
 from voucher_app.domain.money import format_yuan, parse_yuan
 from voucher_app.domain.policy import Action
@@ -29,13 +31,24 @@ PROVIDER = scope_by(access.provider_scope, "provider_id")
 
 
 class RedeemForm(FlaskForm):  # type: ignore[misc]
-    human_code = StringField(
-        lazy_gettext("Voucher code"), validators=[InputRequired(), Length(max=20)]
-    )
-    passcode = StringField(
-        lazy_gettext("Passcode from the SME"),
-        validators=[InputRequired(), Regexp(r"^\d{6}$", message=lazy_gettext("Six digits."))],
-    )
+    """The voucher is shown by its scanned QR code (`token`) or by its code and passcode."""
+
+    token = HiddenField(validators=[Optional(), Length(max=MAX_TOKEN)])
+    human_code = StringField(lazy_gettext("Voucher code"), validators=[Length(max=20)])
+    passcode = StringField(lazy_gettext("Passcode from the SME"))
+
+    def validate_human_code(self, field: StringField) -> None:
+        if not self.token.data and not field.data:
+            raise ValidationError(lazy_gettext("Scan the QR code, or type the voucher code."))
+
+    def validate_passcode(self, field: StringField) -> None:
+        if self.token.data:
+            return
+        if not field.data:
+            raise ValidationError(lazy_gettext("With a typed code, the SME's passcode too."))
+        if not re.fullmatch(r"\d{6}", field.data):
+            raise ValidationError(lazy_gettext("Six digits."))
+
     product_id = SelectField(lazy_gettext("Service"), validators=[InputRequired()])
     invoice_number = StringField(
         lazy_gettext("Invoice number"), validators=[InputRequired(), Length(max=64)]
@@ -87,7 +100,11 @@ def redeem(provider_id: uuid.UUID) -> str | Response:
         claim = redemptions.submit_redemption(
             parts.uow(),
             provider_id=provider_id,
-            proof=VoucherProof(human_code=form.human_code.data, passcode=form.passcode.data),
+            proof=VoucherProof(
+                token=form.token.data or None,
+                human_code=form.human_code.data or None,
+                passcode=form.passcode.data or None,
+            ),
             service=service,
             actor=signed_in().actor,
             public_keys=parts.voucher_keys(),
