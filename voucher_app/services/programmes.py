@@ -120,6 +120,14 @@ def create_programme(uow: UnitOfWork, terms: ProgrammeTerms, actor: Actor) -> Pr
 
 
 @read_only
+def list_programmes(uow: UnitOfWork) -> list[ProgrammeView]:
+    """Every programme, by name."""
+    session = uow.session
+    found = session.scalars(select(Programme).order_by(Programme.name, Programme.id))
+    return [_view(session, programme, uow.journal) for programme in found]
+
+
+@read_only
 def get_programme(uow: UnitOfWork, programme_id: uuid.UUID) -> ProgrammeView:
     session = uow.session
     return _view(session, programme_by_id(session, programme_id), uow.journal)

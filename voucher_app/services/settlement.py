@@ -348,5 +348,19 @@ def _view(uow: UnitOfWork, batch: SettlementBatch) -> BatchView:
 
 
 @read_only
+def batches_of(uow: UnitOfWork, center_code: str, limit: int = 50) -> list[BatchView]:
+    """The batches built by the center or those below it, newest first."""
+    session = uow.session
+    within = subtree_ids(session, center_by_code(session, center_code).id)
+    found = session.scalars(
+        select(SettlementBatch)
+        .where(SettlementBatch.center_id.in_(within))
+        .order_by(SettlementBatch.created_at.desc(), SettlementBatch.id.desc())
+        .limit(limit)
+    )
+    return [_view(uow, batch) for batch in found]
+
+
+@read_only
 def get_batch(uow: UnitOfWork, batch_id: uuid.UUID) -> BatchView:
     return _view(uow, batch_row(uow, batch_id))

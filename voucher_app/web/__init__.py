@@ -14,6 +14,7 @@ from flask import Flask, Response, request
 from voucher_app.web import (
     center,
     dashboard,
+    finance,
     guard,
     i18n,
     provider,
@@ -43,6 +44,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(provider.blp)
     app.register_blueprint(center.blp)
     app.register_blueprint(dashboard.blp)
+    app.register_blueprint(finance.blp)
 
     @app.after_request
     def _page_policy(response: Response) -> Response:

@@ -111,6 +111,12 @@ def my_approvals() -> Response:
     return redirect(url_for(".approvals", code=_own_center()))
 
 
+@blp.get("/finance")
+@page(Action.READ_OWN_ACCOUNT)
+def my_finance() -> Response:
+    return redirect(url_for("finance.overview", code=_own_center()))
+
+
 @blp.get("/<string:code>/approvals")
 @page(Action.REVIEW, scope=CENTER)
 def approvals(code: str) -> str:

@@ -1,0 +1,128 @@
+"""Finance staff's page per center: build a settlement batch of a programme's approved claims,
+download its pain.001 or CSV file (which freezes it), cancel one nothing was paid from, upload
+the bank's statement and read the reconciliation report — over the services the API uses."""
+
+from __future__ import annotations
+
+import uuid
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Response as FileResponse
+from flask_babel import gettext, lazy_gettext
+from werkzeug.wrappers import Response
+
+from voucher_app.api.auth import center_in, scope_by, signed_in
+from voucher_app.api.settlement import FILES
+from voucher_app.api.uploads import read_upload
+from voucher_app.domain.errors import InvalidInput, VoucherError
+from voucher_app.domain.policy import Action
+from voucher_app.services import access, programmes, reconciliation, settlement
+from voucher_app.web import errors
+from voucher_app.web.guard import page
+from voucher_app.web.messages import explain
+from voucher_app.wiring import current
+
+blp = Blueprint("finance", __name__, url_prefix="/finance")
+errors.as_pages(blp)
+CENTER = center_in("code")
+BATCH = scope_by(access.batch_scope, "batch_id")
+#: What reconciliation made of a statement line (`services.reconciliation`), and of an item.
+STATES = {
+    "paid": lazy_gettext("paid"),
+    "partial": lazy_gettext("partly paid"),
+    "overpaid": lazy_gettext("overpaid"),
+    "returned": lazy_gettext("returned"),
+    "unmatched": lazy_gettext("unmatched"),
+    "duplicate": lazy_gettext("seen before"),
+    "unpaid": lazy_gettext("unpaid"),
+}
+
+
+@blp.get("/<string:code>")
+@page(Action.READ_CENTER, scope=CENTER)
+def overview(code: str) -> str:
+    uow = current().uow()
+    return render_template(
+        "web/finance/overview.html",
+        code=code,
+        programmes=programmes.list_programmes(uow),
+        batches=settlement.batches_of(uow, code),
+        report=reconciliation.reconciliation_report(uow, code),
+        states=STATES,
+    )
+
+
+@blp.post("/<string:code>/batches")
+@page(Action.SETTLE, scope=CENTER)
+def build(code: str) -> Response:
+    try:
+        programme_id = uuid.UUID(request.form.get("programme", ""))
+        batch = settlement.build_batch(current().uow(), programme_id, code, signed_in().actor)
+    except ValueError:
+        flash(gettext("Choose a programme."), "error")
+    except VoucherError as refused:
+        flash(explain(refused), "error")
+    else:
+        flash(gettext("Batch %(reference)s built.", reference=batch.reference), "success")
+    return redirect(url_for(".overview", code=code))
+
+
+@blp.post("/batches/<uuid:batch_id>/export/<string:kind>")
+@page(Action.SETTLE, scope=BATCH)
+def export(batch_id: uuid.UUID, kind: str) -> Response:
+    """The payment file, as a download; exporting freezes the batch."""
+    if kind not in FILES:
+        raise InvalidInput("a payment file is pain001 or csv", field="kind")
+    files = settlement.export_batch(current().uow(), batch_id, signed_in().actor)
+    mimetype, suffix = FILES[kind]
+    response = FileResponse(files.pain001 if kind == "pain001" else files.csv, mimetype=mimetype)
+    response.headers["Content-Disposition"] = (
+        f'attachment; filename="{files.batch.reference}.{suffix}"'
+    )
+    return response
+
+
+@blp.post("/batches/<uuid:batch_id>/cancel")
+@page(Action.SETTLE, scope=BATCH)
+def cancel(batch_id: uuid.UUID) -> Response:
+    uow = current().uow()
+    try:
+        batch = settlement.cancel_batch(
+            uow, batch_id, request.form.get("reason", ""), signed_in().actor
+        )
+        flash(gettext("Batch %(reference)s cancelled.", reference=batch.reference), "success")
+    except VoucherError as refused:
+        flash(explain(refused), "error")
+        batch = settlement.get_batch(uow, batch_id)
+    return redirect(url_for(".overview", code=batch.center))
+
+
+@blp.post("/<string:code>/statements")
+@page(Action.SETTLE, scope=CENTER)
+def upload_statement(code: str) -> Response:
+    try:
+        upload = request.files.get("statement")
+        filename, content = read_upload(upload)
+        result = reconciliation.import_statement(
+            current().uow(),
+            filename=filename,
+            content=content,
+            actor=signed_in().actor,
+            center_code=code,
+            mapping=request.form.get("mapping") or None,
+        )
+    except VoucherError as refused:
+        flash(explain(refused), "error")
+    else:
+        outcomes = ", ".join(
+            f"{STATES[outcome]} {count}" for outcome, count in sorted(result.outcomes.items())
+        )
+        flash(
+            gettext(
+                "Statement read: %(lines)d lines (%(outcomes)s).",
+                lines=result.lines,
+                outcomes=outcomes,
+            ),
+            "success",
+        )
+    return redirect(url_for(".overview", code=code))
