@@ -11,7 +11,7 @@ from typing import Any
 from flask import Flask
 
 import config as config_module
-from voucher_app import api, cli, reports_cli, settlement_cli, users_cli, web, wiring
+from voucher_app import api, background, cli, reports_cli, settlement_cli, users_cli, web, wiring
 from voucher_app.domain.errors import KeyringError
 
 
@@ -31,6 +31,7 @@ def build_app(config: str | type | None, overrides: Mapping[str, Any]) -> Flask:
     if _is_production(app):
         _refuse_unsafe_production(app, parts)
     wiring.init_app(app, parts)
+    background.init_app(app)
     api.init_app(app)
     web.init_app(app)
     cli.init_app(app)

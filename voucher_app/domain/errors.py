@@ -34,6 +34,7 @@ a contract: clients and tests match on it, so it never changes once released.
     │   ├── UnknownRedemption
     │   ├── UnknownUser
     │   ├── UnknownToken
+    │   ├── UnknownTask
     │   └── UnknownComplaint
     ├── Conflict                      the request is valid but the state forbids it (HTTP 409)
     │   ├── InsufficientFunds         an account would drop below what it may hold
@@ -227,6 +228,10 @@ class UnknownProduct(NotFound):
 
 class UnknownRedemption(NotFound):
     code = "unknown_redemption"
+
+
+class UnknownTask(NotFound):
+    code = "unknown_task"
 
 
 class UnknownComplaint(NotFound):

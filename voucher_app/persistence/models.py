@@ -706,3 +706,24 @@ class IdempotentRequest(Base):
     content_type: Mapped[str | None] = mapped_column(String(100))
     body: Mapped[bytes | None]
     created_at: Mapped[datetime]
+
+
+class Task(Base):
+    """A long operation run in the background (a bulk issuance, a verification): how far it
+    is, and its result or why it failed, for the page that started it to show."""
+
+    __tablename__ = "tasks"
+    __table_args__ = (CheckConstraint("status IN ('running', 'done', 'failed')", name="status"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    public_id: Mapped[uuid.UUID] = mapped_column(unique=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    #: Who started it: only they (and admins) see it.
+    owner: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16))
+    done: Mapped[int] = mapped_column(Integer)
+    total: Mapped[int] = mapped_column(Integer)
+    result: Mapped[dict[str, Any] | None]
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]

@@ -16,7 +16,7 @@ import dataclasses
 import hashlib
 import io
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import PurePath
 
@@ -33,6 +33,8 @@ from voucher_app.services.centers import center_by_code, subtree_ids
 from voucher_app.services.vouchers import VoucherSigner
 
 MAX_ROWS = 50_000
+#: Told how many rows are done, of how many, after each transaction's worth.
+Progress = Callable[[int, int], None]
 CODE_COLUMNS = ("uscc", "统一社会信用代码", "code")
 
 
@@ -132,7 +134,9 @@ def dry_run(
     batch: str | None = None,
     center: str | None = None,
 ) -> BulkReport:
-    """What `issue` would do with each row: the real claims, in a transaction rolled back."""
+    """What `issue` would do with each row: the real claims, in a transaction rolled back.
+    (One transaction, so that caps and budgets count across the file: it reports no progress,
+    which would need a second writer while it holds SQLite's lock.)"""
     name = batch or batch_name(rows)
     with uow:  # never committed: leaving the block rolls everything back
         within = _homes_within(uow, center)
@@ -164,6 +168,7 @@ def issue(
     signer: VoucherSigner,
     batch: str | None = None,
     center: str | None = None,
+    progress: Progress | None = None,
 ) -> BulkReport:
     """Claim a voucher for each row, `BATCH` rows per transaction (see the module docstring).
 
@@ -177,6 +182,8 @@ def issue(
     outcomes: list[RowOutcome] = []
     for part in _batches(rows):
         outcomes += _issue_batch(uow, programme_id, part, actor, signer, name, within)
+        if progress is not None:
+            progress(len(outcomes), len(rows))
     return BulkReport(False, outcomes)
 
 

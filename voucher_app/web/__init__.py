@@ -22,6 +22,7 @@ from voucher_app.web import (
     registration,
     session,
     sme,
+    tasks,
 )
 
 #: Pages load their styles and scripts from this origin only (vendored, never a CDN).
@@ -45,6 +46,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(center.blp)
     app.register_blueprint(dashboard.blp)
     app.register_blueprint(finance.blp)
+    app.register_blueprint(tasks.blp)
 
     @app.after_request
     def _page_policy(response: Response) -> Response:

@@ -4,19 +4,33 @@ approved at once) and the approvals (providers that applied, accounts that regis
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
+from collections.abc import Callable
+from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
-from flask_babel import gettext, ngettext
+from flask_babel import gettext, lazy_gettext, ngettext
 from werkzeug.wrappers import Response
 
+from voucher_app import background
 from voucher_app.api.auth import center_in, scope_by, signed_in
+from voucher_app.api.uploads import read_upload
 from voucher_app.domain.errors import PermissionDenied, VoucherError
 from voucher_app.domain.policy import Action
 from voucher_app.domain.providers import ProviderDecision
 from voucher_app.domain.reasons import MAX_REASON
 from voucher_app.domain.users import UserStatus
-from voucher_app.services import access, centers, claim_lists, providers, redemptions, users
+from voucher_app.services import (
+    access,
+    bulk,
+    centers,
+    claim_lists,
+    programmes,
+    providers,
+    redemptions,
+    users,
+)
 from voucher_app.services import approvals as approvals_service
 from voucher_app.web import errors
 from voucher_app.web.guard import on_this_site, page
@@ -26,6 +40,25 @@ from voucher_app.wiring import current
 blp = Blueprint("center", __name__, url_prefix="/center")
 errors.as_pages(blp)
 CENTER = center_in("code")
+#: Rows a bulk run's page lists (the counts cover them all).
+SHOWN_ROWS = 1000
+#: What happened to a row of a bulk run, by its outcome code (`services.bulk`).
+ROW_OUTCOMES = {
+    "issued": lazy_gettext("Issued"),
+    "would_issue": lazy_gettext("Would be issued"),
+    "already_issued": lazy_gettext("Issued before"),
+    "outside_center": lazy_gettext("At home outside this center"),
+    "duplicated": lazy_gettext("Listed twice"),
+    "invalid_uscc": lazy_gettext("Not a valid code"),
+    "unknown_sme": lazy_gettext("Not registered"),
+    "programme_closed": lazy_gettext("The programme is closed"),
+    "not_an_sme": lazy_gettext("A large enterprise"),
+    "not_eligible_size": lazy_gettext("A size the programme does not take"),
+    "not_eligible_industry": lazy_gettext("An industry the programme does not take"),
+    "not_eligible_center": lazy_gettext("Outside the programme's centers"),
+    "cap_reached": lazy_gettext("Its cap is used up"),
+    "budget_exhausted": lazy_gettext("No budget left at its center"),
+}
 CLAIM = scope_by(access.claim_scope, "redemption_id")
 PROVIDER = scope_by(access.provider_scope, "provider_id")
 ACCOUNT = scope_by(access.user_scope, "user_id")
@@ -149,6 +182,64 @@ def activate(user_id: uuid.UUID) -> Response:
     view = users.set_status(current().uow(), user_id, UserStatus.ACTIVE, signed_in().actor)
     flash(gettext("%(name)s may now sign in.", name=view.username), "success")
     return redirect(on_this_site(request.form.get("back", ""), url_for(".mine")))
+
+
+@blp.get("/issuance")
+@page(Action.READ_OWN_ACCOUNT)
+def my_issuance() -> Response:
+    return redirect(url_for(".issuance", code=_own_center()))
+
+
+@blp.get("/<string:code>/issuance")
+@page(Action.ISSUE, scope=CENTER)
+def issuance(code: str) -> str:
+    programmes_list = programmes.list_programmes(current().uow())
+    return render_template("web/center/issuance.html", code=code, programmes=programmes_list)
+
+
+@blp.post("/<string:code>/issuance")
+@page(Action.ISSUE, scope=CENTER)
+def issue_list(code: str) -> Response:
+    """Read the upload and hand the run to the background: a list of thousands takes longer
+    than a request should."""
+    try:
+        filename, content = read_upload(request.files.get("list"))
+        programme_id = uuid.UUID(request.form.get("programme", ""))
+    except ValueError:
+        flash(gettext("Choose a programme."), "error")
+        return redirect(url_for(".issuance", code=code))
+    except VoucherError as refused:
+        flash(explain(refused), "error")
+        return redirect(url_for(".issuance", code=code))
+    dry = request.form.get("dry_run") == "yes"
+    parts, actor = current(), signed_in().actor
+
+    def job(progress: Callable[[int, int], None]) -> dict[str, Any]:
+        rows = bulk.read_rows(filename, content)
+        arguments: dict[str, Any] = {
+            "programme_id": programme_id,
+            "rows": rows,
+            "actor": actor,
+            "signer": parts.voucher_signer(),
+            "center": code,
+        }
+        if dry:  # one transaction: no progress to show until it ends
+            report = bulk.dry_run(parts.uow(), **arguments)
+        else:
+            report = bulk.issue(parts.uow(), **arguments, progress=progress)
+        shown = [dataclasses.asdict(row) for row in report.rows[:SHOWN_ROWS]]
+        return {
+            "dry_run": report.dry_run,
+            "issued": report.issued,
+            "already_issued": report.already_issued,
+            "refused": report.refused,
+            "rows": shown,
+            "more": max(len(report.rows) - SHOWN_ROWS, 0),
+            "code": code,
+        }
+
+    task = background.run("issuance", actor.id, job)
+    return redirect(url_for("tasks.task_page", task_id=task))
 
 
 def _is_uuid(value: str) -> bool:

@@ -4,9 +4,14 @@ anyone can verify it; and the language switch."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from flask import Blueprint, make_response, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
+from voucher_app import background
+from voucher_app.api.auth import signed_in
 from voucher_app.domain.categories import CATEGORIES, CATEGORY_CODES
 from voucher_app.domain.errors import NoCheckpoint, UnknownCenter
 from voucher_app.domain.policy import Action
@@ -63,6 +68,29 @@ def public_ledger() -> str:
     return render_template(
         "web/ledger.html", checkpoint=checkpoint, base_url=request.host_url.rstrip("/")
     )
+
+
+@blp.post("/ledger/verify")
+@page(Action.READ_OWN_ACCOUNT)
+def verify_now() -> Response:
+    """Check the whole ledger in the background (every hash, signature and balance); the task's
+    page follows its progress."""
+    parts = current()
+    verifiers = parts.ledger_verifiers()
+
+    def job(progress: Callable[[int, int], None]) -> dict[str, Any]:
+        report = ledger.verify_ledger(parts.uow(), verifiers, progress)
+        failure = report.failure
+        return {
+            "ok": report.ok,
+            "entries": report.entries,
+            "checkpoints": len(report.checkpoints),
+            "index": None if failure is None else failure.index,
+            "reason": None if failure is None else failure.reason,
+        }
+
+    task = background.run("verify", signed_in().username, job)
+    return redirect(url_for("tasks.task_page", task_id=task))
 
 
 @blp.post("/language")
