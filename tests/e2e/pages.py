@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 from html import unescape
 
 from flask.testing import FlaskClient
@@ -32,3 +33,14 @@ def sign_in(client: FlaskClient, username: str, password: str) -> None:
         "/sign-in", data={"username": username, "password": password, "csrf_token": token}
     )
     assert answer.status_code == 302, answer.get_data(as_text=True)
+
+
+def finished(client: FlaskClient, task_url: str) -> str:
+    """The visible text of a task's page once the task has ended (it runs on the app's
+    background threads)."""
+    for _ in range(200):
+        status = client.get(f"{task_url}/progress").get_json()["status"]
+        if status != "running":
+            return visible_text(client.get(task_url).get_data(as_text=True))
+        time.sleep(0.05)
+    raise AssertionError(f"{task_url} is still running")

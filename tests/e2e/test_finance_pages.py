@@ -9,7 +9,7 @@ from lxml import etree
 
 from tests.e2e.accounts import PASSWORD, account
 from tests.e2e.demo_data import load_demo
-from tests.e2e.pages import csrf_token, sign_in, visible_text
+from tests.e2e.pages import csrf_token, finished, sign_in, visible_text
 from tests.e2e.uploads import Field, send_form
 from tests.integration.test_settlement import FUNDING, PAIN, camt053, entry
 from voucher_app.domain.actors import Actor, Role
@@ -45,8 +45,7 @@ def test_finance_batches_exports_and_reconciles_from_its_page(
     bank = camt053("PAGE-1", [entry(reference, "1500.00")])
     form: dict[str, Field] = {"csrf_token": token, "statement": (bank, "march.xml")}
     uploaded = send_form(finance, "/finance/440300/statements", form, {})
-    text = visible_text(finance.get(uploaded.location).get_data(as_text=True))
-    assert "已付清 1" in text
+    assert "已付清: 1" in finished(finance, uploaded.location)
     row = (
         finance.get("/finance/440300")
         .get_data(as_text=True)

@@ -3,29 +3,17 @@ progress and then shows the result — to the user who started it, and nobody el
 
 from __future__ import annotations
 
-import time
-
 from flask import Flask
-from flask.testing import FlaskClient, FlaskCliRunner
+from flask.testing import FlaskCliRunner
 
 from tests import factories
 from tests.e2e.accounts import PASSWORD, account
 from tests.e2e.demo_data import load_demo
-from tests.e2e.pages import csrf_token, sign_in, visible_text
+from tests.e2e.pages import csrf_token, finished, sign_in
 from tests.e2e.uploads import Field, send_form
 from voucher_app.domain.actors import Role
 from voucher_app.services import demo, vouchers
 from voucher_app.wiring import current
-
-
-def finished(client: FlaskClient, task_url: str) -> str:
-    """The task's page once the task has ended (it runs on the app's background threads)."""
-    for _ in range(200):
-        status = client.get(f"{task_url}/progress").get_json()["status"]
-        if status != "running":
-            return visible_text(client.get(task_url).get_data(as_text=True))
-        time.sleep(0.05)
-    raise AssertionError(f"{task_url} still running")
 
 
 def test_a_bulk_list_runs_in_the_background_dry_then_for_real(

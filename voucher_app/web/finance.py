@@ -5,12 +5,15 @@ the bank's statement and read the reconciliation report — over the services th
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
+from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask import Response as FileResponse
 from flask_babel import gettext, lazy_gettext
 from werkzeug.wrappers import Response
 
+from voucher_app import background
 from voucher_app.api.auth import center_in, scope_by, signed_in
 from voucher_app.api.settlement import FILES
 from voucher_app.api.uploads import read_upload
@@ -100,29 +103,30 @@ def cancel(batch_id: uuid.UUID) -> Response:
 @blp.post("/<string:code>/statements")
 @page(Action.SETTLE, scope=CENTER)
 def upload_statement(code: str) -> Response:
+    """Read the upload and reconcile it in the background; the task's page tells the outcome."""
     try:
-        upload = request.files.get("statement")
-        filename, content = read_upload(upload)
-        result = reconciliation.import_statement(
-            current().uow(),
-            filename=filename,
-            content=content,
-            actor=signed_in().actor,
-            center_code=code,
-            mapping=request.form.get("mapping") or None,
-        )
+        filename, content = read_upload(request.files.get("statement"))
     except VoucherError as refused:
         flash(explain(refused), "error")
-    else:
-        outcomes = ", ".join(
-            f"{STATES[outcome]} {count}" for outcome, count in sorted(result.outcomes.items())
+        return redirect(url_for(".overview", code=code))
+    parts, actor = current(), signed_in().actor
+    mapping = request.form.get("mapping") or None
+
+    def job(progress: Callable[[int, int], None]) -> dict[str, Any]:
+        result = reconciliation.import_statement(
+            parts.uow(),
+            filename=filename,
+            content=content,
+            actor=actor,
+            center_code=code,
+            mapping=mapping,
         )
-        flash(
-            gettext(
-                "Statement read: %(lines)d lines (%(outcomes)s).",
-                lines=result.lines,
-                outcomes=outcomes,
-            ),
-            "success",
-        )
-    return redirect(url_for(".overview", code=code))
+        return {
+            "lines": result.lines,
+            "outcomes": result.outcomes,
+            "replayed": result.replayed,
+            "code": code,
+        }
+
+    task = background.run("statement", actor.id, job)
+    return redirect(url_for("tasks.task_page", task_id=task))

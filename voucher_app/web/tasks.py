@@ -16,6 +16,7 @@ from voucher_app.services import tasks
 from voucher_app.services.tasks import TaskView
 from voucher_app.web import errors
 from voucher_app.web.center import ROW_OUTCOMES
+from voucher_app.web.finance import STATES
 from voucher_app.web.guard import page
 from voucher_app.wiring import current
 
@@ -27,7 +28,9 @@ errors.as_pages(blp)
 @page(Action.READ_OWN_ACCOUNT)
 def task_page(task_id: uuid.UUID) -> str:
     task = _own(task_id)
-    return render_template(f"web/tasks/{task.kind}.html", task=task, outcomes=ROW_OUTCOMES)
+    return render_template(
+        f"web/tasks/{task.kind}.html", task=task, outcomes=ROW_OUTCOMES, states=STATES
+    )
 
 
 @blp.get("/<uuid:task_id>/progress")
