@@ -150,9 +150,11 @@ def _record(uow: UnitOfWork, provider: Provider, actor: Actor, now: datetime) ->
     )
 
 
-@transaction
-def apply_provider(uow: UnitOfWork, application: ProviderApplication, actor: Actor) -> ProviderView:
-    """Register a provider, pending its center's approval (a rejected one may apply again)."""
+def apply_provider_within(
+    uow: UnitOfWork, application: ProviderApplication, actor: Actor
+) -> ProviderView:
+    """Register a provider, pending its center's approval (a rejected one may apply again).
+    Runs inside the caller's transaction (`apply_provider` is the use case on its own)."""
     uscc = parse_uscc(application.uscc)
     center = center_by_code(uow.session, application.center)
     fields = {
@@ -186,6 +188,9 @@ def apply_provider(uow: UnitOfWork, application: ProviderApplication, actor: Act
     _flush_or_rerun(uow)
     _record(uow, provider, actor, now)
     return _view(uow, provider)
+
+
+apply_provider = transaction(apply_provider_within)
 
 
 @transaction

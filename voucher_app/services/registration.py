@@ -1,6 +1,6 @@
-"""An SME registering itself on the site: its record and its clerk's account, in one
-transaction — both or neither, so a name already taken never leaves an SME without a way in.
-The account waits for the home center's approval."""
+"""An SME or a provider registering itself on the site: its record and its first account, in
+one transaction — both or neither, so a name already taken never leaves it without a way in.
+The center approves both."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from argon2 import PasswordHasher
 from voucher_app.domain.actors import Actor, Role
 from voucher_app.domain.sme import parse_uscc
 from voucher_app.persistence.uow import UnitOfWork, transaction
+from voucher_app.services.providers import ProviderApplication, ProviderView, apply_provider_within
 from voucher_app.services.smes import SmeDeclaration, SmeView, register_sme_within
 from voucher_app.services.users import NewUser, UserView, register_within
 
@@ -25,3 +26,17 @@ def register_sme_with_account(
     sme = register_sme_within(uow, declaration, applicant, create_only=True)
     account = register_within(uow, NewUser(username, password, Role.SME, sme=sme.uscc), hasher)
     return sme, account
+
+
+@transaction
+def apply_provider_with_account(
+    uow: UnitOfWork,
+    application: ProviderApplication,
+    username: str,
+    password: str,
+    hasher: PasswordHasher,
+) -> tuple[ProviderView, UserView]:
+    applicant = Actor(f"applicant:{parse_uscc(application.uscc)}", Role.PROVIDER)
+    provider = apply_provider_within(uow, application, applicant)
+    spec = NewUser(username, password, Role.PROVIDER, provider=provider.id)
+    return provider, register_within(uow, spec, hasher)
