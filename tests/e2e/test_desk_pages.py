@@ -127,3 +127,39 @@ def test_a_claim_needs_the_voucher_shown_one_way_or_the_other(
     forged = {**service, "csrf_token": token, "token": "not.a.voucher"}
     html = desk.post(f"/provider/{provider}/redeem", data=forged).get_data(as_text=True)
     assert 'class="flash error"' in html  # the signature is checked on the server
+
+
+def test_a_provider_publishes_and_withdraws_its_services(
+    app: Flask, runner: FlaskCliRunner
+) -> None:
+    load_demo(app, runner)
+    provider, product = tax_adviser(app)
+    desk = app.test_client()
+    sign_in(desk, account(app, Role.PROVIDER, provider=provider).username, PASSWORD)
+    token = csrf_token(desk, f"/provider/{provider}")
+    service = {
+        "csrf_token": token,
+        "product-name": "小微企业季度纳税申报",
+        "product-category": "accounting_tax",
+        "product-price": "1,200",
+        "product-standard": "按季度申报，出具申报回执",
+        "product-time_limit_days": "10",
+        "product-fee_rules": "按季度收费",
+    }
+    wrong = desk.post(f"/provider/{provider}/products", data={**service, "product-price": "免费"})
+    assert 'id="product-price-errors"' in wrong.get_data(as_text=True)
+    other = desk.post(
+        f"/provider/{provider}/products", data={**service, "product-category": "legal"}
+    )
+    assert 'id="product-category-errors"' in other.get_data(as_text=True)  # not its category
+    published = desk.post(f"/provider/{provider}/products", data=service)
+    assert published.status_code == 302
+    catalogue = desk.get("/api/v1/catalogue?category=accounting_tax").get_json()["items"]
+    assert {"小微企业季度纳税申报": 120_000}.items() <= {
+        p["name"]: p["price_fen"] for p in catalogue
+    }.items()
+    desk.post(f"/provider/{provider}/products/{product}/withdraw", data={"csrf_token": token})
+    names = [
+        p["name"] for p in desk.get("/api/v1/catalogue?category=accounting_tax").get_json()["items"]
+    ]
+    assert names == ["小微企业季度纳税申报"]  # the annual filing is withdrawn

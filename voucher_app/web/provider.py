@@ -10,18 +10,29 @@ from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_babel import gettext, lazy_gettext
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
-from wtforms import DateField, HiddenField, SelectField, StringField, ValidationError
-from wtforms.validators import InputRequired, Length, Optional
+from wtforms import (
+    DateField,
+    HiddenField,
+    IntegerField,
+    SelectField,
+    StringField,
+    TextAreaField,
+    ValidationError,
+)
+from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
 from voucher_app.api.auth import scope_by, signed_in
 from voucher_app.api.vouchers import MAX_TOKEN
+from voucher_app.domain.categories import CATEGORIES
 from voucher_app.domain.errors import InvalidAmount, PermissionDenied, VoucherError
 from voucher_app.domain.money import format_yuan, parse_yuan
 from voucher_app.domain.policy import Action
 from voucher_app.services import access, claim_lists, providers, redemptions
+from voucher_app.services.providers import ProductTerms
 from voucher_app.services.redemptions import Service, VoucherProof
 from voucher_app.web import errors
 from voucher_app.web.guard import page
+from voucher_app.web.i18n import current_language
 from voucher_app.web.messages import explain, place
 from voucher_app.wiring import current
 
@@ -57,6 +68,21 @@ class RedeemForm(FlaskForm):  # type: ignore[misc]
         lazy_gettext("Invoiced amount (yuan)"), validators=[InputRequired(), Length(max=20)]
     )
     delivered_on = DateField(lazy_gettext("Delivered on"), validators=[InputRequired()])
+
+
+class ProductForm(FlaskForm):  # type: ignore[misc]
+    """A service in the catalogue: what it is, what it costs, the standard and the time limit."""
+
+    name = StringField(lazy_gettext("Service name"), validators=[InputRequired(), Length(max=200)])
+    category = SelectField(lazy_gettext("Category"), validators=[InputRequired()])
+    price = StringField(lazy_gettext("Price (yuan)"), validators=[InputRequired(), Length(max=20)])
+    standard = TextAreaField(
+        lazy_gettext("Standard"), validators=[InputRequired(), Length(max=2000)]
+    )
+    time_limit_days = IntegerField(
+        lazy_gettext("Time limit (days)"), validators=[InputRequired(), NumberRange(1, 3660)]
+    )
+    fee_rules = TextAreaField(lazy_gettext("Fees"), validators=[InputRequired(), Length(max=2000)])
 
 
 @blp.get("/")
@@ -138,11 +164,68 @@ def _refused(provider_id: uuid.UUID, form: RedeemForm, refused: VoucherError) ->
     return _desk(provider_id, form)
 
 
-def _desk(provider_id: uuid.UUID, form: RedeemForm) -> str:
+def _desk(provider_id: uuid.UUID, form: RedeemForm, product_form: ProductForm | None = None) -> str:
     uow = current().uow()
+    provider = providers.get_provider(uow, provider_id)
     return render_template(
         "web/provider/desk.html",
-        provider=providers.get_provider(uow, provider_id),
+        provider=provider,
         form=form,
         claims=claim_lists.of_provider(uow, provider_id),
+        products=providers.products_of(uow, provider_id),
+        product_form=product_form or _product_form(provider.service_categories),
     )
+
+
+def _product_form(categories: tuple[str, ...]) -> ProductForm:
+    form = ProductForm(prefix="product")
+    chinese = current_language() == "zh_CN"
+    form.category.choices = [
+        (c.code, c.name_zh if chinese else c.name_en) for c in CATEGORIES if c.code in categories
+    ]
+    return form
+
+
+@blp.post("/<uuid:provider_id>/products")
+@page(Action.ACT_AS_PROVIDER, scope=PROVIDER)
+def publish(provider_id: uuid.UUID) -> str | Response:
+    """Publish a service in the catalogue (new terms for an old one: publish, then withdraw
+    the old; claims made under it keep its terms)."""
+    uow = current().uow()
+    form = _product_form(providers.get_provider(uow, provider_id).service_categories)
+    if not form.validate_on_submit():
+        return _desk(provider_id, _form(provider_id), form)
+    try:
+        price = parse_yuan(form.price.data or "")
+    except InvalidAmount as wrong:
+        form.price.errors = [explain(wrong)]
+        return _desk(provider_id, _form(provider_id), form)
+    terms = ProductTerms(
+        name=form.name.data or "",
+        category=form.category.data,
+        price_fen=price,
+        standard=form.standard.data or "",
+        time_limit_days=form.time_limit_days.data or 0,
+        fee_rules=form.fee_rules.data or "",
+    )
+    try:
+        product = providers.add_product(uow, provider_id, terms, signed_in().actor)
+    except VoucherError as refused:
+        unplaced = place(form, refused)
+        if unplaced is not None:
+            flash(unplaced, "error")
+        return _desk(provider_id, _form(provider_id), form)
+    flash(gettext("%(name)s is in the catalogue.", name=product.name), "success")
+    return redirect(url_for(".desk", provider_id=provider_id))
+
+
+@blp.post("/<uuid:provider_id>/products/<uuid:product_id>/withdraw")
+@page(Action.ACT_AS_PROVIDER, scope=PROVIDER)
+def withdraw(provider_id: uuid.UUID, product_id: uuid.UUID) -> Response:
+    """Take a service out of the catalogue; claims made under it keep its terms."""
+    try:
+        providers.withdraw_product(current().uow(), provider_id, product_id, signed_in().actor)
+        flash(gettext("Withdrawn from the catalogue."), "success")
+    except VoucherError as refused:
+        flash(explain(refused), "error")
+    return redirect(url_for(".desk", provider_id=provider_id))
