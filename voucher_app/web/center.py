@@ -17,6 +17,7 @@ from voucher_app import background
 from voucher_app.api.auth import center_in, scope_by, signed_in
 from voucher_app.api.uploads import read_upload
 from voucher_app.domain.errors import PermissionDenied, VoucherError
+from voucher_app.domain.money import format_yuan, parse_yuan
 from voucher_app.domain.policy import Action
 from voucher_app.domain.providers import ProviderDecision
 from voucher_app.domain.reasons import MAX_REASON
@@ -240,6 +241,56 @@ def issue_list(code: str) -> Response:
 
     task = background.run("issuance", actor.id, job)
     return redirect(url_for("tasks.task_page", task_id=task))
+
+
+@blp.get("/budget")
+@page(Action.READ_OWN_ACCOUNT)
+def my_budget() -> Response:
+    return redirect(url_for(".budget", code=_own_center()))
+
+
+@blp.get("/<string:code>/budget")
+@page(Action.READ_CENTER, scope=CENTER)
+def budget(code: str) -> str:
+    """What each programme leaves this center and each center directly below it."""
+    uow = current().uow()
+    children = [c for c in centers.list_subtree(uow, code) if c.parent_code == code]
+    rows = [
+        {
+            "programme": programme,
+            "here": programmes.available_budget(uow, programme.id, code),
+            "children": [
+                (child, programmes.available_budget(uow, programme.id, child.code))
+                for child in children
+            ],
+        }
+        for programme in programmes.list_programmes(uow)
+    ]
+    return render_template("web/center/budget.html", code=code, rows=rows, children=children)
+
+
+@blp.post("/<string:code>/budget/<uuid:programme_id>")
+@page(Action.MOVE_BUDGET, scope=CENTER)
+def move_budget(code: str, programme_id: uuid.UUID) -> Response:
+    """Pass budget down to a direct child, or take unspent budget back from it."""
+    child = request.form.get("child", "")
+    down = request.form.get("direction") != "back"
+    try:
+        amount = parse_yuan(request.form.get("amount", ""))
+        move = programmes.allocate if down else programmes.claw_back
+        move(
+            current().uow(),
+            programme_id,
+            from_center=code if down else child,
+            to_center=child if down else code,
+            amount_fen=amount,
+            actor=signed_in().actor,
+        )
+    except VoucherError as refused:
+        flash(explain(refused), "error")
+    else:
+        flash(gettext("%(amount)s moved.", amount=format_yuan(amount)), "success")
+    return redirect(url_for(".budget", code=code))
 
 
 def _is_uuid(value: str) -> bool:
