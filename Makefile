@@ -23,6 +23,7 @@ run: install compile
 	$(FLASK) db upgrade
 	$(FLASK) keys init
 	$(FLASK) demo load --if-empty
+	$(FLASK) demo accounts
 	$(FLASK) serve --host 127.0.0.1 --port 5000
 
 ## Unit, integration and end-to-end tests. Set VOUCHER_TEST_POSTGRES_URL to include PostgreSQL.

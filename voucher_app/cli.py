@@ -401,6 +401,21 @@ def demo_load(if_empty: bool) -> None:
     )
 
 
+@demo_cli.command("accounts")
+@domain_errors
+def demo_accounts() -> None:
+    """Accounts of every role for trying the pages, all with the demo password (refused in
+    production)."""
+    app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
+    if app.config.get("PRODUCTION"):
+        raise click.ClickException("demo accounts are for development, never production")
+    parts = current()
+    created = demo.load_demo_accounts(parts.uow(), parts.hasher)
+    click.echo(f"{len(created)} demo accounts created; each signs in with {demo.DEMO_PASSWORD!r}:")
+    for account in demo.DEMO_ACCOUNTS:
+        click.echo(f"  {account.username:20} {account.role.value}")
+
+
 @jobs_cli.command("run")
 def jobs_run() -> None:
     """Run the scheduler in this process until interrupted."""

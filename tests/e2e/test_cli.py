@@ -12,7 +12,7 @@ from tests.harness import ORIGIN, Databases
 from voucher_app import create_app
 from voucher_app.persistence import migrate
 from voucher_app.services import demo as demo_data
-from voucher_app.services import ledger
+from voucher_app.services import ledger, users
 from voucher_app.signing.note import Verifier, open_checkpoint
 from voucher_app.wiring import current
 
@@ -98,3 +98,25 @@ def test_centers_import_and_list(runner: FlaskCliRunner, tmp_path: Path) -> None
 
 def test_db_heads_names_the_single_head(runner: FlaskCliRunner) -> None:
     assert invoke(runner, "db", "heads").output.split() == migrate.heads()
+
+
+def test_demo_accounts_sign_in_as_each_role_and_never_in_production(
+    app: Flask, runner: FlaskCliRunner
+) -> None:
+    assert runner.invoke(args=["demo", "load"]).exit_code == 0
+    made = runner.invoke(args=["demo", "accounts"])
+    assert (
+        made.exit_code == 0
+        and f"{len(demo_data.DEMO_ACCOUNTS)} demo accounts created" in made.output
+    )
+    with app.app_context():
+        parts = current()
+        for demo_account in demo_data.DEMO_ACCOUNTS:
+            principal = users.log_in(
+                parts.uow(), demo_account.username, demo_data.DEMO_PASSWORD, parts.hasher
+            )
+            assert principal.role is demo_account.role
+    assert "0 demo accounts created" in runner.invoke(args=["demo", "accounts"]).output
+    app.config["PRODUCTION"] = True
+    refused = runner.invoke(args=["demo", "accounts"])
+    assert refused.exit_code != 0 and "never production" in refused.output

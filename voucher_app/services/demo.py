@@ -14,12 +14,13 @@ import uuid
 from dataclasses import dataclass
 from datetime import date
 
+from argon2 import PasswordHasher
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy import func, select
 
 from voucher_app.domain.actors import Actor, Role
 from voucher_app.domain.calendar import local_date
-from voucher_app.domain.errors import DatabaseNotEmpty
+from voucher_app.domain.errors import DatabaseNotEmpty, UserExists
 from voucher_app.domain.money import parse_yuan
 from voucher_app.domain.programmes import ProgrammeTerms
 from voucher_app.domain.providers import ProviderDecision
@@ -35,11 +36,13 @@ from voucher_app.services import (
     redemptions,
     smes,
     tracking,
+    users,
     vouchers,
 )
 from voucher_app.services.providers import ProductTerms, ProductView, ProviderApplication
 from voucher_app.services.redemptions import Service, VoucherProof
 from voucher_app.services.smes import SmeDeclaration
+from voucher_app.services.users import NewUser
 from voucher_app.services.vouchers import VoucherSigner, VoucherView
 
 PROVINCE_ADMIN = Actor("demo-province-admin", Role.CENTER_ADMIN)
@@ -307,3 +310,54 @@ def _claims(
             redemptions.reject_redemption(
                 uow, claim.id, "发票金额与服务合同不一致，请更正后重新提交", CENTER_STAFF
             )
+
+
+# --- accounts for trying the pages (development only: the command refuses production) ------
+
+#: Everyone's password in a demo, printed by `make run` (the command refuses production).
+DEMO_PASSWORD = "guangdong-demo-2026"  # noqa: S105 - published on purpose, for a demo
+
+
+@dataclass(frozen=True, slots=True)
+class DemoAccount:
+    username: str
+    role: Role
+    center: str | None = None
+    sme: str | None = None
+    provider_uscc: str | None = None
+
+
+DEMO_ACCOUNTS = (
+    DemoAccount("sme.yunfan", Role.SME, sme=SMES[0].uscc),
+    DemoAccount("desk.tianhe", Role.PROVIDER, provider_uscc=PROVIDERS[0][0].uscc),
+    DemoAccount("reviewer.shenzhen", Role.CENTER_STAFF, center="440300"),
+    DemoAccount("admin.shenzhen", Role.CENTER_ADMIN, center="440300"),
+    DemoAccount("auditor.guangdong", Role.AUDITOR, center="440000"),
+    DemoAccount("admin.demo", Role.ADMIN),
+)
+
+
+def load_demo_accounts(uow: UnitOfWork, hasher: PasswordHasher) -> list[DemoAccount]:
+    """Create the demo accounts that do not exist yet (password `DEMO_PASSWORD`); answer
+    the ones created."""
+    created = []
+    for demo_account in DEMO_ACCOUNTS:
+        provider = (
+            providers.public_id_by_code(uow, demo_account.provider_uscc)
+            if demo_account.provider_uscc
+            else None
+        )
+        spec = NewUser(
+            demo_account.username,
+            DEMO_PASSWORD,
+            demo_account.role,
+            center=demo_account.center,
+            sme=demo_account.sme,
+            provider=provider,
+        )
+        try:
+            users.create_user(uow, spec, hasher, CENTER_STAFF)
+        except UserExists:  # loaded before
+            continue
+        created.append(demo_account)
+    return created

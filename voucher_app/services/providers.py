@@ -211,6 +211,15 @@ def decide_provider(
 
 
 @read_only
+def public_id_by_code(uow: UnitOfWork, uscc: str) -> uuid.UUID:
+    """The public id of the provider registered under this credit code."""
+    found = uow.session.scalar(select(Provider.public_id).where(Provider.uscc == parse_uscc(uscc)))
+    if found is None:
+        raise UnknownProvider(f"no provider has the code {uscc}", provider=uscc)
+    return found
+
+
+@read_only
 def public_id_of(uow: UnitOfWork, provider_row_id: int) -> uuid.UUID:
     """The public id of the provider an account is bound to."""
     return uow.session.get_one(Provider, provider_row_id).public_id
