@@ -11,14 +11,12 @@ from flask import Flask
 from flask.testing import FlaskCliRunner
 from playwright.sync_api import Page, expect
 
-from tests import factories
 from tests.browser.steps import sign_in
-from tests.e2e.accounts import ADMIN, account
-from tests.e2e.demo_data import load_demo, tax_adviser
+from tests.e2e.accounts import account
+from tests.e2e.demo_data import load_demo, new_voucher, submitted_claim, tax_adviser
 from voucher_app.domain.actors import Actor, Role
 from voucher_app.domain.calendar import local_date
 from voucher_app.services import redemptions, vouchers
-from voucher_app.services.redemptions import Service, VoucherProof
 from voucher_app.services.vouchers import VoucherView
 from voucher_app.signing.qr import qr_png
 from voucher_app.wiring import current
@@ -28,17 +26,7 @@ CLERK = Actor("sme-clerk", Role.SME)
 
 def fresh_voucher(app: Flask, runner: FlaskCliRunner) -> VoucherView:
     """A Nanshan firm's new voucher of the demo programme."""
-    programme = load_demo(app, runner)
-    with app.app_context():
-        parts = current()
-        uscc = factories.sme(parts.uow(), 7).uscc
-        return vouchers.claim_voucher(
-            parts.uow(),
-            programme_id=programme,
-            sme_uscc=uscc,
-            actor=ADMIN,
-            signer=parts.voucher_signer(),
-        )
+    return new_voucher(app, load_demo(app, runner))
 
 
 def test_a_provider_redeems_a_voucher_by_its_typed_code_and_passcode(
@@ -84,19 +72,9 @@ def test_a_reviewer_approves_a_confirmed_claim_from_the_queue(
     app: Flask, runner: FlaskCliRunner, live_url: str, page: Page
 ) -> None:
     voucher = fresh_voucher(app, runner)
-    provider, product = tax_adviser(app)
+    claim = submitted_claim(app, voucher, "GZ-2026-2001", 200_000)
     with app.app_context():
-        parts = current()
-        uow = parts.uow()
-        claim = redemptions.submit_redemption(
-            uow,
-            provider_id=provider,
-            proof=VoucherProof(token=voucher.token),
-            service=Service("GZ-2026-2001", 200_000, local_date(datetime.now(UTC)), product),
-            actor=Actor("desk", Role.PROVIDER),
-            public_keys=parts.voucher_keys(),
-        )
-        redemptions.confirm_redemption(uow, claim.id, CLERK)
+        redemptions.confirm_redemption(current().uow(), claim.id, CLERK)
     reviewer = account(app, Role.CENTER_STAFF, center="440300")
 
     sign_in(page, live_url, reviewer.username)

@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
 
 from flask import Flask
 from flask.testing import FlaskCliRunner
 from sqlalchemy import select
 
+from tests import factories
+from voucher_app.domain.actors import Actor, Role
+from voucher_app.domain.calendar import local_date
 from voucher_app.persistence.models import Product, Programme, Provider
+from voucher_app.services import redemptions, vouchers
+from voucher_app.services.redemptions import RedemptionView, Service, VoucherProof
+from voucher_app.services.vouchers import VoucherView
 from voucher_app.wiring import current
 
 
@@ -29,3 +36,35 @@ def tax_adviser(app: Flask) -> tuple[uuid.UUID, uuid.UUID]:
             .where(Product.category == "accounting_tax")
         ).one()
     return provider, product
+
+
+def new_voucher(app: Flask, programme: uuid.UUID) -> VoucherView:
+    """A voucher of the programme for a new micro firm in Nanshan (serial 7)."""
+    with app.app_context():
+        parts = current()
+        uscc = factories.sme(parts.uow(), 7).uscc
+        return vouchers.claim_voucher(
+            parts.uow(),
+            programme_id=programme,
+            sme_uscc=uscc,
+            actor=factories.ADMIN,
+            signer=parts.voucher_signer(),
+        )
+
+
+def submitted_claim(
+    app: Flask, voucher: VoucherView, invoice: str, invoiced_fen: int
+) -> RedemptionView:
+    """A claim by the demo's tax adviser on the voucher, shown by its QR code's token, for its
+    annual filing delivered today."""
+    provider, product = tax_adviser(app)
+    with app.app_context():
+        parts = current()
+        return redemptions.submit_redemption(
+            parts.uow(),
+            provider_id=provider,
+            proof=VoucherProof(token=voucher.token),
+            service=Service(invoice, invoiced_fen, local_date(datetime.now(UTC)), product),
+            actor=Actor("desk", Role.PROVIDER),
+            public_keys=parts.voucher_keys(),
+        )

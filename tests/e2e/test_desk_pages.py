@@ -11,37 +11,21 @@ from flask import Flask
 from flask.testing import FlaskCliRunner
 
 from tests import factories
-from tests.e2e.accounts import ADMIN, PASSWORD, account
-from tests.e2e.demo_data import load_demo, tax_adviser
+from tests.e2e.accounts import PASSWORD, account
+from tests.e2e.demo_data import load_demo, new_voucher, submitted_claim, tax_adviser
 from tests.e2e.pages import csrf_token, sign_in, visible_text
 from voucher_app.domain.actors import Actor, Role
 from voucher_app.domain.calendar import local_date
-from voucher_app.services import redemptions, vouchers
-from voucher_app.services.redemptions import Service, VoucherProof
+from voucher_app.services import redemptions
 from voucher_app.wiring import current
 
 
 def confirmed_claim(app: Flask, runner: FlaskCliRunner) -> uuid.UUID:
     """A claim by the demo's tax adviser on a new Nanshan voucher, confirmed by the SME."""
-    programme = load_demo(app, runner)
-    provider, product = tax_adviser(app)
+    voucher = new_voucher(app, load_demo(app, runner))
+    claim = submitted_claim(app, voucher, "T-1", 100_000)
     with app.app_context():
-        parts = current()
-        uow = parts.uow()
-        uscc = factories.sme(uow, 7).uscc
-        voucher = vouchers.claim_voucher(
-            uow, programme_id=programme, sme_uscc=uscc, actor=ADMIN,
-            signer=parts.voucher_signer(),
-        )  # fmt: skip
-        claim = redemptions.submit_redemption(
-            uow,
-            provider_id=provider,
-            proof=VoucherProof(token=voucher.token),
-            service=Service("T-1", 100_000, local_date(datetime.now(UTC)), product),
-            actor=Actor("desk", Role.PROVIDER),
-            public_keys=parts.voucher_keys(),
-        )
-        redemptions.confirm_redemption(uow, claim.id, Actor("clerk", Role.SME))
+        redemptions.confirm_redemption(current().uow(), claim.id, Actor("clerk", Role.SME))
     return claim.id
 
 

@@ -3,19 +3,15 @@ explained in the clerk's language, and no claim without the form's CSRF token.""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from flask import Flask
 from flask.testing import FlaskCliRunner
 
 from tests import factories
-from tests.e2e.accounts import ADMIN, PASSWORD, account
-from tests.e2e.demo_data import load_demo, tax_adviser
+from tests.e2e.accounts import PASSWORD, account
+from tests.e2e.demo_data import load_demo, new_voucher, submitted_claim
 from tests.e2e.pages import csrf_token, sign_in, visible_text
-from voucher_app.domain.actors import Actor, Role
-from voucher_app.domain.calendar import local_date
+from voucher_app.domain.actors import Role
 from voucher_app.services import demo, redemptions, vouchers
-from voucher_app.services.redemptions import Service, VoucherProof
 from voucher_app.wiring import current
 
 
@@ -63,24 +59,9 @@ def test_a_refused_claim_is_explained_and_a_forged_one_is_refused(
 
 
 def test_the_sme_answers_a_claim_on_its_voucher(app: Flask, runner: FlaskCliRunner) -> None:
-    programme = load_demo(app, runner)
-    provider, product = tax_adviser(app)
-    with app.app_context():
-        parts = current()
-        uow = parts.uow()
-        uscc = factories.sme(uow, 7).uscc
-        voucher = vouchers.claim_voucher(
-            uow, programme_id=programme, sme_uscc=uscc, actor=ADMIN,
-            signer=parts.voucher_signer(),
-        )  # fmt: skip
-        claim = redemptions.submit_redemption(
-            uow,
-            provider_id=provider,
-            proof=VoucherProof(token=voucher.token),
-            service=Service("A-1", 100_000, local_date(datetime.now(UTC)), product),
-            actor=Actor("desk", Role.PROVIDER),
-            public_keys=parts.voucher_keys(),
-        )
+    voucher = new_voucher(app, load_demo(app, runner))
+    uscc = voucher.sme_uscc
+    claim = submitted_claim(app, voucher, "A-1", 100_000)
     clerk = app.test_client()
     sign_in(clerk, account(app, Role.SME, sme=uscc).username, PASSWORD)
     page = clerk.get(f"/sme/{uscc}").get_data(as_text=True)

@@ -6,6 +6,7 @@ entry here falls back to the error's own Chinese or English message.
 
 from __future__ import annotations
 
+from flask import flash
 from flask_babel import lazy_gettext
 from flask_wtf import FlaskForm
 from wtforms import Field
@@ -43,14 +44,14 @@ BY_CODE = {
 }
 
 
-def place(form: FlaskForm, error: VoucherError) -> str | None:
-    """Put the refusal next to the form field it names; answer it when it names none."""
+def place(form: FlaskForm, error: VoucherError) -> None:
+    """Put the refusal next to the form field it names, or above the page when it names none."""
     name = error.details.get("field") or FIELD_OF_CODE.get(error.code)
     field = getattr(form, str(name), None)
     if isinstance(field, Field):
         field.errors = [*field.errors, explain(error)]
-        return None
-    return explain(error)
+    else:
+        flash(explain(error), "error")
 
 
 def explain(error: VoucherError) -> str:

@@ -136,7 +136,8 @@ def redeem(provider_id: uuid.UUID) -> str | Response:
             public_keys=parts.voucher_keys(),
         )
     except VoucherError as refused:
-        return _refused(provider_id, form, refused)
+        place(form, refused)
+        return _desk(provider_id, form)
     flash(
         gettext(
             "Claim for voucher %(code)s submitted: %(subsidy)s, once the SME confirms.",
@@ -155,13 +156,6 @@ def _form(provider_id: uuid.UUID) -> RedeemForm:
         (str(p.id), f"{p.name} · {format_yuan(p.price_fen)}") for p in products
     ]
     return form
-
-
-def _refused(provider_id: uuid.UUID, form: RedeemForm, refused: VoucherError) -> str:
-    unplaced = place(form, refused)
-    if unplaced is not None:
-        flash(unplaced, "error")
-    return _desk(provider_id, form)
 
 
 def _desk(provider_id: uuid.UUID, form: RedeemForm, product_form: ProductForm | None = None) -> str:
@@ -211,9 +205,7 @@ def publish(provider_id: uuid.UUID) -> str | Response:
     try:
         product = providers.add_product(uow, provider_id, terms, signed_in().actor)
     except VoucherError as refused:
-        unplaced = place(form, refused)
-        if unplaced is not None:
-            flash(unplaced, "error")
+        place(form, refused)
         return _desk(provider_id, _form(provider_id), form)
     flash(gettext("%(name)s is in the catalogue.", name=product.name), "success")
     return redirect(url_for(".desk", provider_id=provider_id))

@@ -5,7 +5,7 @@ and its desk's account. The center approves."""
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, render_template
+from flask import Blueprint, render_template
 from flask_babel import lazy_gettext
 from flask_wtf import FlaskForm
 from wtforms import (
@@ -141,9 +141,7 @@ def register_sme() -> str:
                 parts.hasher,
             )  # fmt: skip
         except VoucherError as refused:
-            unplaced = place(form, refused)
-            if unplaced is not None:
-                flash(unplaced, "error")
+            place(form, refused)
             return _page(form)
         sizes = {size.value: str(name) for size, name in SIZE_NAMES.items()}
         return render_template("web/registered.html", sme=sme, account=account, sizes=sizes)
@@ -215,9 +213,7 @@ def apply_provider() -> str:
                 parts.hasher,
             )  # fmt: skip
         except VoucherError as refused:
-            unplaced = place(form, refused)
-            if unplaced is not None:
-                flash(unplaced, "error")
+            place(form, refused)
         else:
             return render_template("web/applied.html", provider=provider, account=account)
     return render_template("web/apply.html", form=form)
