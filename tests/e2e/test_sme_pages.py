@@ -10,7 +10,7 @@ from tests import factories
 from tests.e2e.accounts import PASSWORD, account
 from tests.e2e.demo_data import load_demo, new_voucher, submitted_claim
 from tests.e2e.pages import csrf_token, sign_in, visible_text
-from voucher_app.domain.actors import Role
+from voucher_app.domain.actors import Actor, Role
 from voucher_app.services import demo, redemptions, vouchers
 from voucher_app.wiring import current
 
@@ -83,3 +83,25 @@ def test_the_sme_answers_a_claim_on_its_voucher(app: Flask, runner: FlaskCliRunn
     assert f'id="claim-{claim.id}"' not in page and "您已确认" in visible_text(page)
     with app.app_context():
         assert redemptions.get_redemption(current().uow(), claim.id).status == "confirmed"
+
+
+def test_the_sme_rates_an_approved_service_once(app: Flask, runner: FlaskCliRunner) -> None:
+    voucher = new_voucher(app, load_demo(app, runner))
+    claim = submitted_claim(app, voucher, "R-1", 100_000)
+    with app.app_context():
+        uow = current().uow()
+        redemptions.confirm_redemption(uow, claim.id, Actor("clerk", Role.SME))
+        redemptions.approve_redemption(uow, claim.id, Actor("reviewer", Role.CENTER_STAFF))
+    clerk = app.test_client()
+    sign_in(clerk, account(app, Role.SME, sme=voucher.sme_uscc).username, PASSWORD)
+    url = f"/sme/{voucher.sme_uscc}"
+    assert f'id="rate-{claim.id}"' in clerk.get(url).get_data(as_text=True)
+    token = csrf_token(clerk, url)
+    clerk.post(f"/sme/claims/{claim.id}/rating", data={"csrf_token": token})
+    assert "请选择 1 到 5 分" in visible_text(clerk.get(url).get_data(as_text=True))
+    rating = {"csrf_token": token, "score": "4", "comment": "准时"}
+    clerk.post(f"/sme/claims/{claim.id}/rating", data=rating)
+    page = clerk.get(url).get_data(as_text=True)
+    assert f'id="rate-{claim.id}"' not in page  # rated once, asked no more
+    catalogue = clerk.get("/api/v1/catalogue?category=accounting_tax").get_json()["items"]
+    assert catalogue[0]["provider_rating"]["count"] == 2  # the demo's rating and this one

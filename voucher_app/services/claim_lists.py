@@ -5,10 +5,12 @@ of the center and those below it, oldest first, as a reviewer takes them)."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 
-from voucher_app.persistence.models import Provider, Redemption, Sme, Voucher
+from voucher_app.domain.tracking import RATEABLE
+from voucher_app.persistence.models import Provider, Redemption, ServiceRating, Sme, Voucher
 from voucher_app.persistence.uow import UnitOfWork, read_only
 from voucher_app.services.centers import center_by_code, subtree_ids
 from voucher_app.services.redemptions import RedemptionView, view_of
@@ -38,15 +40,26 @@ def of_provider(
 @read_only
 def waiting_for_sme(uow: UnitOfWork, sme_uscc: str, limit: int = LIMIT) -> list[RedemptionView]:
     """Claims on the SME's vouchers that wait for its answer, oldest first."""
-    query = (
+    query = _of_sme(sme_uscc, TO_ANSWER).limit(limit)
+    return [view_of(uow, claim) for claim in uow.session.scalars(query)]
+
+
+@read_only
+def to_rate_for_sme(uow: UnitOfWork, sme_uscc: str, limit: int = LIMIT) -> list[RedemptionView]:
+    """Approved or paid claims on the SME's vouchers that it has not rated yet, oldest first."""
+    rated = select(ServiceRating.redemption_id)
+    query = _of_sme(sme_uscc, RATEABLE).where(Redemption.id.not_in(rated)).limit(limit)
+    return [view_of(uow, claim) for claim in uow.session.scalars(query)]
+
+
+def _of_sme(sme_uscc: str, statuses: Collection[str]) -> Select[Redemption]:
+    return (
         select(Redemption)
         .join(Voucher, Voucher.id == Redemption.voucher_id)
         .join(Sme, Sme.id == Voucher.sme_id)
-        .where(Sme.uscc == sme_uscc, Redemption.status.in_(TO_ANSWER))
+        .where(Sme.uscc == sme_uscc, Redemption.status.in_(statuses))
         .order_by(Redemption.submitted_at, Redemption.id)
-        .limit(limit)
     )
-    return [view_of(uow, claim) for claim in uow.session.scalars(query)]
 
 
 @read_only

@@ -14,7 +14,15 @@ from werkzeug.wrappers import Response
 from voucher_app.api.auth import scope_by, signed_in
 from voucher_app.domain.errors import ClaimRefused, PermissionDenied, VoucherError
 from voucher_app.domain.policy import Action
-from voucher_app.services import access, claim_lists, offers, redemptions, smes, vouchers
+from voucher_app.services import (
+    access,
+    claim_lists,
+    offers,
+    redemptions,
+    smes,
+    tracking,
+    vouchers,
+)
 from voucher_app.signing.qr import qr_svg
 from voucher_app.web import errors
 from voucher_app.web.guard import page
@@ -54,6 +62,7 @@ def _vouchers(uscc: str, passcode: tuple[uuid.UUID, str] | None = None) -> str:
         qr={voucher.id: Markup(qr_svg(voucher.token, scale=3)) for voucher in held},  # noqa: S704 - segno's own SVG
         offers=offers.offers_for(uow, uscc),
         waiting=claim_lists.waiting_for_sme(uow, uscc),
+        to_rate=claim_lists.to_rate_for_sme(uow, uscc),
         explain=explain,
         passcode=passcode,
     )
@@ -120,3 +129,20 @@ def _answer(redemption_id: uuid.UUID, *, dispute: bool) -> Response:
         claim = redemptions.get_redemption(uow, redemption_id)
     uscc = vouchers.get_voucher(uow, claim.voucher_id).sme_uscc
     return redirect(url_for(".vouchers_page", uscc=uscc))
+
+
+@blp.post("/claims/<uuid:redemption_id>/rating")
+@page(Action.ACT_AS_SME, scope=CLAIM)
+def rate(redemption_id: uuid.UUID) -> Response:
+    """Score a service the center approved, 1 to 5, once; the catalogue shows the average."""
+    uow, actor = current().uow(), signed_in().actor
+    try:
+        score = int(request.form.get("score", ""))
+        tracking.rate_service(uow, redemption_id, score, request.form.get("comment"), actor)
+        flash(gettext("Thank you: your rating is in the catalogue."), "success")
+    except ValueError:
+        flash(gettext("Choose a score from 1 to 5."), "error")
+    except VoucherError as refused:
+        flash(explain(refused), "error")
+    voucher_id = redemptions.get_redemption(uow, redemption_id).voucher_id
+    return redirect(url_for(".vouchers_page", uscc=vouchers.get_voucher(uow, voucher_id).sme_uscc))
