@@ -105,3 +105,15 @@ def test_the_sme_rates_an_approved_service_once(app: Flask, runner: FlaskCliRunn
     assert f'id="rate-{claim.id}"' not in page  # rated once, asked no more
     catalogue = clerk.get("/api/v1/catalogue?category=accounting_tax").get_json()["items"]
     assert catalogue[0]["provider_rating"]["count"] == 2  # the demo's rating and this one
+
+
+def test_the_sme_sees_its_reminders_in_its_language(app: Flask, runner: FlaskCliRunner) -> None:
+    voucher = new_voucher(app, load_demo(app, runner))
+    submitted_claim(app, voucher, "M-1", 100_000)  # asks the SME to confirm
+    clerk = app.test_client()
+    sign_in(clerk, account(app, Role.SME, sme=voucher.sme_uscc).username, PASSWORD)
+    url = f"/sme/{voucher.sme_uscc}"
+    chinese = visible_text(clerk.get(url).get_data(as_text=True))
+    assert f"请确认服务券 {voucher.human_code} 的兑付申请" in chinese
+    english = visible_text(clerk.get(url, headers={"Accept-Language": "en"}).get_data(as_text=True))
+    assert voucher.human_code in english and "请确认服务券" not in english

@@ -19,7 +19,7 @@ from sqlalchemy import select
 from voucher_app.domain.money import format_yuan
 from voucher_app.persistence.database import insert_if_new
 from voucher_app.persistence.models import Notification, Sme, Voucher
-from voucher_app.persistence.uow import UnitOfWork, transaction
+from voucher_app.persistence.uow import UnitOfWork, read_only, transaction
 from voucher_app.services.vouchers import live_balance
 
 log = logging.getLogger(__name__)
@@ -146,3 +146,23 @@ def _failed(notification: Notification, error: Exception, now: datetime) -> None
         notification.last_error,
         notification.next_attempt_at,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class Reminder:
+    subject: str
+    body: str
+    created_at: datetime
+
+
+@read_only
+def reminders_for(uow: UnitOfWork, recipient: str, limit: int = 20) -> list[Reminder]:
+    """The latest messages written for a recipient (`sme:<code>`), newest first: what its page
+    shows, whether or not the sender has delivered them yet."""
+    found = uow.session.scalars(
+        select(Notification)
+        .where(Notification.recipient == recipient)
+        .order_by(Notification.created_at.desc(), Notification.id.desc())
+        .limit(limit)
+    )
+    return [Reminder(n.subject, n.body, n.created_at) for n in found]

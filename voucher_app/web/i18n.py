@@ -30,6 +30,7 @@ def init_app(app: Flask) -> None:
     Babel(app, locale_selector=choose_language)
     app.jinja_env.filters["yuan"] = format_yuan
     app.jinja_env.filters["local_time"] = local_time
+    app.jinja_env.filters["in_language"] = in_language
     app.jinja_env.globals["languages"] = LANGUAGES
     app.jinja_env.globals["current_language"] = current_language
 
@@ -58,3 +59,11 @@ def local_time(moment: datetime | None) -> str:
     if moment is None:
         return ""
     return moment.astimezone(ZONE).strftime("%Y-%m-%d %H:%M")
+
+
+def in_language(text: str) -> str:
+    """One half of a message the services write in both languages ("中文 / English")."""
+    chinese, separator, english = text.partition(" / ")
+    if not separator:
+        return text
+    return chinese if current_language() == "zh_CN" else english

@@ -17,6 +17,7 @@ from voucher_app.domain.policy import Action
 from voucher_app.services import (
     access,
     claim_lists,
+    notifications,
     offers,
     redemptions,
     smes,
@@ -63,6 +64,7 @@ def _vouchers(uscc: str, passcode: tuple[uuid.UUID, str] | None = None) -> str:
         offers=offers.offers_for(uow, uscc),
         waiting=claim_lists.waiting_for_sme(uow, uscc),
         to_rate=claim_lists.to_rate_for_sme(uow, uscc),
+        reminders=notifications.reminders_for(uow, f"sme:{uscc}"),
         explain=explain,
         passcode=passcode,
     )
