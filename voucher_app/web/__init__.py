@@ -17,6 +17,7 @@ from voucher_app.web import (
     finance,
     guard,
     i18n,
+    programmes,
     provider,
     public,
     registration,
@@ -44,6 +45,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(sme.blp)
     app.register_blueprint(provider.blp)
     app.register_blueprint(center.blp)
+    app.register_blueprint(programmes.blp)
     app.register_blueprint(dashboard.blp)
     app.register_blueprint(finance.blp)
     app.register_blueprint(tasks.blp)

@@ -1,0 +1,162 @@
+"""A center's programmes: the ones it owns with what they hold, a new programme on the terms the
+policy sets (its administrators), and funding one (the owner's administrators) — before the
+budget page passes the money down."""
+
+from __future__ import annotations
+
+import uuid
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext, lazy_gettext
+from flask_babel.speaklater import LazyString
+from flask_wtf import FlaskForm
+from werkzeug.wrappers import Response
+from wtforms import (
+    BooleanField,
+    DateField,
+    IntegerField,
+    SelectMultipleField,
+    StringField,
+)
+from wtforms.validators import InputRequired, Length, NumberRange
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from voucher_app.api.auth import center_in, scope_by, signed_in
+from voucher_app.domain.categories import CATEGORIES
+from voucher_app.domain.errors import InvalidAmount, VoucherError
+from voucher_app.domain.money import format_yuan, parse_yuan
+from voucher_app.domain.policy import Action
+from voucher_app.domain.programmes import MAX_CONFIRMATION_DAYS, ProgrammeTerms
+from voucher_app.domain.sme import SizeClass
+from voucher_app.services import access, programmes
+from voucher_app.web import errors
+from voucher_app.web.guard import page
+from voucher_app.web.i18n import current_language
+from voucher_app.web.messages import explain, place
+from voucher_app.web.registration import SIZE_NAMES
+from voucher_app.wiring import current
+
+blp = Blueprint("center_programmes", __name__, url_prefix="/center")
+errors.as_pages(blp)
+CENTER = center_in("code")
+PROGRAMME = scope_by(access.programme_scope, "programme_id")
+AMOUNTS = ("total_budget", "sme_cap", "face_value")
+
+
+def _checkboxes(label: LazyString) -> SelectMultipleField:
+    return SelectMultipleField(
+        label,
+        validators=[InputRequired()],
+        option_widget=CheckboxInput(),
+        widget=ListWidget(prefix_label=False),
+    )
+
+
+class ProgrammeForm(FlaskForm):  # type: ignore[misc]
+    name = StringField(
+        lazy_gettext("Programme name"), validators=[InputRequired(), Length(max=200)]
+    )
+    period_start = DateField(lazy_gettext("Claims open on"), validators=[InputRequired()])
+    period_end = DateField(lazy_gettext("Claims close on"), validators=[InputRequired()])
+    total_budget = StringField(lazy_gettext("Total budget (yuan)"), validators=[InputRequired()])
+    subsidy_percent = IntegerField(
+        lazy_gettext("The voucher pays (percent of each service)"),
+        validators=[InputRequired(), NumberRange(1, 100)],
+    )
+    face_value = StringField(
+        lazy_gettext("Face value of a voucher (yuan)"), validators=[InputRequired()]
+    )
+    sme_cap = StringField(lazy_gettext("Cap per enterprise (yuan)"), validators=[InputRequired()])
+    validity_days = IntegerField(
+        lazy_gettext("A voucher is valid for (days)"),
+        validators=[InputRequired(), NumberRange(1, 1098)],
+    )
+    confirmation_days = IntegerField(
+        lazy_gettext("Days an enterprise has to confirm a claim"),
+        default=7,
+        validators=[InputRequired(), NumberRange(1, MAX_CONFIRMATION_DAYS)],
+    )
+    partial_spending = BooleanField(lazy_gettext("A voucher may be spent in several claims"))
+    service_categories = _checkboxes(lazy_gettext("Service categories it pays for"))
+    accepted_sizes = _checkboxes(lazy_gettext("Sizes it accepts"))
+
+
+@blp.get("/<string:code>/programmes")
+@page(Action.READ_CENTER, scope=CENTER)
+def programmes_page(code: str) -> str:
+    return _page(code, _form())
+
+
+@blp.post("/<string:code>/programmes")
+@page(Action.ADMINISTER, scope=CENTER)
+def create(code: str) -> str | Response:
+    form = _form()
+    if not form.validate_on_submit():
+        return _page(code, form)
+    amounts = {}
+    for name in AMOUNTS:
+        field = getattr(form, name)
+        try:
+            amounts[name] = parse_yuan(field.data or "")
+        except InvalidAmount as wrong:
+            field.errors = [explain(wrong)]
+    start, end = form.period_start.data, form.period_end.data
+    if len(amounts) < len(AMOUNTS) or start is None or end is None:
+        return _page(code, form)
+    try:
+        terms = ProgrammeTerms(
+            name=form.name.data or "",
+            owner_center=code,
+            period_start=start,
+            period_end=end,
+            total_budget_fen=amounts["total_budget"],
+            subsidy_rate_bp=(form.subsidy_percent.data or 0) * 100,
+            sme_cap_fen=amounts["sme_cap"],
+            voucher_face_value_fen=amounts["face_value"],
+            voucher_validity_days=form.validity_days.data or 0,
+            partial_spending=bool(form.partial_spending.data),
+            service_categories=tuple(form.service_categories.data or ()),
+            accepted_sizes=tuple(SizeClass(size) for size in form.accepted_sizes.data or ()),
+            confirmation_days=form.confirmation_days.data or 0,
+        )
+        created = programmes.create_programme(current().uow(), terms, signed_in().actor)
+    except VoucherError as refused:
+        place(form, refused)
+        return _page(code, form)
+    flash(
+        gettext("%(name)s created: fund it, then pass its budget down.", name=created.name),
+        "success",
+    )
+    return redirect(url_for(".programmes_page", code=code))
+
+
+@blp.post("/programmes/<uuid:programme_id>/funding")
+@page(Action.MOVE_BUDGET, scope=PROGRAMME)
+def fund(programme_id: uuid.UUID) -> Response:
+    uow = current().uow()
+    try:
+        amount = parse_yuan(request.form.get("amount", ""))
+        programmes.fund_programme(uow, programme_id, amount_fen=amount, actor=signed_in().actor)
+        flash(gettext("%(amount)s funded.", amount=format_yuan(amount)), "success")
+    except VoucherError as refused:
+        flash(explain(refused), "error")
+    owner = programmes.get_programme(uow, programme_id).owner_center
+    return redirect(url_for(".programmes_page", code=owner))
+
+
+def _form() -> ProgrammeForm:
+    form = ProgrammeForm()
+    chinese = current_language() == "zh_CN"
+    form.service_categories.choices = [
+        (c.code, c.name_zh if chinese else c.name_en) for c in CATEGORIES
+    ]
+    form.accepted_sizes.choices = [
+        (size.value, str(SIZE_NAMES[size]))
+        for size in (SizeClass.SMALL, SizeClass.MICRO, SizeClass.MEDIUM)
+    ]
+    return form
+
+
+def _page(code: str, form: ProgrammeForm) -> str:
+    owned = [p for p in programmes.list_programmes(current().uow()) if p.owner_center == code]
+    return render_template("web/center/programmes.html", code=code, programmes=owned, form=form)
