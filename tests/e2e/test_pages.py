@@ -5,17 +5,21 @@ and no form accepted without its CSRF token."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
 
 from tests import factories
-from tests.e2e.accounts import PASSWORD, bearer
-from tests.e2e.demo_data import load_demo
-from tests.e2e.pages import csrf_token, visible_text
+from tests.e2e.accounts import PASSWORD, account, bearer
+from tests.e2e.demo_data import load_demo, tax_adviser
+from tests.e2e.pages import csrf_token, finished, sign_in, visible_text
 from tests.unit.test_translations import catalogue
 from voucher_app.api.auth import ACCESS_ATTRIBUTE
 from voucher_app.domain.actors import Role
-from voucher_app.services import providers, users
+from voucher_app.domain.categories import CATEGORIES
+from voucher_app.domain.sme import INDUSTRY_NAMES
+from voucher_app.services import bulk, centers, demo, programmes, providers, users
 from voucher_app.wiring import current
 
 API = ("/api/", "/.well-known/", "/healthz", "/static/")
@@ -116,17 +120,68 @@ def test_signing_in_keeps_the_name_shows_the_error_by_the_field_and_needs_the_to
 def test_every_page_renders_in_both_languages_without_untranslated_strings(
     app: Flask, runner: FlaskCliRunner
 ) -> None:
-    """Walks the catalogue: no English message shows on a Chinese page, and no Chinese one
-    on an English page (a string the pages print without `_()` shows up as one or the other)."""
+    """Walks the catalogue over every page, as the people who see each: no English message
+    shows on a Chinese page, and no Chinese one on an English page (a string printed without
+    `_()` shows up as one or the other). The demo's names are data, not messages: they are
+    taken out of the text first."""
     load_demo(app, runner)
     assert runner.invoke(args=["ledger", "checkpoint"]).exit_code == 0
+    provider, _ = tax_adviser(app)
     messages = [m for m in catalogue("zh_CN") if m.id and isinstance(m.id, str)]
-    english = {str(m.id) for m in messages if "%(" not in str(m.id)}
-    chinese = {str(m.string) for m in messages if "%(" not in str(m.string)}
+    english = {str(m.id) for m in messages if "%(" not in str(m.id) and len(str(m.id)) > 3}
+    chinese = {
+        str(m.string) for m in messages if "%(" not in str(m.string) and len(str(m.string)) > 1
+    }
+    pages: dict[str, tuple[FlaskClient, list[str]]] = {
+        "public": (app.test_client(), ["/", "/catalogue", "/ledger", "/sign-in", "/register",
+                                       "/providers/apply", "/catalogue?category=legal"]),
+        "sme": (_signed_in(app, Role.SME, sme=demo.SMES[2].uscc), [f"/sme/{demo.SMES[2].uscc}"]),
+        "provider": (_signed_in(app, Role.PROVIDER, provider=provider), [f"/provider/{provider}"]),
+        "staff": (_signed_in(app, Role.CENTER_STAFF, center="440000"), [
+            "/center/440000/review", "/center/440000/approvals", "/center/440000/budget",
+            "/center/440000/programmes", "/center/440000/issuance", "/finance/440000",
+            "/dashboard/440000", "/dashboard/440300",
+        ]),
+    }  # fmt: skip
+    staff = pages["staff"][0]
+    verify = staff.post("/ledger/verify", data={"csrf_token": csrf_token(staff, "/ledger")})
+    finished(staff, verify.location)
+    pages["staff"][1].append(verify.location)
+    data = _demo_names(app)
+    for client, urls in pages.values():
+        for url in urls:
+            in_chinese = _scrub(client.get(url, headers=CHINESE).get_data(as_text=True), data)
+            in_english = _scrub(client.get(url, headers=ENGLISH).get_data(as_text=True), data)
+            assert [text for text in english if text in in_chinese] == [], url
+            assert [text for text in chinese if text in in_english] == [], url
+            assert "SME service vouchers" in in_english and "中小企业服务券" in in_chinese
+
+
+def _signed_in(app: Flask, role: Role, **binding: Any) -> FlaskClient:
     client = app.test_client()
-    for url in ("/", "/catalogue", "/ledger", "/sign-in", "/catalogue?category=legal"):
-        in_chinese = visible_text(client.get(url, headers=CHINESE).get_data(as_text=True))
-        in_english = visible_text(client.get(url, headers=ENGLISH).get_data(as_text=True))
-        assert [text for text in english if text in in_chinese] == [], url
-        assert [text for text in chinese if text in in_english] == [], url
-        assert "SME service vouchers" in in_english and "中小企业服务券" in in_chinese
+    sign_in(client, account(app, role, **binding).username, PASSWORD)
+    return client
+
+
+def _demo_names(app: Flask) -> list[str]:
+    """Names the demo data gives, in either language, and the column names a list may use:
+    shown as they are on every page."""
+    with app.app_context():
+        uow = current().uow()
+        names = [p.name for p in programmes.list_programmes(uow)]
+        names += [p.name for p in providers.catalogue(uow)]
+        names += [p.provider_name for p in providers.catalogue(uow)]
+        names += [c.name_zh for c in centers.list_subtree(uow, "440000")]
+        names += [c.name_en for c in centers.list_subtree(uow, "440000")]
+    names += [sme.name for sme in demo.SMES]
+    names += [name for category in CATEGORIES for name in (category.name_zh, category.name_en)]
+    names += [name for pair in INDUSTRY_NAMES.values() for name in pair]
+    names += list(bulk.CODE_COLUMNS)  # a list's column may be named in Chinese
+    return sorted(names, key=len, reverse=True)
+
+
+def _scrub(html: str, names: list[str]) -> str:
+    text = visible_text(html)
+    for name in names:
+        text = text.replace(name, " ")
+    return text
