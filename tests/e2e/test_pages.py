@@ -185,3 +185,13 @@ def _scrub(html: str, names: list[str]) -> str:
     for name in names:
         text = text.replace(name, " ")
     return text
+
+
+def test_signing_in_on_the_page_is_rate_limited_like_the_api(app: Flask) -> None:
+    client = app.test_client()
+    token = csrf_token(client, "/sign-in")
+    attempt = {"username": "nobody", "password": "wrong", "csrf_token": token}
+    answers = [client.post("/sign-in", data=attempt).status_code for _ in range(11)]
+    assert answers[:10] == [200] * 10 and answers[10] == 429
+    refused = client.post("/sign-in", data=attempt)
+    assert "尝试次数过多" in visible_text(refused.get_data(as_text=True))

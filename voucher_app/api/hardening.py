@@ -31,6 +31,18 @@ HEADERS = {
 }
 
 
+LIMITER = "voucher_app.limiter"
+
+
+def limit_posts(app: Flask, limits: dict[str, str]) -> None:
+    """Rate-limit the POSTs of these endpoints per client address (the pages' forms use this
+    too, once their views are registered)."""
+    limiter: Limiter = app.extensions[LIMITER]
+    for endpoint, limit in limits.items():
+        limited: Any = limiter.limit(limit, methods=["POST"])  # typed for async views too
+        app.view_functions[endpoint] = limited(app.view_functions[endpoint])
+
+
 def init_app(app: Flask) -> None:
     """Call after the routes are registered: the limits wrap their views."""
     limiter = Limiter(
@@ -41,10 +53,8 @@ def init_app(app: Flask) -> None:
     )
     # The views below hold the limiter weakly; with RATELIMIT_ENABLED false it registers
     # nothing on the app, so without this reference it would be collected and they would fail.
-    app.extensions["voucher_app.limiter"] = limiter
-    for endpoint, limit in LIMITS.items():
-        limited: Any = limiter.limit(limit, methods=["POST"])  # typed for async views too
-        app.view_functions[endpoint] = limited(app.view_functions[endpoint])
+    app.extensions[LIMITER] = limiter
+    limit_posts(app, LIMITS)
     production = bool(app.config.get("PRODUCTION"))
 
     @app.after_request

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from flask import Flask, Response, request
 
+from voucher_app.api import hardening
 from voucher_app.web import (
     center,
     dashboard,
@@ -25,6 +26,15 @@ from voucher_app.web import (
     sme,
     tasks,
 )
+
+#: The pages' forms that a stranger could repeat: the same limits as their API routes.
+PAGE_LIMITS = {
+    "session.sign_in": hardening.LIMITS["auth.Login"],
+    "registration.register_sme": hardening.LIMITS["users.Register"],
+    "registration.apply_provider": hardening.LIMITS["providers.Apply"],
+    "sme.claim": hardening.LIMITS["smes.SmeVouchers"],
+    "provider.redeem": hardening.LIMITS["redemptions.Submit"],
+}
 
 #: Pages load their styles and scripts from this origin only (vendored, never a CDN).
 #: The scanner runs its decoder in a worker it builds from a blob, and shows the camera.
@@ -49,6 +59,8 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(dashboard.blp)
     app.register_blueprint(finance.blp)
     app.register_blueprint(tasks.blp)
+
+    hardening.limit_posts(app, PAGE_LIMITS)
 
     @app.after_request
     def _page_policy(response: Response) -> Response:
