@@ -63,4 +63,8 @@ def _work(app: Flask, task_id: uuid.UUID, job: Job) -> None:
             log.exception("task %s failed", task_id)
             tasks.fail(uow, task_id, "internal_error")
         else:
-            tasks.finish(uow, task_id, result)
+            try:
+                tasks.finish(uow, task_id, result)
+            except Exception:  # a result the database refused: the page must not wait forever
+                log.exception("task %s could not record its result", task_id)
+                tasks.fail(uow, task_id, "internal_error")

@@ -18,7 +18,7 @@ from flask import Flask, g, request
 from flask_login import LoginManager, UserMixin, current_user
 
 from voucher_app.domain.actors import Actor, Role
-from voucher_app.domain.errors import InvalidCredentials
+from voucher_app.domain.errors import InvalidCredentials, PermissionDenied
 from voucher_app.domain.policy import Action, Scope
 from voucher_app.domain.sme import parse_uscc
 from voucher_app.domain.users import Principal
@@ -45,6 +45,7 @@ class SessionUser(UserMixin):  # type: ignore[misc]
 
 
 def init_app(app: Flask) -> None:
+    app.before_request(_same_site_for_sessions)
     manager = LoginManager(app)
     manager.session_protection = "strong"
 
@@ -56,6 +57,27 @@ def init_app(app: Flask) -> None:
             return None
         principal = users.principal_for_session(current().uow(), public_id)
         return SessionUser(principal) if principal is not None else None
+
+
+UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+def _same_site_for_sessions() -> None:
+    """A change sent with the session cookie must come from this site's own pages: browsers
+    say where a request comes from (Origin, else Referer), and another site's form or script is
+    refused, as Flask-WTF's token refuses it on the pages. Bearer tokens are not sent by
+    browsers on their own, so they need no such check."""
+    if request.method not in UNSAFE or not request.path.startswith("/api/"):
+        return
+    if "Authorization" in request.headers or not current_user.is_authenticated:
+        return
+    source = request.headers.get("Origin") or request.headers.get("Referer")
+    if source is None:
+        return  # not a browser: nothing another site could have made it send
+    if source.rstrip("/") != request.host_url.rstrip("/") and not source.startswith(
+        request.host_url
+    ):
+        raise PermissionDenied("a signed-in session cannot be used from another site")
 
 
 def current_principal() -> Principal | None:

@@ -15,12 +15,11 @@ from typing import Any
 from apispec import APISpec, BasePlugin
 from flask import Flask, Response, g, request
 
-from voucher_app.api.auth import current_principal
+from voucher_app.api.auth import UNSAFE, current_principal
 from voucher_app.services import idempotency
 from voucher_app.wiring import current
 
 HEADER = "Idempotency-Key"
-UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 SESSION_ENDPOINTS = frozenset({"auth.Login", "auth.Logout"})
 
 

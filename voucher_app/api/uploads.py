@@ -53,14 +53,15 @@ def init_app(app: Flask) -> None:
 
 
 def takes_file(view: F) -> F:
-    """Mark a view method as one that receives a file."""
+    """Mark a view (a page's function, or an API class's method) as one that receives a
+    file."""
     setattr(view, UPLOAD_ATTRIBUTE, True)
     return view
 
 
 def _raise_limit_for_files() -> None:
-    view_class = getattr(current_app.view_functions.get(request.endpoint or ""), "view_class", None)
-    handler = getattr(view_class, request.method.lower(), None)
+    view = current_app.view_functions.get(request.endpoint or "")
+    handler = getattr(getattr(view, "view_class", None), request.method.lower(), view)
     if getattr(handler, UPLOAD_ATTRIBUTE, False):
         request.max_content_length = current_app.config["MAX_UPLOAD_LENGTH"]
 

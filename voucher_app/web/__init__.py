@@ -34,6 +34,7 @@ PAGE_LIMITS = {
     "registration.apply_provider": hardening.LIMITS["providers.Apply"],
     "sme.claim": hardening.LIMITS["smes.SmeVouchers"],
     "provider.redeem": hardening.LIMITS["redemptions.Submit"],
+    "public.verify_now": "3 per minute",
 }
 
 #: Pages load their styles and scripts from this origin only (vendored, never a CDN).

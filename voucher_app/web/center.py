@@ -15,7 +15,7 @@ from werkzeug.wrappers import Response
 
 from voucher_app import background
 from voucher_app.api.auth import center_in, scope_by, signed_in
-from voucher_app.api.uploads import read_upload
+from voucher_app.api.uploads import read_upload, takes_file
 from voucher_app.domain.errors import PermissionDenied, VoucherError
 from voucher_app.domain.money import format_yuan, parse_yuan
 from voucher_app.domain.policy import Action
@@ -97,14 +97,21 @@ def approve_many(code: str) -> Response:
     """Approve the ticked claims; only claims in this center's queue are touched."""
     uow = current().uow()
     waiting = {claim.id for claim in claim_lists.review_queue(uow, code)}
-    chosen = [uuid.UUID(value) for value in request.form.getlist("claim") if _is_uuid(value)]
-    approved = 0
-    for claim_id in chosen:
-        if claim_id in waiting:
+    chosen = {uuid.UUID(value) for value in request.form.getlist("claim") if _is_uuid(value)}
+    approved = refused = 0
+    for claim_id in chosen & waiting:
+        try:
             redemptions.approve_redemption(uow, claim_id, signed_in().actor)
             approved += 1
+        except VoucherError:  # decided meanwhile, by someone else
+            refused += 1
     message = ngettext("%(num)d claim approved.", "%(num)d claims approved.", approved)
     flash(message, "success" if approved else "error")
+    if refused:
+        flash(
+            ngettext("%(num)d was decided meanwhile.", "%(num)d were decided meanwhile.", refused),
+            "error",
+        )
     return redirect(url_for(".queue", code=code))
 
 
@@ -179,9 +186,14 @@ def decide_provider(provider_id: uuid.UUID) -> Response:
 @blp.post("/accounts/<uuid:user_id>/activate")
 @page(Action.REVIEW, scope=ACCOUNT)
 def activate(user_id: uuid.UUID) -> Response:
-    """Let a self-registered SME or provider account sign in."""
-    view = users.set_status(current().uow(), user_id, UserStatus.ACTIVE, signed_in().actor)
-    flash(gettext("%(name)s may now sign in.", name=view.username), "success")
+    """Let a self-registered SME or provider account sign in (a disabled account stays so:
+    this page approves registrations, it does not undo a decision)."""
+    uow = current().uow()
+    if users.get_user(uow, user_id).status is not UserStatus.PENDING:
+        flash(gettext("This account is not waiting for approval."), "error")
+    else:
+        view = users.set_status(uow, user_id, UserStatus.ACTIVE, signed_in().actor)
+        flash(gettext("%(name)s may now sign in.", name=view.username), "success")
     return redirect(on_this_site(request.form.get("back", ""), url_for(".mine")))
 
 
@@ -200,6 +212,7 @@ def issuance(code: str) -> str:
 
 @blp.post("/<string:code>/issuance")
 @page(Action.ISSUE, scope=CENTER)
+@takes_file
 def issue_list(code: str) -> Response:
     """Read the upload and hand the run to the background: a list of thousands takes longer
     than a request should."""

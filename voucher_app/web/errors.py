@@ -40,6 +40,8 @@ def _http_error(error: HTTPException) -> tuple[str, int]:
     status = error.code or 500
     if status == 404:
         return _page(gettext("There is no such page."), 404)
+    if status == 413:
+        return _page(gettext("The file is too large."), 413)
     if status == 429:
         return _page(gettext("Too many attempts from here: wait a little and try again."), 429)
     return _page(gettext("This request could not be handled."), status)

@@ -16,7 +16,7 @@ from werkzeug.wrappers import Response
 from voucher_app import background
 from voucher_app.api.auth import center_in, scope_by, signed_in
 from voucher_app.api.settlement import FILES
-from voucher_app.api.uploads import read_upload
+from voucher_app.api.uploads import read_upload, takes_file
 from voucher_app.domain.errors import InvalidInput, VoucherError
 from voucher_app.domain.policy import Action
 from voucher_app.services import access, programmes, reconciliation, settlement
@@ -102,6 +102,7 @@ def cancel(batch_id: uuid.UUID) -> Response:
 
 @blp.post("/<string:code>/statements")
 @page(Action.SETTLE, scope=CENTER)
+@takes_file
 def upload_statement(code: str) -> Response:
     """Read the upload and reconcile it in the background; the task's page tells the outcome."""
     try:

@@ -3,8 +3,9 @@
 Pages ask the same access policy as the API (`services.access.authorize`), with the signed-in
 session's principal: someone not signed in is sent to the sign-in page and brought back; a
 refusal is a 403 page. Every form on a page carries a CSRF token (Flask-WTF) and a POST without
-a valid one is refused; the JSON API is exempt, as its clients send bearer tokens or JSON that
-another site's form cannot send.
+a valid one is refused. The JSON API is exempt from tokens: its clients send bearer tokens,
+and a change sent there with the session cookie must come from this site
+(`api.auth._same_site_for_sessions`).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from typing import ParamSpec, TypeVar
+from urllib.parse import urlsplit
 
 from flask import Flask, redirect, render_template, request, url_for
 from flask_babel import gettext
@@ -81,5 +83,11 @@ def _bound(scope: ScopeOf, values: dict[str, object]) -> FindScope:
 
 def on_this_site(target: str, default: str) -> str:
     """`target` if it is a path on this site, else `default`: a form's "back to" never sends a
-    visitor elsewhere."""
-    return target if target.startswith("/") and not target.startswith("//") else default
+    visitor elsewhere. Browsers drop tabs and newlines from a URL and read a backslash as a
+    slash, so a tab or a backslash after the first slash makes it another site too."""
+    if any(char == "\\" or char.isspace() or not char.isprintable() for char in target):
+        return default
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return default
+    return target

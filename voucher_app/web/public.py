@@ -14,7 +14,8 @@ from voucher_app import background
 from voucher_app.api.auth import signed_in
 from voucher_app.domain.categories import CATEGORIES, CATEGORY_CODES
 from voucher_app.domain.errors import NoCheckpoint, UnknownCenter
-from voucher_app.domain.policy import Action
+from voucher_app.domain.policy import Action, Scope
+from voucher_app.persistence.uow import UnitOfWork
 from voucher_app.services import centers, ledger, providers
 from voucher_app.web import errors
 from voucher_app.web.guard import on_this_site, page
@@ -70,11 +71,16 @@ def public_ledger() -> str:
     )
 
 
+def _own_center(uow: UnitOfWork, values: dict[str, Any]) -> Scope:
+    """The signed-in account's center (an admin's: everywhere)."""
+    return Scope(center_id=signed_in().center_id)
+
+
 @blp.post("/ledger/verify")
-@page(Action.READ_OWN_ACCOUNT)
+@page(Action.READ_CENTER, scope=_own_center)
 def verify_now() -> Response:
-    """Check the whole ledger in the background (every hash, signature and balance); the task's
-    page follows its progress."""
+    """Check the whole ledger in the background (every hash, signature and balance) — for
+    center staff and auditors, a few times a minute; the task's page follows its progress."""
     parts = current()
     verifiers = parts.ledger_verifiers()
 

@@ -14,6 +14,7 @@ from werkzeug.wrappers import Response
 from voucher_app.api.auth import scope_by, signed_in
 from voucher_app.domain.errors import ClaimRefused, PermissionDenied, VoucherError
 from voucher_app.domain.policy import Action
+from voucher_app.domain.sme import parse_uscc
 from voucher_app.services import (
     access,
     claim_lists,
@@ -49,7 +50,10 @@ def mine() -> Response:
 
 @blp.get("/<string:uscc>")
 @page(Action.READ_CONCERNED, scope=SME)
-def vouchers_page(uscc: str) -> str:
+def vouchers_page(uscc: str) -> str | Response:
+    canonical = parse_uscc(uscc)
+    if canonical != uscc:  # typed in lower case, or with spaces: one page per SME
+        return redirect(url_for(".vouchers_page", uscc=canonical))
     return _vouchers(uscc)
 
 
