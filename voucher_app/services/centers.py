@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from importlib import resources
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import Session
 
 from voucher_app.domain.centers import CenterLevel, CenterSpec, parse_center_rows
@@ -159,8 +159,17 @@ def list_subtree(uow: UnitOfWork, code: str) -> list[CenterView]:
     """The center `code` and everything below it, parents before children."""
     session = uow.session
     root = center_by_code(session, code)
-    ids = subtree_ids(session, root.id)
-    centers = list(session.scalars(select(Center).where(Center.id.in_(ids))))
+    return _ordered(session, select(Center).where(Center.id.in_(subtree_ids(session, root.id))))
+
+
+@read_only
+def list_all(uow: UnitOfWork) -> list[CenterView]:
+    """Every center, parents before children (none in a database not set up yet)."""
+    return _ordered(uow.session, select(Center))
+
+
+def _ordered(session: Session, query: Select[Center]) -> list[CenterView]:
+    centers = list(session.scalars(query))
     codes = {center_id: code for center_id, code in session.execute(select(Center.id, Center.code))}
     depth = {level: position for position, level in enumerate(CenterLevel)}
     centers.sort(key=lambda c: (depth[CenterLevel(c.level)], c.code))

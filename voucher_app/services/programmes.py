@@ -266,9 +266,20 @@ def claw_back(
     )
 
 
-@read_only
 def available_budget(uow: UnitOfWork, programme_id: uuid.UUID, center_code: str) -> int:
+    """What the center has left to issue of the programme."""
+    return available_budgets(uow, programme_id, [center_code])[center_code]
+
+
+@read_only
+def available_budgets(
+    uow: UnitOfWork, programme_id: uuid.UUID, center_codes: list[str]
+) -> dict[str, int]:
+    """What each center has left to issue of the programme, in one read."""
     session = uow.session
-    programme = programme_by_id(session, programme_id)
-    center = center_by_code(session, center_code)
-    return uow.journal.balance(accounts.available(center.code, str(programme.public_id)))
+    pid = str(programme_by_id(session, programme_id).public_id)
+    budgets = {
+        code: accounts.available(center_by_code(session, code).code, pid) for code in center_codes
+    }
+    balances = uow.journal.balances(list(budgets.values()))
+    return {code: balances[budget.name] for code, budget in budgets.items()}

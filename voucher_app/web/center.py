@@ -35,7 +35,7 @@ from voucher_app.services import (
 from voucher_app.services import approvals as approvals_service
 from voucher_app.web import errors
 from voucher_app.web.guard import on_this_site, page
-from voucher_app.web.messages import explain
+from voucher_app.web.messages import attempt, explain
 from voucher_app.wiring import current
 
 blp = Blueprint("center", __name__, url_prefix="/center")
@@ -65,11 +65,23 @@ PROVIDER = scope_by(access.provider_scope, "provider_id")
 ACCOUNT = scope_by(access.user_scope, "user_id")
 
 
-@blp.get("/")
+#: A center account's own page of each area, by the short address the menu links to.
+AREAS = {
+    "review": ".queue",
+    "approvals": ".approvals",
+    "finance": "finance.overview",
+    "issuance": ".issuance",
+    "budget": ".budget",
+}
+
+
+@blp.get("/", defaults={"area": "review"})
+@blp.get("/<any(approvals, finance, issuance, budget):area>")
 @page(Action.READ_OWN_ACCOUNT)
-def mine() -> Response:
-    """A center account lands on its center's review queue (other accounts have none)."""
-    return redirect(url_for(".queue", code=_own_center()))
+def mine(area: str) -> Response:
+    """The account's own center's page of the area; it lands on the review queue (other
+    accounts have none)."""
+    return redirect(url_for(AREAS[area], code=_own_center()))
 
 
 def _own_center() -> str:
@@ -129,33 +141,18 @@ def reject(redemption_id: uuid.UUID) -> Response:
 
 def _decide(redemption_id: uuid.UUID, *, approve: bool) -> Response:
     uow, actor = current().uow(), signed_in().actor
-    try:
-        if approve:
-            claim = redemptions.approve_redemption(uow, redemption_id, actor)
-            flash(
-                gettext("Claim on voucher %(code)s approved.", code=claim.voucher_code), "success"
-            )
-        else:
-            reason = request.form.get("reason", "")
-            claim = redemptions.reject_redemption(uow, redemption_id, reason, actor)
-            flash(
-                gettext("Claim on voucher %(code)s rejected.", code=claim.voucher_code), "success"
-            )
-    except VoucherError as refused:
-        flash(explain(refused), "error")
+    if approve:
+        attempt(
+            lambda: redemptions.approve_redemption(uow, redemption_id, actor),
+            lambda claim: gettext("Claim on voucher %(code)s approved.", code=claim.voucher_code),
+        )
+    else:
+        reason = request.form.get("reason", "")
+        attempt(
+            lambda: redemptions.reject_redemption(uow, redemption_id, reason, actor),
+            lambda claim: gettext("Claim on voucher %(code)s rejected.", code=claim.voucher_code),
+        )
     return redirect(on_this_site(request.form.get("back", ""), url_for(".mine")))
-
-
-@blp.get("/approvals")
-@page(Action.READ_OWN_ACCOUNT)
-def my_approvals() -> Response:
-    return redirect(url_for(".approvals", code=_own_center()))
-
-
-@blp.get("/finance")
-@page(Action.READ_OWN_ACCOUNT)
-def my_finance() -> Response:
-    return redirect(url_for("finance.overview", code=_own_center()))
 
 
 @blp.get("/<string:code>/approvals")
@@ -169,17 +166,16 @@ def approvals(code: str) -> str:
 @page(Action.REVIEW, scope=PROVIDER)
 def decide_provider(provider_id: uuid.UUID) -> Response:
     """Approve a provider, or reject its application with a reason."""
-    decision = request.form.get("decision", "")
     try:
-        chosen = ProviderDecision(decision)
-        view = providers.decide_provider(
-            current().uow(), provider_id, chosen, signed_in().actor, request.form.get("reason")
-        )
-        flash(gettext("%(name)s: done.", name=view.name), "success")
+        chosen = ProviderDecision(request.form.get("decision", ""))
     except ValueError:
         flash(gettext("Choose approve or reject."), "error")
-    except VoucherError as refused:
-        flash(explain(refused), "error")
+    else:
+        reason, actor = request.form.get("reason"), signed_in().actor
+        attempt(
+            lambda: providers.decide_provider(current().uow(), provider_id, chosen, actor, reason),
+            lambda view: gettext("%(name)s: done.", name=view.name),
+        )
     return redirect(on_this_site(request.form.get("back", ""), url_for(".mine")))
 
 
@@ -195,12 +191,6 @@ def activate(user_id: uuid.UUID) -> Response:
         view = users.set_status(uow, user_id, UserStatus.ACTIVE, signed_in().actor)
         flash(gettext("%(name)s may now sign in.", name=view.username), "success")
     return redirect(on_this_site(request.form.get("back", ""), url_for(".mine")))
-
-
-@blp.get("/issuance")
-@page(Action.READ_OWN_ACCOUNT)
-def my_issuance() -> Response:
-    return redirect(url_for(".issuance", code=_own_center()))
 
 
 @blp.get("/<string:code>/issuance")
@@ -256,29 +246,23 @@ def issue_list(code: str) -> Response:
     return redirect(url_for("tasks.task_page", task_id=task))
 
 
-@blp.get("/budget")
-@page(Action.READ_OWN_ACCOUNT)
-def my_budget() -> Response:
-    return redirect(url_for(".budget", code=_own_center()))
-
-
 @blp.get("/<string:code>/budget")
 @page(Action.READ_CENTER, scope=CENTER)
 def budget(code: str) -> str:
     """What each programme leaves this center and each center directly below it."""
     uow = current().uow()
     children = [c for c in centers.list_subtree(uow, code) if c.parent_code == code]
-    rows = [
-        {
-            "programme": programme,
-            "here": programmes.available_budget(uow, programme.id, code),
-            "children": [
-                (child, programmes.available_budget(uow, programme.id, child.code))
-                for child in children
-            ],
-        }
-        for programme in programmes.list_programmes(uow)
-    ]
+    codes = [code] + [child.code for child in children]
+    rows = []
+    for programme in programmes.list_programmes(uow):
+        left = programmes.available_budgets(uow, programme.id, codes)
+        rows.append(
+            {
+                "programme": programme,
+                "here": left[code],
+                "children": [(child, left[child.code]) for child in children],
+            }
+        )
     return render_template("web/center/budget.html", code=code, rows=rows, children=children)
 
 
@@ -288,9 +272,10 @@ def move_budget(code: str, programme_id: uuid.UUID) -> Response:
     """Pass budget down to a direct child, or take unspent budget back from it."""
     child = request.form.get("child", "")
     down = request.form.get("direction") != "back"
-    try:
+    move = programmes.allocate if down else programmes.claw_back
+
+    def step() -> int:
         amount = parse_yuan(request.form.get("amount", ""))
-        move = programmes.allocate if down else programmes.claw_back
         move(
             current().uow(),
             programme_id,
@@ -299,10 +284,9 @@ def move_budget(code: str, programme_id: uuid.UUID) -> Response:
             amount_fen=amount,
             actor=signed_in().actor,
         )
-    except VoucherError as refused:
-        flash(explain(refused), "error")
-    else:
-        flash(gettext("%(amount)s moved.", amount=format_yuan(amount)), "success")
+        return amount
+
+    attempt(step, lambda amount: gettext("%(amount)s moved.", amount=format_yuan(amount)))
     return redirect(url_for(".budget", code=code))
 
 

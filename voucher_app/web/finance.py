@@ -22,7 +22,7 @@ from voucher_app.domain.policy import Action
 from voucher_app.services import access, programmes, reconciliation, settlement
 from voucher_app.web import errors
 from voucher_app.web.guard import page
-from voucher_app.web.messages import explain
+from voucher_app.web.messages import attempt, explain
 from voucher_app.wiring import current
 
 blp = Blueprint("finance", __name__, url_prefix="/finance")
@@ -60,13 +60,14 @@ def overview(code: str) -> str:
 def build(code: str) -> Response:
     try:
         programme_id = uuid.UUID(request.form.get("programme", ""))
-        batch = settlement.build_batch(current().uow(), programme_id, code, signed_in().actor)
     except ValueError:
         flash(gettext("Choose a programme."), "error")
-    except VoucherError as refused:
-        flash(explain(refused), "error")
     else:
-        flash(gettext("Batch %(reference)s built.", reference=batch.reference), "success")
+        actor = signed_in().actor
+        attempt(
+            lambda: settlement.build_batch(current().uow(), programme_id, code, actor),
+            lambda batch: gettext("Batch %(reference)s built.", reference=batch.reference),
+        )
     return redirect(url_for(".overview", code=code))
 
 
@@ -88,16 +89,12 @@ def export(batch_id: uuid.UUID, kind: str) -> Response:
 @blp.post("/batches/<uuid:batch_id>/cancel")
 @page(Action.SETTLE, scope=BATCH)
 def cancel(batch_id: uuid.UUID) -> Response:
-    uow = current().uow()
-    try:
-        batch = settlement.cancel_batch(
-            uow, batch_id, request.form.get("reason", ""), signed_in().actor
-        )
-        flash(gettext("Batch %(reference)s cancelled.", reference=batch.reference), "success")
-    except VoucherError as refused:
-        flash(explain(refused), "error")
-        batch = settlement.get_batch(uow, batch_id)
-    return redirect(url_for(".overview", code=batch.center))
+    uow, actor, reason = current().uow(), signed_in().actor, request.form.get("reason", "")
+    attempt(
+        lambda: settlement.cancel_batch(uow, batch_id, reason, actor),
+        lambda batch: gettext("Batch %(reference)s cancelled.", reference=batch.reference),
+    )
+    return redirect(url_for(".overview", code=settlement.get_batch(uow, batch_id).center))
 
 
 @blp.post("/<string:code>/statements")

@@ -6,6 +6,9 @@ entry here falls back to the error's own Chinese or English message.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TypeVar
+
 from flask import flash
 from flask_babel import lazy_gettext
 from flask_wtf import FlaskForm
@@ -13,6 +16,8 @@ from wtforms import Field
 
 from voucher_app.domain.errors import VoucherError
 from voucher_app.web.i18n import current_language
+
+T = TypeVar("T")
 
 #: Why a typed credit code is not one (`InvalidUSCC`'s reasons); the registration page's script
 #: shows the same words as the code is typed.
@@ -26,7 +31,7 @@ USCC_REASONS = {
     ),
 }
 #: Which form field a refusal is about, when the service does not name one.
-FIELD_OF_CODE = {"invalid_uscc": "uscc", "sme_exists": "uscc", "user_exists": "username"}
+FIELD_OF_CODE = {"invalid_uscc": "uscc", "sme_exists": "uscc"}
 
 BY_CODE = {
     "sme_exists": lazy_gettext(
@@ -52,6 +57,18 @@ def place(form: FlaskForm, error: VoucherError) -> None:
         field.errors = [*field.errors, explain(error)]
     else:
         flash(explain(error), "error")
+
+
+def attempt(step: Callable[[], T], success: Callable[[T], str]) -> T | None:
+    """Take a service step a form asked for, and say above the page what it did — or why it
+    was refused (then None)."""
+    try:
+        done = step()
+    except VoucherError as refused:
+        flash(explain(refused), "error")
+        return None
+    flash(success(done), "success")
+    return done
 
 
 def explain(error: VoucherError) -> str:

@@ -32,7 +32,7 @@ from voucher_app.services import access, programmes
 from voucher_app.web import errors
 from voucher_app.web.guard import page
 from voucher_app.web.i18n import current_language
-from voucher_app.web.messages import explain, place
+from voucher_app.web.messages import attempt, explain, place
 from voucher_app.web.registration import SIZE_NAMES
 from voucher_app.wiring import current
 
@@ -133,13 +133,14 @@ def create(code: str) -> str | Response:
 @blp.post("/programmes/<uuid:programme_id>/funding")
 @page(Action.MOVE_BUDGET, scope=PROGRAMME)
 def fund(programme_id: uuid.UUID) -> Response:
-    uow = current().uow()
-    try:
+    uow, actor = current().uow(), signed_in().actor
+
+    def step() -> int:
         amount = parse_yuan(request.form.get("amount", ""))
-        programmes.fund_programme(uow, programme_id, amount_fen=amount, actor=signed_in().actor)
-        flash(gettext("%(amount)s funded.", amount=format_yuan(amount)), "success")
-    except VoucherError as refused:
-        flash(explain(refused), "error")
+        programmes.fund_programme(uow, programme_id, amount_fen=amount, actor=actor)
+        return amount
+
+    attempt(step, lambda amount: gettext("%(amount)s funded.", amount=format_yuan(amount)))
     owner = programmes.get_programme(uow, programme_id).owner_center
     return redirect(url_for(".programmes_page", code=owner))
 

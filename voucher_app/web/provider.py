@@ -33,7 +33,7 @@ from voucher_app.services.redemptions import Service, VoucherProof
 from voucher_app.web import errors
 from voucher_app.web.guard import page
 from voucher_app.web.i18n import current_language
-from voucher_app.web.messages import explain, place
+from voucher_app.web.messages import attempt, explain, place
 from voucher_app.wiring import current
 
 blp = Blueprint("provider", __name__, url_prefix="/provider")
@@ -215,9 +215,9 @@ def publish(provider_id: uuid.UUID) -> str | Response:
 @page(Action.ACT_AS_PROVIDER, scope=PROVIDER)
 def withdraw(provider_id: uuid.UUID, product_id: uuid.UUID) -> Response:
     """Take a service out of the catalogue; claims made under it keep its terms."""
-    try:
-        providers.withdraw_product(current().uow(), provider_id, product_id, signed_in().actor)
-        flash(gettext("Withdrawn from the catalogue."), "success")
-    except VoucherError as refused:
-        flash(explain(refused), "error")
+    actor = signed_in().actor
+    attempt(
+        lambda: providers.withdraw_product(current().uow(), provider_id, product_id, actor),
+        lambda _: gettext("Withdrawn from the catalogue."),
+    )
     return redirect(url_for(".desk", provider_id=provider_id))

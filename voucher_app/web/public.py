@@ -13,7 +13,7 @@ from werkzeug.wrappers import Response
 from voucher_app import background
 from voucher_app.api.auth import signed_in
 from voucher_app.domain.categories import CATEGORIES, CATEGORY_CODES
-from voucher_app.domain.errors import NoCheckpoint, UnknownCenter
+from voucher_app.domain.errors import NoCheckpoint
 from voucher_app.domain.policy import Action, Scope
 from voucher_app.persistence.uow import UnitOfWork
 from voucher_app.services import centers, ledger, providers
@@ -25,7 +25,6 @@ from voucher_app.wiring import current
 blp = Blueprint("public", __name__)
 errors.as_pages(blp)
 PAGE = 50
-ROOT_CENTER = "440000"
 
 
 @blp.get("/")
@@ -41,10 +40,7 @@ def catalogue() -> str:
     category = request.args.get("category") or None
     center = request.args.get("center") or None
     uow = current().uow()
-    try:
-        choices = centers.list_subtree(uow, ROOT_CENTER)
-    except UnknownCenter:  # a database without its centers yet
-        choices = []
+    choices = centers.list_all(uow)
     if category not in CATEGORY_CODES:
         category = None
     if center not in {choice.code for choice in choices}:

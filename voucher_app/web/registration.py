@@ -20,7 +20,7 @@ from wtforms.validators import Email, EqualTo, InputRequired, Length, NumberRang
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from voucher_app.domain.categories import CATEGORIES
-from voucher_app.domain.errors import InvalidAmount, UnknownCenter, VoucherError
+from voucher_app.domain.errors import InvalidAmount, VoucherError
 from voucher_app.domain.money import parse_yuan
 from voucher_app.domain.policy import Action
 from voucher_app.domain.sme import INDUSTRY_NAMES, SizeClass
@@ -36,7 +36,6 @@ from voucher_app.wiring import current
 
 blp = Blueprint("registration", __name__)
 errors.as_pages(blp)
-PROVINCE = "440000"
 SIZE_NAMES = {
     SizeClass.MEDIUM: lazy_gettext("medium"),
     SizeClass.SMALL: lazy_gettext("small"),
@@ -169,10 +168,7 @@ def _form() -> SmeRegistrationForm:
 
 def _centers() -> list[tuple[str, str]]:
     """Guangdong's centers, named in the page's language."""
-    try:
-        listed = centers.list_subtree(current().uow(), PROVINCE)
-    except UnknownCenter:
-        listed = []
+    listed = centers.list_all(current().uow())
     chinese = current_language() == "zh_CN"
     return [(center.code, center.name_zh if chinese else center.name_en) for center in listed]
 

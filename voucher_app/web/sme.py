@@ -12,7 +12,7 @@ from markupsafe import Markup
 from werkzeug.wrappers import Response
 
 from voucher_app.api.auth import scope_by, signed_in
-from voucher_app.domain.errors import ClaimRefused, PermissionDenied, VoucherError
+from voucher_app.domain.errors import ClaimRefused, PermissionDenied
 from voucher_app.domain.policy import Action
 from voucher_app.domain.sme import parse_uscc
 from voucher_app.services import (
@@ -28,7 +28,7 @@ from voucher_app.services import (
 from voucher_app.signing.qr import qr_svg
 from voucher_app.web import errors
 from voucher_app.web.guard import page
-from voucher_app.web.messages import explain
+from voucher_app.web.messages import attempt, explain
 from voucher_app.wiring import current
 
 blp = Blueprint("sme", __name__, url_prefix="/sme")
@@ -118,23 +118,18 @@ def dispute(redemption_id: uuid.UUID) -> Response:
 
 def _answer(redemption_id: uuid.UUID, *, dispute: bool) -> Response:
     uow, actor = current().uow(), signed_in().actor
-    try:
-        if dispute:
-            reason = request.form.get("reason", "")
-            claim = redemptions.dispute_redemption(uow, redemption_id, reason, actor)
-            flash(
-                gettext("You disputed the claim on %(code)s.", code=claim.voucher_code), "success"
-            )
-        else:
-            claim = redemptions.confirm_redemption(uow, redemption_id, actor)
-            flash(
-                gettext("You confirmed the claim on %(code)s.", code=claim.voucher_code), "success"
-            )
-    except VoucherError as refused:
-        flash(explain(refused), "error")
-        claim = redemptions.get_redemption(uow, redemption_id)
-    uscc = vouchers.get_voucher(uow, claim.voucher_id).sme_uscc
-    return redirect(url_for(".vouchers_page", uscc=uscc))
+    if dispute:
+        reason = request.form.get("reason", "")
+        attempt(
+            lambda: redemptions.dispute_redemption(uow, redemption_id, reason, actor),
+            lambda claim: gettext("You disputed the claim on %(code)s.", code=claim.voucher_code),
+        )
+    else:
+        attempt(
+            lambda: redemptions.confirm_redemption(uow, redemption_id, actor),
+            lambda claim: gettext("You confirmed the claim on %(code)s.", code=claim.voucher_code),
+        )
+    return _back_to_page_of(redemption_id)
 
 
 @blp.post("/claims/<uuid:redemption_id>/rating")
@@ -144,11 +139,19 @@ def rate(redemption_id: uuid.UUID) -> Response:
     uow, actor = current().uow(), signed_in().actor
     try:
         score = int(request.form.get("score", ""))
-        tracking.rate_service(uow, redemption_id, score, request.form.get("comment"), actor)
-        flash(gettext("Thank you: your rating is in the catalogue."), "success")
     except ValueError:
         flash(gettext("Choose a score from 1 to 5."), "error")
-    except VoucherError as refused:
-        flash(explain(refused), "error")
+    else:
+        comment = request.form.get("comment")
+        attempt(
+            lambda: tracking.rate_service(uow, redemption_id, score, comment, actor),
+            lambda _: gettext("Thank you: your rating is in the catalogue."),
+        )
+    return _back_to_page_of(redemption_id)
+
+
+def _back_to_page_of(redemption_id: uuid.UUID) -> Response:
+    """To the page of the SME whose voucher the claim is on."""
+    uow = current().uow()
     voucher_id = redemptions.get_redemption(uow, redemption_id).voucher_id
     return redirect(url_for(".vouchers_page", uscc=vouchers.get_voucher(uow, voucher_id).sme_uscc))
