@@ -27,7 +27,7 @@ from hypothesis.stateful import (
 from sqlalchemy import select
 
 from tests import factories
-from tests.harness import START, Databases
+from tests.harness import START, Databases, assert_every_path_taken
 from voucher_app.clock import FrozenClock
 from voucher_app.domain import accounts
 from voucher_app.domain.errors import (
@@ -134,6 +134,14 @@ class BudgetMachine(RuleBasedStateMachine):
         holding = [edge for edge in EDGES if self.model[edge[1]]]
         self._move(*data.draw(st.sampled_from(holding)), amount, share, upwards=True)
 
+    @rule(data=st.data(), extra=amounts, upwards=st.booleans())
+    def overdraw(self, data: st.DataObject, extra: int, upwards: bool) -> None:
+        """Move more than the source holds, whatever it holds: always refused (so that every
+        run reaches the refusal, not only the runs whose amounts happen to)."""
+        parent, child = data.draw(st.sampled_from(EDGES))
+        source = child if upwards else parent
+        self._move(parent, child, self.model[source] + extra, None, upwards=upwards)
+
     def _move(
         self, parent: str, child: str, amount: int, share: int | None, *, upwards: bool
     ) -> None:
@@ -164,7 +172,17 @@ class BudgetMachine(RuleBasedStateMachine):
     def reverse(self, data: st.DataObject) -> None:
         if not self.posted:
             return
-        target = data.draw(st.sampled_from(self.posted))
+        self._reverse(data.draw(st.sampled_from(self.posted)))
+
+    @precondition(lambda self: any(p.reversed or p.is_reversal for p in self.posted))
+    @rule(data=st.data())
+    def reverse_again(self, data: st.DataObject) -> None:
+        """Reverse an entry already reversed, or a reversal: always refused (so that every run
+        reaches those refusals, not only the runs that happen to draw such an entry)."""
+        decided = [p for p in self.posted if p.reversed or p.is_reversal]
+        self._reverse(data.draw(st.sampled_from(decided)))
+
+    def _reverse(self, target: Posted) -> None:
         undo = {center: -change for center, change in target.moves.items()}
         if target.is_reversal:
             with pytest.raises(CannotReverseReversal):
@@ -243,4 +261,4 @@ def test_budget_operations_keep_every_invariant(
         ),
     )
     # The invariants were checked after every step; make sure the steps covered every path.
-    assert set(seen) >= EXERCISED, EXERCISED - set(seen)
+    assert_every_path_taken(seen, EXERCISED)
