@@ -19,6 +19,7 @@ class Role(StrEnum):
     PROVIDER = "provider"
     CENTER_STAFF = "center_staff"
     CENTER_ADMIN = "center_admin"
+    CENTER_FINANCE = "center_finance"  # pays: batches, payment files, statements
     AUDITOR = "auditor"
     ADMIN = "admin"
     SYSTEM = "system"  # scheduled jobs and command-line maintenance

@@ -19,6 +19,11 @@ a contract: clients and tests match on it, so it never changes once released.
     │   ├── InvalidVoucherToken       a voucher token that does not verify (reason: TokenRefusal)
     │   ├── WrongPasscode             the SME's one-time code is wrong, used or out of date
     │   ├── InvalidStatement          a bank statement or payment file that does not parse (where)
+    │   ├── InvalidMapping            a statement column mapping that leaves a field undecidable
+    │   ├── InvalidTable              a CSV or XLSX upload that cannot be read (where)
+    │   │   └── TooManyRows           more rows than the limit, found before reading the rest
+    │   ├── InvalidBankDetails        an account, account name, bank, CNAPS code or BIC a bank
+    │   │                             would refuse (field; provider when found at export)
     │   ├── WeakPassword              shorter than the policy, common, or the user name itself
     │   └── InvalidRating             a score outside 1 to 5, or a comment too long
     ├── NotFound                      a named thing does not exist (HTTP 404)
@@ -42,6 +47,7 @@ a contract: clients and tests match on it, so it never changes once released.
     │   ├── NotAChildCenter           allocation to a center that is not a direct child
     │   ├── CenterOutsideProgramme    a center outside the programme owner's subtree
     │   ├── OutsideCenter             a statement paying another center's batch
+    │   ├── ForeignAccount            a statement of an account no center registered
     │   ├── AlreadyReversed           an entry can be reversed once
     │   ├── CannotReverseReversal     a reversal is corrected by a new entry, not reversed
     │   ├── IdempotencyKeyReused      the same key with a different request
@@ -72,6 +78,8 @@ a contract: clients and tests match on it, so it never changes once released.
     │   ├── AccountLocked             too many failed logins: wait until the lock ends
     │   └── AccountInactive           pending approval, or disabled
     ├── PermissionDenied              authenticated, but this role or center may not (HTTP 403)
+    │   ├── DutiesNotSeparated        paying money one approved, or approving a batch one built
+    │   └── SecondApprovalNeeded      a batch over the limit waits for a second finance officer
     └── KeyringError                  signing keys missing, unreadable or wrongly protected
 """
 
@@ -178,6 +186,33 @@ class InvalidStatement(InvalidInput):
     code = "invalid_statement"
 
 
+class InvalidMapping(InvalidInput):
+    """A statement column mapping that cannot tell a line's direction, amount, date or account;
+    `details["field"]` names what is missing or contradicts."""
+
+    code = "invalid_mapping"
+
+
+class InvalidTable(InvalidInput):
+    """A CSV or XLSX upload that cannot be read as a table; `details["where"]` names the file,
+    line or part."""
+
+    code = "invalid_table"
+
+
+class TooManyRows(InvalidTable):
+    """More rows than `details["limit"]`: refused as soon as the row past the limit is read."""
+
+    code = "too_many_rows"
+
+
+class InvalidBankDetails(InvalidInput):
+    """Bank details a bank would refuse: `details["field"]` names which, and
+    `details["provider"]` the provider's credit code when an export found them."""
+
+    code = "invalid_bank_details"
+
+
 class InvalidRating(InvalidInput):
     code = "invalid_rating"
 
@@ -268,6 +303,13 @@ class CenterOutsideProgramme(Conflict):
 
 class OutsideCenter(Conflict):
     code = "outside_center"
+
+
+class ForeignAccount(Conflict):
+    """A statement of an account that is no programme's funding account and no account a
+    center registered: it cannot move any center's books."""
+
+    code = "foreign_account"
 
 
 class AlreadyReversed(Conflict):
@@ -388,6 +430,20 @@ class AccountInactive(NotAuthenticated):
 
 class PermissionDenied(VoucherError):
     code = "permission_denied"
+
+
+class DutiesNotSeparated(PermissionDenied):
+    """不相容职务分离: whoever approved a redemption does not export the batch that pays it, and
+    whoever built a batch does not give it its second approval."""
+
+    code = "duties_not_separated"
+
+
+class SecondApprovalNeeded(PermissionDenied):
+    """A batch whose total is over the configured limit is exported only after a second finance
+    officer approved it."""
+
+    code = "second_approval_needed"
 
 
 class KeyringError(VoucherError):
