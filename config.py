@@ -41,6 +41,12 @@ class Config:
     MAX_CONTENT_LENGTH = 1024 * 1024
     #: Routes that take a file (SME lists, bank statements) accept up to this much.
     MAX_UPLOAD_LENGTH = 16 * 1024 * 1024
+    #: Rows a CSV or XLSX upload may hold (bank statements, lists of SMEs): a file is refused
+    #: at the first row past it, without reading the rest.
+    MAX_TABLE_ROWS = 50_000
+    #: A settlement batch paying more than this (fen) is exported only after a second finance
+    #: officer approved it. ¥500,000 by default.
+    SECOND_APPROVAL_OVER_FEN = 50_000_000
     #: Argon2id cost for passwords: memory in KiB and passes (RFC 9106's second option).
     PASSWORD_MEMORY_KIB = 65_536
     PASSWORD_TIME_COST = 3

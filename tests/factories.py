@@ -86,15 +86,11 @@ def voucher_programme(uow: UnitOfWork, *, vouchers: int, **changes: Any) -> Prog
     return view
 
 
-def provider(
-    uow: UnitOfWork,
-    serial: int,
-    *,
-    categories: tuple[str, ...] = ("legal", "accounting_tax"),
-    approved: bool = True,
-) -> ProviderView:
-    """A provider in Shenzhen (440300), approved unless told otherwise."""
-    application = ProviderApplication(
+def application(
+    serial: int, categories: tuple[str, ...] = ("legal", "accounting_tax")
+) -> ProviderApplication:
+    """A provider's application in Shenzhen (440300), with bank details that route."""
+    return ProviderApplication(
         uscc=uscc(serial, "440300"),
         name=f"测试服务机构 {serial}",
         service_categories=categories,
@@ -104,9 +100,20 @@ def provider(
         bank_name="中国银行深圳分行",
         bank_account_name=f"测试服务机构 {serial}",
         bank_account_number=f"7440000000{serial:08d}",
+        bank_cnaps="104584000003",
         center="440300",
     )
-    view = providers.apply_provider(uow, application, ADMIN)
+
+
+def provider(
+    uow: UnitOfWork,
+    serial: int,
+    *,
+    categories: tuple[str, ...] = ("legal", "accounting_tax"),
+    approved: bool = True,
+) -> ProviderView:
+    """A provider in Shenzhen (440300), approved unless told otherwise."""
+    view = providers.apply_provider(uow, application(serial, categories), ADMIN)
     if approved:
         view = providers.decide_provider(uow, view.id, ProviderDecision.APPROVE, ADMIN)
     return view

@@ -346,7 +346,7 @@ def vouchers_issue_bulk(
 ) -> None:
     """Issue a voucher to each SME in LISTING (.csv or .xlsx with a `uscc` column)."""
     parts = current()
-    rows = bulk.read_rows(listing.name, listing.read_bytes())
+    rows = bulk.read_rows(listing.name, listing.read_bytes(), max_rows=current().max_table_rows)
     run = bulk.dry_run if dry_run else bulk.issue
     report = run(
         parts.uow(),

@@ -1,24 +1,26 @@
 """Command-line entry points for paying providers (`flask --app wsgi …`): parse, call one
 service, print. Finance staff use these until their web pages exist.
 
-settlement  funding-account | build | show | export | cancel     batches of approved claims
-statements  mapping | import | report                            bank statements, reconciliation
+settlement  funding-account | build | show | approve | export | cancel   paying claims
+statements  account | mapping | import | report      accounts, statements, reconciliation
 """
 
 from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Callable
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO, TypeVar
 
 import click
 from flask import Flask
 from flask.cli import AppGroup
 
 from voucher_app.cli import cli_actor, domain_errors
+from voucher_app.domain.bank import BankDetails
 from voucher_app.domain.money import format_yuan
-from voucher_app.services import reconciliation, settlement
+from voucher_app.services import bank_accounts, reconciliation, settlement
 from voucher_app.settlement.statement_table import ColumnMapping
 from voucher_app.wiring import current
 
@@ -38,20 +40,43 @@ def _print_batch(batch: settlement.BatchView) -> None:
         )
 
 
+Command = TypeVar("Command", bound=Callable[..., Any])
+
+
+def bank_options(command: Command) -> Command:
+    """The options that name a bank account (`BankDetails`)."""
+    for option in reversed(
+        (
+            click.option("--bank", "bank_name", required=True, help="开户行名称: the branch"),
+            click.option("--name", "account_name", required=True, help="户名"),
+            click.option("--number", "account_number", required=True, help="账号"),
+            click.option("--cnaps", default=None, help="the branch's 12-digit CNAPS code"),
+            click.option("--bic", default=None),
+        )
+    ):
+        command = option(command)
+    return command
+
+
 @settlement_cli.command("funding-account")
 @click.option("--programme", "programme_id", type=click.UUID, required=True)
-@click.option("--bank", "bank_name", required=True)
-@click.option("--bic", default=None)
-@click.option("--name", "account_name", required=True)
-@click.option("--number", "account_number", required=True)
+@bank_options
 @domain_errors
 def funding_account(
-    programme_id: uuid.UUID, bank_name: str, bic: str | None, account_name: str, account_number: str
+    *,
+    programme_id: uuid.UUID,
+    bank_name: str,
+    account_name: str,
+    account_number: str,
+    cnaps: str | None,
+    bic: str | None,
 ) -> None:
-    """Record the account the programme pays providers from."""
-    account = settlement.BankAccount(bank_name, account_name, account_number, bic)
-    settlement.set_funding_account(current().uow(), programme_id, account, cli_actor())
-    click.echo(f"programme {programme_id} pays from {account_name} {account_number}")
+    """Record the account the programme pays providers from (and register it for its owner)."""
+    details = BankDetails(bank_name, account_name, account_number, cnaps, bic)
+    account = settlement.set_funding_account(current().uow(), programme_id, details, cli_actor())
+    click.echo(
+        f"programme {programme_id} pays from {account.account_name} {account.account_number}"
+    )
 
 
 @settlement_cli.command("build")
@@ -70,20 +95,36 @@ def show(batch_id: uuid.UUID) -> None:
     _print_batch(settlement.get_batch(current().uow(), batch_id))
 
 
+@settlement_cli.command("approve")
+@click.argument("batch_id", type=click.UUID)
+@domain_errors
+def approve(batch_id: uuid.UUID) -> None:
+    """A second finance officer's approval of a draft batch for export."""
+    _print_batch(settlement.approve_batch(current().uow(), batch_id, cli_actor()))
+
+
 @settlement_cli.command("export")
 @click.argument("batch_id", type=click.UUID)
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True)
 @domain_errors
 def export(batch_id: uuid.UUID, out: Path) -> None:
-    """Freeze the batch; write its pain.001 XML and CSV into OUT."""
-    files = settlement.export_batch(current().uow(), batch_id, cli_actor())
+    """Freeze the batch; write its pain.001 XML, payment CSV and bulk-transfer sheet into OUT."""
+    parts = current()
+    files = settlement.export_batch(
+        parts.uow(), batch_id, cli_actor(), second_approval_over_fen=parts.second_approval_over_fen
+    )
     out.mkdir(parents=True, exist_ok=True)
-    xml = out / f"{files.batch.reference}.pain.001.xml"
-    xml.write_bytes(files.pain001)
-    table = out / f"{files.batch.reference}.csv"
-    table.write_text(files.csv, encoding="utf-8")
+    written = []
+    for suffix, content in (
+        ("pain.001.xml", files.pain001),
+        ("csv", files.csv),
+        ("bulk-transfer.csv", files.bulk_sheet),
+    ):
+        path = out / f"{files.batch.reference}.{suffix}"
+        path.write_bytes(content)
+        written.append(str(path))
     _print_batch(files.batch)
-    click.echo(f"wrote {xml} and {table}")
+    click.echo(f"wrote {', '.join(written)}")
 
 
 @settlement_cli.command("cancel")
@@ -95,13 +136,33 @@ def cancel(batch_id: uuid.UUID, reason: str) -> None:
     _print_batch(settlement.cancel_batch(current().uow(), batch_id, reason, cli_actor()))
 
 
+@statements_cli.command("account")
+@click.option("--center", "center_code", required=True)
+@bank_options
+@domain_errors
+def account(
+    *,
+    center_code: str,
+    bank_name: str,
+    account_name: str,
+    account_number: str,
+    cnaps: str | None,
+    bic: str | None,
+) -> None:
+    """Register an account the center holds: only its statements move the center's books."""
+    details = BankDetails(bank_name, account_name, account_number, cnaps, bic)
+    view = bank_accounts.register_account(current().uow(), center_code, details, cli_actor())
+    click.echo(f"center {view.center} holds account {view.details.account_number}")
+
+
 @statements_cli.command("mapping")
 @click.option("--center", "center_code", required=True)
 @click.option("--name", required=True)
 @click.argument("columns", type=click.File(encoding="utf-8"))
 @domain_errors
 def mapping(center_code: str, name: str, columns: TextIO) -> None:
-    """Save a column mapping (a JSON file: end_to_end_id, amount, booked_on, direction, …)."""
+    """Save a column mapping (a JSON file: booked_on, end_to_end_id or remarks, and amount with
+    direction or debit_amount with credit_amount, …)."""
     parsed = ColumnMapping.from_json(json.load(columns))
     reconciliation.save_mapping(current().uow(), center_code, name, parsed)
     click.echo(f"mapping {name!r} saved for center {center_code}")
@@ -111,20 +172,28 @@ def mapping(center_code: str, name: str, columns: TextIO) -> None:
 @click.argument("statement", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--center", "center_code", default=None, help="Whose mapping reads a CSV/XLSX.")
 @click.option("--mapping", "mapping_name", default=None)
+@click.option("--account", "account_number", default=None, help="If a CSV/XLSX does not say.")
 @domain_errors
-def import_statement(statement: Path, center_code: str | None, mapping_name: str | None) -> None:
+def import_statement(
+    statement: Path, center_code: str | None, mapping_name: str | None, account_number: str | None
+) -> None:
     """Import a camt.053 XML (or mapped CSV/XLSX) statement and reconcile it."""
+    parts = current()
     result = reconciliation.import_statement(
-        current().uow(),
+        parts.uow(),
         filename=statement.name,
         content=statement.read_bytes(),
         actor=cli_actor(),
         center_code=center_code,
         mapping=mapping_name,
+        account=account_number,
+        max_rows=parts.max_table_rows,
     )
     seen = "already imported" if result.replayed else "imported"
     outcomes = ", ".join(f"{n} {outcome}" for outcome, n in sorted(result.outcomes.items()))
     click.echo(f"statement {result.statement_id} {seen}: {result.lines} lines ({outcomes})")
+    for position in result.skipped:
+        click.echo(f"  skipped (an earlier statement carried it): {position}")
 
 
 @statements_cli.command("report")

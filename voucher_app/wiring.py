@@ -38,6 +38,10 @@ class Wiring:
     origin: str
     sequence_after_commit: bool
     hasher: PasswordHasher
+    #: Rows a CSV or XLSX upload may hold; a batch total over which export needs a second
+    #: finance officer's approval (config `MAX_TABLE_ROWS`, `SECOND_APPROVAL_OVER_FEN`).
+    max_table_rows: int = 50_000
+    second_approval_over_fen: int = 50_000_000
     sender: Sender = log_sender
 
     @classmethod
@@ -56,6 +60,8 @@ class Wiring:
                 memory_kib=int(config["PASSWORD_MEMORY_KIB"]),
                 time_cost=int(config["PASSWORD_TIME_COST"]),
             ),
+            max_table_rows=int(config["MAX_TABLE_ROWS"]),
+            second_approval_over_fen=int(config["SECOND_APPROVAL_OVER_FEN"]),
         )
 
     def uow(self) -> UnitOfWork:

@@ -19,9 +19,12 @@ from sqlalchemy import select
 from tests import factories
 from tests.integration.ledger_state import snapshot
 from tests.integration.test_redemptions import SME, STAFF, World, build
+from tests.iso20022 import assert_valid_pain001
 from voucher_app.clock import FrozenClock
 from voucher_app.domain import accounts
 from voucher_app.domain.accounts import AccountKind
+from voucher_app.domain.actors import Actor, Role
+from voucher_app.domain.bank import BankDetails
 from voucher_app.domain.errors import (
     InvalidInput,
     InvalidStatement,
@@ -36,16 +39,19 @@ from voucher_app.persistence.models import JournalEntry
 from voucher_app.persistence.uow import UnitOfWork, read_only
 from voucher_app.services import ledger, reconciliation, redemptions, settlement, vouchers
 from voucher_app.services.providers import ProviderView
-from voucher_app.services.settlement import BankAccount, BatchView
+from voucher_app.services.settlement import BatchView
 from voucher_app.services.vouchers import VoucherSigner
 from voucher_app.settlement.statement_table import ColumnMapping
 from voucher_app.signing.note import Verifier
 
 ADMIN = factories.ADMIN
 PAIN = "{urn:iso:std:iso:20022:tech:xsd:pain.001.001.09}"
-FUNDING = BankAccount(
-    "中国银行广东省分行", "广东省中小企业服务券专户", "6216600000000000001", "BKCHCNBJ400"
-)
+FUNDING = BankDetails(
+    "中国银行广东省分行", "广东省中小企业服务券专户", "6216600000000000001", "104581000018",
+    "BKCHCNBJ400",
+)  # fmt: skip
+#: Finance pays; the reviewers (STAFF) approve: 不相容职务分离.
+FINANCE = Actor("finance-officer", Role.CENTER_FINANCE)
 
 
 @read_only
@@ -81,7 +87,7 @@ def test_a_batch_pays_each_provider_once_for_its_approved_claims(
     paying: tuple[World, ProviderView],
 ) -> None:
     world, second = paying
-    batch = settlement.build_batch(world.uow, world.programme, "440300", STAFF)
+    batch = settlement.build_batch(world.uow, world.programme, "440300", FINANCE)
     assert batch.status == "draft"
     amounts = {item.provider_id: (item.amount_fen, len(item.claims)) for item in batch.items}
     assert amounts == {world.provider.id: (150_000, 2), second.id: (75_000, 1)}
@@ -90,7 +96,7 @@ def test_a_batch_pays_each_provider_once_for_its_approved_claims(
         f"{batch.reference}-0001", f"{batch.reference}-0002",
     ]  # fmt: skip
     with pytest.raises(InvalidInput, match="no approved claims"):
-        settlement.build_batch(world.uow, world.programme, "440300", STAFF)
+        settlement.build_batch(world.uow, world.programme, "440300", FINANCE)
 
 
 def test_a_batch_built_elsewhere_in_the_hierarchy_does_not_take_these_claims(
@@ -98,13 +104,13 @@ def test_a_batch_built_elsewhere_in_the_hierarchy_does_not_take_these_claims(
 ) -> None:
     world, _ = paying
     with pytest.raises(InvalidInput, match="no approved claims"):
-        settlement.build_batch(world.uow, world.programme, "440100", STAFF)  # Guangzhou
+        settlement.build_batch(world.uow, world.programme, "440100", FINANCE)  # Guangzhou
 
 
 def test_the_pain001_file_carries_exactly_the_batch(paying: tuple[World, ProviderView]) -> None:
     world, second = paying
-    batch = settlement.build_batch(world.uow, world.programme, "440000", STAFF)
-    export = settlement.export_batch(world.uow, batch.id, STAFF)
+    batch = settlement.build_batch(world.uow, world.programme, "440000", FINANCE)
+    export = settlement.export_batch(world.uow, batch.id, FINANCE)
     assert export.batch.status == "exported"
     root = etree.fromstring(export.pain001)
     assert root.tag == f"{PAIN}Document"
@@ -123,12 +129,14 @@ def test_the_pain001_file_carries_exactly_the_batch(paying: tuple[World, Provide
         for tx in info.iter(f"{PAIN}CdtTrfTxInf")
     }
     assert payments == {batch.items[0].reference: "1500.00", batch.items[1].reference: "750.00"}
-    rows = list(csv.DictReader(io.StringIO(export.csv)))
-    assert [(r["end_to_end_id"], r["amount_cny"]) for r in rows] == [
+    assert_valid_pain001(export.pain001)
+    assert export.csv.startswith("\ufeff".encode())  # UTF-8 with a BOM: Excel and WPS read it
+    rows = list(csv.DictReader(io.StringIO(export.csv.decode("utf-8-sig"))))
+    assert [(r["端到端编号"], r["金额"]) for r in rows] == [
         (batch.items[0].reference, "1500.00"), (batch.items[1].reference, "750.00"),
     ]  # fmt: skip
     # The treasury asks again: the same files; an exported batch is frozen.
-    assert settlement.export_batch(world.uow, batch.id, STAFF).pain001 == export.pain001
+    assert settlement.export_batch(world.uow, batch.id, FINANCE).pain001 == export.pain001
     del second
 
 
@@ -139,22 +147,22 @@ def test_export_needs_the_programmes_funding_account(
     claim = world.submit(200_000)
     redemptions.confirm_redemption(uow, claim.id, SME)
     redemptions.approve_redemption(uow, claim.id, STAFF)
-    batch = settlement.build_batch(uow, world.programme, "440305", STAFF)
+    batch = settlement.build_batch(uow, world.programme, "440305", FINANCE)
     with pytest.raises(InvalidInput, match="funding account"):
-        settlement.export_batch(uow, batch.id, STAFF)
+        settlement.export_batch(uow, batch.id, FINANCE)
     assert settlement.get_batch(uow, batch.id).status == "draft"
 
 
 def test_a_cancelled_batch_releases_its_claims(paying: tuple[World, ProviderView]) -> None:
     world, _ = paying
-    batch = settlement.build_batch(world.uow, world.programme, "440300", STAFF)
-    settlement.export_batch(world.uow, batch.id, STAFF)
-    cancelled = settlement.cancel_batch(world.uow, batch.id, "wrong bank details", STAFF)
+    batch = settlement.build_batch(world.uow, world.programme, "440300", FINANCE)
+    settlement.export_batch(world.uow, batch.id, FINANCE)
+    cancelled = settlement.cancel_batch(world.uow, batch.id, "wrong bank details", FINANCE)
     assert (cancelled.status, cancelled.cancel_reason) == ("cancelled", "wrong bank details")
-    again = settlement.build_batch(world.uow, world.programme, "440300", STAFF)
+    again = settlement.build_batch(world.uow, world.programme, "440300", FINANCE)
     assert again.total_fen == batch.total_fen
     with pytest.raises(InvalidTransition):
-        settlement.cancel_batch(world.uow, batch.id, "twice", STAFF)
+        settlement.cancel_batch(world.uow, batch.id, "twice", FINANCE)
 
 
 def test_two_batches_built_at_once_never_share_a_claim(
@@ -177,7 +185,7 @@ def test_two_batches_built_at_once_never_share_a_claim(
             barrier.wait()
             try:
                 settlement.build_batch(
-                    UnitOfWork(database, clock), world.programme, "440305", STAFF
+                    UnitOfWork(database, clock), world.programme, "440305", FINANCE
                 )
             except VoucherError as refused:
                 return refused.code
@@ -233,12 +241,12 @@ def entry(
 
 
 def exported(world: World) -> BatchView:
-    batch = settlement.build_batch(world.uow, world.programme, "440300", STAFF)
-    return settlement.export_batch(world.uow, batch.id, STAFF).batch
+    batch = settlement.build_batch(world.uow, world.programme, "440300", FINANCE)
+    return settlement.export_batch(world.uow, batch.id, FINANCE).batch
 
 
 def statement(world: World, name: str, content: bytes) -> reconciliation.ImportResult:
-    return reconciliation.import_statement(world.uow, filename=name, content=content, actor=STAFF)
+    return reconciliation.import_statement(world.uow, filename=name, content=content, actor=FINANCE)
 
 
 def test_a_statement_settles_what_it_proves_was_paid(paying: tuple[World, ProviderView]) -> None:
@@ -341,7 +349,7 @@ def test_a_returned_payment_undoes_its_settlement_and_frees_the_claims(
     )
     report = reconciliation.reconciliation_report(world.uow, "440300")
     assert {i.reference: i.state for i in report.items}[item.reference] == "returned"
-    rebuilt = settlement.build_batch(world.uow, world.programme, "440300", STAFF)
+    rebuilt = settlement.build_batch(world.uow, world.programme, "440300", FINANCE)
     assert rebuilt.total_fen == 150_000  # the returned claims, ready to pay again
 
 
@@ -383,14 +391,15 @@ def test_a_csv_statement_reads_through_the_centers_saved_mapping(
         world.uow,
         filename="march.csv",
         content="\n".join(lines).encode(),
-        actor=STAFF,
+        actor=FINANCE,
         center_code="440300",
         mapping="中国银行专户",
+        account=FUNDING.account_number,
     )
     assert result.outcomes == {"paid": 2}
     with pytest.raises(InvalidInput, match="mapping"):
         reconciliation.import_statement(
-            world.uow, filename="march.csv", content=b"x", actor=STAFF, center_code="440300",
+            world.uow, filename="march.csv", content=b"x", actor=FINANCE, center_code="440300",
             mapping="no such mapping",
         )  # fmt: skip
 
@@ -404,12 +413,12 @@ def test_a_center_reconciles_only_its_own_batches_and_sees_only_its_own_lines(
     before = snapshot(world.uow)
     with pytest.raises(OutsideCenter) as refused:
         reconciliation.import_statement(
-            world.uow, filename="s9.xml", content=pays, actor=STAFF, center_code="440100"
+            world.uow, filename="s9.xml", content=pays, actor=FINANCE, center_code="440100"
         )  # Guangzhou's staff
     assert refused.value.details["reference"] == batch.items[0].reference
     assert snapshot(world.uow) == before
     result = reconciliation.import_statement(
-        world.uow, filename="s9.xml", content=pays, actor=STAFF, center_code="440300"
+        world.uow, filename="s9.xml", content=pays, actor=FINANCE, center_code="440300"
     )
     assert result.outcomes == {"paid": 1, "unmatched": 1}
     fee = camt053("S10", [entry(None, "3.00", bank_ref="FEE-2")])

@@ -25,6 +25,7 @@ def line(
     *,
     debit: bool = True,
     return_reason: str | None = None,
+    counterparty: str | None = None,
 ) -> StatementLine:
     return StatementLine(
         where=where,
@@ -35,6 +36,7 @@ def line(
         returned=return_reason is not None,
         return_reason=return_reason,
         bank_reference=bank_reference,
+        counterparty_account=counterparty,
     )
 
 
@@ -51,6 +53,7 @@ def test_reads_every_booked_line_of_the_sample() -> None:
                 123_450,  # no TxDtls/Amt: the entry's, as it has one transaction
                 date(2026, 3, 3),
                 "ICBC20260303000117",
+                counterparty="44050158000100002231",  # RltdPties/CdtrAcct
             ),
             line(
                 "Stmt[1]/Ntry[2]/NtryDtls/TxDtls[1]",
@@ -64,14 +67,14 @@ def test_reads_every_booked_line_of_the_sample() -> None:
                 "B7Q2-0003",
                 46_750,
                 date(2026, 3, 4),
-                "ICBC20260304000042",
+                "ICBC20260304000042#1",  # the entry's reference, one per transaction
             ),
             line(
                 "Stmt[1]/Ntry[3]/NtryDtls/TxDtls[2]",
                 "B7Q2-0004",
                 88_000,  # from AmtDtls/TxAmt/Amt
                 date(2026, 3, 4),
-                "ICBC20260304000042",
+                "ICBC20260304000042#2",
             ),
             line(
                 "Stmt[1]/Ntry[4]/NtryDtls/TxDtls[1]",
@@ -212,9 +215,45 @@ def test_a_batch_whose_transactions_do_not_add_up_is_refused() -> None:
     assert "-¥1,347.50" in error.message
 
 
-def test_a_batch_transaction_without_an_amount_is_refused() -> None:
+def test_a_batch_where_some_transactions_have_amounts_and_others_not_is_refused() -> None:
     content = edited(without(f"{entry(3)}/c:NtryDtls/c:TxDtls[2]/c:AmtDtls"))
     assert refused(content).details["where"] == "Stmt[1]/Ntry[3]/NtryDtls/TxDtls[2]"
+
+
+def test_a_batch_booked_as_one_entry_is_one_line_naming_its_payments() -> None:
+    def booked_whole(root: etree._Element) -> None:
+        without(f"{entry(3)}/c:NtryDtls/c:TxDtls[2]/c:AmtDtls")(root)
+        without(f"{entry(3)}/c:NtryDtls/c:TxDtls[1]/c:Amt")(root)
+
+    lines = parse_camt053(edited(booked_whole)).lines
+    assert [(line.where, line.amount_fen, line.parts) for line in lines if line.parts] == [
+        ("Stmt[1]/Ntry[3]", 134_750, ("B7Q2-0003", "B7Q2-0004"))
+    ]
+    assert lines[2].end_to_end_id is None
+    assert lines[2].batch_booked
+
+
+def test_a_payment_reference_is_found_in_a_remark_when_no_end_to_end_id_is_given() -> None:
+    def remark_only(root: etree._Element) -> None:
+        tx = element(root, f"{entry(2)}/c:NtryDtls/c:TxDtls")
+        refs = element(tx, "c:Refs")
+        element(refs, "c:EndToEndId").text = "NOTPROVIDED"
+        info = etree.SubElement(tx, f"{{{NAMESPACE}}}AddtlTxInf")
+        info.text = "服务券兑付B7K2M9QXA-0002款"
+
+    assert parse_camt053(edited(remark_only)).lines[1].end_to_end_id == "B7K2M9QXA-0002"
+
+
+def test_a_reversal_indicator_marks_a_return_and_the_indicator_gives_the_direction() -> None:
+    def reversed_payment(root: etree._Element) -> None:
+        amount = element(root, f"{entry(1)}/c:CdtDbtInd")
+        amount.text = "CRDT"
+        indicator = etree.Element(f"{{{NAMESPACE}}}RvslInd")
+        indicator.text = "true"
+        amount.addnext(indicator)
+
+    first = parse_camt053(edited(reversed_payment)).lines[0]
+    assert (first.debit, first.returned, first.return_reason) == (False, True, "reversal")
 
 
 def test_a_pending_entry_is_not_read_at_all() -> None:

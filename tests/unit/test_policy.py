@@ -55,9 +55,11 @@ CENTER_ACTIONS = [
 ]
 WHERE = {"own": CITY, "below": DISTRICT, "sibling": SIBLING, "parent": PROVINCE}
 #: For a user of the city: which actions each center role may take there.
+#: Approving and paying are different jobs: reviewers never settle, finance never reviews.
 EXPECTED = {
-    Role.CENTER_STAFF: {Action.READ_CENTER, Action.REVIEW, Action.ISSUE, Action.SETTLE},
-    Role.CENTER_ADMIN: set(CENTER_ACTIONS),
+    Role.CENTER_STAFF: {Action.READ_CENTER, Action.REVIEW, Action.ISSUE},
+    Role.CENTER_ADMIN: set(CENTER_ACTIONS) - {Action.SETTLE},
+    Role.CENTER_FINANCE: {Action.READ_CENTER, Action.SETTLE},
     Role.AUDITOR: {Action.READ_CENTER},
 }
 

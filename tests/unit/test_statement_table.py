@@ -11,9 +11,14 @@ from pathlib import Path
 import pytest
 from openpyxl import Workbook
 
-from voucher_app.domain.errors import InvalidInput, InvalidStatement
+from voucher_app.domain.errors import InvalidMapping, InvalidStatement, InvalidTable
 from voucher_app.settlement.camt053 import Statement, StatementLine, parse_camt053
-from voucher_app.settlement.statement_table import ColumnMapping, parse_table
+from voucher_app.settlement.statement_table import (
+    CREDIT_VALUES,
+    DEBIT_VALUES,
+    ColumnMapping,
+    parse_table,
+)
 
 SAMPLES = Path(__file__).parent.parent / "samples"
 CSV_SAMPLE = SAMPLES / "statement.csv"
@@ -32,7 +37,12 @@ HEADER = "交易日期,借贷标志,金额,对方户名,端到端编号,退汇�
 
 def parse(filename: str, content: bytes, mapping: ColumnMapping = MAPPING) -> Statement:
     return parse_table(
-        filename, content, mapping, statement_id="ICBC-2026-03", account="3602000109200123456"
+        filename,
+        content,
+        mapping,
+        statement_id="ICBC-2026-03",
+        account="3602000109200123456",
+        max_rows=1_000,
     )
 
 
@@ -133,21 +143,23 @@ def xlsx(rows: list[list[object]]) -> bytes:
     return buffer.getvalue()
 
 
-SIGNED = ColumnMapping(end_to_end_id="E2E", amount="Amount", booked_on="Value date")
+TWO_COLUMNS = ColumnMapping(
+    end_to_end_id="E2E", debit_amount="Paid out", credit_amount="Paid in", booked_on="Value date"
+)
 
 
-def test_reads_xlsx_with_date_cells_numbers_and_the_sign_as_direction() -> None:
+def test_reads_xlsx_with_date_cells_numbers_and_the_column_as_direction() -> None:
     content = xlsx(
         [
-            ["Value date", "Amount", "E2E", "Memo"],
-            [datetime(2026, 3, 3), -1234.5, "B7Q2-0001", "服务券兑付"],  # noqa: DTZ001 - cells are naive
-            [20260303, "-1,998.00", "B7Q2-0002", None],
-            [None, None, None, None],
-            ["2026/3/5", 467.5, "B7Q2-0003", "退汇"],
-            [date(2026, 3, 5), -15, None, "账户管理费"],
+            ["Value date", "Paid out", "Paid in", "E2E", "Memo"],
+            [datetime(2026, 3, 3), 1234.5, None, "B7Q2-0001", "服务券兑付"],  # noqa: DTZ001 - cells are naive
+            [20260303, "-1,998.00", "", "B7Q2-0002", None],  # a minus repeats the column's word
+            [None, None, None, None, None],
+            ["2026/3/5", None, 467.5, "B7Q2-0003", "退汇"],
+            [date(2026, 3, 5), 15, None, None, "账户管理费"],
         ]
     )
-    statement = parse("export.xlsx", content, SIGNED)
+    statement = parse("export.xlsx", content, TWO_COLUMNS)
     assert [
         (line.where, line.end_to_end_id, line.amount_fen, line.debit, line.booked_on)
         for line in statement.lines
@@ -164,44 +176,52 @@ def test_reads_xlsx_with_date_cells_numbers_and_the_sign_as_direction() -> None:
 def test_a_mapping_round_trips_through_json() -> None:
     saved = json.dumps(MAPPING.to_json(), ensure_ascii=False)
     assert ColumnMapping.from_json(json.loads(saved)) == MAPPING
-    assert ColumnMapping.from_json(json.loads(json.dumps(SIGNED.to_json()))) == SIGNED
-    assert SIGNED.to_json() == {
-        "end_to_end_id": "E2E",
-        "amount": "Amount",
+    assert ColumnMapping.from_json(json.loads(json.dumps(TWO_COLUMNS.to_json()))) == TWO_COLUMNS
+    assert TWO_COLUMNS.to_json() == {
         "booked_on": "Value date",
-        "direction": None,
-        "returned": None,
-        "bank_reference": None,
+        "end_to_end_id": "E2E",
+        "remarks": [],
+        "debit_values": list(DEBIT_VALUES),
+        "credit_values": list(CREDIT_VALUES),
+        "debit_amount": "Paid out",
+        "credit_amount": "Paid in",
     }
-    assert ColumnMapping.from_json({"end_to_end_id": "E", "amount": "A", "booked_on": "D"}) == (
-        ColumnMapping(end_to_end_id="E", amount="A", booked_on="D")
-    )
+    assert ColumnMapping.from_json(
+        {"remarks": ["附言"], "amount": "A", "direction": "借贷", "booked_on": "D"}
+    ) == ColumnMapping(remarks=("附言",), amount="A", direction="借贷", booked_on="D")
+
+
+GOOD = {"end_to_end_id": "E", "amount": "A", "direction": "借贷", "booked_on": "D"}
 
 
 @pytest.mark.parametrize(
     ("data", "field"),
     [
         pytest.param(["金额"], "mapping", id="not-an-object"),
+        pytest.param(GOOD | {"end_to_end_id": None}, "mapping.end_to_end_id", id="no-reference"),
+        pytest.param(GOOD | {"booked_on": None}, "mapping.booked_on", id="no-date"),
+        pytest.param(GOOD | {"amount": ""}, "mapping.amount", id="blank"),
+        pytest.param(GOOD | {"direction": 3}, "mapping.direction", id="not-text"),
+        pytest.param(GOOD | {"currency": "币种"}, "mapping", id="unknown-key"),
+        pytest.param(GOOD | {"direction": None}, "mapping.direction", id="sign-as-direction"),
         pytest.param(
-            {"amount": "金额", "booked_on": "交易日期"}, "mapping.end_to_end_id", id="missing"
+            GOOD | {"debit_amount": "支出金额"}, "mapping.debit_amount", id="both-layouts"
         ),
         pytest.param(
-            {"end_to_end_id": "E", "amount": "", "booked_on": "D"}, "mapping.amount", id="blank"
+            {"booked_on": "D", "end_to_end_id": "E", "debit_amount": "支出金额"},
+            "mapping.credit_amount",
+            id="one-of-two-columns",
         ),
         pytest.param(
-            {"end_to_end_id": "E", "amount": "A", "booked_on": "D", "direction": 3},
-            "mapping.direction",
-            id="not-text",
+            GOOD | {"credit_values": ["贷", "借"]}, "mapping.credit_values", id="values-overlap"
         ),
-        pytest.param(
-            {"end_to_end_id": "E", "amount": "A", "booked_on": "D", "currency": "币种"},
-            "mapping",
-            id="unknown-key",
-        ),
+        pytest.param(GOOD | {"header_row": 0}, "mapping.header_row", id="header-row"),
+        pytest.param(GOOD | {"remarks": "附言"}, "mapping.remarks", id="remarks-not-a-list"),
+        pytest.param(GOOD | {"amount": "D"}, "mapping", id="one-column-twice"),
     ],
 )
-def test_a_broken_mapping_is_refused(data: object, field: str) -> None:
-    with pytest.raises(InvalidInput) as caught:
+def test_a_mapping_that_leaves_a_field_undecidable_is_refused(data: object, field: str) -> None:
+    with pytest.raises(InvalidMapping) as caught:
         ColumnMapping.from_json(data)
     assert caught.value.details["field"] == field
 
@@ -228,7 +248,7 @@ def test_a_mapped_column_named_twice_in_the_header_is_refused() -> None:
         pytest.param("2026-03-03,贷,-5.00,x,B1,,,R", "金额", "negative", id="negative-credit"),
         pytest.param("2026-02-30,借,5.00,x,B1,,,R", "交易日期", "'2026-02-30'", id="no-such-day"),
         pytest.param("03/05/2026,借,5.00,x,B1,,,R", "交易日期", "'03/05/2026'", id="us-date"),
-        pytest.param("2026-03-05,出,5.00,x,B1,,,R", "借贷标志", "'出'", id="direction"),
+        pytest.param("2026-03-05,转,5.00,x,B1,,,R", "借贷标志", "'转'", id="direction"),
     ],
 )
 def test_a_bad_cell_is_refused_by_line_and_column(row: str, column: str, problem: str) -> None:
@@ -240,11 +260,18 @@ def test_a_bad_cell_is_refused_by_line_and_column(row: str, column: str, problem
 
 
 def test_a_bad_xlsx_cell_is_refused_by_its_row() -> None:
-    content = xlsx([["Value date", "Amount", "E2E"], [None], [date(2026, 3, 3), "abc", "B1"]])
-    assert refused("x.xlsx", content, SIGNED).details == {"where": "line 3", "column": "Amount"}
+    content = xlsx(
+        [["Value date", "Paid out", "Paid in", "E2E"], [None], [date(2026, 3, 3), "abc", "", "B1"]]
+    )
+    assert refused("x.xlsx", content, TWO_COLUMNS).details == {
+        "where": "line 3",
+        "column": "Paid out",
+    }
 
 
 def test_what_is_not_a_table_is_refused() -> None:
-    assert refused("s.xlsx", b"PK\x03\x04 not really").details["where"] == "s.xlsx"
-    assert refused("s.txt", CSV_SAMPLE.read_bytes()).details["where"] == "s.txt"
+    for name, content in (("s.xlsx", b"PK\x03\x04 not really"), ("s.txt", b"a,b\n")):
+        with pytest.raises(InvalidTable) as caught:
+            parse(name, content)
+        assert caught.value.details["where"] == name
     assert refused("s.csv", b"").details["where"] == "line 1"

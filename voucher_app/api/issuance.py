@@ -75,7 +75,7 @@ class Issuance(MethodView):
         return run(
             parts.uow(),
             programme_id=programme_id,
-            rows=bulk.read_rows(filename, content),
+            rows=bulk.read_rows(filename, content, max_rows=parts.max_table_rows),
             actor=signed_in().actor,
             signer=parts.voucher_signer(),
             batch=form["batch"],

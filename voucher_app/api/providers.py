@@ -12,7 +12,9 @@ from marshmallow import Schema, fields, validate
 
 from voucher_app.api.auth import acting, requires, scope_by, signed_in
 from voucher_app.api.catalogue import ProductSchema
+from voucher_app.api.statements import BankDetailsSchema
 from voucher_app.domain.actors import Role
+from voucher_app.domain.bank import BankDetails
 from voucher_app.domain.categories import CATEGORY_CODES
 from voucher_app.domain.money import MAX_FEN
 from voucher_app.domain.policy import Action
@@ -47,6 +49,11 @@ class ApplicationRequest(Schema):
     bank_name = _text(200)
     bank_account_name = _text(200)
     bank_account_number = _text(64)
+    bank_cnaps = fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=40),
+        metadata={"description": "the 12-digit CNAPS code (联行号) of the account's branch"},
+    )
     bank_bic = fields.String(load_default=None, validate=validate.Length(min=8, max=11))
     center = _text(12)
 
@@ -118,6 +125,19 @@ class Decision(MethodView):
             ProviderDecision(body["decision"]),
             signed_in().actor,
             body["reason"],
+        )
+
+
+@blp.route("/<uuid:provider_id>/bank-account")
+class BankAccount(MethodView):
+    @blp.arguments(BankDetailsSchema)
+    @blp.response(200, ProviderSchema)
+    @requires(Action.ACT_AS_PROVIDER, scope=PROVIDER)
+    def put(self, body: dict[str, Any], provider_id: uuid.UUID) -> ProviderView:
+        """Change the account the provider is paid to, checked as the payment files check it
+        (batches already exported keep the account they pay)."""
+        return providers.change_bank_account(
+            current().uow(), provider_id, BankDetails(**body), signed_in().actor
         )
 
 

@@ -1,6 +1,6 @@
-"""Settlement routes: building a batch of approved claims, reading it, exporting its ISO 20022
-pain.001 file or CSV (which freezes it), and cancelling it — by finance staff of the batch's
-center or above."""
+"""Settlement routes: building a batch of approved claims, reading it, a second finance officer's
+approval, exporting its ISO 20022 pain.001 file, CSV or bank bulk-transfer sheet (which freezes
+it), and cancelling it — by finance staff of the batch's center or above."""
 
 from __future__ import annotations
 
@@ -13,16 +13,34 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from voucher_app.api.auth import requires, scope_by, signed_in
+from voucher_app.api.statements import BankDetailsSchema
+from voucher_app.domain.bank import BankDetails
 from voucher_app.domain.policy import Action
 from voucher_app.domain.reasons import MAX_REASON
 from voucher_app.services import access, settlement
-from voucher_app.services.settlement import BankAccount, BatchView
+from voucher_app.services.settlement import BatchView, Export
 from voucher_app.wiring import current
 
 blp = Blueprint("settlement", __name__, description="Paying providers in batches")
 
 BATCH = scope_by(access.batch_scope, "batch_id")
-FILES = {"pain001": ("application/xml", "pain.001.xml"), "csv": ("text/csv", "csv")}
+#: Each payment file: its media type and file name ending.
+FILES = {
+    "pain001": ("application/xml", "pain.001.xml"),
+    "csv": ("text/csv; charset=utf-8", "csv"),
+    "bulk": ("text/csv; charset=gb18030", "bulk-transfer.csv"),
+}
+
+
+def payment_file(files: Export, kind: str) -> Response:
+    """One of an export's files as a download."""
+    body = {"pain001": files.pain001, "csv": files.csv, "bulk": files.bulk_sheet}[kind]
+    mimetype, suffix = FILES[kind]
+    response = Response(body, content_type=mimetype)
+    response.headers["Content-Disposition"] = (
+        f'attachment; filename="{files.batch.reference}.{suffix}"'
+    )
+    return response
 
 
 class BuildRequest(Schema):
@@ -36,6 +54,10 @@ class ItemSchema(Schema):
     amount_fen = fields.Integer(required=True)
     paid_fen = fields.Integer(required=True)
     returned_fen = fields.Integer(required=True)
+    settled_fen = fields.Integer(required=True)
+    state = fields.String(
+        required=True, metadata={"enum": ["unpaid", "partial", "paid", "overpaid", "returned"]}
+    )
     claims = fields.List(fields.UUID(), required=True)
 
 
@@ -45,20 +67,21 @@ class BatchSchema(Schema):
     programme_id = fields.UUID(required=True)
     center = fields.String(required=True)
     status = fields.String(
-        required=True, metadata={"enum": ["draft", "exported", "paid", "cancelled"]}
+        required=True,
+        metadata={"enum": ["draft", "exported", "partly_paid", "paid", "cancelled"]},
     )
     total_fen = fields.Integer(required=True)
     items = fields.List(fields.Nested(ItemSchema), required=True)
     created_at = fields.DateTime(required=True)
     exported_at = fields.DateTime(allow_none=True)
     cancel_reason = fields.String(allow_none=True)
-
-
-class FundingAccountSchema(Schema):
-    bank_name = fields.String(required=True, validate=validate.Length(min=1, max=200))
-    account_name = fields.String(required=True, validate=validate.Length(min=1, max=200))
-    account_number = fields.String(required=True, validate=validate.Length(min=1, max=64))
-    bic = fields.String(load_default=None, validate=validate.Length(min=8, max=11))
+    created_by = fields.String(required=True)
+    approved_by = fields.String(
+        allow_none=True, metadata={"description": "the second finance officer who approved it"}
+    )
+    debtor_account = fields.String(
+        allow_none=True, metadata={"description": "the account its payments leave, once exported"}
+    )
 
 
 class ExportArgs(Schema):
@@ -71,15 +94,16 @@ class CancelRequest(Schema):
 
 @blp.route("/programmes/<uuid:programme_id>/funding-account")
 class FundingAccount(MethodView):
-    @blp.arguments(FundingAccountSchema)
-    @blp.response(200, FundingAccountSchema)
+    @blp.arguments(BankDetailsSchema)
+    @blp.response(200, BankDetailsSchema)
     @requires(Action.ADMINISTER, scope=scope_by(access.programme_scope, "programme_id"))
-    def put(self, body: dict[str, Any], programme_id: uuid.UUID) -> BankAccount:
+    def put(self, body: dict[str, Any], programme_id: uuid.UUID) -> BankDetails:
         """Record the bank account the programme pays providers from (the payment files'
-        debtor): the programme owner's administrators only."""
-        account = BankAccount(**body)
-        settlement.set_funding_account(current().uow(), programme_id, account, signed_in().actor)
-        return account
+        debtor, and an account of the owner whose statements are imported): the programme
+        owner's administrators only."""
+        return settlement.set_funding_account(
+            current().uow(), programme_id, BankDetails(**body), signed_in().actor
+        )
 
 
 @blp.route("/programmes/<uuid:programme_id>/batches")
@@ -103,21 +127,38 @@ class Batch(MethodView):
         return settlement.get_batch(current().uow(), batch_id)
 
 
+@blp.route("/batches/<uuid:batch_id>/approval")
+class Approval(MethodView):
+    @blp.response(200, BatchSchema)
+    @requires(Action.SETTLE, scope=BATCH)
+    def post(self, batch_id: uuid.UUID) -> BatchView:
+        """A second finance officer approves the draft batch for export (needed over the
+        configured total): not whoever built it, nor whoever approved one of its claims."""
+        return settlement.approve_batch(current().uow(), batch_id, signed_in().actor)
+
+
 @blp.route("/batches/<uuid:batch_id>/export")
-class Export(MethodView):
+class ExportFile(MethodView):
     @blp.arguments(ExportArgs, location="query")
-    @blp.response(200, content_type="application/xml", description="pain.001 XML or CSV")
+    @blp.response(
+        200,
+        content_type="application/xml",
+        description="pain.001 XML, the payment CSV (UTF-8 with BOM) or the bank's bulk-transfer "
+        "sheet (批量转账, GB18030)",
+    )
     @requires(Action.SETTLE, scope=BATCH)
     def post(self, args: dict[str, Any], batch_id: uuid.UUID) -> Response:
-        """Freeze the batch and answer its payment file; asked again, the same file."""
-        files = settlement.export_batch(current().uow(), batch_id, signed_in().actor)
-        mimetype, suffix = FILES[args["format"]]
-        body = files.pain001 if args["format"] == "pain001" else files.csv
-        response = Response(body, mimetype=mimetype)
-        response.headers["Content-Disposition"] = (
-            f'attachment; filename="{files.batch.reference}.{suffix}"'
+        """Freeze the batch and answer its payment file; asked again, the same file. Refused
+        to whoever approved one of its claims, and over the configured total until a second
+        finance officer approved it."""
+        parts = current()
+        files = settlement.export_batch(
+            parts.uow(),
+            batch_id,
+            signed_in().actor,
+            second_approval_over_fen=parts.second_approval_over_fen,
         )
-        return response
+        return payment_file(files, args["format"])
 
 
 @blp.route("/batches/<uuid:batch_id>/cancel")

@@ -48,6 +48,7 @@ a contract: clients and tests match on it, so it never changes once released.
     │   ├── CenterOutsideProgramme    a center outside the programme owner's subtree
     │   ├── OutsideCenter             a statement paying another center's batch
     │   ├── ForeignAccount            a statement of an account no center registered
+    │   ├── AccountRegistered         a bank account is registered by another center
     │   ├── AlreadyReversed           an entry can be reversed once
     │   ├── CannotReverseReversal     a reversal is corrected by a new entry, not reversed
     │   ├── IdempotencyKeyReused      the same key with a different request
@@ -310,6 +311,12 @@ class ForeignAccount(Conflict):
     center registered: it cannot move any center's books."""
 
     code = "foreign_account"
+
+
+class AccountRegistered(Conflict):
+    """A bank account is one center's: another center registered it already."""
+
+    code = "account_registered"
 
 
 class AlreadyReversed(Conflict):

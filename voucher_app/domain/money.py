@@ -7,6 +7,7 @@ so a caller that computed an amount with floats finds out at once.
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 
 from voucher_app.domain.errors import InvalidAmount
 
@@ -53,6 +54,11 @@ def format_amount(fen: int) -> str:
     sign = "-" if fen < 0 else ""
     whole, frac = divmod(abs(fen), 100)
     return f"{sign}{whole}.{frac:02d}"
+
+
+def yuan_decimal(fen: int) -> Decimal:
+    """Fen as an exact decimal number of yuan (1234.50), for a spreadsheet's number cells."""
+    return Decimal(fen).scaleb(-2)
 
 
 def apply_rate(amount_fen: int, rate_bp: int) -> int:

@@ -4,10 +4,14 @@ Entry points name the action a request takes and the scope it touches — the ce
 budget, voucher or claim it is, the SME or provider it belongs to — and ask `decide`. The
 rules:
 
-- a center-bound user (staff, admin, auditor) acts on their center and everything below it,
-  never on a sibling or a parent;
+- a center-bound user (staff, admin, finance, auditor) acts on their center and everything below
+  it, never on a sibling or a parent;
 - an auditor reads everything in their scope and changes nothing;
-- only center roles move budget; only center admins (and admins) run programmes and accounts;
+- approving and paying are different jobs (不相容职务分离): reviewers (staff, admins) approve
+  claims, finance builds and exports the batches that pay them and imports statements; the
+  services refuse anyone who would pay money they approved themselves;
+- only center staff and admins move budget; only center admins (and admins) run programmes and
+  accounts;
 - an SME user acts only on its own SME's vouchers and claims, a provider user only on its own
   provider's claims, catalogue and payments;
 - an admin may do anything; nobody changes anything with a read-only token.
@@ -40,6 +44,7 @@ class Action(StrEnum):
     # center staff and admins, in their subtree
     REVIEW = "review"  # providers' applications, claims, complaints
     ISSUE = "issue"  # vouchers, one by one or in bulk; revocation
+    # center finance, in their subtree
     SETTLE = "settle"  # settlement batches, bank statements
     # center admins, in their subtree
     MOVE_BUDGET = "move_budget"  # fund, allocate, claw back
@@ -53,16 +58,17 @@ class Action(StrEnum):
 
 
 _CENTER_ROLES = frozenset({Role.CENTER_STAFF, Role.CENTER_ADMIN})
+_READERS = _CENTER_ROLES | {Role.CENTER_FINANCE, Role.AUDITOR}
 #: Which roles may take each action (an admin may take every one).
 ALLOWED: dict[Action, frozenset[Role]] = {
     Action.READ_PUBLIC: frozenset(Role),
     Action.READ_OWN_ACCOUNT: frozenset(Role) - {Role.SYSTEM},
     Action.MANAGE_OWN_ACCOUNT: frozenset(Role) - {Role.SYSTEM},
-    Action.READ_CENTER: _CENTER_ROLES | {Role.AUDITOR},
-    Action.READ_CONCERNED: _CENTER_ROLES | {Role.AUDITOR, Role.SME, Role.PROVIDER},
+    Action.READ_CENTER: _READERS,
+    Action.READ_CONCERNED: _READERS | {Role.SME, Role.PROVIDER},
     Action.REVIEW: _CENTER_ROLES,
     Action.ISSUE: _CENTER_ROLES,
-    Action.SETTLE: _CENTER_ROLES,
+    Action.SETTLE: frozenset({Role.CENTER_FINANCE}),
     Action.MOVE_BUDGET: frozenset({Role.CENTER_ADMIN}),
     Action.ADMINISTER: frozenset({Role.CENTER_ADMIN}),
     Action.ACT_AS_SME: frozenset({Role.SME}),

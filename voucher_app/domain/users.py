@@ -1,7 +1,7 @@
 """People who sign in, and the rules their accounts follow.
 
 Each user has one role. The role says what the user is bound to: an SME user to one SME, a
-provider user to one provider, center staff, center admins and auditors to one center (and so
+provider user to one provider, center staff, admins, finance and auditors to one center (and so
 to everything below it), an admin to nothing. The password policy follows NIST SP 800-63B: a
 minimum length, no composition rules, and no password that is common or is the user name.
 """
@@ -36,6 +36,7 @@ BINDING: dict[Role, Binding | None] = {
     Role.PROVIDER: Binding.PROVIDER,
     Role.CENTER_STAFF: Binding.CENTER,
     Role.CENTER_ADMIN: Binding.CENTER,
+    Role.CENTER_FINANCE: Binding.CENTER,
     Role.AUDITOR: Binding.CENTER,
     Role.ADMIN: None,
 }

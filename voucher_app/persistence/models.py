@@ -129,6 +129,7 @@ class Programme(Base):
     funding_bank_bic: Mapped[str | None] = mapped_column(String(11))
     funding_account_name: Mapped[str | None] = mapped_column(String(200))
     funding_account_number: Mapped[str | None] = mapped_column(String(64))
+    funding_bank_cnaps: Mapped[str | None] = mapped_column(String(12))
 
 
 class LedgerAccount(Base):
@@ -290,6 +291,9 @@ class Provider(Base):
     bank_bic: Mapped[str | None] = mapped_column(String(11))
     bank_account_name: Mapped[str] = mapped_column(String(200))
     bank_account_number: Mapped[str] = mapped_column(String(64))
+    #: The 12-digit CNAPS code (联行号) of the branch holding the account; CNY payments are
+    #: routed by it. Providers registered before it was asked for have none until they add it.
+    bank_cnaps: Mapped[str | None] = mapped_column(String(12))
     center_id: Mapped[int] = mapped_column(ForeignKey("centers.id"), index=True)
     status: Mapped[str] = mapped_column(String(16))
     status_reason: Mapped[str | None] = mapped_column(String(500))
@@ -471,11 +475,14 @@ class RedemptionEvent(Base):
 
 class SettlementBatch(Base):
     """Approved claims of one programme, one payment per provider, paid by the programme's
-    funding account. Exported, it is frozen; cancelled, its claims are free for a new batch."""
+    funding account. Exported, it is frozen; cancelled, its claims are free for a new batch;
+    `paid` while every item is paid on the bank's statements, `partly_paid` otherwise."""
 
     __tablename__ = "settlement_batches"
     __table_args__ = (
-        CheckConstraint("status IN ('draft', 'exported', 'paid', 'cancelled')", name="status"),
+        CheckConstraint(
+            "status IN ('draft', 'exported', 'partly_paid', 'paid', 'cancelled')", name="status"
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -491,6 +498,11 @@ class SettlementBatch(Base):
     exported_at: Mapped[datetime | None]
     cancelled_at: Mapped[datetime | None]
     cancel_reason: Mapped[str | None] = mapped_column(String(500))
+    #: The account the exported file pays from: only its statements can pay this batch.
+    debtor_account: Mapped[str | None] = mapped_column(String(34))
+    #: The second finance officer who approved a batch over the limit, before its export.
+    approved_by: Mapped[str | None] = mapped_column(String(64))
+    approved_at: Mapped[datetime | None]
 
 
 class SettlementItem(Base):
@@ -501,6 +513,8 @@ class SettlementItem(Base):
     __table_args__ = (
         CheckConstraint("amount_fen > 0", name="amount_positive"),
         CheckConstraint("paid_fen >= 0", name="paid_not_negative"),
+        CheckConstraint("settled_fen >= 0 AND settled_fen <= amount_fen", name="settled_range"),
+        CheckConstraint("returned_fen >= 0", name="returned_not_negative"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -508,9 +522,31 @@ class SettlementItem(Base):
     provider_id: Mapped[int] = mapped_column(ForeignKey("providers.id"), index=True)
     reference: Mapped[str] = mapped_column(String(35), unique=True)
     amount_fen: Mapped[int]
-    #: What the bank statements say was paid (settled in the ledger up to `amount_fen`).
+    #: What the bank's statements say left the funding account for it, and came back.
     paid_fen: Mapped[int] = mapped_column(default=0)
     returned_fen: Mapped[int] = mapped_column(default=0)
+    #: What the ledger settled of it: the net of the two, within what is owed
+    #: (`domain.payments.settled_target`).
+    settled_fen: Mapped[int] = mapped_column(default=0, server_default="0")
+    #: When everything paid for it came back and its claims were freed for a new batch.
+    released_at: Mapped[datetime | None]
+
+
+class BankAccount(Base):
+    """An account a center holds at a bank: only statements of a registered account (a
+    programme's funding account is registered when it is set) move a center's books."""
+
+    __tablename__ = "bank_accounts"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    center_id: Mapped[int] = mapped_column(ForeignKey("centers.id"), index=True)
+    account_number: Mapped[str] = mapped_column(String(34), unique=True)
+    account_name: Mapped[str] = mapped_column(String(140))
+    bank_name: Mapped[str] = mapped_column(String(140))
+    cnaps: Mapped[str | None] = mapped_column(String(12))
+    bic: Mapped[str | None] = mapped_column(String(11))
+    registered_at: Mapped[datetime]
+    registered_by: Mapped[str] = mapped_column(String(64))
 
 
 class BankStatement(Base):
@@ -522,7 +558,9 @@ class BankStatement(Base):
     public_id: Mapped[uuid.UUID] = mapped_column(unique=True)
     digest: Mapped[bytes] = mapped_column(LargeBinary(32), unique=True)
     bank_statement_id: Mapped[str] = mapped_column(String(100))
-    account: Mapped[str] = mapped_column(String(64))
+    account: Mapped[str] = mapped_column(String(64), index=True)
+    #: The kind of file ("camt053", "table"): bank references compare within one kind.
+    source: Mapped[str] = mapped_column(String(16), server_default="camt053")
     filename: Mapped[str] = mapped_column(String(200))
     imported_at: Mapped[datetime]
     imported_by: Mapped[str] = mapped_column(String(64))
@@ -531,12 +569,15 @@ class BankStatement(Base):
 
 
 class StatementLine(Base):
-    """A line of an imported statement and what reconciliation made of it."""
+    """A line of an imported statement and what reconciliation made of it. A batch booked as
+    one entry is a `batch` line and, when its amount adds up, one line per item under it
+    (`parent_id`); a `duplicate` is a line an earlier statement already carried."""
 
     __tablename__ = "statement_lines"
     __table_args__ = (
         CheckConstraint(
-            "outcome IN ('paid', 'partial', 'overpaid', 'returned', 'unmatched', 'duplicate')",
+            "outcome IN ('paid', 'partial', 'overpaid', 'returned', 'refunded', 'unmatched', "
+            "'duplicate', 'batch', 'review')",
             name="outcome",
         ),
     )
@@ -553,8 +594,12 @@ class StatementLine(Base):
     bank_reference: Mapped[str | None] = mapped_column(String(100))
     item_id: Mapped[int | None] = mapped_column(ForeignKey("settlement_items.id"), index=True)
     outcome: Mapped[str] = mapped_column(String(16))
-    #: The bank's line, whichever statement carries it: overlapping statements match it once.
-    line_key: Mapped[bytes] = mapped_column(LargeBinary(32), index=True)
+    #: What identifies the bank's line whichever statement carries it (`settlement.overlap`).
+    fingerprint: Mapped[bytes | None] = mapped_column(LargeBinary(32), index=True)
+    reference_key: Mapped[bytes | None] = mapped_column(LargeBinary(32), index=True)
+    counterparty_account: Mapped[str | None] = mapped_column(String(34))
+    batch_reference: Mapped[str | None] = mapped_column(String(16))
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("statement_lines.id"), index=True)
 
 
 class StatementMapping(Base):

@@ -1,1 +1,2 @@
-"""Report files: spend reports as CSV and XLSX for finance staff and auditors."""
+"""Report files: spend and reconciliation reports as CSV and XLSX for finance staff and
+auditors."""

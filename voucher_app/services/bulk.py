@@ -11,16 +11,12 @@ the voucher the first run issued.
 
 from __future__ import annotations
 
-import csv
 import dataclasses
 import hashlib
-import io
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from pathlib import PurePath
 
-from openpyxl import load_workbook
 from sqlalchemy import select
 
 from voucher_app.domain.actors import Actor
@@ -31,8 +27,8 @@ from voucher_app.persistence.uow import UnitOfWork, read_only, transaction
 from voucher_app.services import vouchers
 from voucher_app.services.centers import center_by_code, subtree_ids
 from voucher_app.services.vouchers import VoucherSigner
+from voucher_app.tabular.reading import MAX_ROWS, read_table
 
-MAX_ROWS = 50_000
 #: Told how many rows are done, of how many, after each transaction's worth.
 Progress = Callable[[int, int], None]
 CODE_COLUMNS = ("uscc", "统一社会信用代码", "code")
@@ -71,49 +67,26 @@ class BulkReport:
         return len(self.rows) - self.issued - self.already_issued
 
 
-def read_rows(filename: str, content: bytes) -> list[Row]:
-    """The SME codes in a CSV (UTF-8, with or without BOM) or XLSX file with a header row
-    naming a `uscc` (or `统一社会信用代码`) column."""
-    suffix = PurePath(filename).suffix.lower()
-    if suffix == ".csv":
-        try:
-            text = content.decode("utf-8-sig")
-        except UnicodeDecodeError as exc:
-            raise InvalidInput(
-                f"{filename} is not UTF-8 text: save it as CSV UTF-8", field="file"
-            ) from exc
-        records: Iterable[list[str]] = csv.reader(io.StringIO(text))
-    elif suffix == ".xlsx":
-        try:
-            sheet = load_workbook(io.BytesIO(content), read_only=True, data_only=True).active
-        except Exception as exc:  # openpyxl raises many kinds for a file that is not XLSX
-            raise InvalidInput(
-                f"{filename} is not a readable XLSX file: {exc}", field="file"
-            ) from exc
-        records = (
-            ["" if cell is None else str(cell) for cell in row]
-            for row in sheet.iter_rows(values_only=True)
-        )
-    else:
-        raise InvalidInput("a list of SMEs is a .csv or .xlsx file", field="file")
-    try:
-        rows = _code_column(records)
-    except csv.Error as exc:
-        raise InvalidInput(f"{filename} is not a readable CSV file: {exc}", field="file") from exc
-    if len(rows) > MAX_ROWS:
-        raise InvalidInput(f"at most {MAX_ROWS} rows per file", field="file")
-    return rows
+def read_rows(filename: str, content: bytes, *, max_rows: int = MAX_ROWS) -> list[Row]:
+    """The SME codes in a CSV (UTF-8 or GB18030) or XLSX file with a header row naming a `uscc`
+    (or `统一社会信用代码`) column; a file of more than `max_rows` rows is refused as soon as
+    the row past the limit is read."""
+    records = (
+        (line, ["" if cell is None else str(cell) for cell in row])
+        for line, row in read_table(filename, content, max_rows=max_rows)
+    )
+    return _code_column(records)
 
 
-def _code_column(records: Iterable[list[str]]) -> list[Row]:
-    lines = iter(records)
-    header = [cell.strip().lower() for cell in next(lines, [])]
+def _code_column(records: Iterator[tuple[int, list[str]]]) -> list[Row]:
+    _, first = next(records, (1, []))
+    header = [cell.strip().lower() for cell in first]
     column = next((header.index(name) for name in CODE_COLUMNS if name in header), None)
     if column is None:
         raise InvalidInput(f"the first row must name a column {CODE_COLUMNS[0]!r}", field="file")
     return [
         Row(number, record[column].strip())
-        for number, record in enumerate(lines, start=2)
+        for number, record in records
         if len(record) > column and record[column].strip()
     ]
 

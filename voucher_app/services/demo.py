@@ -1,7 +1,8 @@
-"""Demo data for a fresh database: Guangdong's centers, a funded programme allocated down the
-hierarchy (with a claw-back and a reversal), SMEs of every size class, approved and pending
-providers with catalogues, issued vouchers, and claims on them — one approved and rated, one
-rejected, one waiting for the SME.
+"""Demo data for a fresh database: Guangdong's centers, a funded programme with its funding
+account, allocated down the hierarchy (with a claw-back and a reversal), SMEs of every size
+class, approved and pending providers with catalogues and bank details that route, issued
+vouchers, and claims on them — one approved and rated (ready for a finance officer to batch and
+download as pain.001), one rejected, one waiting for the SME.
 
 Everything goes through the same services as real use, so the demo ledger verifies like a real
 one. The ledger's first twelve entries are the budget's; the vouchers' follow, then the claims'.
@@ -19,6 +20,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy import func, select
 
 from voucher_app.domain.actors import Actor, Role
+from voucher_app.domain.bank import BankDetails
 from voucher_app.domain.calendar import local_date
 from voucher_app.domain.errors import DatabaseNotEmpty, UserExists
 from voucher_app.domain.money import parse_yuan
@@ -34,6 +36,7 @@ from voucher_app.services import (
     programmes,
     providers,
     redemptions,
+    settlement,
     smes,
     tracking,
     users,
@@ -98,6 +101,7 @@ SME_CLERK = Actor("demo-sme-clerk", Role.SME)
 def _provider(
     uscc: str, name: str, categories: tuple[str, ...], center: str, contact: str
 ) -> ProviderApplication:
+    digits = "".join(character for character in uscc if character.isdigit())
     return ProviderApplication(
         uscc=uscc,
         name=name,
@@ -105,11 +109,22 @@ def _provider(
         contact_name=contact,
         contact_phone="+86 20 8888 0000",
         contact_email="service@example.cn",
-        bank_name="中国工商银行",
+        bank_name="中国工商银行广州天河支行",
         bank_account_name=name,
-        bank_account_number=f"36020001090{uscc[-8:]}",
+        bank_account_number=f"3602000109{digits[-9:]}",
+        bank_cnaps=f"102581{digits[-6:]}",
         center=center,
     )
+
+
+#: The account the demo programme pays providers from (the pain.001 files' debtor).
+FUNDING_ACCOUNT = BankDetails(
+    bank_name="中国工商银行广州第一支行",
+    account_name="广东省中小企业发展促进中心服务券专户",
+    account_number="3602000109200123456",
+    cnaps="102581000013",
+    bic="ICBKCNBJGDG",
+)
 
 
 PROVIDERS: list[tuple[ProviderApplication, bool, list[ProductTerms]]] = [
@@ -244,6 +259,7 @@ def _budget(uow: UnitOfWork) -> uuid.UUID:
         PROVINCE_ADMIN,
     )
     pid = programme.id
+    settlement.set_funding_account(uow, pid, FUNDING_ACCOUNT, PROVINCE_ADMIN)
     programmes.fund_programme(uow, pid, amount_fen=parse_yuan("10000000"), actor=PROVINCE_ADMIN)
     mistaken = None
     for source, target, yuan in ALLOCATIONS:
@@ -332,6 +348,7 @@ DEMO_ACCOUNTS = (
     DemoAccount("desk.tianhe", Role.PROVIDER, provider_uscc=PROVIDERS[0][0].uscc),
     DemoAccount("reviewer.shenzhen", Role.CENTER_STAFF, center="440300"),
     DemoAccount("admin.shenzhen", Role.CENTER_ADMIN, center="440300"),
+    DemoAccount("finance.guangdong", Role.CENTER_FINANCE, center="440000"),
     DemoAccount("auditor.guangdong", Role.AUDITOR, center="440000"),
     DemoAccount("admin.demo", Role.ADMIN),
 )

@@ -16,6 +16,8 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from voucher_app.domain.actors import Actor
+from voucher_app.domain.bank import PROVIDER_FIELDS as PROVIDER_BANK_FIELDS
+from voucher_app.domain.bank import BankDetails, check_bank_details
 from voucher_app.domain.categories import CATEGORY_CODES
 from voucher_app.domain.errors import (
     ConcurrentRequest,
@@ -49,6 +51,7 @@ class ProviderApplication:
     bank_account_number: str
     center: str
     bank_bic: str | None = None
+    bank_cnaps: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,12 +140,14 @@ def _flush_or_rerun(uow: UnitOfWork) -> None:
         raise ConcurrentRequest("a concurrent request registered this code") from exc
 
 
-def _record(uow: UnitOfWork, provider: Provider, actor: Actor, now: datetime) -> None:
+def _record(
+    uow: UnitOfWork, provider: Provider, actor: Actor, now: datetime, reason: str | None = None
+) -> None:
     uow.session.add(
         ProviderEvent(
             provider_id=provider.id,
             status=provider.status,
-            reason=provider.status_reason,
+            reason=reason or provider.status_reason,
             actor_id=actor.id,
             actor_role=actor.role.value,
             recorded_at=now,
@@ -157,16 +162,20 @@ def apply_provider_within(
     Runs inside the caller's transaction (`apply_provider` is the use case on its own)."""
     uscc = parse_uscc(application.uscc)
     center = center_by_code(uow.session, application.center)
+    bank = BankDetails(
+        bank_name=application.bank_name,
+        account_name=application.bank_account_name,
+        account_number=application.bank_account_number,
+        cnaps=application.bank_cnaps,
+        bic=application.bank_bic,
+    )
     fields = {
         "name": _text(application.name, "name", 200),
         "service_categories": _categories(application.service_categories),
         "contact_name": _text(application.contact_name, "contact_name", 100),
         "contact_phone": _text(application.contact_phone, "contact_phone", 40),
         "contact_email": _text(application.contact_email, "contact_email", 200),
-        "bank_name": _text(application.bank_name, "bank_name", 200),
-        "bank_bic": (application.bank_bic or "").strip() or None,
-        "bank_account_name": _text(application.bank_account_name, "bank_account_name", 200),
-        "bank_account_number": _text(application.bank_account_number, "bank_account_number", 64),
+        **_bank_columns(bank),
         "center_id": center.id,
     }
     now = uow.clock.now()
@@ -191,6 +200,31 @@ def apply_provider_within(
 
 
 apply_provider = transaction(apply_provider_within)
+
+
+def _bank_columns(bank: BankDetails) -> dict[str, str | None]:
+    """The provider's bank details, checked as the payment files will check them."""
+    checked = check_bank_details(bank, names=PROVIDER_BANK_FIELDS)
+    return {
+        "bank_name": checked.bank_name,
+        "bank_account_name": checked.account_name,
+        "bank_account_number": checked.account_number,
+        "bank_cnaps": checked.cnaps,
+        "bank_bic": checked.bic,
+    }
+
+
+@transaction
+def change_bank_account(
+    uow: UnitOfWork, provider_id: uuid.UUID, bank: BankDetails, actor: Actor
+) -> ProviderView:
+    """Change the account a provider is paid to (batches already exported keep the account
+    they pay); the change is an event with who made it, like every change of standing."""
+    provider = provider_by_id(uow, provider_id, lock=True)
+    for name, value in _bank_columns(bank).items():
+        setattr(provider, name, value)
+    _record(uow, provider, actor, uow.clock.now(), reason="bank account changed")
+    return _view(uow, provider)
 
 
 @transaction

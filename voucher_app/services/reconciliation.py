@@ -1,30 +1,37 @@
 """Reconciliation: bank statements prove which payments were made, and only then does the
-ledger move money from `payable` to `paid`.
+ledger move money from `payable` to `paid` (DESIGN §4 invariant 6).
 
 A statement (ISO 20022 `camt.053`, or CSV/XLSX with a saved column mapping) is parsed whole
 before anything is written; a malformed file is refused naming the line or element at fault
-and imports nothing. Each line is matched to a batch item by its end-to-end reference:
+and imports nothing. Then:
 
-- a debit (money left the programme's account) pays the item: the ledger settles what the line
-  paid, up to what the item still owes (`settle`: payable → paid, one entry per claim the
-  money reaches, so each payment counts for the center behind the claim); the line is `paid`,
-  `partial` (less than owed) or `overpaid` (more; the excess is reported, never settled);
-- a returned payment (a credit naming the item, or marked as a return) undoes the item's
-  settlements (`reverse` entries) and frees the item's claims for a new batch;
-- anything else is `unmatched`.
-
-The same statement imported twice changes nothing (its digest is recorded), and a line that an
-overlapping statement already carried is recorded as a `duplicate` and not applied again.
+- **the account**: only a statement of an account a center registered moves the books
+  (`bank_accounts`); any other is refused whole, and a line pays an item only when the item's
+  batch was exported to be paid from that very account;
+- **the same money once**: lines an earlier statement already carried — the same file again,
+  an intraday and an end-of-day file, camt.053 and CSV of one day — are recorded as
+  `duplicate` and applied no more (`settlement.overlap`);
+- **each new line** is matched to a batch item by its payment reference: a debit is money paid
+  for the item, a credit money back (a return, or a refund of an overpayment). A batch booked
+  as one entry pays its items when its amount is exactly what they still owe, and is listed
+  for review otherwise. Anything else is `unmatched`;
+- **each touched item** is then restated from its totals (`domain.payments`): the ledger settles
+  exactly the net cash within what is owed (`settle` entries, one per claim the money reaches;
+  whole reversals and a new `settle` for a return, so each claim keeps what is still paid),
+  and once everything paid has come back the item's claims are freed for a new batch.
 """
 
 from __future__ import annotations
 
 import hashlib
 import uuid
-from dataclasses import dataclass
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import PurePath
+from typing import Any
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import func, insert, or_, select, update
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql import ColumnElement
 
@@ -32,11 +39,22 @@ from voucher_app.domain import accounts
 from voucher_app.domain.accounts import AccountKind
 from voucher_app.domain.actors import Actor
 from voucher_app.domain.entries import EntryKind, Posting
-from voucher_app.domain.errors import InvalidInput, OutsideCenter
+from voucher_app.domain.errors import InvalidInput, InvalidMapping, OutsideCenter
+from voucher_app.domain.payments import (
+    ItemState,
+    item_state,
+    owed,
+    releases,
+    settled_target,
+    unwind,
+)
 from voucher_app.domain.redemptions import split_payment
+from voucher_app.ledger.journal import NewEntry
 from voucher_app.persistence.models import (
     BankStatement,
+    Center,
     JournalEntry,
+    JournalPosting,
     Programme,
     Provider,
     Redemption,
@@ -48,12 +66,21 @@ from voucher_app.persistence.models import (
 )
 from voucher_app.persistence.uow import UnitOfWork, read_only, transaction
 from voucher_app.services import spend_facts
+from voucher_app.services.bank_accounts import statement_account
 from voucher_app.services.centers import center_by_code, subtree_ids
 from voucher_app.services.ledger import reverse
 from voucher_app.services.redemptions import claim_attribution
+from voucher_app.settlement import overlap
 from voucher_app.settlement.camt053 import Statement, parse_camt053
 from voucher_app.settlement.camt053 import StatementLine as ParsedLine
 from voucher_app.settlement.statement_table import ColumnMapping, parse_table
+from voucher_app.tabular.reading import MAX_ROWS
+
+#: Batches whose items a statement may pay: exported, and not cancelled.
+PAYABLE_BATCH = ("exported", "partly_paid", "paid")
+#: How many skipped lines an import names (it counts them all).
+SKIPPED_SHOWN = 100
+_CHUNK = 500
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +89,8 @@ class ImportResult:
     lines: int
     outcomes: dict[str, int]  # outcome → how many lines
     replayed: bool = False
+    #: Where the lines an earlier statement already carried are (the first SKIPPED_SHOWN).
+    skipped: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,14 +101,14 @@ class ItemStanding:
     amount_fen: int
     paid_fen: int
     returned_fen: int
+    settled_fen: int = 0
+    released: bool = False
 
     @property
     def state(self) -> str:
-        if self.paid_fen == 0:
-            return "returned" if self.returned_fen else "unpaid"
-        if self.paid_fen < self.amount_fen:
-            return "partial"
-        return "overpaid" if self.paid_fen > self.amount_fen else "paid"
+        return item_state(
+            self.amount_fen, self.paid_fen, self.returned_fen, released=self.released
+        ).value
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +118,7 @@ class UnmatchedLine:
     end_to_end_id: str | None
     amount_fen: int
     debit: bool
+    outcome: str = "unmatched"  # or "review": a batch booked as one entry that does not add up
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,10 +163,59 @@ def _mapping(uow: UnitOfWork, center_code: str, name: str) -> ColumnMapping:
     )
     if columns is None:
         raise InvalidInput(f"center {center_code} has no column mapping {name!r}", field="mapping")
-    return ColumnMapping.from_json(columns)
+    try:
+        return ColumnMapping.from_json(columns)
+    except InvalidMapping as outdated:
+        raise InvalidMapping(
+            f"column mapping {name!r} cannot be used: {outdated.message}; save it again",
+            field=outdated.details.get("field", "mapping"),
+        ) from None
 
 
 # --- importing --------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _Standing:
+    """An item's totals as the import goes, from what the database held before it."""
+
+    item: SettlementItem
+    paid_fen: int
+    returned_fen: int
+    released: bool
+
+    @classmethod
+    def of(cls, item: SettlementItem) -> _Standing:
+        return cls(item, item.paid_fen, item.returned_fen, item.released_at is not None)
+
+    def take(self, line: ParsedLine, amount_fen: int) -> str:
+        """Add a line's money and say what it made of the item."""
+        amount = self.item.amount_fen
+        excess_before = self.paid_fen - self.returned_fen - owed(amount, released=self.released)
+        if line.debit:
+            self.paid_fen += amount_fen
+        else:
+            self.returned_fen += amount_fen
+        self.released = self.released or releases(self.paid_fen, self.returned_fen)
+        if not line.debit:
+            return "refunded" if 0 < amount_fen <= excess_before else "returned"
+        state = item_state(amount, self.paid_fen, self.returned_fen, released=self.released)
+        return state.value if state in _PAYING_STATES else ItemState.PARTIAL.value
+
+
+_PAYING_STATES = (ItemState.PAID, ItemState.PARTIAL, ItemState.OVERPAID)
+
+
+@dataclass(slots=True)
+class _Import:
+    """One statement's import in progress."""
+
+    uow: UnitOfWork
+    row: BankStatement
+    statement: Statement
+    actor: Actor
+    standings: dict[int, _Standing] = field(default_factory=dict)
+    lines: list[dict[str, Any]] = field(default_factory=list)
 
 
 @transaction
@@ -148,9 +227,12 @@ def import_statement(
     actor: Actor,
     center_code: str | None = None,
     mapping: str | None = None,
+    account: str | None = None,
+    max_rows: int = MAX_ROWS,
 ) -> ImportResult:
     """Import a bank statement and reconcile each line (see the module docstring). A CSV or
-    XLSX statement is read with `mapping`, a column mapping `center_code` saved.
+    XLSX statement is read with `mapping`, a column mapping `center_code` saved, and is of the
+    `account` given here, in the mapping, or above its header.
 
     Imported for a center (`center_code`), the statement may pay only batches of that center
     or those below it: a line naming another center's payment refuses the whole file."""
@@ -159,8 +241,18 @@ def import_statement(
     earlier = session.scalar(select(BankStatement).where(BankStatement.digest == digest))
     if earlier is not None:
         return _result(uow, earlier, replayed=True)
-    statement = _parse(uow, filename, content, center_code, mapping)
+    statement = _parse(
+        uow,
+        filename=filename,
+        content=content,
+        center_code=center_code,
+        mapping=mapping,
+        account=account,
+        max_rows=max_rows,
+    )
     center = None if center_code is None else center_by_code(session, center_code)
+    registered = statement_account(uow, statement.account, center)
+    statement = replace(statement, account=registered.account_number)
     if center is not None:
         _refuse_other_centers(uow, statement, center.id)
     row = BankStatement(
@@ -168,39 +260,40 @@ def import_statement(
         public_id=uuid.uuid4(),
         digest=digest,
         bank_statement_id=statement.statement_id[:100],
-        account=statement.account[:64],
+        account=statement.account,
+        source=statement.source,
         filename=PurePath(filename).name[:200],
         imported_at=uow.clock.now(),
         imported_by=actor.id,
     )
     session.add(row)
     session.flush()
-    for line in statement.lines:
-        _reconcile(uow, row, statement.account, line, actor)
+    work = _Import(uow, row, statement, actor)
+    identities = [_identity(statement, line) for line in statement.lines]
+    new = overlap.fresh(identities, _known(uow, statement.account, identities))
+    items = _items_named(uow, statement)
+    for line, identity, fresh in zip(statement.lines, identities, new, strict=True):
+        if not fresh:
+            work.lines.append(_line_row(work, line, identity, "duplicate"))
+        elif line.batch_booked:
+            _batch_booked(work, line, identity)
+        else:
+            _apply(work, line, identity, items.get(line.end_to_end_id or ""))
+    if work.lines:
+        session.execute(insert(StatementLine), work.lines)
+    _restate(uow, [standing for _, standing in sorted(work.standings.items())], actor)
     return _result(uow, row)
 
 
-def _refuse_other_centers(uow: UnitOfWork, statement: Statement, center_id: int) -> None:
-    references = {line.end_to_end_id for line in statement.lines if line.end_to_end_id}
-    if not references:
-        return
-    foreign = uow.session.scalar(
-        select(SettlementItem.reference)
-        .join(SettlementBatch, SettlementBatch.id == SettlementItem.batch_id)
-        .where(
-            SettlementItem.reference.in_(references),
-            SettlementBatch.center_id.not_in(subtree_ids(uow.session, center_id)),
-        )
-        .limit(1)
-    )
-    if foreign is not None:
-        raise OutsideCenter(
-            f"payment {foreign} belongs to a batch of another center", reference=foreign
-        )
-
-
 def _parse(
-    uow: UnitOfWork, filename: str, content: bytes, center_code: str | None, mapping: str | None
+    uow: UnitOfWork,
+    *,
+    filename: str,
+    content: bytes,
+    center_code: str | None,
+    mapping: str | None,
+    account: str | None,
+    max_rows: int,
 ) -> Statement:
     suffix = PurePath(filename).suffix.lower()
     if suffix == ".xml":
@@ -211,178 +304,438 @@ def _parse(
                 "a CSV or XLSX statement needs a saved column mapping", field="mapping"
             )
         columns = _mapping(uow, center_code, mapping)
-        name = PurePath(filename).stem
-        return parse_table(filename, content, columns, statement_id=name, account=mapping)
+        return parse_table(
+            filename,
+            content,
+            columns,
+            statement_id=PurePath(filename).stem,
+            account=account,
+            max_rows=max_rows,
+        )
     raise InvalidInput("a statement is a camt.053 .xml, .csv or .xlsx file", field="file")
 
 
-def _line_key(account: str, line: ParsedLine) -> bytes:
-    """The bank's line, whichever statement carries it."""
-    material = "|".join(
-        str(part)
-        for part in (
-            account,
-            line.bank_reference or line.where,
-            line.end_to_end_id,
-            line.amount_fen,
-            line.debit,
-            line.booked_on,
-            line.returned,
+def _refuse_other_centers(uow: UnitOfWork, statement: Statement, center_id: int) -> None:
+    items = {ref for line in statement.lines for ref in (line.end_to_end_id, *line.parts) if ref}
+    batches = {line.batch_reference for line in statement.lines if line.batch_reference}
+    within = subtree_ids(uow.session, center_id)
+    for chunk in _chunks(sorted(items)):
+        foreign = uow.session.scalar(
+            select(SettlementItem.reference)
+            .join(SettlementBatch, SettlementBatch.id == SettlementItem.batch_id)
+            .where(SettlementItem.reference.in_(chunk), SettlementBatch.center_id.not_in(within))
+            .limit(1)
         )
+        if foreign is not None:
+            raise OutsideCenter(
+                f"payment {foreign} belongs to a batch of another center", reference=foreign
+            )
+    for chunk in _chunks(sorted(batches)):
+        foreign = uow.session.scalar(
+            select(SettlementBatch.reference)
+            .where(SettlementBatch.reference.in_(chunk), SettlementBatch.center_id.not_in(within))
+            .limit(1)
+        )
+        if foreign is not None:
+            raise OutsideCenter(f"batch {foreign} belongs to another center", reference=foreign)
+
+
+def _identity(statement: Statement, line: ParsedLine) -> overlap.LineIdentity:
+    return overlap.LineIdentity(
+        overlap.fingerprint(
+            statement.account,
+            line.booked_on,
+            line.debit,
+            line.amount_fen,
+            line.end_to_end_id or line.batch_reference,
+        ),
+        (statement.source, line.bank_reference) if line.bank_reference else None,
+        line.counterparty_account,
     )
-    return hashlib.sha256(material.encode()).digest()
 
 
-def _reconcile(
-    uow: UnitOfWork, statement: BankStatement, account: str, line: ParsedLine, actor: Actor
-) -> None:
-    session = uow.session
-    key = _line_key(account, line)
-    seen = session.scalar(select(StatementLine.id).where(StatementLine.line_key == key).limit(1))
-    item = None
-    if line.end_to_end_id:
-        item = session.scalar(
+def _known(
+    uow: UnitOfWork, account: str, identities: Sequence[overlap.LineIdentity]
+) -> list[overlap.LineIdentity]:
+    """The lines earlier statements of the account hold that a new line may repeat."""
+    fingerprints = sorted({identity.fingerprint for identity in identities})
+    references = sorted(
+        {
+            overlap.reference_key(account, *identity.reference)
+            for identity in identities
+            if identity.reference is not None
+        }
+    )
+    found: dict[int, overlap.LineIdentity] = {}
+    for column, keys in (
+        (StatementLine.fingerprint, fingerprints),
+        (StatementLine.reference_key, references),
+    ):
+        for chunk in _chunks(keys):
+            rows = uow.session.execute(
+                select(
+                    StatementLine.id,
+                    StatementLine.fingerprint,
+                    BankStatement.source,
+                    StatementLine.bank_reference,
+                    StatementLine.counterparty_account,
+                )
+                .join(BankStatement, BankStatement.id == StatementLine.statement_id)
+                .where(
+                    column.in_(chunk),
+                    BankStatement.account == account,
+                    StatementLine.parent_id.is_(None),
+                    StatementLine.outcome != "duplicate",
+                )
+            )
+            for line_id, fingerprint, source, bank_reference, counterparty in rows:
+                found[line_id] = overlap.LineIdentity(
+                    fingerprint or b"",
+                    (source, bank_reference) if bank_reference else None,
+                    counterparty,
+                )
+    return list(found.values())
+
+
+def _items_named(uow: UnitOfWork, statement: Statement) -> dict[str, SettlementItem]:
+    """The items the statement's lines name that this account was instructed to pay, locked."""
+    references = sorted({line.end_to_end_id for line in statement.lines if line.end_to_end_id})
+    found: dict[str, SettlementItem] = {}
+    for chunk in _chunks(references):
+        for item in uow.session.scalars(
             select(SettlementItem)
             .join(SettlementBatch, SettlementBatch.id == SettlementItem.batch_id)
             .where(
-                SettlementItem.reference == line.end_to_end_id,
-                SettlementBatch.status.in_(("exported", "paid")),
+                SettlementItem.reference.in_(chunk),
+                SettlementBatch.status.in_(PAYABLE_BATCH),
+                SettlementBatch.debtor_account == statement.account,
             )
+            .order_by(SettlementItem.id)
             .with_for_update()
-        )
-    if seen is not None:
-        outcome = "duplicate"
-    elif item is None:
-        outcome = "unmatched"
-    elif line.returned or not line.debit:
-        outcome = _returned(uow, item, line, actor)
-    else:
-        outcome = _paid(uow, item, line, actor)
-    session.add(
-        StatementLine(
-            statement_id=statement.id,
-            position=line.where[:200],
-            end_to_end_id=line.end_to_end_id,
-            amount_fen=line.amount_fen,
-            debit=line.debit,
-            booked_on=line.booked_on,
-            returned=line.returned,
-            return_reason=line.return_reason,
-            bank_reference=line.bank_reference,
-            item_id=item.id if item is not None and outcome != "duplicate" else None,
-            outcome=outcome,
-            line_key=key,
-        )
+        ):
+            found[item.reference] = item
+    return found
+
+
+def _apply(
+    work: _Import,
+    line: ParsedLine,
+    identity: overlap.LineIdentity,
+    item: SettlementItem | None,
+    *,
+    parent: int | None = None,
+    amount_fen: int | None = None,
+) -> None:
+    if item is None:
+        work.lines.append(_line_row(work, line, identity, "unmatched"))
+        return
+    standing = work.standings.setdefault(item.id, _Standing.of(item))
+    amount = line.amount_fen if amount_fen is None else amount_fen
+    outcome = standing.take(line, amount)
+    work.lines.append(
+        _line_row(work, line, identity, outcome, item=item, parent=parent, amount_fen=amount)
     )
 
 
-def _paid(uow: UnitOfWork, item: SettlementItem, line: ParsedLine, actor: Actor) -> str:
-    """Settle what the line paid, up to what the item still owes, claim by claim."""
-    settled = min(item.paid_fen, item.amount_fen)
-    if line.amount_fen and settled < item.amount_fen:
-        _post_settle(uow, item, settled, line.amount_fen, actor)
-    item.paid_fen += line.amount_fen
-    if item.paid_fen >= item.amount_fen:
-        _claims_settled(uow, item)
-    if item.paid_fen < item.amount_fen:
-        return "partial"
-    return "overpaid" if item.paid_fen > item.amount_fen else "paid"
+def _batch_booked(work: _Import, line: ParsedLine, identity: overlap.LineIdentity) -> None:
+    """One entry for a whole batch: it pays each item what it still owes when it is exactly
+    their sum (of the items it names, or of the whole batch); otherwise a person looks at it."""
+    items = _batch_items(work, line)
+    outstanding = [(item, _outstanding(work, item)) for item in items]
+    adds_up = (
+        line.debit
+        and bool(outstanding)
+        and all(due > 0 for _, due in outstanding)
+        and sum(due for _, due in outstanding) == line.amount_fen
+    )
+    if not adds_up:
+        work.lines.append(_line_row(work, line, identity, "review"))
+        return
+    parent_id = work.uow.session.execute(
+        insert(StatementLine).returning(StatementLine.id),
+        _line_row(work, line, identity, "batch"),
+    ).scalar_one()
+    for item, due in outstanding:
+        part = replace(line, where=f"{line.where} {item.reference}", end_to_end_id=item.reference)
+        _apply(work, part, identity, item, parent=parent_id, amount_fen=due)
 
 
-def _returned(uow: UnitOfWork, item: SettlementItem, line: ParsedLine, actor: Actor) -> str:
-    """Undo the settlements the bank returned; the claims wait for a new batch."""
-    session = uow.session
+def _batch_items(work: _Import, line: ParsedLine) -> list[SettlementItem]:
+    """The items a batch-booked line names, all of one batch paid from this account; none
+    when they are not."""
+    session = work.uow.session
+    query = (
+        select(SettlementItem)
+        .join(SettlementBatch, SettlementBatch.id == SettlementItem.batch_id)
+        .where(
+            SettlementBatch.status.in_(PAYABLE_BATCH),
+            SettlementBatch.debtor_account == work.statement.account,
+        )
+        .order_by(SettlementItem.id)
+        .with_for_update()
+    )
+    if line.batch_reference is not None:
+        query = query.where(SettlementBatch.reference == line.batch_reference)
+    if line.parts:
+        query = query.where(SettlementItem.reference.in_(line.parts))
+    items = list(session.scalars(query))
+    named = {item.reference for item in items}
+    if len({item.batch_id for item in items}) != 1 or (line.parts and named != set(line.parts)):
+        return []
+    return items
+
+
+def _outstanding(work: _Import, item: SettlementItem) -> int:
+    standing = work.standings.get(item.id) or _Standing.of(item)
+    net = standing.paid_fen - standing.returned_fen
+    return owed(item.amount_fen, released=standing.released) - net
+
+
+def _line_row(
+    work: _Import,
+    line: ParsedLine,
+    identity: overlap.LineIdentity,
+    outcome: str,
+    *,
+    item: SettlementItem | None = None,
+    parent: int | None = None,
+    amount_fen: int | None = None,
+) -> dict[str, Any]:
+    account = work.statement.account
+    return {
+        "statement_id": work.row.id,
+        "position": line.where[:200],
+        "end_to_end_id": (line.end_to_end_id or None) and line.end_to_end_id[:35],
+        "amount_fen": line.amount_fen if amount_fen is None else amount_fen,
+        "debit": line.debit,
+        "booked_on": line.booked_on,
+        "returned": line.returned,
+        "return_reason": (line.return_reason or None) and line.return_reason[:35],
+        "bank_reference": (line.bank_reference or None) and line.bank_reference[:100],
+        "item_id": None if item is None else item.id,
+        "outcome": outcome,
+        # Lines under a batch line are its parts: the batch line alone is the bank's line.
+        "fingerprint": None if parent is not None else identity.fingerprint,
+        "reference_key": None
+        if parent is not None or identity.reference is None
+        else overlap.reference_key(account, *identity.reference),
+        "counterparty_account": (line.counterparty_account or None)
+        and line.counterparty_account[:34],
+        "batch_reference": (line.batch_reference or None) and line.batch_reference[:16],
+        "parent_id": parent,
+    }
+
+
+def _chunks(values: Sequence[Any]) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(values), _CHUNK):
+        yield values[start : start + _CHUNK]
+
+
+# --- restating items --------------------------------------------------------------------------
+
+
+def _restate(uow: UnitOfWork, standings: list[_Standing], actor: Actor) -> None:
+    """Bring each touched item's ledger settlement, claims and batch to what its totals say."""
+    if not standings:
+        return
+    claims = _claims_of(uow, [standing.item for standing in standings])
+    settlements: list[tuple[SettlementItem, int, int]] = []
+    for standing in standings:
+        item = standing.item
+        target = settled_target(
+            item.amount_fen, standing.paid_fen, standing.returned_fen, released=standing.released
+        )
+        position = item.settled_fen
+        if target < position:
+            position = _unsettle(uow, item, target, actor)
+        if target > position:
+            settlements.append((item, position, target - position))
+        item.paid_fen, item.returned_fen, item.settled_fen = (
+            standing.paid_fen,
+            standing.returned_fen,
+            target,
+        )
+    _post_settlements(uow, settlements, claims, actor)
+    for standing in standings:
+        _claims_follow(uow, standing, claims.get(standing.item.id, []))
+    uow.session.flush()
+    for batch_id in sorted({standing.item.batch_id for standing in standings}):
+        _batch_follows(uow, batch_id)
+
+
+def _claims_of(
+    uow: UnitOfWork, items: list[SettlementItem]
+) -> dict[int, list[tuple[Redemption, Voucher]]]:
+    """Each item's claims with their vouchers, laid end to end in the order they were claimed."""
+    found: dict[int, list[tuple[Redemption, Voucher]]] = {}
+    for chunk in _chunks([item.id for item in items]):
+        for claim, voucher in uow.session.execute(
+            select(Redemption, Voucher)
+            .join(Voucher, Voucher.id == Redemption.voucher_id)
+            .where(Redemption.settlement_item_id.in_(chunk))
+            .order_by(Redemption.id)
+        ).tuples():
+            assert claim.settlement_item_id is not None  # selected by it
+            found.setdefault(claim.settlement_item_id, []).append((claim, voucher))
+    return found
+
+
+def _unsettle(uow: UnitOfWork, item: SettlementItem, target: int, actor: Actor) -> int:
+    """Reverse the item's latest settlements until no more than `target` stays settled; return
+    where that leaves it (the caller settles the rest up to the target again)."""
     reversal = aliased(JournalEntry)
-    settlements = session.scalars(
-        select(JournalEntry.public_id)
+    entries = uow.session.execute(
+        select(JournalEntry.public_id, func.sum(JournalPosting.amount_fen))
+        .join(JournalPosting, JournalPosting.entry_id == JournalEntry.id)
         .where(
             JournalEntry.kind == EntryKind.SETTLE.value,
             JournalEntry.refs["item"].as_string() == item.reference,
+            JournalPosting.amount_fen > 0,
             ~select(reversal.id).where(reversal.reverses_id == JournalEntry.id).exists(),
         )
+        .group_by(JournalEntry.id, JournalEntry.public_id)
         .order_by(JournalEntry.id)
     ).all()
-    if not settlements:
-        return "unmatched"  # nothing settled to undo: left for a person to look at
-    for settlement in settlements:
-        reverse(uow, settlement, actor)
-    item.paid_fen = max(item.paid_fen - line.amount_fen, 0)
-    item.returned_fen += line.amount_fen
-    session.execute(
-        update(Redemption)
-        .where(Redemption.settlement_item_id == item.id)
-        .values(settlement_item_id=None, status="approved")
-        .execution_options(synchronize_session=False)
-    )
-    return "returned"
+    count, _ = unwind([amount for _, amount in entries], target)
+    for public_id, _ in entries[len(entries) - count :]:
+        reverse(uow, public_id, actor)
+    return sum(amount for _, amount in entries[: len(entries) - count])
 
 
-def _post_settle(
-    uow: UnitOfWork, item: SettlementItem, settled_fen: int, amount_fen: int, actor: Actor
+def _post_settlements(
+    uow: UnitOfWork,
+    settlements: list[tuple[SettlementItem, int, int]],
+    claims: dict[int, list[tuple[Redemption, Voucher]]],
+    actor: Actor,
 ) -> None:
-    """Post one `settle` entry per claim the payment reaches (`split_payment`), so each
-    payment counts for the center that issued the claim's voucher."""
-    session = uow.session
-    batch = session.get_one(SettlementBatch, item.batch_id)
-    programme = str(session.get_one(Programme, batch.programme_id).public_id)
-    provider = str(session.get_one(Provider, item.provider_id).public_id)
-    payable = accounts.provider(AccountKind.PAYABLE, provider, programme).name
-    paid = accounts.provider(AccountKind.PAID, provider, programme).name
-    claims = session.execute(
-        select(Redemption, Voucher)
-        .join(Voucher, Voucher.id == Redemption.voucher_id)
-        .where(Redemption.settlement_item_id == item.id)
-        .order_by(Redemption.id)
-    ).all()
-    shares = split_payment([claim.subsidy_fen for claim, _ in claims], settled_fen, amount_fen)
-    for (claim, voucher), share in zip(claims, shares, strict=True):
-        if not share:
-            continue
-        posted = uow.journal.post(
-            EntryKind.SETTLE,
-            [Posting(payable, -share), Posting(paid, share)],
-            {
-                "programme": programme,
-                "provider": provider,
-                "item": item.reference,
-                "redemption": str(claim.public_id),
-                "voucher": str(voucher.public_id),
-            },
-            actor,
-        )
-        spend_facts.record(uow, posted, claim_attribution(voucher, claim))
+    """Post one `settle` entry per claim each payment reaches (`split_payment`), so each
+    payment counts for the center that issued the claim's voucher; all in one set."""
+    if not settlements:
+        return
+    programmes = _public_ids(
+        uow, Programme, {_batch(uow, i).programme_id for i, _, _ in settlements}
+    )
+    providers = _public_ids(uow, Provider, {item.provider_id for item, _, _ in settlements})
+    entries: list[NewEntry] = []
+    attributions: list[spend_facts.Attribution] = []
+    for item, start, amount in settlements:
+        programme = programmes[_batch(uow, item).programme_id]
+        provider = providers[item.provider_id]
+        payable = accounts.provider(AccountKind.PAYABLE, provider, programme).name
+        paid = accounts.provider(AccountKind.PAID, provider, programme).name
+        own = claims.get(item.id, [])
+        shares = split_payment([claim.subsidy_fen for claim, _ in own], start, amount)
+        for (claim, voucher), share in zip(own, shares, strict=True):
+            if not share:
+                continue
+            entries.append(
+                NewEntry(
+                    [Posting(payable, -share), Posting(paid, share)],
+                    {
+                        "programme": programme,
+                        "provider": provider,
+                        "item": item.reference,
+                        "redemption": str(claim.public_id),
+                        "voucher": str(voucher.public_id),
+                    },
+                )
+            )
+            attributions.append(claim_attribution(voucher, claim))
+    posted = uow.journal.post_many(EntryKind.SETTLE, entries, actor)
+    spend_facts.record_all(
+        uow,
+        ((entry, attribution, 1) for entry, attribution in zip(posted, attributions, strict=True)),
+    )
 
 
-def _claims_settled(uow: UnitOfWork, item: SettlementItem) -> None:
-    session = uow.session
-    session.execute(
-        update(Redemption)
-        .where(Redemption.settlement_item_id == item.id)
-        .values(status="settled")
-        .execution_options(synchronize_session=False)
-    )
-    batch = session.get_one(SettlementBatch, item.batch_id)
-    owing = session.scalar(
-        select(func.count()).where(
-            SettlementItem.batch_id == batch.id,
-            SettlementItem.paid_fen < SettlementItem.amount_fen,
+def _batch(uow: UnitOfWork, item: SettlementItem) -> SettlementBatch:
+    return uow.session.get_one(SettlementBatch, item.batch_id)
+
+
+def _public_ids(
+    uow: UnitOfWork, model: type[Programme] | type[Provider], ids: set[int]
+) -> dict[int, str]:
+    rows = uow.session.execute(select(model.id, model.public_id).where(model.id.in_(ids)))
+    return {row_id: str(public_id) for row_id, public_id in rows}
+
+
+def _claims_follow(
+    uow: UnitOfWork, standing: _Standing, claims: list[tuple[Redemption, Voucher]]
+) -> None:
+    """A claim is `settled` while all of it is; an item whose money all came back lets its
+    claims go, to be paid by a new batch."""
+    item = standing.item
+    ids = [claim.id for claim, _ in claims]
+    if standing.released and item.released_at is None:
+        item.released_at = uow.clock.now()
+        uow.session.execute(
+            update(Redemption)
+            .where(Redemption.id.in_(ids))
+            .values(settlement_item_id=None, status="approved")
+            .execution_options(synchronize_session=False)
         )
-    )
-    if not owing:
+        return
+    shares = split_payment([claim.subsidy_fen for claim, _ in claims], 0, item.settled_fen)
+    for status in ("settled", "approved"):
+        chosen = [
+            claim.id
+            for (claim, _), share in zip(claims, shares, strict=True)
+            if (share == claim.subsidy_fen) == (status == "settled") and claim.status != status
+        ]
+        if chosen:
+            uow.session.execute(
+                update(Redemption)
+                .where(Redemption.id.in_(chosen))
+                .values(status=status)
+                .execution_options(synchronize_session=False)
+            )
+
+
+def _batch_follows(uow: UnitOfWork, batch_id: int) -> None:
+    """`paid` while every item is paid; `partly_paid` once any money moved and one is not."""
+    batch = uow.session.get_one(SettlementBatch, batch_id)
+    items = uow.session.scalars(select(SettlementItem).where(SettlementItem.batch_id == batch_id))
+    states = [
+        item_state(
+            item.amount_fen, item.paid_fen, item.returned_fen, released=item.released_at is not None
+        )
+        for item in items
+    ]
+    if all(state in (ItemState.PAID, ItemState.OVERPAID) for state in states) and not any(
+        item.released_at for item in items
+    ):
         batch.status = "paid"
+    elif any(state is not ItemState.UNPAID for state in states):
+        batch.status = "partly_paid"
+    else:
+        batch.status = "exported"
 
 
 def _result(uow: UnitOfWork, statement: BankStatement, *, replayed: bool = False) -> ImportResult:
     session = uow.session
     session.flush()
-    counts = dict(
-        session.execute(
-            select(StatementLine.outcome, func.count())
-            .where(StatementLine.statement_id == statement.id)
-            .group_by(StatementLine.outcome)
-        ).all()
+    top = StatementLine.parent_id.is_(None)
+    counts = Counter(
+        dict(
+            session.execute(
+                select(StatementLine.outcome, func.count())
+                .where(StatementLine.statement_id == statement.id, top)
+                .group_by(StatementLine.outcome)
+            ).tuples()
+        )
     )
-    return ImportResult(statement.public_id, sum(counts.values()), counts, replayed)
+    skipped = session.scalars(
+        select(StatementLine.position)
+        .where(
+            StatementLine.statement_id == statement.id,
+            StatementLine.outcome == "duplicate",
+        )
+        .order_by(StatementLine.id)
+        .limit(SKIPPED_SHOWN)
+    ).all()
+    return ImportResult(
+        statement.public_id, sum(counts.values()), dict(counts), replayed, tuple(skipped)
+    )
 
 
 # --- the report -------------------------------------------------------------------------------
@@ -392,8 +745,9 @@ def _result(uow: UnitOfWork, statement: BankStatement, *, replayed: bool = False
 def reconciliation_report(
     uow: UnitOfWork, center_code: str, batch_reference: str | None = None
 ) -> ReconciliationReport:
-    """Per item of the center's (and its descendants') exported batches: owed, paid, returned;
-    and the unmatched lines of the statements imported for them."""
+    """Per item of the center's (and its descendants') exported batches: owed, paid, returned,
+    settled; and the lines of the statements imported for them that nothing matched or that
+    wait for a person (a batch booked as one entry that does not add up)."""
     session = uow.session
     center = center_by_code(session, center_code)
     query = (
@@ -402,28 +756,48 @@ def reconciliation_report(
         .join(Provider, Provider.id == SettlementItem.provider_id)
         .where(
             SettlementBatch.center_id.in_(subtree_ids(session, center.id)),
-            SettlementBatch.status.in_(("exported", "paid")),
+            SettlementBatch.status.in_(PAYABLE_BATCH),
         )
         .order_by(SettlementItem.reference)
     )
     if batch_reference is not None:
         query = query.where(SettlementBatch.reference == batch_reference)
     items = tuple(
-        ItemStanding(batch, item.reference, name, item.amount_fen, item.paid_fen, item.returned_fen)
-        for item, batch, name in session.execute(query)
+        ItemStanding(
+            batch,
+            item.reference,
+            name,
+            item.amount_fen,
+            item.paid_fen,
+            item.returned_fen,
+            item.settled_fen,
+            item.released_at is not None,
+        )
+        for item, batch, name in session.execute(query).tuples()
     )
+    return ReconciliationReport(center.code, items, _unmatched(uow, center))
+
+
+def _unmatched(uow: UnitOfWork, center: Center) -> tuple[UnmatchedLine, ...]:
+    session = uow.session
     imported_here: ColumnElement[bool] = BankStatement.center_id.in_(
         subtree_ids(session, center.id)
     )
     if center.parent_id is None:  # the top center also sees what operators imported
         imported_here = or_(imported_here, BankStatement.center_id.is_(None))
-    unmatched = tuple(
-        UnmatchedLine(statement, line.position, line.end_to_end_id, line.amount_fen, line.debit)
+    return tuple(
+        UnmatchedLine(
+            statement,
+            line.position,
+            line.end_to_end_id or line.batch_reference,
+            line.amount_fen,
+            line.debit,
+            line.outcome,
+        )
         for line, statement in session.execute(
             select(StatementLine, BankStatement.bank_statement_id)
             .join(BankStatement, BankStatement.id == StatementLine.statement_id)
-            .where(StatementLine.outcome == "unmatched", imported_here)
+            .where(StatementLine.outcome.in_(("unmatched", "review")), imported_here)
             .order_by(StatementLine.id)
-        )
+        ).tuples()
     )
-    return ReconciliationReport(center.code, items, unmatched)

@@ -1,20 +1,23 @@
 """Settlement batches: paying providers for approved claims.
 
-Center staff build a batch from the approved claims of one programme whose vouchers were issued
-in their center's subtree, one item (one payment) per provider. Building marks each claim with
-its item by a conditional update, so two batches built at once never take the same claim.
-Exporting freezes the batch and gives the ISO 20022 `pain.001.001.09` credit-transfer file —
-one payment per provider, the item's reference as end-to-end id, the programme's funding
-account as debtor — and a CSV of the same payments for treasury systems that do not read XML.
-Cancelling releases the claims for another batch. The ledger moves only when a bank statement
-proves a payment (`services.reconciliation`).
+Finance staff build a batch from the approved claims of one programme whose vouchers were
+issued in their center's subtree, one item (one payment) per provider. Building marks each claim
+with its item by a conditional update, so two batches built at once never take the same claim.
+Exporting freezes the batch and gives the files the bank takes: the ISO 20022 `pain.001.001.09`
+credit transfer — one payment per provider, the item's reference as end-to-end id, the
+programme's funding account as debtor, each creditor's bank by its CNAPS code — a CSV of the
+same payments, and a Chinese bank's bulk-transfer (批量转账) sheet. Every provider's bank details
+pass the same check as at registration (`domain.bank`), and a refusal names the provider.
+
+Approving and paying are different jobs (不相容职务分离): whoever approved a claim does not
+export the batch that pays it, and a batch over the configured total waits for a second finance
+officer's approval (not the one who built it). Cancelling releases the claims for another
+batch. The ledger moves only when a bank statement proves a payment (`services.reconciliation`).
 """
 
 from __future__ import annotations
 
-import csv
-import io
-import secrets
+import dataclasses
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass
@@ -23,50 +26,41 @@ from datetime import datetime
 from sqlalchemy import select, update
 
 from voucher_app.domain.actors import Actor
+from voucher_app.domain.bank import PROVIDER_FIELDS as PROVIDER_BANK_FIELDS
+from voucher_app.domain.bank import BankDetails, check_bank_details
 from voucher_app.domain.calendar import local_date
-from voucher_app.domain.errors import ConcurrentRequest, InvalidInput, InvalidTransition, NotFound
-from voucher_app.domain.money import format_amount
+from voucher_app.domain.errors import (
+    ConcurrentRequest,
+    DutiesNotSeparated,
+    InvalidBankDetails,
+    InvalidInput,
+    InvalidTransition,
+    NotFound,
+    SecondApprovalNeeded,
+)
+from voucher_app.domain.money import format_yuan
+from voucher_app.domain.payments import item_reference, item_state, new_batch_reference
 from voucher_app.domain.reasons import require_reason
 from voucher_app.persistence.models import (
     Center,
     Programme,
     Provider,
     Redemption,
+    RedemptionEvent,
     SettlementBatch,
     SettlementItem,
     Voucher,
 )
 from voucher_app.persistence.uow import UnitOfWork, read_only, transaction
+from voucher_app.services.bank_accounts import register_within
 from voucher_app.services.centers import center_by_code, subtree_ids
 from voucher_app.services.programmes import programme_by_id
 from voucher_app.settlement.pain001 import CreditTransfer, Party, Payment, build_pain001
-
-REFERENCE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford: no I, L, O, U
-REFERENCE_LENGTH = 8
-CSV_COLUMNS = (
-    "end_to_end_id",
-    "provider",
-    "provider_uscc",
-    "bank_name",
-    "bank_bic",
-    "account_name",
-    "account_number",
-    "amount_cny",
-    "currency",
-    "remittance",
-)
+from voucher_app.settlement.payment_tables import Payee, bulk_transfer_sheet, payments_csv
 
 
 class UnknownBatch(NotFound):
     code = "unknown_batch"
-
-
-@dataclass(frozen=True, slots=True)
-class BankAccount:
-    bank_name: str
-    account_name: str
-    account_number: str
-    bic: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +72,8 @@ class ItemView:
     paid_fen: int
     returned_fen: int
     claims: tuple[uuid.UUID, ...]
+    settled_fen: int = 0
+    state: str = "unpaid"
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,29 +88,35 @@ class BatchView:
     created_at: datetime
     exported_at: datetime | None
     cancel_reason: str | None
+    created_by: str = ""
+    approved_by: str | None = None
+    debtor_account: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class Export:
     batch: BatchView
     pain001: bytes
-    csv: str
+    csv: bytes  # UTF-8 with a BOM, Chinese headers
+    bulk_sheet: bytes  # a bank's 批量转账 sheet, GB18030
 
 
 @transaction
 def set_funding_account(
-    uow: UnitOfWork, programme_id: uuid.UUID, account: BankAccount, actor: Actor
-) -> None:
-    """Record the account the programme pays providers from (the debtor of its payments)."""
-    del actor  # who may do this is the access policy's concern; the change has no ledger entry
+    uow: UnitOfWork, programme_id: uuid.UUID, account: BankDetails, actor: Actor
+) -> BankDetails:
+    """Record the account the programme pays providers from (the debtor of its payments), and
+    register it as an account of the programme's owner: its statements move these books."""
     programme = programme_by_id(uow.session, programme_id)
-    for field in ("bank_name", "account_name", "account_number"):
-        if not getattr(account, field).strip():
-            raise InvalidInput(f"the funding account needs its {field}", field=field)
-    programme.funding_bank_name = account.bank_name.strip()
-    programme.funding_bank_bic = account.bic
-    programme.funding_account_name = account.account_name.strip()
-    programme.funding_account_number = account.account_number.strip()
+    checked = check_bank_details(account, require_cnaps=False)
+    owner = uow.session.get_one(Center, programme.owner_center_id)
+    register_within(uow, owner, checked, actor)
+    programme.funding_bank_name = checked.bank_name
+    programme.funding_bank_bic = checked.bic
+    programme.funding_bank_cnaps = checked.cnaps
+    programme.funding_account_name = checked.account_name
+    programme.funding_account_number = checked.account_number
+    return checked
 
 
 @transaction
@@ -142,7 +144,7 @@ def build_batch(
     by_provider: dict[int, list[tuple[int, int]]] = defaultdict(list)
     for claim_id, provider_id, subsidy in claims:
         by_provider[provider_id].append((claim_id, subsidy))
-    reference = _new_reference()
+    reference = new_batch_reference()
     batch = SettlementBatch(
         public_id=uuid.uuid4(),
         reference=reference,
@@ -159,7 +161,7 @@ def build_batch(
         item = SettlementItem(
             batch_id=batch.id,
             provider_id=provider_id,
-            reference=f"{reference}-{number:04d}",
+            reference=item_reference(reference, number),
             amount_fen=sum(subsidy for _, subsidy in own),
             paid_fen=0,
             returned_fen=0,
@@ -178,37 +180,108 @@ def build_batch(
     return _view(uow, batch)
 
 
-def _new_reference() -> str:
-    return "B" + "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(REFERENCE_LENGTH))
+@transaction
+def approve_batch(uow: UnitOfWork, batch_id: uuid.UUID, actor: Actor) -> BatchView:
+    """A second finance officer's approval of a draft batch, which a batch over the configured
+    total needs before its export: not by whoever built it, nor by whoever approved one of its
+    claims."""
+    batch = batch_row(uow, batch_id, lock=True)
+    if batch.status != "draft":
+        raise InvalidTransition(
+            f"a {batch.status} batch is not approved for export", status=batch.status
+        )
+    if actor.id == batch.created_by:
+        raise DutiesNotSeparated(
+            f"{actor.id} built batch {batch.reference}: another finance officer approves it",
+            batch=batch.reference,
+        )
+    _refuse_approvers(uow, batch, actor)
+    batch.approved_by, batch.approved_at = actor.id, uow.clock.now()
+    return _view(uow, batch)
 
 
 @transaction
-def export_batch(uow: UnitOfWork, batch_id: uuid.UUID, actor: Actor) -> Export:
+def export_batch(
+    uow: UnitOfWork,
+    batch_id: uuid.UUID,
+    actor: Actor,
+    *,
+    second_approval_over_fen: int | None = None,
+) -> Export:
     """Freeze a draft batch and give its payment files; an exported batch gives the same files
-    again (the treasury may ask twice)."""
-    del actor
+    again (the treasury may ask twice). A batch whose total is over `second_approval_over_fen`
+    is exported only once a second finance officer approved it (`approve_batch`)."""
     batch = batch_row(uow, batch_id, lock=True)
+    _refuse_approvers(uow, batch, actor)
     if batch.status == "draft":
+        over = second_approval_over_fen is not None and batch.total_fen > second_approval_over_fen
+        if over and batch.approved_by is None:
+            raise SecondApprovalNeeded(
+                f"batch {batch.reference} pays {format_yuan(batch.total_fen)}, over the "
+                f"{format_yuan(second_approval_over_fen or 0)} a second finance officer must "
+                "approve first",
+                batch=batch.reference,
+            )
         batch.status = "exported"
         batch.exported_at = uow.clock.now()
-    elif batch.status not in {"exported", "paid"}:
+        batch.debtor_account = _funding_account(uow, batch).account_number
+    elif batch.status not in {"exported", "partly_paid", "paid"}:
         raise InvalidTransition(f"a {batch.status} batch is not exported", status=batch.status)
     view = _view(uow, batch)
-    transfer, usccs = _transfer(uow, batch, view)
-    return Export(view, build_pain001(transfer), _csv(transfer, usccs))
+    transfer, payees = _transfer(uow, batch, view)
+    return Export(
+        view,
+        build_pain001(transfer),
+        payments_csv(transfer, payees),
+        bulk_transfer_sheet(transfer, payees),
+    )
 
 
-def _transfer(
-    uow: UnitOfWork, batch: SettlementBatch, view: BatchView
-) -> tuple[CreditTransfer, dict[str, str]]:
-    """The batch's credit transfer, and each payment's provider code by end-to-end id."""
-    session = uow.session
-    programme = session.get_one(Programme, batch.programme_id)
+def _refuse_approvers(uow: UnitOfWork, batch: SettlementBatch, actor: Actor) -> None:
+    """不相容职务分离: nobody pays money they approved."""
+    approved = uow.session.scalar(
+        select(Redemption.public_id)
+        .join(RedemptionEvent, RedemptionEvent.redemption_id == Redemption.id)
+        .join(SettlementItem, SettlementItem.id == Redemption.settlement_item_id)
+        .where(
+            SettlementItem.batch_id == batch.id,
+            RedemptionEvent.status == "approved",
+            RedemptionEvent.actor_id == actor.id,
+        )
+        .limit(1)
+    )
+    if approved is not None:
+        raise DutiesNotSeparated(
+            f"{actor.id} approved redemption {approved}, which batch {batch.reference} pays: "
+            "another finance officer exports it",
+            batch=batch.reference,
+            redemption=str(approved),
+        )
+
+
+def _funding_account(uow: UnitOfWork, batch: SettlementBatch) -> BankDetails:
+    programme = uow.session.get_one(Programme, batch.programme_id)
     if not (programme.funding_account_number and programme.funding_account_name):
         raise InvalidInput(
             "record the programme's funding account before exporting its payments",
             field="funding_account",
         )
+    return BankDetails(
+        bank_name=programme.funding_bank_name or "",
+        account_name=programme.funding_account_name,
+        account_number=programme.funding_account_number,
+        cnaps=programme.funding_bank_cnaps,
+        bic=programme.funding_bank_bic,
+    )
+
+
+def _transfer(
+    uow: UnitOfWork, batch: SettlementBatch, view: BatchView
+) -> tuple[CreditTransfer, dict[str, Payee]]:
+    """The batch's credit transfer, and who each payment is for by end-to-end id."""
+    session = uow.session
+    programme = session.get_one(Programme, batch.programme_id)
+    debtor = _funding_account(uow, batch)
     assert batch.exported_at is not None  # set on export
     providers = {
         provider.public_id: provider
@@ -217,20 +290,15 @@ def _transfer(
         )
     }
     payments = []
-    usccs = {}
+    payees = {}
     for item in view.items:
         provider = providers[item.provider_id]
-        usccs[item.reference] = provider.uscc
+        payees[item.reference] = Payee(provider.name, provider.uscc)
         payments.append(
             Payment(
                 end_to_end_id=item.reference,
                 amount_fen=item.amount_fen,
-                creditor=Party(
-                    name=provider.bank_account_name,
-                    account=provider.bank_account_number,
-                    bank_name=provider.bank_name,
-                    bic=provider.bank_bic,
-                ),
+                creditor=_party(provider_bank_details(provider, at_export=True)),
                 remittance=f"中小企业服务券兑付 {item.reference} ({len(item.claims)} claims)",
             )
         )
@@ -240,38 +308,46 @@ def _transfer(
         initiating_party=programme.name[:140],
         payment_info_id=batch.reference,
         requested_on=local_date(batch.exported_at),
-        debtor=Party(
-            name=programme.funding_account_name,
-            account=programme.funding_account_number,
-            bank_name=programme.funding_bank_name or "",
-            bic=programme.funding_bank_bic,
+        debtor=_party(
+            dataclasses.replace(
+                debtor, account_number=batch.debtor_account or debtor.account_number
+            )
         ),
         payments=tuple(payments),
     )
-    return transfer, usccs
+    return transfer, payees
 
 
-def _csv(transfer: CreditTransfer, usccs: dict[str, str]) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(CSV_COLUMNS)
-    for payment in transfer.payments:
-        creditor = payment.creditor
-        writer.writerow(
-            [
-                payment.end_to_end_id,
-                creditor.name,
-                usccs[payment.end_to_end_id],
-                creditor.bank_name,
-                creditor.bic or "",
-                creditor.name,
-                creditor.account,
-                format_amount(payment.amount_fen),
-                "CNY",
-                payment.remittance,
-            ]
-        )
-    return out.getvalue()
+def provider_bank_details(provider: Provider, *, at_export: bool = False) -> BankDetails:
+    """The provider's bank details as a bank needs them, checked by the rules registration
+    applies; a refusal at export names the provider, so finance knows whom to call."""
+    details = BankDetails(
+        bank_name=provider.bank_name,
+        account_name=provider.bank_account_name,
+        account_number=provider.bank_account_number,
+        cnaps=provider.bank_cnaps,
+        bic=provider.bank_bic,
+    )
+    try:
+        return check_bank_details(details, names=PROVIDER_BANK_FIELDS)
+    except InvalidBankDetails as refused:
+        if not at_export:
+            raise
+        raise InvalidBankDetails(
+            f"provider {provider.name} ({provider.uscc}): {refused.message}",
+            field=refused.details.get("field"),
+            provider=provider.uscc,
+        ) from None
+
+
+def _party(details: BankDetails) -> Party:
+    return Party(
+        name=details.account_name,
+        account=details.account_number,
+        bank_name=details.bank_name,
+        bic=details.bic,
+        cnaps=details.cnaps,
+    )
 
 
 @transaction
@@ -283,7 +359,9 @@ def cancel_batch(uow: UnitOfWork, batch_id: uuid.UUID, reason: str, actor: Actor
     items = list(
         uow.session.scalars(select(SettlementItem).where(SettlementItem.batch_id == batch.id))
     )
-    if batch.status not in {"draft", "exported"} or any(i.paid_fen for i in items):
+    if batch.status not in {"draft", "exported"} or any(
+        i.paid_fen or i.returned_fen for i in items
+    ):
         raise InvalidTransition(
             f"a {batch.status} batch, or one with payments on a statement, is not cancelled",
             status=batch.status,
@@ -338,12 +416,22 @@ def _view(uow: UnitOfWork, batch: SettlementBatch) -> BatchView:
                 paid_fen=item.paid_fen,
                 returned_fen=item.returned_fen,
                 claims=tuple(claims[item.id]),
+                settled_fen=item.settled_fen,
+                state=item_state(
+                    item.amount_fen,
+                    item.paid_fen,
+                    item.returned_fen,
+                    released=item.released_at is not None,
+                ).value,
             )
             for item, provider_id, name in rows
         ),
         created_at=batch.created_at,
         exported_at=batch.exported_at,
         cancel_reason=batch.cancel_reason,
+        created_by=batch.created_by,
+        approved_by=batch.approved_by,
+        debtor_account=batch.debtor_account,
     )
 
 

@@ -20,8 +20,10 @@ from datetime import date, datetime
 
 from lxml import etree
 
+from voucher_app.domain.bank import normalize_account_number
 from voucher_app.domain.errors import InvalidStatement
 from voucher_app.domain.money import MAX_FEN, format_yuan
+from voucher_app.domain.payments import find_reference, is_batch_reference
 
 NAMESPACE = "urn:iso:std:iso:20022:tech:xsd:camt.053.001.08"
 CURRENCY = "CNY"
@@ -42,13 +44,22 @@ _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 @dataclass(frozen=True, slots=True)
 class StatementLine:
     where: str  # the element path ("Stmt[1]/Ntry[3]/NtryDtls/TxDtls[1]") or "line 7"
-    end_to_end_id: str | None
+    end_to_end_id: str | None  # the payment's reference: its EndToEndId, or found in a remark
     amount_fen: int
-    debit: bool  # money left the account
+    debit: bool  # money left the account: CdtDbtInd, never the sign of a number
     booked_on: date
-    returned: bool
+    returned: bool  # the bank says it is a return (RtrInf, a return code, RvslInd)
     return_reason: str | None
-    bank_reference: str | None
+    bank_reference: str | None  # the bank's own reference of the line (AcctSvcrRef)
+    counterparty_account: str | None = None
+    #: A batch booked as one entry: the batch it names (PmtInfId), and the end-to-end ids it
+    #: lists without amounts; `end_to_end_id` is then None.
+    batch_reference: str | None = None
+    parts: tuple[str, ...] = ()
+
+    @property
+    def batch_booked(self) -> bool:
+        return self.batch_reference is not None or bool(self.parts)
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +68,7 @@ class Statement:
     account: str
     currency: str
     lines: tuple[StatementLine, ...]
+    source: str = "camt053"  # which kind of file: its bank references are comparable
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,35 +204,49 @@ def parse_camt053(content: bytes) -> Statement:
         raise currency.error(f"currency {currency.element.text!r}: only {CURRENCY} is accepted")
     return Statement(
         statement_id=statement.text("Id"),
-        account=account.optional_text("Id", "IBAN") or account.text("Id", "Othr", "Id"),
+        account=_account_id(account) or account.text("Id", "Othr", "Id"),
         currency=CURRENCY,
         lines=tuple(line for entry in statement.children("Ntry") for line in _entry_lines(entry)),
     )
 
 
 def _entry_lines(entry: XmlNode) -> list[StatementLine]:
-    """One line per transaction of a booked entry (one for an entry without details)."""
+    """One line per transaction of a booked entry; one for an entry without details, and one
+    for a batch booked as a whole (its transactions name payments but carry no amounts)."""
     status = entry.require("Sts")
     code = status.optional_text("Cd") or status.optional_text("Prtry")
     if code is None:
         raise status.error("missing Cd")
     if code != "BOOK":
         return []
-    entry_fen = entry.require("Amt").amount()
+    debit = _is_debit(entry.require("CdtDbtInd"))
+    batch = entry.find("NtryDtls", "Btch")
     whole = StatementLine(
         where=entry.path,
         end_to_end_id=None,
-        amount_fen=entry_fen,
-        debit=_is_debit(entry.require("CdtDbtInd")),
+        amount_fen=entry.require("Amt").amount(),
+        debit=debit,
         booked_on=entry.require("BookgDt").date_choice(),
-        returned=_subfamily(entry) in RETURN_SUBFAMILIES,
-        return_reason=None,
+        returned=_subfamily(entry) in RETURN_SUBFAMILIES or _reversal(entry),
+        return_reason="reversal" if _reversal(entry) else None,
         bank_reference=entry.optional_text("AcctSvcrRef"),
     )
     transactions = [tx for part in entry.children("NtryDtls") for tx in part.children("TxDtls")]
     if not transactions:
-        return [whole]
-    lines = [_transaction_line(tx, whole, alone=len(transactions) == 1) for tx in transactions]
+        remark = entry.optional_text("AddtlNtryInf") or ""
+        batch_id = None if batch is None else batch.optional_text("PmtInfId")
+        return [_referenced(whole, batch_id, remark)]
+    without_amount = [tx for tx in transactions if _tx_amount(tx) is None]
+    if without_amount and (len(transactions) > 1 or batch is not None):
+        if len(without_amount) != len(transactions):
+            raise without_amount[0].error(
+                "missing Amt: each transaction of a batch entry needs its amount, or none does"
+            )
+        return [_batch_line(whole, batch, transactions)]
+    lines = [
+        _transaction_line(tx, whole, number, alone=len(transactions) == 1)
+        for number, tx in enumerate(transactions, start=1)
+    ]
     if sum(map(_signed, lines)) != _signed(whole):
         raise entry.error(
             f"its transactions add up to {format_yuan(sum(map(_signed, lines)))}, "
@@ -229,27 +255,88 @@ def _entry_lines(entry: XmlNode) -> list[StatementLine]:
     return lines
 
 
-def _transaction_line(tx: XmlNode, entry: StatementLine, *, alone: bool) -> StatementLine:
-    """A TxDtls as a line; what it leaves out comes from its entry."""
-    amount = tx.find("Amt") or tx.find("AmtDtls", "TxAmt", "Amt")
-    if amount is None and not alone:
-        raise tx.error("missing Amt: each transaction of a batch entry needs its amount")
-    indicator = tx.find("CdtDbtInd")
-    end_to_end_id = tx.optional_text("Refs", "EndToEndId")
-    return_info = tx.find("RtrInf")
-    subfamily = _subfamily(tx)
+def _batch_line(
+    entry: StatementLine, batch: XmlNode | None, transactions: list[XmlNode]
+) -> StatementLine:
+    """A whole batch booked as one entry, naming its payments without their amounts."""
+    parts = tuple(reference for tx in transactions if (reference := _end_to_end_id(tx)) is not None)
     return dataclasses.replace(
         entry,
+        batch_reference=None if batch is None else batch.optional_text("PmtInfId"),
+        parts=parts,
+        counterparty_account=None,
+    )
+
+
+def _transaction_line(
+    tx: XmlNode, entry: StatementLine, number: int, *, alone: bool
+) -> StatementLine:
+    """A TxDtls as a line; what it leaves out comes from its entry."""
+    amount = _tx_amount(tx)
+    indicator = tx.find("CdtDbtInd")
+    debit = entry.debit if indicator is None else _is_debit(indicator)
+    return_info = tx.find("RtrInf")
+    subfamily = _subfamily(tx)
+    bank_reference = tx.optional_text("Refs", "AcctSvcrRef")
+    if bank_reference is None and entry.bank_reference is not None:
+        bank_reference = entry.bank_reference if alone else f"{entry.bank_reference}#{number}"
+    line = dataclasses.replace(
+        entry,
         where=tx.path,
-        end_to_end_id=None if end_to_end_id == NOT_PROVIDED else end_to_end_id,
         amount_fen=entry.amount_fen if amount is None else amount.amount(),
-        debit=entry.debit if indicator is None else _is_debit(indicator),
+        debit=debit,
         returned=return_info is not None
         or (entry.returned if subfamily is None else subfamily in RETURN_SUBFAMILIES),
-        return_reason=None
+        return_reason=entry.return_reason
         if return_info is None
         else return_info.optional_text("Rsn", "Cd") or return_info.optional_text("Rsn", "Prtry"),
+        bank_reference=bank_reference,
+        counterparty_account=_counterparty(tx, debit=debit),
     )
+    if (reference := _end_to_end_id(tx)) is not None:
+        return _classified(line, reference)
+    remarks = (tx.optional_text("RmtInf", "Ustrd"), tx.optional_text("AddtlTxInf"))
+    return _referenced(line, None, " ".join(text for text in remarks if text))
+
+
+def _referenced(line: StatementLine, batch_id: str | None, remark: str) -> StatementLine:
+    """The line with the payment or batch its remark names, when it names exactly one."""
+    if batch_id is not None:
+        return dataclasses.replace(line, batch_reference=batch_id)
+    reference = find_reference(remark)
+    return line if reference is None else _classified(line, reference)
+
+
+def _classified(line: StatementLine, reference: str) -> StatementLine:
+    """A reference names one payment, or (without an item number) a whole batch."""
+    if is_batch_reference(reference):
+        return dataclasses.replace(line, batch_reference=reference)
+    return dataclasses.replace(line, end_to_end_id=reference)
+
+
+def _end_to_end_id(tx: XmlNode) -> str | None:
+    reference = tx.optional_text("Refs", "EndToEndId")
+    return None if reference == NOT_PROVIDED else reference
+
+
+def _tx_amount(tx: XmlNode) -> XmlNode | None:
+    return tx.find("Amt") or tx.find("AmtDtls", "TxAmt", "Amt")
+
+
+def _account_id(account: XmlNode) -> str | None:
+    """An account's IBAN or other id, without the spaces some banks print in it."""
+    text = account.optional_text("Id", "IBAN") or account.optional_text("Id", "Othr", "Id")
+    return None if text is None else normalize_account_number(text)
+
+
+def _counterparty(tx: XmlNode, *, debit: bool) -> str | None:
+    """The other side's account: the creditor of a payment out, the debtor of money in."""
+    party = tx.find("RltdPties", "CdtrAcct" if debit else "DbtrAcct")
+    return None if party is None else _account_id(party)
+
+
+def _reversal(entry: XmlNode) -> bool:
+    return (entry.optional_text("RvslInd") or "").lower() == "true"
 
 
 def _signed(line: StatementLine) -> int:

@@ -219,7 +219,7 @@ def issue_list(code: str) -> Response:
     parts, actor = current(), signed_in().actor
 
     def job(progress: Callable[[int, int], None]) -> dict[str, Any]:
-        rows = bulk.read_rows(filename, content)
+        rows = bulk.read_rows(filename, content, max_rows=current().max_table_rows)
         arguments: dict[str, Any] = {
             "programme_id": programme_id,
             "rows": rows,

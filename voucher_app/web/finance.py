@@ -1,6 +1,7 @@
 """Finance staff's page per center: build a settlement batch of a programme's approved claims,
-download its pain.001 or CSV file (which freezes it), cancel one nothing was paid from, upload
-the bank's statement and read the reconciliation report — over the services the API uses."""
+approve another officer's batch over the limit, download its pain.001, CSV or bank bulk-transfer
+sheet (which freezes it), cancel one nothing was paid from, upload the bank's statement and read
+(or download) the reconciliation report — over the services the API uses."""
 
 from __future__ import annotations
 
@@ -8,14 +9,14 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
-from flask import Response as FileResponse
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext, lazy_gettext
 from werkzeug.wrappers import Response
 
 from voucher_app import background
 from voucher_app.api.auth import center_in, scope_by, signed_in
-from voucher_app.api.settlement import FILES
+from voucher_app.api.settlement import FILES, payment_file
+from voucher_app.api.statements import TABLES, reconciliation_file
 from voucher_app.api.uploads import read_upload, takes_file
 from voucher_app.domain.errors import InvalidInput, VoucherError
 from voucher_app.domain.policy import Action
@@ -35,9 +36,12 @@ STATES = {
     "partial": lazy_gettext("partly paid"),
     "overpaid": lazy_gettext("overpaid"),
     "returned": lazy_gettext("returned"),
+    "refunded": lazy_gettext("refunded"),
     "unmatched": lazy_gettext("unmatched"),
     "duplicate": lazy_gettext("seen before"),
     "unpaid": lazy_gettext("unpaid"),
+    "batch": lazy_gettext("batch booked"),
+    "review": lazy_gettext("to review"),
 }
 
 
@@ -52,6 +56,7 @@ def overview(code: str) -> str:
         batches=settlement.batches_of(uow, code),
         report=reconciliation.reconciliation_report(uow, code),
         states=STATES,
+        second_approval_over_fen=current().second_approval_over_fen,
     )
 
 
@@ -71,19 +76,45 @@ def build(code: str) -> Response:
     return redirect(url_for(".overview", code=code))
 
 
+@blp.post("/batches/<uuid:batch_id>/approval")
+@page(Action.SETTLE, scope=BATCH)
+def approve(batch_id: uuid.UUID) -> Response:
+    uow, actor = current().uow(), signed_in().actor
+    attempt(
+        lambda: settlement.approve_batch(uow, batch_id, actor),
+        lambda batch: gettext(
+            "Batch %(reference)s approved for export.", reference=batch.reference
+        ),
+    )
+    return redirect(url_for(".overview", code=settlement.get_batch(uow, batch_id).center))
+
+
 @blp.post("/batches/<uuid:batch_id>/export/<string:kind>")
 @page(Action.SETTLE, scope=BATCH)
 def export(batch_id: uuid.UUID, kind: str) -> Response:
-    """The payment file, as a download; exporting freezes the batch."""
+    """The payment file, as a download; exporting freezes the batch. A refusal (duties not
+    separated, a second approval missing, a provider's bank details) comes back to the page."""
     if kind not in FILES:
-        raise InvalidInput("a payment file is pain001 or csv", field="kind")
-    files = settlement.export_batch(current().uow(), batch_id, signed_in().actor)
-    mimetype, suffix = FILES[kind]
-    response = FileResponse(files.pain001 if kind == "pain001" else files.csv, mimetype=mimetype)
-    response.headers["Content-Disposition"] = (
-        f'attachment; filename="{files.batch.reference}.{suffix}"'
+        raise InvalidInput("a payment file is pain001, csv or bulk", field="kind")
+    parts, actor = current(), signed_in().actor
+    files = attempt(
+        lambda: settlement.export_batch(
+            parts.uow(), batch_id, actor, second_approval_over_fen=parts.second_approval_over_fen
+        ),
+        lambda files: gettext("Batch %(reference)s exported.", reference=files.batch.reference),
     )
-    return response
+    if files is None:
+        center = settlement.get_batch(parts.uow(), batch_id).center
+        return redirect(url_for(".overview", code=center))
+    return payment_file(files, kind)
+
+
+@blp.get("/<string:code>/reconciliation.<string:kind>")
+@page(Action.READ_CENTER, scope=CENTER)
+def reconciliation_download(code: str, kind: str) -> Response:
+    if kind not in TABLES:
+        abort(404)
+    return reconciliation_file(reconciliation.reconciliation_report(current().uow(), code), kind)
 
 
 @blp.post("/batches/<uuid:batch_id>/cancel")
@@ -109,6 +140,7 @@ def upload_statement(code: str) -> Response:
         return redirect(url_for(".overview", code=code))
     parts, actor = current(), signed_in().actor
     mapping = request.form.get("mapping") or None
+    account = request.form.get("account") or None
 
     def job(progress: Callable[[int, int], None]) -> dict[str, Any]:
         result = reconciliation.import_statement(
@@ -118,11 +150,14 @@ def upload_statement(code: str) -> Response:
             actor=actor,
             center_code=code,
             mapping=mapping,
+            account=account,
+            max_rows=parts.max_table_rows,
         )
         return {
             "lines": result.lines,
             "outcomes": result.outcomes,
             "replayed": result.replayed,
+            "skipped": list(result.skipped),
             "code": code,
         }
 

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Blueprint, redirect, render_template, request, url_for
 from flask_babel import lazy_gettext
 from flask_login import login_user, logout_user
@@ -33,20 +35,22 @@ class SignInForm(FlaskForm):  # type: ignore[misc]
     )
 
 
-#: Where each kind of account starts.
-HOMES = {
-    Role.SME: "sme.mine",
-    Role.PROVIDER: "provider.mine",
-    Role.CENTER_STAFF: "center.mine",
-    Role.CENTER_ADMIN: "center.mine",
-    Role.AUDITOR: "dashboard.mine",
-    Role.ADMIN: "dashboard.mine",
+#: Where each kind of account starts: a page, and what its address needs.
+HOMES: dict[Role, tuple[str, dict[str, Any]]] = {
+    Role.SME: ("sme.mine", {}),
+    Role.PROVIDER: ("provider.mine", {}),
+    Role.CENTER_STAFF: ("center.mine", {}),
+    Role.CENTER_ADMIN: ("center.mine", {}),
+    Role.CENTER_FINANCE: ("center.mine", {"area": "finance"}),
+    Role.AUDITOR: ("dashboard.mine", {}),
+    Role.ADMIN: ("dashboard.mine", {}),
 }
 
 
 def _safe_next(principal: Principal) -> str:
     """Where the sign-in asked to go back to (on this site only), else the account's home."""
-    home = url_for(HOMES.get(principal.role, "public.home"))
+    endpoint, values = HOMES.get(principal.role, ("public.home", {}))
+    home = url_for(endpoint, **values)
     return on_this_site(request.args.get("next", ""), home)
 
 

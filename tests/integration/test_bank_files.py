@@ -1,0 +1,437 @@
+"""Bank files as banks write them: the path from an approved claim to money in the provider's
+account is exact, and nothing is paid twice, whatever shape the bank's statements take.
+
+The first four tests are the double payments found on main before this change (issue 12),
+each reproduced as it happened: a refund or partial return taken as a full return, a CSV whose
+direction came from a number's sign, another account's statement, the same day imported twice.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import uuid
+from collections.abc import Callable
+
+import pytest
+from sqlalchemy import select
+
+from tests import factories
+from tests.bank_files import (
+    DIRECTION_COLUMN,
+    TWO_COLUMNS,
+    BankLine,
+    bank_csv,
+    camt053,
+)
+from tests.integration.ledger_state import snapshot
+from tests.integration.test_redemptions import SME, STAFF, World
+from tests.integration.test_settlement import FINANCE, FUNDING, paying, provider_balance
+from voucher_app.domain.accounts import AccountKind
+from voucher_app.domain.actors import Actor, Role
+from voucher_app.domain.bank import BankDetails
+from voucher_app.domain.errors import (
+    DutiesNotSeparated,
+    ForeignAccount,
+    InvalidBankDetails,
+    InvalidInput,
+    InvalidMapping,
+    SecondApprovalNeeded,
+)
+from voucher_app.persistence.models import Provider
+from voucher_app.persistence.uow import UnitOfWork, transaction
+from voucher_app.services import providers, reconciliation, redemptions, settlement
+from voucher_app.services.providers import ProviderView
+from voucher_app.services.settlement import BatchView
+from voucher_app.settlement.statement_table import ColumnMapping
+
+__all__ = ["paying"]  # the fixture, shared with the settlement tests
+
+ACCOUNT = FUNDING.account_number
+CENTER = "440300"
+
+
+def exported(world: World) -> BatchView:
+    batch = settlement.build_batch(world.uow, world.programme, CENTER, FINANCE)
+    return settlement.export_batch(world.uow, batch.id, FINANCE).batch
+
+
+def camt(world: World, lines: list[BankLine], name: str = "s") -> reconciliation.ImportResult:
+    return reconciliation.import_statement(
+        world.uow,
+        filename=f"{name}.xml",
+        content=camt053(ACCOUNT, lines, statement_id=name),
+        actor=FINANCE,
+        center_code=CENTER,
+    )
+
+
+def table(
+    world: World, content: bytes, name: str = "s", mapping: str = "两栏"
+) -> reconciliation.ImportResult:
+    return reconciliation.import_statement(
+        world.uow,
+        filename=f"{name}.csv",
+        content=content,
+        actor=FINANCE,
+        center_code=CENTER,
+        mapping=mapping,
+    )
+
+
+def save_mappings(world: World) -> None:
+    reconciliation.save_mapping(world.uow, CENTER, "两栏", ColumnMapping.from_json(TWO_COLUMNS))
+    reconciliation.save_mapping(
+        world.uow, CENTER, "借贷", ColumnMapping.from_json(DIRECTION_COLUMN)
+    )
+
+
+def standing(world: World, reference: str) -> reconciliation.ItemStanding:
+    report = reconciliation.reconciliation_report(world.uow, CENTER)
+    return next(item for item in report.items if item.reference == reference)
+
+
+def claim_statuses(world: World, batch: BatchView) -> list[str]:
+    return [
+        redemptions.get_redemption(world.uow, claim).status
+        for item in batch.items
+        for claim in item.claims
+    ]
+
+
+def nothing_to_batch_again(world: World) -> None:
+    with pytest.raises(InvalidInput, match="no approved claims"):
+        settlement.build_batch(world.uow, world.programme, CENTER, FINANCE)
+
+
+# --- the four double payments -------------------------------------------------------------------
+
+
+def test_a_refund_of_an_overpayment_unsettles_nothing_and_frees_no_claim(
+    paying: tuple[World, ProviderView],
+) -> None:
+    world, _ = paying
+    batch = exported(world)
+    first = batch.items[0]  # ¥1,500 for two claims (¥1,000 and ¥500)
+    camt(world, [BankLine(first.reference, 180_000, bank_reference="PAY-1")], "s1")
+    assert standing(world, first.reference).state == "overpaid"
+    result = camt(
+        world, [BankLine(first.reference, 30_000, debit=False, bank_reference="REF-1")], "s2"
+    )
+    assert result.outcomes == {"refunded": 1}
+    item = standing(world, first.reference)
+    assert (item.state, item.paid_fen, item.returned_fen, item.settled_fen) == (
+        "paid", 180_000, 30_000, 150_000,
+    )  # fmt: skip
+    assert provider_balance(world.uow, AccountKind.PAID, world.provider, world.programme) == 150_000
+    assert claim_statuses(world, batch)[:2] == ["settled", "settled"]
+    # Before: every settlement reversed and both claims freed, so the next batch paid them again.
+    with pytest.raises(InvalidInput, match="no approved claims"):
+        settlement.build_batch(world.uow, world.programme, CENTER, FINANCE)
+
+
+def test_the_return_of_one_of_two_partial_payments_unsettles_exactly_it(
+    paying: tuple[World, ProviderView],
+) -> None:
+    world, _ = paying
+    batch = exported(world)
+    first = batch.items[0]
+    camt(world, [BankLine(first.reference, 60_000, bank_reference="PAY-1")], "s1")
+    camt(world, [BankLine(first.reference, 90_000, bank_reference="PAY-2")], "s2")
+    camt(
+        world,
+        [BankLine(first.reference, 90_000, debit=False, returned=True, bank_reference="RET-2")],
+        "s3",
+    )
+    item = standing(world, first.reference)
+    assert (item.state, item.settled_fen, item.released) == ("partial", 60_000, False)
+    assert provider_balance(world.uow, AccountKind.PAID, world.provider, world.programme) == 60_000
+    assert (
+        provider_balance(world.uow, AccountKind.PAYABLE, world.provider, world.programme) == 90_000
+    )
+    # The ¥1,000 claim holds ¥600, the ¥500 one nothing; both stay in their batch.
+    assert claim_statuses(world, batch)[:2] == ["approved", "approved"]
+    with pytest.raises(InvalidInput, match="no approved claims"):
+        settlement.build_batch(world.uow, world.programme, CENTER, FINANCE)
+    # The bank pays the rest: the item is whole again.
+    camt(world, [BankLine(first.reference, 90_000, bank_reference="PAY-3")], "s4")
+    assert standing(world, first.reference).state == "paid"
+    assert claim_statuses(world, batch)[:2] == ["settled", "settled"]
+
+
+def test_a_mapping_that_leaves_the_direction_to_a_numbers_sign_is_refused_when_saved(
+    paying: tuple[World, ProviderView],
+) -> None:
+    world, _ = paying
+    with pytest.raises(InvalidMapping) as refused:
+        reconciliation.save_mapping(
+            world.uow,
+            CENTER,
+            "支出",
+            ColumnMapping.from_json(
+                {"booked_on": "交易日期", "amount": "支出金额", "remarks": ["附言"]}
+            ),
+        )
+    assert refused.value.details["field"] == "mapping.direction"
+    # Mapped as two columns, the 支出金额 lines are payments, not three returns.
+    save_mappings(world)
+    batch = exported(world)
+    lines = [BankLine(item.reference, item.amount_fen) for item in batch.items]
+    result = table(world, bank_csv(ACCOUNT, [*lines, BankLine(None, 1_500)]))
+    assert result.outcomes == {"paid": 2, "unmatched": 1}
+    assert [standing(world, item.reference).state for item in batch.items] == ["paid", "paid"]
+
+
+def test_a_statement_of_another_account_is_refused_whole(
+    paying: tuple[World, ProviderView],
+) -> None:
+    world, _ = paying
+    batch = exported(world)
+    before = snapshot(world.uow)
+    # The provider's own statement shows the same payment arriving.
+    own = camt053(
+        "7440000000000000001",
+        [BankLine(batch.items[0].reference, 150_000, debit=False, bank_reference="IN-1")],
+    )
+    with pytest.raises(ForeignAccount) as refused:
+        reconciliation.import_statement(
+            world.uow, filename="own.xml", content=own, actor=FINANCE, center_code=CENTER
+        )
+    assert refused.value.details["account"] == "7440000000000000001"
+    assert snapshot(world.uow) == before
+    assert standing(world, batch.items[0].reference).state == "unpaid"
+
+
+@pytest.mark.parametrize(
+    "second",
+    [
+        pytest.param("camt-reordered", id="camt053-again-reordered"),
+        pytest.param("csv", id="the-banks-csv-of-the-same-day"),
+    ],
+)
+def test_the_same_day_imported_twice_without_bank_references_counts_once(
+    paying: tuple[World, ProviderView], second: str
+) -> None:
+    world, _ = paying
+    save_mappings(world)
+    batch = exported(world)
+    day = [BankLine(item.reference, item.amount_fen) for item in batch.items]
+    camt(world, day, "morning")
+    paid = provider_balance(world.uow, AccountKind.PAID, world.provider, world.programme)
+    before = snapshot(world.uow)
+    if second == "csv":
+        result = table(world, bank_csv(ACCOUNT, day, bank_references=False), "evening")
+    else:
+        result = camt(world, list(reversed(day)), "evening")
+    assert result.outcomes == {"duplicate": 2}
+    assert len(result.skipped) == 2
+    assert snapshot(world.uow).balances == before.balances
+    assert [standing(world, item.reference).state for item in batch.items] == ["paid", "paid"]
+    assert provider_balance(world.uow, AccountKind.PAID, world.provider, world.programme) == paid
+
+
+# --- what banks send -----------------------------------------------------------------------------
+
+
+def test_two_identical_payments_on_one_day_count_twice_across_overlapping_files(
+    paying: tuple[World, ProviderView],
+) -> None:
+    world, _ = paying
+    batch = exported(world)
+    first = batch.items[0]
+    half = BankLine(first.reference, 75_000)  # the bank splits ¥1,500 into two equal halves
+    camt(world, [half], "intraday")
+    assert standing(world, first.reference).paid_fen == 75_000
+    result = camt(world, [half, half], "end-of-day")
+    assert result.outcomes == {"duplicate": 1, "paid": 1}
+    assert standing(world, first.reference).state == "paid"
+
+
+def test_a_batch_booked_as_one_entry_pays_its_items_when_the_amount_adds_up(
+    paying: tuple[World, ProviderView],
+) -> None:
+    world, second = paying
+    batch = exported(world)
+    references = tuple(item.reference for item in batch.items)
+    result = camt(world, [BankLine(batch.reference, 225_000, parts=references)])
+    assert result.outcomes == {"batch": 1}
+    assert [standing(world, ref).state for ref in references] == ["paid", "paid"]
+    assert provider_balance(world.uow, AccountKind.PAID, second, world.programme) == 75_000
+    assert settlement.get_batch(world.uow, batch.id).status == "paid"
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        pytest.param(lambda b: BankLine(b.reference, 224_999), id="by-batch-wrong-total"),
+        pytest.param(
+            lambda b: BankLine(None, 150_000, parts=(b.items[0].reference, "B0000000X-0009")),
+            id="names-an-unknown-payment",
+        ),
+    ],
+)
+def test_a_batch_entry_that_does_not_add_up_settles_nothing_and_waits_for_review(
+    paying: tuple[World, ProviderView], line: Callable[[BatchView], BankLine]
+) -> None:
+    world, _ = paying
+    batch = exported(world)
+    before = snapshot(world.uow).balances
+    result = camt(world, [line(batch)])
+    assert result.outcomes == {"review": 1}
+    assert snapshot(world.uow).balances == before
+    report = reconciliation.reconciliation_report(world.uow, CENTER)
+    assert [entry.outcome for entry in report.unmatched] == ["review"]
+
+
+def test_a_batch_goes_back_to_partly_paid_when_a_payment_comes_back(
+    paying: tuple[World, ProviderView],
+) -> None:
+    world, _ = paying
+    batch = exported(world)
+    camt(world, [BankLine(item.reference, item.amount_fen) for item in batch.items], "s1")
+    assert settlement.get_batch(world.uow, batch.id).status == "paid"
+    returned = BankLine(batch.items[1].reference, 75_000, debit=False, returned=True)
+    camt(world, [returned], "s2")
+    again = settlement.get_batch(world.uow, batch.id)
+    assert again.status == "partly_paid"
+    assert [item.state for item in again.items] == ["paid", "returned"]
+    # All of that item's money came back: its claim is free for a new batch, and only it.
+    rebuilt = settlement.build_batch(world.uow, world.programme, CENTER, FINANCE)
+    assert rebuilt.total_fen == 75_000
+
+
+def test_a_chinese_banks_csv_reads_through_its_mapping_whatever_its_layout(
+    paying: tuple[World, ProviderView],
+) -> None:
+    world, _ = paying
+    save_mappings(world)
+    batch = exported(world)
+    lines = [
+        BankLine(batch.items[0].reference, 150_000, bank_reference="ICBC-1"),
+        BankLine(batch.items[1].reference, 75_000, bank_reference="ICBC-2"),
+    ]
+    # GB18030, the account above the header, 借/贷, 1,500.00, 2026年03月03日, a totals row.
+    result = table(world, bank_csv(ACCOUNT, lines, layout="direction"), mapping="借贷")
+    assert result.outcomes == {"paid": 2}
+    # The same lines in UTF-8 with a BOM, two amount columns: the same money, counted once.
+    again = table(world, "\ufeff".encode() + bank_csv(ACCOUNT, lines, encoding="utf-8"), "s2")
+    assert again.outcomes == {"duplicate": 2}
+
+
+def test_a_csv_that_does_not_name_its_account_needs_one(
+    paying: tuple[World, ProviderView],
+) -> None:
+    world, _ = paying
+    reconciliation.save_mapping(
+        world.uow,
+        CENTER,
+        "plain",
+        ColumnMapping(booked_on="日期", amount="金额", direction="借贷", end_to_end_id="编号"),
+    )
+    content = "日期,借贷,金额,编号\n2026-03-03,借,1.00,X\n".encode()
+    with pytest.raises(InvalidInput, match="account"):
+        table(world, content, mapping="plain")
+    result = reconciliation.import_statement(
+        world.uow,
+        filename="plain.csv",
+        content=content,
+        actor=FINANCE,
+        center_code=CENTER,
+        mapping="plain",
+        account=ACCOUNT,
+    )
+    assert result.outcomes == {"unmatched": 1}
+
+
+# --- segregation of duties -----------------------------------------------------------------------
+
+
+def test_whoever_approved_a_claim_does_not_export_the_batch_that_pays_it(
+    paying: tuple[World, ProviderView],
+) -> None:
+    world, _ = paying
+    batch = settlement.build_batch(world.uow, world.programme, CENTER, FINANCE)
+    with pytest.raises(DutiesNotSeparated) as refused:
+        settlement.export_batch(world.uow, batch.id, STAFF)  # STAFF approved its claims
+    assert refused.value.details["batch"] == batch.reference
+    assert settlement.get_batch(world.uow, batch.id).status == "draft"
+    assert settlement.export_batch(world.uow, batch.id, FINANCE).batch.status == "exported"
+
+
+def test_a_batch_over_the_limit_waits_for_a_second_finance_officer(
+    paying: tuple[World, ProviderView],
+) -> None:
+    world, _ = paying
+    batch = settlement.build_batch(world.uow, world.programme, CENTER, FINANCE)
+    limit = batch.total_fen - 1
+    with pytest.raises(SecondApprovalNeeded):
+        settlement.export_batch(world.uow, batch.id, FINANCE, second_approval_over_fen=limit)
+    with pytest.raises(DutiesNotSeparated):
+        settlement.approve_batch(world.uow, batch.id, FINANCE)  # built it
+    with pytest.raises(DutiesNotSeparated):
+        settlement.approve_batch(world.uow, batch.id, STAFF)  # approved its claims
+    second = Actor("finance-checker", Role.CENTER_FINANCE)
+    approved = settlement.approve_batch(world.uow, batch.id, second)
+    assert approved.approved_by == "finance-checker"
+    files = settlement.export_batch(world.uow, batch.id, FINANCE, second_approval_over_fen=limit)
+    assert files.batch.status == "exported"
+
+
+# --- bank details ---------------------------------------------------------------------------------
+
+
+@transaction
+def _break_cnaps(uow: UnitOfWork, provider_id: uuid.UUID) -> None:
+    """A provider registered before CNAPS codes were asked for."""
+    row = uow.session.scalar(select(Provider).where(Provider.public_id == provider_id))
+    assert row is not None
+    row.bank_cnaps = None
+
+
+def test_an_export_refuses_bank_details_that_do_not_route_and_names_the_provider(
+    paying: tuple[World, ProviderView],
+) -> None:
+    world, second = paying
+    _break_cnaps(world.uow, second.id)
+    batch = settlement.build_batch(world.uow, world.programme, CENTER, FINANCE)
+    with pytest.raises(InvalidBankDetails) as refused:
+        settlement.export_batch(world.uow, batch.id, FINANCE)
+    assert refused.value.details == {"field": "bank_cnaps", "provider": second.uscc}
+    assert second.name in refused.value.message
+    assert settlement.get_batch(world.uow, batch.id).status == "draft"
+    providers.change_bank_account(
+        world.uow,
+        second.id,
+        BankDetails("中国银行深圳分行", second.name, "7440 0000 0000 0000 02", "104584000003"),
+        STAFF,
+    )
+    assert settlement.export_batch(world.uow, batch.id, FINANCE).batch.status == "exported"
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"bank_account_number": "6222-02"}, "bank_account_number"),
+        ({"bank_cnaps": "10458400000"}, "bank_cnaps"),
+        ({"bank_bic": "BKCH CN BJ"}, "bank_bic"),
+        ({"bank_account_name": "测试\n服务机构"}, "bank_account_name"),
+    ],
+)
+def test_registration_refuses_what_the_export_would(
+    uow: UnitOfWork, changes: dict[str, str], field: str
+) -> None:
+    factories.guangdong(uow)
+    application = dataclasses.replace(factories.application(9), **changes)  # type: ignore[arg-type]
+    with pytest.raises(InvalidBankDetails) as refused:
+        providers.apply_provider(uow, application, factories.ADMIN)
+    assert refused.value.details["field"] == field
+
+
+def test_a_change_of_bank_account_is_checked_as_registration_is(
+    paying: tuple[World, ProviderView],
+) -> None:
+    world, second = paying
+    with pytest.raises(InvalidBankDetails) as refused:
+        providers.change_bank_account(
+            world.uow, second.id, BankDetails("中国银行", second.name, "12", "104584000003"), SME
+        )
+    assert refused.value.details["field"] == "bank_account_number"
