@@ -77,7 +77,7 @@ def spend(
     )
     if out is not None:
         if out.suffix == ".csv":
-            out.write_text(spend_csv(report), encoding="utf-8")
+            out.write_bytes(spend_csv(report))
         else:
             out.write_bytes(spend_xlsx(report))
         click.echo(f"wrote {out}")

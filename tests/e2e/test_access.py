@@ -45,6 +45,7 @@ CASES = (
     "provider",
     "staff-shenzhen",
     "admin-shenzhen",
+    "finance-shenzhen",
     "staff-guangzhou",
     "auditor-province",
     "admin",
@@ -54,12 +55,19 @@ ALLOWED: dict[Action, set[str]] = {
     Action.READ_PUBLIC: set(CASES),
     Action.READ_OWN_ACCOUNT: set(CASES) - {"nobody"},
     Action.MANAGE_OWN_ACCOUNT: set(CASES) - {"nobody"},
-    Action.READ_CENTER: {"staff-shenzhen", "admin-shenzhen", "auditor-province", "admin"},
+    Action.READ_CENTER: {
+        "staff-shenzhen",
+        "admin-shenzhen",
+        "finance-shenzhen",
+        "auditor-province",
+        "admin",
+    },
     Action.READ_CONCERNED: {
         "sme",
         "provider",
         "staff-shenzhen",
         "admin-shenzhen",
+        "finance-shenzhen",
         "auditor-province",
         "admin",
     },
@@ -68,7 +76,7 @@ ALLOWED: dict[Action, set[str]] = {
     Action.REVIEW: {"staff-shenzhen", "admin-shenzhen", "admin"},
     Action.ISSUE: {"staff-shenzhen", "admin-shenzhen", "admin"},
     Action.MOVE_BUDGET: {"admin-shenzhen", "admin"},
-    Action.SETTLE: {"staff-shenzhen", "admin-shenzhen", "admin"},
+    Action.SETTLE: {"finance-shenzhen", "admin"},  # reviewers approve, finance pays
     Action.ADMINISTER: {"admin-shenzhen", "admin"},
 }
 EVERYWHERE_ONLY_ADMIN = {"admin"}
@@ -120,15 +128,16 @@ def world(app: Flask, runner: FlaskCliRunner) -> dict[str, object]:
         uow = current().uow()
         unused = [v for v in vouchers.list_vouchers(uow, SHENZHEN_SME) if v.remaining_fen][-1]
         complaint = tracking.file_complaint(uow, claim, "报告迟交", Actor("sme-clerk", Role.SME))
-        staff = Actor("finance", Role.CENTER_STAFF)
-        settlement.set_funding_account(uow, programme, FUNDING, staff)
-        batch = settlement.build_batch(uow, programme, "440300", staff)
+        finance = Actor("finance", Role.CENTER_FINANCE)
+        settlement.set_funding_account(uow, programme, FUNDING, Actor("admin", Role.ADMIN))
+        batch = settlement.build_batch(uow, programme, "440300", finance)
     headers: dict[str, dict[str, str]] = {
         "nobody": {},
         "sme": bearer(app, Role.SME, sme=SHENZHEN_SME),
         "provider": bearer(app, Role.PROVIDER, provider=provider),
         "staff-shenzhen": bearer(app, Role.CENTER_STAFF, center="440300"),
         "admin-shenzhen": bearer(app, Role.CENTER_ADMIN, center="440300"),
+        "finance-shenzhen": bearer(app, Role.CENTER_FINANCE, center="440300"),
         "staff-guangzhou": bearer(app, Role.CENTER_STAFF, center="440100"),
         "auditor-province": bearer(app, Role.AUDITOR, center="440000"),
         "admin": bearer(app, Role.ADMIN),
@@ -177,9 +186,39 @@ def examples(world: dict[str, str]) -> dict[tuple[str, str], Callable[[str], Exa
         ("PUT", f"{programmes}/funding-account"): lambda case: Example(
             "PUT",
             f"/api/v1/programmes/{programme}/funding-account",
-            {"bank_name": "中国银行", "account_name": "专户", "account_number": "6216600001"},
+            {"bank_name": "中国银行", "account_name": "专户", "account_number": "62166000010"},
             everywhere=True,
         ),  # the demo's programme is the province's
+        ("GET", "/api/v1/bank-accounts"): lambda case: Example(
+            "GET", "/api/v1/bank-accounts?center=440300"
+        ),
+        ("PUT", "/api/v1/bank-accounts"): lambda case: Example(
+            "PUT",
+            "/api/v1/bank-accounts",
+            {
+                "center": "440300",
+                "bank_name": "中国银行深圳分行",
+                "account_name": "深圳市中小企业服务中心",
+                "account_number": "744000000000088",
+                "cnaps": "104584000003",
+            },
+        ),
+        ("PUT", f"{providers}/bank-account"): lambda case: Example(
+            "PUT",
+            f"/api/v1/providers/{provider}/bank-account",
+            {
+                "bank_name": "中国工商银行广州天河支行",
+                "account_name": "广州天河财税咨询有限公司",
+                "account_number": "3602000109000123456",
+                "cnaps": "102581000013",
+            },
+        ),
+        ("GET", "/api/v1/statements/reconciliation/export"): lambda case: Example(
+            "GET", "/api/v1/statements/reconciliation/export?center=440300&format=xlsx"
+        ),
+        ("POST", "/api/v1/batches/<uuid:batch_id>/approval"): lambda case: Example(
+            "POST", f"/api/v1/batches/{batch}/approval"
+        ),
         ("PUT", f"{providers}/products/<uuid:product_id>"): lambda case: Example(
             "PUT", product, terms
         ),
@@ -202,6 +241,7 @@ def examples(world: dict[str, str]) -> dict[tuple[str, str], Callable[[str], Exa
                 "name": "bank",
                 "end_to_end_id": "ref",
                 "amount": "amt",
+                "direction": "dc",
                 "booked_on": "date",
             },
         ),
@@ -262,6 +302,7 @@ def examples(world: dict[str, str]) -> dict[tuple[str, str], Callable[[str], Exa
                 "bank_name": "中国银行",
                 "bank_account_name": "广州越秀法律服务所",
                 "bank_account_number": "744000000000001",
+                "bank_cnaps": "102581000013",
                 "center": "440104",
             },
         ),

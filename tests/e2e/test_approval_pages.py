@@ -25,6 +25,7 @@ APPLICATION = {
     "bank_name": "中国银行广州越秀支行",
     "bank_account_name": "广州越秀法律服务所",
     "bank_account_number": "744000000000001",
+    "bank_cnaps": "102581000013",
     "center": "440104",
 }
 

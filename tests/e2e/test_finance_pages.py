@@ -26,7 +26,7 @@ def test_finance_batches_exports_and_reconciles_from_its_page(
             current().uow(), programme, FUNDING, Actor("admin", Role.CENTER_ADMIN)
         )
     finance = app.test_client()
-    sign_in(finance, account(app, Role.CENTER_STAFF, center="440300").username, PASSWORD)
+    sign_in(finance, account(app, Role.CENTER_FINANCE, center="440300").username, PASSWORD)
     token = csrf_token(finance, "/finance/440300")
     built = finance.post(
         "/finance/440300/batches", data={"csrf_token": token, "programme": str(programme)}
@@ -59,5 +59,5 @@ def test_finance_batches_exports_and_reconciles_from_its_page(
     theirs = {"csrf_token": csrf_token(auditor, "/finance/440300"), "programme": str(programme)}
     assert auditor.post("/finance/440300/batches", data=theirs).status_code == 403
     guangzhou = app.test_client()
-    sign_in(guangzhou, account(app, Role.CENTER_STAFF, center="440100").username, PASSWORD)
+    sign_in(guangzhou, account(app, Role.CENTER_FINANCE, center="440100").username, PASSWORD)
     assert guangzhou.get("/finance/440300").status_code == 403

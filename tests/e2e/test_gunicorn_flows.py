@@ -288,6 +288,7 @@ def join_provider(api: Api, app: Flask) -> tuple[str, str]:
         "bank_name": "中国银行深圳福田支行",
         "bank_account_name": "深圳市福田律师事务所",
         "bank_account_number": "744000000000002",
+        "bank_cnaps": "102581000013",
         "center": SHENZHEN,
     }
     provider = created(api.post("/api/v1/providers", application))

@@ -26,6 +26,7 @@ def test_a_provider_applies_is_approved_and_publishes_a_product(
         "bank_name": "中国银行广州越秀支行",
         "bank_account_name": "广州越秀法律服务所",
         "bank_account_number": "744000000000001",
+        "bank_cnaps": "102581000013",
         "center": "440104",
     }
     applied = client.post("/api/v1/providers", json=application)

@@ -38,6 +38,7 @@ def test_a_provider_applies_with_its_desks_account(app: Flask, runner: FlaskCliR
         "bank_name": "中国银行广州越秀支行",
         "bank_account_name": "广州越秀知识产权服务所",
         "bank_account_number": "744000000000009",
+        "bank_cnaps": "102581000013",
         "center": "440104",
         "username": "yuexiu.ip",
         "password": PASSWORD,

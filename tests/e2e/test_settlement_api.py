@@ -9,6 +9,7 @@ from lxml import etree
 
 from tests.e2e.accounts import bearer
 from tests.e2e.demo_data import load_demo
+from tests.iso20022 import assert_valid_pain001
 from tests.integration.test_settlement import FUNDING, PAIN
 from voucher_app.domain.actors import Actor, Role
 from voucher_app.services import settlement
@@ -23,7 +24,7 @@ def test_a_batch_is_built_exported_cancelled_and_built_again(
         settlement.set_funding_account(
             current().uow(), programme, FUNDING, Actor("finance", Role.CENTER_ADMIN)
         )
-    finance = bearer(app, Role.CENTER_STAFF, center="440300")
+    finance = bearer(app, Role.CENTER_FINANCE, center="440300")
     client = app.test_client()
     built = client.post(
         f"/api/v1/programmes/{programme}/batches", json={"center": "440300"}, headers=finance
@@ -44,12 +45,19 @@ def test_a_batch_is_built_exported_cancelled_and_built_again(
     assert document.findtext(f".//{PAIN}DbtrAcct/{PAIN}Id/{PAIN}Othr/{PAIN}Id") == (
         FUNDING.account_number
     )
+    assert_valid_pain001(exported.data)
     as_csv = client.post(f"/api/v1/batches/{batch['id']}/export?format=csv", headers=finance)
+    assert as_csv.data.startswith("\ufeff".encode())
     assert reference in as_csv.get_data(as_text=True)
+    sheet = client.post(f"/api/v1/batches/{batch['id']}/export?format=bulk", headers=finance)
+    assert sheet.headers["Content-Type"] == "text/csv; charset=gb18030"
+    header, row = sheet.data.decode("gb18030").splitlines()
+    assert header == "收款人账号,收款人户名,收款行行号,开户行名称,金额,用途"
+    assert row.split(",")[4] == "1500.00" and reference in row
     status = client.get(f"/api/v1/batches/{batch['id']}", headers=finance).get_json()["status"]
     assert status == "exported"
 
-    guangzhou = bearer(app, Role.CENTER_STAFF, center="440100")
+    guangzhou = bearer(app, Role.CENTER_FINANCE, center="440100")
     cancel = {"reason": "金额与审批单不符"}
     refused = client.post(f"/api/v1/batches/{batch['id']}/cancel", json=cancel, headers=guangzhou)
     assert refused.status_code == 403

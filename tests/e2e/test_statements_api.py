@@ -14,7 +14,7 @@ from tests.e2e.uploads import Field, send_form
 from tests.integration.test_settlement import FUNDING, camt053, entry
 from voucher_app.domain.actors import Actor, Role
 from voucher_app.persistence.models import BankStatement
-from voucher_app.services import settlement
+from voucher_app.services import demo, settlement
 from voucher_app.wiring import current
 
 
@@ -28,12 +28,14 @@ def test_finance_reconciles_its_batch_from_the_banks_statement(
 ) -> None:
     programme = load_demo(app, runner)
     with app.app_context():
-        staff = Actor("finance", Role.CENTER_STAFF)
-        settlement.set_funding_account(current().uow(), programme, FUNDING, staff)
-        batch = settlement.build_batch(current().uow(), programme, "440300", staff)
-        settlement.export_batch(current().uow(), batch.id, staff)
-    shenzhen = bearer(app, Role.CENTER_STAFF, center="440300")
-    guangzhou = bearer(app, Role.CENTER_STAFF, center="440100")
+        finance = Actor("finance", Role.CENTER_FINANCE)
+        settlement.set_funding_account(
+            current().uow(), programme, FUNDING, Actor("admin", Role.ADMIN)
+        )
+        batch = settlement.build_batch(current().uow(), programme, "440300", finance)
+        settlement.export_batch(current().uow(), batch.id, finance)
+    shenzhen = bearer(app, Role.CENTER_FINANCE, center="440300")
+    guangzhou = bearer(app, Role.CENTER_FINANCE, center="440100")
     client = app.test_client()
     reference = batch.items[0].reference
     bank = camt053("HTTP-1", [entry(reference, "1500.00"), entry(None, "8.00", bank_ref="FEE")])
@@ -69,7 +71,7 @@ def test_a_banks_csv_export_is_read_through_the_saved_mapping(
     app: Flask, runner: FlaskCliRunner
 ) -> None:
     assert runner.invoke(args=["demo", "load"]).exit_code == 0
-    shenzhen = bearer(app, Role.CENTER_STAFF, center="440300")
+    shenzhen = bearer(app, Role.CENTER_FINANCE, center="440300")
     client = app.test_client()
     mapping = {
         "center": "440300",
@@ -85,10 +87,16 @@ def test_a_banks_csv_export_is_read_through_the_saved_mapping(
         "/api/v1/statements/mappings", json={**mapping, "color": "red"}, headers=shenzhen
     )
     assert unknown.status_code == 422
+    by_sign = client.put(
+        "/api/v1/statements/mappings", json={**mapping, "direction": None}, headers=shenzhen
+    )  # the sign of a number would decide the direction: refused, naming the field
+    assert (by_sign.status_code, by_sign.get_json()["code"]) == (400, "invalid_mapping")
+    assert by_sign.get_json()["field"] == "mapping.direction"
     table = "交易日,借贷,金额,业务参考号\n2026-03-03,借,12.00,\n".encode()
     form: dict[str, Field] = {
         "center": "440300",
         "mapping": "招商银行导出",
+        "account": demo.FUNDING_ACCOUNT.account_number,  # the file does not say
         "file": (table, "march.csv"),
     }
     imported = send_form(client, "/api/v1/statements", form, shenzhen)

@@ -35,7 +35,7 @@ from sqlalchemy import func, select
 from tests import factories
 from tests.harness import START, Databases, assert_every_path_taken
 from tests.integration import spend_replay
-from tests.integration.test_settlement import FUNDING, camt053, entry
+from tests.integration.test_settlement import FINANCE, FUNDING, camt053, entry
 from voucher_app.clock import FrozenClock
 from voucher_app.domain.actors import Actor, Role
 from voucher_app.domain.calendar import local_date
@@ -305,12 +305,12 @@ class LifecycleMachine(RuleBasedStateMachine):
         """Build and export a batch, and import statements that pay every item in full: in
         one payment, or in two whose split may fall inside a claim."""
         try:
-            batch = settlement.build_batch(self.uow, self.programme, "440305", STAFF)
+            batch = settlement.build_batch(self.uow, self.programme, "440305", FINANCE)
         except InvalidInput:
             self.seen["pay: nothing to pay"] += 1
             return
         self.approved = 0
-        settlement.export_batch(self.uow, batch.id, STAFF)
+        settlement.export_batch(self.uow, batch.id, FINANCE)
         for part in (0, 1):  # the first payment, then what it left (nothing when whole)
             lines = [
                 entry(
@@ -341,7 +341,7 @@ class LifecycleMachine(RuleBasedStateMachine):
 
     def _import(self, content: bytes) -> None:
         reconciliation.import_statement(
-            self.uow, filename=f"s{self.statements}.xml", content=content, actor=STAFF
+            self.uow, filename=f"s{self.statements}.xml", content=content, actor=FINANCE
         )
 
     @invariant()

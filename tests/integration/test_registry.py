@@ -97,6 +97,7 @@ PROVIDER = providers.ProviderApplication(
     bank_name="中国工商银行广州天河支行",
     bank_account_name="广州天河财税咨询有限公司",
     bank_account_number="3602000109000123456",
+    bank_cnaps="102581000013",
     center="440106",
 )
 PRODUCT = providers.ProductTerms(

@@ -16,7 +16,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from lxml import etree
 from sqlalchemy import select
 
-from tests import factories
+from tests import bank_files, factories
+from tests.bank_files import BankLine
 from tests.integration.ledger_state import snapshot
 from tests.integration.test_redemptions import SME, STAFF, World, build
 from tests.iso20022 import assert_valid_pain001
@@ -32,7 +33,7 @@ from voucher_app.domain.errors import (
     OutsideCenter,
     VoucherError,
 )
-from voucher_app.domain.money import format_amount
+from voucher_app.domain.money import format_amount, parse_yuan
 from voucher_app.ledger.checkpoints import CheckpointSigner
 from voucher_app.persistence.database import Database
 from voucher_app.persistence.models import JournalEntry
@@ -201,20 +202,9 @@ def test_two_batches_built_at_once_never_share_a_claim(
 # --- reconciliation ---------------------------------------------------------------------------
 
 
-def camt053(statement_id: str, entries: list[str]) -> bytes:
+def camt053(statement_id: str, entries: list[BankLine]) -> bytes:
     """A camt.053.001.08 statement of the programme's funding account with these entries."""
-    return f"""<?xml version="1.0" encoding="UTF-8"?>
-<Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.053.001.08">
-  <BkToCstmrStmt>
-    <GrpHdr><MsgId>{statement_id}</MsgId><CreDtTm>2026-03-03T08:00:00+08:00</CreDtTm></GrpHdr>
-    <Stmt>
-      <Id>{statement_id}</Id>
-      <CreDtTm>2026-03-03T08:00:00+08:00</CreDtTm>
-      <Acct><Id><Othr><Id>{FUNDING.account_number}</Id></Othr></Id><Ccy>CNY</Ccy></Acct>
-      {"".join(entries)}
-    </Stmt>
-  </BkToCstmrStmt>
-</Document>""".encode()
+    return bank_files.camt053(FUNDING.account_number, entries, statement_id=statement_id)
 
 
 def entry(
@@ -223,21 +213,11 @@ def entry(
     *,
     debit: bool = True,
     returned: bool = False,
-    bank_ref: str = "",
-) -> str:
-    refs = f"<Refs><EndToEndId>{reference}</EndToEndId></Refs>" if reference else ""
-    rtr = "<RtrInf><Rsn><Cd>AC04</Cd></Rsn></RtrInf>" if returned else ""
-    return f"""
-      <Ntry>
-        <Amt Ccy="CNY">{amount}</Amt>
-        <CdtDbtInd>{"DBIT" if debit else "CRDT"}</CdtDbtInd>
-        <Sts><Cd>BOOK</Cd></Sts>
-        <BookgDt><Dt>2026-03-03</Dt></BookgDt>
-        <AcctSvcrRef>{bank_ref or reference or amount}</AcctSvcrRef>
-        <BkTxCd><Domn><Cd>PMNT</Cd><Fmly><Cd>ICDT</Cd>
-          <SubFmlyCd>{"RRTN" if returned else "DMCT"}</SubFmlyCd></Fmly></Domn></BkTxCd>
-        <NtryDtls><TxDtls>{refs}<Amt Ccy="CNY">{amount}</Amt>{rtr}</TxDtls></NtryDtls>
-      </Ntry>"""
+    bank_ref: str | None = None,
+) -> BankLine:
+    return BankLine(
+        reference, parse_yuan(amount), debit=debit, returned=returned, bank_reference=bank_ref
+    )
 
 
 def exported(world: World) -> BatchView:
@@ -357,7 +337,7 @@ def test_a_returned_payment_undoes_its_settlement_and_frees_the_claims(
     ("name", "content", "where"),
     [
         ("bad.xml", b"<Document><BkToCstmrStmt>", "line"),
-        ("bad.xml", camt053("S9", [entry("X-1", "12.345")]), "Amt"),
+        ("bad.xml", camt053("S9", [entry("X-1", "12.34")]).replace(b">12.34<", b">12.345<"), "Amt"),
     ],
 )
 def test_a_malformed_statement_imports_nothing(

@@ -16,7 +16,7 @@ from openpyxl import load_workbook
 from tests import factories
 from tests.integration import spend_replay
 from tests.integration.test_redemptions import FACE, SME, STAFF, World, build
-from tests.integration.test_settlement import FUNDING, camt053, entry
+from tests.integration.test_settlement import FINANCE, FUNDING, camt053, entry
 from voucher_app.clock import FrozenClock
 from voucher_app.domain.errors import InvalidInput, UnknownCenter
 from voucher_app.domain.money import format_amount
@@ -67,16 +67,16 @@ def example(
     first_month = local_month(clock.now())
     clock.advance(timedelta(days=31))  # payment and its return fall in the next month
     settlement.set_funding_account(uow, world.programme, FUNDING, ADMIN)
-    batch = settlement.build_batch(uow, world.programme, "440300", STAFF)
-    settlement.export_batch(uow, batch.id, STAFF)
+    batch = settlement.build_batch(uow, world.programme, "440300", FINANCE)
+    settlement.export_batch(uow, batch.id, FINANCE)
     lines = [entry(item.reference, format_amount(item.amount_fen)) for item in batch.items]
     reconciliation.import_statement(
-        uow, filename="s1.xml", content=camt053("S1", lines), actor=STAFF
+        uow, filename="s1.xml", content=camt053("S1", lines), actor=FINANCE
     )
     back = next(item for item in batch.items if item.provider_id == second.id)
     returned = entry(back.reference, "750.00", debit=False, returned=True, bank_ref="RET-1")
     reconciliation.import_statement(
-        uow, filename="s2.xml", content=camt053("S2", [returned]), actor=STAFF
+        uow, filename="s2.xml", content=camt053("S2", [returned]), actor=FINANCE
     )
     vouchers.revoke_voucher(uow, world.voucher.id, "the business closed", ADMIN)
     return Example(world, second, first_month, local_month(clock.now()))
@@ -175,7 +175,7 @@ def test_an_unknown_center_is_refused(example: Example) -> None:
 
 def test_the_csv_and_xlsx_carry_the_reports_figures(example: Example) -> None:
     report = reports.spend_report(example.world.uow, "440300")
-    rows = list(csv.DictReader(io.StringIO(spend_csv(report))))
+    rows = list(csv.DictReader(io.StringIO(spend_csv(report).decode("utf-8-sig"))))
     assert [(r["section"], r["key"]) for r in rows[:2]] == [("total", "440300"), ("own", "440300")]
     total = rows[0]
     for name in FIGURE_NAMES:

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from tests import factories
 from tests.integration.test_redemptions import PROVIDER, SME, STAFF, TODAY, World, build
-from tests.integration.test_settlement import FUNDING, camt053, entry
+from tests.integration.test_settlement import FINANCE, FUNDING, camt053, entry
 from voucher_app.clock import FrozenClock
 from voucher_app.domain.errors import (
     InvalidInput,
@@ -160,14 +160,14 @@ def test_the_kpis_count_each_center_and_roll_up(
         tracking.rate_service(uow, claim.id, score, None, SME)
     tracking.file_complaint(uow, rated.approved[1].id, "发票抬头有误", SME)
     settlement.set_funding_account(uow, rated.world.programme, FUNDING, ADMIN)
-    batch = settlement.build_batch(uow, rated.world.programme, "440305", STAFF)
-    settlement.export_batch(uow, batch.id, STAFF)
+    batch = settlement.build_batch(uow, rated.world.programme, "440305", FINANCE)
+    settlement.export_batch(uow, batch.id, FINANCE)
     (item,) = batch.items
     reconciliation.import_statement(
         uow,
         filename="s.xml",
         content=camt053("S", [entry(item.reference, format_amount(item.amount_fen))]),
-        actor=STAFF,
+        actor=FINANCE,
     )
     expected = tracking.Kpis(
         smes_served=1,

@@ -97,11 +97,10 @@ class SpendFile(MethodView):
         report = _report(args)
         name = f"spend-{report.center}"
         if args["format"] == "csv":
-            body: str | bytes = spend_csv(report)
-            mimetype = "text/csv"
+            body, mimetype = spend_csv(report), "text/csv; charset=utf-8"
         else:
             body, mimetype = spend_xlsx(report), XLSX
-        response = Response(body, mimetype=mimetype)
+        response = Response(body, content_type=mimetype)
         response.headers["Content-Disposition"] = f'attachment; filename="{name}.{args["format"]}"'
         return response
 

@@ -4,23 +4,22 @@ Both carry the same rows. CSV has one table: a `section` column says which break
 belongs to (total, own, center, programme, category, provider, month) and amounts are plain yuan
 ("1234.50"), as payment files carry them. XLSX has a sheet per breakdown, amounts as numbers
 (exact decimals, shown ¥#,##0.00) so that finance can add them up, and a first sheet that says
-what the report covers.
+what the report covers. Center and provider names are other people's text: both files are
+written by `tabular.writing`, so none of it runs as a formula.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Iterator
-from decimal import Decimal
 
 from openpyxl import Workbook
 from openpyxl.styles import Font
 from openpyxl.worksheet.worksheet import Worksheet
 
-from voucher_app.domain.money import format_amount
+from voucher_app.domain.money import yuan_decimal
 from voucher_app.domain.spend import FIGURE_NAMES, Figures
 from voucher_app.services.reports import Line, SpendReport
+from voucher_app.tabular.writing import append_row, csv_bytes, workbook_bytes
 
 #: Each figure's column: its CSV name and its XLSX heading.
 COLUMNS: tuple[tuple[str, str], ...] = tuple(
@@ -60,15 +59,15 @@ def _rows(report: SpendReport) -> Iterator[tuple[str, Line]]:
             yield section, line
 
 
-def spend_csv(report: SpendReport) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(["section", "key", "name", *(name for name, _ in COLUMNS)])
-    for section, line in _rows(report):
-        writer.writerow(
-            [section, line.key, line.label, *map(format_amount, _amounts(line.figures))]
-        )
-    return out.getvalue()
+def spend_csv(report: SpendReport) -> bytes:
+    """UTF-8 with a BOM, so spreadsheets in China read the names."""
+    return csv_bytes(
+        ["section", "key", "name", *(name for name, _ in COLUMNS)],
+        (
+            [section, line.key, line.label, *map(yuan_decimal, _amounts(line.figures))]
+            for section, line in _rows(report)
+        ),
+    )
 
 
 def spend_xlsx(report: SpendReport) -> bytes:
@@ -82,24 +81,22 @@ def spend_xlsx(report: SpendReport) -> bytes:
         ("起始月份 From", report.from_month or "—"),
         ("截止月份 To", report.to_month or "—"),
     ):
-        about.append([label, value])
+        append_row(about, [label, value])
     rows = list(_rows(report))
     _table(book.create_sheet("汇总 Summary"), [line for s, line in rows if s in ("total", "own")])
     for section, title in SECTIONS:
         _table(book.create_sheet(title), [line for s, line in rows if s == section])
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
+    return workbook_bytes(book)
 
 
 def _table(sheet: Worksheet, lines: list[Line]) -> None:
-    sheet.append(["代码 Key", "名称 Name", *(heading for _, heading in COLUMNS)])
+    append_row(sheet, ["代码 Key", "名称 Name", *(heading for _, heading in COLUMNS)])
     for cell in sheet[1]:
         cell.font = Font(bold=True)
     for line in lines:
-        sheet.append(
-            [line.key, line.label, *(Decimal(fen) / 100 for fen in _amounts(line.figures))]
+        append_row(
+            sheet,
+            [line.key, line.label, *map(yuan_decimal, _amounts(line.figures))],
+            number_format=MONEY_FORMAT,
         )
-        for cell in sheet[sheet.max_row][2:]:
-            cell.number_format = MONEY_FORMAT
     sheet.freeze_panes = "C2"

@@ -574,7 +574,7 @@ def _claims_of(
             .join(Voucher, Voucher.id == Redemption.voucher_id)
             .where(Redemption.settlement_item_id.in_(chunk))
             .order_by(Redemption.id)
-        ).tuples():
+        ):
             assert claim.settlement_item_id is not None  # selected by it
             found.setdefault(claim.settlement_item_id, []).append((claim, voucher))
     return found
@@ -721,7 +721,7 @@ def _result(uow: UnitOfWork, statement: BankStatement, *, replayed: bool = False
                 select(StatementLine.outcome, func.count())
                 .where(StatementLine.statement_id == statement.id, top)
                 .group_by(StatementLine.outcome)
-            ).tuples()
+            ).all()
         )
     )
     skipped = session.scalars(
@@ -773,7 +773,7 @@ def reconciliation_report(
             item.settled_fen,
             item.released_at is not None,
         )
-        for item, batch, name in session.execute(query).tuples()
+        for item, batch, name in session.execute(query)
     )
     return ReconciliationReport(center.code, items, _unmatched(uow, center))
 
@@ -799,5 +799,5 @@ def _unmatched(uow: UnitOfWork, center: Center) -> tuple[UnmatchedLine, ...]:
             .join(BankStatement, BankStatement.id == StatementLine.statement_id)
             .where(StatementLine.outcome.in_(("unmatched", "review")), imported_here)
             .order_by(StatementLine.id)
-        ).tuples()
+        )
     )

@@ -103,12 +103,17 @@ class ProviderApplicationForm(AccountFields):
     contact_email = EmailField(
         lazy_gettext("Contact e-mail"), validators=[InputRequired(), Email(), Length(max=200)]
     )
-    bank_name = StringField(lazy_gettext("Bank"), validators=[InputRequired(), Length(max=200)])
+    bank_name = StringField(
+        lazy_gettext("Bank branch (开户行)"), validators=[InputRequired(), Length(max=200)]
+    )
     bank_account_name = StringField(
         lazy_gettext("Account name"), validators=[InputRequired(), Length(max=200)]
     )
     bank_account_number = StringField(
         lazy_gettext("Account number"), validators=[InputRequired(), Length(max=64)]
+    )
+    bank_cnaps = StringField(
+        lazy_gettext("CNAPS bank code (联行号)"), validators=[InputRequired(), Length(max=40)]
     )
     bank_bic = StringField(
         lazy_gettext("SWIFT/BIC (optional)"), validators=[Optional(), Length(min=8, max=11)]
@@ -201,6 +206,7 @@ def apply_provider() -> str:
             bank_account_number=form.bank_account_number.data or "",
             center=form.center.data,
             bank_bic=form.bank_bic.data or None,
+            bank_cnaps=form.bank_cnaps.data or None,
         )
         parts = current()
         try:
