@@ -10,8 +10,9 @@ worksheet), so openpyxl would read it if nothing stopped it.
 from __future__ import annotations
 
 import zipfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
+from xml.sax.saxutils import escape
 
 MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 _RELATIONSHIPS = "http://schemas.openxmlformats.org/package/2006/relationships"
@@ -57,19 +58,37 @@ def xlsx(
     return path
 
 
-def huge_xlsx(path: Path, rows: int = 3_000_000, *, dimension: str | None = None) -> Path:
-    """A sheet with a `uscc` header and `rows` rows holding the number 1: well under 1 MB of
-    zip. Its rows carry no `r` attribute, so each is as short as a row can be."""
+def huge_xlsx(
+    path: Path,
+    rows: int = 3_000_000,
+    *,
+    dimension: str | None = None,
+    header: Sequence[str] = ("uscc",),
+    cells: Sequence[int | str] = (1,),
+) -> Path:
+    """A sheet with a header row (`header`, inline strings; a `uscc` column unless told) and
+    `rows` rows each holding `cells` (the number 1 unless told): well under 1 MB of zip. Its
+    rows carry no `r` attribute, so each is as short as a row can be; text in `cells` goes to
+    the shared strings, as spreadsheet programs write it, so each row stays short."""
     head = f'<dimension ref="{dimension}"/>' if dimension else ""
+    texts = list(dict.fromkeys(cell for cell in cells if isinstance(cell, str)))
+    row = "".join(
+        f'<c t="s"><v>{texts.index(cell)}</v></c>'
+        if isinstance(cell, str)
+        else f"<c><v>{cell}</v></c>"
+        for cell in cells
+    )
+    names = "".join(f'<c t="inlineStr"><is><t>{escape(name)}</t></is></c>' for name in header)
+    strings = "".join(f"<si><t>{escape(text)}</t></si>" for text in texts)
     return xlsx(
         path,
         _wrapped(
-            f'<worksheet xmlns="{MAIN}">{head}<sheetData>'
-            '<row><c t="inlineStr"><is><t>uscc</t></is></c></row>',
-            b"<row><c><v>1</v></c></row>",
+            f'<worksheet xmlns="{MAIN}">{head}<sheetData><row>{names}</row>',
+            f"<row>{row}</row>".encode(),
             rows,
             "</sheetData></worksheet>",
         ),
+        shared_strings=[f'<sst xmlns="{MAIN}">{strings}</sst>'.encode()] if texts else None,
     )
 
 

@@ -67,6 +67,11 @@ FIELD_KINDS = {
     "category": "code",
     "bank_bic": "code",
     "bic": "code",
+    "account": "code",  # a statement's account number
+    "account_number": "code",  # digits only: banks route by them
+    "bank_account_number": "code",
+    "cnaps": "code",
+    "bank_cnaps": "code",
     "human_code": "code",
     "passcode": "code",
     "token": "probe",

@@ -45,6 +45,7 @@ from tests.e2e.accounts import bearer
 from tests.e2e.test_serve import _free_port
 from tests.harness import ORIGIN
 from tests.integration.test_settlement import FUNDING, PAIN, camt053, entry
+from tests.iso20022 import assert_valid_pain001
 from voucher_app import jobs
 from voucher_app.api.programmes import TermsSchema
 from voucher_app.domain.actors import Role
@@ -351,10 +352,11 @@ def pay(api: Api, app: Flask, programme: str, provider: str, claim: str) -> None
         "bank_name": FUNDING.bank_name,
         "account_name": FUNDING.account_name,
         "account_number": FUNDING.account_number,
+        "cnaps": FUNDING.cnaps,
         "bic": FUNDING.bic,
     }
     ok(api.put(f"/api/v1/programmes/{programme}/funding-account", account, province))
-    finance = bearer(app, Role.CENTER_STAFF, center=SHENZHEN)
+    finance = bearer(app, Role.CENTER_FINANCE, center=SHENZHEN)
     url = f"/api/v1/programmes/{programme}/batches"
     batch = created(api.post(url, {"center": SHENZHEN}, finance))
     assert (batch["status"], batch["total_fen"]) == ("draft", SUBSIDY)
@@ -368,6 +370,7 @@ def pay(api: Api, app: Flask, programme: str, provider: str, claim: str) -> None
     exported = api.post(f"/api/v1/batches/{batch['id']}/export?format=pain001", None, finance)
     assert exported.status == 200, exported.body.decode()
     assert exported.headers.get_content_type() == "application/xml"
+    assert_valid_pain001(exported.body)
     document = etree.fromstring(exported.body)
     assert document.findtext(f".//{PAIN}EndToEndId") == item["reference"]
     assert document.findtext(f".//{PAIN}CtrlSum") == "1500.00"

@@ -91,7 +91,7 @@ def test_claims_are_paid_reconciled_and_the_published_ledger_verifies(
     assert f"{reference}  paid" in report.output
     written = tmp_path / "nanshan.csv"
     invoke(runner, "reports", "spend", "--center", "440305", "--out", str(written))
-    nanshan = next(csv.DictReader(written.read_text(encoding="utf-8").splitlines()))
+    nanshan = next(csv.DictReader(written.read_text(encoding="utf-8-sig").splitlines()))
     assert (nanshan["section"], nanshan["paid_cny"]) == ("total", "3000.00")
     with app.app_context():
         uow = current().uow()

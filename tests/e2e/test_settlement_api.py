@@ -9,8 +9,8 @@ from lxml import etree
 
 from tests.e2e.accounts import bearer
 from tests.e2e.demo_data import load_demo
-from tests.iso20022 import assert_valid_pain001
 from tests.integration.test_settlement import FUNDING, PAIN
+from tests.iso20022 import assert_valid_pain001
 from voucher_app.domain.actors import Actor, Role
 from voucher_app.services import settlement
 from voucher_app.wiring import current

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import codecs
+import csv
 import dataclasses
 import io
 import json
+from collections.abc import Sequence
 from datetime import date, datetime
 from pathlib import Path
 
 import pytest
 from openpyxl import Workbook
 
-from voucher_app.domain.errors import InvalidMapping, InvalidStatement, InvalidTable
+from tests import bank_files
+from tests.bank_files import BankLine, bank_csv
+from voucher_app.domain.errors import InvalidMapping, InvalidStatement, InvalidTable, TooManyRows
 from voucher_app.settlement.camt053 import Statement, StatementLine, parse_camt053
 from voucher_app.settlement.statement_table import (
     CREDIT_VALUES,
@@ -275,3 +280,342 @@ def test_what_is_not_a_table_is_refused() -> None:
             parse(name, content)
         assert caught.value.details["where"] == name
     assert refused("s.csv", b"").details["where"] == "line 1"
+
+
+# --- Chinese banks' exports ----------------------------------------------------------------------
+
+ACCOUNT = "6216600000000000001"
+#: Batch B7Q2K9MZ4: `B` and eight Crockford base-32 characters; its payments add -0001….
+BATCH = "B7Q2K9MZ4"
+BANK_TWO_COLUMNS = ColumnMapping.from_json(bank_files.TWO_COLUMNS)
+BANK_DIRECTION = ColumnMapping.from_json(bank_files.DIRECTION_COLUMN)
+DAY_LINES = [
+    BankLine(f"{BATCH}-0001", 123_450, bank_reference="R1"),
+    BankLine(f"{BATCH}-0002", 5_000, debit=False, bank_reference="R2"),
+    BankLine(None, 800, bank_reference="FEE"),
+]
+#: What `parse_table` reads of DAY_LINES: (line, reference, fen, debit, bank reference).
+DAY_READ = [
+    ("line 5", f"{BATCH}-0001", 123_450, True, "R1"),
+    ("line 6", f"{BATCH}-0002", 5_000, False, "R2"),
+    ("line 7", None, 800, True, "FEE"),
+]
+#: Small layouts for one cell at a time: a 借/贷 column, or two amount columns.
+DIRECTION = ColumnMapping(
+    booked_on="交易日期", direction="借贷标志", amount="交易金额", remarks=("摘要", "附言")
+)
+DIRECTION_HEADER = ("交易日期", "借贷标志", "交易金额", "摘要", "附言")
+TWO_AMOUNTS = ColumnMapping(
+    booked_on="交易日期", debit_amount="支出金额", credit_amount="收入金额", remarks=("附言",)
+)
+TWO_AMOUNTS_HEADER = ("交易日期", "支出金额", "收入金额", "附言")
+
+
+def full_width(text: str) -> str:
+    """`text` as a Chinese input method types it: ASCII letters, digits and signs full-width."""
+    return "".join(chr(ord(c) + 0xFEE0) if "!" <= c <= "~" else c for c in text)
+
+
+def read_export(
+    content: bytes, mapping: ColumnMapping, *, account: str | None = None, max_rows: int = 1_000
+) -> Statement:
+    return parse_table(
+        "export.csv", content, mapping, statement_id="2026-12", account=account, max_rows=max_rows
+    )
+
+
+def export(*rows: Sequence[str], above: Sequence[str] = (f"账号：{ACCOUNT}",)) -> bytes:
+    """Rows as a bank's GB18030 CSV export, below a line naming the account."""
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\r\n").writerows([above, *rows])
+    return out.getvalue().encode("gb18030")
+
+
+def read_day(
+    content: bytes, mapping: ColumnMapping = BANK_TWO_COLUMNS
+) -> list[tuple[str, str | None, int, bool, str | None]]:
+    """A `bank_csv` export of DAY_LINES as read, as DAY_READ shows it; the upload names no
+    account, so the file must."""
+    statement = read_export(content, mapping)
+    assert statement.account == ACCOUNT
+    return [
+        (line.where, line.end_to_end_id, line.amount_fen, line.debit, line.bank_reference)
+        for line in statement.lines
+    ]
+
+
+def one_line(
+    row: Sequence[str],
+    mapping: ColumnMapping = DIRECTION,
+    header: Sequence[str] = DIRECTION_HEADER,
+) -> StatementLine:
+    (line,) = read_export(export(header, row), mapping).lines
+    return line
+
+
+def refused_line(
+    row: Sequence[str],
+    mapping: ColumnMapping = DIRECTION,
+    header: Sequence[str] = DIRECTION_HEADER,
+) -> InvalidStatement:
+    with pytest.raises(InvalidStatement) as caught:
+        read_export(export(header, row), mapping)
+    return caught.value
+
+
+@pytest.mark.parametrize("layout", ["two_columns", "direction"])
+def test_lines_above_the_header_are_skipped_and_name_the_account(layout: str) -> None:
+    content = bank_csv(ACCOUNT, DAY_LINES, layout=layout)
+    assert content.decode("gb18030").startswith("中国工商银行 账户交易明细\r\n账号：")
+    mapping = BANK_TWO_COLUMNS if layout == "two_columns" else BANK_DIRECTION
+    assert read_day(content, mapping) == DAY_READ
+
+
+@pytest.mark.parametrize(
+    "above",
+    [
+        pytest.param([f"账号：{ACCOUNT}"], id="label-and-number"),
+        pytest.param(["账号", ACCOUNT, "户名", "服务券专户"], id="number-in-the-next-cell"),
+        pytest.param(["账号：", "", "6216 6000 0000 0000 001"], id="next-filled-cell-spaced"),
+        pytest.param(["户名：服务券专户", f"账户：{ACCOUNT}"], id="second-cell"),
+        pytest.param([f"Account No.: {ACCOUNT}"], id="english"),
+        pytest.param([f"账号：{full_width(ACCOUNT)}"], id="full-width-digits"),
+    ],
+)
+def test_the_account_is_read_as_banks_write_it_above_the_header(above: list[str]) -> None:
+    content = export(TWO_AMOUNTS_HEADER, ("2026-12-07", "12.00", "", ""), above=above)
+    assert read_export(content, TWO_AMOUNTS).account == ACCOUNT
+
+
+def test_the_uploads_account_must_be_the_one_the_file_names() -> None:
+    content = bank_csv(ACCOUNT, DAY_LINES)
+    same = read_export(content, BANK_TWO_COLUMNS, account="6216 6000 0000 0000 001")
+    assert same.account == ACCOUNT
+    with pytest.raises(InvalidStatement) as caught:
+        read_export(content, BANK_TWO_COLUMNS, account="6216600000000000002")
+    assert caught.value.details == {"where": "account"}
+    assert caught.value.message == (
+        f"account: the upload says 6216600000000000002, the file says {ACCOUNT}"
+    )
+
+
+def test_the_mappings_account_must_be_the_one_the_file_names() -> None:
+    mapping = dataclasses.replace(BANK_TWO_COLUMNS, account="6216600000000000002")
+    with pytest.raises(InvalidStatement) as caught:
+        read_export(bank_csv(ACCOUNT, DAY_LINES), mapping)
+    assert caught.value.details == {"where": "account"}
+    assert "the mapping says 6216600000000000002" in caught.value.message
+
+
+def test_a_statement_whose_account_nobody_names_is_refused_naming_the_account() -> None:
+    content = export(TWO_AMOUNTS_HEADER, ("2026-12-07", "12.00", "", ""), above=["账户交易明细"])
+    with pytest.raises(InvalidStatement) as caught:
+        read_export(content, TWO_AMOUNTS)
+    assert caught.value.details == {"where": "account"}
+    assert caught.value.message.startswith("account: name the account")
+    assert read_export(content, TWO_AMOUNTS, account=ACCOUNT).account == ACCOUNT
+
+
+def test_the_mappings_header_row_names_the_header_line() -> None:
+    content = bank_csv(ACCOUNT, DAY_LINES)  # the header is line 4
+    on_line_4 = dataclasses.replace(BANK_TWO_COLUMNS, header_row=4)
+    assert [line.where for line in read_export(content, on_line_4).lines] == [
+        "line 5", "line 6", "line 7",
+    ]  # fmt: skip
+    on_line_3 = dataclasses.replace(BANK_TWO_COLUMNS, header_row=3)  # the period line
+    with pytest.raises(InvalidStatement) as caught:
+        read_export(content, on_line_3)
+    assert caught.value.details == {"where": "line 3", "column": "交易日期"}
+
+
+@pytest.mark.parametrize("encoding", ["gb18030", "utf-8-sig", "utf-8"])
+def test_an_export_reads_the_same_in_gb18030_and_utf8_with_or_without_a_bom(
+    encoding: str,
+) -> None:
+    content = bank_csv(ACCOUNT, DAY_LINES, encoding=encoding)
+    assert content.startswith(codecs.BOM_UTF8) == (encoding == "utf-8-sig")
+    if encoding == "gb18030":
+        with pytest.raises(UnicodeDecodeError):
+            content.decode("utf-8")
+    assert read_day(content) == DAY_READ
+
+
+def test_a_bom_does_not_hide_an_account_on_the_first_line() -> None:
+    text = f"账号：{ACCOUNT}\r\n交易日期,支出金额,收入金额,附言\r\n2026-12-07,12.00,,\r\n"
+    content = codecs.BOM_UTF8 + text.encode()
+    assert read_export(content, TWO_AMOUNTS).account == ACCOUNT
+
+
+@pytest.mark.parametrize(
+    ("amount", "fen"),
+    [
+        ("1,234.50", 123_450),
+        (full_width("1,234.50"), 123_450),  # typed with a Chinese input method
+        ("¥1,234.50", 123_450),
+        ("￥1,234.50", 123_450),  # the full-width yuan sign
+        ("1,234,567.8", 123_456_780),
+        ("RMB 12.00", 1_200),
+        ("CNY12.00", 1_200),
+        ("12.00元", 1_200),
+        ("12", 1_200),
+    ],
+)
+def test_an_amount_is_read_as_banks_write_it(amount: str, fen: int) -> None:
+    assert one_line(("2026-12-07", "借", amount, "", "")).amount_fen == fen
+
+
+@pytest.mark.parametrize(
+    "amount", ["12.345", "1,234.505", full_width("12.345"), "12,34.00", "1.234,50", "12.00美元", ""]
+)
+def test_an_amount_with_more_than_two_decimals_or_not_an_amount_is_refused(amount: str) -> None:
+    error = refused_line(("2026-12-07", "借", amount, "", ""))
+    assert error.details == {"where": "line 3", "column": "交易金额"}
+    assert "is not an amount in yuan" in error.message
+
+
+@pytest.mark.parametrize(
+    "booked",
+    [
+        "2026-12-07",
+        "2026/12/7",
+        "20261207",
+        "2026年12月07日",
+        "2026年12月7日",
+        "2026.12.07",
+        "2026-12-07 10:11:12",
+        "2026/12/7 9:05",
+        "2026年12月07日 10:11:12",
+        "2026-12-07T10:11:12",
+        full_width("2026-12-07"),
+    ],
+)
+def test_a_date_is_read_as_banks_write_it(booked: str) -> None:
+    assert one_line((booked, "借", "12.00", "", "")).booked_on == date(2026, 12, 7)
+
+
+@pytest.mark.parametrize(
+    "booked", ["2026年02月30日", "2026-02-30 10:00", "12/07/2026", "2026-12-07 午后", "2026年12月"]
+)
+def test_a_date_that_is_not_a_day_is_refused(booked: str) -> None:
+    error = refused_line((booked, "借", "12.00", "", ""))
+    assert error.details == {"where": "line 3", "column": "交易日期"}
+    assert f"{booked!r} is not a date" in error.message
+
+
+@pytest.mark.parametrize(
+    ("paid", "got", "fen", "debit"),
+    [("1,234.50", "", 123_450, True), ("", "50.00", 5_000, False), ("-12.00", "", 1_200, True)],
+)
+def test_with_two_amount_columns_the_filled_one_says_the_direction(
+    paid: str, got: str, fen: int, debit: bool
+) -> None:
+    line = one_line(("2026-12-07", paid, got, ""), TWO_AMOUNTS, TWO_AMOUNTS_HEADER)
+    assert (line.amount_fen, line.debit) == (fen, debit)
+
+
+@pytest.mark.parametrize(
+    ("paid", "got", "column", "problem"),
+    [
+        ("12.00", "5.00", "收入金额", "both the debit and the credit column hold an amount"),
+        ("", "", "支出金额", "neither the debit nor the credit column holds an amount"),
+        ("0.00", "", "支出金额", "neither the debit nor the credit column holds an amount"),
+        ("", "-5.00", "收入金额", "a negative amount in the credit column"),
+    ],
+)
+def test_with_two_amount_columns_a_line_that_is_not_one_amount_is_refused(
+    paid: str, got: str, column: str, problem: str
+) -> None:
+    error = refused_line(("2026-12-07", paid, got, ""), TWO_AMOUNTS, TWO_AMOUNTS_HEADER)
+    assert error.details == {"where": "line 3", "column": column}
+    assert error.message == f"line 3, column {column}: {problem}"
+
+
+@pytest.mark.parametrize(
+    ("flag", "debit"),
+    [
+        ("借", True), ("贷", False), ("支出", True), ("收入", False), ("付", True), ("收", False),
+        ("D", True), ("C", False), ("dr", True), ("cr", False), ("DBIT", True), ("CRDT", False),
+        ("Debit", True), ("credit", False), (full_width("D"), True), (" 贷 ", False),
+    ],
+)  # fmt: skip
+def test_the_default_direction_values_are_those_banks_use(flag: str, debit: bool) -> None:
+    assert one_line(("2026-12-07", flag, "12.00", "", "")).debit is debit
+
+
+def test_configured_direction_values_replace_the_defaults() -> None:
+    mapping = dataclasses.replace(DIRECTION, debit_values=("出",), credit_values=("入",))
+    assert one_line(("2026-12-07", "出", "12.00", "", ""), mapping).debit is True
+    assert one_line(("2026-12-07", "入", "12.00", "", ""), mapping).debit is False
+    error = refused_line(("2026-12-07", "借", "12.00", "", ""), mapping)
+    assert error.details == {"where": "line 3", "column": "借贷标志"}
+    assert error.message == "line 3, column 借贷标志: '借' is not one of 出/入"
+
+
+def test_a_negative_amount_on_a_credit_line_is_refused() -> None:
+    error = refused_line(("2026-12-07", "贷", "-12.00", "", ""))
+    assert error.details == {"where": "line 3", "column": "交易金额"}
+    assert "a negative amount on a credit line" in error.message
+
+
+@pytest.mark.parametrize(
+    ("summary", "remark", "reference"),
+    [
+        ("代发", f"服务券兑付 {BATCH}-0001", f"{BATCH}-0001"),
+        ("代发", f"服务券兑付{BATCH}-0001款", f"{BATCH}-0001"),  # no space around it
+        (f"付{BATCH}-0001", "", f"{BATCH}-0001"),  # in the other remark column
+        ("代发", "服务券兑付 " + full_width(f"{BATCH}-0001"), f"{BATCH}-0001"),  # full-width
+        ("代发", f"{BATCH}-0001 重发 {BATCH}-0001", f"{BATCH}-0001"),  # the same one twice
+        ("代发", f"{BATCH}-0001 及 {BATCH}-0002", None),  # which of the two?
+        ("代发", f"X{BATCH}-0001", None),  # part of a longer code
+        ("代发", "BILOU2345-0001", None),  # I, L, O and U are not Crockford characters
+        ("代发", "账户管理费", None),
+    ],
+)
+def test_the_payments_reference_is_found_in_a_remark(
+    summary: str, remark: str, reference: str | None
+) -> None:
+    line = one_line(("2026-12-07", "借", "12.00", summary, remark))
+    assert (line.end_to_end_id, line.batch_reference) == (reference, None)
+
+
+def test_a_remark_naming_a_batch_without_an_item_number_names_the_batch() -> None:
+    line = one_line(("2026-12-07", "借", "1,242.50", "批量代发", f"服务券批次 {BATCH}"))
+    assert (line.end_to_end_id, line.batch_reference) == (None, BATCH)
+
+
+def test_two_remark_columns_naming_two_payments_give_no_reference() -> None:
+    line = one_line(("2026-12-07", "借", "12.00", f"付{BATCH}-0001", f"付{BATCH}-0002"))
+    assert (line.end_to_end_id, line.batch_reference) == (None, None)
+
+
+@pytest.mark.parametrize("label", ["合计", "总计", "本页合计", "本页小计", "累计", "Total"])
+def test_a_totals_row_at_the_end_is_skipped(label: str) -> None:
+    content = export(
+        TWO_AMOUNTS_HEADER,
+        ("2026-12-07", "12.00", "", f"{BATCH}-0001"),
+        ("2026-12-07", "", "5.00", f"{BATCH}-0002"),
+        (label, "12.00", "5.00"),
+    )
+    statement = read_export(content, TWO_AMOUNTS)
+    assert [(line.where, line.amount_fen) for line in statement.lines] == [
+        ("line 3", 1_200), ("line 4", 500),
+    ]  # fmt: skip
+
+
+def test_a_totals_row_labelled_in_a_first_column_that_is_not_the_date_is_skipped() -> None:
+    content = export(
+        ("序号", *TWO_AMOUNTS_HEADER),
+        ("1", "2026-12-07", "12.00", "", f"{BATCH}-0001"),
+        ("本页合计", "", "12.00", ""),
+    )
+    assert [line.where for line in read_export(content, TWO_AMOUNTS).lines] == ["line 3"]
+
+
+def test_an_export_of_as_many_rows_as_the_limit_reads_and_one_more_is_refused() -> None:
+    content = bank_csv(ACCOUNT, DAY_LINES)
+    rows = len(content.decode("gb18030").splitlines())  # title, account, period, header, totals
+    assert rows == len(DAY_LINES) + 5
+    assert len(read_export(content, BANK_TWO_COLUMNS, max_rows=rows).lines) == len(DAY_LINES)
+    with pytest.raises(TooManyRows) as caught:
+        read_export(content, BANK_TWO_COLUMNS, max_rows=rows - 1)
+    assert caught.value.details["limit"] == rows - 1

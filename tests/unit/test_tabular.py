@@ -213,16 +213,18 @@ def test_xlsx_rows_past_a_wrong_dimension_are_read(tmp_path: Path) -> None:
     assert rows("a.xlsx", content) == [(line, (1,)) for line in range(1, 6)]
 
 
-def test_xlsx_cells_right_of_the_column_cap_are_left_out() -> None:
+def test_an_xlsx_row_as_wide_as_the_column_cap_reads_and_a_cell_beyond_it_is_refused() -> None:
     book = Workbook()
     sheet = book.active
     assert sheet is not None
     sheet.cell(1, 1, "first")
-    sheet.cell(1, MAX_COLUMNS, "last kept")
-    sheet.cell(1, MAX_COLUMNS + 1, "cut")
+    sheet.cell(1, MAX_COLUMNS, "last")
     [(_, cells)] = rows("a.xlsx", workbook_bytes(book))
     assert len(cells) == MAX_COLUMNS
-    assert (cells[0], cells[-1]) == ("first", "last kept")
+    assert (cells[0], cells[-1]) == ("first", "last")
+    sheet.cell(2, MAX_COLUMNS + 1, "too far")
+    with pytest.raises(InvalidTable, match=f"right of column {MAX_COLUMNS}"):
+        rows("a.xlsx", workbook_bytes(book))
 
 
 def test_not_a_zip_is_refused() -> None:
@@ -293,16 +295,34 @@ def test_shared_strings_named_like_a_worksheet_are_refused_as_they_are_read(
     assert refusal.value.details["where"] == "xl/worksheets/strings.xml"
 
 
-def test_a_row_of_millions_of_cells_is_refused_in_little_memory(tmp_path: Path) -> None:
-    content = xlsx(
-        tmp_path / "a.xlsx",
-        sheet_of(b"<c/>", 2_000_000, head="<sheetData><row>", tail="</row></sheetData>"),
-    ).read_bytes()
-    assert len(content) < 20_000
+@pytest.mark.parametrize(
+    ("element", "head", "tail", "refusal"),
+    [
+        pytest.param(
+            b"<c/>",
+            "<sheetData><row>",
+            "</row></sheetData>",
+            f"right of column {MAX_COLUMNS}",
+            id="cells",
+        ),
+        pytest.param(
+            b"<r><t>x</t></r>",
+            '<sheetData><row><c t="inlineStr"><is>',
+            "</is></c></row></sheetData>",
+            f"holds more than {MAX_ROW_ELEMENTS}",
+            id="elements-in-one-cell",
+        ),
+    ],
+)
+def test_a_row_of_millions_of_elements_is_refused_in_little_memory(
+    tmp_path: Path, element: bytes, head: str, tail: str, refusal: str
+) -> None:
+    content = xlsx(tmp_path / "a.xlsx", sheet_of(element, 2_000_000, head=head, tail=tail))
+    assert content.stat().st_size < 100_000
 
     def read() -> None:
-        with pytest.raises(InvalidTable, match=f"holds more than {MAX_ROW_ELEMENTS}"):
-            rows("a.xlsx", content)
+        with pytest.raises(InvalidTable, match=refusal):
+            rows("a.xlsx", content.read_bytes())
 
     assert peak_growth(read) < 20_000_000
 

@@ -135,6 +135,11 @@ def _check_name(value: str, canonical: str, field: str) -> str:
     return name
 
 
+def check_account_number(value: str, field: str = "account_number") -> str:
+    """An account number normalised, or `InvalidBankDetails` naming `field`."""
+    return _check_account_number(value, field)
+
+
 def _check_account_number(value: str, field: str) -> str:
     number = normalize_account_number(value)
     if not _ACCOUNT.fullmatch(number):

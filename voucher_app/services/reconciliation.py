@@ -177,7 +177,9 @@ def _mapping(uow: UnitOfWork, center_code: str, name: str) -> ColumnMapping:
 
 @dataclass(slots=True)
 class _Standing:
-    """An item's totals as the import goes, from what the database held before it."""
+    """An item's totals as the import goes, from what the database held before it. Whether
+    its money all came back is decided on the totals once the whole statement is read, so the
+    order of the lines within a statement does not change what it means."""
 
     item: SettlementItem
     paid_fen: int
@@ -196,7 +198,6 @@ class _Standing:
             self.paid_fen += amount_fen
         else:
             self.returned_fen += amount_fen
-        self.released = self.released or releases(self.paid_fen, self.returned_fen)
         if not line.debit:
             return "refunded" if 0 < amount_fen <= excess_before else "returned"
         state = item_state(amount, self.paid_fen, self.returned_fen, released=self.released)
@@ -542,6 +543,7 @@ def _restate(uow: UnitOfWork, standings: list[_Standing], actor: Actor) -> None:
     settlements: list[tuple[SettlementItem, int, int]] = []
     for standing in standings:
         item = standing.item
+        standing.released = standing.released or releases(standing.paid_fen, standing.returned_fen)
         target = settled_target(
             item.amount_fen, standing.paid_fen, standing.returned_fen, released=standing.released
         )
@@ -694,7 +696,9 @@ def _claims_follow(
 def _batch_follows(uow: UnitOfWork, batch_id: int) -> None:
     """`paid` while every item is paid; `partly_paid` once any money moved and one is not."""
     batch = uow.session.get_one(SettlementBatch, batch_id)
-    items = uow.session.scalars(select(SettlementItem).where(SettlementItem.batch_id == batch_id))
+    items = list(
+        uow.session.scalars(select(SettlementItem).where(SettlementItem.batch_id == batch_id))
+    )
     states = [
         item_state(
             item.amount_fen, item.paid_fen, item.returned_fen, released=item.released_at is not None

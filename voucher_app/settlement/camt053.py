@@ -202,6 +202,12 @@ def parse_camt053(content: bytes) -> Statement:
     account = statement.require("Acct")
     if (currency := account.find("Ccy")) is not None and currency.element.text != CURRENCY:
         raise currency.error(f"currency {currency.element.text!r}: only {CURRENCY} is accepted")
+    for balance in statement.children("Bal"):  # a statement without entries still says its own
+        amount = balance.require("Amt")
+        if amount.element.get("Ccy") != CURRENCY:
+            raise amount.error(
+                f"currency {amount.element.get('Ccy')!r}: only {CURRENCY} is accepted"
+            )
     return Statement(
         statement_id=statement.text("Id"),
         account=_account_id(account) or account.text("Id", "Othr", "Id"),

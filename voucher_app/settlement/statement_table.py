@@ -24,8 +24,13 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from voucher_app.domain.bank import normalize_account_number
-from voucher_app.domain.errors import InvalidAmount, InvalidMapping, InvalidStatement
+from voucher_app.domain.bank import check_account_number, normalize_account_number
+from voucher_app.domain.errors import (
+    InvalidAmount,
+    InvalidBankDetails,
+    InvalidMapping,
+    InvalidStatement,
+)
 from voucher_app.domain.money import parse_yuan
 from voucher_app.domain.payments import find_reference, is_batch_reference
 from voucher_app.settlement.camt053 import CURRENCY, NOT_PROVIDED, Statement, StatementLine
@@ -149,12 +154,21 @@ class ColumnMapping:
             returned=text["returned"],
             bank_reference=text["bank_reference"],
             counterparty_account=text["counterparty_account"],
-            account=None if account is None else normalize_account_number(account),
+            account=None if account is None else _mapped_account(account),
             header_row=header_row,
         )
 
 
 _FIELDS = frozenset(field.name for field in fields(ColumnMapping))
+
+
+def _mapped_account(number: str) -> str:
+    try:
+        return check_account_number(number, "mapping.account")
+    except InvalidBankDetails as refused:
+        raise InvalidMapping(refused.message, field="mapping.account") from None
+
+
 _LIST_FIELDS = ("remarks", "debit_values", "credit_values")
 _TEXT_FIELDS = tuple(sorted(_FIELDS - set(_LIST_FIELDS) - {"header_row"}))
 
@@ -237,7 +251,7 @@ def parse_table(
         texts = [_text(cell) for cell in row]
         if not any(texts):
             continue
-        if _text(_cell(row, columns.get("booked_on"))).upper().startswith(SUMMARY_PREFIXES):
+        if next(text for text in texts if text).upper().startswith(SUMMARY_PREFIXES):
             continue
         lines.append(_line(f"line {number}", row, mapping, columns))
     statement_account = _account(account, mapping.account, preamble)
@@ -408,14 +422,11 @@ def _yuan(
 
 def _reference(column: str, remarks: list[str]) -> str | None:
     """The payment's reference: the reference column as it is when it holds an id, else the
-    one reference found in it or in the remarks."""
+    one reference the column and the remarks name together (none when they name several)."""
     text = _normal(column)
     if text and text != NOT_PROVIDED and _ID.fullmatch(text):
         return find_reference(text) or text
-    for candidate in (text, *map(_normal, remarks)):
-        if candidate and (found := find_reference(candidate)) is not None:
-            return found
-    return None
+    return find_reference(" ".join([text, *map(_normal, remarks)]))
 
 
 def _date(value: Cell, refuse: Callable[[str], InvalidStatement]) -> date:

@@ -46,7 +46,8 @@ Row = tuple[int, tuple[Cell, ...]]
 
 #: The row limit for an upload, unless a caller has a reason for another.
 MAX_ROWS = 50_000
-#: XLSX columns read; cells right of it are left out (callers find their columns by header).
+#: XLSX columns a row may use: a cell right of it refuses the file (tables we read are a few
+#: columns wide; a wider row would only cost time, as openpyxl lays rows out to their last cell).
 MAX_COLUMNS = 256
 #: A CSV line, in characters (a field is capped by the csv module at 131,072 already).
 MAX_LINE_CHARS = 1 << 20
@@ -67,7 +68,8 @@ _CHUNK = 1 << 16
 _ENCODINGS = ("utf-8-sig", "gb18030")
 _WORKSHEET_PART = re.compile(r"xl/worksheets/[^/]+\.xml")
 _MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
-_WORKSHEET, _ROW = f"{_MAIN} worksheet", f"{_MAIN} row"  # as expat names them
+_WORKSHEET, _ROW, _CELL = f"{_MAIN} worksheet", f"{_MAIN} row", f"{_MAIN} c"  # as expat names them
+_COLUMN = re.compile(r"[A-Z]{1,3}")
 
 
 def read_table(filename: str, content: bytes, *, max_rows: int) -> Generator[Row, None, None]:
@@ -75,13 +77,13 @@ def read_table(filename: str, content: bytes, *, max_rows: int) -> Generator[Row
     active when it was saved, normally the first), in file order, blank rows included; past
     `max_rows` rows, `TooManyRows`.
 
-    Trailing empty cells are dropped, so a blank row is `()`; XLSX rows are cut at
-    `MAX_COLUMNS`. CSV cells are text; XLSX cells keep their type. Nothing is read until the
-    rows are iterated, and every refusal (`InvalidTable`, or its `TooManyRows`) is raised by
-    the iteration; closing the iterator early frees everything at once. An XLSX file is read a
-    little ahead, so one with too many rows may be refused a few thousand rows early; and the
-    rows of any worksheet openpyxl reads while opening the file count (it reads a worksheet
-    that declares no size to its end).
+    Trailing empty cells are dropped, so a blank row is `()`; an XLSX row with a cell right of
+    `MAX_COLUMNS` is refused. CSV cells are text; XLSX cells keep their type. Nothing is read
+    until the rows are iterated, and every refusal (`InvalidTable`, or its `TooManyRows`) is
+    raised by the iteration; closing the iterator early frees everything at once. An XLSX file
+    is read a little ahead, so one with too many rows may be refused a few thousand rows early;
+    and the rows of any worksheet openpyxl reads while opening the file count (it reads a
+    worksheet that declares no size to its end).
     """
     with closing(_rows(filename, content, max_rows)) as rows:
         for count, row in enumerate(rows, start=1):
@@ -239,11 +241,12 @@ def _sheet_rows(filename: str, workbook: Any) -> Iterator[Row]:
     if not hasattr(sheet, "iter_rows"):
         raise InvalidTable(f"{filename}: its first sheet is not a table", where=filename)
     # The declared <dimension> is only a claim: openpyxl pads every row to its width and stops at
-    # its last row. Forget it; rows are then as wide as their cells, at most MAX_COLUMNS.
+    # its last row. Forget it; rows are then as wide as their last cell, which the part's watch
+    # keeps within MAX_COLUMNS.
     sheet.reset_dimensions()
     line = 0
     try:
-        with closing(sheet.iter_rows(max_col=MAX_COLUMNS, values_only=True)) as values:
+        with closing(sheet.iter_rows(values_only=True)) as values:
             for line, cells in enumerate(values, start=1):
                 yield line, tuple(map(_cell, _trimmed(cells)))
     except InvalidTable:
@@ -258,6 +261,17 @@ def _cell(value: object) -> Cell:
     if value is None or isinstance(value, str | int | float | Decimal | date | time):
         return value
     return str(value)  # a duration (a [h]:mm cell): nothing else comes with data_only
+
+
+def _column(reference: str | None, position: int) -> int:
+    """The column number of a cell reference ("AB12" → 28); a cell without one is the next."""
+    letters = _COLUMN.match(reference or "")
+    if letters is None:
+        return position
+    number = 0
+    for letter in letters.group():
+        number = number * 26 + ord(letter) - ord("A") + 1
+    return number
 
 
 class _WatchedPackage(zipfile.ZipFile):
@@ -328,7 +342,7 @@ class _PartWatch:
         self._depth = 0
         self._row_depth = 0  # depth of the open row element; 0 outside rows
         self._rows = 0
-        self._row_bytes = self._row_elements = 0
+        self._row_bytes = self._row_elements = self._row_cells = 0
         self._outside_bytes = self._outside_elements = 0
         self._budget = MAX_PART_ELEMENTS  # for elements outside rows
 
@@ -342,7 +356,7 @@ class _PartWatch:
                 self._xml = False
         self._count_bytes(self._seen)
 
-    def _start(self, name: str, _attributes: dict[str, str]) -> None:
+    def _start(self, name: str, attributes: dict[str, str]) -> None:
         self._count_bytes(self._parser.CurrentByteIndex)
         self._depth += 1
         if self._row_depth:
@@ -351,12 +365,18 @@ class _PartWatch:
                 raise self._refusal(
                     f"row element {self._rows} holds more than {MAX_ROW_ELEMENTS} elements"
                 )
+            if name == _CELL:
+                self._row_cells += 1
+                if _column(attributes.get("r"), self._row_cells) > MAX_COLUMNS:
+                    raise self._refusal(
+                        f"row element {self._rows} has a cell right of column {MAX_COLUMNS}"
+                    )
         elif name == _ROW:
             self._rows += 1
             if self._rows > self._max_rows:
                 raise _too_many_rows(self._table, self._max_rows)
             self._row_depth = self._depth
-            self._row_bytes = self._row_elements = 0
+            self._row_bytes = self._row_elements = self._row_cells = 0
         else:
             if self._depth == 1:
                 self._budget = MAX_SHEET_ELEMENTS if name == _WORKSHEET else MAX_PART_ELEMENTS

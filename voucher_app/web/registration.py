@@ -104,7 +104,7 @@ class ProviderApplicationForm(AccountFields):
         lazy_gettext("Contact e-mail"), validators=[InputRequired(), Email(), Length(max=200)]
     )
     bank_name = StringField(
-        lazy_gettext("Bank branch (开户行)"), validators=[InputRequired(), Length(max=200)]
+        lazy_gettext("Bank branch"), validators=[InputRequired(), Length(max=200)]
     )
     bank_account_name = StringField(
         lazy_gettext("Account name"), validators=[InputRequired(), Length(max=200)]
@@ -113,7 +113,7 @@ class ProviderApplicationForm(AccountFields):
         lazy_gettext("Account number"), validators=[InputRequired(), Length(max=64)]
     )
     bank_cnaps = StringField(
-        lazy_gettext("CNAPS bank code (联行号)"), validators=[InputRequired(), Length(max=40)]
+        lazy_gettext("CNAPS bank code"), validators=[InputRequired(), Length(max=40)]
     )
     bank_bic = StringField(
         lazy_gettext("SWIFT/BIC (optional)"), validators=[Optional(), Length(min=8, max=11)]
