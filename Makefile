@@ -39,7 +39,7 @@ check: install
 ## Benchmarks: each script prints its figures next to a baseline from the same run (raw SQL;
 ## for bench/http.py, the service layer the routes call).
 bench: install
-	@for script in ledger_post claim_rush bulk_issue redeem spend_report audit http; do \
+	@for script in ledger_post claim_rush bulk_issue redeem statement_import spend_report audit http; do \
 		echo "== bench/$$script.py"; $(BIN)/python -m bench.$$script || exit 1; \
 	done
 

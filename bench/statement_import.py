@@ -578,19 +578,19 @@ class StatementBench:
         stage(self.label, f"centers and {LINES:,} SMEs", began)
         began = time.perf_counter()
         probe = min(PROBE, LINES)
-        self.providers: list[uuid.UUID] = []
         for serial in range(1, probe + 1):
             view = providers.apply_provider(self.uow, application(serial), ADMIN)
-            self.providers.append(
-                providers.decide_provider(self.uow, view.id, ProviderDecision.APPROVE, ADMIN).id
-            )
+            providers.decide_provider(self.uow, view.id, ProviderDecision.APPROVE, ADMIN)
         insert_providers(self.database, range(probe + 1, LINES + 1), ADMIN)
         with self.database.engine.connect() as connection:
             by_uscc = dict(connection.execute(select(Provider.uscc, Provider.public_id)).all())
         self.providers = [by_uscc[sme_uscc(serial, CENTER)] for serial in range(1, LINES + 1)]
         self.rounds = itertools.count(1)
-        self.accounts = {provider: application(n + 1).bank_account_number
-                         for n, provider in enumerate(self.providers)}  # fmt: skip
+        #: Each provider's account, as the bank prints the creditor on the statement.
+        self.accounts = {
+            provider: application(serial).bank_account_number
+            for serial, provider in enumerate(self.providers, start=1)
+        }
         stage(self.label, f"{LINES:,} providers ({probe} through the services)", began)
 
     def close(self) -> None:
@@ -648,14 +648,12 @@ class StatementBench:
         )
         if made and written:
             with self.database.engine.connect() as connection:
-                service, written_shape = (
-                    claim_shape(connection, made[0]),
-                    claim_shape(connection, written[0]),
-                )
-            if service != written_shape:
+                by_services = claim_shape(connection, made[0])
+                in_bulk = claim_shape(connection, written[0])
+            if by_services != in_bulk:
                 raise BookError(
-                    f"a claim written in bulk differs from the services' claim:\n"
-                    f"  services: {service}\n  bulk:     {written_shape}"
+                    "a claim written in bulk differs from the services' claim:\n"
+                    f"  services: {by_services}\n  bulk:     {in_bulk}"
                 )
         began = time.perf_counter()
         settlement.set_funding_account(uow, programme, funding, ADMIN)
@@ -939,11 +937,14 @@ def print_profile(stats: pstats.Stats, lines: int, took: float) -> None:
             for (filename, line, name), (_, calls, own, cumulative, _) in table
         ],
     )
-    steps = [
-        (key, figures)
-        for key, figures in entries
-        if key[0].endswith("services/reconciliation.py") and key[2] != "<listcomp>"
-    ]
+    steps = sorted(
+        (
+            (key, figures)
+            for key, figures in entries
+            if key[0].endswith("services/reconciliation.py") and not key[2].startswith("<")
+        ),
+        key=lambda item: -item[1][3],
+    )[:PROFILE_TOP]
     print(f"\nreconciliation.py's functions by cumulative time (per line: / {lines:,})")
     print_table(
         ["function", "calls", "cumulative s", "µs/line"],
@@ -954,9 +955,7 @@ def print_profile(stats: pstats.Stats, lines: int, took: float) -> None:
                 f"{cumulative:.3f}",
                 f"{cumulative / lines * 1e6:.0f}",
             ]
-            for (_, line, name), (_, calls, _, cumulative, _) in sorted(
-                steps, key=lambda item: -item[1][3]
-            )
+            for (_, line, name), (_, calls, _, cumulative, _) in steps
         ],
     )
     packages: dict[str, float] = {}

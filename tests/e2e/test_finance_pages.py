@@ -12,8 +12,9 @@ from tests.e2e.demo_data import load_demo
 from tests.e2e.pages import csrf_token, finished, sign_in, visible_text
 from tests.e2e.uploads import Field, send_form
 from tests.integration.test_settlement import FUNDING, PAIN, camt053, entry
+from tests.iso20022 import assert_valid_pain001
 from voucher_app.domain.actors import Actor, Role
-from voucher_app.services import settlement
+from voucher_app.services import demo, programmes, settlement
 from voucher_app.wiring import current
 
 
@@ -61,3 +62,35 @@ def test_finance_batches_exports_and_reconciles_from_its_page(
     guangzhou = app.test_client()
     sign_in(guangzhou, account(app, Role.CENTER_FINANCE, center="440100").username, PASSWORD)
     assert guangzhou.get("/finance/440300").status_code == 403
+
+
+def test_a_newcomer_downloads_a_pain001_from_the_demo_as_its_finance_officer(
+    app: Flask, runner: FlaskCliRunner
+) -> None:
+    """`make run` loads the demo and its accounts: the province's finance officer batches the
+    demo's approved claim and downloads a pain.001 the official schema accepts, paying the
+    provider's branch by its CNAPS code from the programme's funding account."""
+    for args in (["demo", "load"], ["demo", "accounts"]):
+        assert runner.invoke(args=args).exit_code == 0
+    finance = app.test_client()
+    sign_in(finance, "finance.guangdong", demo.DEMO_PASSWORD)
+    assert finance.get("/center/finance").location == "/finance/440000"  # the menu's link
+    token = csrf_token(finance, "/finance/440000")
+    with app.app_context():
+        (programme,) = programmes.list_programmes(current().uow())
+    finance.post("/finance/440000/batches", data={"csrf_token": token, "programme": programme.id})
+    with app.app_context():
+        (batch,) = settlement.batches_of(current().uow(), "440000")
+    exported = finance.post(
+        f"/finance/batches/{batch.id}/export/pain001", data={"csrf_token": token}
+    )
+    assert exported.mimetype == "application/xml", exported.get_data(as_text=True)[:300]
+    assert_valid_pain001(exported.data)
+    document = etree.fromstring(exported.data)
+    assert document.findtext(f".//{PAIN}DbtrAcct/{PAIN}Id/{PAIN}Othr/{PAIN}Id") == (
+        demo.FUNDING_ACCOUNT.account_number
+    )
+    creditor = document.find(f".//{PAIN}CdtTrfTxInf/{PAIN}CdtrAgt/{PAIN}FinInstnId")
+    assert creditor is not None
+    assert creditor.findtext(f"{PAIN}ClrSysMmbId/{PAIN}ClrSysId/{PAIN}Cd") == "CNAPS"
+    assert len(creditor.findtext(f"{PAIN}ClrSysMmbId/{PAIN}MmbId") or "") == 12

@@ -18,6 +18,7 @@ from lxml import etree
 from tests import factories
 from tests.integration import spend_replay
 from tests.integration.test_settlement import FUNDING, camt053, entry
+from tests.iso20022 import assert_valid_pain001
 from voucher_app.audit_cli import main as voucher_audit
 from voucher_app.domain.actors import Actor, Role
 from voucher_app.domain.calendar import local_date
@@ -76,11 +77,21 @@ def test_claims_are_paid_reconciled_and_the_published_ledger_verifies(
     built = invoke(runner, "settlement", "build", "--programme", pid, "--center", "440305")
     assert "1 payments, ¥3,000.00" in built.output
     batch_id = built.output.split("(", 1)[1].split(")", 1)[0]
+    # Whoever built a batch does not give it its second approval.
+    refused = runner.invoke(args=["settlement", "approve", batch_id])
+    assert (refused.exit_code, "duties_not_separated") == (1, refused.output.split(":")[1].strip())
     invoke(runner, "settlement", "export", batch_id, "--out", str(tmp_path / "pay"))
+    written = sorted(path.name.split(".", 1)[1] for path in (tmp_path / "pay").iterdir())
+    assert written == ["bulk-transfer.csv", "csv", "pain.001.xml"]
     (pain,) = (tmp_path / "pay").glob("*.pain.001.xml")
+    assert_valid_pain001(pain.read_bytes())
     reference = etree.fromstring(pain.read_bytes()).findtext(f".//{PAIN}EndToEndId")
     assert reference
 
+    fees = invoke(runner, "statements", "account", "--center", "440305", "--bank",
+                  "中国银行深圳南山支行", "--name", "南山区中小企业服务中心", "--number",
+                  "7440 0000 0000 0099", "--cnaps", "104584000003")  # fmt: skip
+    assert "center 440305 holds account 7440000000000099" in fees.output
     bank = tmp_path / "statement.xml"
     bank.write_bytes(camt053("S-MARCH", [entry(reference, "3000.00")]))
     imported = invoke(runner, "statements", "import", str(bank))

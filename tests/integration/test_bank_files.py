@@ -10,9 +10,13 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
+from collections import Counter
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from threading import Barrier
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy import select
 
 from tests import factories
@@ -24,8 +28,9 @@ from tests.bank_files import (
     camt053,
 )
 from tests.integration.ledger_state import snapshot
-from tests.integration.test_redemptions import SME, STAFF, World
+from tests.integration.test_redemptions import SME, STAFF, World, build
 from tests.integration.test_settlement import FINANCE, FUNDING, paying, provider_balance
+from voucher_app.clock import FrozenClock
 from voucher_app.domain.accounts import AccountKind
 from voucher_app.domain.actors import Actor, Role
 from voucher_app.domain.bank import BankDetails
@@ -36,12 +41,15 @@ from voucher_app.domain.errors import (
     InvalidInput,
     InvalidMapping,
     SecondApprovalNeeded,
+    VoucherError,
 )
+from voucher_app.persistence.database import Database
 from voucher_app.persistence.models import Provider
 from voucher_app.persistence.uow import UnitOfWork, transaction
 from voucher_app.services import providers, reconciliation, redemptions, settlement
 from voucher_app.services.providers import ProviderView
 from voucher_app.services.settlement import BatchView
+from voucher_app.services.vouchers import VoucherSigner
 from voucher_app.settlement.statement_table import ColumnMapping
 
 __all__ = ["paying"]  # the fixture, shared with the settlement tests
@@ -435,3 +443,65 @@ def test_a_change_of_bank_account_is_checked_as_registration_is(
             world.uow, second.id, BankDetails("中国银行", second.name, "12", "104584000003"), SME
         )
     assert refused.value.details["field"] == "bank_account_number"
+
+
+# --- at once ---------------------------------------------------------------------------------------
+
+
+def test_overlapping_statements_imported_at_once_count_each_payment_once(
+    database_url: str,
+    clock: FrozenClock,
+    voucher_keys: dict[str, Ed25519PublicKey],
+    voucher_signer: VoucherSigner,
+) -> None:
+    """Eight finance officers upload the same day's payments at the same moment — the camt.053
+    and the CSV, intraday and end-of-day, in different orders: the account's imports take turns,
+    and every payment is counted once."""
+    database = Database(database_url, pool_size=10)
+    try:
+        uow = UnitOfWork(database, clock)
+        world = build(uow, voucher_keys, voucher_signer)
+        for n in range(4):
+            claim = world.submit(40_000 + n * 10_000, f"C-{n}")
+            redemptions.confirm_redemption(uow, claim.id, SME)
+            redemptions.approve_redemption(uow, claim.id, STAFF)
+        settlement.set_funding_account(uow, world.programme, FUNDING, factories.ADMIN)
+        save_mappings(world)
+        batch = settlement.build_batch(uow, world.programme, "440305", FINANCE)
+        settlement.export_batch(uow, batch.id, FINANCE)
+        (item,) = batch.items  # one provider: one payment of ¥1,100, made in four equal parts
+        assert item.amount_fen == 110_000
+        parts = [BankLine(item.reference, 27_500, bank_reference=f"P{n}") for n in range(4)]
+        files = [
+            ("intraday.xml", camt053(ACCOUNT, parts[:2], statement_id="AM")),
+            ("day.xml", camt053(ACCOUNT, list(reversed(parts)), statement_id="DAY")),
+            ("day.csv", bank_csv(ACCOUNT, parts, bank_references=False)),
+            ("day-again.csv", bank_csv(ACCOUNT, parts[::-1], layout="direction")),
+        ] * 2
+        barrier = Barrier(len(files))
+
+        def upload(file: tuple[str, bytes]) -> str:
+            name, content = file
+            barrier.wait()
+            mapping = ("两栏" if "again" not in name else "借贷") if name.endswith(".csv") else None
+            try:
+                reconciliation.import_statement(
+                    UnitOfWork(database, clock),
+                    filename=name,
+                    content=content,
+                    actor=FINANCE,
+                    center_code=CENTER,
+                    mapping=mapping,
+                )
+            except VoucherError as refused:
+                return refused.code
+            return "imported"
+
+        with ThreadPoolExecutor(len(files)) as pool:
+            outcomes = Counter(pool.map(upload, files))
+        assert outcomes == Counter({"imported": len(files)})
+        standing_now = standing(world, item.reference)
+        assert (standing_now.paid_fen, standing_now.settled_fen) == (110_000, 110_000)
+        assert provider_balance(uow, AccountKind.PAID, world.provider, world.programme) == 110_000
+    finally:
+        database.dispose()

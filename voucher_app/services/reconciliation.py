@@ -238,10 +238,6 @@ def import_statement(
     Imported for a center (`center_code`), the statement may pay only batches of that center
     or those below it: a line naming another center's payment refuses the whole file."""
     session = uow.session
-    digest = hashlib.sha256(content).digest()
-    earlier = session.scalar(select(BankStatement).where(BankStatement.digest == digest))
-    if earlier is not None:
-        return _result(uow, earlier, replayed=True)
     statement = _parse(
         uow,
         filename=filename,
@@ -252,8 +248,12 @@ def import_statement(
         max_rows=max_rows,
     )
     center = None if center_code is None else center_by_code(session, center_code)
-    registered = statement_account(uow, statement.account, center)
+    registered = statement_account(uow, statement.account, center)  # imports take turns
     statement = replace(statement, account=registered.account_number)
+    digest = hashlib.sha256(content).digest()
+    earlier = session.scalar(select(BankStatement).where(BankStatement.digest == digest))
+    if earlier is not None:
+        return _result(uow, earlier, replayed=True)
     if center is not None:
         _refuse_other_centers(uow, statement, center.id)
     row = BankStatement(
