@@ -81,8 +81,8 @@ def test_claims_are_paid_reconciled_and_the_published_ledger_verifies(
     refused = runner.invoke(args=["settlement", "approve", batch_id])
     assert (refused.exit_code, "duties_not_separated") == (1, refused.output.split(":")[1].strip())
     invoke(runner, "settlement", "export", batch_id, "--out", str(tmp_path / "pay"))
-    written = sorted(path.name.split(".", 1)[1] for path in (tmp_path / "pay").iterdir())
-    assert written == ["bulk-transfer.csv", "csv", "pain.001.xml"]
+    files = sorted(path.name.split(".", 1)[1] for path in (tmp_path / "pay").iterdir())
+    assert files == ["bulk-transfer.csv", "csv", "pain.001.xml"]
     (pain,) = (tmp_path / "pay").glob("*.pain.001.xml")
     assert_valid_pain001(pain.read_bytes())
     reference = etree.fromstring(pain.read_bytes()).findtext(f".//{PAIN}EndToEndId")
