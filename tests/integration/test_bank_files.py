@@ -445,7 +445,7 @@ def test_a_change_of_bank_account_is_checked_as_registration_is(
     assert refused.value.details["field"] == "bank_account_number"
 
 
-# --- at once ---------------------------------------------------------------------------------------
+# --- at once --------------------------------------------------------------------------------------
 
 
 def test_overlapping_statements_imported_at_once_count_each_payment_once(
