@@ -53,6 +53,11 @@ def test_finance_batches_exports_and_reconciles_from_its_page(
         .split(f'data-reference="{reference}"')[1]
     )
     assert "已付清" in row.split("</tr>")[0]
+    # The end-of-day statement carries the same payment again: counted once, and said so.
+    evening = camt053("PAGE-2", [entry(reference, "1500.00")])
+    form = {"csrf_token": token, "statement": (evening, "evening.xml")}
+    again = finished(finance, send_form(finance, "/finance/440300/statements", form, {}).location)
+    assert "此前对账单已包含的记录" in again and "Stmt[1]/Ntry[1]/NtryDtls/TxDtls[1]" in again
 
     auditor = app.test_client()
     sign_in(auditor, account(app, Role.AUDITOR, center="440000").username, PASSWORD)
