@@ -24,7 +24,8 @@ migrated with the real migrations, each with a statement of its own batch:
   transaction: the lines matched to their items, 10,000 `settle` entries posted, items, claims
   and the batch restated), through a `UnitOfWork` without the after-commit sequencing hook
   (the sequencer runs once, at the end);
-- re-import, same bytes: the file again under another name — a replay found by its digest;
+- re-import, same bytes: the file again under another name — a replay found by its digest
+  (once the file is parsed and its account locked, so two uploads at once take turns);
 - re-import, reordered: the same 10,000 bank lines shuffled, under another statement id — a
   new file whose every line is a duplicate (`settlement.overlap`, matched by the bank's
   references): it must come back `duplicate` 10,000 times, and the balances, the journal, the

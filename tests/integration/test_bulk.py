@@ -10,7 +10,7 @@ from openpyxl import Workbook
 
 from tests import factories
 from tests.integration.ledger_state import snapshot
-from voucher_app.domain.errors import InvalidInput
+from voucher_app.domain.errors import InvalidInput, TooManyRows
 from voucher_app.persistence.uow import UnitOfWork
 from voucher_app.services import bulk, programmes, vouchers
 from voucher_app.services.programmes import ProgrammeView
@@ -203,11 +203,26 @@ def test_an_xlsx_list_reads_like_a_csv_one(uow: UnitOfWork, programme: Programme
     [
         ("list.txt", b"uscc\n", "csv or .xlsx"),
         ("list.csv", b"name\nA\n", "column 'uscc'"),
-        ("list.xlsx", b"not a workbook", "not a readable XLSX"),
-        ("list.csv", "uscc\n名单\n".encode("gbk"), "not UTF-8"),
-        ("list.csv", b"uscc,notes\nA," + b"x" * 200_000 + b"\n", "not a readable CSV"),
+        ("list.xlsx", b"not a workbook", "not an XLSX file"),
+        ("list.csv", b"uscc\n\xff\xfe\xff\n", "neither UTF-8 nor GB18030"),
+        ("list.csv", b"uscc,notes\nA," + b"x" * 200_000 + b"\n", "line 2: not CSV"),
     ],
 )
 def test_unreadable_lists_are_refused(name: str, content: bytes, message: str) -> None:
     with pytest.raises(InvalidInput, match=message):
         bulk.read_rows(name, content)
+
+
+def test_a_list_saved_by_excel_in_china_reads_in_gb18030() -> None:
+    content = f"统一社会信用代码,企业名称\n{factories.uscc(1)},测试企业\n".encode("gb18030")
+    assert [(r.line, r.uscc) for r in bulk.read_rows("名单.csv", content)] == [
+        (2, factories.uscc(1))
+    ]
+
+
+def test_a_list_of_more_rows_than_the_limit_is_refused_at_the_row_past_it() -> None:
+    listing = "uscc\n" + "".join(f"{factories.uscc(n)}\n" for n in range(5))
+    assert len(bulk.read_rows("l.csv", listing.encode(), max_rows=6)) == 5
+    with pytest.raises(TooManyRows) as refused:
+        bulk.read_rows("l.csv", (listing + "not read\x00").encode(), max_rows=5)
+    assert refused.value.details["limit"] == 5

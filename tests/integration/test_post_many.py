@@ -119,6 +119,24 @@ def test_a_set_an_account_cannot_cover_posts_nothing(uow: UnitOfWork, programme:
     assert snapshot(uow) == before
 
 
+def test_a_set_one_of_whose_accounts_cannot_cover_names_it_and_posts_nothing(
+    uow: UnitOfWork, programme: uuid.UUID
+) -> None:
+    """Many accounts are charged in one round trip; when one falls short, all are undone and
+    the one that could not cover it is named."""
+    other = funded(uow)
+    wallets = [str(uuid.uuid4()) for _ in range(2)]
+    before = snapshot(uow)
+    entries = [
+        *issues(programme, wallets, [(0, FUNDS // 2)]),  # covered
+        *issues(other, wallets, [(1, FUNDS), (0, 1)]),  # one fen more than it holds
+    ]
+    with pytest.raises(InsufficientFunds) as refused:
+        post_many(uow, entries)
+    assert refused.value.details["account"] == accounts.available("440000", str(other)).name
+    assert snapshot(uow) == before
+
+
 def test_a_set_with_one_malformed_entry_posts_nothing(
     uow: UnitOfWork, programme: uuid.UUID
 ) -> None:

@@ -216,8 +216,8 @@ class Journal:
                 connection.execute(_OPEN_ACCOUNT, _holding_rows(opening))
             except IntegrityError as exc:
                 raise ConcurrentRequest("a concurrent request opened the same account") from exc
-        for account in sorted(totals.keys() - opening.keys()):  # name order, as in `post`
-            self._apply(connection, account, totals[account])
+        existing = sorted(totals.keys() - opening.keys())  # name order, as in `post`
+        self._apply_all(connection, [(account, totals[account]) for account in existing])
         now = self.clock.now()
         entry_ids = [uuid.uuid4() for _ in checked]
         # Plain multi-parameter inserts, no RETURNING: the driver pipelines them, and the
@@ -348,6 +348,22 @@ class Journal:
             requested_fen=-amount_fen,
         )
 
+    def _apply_all(self, connection: Connection, amounts: Sequence[tuple[str, int]]) -> None:
+        """`_apply` for many accounts in one round trip; when one would fall below its floor
+        (or is not open), undo them all and apply them one by one to find it and say so."""
+        if len(amounts) < 2:
+            for account, amount in amounts:
+                self._apply(connection, account, amount)
+            return
+        rows = [{"account": account, "amount": amount} for account, amount in amounts]
+        savepoint = connection.begin_nested()
+        if connection.execute(_APPLY_MANY, rows).rowcount == len(rows):
+            savepoint.commit()
+            return
+        savepoint.rollback()
+        for account, amount in amounts:
+            self._apply(connection, account, amount)
+
     def _open_holding(self, connection: Connection, amounts: Mapping[str, int]) -> dict[str, int]:
         """Open those of these accounts that do not exist yet, each holding its (positive)
         amount; return the ids of the accounts opened. No funding account is opened here."""
@@ -389,6 +405,14 @@ _APPLY = (
     )
     .values(balance_fen=_accounts.c.balance_fen + bindparam("amount"))
     .returning(_accounts.c.id)
+)
+_APPLY_MANY = (  # the same without RETURNING, which an executemany UPDATE cannot have
+    update(_accounts)
+    .where(
+        _accounts.c.name == bindparam("account"),
+        _accounts.c.balance_fen + bindparam("amount") >= _accounts.c.floor_fen,
+    )
+    .values(balance_fen=_accounts.c.balance_fen + bindparam("amount"))
 )
 _BALANCE = select(_accounts.c.balance_fen).where(_accounts.c.name == bindparam("account"))
 _INSERT_ENTRY = insert(_table(JournalEntry)).returning(_table(JournalEntry).c.id)

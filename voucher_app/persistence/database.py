@@ -101,6 +101,18 @@ def _configure_sqlite(engine: Engine) -> None:
         connection.connection.driver_connection.execute(f"BEGIN {mode}")  # type: ignore[union-attr]
 
 
+def plan_each_query(session: Session) -> None:
+    """For the rest of this transaction, let PostgreSQL plan each query for its values.
+
+    psycopg prepares a statement on the server after it ran a few times, and PostgreSQL may
+    then switch to a generic plan that cannot use an index for `column IN (…many values…)`:
+    a lookup of a few hundred keys becomes a scan of the whole table. A transaction that runs
+    such lookups many times (a statement import) asks for custom plans. SQLite plans every
+    query anyway."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
+
+
 @lru_cache(maxsize=64)
 def insert_or_ignore(dialect: str, table: Table, key: tuple[str, ...]) -> Insert:
     """INSERT … ON CONFLICT (key) DO NOTHING in `dialect`, built once (claims run it often)."""

@@ -29,7 +29,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import PurePath
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import func, insert, or_, select, update
 from sqlalchemy.orm import aliased
@@ -50,6 +50,7 @@ from voucher_app.domain.payments import (
 )
 from voucher_app.domain.redemptions import split_payment
 from voucher_app.ledger.journal import NewEntry
+from voucher_app.persistence.database import plan_each_query
 from voucher_app.persistence.models import (
     BankStatement,
     Center,
@@ -69,7 +70,6 @@ from voucher_app.services import spend_facts
 from voucher_app.services.bank_accounts import statement_account
 from voucher_app.services.centers import center_by_code, subtree_ids
 from voucher_app.services.ledger import reverse
-from voucher_app.services.redemptions import claim_attribution
 from voucher_app.settlement import overlap
 from voucher_app.settlement.camt053 import Statement, parse_camt053
 from voucher_app.settlement.camt053 import StatementLine as ParsedLine
@@ -238,6 +238,10 @@ def import_statement(
     Imported for a center (`center_code`), the statement may pay only batches of that center
     or those below it: a line naming another center's payment refuses the whole file."""
     session = uow.session
+    digest = hashlib.sha256(content).digest()
+    if (earlier := _imported(uow, digest)) is not None:  # the same file: nothing to read
+        return _result(uow, earlier, replayed=True)
+    plan_each_query(session)
     statement = _parse(
         uow,
         filename=filename,
@@ -250,9 +254,7 @@ def import_statement(
     center = None if center_code is None else center_by_code(session, center_code)
     registered = statement_account(uow, statement.account, center)  # imports take turns
     statement = replace(statement, account=registered.account_number)
-    digest = hashlib.sha256(content).digest()
-    earlier = session.scalar(select(BankStatement).where(BankStatement.digest == digest))
-    if earlier is not None:
+    if (earlier := _imported(uow, digest)) is not None:  # uploaded at the same time, twice
         return _result(uow, earlier, replayed=True)
     if center is not None:
         _refuse_other_centers(uow, statement, center.id)
@@ -284,6 +286,10 @@ def import_statement(
         session.execute(insert(StatementLine), work.lines)
     _restate(uow, [standing for _, standing in sorted(work.standings.items())], actor)
     return _result(uow, row)
+
+
+def _imported(uow: UnitOfWork, digest: bytes) -> BankStatement | None:
+    return uow.session.scalar(select(BankStatement).where(BankStatement.digest == digest))
 
 
 def _parse(
@@ -558,27 +564,51 @@ def _restate(uow: UnitOfWork, standings: list[_Standing], actor: Actor) -> None:
             target,
         )
     _post_settlements(uow, settlements, claims, actor)
-    for standing in standings:
-        _claims_follow(uow, standing, claims.get(standing.item.id, []))
+    _claims_follow(uow, standings, claims)
     uow.session.flush()
     for batch_id in sorted({standing.item.batch_id for standing in standings}):
         _batch_follows(uow, batch_id)
 
 
-def _claims_of(
-    uow: UnitOfWork, items: list[SettlementItem]
-) -> dict[int, list[tuple[Redemption, Voucher]]]:
-    """Each item's claims with their vouchers, laid end to end in the order they were claimed."""
-    found: dict[int, list[tuple[Redemption, Voucher]]] = {}
+class _Claim(NamedTuple):
+    """What settling a claim needs of it and of its voucher."""
+
+    id: int
+    public_id: uuid.UUID
+    subsidy_fen: int
+    status: str
+    voucher: uuid.UUID
+    attribution: spend_facts.Attribution
+
+
+def _claims_of(uow: UnitOfWork, items: list[SettlementItem]) -> dict[int, list[_Claim]]:
+    """Each item's claims, laid end to end in the order they were claimed."""
+    found: dict[int, list[_Claim]] = {}
     for chunk in _chunks([item.id for item in items]):
-        for claim, voucher in uow.session.execute(
-            select(Redemption, Voucher)
+        for row in uow.session.execute(
+            select(
+                Redemption.settlement_item_id,
+                Redemption.id,
+                Redemption.public_id,
+                Redemption.subsidy_fen,
+                Redemption.status,
+                Redemption.provider_id,
+                Redemption.category,
+                Voucher.public_id,
+                Voucher.programme_id,
+                Voucher.issuing_center_id,
+            )
             .join(Voucher, Voucher.id == Redemption.voucher_id)
             .where(Redemption.settlement_item_id.in_(chunk))
             .order_by(Redemption.id)
         ):
-            assert claim.settlement_item_id is not None  # selected by it
-            found.setdefault(claim.settlement_item_id, []).append((claim, voucher))
+            item, claim, public_id, subsidy, status, provider, category, *voucher = row
+            assert item is not None  # selected by it
+            code, programme, center = voucher
+            attribution = spend_facts.Attribution(programme, center, provider, category)
+            found.setdefault(item, []).append(
+                _Claim(claim, public_id, subsidy, status, code, attribution)
+            )
     return found
 
 
@@ -607,27 +637,37 @@ def _unsettle(uow: UnitOfWork, item: SettlementItem, target: int, actor: Actor) 
 def _post_settlements(
     uow: UnitOfWork,
     settlements: list[tuple[SettlementItem, int, int]],
-    claims: dict[int, list[tuple[Redemption, Voucher]]],
+    claims: dict[int, list[_Claim]],
     actor: Actor,
 ) -> None:
     """Post one `settle` entry per claim each payment reaches (`split_payment`), so each
     payment counts for the center that issued the claim's voucher; all in one set."""
     if not settlements:
         return
-    programmes = _public_ids(
-        uow, Programme, {_batch(uow, i).programme_id for i, _, _ in settlements}
+    session = uow.session
+    programme_of = dict(
+        session.execute(
+            select(SettlementBatch.id, Programme.public_id)
+            .join(Programme, Programme.id == SettlementBatch.programme_id)
+            .where(SettlementBatch.id.in_({item.batch_id for item, _, _ in settlements}))
+        ).all()
     )
-    providers = _public_ids(uow, Provider, {item.provider_id for item, _, _ in settlements})
+    provider_of: dict[int, uuid.UUID] = {}
+    for chunk in _chunks(sorted({item.provider_id for item, _, _ in settlements})):
+        provider_of.update(
+            session.execute(
+                select(Provider.id, Provider.public_id).where(Provider.id.in_(chunk))
+            ).all()
+        )
     entries: list[NewEntry] = []
     attributions: list[spend_facts.Attribution] = []
     for item, start, amount in settlements:
-        programme = programmes[_batch(uow, item).programme_id]
-        provider = providers[item.provider_id]
+        programme, provider = str(programme_of[item.batch_id]), str(provider_of[item.provider_id])
         payable = accounts.provider(AccountKind.PAYABLE, provider, programme).name
         paid = accounts.provider(AccountKind.PAID, provider, programme).name
         own = claims.get(item.id, [])
-        shares = split_payment([claim.subsidy_fen for claim, _ in own], start, amount)
-        for (claim, voucher), share in zip(own, shares, strict=True):
+        shares = split_payment([claim.subsidy_fen for claim in own], start, amount)
+        for claim, share in zip(own, shares, strict=True):
             if not share:
                 continue
             entries.append(
@@ -638,11 +678,11 @@ def _post_settlements(
                         "provider": provider,
                         "item": item.reference,
                         "redemption": str(claim.public_id),
-                        "voucher": str(voucher.public_id),
+                        "voucher": str(claim.voucher),
                     },
                 )
             )
-            attributions.append(claim_attribution(voucher, claim))
+            attributions.append(claim.attribution)
     posted = uow.journal.post_many(EntryKind.SETTLE, entries, actor)
     spend_facts.record_all(
         uow,
@@ -650,45 +690,32 @@ def _post_settlements(
     )
 
 
-def _batch(uow: UnitOfWork, item: SettlementItem) -> SettlementBatch:
-    return uow.session.get_one(SettlementBatch, item.batch_id)
-
-
-def _public_ids(
-    uow: UnitOfWork, model: type[Programme] | type[Provider], ids: set[int]
-) -> dict[int, str]:
-    rows = uow.session.execute(select(model.id, model.public_id).where(model.id.in_(ids)))
-    return {row_id: str(public_id) for row_id, public_id in rows}
-
-
 def _claims_follow(
-    uow: UnitOfWork, standing: _Standing, claims: list[tuple[Redemption, Voucher]]
+    uow: UnitOfWork, standings: list[_Standing], claims: dict[int, list[_Claim]]
 ) -> None:
     """A claim is `settled` while all of it is; an item whose money all came back lets its
     claims go, to be paid by a new batch."""
-    item = standing.item
-    ids = [claim.id for claim, _ in claims]
-    if standing.released and item.released_at is None:
-        item.released_at = uow.clock.now()
-        uow.session.execute(
-            update(Redemption)
-            .where(Redemption.id.in_(ids))
-            .values(settlement_item_id=None, status="approved")
-            .execution_options(synchronize_session=False)
-        )
-        return
-    shares = split_payment([claim.subsidy_fen for claim, _ in claims], 0, item.settled_fen)
-    for status in ("settled", "approved"):
-        chosen = [
-            claim.id
-            for (claim, _), share in zip(claims, shares, strict=True)
-            if (share == claim.subsidy_fen) == (status == "settled") and claim.status != status
-        ]
-        if chosen:
+    released: list[int] = []
+    becoming: dict[str, list[int]] = {"settled": [], "approved": []}
+    for standing in standings:
+        item, own = standing.item, claims.get(standing.item.id, [])
+        if standing.released and item.released_at is None:
+            item.released_at = uow.clock.now()
+            released += [claim.id for claim in own]
+            continue
+        shares = split_payment([claim.subsidy_fen for claim in own], 0, item.settled_fen)
+        for claim, share in zip(own, shares, strict=True):
+            status = "settled" if share == claim.subsidy_fen else "approved"
+            if claim.status != status:
+                becoming[status].append(claim.id)
+    changes = [(released, {"settlement_item_id": None, "status": "approved"})]
+    changes += [(ids, {"status": status}) for status, ids in becoming.items()]
+    for ids, values in changes:
+        for chunk in _chunks(ids):
             uow.session.execute(
                 update(Redemption)
-                .where(Redemption.id.in_(chosen))
-                .values(status=status)
+                .where(Redemption.id.in_(chunk))
+                .values(**values)
                 .execution_options(synchronize_session=False)
             )
 
