@@ -31,6 +31,8 @@ SME rows, which `insert_smes` writes in bulk because registration is not what th
 - `voucher_programme(uow, actor, …)`: a funded provincial programme whose whole budget is allocated
   down to one district (Nanshan, 440305, unless told); the Guangdong centers must exist.
 - `sme_uscc(serial)`: a valid unified social credit code (python-stdnum's check character).
+- `provider_application(serial)`: an approved-to-be provider's application in Shenzhen, with
+  bank details that route (`redeem.py`, `statement_import.py`).
 - `insert_smes(database, usccs, actor)`: register micro software companies in a district at
   once, with the rows (SME and history) that `services.smes.register_sme` would write.
 """
@@ -70,6 +72,7 @@ from voucher_app.persistence.database import Database
 from voucher_app.persistence.models import Center, LedgerAccount, Sme, SmeHistory, Voucher
 from voucher_app.persistence.uow import UnitOfWork
 from voucher_app.services import ledger, programmes
+from voucher_app.services.providers import ProviderApplication
 from voucher_app.services.vouchers import VoucherSigner
 from voucher_app.signing.keyring import thumbprint
 from voucher_app.signing.note import Verifier
@@ -365,6 +368,24 @@ def sme_uscc(serial: int, region: str = "440305") -> str:
     """A valid unified social credit code (an enterprise, 91…) registered in `region`."""
     body = f"91{region}MA{serial:07d}"
     return body + stdnum_uscc.calc_check_digit(body)
+
+
+def provider_application(serial: int) -> ProviderApplication:
+    """A provider's application in Shenzhen (440300), with bank details a bank pays to, as
+    `tests.factories.application` makes one."""
+    return ProviderApplication(
+        uscc=sme_uscc(serial, "440300"),
+        name=f"基准服务机构 {serial}",
+        service_categories=("legal", "accounting_tax"),
+        contact_name="王经理",
+        contact_phone="+86 755 8888 0000",
+        contact_email=f"provider{serial}@example.cn",
+        bank_name="中国银行深圳分行",
+        bank_account_name=f"基准服务机构 {serial}",
+        bank_account_number=f"7440000000{serial:08d}",
+        bank_cnaps="104584000003",
+        center="440300",
+    )
 
 
 def insert_smes(

@@ -103,6 +103,7 @@ from bench.common import (
     insert_smes,
     merge,
     print_comparisons,
+    provider_application,
     run_for,
     run_in_processes,
     sequence_and_verify,
@@ -135,7 +136,6 @@ from voucher_app.persistence.models import (
 )
 from voucher_app.persistence.uow import UnitOfWork, transaction
 from voucher_app.services import centers, providers, redemptions, vouchers
-from voucher_app.services.providers import ProviderApplication
 from voucher_app.services.redemptions import Service, VoucherProof
 from voucher_app.services.vouchers import Issued
 from voucher_app.signing.jws import verify_voucher
@@ -571,18 +571,7 @@ def _provider_process(  # noqa: PLR0917 - bound by position with functools.parti
 
 def register_provider(uow: UnitOfWork, serial: int) -> uuid.UUID:
     """An approved provider in Shenzhen (440300), as `tests.factories.provider` makes one."""
-    application = ProviderApplication(
-        uscc=sme_uscc(serial, "440300"),
-        name=f"基准服务机构 {serial}",
-        service_categories=("legal", "accounting_tax"),
-        contact_name="王经理",
-        contact_phone="+86 755 8888 0000",
-        contact_email=f"provider{serial}@example.cn",
-        bank_name="中国银行深圳分行",
-        bank_account_name=f"基准服务机构 {serial}",
-        bank_account_number=f"7440000000{serial:08d}",
-        center="440300",
-    )
+    application = provider_application(serial)
     view = providers.apply_provider(uow, application, ADMIN)
     return providers.decide_provider(uow, view.id, ProviderDecision.APPROVE, ADMIN).id
 

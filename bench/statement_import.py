@@ -108,6 +108,7 @@ from bench.common import (
     for_each_backend,
     insert_smes,
     print_table,
+    provider_application,
     sequence_and_verify,
     sme_uscc,
     voucher_programme,
@@ -155,7 +156,6 @@ from voucher_app.services import (
     spend_facts,
 )
 from voucher_app.services.bulk import Row
-from voucher_app.services.providers import ProviderApplication
 from voucher_app.services.redemptions import Service, VoucherProof
 from voucher_app.settlement.camt053 import NAMESPACE, parse_camt053
 
@@ -242,23 +242,6 @@ def bare_read(content: bytes) -> tuple[int, int]:
 # --- set-up: providers and claims --------------------------------------------------------------
 
 
-def application(serial: int) -> ProviderApplication:
-    """An approved provider's application in Shenzhen, with bank details a bank pays to."""
-    return ProviderApplication(
-        uscc=sme_uscc(serial, CENTER),
-        name=f"基准服务机构 {serial}",
-        service_categories=(CATEGORY, "accounting_tax"),
-        contact_name="王经理",
-        contact_phone="+86 755 8888 0000",
-        contact_email=f"provider{serial}@example.cn",
-        bank_name="中国银行深圳分行",
-        bank_account_name=f"基准服务机构 {serial}",
-        bank_account_number=f"7440000000{serial:08d}",
-        bank_cnaps="104584000003",
-        center=CENTER,
-    )
-
-
 def insert_providers(database: Database, serials: Sequence[int], actor: Actor) -> int:
     """Approved providers in one transaction: the `providers` rows `apply_provider` writes
     (normalised and checked as it does), approved, and their `pending` and `approved` events
@@ -269,7 +252,7 @@ def insert_providers(database: Database, serials: Sequence[int], actor: Actor) -
         before = connection.execute(select(func.coalesce(func.max(Provider.id), 0))).scalar_one()
         rows = []
         for serial in serials:
-            form = application(serial)
+            form = provider_application(serial)
             bank = check_bank_details(
                 BankDetails(
                     form.bank_name,
@@ -580,7 +563,7 @@ class StatementBench:
         began = time.perf_counter()
         probe = min(PROBE, LINES)
         for serial in range(1, probe + 1):
-            view = providers.apply_provider(self.uow, application(serial), ADMIN)
+            view = providers.apply_provider(self.uow, provider_application(serial), ADMIN)
             providers.decide_provider(self.uow, view.id, ProviderDecision.APPROVE, ADMIN)
         insert_providers(self.database, range(probe + 1, LINES + 1), ADMIN)
         with self.database.engine.connect() as connection:
@@ -589,7 +572,7 @@ class StatementBench:
         self.rounds = itertools.count(1)
         #: Each provider's account, as the bank prints the creditor on the statement.
         self.accounts = {
-            provider: application(serial).bank_account_number
+            provider: provider_application(serial).bank_account_number
             for serial, provider in enumerate(self.providers, start=1)
         }
         stage(self.label, f"{LINES:,} providers ({probe} through the services)", began)
