@@ -73,10 +73,27 @@ class Statement:
 
 @dataclass(frozen=True, slots=True)
 class XmlNode:
-    """An element of an ISO 20022 message that names itself by its path when it is wrong."""
+    """An element of an ISO 20022 message that names itself by its path when it is wrong.
+
+    The path is worked out only when it is asked for (a line's position, an error): reading a
+    statement of ten thousand lines walks tens of thousands of elements."""
 
     element: etree._Element
-    path: str  # "" for the message element itself
+    parent: XmlNode | None = None
+    name: str = ""  # the element's name as a step of the path; "" for the message element
+    number: int = 1  # its place among its parent's children of that name
+    namespace: str = ""  # as a tag's prefix ("{urn:…}"): every element of a message has it
+
+    @property
+    def path(self) -> str:
+        """Where the element is ("Stmt[1]/Ntry[3]/NtryDtls/TxDtls[1]"); "" for the message."""
+        if self.parent is None:
+            return ""
+        step = self.name
+        siblings = self.parent.element.iterchildren(self.namespace + self.name)
+        if self.name in _ALWAYS_INDEXED or sum(1 for _ in siblings) > 1:
+            step = f"{self.name}[{self.number}]"
+        return self.parent._join(step)
 
     @property
     def where(self) -> str:
@@ -86,20 +103,21 @@ class XmlNode:
         return InvalidStatement(f"{self.where}: {problem}", where=self.where)
 
     def children(self, name: str) -> list[XmlNode]:
-        namespace = etree.QName(self.element).namespace
-        found = self.element.findall(f"{{{namespace}}}{name}")
-        indexed = len(found) > 1 or name in _ALWAYS_INDEXED
+        tag = self.namespace + name
         return [
-            XmlNode(element, self._join(f"{name}[{number}]" if indexed else name))
-            for number, element in enumerate(found, start=1)
+            XmlNode(element, self, name, number, self.namespace)
+            for number, element in enumerate(self.element.iterchildren(tag), start=1)
         ]
 
     def find(self, *names: str) -> XmlNode | None:
         """The first element down the path `names`, or None if one step is absent."""
-        node: XmlNode | None = self
+        node = self
         for name in names:
-            found = node.children(name) if node is not None else []
-            node = found[0] if found else None
+            # iterchildren, not find: lxml's find compiles a path expression on every call.
+            element = next(node.element.iterchildren(self.namespace + name), None)
+            if element is None:
+                return None
+            node = XmlNode(element, node, name, 1, self.namespace)
         return node
 
     def require(self, *names: str) -> XmlNode:
@@ -107,7 +125,8 @@ class XmlNode:
         for name in names:
             found = node.find(name)
             if found is None:
-                raise XmlNode(node.element, node._join(name)).error("missing")
+                where = node._join(name)
+                raise InvalidStatement(f"{where}: missing", where=where)
             node = found
         return node
 
@@ -161,7 +180,8 @@ class XmlNode:
             raise self.error(f"{text!r} is not an ISO date and time") from None
 
     def _join(self, step: str) -> str:
-        return f"{self.path}/{step}" if self.path else step
+        path = self.path
+        return f"{path}/{step}" if path else step
 
 
 def read_message(content: bytes, *, namespace: str, message: str) -> XmlNode:
@@ -189,7 +209,7 @@ def read_message(content: bytes, *, namespace: str, message: str) -> XmlNode:
     if body is None:
         where = f"Document/{message}"
         raise InvalidStatement(f"{where}: missing", where=where)
-    return XmlNode(body, "")
+    return XmlNode(body, namespace=f"{{{namespace}}}")
 
 
 def parse_camt053(content: bytes) -> Statement:
