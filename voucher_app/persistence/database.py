@@ -9,7 +9,8 @@ row locks. `insert_ignoring_duplicates` hides the one dialect difference the ser
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from functools import lru_cache
 from typing import Any
 
@@ -101,16 +102,24 @@ def _configure_sqlite(engine: Engine) -> None:
         connection.connection.driver_connection.execute(f"BEGIN {mode}")  # type: ignore[union-attr]
 
 
-def plan_each_query(session: Session) -> None:
-    """For the rest of this transaction, let PostgreSQL plan each query for its values.
+@contextmanager
+def planning_each_query(session: Session) -> Iterator[None]:
+    """Within the block, let PostgreSQL plan each query for its values.
 
     psycopg prepares a statement on the server after it ran a few times, and PostgreSQL may
     then switch to a generic plan that cannot use an index for `column IN (…many values…)`:
-    a lookup of a few hundred keys becomes a scan of the whole table. A transaction that runs
-    such lookups many times (a statement import) asks for custom plans. SQLite plans every
-    query anyway."""
-    if session.get_bind().dialect.name == "postgresql":
+    a lookup of a few hundred keys becomes a scan of the whole table. Lookups run many times
+    in one transaction (a statement import's) ask for custom plans — only they: planning every
+    row of a bulk insert again would cost more than it saves. SQLite plans every query anyway.
+    """
+    postgresql = session.get_bind().dialect.name == "postgresql"
+    if postgresql:
         session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
+    try:
+        yield
+    finally:
+        if postgresql:
+            session.execute(text("SET LOCAL plan_cache_mode = auto"))
 
 
 @lru_cache(maxsize=64)

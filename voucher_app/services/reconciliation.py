@@ -50,7 +50,7 @@ from voucher_app.domain.payments import (
 )
 from voucher_app.domain.redemptions import split_payment
 from voucher_app.ledger.journal import NewEntry
-from voucher_app.persistence.database import plan_each_query
+from voucher_app.persistence.database import planning_each_query
 from voucher_app.persistence.models import (
     BankStatement,
     Center,
@@ -241,7 +241,6 @@ def import_statement(
     digest = hashlib.sha256(content).digest()
     if (earlier := _imported(uow, digest)) is not None:  # the same file: nothing to read
         return _result(uow, earlier, replayed=True)
-    plan_each_query(session)
     statement = _parse(
         uow,
         filename=filename,
@@ -256,8 +255,12 @@ def import_statement(
     statement = replace(statement, account=registered.account_number)
     if (earlier := _imported(uow, digest)) is not None:  # uploaded at the same time, twice
         return _result(uow, earlier, replayed=True)
-    if center is not None:
-        _refuse_other_centers(uow, statement, center.id)
+    with planning_each_query(session):
+        if center is not None:
+            _refuse_other_centers(uow, statement, center.id)
+        identities = [_identity(statement, line) for line in statement.lines]
+        known = _known(uow, statement.account, identities)
+        items = _items_named(uow, statement)
     row = BankStatement(
         center_id=None if center is None else center.id,
         public_id=uuid.uuid4(),
@@ -272,9 +275,7 @@ def import_statement(
     session.add(row)
     session.flush()
     work = _Import(uow, row, statement, actor)
-    identities = [_identity(statement, line) for line in statement.lines]
-    new = overlap.fresh(identities, _known(uow, statement.account, identities))
-    items = _items_named(uow, statement)
+    new = overlap.fresh(identities, known)
     for line, identity, fresh in zip(statement.lines, identities, new, strict=True):
         if not fresh:
             work.lines.append(_line_row(work, line, identity, "duplicate"))
