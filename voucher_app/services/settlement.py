@@ -298,7 +298,7 @@ def _transfer(
             Payment(
                 end_to_end_id=item.reference,
                 amount_fen=item.amount_fen,
-                creditor=_party(provider_bank_details(provider, at_export=True)),
+                creditor=_party(_payee_bank_details(provider)),
                 remittance=f"中小企业服务券兑付 {item.reference} ({len(item.claims)} claims)",
             )
         )
@@ -318,9 +318,9 @@ def _transfer(
     return transfer, payees
 
 
-def provider_bank_details(provider: Provider, *, at_export: bool = False) -> BankDetails:
+def _payee_bank_details(provider: Provider) -> BankDetails:
     """The provider's bank details as a bank needs them, checked by the rules registration
-    applies; a refusal at export names the provider, so finance knows whom to call."""
+    applies; a refusal names the provider, so finance knows whom to call."""
     details = BankDetails(
         bank_name=provider.bank_name,
         account_name=provider.bank_account_name,
@@ -331,10 +331,9 @@ def provider_bank_details(provider: Provider, *, at_export: bool = False) -> Ban
     try:
         return check_bank_details(details, names=PROVIDER_BANK_FIELDS)
     except InvalidBankDetails as refused:
-        if not at_export:
-            raise
         raise InvalidBankDetails(
             f"provider {provider.name} ({provider.uscc}): {refused.message}",
+            message_zh=f"服务机构 {provider.name}（{provider.uscc}）：{refused.message_zh}",
             field=refused.details.get("field"),
             provider=provider.uscc,
         ) from None
