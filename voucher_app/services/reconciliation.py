@@ -27,11 +27,12 @@ import hashlib
 import uuid
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
+from datetime import datetime
 from pathlib import PurePath
 from typing import Any, NamedTuple
 
-from sqlalchemy import func, insert, or_, select, update
+from sqlalchemy import Select, Table, bindparam, func, insert, or_, select, update
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql import ColumnElement
 
@@ -81,6 +82,18 @@ PAYABLE_BATCH = ("exported", "partly_paid", "paid")
 #: How many skipped lines an import names (it counts them all).
 SKIPPED_SHOWN = 100
 _CHUNK = 500
+_LINES: Table = StatementLine.__table__  # type: ignore[assignment]  # a declarative model's
+_ITEMS: Table = SettlementItem.__table__  # type: ignore[assignment]
+_WRITE_ITEM = (
+    update(_ITEMS)
+    .where(_ITEMS.c.id == bindparam("item"))
+    .values(
+        paid_fen=bindparam("paid_fen"),
+        returned_fen=bindparam("returned_fen"),
+        settled_fen=bindparam("settled_fen"),
+        released_at=bindparam("released_at"),
+    )
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,18 +189,52 @@ def _mapping(uow: UnitOfWork, center_code: str, name: str) -> ColumnMapping:
 
 
 @dataclass(slots=True)
+class _Item:
+    """A batch item as an import reads and restates it (a statement touches thousands: plain
+    rows, written back in one statement, not ORM objects)."""
+
+    id: int
+    batch_id: int
+    provider_id: int
+    reference: str
+    amount_fen: int
+    paid_fen: int
+    returned_fen: int
+    settled_fen: int
+    released_at: datetime | None
+
+
+_ITEM_COLUMNS = tuple(getattr(SettlementItem, column.name) for column in fields(_Item))
+
+
+def _read_items(uow: UnitOfWork, query: Select[Any]) -> list[_Item]:
+    return [_Item(*row) for row in uow.session.execute(query)]
+
+
+def _item_rows() -> Select[Any]:
+    """Items of exported batches, locked for the import."""
+    return (
+        select(*_ITEM_COLUMNS)
+        .join(SettlementBatch, SettlementBatch.id == SettlementItem.batch_id)
+        .where(SettlementBatch.status.in_(PAYABLE_BATCH))
+        .order_by(SettlementItem.id)
+        .with_for_update(of=SettlementItem)
+    )
+
+
+@dataclass(slots=True)
 class _Standing:
     """An item's totals as the import goes, from what the database held before it. Whether
     its money all came back is decided on the totals once the whole statement is read, so the
     order of the lines within a statement does not change what it means."""
 
-    item: SettlementItem
+    item: _Item
     paid_fen: int
     returned_fen: int
     released: bool
 
     @classmethod
-    def of(cls, item: SettlementItem) -> _Standing:
+    def of(cls, item: _Item) -> _Standing:
         return cls(item, item.paid_fen, item.returned_fen, item.released_at is not None)
 
     def take(self, line: ParsedLine, amount_fen: int) -> str:
@@ -283,8 +330,8 @@ def import_statement(
             _batch_booked(work, line, identity)
         else:
             _apply(work, line, identity, items.get(line.end_to_end_id or ""))
-    if work.lines:
-        session.execute(insert(StatementLine), work.lines)
+    if work.lines:  # Core, not the ORM's bulk insert: these rows are never loaded as objects
+        session.connection().execute(insert(_LINES), work.lines)
     _restate(uow, [standing for _, standing in sorted(work.standings.items())], actor)
     return _result(uow, row)
 
@@ -405,23 +452,16 @@ def _known(
     return list(found.values())
 
 
-def _items_named(uow: UnitOfWork, statement: Statement) -> dict[str, SettlementItem]:
+def _items_named(uow: UnitOfWork, statement: Statement) -> dict[str, _Item]:
     """The items the statement's lines name that this account was instructed to pay, locked."""
     references = sorted({line.end_to_end_id for line in statement.lines if line.end_to_end_id})
-    found: dict[str, SettlementItem] = {}
+    found: dict[str, _Item] = {}
     for chunk in _chunks(references):
-        for item in uow.session.scalars(
-            select(SettlementItem)
-            .join(SettlementBatch, SettlementBatch.id == SettlementItem.batch_id)
-            .where(
-                SettlementItem.reference.in_(chunk),
-                SettlementBatch.status.in_(PAYABLE_BATCH),
-                SettlementBatch.debtor_account == statement.account,
-            )
-            .order_by(SettlementItem.id)
-            .with_for_update()
-        ):
-            found[item.reference] = item
+        query = _item_rows().where(
+            SettlementItem.reference.in_(chunk),
+            SettlementBatch.debtor_account == statement.account,
+        )
+        found.update((item.reference, item) for item in _read_items(uow, query))
     return found
 
 
@@ -429,7 +469,7 @@ def _apply(
     work: _Import,
     line: ParsedLine,
     identity: overlap.LineIdentity,
-    item: SettlementItem | None,
+    item: _Item | None,
     *,
     parent: int | None = None,
     amount_fen: int | None = None,
@@ -459,41 +499,36 @@ def _batch_booked(work: _Import, line: ParsedLine, identity: overlap.LineIdentit
     if not adds_up:
         work.lines.append(_line_row(work, line, identity, "review"))
         return
-    parent_id = work.uow.session.execute(
-        insert(StatementLine).returning(StatementLine.id),
-        _line_row(work, line, identity, "batch"),
-    ).scalar_one()
+    parent_id = (
+        work.uow.session.connection()
+        .execute(insert(_LINES).returning(_LINES.c.id), _line_row(work, line, identity, "batch"))
+        .scalar_one()
+    )
     for item, due in outstanding:
         part = replace(line, where=f"{line.where} {item.reference}", end_to_end_id=item.reference)
         _apply(work, part, identity, item, parent=parent_id, amount_fen=due)
 
 
-def _batch_items(work: _Import, line: ParsedLine) -> list[SettlementItem]:
+def _batch_items(work: _Import, line: ParsedLine) -> list[_Item]:
     """The items a batch-booked line names, all of one batch paid from this account; none
     when they are not."""
-    session = work.uow.session
-    query = (
-        select(SettlementItem)
-        .join(SettlementBatch, SettlementBatch.id == SettlementItem.batch_id)
-        .where(
-            SettlementBatch.status.in_(PAYABLE_BATCH),
-            SettlementBatch.debtor_account == work.statement.account,
-        )
-        .order_by(SettlementItem.id)
-        .with_for_update()
-    )
+    query = _item_rows().where(SettlementBatch.debtor_account == work.statement.account)
     if line.batch_reference is not None:
         query = query.where(SettlementBatch.reference == line.batch_reference)
     if line.parts:
         query = query.where(SettlementItem.reference.in_(line.parts))
-    items = list(session.scalars(query))
+    # An item this import already holds is that one: its totals so far are in its standing.
+    items = [
+        work.standings[item.id].item if item.id in work.standings else item
+        for item in _read_items(work.uow, query)
+    ]
     named = {item.reference for item in items}
     if len({item.batch_id for item in items}) != 1 or (line.parts and named != set(line.parts)):
         return []
     return items
 
 
-def _outstanding(work: _Import, item: SettlementItem) -> int:
+def _outstanding(work: _Import, item: _Item) -> int:
     standing = work.standings.get(item.id) or _Standing.of(item)
     net = standing.paid_fen - standing.returned_fen
     return owed(item.amount_fen, released=standing.released) - net
@@ -505,7 +540,7 @@ def _line_row(
     identity: overlap.LineIdentity,
     outcome: str,
     *,
-    item: SettlementItem | None = None,
+    item: _Item | None = None,
     parent: int | None = None,
     amount_fen: int | None = None,
 ) -> dict[str, Any]:
@@ -547,7 +582,7 @@ def _restate(uow: UnitOfWork, standings: list[_Standing], actor: Actor) -> None:
     if not standings:
         return
     claims = _claims_of(uow, [standing.item for standing in standings])
-    settlements: list[tuple[SettlementItem, int, int]] = []
+    settlements: list[tuple[_Item, int, int]] = []
     for standing in standings:
         item = standing.item
         standing.released = standing.released or releases(standing.paid_fen, standing.returned_fen)
@@ -566,7 +601,19 @@ def _restate(uow: UnitOfWork, standings: list[_Standing], actor: Actor) -> None:
         )
     _post_settlements(uow, settlements, claims, actor)
     _claims_follow(uow, standings, claims)
-    uow.session.flush()
+    uow.session.connection().execute(
+        _WRITE_ITEM,
+        [
+            {
+                "item": standing.item.id,
+                "paid_fen": standing.item.paid_fen,
+                "returned_fen": standing.item.returned_fen,
+                "settled_fen": standing.item.settled_fen,
+                "released_at": standing.item.released_at,
+            }
+            for standing in standings
+        ],
+    )
     for batch_id in sorted({standing.item.batch_id for standing in standings}):
         _batch_follows(uow, batch_id)
 
@@ -582,7 +629,7 @@ class _Claim(NamedTuple):
     attribution: spend_facts.Attribution
 
 
-def _claims_of(uow: UnitOfWork, items: list[SettlementItem]) -> dict[int, list[_Claim]]:
+def _claims_of(uow: UnitOfWork, items: list[_Item]) -> dict[int, list[_Claim]]:
     """Each item's claims, laid end to end in the order they were claimed."""
     found: dict[int, list[_Claim]] = {}
     for chunk in _chunks([item.id for item in items]):
@@ -613,7 +660,7 @@ def _claims_of(uow: UnitOfWork, items: list[SettlementItem]) -> dict[int, list[_
     return found
 
 
-def _unsettle(uow: UnitOfWork, item: SettlementItem, target: int, actor: Actor) -> int:
+def _unsettle(uow: UnitOfWork, item: _Item, target: int, actor: Actor) -> int:
     """Reverse the item's latest settlements until no more than `target` stays settled; return
     where that leaves it (the caller settles the rest up to the target again)."""
     reversal = aliased(JournalEntry)
@@ -637,7 +684,7 @@ def _unsettle(uow: UnitOfWork, item: SettlementItem, target: int, actor: Actor) 
 
 def _post_settlements(
     uow: UnitOfWork,
-    settlements: list[tuple[SettlementItem, int, int]],
+    settlements: list[tuple[_Item, int, int]],
     claims: dict[int, list[_Claim]],
     actor: Actor,
 ) -> None:

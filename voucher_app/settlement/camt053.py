@@ -138,8 +138,13 @@ class XmlNode:
         return value
 
     def optional_text(self, *names: str) -> str | None:
-        node = self.find(*names)
-        return None if node is None else (node.element.text or "").strip() or None
+        element = self.element
+        for name in names:  # the elements alone: a missing text names no path
+            child = next(element.iterchildren(self.namespace + name), None)
+            if child is None:
+                return None
+            element = child
+        return (element.text or "").strip() or None
 
     def yuan(self) -> int:
         """The element's text, a decimal amount in yuan, as fen: exact, at most two decimals."""
