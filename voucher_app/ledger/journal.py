@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 
+from psycopg.errors import UniqueViolation
 from sqlalchemy import (
     BigInteger,
     Connection,
@@ -197,9 +198,9 @@ class Journal:
         the sum of its postings. For bulk work; no idempotency keys (a bulk caller keys its own
         rows, as bulk issuance keys its vouchers).
 
-        The accounts the set puts money into that are not open yet are opened holding it, in
-        one multi-row insert; the rest take the sum of their postings one conditional update
-        each.
+        The accounts the set puts money into that are not open yet are opened holding it (an
+        insert that leaves the open ones alone); the rest take the sum of their postings in
+        one round of conditional updates.
         """
         checked = [_checked(kind, entry.postings, entry.refs) for entry in entries]
         if not checked:
@@ -209,38 +210,24 @@ class Journal:
             for account, amount in postings:
                 totals[account] = totals.get(account, 0) + amount
         connection = self.session.connection()
-        money_in = [name for name, total in totals.items() if total > 0]
-        opening = {name: totals[name] for name in sorted(set(money_in) - self._open(money_in))}
-        if opening:
-            try:
-                connection.execute(_OPEN_ACCOUNT, _holding_rows(opening))
-            except IntegrityError as exc:
-                raise ConcurrentRequest("a concurrent request opened the same account") from exc
-        existing = sorted(totals.keys() - opening.keys())  # name order, as in `post`
+        money_in = {  # a funding account is opened with its programme, never by money coming in
+            name: total
+            for name, total in sorted(totals.items())
+            if total > 0 and parse_account(name).kind is not AccountKind.FUNDING
+        }
+        opened = self._open_holding(connection, money_in) if money_in else {}
+        existing = sorted(totals.keys() - opened.keys())  # name order, as in `post`
         self._apply_all(connection, [(account, totals[account]) for account in existing])
         now = self.clock.now()
         entry_ids = [uuid.uuid4() for _ in checked]
-        # Plain multi-parameter inserts, no RETURNING: the driver pipelines them, and the
-        # postings and queue rows find their entry and account ids in the database.
-        try:
-            connection.execute(
-                _INSERT_ENTRY_PLAIN,
-                [
-                    _entry_row(entry_id, kind, now, actor, refs)
-                    for entry_id, (_, refs) in zip(entry_ids, checked, strict=True)
-                ],
-            )
-        except IntegrityError as exc:
-            raise ConcurrentRequest("a concurrent request posted these entries") from exc
-        connection.execute(
-            _INSERT_POSTING_BY_NAME,
-            [
-                {"entry": entry_id, "account": account, "amount": amount}
-                for entry_id, (postings, _) in zip(entry_ids, checked, strict=True)
-                for account, amount in postings
-            ],
-        )
-        connection.execute(_QUEUE_BY_PUBLIC_ID, [{"entry": entry_id} for entry_id in entry_ids])
+        rows = [
+            _entry_row(entry_id, kind, now, actor, refs)
+            for entry_id, (_, refs) in zip(entry_ids, checked, strict=True)
+        ]
+        if connection.dialect.name == "postgresql":
+            _copy_set(connection, rows, [postings for postings, _ in checked])
+        else:
+            _insert_set(connection, rows, [postings for postings, _ in checked])
         self.posted = True
         return [
             PostedEntry(entry_id, kind, now, postings, refs, None)
@@ -371,14 +358,6 @@ class Journal:
         rows = connection.execute(opening, _holding_rows(amounts))
         return {name: account_id for account_id, name in rows}
 
-    def _open(self, names: Sequence[str]) -> set[str]:
-        """Which of these accounts are open."""
-        found: set[str] = set()
-        for start in range(0, len(names), IN_LIST_CHUNK):
-            chunk = names[start : start + IN_LIST_CHUNK]
-            found.update(self.session.scalars(_OPEN_NAMES, {"names": chunk}))
-        return found
-
 
 def _holding_rows(amounts: Mapping[str, int]) -> list[dict[str, object]]:
     """Rows of new accounts holding these (positive) amounts; never a funding account."""
@@ -419,10 +398,6 @@ _INSERT_ENTRY = insert(_table(JournalEntry)).returning(_table(JournalEntry).c.id
 _entries = _table(JournalEntry)
 _INSERT_ENTRY_PLAIN = insert(_entries)
 _INSERT_QUEUE = insert(_table(LogQueue))
-_OPEN_ACCOUNT = insert(_accounts)
-_OPEN_NAMES = select(_accounts.c.name).where(
-    _accounts.c.name.in_(bindparam("names", expanding=True))
-)
 _INSERT_POSTING_BY_NAME = insert(_table(JournalPosting)).from_select(
     ["entry_id", "account_id", "amount_fen"],
     select(
@@ -442,6 +417,69 @@ def _open_accounts(dialect: str) -> Insert:
     return insert_or_ignore(dialect, _accounts, ("name",)).returning(
         _accounts.c.id, _accounts.c.name
     )
+
+
+def _insert_set(
+    connection: Connection, rows: list[dict[str, object]], postings: list[tuple[Posting, ...]]
+) -> None:
+    """A set's entries, postings and queue rows as plain multi-parameter inserts, no
+    RETURNING: the driver pipelines them, and the postings and queue rows find their entry and
+    account ids in the database."""
+    try:
+        connection.execute(_INSERT_ENTRY_PLAIN, rows)
+    except IntegrityError as exc:
+        raise ConcurrentRequest("a concurrent request posted these entries") from exc
+    connection.execute(
+        _INSERT_POSTING_BY_NAME,
+        [
+            {"entry": row["public_id"], "account": account, "amount": amount}
+            for row, own in zip(rows, postings, strict=True)
+            for account, amount in own
+        ],
+    )
+    connection.execute(_QUEUE_BY_PUBLIC_ID, [{"entry": row["public_id"]} for row in rows])
+
+
+def _copy_set(
+    connection: Connection, rows: list[dict[str, object]], postings: list[tuple[Posting, ...]]
+) -> None:
+    """The same on PostgreSQL with COPY, which takes thousands of rows for the cost of a few
+    statements: the entries' ids are drawn from their sequence first (in order, so the log
+    queues them as they were posted), and the accounts' ids looked up at once."""
+    ids = sorted(connection.execute(_NEXT_ENTRY_IDS, {"count": len(rows)}).scalars())
+    names = sorted({account for own in postings for account, _ in own})
+    account_ids: dict[str, int] = {
+        name: account_id for name, account_id in connection.execute(_ACCOUNT_IDS, {"names": names})
+    }
+    cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        with cursor.copy(_COPY_ENTRIES) as copy:
+            for entry_id, row in zip(ids, rows, strict=True):
+                copy.write_row(
+                    (entry_id, row["public_id"], row["kind"], row["created_at"],
+                     row["actor_id"], row["actor_role"], json.dumps(row["refs"]))
+                )  # fmt: skip
+    except UniqueViolation as exc:
+        raise ConcurrentRequest("a concurrent request posted these entries") from exc
+    with cursor.copy(_COPY_POSTINGS) as copy:
+        for entry_id, own in zip(ids, postings, strict=True):
+            for account, amount in own:
+                copy.write_row((entry_id, account_ids[account], amount))
+    with cursor.copy(_COPY_QUEUE) as copy:
+        for entry_id in ids:
+            copy.write_row((entry_id,))
+
+
+_NEXT_ENTRY_IDS = text(
+    "SELECT nextval(pg_get_serial_sequence('journal_entries', 'id')) "
+    "FROM generate_series(1, :count)"
+)
+_ACCOUNT_IDS = text("SELECT name, id FROM ledger_accounts WHERE name = ANY(:names)")
+_COPY_ENTRIES = (
+    "COPY journal_entries (id, public_id, kind, created_at, actor_id, actor_role, refs) FROM STDIN"
+)
+_COPY_POSTINGS = "COPY journal_postings (entry_id, account_id, amount_fen) FROM STDIN"
+_COPY_QUEUE = "COPY ledger_log_queue (entry_id) FROM STDIN"
 
 
 @dataclass(frozen=True, slots=True)
