@@ -8,15 +8,14 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
+import click
 from flask import Flask
 
 import config as config_module
 from voucher_app import api, background, cli, reports_cli, settlement_cli, users_cli, web, wiring
-from voucher_app.domain.errors import KeyringError
+from voucher_app.wiring import ConfigurationError
 
-
-class ConfigurationError(RuntimeError):
-    """The application refuses to start with this configuration."""
+__all__ = ["ConfigurationError", "build_app"]
 
 
 def build_app(config: str | type | None, overrides: Mapping[str, Any]) -> Flask:
@@ -29,7 +28,9 @@ def build_app(config: str | type | None, overrides: Mapping[str, Any]) -> Flask:
     if app.config["DATABASE_URL"] is None:
         os.makedirs(app.instance_path, exist_ok=True)
     if _is_production(app):
-        _refuse_unsafe_production(app, parts)
+        _refuse_unsafe_production(app)
+        if click.get_current_context(silent=True) is None:  # served, not a command
+            parts.require_keys()
     wiring.init_app(app, parts)
     background.init_app(app)
     api.init_app(app)
@@ -57,7 +58,7 @@ def _is_production(app: Flask) -> bool:
     return bool(app.config.get("PRODUCTION"))
 
 
-def _refuse_unsafe_production(app: Flask, parts: wiring.Wiring) -> None:
+def _refuse_unsafe_production(app: Flask) -> None:
     secret = app.config.get("SECRET_KEY")
     if not secret or secret in config_module.DEFAULT_SECRET_KEYS or len(secret) < 32:
         raise ConfigurationError("set VOUCHER_SECRET_KEY to a random value of 32+ characters")
@@ -67,10 +68,6 @@ def _refuse_unsafe_production(app: Flask, parts: wiring.Wiring) -> None:
         raise ConfigurationError("VOUCHER_ALLOW_PLAIN_KEYS cannot be set in production")
     if not app.config.get("KEY_PASSPHRASE"):
         raise ConfigurationError("set VOUCHER_KEY_PASSPHRASE: production keys are encrypted")
-    try:
-        parts.keyring.check()
-    except KeyringError as exc:
-        raise ConfigurationError(f"signing keys are not usable: {exc.message}") from exc
 
 
 class _JsonFormatter(logging.Formatter):

@@ -33,7 +33,7 @@ from voucher_app.persistence import migrate
 from voucher_app.services import bulk, centers, demo, ledger, vouchers
 from voucher_app.signing.keyring import KeyPurpose
 from voucher_app.signing.qr import qr_png, qr_svg
-from voucher_app.wiring import current
+from voucher_app.wiring import ConfigurationError, current
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -420,6 +420,7 @@ def demo_accounts() -> None:
 def jobs_run() -> None:
     """Run the scheduler in this process until interrupted."""
     app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
+    _require_keys_to_serve(app)
     click.echo("scheduler running; Ctrl-C stops it")
     jobs.build_scheduler(app, blocking=True).start()
 
@@ -431,10 +432,22 @@ def jobs_run() -> None:
 def serve(host: str, port: int, scheduler: bool) -> None:
     """Development server with the scheduler in-process (production: gunicorn + jobs run)."""
     app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
+    _require_keys_to_serve(app)
     if scheduler:
         jobs.build_scheduler(app, blocking=False).start()
     # Flask refuses app.run() inside a CLI command; Werkzeug's server is what it would start.
     run_simple(host, port, app, threaded=True, use_reloader=False)
+
+
+def _require_keys_to_serve(app: Flask) -> None:
+    """What production asks of a server at start: usable keys, said in one line (exit 2)."""
+    if not app.config.get("PRODUCTION"):
+        return
+    try:
+        current().require_keys()
+    except ConfigurationError as refused:
+        click.echo(f"configuration error: {refused}", err=True)
+        raise SystemExit(2) from None
 
 
 def init_app(app: Flask) -> None:

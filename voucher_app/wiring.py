@@ -16,6 +16,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from flask import Flask, current_app
 
 from voucher_app.clock import Clock, SystemClock
+from voucher_app.domain.errors import KeyringError
 from voucher_app.ledger.checkpoints import CheckpointSigner
 from voucher_app.persistence.database import Database
 from voucher_app.persistence.uow import UnitOfWork
@@ -28,6 +29,11 @@ from voucher_app.signing.note import Verifier
 
 log = logging.getLogger(__name__)
 EXTENSION = "voucher_app"
+
+
+class ConfigurationError(RuntimeError):
+    """The application refuses to start with this configuration; the message names the
+    variable to set."""
 
 
 @dataclass
@@ -63,6 +69,18 @@ class Wiring:
             max_table_rows=int(config["MAX_TABLE_ROWS"]),
             second_approval_over_fen=int(config["SECOND_APPROVAL_OVER_FEN"]),
         )
+
+    def require_keys(self) -> None:
+        """Refuse to serve without usable signing keys. Commands do not ask for them when they
+        are built — `db upgrade` and `keys init` run before there are keys — but the server and
+        the job runner do, and every command that signs meets the keyring's own refusal."""
+        try:
+            self.keyring.check()
+        except KeyringError as exc:
+            raise ConfigurationError(
+                f"signing keys in VOUCHER_KEYS_DIR are not usable ({exc.message}): run "
+                "`flask --app wsgi keys init`, or check VOUCHER_KEY_PASSPHRASE"
+            ) from exc
 
     def uow(self) -> UnitOfWork:
         hook = self.sequence_quietly if self.sequence_after_commit else None

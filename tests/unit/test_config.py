@@ -45,7 +45,7 @@ def test_production_starts_with_its_secrets_and_keys(keys: Path) -> None:
         ({"SECRET_KEY": "short"}, "VOUCHER_SECRET_KEY"),
         ({"DATABASE_URL": None}, "VOUCHER_DATABASE_URL"),
         ({"KEY_PASSPHRASE": None}, "VOUCHER_KEY_PASSPHRASE"),
-        ({"KEY_PASSPHRASE": "wrong"}, "signing keys are not usable"),
+        ({"KEY_PASSPHRASE": "wrong"}, "signing keys in VOUCHER_KEYS_DIR are not usable"),
         ({"ALLOW_PLAIN_KEYS": True}, "VOUCHER_ALLOW_PLAIN_KEYS"),
     ],
     ids=[
