@@ -50,8 +50,21 @@ class Config:
     #: Argon2id cost for passwords: memory in KiB and passes (RFC 9106's second option).
     PASSWORD_MEMORY_KIB = 65_536
     PASSWORD_TIME_COST = 3
-    #: Where rate-limit counters live: memory (per process) unless a Redis URL is given.
+    #: Where rate-limit counters live: memory (per process) unless a Redis URL is given
+    #: (`redis://127.0.0.1:6379`): with more than one process, give one, or each counts alone.
     RATELIMIT_STORAGE_URI = "memory://"
+    #: How long an Idempotency-Key's answer is kept (a retry after that runs again).
+    IDEMPOTENCY_KEY_HOURS = 24
+    #: A background task that has not said it is alive for this long is taken as dead.
+    TASK_STALE_SECONDS = 60
+    #: The latest signed checkpoint, also kept outside the database (None: beside the keys).
+    CHECKPOINT_FILE: str | None = None
+    #: /readyz answers 503 past these: entries committed but not in the log, and the age of the
+    #: newest checkpoint (seconds) while entries wait for one.
+    READY_MAX_SEQUENCER_LAG = 10_000
+    READY_MAX_CHECKPOINT_AGE_SECONDS = 600
+    #: Prometheus metrics at /metrics (workers share them through PROMETHEUS_MULTIPROC_DIR).
+    METRICS_ENABLED = True
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     JSON_LOGS = False
