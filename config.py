@@ -55,8 +55,12 @@ class Config:
     RATELIMIT_STORAGE_URI = "memory://"
     #: How long an Idempotency-Key's answer is kept (a retry after that runs again).
     IDEMPOTENCY_KEY_HOURS = 24
-    #: A background task that has not said it is alive for this long is taken as dead.
-    TASK_STALE_SECONDS = 60
+    #: A background task says it is alive every sixth of this; one silent this long (seconds)
+    #: lost its process, and the job that looks every TASK_REAP_INTERVAL_SECONDS fails it.
+    TASK_STALE_SECONDS = 30
+    TASK_REAP_INTERVAL_SECONDS = 10
+    #: How often Idempotency-Keys older than their hours are forgotten.
+    IDEMPOTENCY_PURGE_INTERVAL_SECONDS = 3600
     #: The latest signed checkpoint, also kept outside the database (None: beside the keys).
     CHECKPOINT_FILE: str | None = None
     #: /readyz answers 503 past these: entries committed but not in the log, and the age of the

@@ -2,6 +2,11 @@
 the work to a small thread pool and answers at once; the work reports progress to the task,
 and its result or failure ends it. A page polls the task.
 
+A task says it is alive every sixth of `TASK_STALE_SECONDS` while it runs; when its process
+dies, the beats stop and the job runner fails it (`jobs`). What a task is started with (a
+`Kind`'s form values and uploaded file) is kept with it, so its owner can start it again
+(`run_again`).
+
 The pool lives with the application (created by `init_app`, never at import), a few threads
 per process: the work is database-bound, and each gunicorn worker runs its own pool.
 """
@@ -9,14 +14,18 @@ per process: the work is database-bound, and each gunicorn worker runs its own p
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any
 
 from flask import Flask, current_app
 
 from voucher_app.domain.errors import VoucherError
+from voucher_app.heartbeat import beating
 from voucher_app.services import tasks
 from voucher_app.wiring import current
 
@@ -25,19 +34,34 @@ EXTENSION = "voucher_app.background"
 THREADS = 2
 #: Progress is written at most this often (every so many steps of `total`).
 STEPS = 100
+#: Beats per `TASK_STALE_SECONDS`: a few may fail before the task is taken as dead.
+BEATS = 6
 
 #: The job: given a `progress(done, total)` callback, its result (a JSON object).
 Job = Callable[[Callable[[int, int], None]], dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class Kind:
+    """A kind of task: its name, and how its job is built — in the request that starts it, by
+    its owner — from its form's values and its uploaded file."""
+
+    name: str
+    build: Callable[[dict[str, Any], bytes | None], Job]
 
 
 def init_app(app: Flask) -> None:
     app.extensions[EXTENSION] = ThreadPoolExecutor(THREADS, thread_name_prefix="task")
 
 
-def run(kind: str, owner: str, job: Job) -> uuid.UUID:
-    """Record a task and run `job` in the background; answer the task's id at once."""
+def run(kind: Kind, owner: str, params: dict[str, Any], upload: bytes | None = None) -> uuid.UUID:
+    """Record a task and run its job in the background; answer the task's id at once."""
+    job = kind.build(params, upload)
+    runner = f"{socket.gethostname()}:{os.getpid()}"
+    task_id = tasks.start(
+        current().uow(), kind.name, owner, runner=runner, params=params, upload=upload
+    )
     app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
-    task_id = tasks.start(current().uow(), kind, owner)
     pool: ThreadPoolExecutor = app.extensions[EXTENSION]
     pool.submit(_work, app, task_id, job)
     return task_id
@@ -47,6 +71,7 @@ def _work(app: Flask, task_id: uuid.UUID, job: Job) -> None:
     with app.app_context():
         uow = current().uow()
         last = [-1]
+        every = float(app.config["TASK_STALE_SECONDS"]) / BEATS
 
         def progress(done: int, total: int) -> None:
             step = max(total // STEPS, 1)
@@ -54,8 +79,12 @@ def _work(app: Flask, task_id: uuid.UUID, job: Job) -> None:
                 last[0] = done
                 tasks.advance(uow, task_id, done, total)
 
+        def alive() -> bool:  # on the beat's thread: a unit of work of its own
+            return tasks.beat(current().uow(), task_id)
+
         try:
-            result = job(progress)
+            with beating(app, f"task-{task_id}", every, alive):
+                result = job(progress)
         except VoucherError as refused:  # a refusal the page explains, like any other
             details = {"message": refused.message, "message_zh": refused.message_zh}
             tasks.fail(uow, task_id, refused.code, details)

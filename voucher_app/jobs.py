@@ -1,4 +1,5 @@
-"""Scheduled jobs (APScheduler): the Merkle log, checkpoints, voucher expiry and reminders.
+"""Scheduled jobs (APScheduler): the Merkle log, checkpoints, voucher expiry and reminders,
+failing the background tasks whose process died, forgetting old Idempotency-Keys.
 
 Each job is an entry point like a view: it calls services. Every run first takes the job's lease
 (`services.leases`), so with several scheduler processes each run happens once; a run that
@@ -11,19 +12,28 @@ from __future__ import annotations
 import logging
 import os
 import socket
-import threading
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from datetime import UTC, timedelta
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.util import undefined
 from flask import Flask
 
 from voucher_app.domain.actors import SYSTEM
-from voucher_app.services import leases, ledger, notifications, redemptions, vouchers
+from voucher_app.heartbeat import beating
+from voucher_app.services import (
+    idempotency,
+    leases,
+    ledger,
+    notifications,
+    redemptions,
+    tasks,
+    vouchers,
+)
 from voucher_app.wiring import Wiring, current
 
 log = logging.getLogger(__name__)
@@ -63,6 +73,15 @@ def send_notifications(parts: Wiring) -> None:
         pass
 
 
+def fail_dead_tasks(parts: Wiring, silent_for: timedelta) -> None:
+    for task_id in tasks.fail_stale(parts.uow(), silent_for):
+        log.warning("task %s lost its process: failed as worker_died", task_id)
+
+
+def forget_old_keys(parts: Wiring) -> None:
+    idempotency.purge(parts.uow(), parts.idempotency_key_hours)
+
+
 def leased(
     app: Flask, name: str, seconds: int, job: Callable[[Wiring], None], holder: str
 ) -> Callable[[], None]:
@@ -84,32 +103,19 @@ def leased(
     return run
 
 
-@contextmanager
-def renewing(app: Flask, name: str, holder: str, duration: timedelta) -> Iterator[None]:
+def renewing(
+    app: Flask, name: str, holder: str, duration: timedelta
+) -> AbstractContextManager[None]:
     """Renew the lease every third of its duration until the block ends, so that a long run
     (a big expiry batch after downtime) is not joined by another process halfway."""
-    stop = threading.Event()
 
-    def beat() -> None:
-        with app.app_context():
-            parts = current()
-            while not stop.wait(duration.total_seconds() / 3):
-                try:
-                    held = leases.acquire(parts.uow(), name, holder, duration)
-                except Exception:  # the database away for a moment: try at the next beat
-                    log.exception("renewing the lease on %s failed", name)
-                    continue
-                if not held:
-                    log.warning("job %s lost its lease to another process", name)
-                    return
+    def renew() -> bool:
+        if leases.acquire(current().uow(), name, holder, duration):
+            return True
+        log.warning("job %s lost its lease to another process", name)
+        return False
 
-    thread = threading.Thread(target=beat, name=f"lease-{name}", daemon=True)
-    thread.start()
-    try:
-        yield
-    finally:
-        stop.set()
-        thread.join()
+    return beating(app, f"lease-{name}", duration.total_seconds() / 3, renew)
 
 
 def build_scheduler(app: Flask, *, blocking: bool) -> BaseScheduler:
@@ -120,6 +126,7 @@ def build_scheduler(app: Flask, *, blocking: bool) -> BaseScheduler:
     burst = int(config["CHECKPOINT_BURST_ENTRIES"])
     reminder_window = timedelta(days=int(config["EXPIRY_REMINDER_DAYS"]))
     confirmation_window = timedelta(days=int(config["CONFIRMATION_REMINDER_DAYS"]))
+    task_silence = timedelta(seconds=float(config["TASK_STALE_SECONDS"]))
     schedule: list[tuple[str, str, Callable[[Wiring], None]]] = [
         (
             "ledger.sequence",
@@ -139,6 +146,12 @@ def build_scheduler(app: Flask, *, blocking: bool) -> BaseScheduler:
             lambda parts: remind_of_confirmation(parts, confirmation_window),
         ),
         ("notifications.send", "NOTIFICATION_INTERVAL_SECONDS", send_notifications),
+        (
+            "tasks.fail_dead",
+            "TASK_REAP_INTERVAL_SECONDS",
+            lambda parts: fail_dead_tasks(parts, task_silence),
+        ),
+        ("idempotency.purge", "IDEMPOTENCY_PURGE_INTERVAL_SECONDS", forget_old_keys),
     ]
     holder = holder_name()
     for name, setting, job in schedule:
@@ -150,5 +163,7 @@ def build_scheduler(app: Flask, *, blocking: bool) -> BaseScheduler:
             id=name,
             max_instances=1,
             coalesce=True,
+            # Dead tasks are failed as the runner starts, not an interval later.
+            next_run_time=datetime.now(UTC) if name == "tasks.fail_dead" else undefined,
         )
     return scheduler

@@ -7,19 +7,20 @@ building their own, so tests can swap a part in one place.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from argon2 import PasswordHasher
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from flask import Flask, current_app
+from flask import Flask, current_app, g, has_request_context
 
 from voucher_app.clock import Clock, SystemClock
 from voucher_app.domain.errors import KeyringError
 from voucher_app.ledger.checkpoints import CheckpointSigner
 from voucher_app.persistence.database import Database
-from voucher_app.persistence.uow import UnitOfWork
+from voucher_app.persistence.uow import HeldUnitOfWork, UnitOfWork
 from voucher_app.services import ledger
 from voucher_app.services.notifications import Sender, log_sender
 from voucher_app.services.users import password_hasher
@@ -48,6 +49,7 @@ class Wiring:
     #: finance officer's approval (config `MAX_TABLE_ROWS`, `SECOND_APPROVAL_OVER_FEN`).
     max_table_rows: int = 50_000
     second_approval_over_fen: int = 50_000_000
+    idempotency_key_hours: int = 24
     sender: Sender = log_sender
 
     @classmethod
@@ -68,6 +70,7 @@ class Wiring:
             ),
             max_table_rows=int(config["MAX_TABLE_ROWS"]),
             second_approval_over_fen=int(config["SECOND_APPROVAL_OVER_FEN"]),
+            idempotency_key_hours=int(config["IDEMPOTENCY_KEY_HOURS"]),
         )
 
     def require_keys(self) -> None:
@@ -83,8 +86,17 @@ class Wiring:
             ) from exc
 
     def uow(self) -> UnitOfWork:
+        """A unit of work; during a request that holds one (an API request under an
+        Idempotency-Key), that one, so everything the request writes commits together."""
+        if has_request_context() and (held := g.get("held_uow")) is not None:
+            return held  # type: ignore[no-any-return]
         hook = self.sequence_quietly if self.sequence_after_commit else None
         return UnitOfWork(self.database, self.clock, after_ledger_commit=hook)
+
+    def held_uow(self, on_open: Callable[[UnitOfWork], None]) -> HeldUnitOfWork:
+        """A unit of work held for a whole request; `on_open` runs first in its transaction."""
+        hook = self.sequence_quietly if self.sequence_after_commit else None
+        return HeldUnitOfWork(self.database, self.clock, on_open=on_open, after_ledger_commit=hook)
 
     def sequence_quietly(self) -> None:
         """Sequence after a commit; a failure here is retried by the sequencer job."""

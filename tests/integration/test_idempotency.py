@@ -1,62 +1,161 @@
-"""The Idempotency-Key store: a key is taken once per owner; the same request gets its stored
-answer, another request under the key is refused, a failed one frees it; racing twins never
-both run."""
+"""The Idempotency-Key store and the held transaction it commits with: the key, the work and
+the answer commit together or not at all; a request that dies leaves no trace of its key; a
+twin waits for the first and gets its answer; keys expire after their hours."""
 
 from __future__ import annotations
 
+import uuid
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 from threading import Barrier
 
 import pytest
+from sqlalchemy import func, select
 
-from tests.harness import START
 from voucher_app.clock import FrozenClock
-from voucher_app.domain.errors import ConcurrentRequest, IdempotencyKeyReused, InvalidInput
+from voucher_app.domain.errors import (
+    ConcurrentRequest,
+    IdempotencyKeyAnswered,
+    IdempotencyKeyReused,
+    InvalidInput,
+)
 from voucher_app.persistence.database import Database
-from voucher_app.persistence.uow import UnitOfWork
+from voucher_app.persistence.models import IdempotentRequest, User
+from voucher_app.persistence.uow import HeldUnitOfWork, UnitOfWork, read_only, transaction
 from voucher_app.services import idempotency
 from voucher_app.services.idempotency import StoredAnswer
 
 DIGEST, OTHER = b"a" * 32, b"b" * 32
 ANSWER = StoredAnswer(201, "application/json", b'{"id": 1}')
+HOURS = 24
 
 
-def test_a_key_runs_once_then_answers_from_the_store(uow: UnitOfWork) -> None:
-    assert idempotency.begin(uow, "clerk", "k-1", DIGEST) is None
-    with pytest.raises(ConcurrentRequest):  # the first attempt has not finished
-        idempotency.begin(uow, "clerk", "k-1", DIGEST)
-    idempotency.finish(uow, "clerk", "k-1", ANSWER)
-    assert idempotency.begin(uow, "clerk", "k-1", DIGEST) == ANSWER
+def held(database: Database, clock: FrozenClock, owner: str, key: str) -> HeldUnitOfWork:
+    return HeldUnitOfWork(
+        database,
+        clock,
+        on_open=lambda uow: idempotency.claim(uow, owner, key, DIGEST, hours=HOURS),
+    )
+
+
+@transaction
+def add_user(uow: UnitOfWork, name: str) -> None:
+    uow.session.add(
+        User(
+            public_id=uuid.uuid4(),
+            username=name,
+            password_hash="x",
+            role="admin",
+            status="active",
+            created_at=uow.clock.now(),
+            created_by="tests",
+        )
+    )
+
+
+@read_only
+def count(uow: UnitOfWork, model: type[User] | type[IdempotentRequest]) -> int:
+    return int(uow.session.scalar(select(func.count()).select_from(model)) or 0)
+
+
+def test_the_work_and_the_answer_commit_together(database: Database, clock: FrozenClock) -> None:
+    uow = UnitOfWork(database, clock)
+    request = held(database, clock, "clerk", "k-1")
+    add_user(request, "first")
+    add_user(request, "second")
+    assert count(uow, User) == 0 and count(uow, IdempotentRequest) == 0  # nothing yet
+    request.finish(lambda u: idempotency.record(u, "clerk", "k-1", ANSWER))
+    assert count(uow, User) == 2
+    assert idempotency.answer_for(uow, "clerk", "k-1", DIGEST, hours=HOURS) == ANSWER
     with pytest.raises(IdempotencyKeyReused):
-        idempotency.begin(uow, "clerk", "k-1", OTHER)
-    assert idempotency.begin(uow, "someone-else", "k-1", OTHER) is None  # keys are per owner
+        idempotency.answer_for(uow, "clerk", "k-1", OTHER, hours=HOURS)
+    assert idempotency.answer_for(uow, "someone-else", "k-1", OTHER, hours=HOURS) is None
 
 
-def test_a_failed_request_frees_its_key(uow: UnitOfWork) -> None:
-    assert idempotency.begin(uow, "clerk", "k-2", DIGEST) is None
-    idempotency.abandon(uow, "clerk", "k-2")
-    assert idempotency.begin(uow, "clerk", "k-2", OTHER) is None
+def test_a_request_that_ends_without_an_answer_leaves_no_trace(
+    database: Database, clock: FrozenClock
+) -> None:
+    uow = UnitOfWork(database, clock)
+    request = held(database, clock, "clerk", "k-2")
+    add_user(request, "lost")
+    request.finish(None)  # a server error, or the process died before commit
+    assert count(uow, User) == 0 and count(uow, IdempotentRequest) == 0
+    assert idempotency.answer_for(uow, "clerk", "k-2", DIGEST, hours=HOURS) is None
+
+
+def test_a_refusal_after_a_write_rolls_the_request_back_and_stores_nothing(
+    database: Database, clock: FrozenClock
+) -> None:
+    @transaction
+    def refuse(_: UnitOfWork) -> None:
+        raise InvalidInput("no")
+
+    uow = UnitOfWork(database, clock)
+    request = held(database, clock, "clerk", "k-3")
+    add_user(request, "half")
+    with pytest.raises(InvalidInput):
+        refuse(request)
+    with pytest.raises(ConcurrentRequest):  # its first write is gone: the request cannot go on
+        add_user(request, "more")
+    request.finish(lambda u: idempotency.record(u, "clerk", "k-3", ANSWER))
+    assert count(uow, User) == 0 and count(uow, IdempotentRequest) == 0
+
+
+def test_a_refusal_before_any_write_is_stored_as_the_answer(
+    database: Database, clock: FrozenClock
+) -> None:
+    @transaction
+    def refuse(_: UnitOfWork) -> None:
+        raise InvalidInput("no")
+
+    request = held(database, clock, "clerk", "k-4")
+    with pytest.raises(InvalidInput):
+        refuse(request)
+    refused = StoredAnswer(400, "application/problem+json", b"{}")
+    request.finish(lambda u: idempotency.record(u, "clerk", "k-4", refused))
+    answer = idempotency.answer_for(UnitOfWork(database, clock), "clerk", "k-4", DIGEST, hours=24)
+    assert answer == refused
+
+
+def test_keys_expire_after_their_hours(database: Database, clock: FrozenClock) -> None:
+    uow = UnitOfWork(database, clock)
+    request = held(database, clock, "clerk", "old")
+    request.finish(lambda u: idempotency.record(u, "clerk", "old", ANSWER))
+    clock.advance(timedelta(hours=HOURS, seconds=1))
+    assert idempotency.answer_for(uow, "clerk", "old", DIGEST, hours=HOURS) is None
+    again = held(database, clock, "clerk", "old")  # an expired key may be used again
+    add_user(again, "again")
+    again.finish(lambda u: idempotency.record(u, "clerk", "old", ANSWER))
+    assert count(uow, User) == 1
+    clock.advance(timedelta(hours=HOURS, seconds=1))
+    assert idempotency.purge(uow, HOURS) == 1
+    assert count(uow, IdempotentRequest) == 0
 
 
 @pytest.mark.parametrize("key", ["", "k" * 201])
-def test_an_empty_or_overlong_key_is_refused(uow: UnitOfWork, key: str) -> None:
+def test_an_empty_or_overlong_key_is_refused(key: str) -> None:
     with pytest.raises(InvalidInput):
-        idempotency.begin(uow, "clerk", key, DIGEST)
+        idempotency.check_key(key)
 
 
-def test_twenty_racing_twins_let_exactly_one_run(database: Database) -> None:
+def test_twenty_racing_twins_run_once_and_the_rest_get_its_answer(
+    database: Database, clock: FrozenClock
+) -> None:
     barrier = Barrier(20)
 
-    def attempt() -> str:
-        uow = UnitOfWork(database, FrozenClock(START))
+    def attempt(n: int) -> str:
+        request = held(database, clock, "desk", "race")
         barrier.wait()
         try:
-            return "ran" if idempotency.begin(uow, "desk", "race", DIGEST) is None else "stored"
-        except ConcurrentRequest:
-            return "running"
+            add_user(request, f"twin-{n}")
+        except IdempotencyKeyAnswered:
+            request.finish(None)
+            return "answered"
+        request.finish(lambda u: idempotency.record(u, "desk", "race", ANSWER))
+        return "ran"
 
     with ThreadPoolExecutor(20) as pool:
-        outcomes = Counter(pool.map(lambda _: attempt(), range(20)))
-    assert outcomes["ran"] == 1
-    assert outcomes["ran"] + outcomes["running"] == 20
+        outcomes = Counter(pool.map(attempt, range(20)))
+    assert outcomes == Counter({"ran": 1, "answered": 19})
+    assert count(UnitOfWork(database, clock), User) == 1

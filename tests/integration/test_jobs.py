@@ -89,6 +89,8 @@ def test_the_scheduler_runs_every_job(app: Flask) -> None:
         "vouchers.remind",
         "redemptions.remind",
         "notifications.send",
+        "tasks.fail_dead",
+        "idempotency.purge",
     }
 
 

@@ -1,8 +1,11 @@
 """The Idempotency-Key header on every state-changing API request (`services.idempotency`).
 
-Before a POST, PUT, PATCH or DELETE that carries the header runs, its key is claimed for its
-owner (the signed-in user, else the client address) with a digest of the method, path, query
-and body; a retry gets the first answer back, marked `Idempotent-Replayed: true`. Signing in
+A POST, PUT, PATCH or DELETE that carries the header runs in one transaction held for the whole
+request (`HeldUnitOfWork`): its first write claims the key, for its owner (the signed-in user,
+else the client address) with a digest of the method, path, query and body, and the answer is
+written to the key just before everything commits. A retry gets the first answer back, marked
+`Idempotent-Replayed: true`. What is not an answer is never stored: a server error, a lost race
+(`concurrent_request`), a rate limit — the work is rolled back and a retry runs again. Signing in
 and out are left out: their answer is a session, not a stored document. `KeyDocumentation`
 declares the header on those same operations in the OpenAPI document.
 """
@@ -10,17 +13,24 @@ declares the header on those same operations in the OpenAPI document.
 from __future__ import annotations
 
 import hashlib
+import logging
 from typing import Any
 
 from apispec import APISpec, BasePlugin
 from flask import Flask, Response, g, request
 
 from voucher_app.api.auth import UNSAFE, current_principal
+from voucher_app.api.problems import problem
+from voucher_app.domain.errors import IdempotencyKeyAnswered
 from voucher_app.services import idempotency
 from voucher_app.wiring import current
 
+log = logging.getLogger(__name__)
+
 HEADER = "Idempotency-Key"
 SESSION_ENDPOINTS = frozenset({"auth.Login", "auth.Logout"})
+#: Answers that are not the request's outcome: a retry must run it again.
+TRANSIENT_CODES = frozenset({"concurrent_request"})
 
 
 class KeyDocumentation(BasePlugin):
@@ -64,6 +74,7 @@ class KeyDocumentation(BasePlugin):
 def init_app(app: Flask) -> None:
     app.before_request(_before)
     app.after_request(_after)
+    app.register_error_handler(IdempotencyKeyAnswered, _replay_answered)
 
 
 def _applies() -> bool:
@@ -95,27 +106,71 @@ def _digest() -> bytes:
 def _before() -> Response | None:
     if not _applies():
         return None
-    owner, key = _owner(), request.headers[HEADER]
-    stored = idempotency.begin(current().uow(), owner, key, _digest())
-    if stored is None:
-        g.idempotency = (owner, key)
-        return None
+    owner, key, digest = _owner(), request.headers[HEADER], _digest()
+    idempotency.check_key(key)
+    parts = current()
+    hours = int(parts.idempotency_key_hours)
+    stored = idempotency.answer_for(parts.uow(), owner, key, digest, hours=hours)
+    if stored is not None:
+        return _replay(stored)
+    g.idempotency = (owner, key, digest)
+    g.held_uow = parts.held_uow(lambda uow: idempotency.claim(uow, owner, key, digest, hours=hours))
+    return None
+
+
+def _after(response: Response) -> Response:
+    held = g.pop("held_uow", None)
+    claimed = g.pop("idempotency", None)
+    if held is None or claimed is None:
+        return response
+    owner, key, _ = claimed
+    if not _is_answer(response):
+        held.finish(None)
+        return response
+    answer = idempotency.StoredAnswer(
+        response.status_code, response.content_type, response.get_data()
+    )
+    try:
+        held.finish(lambda uow: idempotency.record(uow, owner, key, answer))
+    except IdempotencyKeyAnswered:
+        return _replay_answered(IdempotencyKeyAnswered("answered meanwhile"))
+    except Exception:  # the commit's outcome is unknown: a retry with the key finds out
+        log.exception("committing the request under Idempotency-Key %r failed", key)
+        return problem(
+            503,
+            "outcome_unknown",
+            "the outcome of this request is unknown: send it again with the same "
+            "Idempotency-Key to get its answer, or to run it once",
+        )
+    return response
+
+
+def _is_answer(response: Response) -> bool:
+    """Whether the response is the request's outcome, to keep for a retry."""
+    if response.status_code >= 500 or response.status_code == 429:
+        return False
+    if response.mimetype == "application/problem+json":
+        code = (response.get_json(silent=True) or {}).get("code")
+        return code not in TRANSIENT_CODES
+    return True
+
+
+def _replay(stored: idempotency.StoredAnswer) -> Response:
     replay = Response(stored.body, status=stored.status, content_type=stored.content_type)
     replay.headers["Idempotent-Replayed"] = "true"
     return replay
 
 
-def _after(response: Response) -> Response:
-    claimed = g.pop("idempotency", None)
-    if claimed is None:
-        return response
-    owner, key = claimed
-    uow = current().uow()
-    if response.status_code >= 500:
-        idempotency.abandon(uow, owner, key)  # our failure: let a retry run again
-    else:
-        answer = idempotency.StoredAnswer(
-            response.status_code, response.content_type, response.get_data()
-        )
-        idempotency.finish(uow, owner, key, answer)
-    return response
+def _replay_answered(_: IdempotencyKeyAnswered) -> Response:
+    """Another request with the key committed while this one waited: its answer."""
+    owner, key, digest = g.get("idempotency") or (_owner(), request.headers[HEADER], _digest())
+    held = g.pop("held_uow", None)
+    if held is not None:
+        held.finish(None)
+    parts = current()
+    stored = idempotency.answer_for(
+        parts.uow(), owner, key, digest, hours=int(parts.idempotency_key_hours)
+    )
+    if stored is None:  # it expired meanwhile: the client may send it again
+        return problem(409, "concurrent_request", "a request with this key just ended")
+    return _replay(stored)

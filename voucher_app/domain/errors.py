@@ -52,6 +52,7 @@ a contract: clients and tests match on it, so it never changes once released.
     │   ├── AlreadyReversed           an entry can be reversed once
     │   ├── CannotReverseReversal     a reversal is corrected by a new entry, not reversed
     │   ├── IdempotencyKeyReused      the same key with a different request
+    │   ├── IdempotencyKeyAnswered    a request with the same key committed first: replay it
     │   ├── DatabaseNotEmpty          demo data only goes into an empty database
     │   ├── ConcurrentRequest         lost a race that a retry resolves (services retry it)
     │   ├── ProviderNotApproved       a provider acting before approval or while suspended
@@ -329,6 +330,13 @@ class CannotReverseReversal(Conflict):
 
 class IdempotencyKeyReused(Conflict):
     code = "idempotency_key_reused"
+
+
+class IdempotencyKeyAnswered(Conflict):
+    """Another request with the same Idempotency-Key committed while this one waited for the
+    key: the API answers with that request's stored answer."""
+
+    code = "idempotency_key_answered"
 
 
 class DatabaseNotEmpty(Conflict):

@@ -737,10 +737,14 @@ class SecurityEvent(Base):
 class IdempotentRequest(Base):
     """A state-changing API request made under an `Idempotency-Key`, and the answer it got: a
     retry with the same key and body gets that answer again; with another body, a refusal.
-    `status` is empty while the first request is still running."""
+    The row commits with the request's work and its answer (`services.idempotency`); it is
+    forgotten after its hours (config `IDEMPOTENCY_KEY_HOURS`)."""
 
     __tablename__ = "idempotent_requests"
-    __table_args__ = (UniqueConstraint("owner", "key", name="key_once"),)
+    __table_args__ = (
+        UniqueConstraint("owner", "key", name="key_once"),
+        Index("ix_idempotent_requests_created_at", "created_at"),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     #: Whose key: the signed-in user's name, or the client address of an anonymous request.
@@ -758,7 +762,10 @@ class Task(Base):
     is, and its result or why it failed, for the page that started it to show."""
 
     __tablename__ = "tasks"
-    __table_args__ = (CheckConstraint("status IN ('running', 'done', 'failed')", name="status"),)
+    __table_args__ = (
+        CheckConstraint("status IN ('running', 'done', 'failed')", name="status"),
+        Index("ix_tasks_status_heartbeat_at", "status", "heartbeat_at"),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     public_id: Mapped[uuid.UUID] = mapped_column(unique=True)
@@ -770,5 +777,13 @@ class Task(Base):
     total: Mapped[int] = mapped_column(Integer)
     result: Mapped[dict[str, Any] | None]
     error: Mapped[str | None] = mapped_column(Text)
+    #: What the task was started with (its form's values, its uploaded file): kept until it
+    #: ends well, so that its owner can start it again if it fails.
+    params: Mapped[dict[str, Any] | None]
+    upload: Mapped[bytes | None]
+    #: The process running it (host:pid), and when it last said it was alive: a running task
+    #: whose heartbeat stopped lost its process (`services.tasks.fail_stale`).
+    runner: Mapped[str | None] = mapped_column(String(120))
+    heartbeat_at: Mapped[datetime]
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]

@@ -94,6 +94,105 @@ class UnitOfWork:
         if posted and self._after_ledger_commit is not None:
             self._after_ledger_commit()
 
+    def may_run_again(self) -> bool:
+        """Whether a transaction that lost a race may run again from its start."""
+        return True
+
+
+class HeldUnitOfWork(UnitOfWork):
+    """A unit of work held open for a whole request: every write the request's services make
+    joins one database transaction, which `finish` commits or rolls back when the request
+    ends. So what a request did and the answer it stores (its Idempotency-Key's) commit
+    together, or neither does; a request whose process dies leaves nothing behind.
+
+    The first write opens the transaction and runs `on_open` in it (the key's claim). Reads
+    before the first write take a snapshot of their own; reads after it join (they see the
+    request's writes). A body that fails rolls the whole transaction back: it may run again
+    only if it was the request's first write (the retry of a lost race redoes all of it);
+    after earlier writes the request fails (`ConcurrentRequest`, for the client to retry).
+    """
+
+    def __init__(
+        self,
+        database: Database,
+        clock: Clock,
+        *,
+        on_open: Callable[[UnitOfWork], None],
+        after_ledger_commit: Callable[[], None] | None = None,
+    ) -> None:
+        super().__init__(database, clock, after_ledger_commit=after_ledger_commit)
+        self._on_open = on_open
+        self._held: Session | None = None
+        self._held_journal: Journal | None = None
+        self._writes = 0
+        self._lost = False  # earlier writes were rolled back: the request cannot go on
+        self.failed = False  # a body failed and the transaction was rolled back
+
+    def __enter__(self) -> UnitOfWork:
+        if self._held is None and self._read_only:
+            return super().__enter__()  # a snapshot of its own, before any write
+        if self._lost:
+            raise ConcurrentRequest("the request's transaction was lost: send it again")
+        if self._held is None:
+            self._session = self.database.session()
+            self._held_journal = Journal(self._session, self.clock)
+            self._journal = self._held_journal
+            try:
+                self._on_open(self)
+            except BaseException:
+                self._drop()
+                raise
+            self._held = self._session
+        self._session, self._journal = self._held, self._held_journal
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._held is None or self._session is not self._held:
+            super().__exit__(*exc_info)
+            return
+        self._session, self._journal, self._read_only = None, None, False
+        if exc_info[0] is not None:
+            self._lost = self._writes > 0
+            self.failed = True
+            self._drop()
+
+    def commit(self) -> None:
+        """A write is done; it commits with the request (`finish`)."""
+        self._writes += 1
+
+    def may_run_again(self) -> bool:
+        return not self._lost
+
+    def finish(self, store: Callable[[UnitOfWork], None] | None) -> None:
+        """End the request: `store` (the answer) is written and committed with everything the
+        request wrote; without it, all is rolled back. A request whose writes were rolled back
+        (or that wrote nothing) stores its answer in a transaction of its own."""
+        if store is None or (self._held is None and self._lost):
+            self._drop()
+            return
+        if self._held is None:
+            self.__enter__()  # the claim, and nothing else to commit
+        assert self._held is not None
+        self._session = self._held
+        try:
+            store(self)
+            self._held.commit()
+            posted = self._held_journal is not None and self._held_journal.posted
+        finally:
+            self._drop()
+        if posted and self._after_ledger_commit is not None:
+            self._after_ledger_commit()
+
+    def _drop(self) -> None:
+        session = self._held or self._session
+        self._held = self._session = None
+        self._journal = self._held_journal = None
+        if session is not None:
+            try:
+                session.rollback()
+            finally:
+                session.close()
+
 
 def is_retryable(error: BaseException) -> bool:
     """Errors a rerun of the whole transaction resolves (never raised by a COMMIT: see `_wrap`)."""
@@ -143,6 +242,8 @@ def _wrap(
             except Exception as error:
                 if committing or not is_retryable(error):
                     raise
+                if not uow.may_run_again():
+                    raise ConcurrentRequest("lost a race: send the request again") from error
                 if attempt == ATTEMPTS:
                     raise ConcurrentRequest("too many concurrent requests; try again") from error
             time.sleep(random.uniform(0, 0.005 * 2**attempt))  # noqa: S311 - jitter, not security

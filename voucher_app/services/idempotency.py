@@ -1,23 +1,30 @@
 """Idempotency-Key for every state-changing API request, kept per owner and key.
 
-`begin` claims the key before the request runs, in a transaction of its own: a retry with
-the same body then finds the stored answer (or that the first attempt is still running), and
-a different body under the same key is refused. `finish` stores the answer; `abandon` frees
-the key when the request failed on the server's side, so a retry runs again. Money-moving
-services also keep their own keys in the journal; this layer gives every route the same
-contract.
+The key, the work and the stored answer commit in one transaction (DESIGN §4 invariant 5): the
+request's unit of work is held open for the whole request (`HeldUnitOfWork`); its first write
+`claim`s the key, and `record` writes the answer just before everything commits together. So a
+request that dies leaves no trace of its key; a retry after an outcome the client never heard
+either finds the committed answer (`answer_for`) or runs once. Two requests with one key at once
+queue on the claim: the second finds the first's answer (`IdempotencyKeyAnswered`). A key is
+kept `hours` (24 by default); `purge` forgets older ones, and an expired key may be used again.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 
-from voucher_app.domain.errors import ConcurrentRequest, IdempotencyKeyReused, InvalidInput
+from voucher_app.domain.errors import (
+    ConcurrentRequest,
+    IdempotencyKeyAnswered,
+    IdempotencyKeyReused,
+    InvalidInput,
+)
 from voucher_app.persistence.models import IdempotentRequest
-from voucher_app.persistence.uow import UnitOfWork, transaction
+from voucher_app.persistence.uow import UnitOfWork, read_only, transaction
 
 MAX_KEY = 200
 
@@ -29,39 +36,56 @@ class StoredAnswer:
     body: bytes
 
 
-@transaction
-def begin(uow: UnitOfWork, owner: str, key: str, digest: bytes) -> StoredAnswer | None:
-    """None when this request may run (the key is now taken by it); the stored answer when
-    the same request ran before. Refused: the key with another body, or while its first
-    request still runs."""
+def check_key(key: str) -> None:
     if not 0 < len(key) <= MAX_KEY:
         raise InvalidInput(f"an Idempotency-Key has 1 to {MAX_KEY} characters", field="key")
-    session = uow.session
-    found = session.scalar(
+
+
+@read_only
+def answer_for(
+    uow: UnitOfWork, owner: str, key: str, digest: bytes, *, hours: int
+) -> StoredAnswer | None:
+    """The answer a request with this key got, when it committed (and has not expired);
+    refused when the key was used for another request."""
+    found = uow.session.scalar(
         select(IdempotentRequest).where(
-            IdempotentRequest.owner == owner, IdempotentRequest.key == key
+            IdempotentRequest.owner == owner,
+            IdempotentRequest.key == key,
+            IdempotentRequest.created_at >= _cutoff(uow, hours),
         )
     )
     if found is None:
-        try:
-            with session.begin_nested():
-                session.add(
-                    IdempotentRequest(
-                        owner=owner, key=key, request_digest=digest, created_at=uow.clock.now()
-                    )
-                )
-        except IntegrityError as exc:  # a twin took the key first: answer as for a found one
-            raise ConcurrentRequest("a request with this Idempotency-Key is running") from exc
         return None
     if found.request_digest != digest:
         raise IdempotencyKeyReused("this Idempotency-Key was used for a different request")
-    if found.status is None:
-        raise ConcurrentRequest("a request with this Idempotency-Key is still running")
+    if found.status is None:  # only keys claimed before answers committed with the work
+        raise ConcurrentRequest("the outcome of the request with this key is unknown")
     return StoredAnswer(found.status, found.content_type, found.body or b"")
 
 
-@transaction
-def finish(uow: UnitOfWork, owner: str, key: str, answer: StoredAnswer) -> None:
+def claim(uow: UnitOfWork, owner: str, key: str, digest: bytes, *, hours: int) -> None:
+    """Take the key inside the request's transaction, before its work. Another request holding
+    it makes this one wait until that one commits or rolls back; if it committed, this one is
+    refused (`IdempotencyKeyAnswered`), and its caller answers with the stored answer."""
+    session = uow.session
+    session.execute(
+        delete(IdempotentRequest).where(
+            IdempotentRequest.owner == owner,
+            IdempotentRequest.key == key,
+            IdempotentRequest.created_at < _cutoff(uow, hours),
+        )
+    )
+    session.add(
+        IdempotentRequest(owner=owner, key=key, request_digest=digest, created_at=uow.clock.now())
+    )
+    try:
+        session.flush()
+    except IntegrityError as exc:
+        raise IdempotencyKeyAnswered("a request with this key committed first") from exc
+
+
+def record(uow: UnitOfWork, owner: str, key: str, answer: StoredAnswer) -> None:
+    """Write the answer to the key claimed in this transaction."""
     uow.session.execute(
         update(IdempotentRequest)
         .where(IdempotentRequest.owner == owner, IdempotentRequest.key == key)
@@ -70,9 +94,13 @@ def finish(uow: UnitOfWork, owner: str, key: str, answer: StoredAnswer) -> None:
 
 
 @transaction
-def abandon(uow: UnitOfWork, owner: str, key: str) -> None:
-    uow.session.execute(
-        delete(IdempotentRequest).where(
-            IdempotentRequest.owner == owner, IdempotentRequest.key == key
-        )
+def purge(uow: UnitOfWork, hours: int) -> int:
+    """Forget the keys older than `hours`; answer how many."""
+    purged = uow.session.execute(
+        delete(IdempotentRequest).where(IdempotentRequest.created_at < _cutoff(uow, hours))
     )
+    return int(purged.rowcount)  # type: ignore[attr-defined]
+
+
+def _cutoff(uow: UnitOfWork, hours: int) -> datetime:
+    return uow.clock.now() - timedelta(hours=hours)

@@ -215,19 +215,30 @@ def issue_list(code: str) -> Response:
     except VoucherError as refused:
         flash(explain(refused), "error")
         return redirect(url_for(".issuance", code=code))
-    dry = request.form.get("dry_run") == "yes"
+    params = {
+        "code": code,
+        "filename": filename,
+        "programme": str(programme_id),
+        "dry_run": request.form.get("dry_run") == "yes",
+    }
+    task = background.run(ISSUANCE, signed_in().username, params, content)
+    return redirect(url_for("tasks.task_page", task_id=task))
+
+
+def _issuance_job(params: dict[str, Any], upload: bytes | None) -> background.Job:
     parts, actor = current(), signed_in().actor
+    code = params["code"]
 
     def job(progress: Callable[[int, int], None]) -> dict[str, Any]:
-        rows = bulk.read_rows(filename, content, max_rows=current().max_table_rows)
+        rows = bulk.read_rows(params["filename"], upload or b"", max_rows=parts.max_table_rows)
         arguments: dict[str, Any] = {
-            "programme_id": programme_id,
+            "programme_id": uuid.UUID(params["programme"]),
             "rows": rows,
             "actor": actor,
             "signer": parts.voucher_signer(),
             "center": code,
         }
-        if dry:  # one transaction: no progress to show until it ends
+        if params["dry_run"]:  # one transaction: no progress to show until it ends
             report = bulk.dry_run(parts.uow(), **arguments)
         else:
             report = bulk.issue(parts.uow(), **arguments, progress=progress)
@@ -242,8 +253,10 @@ def issue_list(code: str) -> Response:
             "code": code,
         }
 
-    task = background.run("issuance", actor.id, job)
-    return redirect(url_for("tasks.task_page", task_id=task))
+    return job
+
+
+ISSUANCE = background.Kind("issuance", _issuance_job)
 
 
 @blp.get("/<string:code>/budget")

@@ -138,19 +138,28 @@ def upload_statement(code: str) -> Response:
     except VoucherError as refused:
         flash(explain(refused), "error")
         return redirect(url_for(".overview", code=code))
+    params = {
+        "code": code,
+        "filename": filename,
+        "mapping": request.form.get("mapping") or None,
+        "account": request.form.get("account") or None,
+    }
+    task = background.run(STATEMENT, signed_in().username, params, content)
+    return redirect(url_for("tasks.task_page", task_id=task))
+
+
+def _statement_job(params: dict[str, Any], upload: bytes | None) -> background.Job:
     parts, actor = current(), signed_in().actor
-    mapping = request.form.get("mapping") or None
-    account = request.form.get("account") or None
 
     def job(progress: Callable[[int, int], None]) -> dict[str, Any]:
         result = reconciliation.import_statement(
             parts.uow(),
-            filename=filename,
-            content=content,
+            filename=params["filename"],
+            content=upload or b"",
             actor=actor,
-            center_code=code,
-            mapping=mapping,
-            account=account,
+            center_code=params["code"],
+            mapping=params["mapping"],
+            account=params["account"],
             max_rows=parts.max_table_rows,
         )
         return {
@@ -158,8 +167,10 @@ def upload_statement(code: str) -> Response:
             "outcomes": result.outcomes,
             "replayed": result.replayed,
             "skipped": list(result.skipped),
-            "code": code,
+            "code": params["code"],
         }
 
-    task = background.run("statement", actor.id, job)
-    return redirect(url_for("tasks.task_page", task_id=task))
+    return job
+
+
+STATEMENT = background.Kind("statement", _statement_job)

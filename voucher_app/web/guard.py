@@ -59,11 +59,8 @@ def page(
     def decorate(view: Callable[P, T]) -> Callable[P, T | Response]:
         @functools.wraps(view)
         def guarded(*args: P.args, **kwargs: P.kwargs) -> T | Response:
-            find = None if scope is None else _bound(scope, dict(kwargs))
             try:
-                access.authorize(
-                    current().uow(), current_principal(), action, find, request.remote_addr
-                )
+                allow(action, scope, dict(kwargs))
             except NotAuthenticated:
                 return redirect(url_for("session.sign_in", next=request.full_path))
             except PermissionDenied:
@@ -75,6 +72,13 @@ def page(
         return guarded
 
     return decorate
+
+
+def allow(action: Action, scope: ScopeOf | None, values: dict[str, object]) -> None:
+    """Return if the signed-in user may take `action` where `scope` finds from `values` (a
+    path's, or what a task was started with); raise `NotAuthenticated` or `PermissionDenied`."""
+    find = None if scope is None else _bound(scope, values)
+    access.authorize(current().uow(), current_principal(), action, find, request.remote_addr)
 
 
 def _bound(scope: ScopeOf, values: dict[str, object]) -> FindScope:

@@ -67,16 +67,12 @@ def public_ledger() -> str:
     )
 
 
-def _own_center(uow: UnitOfWork, values: dict[str, Any]) -> Scope:
+def own_center(uow: UnitOfWork, values: dict[str, Any]) -> Scope:
     """The signed-in account's center (an admin's: everywhere)."""
     return Scope(center_id=signed_in().center_id)
 
 
-@blp.post("/ledger/verify")
-@page(Action.READ_CENTER, scope=_own_center)
-def verify_now() -> Response:
-    """Check the whole ledger in the background (every hash, signature and balance) — for
-    center staff and auditors, a few times a minute; the task's page follows its progress."""
+def _verify_job(params: dict[str, Any], upload: bytes | None) -> background.Job:
     parts = current()
     verifiers = parts.ledger_verifiers()
 
@@ -91,7 +87,18 @@ def verify_now() -> Response:
             "reason": None if failure is None else failure.reason,
         }
 
-    task = background.run("verify", signed_in().username, job)
+    return job
+
+
+VERIFY = background.Kind("verify", _verify_job)
+
+
+@blp.post("/ledger/verify")
+@page(Action.READ_CENTER, scope=own_center)
+def verify_now() -> Response:
+    """Check the whole ledger in the background (every hash, signature and balance) — for
+    center staff and auditors, a few times a minute; the task's page follows its progress."""
+    task = background.run(VERIFY, signed_in().username, {})
     return redirect(url_for("tasks.task_page", task_id=task))
 
 
