@@ -18,33 +18,28 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
-import sys
 import threading
 import time
 import urllib.error
 import urllib.request
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import partial
 from http.client import HTTPException
 from pathlib import Path
 from typing import Any
 
 import pytest
 from flask import Flask
-from sqlalchemy import create_engine, func, select, text
-from sqlalchemy.engine import make_url
-from sqlalchemy.pool import NullPool
+from sqlalchemy import func, select, text
 
 from tests import factories
 from tests.e2e.accounts import bearer
 from tests.e2e.test_gunicorn_flows import audit, sign_checkpoint, today
-from tests.e2e.test_serve import _free_port
-from tests.harness import ORIGIN
+from tests.faults.deployment import served, table_locked, terminate_backends, waiting_for
 from voucher_app.domain.actors import Role
 from voucher_app.persistence.models import IdempotentRequest
 from voucher_app.persistence.uow import UnitOfWork, read_only
@@ -55,7 +50,6 @@ from voucher_app.wiring import current
 
 pytestmark = pytest.mark.postgres_only  # gunicorn's workers share the database as deployed
 
-ROOT = Path(__file__).resolve().parents[2]
 SMES = 40
 CLIENTS = 8
 INVOICED = 300_000
@@ -63,6 +57,7 @@ SUBSIDY = INVOICED // 2  # the programme pays half
 #: The burst's progress (operations answered, of twice SMES) at which each fault strikes.
 FAULTS = {0.15: "kill_worker", 0.35: "terminate_backends", 0.55: "kill_master", 0.8: "terminate"}
 TRANSIENT = {"concurrent_request", "outcome_unknown"}
+KEYS = "idempotent_requests"
 
 
 @dataclass
@@ -90,106 +85,6 @@ class Tally:
             setattr(self, name, getattr(self, name) + 1)
 
 
-class Gunicorn:
-    """The service as the README starts it, on a port of its own; killed and restarted."""
-
-    def __init__(self, database_url: str, keys: Path, folder: Path) -> None:
-        self.port = _free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
-        self.log = folder / "gunicorn.log"
-        self.env = {
-            **os.environ,
-            "VOUCHER_ENV": "development",
-            "VOUCHER_DATABASE_URL": database_url,
-            "VOUCHER_KEYS_DIR": str(keys),
-            "VOUCHER_LEDGER_ORIGIN": ORIGIN,
-            "VOUCHER_CHECKPOINT_FILE": str(folder / "published-checkpoint"),
-            "VOUCHER_RATELIMIT_ENABLED": "false",  # the burst comes from one address
-            "VOUCHER_METRICS_DIR": str(folder / "metrics"),
-            "GUNICORN_BIND": f"127.0.0.1:{self.port}",
-            "GUNICORN_WORKERS": "2",
-        }
-        self.master: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        with self.log.open("ab") as output:
-            self.master = subprocess.Popen(
-                [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"],
-                cwd=ROOT,
-                env=self.env,
-                stdout=output,
-                stderr=subprocess.STDOUT,
-            )
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            assert self.master.poll() is None, self.log.read_text()
-            try:
-                with urllib.request.urlopen(f"{self.base}/healthz", timeout=2) as reply:
-                    if reply.status == 200:
-                        return
-            except (OSError, HTTPException):
-                time.sleep(0.1)
-        pytest.fail(f"gunicorn did not answer within 30 s:\n{self.log.read_text()}")
-
-    def workers(self) -> list[int]:
-        assert self.master is not None
-        found = subprocess.run(
-            ["pgrep", "-P", str(self.master.pid)], capture_output=True, text=True, check=False
-        )
-        return [int(pid) for pid in found.stdout.split()]
-
-    def kill_worker(self) -> None:
-        os.kill(self.workers()[0], signal.SIGKILL)
-
-    def kill_master_and_restart(self) -> None:
-        assert self.master is not None
-        self.master.send_signal(signal.SIGKILL)
-        self.master.wait()
-        self.start()  # the same command, at once: the port is taken again as the orphans go
-
-    def stop(self) -> None:
-        if self.master is not None and self.master.poll() is None:
-            orphans = self.workers()
-            self.master.terminate()
-            try:
-                self.master.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.master.kill()
-                self.master.wait()
-            for pid in orphans:
-                with suppress(ProcessLookupError):
-                    os.kill(pid, signal.SIGKILL)
-
-
-@contextmanager
-def served(database_url: str, keys: Path, folder: Path) -> Iterator[Gunicorn]:
-    server = Gunicorn(database_url, keys, folder)
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
-def terminate_backends(database_url: str) -> int:
-    """End every other connection to the service's database, as an operator's
-    `pg_terminate_backend` or a failover would; answer how many."""
-    url = make_url(database_url)
-    admin = create_engine(url.set(database="postgres"), poolclass=NullPool)
-    try:
-        with admin.connect() as connection:
-            ended = connection.execute(
-                text(
-                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-                    "WHERE datname = :name AND pid <> pg_backend_pid()"
-                ),
-                {"name": url.database},
-            ).scalar_one()
-    finally:
-        admin.dispose()
-    return int(ended)
-
-
 def send(base: str, path: str, body: dict[str, Any], headers: dict[str, str]) -> Answer:
     request = urllib.request.Request(
         base + path,
@@ -204,6 +99,10 @@ def send(base: str, path: str, body: dict[str, Any], headers: dict[str, str]) ->
         with error:
             replayed = "Idempotent-Replayed" in error.headers
             return Answer(error.code, error.read(), replayed)
+
+
+def passed(answered: Counter[str], due: float) -> bool:
+    return answered["ops"] >= due
 
 
 def until_answered(
@@ -338,9 +237,8 @@ def test_a_burst_under_kills_and_terminated_backends_writes_each_acknowledged_re
         burst.start()
         struck: list[str] = []
         for point, fault in FAULTS.items():
-            due = point * 2 * SMES
             with progress:
-                reached = progress.wait_for(lambda due=due: answered["ops"] >= due, 120)
+                reached = progress.wait_for(partial(passed, answered, point * 2 * SMES), 120)
             assert reached, f"the burst stalled before {fault}: {answered['ops']} answered"
             if fault == "kill_worker":
                 server.kill_worker()
@@ -385,38 +283,6 @@ def test_a_burst_under_kills_and_terminated_backends_writes_each_acknowledged_re
     print(f"faults: {struck}; clients saw {tally}")  # the figures of the run
 
 
-@contextmanager
-def keys_held(database_url: str) -> Iterator[None]:
-    """Hold a lock that lets Idempotency-Keys be read but not taken: requests under a key wait
-    in the middle of their transaction until the block ends."""
-    engine = create_engine(database_url, poolclass=NullPool)
-    try:
-        with engine.connect() as connection, connection.begin():
-            connection.execute(text("LOCK TABLE idempotent_requests IN EXCLUSIVE MODE"))
-            yield
-    finally:
-        engine.dispose()
-
-
-def waiting_on_keys(database_url: str, count: int) -> None:
-    """Return once `count` backends wait for the lock of `keys_held`."""
-    engine = create_engine(database_url, poolclass=NullPool)
-    query = text(
-        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-        "AND wait_event_type = 'Lock' AND query ILIKE '%idempotent_requests%'"
-    )
-    try:
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            with engine.connect() as connection:
-                if connection.execute(query).scalar_one() >= count:
-                    return
-            time.sleep(0.05)
-    finally:
-        engine.dispose()
-    pytest.fail(f"{count} requests never waited for their key")
-
-
 def test_a_request_its_client_gave_up_on_answers_its_retry_or_runs_once(
     app: Flask, database_url: str, keyring: Keyring, tmp_path: Path
 ) -> None:
@@ -448,19 +314,19 @@ def test_a_request_its_client_gave_up_on_answers_its_retry_or_runs_once(
     bearer_of = {uscc: bearer(app, Role.SME, sme=uscc) for uscc in (heard_of, died_with)}
     with served(database_url, keyring.directory, tmp_path) as server:
         # The client gives up, twice, while its request waits; the first commits meanwhile.
-        with keys_held(database_url):
+        with table_locked(database_url, KEYS, "EXCLUSIVE"):  # keys read, not taken
             for _ in range(2):
                 with pytest.raises(TimeoutError):
                     claim(heard_of, "gave-up", timeout=1)
-            waiting_on_keys(database_url, 2)
+            waiting_for(database_url, KEYS, 2)
         answer = retry_until_answered(lambda: claim(heard_of, "gave-up", timeout=20))
         assert (answer.status, answer.replayed) == (201, True)
 
         # The worker dies while its request waits: nothing commits; the retry runs it once.
-        with keys_held(database_url):
+        with table_locked(database_url, KEYS, "EXCLUSIVE"):
             with pytest.raises(TimeoutError):
                 claim(died_with, "died", timeout=1)
-            waiting_on_keys(database_url, 1)
+            waiting_for(database_url, KEYS, 1)
             for pid in server.workers():
                 os.kill(pid, signal.SIGKILL)
         answer = retry_until_answered(lambda: claim(died_with, "died", timeout=20))
