@@ -23,9 +23,14 @@ from voucher_app.domain.errors import (
     UserExists,
     WeakPassword,
 )
-from voucher_app.domain.users import LOCK_AFTER_FAILURES, LOCK_FOR, UserStatus
+from voucher_app.domain.users import (
+    FAILURES_KEPT_FOR,
+    LOCK_AFTER_FAILURES,
+    LOCK_FOR,
+    UserStatus,
+)
 from voucher_app.persistence.database import Database
-from voucher_app.persistence.models import SecurityEvent, User
+from voucher_app.persistence.models import LoginFailure, SecurityEvent, User
 from voucher_app.persistence.uow import UnitOfWork, read_only
 from voucher_app.services import users
 from voucher_app.services.users import NewUser
@@ -144,14 +149,60 @@ def test_repeated_failures_lock_the_account_for_a_while(
     assert users.log_in(uow, name, PASSWORD, HASHER).username == name
 
 
-def test_an_unknown_user_gets_the_same_answer_as_a_wrong_password(centers: UnitOfWork) -> None:
+def _refusal(uow: UnitOfWork, name: str, password: str) -> tuple[str, str, list[str]]:
+    """What a refused sign-in says: its code, its message, and what its details name."""
+    with pytest.raises((InvalidCredentials, AccountLocked)) as refused:
+        users.log_in(uow, name, password, HASHER)
+    return refused.value.code, refused.value.message, sorted(refused.value.details)
+
+
+def test_an_unknown_user_gets_the_same_answer_as_a_wrong_password(
+    centers: UnitOfWork, clock: FrozenClock
+) -> None:
+    """Before the lock, at it and after it: an unknown name is counted and locked like a real
+    one, so no answer tells whether a name has an account."""
     users.create_user(centers, STAFF, HASHER, ADMIN)
-    with pytest.raises(InvalidCredentials) as unknown:
-        users.log_in(centers, "nobody", PASSWORD, HASHER)
-    with pytest.raises(InvalidCredentials) as wrong:
-        users.log_in(centers, STAFF.username, "not the password!", HASHER)
-    assert unknown.value.message == wrong.value.message
-    assert _events(centers, "nobody") == ["login_failed"]
+    for _ in range(LOCK_AFTER_FAILURES):
+        unknown = _refusal(centers, "Nobody ", PASSWORD)  # the same name as typed differently
+        wrong = _refusal(centers, STAFF.username, "not the password!")
+        assert unknown == wrong == ("invalid_credentials", "wrong user name or password", [])
+    unknown = _refusal(centers, "nobody", PASSWORD)
+    locked = _refusal(centers, STAFF.username, PASSWORD)  # even the right password waits
+    assert unknown == locked == ("account_locked", unknown[1], ["until"])
+    assert _events(centers, "nobody") == [
+        *["login_failed"] * LOCK_AFTER_FAILURES,
+        "lockout",
+        "login_locked",
+    ]
+    assert _events(centers, "nobody")[-3:] == _events(centers, STAFF.username)[-3:]
+    clock.advance(LOCK_FOR + timedelta(seconds=1))
+    assert _refusal(centers, "nobody", PASSWORD)[0] == "invalid_credentials"
+    assert users.log_in(centers, STAFF.username, PASSWORD, HASHER).username == STAFF.username
+
+
+@read_only
+def _counted_names(uow: UnitOfWork) -> list[str]:
+    return list(uow.session.scalars(select(LoginFailure.username).order_by("username")))
+
+
+def test_failures_are_forgotten_after_a_while_and_their_rows_deleted(
+    centers: UnitOfWork, clock: FrozenClock
+) -> None:
+    """What the lockout keeps is bounded: a name's failures are forgotten FAILURES_KEPT_FOR
+    after the last one, and later failed sign-ins delete the forgotten rows."""
+    users.create_user(centers, STAFF, HASHER, ADMIN)
+    for name in ("ghost-1", "ghost-2", STAFF.username):
+        for _ in range(LOCK_AFTER_FAILURES - 1):
+            _refusal(centers, name, "not the password!")
+    assert _counted_names(centers) == ["ghost-1", "ghost-2", STAFF.username]
+    clock.advance(FAILURES_KEPT_FOR + timedelta(seconds=1))
+    # Forgotten: one more failure does not lock, for a real name or an unknown one.
+    assert _refusal(centers, "ghost-1", "x")[0] == "invalid_credentials"
+    assert _refusal(centers, STAFF.username, "x")[0] == "invalid_credentials"
+    assert _counted_names(centers) == ["ghost-1", STAFF.username]  # ghost-2 is gone
+    # The right password starts the count again, and keeps nothing.
+    users.log_in(centers, STAFF.username, PASSWORD, HASHER)
+    assert _counted_names(centers) == ["ghost-1"]
 
 
 def test_a_disabled_account_and_its_tokens_stop_working(centers: UnitOfWork) -> None:

@@ -2,18 +2,29 @@
 (Flask-Limiter) on signing in, registering, claiming vouchers and redeeming them.
 
 Limits count per client address, in memory by default; set `VOUCHER_RATELIMIT_STORAGE_URI`
-(e.g. `redis://cache:6379/0`) so that every gunicorn worker and instance counts together.
+(e.g. `redis://cache:6379/0`) so that every gunicorn worker and instance counts together. With
+memory, each process counts alone: two workers let a client through twice as often. A server
+started in production with it says so in its log (a WARNING naming the variable) rather than
+refusing: one process alone, or a proxy that limits in front, is a setup memory serves right.
+A storage URI the limiter cannot use stops the start, naming the variable.
 """
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
+import click
 from flask import Flask, Response
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
+from limits.errors import ConfigurationError as StorageUriError
 
-#: Endpoint → limit on its POSTs. Signing in is also guarded by the per-account lockout.
+from voucher_app.wiring import ConfigurationError
+
+log = logging.getLogger(__name__)
+
+#: Endpoint → limit on its POSTs. Signing in is also guarded by the lockout per user name.
 LIMITS = {
     "auth.Login": "10 per minute; 100 per hour",
     "users.Register": "10 per hour",
@@ -32,6 +43,18 @@ HEADERS = {
 
 
 LIMITER = "voucher_app.limiter"
+#: Storage schemes whose counters live in one process only.
+PER_PROCESS = frozenset({"memory", "async+memory"})
+COUNTING_ALONE = (
+    "VOUCHER_RATELIMIT_STORAGE_URI is memory://: each worker and instance counts rate limits "
+    "alone, so a client gets each limit once per process (set it to a Redis URL, "
+    "redis://HOST:6379/0, that every process shares)"
+)
+
+
+def counts_alone(storage_uri: str) -> bool:
+    """Whether rate-limit counters in this storage are seen by this process only."""
+    return storage_uri.partition("://")[0].strip().lower() in PER_PROCESS
 
 
 def limit_posts(app: Flask, limits: dict[str, str]) -> None:
@@ -45,17 +68,26 @@ def limit_posts(app: Flask, limits: dict[str, str]) -> None:
 
 def init_app(app: Flask) -> None:
     """Call after the routes are registered: the limits wrap their views."""
-    limiter = Limiter(
-        get_remote_address,
-        app=app,
-        storage_uri=app.config["RATELIMIT_STORAGE_URI"],
-        headers_enabled=True,
-    )
+    storage_uri = str(app.config["RATELIMIT_STORAGE_URI"])
+    try:
+        limiter = Limiter(
+            get_remote_address, app=app, storage_uri=storage_uri, headers_enabled=True
+        )
+    except StorageUriError:
+        # Only its scheme is said: the URI may hold a password.
+        scheme = storage_uri.partition("://")[0] or "(none)"
+        raise ConfigurationError(
+            f"VOUCHER_RATELIMIT_STORAGE_URI: the rate limiter cannot use a {scheme!r} storage; "
+            "use memory:// (one process) or redis://HOST:6379/0 (shared by every process)"
+        ) from None
     # The views below hold the limiter weakly; with RATELIMIT_ENABLED false it registers
     # nothing on the app, so without this reference it would be collected and they would fail.
     app.extensions[LIMITER] = limiter
     limit_posts(app, LIMITS)
     production = bool(app.config.get("PRODUCTION"))
+    served = click.get_current_context(silent=True) is None  # not a `flask …` command
+    if production and served and limiter.enabled and counts_alone(storage_uri):
+        log.warning(COUNTING_ALONE)
 
     @app.after_request
     def _headers(response: Response) -> Response:

@@ -49,8 +49,13 @@ SCOPES = frozenset({"read", "write"})
 USERNAME = re.compile(r"[a-z0-9][a-z0-9._@-]{2,63}")
 MIN_PASSWORD = 12
 MAX_PASSWORD = 128
+#: The lockout is kept per user name as typed (lower-cased), whether or not an account has
+#: it, so that its answers do not tell which names exist: this many failed sign-ins under a
+#: name in a row lock it for LOCK_FOR; a name's failures are forgotten FAILURES_KEPT_FOR after
+#: the last one (and a lock once it ends), so that what is kept stays bounded.
 LOCK_AFTER_FAILURES = 5
 LOCK_FOR = timedelta(minutes=15)
+FAILURES_KEPT_FOR = timedelta(hours=1)
 #: A few of the passwords every breach list starts with; longer than MIN_PASSWORD or close.
 COMMON_PASSWORDS = frozenset(
     {

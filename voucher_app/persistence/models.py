@@ -734,6 +734,22 @@ class SecurityEvent(Base):
     recorded_at: Mapped[datetime]
 
 
+class LoginFailure(Base):
+    """Failed sign-ins under one user name — an account's or not, so that a lockout does not
+    tell which names exist — and the lock they led to. A row is forgotten once `expires_at`
+    passes (a while after the last failure, or when the lock ends); sign-ins delete the stale
+    rows they meet, so what is kept stays bounded."""
+
+    __tablename__ = "login_failures"
+    __table_args__ = (CheckConstraint("failures >= 0", name="failures_not_negative"),)
+
+    #: As typed at sign-in: stripped and lower-cased, at most 64 characters.
+    username: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer)
+    locked_until: Mapped[datetime | None]
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+
+
 class IdempotentRequest(Base):
     """A state-changing API request made under an `Idempotency-Key`, and the answer it got: a
     retry with the same key and body gets that answer again; with another body, a refusal.

@@ -10,6 +10,7 @@ sign-ins, failures, lockouts, tokens made and revoked and refused requests go to
 
 from __future__ import annotations
 
+import base64
 import functools
 import hashlib
 import secrets
@@ -20,12 +21,14 @@ from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select
+from argon2.low_level import ARGON2_VERSION
+from sqlalchemy import delete, select
 
 from voucher_app.domain.actors import Actor, Role
 from voucher_app.domain.errors import (
     AccountInactive,
     AccountLocked,
+    ConcurrentRequest,
     InvalidCredentials,
     InvalidInput,
     UnknownToken,
@@ -33,6 +36,7 @@ from voucher_app.domain.errors import (
     UserExists,
 )
 from voucher_app.domain.users import (
+    FAILURES_KEPT_FOR,
     LOCK_AFTER_FAILURES,
     LOCK_FOR,
     SCOPES,
@@ -44,7 +48,16 @@ from voucher_app.domain.users import (
     check_password,
     check_username,
 )
-from voucher_app.persistence.models import ApiToken, Center, Provider, SecurityEvent, Sme, User
+from voucher_app.persistence.database import insert_ignoring_duplicates
+from voucher_app.persistence.models import (
+    ApiToken,
+    Center,
+    LoginFailure,
+    Provider,
+    SecurityEvent,
+    Sme,
+    User,
+)
 from voucher_app.persistence.uow import UnitOfWork, read_only, transaction
 from voucher_app.services.centers import center_by_code
 from voucher_app.services.providers import provider_by_id
@@ -153,11 +166,12 @@ def _create(
 @transaction
 def set_status(uow: UnitOfWork, user_id: uuid.UUID, status: UserStatus, actor: Actor) -> UserView:
     """Approve a registration, disable an account or enable it again."""
+    if status is UserStatus.ACTIVE:
+        # Before the account's row is locked: a sign-in locks the name's failures, then it.
+        forget_failures(uow, user_row(uow, user_id).username)
     user = user_row(uow, user_id, lock=True)
     before = user.status
     user.status = status.value
-    if status is UserStatus.ACTIVE:
-        user.failed_logins, user.locked_until = 0, None
     record_event(uow, f"user_{status.value}", user.username, actor.id, details={"was": before})
     return _view(uow, user)
 
@@ -232,12 +246,20 @@ def log_in(
     remote_addr: str | None = None,
 ) -> Principal:
     """The principal whose password this is; the attempt (and a lockout) is recorded even when
-    it is refused, so the refusal is raised after the transaction commits."""
+    it is refused, so the refusal is raised after the transaction commits.
+
+    A refusal does not tell whether the name has an account: an unknown name is checked
+    against a dummy hash (as slow as a real check), and it is counted and locked exactly like
+    an account's name (`login_failures`, in the database every process shares)."""
     attempt = _attempt(uow, username, password, hasher, remote_addr)
     if attempt.refusal is not None:
         raise attempt.refusal
     assert attempt.principal is not None
     return attempt.principal
+
+
+#: Stale `login_failures` rows a failed sign-in deletes on its way (keeps the table bounded).
+PRUNE_BATCH = 100
 
 
 @transaction
@@ -249,43 +271,96 @@ def _attempt(
     remote_addr: str | None,
 ) -> _Attempt:
     name = username.strip().lower()[:64]
-    user = uow.session.scalar(select(User).where(User.username == name).with_for_update())
     now = uow.clock.now()
-    wrong = InvalidCredentials("wrong user name or password")
-    if user is None:
-        _verify(hasher, _dummy(hasher), password)  # as slow as a real check: names do not leak
+    # The name's row, locked: attempts under one name take turns, in every process.
+    failures = _failures_of(uow, name, now)
+    if failures.locked_until is not None:
         record_event(
-            uow, "login_failed", name or None, name or "anonymous", remote_addr=remote_addr
+            uow, "login_locked", name or None, name or "anonymous", remote_addr=remote_addr
         )
-        return _Attempt(None, wrong)
-    if user.locked_until is not None and user.locked_until > now:
-        record_event(uow, "login_locked", name, name, remote_addr=remote_addr)
-        return _Attempt(
-            None,
-            AccountLocked(
-                "too many failed sign-ins; try again later", until=user.locked_until.isoformat()
-            ),
-        )
-    if not _verify(hasher, user.password_hash, password):
-        user.failed_logins += 1
-        failures = {"failures": user.failed_logins}
-        record_event(uow, "login_failed", name, name, remote_addr=remote_addr, details=failures)
-        if user.failed_logins >= LOCK_AFTER_FAILURES:
-            user.failed_logins, user.locked_until = 0, now + LOCK_FOR
-            until = {"until": user.locked_until.isoformat()}
-            record_event(uow, "lockout", name, name, remote_addr=remote_addr, details=until)
-        return _Attempt(None, wrong)
+        return _Attempt(None, _locked(failures.locked_until))
+    user = uow.session.scalar(select(User).where(User.username == name).with_for_update())
+    # An unknown name is checked against a dummy hash: as slow as a real check.
+    stored = user.password_hash if user is not None else _dummy(hasher)
+    if not _verify(hasher, stored, password) or user is None:
+        _count_failure(uow, failures, name, now, remote_addr)
+        return _Attempt(None, InvalidCredentials("wrong user name or password"))
+    uow.session.delete(failures)  # the right password: the count starts again
     if user.status != UserStatus.ACTIVE:
         status = {"status": user.status}
         record_event(uow, "login_inactive", name, name, remote_addr=remote_addr, details=status)
         return _Attempt(
             None, AccountInactive(f"this account is {user.status}", account_status=user.status)
         )
-    user.failed_logins, user.locked_until = 0, None
     if hasher.check_needs_rehash(user.password_hash):
         user.password_hash = hasher.hash(password)
     record_event(uow, "login", name, name, remote_addr=remote_addr)
     return _Attempt(principal_of(user), None)
+
+
+def _locked(until: datetime) -> AccountLocked:
+    return AccountLocked("too many failed sign-ins; try again later", until=until.isoformat())
+
+
+def _failures_of(uow: UnitOfWork, name: str, now: datetime) -> LoginFailure:
+    """The failures counted under `name`, locked FOR UPDATE (made if there were none, and
+    started afresh when the old ones are forgotten)."""
+    session = uow.session
+    for _ in range(3):  # another sign-in may prune a stale row between our insert and lock
+        insert_ignoring_duplicates(
+            session,
+            LoginFailure.__table__,  # type: ignore[arg-type]
+            [{"username": name, "failures": 0, "locked_until": None, "expires_at": now}],
+            key=["username"],
+        )
+        row = session.get(LoginFailure, name, with_for_update=True, populate_existing=True)
+        if row is not None:
+            if row.expires_at <= now or (row.locked_until is not None and row.locked_until <= now):
+                row.failures, row.locked_until = 0, None
+            return row
+    raise ConcurrentRequest("sign-ins under this name raced; try again")
+
+
+def _count_failure(
+    uow: UnitOfWork, failures: LoginFailure, name: str, now: datetime, remote_addr: str | None
+) -> None:
+    """One more failure under `name` (an account's or not): the same count, the same lock and
+    the same security events either way."""
+    failures.failures += 1
+    failures.expires_at = now + FAILURES_KEPT_FOR
+    counted = {"failures": failures.failures}
+    actor = name or "anonymous"
+    record_event(uow, "login_failed", name or None, actor, remote_addr=remote_addr, details=counted)
+    if failures.failures >= LOCK_AFTER_FAILURES:
+        failures.failures, failures.locked_until = 0, now + LOCK_FOR
+        failures.expires_at = max(failures.expires_at, failures.locked_until)
+        until = {"until": failures.locked_until.isoformat()}
+        record_event(uow, "lockout", name or None, actor, remote_addr=remote_addr, details=until)
+    _prune(uow, name, now)
+
+
+def _prune(uow: UnitOfWork, name: str, now: datetime) -> None:
+    """Delete some forgotten rows of other names (rows another sign-in holds are skipped)."""
+    stale = (
+        select(LoginFailure.username)
+        .where(LoginFailure.expires_at <= now, LoginFailure.username != name)
+        .limit(PRUNE_BATCH)
+        .with_for_update(skip_locked=True)
+    )
+    uow.session.execute(
+        delete(LoginFailure)
+        .where(LoginFailure.username.in_(stale.scalar_subquery()))
+        .execution_options(synchronize_session=False)
+    )
+
+
+def forget_failures(uow: UnitOfWork, username: str) -> None:
+    """Clear the failures and any lock under this name (an admin enabling the account)."""
+    uow.session.execute(
+        delete(LoginFailure)
+        .where(LoginFailure.username == username)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def _verify(hasher: PasswordHasher, stored: str, password: str) -> bool:
@@ -297,8 +372,18 @@ def _verify(hasher: PasswordHasher, stored: str, password: str) -> bool:
 
 @functools.cache
 def _dummy(hasher: PasswordHasher) -> str:
-    """A hash of nothing anyone knows, made once per hasher, to check unknown names against."""
-    return hasher.hash(secrets.token_urlsafe(16))
+    """A hash no password matches, in this hasher's parameters, to check unknown names against:
+    checking it costs what checking an account's hash costs. Random salt and digest, not a
+    hash of anything: making one would cost a process's first unknown name twice as long."""
+
+    def random_b64(size: int) -> str:
+        return base64.b64encode(secrets.token_bytes(size)).decode().rstrip("=")
+
+    return (
+        f"$argon2{hasher.type.name.lower()}$v={ARGON2_VERSION}"
+        f"$m={hasher.memory_cost},t={hasher.time_cost},p={hasher.parallelism}"
+        f"${random_b64(hasher.salt_len)}${random_b64(hasher.hash_len)}"
+    )
 
 
 @read_only
