@@ -3,7 +3,7 @@
 db        upgrade | downgrade | heads | revision      the schema, through Alembic
 keys      init | rotate | list                        the Ed25519 keys in keys/
 centers   import | list                               the service-center hierarchy
-ledger    sequence | checkpoint | verify | export | reverse
+ledger    sequence | checkpoint | verify | export | import-tail | reverse
 demo      load                                        demo data for an empty database
 jobs      run                                         the scheduler in this process
 serve                                                 development server + scheduler
@@ -29,6 +29,7 @@ from voucher_app import jobs
 from voucher_app.domain.actors import SYSTEM, Actor, Role
 from voucher_app.domain.errors import VoucherError
 from voucher_app.domain.money import format_yuan
+from voucher_app.ledger import published
 from voucher_app.persistence import migrate
 from voucher_app.services import bulk, centers, demo, ledger, vouchers
 from voucher_app.signing.keyring import KeyPurpose
@@ -197,9 +198,17 @@ def ledger_checkpoint() -> None:
 @ledger_cli.command("verify")
 @domain_errors
 def ledger_verify() -> None:
-    """Recompute leaves, roots, signatures, balances and invariants; exit 1 on the first fault."""
+    """Recompute leaves, roots, signatures, balances and invariants, and check the log against
+    its published checkpoint; exit 1 on the first fault."""
     parts = current()
     verifiers = parts.ledger_verifiers()
+    gap = ledger.behind_published(parts.uow())
+    if gap is not None:
+        click.echo(
+            f"FAIL {published.describe_gap(*gap)}: "
+            "restore a newer dump or `ledger import-tail DIR`",
+            err=True,
+        )
     if sys.stdout.isatty():
         with click.progressbar(length=1, label="verifying", show_pos=True) as bar:
 
@@ -212,6 +221,7 @@ def ledger_verify() -> None:
         report = ledger.verify_ledger(parts.uow(), verifiers)
     if report.failure is not None:
         click.echo(f"FAIL {report.failure}", err=True)
+    if gap is not None or report.failure is not None:
         sys.exit(1)
     size = report.latest.size if report.latest else 0
     unsigned = report.entries - size
@@ -231,6 +241,26 @@ def ledger_export(directory: Path) -> None:
     vkeys = [v.vkey for v in parts.ledger_verifiers()]
     count = ledger.export_ledger(parts.uow(), directory, vkeys)
     click.echo(f"exported {count} entries to {directory}")
+
+
+@ledger_cli.command("import-tail")
+@click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@domain_errors
+def ledger_import_tail(directory: Path) -> None:
+    """Restore the published entries a restored log lacks from DIRECTORY, a `ledger export`
+    (or a mirror's copy) taken before the restore."""
+    parts = current()
+    done = ledger.import_tail(parts.uow(), directory, parts.ledger_verifiers())
+    if done.start == done.end:
+        click.echo(f"the log reaches its published checkpoint ({done.end} entries): nothing to do")
+        return
+    click.echo(
+        f"entries {done.start} to {done.end - 1} restored from {directory} "
+        f"({done.written} written, {done.requeued} already held); the log again reaches its "
+        f"published checkpoint of {done.end}\n"
+        "The ledger is whole again. The business rows of those entries (vouchers, redemptions, "
+        "batches, report figures) are not in an export: they lag until a newer dump is restored."
+    )
 
 
 @ledger_cli.command("reverse")

@@ -24,6 +24,7 @@ from apscheduler.util import undefined
 from flask import Flask
 
 from voucher_app.domain.actors import SYSTEM
+from voucher_app.domain.errors import VoucherError
 from voucher_app.heartbeat import beating
 from voucher_app.services import (
     idempotency,
@@ -97,6 +98,8 @@ def leased(
             try:
                 with renewing(app, name, holder, duration):
                     job(parts)
+            except VoucherError as refused:  # a state the job waits out (a log behind, say)
+                log.warning("job %s refused: %s: %s", name, refused.code, refused.message)
             except Exception:
                 log.exception("job %s failed; it runs again at its next interval", name)
 

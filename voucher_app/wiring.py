@@ -6,6 +6,8 @@ building their own, so tests can swap a part in one place.
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,8 +19,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from flask import Flask, current_app, g, has_request_context
 
 from voucher_app.clock import Clock, SystemClock
-from voucher_app.domain.errors import KeyringError
+from voucher_app.domain.errors import KeyringError, LogBehindPublished
 from voucher_app.ledger.checkpoints import CheckpointSigner
+from voucher_app.ledger.published import FILE_NAME, PublishedFile
 from voucher_app.persistence.database import Database
 from voucher_app.persistence.uow import HeldUnitOfWork, UnitOfWork
 from voucher_app.services import ledger
@@ -51,6 +54,8 @@ class Wiring:
     second_approval_over_fen: int = 50_000_000
     idempotency_key_hours: int = 24
     sender: Sender = log_sender
+    #: Where the latest signed checkpoint is also kept, outside the database (`CHECKPOINT_FILE`).
+    checkpoint_file: Path = Path("keys", FILE_NAME)
 
     @classmethod
     def from_config(cls, config: dict[str, Any], instance_path: str) -> Wiring:
@@ -71,6 +76,7 @@ class Wiring:
             max_table_rows=int(config["MAX_TABLE_ROWS"]),
             second_approval_over_fen=int(config["SECOND_APPROVAL_OVER_FEN"]),
             idempotency_key_hours=int(config["IDEMPOTENCY_KEY_HOURS"]),
+            checkpoint_file=checkpoint_file(config, keys_dir, url),
         )
 
     def require_keys(self) -> None:
@@ -91,23 +97,42 @@ class Wiring:
         if has_request_context() and (held := g.get("held_uow")) is not None:
             return held  # type: ignore[no-any-return]
         hook = self.sequence_quietly if self.sequence_after_commit else None
-        return UnitOfWork(self.database, self.clock, after_ledger_commit=hook)
+        return UnitOfWork(
+            self.database,
+            self.clock,
+            after_ledger_commit=hook,
+            published=self.published_checkpoint,
+        )
 
     def held_uow(self, on_open: Callable[[UnitOfWork], None]) -> HeldUnitOfWork:
         """A unit of work held for a whole request; `on_open` runs first in its transaction."""
         hook = self.sequence_quietly if self.sequence_after_commit else None
-        return HeldUnitOfWork(self.database, self.clock, on_open=on_open, after_ledger_commit=hook)
+        return HeldUnitOfWork(
+            self.database,
+            self.clock,
+            on_open=on_open,
+            after_ledger_commit=hook,
+            published=self.published_checkpoint,
+        )
 
     def sequence_quietly(self) -> None:
         """Sequence after a commit; a failure here is retried by the sequencer job."""
         try:
-            ledger.sequence_log(UnitOfWork(self.database, self.clock), wait=False, batches=1)
+            quiet = UnitOfWork(self.database, self.clock, published=self.published_checkpoint)
+            ledger.sequence_log(quiet, wait=False, batches=1)
+        except LogBehindPublished as refused:  # waits for the restore: not a fault per commit
+            log.warning("not sequenced: %s", refused.message)
         except Exception:
             log.exception("sequencing after commit failed; the sequencer job will retry")
 
     def checkpoint_signer(self) -> CheckpointSigner:
         _record, key = self.keyring.active(KeyPurpose.LEDGER)
         return CheckpointSigner(self.origin, key)
+
+    @functools.cached_property
+    def published_checkpoint(self) -> PublishedFile:
+        """The latest signed checkpoint's file; one per app, so its reads stay cached."""
+        return PublishedFile(self.checkpoint_file, self.origin, self.ledger_verifiers)
 
     def voucher_signer(self) -> VoucherSigner:
         record, key = self.keyring.active(KeyPurpose.VOUCHER)
@@ -121,6 +146,19 @@ class Wiring:
         return [
             Verifier(self.origin, key) for _r, key in self.keyring.public_keys(KeyPurpose.LEDGER)
         ]
+
+
+def checkpoint_file(config: dict[str, Any], keys_dir: Path, database_url: str) -> Path:
+    """`CHECKPOINT_FILE`, else `published-checkpoint` in the keys folder.
+
+    Under TESTING the default is one file per database: the tests' one keyring signs for many
+    throwaway databases (what production must never do), and each is its own log.
+    """
+    if config.get("CHECKPOINT_FILE"):
+        return Path(config["CHECKPOINT_FILE"]).resolve()
+    if config.get("TESTING"):
+        return keys_dir / f"{FILE_NAME}.{hashlib.sha256(database_url.encode()).hexdigest()[:16]}"
+    return keys_dir / FILE_NAME
 
 
 def init_app(app: Flask, wiring: Wiring) -> None:

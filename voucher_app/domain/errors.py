@@ -54,6 +54,7 @@ a contract: clients and tests match on it, so it never changes once released.
     │   ├── IdempotencyKeyReused      the same key with a different request
     │   ├── IdempotencyKeyAnswered    a request with the same key committed first: replay it
     │   ├── DatabaseNotEmpty          demo data only goes into an empty database
+    │   ├── LogBehindPublished        the log lacks or contradicts the checkpoint it last published
     │   ├── ConcurrentRequest         lost a race that a retry resolves (services retry it)
     │   ├── ProviderNotApproved       a provider acting before approval or while suspended
     │   ├── ProviderExists            one registration per unified social credit code
@@ -341,6 +342,13 @@ class IdempotencyKeyAnswered(Conflict):
 
 class DatabaseNotEmpty(Conflict):
     code = "database_not_empty"
+
+
+class LogBehindPublished(Conflict):
+    """The Merkle log is smaller than the checkpoint last published (kept outside the database),
+    or does not extend it: it signs nothing until its missing tail is restored."""
+
+    code = "log_behind_published"
 
 
 class ConcurrentRequest(Conflict):

@@ -2,7 +2,9 @@
 
 A new checkpoint is signed only after a consistency proof, built from the stored nodes, shows
 that the tree it covers extends the tree of the previous checkpoint: the log never signs two
-checkpoints that contradict each other.
+checkpoints that contradict each other. The database's checkpoints vanish with a restore from an
+older backup, so the tree must also extend the checkpoint last published, kept outside the
+database (`published`): the new checkpoint is written there before its transaction commits.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from sqlalchemy.orm import Session
 from voucher_app.clock import Clock
 from voucher_app.domain.errors import NoCheckpoint
 from voucher_app.ledger import merkle, sequencer, store
+from voucher_app.ledger.published import PublishedFile, require_extends
 from voucher_app.persistence.models import LedgerCheckpoint
 from voucher_app.signing.note import Checkpoint, sign_note
 
@@ -43,17 +46,38 @@ def all_checkpoints(session: Session) -> list[LedgerCheckpoint]:
     return list(session.scalars(select(LedgerCheckpoint).order_by(LedgerCheckpoint.tree_size)))
 
 
-def sign(session: Session, signer: CheckpointSigner, clock: Clock) -> LedgerCheckpoint | None:
-    """Sign the current tree if it grew since the last checkpoint; the caller commits."""
+def sign(
+    session: Session,
+    signer: CheckpointSigner,
+    clock: Clock,
+    published: PublishedFile | None = None,
+) -> LedgerCheckpoint | None:
+    """Sign the current tree if it grew since the last checkpoint; the caller commits.
+
+    With `published`, refuse (`LogBehindPublished`) unless the tree extends the checkpoint in
+    that file, and write the new checkpoint there before returning (so before it is committed
+    and served). A file missing, or older than the database's latest checkpoint, is brought up
+    to that checkpoint even when there is nothing new to sign.
+    """
     sequencer.lock(session, wait=True)
     size = store.tree_size(session)
     try:
         previous: LedgerCheckpoint | None = latest(session)
     except NoCheckpoint:
         previous = None
-    if size == 0 or (previous is not None and previous.tree_size >= size):
-        return None
     root = store.root(session, size)
+    on_file = published.read() if published is not None else None
+    if on_file is not None:
+        require_extends(session, on_file, size, root)
+    if size == 0 or (previous is not None and previous.tree_size >= size):
+        if (
+            published is not None
+            and previous is not None
+            and (on_file is None or on_file.size < previous.tree_size)
+            and store.root(session, previous.tree_size) == bytes(previous.root_hash)
+        ):
+            published.write(previous.note)
+        return None
     if previous is not None:
         proof = store.consistency_proof(session, previous.tree_size, size)
         try:
@@ -72,4 +96,6 @@ def sign(session: Session, signer: CheckpointSigner, clock: Clock) -> LedgerChec
         .values(tree_size=size, root_hash=root, note=note, created_at=clock.now())
         .returning(LedgerCheckpoint.id)
     ).scalar_one()
+    if published is not None:
+        published.write(note)
     return session.get_one(LedgerCheckpoint, row_id)

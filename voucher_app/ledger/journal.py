@@ -12,6 +12,8 @@ per posting, one INSERT each for the entry, all its postings (multi-row) and the
 `post_many` posts a whole set of entries of one kind (bulk issuance) in a few statements: one
 conditional update per existing account for the sum of its postings, one multi-row INSERT for
 the accounts the set opens, and one each for the entries, their postings and the queue rows.
+`restore` writes entries of a published log back as they were published (the tail a restore
+from an older backup lost), the same way.
 """
 
 from __future__ import annotations
@@ -42,7 +44,7 @@ from sqlalchemy.orm import Session
 
 from voucher_app.clock import Clock
 from voucher_app.domain.accounts import Account, AccountKind, parse_account
-from voucher_app.domain.actors import Actor
+from voucher_app.domain.actors import Actor, Role
 from voucher_app.domain.entries import (
     EntryKind,
     Posting,
@@ -59,7 +61,7 @@ from voucher_app.domain.errors import (
     UnknownEntry,
 )
 from voucher_app.domain.money import format_yuan
-from voucher_app.ledger.document import MalformedEntry, check_refs
+from voucher_app.ledger.document import EntryRecord, MalformedEntry, check_refs
 from voucher_app.persistence.database import insert_ignoring_duplicates, insert_or_ignore
 from voucher_app.persistence.models import (
     JournalEntry,
@@ -233,6 +235,71 @@ class Journal:
             PostedEntry(entry_id, kind, now, postings, refs, None)
             for entry_id, (postings, refs) in zip(entry_ids, checked, strict=True)
         ]
+
+    def restore(self, entries: Sequence[EntryRecord]) -> list[int]:
+        """Write entries exactly as a published log holds them (ids, times, actors, refs,
+        reversals) and apply their postings to the balances; return their row ids in order.
+
+        For the tail of a log restored from an older backup (`tail.import_tail`), which checks
+        them against the signed root first and puts them in the log itself: they are not queued,
+        and they carry no idempotency key. Accounts are opened and moved as in `post_many`; a
+        funding account the database does not have yet (its programme came after the backup) is
+        opened with the floor its postings reach.
+        """
+        if not entries:
+            return []
+        totals: dict[str, int] = {}
+        lowest: dict[str, int] = {}
+        for entry in entries:
+            for account, amount in entry.postings:
+                totals[account] = totals.get(account, 0) + amount
+                lowest[account] = min(lowest.get(account, 0), totals[account])
+        funding = {name for name in totals if parse_account(name).kind is AccountKind.FUNDING}
+        for name in sorted(funding):
+            self.open_account(parse_account(name), floor_fen=lowest[name])
+        connection = self.session.connection()
+        money_in = {
+            name: total
+            for name, total in sorted(totals.items())
+            if total >= 0 and name not in funding
+        }
+        opened = self._open_holding(connection, money_in) if money_in else {}
+        self._apply_all(
+            connection,
+            [
+                (name, total)
+                for name, total in sorted(totals.items())
+                if total and name not in opened
+            ],
+        )
+        row_ids: list[int] = []
+        for entry in entries:
+            row = _entry_row(
+                uuid.UUID(entry.id),
+                entry.kind,
+                datetime.fromisoformat(entry.created_at),
+                _published_actor(entry),
+                entry.refs,
+                reverses_id=self._row_id(entry.reverses) if entry.reverses else None,
+            )
+            row_ids.append(connection.execute(_INSERT_ENTRY, row).scalar_one())
+        connection.execute(
+            _INSERT_POSTING_BY_NAME,
+            [
+                {"entry": uuid.UUID(entry.id), "account": account, "amount": amount}
+                for entry in entries
+                for account, amount in entry.postings
+            ],
+        )
+        return row_ids
+
+    def _row_id(self, public_id: str) -> int:
+        row_id = self.session.scalar(
+            select(JournalEntry.id).where(JournalEntry.public_id == uuid.UUID(public_id))
+        )
+        if row_id is None:
+            raise UnknownEntry(f"no journal entry {public_id}", entry=public_id)
+        return row_id
 
     def reverse(
         self, entry_id: uuid.UUID, actor: Actor, idempotency_key: str | None = None
@@ -499,6 +566,13 @@ def _checked(
     except MalformedEntry as exc:
         raise InvalidEntry(str(exc)) from exc
     return check_postings(kind, postings, programme=refs.get("programme")), refs
+
+
+def _published_actor(entry: EntryRecord) -> Actor:
+    try:
+        return Actor(entry.actor_id, Role(entry.actor_role))
+    except ValueError:
+        raise InvalidEntry(f"entry {entry.id} names an unknown role {entry.actor_role!r}") from None
 
 
 def _entry_row(

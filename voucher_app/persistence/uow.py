@@ -18,7 +18,7 @@ import random
 import sqlite3
 import time
 from collections.abc import Callable
-from typing import Concatenate, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Concatenate, ParamSpec, TypeVar
 
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
@@ -27,6 +27,9 @@ from voucher_app.clock import Clock
 from voucher_app.domain.errors import ConcurrentRequest
 from voucher_app.ledger.journal import Journal
 from voucher_app.persistence.database import Database
+
+if TYPE_CHECKING:
+    from voucher_app.ledger.published import PublishedFile
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -44,9 +47,13 @@ class UnitOfWork:
         clock: Clock,
         *,
         after_ledger_commit: Callable[[], None] | None = None,
+        published: PublishedFile | None = None,
     ) -> None:
         self.database = database
         self.clock = clock
+        #: Where the log's latest signed checkpoint is kept outside the database (DESIGN §4):
+        #: signing and sequencing check the log against it. None: no file (tests, tools).
+        self.published = published
         self._after_ledger_commit = after_ledger_commit
         self._session: Session | None = None
         self._journal: Journal | None = None
@@ -119,8 +126,11 @@ class HeldUnitOfWork(UnitOfWork):
         *,
         on_open: Callable[[UnitOfWork], None],
         after_ledger_commit: Callable[[], None] | None = None,
+        published: PublishedFile | None = None,
     ) -> None:
-        super().__init__(database, clock, after_ledger_commit=after_ledger_commit)
+        super().__init__(
+            database, clock, after_ledger_commit=after_ledger_commit, published=published
+        )
         self._on_open = on_open
         self._held: Session | None = None
         self._held_journal: Journal | None = None

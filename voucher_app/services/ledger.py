@@ -1,4 +1,10 @@
-"""Ledger use cases: reversals, sequencing, checkpoints, public reads, verification, export."""
+"""Ledger use cases: reversals, sequencing, checkpoints, public reads, verification, export,
+and the check of the log against its published checkpoint (with the restore of a lost tail).
+
+The services that need the published-checkpoint file (`ledger.published`) find it on the unit
+of work (`UnitOfWork.published`, which the wiring sets); a test may pass its own as `published`.
+A unit of work without one (tests, tools) checks against no file.
+"""
 
 from __future__ import annotations
 
@@ -13,16 +19,18 @@ from sqlalchemy import select
 
 from voucher_app.domain.actors import Actor
 from voucher_app.domain.errors import InvalidLogRange
-from voucher_app.ledger import checkpoints, export, sequencer, store, verify
+from voucher_app.ledger import checkpoints, export, published, sequencer, store, tail, verify
 from voucher_app.ledger.audit import AuditReport
 from voucher_app.ledger.checkpoints import CheckpointSigner
 from voucher_app.ledger.journal import PostedEntry
+from voucher_app.ledger.published import PublishedFile
+from voucher_app.ledger.tail import TailImport
 from voucher_app.persistence.models import (
     LedgerCheckpoint,
 )
 from voucher_app.persistence.uow import UnitOfWork, read_only, transaction
 from voucher_app.services import spend_facts
-from voucher_app.signing.note import Verifier
+from voucher_app.signing.note import Checkpoint, Verifier
 
 MAX_ENTRIES_PAGE = 1000
 
@@ -57,30 +65,85 @@ def reverse(
     return posted
 
 
+def _published_file(uow: UnitOfWork, given: PublishedFile | None) -> PublishedFile | None:
+    """The published-checkpoint file: the one given, else the unit of work's."""
+    return given if given is not None else uow.published
+
+
 @transaction
-def _integrate_batch(uow: UnitOfWork, *, wait: bool) -> int:
-    return sequencer.integrate_batch(uow.session, wait=wait)
+def _integrate_batch(uow: UnitOfWork, *, wait: bool, published: PublishedFile | None) -> int:
+    return sequencer.integrate_batch(uow.session, wait=wait, published=published)
 
 
-def sequence_log(uow: UnitOfWork, *, wait: bool = True, batches: int | None = None) -> int:
+def sequence_log(
+    uow: UnitOfWork,
+    *,
+    wait: bool = True,
+    batches: int | None = None,
+    published: PublishedFile | None = None,
+) -> int:
     """Move queued entries into the Merkle log, a batch per transaction; return how many.
 
     With `wait=False` it returns at once when another sequencer holds the lock (that one, or the
     next run of the job, will take the entries). `batches` bounds the work (a request that
-    sequences after its commit does one batch; the job drains the rest).
+    sequences after its commit does one batch; the job drains the rest). While the log is behind
+    its published checkpoint it sequences nothing (`LogBehindPublished`): entries stay queued.
     """
+    published = _published_file(uow, published)
     total = done = 0
-    while (batches is None or done < batches) and (count := _integrate_batch(uow, wait=wait)):
+    while (batches is None or done < batches) and (
+        count := _integrate_batch(uow, wait=wait, published=published)
+    ):
         total += count
         done += 1
     return total
 
 
 @transaction
-def sign_checkpoint(uow: UnitOfWork, signer: CheckpointSigner) -> CheckpointView | None:
-    """Sign the current tree when it grew since the last checkpoint."""
-    signed = checkpoints.sign(uow.session, signer, uow.clock)
+def sign_checkpoint(
+    uow: UnitOfWork, signer: CheckpointSigner, published: PublishedFile | None = None
+) -> CheckpointView | None:
+    """Sign the current tree when it grew since the last checkpoint.
+
+    The checkpoint is written to the published-checkpoint file before it is committed; signing
+    is refused (`LogBehindPublished`) while the log is behind that file's checkpoint, has forked
+    from it, or would not extend it.
+    """
+    signed = checkpoints.sign(uow.session, signer, uow.clock, _published_file(uow, published))
     return _checkpoint_view(signed) if signed else None
+
+
+def behind_published(
+    uow: UnitOfWork, published: PublishedFile | None = None
+) -> tuple[int, int] | None:
+    """None when the log reaches its published checkpoint and agrees with it (or nothing was
+    published yet); else (the log's tree size, the published tree size). A log that reaches
+    the published size with another root has forked: it is reported the same way."""
+    on_file = _published_file(uow, published)
+    checkpoint = on_file.read() if on_file is not None else None
+    if checkpoint is None:
+        return None
+    return _gap(uow, checkpoint)
+
+
+@read_only
+def _gap(uow: UnitOfWork, checkpoint: Checkpoint) -> tuple[int, int] | None:
+    return published.gap(uow.session, checkpoint)
+
+
+@transaction
+def import_tail(
+    uow: UnitOfWork,
+    directory: Path,
+    verifiers: list[Verifier],
+    published: PublishedFile | None = None,
+) -> TailImport:
+    """Append the published entries a restored log lacks from a ledger export (`ledger.tail`);
+    nothing is written unless they reproduce the published root."""
+    on_file = _published_file(uow, published)
+    if on_file is None:
+        raise RuntimeError("no published-checkpoint file: pass one, or run inside the app")
+    return tail.import_tail(uow.session, uow.clock, directory, on_file, verifiers)
 
 
 @read_only
