@@ -15,8 +15,9 @@ migrated with the real migrations, a fresh encrypted keyring):
 
 - HTTP: `python -m gunicorn -w <2 * cores>` serving the application `wsgi.py` builds, in the
   production configuration as the README deploys it (VOUCHER_ENV=production, encrypted keys,
-  sequencing after each commit), with one change: VOUCHER_RATELIMIT_ENABLED=false, or the
-  per-address limits would stop the clients (all at 127.0.0.1) at 30 claims a minute. The
+  sequencing after each commit, gunicorn.conf.py; `-w` and `-b` given), with one change:
+  VOUCHER_RATELIMIT_ENABLED=false, or the per-address limits would stop the clients (all at
+  127.0.0.1) at 30 claims a minute. The
   clients are threads of this process, each opening a fresh `http.client` connection per request
   (sync workers close every connection after answering: there is no keep-alive to reuse) and
   sending a new Idempotency-Key with every POST. A claim is `POST /api/v1/smes/<uscc>/vouchers`
@@ -53,16 +54,28 @@ at 32 clients needs well over 320 requests per second; and the two cores are sha
 PostgreSQL, gunicorn's workers and this process (its client threads, or on the service path
 its GIL-bound service threads) — and by whatever else runs on the machine.
 
+Metrics and request-id logging (what they cost: target, within 5%): the HTTP path runs against
+two servers, started alike but for them — "on", as deployed: METRICS_ENABLED, with
+PROMETHEUS_MULTIPROC_DIR set as gunicorn.conf.py sets it (every worker writes its counters to
+files of its own, which a scrape adds up), and JSON logs at INFO with an access line, request
+id included, for every request; and "off": METRICS_ENABLED=false and JSON_LOGS=false (no
+counters, and no log handler at INFO, so no access lines; the request id is still made and
+echoed). Each row runs service, on, off, on, service — on's two halves as one figure, so that
+drift hits on and off alike — and reports on's rate over off's, with both latencies. The main
+table's HTTP figures are on's: the service as deployed. Afterwards the on server's `/metrics`
+(scraped with an admin's read-only token) must count exactly the claims its workers answered.
+
 Afterwards it checks the books — balances sum to zero and equal their postings; per path, the
 claims programme's vouchers and district budget match the claims reported, and the approved
-redemptions of its providers (none left half-way) the redemptions reported; the server's log
-shows no traceback and no worker restarted; then the sequencer puts every entry in the Merkle
-log, a checkpoint is signed and `verify_ledger` checks all of it — and exits 1 on a failure.
+redemptions of its providers (none left half-way) the redemptions reported; the servers' logs
+show no traceback and no worker restarted (but those gunicorn.conf.py's max_requests replaces);
+then the sequencer puts every entry in the Merkle log, a checkpoint is signed and
+`verify_ledger` checks all of it — and exits 1 on a failure.
 
 Run from the project root: `.venv/bin/python -m bench.http` (or `make bench`). BENCH_SECONDS
 (default 4) is the measured time per configuration and path; BENCH_WARMUP (default 0.5) the
 shortest unmeasured lead-in of each run; BENCH_HTTP_CLIENTS (default `32,128`) the client
-counts; VOUCHER_BENCH_POSTGRES_URL the server. About two minutes with the defaults here.
+counts; VOUCHER_BENCH_POSTGRES_URL the server. About four minutes with the defaults here.
 """
 
 from __future__ import annotations
@@ -140,6 +153,10 @@ CORES = os.cpu_count() or 1
 WORKERS = 2 * CORES
 DEFAULT_CLIENTS = (32, 128)
 TARGET = 0.6  # HTTP rate / service-layer rate
+OVERHEAD_TARGET = 0.95  # HTTP rate with metrics and request-id logging / without them
+#: The two servers of the HTTP path: with metrics and access logging (as deployed), without.
+VARIANTS = ("on", "off")
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 P99_TARGET_MS = 100.0
 P99_TARGET_CLIENTS = 32
 PATHS = ("service", "http")
@@ -218,12 +235,30 @@ class Server:
             self.process.wait()
 
 
+def variant(name: str, folder: Path) -> tuple[dict[str, Any], dict[str, str]]:
+    """The settings and environment of the HTTP path's server `name` ("on" or "off")."""
+    if name == "off":
+        return {"METRICS_ENABLED": False, "JSON_LOGS": False}, {}
+    metrics = folder / "metrics-on"
+    metrics.mkdir(exist_ok=True)  # fresh: a temporary folder of this run
+    return {"METRICS_ENABLED": True, "JSON_LOGS": True}, {MULTIPROC_ENV: str(metrics)}
+
+
 @contextmanager
-def gunicorn(settings: dict[str, Any], folder: Path) -> Iterator[Server]:
+def gunicorn(
+    settings: dict[str, Any],
+    folder: Path,
+    *,
+    name: str = "gunicorn",
+    environment: dict[str, str] | None = None,
+) -> Iterator[Server]:
     """Start `python -m gunicorn -w WORKERS` on `wsgi:app`, production configuration with its
-    rate limits off, these settings (as VOUCHER_* variables); stop it on the way out."""
+    rate limits off, these settings (as VOUCHER_* variables) and `environment`; log to
+    `<name>.log`; stop it on the way out."""
+    inherited = {key: value for key, value in os.environ.items() if key != MULTIPROC_ENV}
     env = {
-        **os.environ,
+        **inherited,
+        **(environment or {}),
         "VOUCHER_ENV": "production",
         # Every client is 127.0.0.1: the per-address limits would stop them at 30 claims a minute.
         "VOUCHER_RATELIMIT_ENABLED": "false",
@@ -233,8 +268,10 @@ def gunicorn(settings: dict[str, Any], folder: Path) -> Iterator[Server]:
         },
     }
     port = free_port()
-    log = folder / "gunicorn.log"
+    log = folder / f"{name}.log"
     command = [sys.executable, "-m", "gunicorn", "-w", str(WORKERS), "-b", f"{HOST}:{port}"]
+    if (ROOT / "gunicorn.conf.py").exists():  # as deployed (gunicorn would read it from ROOT)
+        command += ["-c", str(ROOT / "gunicorn.conf.py")]
     if int(metadata.version("gunicorn").split(".")[0]) >= 27:
         # Its control socket defaults to one path per user: leave other servers' alone.
         command.append("--no-control-socket")
@@ -252,10 +289,10 @@ def gunicorn(settings: dict[str, Any], folder: Path) -> Iterator[Server]:
 # --- the client ---------------------------------------------------------------------------------
 
 
-def get(port: int, path: str) -> tuple[int, bytes]:
+def get(port: int, path: str, headers: dict[str, str] | None = None) -> tuple[int, bytes]:
     connection = http.client.HTTPConnection(HOST, port, timeout=REQUEST_TIMEOUT)
     try:
-        connection.request("GET", path)
+        connection.request("GET", path, headers=headers or {})
         reply = connection.getresponse()
         return reply.status, reply.read()
     finally:
@@ -411,6 +448,19 @@ class Figures:
     def of(cls, timing: Timing) -> Figures:
         return cls(timing.rate, timing.latencies, {})
 
+    @classmethod
+    def merged(cls, parts: Sequence[Figures]) -> Figures:
+        """Runs of equal length as one: their mean rate, all their latencies."""
+        steps: dict[str, list[float]] = {}
+        for part in parts:
+            for step, values in part.steps.items():
+                steps.setdefault(step, []).extend(values)
+        return cls(
+            sum(part.rate for part in parts) / len(parts),
+            [value for part in parts for value in part.latencies],
+            steps,
+        )
+
     def requests(self) -> list[float]:
         """Every single request's latency: a claim's, or the three steps' pooled."""
         if not self.steps:
@@ -558,16 +608,23 @@ class Lane:
 
 @dataclass(frozen=True, slots=True)
 class Row:
-    """One line of the report: an operation at a concurrency, both paths."""
+    """One line of the report: an operation at a concurrency, both paths, and the HTTP path
+    with metrics and request-id logging (`http`, as deployed) and without them (`bare`)."""
 
     operation: str
     clients: int
     http: Figures
+    bare: Figures
     service: Timing
 
     @property
     def ratio(self) -> float:
         return self.http.rate / self.service.rate if self.service.rate else 0.0
+
+    @property
+    def overhead_ratio(self) -> float:
+        """The rate with metrics and request-id logging over the rate without."""
+        return self.http.rate / self.bare.rate if self.bare.rate else 0.0
 
     def request_p99_ms(self) -> float | None:
         """p99 of single requests: a claim, or the three requests of redemptions pooled."""
@@ -608,6 +665,7 @@ class HttpBench:
         self.gate = FairGate(2 * POOL_SIZE)
         self.runs = itertools.count(1)
         self.done = {(path, op): 0 for path in PATHS for op in OPERATIONS}
+        self.done_by = {(name, op): 0 for name in VARIANTS for op in OPERATIONS}
 
     def close(self) -> None:
         self.wiring.database.dispose()
@@ -674,6 +732,7 @@ class HttpBench:
             for sme, provider, held in zip(lane.smes, lane.providers, lane.vouchers, strict=True)
         ]
         self.staff_token = self.token(Role.CENTER_STAFF, center=DISTRICT)
+        self.scraper_token = self.token(Role.ADMIN, scopes=frozenset({"read"}))
         # The service path: one unit of work per thread, wired as the server's workers are.
         self.uows = [self.wiring.uow() for _ in range(clients)]
         service = self.lanes["service"]
@@ -687,6 +746,7 @@ class HttpBench:
         center: str | None = None,
         sme: str | None = None,
         provider: uuid.UUID | None = None,
+        scopes: frozenset[str] = frozenset({"read", "write"}),
     ) -> str:
         """A new account of `role` so bound, and the secret of a new API token of its own."""
         name = f"bench-{role.value}-{uuid.uuid4().hex[:10]}".replace("_", "-")
@@ -695,9 +755,7 @@ class HttpBench:
         principal = users.principal_for_session(self.uow, view.id)
         if principal is None:
             raise BookError(f"the new account {name} is not active")
-        secret, _view = users.issue_token(
-            self.uow, principal, "bench", scopes=frozenset({"read", "write"})
-        )
+        secret, _view = users.issue_token(self.uow, principal, "bench", scopes=scopes)
         return secret
 
     def service_work(self, operation: str, run: int) -> Callable[[int], None]:
@@ -728,33 +786,78 @@ class HttpBench:
         return redeem
 
     def measure(
-        self, api: HttpPaths, operation: str, clients: int, seconds: float, warmup: float
+        self,
+        apis: dict[str, HttpPaths],
+        operation: str,
+        clients: int,
+        seconds: float,
+        warmup: float,
     ) -> Row:
-        """Service layer, HTTP, service layer: A-B-B-A with HTTP's two adjacent halves run as
-        one, since over HTTP the warm-up and the last round take seconds each at 128 clients.
-        Each path is measured for `seconds` in all."""
+        """Service layer, HTTP on, HTTP off, HTTP on, service layer: A-B-C-B-A, with each
+        path's and server's halves as one figure, and off's two adjacent halves run as one,
+        since over HTTP the warm-up and the last round take seconds each at 128 clients. Each
+        path and server is measured for `seconds` in all."""
         services: list[Timing] = []
-        http = Figures(0.0, [], {})
-        for path in ("service", "http", "service"):
-            run = next(self.runs)
+        halves: list[Figures] = []
+        bare = Figures(0.0, [], {})
+        for path in ("service", "on", "off", "on", "service"):
             if path == "service":
-                work = self.service_work(operation, run)
+                work = self.service_work(operation, next(self.runs))
                 timing, _window = run_settled(seconds / 2, clients, work, warmup=warmup)
                 services.append(timing)
                 self.done[path, operation] += timing.calls
-            elif operation == "claims":
-                timing, _window = run_settled(seconds, clients, api.claim, warmup=warmup)
-                http = Figures.of(timing)
-                self.done[path, operation] += timing.calls
+            elif path == "on":
+                halves.append(
+                    self.http_run(
+                        apis, path, operation, clients, seconds=seconds / 2, warmup=warmup
+                    )
+                )
             else:
-                redeemer = Redeemer(api, run, clients)
-                redeemer.prepare()
-                timing, window = run_settled(seconds, clients, redeemer, warmup=warmup)
-                http = redeemer.figures(timing, window)
-                self.done[path, operation] += timing.calls
-        return Row(operation, clients, http, merge(services))
+                bare = self.http_run(apis, path, operation, clients, seconds=seconds, warmup=warmup)
+        return Row(operation, clients, Figures.merged(halves), bare, merge(services))
 
-    def check_books(self, server: Server) -> None:
+    def http_run(
+        self,
+        apis: dict[str, HttpPaths],
+        server: str,
+        operation: str,
+        clients: int,
+        *,
+        seconds: float,
+        warmup: float,
+    ) -> Figures:
+        """One run of the HTTP path against the server `server` ("on" or "off")."""
+        api, run = apis[server], next(self.runs)
+        if operation == "claims":
+            timing, _window = run_settled(seconds, clients, api.claim, warmup=warmup)
+            figures = Figures.of(timing)
+        else:
+            redeemer = Redeemer(api, run, clients)
+            redeemer.prepare()
+            timing, window = run_settled(seconds, clients, redeemer, warmup=warmup)
+            figures = redeemer.figures(timing, window)
+        self.done["http", operation] += timing.calls
+        self.done_by[server, operation] += timing.calls
+        return figures
+
+    def check_metrics(self, server: Server) -> None:
+        """The on server's /metrics counts the claims its workers answered: every one, once."""
+        status, body = get(
+            server.port, "/metrics", {"Authorization": f"Bearer {self.scraper_token}"}
+        )
+        if status != 200:
+            raise BookError(f"/metrics answered {status}: {body[:300]!r}")
+        counted = [
+            line for line in body.decode().splitlines() if line.startswith("voucher_claims_total ")
+        ]
+        claims = float(counted[0].split()[1]) if counted else 0.0
+        if claims != self.done_by["on", "claims"]:
+            raise BookError(
+                f"/metrics counts {claims:g} claims; the on server answered "
+                f"{self.done_by['on', 'claims']}"
+            )
+
+    def check_books(self, servers: Sequence[Server]) -> None:
         """Whole-database checks of both paths; raise `BookError` on the first that fails."""
         with self.wiring.database.engine.connect() as connection:
             check_balanced(connection)
@@ -790,9 +893,14 @@ class HttpBench:
                         f"{path}: redemptions by status {statuses}, the clients reported "
                         f"{redeemed} redemptions"
                     )
-        log = server.log_text()
-        if "Traceback" in log or log.count("Booting worker") != WORKERS:
-            raise BookError(f"gunicorn's log shows a failure or a restarted worker:\n{log}")
+        for server in servers:
+            log = server.log_text()
+            # gunicorn.conf.py replaces workers after max_requests: those boots are expected.
+            boots = WORKERS + log.count("Autorestarting worker")
+            if "Traceback" in log or log.count("Booting worker") != boots:
+                raise BookError(
+                    f"{server.log.name} shows a failure or a restarted worker:\n{log[-LOG_TAIL:]}"
+                )
 
     def verify_ledger(self) -> tuple[int, float, float]:
         return sequence_and_verify(self.uow)
@@ -834,6 +942,36 @@ def report(rows: Sequence[Row]) -> None:
             for row in rows
         ],
     )
+    print()
+    print(
+        "Metrics and request-id logging: HTTP with them (on: multiprocess metrics, JSON access "
+        "lines) and without them (off)"
+    )
+    print_table(
+        [
+            "operation",
+            "clients",
+            "on /s",
+            "off /s",
+            "on/off",
+            "p50 ms on",
+            "off",
+            "p99 ms on",
+            "off",
+        ],
+        [
+            [
+                row.operation,
+                row.clients,
+                f"{row.http.rate:,.0f}",
+                f"{row.bare.rate:,.0f}",
+                f"{row.overhead_ratio:.1%}",
+                *_pair(row.http.requests(), row.bare.requests(), 50),
+                *_pair(row.http.requests(), row.bare.requests(), 99),
+            ]
+            for row in rows
+        ],
+    )
     redemptions = [row for row in rows if row.operation == "redemptions"]
     if redemptions:
         print()
@@ -862,6 +1000,18 @@ def report(rows: Sequence[Row]) -> None:
         elif p99 is not None:
             line += f"; {what} {p99:.1f} ms"
         print(line)
+    for row in rows:
+        verdict = "met" if row.overhead_ratio >= OVERHEAD_TARGET else "NOT met"
+        print(
+            f"{row.operation}, {row.clients} clients: with metrics and request-id logging at "
+            f"{row.overhead_ratio:.1%} of the rate without — target >= {OVERHEAD_TARGET:.0%}: "
+            f"{verdict}"
+        )
+
+
+def _pair(on: Sequence[float], off: Sequence[float], q: float) -> list[str]:
+    """The q-th percentile of single requests' latencies (ms), with and without."""
+    return [f"{percentile(values, q) * 1000:.1f}" if values else "n/a" for values in (on, off)]
 
 
 def main() -> int:
@@ -871,8 +1021,10 @@ def main() -> int:
     print(
         f"HTTP: gunicorn with {WORKERS} sync workers (2 * {CORES} cores), production "
         f"configuration without rate limits, on PostgreSQL, against the service functions "
-        f"called on as many threads in this process; {seconds:g} s measured per path and "
-        f"configuration (service, HTTP, service; each run warmed up until every client has "
+        f"called on as many threads in this process, and with metrics and request-id logging "
+        f"(on) against without (off); {seconds:g} s measured per path, server and "
+        f"configuration (service, HTTP on, HTTP off, HTTP on, service; each run warmed up "
+        f"until every client has "
         f"finished one operation, {warmup:g} s at least); a fresh connection and "
         f"Idempotency-Key per request; a claim is one request, a redemption three (submit, "
         f"confirm, approve)"
@@ -889,16 +1041,32 @@ def main() -> int:
         began = time.perf_counter()
         bench = HttpBench(url, folder, max(counts))
         stack.callback(bench.close)
-        server = stack.enter_context(gunicorn(bench.settings, folder))  # boots during set-up
+        servers: dict[str, Server] = {}
+        for name in VARIANTS:  # they boot during set-up
+            more, environment = variant(name, folder)
+            servers[name] = stack.enter_context(
+                gunicorn(
+                    {**bench.settings, **more},
+                    folder,
+                    name=f"gunicorn-{name}",
+                    environment=environment,
+                )
+            )
         bench.set_up()
-        server.wait_until_healthy()
+        for server in servers.values():
+            server.wait_until_healthy()
         print(
             f"PostgreSQL: set-up (centers, 3 programmes, {2 * max(counts)} SMEs with a voucher "
-            f"each, {2 * max(counts)} providers, {2 * max(counts) + 1} accounts with tokens, "
-            f"gunicorn up) in {time.perf_counter() - began:.1f} s",
+            f"each, {2 * max(counts)} providers, {2 * max(counts) + 2} accounts with tokens, "
+            f"two gunicorns up) in {time.perf_counter() - began:.1f} s",
             file=sys.stderr,
         )
-        api = HttpPaths(server.port, bench.clients, bench.staff_token, bench.lanes["http"].claims)
+        apis = {
+            name: HttpPaths(
+                server.port, bench.clients, bench.staff_token, bench.lanes["http"].claims
+            )
+            for name, server in servers.items()
+        }
         try:
             for operation in OPERATIONS:
                 for clients in counts:
@@ -906,9 +1074,11 @@ def main() -> int:
                         f"PostgreSQL: {operation}, {clients} clients, HTTP and service layer …",
                         file=sys.stderr,
                     )
-                    rows.append(bench.measure(api, operation, clients, seconds, warmup))
-            server.stop()
-            bench.check_books(server)
+                    rows.append(bench.measure(apis, operation, clients, seconds, warmup))
+            bench.check_metrics(servers["on"])
+            for server in servers.values():
+                server.stop()
+            bench.check_books(list(servers.values()))
             leaves, sequencing, verifying = bench.verify_ledger()
             done = bench.done
             print(
@@ -923,9 +1093,11 @@ def main() -> int:
             print(f"PostgreSQL: CORRECTNESS FAILURE: {exc}")
             status = 1
         except HttpFailure as exc:
-            server.stop()
-            print(f"PostgreSQL: the server failed a request: {exc}\ngunicorn's log:")
-            print(server.log_text()[-LOG_TAIL:])
+            print(f"PostgreSQL: a server failed a request: {exc}")
+            for name, server in servers.items():
+                server.stop()
+                print(f"gunicorn's log ({name}):")
+                print(server.log_text()[-LOG_TAIL:])
             status = 1
     report(rows)
     return status

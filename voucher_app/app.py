@@ -10,9 +10,20 @@ from typing import Any
 
 import click
 from flask import Flask
+from flask import logging as flask_logging
 
 import config as config_module
-from voucher_app import api, background, cli, reports_cli, settlement_cli, users_cli, web, wiring
+from voucher_app import (
+    api,
+    background,
+    cli,
+    observability,
+    reports_cli,
+    settlement_cli,
+    users_cli,
+    web,
+    wiring,
+)
 from voucher_app.wiring import ConfigurationError
 
 __all__ = ["ConfigurationError", "build_app"]
@@ -71,20 +82,46 @@ def _refuse_unsafe_production(app: Flask) -> None:
 
 
 class _JsonFormatter(logging.Formatter):
+    """One JSON object per line: time, level, logger, message, the request id while a request
+    is handled, an access line's fields, and the exception if any."""
+
     def format(self, record: logging.LogRecord) -> str:
-        body = {
+        body: dict[str, Any] = {
             "time": self.formatTime(record),
             "level": record.levelname,
             "logger": record.name,
             "message": record.getMessage(),
         }
+        request_id = observability.record_request_id(record)
+        if request_id != observability.NO_REQUEST:
+            body["request_id"] = request_id
+        for field in observability.ACCESS_FIELDS:
+            if field in record.__dict__:
+                body[field] = record.__dict__[field]
         if record.exc_info:
             body["exception"] = self.formatException(record.exc_info)
         return json.dumps(body, ensure_ascii=False)
 
 
+class _PlainFormatter(logging.Formatter):
+    """Flask's plain format, with the request id (`-` outside a request)."""
+
+    def __init__(self) -> None:
+        super().__init__("[%(asctime)s] %(levelname)s in %(module)s [%(request_id)s]: %(message)s")
+
+    def format(self, record: logging.LogRecord) -> str:
+        record.request_id = observability.record_request_id(record)
+        return super().format(record)
+
+
 def _configure_logging(app: Flask) -> None:
+    """Every record carries the request id (`observability`); production logs JSON lines at
+    INFO to stderr (one access line per request among them), otherwise Flask's own handler
+    writes them plain."""
+    observability.install_log_context()
     if app.config.get("JSON_LOGS"):
         handler = logging.StreamHandler()
         handler.setFormatter(_JsonFormatter())
         logging.basicConfig(level=logging.INFO, handlers=[handler], force=True)
+    else:
+        flask_logging.default_handler.setFormatter(_PlainFormatter())

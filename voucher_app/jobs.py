@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import time
 import uuid
 from collections.abc import Callable
 from contextlib import AbstractContextManager
@@ -23,6 +24,7 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.util import undefined
 from flask import Flask
 
+from voucher_app import metrics
 from voucher_app.domain.actors import SYSTEM
 from voucher_app.domain.errors import VoucherError
 from voucher_app.heartbeat import beating
@@ -95,13 +97,17 @@ def leased(
             duration = timedelta(seconds=max(1.0, seconds * 0.8))
             if not leases.acquire(parts.uow(), name, holder, duration):
                 return
+            started, ok = time.monotonic(), False
             try:
                 with renewing(app, name, holder, duration):
                     job(parts)
+                ok = True
             except VoucherError as refused:  # a state the job waits out (a log behind, say)
                 log.warning("job %s refused: %s: %s", name, refused.code, refused.message)
             except Exception:
                 log.exception("job %s failed; it runs again at its next interval", name)
+            finally:
+                metrics.job_ran(name, ok, time.monotonic() - started)
 
     return run
 

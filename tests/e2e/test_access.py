@@ -81,7 +81,7 @@ ALLOWED: dict[Action, set[str]] = {
 }
 EVERYWHERE_ONLY_ADMIN = {"admin"}
 #: The machine-readable routes this matrix covers (the pages answer people, not with 401s).
-API_PATHS = ("/api/", "/.well-known/", "/healthz")
+API_PATHS = ("/api/", "/.well-known/", "/healthz", "/readyz", "/metrics")
 
 
 @dataclass(frozen=True)
@@ -458,6 +458,8 @@ def examples(world: dict[str, str]) -> dict[tuple[str, str], Callable[[str], Exa
         ),
         ("GET", "/.well-known/jwks.json"): lambda case: Example("GET", "/.well-known/jwks.json"),
         ("GET", "/healthz"): lambda case: Example("GET", "/healthz"),
+        ("GET", "/readyz"): lambda case: Example("GET", "/readyz"),
+        ("GET", "/metrics"): lambda case: Example("GET", "/metrics", everywhere=True),
         ("GET", "/api/docs"): lambda case: Example("GET", "/api/docs"),
         ("GET", "/api/v1/uscc/<string:code>"): lambda case: Example(
             "GET", f"/api/v1/uscc/{SHENZHEN_SME}"

@@ -22,7 +22,7 @@ from voucher_app.domain.sme import INDUSTRY_NAMES
 from voucher_app.services import bulk, centers, demo, programmes, providers, users
 from voucher_app.wiring import current
 
-API = ("/api/", "/.well-known/", "/healthz", "/static/")
+API = ("/api/", "/.well-known/", "/healthz", "/readyz", "/metrics", "/static/")
 CHINESE = {"Accept-Language": "zh-CN,zh;q=0.9"}
 ENGLISH = {"Accept-Language": "en-GB,en;q=0.8"}
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 
+from voucher_app import metrics, observability
 from voucher_app.api import (
     accounts,
     auth,
@@ -30,6 +31,10 @@ from voucher_app.api.problems import ProblemApi, register_problem_handlers
 
 
 def init_app(app: Flask) -> None:
+    # First, so that every later hook (and what it logs) sees the request id, and their
+    # after-request hooks run after all others (they see the final answer).
+    observability.init_app(app)
+    metrics.init_app(app)
     auth.init_app(app)
     api = ProblemApi(app, spec_kwargs={"extra_plugins": [idempotency.KeyDocumentation()]})
     api.register_blueprint(accounts.auth, url_prefix="/api/v1/auth")
@@ -48,6 +53,8 @@ def init_app(app: Flask) -> None:
     api.register_blueprint(catalogue.blp, url_prefix="/api/v1/catalogue")
     api.register_blueprint(vouchers.keys)
     api.register_blueprint(health.blp)
+    if app.config.get("METRICS_ENABLED", True):
+        api.register_blueprint(health.metrics_blp)
     register_problem_handlers(app)
     docs.init_app(app)
     uploads.init_app(app)  # before idempotency: it raises the limit for the body it reads

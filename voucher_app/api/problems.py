@@ -3,7 +3,9 @@
 A domain error becomes a problem with the status its family implies (invalid input 400, not
 signed in 401, not allowed 403, not found 404, conflict 409). Validation failures from request
 parsing become 422 problems listing the failing fields. Any other exception is logged and
-answered with a bare 500 problem: no stack trace or SQL ever reaches a client.
+answered with a bare 500 problem: no stack trace or SQL ever reaches a client. Every problem
+carries the request's id (`request_id`, as in the `X-Request-Id` header and the log lines the
+request wrote), so a client's report finds its log lines.
 """
 
 from __future__ import annotations
@@ -12,11 +14,12 @@ import http
 import logging
 from typing import Any
 
-from flask import Flask, Response, json
+from flask import Flask, Response, g, has_request_context, json
 from flask_smorest import Api
 from marshmallow import INCLUDE, Schema, fields
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+from voucher_app import observability
 from voucher_app.domain.errors import (
     Conflict,
     InvalidInput,
@@ -45,7 +48,8 @@ def status_of(error: VoucherError) -> int:
 
 
 def problem(status: int, code: str, detail: str, extra: dict[str, Any] | None = None) -> Response:
-    """The problem document; `extra` members (an error's details) never replace RFC 9457's."""
+    """The problem document; `extra` members (an error's details) never replace RFC 9457's,
+    nor the request id. The code is also noted for the request's metrics (`metrics`)."""
     body = {
         **(extra or {}),
         "type": f"https://gd-sme-vouchers.example/problems/{code}",
@@ -54,6 +58,11 @@ def problem(status: int, code: str, detail: str, extra: dict[str, Any] | None = 
         "code": code,
         "detail": detail,
     }
+    request_id = observability.request_id()
+    if request_id is not None:
+        body["request_id"] = request_id
+    if has_request_context():
+        g.problem_code = code
     return Response(json.dumps(body), status=status, mimetype=PROBLEM_JSON)
 
 
@@ -70,6 +79,9 @@ class ProblemSchema(Schema):
     detail = fields.String(required=True)
     errors = fields.Dict(
         metadata={"description": "validation_failed: the failing fields, by location"}
+    )
+    request_id = fields.String(
+        metadata={"description": "the request's id, as in its `X-Request-Id` answer header"}
     )
 
 
