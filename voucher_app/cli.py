@@ -7,6 +7,7 @@ ledger    sequence | checkpoint | verify | export | import-tail | reverse
 demo      load                                        demo data for an empty database
 jobs      run                                         the scheduler in this process
 serve                                                 development server + scheduler
+doctor                                                what would stop the service, and the fix
 """
 
 from __future__ import annotations
@@ -22,10 +23,10 @@ from typing import Any, ParamSpec, TypeVar
 
 import click
 from flask import Flask, current_app
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 from werkzeug.serving import run_simple
 
-from voucher_app import jobs
+from voucher_app import doctor, jobs, metrics
 from voucher_app.domain.actors import SYSTEM, Actor, Role
 from voucher_app.domain.errors import VoucherError
 from voucher_app.domain.money import format_yuan
@@ -447,10 +448,18 @@ def demo_accounts() -> None:
 
 
 @jobs_cli.command("run")
-def jobs_run() -> None:
+@click.option(
+    "--metrics-port",
+    type=int,
+    envvar="VOUCHER_JOBS_METRICS_PORT",
+    help="Serve this runner's job counters for Prometheus on 127.0.0.1:PORT.",
+)
+def jobs_run(metrics_port: int | None) -> None:
     """Run the scheduler in this process until interrupted."""
     app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
     _require_keys_to_serve(app)
+    if metrics_port is not None:
+        metrics.serve(app, metrics_port)
     click.echo("scheduler running; Ctrl-C stops it")
     jobs.build_scheduler(app, blocking=True).start()
 
@@ -480,7 +489,23 @@ def _require_keys_to_serve(app: Flask) -> None:
         raise SystemExit(2) from None
 
 
+@click.command("doctor")
+@with_appcontext
+def doctor_command() -> None:
+    """Check the configuration, database, keys, clock, ledger and jobs; say what to fix.
+    Exit status 1 when something is wrong."""
+    app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
+    findings = doctor.examine(app)
+    for finding in findings:
+        click.echo(f"{'ok  ' if finding.ok else 'FAIL'}  {finding.check:<13} {finding.said}")
+        if finding.fix:
+            click.echo(f"{'':<19} fix: {finding.fix}")
+    if not all(finding.ok for finding in findings):
+        raise SystemExit(1)
+
+
 def init_app(app: Flask) -> None:
     for group in (db_cli, keys_cli, centers_cli, ledger_cli, vouchers_cli, demo_cli, jobs_cli):
         app.cli.add_command(group)
     app.cli.add_command(serve)
+    app.cli.add_command(doctor_command)

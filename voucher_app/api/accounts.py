@@ -113,8 +113,8 @@ class Login(MethodView):
     @auth.response(200, UserSchema)
     @requires(Action.READ_PUBLIC)
     def post(self, body: dict[str, str]) -> UserView:
-        """Sign in with a password: sets the session cookie. Five failures lock the account
-        for 15 minutes."""
+        """Sign in with a password: sets the session cookie. Five failures lock the user name
+        for 15 minutes; an unknown name is answered alike."""
         parts = current()
         principal = users.log_in(
             parts.uow(), body["username"], body["password"], parts.hasher, request.remote_addr

@@ -11,6 +11,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
@@ -81,6 +82,17 @@ class Database:
         finally:
             session.close()
         return True
+
+    def server_time(self) -> datetime:
+        """The database server's clock (UTC; SQLite's to the second)."""
+        session = self.read_sessions()
+        try:
+            value = session.execute(text("SELECT CURRENT_TIMESTAMP")).scalar_one()
+        finally:
+            session.close()
+        moment = datetime.fromisoformat(value) if isinstance(value, str) else value  # SQLite: text
+        assert isinstance(moment, datetime)
+        return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def _configure_sqlite(engine: Engine) -> None:

@@ -6,7 +6,9 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from sqlalchemy import Engine
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 
@@ -28,6 +30,12 @@ def downgrade(database_url: str, revision: str) -> None:
 
 def heads() -> list[str]:
     return list(ScriptDirectory.from_config(alembic_config("")).get_heads())
+
+
+def applied(engine: Engine) -> list[str]:
+    """The revisions the database is at (none: never migrated)."""
+    with engine.connect() as connection:
+        return list(MigrationContext.configure(connection).get_current_heads())
 
 
 def revision(database_url: str, message: str, *, autogenerate: bool) -> None:
