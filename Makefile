@@ -8,7 +8,7 @@ FLASK := $(BIN)/flask --app wsgi
 # defaults to production, which refuses development secrets).
 export VOUCHER_ENV ?= development
 
-.PHONY: install run test check bench format clean vendor translations compile
+.PHONY: install run test check bench format clean vendor translations compile mutation
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,15 @@ run: install compile
 ## Unit, integration and end-to-end tests. Set VOUCHER_TEST_POSTGRES_URL to include PostgreSQL.
 test: install compile
 	$(BIN)/pytest
+
+## Mutation testing of the pure modules (docs/testing.md); not part of `make test`. Resumes
+## from mutants/. All of the scope unless told:
+##   make mutation MODULES="voucher_app/domain/money.py voucher_app/signing/note.py"
+##   make mutation CHANGED_SINCE=origin/main BUDGET=360 [SEED=...] [MEMORY_MB=2048]
+mutation: install
+	$(BIN)/python -m tools.mutation $(if $(MODULES),--modules $(MODULES)) \
+		$(if $(CHANGED_SINCE),--changed-since $(CHANGED_SINCE)) $(if $(BUDGET),--budget $(BUDGET)) \
+		$(if $(SEED),--seed $(SEED)) $(if $(MEMORY_MB),--memory-mb $(MEMORY_MB))
 
 ## Lint and type-check.
 check: install
