@@ -673,13 +673,14 @@ def run(arguments: argparse.Namespace, chosen: Sequence[Path], scope: Sequence[P
         print("every mutant of these modules has a verdict already (mutants/): nothing to run")
         return
     print(
-        f"{plan.pending} mutants to run, ~{plan.estimated_seconds:.0f} s at "
-        f"{seconds_per_mutant:.2f} s/mutant + {overhead:.0f} s ({source})"
+        f"{plan.pending} mutants to run, ~{overhead + plan.pending * seconds_per_mutant:.0f} s "
+        f"at {seconds_per_mutant:.2f} s/mutant + {overhead:.0f} s ({source})"
     )
     if plan.sampled:
         print(
             f"over the {arguments.budget:.0f} s budget: a sample of {len(plan.mutants)} of "
-            f"{plan.pending}; the same sample again: --seed {plan.seed}"
+            f"{plan.pending} (~{plan.estimated_seconds:.0f} s); "
+            f"the same sample again: --seed {plan.seed}"
         )
     whole_scope = list(chosen) == list(scope) and not plan.sampled
     started = time.monotonic()

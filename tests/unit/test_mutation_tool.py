@@ -1,6 +1,6 @@
 """The pure parts of tools/mutation.py: the equivalents file, the score, choosing modules from a
 git diff, the budgeted sample and what a changed test sends back. mutmut itself never runs here
-(tests/e2e/test_mutation_tool.py runs it once, for real)."""
+(tests/e2e/test_mutation_run.py runs it once, for real)."""
 
 from __future__ import annotations
 
