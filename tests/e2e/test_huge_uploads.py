@@ -1,6 +1,7 @@
 """A 3-million-row XLSX of under 1 MB, uploaded as a bank statement and as a list of SMEs for
 bulk issuance, over HTTP through a real gunicorn and from the pages: refused at the row limit
-(`too_many_rows`) in under 2 s, the process's memory growing by less than 50 MB, nothing stored.
+(`too_many_rows`) within 2 s of CPU time, the process's memory growing by less than 50 MB, nothing
+stored.
 
 Before rows were streamed, such a file was read whole before the limit was checked: it killed a
 gunicorn worker, and through the page took 80 s and 740 MB.
@@ -59,9 +60,10 @@ from voucher_app.wiring import current
 ROWS = 3_000_000
 #: The row limit as configured by default (`MAX_TABLE_ROWS`); nothing here changes it.
 LIMIT = 50_000
+#: The CPU time a refusal may take: the process's own work, whatever else loads the machine
+#: (wall time is printed too, but a busy machine stretches it).
 SECONDS = 2.0
-#: Other processes on the machine can slow one upload down: the fastest of up to this many
-#: counts for the time (each must stay within the memory bound).
+#: The cheapest of up to this many counts (each must stay within the memory bound).
 ATTEMPTS = 3
 GROWTH = 50_000_000
 SHENZHEN = "440300"
@@ -338,7 +340,7 @@ def test_a_huge_upload_over_http_is_refused_at_the_row_limit_quickly_and_small(
         before = world.stored()
 
         worker = served.worker()
-        while len(attempts) < ATTEMPTS and not any(a.seconds < SECONDS for a in attempts):
+        while len(attempts) < ATTEMPTS and not any(a.cpu < SECONDS for a in attempts):
             reset = reset_peak(worker)
             resident, cpu = status_field(worker, "VmRSS"), cpu_seconds(worker)
             started = time.perf_counter()
@@ -355,7 +357,7 @@ def test_a_huge_upload_over_http_is_refused_at_the_row_limit_quickly_and_small(
         f" {'; '.join(map(str, attempts))}"
     )
     print(measured)  # pytest -rP shows it
-    assert min(a.seconds for a in attempts) < SECONDS, measured
+    assert min(a.cpu for a in attempts) < SECONDS, measured
     assert all(a.growth is not None and a.growth < GROWTH for a in attempts), measured
     assert world.stored() == before
 
@@ -398,7 +400,7 @@ def test_a_huge_upload_from_the_page_is_refused_at_the_row_limit_quickly_and_sma
     content = huge.read_bytes()
 
     attempts: list[Attempt] = []
-    while len(attempts) < ATTEMPTS and not any(a.seconds < SECONDS for a in attempts):
+    while len(attempts) < ATTEMPTS and not any(a.cpu < SECONDS for a in attempts):
         cpu = time.process_time()
         seconds, page, outcome = upload_from_the_page(client, world, where, content)
         assert (outcome, REFUSAL in page) == ("too_many_rows", True), page
@@ -416,6 +418,6 @@ def test_a_huge_upload_from_the_page_is_refused_at_the_row_limit_quickly_and_sma
         f" traced peak {peak} bytes"
     )
     print(measured)  # pytest -rP shows it
-    assert min(a.seconds for a in attempts) < SECONDS, measured
+    assert min(a.cpu for a in attempts) < SECONDS, measured
     assert peak < GROWTH, measured
     assert world.stored() == before
