@@ -14,7 +14,12 @@ from hypothesis import event, given, reject
 from hypothesis import strategies as st
 
 from tests.iso20022 import assert_valid_pain001
-from voucher_app.domain.bank import MAX_NAME, BankDetails, check_bank_details
+from voucher_app.domain.bank import (
+    MAX_NAME,
+    BankDetails,
+    check_account_number,
+    check_bank_details,
+)
 from voucher_app.domain.errors import InvalidBankDetails, InvalidInput
 from voucher_app.settlement.pain001 import (
     CreditTransfer,
@@ -127,6 +132,80 @@ def test_each_rule_refuses_naming_its_field(changes: dict[str, str | None], fiel
     assert isinstance(error, InvalidInput)
     assert error.code == "invalid_bank_details"
     assert error.message_zh
+
+
+@pytest.mark.parametrize(
+    ("changes", "message", "message_zh", "details"),
+    [
+        pytest.param(
+            {"bank_name": ""},
+            "the bank's name is needed",
+            "请填写开户行名称",
+            {"field": "bank_name"},
+            id="no-bank",
+        ),
+        pytest.param(
+            {"account_name": "户" * 141},
+            "the account name must be at most 140 characters, not 141",
+            "户名不能超过 140 个字符",
+            {"field": "account_name", "limit": 140},
+            id="long-account-name",
+        ),
+        pytest.param(
+            {"bank_name": "中国银行\n深圳南山支行"},
+            "the bank's name holds a control character or a line break",
+            "开户行名称不能包含控制字符或换行",
+            {"field": "bank_name"},
+            id="line-break",
+        ),
+        pytest.param(
+            {"account_number": "1234 567"},
+            "an account number is 8 to 32 digits, not '1234567'",
+            "账号应为 8 至 32 位数字",
+            {"field": "account_number"},
+            id="7-digits",
+        ),
+        pytest.param(
+            {"cnaps": None},
+            "the CNAPS bank code (联行号) of the account's branch is needed",
+            "请填写开户行联行号",
+            {"field": "cnaps"},
+            id="no-cnaps",
+        ),
+        pytest.param(
+            {"cnaps": "1045 8400 X0123"},  # only spaces are dropped: the letter stays and fails
+            "a CNAPS bank code is 12 digits, not '10458400X0123'",
+            "联行号应为 12 位数字",
+            {"field": "cnaps"},
+            id="letter-among-12-digits",
+        ),
+        pytest.param(
+            {"bic": "BKCH"},
+            "'BKCH' is not a BIC (8 or 11 letters and digits, e.g. BKCHCNBJ)",
+            "SWIFT 代码应为 8 或 11 位字母和数字",
+            {"field": "bic"},
+            id="short-bic",
+        ),
+    ],
+)
+def test_each_refusal_says_what_the_field_must_be_in_english_and_chinese(
+    changes: dict[str, str | None], message: str, message_zh: str, details: dict[str, object]
+) -> None:
+    with pytest.raises(InvalidBankDetails) as caught:
+        check_bank_details(dataclasses.replace(DETAILS, **changes))  # type: ignore[arg-type]
+    assert caught.value.message == message
+    assert caught.value.message_zh == message_zh
+    assert caught.value.details == details
+
+
+def test_an_account_number_alone_is_normalised_or_refused_naming_the_callers_field() -> None:
+    assert check_account_number(full_width("7440-0000 0012")) == "744000000012"
+    with pytest.raises(InvalidBankDetails) as caught:
+        check_account_number("1234")
+    assert caught.value.details == {"field": "account_number"}
+    with pytest.raises(InvalidBankDetails) as caught:
+        check_account_number("1234", field="funding_account")
+    assert caught.value.details == {"field": "funding_account"}
 
 
 @pytest.mark.parametrize("field", list(PROVIDER_FORM))

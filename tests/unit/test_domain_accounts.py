@@ -46,8 +46,9 @@ def test_constructors_build_the_accounts_parse_returns() -> None:
 
 @pytest.mark.parametrize("kind", [AccountKind.FUNDING, AccountKind.AVAILABLE, AccountKind.VOUCHER])
 def test_provider_refuses_a_kind_that_is_not_a_provider_account(kind: AccountKind) -> None:
-    with pytest.raises(InvalidAccount):
+    with pytest.raises(InvalidAccount) as caught:
         provider(kind, "R", PID)
+    assert caught.value.message == f"{kind.value} is not a provider account kind"
 
 
 @pytest.mark.parametrize("kind", list(AccountKind))

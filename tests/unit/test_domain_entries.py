@@ -153,3 +153,103 @@ def test_money_never_crosses_programmes() -> None:
     with pytest.raises(InvalidEntry, match="not to the entry's"):
         check_postings(EntryKind.ALLOCATE, move(PARENT, CHILD), programme=None)
     assert check_postings(EntryKind.ISSUE, move(PARENT, VOUCHER), programme=P)
+
+
+OTHER_PROGRAMME = "center:440300:prog-2:available"
+
+
+@pytest.mark.parametrize(
+    ("kind", "postings", "code", "message", "details"),
+    [
+        pytest.param(
+            EntryKind.ALLOCATE,
+            [Posting(PARENT, -100)],
+            "invalid_entry",
+            "an entry needs at least two postings",
+            {"kind": EntryKind.ALLOCATE},
+            id="single-posting",
+        ),
+        pytest.param(
+            EntryKind.ALLOCATE,
+            [Posting(CHILD, -100), Posting(CHILD, 100)],
+            "invalid_entry",
+            "an account appears twice in one entry",
+            {"kind": EntryKind.ALLOCATE},
+            id="duplicate-account",
+        ),
+        pytest.param(
+            EntryKind.ALLOCATE,
+            [Posting(PARENT, -100.0), Posting(CHILD, 100.0)],  # type: ignore[arg-type]
+            "invalid_amount",
+            "posting amounts must be whole numbers of fen",
+            {},
+            id="float-amount",
+        ),
+        pytest.param(
+            EntryKind.ALLOCATE,
+            [Posting(PARENT, 0), Posting(CHILD, 0)],
+            "invalid_amount",
+            "posting amount 0 is zero or out of range",
+            {},
+            id="zero-amount",
+        ),
+        pytest.param(
+            EntryKind.ALLOCATE,
+            [Posting(PARENT, -(2**53)), Posting(CHILD, 2**53)],
+            "invalid_amount",
+            "posting amount -9007199254740992 is zero or out of range",
+            {},
+            id="beyond-max",
+        ),
+        pytest.param(
+            EntryKind.ALLOCATE,
+            [Posting(PARENT, -100), Posting(CHILD, 99)],
+            "invalid_entry",
+            "postings sum to -1 fen, not zero",
+            {"kind": EntryKind.ALLOCATE},
+            id="unbalanced",
+        ),
+        pytest.param(
+            EntryKind.ALLOCATE,
+            [Posting(PARENT, -100), Posting(OTHER_PROGRAMME, 100)],
+            "invalid_entry",
+            f"{OTHER_PROGRAMME} belongs to programme prog-2, not to the entry's (prog-1)",
+            {"kind": EntryKind.ALLOCATE, "account": OTHER_PROGRAMME},
+            id="other-programme",
+        ),
+        pytest.param(
+            EntryKind.ISSUE,
+            [Posting(VOUCHER, -100), Posting(PARENT, 100)],
+            "invalid_entry",
+            "a issue entry cannot move money to a available account",
+            {"kind": EntryKind.ISSUE, "account": PARENT},
+            id="against-the-flow-to",
+        ),
+        pytest.param(
+            EntryKind.REDEEM,
+            [Posting(PAYABLE, -100), Posting(PENDING, 100)],
+            "invalid_entry",
+            "a redeem entry cannot move money from a payable account",
+            {"kind": EntryKind.REDEEM, "account": PAYABLE},
+            id="outside-the-flow-from",
+        ),
+    ],
+)
+def test_a_refused_entry_says_which_rule_it_breaks_and_names_the_kind_and_account(
+    kind: EntryKind,
+    postings: list[Posting],
+    code: str,
+    message: str,
+    details: dict[str, str],
+) -> None:
+    with pytest.raises((InvalidEntry, InvalidAmount)) as caught:
+        check_postings(kind, postings, programme=P)
+    assert caught.value.code == code
+    assert caught.value.message == message
+    assert caught.value.details == details
+
+
+def test_an_empty_account_name_is_refused_as_malformed_not_as_a_duplicate() -> None:
+    with pytest.raises(InvalidAccount) as caught:
+        check_postings(EntryKind.REVERSE, [Posting("", -5), Posting(PARENT, 5)], programme=P)
+    assert caught.value.details == {"account": ""}

@@ -14,9 +14,11 @@ from voucher_app.domain.money import (
     FULL_RATE_BP,
     MAX_FEN,
     apply_rate,
+    format_amount,
     format_yuan,
     parse_yuan,
     require_fen,
+    yuan_decimal,
 )
 
 
@@ -55,6 +57,48 @@ def test_require_fen_refuses_anything_but_a_positive_int_within_range(value: obj
         require_fen(value, field="budget_fen")
     assert caught.value.details["field"] == "budget_fen"
     assert caught.value.code == "invalid_amount"
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        pytest.param(1.0, "budget_fen must be a whole number of fen, not float", id="float"),
+        pytest.param(True, "budget_fen must be a whole number of fen, not bool", id="bool"),
+        pytest.param("100", "budget_fen must be a whole number of fen, not str", id="string"),
+        pytest.param(None, "budget_fen must be a whole number of fen, not NoneType", id="none"),
+    ],
+)
+def test_a_refused_type_is_named_in_the_message_beside_the_field(
+    value: object, message: str
+) -> None:
+    with pytest.raises(InvalidAmount) as caught:
+        require_fen(value, field="budget_fen")
+    assert caught.value.message == message
+    assert caught.value.details == {"field": "budget_fen"}
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        (0, "budget_fen must be greater than zero"),
+        (-1, "budget_fen must be greater than zero"),
+        (MAX_FEN + 1, "budget_fen exceeds 9007199254740991 fen"),  # 2**53 - 1
+    ],
+)
+def test_an_amount_out_of_range_is_refused_naming_the_field_and_the_value(
+    value: int, message: str
+) -> None:
+    with pytest.raises(InvalidAmount) as caught:
+        require_fen(value, field="budget_fen")
+    assert caught.value.message == message
+    assert caught.value.details == {"field": "budget_fen", "value": value}
+
+
+def test_an_amount_names_the_amount_fen_field_unless_told_otherwise() -> None:
+    with pytest.raises(InvalidAmount) as caught:
+        require_fen(-5)
+    assert caught.value.details["field"] == "amount_fen"
+    assert caught.value.message == "amount_fen must be greater than zero"
 
 
 @pytest.mark.parametrize(
@@ -110,6 +154,22 @@ def test_parse_yuan_refuses_strings_that_are_not_yuan_amounts(text: str) -> None
         parse_yuan(text)
 
 
+@pytest.mark.parametrize("text", ["abc", "-1", "1.234"])
+def test_parse_yuan_quotes_the_text_it_cannot_read(text: str) -> None:
+    with pytest.raises(InvalidAmount) as caught:
+        parse_yuan(text)
+    assert caught.value.message == f"not an amount in yuan: {text!r}"
+    assert caught.value.details == {"value": text}
+
+
+def test_parse_yuan_refuses_a_yuan_amount_beyond_the_largest_as_an_amount() -> None:
+    # 90,071,992,547,409.92 yuan is one fen more than 2**53 - 1 fen.
+    with pytest.raises(InvalidAmount) as caught:
+        parse_yuan("90071992547409.92")
+    assert caught.value.details == {"field": "amount", "value": 9_007_199_254_740_992}
+    assert parse_yuan("90071992547409.91") == MAX_FEN
+
+
 @pytest.mark.parametrize(
     ("fen", "text"),
     [
@@ -126,6 +186,48 @@ def test_format_yuan_writes_the_yuan_symbol_thousands_separators_and_two_decimal
     fen: int, text: str
 ) -> None:
     assert format_yuan(fen) == text
+
+
+@pytest.mark.parametrize(
+    ("fen", "text"),
+    [
+        (123_450, "1234.50"),
+        (100_000_000, "1000000.00"),  # no thousands separators in a payment file
+        (1, "0.01"),
+        (99, "0.99"),
+        (100, "1.00"),
+        (0, "0.00"),  # zero has no sign: never "-0.00"
+        (-1, "-0.01"),
+        (-99, "-0.99"),
+        (-123_450, "-1234.50"),  # a negative amount keeps its minus sign
+        (MAX_FEN, "90071992547409.91"),
+    ],
+)
+def test_format_amount_writes_plain_yuan_with_two_decimals_and_a_sign_only_below_zero(
+    fen: int, text: str
+) -> None:
+    assert format_amount(fen) == text
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(min_value=-MAX_FEN, max_value=MAX_FEN))
+def test_format_amount_is_the_exact_decimal_value_in_yuan(fen: int) -> None:
+    text = format_amount(fen)
+    assert Decimal(text) == Fraction(fen, 100)
+    assert text.startswith("-") is (fen < 0)
+    assert len(text.split(".")[1]) == 2
+
+
+@pytest.mark.parametrize(
+    ("fen", "text"),
+    [(123_450, "1234.50"), (1, "0.01"), (100, "1.00"), (0, "0.00"), (-5, "-0.05")],
+)
+def test_yuan_decimal_is_the_exact_amount_in_yuan_with_two_decimal_places(
+    fen: int, text: str
+) -> None:
+    amount = yuan_decimal(fen)
+    assert isinstance(amount, Decimal)
+    assert str(amount) == text
 
 
 @settings(max_examples=200, deadline=None)

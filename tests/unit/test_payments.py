@@ -55,6 +55,8 @@ def test_the_same_reference_twice_in_a_remark_is_one_payment() -> None:
     [
         (0, 0, False, ItemState.UNPAID),
         (400, 0, False, ItemState.PARTIAL),
+        (1, 0, False, ItemState.PARTIAL),  # a single fen paid is a partial payment
+        (1, 1, False, ItemState.RETURNED),
         (1000, 0, False, ItemState.PAID),
         (1300, 0, False, ItemState.OVERPAID),
         (1300, 300, False, ItemState.PAID),  # the overpayment refunded
@@ -79,6 +81,7 @@ def test_the_ledger_settles_the_net_within_what_is_owed() -> None:
 def test_an_item_is_released_only_when_everything_paid_came_back() -> None:
     assert releases(1000, 1000)
     assert releases(600, 900)
+    assert releases(1, 1)  # a single fen paid and returned frees the claims too
     assert not releases(1000, 999)
     assert not releases(0, 300)  # nothing was paid yet: the credit waits for its payment
 
@@ -132,3 +135,36 @@ def test_settling_and_unwinding_leave_each_claim_its_prefix_share(
         settled = target
         held = [sum(entry[n] for entry in entries) for n in range(len(claims))]
         assert held == split_payment(claims, 0, settled)
+
+
+@pytest.mark.parametrize(
+    ("claims", "settled", "amount", "shares"),
+    [
+        pytest.param([100, 200, 300], 0, 600, [100, 200, 300], id="all-of-three"),
+        pytest.param([100, 200, 300], 0, 250, [100, 150, 0], id="first-stretch"),
+        pytest.param([100, 200, 300], 250, 100, [0, 50, 50], id="middle-stretch"),
+        pytest.param([100, 200, 300], 300, 300, [0, 0, 300], id="only-the-third"),
+        pytest.param([100, 200, 300], 350, 1000, [0, 0, 250], id="overpayment-stops-at-the-end"),
+        pytest.param([50, 50, 50, 50], 120, 60, [0, 0, 30, 30], id="third-and-fourth"),
+        pytest.param([100, 200, 300], 600, 100, [0, 0, 0], id="nothing-left"),
+    ],
+)
+def test_a_payment_settles_the_stretch_after_what_is_settled_claim_by_claim(
+    claims: list[int], settled: int, amount: int, shares: list[int]
+) -> None:
+    assert split_payment(claims, settled, amount) == shares
+
+
+@given(
+    claims=st.lists(st.integers(1, 40), min_size=1, max_size=7),
+    settled=st.integers(0, 300),
+    amount=st.integers(0, 300),
+)
+def test_each_claim_gets_the_fen_of_the_payment_that_fall_inside_it(
+    claims: list[int], settled: int, amount: int
+) -> None:
+    """Lay the claims end to end, one fen at a time, and count the paid fen each one owns."""
+    owner_of_each_fen = [n for n, claim in enumerate(claims) for _ in range(claim)]
+    paid_fen = owner_of_each_fen[settled : settled + amount]
+    expected = [paid_fen.count(n) for n in range(len(claims))]
+    assert split_payment(claims, settled, amount) == expected
