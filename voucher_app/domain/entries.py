@@ -93,7 +93,7 @@ def check_postings(
         if allowed is not None and parsed.kind not in allowed:
             direction = "from" if amount < 0 else "to"
             raise InvalidEntry(
-                f"a {kind} entry cannot move money {direction} a {parsed.kind} account",
+                f"{kind} entries cannot move money {direction} {parsed.kind} accounts",
                 kind=kind,
                 account=account,
             )
