@@ -447,3 +447,45 @@ def test_a_size_row_refuses_a_row_without_an_sme_bound() -> None:
             medium_from=Bounds(employees=100),
             small_from=Bounds(employees=10),
         )
+
+
+def test_a_size_row_accepts_medium_bounds_equal_to_the_small_ones() -> None:
+    # Only a medium bound *below* the small one contradicts the standard's order; an equal one
+    # merely leaves no room for "small" on that measure.
+    row = SizeRow(
+        Industry.OTHER,
+        sme_below=Bounds(employees=300),
+        medium_from=Bounds(employees=10),
+        small_from=Bounds(employees=10),
+    )
+    assert row.medium_from == row.small_from
+
+
+@pytest.mark.parametrize("code", ["mining", "", "Retail"])
+def test_the_industry_refusal_names_the_code_it_was_given(code: str) -> None:
+    with pytest.raises(InvalidIndustry) as caught:
+        classify(cast(Industry, code), 10, wan(100), wan(100))
+    assert caught.value.message == f"unknown industry {code!r}"
+    assert caught.value.details == {"industry": code}
+
+
+@pytest.mark.parametrize(
+    ("value", "type_name"),
+    [(1.0, "float"), ("10", "str"), (None, "NoneType"), (True, "bool"), (Decimal(10), "Decimal")],
+)
+def test_the_refusal_of_a_figure_that_is_not_whole_names_the_field_and_the_type_it_got(
+    value: object, type_name: str
+) -> None:
+    with pytest.raises(InvalidSizeFigure) as caught:
+        classify(Industry.RETAIL, 10, value, 0)  # type: ignore[arg-type]
+    assert caught.value.message == f"revenue_fen must be a whole number, not {type_name}"
+    assert caught.value.details == {"field": "revenue_fen"}
+
+
+@pytest.mark.parametrize("field", ["employees", "revenue_fen", "assets_fen"])
+def test_the_refusal_of_a_negative_figure_names_the_field_and_the_value(field: str) -> None:
+    figures = {"employees": 10, "revenue_fen": wan(100), "assets_fen": wan(100), field: -7}
+    with pytest.raises(InvalidSizeFigure) as caught:
+        classify(Industry.CONSTRUCTION, **figures)
+    assert caught.value.message == f"{field} must not be negative"
+    assert caught.value.details == {"field": field, "value": -7}
