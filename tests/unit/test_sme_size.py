@@ -232,7 +232,8 @@ def _case(industry: str, values: dict[str, int], expected: SizeClass, case_id: s
 
 def _cases(column: int, at: SizeClass, below: SizeClass) -> Iterator[object]:
     """For each row and each bound of `column`: every figure at its bound in that column, then
-    the one measure exactly at its bound (`at`) and one unit (person or fen) below it (`below`).
+    the one measure exactly at its bound (`at`), one unit (person or fen) below it (`below`) and
+    one unit above it (`at` again).
     """
     for industry, row in ROWS.items():
         bounds = row[column]
@@ -247,14 +248,20 @@ def _cases(column: int, at: SizeClass, below: SizeClass) -> Iterator[object]:
                 "a": (employees, revenue, assets - 1),
             }[measure]
             yield pytest.param(industry, *one_below, below, id=f"{industry}-{label}-below")
+            one_above = {
+                "e": (employees + 1, revenue, assets),
+                "r": (employees, revenue + 1, assets),
+                "a": (employees, revenue, assets + 1),
+            }[measure]
+            yield pytest.param(industry, *one_above, at, id=f"{industry}-{label}-above")
 
 
-#: At its SME bound with every other figure at its own: large. One unit below: an SME (and,
-#: being far above the medium bounds, medium).
+#: At its SME bound with every other figure at its own, or one unit above it: large. One unit
+#: below: an SME (and, being far above the medium bounds, medium).
 SME_CASES = list(_cases(0, at=LARGE, below=MEDIUM))
-#: At both medium bounds: medium. One unit below either: small.
+#: At both medium bounds, or one unit above either: medium. One unit below either: small.
 MEDIUM_CASES = list(_cases(1, at=MEDIUM, below=SMALL))
-#: At both small bounds: small. One unit below either: micro.
+#: At both small bounds, or one unit above either: small. One unit below either: micro.
 SMALL_CASES = list(_cases(2, at=SMALL, below=MICRO))
 
 FIGURES = ("industry", "employees", "revenue_fen", "assets_fen", "expected")
