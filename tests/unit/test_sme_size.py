@@ -232,7 +232,8 @@ def _case(industry: str, values: dict[str, int], expected: SizeClass, case_id: s
 
 def _cases(column: int, at: SizeClass, below: SizeClass) -> Iterator[object]:
     """For each row and each bound of `column`: every figure at its bound in that column, then
-    the one measure exactly at its bound (`at`) and one unit (person or fen) below it (`below`).
+    the one measure exactly at its bound (`at`), one unit (person or fen) below it (`below`) and
+    one unit above it (`at` again).
     """
     for industry, row in ROWS.items():
         bounds = row[column]
@@ -247,14 +248,20 @@ def _cases(column: int, at: SizeClass, below: SizeClass) -> Iterator[object]:
                 "a": (employees, revenue, assets - 1),
             }[measure]
             yield pytest.param(industry, *one_below, below, id=f"{industry}-{label}-below")
+            one_above = {
+                "e": (employees + 1, revenue, assets),
+                "r": (employees, revenue + 1, assets),
+                "a": (employees, revenue, assets + 1),
+            }[measure]
+            yield pytest.param(industry, *one_above, at, id=f"{industry}-{label}-above")
 
 
-#: At its SME bound with every other figure at its own: large. One unit below: an SME (and,
-#: being far above the medium bounds, medium).
+#: At its SME bound with every other figure at its own, or one unit above it: large. One unit
+#: below: an SME (and, being far above the medium bounds, medium).
 SME_CASES = list(_cases(0, at=LARGE, below=MEDIUM))
-#: At both medium bounds: medium. One unit below either: small.
+#: At both medium bounds, or one unit above either: medium. One unit below either: small.
 MEDIUM_CASES = list(_cases(1, at=MEDIUM, below=SMALL))
-#: At both small bounds: small. One unit below either: micro.
+#: At both small bounds, or one unit above either: small. One unit below either: micro.
 SMALL_CASES = list(_cases(2, at=SMALL, below=MICRO))
 
 FIGURES = ("industry", "employees", "revenue_fen", "assets_fen", "expected")
@@ -447,3 +454,45 @@ def test_a_size_row_refuses_a_row_without_an_sme_bound() -> None:
             medium_from=Bounds(employees=100),
             small_from=Bounds(employees=10),
         )
+
+
+def test_a_size_row_accepts_medium_bounds_equal_to_the_small_ones() -> None:
+    # Only a medium bound *below* the small one contradicts the standard's order; an equal one
+    # merely leaves no room for "small" on that measure.
+    row = SizeRow(
+        Industry.OTHER,
+        sme_below=Bounds(employees=300),
+        medium_from=Bounds(employees=10),
+        small_from=Bounds(employees=10),
+    )
+    assert row.medium_from == row.small_from
+
+
+@pytest.mark.parametrize("code", ["mining", "", "Retail"])
+def test_the_industry_refusal_names_the_code_it_was_given(code: str) -> None:
+    with pytest.raises(InvalidIndustry) as caught:
+        classify(cast(Industry, code), 10, wan(100), wan(100))
+    assert caught.value.message == f"unknown industry {code!r}"
+    assert caught.value.details == {"industry": code}
+
+
+@pytest.mark.parametrize(
+    ("value", "type_name"),
+    [(1.0, "float"), ("10", "str"), (None, "NoneType"), (True, "bool"), (Decimal(10), "Decimal")],
+)
+def test_the_refusal_of_a_figure_that_is_not_whole_names_the_field_and_the_type_it_got(
+    value: object, type_name: str
+) -> None:
+    with pytest.raises(InvalidSizeFigure) as caught:
+        classify(Industry.RETAIL, 10, value, 0)  # type: ignore[arg-type]
+    assert caught.value.message == f"revenue_fen must be a whole number, not {type_name}"
+    assert caught.value.details == {"field": "revenue_fen"}
+
+
+@pytest.mark.parametrize("field", ["employees", "revenue_fen", "assets_fen"])
+def test_the_refusal_of_a_negative_figure_names_the_field_and_the_value(field: str) -> None:
+    figures = {"employees": 10, "revenue_fen": wan(100), "assets_fen": wan(100), field: -7}
+    with pytest.raises(InvalidSizeFigure) as caught:
+        classify(Industry.CONSTRUCTION, **figures)
+    assert caught.value.message == f"{field} must not be negative"
+    assert caught.value.details == {"field": field, "value": -7}

@@ -262,3 +262,64 @@ def test_suggest_center_never_descends_below_the_registering_region(
 def test_suggest_center_refuses_an_invalid_code() -> None:
     with pytest.raises(InvalidUSCC):
         suggest_center("not a code", {PROVINCE})
+
+
+#: The letters GB 32100-2015 allows: the Latin alphabet without I, O, S, V and Z.
+LETTERS = "ABCDEFGHJKLMNPQRTUWXY"
+
+
+def refusal(text: str) -> InvalidUSCC:
+    with pytest.raises(InvalidUSCC) as caught:
+        parse_uscc(text)
+    return caught.value
+
+
+def test_the_allowed_letters_are_the_alphabet_without_i_o_s_v_and_z() -> None:
+    assert "".join(c for c in "ABCDEFGHIJKLMNOPQRSTUVWXYZ" if c not in "IOSVZ") == LETTERS
+    assert ALPHABET == "0123456789" + LETTERS
+
+
+@pytest.mark.parametrize("position", [1, 8])
+@pytest.mark.parametrize("letter", LETTERS)
+def test_a_letter_in_the_first_8_characters_is_refused_as_not_a_digit(
+    letter: str, position: int
+) -> None:
+    # Registration authority, entity type and region code (characters 1 to 8) are digits.
+    text = PUBLISHED[: position - 1] + letter + PUBLISHED[position:]
+    error = refusal(text)
+    assert error.message == (
+        "the first 8 characters of a unified social credit code are digits, "
+        f"but character {position} is {letter!r}"
+    )
+    assert error.details == {"reason": "invalid_character", "position": position}
+
+
+def test_letters_from_character_9_on_are_allowed_so_a_later_character_is_the_one_named() -> None:
+    text = PUBLISHED[:8] + "A" + "I" + PUBLISHED[10:]
+    error = refusal(text)
+    assert error.message == (
+        "character 10 ('I') cannot appear in a unified social credit code, which uses only 0-9 "
+        "and the letters ABCDEFGHJKLMNPQRTUWXY"
+    )
+    assert error.details == {"reason": "invalid_character", "position": 10}
+
+
+def test_the_check_character_refusal_names_it_and_suggests_a_mistyped_character() -> None:
+    error = refusal(PUBLISHED[:17] + "M")
+    assert error.message == (
+        "the check character 'M' does not match the first 17 characters of the unified social "
+        "credit code (is one of them mistyped?)"
+    )
+    assert error.details == {"reason": "bad_check_character"}
+
+
+def test_a_part_stdnum_refuses_that_no_character_explains_is_named_as_a_part(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def refuse(number: str) -> str:
+        raise stdnum_errors.InvalidComponent()
+
+    monkeypatch.setattr("stdnum.cn.uscc.validate", refuse)
+    error = refusal(PUBLISHED)
+    assert error.message == "a part of the unified social credit code is not valid"
+    assert error.details == {"reason": "invalid_character"}

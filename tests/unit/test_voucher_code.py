@@ -15,6 +15,7 @@ from voucher_app.domain.voucher_code import (
     VOUCHER_CODE_REASONS,
     new_human_code,
     normalise_human_code,
+    random_human_code,
 )
 
 #: Crockford's alphabet written out here, independently of the package: 32 data symbols, then
@@ -241,3 +242,99 @@ def test_invalid_voucher_code_is_invalid_input_with_a_stable_code_and_reasons() 
     assert InvalidVoucherCode.code == "invalid_voucher_code"
     reasons = {reason_of("0000"), reason_of("000!-0000-000"), reason_of("0000-0000-001")}
     assert reasons == VOUCHER_CODE_REASONS
+
+
+@pytest.mark.parametrize(("n", "type_name"), [(True, "bool"), (1.0, "float"), ("1", "str")])
+def test_the_refusal_of_bits_that_are_not_an_int_names_the_type_given(
+    n: object, type_name: str
+) -> None:
+    with pytest.raises(TypeError) as caught:
+        new_human_code(n)  # type: ignore[arg-type]
+    assert str(caught.value) == f"random_bits must be an int, not {type_name}"
+
+
+def refusal(text: str) -> InvalidVoucherCode:
+    with pytest.raises(InvalidVoucherCode) as caught:
+        normalise_human_code(text)
+    return caught.value
+
+
+def test_the_character_refusal_lists_the_letters_a_code_uses() -> None:
+    error = refusal("3G92-30VQ-VS!")
+    assert error.message == (
+        "character 11 ('!') cannot appear in a voucher code, which uses only digits and the "
+        "letters ABCDEFGHJKMNPQRSTVWXYZ (I and L read as 1, O as 0)"
+    )
+    assert error.details == {"reason": "invalid_character"}
+
+
+@pytest.mark.parametrize(("text", "length"), [("", 0), ("0000", 4), ("0000-0000-0110", 12)])
+def test_the_length_refusal_names_the_number_of_symbols_typed(text: str, length: int) -> None:
+    error = refusal(text)
+    assert error.message == f"a voucher code has 11 symbols, not {length}"
+    assert error.details == {"reason": "wrong_length", "length": length}
+
+
+@pytest.mark.parametrize(
+    ("text", "position", "char"),
+    [
+        pytest.param("0000-0000-1*U", 10, "*", id="after-two-hyphens"),
+        pytest.param("0000-~000-14U", 5, "~", id="after-one-hyphen"),
+        pytest.param("00 00 - $0 00 - 14U", 5, "$", id="after-spaces-and-hyphens"),
+        pytest.param("0000-0000-u4U", 9, "U", id="lower-case-u"),
+    ],
+)
+def test_a_check_only_symbol_before_the_end_is_named_at_its_position_among_the_symbols(
+    text: str, position: int, char: str
+) -> None:
+    error = refusal(text)
+    assert error.message == (
+        f"character {position} ({char!r}) can only be the last (check) symbol of a voucher code"
+    )
+    assert error.details == {"reason": "invalid_character"}
+
+
+@pytest.mark.parametrize(("text", "check"), [("3G92-30VQ-VSR", "R"), ("3g92 30vq vsr", "R")])
+def test_the_check_symbol_refusal_names_the_check_symbol_as_typed_upper_cased(
+    text: str, check: str
+) -> None:
+    error = refusal(text)
+    assert error.message == (
+        f"the check symbol {check!r} does not match the rest of the voucher code "
+        "(is one of its characters mistyped?)"
+    )
+    assert error.details == {"reason": "bad_check_symbol"}
+
+
+# --------------------------------------------------------------------------------------------
+# Fresh codes
+# --------------------------------------------------------------------------------------------
+
+
+def test_a_fresh_code_draws_50_bits_again_until_the_check_symbol_is_a_letter_or_digit() -> None:
+    # n mod 37 = 32..36 gives the check symbols *, ~, $, = and U: read aloud badly, so redrawn.
+    draws = iter([32, 33, 34, 35, 36, 37 * 5 + 36, 1, 2])
+    widths: list[int] = []
+
+    def source(width: int) -> int:
+        widths.append(width)
+        return next(draws)
+
+    assert random_human_code(source) == "0000-0000-011"
+    assert widths == [50] * 7
+
+
+@pytest.mark.parametrize(("n", "code"), [(31, "0000-0000-0ZZ"), (37, "0000-0000-150")])
+def test_a_fresh_code_keeps_the_first_draw_whose_check_symbol_is_a_letter_or_digit(
+    n: int, code: str
+) -> None:
+    draws = iter([n])  # a second draw would fail the test rather than loop for ever
+    assert random_human_code(lambda width: next(draws)) == code
+
+
+def test_a_fresh_code_from_the_system_source_has_the_shape_of_a_code() -> None:
+    for _ in range(50):
+        code = random_human_code()
+        assert CODE_SHAPE.fullmatch(code)
+        assert code[-1] in DATA_ALPHABET
+        assert normalise_human_code(code) == code

@@ -1,0 +1,172 @@
+"""The errors' contract (`voucher_app.domain.errors`): each error's stable code, the family it
+belongs to and so the HTTP status its problem answer has, and what an error carries.
+
+The table is written out by hand from the hierarchy in the module's docstring and the statuses
+its families imply (invalid input 400, not signed in 401, not allowed 403, not found 404,
+conflict 409), not read from the classes: a code is a contract clients match on, so renaming
+one, or moving an error to another family, has to fail here.
+"""
+
+from __future__ import annotations
+
+import inspect
+
+import pytest
+
+from voucher_app.api.problems import status_of
+from voucher_app.domain import errors
+from voucher_app.domain.errors import InvalidVoucherToken, TokenRefusal, VoucherError
+
+BAD_REQUEST, UNAUTHORIZED, FORBIDDEN, NOT_FOUND, CONFLICT, SERVER = 400, 401, 403, 404, 409, 500
+
+#: (class, code, parent, HTTP status), in the docstring's order.
+CONTRACT: list[tuple[str, str, str, int]] = [
+    ("VoucherError", "voucher_error", "Exception", SERVER),
+    ("InvalidInput", "invalid_input", "VoucherError", BAD_REQUEST),
+    ("InvalidAmount", "invalid_amount", "InvalidInput", BAD_REQUEST),
+    ("InvalidAccount", "invalid_account", "InvalidInput", BAD_REQUEST),
+    ("InvalidEntry", "invalid_entry", "InvalidInput", BAD_REQUEST),
+    ("InvalidProgrammeTerms", "invalid_programme_terms", "InvalidInput", BAD_REQUEST),
+    ("InvalidCenterData", "invalid_center_data", "InvalidInput", BAD_REQUEST),
+    ("InvalidLogRange", "invalid_log_range", "InvalidInput", BAD_REQUEST),
+    ("InvalidSizeFigure", "invalid_size_figure", "InvalidInput", BAD_REQUEST),
+    ("InvalidIndustry", "invalid_industry", "InvalidInput", BAD_REQUEST),
+    ("InvalidUSCC", "invalid_uscc", "InvalidInput", BAD_REQUEST),
+    ("InvalidVoucherCode", "invalid_voucher_code", "InvalidInput", BAD_REQUEST),
+    ("InvalidVoucherToken", "invalid_voucher_token", "InvalidInput", BAD_REQUEST),
+    ("WrongPasscode", "wrong_passcode", "InvalidInput", BAD_REQUEST),
+    ("InvalidStatement", "invalid_statement", "InvalidInput", BAD_REQUEST),
+    ("InvalidMapping", "invalid_mapping", "InvalidInput", BAD_REQUEST),
+    ("InvalidTable", "invalid_table", "InvalidInput", BAD_REQUEST),
+    ("TooManyRows", "too_many_rows", "InvalidTable", BAD_REQUEST),
+    ("InvalidBankDetails", "invalid_bank_details", "InvalidInput", BAD_REQUEST),
+    ("WeakPassword", "weak_password", "InvalidInput", BAD_REQUEST),
+    ("InvalidRating", "invalid_rating", "InvalidInput", BAD_REQUEST),
+    ("NotFound", "not_found", "VoucherError", NOT_FOUND),
+    ("UnknownCenter", "unknown_center", "NotFound", NOT_FOUND),
+    ("UnknownProgramme", "unknown_programme", "NotFound", NOT_FOUND),
+    ("UnknownEntry", "unknown_entry", "NotFound", NOT_FOUND),
+    ("NoCheckpoint", "no_checkpoint", "NotFound", NOT_FOUND),
+    ("NoLedgerKey", "no_ledger_key", "NotFound", NOT_FOUND),
+    ("UnknownSme", "unknown_sme", "NotFound", NOT_FOUND),
+    ("UnknownVoucher", "unknown_voucher", "NotFound", NOT_FOUND),
+    ("UnknownProvider", "unknown_provider", "NotFound", NOT_FOUND),
+    ("UnknownProduct", "unknown_product", "NotFound", NOT_FOUND),
+    ("UnknownRedemption", "unknown_redemption", "NotFound", NOT_FOUND),
+    ("UnknownUser", "unknown_user", "NotFound", NOT_FOUND),
+    ("UnknownToken", "unknown_token", "NotFound", NOT_FOUND),
+    ("UnknownTask", "unknown_task", "NotFound", NOT_FOUND),
+    ("UnknownComplaint", "unknown_complaint", "NotFound", NOT_FOUND),
+    ("Conflict", "conflict", "VoucherError", CONFLICT),
+    ("InsufficientFunds", "insufficient_funds", "Conflict", CONFLICT),
+    ("FundingExceedsBudget", "funding_exceeds_budget", "Conflict", CONFLICT),
+    ("NotAChildCenter", "not_a_child_center", "Conflict", CONFLICT),
+    ("CenterOutsideProgramme", "center_outside_programme", "Conflict", CONFLICT),
+    ("OutsideCenter", "outside_center", "Conflict", CONFLICT),
+    ("ForeignAccount", "foreign_account", "Conflict", CONFLICT),
+    ("AccountRegistered", "account_registered", "Conflict", CONFLICT),
+    ("AlreadyReversed", "already_reversed", "Conflict", CONFLICT),
+    ("CannotReverseReversal", "cannot_reverse_reversal", "Conflict", CONFLICT),
+    ("IdempotencyKeyReused", "idempotency_key_reused", "Conflict", CONFLICT),
+    ("IdempotencyKeyAnswered", "idempotency_key_answered", "Conflict", CONFLICT),
+    ("DatabaseNotEmpty", "database_not_empty", "Conflict", CONFLICT),
+    ("LogBehindPublished", "log_behind_published", "Conflict", CONFLICT),
+    ("ConcurrentRequest", "concurrent_request", "Conflict", CONFLICT),
+    ("ProviderNotApproved", "provider_not_approved", "Conflict", CONFLICT),
+    ("ProviderExists", "provider_exists", "Conflict", CONFLICT),
+    ("UserExists", "user_exists", "Conflict", CONFLICT),
+    ("SmeExists", "sme_exists", "Conflict", CONFLICT),
+    ("InvalidTransition", "invalid_transition", "Conflict", CONFLICT),
+    ("NotRateable", "not_rateable", "Conflict", CONFLICT),
+    ("ClaimRefused", "claim_refused", "Conflict", CONFLICT),
+    ("ProgrammeClosed", "programme_closed", "ClaimRefused", CONFLICT),
+    ("NotAnSme", "not_an_sme", "ClaimRefused", CONFLICT),
+    ("NotEligibleSize", "not_eligible_size", "ClaimRefused", CONFLICT),
+    ("NotEligibleIndustry", "not_eligible_industry", "ClaimRefused", CONFLICT),
+    ("NotEligibleCenter", "not_eligible_center", "ClaimRefused", CONFLICT),
+    ("CapReached", "cap_reached", "ClaimRefused", CONFLICT),
+    ("BudgetExhausted", "budget_exhausted", "ClaimRefused", CONFLICT),
+    ("RedemptionRefused", "redemption_refused", "Conflict", CONFLICT),
+    ("VoucherNotActive", "voucher_not_active", "RedemptionRefused", CONFLICT),
+    ("CategoryNotAllowed", "category_not_allowed", "RedemptionRefused", CONFLICT),
+    ("VoucherInUse", "voucher_in_use", "RedemptionRefused", CONFLICT),
+    ("InvoiceReused", "invoice_reused", "RedemptionRefused", CONFLICT),
+    ("NothingToPay", "nothing_to_pay", "RedemptionRefused", CONFLICT),
+    ("NotAuthenticated", "not_authenticated", "VoucherError", UNAUTHORIZED),
+    ("InvalidCredentials", "invalid_credentials", "NotAuthenticated", UNAUTHORIZED),
+    ("AccountLocked", "account_locked", "NotAuthenticated", UNAUTHORIZED),
+    ("AccountInactive", "account_inactive", "NotAuthenticated", UNAUTHORIZED),
+    ("PermissionDenied", "permission_denied", "VoucherError", FORBIDDEN),
+    ("DutiesNotSeparated", "duties_not_separated", "PermissionDenied", FORBIDDEN),
+    ("SecondApprovalNeeded", "second_approval_needed", "PermissionDenied", FORBIDDEN),
+    ("KeyringError", "keyring_error", "VoucherError", SERVER),
+]
+
+
+@pytest.mark.parametrize(("name", "code", "parent", "status"), CONTRACT, ids=str)
+def test_each_error_has_its_stable_code_its_family_and_its_status(
+    name: str, code: str, parent: str, status: int
+) -> None:
+    error_class = getattr(errors, name)
+    assert error_class.code == code
+    assert error_class.__bases__ == (getattr(errors, parent, Exception),)
+    assert status_of(error_class("any message")) == status
+
+
+def test_every_error_the_module_defines_is_in_the_contract_under_a_code_of_its_own() -> None:
+    defined = {
+        name
+        for name, value in vars(errors).items()
+        if inspect.isclass(value) and issubclass(value, VoucherError)
+    }
+    assert defined == {name for name, *_ in CONTRACT}
+    codes = [code for _, code, *_ in CONTRACT]
+    assert len(set(codes)) == len(codes)
+
+
+def test_an_error_carries_its_message_in_english_and_chinese_and_its_details() -> None:
+    error = errors.NotEligibleSize(
+        "this programme is for micro and small firms",
+        message_zh="本计划仅限小微企业",
+        field="size_class",
+        size="medium",
+    )
+    assert str(error) == error.message == "this programme is for micro and small firms"
+    assert error.message_zh == "本计划仅限小微企业"
+    assert error.details == {"field": "size_class", "size": "medium"}
+
+
+def test_an_error_without_a_chinese_message_or_details_has_none_and_no_details() -> None:
+    error = errors.UnknownVoucher("no such voucher")
+    assert str(error) == error.message == "no such voucher"
+    assert error.message_zh is None
+    assert error.details == {}
+
+
+@pytest.mark.parametrize(
+    ("reason", "refusal"),
+    [
+        ("malformed", TokenRefusal.MALFORMED),
+        ("unsupported_algorithm", TokenRefusal.UNSUPPORTED_ALGORITHM),
+        ("unknown_key", TokenRefusal.UNKNOWN_KEY),
+        ("bad_signature", TokenRefusal.BAD_SIGNATURE),
+        ("missing_claims", TokenRefusal.MISSING_CLAIMS),
+        ("not_yet_valid", TokenRefusal.NOT_YET_VALID),
+        ("expired", TokenRefusal.EXPIRED),
+    ],
+)
+def test_a_token_refusal_reads_its_stable_reason_back(reason: str, refusal: TokenRefusal) -> None:
+    assert InvalidVoucherToken("refused", reason=reason).reason is refusal
+    assert refusal.value == reason
+
+
+def test_the_token_refusals_are_exactly_the_seven_stable_reasons() -> None:
+    assert {r.value for r in TokenRefusal} == {
+        "malformed",
+        "unsupported_algorithm",
+        "unknown_key",
+        "bad_signature",
+        "missing_claims",
+        "not_yet_valid",
+        "expired",
+    }
