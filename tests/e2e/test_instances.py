@@ -317,19 +317,27 @@ def test_two_job_runners_run_each_scheduled_run_once_and_the_ledger_verifies(
         "VOUCHER_KEYS_DIR": str(keyring.directory),
         "VOUCHER_LEDGER_ORIGIN": ORIGIN,
     }
-    start_at = time.time() + 4  # both have imported everything by then
-    command = [sys.executable, "-m", "tests.e2e.test_instances", str(start_at)]
+    command = [sys.executable, "-m", "tests.e2e.test_instances", str(RUN_FOR)]
     runners = [
         subprocess.Popen(
-            [*command, str(start_at + RUN_FOR)],
+            command,
             cwd=ROOT,
             env=env,
+            stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
         )
         for _ in range(2)
     ]
+    # Once both have built their app (however long a busy machine takes), one start for both.
+    for runner in runners:
+        assert runner.stdout is not None and runner.stdout.readline() == "ready\n"
+    start_at = time.time() + 1
+    for runner in runners:
+        assert runner.stdin is not None
+        runner.stdin.write(f"{start_at}\n")
+        runner.stdin.flush()
     moved = 0
     with app.app_context():
         uow = UnitOfWork(current().database, current().clock)
@@ -375,10 +383,11 @@ def test_two_job_runners_run_each_scheduled_run_once_and_the_ledger_verifies(
     assert f"(latest covers {entries})" in verify.stdout, verify.stdout  # all signed
 
 
-def _run_jobs(start_at: float, until: float) -> None:
-    """A job runner: `flask jobs run`'s scheduler, every job every JOB_INTERVAL seconds,
-    started at `start_at` and stopped at `until`; prints a JSON line for each run it makes
-    (each run whose lease it took)."""
+def _run_jobs(run_for: float) -> None:
+    """A job runner: `flask jobs run`'s scheduler, every job every JOB_INTERVAL seconds. Once
+    its app is built it prints `ready` and reads the start time from standard input; it stops
+    `run_for` seconds after it, and prints a JSON line for each run it makes (each run whose
+    lease it took)."""
     app = create_app()
     for setting in list(app.config):
         if setting.endswith("_INTERVAL_SECONDS"):
@@ -396,6 +405,9 @@ def _run_jobs(start_at: float, until: float) -> None:
         return leased(of, name, seconds, run, holder)
 
     jobs.leased = counted  # type: ignore[assignment]
+    print("ready", flush=True)
+    start_at = float(sys.stdin.readline())
+    until = start_at + run_for
     time.sleep(max(0.0, start_at - time.time()))
     scheduler = jobs.build_scheduler(app, blocking=False)
     scheduler.start()
@@ -404,4 +416,4 @@ def _run_jobs(start_at: float, until: float) -> None:
 
 
 if __name__ == "__main__":
-    _run_jobs(float(sys.argv[1]), float(sys.argv[2]))
+    _run_jobs(float(sys.argv[1]))
