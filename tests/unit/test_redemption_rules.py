@@ -10,7 +10,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from voucher_app.domain.errors import InvalidTransition, NothingToPay
-from voucher_app.domain.redemptions import Step, next_status, split_payment, subsidy_fen
+from voucher_app.domain.redemptions import (
+    HOLDING,
+    USED,
+    Step,
+    next_status,
+    split_payment,
+    subsidy_fen,
+)
 
 NOW = datetime(2026, 3, 2, tzinfo=UTC)
 
@@ -89,6 +96,17 @@ def test_each_step_starts_only_from_its_statuses(step: Step, status: str) -> Non
         assert refused.value.details == {"status": status}
         assert str(refused.value) == f"a {status} claim cannot be {PAST_TENSE[step]}"
         assert refused.value.message_zh == "该兑付申请当前状态不允许此操作"
+
+
+def test_the_subsidy_sits_in_pending_from_submission_until_approved_rejected_or_disputed() -> None:
+    """Submitting moves it voucher → pending, confirming leaves it there; approving moves it on
+    to payable, rejecting or disputing back to the voucher."""
+    assert {"submitted", "confirmed"} == HOLDING
+
+
+def test_a_claim_uses_its_voucher_unless_it_was_disputed_or_rejected() -> None:
+    """A disputed or rejected claim holds nothing until it is resubmitted."""
+    assert {"submitted", "confirmed", "approved", "settled"} == USED
 
 
 def test_an_unanswered_claim_is_approved_only_after_its_window() -> None:
