@@ -3,13 +3,14 @@ below it, a sibling and its parent; SMEs and providers on their own and others' 
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 
 import pytest
 
 from voucher_app.domain.actors import Role
 from voucher_app.domain.errors import NotAuthenticated, PermissionDenied
-from voucher_app.domain.policy import ALLOWED, Action, Scope, decide
+from voucher_app.domain.policy import ALLOWED, EVERYWHERE, Action, Scope, decide
 from voucher_app.domain.users import Principal
 
 # province 1 → cities 2 and 4; city 2 → district 3
@@ -131,3 +132,209 @@ def test_a_read_only_token_reads_but_never_writes() -> None:
 def test_every_action_names_the_roles_that_take_it() -> None:
     assert set(ALLOWED) == set(Action)
     assert all(Role.SYSTEM not in ALLOWED[a] for a in Action if a is not Action.READ_PUBLIC)
+
+
+A = Action
+#: What each role may do where it is concerned (its center, its SME, its provider), written out
+#: from the rules in the policy's docstring; READ_PUBLIC is everyone's and not listed.
+MAY: dict[Role, set[Action]] = {
+    Role.SME: {
+        A.READ_OWN_ACCOUNT,
+        A.MANAGE_OWN_ACCOUNT,
+        A.READ_CONCERNED,
+        A.ACT_AS_SME,
+        A.READ_AS_SME,
+    },
+    Role.PROVIDER: {
+        A.READ_OWN_ACCOUNT,
+        A.MANAGE_OWN_ACCOUNT,
+        A.READ_CONCERNED,
+        A.ACT_AS_PROVIDER,
+        A.READ_AS_PROVIDER,
+    },
+    Role.CENTER_STAFF: {
+        A.READ_OWN_ACCOUNT,
+        A.MANAGE_OWN_ACCOUNT,
+        A.READ_CENTER,
+        A.READ_CONCERNED,
+        A.REVIEW,
+        A.ISSUE,
+    },
+    Role.CENTER_ADMIN: {
+        A.READ_OWN_ACCOUNT,
+        A.MANAGE_OWN_ACCOUNT,
+        A.READ_CENTER,
+        A.READ_CONCERNED,
+        A.REVIEW,
+        A.ISSUE,
+        A.MOVE_BUDGET,
+        A.ADMINISTER,
+    },
+    Role.CENTER_FINANCE: {
+        A.READ_OWN_ACCOUNT,
+        A.MANAGE_OWN_ACCOUNT,
+        A.READ_CENTER,
+        A.READ_CONCERNED,
+        A.SETTLE,
+    },
+    Role.AUDITOR: {A.READ_OWN_ACCOUNT, A.MANAGE_OWN_ACCOUNT, A.READ_CENTER, A.READ_CONCERNED},
+    Role.SYSTEM: set(),
+    Role.ADMIN: set(Action) - {A.READ_PUBLIC},
+}
+#: A thing that concerns every user below: it is the city's, SME 7's and provider 9's.
+THEIRS = Scope(center_id=CITY, sme_id=7, provider_id=9)
+
+
+def bound(role: Role) -> Principal:
+    """A user of the role bound to what THEIRS concerns."""
+    return Principal(
+        uuid.uuid4(),
+        f"user-{role}",
+        role,
+        center_id=CITY if role not in (Role.SME, Role.PROVIDER, Role.ADMIN, Role.SYSTEM) else None,
+        sme_id=7 if role is Role.SME else None,
+        provider_id=9 if role is Role.PROVIDER else None,
+    )
+
+
+@pytest.mark.parametrize("action", [a for a in Action if a is not Action.READ_PUBLIC])
+@pytest.mark.parametrize("role", list(Role))
+def test_each_role_takes_exactly_its_actions_on_what_concerns_it(
+    role: Role, action: Action
+) -> None:
+    user = bound(role)
+    if action in MAY[role]:
+        decide(user, action, THEIRS, within)
+    else:
+        with pytest.raises(PermissionDenied) as refused:
+            decide(user, action, THEIRS, within)
+        assert refused.value.code == "permission_denied"
+        assert refused.value.details == {"action": action.value}
+        assert str(refused.value) == f"a {role} may not {action.value}"
+
+
+@pytest.mark.parametrize("role", list(Role))
+def test_everyone_reads_what_is_public(role: Role) -> None:
+    decide(bound(role), Action.READ_PUBLIC, EVERYWHERE, within)
+    decide(None, Action.READ_PUBLIC, EVERYWHERE, within)
+
+
+def anywhere(center: int, root: int) -> bool:
+    """A hierarchy in which every center lies below every other: whatever the policy refuses
+    under it, it refuses by its own rules, not because the walk up said no."""
+    return True
+
+
+CENTER_ROLES = [Role.CENTER_STAFF, Role.CENTER_ADMIN, Role.CENTER_FINANCE, Role.AUDITOR]
+
+
+@pytest.mark.parametrize(
+    "scope",
+    [EVERYWHERE, Scope(sme_id=7), Scope(provider_id=9), Scope(sme_id=7, provider_id=9)],
+    ids=["everywhere", "an-sme", "a-provider", "an-sme-and-provider"],
+)
+@pytest.mark.parametrize("role", CENTER_ROLES)
+def test_a_center_user_never_acts_where_no_center_is_named(role: Role, scope: Scope) -> None:
+    """The whole system, or a thing with no center, is an admin's alone: a center user's
+    subtree does not reach it, even for reading."""
+    user = principal(role, center_id=CITY)
+    for action in MAY[role] - {A.READ_OWN_ACCOUNT, A.MANAGE_OWN_ACCOUNT}:
+        with pytest.raises(PermissionDenied) as refused:
+            decide(user, action, scope, anywhere)
+        assert refused.value.details == {"action": action.value}
+        assert str(refused.value) == f"outside what user-{role} may act on"
+
+
+@pytest.mark.parametrize("role", CENTER_ROLES)
+def test_a_center_user_bound_to_no_center_acts_on_none(role: Role) -> None:
+    user = principal(role)
+    for action in MAY[role] - {A.READ_OWN_ACCOUNT, A.MANAGE_OWN_ACCOUNT}:
+        for scope in (Scope(center_id=CITY), Scope(center_id=PROVINCE), EVERYWHERE):
+            with pytest.raises(PermissionDenied, match=f"outside what user-{role} may act on"):
+                decide(user, action, scope, anywhere)
+
+
+@pytest.mark.parametrize("role", [r for r in Role if r is not Role.SYSTEM])
+def test_every_person_reads_and_manages_their_own_account_wherever_they_are_bound(
+    role: Role,
+) -> None:
+    """One's own account is no center's, SME's or provider's: the scope does not matter."""
+    for user in (bound(role), principal(role)):
+        for scope in (EVERYWHERE, Scope(center_id=SIBLING, sme_id=8, provider_id=10)):
+            decide(user, Action.READ_OWN_ACCOUNT, scope, within)
+            decide(user, Action.MANAGE_OWN_ACCOUNT, scope, within)
+
+
+@pytest.mark.parametrize(
+    ("user", "yes", "no"),
+    [
+        (bound(Role.SME), Scope(sme_id=7), [Scope(sme_id=8), Scope(center_id=CITY, provider_id=9)]),
+        (
+            bound(Role.PROVIDER),
+            Scope(provider_id=9),
+            [Scope(provider_id=10), Scope(center_id=CITY, sme_id=7)],
+        ),
+        (
+            bound(Role.AUDITOR),
+            Scope(center_id=DISTRICT),
+            [Scope(center_id=SIBLING, sme_id=7, provider_id=9), Scope(sme_id=7, provider_id=9)],
+        ),
+        (
+            bound(Role.CENTER_FINANCE),
+            Scope(center_id=CITY),
+            [Scope(center_id=PROVINCE), EVERYWHERE],
+        ),
+    ],
+    ids=["sme", "provider", "auditor", "finance"],
+)
+def test_a_thing_is_read_by_everyone_it_concerns_and_nobody_else(
+    user: Principal, yes: Scope, no: list[Scope]
+) -> None:
+    """Its center (and the centers above it), its SME and its provider read it."""
+    decide(user, Action.READ_CONCERNED, yes, within)
+    for scope in no:
+        with pytest.raises(PermissionDenied, match="outside what"):
+            decide(user, Action.READ_CONCERNED, scope, within)
+
+
+@pytest.mark.parametrize("role", [Role.SME, Role.PROVIDER])
+def test_an_sme_or_provider_user_bound_to_nothing_acts_on_nothing(role: Role) -> None:
+    """A scope without an SME (or provider) is not the one of a user without one."""
+    user = principal(role)
+    for action in MAY[role] - {A.READ_OWN_ACCOUNT, A.MANAGE_OWN_ACCOUNT}:
+        for scope in (EVERYWHERE, Scope(center_id=CITY)):
+            with pytest.raises(PermissionDenied, match="outside what"):
+                decide(user, action, scope, anywhere)
+
+
+READ_ONLY = frozenset({"read"})
+
+
+@pytest.mark.parametrize("action", [a for a in Action if a is not Action.READ_PUBLIC])
+@pytest.mark.parametrize("role", [r for r in Role if r is not Role.SYSTEM])
+def test_a_read_only_token_takes_every_read_and_no_write(role: Role, action: Action) -> None:
+    """Reading: the public pages, one's account, a center, what concerns one, one's own SME or
+    provider. Everything else changes something and needs a token that may write."""
+    reads = {
+        A.READ_OWN_ACCOUNT,
+        A.READ_CENTER,
+        A.READ_CONCERNED,
+        A.READ_AS_SME,
+        A.READ_AS_PROVIDER,
+    }
+    user = dataclasses.replace(bound(role), scopes=READ_ONLY)
+    if action in reads:
+        assert permitted(user, action, THEIRS) is (action in MAY[role])
+    else:
+        with pytest.raises(PermissionDenied) as refused:
+            decide(user, action, THEIRS, within)
+        assert refused.value.details == {"action": action.value}
+        assert str(refused.value) == "this token may only read"
+
+
+def test_nobody_signed_in_is_asked_to_sign_in() -> None:
+    with pytest.raises(NotAuthenticated) as refused:
+        decide(None, Action.READ_CONCERNED, THEIRS, within)
+    assert refused.value.code == "not_authenticated"
+    assert refused.value.details == {"action": "read_concerned"}
+    assert str(refused.value) == "sign in, or send an API token"
