@@ -210,7 +210,7 @@ def test_each_role_takes_exactly_its_actions_on_what_concerns_it(
             decide(user, action, THEIRS, within)
         assert refused.value.code == "permission_denied"
         assert refused.value.details == {"action": action.value}
-        assert str(refused.value) == f"a {role} may not {action.value}"
+        assert str(refused.value) == f"the role {role} may not {action.value}"
 
 
 @pytest.mark.parametrize("role", list(Role))

@@ -32,7 +32,7 @@ def test_each_decision_moves_a_provider_only_as_the_diagram_allows(
         assert refused.value.code == "invalid_transition"
         assert refused.value.details == {"status": current.value, "decision": decision.value}
         assert str(refused.value) == (
-            f"a {current.value} provider cannot be given the decision {decision.value}"
+            f"a provider that is {current.value} cannot be given the decision {decision.value}"
         )
         assert refused.value.message_zh == "服务机构当前状态不允许该操作"
 

@@ -94,7 +94,7 @@ def test_each_step_starts_only_from_its_statuses(step: Step, status: str) -> Non
             next_status(step, status, confirm_by=NOW, now=passed)
         assert refused.value.code == "invalid_transition"
         assert refused.value.details == {"status": status}
-        assert str(refused.value) == f"a {status} claim cannot be {PAST_TENSE[step]}"
+        assert str(refused.value) == f"a claim that is {status} cannot be {PAST_TENSE[step]}"
         assert refused.value.message_zh == "该兑付申请当前状态不允许此操作"
 
 

@@ -10,8 +10,7 @@ rules:
 - approving and paying are different jobs (不相容职务分离): reviewers (staff, admins) approve
   claims, finance builds and exports the batches that pay them and imports statements; the
   services refuse anyone who would pay money they approved themselves;
-- only center staff and admins move budget; only center admins (and admins) run programmes and
-  accounts;
+- only center admins (and admins) move budget, run programmes and manage accounts;
 - an SME user acts only on its own SME's vouchers and claims, a provider user only on its own
   provider's claims, catalogue and payments;
 - an admin may do anything; nobody changes anything with a read-only token.
@@ -118,7 +117,9 @@ def decide(
     if principal.role is Role.ADMIN:
         return
     if principal.role not in ALLOWED[action]:
-        raise PermissionDenied(f"a {principal.role} may not {action.value}", action=action.value)
+        raise PermissionDenied(
+            f"the role {principal.role} may not {action.value}", action=action.value
+        )
     if not _in_scope(principal, action, scope, within):
         raise PermissionDenied(f"outside what {principal.username} may act on", action=action.value)
 

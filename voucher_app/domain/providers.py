@@ -49,7 +49,7 @@ def decide(
     target = TRANSITIONS.get((current, decision))
     if target is None:
         raise InvalidTransition(
-            f"a {current} provider cannot be given the decision {decision}",
+            f"a provider that is {current} cannot be given the decision {decision}",
             message_zh="服务机构当前状态不允许该操作",
             status=str(current),
             decision=str(decision),

@@ -65,7 +65,7 @@ def next_status(step: Step, status: str, *, confirm_by: datetime, now: datetime)
     starts, leads_to = STEPS[step]
     if status not in starts:
         raise InvalidTransition(
-            f"a {status} claim cannot be {_PAST[step]}",
+            f"a claim that is {status} cannot be {_PAST[step]}",
             message_zh="该兑付申请当前状态不允许此操作",
             status=status,
         )

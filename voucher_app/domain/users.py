@@ -115,9 +115,13 @@ def check_binding(
     given = {Binding.CENTER: center, Binding.SME: sme, Binding.PROVIDER: provider}
     for binding, value in given.items():
         if binding is needed and not value:
-            raise InvalidInput(f"a {role} user is bound to a {binding}", field=binding.value)
+            raise InvalidInput(
+                f"users with the role {role} are bound to one {binding}", field=binding.value
+            )
         if binding is not needed and value:
-            raise InvalidInput(f"a {role} user is not bound to a {binding}", field=binding.value)
+            raise InvalidInput(
+                f"users with the role {role} are bound to no {binding}", field=binding.value
+            )
     return needed
 
 
