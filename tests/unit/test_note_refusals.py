@@ -104,6 +104,11 @@ OPEN_NOTE_REFUSALS: list[tuple[str, Callable[[], str], str]] = [
         f"malformed signature line {'— a+b ' + LINE.split(' ')[2]!r}",
     ),
     (
+        "a space inside the signature",  # the name ends at the first space, the rest is base64
+        lambda: with_line(f"\u2014 {ORIGIN} x {LINE.split(' ')[2]}"),
+        f"malformed signature by {ORIGIN}",
+    ),
+    (
         "a key id and one byte of signature",  # well-formed (5 bytes) but does not verify
         lambda: replace_signature_blob(NOTE, lambda raw: raw[:5]),
         f"invalid signature by {ORIGIN}",
@@ -242,6 +247,7 @@ NOT_A_CHECKPOINT = "a checkpoint is origin, size and root hash on their own line
         (f"{ORIGIN}\n{10**20}\n{ROOT_B64}\n", f"malformed tree size '{10**20}'"),
         (f"{ORIGIN}\n{10**21}\n{ROOT_B64}\n", f"malformed tree size '{10**21}'"),
         (f"{ORIGIN}\n5\nnot base64!\n", "malformed root hash"),
+        (f"{ORIGIN}\n5\n{ROOT_B64[:8]}!{ROOT_B64[8:]}\n", "malformed root hash"),  # strict
         (f"{ORIGIN}\n5\n{ROOT_31_B64}\n", "the root hash must be 32 bytes"),
         (f"{ORIGIN}\n5\n{ROOT_33_B64}\n", "the root hash must be 32 bytes"),
     ],
