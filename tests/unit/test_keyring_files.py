@@ -130,3 +130,16 @@ def test_destroying_a_key_forgets_it_and_tolerates_a_file_already_gone(tmp_path:
     fresh.create(KeyPurpose.LEDGER, CLOCK)
     (tmp_path / other.file).unlink()
     assert ring(tmp_path).destroy(other.kid).status is KeyStatus.DESTROYED
+
+
+def test_only_the_pem_first_line_says_whether_a_key_file_is_encrypted(tmp_path: Path) -> None:
+    # RFC 5958/7468: an encrypted PKCS #8 key begins "-----BEGIN ENCRYPTED PRIVATE KEY-----";
+    # the word anywhere else (here in a note after the key) does not make a plain key encrypted.
+    record = ring(tmp_path, None, plain=True).create(KeyPurpose.VOUCHER, CLOCK)
+    path = tmp_path / record.file
+    path.write_bytes(path.read_bytes() + b"note: this key is not ENCRYPTED\n")
+    with pytest.raises(KeyringError) as caught:
+        ring(tmp_path, PASSPHRASE).private_key(record)
+    assert caught.value.message == (
+        f"{path} is not encrypted; this configuration needs encrypted keys"
+    )
