@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
@@ -349,3 +350,20 @@ def test_the_digest_read_from_canonical_bytes_equals_the_one_computed_from_posti
     document = sample_document(postings=postings, refs={"programme": programme})
     record, _data = parse_entry(document)
     assert record.postings_digest == postings_digest(record.postings)
+
+
+def test_format_timestamp_names_the_naive_datetime_it_refuses() -> None:
+    with pytest.raises(ValueError, match=r"^journal timestamps must be timezone-aware$"):
+        format_timestamp(datetime(2026, 1, 1))  # noqa: DTZ001
+
+
+def test_format_timestamp_writes_utc_whatever_the_machines_time_zone(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("TZ", "Asia/Shanghai")
+    time.tzset()
+    try:
+        assert format_timestamp(MOMENT) == "2026-11-27T07:39:51.123456Z"
+    finally:
+        monkeypatch.undo()
+        time.tzset()

@@ -561,3 +561,17 @@ def test_a_tree_restored_from_its_border_continues_exactly_like_a_fresh_tree(
         assert restored.root() == merkle.root_of(leaves[: position + 1])
     assert restored.root() == fresh.root()
     assert restored.border == fresh.border
+
+
+@settings(max_examples=200, deadline=None)
+@given(start=st.integers(0, 1000), width=st.integers(1, 1000))
+def test_subtrees_of_any_range_are_aligned_complete_subtrees_covering_it_exactly(
+    start: int, width: int
+) -> None:
+    # Node (level, index) is the complete subtree over [index·2^level, (index+1)·2^level):
+    # aligned by construction, so an unaligned start needs smaller subtrees first.
+    covered = start
+    for level, index in merkle.subtrees(start, start + width):
+        assert index << level == covered
+        covered += 1 << level
+    assert covered == start + width

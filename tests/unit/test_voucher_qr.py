@@ -102,3 +102,8 @@ def test_an_empty_token_is_refused() -> None:
         qr_svg("")
     with pytest.raises(ValueError, match="token"):
         qr_png("")
+
+
+def test_an_empty_token_is_refused_with_a_reason() -> None:
+    with pytest.raises(ValueError, match=r"^a QR code needs a token to carry$"):
+        qr_code("")

@@ -1,0 +1,195 @@
+"""What a refused voucher token says (`voucher_app.signing.jws`): its reason and its message.
+
+The reason (`details["reason"]`) is the stable code a scanner app branches on; the message is
+what the provider's page shows beside the scanned voucher, so it names the claim, algorithm or
+part of the token at fault. The rules are the token contract in the module's docstring: three
+unpadded base64url parts (RFC 7515 §7.1), a header and payload that are JSON objects, ``alg``
+exactly ``EdDSA`` (RFC 8037 §3.1), a known ``kid``, a 64-byte Ed25519 signature (RFC 8032
+§5.1.6), every claim present with its JSON type, ``jti`` equal to ``vid``, and
+``nbf <= now < exp``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from tests.unit.test_voucher_jws import (
+    CLAIMS,
+    HEADER,
+    NOW,
+    PAYLOAD,
+    PUBLIC_KEYS,
+    TOKEN,
+    compact,
+    raw_compact,
+    segments,
+)
+from voucher_app.domain.errors import InvalidVoucherToken
+from voucher_app.signing.jws import verify_voucher
+
+
+def refused(token: Any, now: datetime = NOW) -> tuple[str, str]:
+    """The reason and the message `verify_voucher` refuses `token` with."""
+    with pytest.raises(InvalidVoucherToken) as caught:
+        verify_voucher(token, PUBLIC_KEYS, now)
+    assert caught.value.code == "invalid_voucher_token"
+    return caught.value.details["reason"], caught.value.message
+
+
+def with_alg(alg: object) -> str:
+    return compact({**HEADER, "alg": alg}, PAYLOAD)
+
+
+SHAPE = "a voucher token is three base64url parts"
+NOT_EDDSA = "voucher tokens are signed with EdDSA; this one names "
+
+REFUSALS: list[Any] = [
+    pytest.param("", "malformed", SHAPE, id="empty"),
+    pytest.param(TOKEN.rsplit(".", 1)[0], "malformed", SHAPE, id="two-parts"),
+    pytest.param(TOKEN + "==", "malformed", SHAPE, id="padded"),
+    pytest.param(TOKEN.encode(), "malformed", SHAPE, id="bytes-not-text"),
+    pytest.param(None, "malformed", SHAPE, id="none"),
+    pytest.param(
+        TOKEN[:-4], "malformed", "the signature is not 64 bytes: truncated?", id="truncated"
+    ),
+    pytest.param(
+        TOKEN.rsplit(".", 1)[0] + ".",
+        "malformed",
+        "the signature is not 64 bytes: truncated?",
+        id="signature-removed",
+    ),
+    pytest.param(
+        raw_compact(b"not json", json.dumps(PAYLOAD).encode()),
+        "malformed",
+        "the token's header is not JSON",
+        id="header-not-json",
+    ),
+    pytest.param(
+        raw_compact(b'["EdDSA"]', json.dumps(PAYLOAD).encode()),
+        "malformed",
+        "the token's header is not a JSON object",
+        id="header-array",
+    ),
+    pytest.param(
+        compact(HEADER, b"not json"),
+        "malformed",
+        "the token's payload is not JSON",
+        id="payload-not-json",
+    ),
+    pytest.param(
+        compact(HEADER, b"[1, 2, 3]"),
+        "malformed",
+        "the token's payload is not a JSON object",
+        id="payload-array",
+    ),
+    pytest.param(
+        f"{segments(TOKEN)[0]}.{segments(compact(HEADER, {**PAYLOAD, 'val': 1}))[1]}."
+        f"{segments(TOKEN)[2]}",
+        "bad_signature",
+        "the token's signature does not verify",
+        id="payload-swapped",
+    ),
+    pytest.param(
+        compact({k: v for k, v in HEADER.items() if k != "alg"}, PAYLOAD),
+        "unsupported_algorithm",
+        NOT_EDDSA + "no algorithm",
+        id="alg-missing",
+    ),
+    pytest.param(with_alg(None), "unsupported_algorithm", NOT_EDDSA + "no algorithm", id="null"),
+    pytest.param(with_alg("HS256"), "unsupported_algorithm", NOT_EDDSA + "'HS256'", id="HS256"),
+    pytest.param(
+        with_alg("A" * 16), "unsupported_algorithm", NOT_EDDSA + repr("A" * 16), id="16-chars"
+    ),
+    pytest.param(
+        with_alg("A" * 17), "unsupported_algorithm", NOT_EDDSA + "another algorithm", id="17-chars"
+    ),
+    pytest.param(
+        with_alg(["EdDSA"]), "unsupported_algorithm", NOT_EDDSA + "another algorithm", id="array"
+    ),
+    pytest.param(with_alg(7), "unsupported_algorithm", NOT_EDDSA + "another algorithm", id="int"),
+    pytest.param(
+        compact({**HEADER, "kid": "unknown"}, PAYLOAD),
+        "unknown_key",
+        "the token names no known voucher key (kid)",
+        id="unknown-kid",
+    ),
+    pytest.param(
+        compact(HEADER, {k: v for k, v in PAYLOAD.items() if k not in ("code", "exp")}),
+        "missing_claims",
+        "the token lacks the claims code, exp",
+        id="two-claims-missing",
+    ),
+    pytest.param(
+        compact(HEADER, {**PAYLOAD, "jti": "7d1c9e4a-2b3f-4c5d-8e6f-0a1b2c3d4e5f"}),
+        "missing_claims",
+        "the token's jti is not its voucher id",
+        id="jti-not-vid",
+    ),
+]
+
+
+@pytest.mark.parametrize(("token", "reason", "message"), REFUSALS)
+def test_a_refused_token_says_why_with_a_stable_reason_and_a_plain_message(
+    token: Any, reason: str, message: str
+) -> None:
+    assert refused(token) == (reason, message)
+
+
+def test_a_critical_header_pyjwt_does_not_know_is_malformed_and_the_message_says_so() -> None:
+    reason, message = refused(compact({**HEADER, "crit": ["exp"], "exp": 1}, PAYLOAD))
+    assert reason == "malformed"
+    assert message.startswith("malformed token: ")
+    assert "exp" in message.removeprefix("malformed token: ")
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "expected"),
+    [
+        ("vid", 1, "a non-empty string"),
+        ("prog", "", "a non-empty string"),
+        ("code", None, "a non-empty string"),
+        ("ctr", 440100, "a non-empty string"),
+        ("sme", ["91110000600037341L"], "a non-empty string"),
+        ("vid", "0B6F3C1E-5D2A-4F8E-9C7B-1A2B3C4D5E6F", "a UUID in canonical form"),
+        ("prog", "{7d1c9e4a-2b3f-4c5d-8e6f-0a1b2c3d4e5f}", "a UUID in canonical form"),
+        ("prog", "not-a-uuid", "a UUID in canonical form"),
+        ("val", "2000000", "a non-negative integer"),
+        ("rate", -1, "a non-negative integer"),
+        ("iat", True, "a non-negative integer"),
+        ("nbf", 1.5, "a non-negative integer"),
+        ("exp", None, "a non-negative integer"),
+        ("cat", "legal", "an array of non-empty strings"),
+        ("cat", [""], "an array of non-empty strings"),
+    ],
+)
+def test_a_claim_of_the_wrong_type_is_named_with_the_type_it_must_have(
+    name: str, value: object, expected: str
+) -> None:
+    payload = {**PAYLOAD, name: value}
+    if name == "vid":
+        payload["jti"] = value
+    assert refused(compact(HEADER, payload)) == (
+        "missing_claims",
+        f"the token's {name} claim is not {expected}",
+    )
+
+
+def test_before_nbf_and_from_exp_on_the_message_says_which() -> None:
+    assert refused(TOKEN, datetime.fromtimestamp(CLAIMS.nbf - 1, UTC)) == (
+        "not_yet_valid",
+        "the voucher is not valid yet",
+    )
+    assert refused(TOKEN, datetime.fromtimestamp(CLAIMS.exp, UTC)) == (
+        "expired",
+        "the voucher has expired",
+    )
+
+
+def test_a_naive_now_is_a_programming_error_not_a_refusal() -> None:
+    with pytest.raises(ValueError, match=f"^{re.escape('now must be timezone-aware')}$"):
+        verify_voucher(TOKEN, PUBLIC_KEYS, datetime(2026, 3, 2))  # noqa: DTZ001
