@@ -8,7 +8,7 @@ FLASK := $(BIN)/flask --app wsgi
 # defaults to production, which refuses development secrets).
 export VOUCHER_ENV ?= development
 
-.PHONY: install run test check bench format clean vendor translations compile
+.PHONY: install run test check bench format clean vendor translations compile rules
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,12 @@ run: install compile
 ## Unit, integration and end-to-end tests. Set VOUCHER_TEST_POSTGRES_URL to include PostgreSQL.
 test: install compile
 	$(BIN)/pytest
+
+## The money rules (tests/money_rules.toml): each rule of the services that move money broken in
+## turn, in a copy of the tree, and its named tests run; exit 1 if one is not caught. Not part of
+## `make test` (it runs for many minutes). Set VOUCHER_TEST_POSTGRES_URL for the row-lock rules.
+rules: install compile
+	$(BIN)/python tools/rule_check.py $(RULES_ARGS)
 
 ## Lint and type-check.
 check: install
