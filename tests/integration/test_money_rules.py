@@ -449,3 +449,21 @@ def test_a_payment_returned_for_one_item_leaves_the_others_settled(
     back = BankLine(batch.items[0].reference, 150_000, debit=False, returned=True)
     import_camt(world, [back], "s2")
     assert paid_and_payable(world, second) == {"payable": [150_000, 0], "paid": [0, 75_000]}
+
+
+def test_a_second_return_reverses_only_the_settlements_still_standing(
+    paying: tuple[World, ProviderView],
+) -> None:
+    world, second = paying
+    batch = exported(world)
+    first = batch.items[0].reference  # ¥1,500 owed: claims of ¥1,000 and ¥500
+    pay_back_pay_back = [
+        BankLine(first, 60_000, bank_reference="PAY-1"),
+        BankLine(first, 90_000, bank_reference="PAY-2"),
+        BankLine(first, 90_000, debit=False, returned=True, bank_reference="RET-2"),
+        BankLine(first, 90_000, bank_reference="PAY-3"),
+        BankLine(first, 90_000, debit=False, returned=True, bank_reference="RET-3"),
+    ]
+    for number, line in enumerate(pay_back_pay_back):
+        import_camt(world, [line], f"s{number}")
+    assert paid_and_payable(world, second) == {"payable": [90_000, 75_000], "paid": [60_000, 0]}
