@@ -8,7 +8,7 @@ FLASK := $(BIN)/flask --app wsgi
 # defaults to production, which refuses development secrets).
 export VOUCHER_ENV ?= development
 
-.PHONY: install run test check bench format clean vendor translations compile mutation
+.PHONY: install run test check bench format clean vendor translations compile mutation rules
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,12 @@ mutation: install
 	$(BIN)/python -m tools.mutation $(if $(MODULES),--modules $(MODULES)) \
 		$(if $(CHANGED_SINCE),--changed-since $(CHANGED_SINCE)) $(if $(BUDGET),--budget $(BUDGET)) \
 		$(if $(SEED),--seed $(SEED)) $(if $(MEMORY_MB),--memory-mb $(MEMORY_MB))
+
+## The money rules (tests/money_rules.toml): each rule of the services that move money broken in
+## turn, in a copy of the tree, and its named tests run; exit 1 if one is not caught. Not part of
+## `make test` (it runs for many minutes). Set VOUCHER_TEST_POSTGRES_URL for the row-lock rules.
+rules: install compile
+	$(BIN)/python tools/rule_check.py $(RULES_ARGS)
 
 ## Lint and type-check.
 check: install
