@@ -9,6 +9,7 @@ import dataclasses
 from collections import Counter
 from collections.abc import Callable
 from datetime import timedelta
+from threading import Thread
 from typing import Any
 
 import pytest
@@ -17,6 +18,7 @@ from sqlalchemy import func, select
 
 from tests import factories
 from tests.bank_files import BankLine, camt053
+from tests.faults.deployment import table_locked, waiting_for
 from tests.integration.ledger_state import LedgerState, snapshot
 from tests.integration.test_redemptions import PROVIDER, SME, STAFF, TODAY, World, at_once, build
 from tests.integration.test_settlement import FINANCE, FUNDING, paying, provider_balance
@@ -424,6 +426,57 @@ def test_a_statement_does_not_pay_a_cancelled_batch(paying: tuple[World, Provide
     assert result.outcomes == {"unmatched": 1}
     assert paid_and_payable(world, second) == before
     assert settlement.get_batch(world.uow, batch.id).status == "cancelled"
+
+
+@pytest.mark.postgres_only  # row locks; SQLite runs one writer at a time
+def test_a_batch_cancelled_while_a_statement_pays_it_waits_and_is_refused(
+    paying: tuple[World, ProviderView], database: Database, database_url: str, clock: FrozenClock
+) -> None:
+    """The import has locked the items it pays and is held before it stores the statement; a
+    cancel of their batch then waits for it, and is refused once it sees the payment. Without
+    the wait, the cancel freed the claims and the import then marked the batch paid: the next
+    batch would have paid them again."""
+    world, _ = paying
+    batch = exported(world)
+    first = batch.items[0]
+    content = camt053(FUNDING.account_number, [BankLine(first.reference, first.amount_fen)])
+    outcome: dict[str, str] = {}
+
+    def pay() -> None:
+        result = reconciliation.import_statement(
+            UnitOfWork(database, clock),
+            filename="race.xml",
+            content=content,
+            actor=FINANCE,
+            center_code=CENTER,
+        )
+        outcome["import"] = ",".join(sorted(result.outcomes))
+
+    def cancel() -> None:
+        try:
+            settlement.cancel_batch(UnitOfWork(database, clock), batch.id, "wrong bank", FINANCE)
+            outcome["cancel"] = "cancelled"
+        except VoucherError as refused:
+            outcome["cancel"] = refused.code
+
+    paying_thread, cancelling_thread = Thread(target=pay), Thread(target=cancel)
+    with table_locked(database_url, "bank_statements", "EXCLUSIVE"):
+        paying_thread.start()
+        waiting_for(database_url, "bank_statements", 1)  # items locked, the statement not stored
+        cancelling_thread.start()
+        cancelling_thread.join(timeout=2)  # a cancel that does not wait ends here
+    paying_thread.join(timeout=30)
+    cancelling_thread.join(timeout=30)
+    assert outcome == {"import": "paid", "cancel": "invalid_transition"}
+    assert settlement.get_batch(world.uow, batch.id).status == "partly_paid"
+    assert None not in _batched_approved_claims(world.uow)  # none is free to be paid again
+
+
+@read_only
+def _batched_approved_claims(uow: UnitOfWork) -> set[int | None]:
+    """The settlement item of each approved claim (None: free for the next batch)."""
+    query = select(Redemption.settlement_item_id).where(Redemption.status == "approved")
+    return set(uow.session.scalars(query))
 
 
 def test_a_credit_booked_for_a_whole_batch_pays_nothing(

@@ -212,13 +212,15 @@ def _read_items(uow: UnitOfWork, query: Select[Any]) -> list[_Item]:
 
 
 def _item_rows() -> Select[Any]:
-    """Items of exported batches, locked for the import."""
+    """Items of exported batches, locked for the import with their batches: a batch being
+    cancelled (`settlement.cancel_batch` locks it) is waited for and then no longer payable, and
+    a cancel waits for the import, then sees what it paid."""
     return (
         select(*_ITEM_COLUMNS)
         .join(SettlementBatch, SettlementBatch.id == SettlementItem.batch_id)
         .where(SettlementBatch.status.in_(PAYABLE_BATCH))
         .order_by(SettlementItem.id)
-        .with_for_update(of=SettlementItem)
+        .with_for_update(of=(SettlementItem, SettlementBatch))
     )
 
 
