@@ -640,7 +640,7 @@ def test_the_users_commands_make_the_first_admin_and_a_token(
         args=["users", "create", "staff.x", "--role", "center_staff", "--password-stdin"],
         input=f"{PASSWORD}\n",
     )
-    assert unbound.exit_code == 1 and "bound to a center" in unbound.output
+    assert unbound.exit_code == 1 and "bound to one center" in unbound.output
     listed = runner.invoke(args=["users", "list"])
     assert listed.output.split()[:3] == ["root.admin", "admin", "active"]
     token = runner.invoke(args=["users", "token", user_id, "--name", "ops", "--scope", "read"])
