@@ -45,11 +45,12 @@ mutation: install
 rules: install compile
 	$(BIN)/python tools/rule_check.py $(RULES_ARGS)
 
-## Lint and type-check.
+## Lint, type-check, and the import contracts of the layers (pyproject: tool.importlinter).
 check: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 ## Benchmarks: each script prints its figures next to a baseline from the same run (raw SQL;
 ## for bench/http.py, the service layer the routes call).
