@@ -151,10 +151,11 @@ def log(parts: Wiring) -> Finding:
 
 def jobs(app: Flask, parts: Wiring) -> Finding:
     state = metrics.read_state(parts.uow())
-    lag, lag_limit = state.sequencer_lag, int(app.config["READY_MAX_SEQUENCER_LAG"])
-    age, age_limit = state.checkpoint_age, float(app.config["READY_MAX_CHECKPOINT_AGE_SECONDS"])
-    late = state.uncheckpointed > 0 and age is not None and age > age_limit
-    if lag > lag_limit or late:
+    lag, age = state.sequencer_lag, state.checkpoint_age
+    keeping_up = state.sequencing_keeps_up(app.config["READY_MAX_SEQUENCER_LAG"])
+    if not keeping_up or not state.checkpoints_keep_up(
+        app.config["READY_MAX_CHECKPOINT_AGE_SECONDS"]
+    ):
         return Finding(
             "jobs",
             False,

@@ -133,6 +133,16 @@ class DatabaseState:
         since = self.checkpoint_at or self.first_entry_at
         return None if since is None else (self.read_at - since).total_seconds()
 
+    def sequencing_keeps_up(self, max_lag: float) -> bool:
+        """At most `max_lag` entries wait for the Merkle log (READY_MAX_SEQUENCER_LAG)."""
+        return self.sequencer_lag <= max_lag
+
+    def checkpoints_keep_up(self, max_wait: float) -> bool:
+        """No entry has waited more than `max_wait` seconds for a checkpoint
+        (READY_MAX_CHECKPOINT_AGE_SECONDS): what `/readyz` and `flask doctor` both ask."""
+        waited = self.waiting_for_checkpoint
+        return waited is None or waited <= max_wait
+
 
 @read_only
 def read_state(uow: UnitOfWork) -> DatabaseState:

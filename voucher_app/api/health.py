@@ -117,8 +117,8 @@ def _ledger_checks(limits: dict[str, float]) -> dict[str, dict[str, Any]]:
     waited, age_limit = state.waiting_for_checkpoint, limits["age"]
     return {
         "sequencer_lag": _check(
-            lag <= lag_limit,
-            "ok" if lag <= lag_limit else "entries wait to be sequenced",
+            state.sequencing_keeps_up(lag_limit),
+            "ok" if state.sequencing_keeps_up(lag_limit) else "entries wait to be sequenced",
             value=lag,
             limit=lag_limit,
         ),
@@ -126,7 +126,7 @@ def _ledger_checks(limits: dict[str, float]) -> dict[str, dict[str, Any]]:
             _check(True, "no entry waits for a checkpoint", value=None, limit=age_limit)
             if waited is None
             else _check(
-                waited <= age_limit,
+                state.checkpoints_keep_up(age_limit),
                 f"{state.uncheckpointed} entries wait for a checkpoint",
                 value=round(waited, 1),
                 limit=age_limit,
@@ -136,13 +136,9 @@ def _ledger_checks(limits: dict[str, float]) -> dict[str, dict[str, Any]]:
 
 
 def _published_check() -> dict[str, Any]:
-    """`services.ledger.behind_published(uow)`, when that exists: None when the log is not
-    behind its published checkpoint, else (the database's tree size, the published one)."""
-    behind_published = getattr(ledger, "behind_published", None)
-    if behind_published is None:
-        return _check(True, "not checked")
+    """Whether the log is behind its published checkpoint (`services.ledger.behind_published`)."""
     try:
-        behind = behind_published(current().uow())
+        behind = ledger.behind_published(current().uow())
     except Exception:
         log.warning("readiness: the published checkpoint could not be compared", exc_info=True)
         return _check(False, "could not be compared")
