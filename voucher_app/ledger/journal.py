@@ -421,9 +421,15 @@ class Journal:
     def _open_holding(self, connection: Connection, amounts: Mapping[str, int]) -> dict[str, int]:
         """Open those of these accounts that do not exist yet, each holding its (positive)
         amount; return the ids of the accounts opened. No funding account is opened here."""
-        opening = _open_accounts(self.session.get_bind().dialect.name)
-        rows = connection.execute(opening, _holding_rows(amounts))
-        return {name: account_id for account_id, name in rows}
+        rows = _holding_rows(amounts)
+        if connection.dialect.name == "postgresql":  # one short statement, whatever the count
+            opened = connection.execute(
+                _OPEN_FROM_ARRAYS,
+                {key: [row[key] for row in rows] for key in ("name", "kind", "balance_fen")},
+            )
+        else:
+            opened = connection.execute(_open_accounts(connection.dialect.name), rows)
+        return {name: account_id for account_id, name in opened}
 
 
 def _holding_rows(amounts: Mapping[str, int]) -> list[dict[str, object]]:
@@ -475,6 +481,16 @@ _INSERT_POSTING_BY_NAME = insert(_table(JournalPosting)).from_select(
 )
 _QUEUE_BY_PUBLIC_ID = insert(_table(LogQueue)).from_select(
     ["entry_id"], select(_entries.c.id).where(_entries.c.public_id == bindparam("entry"))
+)
+
+
+#: The accounts' rows as one array per column, in name order (as every path locks them).
+_OPEN_FROM_ARRAYS = text(
+    "INSERT INTO ledger_accounts (name, kind, balance_fen, floor_fen) "
+    "SELECT name, kind, balance_fen, 0 FROM unnest("
+    "CAST(:name AS VARCHAR[]), CAST(:kind AS VARCHAR[]), CAST(:balance_fen AS BIGINT[])"
+    ") WITH ORDINALITY AS opening (name, kind, balance_fen, position) ORDER BY position "
+    "ON CONFLICT (name) DO NOTHING RETURNING id, name"
 )
 
 

@@ -3,7 +3,8 @@
 SQLite: foreign keys on, WAL journal, a busy timeout, and every transaction opened with
 `BEGIN IMMEDIATE` so that a transaction that will write takes the write lock before it reads
 (DESIGN §4, invariant 4). PostgreSQL: READ COMMITTED plus the ledger's conditional updates and
-row locks. `insert_ignoring_duplicates` hides the one dialect difference the services need.
+row locks. `insert_ignoring_duplicates`, `among` and `insert_rows` hide the dialect differences
+the services need.
 """
 
 from __future__ import annotations
@@ -13,17 +14,28 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import lru_cache
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import Engine, Table, create_engine, event, text
+from sqlalchemy import (
+    ARRAY,
+    ColumnElement,
+    Engine,
+    Table,
+    any_,
+    bindparam,
+    create_engine,
+    event,
+    text,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import QueryableAttribute, Session, sessionmaker
 from sqlalchemy.pool import ConnectionPoolEntry
 from sqlalchemy.sql.expression import Insert
 
 SQLITE_BUSY_TIMEOUT_SECONDS = 30
+T = TypeVar("T")
 
 
 class Database:
@@ -132,6 +144,52 @@ def planning_each_query(session: Session) -> Iterator[None]:
     finally:
         if postgresql:
             session.execute(text("SET LOCAL plan_cache_mode = auto"))
+
+
+def among(
+    session: Session,
+    column: ColumnElement[Any] | QueryableAttribute[Any],
+    values: Sequence[Any],
+) -> ColumnElement[bool]:
+    """`column IN (values)`; on PostgreSQL `column = ANY(:values)`, one array parameter.
+
+    An IN list has a parameter per value, so each length is another statement text: psycopg
+    converts a long one again on every call (it caches only short ones) and never prepares it.
+    The array keeps one short text, converted once and prepared by the server, whatever the
+    number of values. SQLite has no arrays; there the IN list stays (callers chunk it).
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        array = ARRAY(column.expression.type)
+        return column == any_(bindparam(None, list(values), type_=array))
+    return column.in_(values)
+
+
+#: Values per `among` lookup: SQLite's IN lists stay well under its parameter limit.
+IN_LIST_CHUNK = 500
+
+
+def in_chunks(values: Sequence[T]) -> Iterator[Sequence[T]]:
+    """`values` in slices of `IN_LIST_CHUNK`, one lookup each."""
+    for start in range(0, len(values), IN_LIST_CHUNK):
+        yield values[start : start + IN_LIST_CHUNK]
+
+
+def insert_rows(connection: Connection, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Insert many rows, each with the same keys (columns of `table`).
+
+    PostgreSQL takes them by COPY, thousands for the cost of a few statements; elsewhere an
+    executemany INSERT. For rows written in bulk and never read back as ORM objects.
+    """
+    if not rows:
+        return
+    if connection.dialect.name != "postgresql":
+        connection.execute(table.insert(), list(rows))
+        return
+    columns = list(rows[0])
+    cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    with cursor.copy(f"COPY {table.name} ({', '.join(columns)}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row([row[column] for column in columns])
 
 
 @lru_cache(maxsize=64)

@@ -26,7 +26,7 @@ from __future__ import annotations
 import hashlib
 import uuid
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
 from pathlib import PurePath
@@ -51,7 +51,7 @@ from voucher_app.domain.payments import (
 )
 from voucher_app.domain.redemptions import split_payment
 from voucher_app.ledger.journal import NewEntry
-from voucher_app.persistence.database import planning_each_query
+from voucher_app.persistence.database import among, in_chunks, insert_rows, planning_each_query
 from voucher_app.persistence.models import (
     BankStatement,
     Center,
@@ -81,7 +81,6 @@ from voucher_app.tabular.reading import MAX_ROWS
 PAYABLE_BATCH = ("exported", "partly_paid", "paid")
 #: How many skipped lines an import names (it counts them all).
 SKIPPED_SHOWN = 100
-_CHUNK = 500
 _LINES: Table = StatementLine.__table__  # type: ignore[assignment]  # a declarative model's
 _ITEMS: Table = SettlementItem.__table__  # type: ignore[assignment]
 _WRITE_ITEM = (
@@ -332,8 +331,7 @@ def import_statement(
             _batch_booked(work, line, identity)
         else:
             _apply(work, line, identity, items.get(line.end_to_end_id or ""))
-    if work.lines:  # Core, not the ORM's bulk insert: these rows are never loaded as objects
-        session.connection().execute(insert(_LINES), work.lines)
+    insert_rows(session.connection(), _LINES, work.lines)  # never loaded as ORM objects
     _restate(uow, [standing for _, standing in sorted(work.standings.items())], actor)
     return _result(uow, row)
 
@@ -376,21 +374,27 @@ def _refuse_other_centers(uow: UnitOfWork, statement: Statement, center_id: int)
     items = {ref for line in statement.lines for ref in (line.end_to_end_id, *line.parts) if ref}
     batches = {line.batch_reference for line in statement.lines if line.batch_reference}
     within = subtree_ids(uow.session, center_id)
-    for chunk in _chunks(sorted(items)):
+    for chunk in in_chunks(sorted(items)):
         foreign = uow.session.scalar(
             select(SettlementItem.reference)
             .join(SettlementBatch, SettlementBatch.id == SettlementItem.batch_id)
-            .where(SettlementItem.reference.in_(chunk), SettlementBatch.center_id.not_in(within))
+            .where(
+                among(uow.session, SettlementItem.reference, chunk),
+                SettlementBatch.center_id.not_in(within),
+            )
             .limit(1)
         )
         if foreign is not None:
             raise OutsideCenter(
                 f"payment {foreign} belongs to a batch of another center", reference=foreign
             )
-    for chunk in _chunks(sorted(batches)):
+    for chunk in in_chunks(sorted(batches)):
         foreign = uow.session.scalar(
             select(SettlementBatch.reference)
-            .where(SettlementBatch.reference.in_(chunk), SettlementBatch.center_id.not_in(within))
+            .where(
+                among(uow.session, SettlementBatch.reference, chunk),
+                SettlementBatch.center_id.not_in(within),
+            )
             .limit(1)
         )
         if foreign is not None:
@@ -428,7 +432,7 @@ def _known(
         (StatementLine.fingerprint, fingerprints),
         (StatementLine.reference_key, references),
     ):
-        for chunk in _chunks(keys):
+        for chunk in in_chunks(keys):
             rows = uow.session.execute(
                 select(
                     StatementLine.id,
@@ -439,7 +443,7 @@ def _known(
                 )
                 .join(BankStatement, BankStatement.id == StatementLine.statement_id)
                 .where(
-                    column.in_(chunk),
+                    among(uow.session, column, chunk),
                     BankStatement.account == account,
                     StatementLine.parent_id.is_(None),
                     StatementLine.outcome != "duplicate",
@@ -458,9 +462,9 @@ def _items_named(uow: UnitOfWork, statement: Statement) -> dict[str, _Item]:
     """The items the statement's lines name that this account was instructed to pay, locked."""
     references = sorted({line.end_to_end_id for line in statement.lines if line.end_to_end_id})
     found: dict[str, _Item] = {}
-    for chunk in _chunks(references):
+    for chunk in in_chunks(references):
         query = _item_rows().where(
-            SettlementItem.reference.in_(chunk),
+            among(uow.session, SettlementItem.reference, chunk),
             SettlementBatch.debtor_account == statement.account,
         )
         found.update((item.reference, item) for item in _read_items(uow, query))
@@ -571,11 +575,6 @@ def _line_row(
     }
 
 
-def _chunks(values: Sequence[Any]) -> Iterable[Sequence[Any]]:
-    for start in range(0, len(values), _CHUNK):
-        yield values[start : start + _CHUNK]
-
-
 # --- restating items --------------------------------------------------------------------------
 
 
@@ -634,7 +633,7 @@ class _Claim(NamedTuple):
 def _claims_of(uow: UnitOfWork, items: list[_Item]) -> dict[int, list[_Claim]]:
     """Each item's claims, laid end to end in the order they were claimed."""
     found: dict[int, list[_Claim]] = {}
-    for chunk in _chunks([item.id for item in items]):
+    for chunk in in_chunks([item.id for item in items]):
         for row in uow.session.execute(
             select(
                 Redemption.settlement_item_id,
@@ -649,7 +648,7 @@ def _claims_of(uow: UnitOfWork, items: list[_Item]) -> dict[int, list[_Claim]]:
                 Voucher.issuing_center_id,
             )
             .join(Voucher, Voucher.id == Redemption.voucher_id)
-            .where(Redemption.settlement_item_id.in_(chunk))
+            .where(among(uow.session, Redemption.settlement_item_id, chunk))
             .order_by(Redemption.id)
         ):
             item, claim, public_id, subsidy, status, provider, category, *voucher = row
@@ -703,10 +702,10 @@ def _post_settlements(
         ).all()
     )
     provider_of: dict[int, uuid.UUID] = {}
-    for chunk in _chunks(sorted({item.provider_id for item, _, _ in settlements})):
+    for chunk in in_chunks(sorted({item.provider_id for item, _, _ in settlements})):
         provider_of.update(
             session.execute(
-                select(Provider.id, Provider.public_id).where(Provider.id.in_(chunk))
+                select(Provider.id, Provider.public_id).where(among(session, Provider.id, chunk))
             ).all()
         )
     entries: list[NewEntry] = []
@@ -761,10 +760,10 @@ def _claims_follow(
     changes = [(released, {"settlement_item_id": None, "status": "approved"})]
     changes += [(ids, {"status": status}) for status, ids in becoming.items()]
     for ids, values in changes:
-        for chunk in _chunks(ids):
+        for chunk in in_chunks(ids):
             uow.session.execute(
                 update(Redemption)
-                .where(Redemption.id.in_(chunk))
+                .where(among(uow.session, Redemption.id, chunk))
                 .values(**values)
                 .execution_options(synchronize_session=False)
             )

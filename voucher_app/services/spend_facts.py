@@ -8,13 +8,15 @@ The services that post journal entries `record` here, in the same transaction, w
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import bindparam, insert, literal, select
+from sqlalchemy import Table, bindparam, insert, literal, select
 
 from voucher_app.domain.spend import MEASURE, SIGN, local_month
 from voucher_app.ledger.journal import PostedEntry
+from voucher_app.persistence.database import among, in_chunks, insert_rows
 from voucher_app.persistence.models import JournalEntry, SpendFact
 from voucher_app.persistence.uow import UnitOfWork
 
@@ -33,6 +35,7 @@ class Attribution:
 _ENTRY_ROW = (
     select(JournalEntry.id).where(JournalEntry.public_id == bindparam("entry")).scalar_subquery()
 )
+_FACTS: Table = SpendFact.__table__  # type: ignore[assignment]  # a declarative model's
 _INSERT_FACT = insert(SpendFact).values(
     entry_id=_ENTRY_ROW,
     center_id=bindparam("center_id"),
@@ -68,27 +71,38 @@ def record(
 ) -> None:
     """Add the entry's money to the figure its kind moves, for the attributed center.
     `direction=-1` takes it off instead (the giving side of an allocation)."""
-    record_all(uow, [(posted, attribution, direction)])
+    if not posted.replayed:  # a replay's facts were recorded with the first post
+        fact = _fact(posted, attribution, direction)
+        uow.session.connection().execute(_INSERT_FACT, {"entry": posted.id, **fact})
 
 
 def record_all(uow: UnitOfWork, moves: Iterable[tuple[PostedEntry, Attribution, int]]) -> None:
-    """`record` for many entries in one multi-row insert (bulk issuance)."""
+    """`record` for a set of entries (bulk issuance, a statement's settlements): their row ids
+    looked up at once, the facts inserted in bulk."""
+    moves = [move for move in moves if not move[0].replayed]
+    entry_ids: dict[uuid.UUID, int] = {}
+    for chunk in in_chunks([posted.id for posted, _, _ in moves]):
+        query = select(JournalEntry.public_id, JournalEntry.id)
+        found = uow.session.execute(query.where(among(uow.session, JournalEntry.public_id, chunk)))
+        entry_ids.update((public_id, row_id) for public_id, row_id in found)
     rows = [
-        {
-            "entry": posted.id,
-            "center_id": attribution.center_id,
-            "programme_id": attribution.programme_id,
-            "provider_id": attribution.provider_id,
-            "category": attribution.category,
-            "month": local_month(posted.created_at),
-            "measure": MEASURE[posted.kind].value,
-            "amount_fen": direction * SIGN[posted.kind] * moved_fen(posted),
-        }
+        {"entry_id": entry_ids[posted.id], **_fact(posted, attribution, direction)}
         for posted, attribution, direction in moves
-        if not posted.replayed  # a replay's facts were recorded with the first post
     ]
-    if rows:
-        uow.session.connection().execute(_INSERT_FACT, rows)
+    insert_rows(uow.session.connection(), _FACTS, rows)
+
+
+def _fact(posted: PostedEntry, attribution: Attribution, direction: int) -> dict[str, object]:
+    """A fact's columns besides its entry's."""
+    return {
+        "center_id": attribution.center_id,
+        "programme_id": attribution.programme_id,
+        "provider_id": attribution.provider_id,
+        "category": attribution.category,
+        "month": local_month(posted.created_at),
+        "measure": MEASURE[posted.kind].value,
+        "amount_fen": direction * SIGN[posted.kind] * moved_fen(posted),
+    }
 
 
 def undo(uow: UnitOfWork, reversal: PostedEntry) -> None:
