@@ -35,6 +35,8 @@ class BankLine:
     parts: tuple[str, ...] = ()
     #: Write the reference only inside a free-text remark, as Chinese banks do.
     in_remark: bool = False
+    #: The batch's `NbOfTxs` when it is not the number of `parts`.
+    batch_size: int | None = None
 
 
 def camt053(account: str, lines: Sequence[BankLine], *, statement_id: str = "S1") -> bytes:
@@ -102,8 +104,9 @@ def _details(line: BankLine, amount: str) -> str:
 
 
 def _batch_details(line: BankLine) -> str:
+    count = len(line.parts) if line.batch_size is None else line.batch_size
     batch = (
-        f"<Btch><PmtInfId>{line.reference}</PmtInfId><NbOfTxs>{len(line.parts)}</NbOfTxs></Btch>"
+        f"<Btch><PmtInfId>{line.reference}</PmtInfId><NbOfTxs>{count}</NbOfTxs></Btch>"
         if line.reference
         else ""
     )

@@ -254,13 +254,16 @@ def test_two_identical_payments_on_one_day_count_twice_across_overlapping_files(
     assert standing(world, first.reference).state == "paid"
 
 
+@pytest.mark.parametrize("by_batch", [True, False], ids=["btch-and-txdtls", "txdtls-only"])
 def test_a_batch_booked_as_one_entry_pays_its_items_when_the_amount_adds_up(
-    paying: tuple[World, ProviderView],
+    paying: tuple[World, ProviderView], by_batch: bool
 ) -> None:
     world, second = paying
     batch = exported(world)
     references = tuple(item.reference for item in batch.items)
-    result = camt(world, [BankLine(batch.reference, 225_000, parts=references)])
+    # Named by its batch (Btch/PmtInfId, NbOfTxs) or only by its payments' end-to-end ids.
+    named = batch.reference if by_batch else None
+    result = camt(world, [BankLine(named, 225_000, parts=references)])
     assert result.outcomes == {"batch": 1}
     assert [standing(world, ref).state for ref in references] == ["paid", "paid"]
     assert provider_balance(world.uow, AccountKind.PAID, second, world.programme) == 75_000
@@ -274,6 +277,12 @@ def test_a_batch_booked_as_one_entry_pays_its_items_when_the_amount_adds_up(
         pytest.param(
             lambda b: BankLine(None, 150_000, parts=(b.items[0].reference, "B0000000X-0009")),
             id="names-an-unknown-payment",
+        ),
+        pytest.param(
+            lambda b: BankLine(
+                b.reference, 225_000, parts=tuple(i.reference for i in b.items), batch_size=3
+            ),
+            id="counts-another-number-of-payments",
         ),
     ],
 )

@@ -231,6 +231,18 @@ def test_a_batch_booked_as_one_entry_is_one_line_naming_its_payments() -> None:
     ]
     assert lines[2].end_to_end_id is None
     assert lines[2].batch_booked
+    assert lines[2].batch_size == 2  # Btch/NbOfTxs
+
+
+def test_a_batch_count_that_is_not_a_number_is_refused_by_its_path() -> None:
+    def counted_in_words(root: etree._Element) -> None:
+        without(f"{entry(3)}/c:NtryDtls/c:TxDtls[2]/c:AmtDtls")(root)
+        without(f"{entry(3)}/c:NtryDtls/c:TxDtls[1]/c:Amt")(root)
+        element(root, f"{entry(3)}/c:NtryDtls/c:Btch/c:NbOfTxs").text = "two"
+
+    error = refused(edited(counted_in_words))
+    assert error.details["where"] == "Stmt[1]/Ntry[3]/NtryDtls/Btch/NbOfTxs"
+    assert "'two' is not a number of transactions" in error.message
 
 
 def test_a_payment_reference_is_found_in_a_remark_when_no_end_to_end_id_is_given() -> None:

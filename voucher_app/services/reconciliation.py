@@ -493,7 +493,8 @@ def _apply(
 
 def _batch_booked(work: _Import, line: ParsedLine, identity: overlap.LineIdentity) -> None:
     """One entry for a whole batch: it pays each item what it still owes when it is exactly
-    their sum (of the items it names, or of the whole batch); otherwise a person looks at it."""
+    their sum (of the items it names, or of the whole batch) and, when the bank counts the
+    payments (`NbOfTxs`), there are that many; otherwise a person looks at it."""
     items = _batch_items(work, line)
     outstanding = [(item, _outstanding(work, item)) for item in items]
     adds_up = (
@@ -501,6 +502,7 @@ def _batch_booked(work: _Import, line: ParsedLine, identity: overlap.LineIdentit
         and bool(outstanding)
         and all(due > 0 for _, due in outstanding)
         and sum(due for _, due in outstanding) == line.amount_fen
+        and line.batch_size in (None, len(outstanding))
     )
     if not adds_up:
         work.lines.append(_line_row(work, line, identity, "review"))

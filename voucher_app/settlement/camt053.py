@@ -56,6 +56,8 @@ class StatementLine:
     #: lists without amounts; `end_to_end_id` is then None.
     batch_reference: str | None = None
     parts: tuple[str, ...] = ()
+    #: How many payments the bank says the batch entry holds (`Btch/NbOfTxs`), when it says.
+    batch_size: int | None = None
 
     @property
     def batch_booked(self) -> bool:
@@ -265,8 +267,10 @@ def _entry_lines(entry: XmlNode) -> list[StatementLine]:
     transactions = [tx for part in entry.children("NtryDtls") for tx in part.children("TxDtls")]
     if not transactions:
         remark = entry.optional_text("AddtlNtryInf") or ""
-        batch_id = None if batch is None else batch.optional_text("PmtInfId")
-        return [_referenced(whole, batch_id, remark)]
+        if batch is None:
+            return [_referenced(whole, None, remark)]
+        line = _referenced(whole, batch.optional_text("PmtInfId"), remark)
+        return [dataclasses.replace(line, batch_size=_batch_size(batch))]
     without_amount = [tx for tx in transactions if _tx_amount(tx) is None]
     if without_amount and (len(transactions) > 1 or batch is not None):
         if len(without_amount) != len(transactions):
@@ -296,7 +300,19 @@ def _batch_line(
         batch_reference=None if batch is None else batch.optional_text("PmtInfId"),
         parts=parts,
         counterparty_account=None,
+        batch_size=_batch_size(batch),
     )
+
+
+def _batch_size(batch: XmlNode | None) -> int | None:
+    """`Btch/NbOfTxs`: a count of payments, when the bank gives it."""
+    count = None if batch is None else batch.find("NbOfTxs")
+    if count is None:
+        return None
+    text = (count.element.text or "").strip()
+    if not text.isascii() or not text.isdigit():
+        raise count.error(f"{text!r} is not a number of transactions")
+    return int(text)
 
 
 def _transaction_line(
