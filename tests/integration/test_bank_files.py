@@ -8,7 +8,10 @@ direction came from a number's sign, another account's statement, the same day i
 
 from __future__ import annotations
 
+import codecs
+import csv
 import dataclasses
+import io
 import uuid
 from collections import Counter
 from collections.abc import Callable
@@ -441,6 +444,41 @@ def test_registration_refuses_what_the_export_would(
     with pytest.raises(InvalidBankDetails) as refused:
         providers.apply_provider(uow, application, factories.ADMIN)
     assert refused.value.details["field"] == field
+
+
+def test_the_payment_files_name_the_provider_and_pay_its_account_row_by_row(
+    paying: tuple[World, ProviderView],
+) -> None:
+    """The payment list names the provider where the provider belongs and the account holder
+    where the bank's account name belongs (they differ here, as they may at a bank); the
+    bulk-transfer sheet carries the same payments in GB18030, with the CNAPS code that routes
+    them."""
+    world, second = paying
+    holder = "深圳二号服务机构有限公司（基本户）"
+    account = BankDetails("招商银行深圳南山支行", holder, "755900000012", "308584000013")
+    providers.change_bank_account(world.uow, second.id, account, FINANCE)
+    batch = settlement.build_batch(world.uow, world.programme, CENTER, FINANCE)
+    export = settlement.export_batch(world.uow, batch.id, FINANCE)
+    first, other = (item.reference for item in export.batch.items)
+    assert export.csv.startswith(codecs.BOM_UTF8)
+    payments = list(csv.DictReader(io.StringIO(export.csv.decode("utf-8-sig"))))
+    columns: tuple[str, ...] = ("端到端编号", "服务机构", "收款人户名", "收款人账号")
+    columns += ("开户行名称", "收款行行号", "金额")
+    assert [tuple(row[column] for column in columns) for row in payments] == [
+        (first, world.provider.name, "测试服务机构 1", "744000000000000001", "中国银行深圳分行",
+         "104584000003", "1500.00"),
+        (other, second.name, holder, "755900000012", "招商银行深圳南山支行", "308584000013",
+         "750.00"),
+    ]  # fmt: skip
+    assert second.name != holder  # the provider's name, not the account holder's, names it
+    sheet = list(csv.reader(io.StringIO(export.bulk_sheet.decode("gb18030"))))
+    assert sheet == [
+        ["收款人账号", "收款人户名", "收款行行号", "开户行名称", "金额", "用途"],
+        ["744000000000000001", "测试服务机构 1", "104584000003", "中国银行深圳分行", "1500.00",
+         f"服务券兑付 {first} {world.provider.name}"],
+        ["755900000012", holder, "308584000013", "招商银行深圳南山支行", "750.00",
+         f"服务券兑付 {other} {second.name}"],
+    ]  # fmt: skip
 
 
 def test_a_change_of_bank_account_is_checked_as_registration_is(
