@@ -15,9 +15,10 @@ After every step, against a real database: for each claim, what the ledger settl
 share of the net cash the funding account paid for its item (within what is owed, nothing for an
 item whose money all came back) and never exceeds its approved subsidy; no claim is in two items
 that still stand for it; each item's paid and returned amounts are the delivered transactions';
-each batch is paid only while every item is; balances sum to zero and nothing is negative. A
-re-import of any statement, in any format or order, changes nothing. At the end the exported
-ledger passes `voucher-audit`.
+each batch is paid only while every item is; balances sum to zero and nothing is negative; the
+latest statement, sent again in another format and order, changes nothing; and, whenever the
+step posted entries, the exported ledger passes `voucher-audit`. A rule also re-imports any
+earlier statement, in any format or order, and checks that it changes nothing.
 """
 
 from __future__ import annotations
@@ -222,6 +223,8 @@ class MoneyPath(RuleBasedStateMachine):
         self.deliveries: list[Delivery] = []
         self.invoices = 0
         self.seen_here: Counter[str] = Counter()  # this run's attempts, to ration some rules
+        self.checks = 0  # re-imports made by the invariant, each in another format and order
+        self.audited = -1  # how many entries the ledger held at its last audit
 
     @initialize()
     def set_up(self) -> None:
@@ -245,7 +248,7 @@ class MoneyPath(RuleBasedStateMachine):
 
     def teardown(self) -> None:
         try:
-            self._audit()
+            self.the_exported_ledger_passes_the_audit()
         finally:
             self.database.dispose()
 
@@ -458,7 +461,7 @@ class MoneyPath(RuleBasedStateMachine):
 
     def _import(self, delivery: Delivery) -> reconciliation.ImportResult:
         if not delivery.content:
-            delivery.name = f"S{len(self.deliveries)}-{delivery.order}"
+            delivery.name = delivery.name or f"S{len(self.deliveries)}-{delivery.order}"
             delivery.content = self._render(delivery)
         suffix = ".xml" if delivery.form.startswith("camt") else ".csv"
         mapping = {"csv-two-columns": "两栏", "csv-direction": "借贷"}.get(delivery.form)
@@ -546,6 +549,29 @@ class MoneyPath(RuleBasedStateMachine):
         for claim in self.subsidy:
             standing = [r for r in self.history[claim] if not self.items[r].released]
             assert in_database[claim] == (standing[0] if standing else None)
+
+    @invariant()
+    def reimporting_the_latest_statement_changes_nothing(self) -> None:
+        """The latest statement, sent again in another format and order after whatever step
+        came since, is all duplicates and moves nothing."""
+        if not self.deliveries:
+            return
+        self.checks += 1
+        latest = self.deliveries[-1]
+        form = FORMATS[self.checks % len(FORMATS)]
+        again = Delivery(latest.transactions, form, self.checks, name=f"again-{self.checks}")
+        before = (snapshot(self.uow), database_items(self.uow), claim_items(self.uow))
+        result = self._import(again)
+        assert result.replayed or set(result.outcomes) == {"duplicate"}, result.outcomes
+        assert (snapshot(self.uow), database_items(self.uow), claim_items(self.uow)) == before
+
+    @invariant()
+    def the_exported_ledger_passes_the_audit(self) -> None:
+        """Whenever a step posted entries, the outside auditor's checks pass on the export."""
+        entries = snapshot(self.uow).entries
+        if entries != self.audited:
+            self._audit()
+            self.audited = entries
 
     @invariant()
     def the_books_balance(self) -> None:
