@@ -132,14 +132,8 @@ from voucher_app.clock import SystemClock
 from voucher_app.domain import accounts
 from voucher_app.domain.actors import Role
 from voucher_app.domain.calendar import local_date
-from voucher_app.persistence.models import (
-    LedgerAccount,
-    Programme,
-    Provider,
-    Redemption,
-    Sme,
-    Voucher,
-)
+from voucher_app.ledger.tables import LedgerAccount
+from voucher_app.persistence.models import Programme, Provider, Redemption, Sme, Voucher
 from voucher_app.persistence.uow import UnitOfWork, transaction
 from voucher_app.services import centers, users, vouchers
 from voucher_app.services.users import NewUser

@@ -122,11 +122,10 @@ from voucher_app.domain.money import format_yuan
 from voucher_app.domain.providers import ProviderDecision
 from voucher_app.domain.redemptions import Step, next_status, subsidy_fen
 from voucher_app.domain.spend import MEASURE, SIGN, local_month
+from voucher_app.ledger.tables import JournalEntry, LedgerAccount
 from voucher_app.persistence.database import Database
 from voucher_app.persistence.models import (
     Base,
-    JournalEntry,
-    LedgerAccount,
     Programme,
     Provider,
     Redemption,

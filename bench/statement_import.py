@@ -126,13 +126,11 @@ from voucher_app.domain.providers import ProviderDecision
 from voucher_app.domain.redemptions import subsidy_fen
 from voucher_app.domain.sme import parse_uscc
 from voucher_app.ledger.journal import NewEntry
+from voucher_app.ledger.tables import JournalEntry, JournalPosting, LedgerAccount
 from voucher_app.persistence.database import Database
 from voucher_app.persistence.models import (
     BankStatement,
     Center,
-    JournalEntry,
-    JournalPosting,
-    LedgerAccount,
     Programme,
     Provider,
     ProviderEvent,

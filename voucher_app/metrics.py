@@ -57,14 +57,8 @@ from sqlalchemy import and_, case, func, select
 
 from voucher_app import observability
 from voucher_app.ledger import store
-from voucher_app.persistence.models import (
-    JobLease,
-    JournalEntry,
-    LedgerCheckpoint,
-    LogQueue,
-    Notification,
-    Task,
-)
+from voucher_app.ledger.tables import JournalEntry, LedgerCheckpoint, LogQueue
+from voucher_app.persistence.models import JobLease, Notification, Task
 from voucher_app.persistence.uow import UnitOfWork, read_only
 from voucher_app.wiring import EXTENSION as WIRING
 from voucher_app.wiring import Wiring

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import func, select
 
-from voucher_app.persistence.models import JournalEntry, JournalPosting, LedgerAccount, LogQueue
+from voucher_app.ledger.tables import JournalEntry, JournalPosting, LedgerAccount, LogQueue
 from voucher_app.persistence.uow import UnitOfWork, read_only
 
 

@@ -39,8 +39,8 @@ from voucher_app.domain.errors import (
 from voucher_app.ledger import merkle, store
 from voucher_app.ledger.canonical import canonical_entry
 from voucher_app.ledger.checkpoints import CheckpointSigner
+from voucher_app.ledger.tables import LedgerAccount
 from voucher_app.persistence.database import Database
-from voucher_app.persistence.models import LedgerAccount
 from voucher_app.persistence.uow import UnitOfWork, read_only
 from voucher_app.services import ledger, programmes
 

@@ -42,16 +42,9 @@ from voucher_app.domain.calendar import local_date
 from voucher_app.domain.errors import InvalidInput, VoucherError
 from voucher_app.domain.money import format_amount
 from voucher_app.domain.redemptions import HOLDING, STEPS, Step
+from voucher_app.ledger.tables import JournalEntry, JournalPosting, LedgerAccount
 from voucher_app.persistence.database import Database
-from voucher_app.persistence.models import (
-    JournalEntry,
-    JournalPosting,
-    LedgerAccount,
-    Provider,
-    Redemption,
-    SettlementItem,
-    Voucher,
-)
+from voucher_app.persistence.models import Provider, Redemption, SettlementItem, Voucher
 from voucher_app.persistence.uow import UnitOfWork, read_only
 from voucher_app.services import (
     ledger,

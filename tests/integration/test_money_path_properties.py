@@ -54,15 +54,9 @@ from voucher_app.domain.calendar import local_date
 from voucher_app.domain.errors import ForeignAccount
 from voucher_app.domain.redemptions import split_payment
 from voucher_app.ledger.checkpoints import CheckpointSigner
+from voucher_app.ledger.tables import JournalEntry, JournalPosting, LedgerAccount
 from voucher_app.persistence.database import Database
-from voucher_app.persistence.models import (
-    JournalEntry,
-    JournalPosting,
-    LedgerAccount,
-    Redemption,
-    SettlementBatch,
-    SettlementItem,
-)
+from voucher_app.persistence.models import Redemption, SettlementBatch, SettlementItem
 from voucher_app.persistence.uow import UnitOfWork, read_only
 from voucher_app.services import ledger, reconciliation, redemptions, settlement, vouchers
 from voucher_app.services.redemptions import Service, VoucherProof

@@ -25,8 +25,8 @@ from voucher_app.domain.errors import InvalidInput, KeyringError, LogBehindPubli
 from voucher_app.ledger import merkle, store
 from voucher_app.ledger.checkpoints import CheckpointSigner
 from voucher_app.ledger.published import PublishedFile
+from voucher_app.ledger.tables import JournalEntry, LedgerAccount, LogQueue
 from voucher_app.persistence.database import Database
-from voucher_app.persistence.models import JournalEntry, LedgerAccount, LogQueue
 from voucher_app.persistence.uow import UnitOfWork, read_only
 from voucher_app.services import ledger, programmes
 from voucher_app.signing.note import Checkpoint, Verifier, open_checkpoint, sign_note

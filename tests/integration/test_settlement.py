@@ -35,8 +35,8 @@ from voucher_app.domain.errors import (
 )
 from voucher_app.domain.money import format_amount, parse_yuan
 from voucher_app.ledger.checkpoints import CheckpointSigner
+from voucher_app.ledger.tables import JournalEntry
 from voucher_app.persistence.database import Database
-from voucher_app.persistence.models import JournalEntry
 from voucher_app.persistence.uow import UnitOfWork, read_only
 from voucher_app.services import ledger, reconciliation, redemptions, settlement, vouchers
 from voucher_app.services.providers import ProviderView

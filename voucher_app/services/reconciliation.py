@@ -51,12 +51,11 @@ from voucher_app.domain.payments import (
 )
 from voucher_app.domain.redemptions import split_payment
 from voucher_app.ledger.journal import NewEntry
+from voucher_app.ledger.tables import JournalEntry, JournalPosting
 from voucher_app.persistence.database import among, in_chunks, insert_rows, planning_each_query
 from voucher_app.persistence.models import (
     BankStatement,
     Center,
-    JournalEntry,
-    JournalPosting,
     Programme,
     Provider,
     Redemption,
