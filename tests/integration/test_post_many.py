@@ -19,7 +19,8 @@ from voucher_app.domain.errors import InsufficientFunds, InvalidEntry
 from voucher_app.ledger.checkpoints import CheckpointSigner
 from voucher_app.ledger.journal import NewEntry, PostedEntry
 from voucher_app.ledger.tables import JournalEntry, JournalPosting, LedgerAccount
-from voucher_app.persistence.uow import UnitOfWork, read_only, transaction
+from voucher_app.ledger.unit_of_work import UnitOfWork
+from voucher_app.persistence.uow import read_only, transaction
 from voucher_app.services import ledger
 from voucher_app.signing.note import Verifier
 
