@@ -53,9 +53,9 @@ from voucher_app.ledger.canonical import canonical_entry
 from voucher_app.ledger.document import entry_document, parse_entry
 from voucher_app.ledger.replay import Replay
 from voucher_app.persistence.database import Database
-from voucher_app.persistence.uow import UnitOfWork
 from voucher_app.services import ledger
 from voucher_app.signing.note import Checkpoint, Verifier, sign_note
+from voucher_app.wiring import unit_of_work
 
 ORIGIN = BENCH_ORIGIN
 CHECKPOINT_EVERY = 100_000
@@ -304,7 +304,7 @@ def proofs(
     chooser = random.Random(7)
     indexes = [chooser.randrange(size) for _ in range(samples)]
     service: list[float] = []
-    uow = UnitOfWork(database, SystemClock())
+    uow = unit_of_work(database, SystemClock())
     for index in indexes:
         started = time.perf_counter()
         ledger.inclusion_proof(uow, index, size)
@@ -340,7 +340,7 @@ def main() -> int:
         try:
             folder = Path(scratch) / "export"
             started = time.perf_counter()
-            exported = ledger.export_ledger(UnitOfWork(database, SystemClock()), folder, [vkey])
+            exported = ledger.export_ledger(unit_of_work(database, SystemClock()), folder, [vkey])
             export_seconds = time.perf_counter() - started
             raw_seconds = raw_export(url)
             assert exported == size

@@ -89,11 +89,11 @@ from voucher_app.domain.spend import local_month
 from voucher_app.domain.voucher_code import random_human_code
 from voucher_app.persistence.database import Database
 from voucher_app.persistence.models import ClaimAllowance, Voucher
-from voucher_app.persistence.uow import UnitOfWork
 from voucher_app.services import bulk, centers, vouchers
 from voucher_app.services.bulk import BulkReport, Row
 from voucher_app.services.vouchers import VoucherSigner
 from voucher_app.signing.jws import VoucherClaims, sign_voucher
+from voucher_app.wiring import unit_of_work
 
 VOUCHERS = int(os.environ.get("BENCH_VOUCHERS") or 10_000)
 TARGET = 2_000  # vouchers per second, real run
@@ -386,7 +386,7 @@ class BulkBench:
     def __init__(self, backend: str, url: str, folder: Path) -> None:
         self.backend = backend
         self.database = Database(url, pool_size=2)
-        self.uow = UnitOfWork(self.database, SystemClock())
+        self.uow = unit_of_work(self.database, SystemClock())
         self.signer = voucher_signer(os.urandom(32))
         self.budget_fen = (VOUCHERS + MARGIN) * FACE_FEN
         centers.import_centers(self.uow, centers.guangdong_centers())

@@ -100,12 +100,13 @@ from voucher_app.domain.entries import EntryKind
 from voucher_app.domain.sme import Industry, classify
 from voucher_app.domain.spend import local_month
 from voucher_app.domain.voucher_code import random_human_code
+from voucher_app.ledger.unit_of_work import UnitOfWork
 from voucher_app.persistence.database import Database
 from voucher_app.persistence.models import ClaimAllowance, Programme, Voucher
-from voucher_app.persistence.uow import UnitOfWork
 from voucher_app.services import centers, vouchers
 from voucher_app.services.vouchers import VoucherSigner
 from voucher_app.signing.jws import VoucherClaims, sign_voucher
+from voucher_app.wiring import unit_of_work
 
 CLAIMANT_COUNTS = (1, 8, 32)
 MAX_CLAIMANTS = max(CLAIMANT_COUNTS)
@@ -561,7 +562,7 @@ def _claimant_process(  # noqa: PLR0917 - bound by position with functools.parti
     signer = voucher_signer(seed)
     usccs = itertools.cycle(lanes.pools[index])
     if path == "service":
-        uow = UnitOfWork(Database(url, pool_size=1), SystemClock())
+        uow = unit_of_work(Database(url, pool_size=1), SystemClock())
         return partial(service_claim, uow, lanes.programme, usccs, signer)
     return partial(baseline_claim, raw_claimer(backend, url, signer), lanes.programme, usccs)
 
@@ -575,7 +576,7 @@ class ClaimBench:
         self.seed = os.urandom(32)
         self.signer = voucher_signer(self.seed)
         self.database = Database(url, pool_size=2)
-        self.uow = UnitOfWork(self.database, SystemClock())
+        self.uow = unit_of_work(self.database, SystemClock())
         centers.import_centers(self.uow, centers.guangdong_centers())
         serials = itertools.count(1)
         self.lanes = {

@@ -67,10 +67,11 @@ from voucher_app.domain.calendar import local_date
 from voucher_app.domain.programmes import ProgrammeTerms
 from voucher_app.domain.sme import SizeClass
 from voucher_app.ledger.checkpoints import CheckpointSigner
+from voucher_app.ledger.tables import LedgerAccount
+from voucher_app.ledger.unit_of_work import UnitOfWork
 from voucher_app.persistence import migrate
 from voucher_app.persistence.database import Database
-from voucher_app.persistence.models import Center, LedgerAccount, Sme, SmeHistory, Voucher
-from voucher_app.persistence.uow import UnitOfWork
+from voucher_app.persistence.models import Center, Sme, SmeHistory, Voucher
 from voucher_app.services import ledger, programmes
 from voucher_app.services.providers import ProviderApplication
 from voucher_app.services.vouchers import VoucherSigner

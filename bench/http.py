@@ -132,20 +132,14 @@ from voucher_app.clock import SystemClock
 from voucher_app.domain import accounts
 from voucher_app.domain.actors import Role
 from voucher_app.domain.calendar import local_date
-from voucher_app.persistence.models import (
-    LedgerAccount,
-    Programme,
-    Provider,
-    Redemption,
-    Sme,
-    Voucher,
-)
-from voucher_app.persistence.uow import UnitOfWork, transaction
+from voucher_app.ledger.tables import LedgerAccount
+from voucher_app.persistence.models import Programme, Provider, Redemption, Sme, Voucher
+from voucher_app.persistence.uow import transaction
 from voucher_app.services import centers, users, vouchers
 from voucher_app.services.users import NewUser
 from voucher_app.services.vouchers import Issued
 from voucher_app.signing.keyring import Keyring
-from voucher_app.wiring import Wiring
+from voucher_app.wiring import Wiring, unit_of_work
 
 ROOT = Path(__file__).resolve().parents[1]
 HOST = "127.0.0.1"
@@ -661,7 +655,7 @@ class HttpBench:
         self.max_clients = max_clients
         self.signer = self.wiring.voucher_signer()
         self.keys = self.wiring.voucher_keys()
-        self.uow = UnitOfWork(self.wiring.database, SystemClock())  # set-up: no sequencing hook
+        self.uow = unit_of_work(self.wiring.database, SystemClock())  # set-up: no sequencing hook
         self.gate = FairGate(2 * POOL_SIZE)
         self.runs = itertools.count(1)
         self.done = {(path, op): 0 for path in PATHS for op in OPERATIONS}

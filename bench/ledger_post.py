@@ -68,9 +68,11 @@ from voucher_app.clock import SystemClock
 from voucher_app.domain import accounts
 from voucher_app.domain.actors import Actor, Role
 from voucher_app.domain.entries import EntryKind, Posting
+from voucher_app.ledger.unit_of_work import UnitOfWork
 from voucher_app.persistence.database import Database
-from voucher_app.persistence.uow import UnitOfWork, transaction
+from voucher_app.persistence.uow import transaction
 from voucher_app.services.ledger import sequence_log
+from voucher_app.wiring import unit_of_work
 
 WRITER_COUNTS = (1, 8)
 MAX_WRITERS = max(WRITER_COUNTS)
@@ -268,7 +270,7 @@ def _writer_process(
     """In a writer process: open its own connections, return the operation to repeat."""
     lane = lanes[index]
     if path == "service":
-        uow = UnitOfWork(Database(url, pool_size=1), SystemClock())
+        uow = unit_of_work(Database(url, pool_size=1), SystemClock())
         return partial(_allocate, uow, lane)
     writer = (SqliteWriter if backend == "sqlite" else PostgresWriter)(driver_dsn(url))
     return partial(writer.post, lane)
@@ -281,7 +283,7 @@ class LedgerBench:
         self.backend = backend
         self.url = url
         self.database = Database(url, pool_size=16)
-        self.uows = [UnitOfWork(self.database, SystemClock()) for _ in range(MAX_WRITERS)]
+        self.uows = [unit_of_work(self.database, SystemClock()) for _ in range(MAX_WRITERS)]
         self.service_lanes = [make_lane(i) for i in range(MAX_WRITERS)]
         self.baseline_lanes = [make_lane(i) for i in range(MAX_WRITERS)]
         _open_lanes(self.uows[0], [*self.service_lanes, *self.baseline_lanes])

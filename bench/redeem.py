@@ -122,11 +122,11 @@ from voucher_app.domain.money import format_yuan
 from voucher_app.domain.providers import ProviderDecision
 from voucher_app.domain.redemptions import Step, next_status, subsidy_fen
 from voucher_app.domain.spend import MEASURE, SIGN, local_month
+from voucher_app.ledger.tables import JournalEntry, LedgerAccount
+from voucher_app.ledger.unit_of_work import UnitOfWork
 from voucher_app.persistence.database import Database
 from voucher_app.persistence.models import (
     Base,
-    JournalEntry,
-    LedgerAccount,
     Programme,
     Provider,
     Redemption,
@@ -134,11 +134,12 @@ from voucher_app.persistence.models import (
     Sme,
     Voucher,
 )
-from voucher_app.persistence.uow import UnitOfWork, transaction
+from voucher_app.persistence.uow import transaction
 from voucher_app.services import centers, providers, redemptions, vouchers
 from voucher_app.services.redemptions import Service, VoucherProof
 from voucher_app.services.vouchers import Issued
 from voucher_app.signing.jws import verify_voucher
+from voucher_app.wiring import unit_of_work
 
 PROVIDER_COUNTS = (1, 8, 32)
 MAX_PROVIDERS = max(PROVIDER_COUNTS)
@@ -563,7 +564,7 @@ def _provider_process(  # noqa: PLR0917 - bound by position with functools.parti
     """In a provider process: open its own connection, return the redemption to repeat."""
     via: UnitOfWork | RawRedeemer
     if path == "service":
-        via = UnitOfWork(Database(url, pool_size=1), SystemClock())
+        via = unit_of_work(Database(url, pool_size=1), SystemClock())
     else:
         via = RawRedeemer(backend, url, seed)
     return redeemer(lanes, run, index, via, seed)
@@ -585,7 +586,7 @@ class RedeemBench:
         self.seed = os.urandom(32)
         signer = voucher_signer(self.seed)
         self.database = Database(url, pool_size=2)
-        self.uow = UnitOfWork(self.database, SystemClock())
+        self.uow = unit_of_work(self.database, SystemClock())
         centers.import_centers(self.uow, centers.guangdong_centers())
         self.programme = voucher_programme(
             self.uow,

@@ -57,9 +57,10 @@ from voucher_app.domain.categories import CATEGORY_CODES
 from voucher_app.domain.programmes import ProgrammeTerms
 from voucher_app.domain.sme import SizeClass
 from voucher_app.domain.spend import Figures, Measure, local_month
+from voucher_app.ledger.unit_of_work import UnitOfWork
 from voucher_app.persistence.database import Database
-from voucher_app.persistence.uow import UnitOfWork
 from voucher_app.services import centers, programmes, reports, spend_facts
+from voucher_app.wiring import unit_of_work
 
 TARGET_SECONDS = 2.0
 RUNS = 5
@@ -190,7 +191,7 @@ def generate(
 def load(backend: str, url: str, count: int) -> tuple[int, float]:
     """Set up and load; returns (facts loaded, seconds)."""
     database = Database(url)
-    uow = UnitOfWork(database, SystemClock())
+    uow = unit_of_work(database, SystemClock())
     center_ids, programme_ids = _set_up(uow)
     database.dispose()
     began = time.perf_counter()
@@ -278,7 +279,7 @@ def run(backend: str, url: str) -> list[list[object]]:
     facts, seconds = load(backend, url, count)
     print(f"{LABELS[backend]}: loaded {count:,} entries, {facts:,} facts in {seconds:.1f} s")
     database = Database(url)
-    uow = UnitOfWork(database, SystemClock())
+    uow = unit_of_work(database, SystemClock())
     raw = baseline(backend, url)
     timings: dict[str, list[float]] = {"province": [], "city": [], "baseline": []}
     report = None

@@ -126,13 +126,12 @@ from voucher_app.domain.providers import ProviderDecision
 from voucher_app.domain.redemptions import subsidy_fen
 from voucher_app.domain.sme import parse_uscc
 from voucher_app.ledger.journal import NewEntry
+from voucher_app.ledger.tables import JournalEntry, JournalPosting, LedgerAccount
+from voucher_app.ledger.unit_of_work import UnitOfWork
 from voucher_app.persistence.database import Database
 from voucher_app.persistence.models import (
     BankStatement,
     Center,
-    JournalEntry,
-    JournalPosting,
-    LedgerAccount,
     Programme,
     Provider,
     ProviderEvent,
@@ -145,7 +144,7 @@ from voucher_app.persistence.models import (
     StatementLine,
     Voucher,
 )
-from voucher_app.persistence.uow import UnitOfWork, transaction
+from voucher_app.persistence.uow import transaction
 from voucher_app.services import (
     bulk,
     centers,
@@ -158,6 +157,7 @@ from voucher_app.services import (
 from voucher_app.services.bulk import Row
 from voucher_app.services.redemptions import Service, VoucherProof
 from voucher_app.settlement.camt053 import NAMESPACE, parse_camt053
+from voucher_app.wiring import unit_of_work
 
 LINES = int(os.environ.get("BENCH_LINES") or 10_000)
 TARGET = 2_000  # lines per second, import on PostgreSQL
@@ -552,7 +552,7 @@ class StatementBench:
         self.backend = backend
         self.label = LABELS[backend]
         self.database = Database(url, pool_size=2)
-        self.uow = UnitOfWork(self.database, SystemClock())
+        self.uow = unit_of_work(self.database, SystemClock())
         self.signer = voucher_signer(os.urandom(32))
         self.keys = {self.signer.kid: self.signer.private_key.public_key()}
         began = time.perf_counter()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from alembic import context
 
+import voucher_app.ledger.tables  # noqa: F401 - the ledger's tables, declared on Base
 from voucher_app.persistence.database import Database
 from voucher_app.persistence.models import Base
 

@@ -26,11 +26,12 @@ from tests.harness import ORIGIN, POSTGRES_ENV, START, Databases, PostgresServer
 from voucher_app import create_app
 from voucher_app.clock import FrozenClock
 from voucher_app.ledger.checkpoints import CheckpointSigner
+from voucher_app.ledger.unit_of_work import UnitOfWork
 from voucher_app.persistence.database import Database
-from voucher_app.persistence.uow import UnitOfWork
 from voucher_app.services.vouchers import VoucherSigner
 from voucher_app.signing.keyring import KeyPurpose, Keyring
 from voucher_app.signing.note import Verifier
+from voucher_app.wiring import unit_of_work
 
 settings.register_profile("ci", derandomize=True, print_blob=True)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
@@ -109,7 +110,7 @@ def clock() -> FrozenClock:
 @pytest.fixture
 def uow(database: Database, clock: FrozenClock) -> UnitOfWork:
     """A unit of work that leaves sequencing to the test (no after-commit hook)."""
-    return UnitOfWork(database, clock)
+    return unit_of_work(database, clock)
 
 
 @pytest.fixture(scope="session")

@@ -13,7 +13,7 @@ from voucher_app.domain.actors import Actor, Role
 from voucher_app.domain.programmes import ProgrammeTerms
 from voucher_app.domain.providers import ProviderDecision
 from voucher_app.domain.sme import SizeClass
-from voucher_app.persistence.uow import UnitOfWork
+from voucher_app.ledger.unit_of_work import UnitOfWork
 from voucher_app.services import centers, programmes, providers, smes
 from voucher_app.services.programmes import ProgrammeView
 from voucher_app.services.providers import (

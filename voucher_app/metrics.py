@@ -57,17 +57,12 @@ from sqlalchemy import and_, case, func, select
 
 from voucher_app import observability
 from voucher_app.ledger import store
-from voucher_app.persistence.models import (
-    JobLease,
-    JournalEntry,
-    LedgerCheckpoint,
-    LogQueue,
-    Notification,
-    Task,
-)
-from voucher_app.persistence.uow import UnitOfWork, read_only
+from voucher_app.ledger.tables import JournalEntry, LedgerCheckpoint, LogQueue
+from voucher_app.ledger.unit_of_work import UnitOfWork
+from voucher_app.persistence.models import JobLease, Notification, Task
+from voucher_app.persistence.uow import read_only
 from voucher_app.wiring import EXTENSION as WIRING
-from voucher_app.wiring import Wiring
+from voucher_app.wiring import Wiring, unit_of_work
 
 log = logging.getLogger(__name__)
 EXTENSION = "voucher_app.metrics"
@@ -203,7 +198,7 @@ class StateReader:
                 return self._last[1]
             parts: Wiring = self._app.extensions[WIRING]
             # A unit of work of its own: not a request's held one, no sequencing hook.
-            state = read_state(UnitOfWork(parts.database, parts.clock))
+            state = read_state(unit_of_work(parts.database, parts.clock))
             self._last = (time.monotonic(), state)
             return state
 

@@ -1,7 +1,9 @@
 """The concrete parts one application instance uses, chosen once by `create_app`.
 
 Entry points (views, commands, jobs) ask `current()` for a unit of work or a signer instead of
-building their own, so tests can swap a part in one place.
+building their own, so tests can swap a part in one place. Whatever builds a unit of work outside
+an app (tests, benchmarks, tools) calls `unit_of_work`: the one place that hands persistence's
+unit of work the ledger's journal.
 """
 
 from __future__ import annotations
@@ -21,9 +23,11 @@ from flask import Flask, current_app, g, has_request_context
 from voucher_app.clock import Clock, SystemClock
 from voucher_app.domain.errors import KeyringError, LogBehindPublished
 from voucher_app.ledger.checkpoints import CheckpointSigner
+from voucher_app.ledger.journal import Journal
 from voucher_app.ledger.published import FILE_NAME, PublishedFile
+from voucher_app.ledger.unit_of_work import HeldUnitOfWork, UnitOfWork
+from voucher_app.persistence import uow as persistence_uow
 from voucher_app.persistence.database import Database
-from voucher_app.persistence.uow import HeldUnitOfWork, UnitOfWork
 from voucher_app.services import ledger
 from voucher_app.services.notifications import Sender, log_sender
 from voucher_app.services.users import password_hasher
@@ -33,6 +37,44 @@ from voucher_app.signing.note import Verifier
 
 log = logging.getLogger(__name__)
 EXTENSION = "voucher_app"
+
+
+def unit_of_work(
+    database: Database,
+    clock: Clock,
+    *,
+    after_ledger_commit: Callable[[], None] | None = None,
+    published: PublishedFile | None = None,
+) -> UnitOfWork:
+    """A unit of work whose transactions post to the ledger's journal. Without
+    `after_ledger_commit` nothing sequences the log after a commit (the jobs do); without
+    `published` it checks the log against no published-checkpoint file."""
+    return persistence_uow.UnitOfWork(
+        database,
+        clock,
+        journal=Journal,
+        after_ledger_commit=after_ledger_commit,
+        published=published,
+    )
+
+
+def held_unit_of_work(
+    database: Database,
+    clock: Clock,
+    *,
+    on_open: Callable[[UnitOfWork], None],
+    after_ledger_commit: Callable[[], None] | None = None,
+    published: PublishedFile | None = None,
+) -> HeldUnitOfWork:
+    """A unit of work held open for a whole request (`persistence.uow.HeldUnitOfWork`)."""
+    return persistence_uow.HeldUnitOfWork(
+        database,
+        clock,
+        journal=Journal,
+        on_open=on_open,
+        after_ledger_commit=after_ledger_commit,
+        published=published,
+    )
 
 
 class ConfigurationError(RuntimeError):
@@ -97,7 +139,7 @@ class Wiring:
         if has_request_context() and (held := g.get("held_uow")) is not None:
             return held  # type: ignore[no-any-return]
         hook = self.sequence_quietly if self.sequence_after_commit else None
-        return UnitOfWork(
+        return unit_of_work(
             self.database,
             self.clock,
             after_ledger_commit=hook,
@@ -107,7 +149,7 @@ class Wiring:
     def held_uow(self, on_open: Callable[[UnitOfWork], None]) -> HeldUnitOfWork:
         """A unit of work held for a whole request; `on_open` runs first in its transaction."""
         hook = self.sequence_quietly if self.sequence_after_commit else None
-        return HeldUnitOfWork(
+        return held_unit_of_work(
             self.database,
             self.clock,
             on_open=on_open,
@@ -118,7 +160,7 @@ class Wiring:
     def sequence_quietly(self) -> None:
         """Sequence after a commit; a failure here is retried by the sequencer job."""
         try:
-            quiet = UnitOfWork(self.database, self.clock, published=self.published_checkpoint)
+            quiet = unit_of_work(self.database, self.clock, published=self.published_checkpoint)
             ledger.sequence_log(quiet, wait=False, batches=1)
         except LogBehindPublished as refused:  # waits for the restore: not a fault per commit
             log.warning("not sequenced: %s", refused.message)

@@ -16,10 +16,9 @@ from tests import factories
 from tests.harness import ORIGIN, Databases
 from voucher_app import create_app
 from voucher_app.clock import FrozenClock, SystemClock
-from voucher_app.persistence.uow import UnitOfWork
 from voucher_app.services import ledger, programmes
 from voucher_app.signing.keyring import Keyring
-from voucher_app.wiring import current
+from voucher_app.wiring import current, unit_of_work
 
 
 @pytest.fixture
@@ -150,7 +149,7 @@ def test_a_checkpoint_signed_in_the_machines_future_says_the_clock_is_wrong(
     with app.app_context():
         parts = current()
         ahead = FrozenClock(SystemClock().now() + timedelta(hours=1))
-        uow = UnitOfWork(parts.database, ahead, published=parts.published_checkpoint)
+        uow = unit_of_work(parts.database, ahead, published=parts.published_checkpoint)
         ledger.sequence_log(uow)
         ledger.sign_checkpoint(uow, parts.checkpoint_signer())
     result, lines = doctor(app)

@@ -45,11 +45,10 @@ from voucher_app import create_app, jobs
 from voucher_app.api import hardening
 from voucher_app.domain.actors import Actor, Role
 from voucher_app.domain.users import LOCK_AFTER_FAILURES
-from voucher_app.persistence.uow import UnitOfWork
 from voucher_app.services import programmes, users
 from voucher_app.services.users import NewUser
 from voucher_app.signing.keyring import Keyring
-from voucher_app.wiring import ConfigurationError, current
+from voucher_app.wiring import ConfigurationError, current, unit_of_work
 
 ROOT = Path(__file__).resolve().parents[2]
 REDIS_ENV = "VOUCHER_TEST_REDIS_URL"
@@ -307,7 +306,7 @@ def test_two_job_runners_run_each_scheduled_run_once_and_the_ledger_verifies(
     checks leaves, roots, signatures and balances."""
     with app.app_context():
         parts = current()
-        uow = UnitOfWork(parts.database, parts.clock)  # no after-commit sequencing: jobs do it
+        uow = unit_of_work(parts.database, parts.clock)  # no after-commit sequencing: jobs do it
         factories.guangdong(uow)
         programme = factories.programme(uow, fund_fen=1_000_000)
     env = {
@@ -340,7 +339,7 @@ def test_two_job_runners_run_each_scheduled_run_once_and_the_ledger_verifies(
         runner.stdin.flush()
     moved = 0
     with app.app_context():
-        uow = UnitOfWork(current().database, current().clock)
+        uow = unit_of_work(current().database, current().clock)
         # Until the runners' last tick but one: the last one sequences and signs them all.
         while time.time() < start_at + RUN_FOR - JOB_INTERVAL - 0.5:
             programmes.allocate(

@@ -41,8 +41,9 @@ from tests.e2e.accounts import bearer
 from tests.e2e.test_gunicorn_flows import audit, sign_checkpoint, today
 from tests.faults.deployment import served, table_locked, terminate_backends, waiting_for
 from voucher_app.domain.actors import Role
+from voucher_app.ledger.unit_of_work import UnitOfWork
 from voucher_app.persistence.models import IdempotentRequest
-from voucher_app.persistence.uow import UnitOfWork, read_only
+from voucher_app.persistence.uow import read_only
 from voucher_app.services import ledger, programmes, vouchers
 from voucher_app.signing.keyring import Keyring
 from voucher_app.signing.note import Verifier

@@ -6,8 +6,9 @@ from dataclasses import dataclass
 
 from sqlalchemy import func, select
 
-from voucher_app.persistence.models import JournalEntry, JournalPosting, LedgerAccount, LogQueue
-from voucher_app.persistence.uow import UnitOfWork, read_only
+from voucher_app.ledger.tables import JournalEntry, JournalPosting, LedgerAccount, LogQueue
+from voucher_app.ledger.unit_of_work import UnitOfWork
+from voucher_app.persistence.uow import read_only
 
 
 @dataclass(frozen=True)

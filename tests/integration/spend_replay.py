@@ -17,15 +17,10 @@ from sqlalchemy import select
 from voucher_app.domain.accounts import AccountKind, parse_account
 from voucher_app.domain.calendar import CHINA
 from voucher_app.domain.spend import Figures
-from voucher_app.persistence.models import (
-    Center,
-    JournalEntry,
-    JournalPosting,
-    LedgerAccount,
-    Redemption,
-    Voucher,
-)
-from voucher_app.persistence.uow import UnitOfWork, read_only
+from voucher_app.ledger.tables import JournalEntry, JournalPosting, LedgerAccount
+from voucher_app.ledger.unit_of_work import UnitOfWork
+from voucher_app.persistence.models import Center, Redemption, Voucher
+from voucher_app.persistence.uow import read_only
 from voucher_app.services.reports import SpendReport
 
 #: Which figure a budget entry moves, and with which sign of its `available` posting.

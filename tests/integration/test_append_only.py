@@ -9,8 +9,8 @@ from sqlalchemy.exc import DatabaseError
 
 from tests import factories
 from voucher_app.ledger.checkpoints import CheckpointSigner
+from voucher_app.ledger.unit_of_work import UnitOfWork
 from voucher_app.persistence.database import Database
-from voucher_app.persistence.uow import UnitOfWork
 from voucher_app.services import ledger
 
 STATEMENTS = {

@@ -46,14 +46,16 @@ from voucher_app.domain.errors import (
     SecondApprovalNeeded,
     VoucherError,
 )
+from voucher_app.ledger.unit_of_work import UnitOfWork
 from voucher_app.persistence.database import Database
 from voucher_app.persistence.models import Provider
-from voucher_app.persistence.uow import UnitOfWork, transaction
+from voucher_app.persistence.uow import transaction
 from voucher_app.services import providers, reconciliation, redemptions, settlement
 from voucher_app.services.providers import ProviderView
 from voucher_app.services.settlement import BatchView
 from voucher_app.services.vouchers import VoucherSigner
 from voucher_app.settlement.statement_table import ColumnMapping
+from voucher_app.wiring import unit_of_work
 
 __all__ = ["paying"]  # the fixture, shared with the settlement tests
 
@@ -506,7 +508,7 @@ def test_overlapping_statements_imported_at_once_count_each_payment_once(
     and every payment is counted once."""
     database = Database(database_url, pool_size=10)
     try:
-        uow = UnitOfWork(database, clock)
+        uow = unit_of_work(database, clock)
         world = build(uow, voucher_keys, voucher_signer)
         for n in range(4):
             claim = world.submit(40_000 + n * 10_000, f"C-{n}")
@@ -533,7 +535,7 @@ def test_overlapping_statements_imported_at_once_count_each_payment_once(
             mapping = ("两栏" if "again" not in name else "借贷") if name.endswith(".csv") else None
             try:
                 reconciliation.import_statement(
-                    UnitOfWork(database, clock),
+                    unit_of_work(database, clock),
                     filename=name,
                     content=content,
                     actor=FINANCE,

@@ -31,7 +31,7 @@ from voucher_app.domain.errors import (
     UnknownProgramme,
     VoucherError,
 )
-from voucher_app.persistence.uow import UnitOfWork
+from voucher_app.ledger.unit_of_work import UnitOfWork
 from voucher_app.services import ledger, programmes
 from voucher_app.services.programmes import ProgrammeView
 

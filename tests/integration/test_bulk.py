@@ -11,7 +11,7 @@ from openpyxl import Workbook
 from tests import factories
 from tests.integration.ledger_state import snapshot
 from voucher_app.domain.errors import InvalidInput, TooManyRows
-from voucher_app.persistence.uow import UnitOfWork
+from voucher_app.ledger.unit_of_work import UnitOfWork
 from voucher_app.services import bulk, programmes, vouchers
 from voucher_app.services.programmes import ProgrammeView
 from voucher_app.services.vouchers import VoucherSigner

@@ -9,8 +9,8 @@ from sqlalchemy import func, select
 
 from tests import factories
 from voucher_app.domain.errors import InvalidCenterData, UnknownCenter
+from voucher_app.ledger.unit_of_work import UnitOfWork
 from voucher_app.persistence.models import Center
-from voucher_app.persistence.uow import UnitOfWork
 from voucher_app.services import centers
 
 

@@ -32,9 +32,9 @@ from voucher_app.clock import FrozenClock
 from voucher_app.domain.calendar import local_date
 from voucher_app.domain.errors import ClaimRefused
 from voucher_app.persistence.database import Database
-from voucher_app.persistence.uow import UnitOfWork
 from voucher_app.services import programmes, vouchers
 from voucher_app.services.vouchers import VoucherSigner
+from voucher_app.wiring import unit_of_work
 
 ADMIN = factories.ADMIN
 FACE = factories.TERMS.voucher_face_value_fen
@@ -93,7 +93,7 @@ class ClaimMachine(RuleBasedStateMachine):
         super().__init__()
         self.database = Database(databases.migrated(), pool_size=2)
         self.clock = FrozenClock(START)
-        self.uow = UnitOfWork(self.database, self.clock)
+        self.uow = unit_of_work(self.database, self.clock)
         self.signer = signer
         self.seen = seen
         self.model = Model()

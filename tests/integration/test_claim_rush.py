@@ -16,11 +16,12 @@ from tests import factories
 from voucher_app.clock import FrozenClock
 from voucher_app.domain.errors import ClaimRefused, VoucherError
 from voucher_app.ledger.checkpoints import CheckpointSigner
+from voucher_app.ledger.unit_of_work import UnitOfWork
 from voucher_app.persistence.database import Database
-from voucher_app.persistence.uow import UnitOfWork
 from voucher_app.services import bulk, ledger, programmes, vouchers
 from voucher_app.services.vouchers import VoucherSigner
 from voucher_app.signing.note import Verifier
+from voucher_app.wiring import unit_of_work
 
 ADMIN = factories.ADMIN
 FACE = factories.TERMS.voucher_face_value_fen
@@ -35,7 +36,7 @@ def at_once(database: Database, uow: UnitOfWork, tasks: list[Task]) -> Counter[s
     barrier = Barrier(len(tasks))
 
     def attempt(task: Task) -> str:
-        own = UnitOfWork(database, uow.clock)
+        own = unit_of_work(database, uow.clock)
         barrier.wait()
         try:
             task(own)
@@ -91,7 +92,7 @@ def rush_database(database_url: str) -> Iterator[Database]:
 @pytest.fixture
 def rush_uow(rush_database: Database, clock: FrozenClock) -> UnitOfWork:
     """A unit of work on the rush's database, with the Guangdong centers imported."""
-    uow = UnitOfWork(rush_database, clock)
+    uow = unit_of_work(rush_database, clock)
     factories.guangdong(uow)
     return uow
 

@@ -18,10 +18,11 @@ import pytest
 from tests import factories
 from voucher_app.domain.errors import AlreadyReversed, InsufficientFunds, VoucherError
 from voucher_app.ledger.checkpoints import CheckpointSigner
+from voucher_app.ledger.unit_of_work import UnitOfWork
 from voucher_app.persistence.database import Database
-from voucher_app.persistence.uow import UnitOfWork
 from voucher_app.services import ledger, programmes
 from voucher_app.signing.note import Verifier
+from voucher_app.wiring import unit_of_work
 
 ADMIN = factories.ADMIN
 THREADS = 32
@@ -36,7 +37,7 @@ def run_together(
     barrier = Barrier(THREADS)
 
     def worker(_: int) -> T | VoucherError:
-        own = UnitOfWork(database, uow.clock)
+        own = unit_of_work(database, uow.clock)
         barrier.wait()
         try:
             return task(own)
@@ -146,7 +147,7 @@ def test_sequencing_while_writers_commit_keeps_the_log_a_valid_replay(
     writers_done = threading.Event()
 
     def sequence_continuously() -> int:
-        own = UnitOfWork(database, uow.clock)
+        own = unit_of_work(database, uow.clock)
         sequenced = 0
         while not writers_done.is_set():
             sequenced += ledger.sequence_log(own, wait=False)

@@ -11,7 +11,7 @@ import pytest
 from voucher_app.clock import FrozenClock
 from voucher_app.domain.errors import DatabaseNotEmpty
 from voucher_app.ledger.checkpoints import CheckpointSigner
-from voucher_app.persistence.uow import UnitOfWork
+from voucher_app.ledger.unit_of_work import UnitOfWork
 from voucher_app.services import demo, programmes, vouchers
 from voucher_app.services.vouchers import VoucherSigner
 

@@ -20,11 +20,13 @@ from voucher_app.domain.errors import (
     IdempotencyKeyReused,
     InvalidInput,
 )
+from voucher_app.ledger.unit_of_work import HeldUnitOfWork, UnitOfWork
 from voucher_app.persistence.database import Database
 from voucher_app.persistence.models import IdempotentRequest, User
-from voucher_app.persistence.uow import HeldUnitOfWork, UnitOfWork, read_only, transaction
+from voucher_app.persistence.uow import read_only, transaction
 from voucher_app.services import idempotency
 from voucher_app.services.idempotency import StoredAnswer
+from voucher_app.wiring import held_unit_of_work, unit_of_work
 
 DIGEST, OTHER = b"a" * 32, b"b" * 32
 ANSWER = StoredAnswer(201, "application/json", b'{"id": 1}')
@@ -32,7 +34,7 @@ HOURS = 24
 
 
 def held(database: Database, clock: FrozenClock, owner: str, key: str) -> HeldUnitOfWork:
-    return HeldUnitOfWork(
+    return held_unit_of_work(
         database,
         clock,
         on_open=lambda uow: idempotency.claim(uow, owner, key, DIGEST, hours=HOURS),
@@ -60,7 +62,7 @@ def count(uow: UnitOfWork, model: type[User] | type[IdempotentRequest]) -> int:
 
 
 def test_the_work_and_the_answer_commit_together(database: Database, clock: FrozenClock) -> None:
-    uow = UnitOfWork(database, clock)
+    uow = unit_of_work(database, clock)
     request = held(database, clock, "clerk", "k-1")
     add_user(request, "first")
     add_user(request, "second")
@@ -76,7 +78,7 @@ def test_the_work_and_the_answer_commit_together(database: Database, clock: Froz
 def test_a_request_that_ends_without_an_answer_leaves_no_trace(
     database: Database, clock: FrozenClock
 ) -> None:
-    uow = UnitOfWork(database, clock)
+    uow = unit_of_work(database, clock)
     request = held(database, clock, "clerk", "k-2")
     add_user(request, "lost")
     request.finish(None)  # a server error, or the process died before commit
@@ -91,7 +93,7 @@ def test_a_refusal_after_a_write_rolls_the_request_back_and_stores_nothing(
     def refuse(_: UnitOfWork) -> None:
         raise InvalidInput("no")
 
-    uow = UnitOfWork(database, clock)
+    uow = unit_of_work(database, clock)
     request = held(database, clock, "clerk", "k-3")
     add_user(request, "half")
     with pytest.raises(InvalidInput):
@@ -114,12 +116,12 @@ def test_a_refusal_before_any_write_is_stored_as_the_answer(
         refuse(request)
     refused = StoredAnswer(400, "application/problem+json", b"{}")
     request.finish(lambda u: idempotency.record(u, "clerk", "k-4", refused))
-    answer = idempotency.answer_for(UnitOfWork(database, clock), "clerk", "k-4", DIGEST, hours=24)
+    answer = idempotency.answer_for(unit_of_work(database, clock), "clerk", "k-4", DIGEST, hours=24)
     assert answer == refused
 
 
 def test_keys_expire_after_their_hours(database: Database, clock: FrozenClock) -> None:
-    uow = UnitOfWork(database, clock)
+    uow = unit_of_work(database, clock)
     request = held(database, clock, "clerk", "old")
     request.finish(lambda u: idempotency.record(u, "clerk", "old", ANSWER))
     clock.advance(timedelta(hours=HOURS, seconds=1))
@@ -158,4 +160,4 @@ def test_twenty_racing_twins_run_once_and_the_rest_get_its_answer(
     with ThreadPoolExecutor(20) as pool:
         outcomes = Counter(pool.map(attempt, range(20)))
     assert outcomes == Counter({"ran": 1, "answered": 19})
-    assert count(UnitOfWork(database, clock), User) == 1
+    assert count(unit_of_work(database, clock), User) == 1

@@ -14,10 +14,10 @@ from flask import Flask
 from tests import factories
 from voucher_app import jobs
 from voucher_app.clock import FrozenClock
-from voucher_app.persistence.uow import UnitOfWork
+from voucher_app.ledger.unit_of_work import UnitOfWork
 from voucher_app.services import leases, ledger, programmes, vouchers
 from voucher_app.signing.keyring import Keyring
-from voucher_app.wiring import Wiring, current
+from voucher_app.wiring import Wiring, current, unit_of_work
 
 MINUTE = timedelta(minutes=1)
 
@@ -37,7 +37,7 @@ def test_a_lease_is_held_by_one_holder_until_it_expires(
 def test_the_sequencer_job_signs_early_after_a_burst(app: Flask) -> None:
     with app.app_context():
         parts = current()
-        uow = UnitOfWork(parts.database, parts.clock)  # no after-commit sequencing
+        uow = unit_of_work(parts.database, parts.clock)  # no after-commit sequencing
         factories.guangdong(uow)
         programme = factories.programme(uow, fund_fen=1_000_000)
         for _ in range(4):
@@ -107,7 +107,7 @@ def test_two_processes_expiring_at_once_expire_each_voucher_once(
 ) -> None:
     with app.app_context():
         parts = current()
-        uow = UnitOfWork(parts.database, clock)  # issued on the frozen clock's 2026-03-02
+        uow = unit_of_work(parts.database, clock)  # issued on the frozen clock's 2026-03-02
         factories.guangdong(uow)
         programme = factories.voucher_programme(uow, vouchers=6)
         for n in range(6):
@@ -145,7 +145,7 @@ def test_two_processes_expiring_at_once_expire_each_voucher_once(
     said = sorted(out.strip() for out, _err in outputs)
     assert said == expected, outputs
     with app.app_context():
-        uow = UnitOfWork(current().database, clock)
+        uow = unit_of_work(current().database, clock)
         states = {v.status for v in vouchers.list_vouchers(uow)}
         after = programmes.available_budget(uow, programme.id, "440305")
     assert states == {"expired"}

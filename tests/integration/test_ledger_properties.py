@@ -39,10 +39,12 @@ from voucher_app.domain.errors import (
 from voucher_app.ledger import merkle, store
 from voucher_app.ledger.canonical import canonical_entry
 from voucher_app.ledger.checkpoints import CheckpointSigner
+from voucher_app.ledger.tables import LedgerAccount
+from voucher_app.ledger.unit_of_work import UnitOfWork
 from voucher_app.persistence.database import Database
-from voucher_app.persistence.models import LedgerAccount
-from voucher_app.persistence.uow import UnitOfWork, read_only
+from voucher_app.persistence.uow import read_only
 from voucher_app.services import ledger, programmes
+from voucher_app.wiring import unit_of_work
 
 ADMIN = factories.ADMIN
 BUDGET = 10_000_000
@@ -81,7 +83,7 @@ class BudgetMachine(RuleBasedStateMachine):
         super().__init__()
         self.seen = seen  # what the runs exercised, for the test to check afterwards
         self.database = Database(databases.migrated(), pool_size=2)
-        self.uow = UnitOfWork(self.database, FrozenClock(START))
+        self.uow = unit_of_work(self.database, FrozenClock(START))
         self.signer = signer
         self.model = dict.fromkeys(CENTERS, 0)
         self.funded = 0

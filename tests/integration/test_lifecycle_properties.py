@@ -42,17 +42,11 @@ from voucher_app.domain.calendar import local_date
 from voucher_app.domain.errors import InvalidInput, VoucherError
 from voucher_app.domain.money import format_amount
 from voucher_app.domain.redemptions import HOLDING, STEPS, Step
+from voucher_app.ledger.tables import JournalEntry, JournalPosting, LedgerAccount
+from voucher_app.ledger.unit_of_work import UnitOfWork
 from voucher_app.persistence.database import Database
-from voucher_app.persistence.models import (
-    JournalEntry,
-    JournalPosting,
-    LedgerAccount,
-    Provider,
-    Redemption,
-    SettlementItem,
-    Voucher,
-)
-from voucher_app.persistence.uow import UnitOfWork, read_only
+from voucher_app.persistence.models import Provider, Redemption, SettlementItem, Voucher
+from voucher_app.persistence.uow import read_only
 from voucher_app.services import (
     ledger,
     programmes,
@@ -64,6 +58,7 @@ from voucher_app.services import (
 )
 from voucher_app.services.redemptions import Service, VoucherProof
 from voucher_app.services.vouchers import VoucherSigner
+from voucher_app.wiring import unit_of_work
 
 T = TypeVar("T")
 ADMIN = factories.ADMIN
@@ -133,7 +128,7 @@ class LifecycleMachine(RuleBasedStateMachine):
         self.seen = seen
         self.database = Database(databases.migrated(), pool_size=2)
         self.clock = FrozenClock(START)
-        self.uow = UnitOfWork(self.database, self.clock)
+        self.uow = unit_of_work(self.database, self.clock)
         self.keys = keys
         self.signer = signer
         self.vouchers: list[vouchers.VoucherView] = []

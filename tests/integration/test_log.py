@@ -14,8 +14,9 @@ from tests.harness import disable_append_only_triggers
 from voucher_app.ledger import merkle, store
 from voucher_app.ledger.canonical import canonical_entry
 from voucher_app.ledger.checkpoints import CheckpointSigner, InconsistentLog
+from voucher_app.ledger.unit_of_work import UnitOfWork
 from voucher_app.persistence.database import Database
-from voucher_app.persistence.uow import UnitOfWork, read_only
+from voucher_app.persistence.uow import read_only
 from voucher_app.services import ledger, programmes
 from voucher_app.signing.note import Verifier, open_checkpoint
 

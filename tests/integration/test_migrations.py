@@ -7,6 +7,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import create_engine, inspect
 from sqlalchemy.pool import NullPool
 
+import voucher_app.ledger.tables  # noqa: F401 - the ledger's tables, declared on Base
 from tests.harness import Databases
 from voucher_app.persistence import migrate
 from voucher_app.persistence.models import Base

@@ -55,21 +55,17 @@ from voucher_app.domain.calendar import local_date
 from voucher_app.domain.errors import ForeignAccount
 from voucher_app.domain.redemptions import split_payment
 from voucher_app.ledger.checkpoints import CheckpointSigner
+from voucher_app.ledger.tables import JournalEntry, JournalPosting, LedgerAccount
+from voucher_app.ledger.unit_of_work import UnitOfWork
 from voucher_app.persistence.database import Database
-from voucher_app.persistence.models import (
-    JournalEntry,
-    JournalPosting,
-    LedgerAccount,
-    Redemption,
-    SettlementBatch,
-    SettlementItem,
-)
-from voucher_app.persistence.uow import UnitOfWork, read_only
+from voucher_app.persistence.models import Redemption, SettlementBatch, SettlementItem
+from voucher_app.persistence.uow import read_only
 from voucher_app.services import ledger, reconciliation, redemptions, settlement, vouchers
 from voucher_app.services.redemptions import Service, VoucherProof
 from voucher_app.services.vouchers import VoucherSigner
 from voucher_app.settlement.statement_table import ColumnMapping
 from voucher_app.signing.note import Verifier
+from voucher_app.wiring import unit_of_work
 
 ADMIN = factories.ADMIN
 PROVIDER = Actor("provider-desk", Role.PROVIDER)
@@ -211,7 +207,7 @@ class MoneyPath(RuleBasedStateMachine):
         self.seen = seen
         self.database = Database(databases.migrated(), pool_size=2)
         self.clock = FrozenClock(START)
-        self.uow = UnitOfWork(self.database, self.clock)
+        self.uow = unit_of_work(self.database, self.clock)
         self.keys, self.signer = keys, signer
         self.ledger_signer, self.verifiers = ledger_signer, verifiers
         self.bank = Bank()

@@ -28,6 +28,7 @@ from voucher_app.domain.actors import Actor, Role
 from voucher_app.domain.bank import BankDetails
 from voucher_app.domain.errors import VoucherError
 from voucher_app.domain.providers import ProviderDecision
+from voucher_app.ledger.unit_of_work import UnitOfWork
 from voucher_app.persistence.database import Database
 from voucher_app.persistence.models import (
     BankStatement,
@@ -38,7 +39,7 @@ from voucher_app.persistence.models import (
     StatementLine,
     Voucher,
 )
-from voucher_app.persistence.uow import UnitOfWork, read_only, transaction
+from voucher_app.persistence.uow import read_only, transaction
 from voucher_app.services import (
     bank_accounts,
     providers,
@@ -51,6 +52,7 @@ from voucher_app.services.providers import ProviderView
 from voucher_app.services.redemptions import RedemptionView, Service, VoucherProof
 from voucher_app.services.settlement import BatchView
 from voucher_app.services.vouchers import VoucherSigner
+from voucher_app.wiring import unit_of_work
 
 __all__ = ["paying"]  # the fixture, shared with the settlement tests
 
@@ -177,12 +179,12 @@ def test_a_voucher_revoked_from_eight_threads_at_once_frees_its_cap_once(
 ) -> None:
     database = Database(database_url, pool_size=10)
     try:
-        world = build(UnitOfWork(database, clock), voucher_keys, voucher_signer)
+        world = build(unit_of_work(database, clock), voucher_keys, voucher_signer)
         budget = world.district_budget
         outcomes = at_once(
             [
                 lambda: vouchers.revoke_voucher(
-                    UnitOfWork(database, clock), world.voucher.id, "issued twice", ADMIN
+                    unit_of_work(database, clock), world.voucher.id, "issued twice", ADMIN
                 )
                 for _ in range(8)
             ]
@@ -266,12 +268,12 @@ def test_human_code_submissions_at_once_never_spend_more_than_the_voucher(
 ) -> None:
     database = Database(database_url, pool_size=12)
     try:
-        world = build(UnitOfWork(database, clock), voucher_keys, voucher_signer)
+        world = build(unit_of_work(database, clock), voucher_keys, voucher_signer)
         passcodes = [redemptions.new_passcode(world.uow, world.voucher.id) for _ in range(10)]
         outcomes = at_once(
             [
                 lambda n=n, code=code: by_code(  # type: ignore[misc]
-                    world, code, f"H-{n}", UnitOfWork(database, clock)
+                    world, code, f"H-{n}", unit_of_work(database, clock)
                 )
                 for n, code in enumerate(passcodes)
             ]
@@ -293,14 +295,14 @@ def test_a_claim_resubmitted_from_eight_threads_at_once_is_resubmitted_once(
 ) -> None:
     database = Database(database_url, pool_size=10)
     try:
-        world = build(UnitOfWork(database, clock), voucher_keys, voucher_signer)
+        world = build(unit_of_work(database, clock), voucher_keys, voucher_signer)
         claim = world.submit(invoiced_fen=600_000)
         redemptions.dispute_redemption(world.uow, claim.id, "price was wrong", SME)
         correction = Service("INV-R", 500_000, TODAY, category="legal", description="更正")
         outcomes = at_once(
             [
                 lambda: redemptions.resubmit_redemption(
-                    UnitOfWork(database, clock), claim.id, correction, PROVIDER
+                    unit_of_work(database, clock), claim.id, correction, PROVIDER
                 )
                 for _ in range(8)
             ]
@@ -444,7 +446,7 @@ def test_a_batch_cancelled_while_a_statement_pays_it_waits_and_is_refused(
 
     def pay() -> None:
         result = reconciliation.import_statement(
-            UnitOfWork(database, clock),
+            unit_of_work(database, clock),
             filename="race.xml",
             content=content,
             actor=FINANCE,
@@ -454,7 +456,7 @@ def test_a_batch_cancelled_while_a_statement_pays_it_waits_and_is_refused(
 
     def cancel() -> None:
         try:
-            settlement.cancel_batch(UnitOfWork(database, clock), batch.id, "wrong bank", FINANCE)
+            settlement.cancel_batch(unit_of_work(database, clock), batch.id, "wrong bank", FINANCE)
             outcome["cancel"] = "cancelled"
         except VoucherError as refused:
             outcome["cancel"] = refused.code

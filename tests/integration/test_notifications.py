@@ -10,8 +10,8 @@ from sqlalchemy import select
 
 from tests import factories
 from voucher_app.clock import FrozenClock
+from voucher_app.ledger.unit_of_work import UnitOfWork
 from voucher_app.persistence.models import Notification
-from voucher_app.persistence.uow import UnitOfWork
 from voucher_app.services import notifications, vouchers
 from voucher_app.services.notifications import Message
 from voucher_app.services.vouchers import VoucherSigner

@@ -10,7 +10,7 @@ import pytest
 from tests import factories
 from voucher_app.domain.errors import ClaimRefused
 from voucher_app.domain.sme import SizeClass
-from voucher_app.persistence.uow import UnitOfWork
+from voucher_app.ledger.unit_of_work import UnitOfWork
 from voucher_app.services import offers, vouchers
 from voucher_app.services.vouchers import VoucherSigner
 

@@ -18,8 +18,9 @@ from voucher_app.domain.entries import EntryKind, Posting
 from voucher_app.domain.errors import InsufficientFunds, InvalidEntry
 from voucher_app.ledger.checkpoints import CheckpointSigner
 from voucher_app.ledger.journal import NewEntry, PostedEntry
-from voucher_app.persistence.models import JournalEntry, JournalPosting, LedgerAccount
-from voucher_app.persistence.uow import UnitOfWork, read_only, transaction
+from voucher_app.ledger.tables import JournalEntry, JournalPosting, LedgerAccount
+from voucher_app.ledger.unit_of_work import UnitOfWork
+from voucher_app.persistence.uow import read_only, transaction
 from voucher_app.services import ledger
 from voucher_app.signing.note import Verifier
 

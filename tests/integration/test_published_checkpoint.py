@@ -25,11 +25,13 @@ from voucher_app.domain.errors import InvalidInput, KeyringError, LogBehindPubli
 from voucher_app.ledger import merkle, store
 from voucher_app.ledger.checkpoints import CheckpointSigner
 from voucher_app.ledger.published import PublishedFile
+from voucher_app.ledger.tables import JournalEntry, LedgerAccount, LogQueue
+from voucher_app.ledger.unit_of_work import UnitOfWork
 from voucher_app.persistence.database import Database
-from voucher_app.persistence.models import JournalEntry, LedgerAccount, LogQueue
-from voucher_app.persistence.uow import UnitOfWork, read_only
+from voucher_app.persistence.uow import read_only
 from voucher_app.services import ledger, programmes
 from voucher_app.signing.note import Checkpoint, Verifier, open_checkpoint, sign_note
+from voucher_app.wiring import unit_of_work
 
 ADMIN = factories.ADMIN
 CITIES = ["440100", "440200", "440300"]
@@ -93,7 +95,7 @@ def restored() -> Iterator[list[Database]]:
 def restore(url: str, clock: FrozenClock, opened: list[Database]) -> UnitOfWork:
     database = Database(url, pool_size=5)
     opened.append(database)
-    return UnitOfWork(database, clock)
+    return unit_of_work(database, clock)
 
 
 @read_only
@@ -158,7 +160,7 @@ def test_the_file_holds_the_checkpoint_before_it_is_committed(
     def checking_commit() -> None:
         on_file = published.read()
         assert on_file is not None
-        committed = ledger.latest_checkpoint(UnitOfWork(database, clock)).tree_size
+        committed = ledger.latest_checkpoint(unit_of_work(database, clock)).tree_size
         seen.append((on_file.size, committed))
         commit()
 

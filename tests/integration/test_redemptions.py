@@ -32,14 +32,16 @@ from voucher_app.domain.errors import (
     VoucherError,
 )
 from voucher_app.ledger.checkpoints import CheckpointSigner
+from voucher_app.ledger.unit_of_work import UnitOfWork
 from voucher_app.persistence.database import Database
 from voucher_app.persistence.models import Notification
-from voucher_app.persistence.uow import UnitOfWork, read_only
+from voucher_app.persistence.uow import read_only
 from voucher_app.services import ledger, programmes, redemptions, vouchers
 from voucher_app.services.providers import ProviderView
 from voucher_app.services.redemptions import RedemptionView, Service, VoucherProof
 from voucher_app.services.vouchers import VoucherSigner, VoucherView
 from voucher_app.signing.note import Verifier
+from voucher_app.wiring import unit_of_work
 
 ADMIN = factories.ADMIN
 PROVIDER = Actor("provider-desk", Role.PROVIDER)
@@ -399,14 +401,14 @@ def test_twenty_submissions_from_two_providers_never_spend_more_than_the_voucher
 ) -> None:
     database = Database(database_url, pool_size=12)
     try:
-        world = build(UnitOfWork(database, clock), voucher_keys, voucher_signer)
+        world = build(unit_of_work(database, clock), voucher_keys, voucher_signer)
         second = factories.provider(world.uow, 2)
         tasks: list[Callable[[], object]] = [
             lambda n=n: world.submit(  # type: ignore[misc]
                 invoiced_fen=300_000,  # ¥1,500 each: three fit in ¥5,000, the fourth gets ¥500
                 invoice=f"R-{n}",
                 provider=second if n % 2 else None,
-                uow=UnitOfWork(database, clock),
+                uow=unit_of_work(database, clock),
             )
             for n in range(20)
         ]
@@ -428,15 +430,15 @@ def test_fifty_racing_approvals_and_rejections_of_one_claim_have_one_winner(
 ) -> None:
     database = Database(database_url, pool_size=30)
     try:
-        world = build(UnitOfWork(database, clock), voucher_keys, voucher_signer)
+        world = build(unit_of_work(database, clock), voucher_keys, voucher_signer)
         claim = world.submit()
         redemptions.confirm_redemption(world.uow, claim.id, SME)
         tasks: list[Callable[[], object]] = [
-            (lambda: redemptions.approve_redemption(UnitOfWork(database, clock), claim.id, STAFF))
+            (lambda: redemptions.approve_redemption(unit_of_work(database, clock), claim.id, STAFF))
             if n % 2
             else (
                 lambda: redemptions.reject_redemption(
-                    UnitOfWork(database, clock), claim.id, "duplicate", STAFF
+                    unit_of_work(database, clock), claim.id, "duplicate", STAFF
                 )
             )
             for n in range(50)

@@ -18,7 +18,7 @@ from voucher_app.domain.errors import (
 )
 from voucher_app.domain.providers import ProviderDecision, ProviderStatus
 from voucher_app.domain.sme import SizeClass
-from voucher_app.persistence.uow import UnitOfWork
+from voucher_app.ledger.unit_of_work import UnitOfWork
 from voucher_app.services import providers, smes
 
 ADMIN = factories.ADMIN

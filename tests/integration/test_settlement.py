@@ -35,15 +35,17 @@ from voucher_app.domain.errors import (
 )
 from voucher_app.domain.money import format_amount, parse_yuan
 from voucher_app.ledger.checkpoints import CheckpointSigner
+from voucher_app.ledger.tables import JournalEntry
+from voucher_app.ledger.unit_of_work import UnitOfWork
 from voucher_app.persistence.database import Database
-from voucher_app.persistence.models import JournalEntry
-from voucher_app.persistence.uow import UnitOfWork, read_only
+from voucher_app.persistence.uow import read_only
 from voucher_app.services import ledger, reconciliation, redemptions, settlement, vouchers
 from voucher_app.services.providers import ProviderView
 from voucher_app.services.settlement import BatchView
 from voucher_app.services.vouchers import VoucherSigner
 from voucher_app.settlement.statement_table import ColumnMapping
 from voucher_app.signing.note import Verifier
+from voucher_app.wiring import unit_of_work
 
 ADMIN = factories.ADMIN
 PAIN = "{urn:iso:std:iso:20022:tech:xsd:pain.001.001.09}"
@@ -174,7 +176,7 @@ def test_two_batches_built_at_once_never_share_a_claim(
 ) -> None:
     database = Database(database_url, pool_size=10)
     try:
-        uow = UnitOfWork(database, clock)
+        uow = unit_of_work(database, clock)
         world = build(uow, voucher_keys, voucher_signer)
         for n in range(6):
             claim = world.submit(50_000, f"C-{n}")
@@ -186,7 +188,7 @@ def test_two_batches_built_at_once_never_share_a_claim(
             barrier.wait()
             try:
                 settlement.build_batch(
-                    UnitOfWork(database, clock), world.programme, "440305", FINANCE
+                    unit_of_work(database, clock), world.programme, "440305", FINANCE
                 )
             except VoucherError as refused:
                 return refused.code

@@ -21,7 +21,7 @@ from voucher_app.clock import FrozenClock
 from voucher_app.domain.errors import InvalidInput, UnknownCenter
 from voucher_app.domain.money import format_amount
 from voucher_app.domain.spend import FIGURE_NAMES, Figures, local_month
-from voucher_app.persistence.uow import UnitOfWork
+from voucher_app.ledger.unit_of_work import UnitOfWork
 from voucher_app.reports.spend_tables import spend_csv, spend_xlsx
 from voucher_app.services import reconciliation, redemptions, reports, settlement, vouchers
 from voucher_app.services.providers import ProviderView

@@ -14,8 +14,9 @@ from sqlalchemy import select
 
 from voucher_app import background, jobs
 from voucher_app.clock import FrozenClock
+from voucher_app.ledger.unit_of_work import UnitOfWork
 from voucher_app.persistence.models import Task
-from voucher_app.persistence.uow import UnitOfWork, read_only
+from voucher_app.persistence.uow import read_only
 from voucher_app.services import tasks
 from voucher_app.wiring import current
 

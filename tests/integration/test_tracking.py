@@ -23,8 +23,9 @@ from voucher_app.domain.errors import (
 )
 from voucher_app.domain.money import format_amount
 from voucher_app.domain.tracking import RatingSummary
+from voucher_app.ledger.unit_of_work import UnitOfWork
 from voucher_app.persistence.models import Complaint, ServiceRating
-from voucher_app.persistence.uow import UnitOfWork, read_only
+from voucher_app.persistence.uow import read_only
 from voucher_app.services import (
     providers,
     reconciliation,

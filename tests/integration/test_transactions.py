@@ -14,9 +14,11 @@ from sqlalchemy.exc import OperationalError
 
 from tests import factories
 from voucher_app.clock import FrozenClock
+from voucher_app.ledger.journal import Journal
+from voucher_app.ledger.unit_of_work import UnitOfWork
 from voucher_app.persistence.database import Database
-from voucher_app.persistence.uow import UnitOfWork
 from voucher_app.services import centers, programmes
+from voucher_app.wiring import unit_of_work
 
 ADMIN = factories.ADMIN
 
@@ -37,10 +39,10 @@ class CommitReplyLost(UnitOfWork):
 def test_a_commit_whose_reply_is_lost_is_not_run_again(
     database: Database, clock: FrozenClock
 ) -> None:
-    uow = UnitOfWork(database, clock)
+    uow = unit_of_work(database, clock)
     factories.guangdong(uow)
     programme = factories.programme(uow, fund_fen=10_000)
-    lossy = CommitReplyLost(database, clock)
+    lossy = CommitReplyLost(database, clock, journal=Journal)  # built as the wiring builds one
     with pytest.raises(OperationalError):
         programmes.allocate(
             lossy,
@@ -87,7 +89,7 @@ def test_a_transaction_that_meets_a_busy_sqlite_database_is_run_again(
     impatient = Database(database_url, busy_timeout=0.05)  # gives up on the lock quickly
     try:
         threading.Timer(0.2, writer_holding_the_lock.set).start()
-        factories.guangdong(UnitOfWork(impatient, uow.clock))  # first attempts meet the lock
+        factories.guangdong(unit_of_work(impatient, uow.clock))  # first attempts meet the lock
     finally:
         impatient.dispose()
     assert len(centers.list_subtree(uow, "440000")) == 47

@@ -29,9 +29,10 @@ from voucher_app.domain.users import (
     LOCK_FOR,
     UserStatus,
 )
+from voucher_app.ledger.unit_of_work import UnitOfWork
 from voucher_app.persistence.database import Database
 from voucher_app.persistence.models import LoginFailure, SecurityEvent, User
-from voucher_app.persistence.uow import UnitOfWork, read_only
+from voucher_app.persistence.uow import read_only
 from voucher_app.services import users
 from voucher_app.services.users import NewUser
 

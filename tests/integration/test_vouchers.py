@@ -21,8 +21,8 @@ from voucher_app.domain.errors import (
     InvalidTransition,
 )
 from voucher_app.domain.sme import SizeClass
+from voucher_app.ledger.unit_of_work import UnitOfWork
 from voucher_app.persistence.database import Database
-from voucher_app.persistence.uow import UnitOfWork
 from voucher_app.services import programmes, vouchers
 from voucher_app.services.programmes import ProgrammeView
 from voucher_app.services.vouchers import VoucherSigner

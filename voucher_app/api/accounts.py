@@ -17,7 +17,7 @@ from voucher_app.api.paging import PageArgs, page, page_schema
 from voucher_app.domain.actors import Role
 from voucher_app.domain.policy import Action, Scope
 from voucher_app.domain.users import MAX_PASSWORD, SCOPES, UserStatus
-from voucher_app.persistence.uow import UnitOfWork
+from voucher_app.ledger.unit_of_work import UnitOfWork
 from voucher_app.services import access, users
 from voucher_app.services.users import NewUser, TokenView, UserView
 from voucher_app.wiring import current

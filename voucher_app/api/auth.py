@@ -22,7 +22,7 @@ from voucher_app.domain.errors import InvalidCredentials, PermissionDenied
 from voucher_app.domain.policy import Action, Scope
 from voucher_app.domain.sme import parse_uscc
 from voucher_app.domain.users import Principal
-from voucher_app.persistence.uow import UnitOfWork
+from voucher_app.ledger.unit_of_work import UnitOfWork
 from voucher_app.services import access, users
 from voucher_app.services.access import FindScope
 from voucher_app.wiring import current

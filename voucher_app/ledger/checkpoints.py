@@ -19,7 +19,7 @@ from voucher_app.clock import Clock
 from voucher_app.domain.errors import NoCheckpoint
 from voucher_app.ledger import merkle, sequencer, store
 from voucher_app.ledger.published import PublishedFile, require_extends
-from voucher_app.persistence.models import LedgerCheckpoint
+from voucher_app.ledger.tables import LedgerCheckpoint
 from voucher_app.signing.note import Checkpoint, sign_note
 
 

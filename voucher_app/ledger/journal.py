@@ -62,13 +62,8 @@ from voucher_app.domain.errors import (
 )
 from voucher_app.domain.money import format_yuan
 from voucher_app.ledger.document import EntryRecord, MalformedEntry, check_refs
+from voucher_app.ledger.tables import JournalEntry, JournalPosting, LedgerAccount, LogQueue
 from voucher_app.persistence.database import insert_ignoring_duplicates, insert_or_ignore
-from voucher_app.persistence.models import (
-    JournalEntry,
-    JournalPosting,
-    LedgerAccount,
-    LogQueue,
-)
 
 MAX_IDEMPOTENCY_KEY = 200
 IN_LIST_CHUNK = 1000  # names per IN (…) list: well under SQLite's and PostgreSQL's limits

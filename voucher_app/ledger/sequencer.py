@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from voucher_app.ledger import merkle, store
 from voucher_app.ledger.canonical import canonical_entry
 from voucher_app.ledger.published import PublishedFile, behind
-from voucher_app.persistence.models import LedgerLock, LogLeaf, LogNode, LogQueue
+from voucher_app.ledger.tables import LedgerLock, LogLeaf, LogNode, LogQueue
 
 SEQUENCER_LOCK = "sequencer"
 BATCH_SIZE = 2000

@@ -17,13 +17,7 @@ from voucher_app.domain.entries import Posting
 from voucher_app.domain.errors import InvalidLogRange
 from voucher_app.ledger import merkle
 from voucher_app.ledger.document import entry_document
-from voucher_app.persistence.models import (
-    JournalEntry,
-    JournalPosting,
-    LedgerAccount,
-    LogLeaf,
-    LogNode,
-)
+from voucher_app.ledger.tables import JournalEntry, JournalPosting, LedgerAccount, LogLeaf, LogNode
 
 _Reversed = aliased(JournalEntry)
 _ENTRY_COLUMNS = (

@@ -40,7 +40,7 @@ from voucher_app.ledger.document import EntryRecord, MalformedEntry, parse_entry
 from voucher_app.ledger.journal import Journal
 from voucher_app.ledger.merkle import leaf_hash
 from voucher_app.ledger.published import PublishedFile
-from voucher_app.persistence.models import JournalEntry, LogLeaf, LogQueue
+from voucher_app.ledger.tables import JournalEntry, LogLeaf, LogQueue
 from voucher_app.signing.note import Checkpoint, NoteError, Verifier, open_checkpoint
 
 

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from voucher_app.ledger import checkpoints, merkle, store
 from voucher_app.ledger.audit import AuditReport, Failure, SourceEntry, audit
-from voucher_app.persistence.models import JournalEntry, LedgerAccount, LogNode, LogQueue
+from voucher_app.ledger.tables import JournalEntry, LedgerAccount, LogNode, LogQueue
 from voucher_app.signing.note import Verifier
 
 

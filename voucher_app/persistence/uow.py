@@ -9,6 +9,12 @@ server has dropped runs again from the start, a few times — but never once it 
 database to commit, because a lost reply to COMMIT does not mean nothing was committed. So
 callers see the result or a domain error, and a database error only when a commit's outcome
 is unknown.
+
+The unit of work does not know the ledger: it is handed a journal factory (the wiring passes
+`ledger.journal.Journal`) and builds one journal per transaction with the session and clock; all
+it asks of that journal is whether entries were posted, to sequence the log after the commit.
+It is generic in the journal's type and the published-checkpoint file's, so that services see
+the ledger's own types (`ledger.unit_of_work.UnitOfWork`).
 """
 
 from __future__ import annotations
@@ -18,19 +24,26 @@ import random
 import sqlite3
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Concatenate, ParamSpec, TypeVar
+from typing import Any, Concatenate, Generic, ParamSpec, Protocol, TypeVar
 
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from voucher_app.clock import Clock
 from voucher_app.domain.errors import ConcurrentRequest
-from voucher_app.ledger.journal import Journal
 from voucher_app.persistence.database import Database
 
-if TYPE_CHECKING:
-    from voucher_app.ledger.published import PublishedFile
 
+class JournalWriter(Protocol):
+    """What a unit of work asks of the journal it builds for a transaction."""
+
+    #: Entries were posted: the unit of work sequences the log after committing them.
+    posted: bool
+
+
+J = TypeVar("J", bound=JournalWriter)  # the journal
+F = TypeVar("F")  # the published-checkpoint file
+U = TypeVar("U", bound="UnitOfWork[Any, Any]")
 P = ParamSpec("P")
 T = TypeVar("T")
 
@@ -38,7 +51,7 @@ ATTEMPTS = 5
 _RETRYABLE_SQLSTATES = {"40001", "40P01"}  # serialization_failure, deadlock_detected
 
 
-class UnitOfWork:
+class UnitOfWork(Generic[J, F]):
     """Holds the session of the transaction in progress and the services' collaborators."""
 
     def __init__(
@@ -46,17 +59,19 @@ class UnitOfWork:
         database: Database,
         clock: Clock,
         *,
+        journal: Callable[[Session, Clock], J],
         after_ledger_commit: Callable[[], None] | None = None,
-        published: PublishedFile | None = None,
+        published: F | None = None,
     ) -> None:
         self.database = database
         self.clock = clock
+        self._new_journal = journal
         #: Where the log's latest signed checkpoint is kept outside the database (DESIGN §4):
         #: signing and sequencing check the log against it. None: no file (tests, tools).
         self.published = published
         self._after_ledger_commit = after_ledger_commit
         self._session: Session | None = None
-        self._journal: Journal | None = None
+        self._journal: J | None = None
         self._read_only = False
 
     @property
@@ -66,20 +81,20 @@ class UnitOfWork:
         return self._session
 
     @property
-    def journal(self) -> Journal:
+    def journal(self) -> J:
         """The journal writer for this transaction."""
         if self._journal is None:
-            self._journal = Journal(self.session, self.clock)
+            self._journal = self._new_journal(self.session, self.clock)
         return self._journal
 
-    def __enter__(self) -> UnitOfWork:
+    def __enter__(self) -> UnitOfWork[J, F]:
         if self._session is not None:
             raise RuntimeError("a unit of work does not nest")
         self._session = self.database.session(read_only=self._read_only)
         self._journal = None
         return self
 
-    def reading(self) -> UnitOfWork:
+    def reading(self) -> UnitOfWork[J, F]:
         """Open the next transaction as a read-only snapshot (used by `@read_only`)."""
         self._read_only = True
         return self
@@ -106,7 +121,7 @@ class UnitOfWork:
         return True
 
 
-class HeldUnitOfWork(UnitOfWork):
+class HeldUnitOfWork(UnitOfWork[J, F]):
     """A unit of work held open for a whole request: every write the request's services make
     joins one database transaction, which `finish` commits or rolls back when the request
     ends. So what a request did and the answer it stores (its Idempotency-Key's) commit
@@ -124,28 +139,33 @@ class HeldUnitOfWork(UnitOfWork):
         database: Database,
         clock: Clock,
         *,
-        on_open: Callable[[UnitOfWork], None],
+        journal: Callable[[Session, Clock], J],
+        on_open: Callable[[UnitOfWork[J, F]], None],
         after_ledger_commit: Callable[[], None] | None = None,
-        published: PublishedFile | None = None,
+        published: F | None = None,
     ) -> None:
         super().__init__(
-            database, clock, after_ledger_commit=after_ledger_commit, published=published
+            database,
+            clock,
+            journal=journal,
+            after_ledger_commit=after_ledger_commit,
+            published=published,
         )
         self._on_open = on_open
         self._held: Session | None = None
-        self._held_journal: Journal | None = None
+        self._held_journal: J | None = None
         self._writes = 0
         self._lost = False  # earlier writes were rolled back: the request cannot go on
         self.failed = False  # a body failed and the transaction was rolled back
 
-    def __enter__(self) -> UnitOfWork:
+    def __enter__(self) -> UnitOfWork[J, F]:
         if self._held is None and self._read_only:
             return super().__enter__()  # a snapshot of its own, before any write
         if self._lost:
             raise ConcurrentRequest("the request's transaction was lost: send it again")
         if self._held is None:
             self._session = self.database.session()
-            self._held_journal = Journal(self._session, self.clock)
+            self._held_journal = self._new_journal(self._session, self.clock)
             self._journal = self._held_journal
             try:
                 self._on_open(self)
@@ -173,7 +193,7 @@ class HeldUnitOfWork(UnitOfWork):
     def may_run_again(self) -> bool:
         return not self._lost
 
-    def finish(self, store: Callable[[UnitOfWork], None] | None) -> None:
+    def finish(self, store: Callable[[UnitOfWork[J, F]], None] | None) -> None:
         """End the request: `store` (the answer) is written and committed with everything the
         request wrote; without it, all is rolled back. A request whose writes were rolled back
         (or that wrote nothing) stores its answer in a transaction of its own."""
@@ -221,23 +241,23 @@ def is_retryable(error: BaseException) -> bool:
 
 
 def transaction(
-    work: Callable[Concatenate[UnitOfWork, P], T],
-) -> Callable[Concatenate[UnitOfWork, P], T]:
+    work: Callable[Concatenate[U, P], T],
+) -> Callable[Concatenate[U, P], T]:
     """Run `work(uow, …)` as one transaction, retrying it when it loses a race."""
     return _wrap(work, snapshot=False)
 
 
 def read_only(
-    work: Callable[Concatenate[UnitOfWork, P], T],
-) -> Callable[Concatenate[UnitOfWork, P], T]:
+    work: Callable[Concatenate[U, P], T],
+) -> Callable[Concatenate[U, P], T]:
     """Run `work(uow, …)` in a read-only snapshot; nothing it does is committed."""
     return _wrap(work, snapshot=True)
 
 
 def _wrap(
-    work: Callable[Concatenate[UnitOfWork, P], T], *, snapshot: bool
-) -> Callable[Concatenate[UnitOfWork, P], T]:
-    def run(uow: UnitOfWork, /, *args: P.args, **kwargs: P.kwargs) -> T:
+    work: Callable[Concatenate[U, P], T], *, snapshot: bool
+) -> Callable[Concatenate[U, P], T]:
+    def run(uow: U, /, *args: P.args, **kwargs: P.kwargs) -> T:
         for attempt in range(1, ATTEMPTS + 1):
             committing = False
             try:

@@ -16,8 +16,9 @@ from voucher_app.domain.errors import NotAuthenticated, PermissionDenied
 from voucher_app.domain.policy import Action, Scope, decide
 from voucher_app.domain.sme import parse_uscc
 from voucher_app.domain.users import Principal
+from voucher_app.ledger.unit_of_work import UnitOfWork
 from voucher_app.persistence.models import Provider, Sme, Voucher
-from voucher_app.persistence.uow import UnitOfWork, read_only
+from voucher_app.persistence.uow import read_only
 from voucher_app.services import settlement, users
 from voucher_app.services.centers import center_by_code, is_within
 from voucher_app.services.programmes import programme_by_id

@@ -10,8 +10,9 @@ from sqlalchemy import or_, select
 
 from voucher_app.domain.providers import ProviderStatus
 from voucher_app.domain.users import UserStatus
+from voucher_app.ledger.unit_of_work import UnitOfWork
 from voucher_app.persistence.models import Provider, Sme, User
-from voucher_app.persistence.uow import UnitOfWork, read_only
+from voucher_app.persistence.uow import read_only
 from voucher_app.services import providers, users
 from voucher_app.services.centers import center_by_code, subtree_ids
 from voucher_app.services.providers import ProviderView

@@ -16,8 +16,9 @@ from sqlalchemy import select
 from voucher_app.domain.actors import Actor
 from voucher_app.domain.bank import BankDetails, check_bank_details, normalize_account_number
 from voucher_app.domain.errors import AccountRegistered, ForeignAccount
+from voucher_app.ledger.unit_of_work import UnitOfWork
 from voucher_app.persistence.models import BankAccount, Center
-from voucher_app.persistence.uow import UnitOfWork, read_only, transaction
+from voucher_app.persistence.uow import read_only, transaction
 from voucher_app.services.centers import center_by_code, is_within
 
 

@@ -22,8 +22,9 @@ from sqlalchemy import select
 from voucher_app.domain.actors import Actor
 from voucher_app.domain.errors import InvalidInput
 from voucher_app.domain.sme import parse_uscc
+from voucher_app.ledger.unit_of_work import UnitOfWork
 from voucher_app.persistence.models import Sme
-from voucher_app.persistence.uow import UnitOfWork, read_only, transaction
+from voucher_app.persistence.uow import read_only, transaction
 from voucher_app.services import vouchers
 from voucher_app.services.centers import center_by_code, subtree_ids
 from voucher_app.services.vouchers import VoucherSigner

@@ -12,8 +12,9 @@ from sqlalchemy.orm import Session
 
 from voucher_app.domain.centers import CenterLevel, CenterSpec, parse_center_rows
 from voucher_app.domain.errors import InvalidCenterData, UnknownCenter
+from voucher_app.ledger.unit_of_work import UnitOfWork
 from voucher_app.persistence.models import Center
-from voucher_app.persistence.uow import UnitOfWork, read_only, transaction
+from voucher_app.persistence.uow import read_only, transaction
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,8 +10,9 @@ from collections.abc import Collection
 from sqlalchemy import Select, select
 
 from voucher_app.domain.tracking import RATEABLE
+from voucher_app.ledger.unit_of_work import UnitOfWork
 from voucher_app.persistence.models import Provider, Redemption, ServiceRating, Sme, Voucher
-from voucher_app.persistence.uow import UnitOfWork, read_only
+from voucher_app.persistence.uow import read_only
 from voucher_app.services.centers import center_by_code, subtree_ids
 from voucher_app.services.redemptions import RedemptionView, view_of
 

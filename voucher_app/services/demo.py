@@ -28,8 +28,10 @@ from voucher_app.domain.programmes import ProgrammeTerms
 from voucher_app.domain.providers import ProviderDecision
 from voucher_app.domain.sme import SizeClass, wan
 from voucher_app.ledger.checkpoints import CheckpointSigner
-from voucher_app.persistence.models import Center, JournalEntry
-from voucher_app.persistence.uow import UnitOfWork, read_only
+from voucher_app.ledger.tables import JournalEntry
+from voucher_app.ledger.unit_of_work import UnitOfWork
+from voucher_app.persistence.models import Center
+from voucher_app.persistence.uow import read_only
 from voucher_app.services import (
     centers,
     ledger,

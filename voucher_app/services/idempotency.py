@@ -23,8 +23,9 @@ from voucher_app.domain.errors import (
     IdempotencyKeyReused,
     InvalidInput,
 )
+from voucher_app.ledger.unit_of_work import UnitOfWork
 from voucher_app.persistence.models import IdempotentRequest
-from voucher_app.persistence.uow import UnitOfWork, read_only, transaction
+from voucher_app.persistence.uow import read_only, transaction
 
 MAX_KEY = 200
 

@@ -11,9 +11,10 @@ from datetime import timedelta
 
 from sqlalchemy import or_, update
 
+from voucher_app.ledger.unit_of_work import UnitOfWork
 from voucher_app.persistence.database import insert_ignoring_duplicates
 from voucher_app.persistence.models import JobLease
-from voucher_app.persistence.uow import UnitOfWork, transaction
+from voucher_app.persistence.uow import transaction
 
 
 @transaction

@@ -24,11 +24,10 @@ from voucher_app.ledger.audit import AuditReport
 from voucher_app.ledger.checkpoints import CheckpointSigner
 from voucher_app.ledger.journal import PostedEntry
 from voucher_app.ledger.published import PublishedFile
+from voucher_app.ledger.tables import LedgerCheckpoint
 from voucher_app.ledger.tail import TailImport
-from voucher_app.persistence.models import (
-    LedgerCheckpoint,
-)
-from voucher_app.persistence.uow import UnitOfWork, read_only, transaction
+from voucher_app.ledger.unit_of_work import UnitOfWork
+from voucher_app.persistence.uow import read_only, transaction
 from voucher_app.services import spend_facts
 from voucher_app.signing.note import Checkpoint, Verifier
 

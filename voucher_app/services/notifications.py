@@ -17,9 +17,10 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 
 from voucher_app.domain.money import format_yuan
+from voucher_app.ledger.unit_of_work import UnitOfWork
 from voucher_app.persistence.database import insert_if_new
 from voucher_app.persistence.models import Notification, Sme, Voucher
-from voucher_app.persistence.uow import UnitOfWork, read_only, transaction
+from voucher_app.persistence.uow import read_only, transaction
 from voucher_app.services.vouchers import live_balance
 
 log = logging.getLogger(__name__)

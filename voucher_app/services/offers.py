@@ -15,8 +15,9 @@ from voucher_app.domain import accounts
 from voucher_app.domain.calendar import local_date
 from voucher_app.domain.eligibility import budget_exhausted, cap_reached, check_eligibility
 from voucher_app.domain.errors import ClaimRefused
+from voucher_app.ledger.unit_of_work import UnitOfWork
 from voucher_app.persistence.models import Center, ClaimAllowance, Programme
-from voucher_app.persistence.uow import UnitOfWork, read_only
+from voucher_app.persistence.uow import read_only
 from voucher_app.services.centers import is_within
 from voucher_app.services.smes import sme_by_uscc
 from voucher_app.services.vouchers import applicant, programme_rules

@@ -29,8 +29,9 @@ from voucher_app.domain.money import require_fen
 from voucher_app.domain.programmes import ProgrammeTerms
 from voucher_app.domain.sme import SizeClass
 from voucher_app.ledger.journal import Journal, PostedEntry
+from voucher_app.ledger.unit_of_work import UnitOfWork
 from voucher_app.persistence.models import Center, Programme
-from voucher_app.persistence.uow import UnitOfWork, read_only, transaction
+from voucher_app.persistence.uow import read_only, transaction
 from voucher_app.services import spend_facts
 from voucher_app.services.centers import center_by_code, is_within
 

@@ -31,9 +31,10 @@ from voucher_app.domain.money import require_fen
 from voucher_app.domain.providers import ProviderDecision, ProviderStatus, decide
 from voucher_app.domain.sme import parse_uscc
 from voucher_app.domain.tracking import RatingSummary
+from voucher_app.ledger.unit_of_work import UnitOfWork
 from voucher_app.persistence import paging
 from voucher_app.persistence.models import Center, Product, Provider, ProviderEvent
-from voucher_app.persistence.uow import UnitOfWork, read_only, transaction
+from voucher_app.persistence.uow import read_only, transaction
 from voucher_app.services import ratings
 from voucher_app.services.centers import center_by_code, subtree_ids
 

@@ -10,8 +10,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import InstrumentedAttribute
 
 from voucher_app.domain.tracking import RatingSummary
+from voucher_app.ledger.unit_of_work import UnitOfWork
 from voucher_app.persistence.models import ServiceRating
-from voucher_app.persistence.uow import UnitOfWork
 
 
 def _summaries(

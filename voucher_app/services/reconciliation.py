@@ -51,12 +51,12 @@ from voucher_app.domain.payments import (
 )
 from voucher_app.domain.redemptions import split_payment
 from voucher_app.ledger.journal import NewEntry
+from voucher_app.ledger.tables import JournalEntry, JournalPosting
+from voucher_app.ledger.unit_of_work import UnitOfWork
 from voucher_app.persistence.database import among, in_chunks, insert_rows, planning_each_query
 from voucher_app.persistence.models import (
     BankStatement,
     Center,
-    JournalEntry,
-    JournalPosting,
     Programme,
     Provider,
     Redemption,
@@ -66,7 +66,7 @@ from voucher_app.persistence.models import (
     StatementMapping,
     Voucher,
 )
-from voucher_app.persistence.uow import UnitOfWork, read_only, transaction
+from voucher_app.persistence.uow import read_only, transaction
 from voucher_app.services import spend_facts
 from voucher_app.services.bank_accounts import statement_account
 from voucher_app.services.centers import center_by_code, subtree_ids

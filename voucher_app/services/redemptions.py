@@ -46,6 +46,7 @@ from voucher_app.domain.money import format_yuan, require_fen
 from voucher_app.domain.reasons import require_reason
 from voucher_app.domain.redemptions import HOLDING, USED, Step, next_status, subsidy_fen
 from voucher_app.domain.voucher_code import normalise_human_code
+from voucher_app.ledger.unit_of_work import UnitOfWork
 from voucher_app.persistence.models import (
     Center,
     Product,
@@ -57,7 +58,7 @@ from voucher_app.persistence.models import (
     Voucher,
     VoucherPasscode,
 )
-from voucher_app.persistence.uow import UnitOfWork, read_only, transaction
+from voucher_app.persistence.uow import read_only, transaction
 from voucher_app.services import notifications, spend_facts
 from voucher_app.services.providers import active_product, provider_by_id, require_approved
 from voucher_app.services.vouchers import current_status, live_balance, voucher_by_id

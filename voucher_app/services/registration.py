@@ -8,7 +8,8 @@ from argon2 import PasswordHasher
 
 from voucher_app.domain.actors import Actor, Role
 from voucher_app.domain.sme import parse_uscc
-from voucher_app.persistence.uow import UnitOfWork, transaction
+from voucher_app.ledger.unit_of_work import UnitOfWork
+from voucher_app.persistence.uow import transaction
 from voucher_app.services.providers import ProviderApplication, ProviderView, apply_provider_within
 from voucher_app.services.smes import SmeDeclaration, SmeView, register_sme_within
 from voucher_app.services.users import NewUser, UserView, register_within

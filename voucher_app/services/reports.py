@@ -23,8 +23,9 @@ from sqlalchemy.orm import InstrumentedAttribute
 from voucher_app.domain.categories import CATEGORIES
 from voucher_app.domain.errors import InvalidInput
 from voucher_app.domain.spend import Figures, Measure, total
+from voucher_app.ledger.unit_of_work import UnitOfWork
 from voucher_app.persistence.models import Programme, Provider, SpendFact
-from voucher_app.persistence.uow import UnitOfWork, read_only
+from voucher_app.persistence.uow import read_only
 from voucher_app.services.centers import center_by_code, load_hierarchy
 from voucher_app.services.programmes import programme_by_id
 

@@ -41,6 +41,7 @@ from voucher_app.domain.errors import (
 from voucher_app.domain.money import format_yuan
 from voucher_app.domain.payments import item_reference, item_state, new_batch_reference
 from voucher_app.domain.reasons import require_reason
+from voucher_app.ledger.unit_of_work import UnitOfWork
 from voucher_app.persistence.models import (
     Center,
     Programme,
@@ -51,7 +52,7 @@ from voucher_app.persistence.models import (
     SettlementItem,
     Voucher,
 )
-from voucher_app.persistence.uow import UnitOfWork, read_only, transaction
+from voucher_app.persistence.uow import read_only, transaction
 from voucher_app.services.bank_accounts import register_within
 from voucher_app.services.centers import center_by_code, subtree_ids
 from voucher_app.services.programmes import programme_by_id

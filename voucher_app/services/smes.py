@@ -30,8 +30,9 @@ from voucher_app.domain.sme import (
     parse_uscc,
     suggest_center,
 )
+from voucher_app.ledger.unit_of_work import UnitOfWork
 from voucher_app.persistence.models import Center, Sme, SmeHistory
-from voucher_app.persistence.uow import UnitOfWork, read_only, transaction
+from voucher_app.persistence.uow import read_only, transaction
 from voucher_app.services.centers import center_by_code
 
 

@@ -16,9 +16,10 @@ from sqlalchemy import Table, bindparam, insert, literal, select
 
 from voucher_app.domain.spend import MEASURE, SIGN, local_month
 from voucher_app.ledger.journal import PostedEntry
+from voucher_app.ledger.tables import JournalEntry
+from voucher_app.ledger.unit_of_work import UnitOfWork
 from voucher_app.persistence.database import among, in_chunks, insert_rows
-from voucher_app.persistence.models import JournalEntry, SpendFact
-from voucher_app.persistence.uow import UnitOfWork
+from voucher_app.persistence.models import SpendFact
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,8 +18,9 @@ from typing import Any
 from sqlalchemy import select, update
 
 from voucher_app.domain.errors import UnknownTask
+from voucher_app.ledger.unit_of_work import UnitOfWork
 from voucher_app.persistence.models import Task
-from voucher_app.persistence.uow import UnitOfWork, read_only, transaction
+from voucher_app.persistence.uow import read_only, transaction
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,6 +26,7 @@ from voucher_app.domain.errors import (
 )
 from voucher_app.domain.reasons import require_reason
 from voucher_app.domain.tracking import RATEABLE, RatingSummary, check_rating
+from voucher_app.ledger.unit_of_work import UnitOfWork
 from voucher_app.persistence import paging
 from voucher_app.persistence.models import (
     Center,
@@ -36,7 +37,7 @@ from voucher_app.persistence.models import (
     SpendFact,
     Voucher,
 )
-from voucher_app.persistence.uow import UnitOfWork, read_only, transaction
+from voucher_app.persistence.uow import read_only, transaction
 from voucher_app.services import ratings
 from voucher_app.services.centers import center_by_code, load_hierarchy
 from voucher_app.services.redemptions import claim_by_id

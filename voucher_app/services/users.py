@@ -48,6 +48,7 @@ from voucher_app.domain.users import (
     check_password,
     check_username,
 )
+from voucher_app.ledger.unit_of_work import UnitOfWork
 from voucher_app.persistence.database import insert_ignoring_duplicates
 from voucher_app.persistence.models import (
     ApiToken,
@@ -58,7 +59,7 @@ from voucher_app.persistence.models import (
     Sme,
     User,
 )
-from voucher_app.persistence.uow import UnitOfWork, read_only, transaction
+from voucher_app.persistence.uow import read_only, transaction
 from voucher_app.services.centers import center_by_code
 from voucher_app.services.providers import provider_by_id
 from voucher_app.services.smes import sme_by_uscc

@@ -47,6 +47,7 @@ from voucher_app.domain.reasons import require_reason
 from voucher_app.domain.sme import SizeClass, parse_uscc
 from voucher_app.domain.voucher_code import normalise_human_code, random_human_code
 from voucher_app.ledger.journal import NewEntry
+from voucher_app.ledger.unit_of_work import UnitOfWork
 from voucher_app.persistence.database import insert_ignoring_duplicates
 from voucher_app.persistence.models import (
     Center,
@@ -55,7 +56,7 @@ from voucher_app.persistence.models import (
     Sme,
     Voucher,
 )
-from voucher_app.persistence.uow import UnitOfWork, read_only, transaction
+from voucher_app.persistence.uow import read_only, transaction
 from voucher_app.services import spend_facts
 from voucher_app.services.centers import is_within, subtree_ids
 from voucher_app.services.programmes import programme_by_id

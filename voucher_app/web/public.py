@@ -15,7 +15,7 @@ from voucher_app.api.auth import signed_in
 from voucher_app.domain.categories import CATEGORIES, CATEGORY_CODES
 from voucher_app.domain.errors import NoCheckpoint
 from voucher_app.domain.policy import Action, Scope
-from voucher_app.persistence.uow import UnitOfWork
+from voucher_app.ledger.unit_of_work import UnitOfWork
 from voucher_app.services import centers, ledger, providers
 from voucher_app.web import errors
 from voucher_app.web.guard import on_this_site, page
