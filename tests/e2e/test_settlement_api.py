@@ -8,7 +8,7 @@ from flask.testing import FlaskCliRunner
 from lxml import etree
 
 from tests.e2e.accounts import bearer
-from tests.e2e.demo_data import load_demo
+from tests.e2e.demo_data import load_demo, new_voucher, submitted_claim
 from tests.integration.test_settlement import FUNDING, PAIN
 from tests.iso20022 import assert_valid_pain001
 from voucher_app.domain.actors import Actor, Role
@@ -67,3 +67,50 @@ def test_a_batch_is_built_exported_cancelled_and_built_again(
         f"/api/v1/programmes/{programme}/batches", json={"center": "440300"}, headers=finance
     )
     assert again.status_code == 201 and again.get_json()["total_fen"] == 150_000
+
+
+def test_over_http_nobody_pays_what_they_approved_and_a_large_batch_needs_a_second_officer(
+    app: Flask, runner: FlaskCliRunner
+) -> None:
+    """不相容职务分离 through the routes: an administrator (who may review and settle) approves a
+    claim and builds the batch paying it, and is refused its approval and its export with 403
+    `duties_not_separated`; over the configured total, finance's export waits for a second
+    finance officer's approval (403 `second_approval_needed`), then goes through."""
+    programme = load_demo(app, runner)
+    app.extensions["voucher_app"].second_approval_over_fen = 200_000
+    with app.app_context():
+        settlement.set_funding_account(
+            current().uow(), programme, FUNDING, Actor("admin", Role.ADMIN)
+        )
+    voucher = new_voucher(app, programme)
+    claim = submitted_claim(app, voucher, "GZTH-SOD-1", 300_000)
+    admin = bearer(app, Role.ADMIN)
+    finance = bearer(app, Role.CENTER_FINANCE, center="440300")
+    second = bearer(app, Role.CENTER_FINANCE, center="440300")
+    client = app.test_client()
+    confirmed = client.post(
+        f"/api/v1/redemptions/{claim.id}/confirm",
+        headers=bearer(app, Role.SME, sme=voucher.sme_uscc),
+    )
+    assert confirmed.status_code == 200, confirmed.get_json()
+    approved = client.post(f"/api/v1/redemptions/{claim.id}/approve", headers=admin)
+    assert approved.get_json()["status"] == "approved"
+
+    built = client.post(
+        f"/api/v1/programmes/{programme}/batches", json={"center": "440300"}, headers=admin
+    )
+    assert built.status_code == 201, built.get_json()
+    batch = built.get_json()
+    assert batch["total_fen"] == 300_000  # the demo's approved claim and this one
+    url = f"/api/v1/batches/{batch['id']}"
+    for step in (f"{url}/approval", f"{url}/export?format=pain001"):
+        refused = client.post(step, headers=admin)
+        assert (refused.status_code, refused.get_json()["code"]) == (403, "duties_not_separated")
+
+    waits = client.post(f"{url}/export?format=pain001", headers=finance)
+    assert (waits.status_code, waits.get_json()["code"]) == (403, "second_approval_needed")
+    assert client.get(url, headers=finance).get_json()["status"] == "draft"
+    assert client.post(f"{url}/approval", headers=second).status_code == 200
+    exported = client.post(f"{url}/export?format=pain001", headers=finance)
+    assert exported.status_code == 200
+    assert_valid_pain001(exported.data)

@@ -1,6 +1,7 @@
 """Reconciliation over HTTP: Shenzhen's finance staff export a batch, upload the bank's
 statement that proves it paid, and read the report; another city's staff cannot import a
-statement paying Shenzhen's batch, and a bank's CSV export is read through a saved mapping."""
+statement paying Shenzhen's batch, and a bank's CSV export is read through a saved mapping (and
+refused whole when it is another account's)."""
 
 from __future__ import annotations
 
@@ -99,6 +100,11 @@ def test_a_banks_csv_export_is_read_through_the_saved_mapping(
         "account": demo.FUNDING_ACCOUNT.account_number,  # the file does not say
         "file": (table, "march.csv"),
     }
+    foreign = send_form(
+        client, "/api/v1/statements", {**form, "account": "6222020000001234567"}, shenzhen
+    )
+    assert (foreign.status_code, foreign.get_json()["code"]) == (409, "foreign_account")
+    assert statements(app) == 0  # another account's statement is refused whole
     imported = send_form(client, "/api/v1/statements", form, shenzhen)
     assert imported.status_code == 201, imported.get_json()
     assert imported.get_json()["outcomes"] == {"unmatched": 1}
