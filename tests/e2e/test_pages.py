@@ -15,10 +15,10 @@ from tests.e2e.accounts import PASSWORD, account, bearer
 from tests.e2e.demo_data import load_demo, tax_adviser
 from tests.e2e.pages import csrf_token, finished, sign_in, visible_text
 from tests.unit.test_translations import catalogue
-from voucher_app.api.auth import ACCESS_ATTRIBUTE
 from voucher_app.domain.actors import Role
 from voucher_app.domain.categories import CATEGORIES
 from voucher_app.domain.sme import INDUSTRY_NAMES
+from voucher_app.http.policy import ACCESS_ATTRIBUTE
 from voucher_app.services import bulk, centers, demo, programmes, providers, users
 from voucher_app.wiring import current
 

@@ -7,7 +7,6 @@ from flask import Flask
 from voucher_app import metrics, observability
 from voucher_app.api import (
     accounts,
-    auth,
     catalogue,
     docs,
     hardening,
@@ -28,6 +27,7 @@ from voucher_app.api import (
     vouchers,
 )
 from voucher_app.api.problems import ProblemApi, register_problem_handlers
+from voucher_app.http import auth
 
 
 def init_app(app: Flask) -> None:

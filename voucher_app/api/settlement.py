@@ -12,11 +12,12 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
-from voucher_app.api.auth import requires, scope_by, signed_in
 from voucher_app.api.statements import BankDetailsSchema
 from voucher_app.domain.bank import BankDetails
 from voucher_app.domain.policy import Action
 from voucher_app.domain.reasons import MAX_REASON
+from voucher_app.http.auth import signed_in
+from voucher_app.http.policy import requires, scope_by
 from voucher_app.services import access, settlement
 from voucher_app.services.settlement import BatchView, Export
 from voucher_app.wiring import current

@@ -9,8 +9,8 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
-from voucher_app.api.auth import requires
 from voucher_app.domain.policy import Action
+from voucher_app.http.policy import requires
 from voucher_app.services import vouchers
 from voucher_app.signing.jws import jwks
 from voucher_app.wiring import current

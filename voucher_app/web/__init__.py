@@ -3,8 +3,8 @@ phone, a provider at a service desk, a center reviewer, a finance auditor — ov
 services as the JSON API, in Chinese by default and English one click away.
 
 Each module is one area of the site; `i18n` chooses the language and formats amounts and dates;
-`guard` signs pages in (the API's session) and asks the same access policy as the API, and
-requires a CSRF token on every form.
+`guard` signs pages in (the session `http.auth` reads), asks the same access gate as the API
+(`http.policy`) and requires a CSRF token on every form.
 """
 
 from __future__ import annotations

@@ -1,0 +1,3 @@
+"""What the JSON API (`api/`) and the pages (`web/`) share from HTTP, so that neither imports
+the other: who is asking (`auth`) and the access gate both ask (`policy`).
+"""
