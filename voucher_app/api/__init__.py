@@ -23,11 +23,10 @@ from voucher_app.api import (
     statements,
     tracking,
     unstorable,
-    uploads,
     vouchers,
 )
 from voucher_app.api.problems import ProblemApi, register_problem_handlers
-from voucher_app.http import auth
+from voucher_app.http import auth, uploads
 
 
 def init_app(app: Flask) -> None:
