@@ -24,9 +24,9 @@ from werkzeug.test import TestResponse
 from tests.e2e.accounts import PASSWORD, bearer
 from tests.e2e.uploads import Field, send_form
 from tests.integration.test_settlement import FUNDING
-from voucher_app.api.auth import ACCESS_ATTRIBUTE
 from voucher_app.domain.actors import Actor, Role
 from voucher_app.domain.policy import Action
+from voucher_app.http.policy import ACCESS_ATTRIBUTE
 from voucher_app.persistence.models import (
     Product,
     Programme,

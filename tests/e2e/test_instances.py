@@ -42,9 +42,9 @@ from tests.e2e.test_gunicorn_flows import Reply, wait_until_healthy
 from tests.e2e.test_serve import _free_port
 from tests.harness import ORIGIN
 from voucher_app import create_app, jobs
-from voucher_app.api import hardening
 from voucher_app.domain.actors import Actor, Role
 from voucher_app.domain.users import LOCK_AFTER_FAILURES
+from voucher_app.http import hardening
 from voucher_app.services import programmes, users
 from voucher_app.services.users import NewUser
 from voucher_app.signing.keyring import Keyring
@@ -164,7 +164,7 @@ def test_the_login_limit_holds_across_instances_only_in_a_shared_store(
     """30 rapid sign-ins from one address, spread over both instances: with Redis the limit
     lets 10 through; in memory each of the four processes counts alone, and at least 20 pass
     (each instance takes 15 and lets its first 10 through at least)."""
-    assert hardening.LIMITS["auth.Login"].startswith(f"{LOGIN_PER_MINUTE} per minute")
+    assert hardening.LIMITS["sign_in"].startswith(f"{LOGIN_PER_MINUTE} per minute")
     prefix = f"t-{uuid.uuid4().hex}"  # this test's counters only, in a Redis others share
     url = request.getfixturevalue("redis_url") if storage == "redis" else "memory://"
     env = {"VOUCHER_RATELIMIT_STORAGE_URI": url, "VOUCHER_RATELIMIT_KEY_PREFIX": prefix}

@@ -32,9 +32,9 @@ from hypothesis import settings
 from tests.e2e.accounts import bearer
 from tests.harness import ORIGIN, Databases
 from voucher_app import create_app
-from voucher_app.api.auth import UNSAFE
 from voucher_app.api.idempotency import HEADER
 from voucher_app.domain.actors import Role
+from voucher_app.http.auth import UNSAFE
 from voucher_app.services import demo, idempotency
 from voucher_app.signing.keyring import Keyring
 

@@ -15,11 +15,14 @@ from tests.e2e.accounts import PASSWORD, account, bearer
 from tests.e2e.demo_data import load_demo, tax_adviser
 from tests.e2e.pages import csrf_token, finished, sign_in, visible_text
 from tests.unit.test_translations import catalogue
-from voucher_app.api.auth import ACCESS_ATTRIBUTE
+from voucher_app.api import LIMITED
 from voucher_app.domain.actors import Role
 from voucher_app.domain.categories import CATEGORIES
 from voucher_app.domain.sme import INDUSTRY_NAMES
+from voucher_app.http import hardening
+from voucher_app.http.policy import ACCESS_ATTRIBUTE
 from voucher_app.services import bulk, centers, demo, programmes, providers, users
+from voucher_app.web import PAGE_LIMITS
 from voucher_app.wiring import current
 
 API = ("/api/", "/.well-known/", "/healthz", "/readyz", "/metrics", "/static/")
@@ -195,3 +198,10 @@ def test_signing_in_on_the_page_is_rate_limited_like_the_api(app: Flask) -> None
     assert answers[:10] == [200] * 10 and answers[10] == 429
     refused = client.post("/sign-in", data=attempt)
     assert "尝试次数过多" in visible_text(refused.get_data(as_text=True))
+
+
+def test_every_rate_limit_is_a_use_case_that_a_route_or_a_page_takes(app: Flask) -> None:
+    """Limits are keyed by use case, and the API and the pages say which of their routes take
+    which: no limit is left that nothing takes, and every route named is one the app has."""
+    assert set(LIMITED.values()) | set(PAGE_LIMITS.values()) == set(hardening.LIMITS)
+    assert set(LIMITED) | set(PAGE_LIMITS) <= set(app.view_functions)

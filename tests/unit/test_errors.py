@@ -13,9 +13,9 @@ import inspect
 
 import pytest
 
-from voucher_app.api.problems import status_of
 from voucher_app.domain import errors
 from voucher_app.domain.errors import InvalidVoucherToken, TokenRefusal, VoucherError
+from voucher_app.http.errors import status_of
 
 BAD_REQUEST, UNAUTHORIZED, FORBIDDEN, NOT_FOUND, CONFLICT, SERVER = 400, 401, 403, 404, 409, 500
 

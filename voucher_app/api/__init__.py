@@ -7,10 +7,8 @@ from flask import Flask
 from voucher_app import metrics, observability
 from voucher_app.api import (
     accounts,
-    auth,
     catalogue,
     docs,
-    hardening,
     health,
     idempotency,
     issuance,
@@ -24,13 +22,26 @@ from voucher_app.api import (
     statements,
     tracking,
     unstorable,
-    uploads,
     vouchers,
 )
 from voucher_app.api.problems import ProblemApi, register_problem_handlers
+from voucher_app.http import auth, hardening, uploads
+
+#: The routes a stranger could repeat, by the use case whose rate limit they take
+#: (`http.hardening.LIMITS`; the pages doing the same have the same limit).
+LIMITED = {
+    "auth.Login": "sign_in",
+    "users.Register": "register_account",
+    "providers.Apply": "apply_provider",
+    "smes.Register": "register_sme",
+    "smes.SmeVouchers": "claim",  # claims (listing an SME's vouchers is not limited)
+    "redemptions.Submit": "redeem",
+}
 
 
 def init_app(app: Flask) -> None:
+    """The API, and with it the request hooks the pages rely on too (request ids, metrics,
+    sign-in, the upload limit, the rate limiter and headers), in the order they must run."""
     # First, so that every later hook (and what it logs) sees the request id, and their
     # after-request hooks run after all others (they see the final answer).
     observability.init_app(app)
@@ -60,4 +71,5 @@ def init_app(app: Flask) -> None:
     uploads.init_app(app)  # before idempotency: it raises the limit for the body it reads
     idempotency.init_app(app)
     hardening.init_app(app)
+    hardening.limit_posts(app, LIMITED)
     unstorable.init_app(app)

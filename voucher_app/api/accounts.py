@@ -12,11 +12,12 @@ from flask_login import login_user, logout_user
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
-from voucher_app.api.auth import SessionUser, requires, scope_by, signed_in
 from voucher_app.api.paging import PageArgs, page, page_schema
 from voucher_app.domain.actors import Role
 from voucher_app.domain.policy import Action, Scope
 from voucher_app.domain.users import MAX_PASSWORD, SCOPES, UserStatus
+from voucher_app.http.auth import SessionUser, signed_in
+from voucher_app.http.policy import requires, scope_by
 from voucher_app.ledger.unit_of_work import UnitOfWork
 from voucher_app.services import access, users
 from voucher_app.services.users import NewUser, TokenView, UserView

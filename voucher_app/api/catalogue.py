@@ -9,11 +9,11 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
-from voucher_app.api.auth import requires
 from voucher_app.api.paging import PageArgs, page, page_schema
 from voucher_app.api.reports import RatingSchema
 from voucher_app.domain.categories import CATEGORY_CODES
 from voucher_app.domain.policy import Action
+from voucher_app.http.policy import requires
 from voucher_app.services import providers
 from voucher_app.wiring import current
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 from flask import Blueprint, Flask, Response, render_template, url_for
 from flask.views import MethodView
 
-from voucher_app.api.auth import requires
 from voucher_app.domain.policy import Action
+from voucher_app.http.policy import requires
 
 blp = Blueprint("docs", __name__)
 #: Swagger UI styles its widgets inline and draws icons as data URLs.

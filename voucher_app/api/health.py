@@ -22,9 +22,9 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
 from voucher_app import metrics
-from voucher_app.api.auth import requires
 from voucher_app.domain.errors import KeyringError
 from voucher_app.domain.policy import Action
+from voucher_app.http.policy import requires
 from voucher_app.services import ledger
 from voucher_app.wiring import current
 

@@ -19,9 +19,9 @@ from typing import Any
 from apispec import APISpec, BasePlugin
 from flask import Flask, Response, g, request
 
-from voucher_app.api.auth import UNSAFE, current_principal
 from voucher_app.api.problems import problem
 from voucher_app.domain.errors import IdempotencyKeyAnswered
+from voucher_app.http.auth import UNSAFE, current_principal
 from voucher_app.services import idempotency
 from voucher_app.wiring import current
 

@@ -11,9 +11,11 @@ from flask.views import MethodView
 from flask_smorest.fields import Upload
 from marshmallow import Schema, fields, validate
 
-from voucher_app.api.auth import center_in, requires, signed_in
-from voucher_app.api.uploads import UploadBlueprint, read_upload, takes_file
+from voucher_app.api.multipart import UploadBlueprint
 from voucher_app.domain.policy import Action
+from voucher_app.http.auth import signed_in
+from voucher_app.http.policy import center_in, requires
+from voucher_app.http.uploads import read_upload, takes_file
 from voucher_app.services import bulk
 from voucher_app.services.bulk import BulkReport
 from voucher_app.wiring import current

@@ -12,10 +12,11 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
-from voucher_app.api.auth import requires, signed_in
 from voucher_app.api.programmes import EntrySchema
 from voucher_app.domain.errors import NoLedgerKey
 from voucher_app.domain.policy import Action
+from voucher_app.http.auth import signed_in
+from voucher_app.http.policy import requires
 from voucher_app.ledger.journal import PostedEntry
 from voucher_app.services import ledger
 from voucher_app.wiring import current

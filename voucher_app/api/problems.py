@@ -1,11 +1,11 @@
 """Errors as RFC 9457 `application/problem+json`, each with its stable `code`.
 
-A domain error becomes a problem with the status its family implies (invalid input 400, not
-signed in 401, not allowed 403, not found 404, conflict 409). Validation failures from request
-parsing become 422 problems listing the failing fields. Any other exception is logged and
-answered with a bare 500 problem: no stack trace or SQL ever reaches a client. Every problem
-carries the request's id (`request_id`, as in the `X-Request-Id` header and the log lines the
-request wrote), so a client's report finds its log lines.
+A domain error becomes a problem with the status its family implies (`http.errors`: invalid
+input 400, not signed in 401, not allowed 403, not found 404, conflict 409). Validation
+failures from request parsing become 422 problems listing the failing fields. Any other
+exception is logged and answered with a bare 500 problem: no stack trace or SQL ever reaches a
+client. Every problem carries the request's id (`request_id`, as in the `X-Request-Id` header
+and the log lines the request wrote), so a client's report finds its log lines.
 """
 
 from __future__ import annotations
@@ -20,31 +20,11 @@ from marshmallow import INCLUDE, Schema, fields
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from voucher_app import observability
-from voucher_app.domain.errors import (
-    Conflict,
-    InvalidInput,
-    NotAuthenticated,
-    NotFound,
-    PermissionDenied,
-    VoucherError,
-)
+from voucher_app.domain.errors import VoucherError
+from voucher_app.http.errors import status_of
 
 log = logging.getLogger(__name__)
 PROBLEM_JSON = "application/problem+json"
-
-
-def status_of(error: VoucherError) -> int:
-    if isinstance(error, InvalidInput):
-        return 400
-    if isinstance(error, NotFound):
-        return 404
-    if isinstance(error, Conflict):
-        return 409
-    if isinstance(error, NotAuthenticated):
-        return 401
-    if isinstance(error, PermissionDenied):
-        return 403
-    return 500
 
 
 def problem(status: int, code: str, detail: str, extra: dict[str, Any] | None = None) -> Response:

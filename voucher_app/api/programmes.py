@@ -11,7 +11,6 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
-from voucher_app.api.auth import requires, scope_by, signed_in
 from voucher_app.domain.categories import CATEGORY_CODES
 from voucher_app.domain.money import MAX_FEN
 from voucher_app.domain.policy import Action
@@ -21,6 +20,8 @@ from voucher_app.domain.programmes import (
     ProgrammeTerms,
 )
 from voucher_app.domain.sme import INDUSTRY_CODES, SizeClass
+from voucher_app.http.auth import signed_in
+from voucher_app.http.policy import requires, scope_by
 from voucher_app.ledger.journal import PostedEntry
 from voucher_app.services import access, programmes
 from voucher_app.services.programmes import ProgrammeView

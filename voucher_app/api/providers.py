@@ -10,7 +10,6 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
-from voucher_app.api.auth import acting, requires, scope_by, signed_in
 from voucher_app.api.catalogue import ProductSchema
 from voucher_app.api.statements import BankDetailsSchema
 from voucher_app.domain.actors import Role
@@ -20,6 +19,8 @@ from voucher_app.domain.money import MAX_FEN
 from voucher_app.domain.policy import Action
 from voucher_app.domain.providers import ProviderDecision, ProviderStatus
 from voucher_app.domain.reasons import MAX_REASON
+from voucher_app.http.auth import acting, signed_in
+from voucher_app.http.policy import requires, scope_by
 from voucher_app.services import access, providers
 from voucher_app.services.providers import (
     ProductTerms,

@@ -11,11 +11,12 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from voucher_app.api.auth import requires, scope_by, signed_in
-from voucher_app.api.vouchers import MAX_TOKEN
 from voucher_app.domain.money import MAX_FEN
 from voucher_app.domain.policy import Action
 from voucher_app.domain.reasons import MAX_REASON
+from voucher_app.http.auth import signed_in
+from voucher_app.http.inputs import MAX_TOKEN
+from voucher_app.http.policy import requires, scope_by
 from voucher_app.services import access, redemptions
 from voucher_app.services.redemptions import RedemptionView, Service, VoucherProof
 from voucher_app.wiring import current

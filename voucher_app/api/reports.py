@@ -10,8 +10,8 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
-from voucher_app.api.auth import center_in, requires
 from voucher_app.domain.policy import Action
+from voucher_app.http.policy import center_in, requires
 from voucher_app.reports.spend_tables import spend_csv, spend_xlsx
 from voucher_app.services import reports, tracking
 from voucher_app.services.reports import MONTH_PATTERN, SpendReport

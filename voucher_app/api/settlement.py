@@ -12,35 +12,20 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
-from voucher_app.api.auth import requires, scope_by, signed_in
 from voucher_app.api.statements import BankDetailsSchema
 from voucher_app.domain.bank import BankDetails
 from voucher_app.domain.policy import Action
 from voucher_app.domain.reasons import MAX_REASON
+from voucher_app.http.auth import signed_in
+from voucher_app.http.downloads import FILES, payment_file
+from voucher_app.http.policy import requires, scope_by
 from voucher_app.services import access, settlement
-from voucher_app.services.settlement import BatchView, Export
+from voucher_app.services.settlement import BatchView
 from voucher_app.wiring import current
 
 blp = Blueprint("settlement", __name__, description="Paying providers in batches")
 
 BATCH = scope_by(access.batch_scope, "batch_id")
-#: Each payment file: its media type and file name ending.
-FILES = {
-    "pain001": ("application/xml", "pain.001.xml"),
-    "csv": ("text/csv; charset=utf-8", "csv"),
-    "bulk": ("text/csv; charset=gb18030", "bulk-transfer.csv"),
-}
-
-
-def payment_file(files: Export, kind: str) -> Response:
-    """One of an export's files as a download."""
-    body = {"pain001": files.pain001, "csv": files.csv, "bulk": files.bulk_sheet}[kind]
-    mimetype, suffix = FILES[kind]
-    response = Response(body, content_type=mimetype)
-    response.headers["Content-Disposition"] = (
-        f'attachment; filename="{files.batch.reference}.{suffix}"'
-    )
-    return response
 
 
 class BuildRequest(Schema):

@@ -11,12 +11,13 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
-from voucher_app.api.auth import acting, current_principal, requires, scope_by, signed_in
 from voucher_app.api.vouchers import VoucherStanding
 from voucher_app.domain.actors import Role
 from voucher_app.domain.money import MAX_FEN
 from voucher_app.domain.policy import Action
 from voucher_app.domain.reasons import MAX_REASON
+from voucher_app.http.auth import acting, current_principal, signed_in
+from voucher_app.http.policy import requires, scope_by
 from voucher_app.services import access, redemptions, smes, vouchers
 from voucher_app.services.smes import SmeDeclaration, SmeView
 from voucher_app.services.vouchers import VoucherView

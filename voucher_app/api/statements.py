@@ -12,11 +12,13 @@ from flask.views import MethodView
 from flask_smorest.fields import Upload
 from marshmallow import Schema, fields, validate
 
-from voucher_app.api.auth import center_in, requires, signed_in
-from voucher_app.api.uploads import UploadBlueprint, read_upload, takes_file
+from voucher_app.api.multipart import UploadBlueprint
 from voucher_app.domain.bank import BankDetails
 from voucher_app.domain.policy import Action
-from voucher_app.reports import reconciliation_tables
+from voucher_app.http.auth import signed_in
+from voucher_app.http.downloads import TABLES, reconciliation_file
+from voucher_app.http.policy import center_in, requires
+from voucher_app.http.uploads import read_upload, takes_file
 from voucher_app.services import bank_accounts, reconciliation
 from voucher_app.services.bank_accounts import AccountView
 from voucher_app.services.reconciliation import ImportResult, ReconciliationReport
@@ -28,24 +30,6 @@ blp = UploadBlueprint(
 )
 
 _CENTER = fields.String(required=True, validate=validate.Length(min=1, max=12))
-#: The report as a file: its media type and writer, by file name ending.
-TABLES = {
-    "csv": ("text/csv; charset=utf-8", reconciliation_tables.reconciliation_csv),
-    "xlsx": (
-        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        reconciliation_tables.reconciliation_xlsx,
-    ),
-}
-
-
-def reconciliation_file(report: ReconciliationReport, kind: str) -> Response:
-    """The report as a download (CSV or XLSX)."""
-    mimetype, write = TABLES[kind]
-    response = Response(write(report), content_type=mimetype)
-    response.headers["Content-Disposition"] = (
-        f'attachment; filename="reconciliation-{report.center}.{kind}"'
-    )
-    return response
 
 
 class BankDetailsSchema(Schema):

@@ -10,13 +10,14 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
-from voucher_app.api.auth import center_in, requires, scope_by, signed_in
 from voucher_app.api.paging import PageArgs, page, page_schema
 from voucher_app.api.redemptions import CLAIM
 from voucher_app.api.reports import RatingSchema
 from voucher_app.domain.policy import Action
 from voucher_app.domain.reasons import MAX_REASON
 from voucher_app.domain.tracking import HIGHEST, LOWEST, MAX_COMMENT, RatingSummary
+from voucher_app.http.auth import signed_in
+from voucher_app.http.policy import center_in, requires, scope_by
 from voucher_app.services import access, tracking
 from voucher_app.services.tracking import MAX_COMPLAINT, ComplaintView
 from voucher_app.wiring import current

@@ -9,16 +9,15 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
-from voucher_app.api.auth import requires
 from voucher_app.domain.policy import Action
+from voucher_app.http.inputs import MAX_TOKEN
+from voucher_app.http.policy import requires
 from voucher_app.services import vouchers
 from voucher_app.signing.jws import jwks
 from voucher_app.wiring import current
 
 blp = Blueprint("vouchers", __name__, description="Voucher tokens and their standing")
 keys = Blueprint("jwks", __name__, description="Voucher signing keys")
-
-MAX_TOKEN = 4096
 
 
 class VerifyRequest(Schema):

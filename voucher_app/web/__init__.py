@@ -3,15 +3,15 @@ phone, a provider at a service desk, a center reviewer, a finance auditor — ov
 services as the JSON API, in Chinese by default and English one click away.
 
 Each module is one area of the site; `i18n` chooses the language and formats amounts and dates;
-`guard` signs pages in (the API's session) and asks the same access policy as the API, and
-requires a CSRF token on every form.
+`guard` signs pages in (the session `http.auth` reads), asks the same access gate as the API
+(`http.policy`) and requires a CSRF token on every form.
 """
 
 from __future__ import annotations
 
 from flask import Flask, Response, request
 
-from voucher_app.api import hardening
+from voucher_app.http import hardening
 from voucher_app.web import (
     center,
     dashboard,
@@ -27,14 +27,16 @@ from voucher_app.web import (
     tasks,
 )
 
-#: The pages' forms that a stranger could repeat: the same limits as their API routes.
+#: The pages' forms that a stranger could repeat, by the use case whose rate limit they take
+#: (`http.hardening.LIMITS`): the same limits as the API's routes that do the same.
 PAGE_LIMITS = {
-    "session.sign_in": hardening.LIMITS["auth.Login"],
-    "registration.register_sme": hardening.LIMITS["users.Register"],
-    "registration.apply_provider": hardening.LIMITS["providers.Apply"],
-    "sme.claim": hardening.LIMITS["smes.SmeVouchers"],
-    "provider.redeem": hardening.LIMITS["redemptions.Submit"],
-    "public.verify_now": "3 per minute",
+    "session.sign_in": "sign_in",
+    # An SME registers with its clerk's account: the account's limit, the stricter.
+    "registration.register_sme": "register_account",
+    "registration.apply_provider": "apply_provider",
+    "sme.claim": "claim",
+    "provider.redeem": "redeem",
+    "public.verify_now": "verify_ledger",  # center staff check the whole ledger: a page only
 }
 
 #: Pages load their styles and scripts from this origin only (vendored, never a CDN).
@@ -46,7 +48,8 @@ PAGE_POLICY = (
 
 
 def init_app(app: Flask) -> None:
-    """Call after the API's `init_app`: the pages' policy header is set before its default."""
+    """Call after the API's `init_app`: it sets up the hooks the pages share (sign-in, the
+    upload limit, the rate limiter), and the pages' policy header is set before its default."""
     app.jinja_env.trim_blocks = app.jinja_env.lstrip_blocks = True
     i18n.init_app(app)
     guard.init_app(app)

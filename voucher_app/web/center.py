@@ -14,14 +14,15 @@ from flask_babel import gettext, lazy_gettext, ngettext
 from werkzeug.wrappers import Response
 
 from voucher_app import background
-from voucher_app.api.auth import center_in, scope_by, signed_in
-from voucher_app.api.uploads import read_upload, takes_file
 from voucher_app.domain.errors import PermissionDenied, VoucherError
 from voucher_app.domain.money import format_yuan, parse_yuan
 from voucher_app.domain.policy import Action
 from voucher_app.domain.providers import ProviderDecision
 from voucher_app.domain.reasons import MAX_REASON
 from voucher_app.domain.users import UserStatus
+from voucher_app.http.auth import signed_in
+from voucher_app.http.policy import center_in, scope_by
+from voucher_app.http.uploads import read_upload, takes_file
 from voucher_app.services import (
     access,
     bulk,

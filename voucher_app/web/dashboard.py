@@ -10,9 +10,10 @@ from typing import Any
 from flask import Blueprint, redirect, render_template, url_for
 from werkzeug.wrappers import Response
 
-from voucher_app.api.auth import center_in, signed_in
 from voucher_app.domain.categories import CATEGORIES
 from voucher_app.domain.policy import Action
+from voucher_app.http.auth import signed_in
+from voucher_app.http.policy import center_in
 from voucher_app.services import centers, reports
 from voucher_app.services.reports import Line, SpendReport
 from voucher_app.web import errors

@@ -10,8 +10,8 @@ from flask import Blueprint, render_template
 from flask_babel import gettext
 from werkzeug.exceptions import HTTPException
 
-from voucher_app.api.problems import status_of
 from voucher_app.domain.errors import VoucherError
+from voucher_app.http.errors import status_of
 from voucher_app.web.messages import explain
 
 log = logging.getLogger(__name__)

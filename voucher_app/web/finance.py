@@ -14,12 +14,12 @@ from flask_babel import gettext, lazy_gettext
 from werkzeug.wrappers import Response
 
 from voucher_app import background
-from voucher_app.api.auth import center_in, scope_by, signed_in
-from voucher_app.api.settlement import FILES, payment_file
-from voucher_app.api.statements import TABLES, reconciliation_file
-from voucher_app.api.uploads import read_upload, takes_file
 from voucher_app.domain.errors import InvalidInput, VoucherError
 from voucher_app.domain.policy import Action
+from voucher_app.http.auth import signed_in
+from voucher_app.http.downloads import FILES, TABLES, payment_file, reconciliation_file
+from voucher_app.http.policy import center_in, scope_by
+from voucher_app.http.uploads import read_upload, takes_file
 from voucher_app.services import access, programmes, reconciliation, settlement
 from voucher_app.web import errors
 from voucher_app.web.guard import page

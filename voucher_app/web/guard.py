@@ -1,11 +1,11 @@
 """Who may see a page, and forms nobody else can submit for you.
 
-Pages ask the same access policy as the API (`services.access.authorize`), with the signed-in
+Pages ask the same access gate as the API (`http.policy.authorize`), with the signed-in
 session's principal: someone not signed in is sent to the sign-in page and brought back; a
 refusal is a 403 page. Every form on a page carries a CSRF token (Flask-WTF) and a POST without
 a valid one is refused. The JSON API is exempt from tokens: its clients send bearer tokens,
 and a change sent there with the session cookie must come from this site
-(`api.auth._same_site_for_sessions`).
+(`http.auth._same_site_for_sessions`).
 """
 
 from __future__ import annotations
@@ -20,12 +20,9 @@ from flask_babel import gettext
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.wrappers import Response
 
-from voucher_app.api.auth import ACCESS_ATTRIBUTE, ScopeOf, current_principal
 from voucher_app.domain.errors import NotAuthenticated, PermissionDenied
 from voucher_app.domain.policy import Action
-from voucher_app.services import access
-from voucher_app.services.access import FindScope
-from voucher_app.wiring import current
+from voucher_app.http.policy import ACCESS_ATTRIBUTE, ScopeOf, authorize
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -53,14 +50,14 @@ def page(
     action: Action, scope: ScopeOf | None = None
 ) -> Callable[[Callable[P, T]], Callable[P, T | Response]]:
     """Show the page if the signed-in user may take `action` where `scope` finds from the
-    path's values (`api.auth.scope_by`; everywhere without one); else the sign-in page, or a
+    path's values (`http.policy.scope_by`; everywhere without one); else the sign-in page, or a
     403 page."""
 
     def decorate(view: Callable[P, T]) -> Callable[P, T | Response]:
         @functools.wraps(view)
         def guarded(*args: P.args, **kwargs: P.kwargs) -> T | Response:
             try:
-                allow(action, scope, dict(kwargs))
+                authorize(action, scope, dict(kwargs))
             except NotAuthenticated:
                 return redirect(url_for("session.sign_in", next=request.full_path))
             except PermissionDenied:
@@ -72,17 +69,6 @@ def page(
         return guarded
 
     return decorate
-
-
-def allow(action: Action, scope: ScopeOf | None, values: dict[str, object]) -> None:
-    """Return if the signed-in user may take `action` where `scope` finds from `values` (a
-    path's, or what a task was started with); raise `NotAuthenticated` or `PermissionDenied`."""
-    find = None if scope is None else _bound(scope, values)
-    access.authorize(current().uow(), current_principal(), action, find, request.remote_addr)
-
-
-def _bound(scope: ScopeOf, values: dict[str, object]) -> FindScope:
-    return lambda uow: scope(uow, values)
 
 
 def on_this_site(target: str, default: str) -> str:

@@ -21,13 +21,14 @@ from wtforms import (
 from wtforms.validators import InputRequired, Length, NumberRange
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from voucher_app.api.auth import center_in, scope_by, signed_in
 from voucher_app.domain.categories import CATEGORIES
 from voucher_app.domain.errors import InvalidAmount, VoucherError
 from voucher_app.domain.money import format_yuan, parse_yuan
 from voucher_app.domain.policy import Action
 from voucher_app.domain.programmes import MAX_CONFIRMATION_DAYS, ProgrammeTerms
 from voucher_app.domain.sme import SizeClass
+from voucher_app.http.auth import signed_in
+from voucher_app.http.policy import center_in, scope_by
 from voucher_app.services import access, programmes
 from voucher_app.web import errors
 from voucher_app.web.guard import page

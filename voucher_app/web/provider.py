@@ -21,12 +21,13 @@ from wtforms import (
 )
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
-from voucher_app.api.auth import scope_by, signed_in
-from voucher_app.api.vouchers import MAX_TOKEN
 from voucher_app.domain.categories import CATEGORIES
 from voucher_app.domain.errors import InvalidAmount, PermissionDenied, VoucherError
 from voucher_app.domain.money import format_yuan, parse_yuan
 from voucher_app.domain.policy import Action
+from voucher_app.http.auth import signed_in
+from voucher_app.http.inputs import MAX_TOKEN
+from voucher_app.http.policy import scope_by
 from voucher_app.services import access, claim_lists, providers, redemptions
 from voucher_app.services.providers import ProductTerms
 from voucher_app.services.redemptions import Service, VoucherProof

@@ -11,10 +11,10 @@ from flask import Blueprint, make_response, redirect, render_template, request, 
 from werkzeug.wrappers import Response
 
 from voucher_app import background
-from voucher_app.api.auth import signed_in
 from voucher_app.domain.categories import CATEGORIES, CATEGORY_CODES
 from voucher_app.domain.errors import NoCheckpoint
 from voucher_app.domain.policy import Action, Scope
+from voucher_app.http.auth import signed_in
 from voucher_app.ledger.unit_of_work import UnitOfWork
 from voucher_app.services import centers, ledger, providers
 from voucher_app.web import errors

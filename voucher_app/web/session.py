@@ -13,11 +13,11 @@ from werkzeug.wrappers import Response
 from wtforms import PasswordField, StringField
 from wtforms.validators import InputRequired, Length
 
-from voucher_app.api.auth import SessionUser
 from voucher_app.domain.actors import Role
 from voucher_app.domain.errors import NotAuthenticated
 from voucher_app.domain.policy import Action
 from voucher_app.domain.users import MAX_PASSWORD, Principal
+from voucher_app.http.auth import SessionUser
 from voucher_app.services import users
 from voucher_app.web import errors
 from voucher_app.web.guard import on_this_site, page

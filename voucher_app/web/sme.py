@@ -11,10 +11,11 @@ from flask_babel import gettext
 from markupsafe import Markup
 from werkzeug.wrappers import Response
 
-from voucher_app.api.auth import scope_by, signed_in
 from voucher_app.domain.errors import ClaimRefused, PermissionDenied
 from voucher_app.domain.policy import Action
 from voucher_app.domain.sme import parse_uscc
+from voucher_app.http.auth import signed_in
+from voucher_app.http.policy import scope_by
 from voucher_app.services import (
     access,
     claim_lists,

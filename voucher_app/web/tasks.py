@@ -14,16 +14,17 @@ from flask_babel import gettext
 from werkzeug.wrappers import Response
 
 from voucher_app import background
-from voucher_app.api.auth import ScopeOf, signed_in
 from voucher_app.domain.actors import Role
 from voucher_app.domain.errors import UnknownTask
 from voucher_app.domain.policy import Action
+from voucher_app.http.auth import signed_in
+from voucher_app.http.policy import ScopeOf, authorize
 from voucher_app.services import tasks
 from voucher_app.services.tasks import TaskView
 from voucher_app.web import center, errors, finance, public
 from voucher_app.web.center import ROW_OUTCOMES
 from voucher_app.web.finance import STATES
-from voucher_app.web.guard import allow, page
+from voucher_app.web.guard import page
 from voucher_app.wiring import current
 
 blp = Blueprint("tasks", __name__, url_prefix="/tasks")
@@ -81,7 +82,7 @@ def start_again(task_id: uuid.UUID) -> Response:
         flash(gettext("Only its owner can start this task again, after it failed."), "error")
         return redirect(url_for(".task_page", task_id=task_id))
     started = tasks.inputs(current().uow(), task_id)
-    allow(again.action, again.scope, started.params)
+    authorize(again.action, again.scope, started.params)
     new = background.run(again.kind, task.owner, started.params, started.upload)
     return redirect(url_for(".task_page", task_id=new))
 

@@ -1,5 +1,11 @@
 """What every answer carries and what no client may overdo: security headers, and rate limits
-(Flask-Limiter) on signing in, registering, claiming vouchers and redeeming them.
+(Flask-Limiter) on signing in, registering, claiming vouchers, redeeming them and checking the
+whole ledger.
+
+A limit belongs to a use case (`LIMITS`: "sign_in", "claim", "redeem", …), whether a client
+takes it through the API or through a page's form: the API and the pages each say which of
+their routes does which (`limit_posts`), so a page has the same limit as its API route. Each
+route still counts its own requests.
 
 Limits count per client address, in memory by default; set `VOUCHER_RATELIMIT_STORAGE_URI`
 (e.g. `redis://cache:6379/0`) so that every gunicorn worker and instance counts together. With
@@ -12,6 +18,7 @@ A storage URI the limiter cannot use stops the start, naming the variable.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 import click
@@ -24,14 +31,16 @@ from voucher_app.wiring import ConfigurationError
 
 log = logging.getLogger(__name__)
 
-#: Endpoint → limit on its POSTs. Signing in is also guarded by the lockout per user name.
+#: Use case → limit on the POSTs that take it. Signing in is also guarded by the lockout per
+#: user name.
 LIMITS = {
-    "auth.Login": "10 per minute; 100 per hour",
-    "users.Register": "10 per hour",
-    "providers.Apply": "10 per hour",
-    "smes.Register": "30 per hour",
-    "smes.SmeVouchers": "30 per minute",  # claims (listing an SME's vouchers is not limited)
-    "redemptions.Submit": "120 per minute",
+    "sign_in": "10 per minute; 100 per hour",
+    "register_account": "10 per hour",
+    "apply_provider": "10 per hour",
+    "register_sme": "30 per hour",
+    "claim": "30 per minute",
+    "redeem": "120 per minute",
+    "verify_ledger": "3 per minute",
 }
 HEADERS = {
     "X-Content-Type-Options": "nosniff",
@@ -57,17 +66,18 @@ def counts_alone(storage_uri: str) -> bool:
     return storage_uri.partition("://")[0].strip().lower() in PER_PROCESS
 
 
-def limit_posts(app: Flask, limits: dict[str, str]) -> None:
-    """Rate-limit the POSTs of these endpoints per client address (the pages' forms use this
-    too, once their views are registered)."""
+def limit_posts(app: Flask, uses: Mapping[str, str]) -> None:
+    """Rate-limit the POSTs of these endpoints per client address, each by the limit of the
+    use case it takes (endpoint → use case). Call after `init_app`, once the views are
+    registered."""
     limiter: Limiter = app.extensions[LIMITER]
-    for endpoint, limit in limits.items():
-        limited: Any = limiter.limit(limit, methods=["POST"])  # typed for async views too
+    for endpoint, use in uses.items():
+        limited: Any = limiter.limit(LIMITS[use], methods=["POST"])  # typed for async views too
         app.view_functions[endpoint] = limited(app.view_functions[endpoint])
 
 
 def init_app(app: Flask) -> None:
-    """Call after the routes are registered: the limits wrap their views."""
+    """The limiter and the headers; `limit_posts` then limits the routes."""
     storage_uri = str(app.config["RATELIMIT_STORAGE_URI"])
     try:
         limiter = Limiter(
@@ -83,7 +93,6 @@ def init_app(app: Flask) -> None:
     # The views below hold the limiter weakly; with RATELIMIT_ENABLED false it registers
     # nothing on the app, so without this reference it would be collected and they would fail.
     app.extensions[LIMITER] = limiter
-    limit_posts(app, LIMITS)
     production = bool(app.config.get("PRODUCTION"))
     served = click.get_current_context(silent=True) is None  # not a `flask …` command
     if production and served and limiter.enabled and counts_alone(storage_uri):

@@ -1,37 +1,25 @@
-"""Who is asking, and may they: the API's one gate.
+"""Who is asking: the principal of a request, for the API's routes and the pages alike.
 
 A request is signed in by a bearer token (`Authorization: Bearer gdv_…`) or by the session
 cookie a password sign-in set (Flask-Login; SameSite=Lax, so another site's form cannot send
-it). Every route declares its action with `@requires(Action…, scope=…)`; the decorator finds
-the principal, works out the scope from the request, and asks the access policy
-(`services.access.authorize`). A test walks the route map and fails on a route without one.
+it). The pages sign in with the same session (`SessionUser`), and both ask the same access
+policy with this principal (`http.policy`). A change sent to the API with the session cookie
+must come from this site's own pages, as a page's form must carry its CSRF token.
 """
 
 from __future__ import annotations
 
-import functools
 import uuid
-from collections.abc import Callable
-from typing import Any, ParamSpec, TypeVar
 
 from flask import Flask, g, request
 from flask_login import LoginManager, UserMixin, current_user
 
 from voucher_app.domain.actors import Actor, Role
 from voucher_app.domain.errors import InvalidCredentials, PermissionDenied
-from voucher_app.domain.policy import Action, Scope
 from voucher_app.domain.sme import parse_uscc
 from voucher_app.domain.users import Principal
-from voucher_app.ledger.unit_of_work import UnitOfWork
-from voucher_app.services import access, users
-from voucher_app.services.access import FindScope
+from voucher_app.services import users
 from voucher_app.wiring import current
-
-P = ParamSpec("P")
-T = TypeVar("T")
-#: Works out what a request touches from its parsed arguments and path values.
-ScopeOf = Callable[[UnitOfWork, dict[str, Any]], Scope]
-ACCESS_ATTRIBUTE = "__access__"
 
 
 class SessionUser(UserMixin):  # type: ignore[misc]
@@ -48,15 +36,17 @@ def init_app(app: Flask) -> None:
     app.before_request(_same_site_for_sessions)
     manager = LoginManager(app)
     manager.session_protection = "strong"
+    manager.user_loader(_load)
 
-    @manager.user_loader
-    def _load(user_id: str) -> SessionUser | None:
-        try:
-            public_id = uuid.UUID(user_id)
-        except ValueError:
-            return None
-        principal = users.principal_for_session(current().uow(), public_id)
-        return SessionUser(principal) if principal is not None else None
+
+def _load(user_id: str) -> SessionUser | None:
+    """The session's user, while the account stays active."""
+    try:
+        public_id = uuid.UUID(user_id)
+    except ValueError:
+        return None
+    principal = users.principal_for_session(current().uow(), public_id)
+    return SessionUser(principal) if principal is not None else None
 
 
 UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -101,49 +91,9 @@ def _principal() -> Principal | None:
     return None
 
 
-def requires(
-    action: Action, scope: ScopeOf | None = None
-) -> Callable[[Callable[P, T]], Callable[P, T]]:
-    """Refuse the request unless its principal may take `action` on the scope `scope` finds
-    (the whole system when there is none)."""
-
-    def decorate(view: Callable[P, T]) -> Callable[P, T]:
-        @functools.wraps(view)
-        def guarded(*args: P.args, **kwargs: P.kwargs) -> T:
-            find = None if scope is None else _bound(scope, args, kwargs)
-            access.authorize(
-                current().uow(), current_principal(), action, find, request.remote_addr
-            )
-            return view(*args, **kwargs)
-
-        setattr(guarded, ACCESS_ATTRIBUTE, action)
-        return guarded
-
-    return decorate
-
-
-def _bound(scope: ScopeOf, args: tuple[Any, ...], kwargs: dict[str, Any]) -> FindScope:
-    """`scope` over the request's values: its path values and its parsed arguments."""
-    values: dict[str, Any] = dict(kwargs)
-    for arg in args:
-        if isinstance(arg, dict):
-            values.update(arg)
-    return lambda uow: scope(uow, values)
-
-
-def scope_by(lookup: Callable[[UnitOfWork, Any], Scope], field: str) -> ScopeOf:
-    """The scope `lookup` finds for the value the request carries in `field` (a path value or
-    an argument): `scope_by(access.claim_scope, "redemption_id")`."""
-    return lambda uow, values: lookup(uow, values[field])
-
-
-def center_in(field: str) -> ScopeOf:
-    """The scope of the center whose code the request carries in `field`."""
-    return scope_by(access.center_scope, field)
-
-
 def signed_in() -> Principal:
-    """The principal of a request `requires` let through for a signed-in action."""
+    """The principal of a request the gate (`http.policy`) let through for a signed-in
+    action."""
     principal = current_principal()
     assert principal is not None
     return principal
