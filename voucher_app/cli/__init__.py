@@ -16,4 +16,8 @@
     reports.py     reports        spend, KPIs, complaints
     users.py       users          accounts and API tokens
     common.py                     what the groups share: domain errors, the acting user
+
+`voucher-audit SOURCE` (`audit.py`) stands alone: it verifies a published ledger with neither
+Flask nor SQLAlchemy installed or imported. That is why this file imports nothing: Python runs
+it before any module of the package, the auditor's included.
 """
