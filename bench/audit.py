@@ -42,8 +42,8 @@ import rfc8785
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from bench.common import BENCH_ORIGIN, driver_dsn, fresh_database, percentile, print_table
-from voucher_app.audit_cli import decode
-from voucher_app.audit_cli import main as voucher_audit
+from voucher_app.cli.audit import decode
+from voucher_app.cli.audit import main as voucher_audit
 from voucher_app.clock import SystemClock
 from voucher_app.domain import accounts
 from voucher_app.domain.accounts import AccountKind

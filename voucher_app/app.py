@@ -13,17 +13,8 @@ from flask import Flask
 from flask import logging as flask_logging
 
 import config as config_module
-from voucher_app import (
-    api,
-    background,
-    cli,
-    observability,
-    reports_cli,
-    settlement_cli,
-    users_cli,
-    web,
-    wiring,
-)
+from voucher_app import api, background, observability, web, wiring
+from voucher_app.cli import commands
 from voucher_app.wiring import ConfigurationError
 
 __all__ = ["ConfigurationError", "build_app"]
@@ -46,10 +37,7 @@ def build_app(config: str | type | None, overrides: Mapping[str, Any]) -> Flask:
     background.init_app(app)
     api.init_app(app)
     web.init_app(app)
-    cli.init_app(app)
-    settlement_cli.init_app(app)
-    reports_cli.init_app(app)
-    users_cli.init_app(app)
+    commands.init_app(app)
     return app
 
 

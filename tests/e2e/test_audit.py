@@ -16,7 +16,7 @@ from flask.testing import FlaskCliRunner
 from werkzeug.serving import make_server
 
 from tests.harness import ORIGIN, START
-from voucher_app.audit_cli import main as voucher_audit
+from voucher_app.cli.audit import main as voucher_audit
 from voucher_app.clock import FrozenClock
 from voucher_app.ledger import merkle
 from voucher_app.ledger.document import parse_entry
@@ -189,7 +189,7 @@ def test_state_file_demands_that_the_next_log_extends_the_last(
 def test_voucher_audit_runs_without_flask_or_sqlalchemy(export: Path) -> None:
     script = (
         "import sys\n"
-        "from voucher_app.audit_cli import main\n"
+        "from voucher_app.cli.audit import main\n"
         f"code = main([{str(export)!r}, '--vkey', {str(export / 'ledger.vkey')!r}])\n"
         "loaded = sorted(m for m in ('flask', 'sqlalchemy', 'werkzeug') if m in sys.modules)\n"
         "print('LOADED', loaded)\n"

@@ -19,7 +19,7 @@ from tests import factories
 from tests.integration import spend_replay
 from tests.integration.test_settlement import FUNDING, camt053, entry
 from tests.iso20022 import assert_valid_pain001
-from voucher_app.audit_cli import main as voucher_audit
+from voucher_app.cli.audit import main as voucher_audit
 from voucher_app.domain.actors import Actor, Role
 from voucher_app.domain.calendar import local_date
 from voucher_app.services import redemptions, reports, vouchers

@@ -24,7 +24,7 @@ from sqlalchemy.engine import make_url
 
 from tests.harness import ORIGIN, PostgresServer
 from voucher_app import create_app
-from voucher_app.audit_cli import main as voucher_audit
+from voucher_app.cli.audit import main as voucher_audit
 from voucher_app.domain.actors import Actor, Role
 from voucher_app.domain.errors import LogBehindPublished
 from voucher_app.ledger import merkle

@@ -48,7 +48,7 @@ from tests.bank_files import DIRECTION_COLUMN, TWO_COLUMNS, BankLine, bank_csv, 
 from tests.harness import START, Databases, assert_every_path_taken
 from tests.integration.ledger_state import snapshot
 from tests.integration.test_settlement import FINANCE, FUNDING
-from voucher_app.audit_cli import main as voucher_audit
+from voucher_app.cli.audit import main as voucher_audit
 from voucher_app.clock import FrozenClock
 from voucher_app.domain.actors import Actor, Role
 from voucher_app.domain.calendar import local_date

@@ -11,21 +11,20 @@ import sys
 import uuid
 
 import click
-from flask import Flask
 from flask.cli import AppGroup
 
-from voucher_app.cli import cli_actor, domain_errors
+from voucher_app.cli.common import cli_actor, domain_errors
 from voucher_app.domain.actors import Role
 from voucher_app.domain.users import SCOPES, UserStatus
 from voucher_app.services import users
 from voucher_app.services.users import NewUser
 from voucher_app.wiring import current
 
-users_cli = AppGroup("users", help="Accounts and API tokens.")
+users_group = AppGroup("users", help="Accounts and API tokens.")
 ROLES = [role.value for role in Role if role is not Role.SYSTEM]
 
 
-@users_cli.command("create")
+@users_group.command("create")
 @click.argument("username")
 @click.option("--role", type=click.Choice(ROLES), required=True)
 @click.option("--center", default=None, help="Center code (center staff, admins, auditors).")
@@ -52,7 +51,7 @@ def create(  # noqa: PLR0917 - click passes each option by position
     click.echo(f"user {view.username} ({view.id}) created: {view.role}")
 
 
-@users_cli.command("list")
+@users_group.command("list")
 @domain_errors
 def list_users() -> None:
     after: str | None = None
@@ -66,7 +65,7 @@ def list_users() -> None:
         after = page[-1].username
 
 
-@users_cli.command("status")
+@users_group.command("status")
 @click.argument("user_id", type=click.UUID)
 @click.argument("status", type=click.Choice([s.value for s in UserStatus if s != "pending"]))
 @domain_errors
@@ -76,7 +75,7 @@ def set_status(user_id: uuid.UUID, status: str) -> None:
     click.echo(f"user {view.username} is {view.status}")
 
 
-@users_cli.command("token")
+@users_group.command("token")
 @click.argument("user_id", type=click.UUID)
 @click.option("--name", required=True)
 @click.option("--scope", "scopes", multiple=True, type=click.Choice(sorted(SCOPES)))
@@ -93,7 +92,3 @@ def token(user_id: uuid.UUID, name: str, scopes: tuple[str, ...], days: int) -> 
     )
     click.echo(f"token {view.id} for {principal.username}, until {view.expires_at:%Y-%m-%d}:")
     click.echo(secret)
-
-
-def init_app(app: Flask) -> None:
-    app.cli.add_command(users_cli)

@@ -14,18 +14,17 @@ from pathlib import Path
 from typing import Any, TextIO, TypeVar
 
 import click
-from flask import Flask
 from flask.cli import AppGroup
 
-from voucher_app.cli import cli_actor, domain_errors
+from voucher_app.cli.common import cli_actor, domain_errors
 from voucher_app.domain.bank import BankDetails
 from voucher_app.domain.money import format_yuan
 from voucher_app.services import bank_accounts, reconciliation, settlement
 from voucher_app.settlement.statement_table import ColumnMapping
 from voucher_app.wiring import current
 
-settlement_cli = AppGroup("settlement", help="Batches that pay providers for approved claims.")
-statements_cli = AppGroup("statements", help="Bank statements and reconciliation.")
+settlement_group = AppGroup("settlement", help="Batches that pay providers for approved claims.")
+statements_group = AppGroup("statements", help="Bank statements and reconciliation.")
 
 
 def _print_batch(batch: settlement.BatchView) -> None:
@@ -58,7 +57,7 @@ def bank_options(command: Command) -> Command:
     return command
 
 
-@settlement_cli.command("funding-account")
+@settlement_group.command("funding-account")
 @click.option("--programme", "programme_id", type=click.UUID, required=True)
 @bank_options
 @domain_errors
@@ -79,7 +78,7 @@ def funding_account(
     )
 
 
-@settlement_cli.command("build")
+@settlement_group.command("build")
 @click.option("--programme", "programme_id", type=click.UUID, required=True)
 @click.option("--center", "center_code", required=True, help="Claims of this center's subtree.")
 @domain_errors
@@ -88,14 +87,14 @@ def build(programme_id: uuid.UUID, center_code: str) -> None:
     _print_batch(settlement.build_batch(current().uow(), programme_id, center_code, cli_actor()))
 
 
-@settlement_cli.command("show")
+@settlement_group.command("show")
 @click.argument("batch_id", type=click.UUID)
 @domain_errors
 def show(batch_id: uuid.UUID) -> None:
     _print_batch(settlement.get_batch(current().uow(), batch_id))
 
 
-@settlement_cli.command("approve")
+@settlement_group.command("approve")
 @click.argument("batch_id", type=click.UUID)
 @domain_errors
 def approve(batch_id: uuid.UUID) -> None:
@@ -103,7 +102,7 @@ def approve(batch_id: uuid.UUID) -> None:
     _print_batch(settlement.approve_batch(current().uow(), batch_id, cli_actor()))
 
 
-@settlement_cli.command("export")
+@settlement_group.command("export")
 @click.argument("batch_id", type=click.UUID)
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True)
 @domain_errors
@@ -127,7 +126,7 @@ def export(batch_id: uuid.UUID, out: Path) -> None:
     click.echo(f"wrote {', '.join(written)}")
 
 
-@settlement_cli.command("cancel")
+@settlement_group.command("cancel")
 @click.argument("batch_id", type=click.UUID)
 @click.option("--reason", required=True)
 @domain_errors
@@ -136,7 +135,7 @@ def cancel(batch_id: uuid.UUID, reason: str) -> None:
     _print_batch(settlement.cancel_batch(current().uow(), batch_id, reason, cli_actor()))
 
 
-@statements_cli.command("account")
+@statements_group.command("account")
 @click.option("--center", "center_code", required=True)
 @bank_options
 @domain_errors
@@ -155,7 +154,7 @@ def account(
     click.echo(f"center {view.center} holds account {view.details.account_number}")
 
 
-@statements_cli.command("mapping")
+@statements_group.command("mapping")
 @click.option("--center", "center_code", required=True)
 @click.option("--name", required=True)
 @click.argument("columns", type=click.File(encoding="utf-8"))
@@ -168,7 +167,7 @@ def mapping(center_code: str, name: str, columns: TextIO) -> None:
     click.echo(f"mapping {name!r} saved for center {center_code}")
 
 
-@statements_cli.command("import")
+@statements_group.command("import")
 @click.argument("statement", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--center", "center_code", default=None, help="Whose mapping reads a CSV/XLSX.")
 @click.option("--mapping", "mapping_name", default=None)
@@ -196,7 +195,7 @@ def import_statement(
         click.echo(f"  skipped (an earlier statement carried it): {position}")
 
 
-@statements_cli.command("report")
+@statements_group.command("report")
 @click.option("--center", "center_code", required=True)
 @click.option("--batch", "batch_reference", default=None)
 @domain_errors
@@ -215,8 +214,3 @@ def report(center_code: str, batch_reference: str | None) -> None:
             f"unmatched  {line.statement} {line.position}  {direction} "
             f"{format_yuan(line.amount_fen)}  {line.end_to_end_id or '-'}"
         )
-
-
-def init_app(app: Flask) -> None:
-    app.cli.add_command(settlement_cli)
-    app.cli.add_command(statements_cli)

@@ -15,7 +15,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from flask import Flask
+import click
+from flask import Flask, current_app
+from flask.cli import with_appcontext
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -39,6 +41,21 @@ class Finding:
     ok: bool
     said: str
     fix: str = ""
+
+
+@click.command("doctor")
+@with_appcontext
+def doctor_command() -> None:
+    """Check the configuration, database, keys, clock, ledger and jobs; say what to fix.
+    Exit status 1 when something is wrong."""
+    app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
+    findings = examine(app)
+    for finding in findings:
+        click.echo(f"{'ok  ' if finding.ok else 'FAIL'}  {finding.check:<13} {finding.said}")
+        if finding.fix:
+            click.echo(f"{'':<19} fix: {finding.fix}")
+    if not all(finding.ok for finding in findings):
+        raise SystemExit(1)
 
 
 def examine(app: Flask) -> list[Finding]:

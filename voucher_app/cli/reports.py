@@ -11,17 +11,16 @@ import uuid
 from pathlib import Path
 
 import click
-from flask import Flask
 from flask.cli import AppGroup
 
-from voucher_app.cli import cli_actor, domain_errors
+from voucher_app.cli.common import cli_actor, domain_errors
 from voucher_app.domain.money import format_yuan
 from voucher_app.domain.spend import Figures
 from voucher_app.reports.spend_tables import spend_csv, spend_xlsx
 from voucher_app.services import reports, tracking
 from voucher_app.wiring import current
 
-reports_cli = AppGroup("reports", help="What each center spent.")
+reports_group = AppGroup("reports", help="What each center spent.")
 
 SHOWN = ("allocated", "committed", "redeemed", "approved", "paid", "expired", "returned")
 
@@ -46,7 +45,7 @@ def _row(label: str, figures: Figures) -> str:
     return f"{_label(label)}{amounts}{format_yuan(figures.available_fen):>16}"
 
 
-@reports_cli.command("spend")
+@reports_group.command("spend")
 @click.option("--center", "center_code", required=True)
 @click.option("--programme", "programme_id", type=click.UUID, default=None)
 @click.option("--from", "from_month", default=None, help="First month, e.g. 2026-01.")
@@ -98,7 +97,7 @@ def spend(
             click.echo(_row(named.format(key=line.key, label=line.label), line.figures))
 
 
-@reports_cli.command("kpis")
+@reports_group.command("kpis")
 @click.option("--center", "center_code", required=True)
 @click.option("--year", type=int, default=None, help="A calendar year (China time); default all.")
 @domain_errors
@@ -126,7 +125,7 @@ def kpis(center_code: str, year: int | None) -> None:
         click.echo(_label(label) + "".join(f"{cell!s:>12}" for cell in cells))
 
 
-@reports_cli.command("complaints")
+@reports_group.command("complaints")
 @click.option("--center", "center_code", required=True)
 @click.option("--open", "open_only", is_flag=True, help="Only those not yet resolved.")
 @domain_errors
@@ -141,14 +140,10 @@ def complaints(center_code: str, open_only: bool) -> None:
             click.echo(f"    resolved: {complaint.resolution}")
 
 
-@reports_cli.command("resolve-complaint")
+@reports_group.command("resolve-complaint")
 @click.argument("complaint_id", type=click.UUID)
 @click.option("--resolution", required=True, help="What the center found or did.")
 @domain_errors
 def resolve_complaint(complaint_id: uuid.UUID, resolution: str) -> None:
     done = tracking.resolve_complaint(current().uow(), complaint_id, resolution, cli_actor())
     click.echo(f"complaint {done.id} resolved")
-
-
-def init_app(app: Flask) -> None:
-    app.cli.add_command(reports_cli)
