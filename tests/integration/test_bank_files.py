@@ -171,6 +171,26 @@ def test_the_return_of_one_of_two_partial_payments_unsettles_exactly_it(
     assert claim_statuses(world, batch)[:2] == ["settled", "settled"]
 
 
+def test_a_return_smaller_than_the_last_payment_settles_the_rest_of_it_again(
+    paying: tuple[World, ProviderView],
+) -> None:
+    """Unsettling reverses the latest settlement whole, then settles again what still stands
+    (on PostgreSQL the sum of the reversed postings came back as a decimal, and the new
+    settlement was refused as not a whole number of fen)."""
+    world, _ = paying
+    first = exported(world).items[0]
+    camt(world, [BankLine(first.reference, 60_000, bank_reference="PAY-1")], "s1")
+    camt(world, [BankLine(first.reference, 90_000, bank_reference="PAY-2")], "s2")
+    back = BankLine(first.reference, 30_000, debit=False, returned=True, bank_reference="RET-1")
+    assert camt(world, [back], "s3").outcomes == {"returned": 1}
+    item = standing(world, first.reference)
+    assert (item.state, item.settled_fen, item.released) == ("partial", 120_000, False)
+    assert provider_balance(world.uow, AccountKind.PAID, world.provider, world.programme) == 120_000
+    assert (
+        provider_balance(world.uow, AccountKind.PAYABLE, world.provider, world.programme) == 30_000
+    )
+
+
 def test_a_mapping_that_leaves_the_direction_to_a_numbers_sign_is_refused_when_saved(
     paying: tuple[World, ProviderView],
 ) -> None:

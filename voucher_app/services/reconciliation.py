@@ -32,7 +32,7 @@ from datetime import datetime
 from pathlib import PurePath
 from typing import Any, NamedTuple
 
-from sqlalchemy import Select, Table, bindparam, func, insert, or_, select, update
+from sqlalchemy import BigInteger, Select, Table, bindparam, cast, func, insert, or_, select, update
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql import ColumnElement
 
@@ -668,7 +668,8 @@ def _unsettle(uow: UnitOfWork, item: _Item, target: int, actor: Actor) -> int:
     where that leaves it (the caller settles the rest up to the target again)."""
     reversal = aliased(JournalEntry)
     entries = uow.session.execute(
-        select(JournalEntry.public_id, func.sum(JournalPosting.amount_fen))
+        # A whole number: PostgreSQL sums bigints as numeric, which the driver reads as Decimal.
+        select(JournalEntry.public_id, cast(func.sum(JournalPosting.amount_fen), BigInteger))
         .join(JournalPosting, JournalPosting.entry_id == JournalEntry.id)
         .where(
             JournalEntry.kind == EntryKind.SETTLE.value,
