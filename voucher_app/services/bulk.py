@@ -167,7 +167,10 @@ def _homes_within(uow: UnitOfWork, center: str | None) -> frozenset[int] | None:
     return frozenset(subtree_ids(uow.session, center_by_code(uow.session, center).id))
 
 
-_read_homes_within = read_only(_homes_within)
+@read_only
+def _read_homes_within(uow: UnitOfWork, center: str | None) -> frozenset[int] | None:
+    """`_homes_within` in a snapshot of its own (the real run's batches each commit)."""
+    return _homes_within(uow, center)
 
 
 def _batches(rows: list[Row]) -> list[list[Row]]:

@@ -162,7 +162,8 @@ def voucher_by_id(uow: UnitOfWork, voucher_id: uuid.UUID, *, lock: bool = False)
 # --- claiming ---------------------------------------------------------------------------------
 
 
-def claim_within(
+@transaction
+def claim_voucher(
     uow: UnitOfWork,
     *,
     programme_id: uuid.UUID,
@@ -172,10 +173,7 @@ def claim_within(
     idempotency_key: str | None = None,
 ) -> VoucherView:
     """Issue the SME one voucher of the programme, or refuse with the reason (`ClaimRefused`).
-
-    Runs inside the caller's open transaction (`claim_voucher` is the use case on its own;
-    bulk issuance runs many in one transaction, each in a savepoint).
-    """
+    (Bulk issuance claims for a whole list at once: `claim_many_within`.)"""
     programme = programme_by_id(uow.session, programme_id)
     code = parse_uscc(sme_uscc)
     found = _smes_with_homes(uow, [code])
@@ -198,9 +196,6 @@ def claim_within(
         raise
 
 
-claim_voucher = transaction(claim_within)
-
-
 @dataclass(frozen=True, slots=True)
 class Issued:
     """A voucher `claim_many_within` issued, or found issued under the same key before."""
@@ -217,7 +212,7 @@ def claim_many_within(
     actor: Actor,
     signer: VoucherSigner,
 ) -> dict[str, Issued | ClaimRefused | UnknownSme]:
-    """`claim_within` for many SMEs at once: `keys` maps each SME's (parsed) code to the claim's
+    """`claim_voucher` for many SMEs at once: `keys` maps each SME's (parsed) code to the claim's
     idempotency key. Returns each SME's voucher or refusal; the refused take nothing.
 
     The steps and their order are the single claim's — the rules, the allowances, the budgets,
