@@ -364,7 +364,8 @@ class Voucher(Base):
     kid: Mapped[str] = mapped_column(String(64))
     token: Mapped[str] = mapped_column(Text)
     issued_by: Mapped[str] = mapped_column(String(64))
-    #: The idempotency key of the claim that issued it: a retried claim returns this voucher.
+    #: The key of the bulk issuance row that issued it (programme, batch, SME): a rerun of the
+    #: list finds this voucher instead of issuing another. None for a single claim.
     claim_key: Mapped[str | None] = mapped_column(String(200), unique=True)
 
 
