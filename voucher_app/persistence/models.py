@@ -449,7 +449,8 @@ class Redemption(Base):
     status_reason: Mapped[str | None] = mapped_column(String(500))
     submitted_at: Mapped[datetime]
     confirm_by: Mapped[datetime]
-    #: The Idempotency-Key of the first submission and a digest of what it asked for.
+    #: No longer written (a submission's retry is the API's Idempotency-Key's, issue 13): left
+    #: empty on new claims, kept until a migration drops them.
     idempotency_key: Mapped[str | None] = mapped_column(String(200), unique=True)
     request_digest: Mapped[bytes | None] = mapped_column(LargeBinary(32))
     #: The settlement batch item paying it, while it is in a batch that is not cancelled.
