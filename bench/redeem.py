@@ -36,7 +36,7 @@ migrated with the real migrations:
   on first use, then `pending`) and its spend fact; UPDATE of the status; the event. It makes
   the same decisions (provider approved, voucher active with value left, partial spending,
   categories, invoice unused, delivery date, the subsidy by `domain.redemptions.subsidy_fen`,
-  the steps by `next_status`) and computes the same request digest and notification text, but
+  the steps by `next_status`) and computes the same notification text, but
   does not re-validate its inputs (the refs and postings): 15 + 6 + 12 = 33 statements per
   redemption besides the three BEGIN/COMMIT pairs, as the service sends.
 
@@ -65,16 +65,14 @@ BENCH_SECONDS (default 4) is the measured time per configuration and path; BENCH
 
 from __future__ import annotations
 
-import hashlib
 import itertools
-import json
 import os
 import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from functools import partial
 from typing import Any
@@ -300,11 +298,6 @@ class RawRedeemer:
             ):
                 raise Refused("delivered outside the voucher's life")
             subsidy = subsidy_fen(service.invoiced_fen, voucher["subsidy_rate_bp"], remaining)
-            digest = {
-                "provider": str(provider_id),
-                **asdict(VoucherProof(token)),
-                **asdict(service),
-            }
             redemption_id = uuid.uuid4()
             confirm_by = now + timedelta(days=programme["confirmation_days"])
             figures = {
@@ -327,9 +320,6 @@ class RawRedeemer:
                     "status": "submitted",
                     "submitted_at": db.moment(now),
                     "confirm_by": db.moment(confirm_by),
-                    "request_digest": hashlib.sha256(
-                        json.dumps(digest, sort_keys=True, default=str).encode()
-                    ).digest(),
                 },
             )
             pid = str(db.uuid_of(programme["public_id"]))

@@ -1,4 +1,5 @@
-"""Funding, allocation down the hierarchy, claw-back and reversal, and every refusal.
+"""Funding, allocation down the hierarchy, claw-back and reversal, the journal's own entry keys,
+and every refusal.
 
 Each refusal must carry its stable code and leave the ledger exactly as it was.
 """
@@ -15,7 +16,7 @@ import pytest
 from tests import factories
 from tests.integration.ledger_state import snapshot
 from voucher_app.domain import accounts
-from voucher_app.domain.entries import EntryKind
+from voucher_app.domain.entries import EntryKind, Posting
 from voucher_app.domain.errors import (
     AlreadyReversed,
     CannotReverseReversal,
@@ -31,7 +32,9 @@ from voucher_app.domain.errors import (
     UnknownProgramme,
     VoucherError,
 )
+from voucher_app.ledger.journal import PostedEntry
 from voucher_app.ledger.unit_of_work import UnitOfWork
+from voucher_app.persistence.uow import transaction
 from voucher_app.services import ledger, programmes
 from voucher_app.services.programmes import ProgrammeView
 
@@ -129,28 +132,31 @@ def test_reversal_posts_the_exact_negation_and_names_the_original(
     assert available(uow, programme, "440000") == 10_000_000
 
 
-def test_a_retry_with_the_same_idempotency_key_returns_the_first_entry(
+@transaction
+def keyed_allocation(
+    uow: UnitOfWork, programme: ProgrammeView, target: str, amount: int, key: str
+) -> PostedEntry:
+    """An `allocate` entry from the province's budget posted under a journal key, as the ledger
+    keys the entries it posts once whoever tries (a voucher's `expire:` and `revoke:`)."""
+    pid = str(programme.id)
+    return uow.journal.post(
+        EntryKind.ALLOCATE,
+        [
+            Posting(accounts.available("440000", pid).name, -amount),
+            Posting(accounts.available(target, pid).name, amount),
+        ],
+        {"programme": pid},
+        ADMIN,
+        key,
+    )
+
+
+def test_a_journal_post_retried_under_its_key_returns_the_first_entry(
     uow: UnitOfWork, programme: ProgrammeView
 ) -> None:
-    first = programmes.allocate(
-        uow,
-        programme.id,
-        from_center="440000",
-        to_center="440100",
-        amount_fen=700,
-        actor=ADMIN,
-        idempotency_key="k-1",
-    )
+    first = keyed_allocation(uow, programme, "440100", 700, "k-1")
     before = snapshot(uow)
-    again = programmes.allocate(
-        uow,
-        programme.id,
-        from_center="440000",
-        to_center="440100",
-        amount_fen=700,
-        actor=ADMIN,
-        idempotency_key="k-1",
-    )
+    again = keyed_allocation(uow, programme, "440100", 700, "k-1")
     assert again.id == first.id and again.replayed and not first.replayed
     assert snapshot(uow) == before
 
@@ -158,15 +164,9 @@ def test_a_retry_with_the_same_idempotency_key_returns_the_first_entry(
 Refusal = Callable[[UnitOfWork, ProgrammeView], Any]
 
 
-def allocate(source: str, target: str, amount: Any, key: str | None = None) -> Refusal:
+def allocate(source: str, target: str, amount: Any) -> Refusal:
     return lambda u, p: programmes.allocate(
-        u,
-        p.id,
-        from_center=source,
-        to_center=target,
-        amount_fen=amount,
-        actor=ADMIN,
-        idempotency_key=key,
+        u, p.id, from_center=source, to_center=target, amount_fen=amount, actor=ADMIN
     )
 
 
@@ -227,8 +227,8 @@ REFUSALS: dict[str, tuple[Refusal, type[VoucherError], str]] = {
         UnknownEntry,
         "unknown_entry",
     ),
-    "idempotency key reused for another request": (
-        allocate("440000", "440300", 100, key="same-key"),
+    "journal key reused for another entry": (
+        lambda u, p: keyed_allocation(u, p, "440300", 100, "same-key"),
         IdempotencyKeyReused,
         "idempotency_key_reused",
     ),
@@ -240,8 +240,8 @@ def test_refusals_carry_their_code_and_post_nothing(
     uow: UnitOfWork, programme: ProgrammeView, case: str
 ) -> None:
     attempt, error, code = REFUSALS[case]
-    if case.startswith("idempotency"):
-        allocate("440000", "440100", 100, key="same-key")(uow, programme)
+    if case.startswith("journal key"):
+        keyed_allocation(uow, programme, "440100", 100, "same-key")
     before = snapshot(uow)
     with pytest.raises(error) as raised:
         attempt(uow, programme)

@@ -16,6 +16,7 @@ from typing import TypeVar
 import pytest
 
 from tests import factories
+from tests.integration.test_budgets import keyed_allocation
 from voucher_app.domain.errors import AlreadyReversed, InsufficientFunds, VoucherError
 from voucher_app.ledger.checkpoints import CheckpointSigner
 from voucher_app.ledger.unit_of_work import UnitOfWork
@@ -112,7 +113,7 @@ def test_an_entry_reversed_by_32_threads_at_once_is_reversed_exactly_once(
     [(1_000_000, 12_345), (10_000, 6_000)],
     ids=["money to spare", "money for one request only"],
 )
-def test_one_idempotency_key_from_32_threads_posts_one_entry(
+def test_one_journal_key_from_32_threads_posts_one_entry(
     database: Database, uow: UnitOfWork, funds: int, amount: int
 ) -> None:
     # With money for one request only, the twins that lose the race for it must still get
@@ -123,15 +124,7 @@ def test_one_idempotency_key_from_32_threads_posts_one_entry(
     results = run_together(
         database,
         uow,
-        lambda own: programmes.allocate(
-            own,
-            programme.id,
-            from_center="440000",
-            to_center="440300",
-            amount_fen=amount,
-            actor=ADMIN,
-            idempotency_key="retry-storm",
-        ),
+        lambda own: keyed_allocation(own, programme, "440300", amount, "retry-storm"),
     )
     assert [r for r in results if isinstance(r, VoucherError)] == []
     assert len({r.id for r in results if not isinstance(r, VoucherError)}) == 1

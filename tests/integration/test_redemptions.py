@@ -24,7 +24,6 @@ from voucher_app.domain import accounts
 from voucher_app.domain.accounts import AccountKind
 from voucher_app.domain.actors import Actor, Role
 from voucher_app.domain.errors import (
-    IdempotencyKeyReused,
     InvalidInput,
     InvalidTransition,
     InvalidVoucherToken,
@@ -65,7 +64,6 @@ class World:
         invoice: str = "INV-001",
         *,
         provider: ProviderView | None = None,
-        key: str | None = None,
         uow: UnitOfWork | None = None,
         **service: object,
     ) -> RedemptionView:
@@ -82,7 +80,6 @@ class World:
             ),
             actor=PROVIDER,
             public_keys=self.keys,
-            idempotency_key=key,
         )
 
     def balance(self, account: accounts.Account) -> int:
@@ -279,15 +276,6 @@ def test_a_tampered_token_is_refused(world: World) -> None:
     ))  # fmt: skip
     with pytest.raises(InvalidVoucherToken):
         forged.submit()
-
-
-def test_a_retried_submission_returns_the_first_claim(world: World) -> None:
-    first = world.submit(key="desk-42")
-    again = world.submit(key="desk-42")
-    assert (again.id, again.replayed) == (first.id, True)
-    assert world.on_voucher == FACE - first.subsidy_fen
-    with pytest.raises(IdempotencyKeyReused):
-        world.submit(invoiced_fen=100_000, key="desk-42")
 
 
 def test_the_human_code_needs_the_smes_one_time_passcode(world: World) -> None:

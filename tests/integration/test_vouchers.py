@@ -16,7 +16,6 @@ from tests.integration.ledger_state import snapshot
 from voucher_app.clock import FrozenClock
 from voucher_app.domain.errors import (
     ClaimRefused,
-    IdempotencyKeyReused,
     InvalidInput,
     InvalidTransition,
 )
@@ -42,7 +41,6 @@ def claim(
     programme: ProgrammeView,
     signer: VoucherSigner,
     uscc: str,
-    key: str | None = None,
 ) -> vouchers.VoucherView:
     return vouchers.claim_voucher(
         uow,
@@ -50,7 +48,6 @@ def claim(
         sme_uscc=uscc,
         actor=ADMIN,
         signer=signer,
-        idempotency_key=key,
     )
 
 
@@ -144,19 +141,6 @@ def test_a_programme_for_some_industries_refuses_others(
     sme = factories.sme(uow, 1)
     assert sme.size is SizeClass.MICRO
     assert refusal(uow, retail_only, voucher_signer, sme.uscc) == "not_eligible_industry"
-
-
-def test_a_retried_claim_returns_the_first_voucher(
-    uow: UnitOfWork, programme: ProgrammeView, voucher_signer: VoucherSigner
-) -> None:
-    sme = factories.sme(uow, 1)
-    first = claim(uow, programme, voucher_signer, sme.uscc, key="claim-1")
-    before = snapshot(uow)
-    again = claim(uow, programme, voucher_signer, sme.uscc, key="claim-1")
-    assert again.id == first.id and snapshot(uow) == before
-    other = factories.sme(uow, 2)
-    with pytest.raises(IdempotencyKeyReused):
-        claim(uow, programme, voucher_signer, other.uscc, key="claim-1")
 
 
 def test_revocation_returns_exactly_the_unspent_value_and_frees_the_cap(

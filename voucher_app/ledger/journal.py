@@ -138,6 +138,9 @@ class Journal:
         *,
         reverses: JournalEntry | None = None,
     ) -> PostedEntry:
+        """Post one entry. An `idempotency_key` is the ledger's own, for an entry that is posted
+        once whoever tries (a voucher's `expire:` or `revoke:` entry): the same key again returns
+        the first entry (`replayed`), and with other postings is refused."""
         ordered, refs = _checked(kind, postings, refs)
         digest = None
         if idempotency_key is not None:
@@ -296,9 +299,7 @@ class Journal:
             raise UnknownEntry(f"no journal entry {public_id}", entry=public_id)
         return row_id
 
-    def reverse(
-        self, entry_id: uuid.UUID, actor: Actor, idempotency_key: str | None = None
-    ) -> PostedEntry:
+    def reverse(self, entry_id: uuid.UUID, actor: Actor) -> PostedEntry:
         """Post the exact negation of entry `entry_id`, naming it. An entry is reversed once."""
         # Locking the original serialises concurrent reversals of it, so the losers see the
         # winner's reversal below (rather than the balance it already moved).
@@ -311,13 +312,6 @@ class Journal:
         negated = tuple(Posting(p.account, -p.amount_fen) for p in postings)
         if original.kind == EntryKind.REVERSE:
             raise CannotReverseReversal("a reversal cannot be reversed; post a new entry instead")
-        if idempotency_key is not None:
-            replay = self._replay(
-                idempotency_key,
-                _request_digest(EntryKind.REVERSE, tuple(sorted(negated)), original.refs, original),
-            )
-            if replay is not None:
-                return replay
         already = self.session.scalar(
             select(JournalEntry.public_id).where(JournalEntry.reverses_id == original.id)
         )
@@ -325,9 +319,7 @@ class Journal:
             raise AlreadyReversed(
                 f"entry {entry_id} was already reversed by {already}", reversed_by=str(already)
             )
-        return self.post(
-            EntryKind.REVERSE, negated, original.refs, actor, idempotency_key, reverses=original
-        )
+        return self.post(EntryKind.REVERSE, negated, original.refs, actor, reverses=original)
 
     def postings_of(self, entry_row_id: int) -> tuple[Posting, ...]:
         rows = self.session.execute(

@@ -279,7 +279,8 @@ class Voucher(Base):
     kid: Mapped[str] = mapped_column(String(64))
     token: Mapped[str] = mapped_column(Text)
     issued_by: Mapped[str] = mapped_column(String(64))
-    #: The idempotency key of the claim that issued it: a retried claim returns this voucher.
+    #: The key of the bulk issuance row that issued it (programme, batch, SME): a rerun of the
+    #: list finds this voucher instead of issuing another. None for a single claim.
     claim_key: Mapped[str | None] = mapped_column(String(200), unique=True)
 
 
@@ -363,7 +364,8 @@ class Redemption(Base):
     status_reason: Mapped[str | None] = mapped_column(String(500))
     submitted_at: Mapped[datetime]
     confirm_by: Mapped[datetime]
-    #: The Idempotency-Key of the first submission and a digest of what it asked for.
+    #: No longer written (a submission's retry is the API's Idempotency-Key's, issue 13): left
+    #: empty on new claims, kept until a migration drops them.
     idempotency_key: Mapped[str | None] = mapped_column(String(200), unique=True)
     request_digest: Mapped[bytes | None] = mapped_column(LargeBinary(32))
     #: The settlement batch item paying it, while it is in a batch that is not cancelled.

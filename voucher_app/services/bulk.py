@@ -4,9 +4,9 @@ Both runs go through the same steps: the distinct, valid codes are claimed `BATC
 `vouchers.claim_many_within` — the single claim's rules, caps and budgets, set at a time — so
 caps and budgets are counted across the file exactly as the real run will meet them. The dry
 run then rolls the whole transaction back, having posted nothing; the real run commits each
-batch. A row's idempotency key names the programme, the batch and the SME, so running the same
-list again — even re-sorted — issues nothing twice: those rows come back `already_issued`, with
-the voucher the first run issued.
+batch. A row's key (kept on the voucher it issues) names the programme, the batch and the SME,
+so running the same list again — even re-sorted — issues nothing twice: those rows come back
+`already_issued`, with the voucher the first run issued.
 """
 
 from __future__ import annotations
@@ -168,7 +168,10 @@ def _homes_within(uow: UnitOfWork, center: str | None) -> frozenset[int] | None:
     return frozenset(subtree_ids(uow.session, center_by_code(uow.session, center).id))
 
 
-_read_homes_within = read_only(_homes_within)
+@read_only
+def _read_homes_within(uow: UnitOfWork, center: str | None) -> frozenset[int] | None:
+    """`_homes_within` in a snapshot of its own (the real run's batches each commit)."""
+    return _homes_within(uow, center)
 
 
 def _batches(rows: list[Row]) -> list[list[Row]]:

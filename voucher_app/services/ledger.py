@@ -49,17 +49,13 @@ class EntriesPage:
 
 
 @transaction
-def reverse_entry(
-    uow: UnitOfWork, entry_id: uuid.UUID, actor: Actor, idempotency_key: str | None = None
-) -> PostedEntry:
-    return reverse(uow, entry_id, actor, idempotency_key)
+def reverse_entry(uow: UnitOfWork, entry_id: uuid.UUID, actor: Actor) -> PostedEntry:
+    return reverse(uow, entry_id, actor)
 
 
-def reverse(
-    uow: UnitOfWork, entry_id: uuid.UUID, actor: Actor, idempotency_key: str | None = None
-) -> PostedEntry:
+def reverse(uow: UnitOfWork, entry_id: uuid.UUID, actor: Actor) -> PostedEntry:
     """Post the negation of an entry and take back the report figures it moved."""
-    posted = uow.journal.reverse(entry_id, actor, idempotency_key)
+    posted = uow.journal.reverse(entry_id, actor)
     spend_facts.undo(uow, posted)
     return posted
 

@@ -141,7 +141,6 @@ def fund_programme(
     *,
     amount_fen: int,
     actor: Actor,
-    idempotency_key: str | None = None,
 ) -> PostedEntry:
     """Appropriate `amount_fen` to the programme: it lands in the owning center's budget."""
     require_fen(amount_fen)
@@ -159,7 +158,6 @@ def fund_programme(
             ],
             {"programme": pid},
             actor,
-            idempotency_key,
         )
     except InsufficientFunds as exc:
         if exc.details.get("account") != funding.name:
@@ -183,7 +181,6 @@ def _move_between_parent_and_child(
     amount_fen: int,
     downwards: bool,
     actor: Actor,
-    idempotency_key: str | None,
 ) -> PostedEntry:
     require_fen(amount_fen)
     session = uow.session
@@ -212,7 +209,6 @@ def _move_between_parent_and_child(
         ],
         {"programme": pid},
         actor,
-        idempotency_key,
     )
     spend_facts.record(uow, posted, spend_facts.Attribution(programme.id, target.id))
     spend_facts.record(uow, posted, spend_facts.Attribution(programme.id, source.id), direction=-1)
@@ -228,7 +224,6 @@ def allocate(
     to_center: str,
     amount_fen: int,
     actor: Actor,
-    idempotency_key: str | None = None,
 ) -> PostedEntry:
     """Move budget from a center to one of its direct children."""
     return _move_between_parent_and_child(
@@ -239,7 +234,6 @@ def allocate(
         amount_fen=amount_fen,
         downwards=True,
         actor=actor,
-        idempotency_key=idempotency_key,
     )
 
 
@@ -252,7 +246,6 @@ def claw_back(
     to_center: str,
     amount_fen: int,
     actor: Actor,
-    idempotency_key: str | None = None,
 ) -> PostedEntry:
     """Return unspent budget from a center (`from_center`) to its parent (`to_center`)."""
     return _move_between_parent_and_child(
@@ -263,7 +256,6 @@ def claw_back(
         amount_fen=amount_fen,
         downwards=False,
         actor=actor,
-        idempotency_key=idempotency_key,
     )
 
 

@@ -156,11 +156,17 @@ def _record(
     )
 
 
+@transaction
+def apply_provider(uow: UnitOfWork, application: ProviderApplication, actor: Actor) -> ProviderView:
+    """Register a provider, pending its center's approval (a rejected one may apply again)."""
+    return apply_provider_within(uow, application, actor)
+
+
 def apply_provider_within(
     uow: UnitOfWork, application: ProviderApplication, actor: Actor
 ) -> ProviderView:
-    """Register a provider, pending its center's approval (a rejected one may apply again).
-    Runs inside the caller's transaction (`apply_provider` is the use case on its own)."""
+    """`apply_provider`'s steps inside the caller's open transaction (`registration` records
+    the provider and opens its first account in one)."""
     uscc = parse_uscc(application.uscc)
     center = center_by_code(uow.session, application.center)
     bank = BankDetails(
@@ -198,9 +204,6 @@ def apply_provider_within(
     _flush_or_rerun(uow)
     _record(uow, provider, actor, now)
     return _view(uow, provider)
-
-
-apply_provider = transaction(apply_provider_within)
 
 
 def _bank_columns(bank: BankDetails) -> dict[str, str | None]:

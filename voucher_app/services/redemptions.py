@@ -15,10 +15,9 @@ review) is the access policy's concern, not this module's.
 from __future__ import annotations
 
 import hashlib
-import json
 import secrets
 import uuid
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -34,7 +33,6 @@ from voucher_app.domain.entries import EntryKind, Posting
 from voucher_app.domain.errors import (
     CategoryNotAllowed,
     ConcurrentRequest,
-    IdempotencyKeyReused,
     InvalidInput,
     InvoiceReused,
     UnknownRedemption,
@@ -110,7 +108,6 @@ class RedemptionView:
     status_reason: str | None
     submitted_at: datetime
     confirm_by: datetime
-    replayed: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,25 +188,9 @@ def submit_redemption(
     service: Service,
     actor: Actor,
     public_keys: dict[str, Ed25519PublicKey],
-    idempotency_key: str | None = None,
 ) -> RedemptionView:
-    """Claim the subsidy for a delivered service from a voucher (see the module docstring).
-
-    With an `idempotency_key`, a retry of the same submission returns the first claim; the
-    same key with a different submission is refused.
-    """
+    """Claim the subsidy for a delivered service from a voucher (see the module docstring)."""
     session = uow.session
-    digest = _digest(provider_id, proof, service)
-    if idempotency_key is not None:
-        earlier = session.scalar(
-            select(Redemption).where(Redemption.idempotency_key == idempotency_key)
-        )
-        if earlier is not None:
-            if earlier.request_digest != digest:
-                raise IdempotencyKeyReused(
-                    "this idempotency key was used for another submission", key=idempotency_key
-                )
-            return _view(uow, earlier, _context(uow, earlier), replayed=True)
     provider = provider_by_id(uow, provider_id)
     require_approved(provider)
     voucher = _proven_voucher(uow, proof, public_keys)
@@ -219,14 +200,12 @@ def submit_redemption(
         voucher_id=voucher.id,
         provider_id=provider.id,
         submitted_at=now,
-        idempotency_key=idempotency_key,
-        request_digest=digest,
     )
     context = _Context(voucher, _claim(uow, redemption, voucher, provider, service), provider_id)
     session.add(redemption)
     try:
         session.flush()
-    except IntegrityError as exc:  # a twin with the same key or invoice got there first
+    except IntegrityError as exc:  # a twin with the same invoice got there first
         raise ConcurrentRequest("a concurrent request submitted this claim") from exc
     _post(uow, EntryKind.REDEEM, redemption, context, actor)
     _record(uow, redemption, actor, reason=None)
@@ -355,11 +334,6 @@ def _service(
             field="product_id",
         )
     return service.category, description, None
-
-
-def _digest(provider_id: uuid.UUID, proof: VoucherProof, service: Service) -> bytes:
-    material = {"provider": str(provider_id), **asdict(proof), **asdict(service)}
-    return hashlib.sha256(json.dumps(material, sort_keys=True, default=str).encode()).digest()
 
 
 # --- the steps after submitting ---------------------------------------------------------------
@@ -590,9 +564,7 @@ def claim_by_id(uow: UnitOfWork, redemption_id: uuid.UUID, *, lock: bool = False
     return redemption
 
 
-def _view(
-    uow: UnitOfWork, redemption: Redemption, context: _Context, *, replayed: bool = False
-) -> RedemptionView:
+def _view(uow: UnitOfWork, redemption: Redemption, context: _Context) -> RedemptionView:
     product = None
     if redemption.product_id is not None:
         product = uow.session.scalar(
@@ -614,7 +586,6 @@ def _view(
         status_reason=redemption.status_reason,
         submitted_at=redemption.submitted_at,
         confirm_by=redemption.confirm_by,
-        replayed=replayed,
     )
 
 

@@ -97,12 +97,20 @@ def view(uow: UnitOfWork, sme: Sme) -> SmeView:
     )
 
 
-def register_sme_within(
+@transaction
+def register_sme(
     uow: UnitOfWork, declaration: SmeDeclaration, actor: Actor, *, create_only: bool = False
 ) -> SmeView:
     """Register an SME, or update its figures (the previous ones stay in its history); with
-    `create_only`, an SME registered already is refused instead. Runs inside the caller's
-    transaction (`register_sme` is the use case on its own)."""
+    `create_only`, an SME registered already is refused instead."""
+    return register_sme_within(uow, declaration, actor, create_only=create_only)
+
+
+def register_sme_within(
+    uow: UnitOfWork, declaration: SmeDeclaration, actor: Actor, *, create_only: bool = False
+) -> SmeView:
+    """`register_sme`'s steps inside the caller's open transaction (`registration` records the
+    SME and opens its first account in one)."""
     uscc = parse_uscc(declaration.uscc)
     name = declaration.name.strip()
     if not name or len(name) > 200:
@@ -151,9 +159,6 @@ def register_sme_within(
         )
     )
     return view(uow, sme)
-
-
-register_sme = transaction(register_sme_within)
 
 
 @read_only

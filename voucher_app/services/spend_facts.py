@@ -109,7 +109,7 @@ def _fact(posted: PostedEntry, attribution: Attribution, direction: int) -> dict
 def undo(uow: UnitOfWork, reversal: PostedEntry) -> None:
     """Record a reversal: the negation of every fact of the entry it reverses, in the month
     of the reversal."""
-    if reversal.replayed or reversal.reverses is None:
+    if reversal.reverses is None:
         return
     original = select(JournalEntry.id).where(JournalEntry.public_id == reversal.reverses)
     uow.session.execute(

@@ -114,17 +114,20 @@ def create_user(uow: UnitOfWork, spec: NewUser, hasher: PasswordHasher, actor: A
     return _create(uow, spec, hasher, actor.id, UserStatus.ACTIVE)
 
 
+@transaction
+def register(uow: UnitOfWork, spec: NewUser, hasher: PasswordHasher) -> UserView:
+    """An SME or provider registering itself: the account waits for a center's approval."""
+    return register_within(uow, spec, hasher)
+
+
 def register_within(uow: UnitOfWork, spec: NewUser, hasher: PasswordHasher) -> UserView:
-    """An SME or provider registering itself: the account waits for a center's approval. Runs
-    inside the caller's transaction (`register` is the use case on its own)."""
+    """`register`'s steps inside the caller's open transaction (`registration` opens the
+    account in the transaction that records the SME or provider)."""
     if spec.role not in SELF_REGISTERED:
         raise InvalidInput("only SMEs and providers register themselves", field="role")
     return _create(
         uow, spec, hasher, f"self:{check_username(spec.username)}"[:64], UserStatus.PENDING
     )
-
-
-register = transaction(register_within)
 
 
 def _create(

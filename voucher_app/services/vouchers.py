@@ -163,48 +163,29 @@ def voucher_by_id(uow: UnitOfWork, voucher_id: uuid.UUID, *, lock: bool = False)
 # --- claiming ---------------------------------------------------------------------------------
 
 
-def claim_within(
+@transaction
+def claim_voucher(
     uow: UnitOfWork,
     *,
     programme_id: uuid.UUID,
     sme_uscc: str,
     actor: Actor,
     signer: VoucherSigner,
-    idempotency_key: str | None = None,
 ) -> VoucherView:
     """Issue the SME one voucher of the programme, or refuse with the reason (`ClaimRefused`).
-
-    Runs inside the caller's open transaction (`claim_voucher` is the use case on its own;
-    bulk issuance runs many in one transaction, each in a savepoint).
-    """
+    (Bulk issuance claims for a whole list at once: `claim_many_within`.)"""
     programme = programme_by_id(uow.session, programme_id)
     code = parse_uscc(sme_uscc)
     found = _smes_with_homes(uow, [code])
     if not found:
         raise unknown_sme(code)
     sme, home = found[code]
-    if idempotency_key is not None:
-        earlier = _claimed_with(uow, idempotency_key, programme, sme)
-        if earlier is not None:
-            return _voucher_view(uow, earlier, uow.clock.now())
-    try:
-        return _issue(
-            uow, programme, sme, home, actor=actor, signer=signer, idempotency_key=idempotency_key
-        )
-    except ClaimRefused:
-        # A twin request with the same key may have taken the last of the cap or budget while
-        # this one waited: then the answer is its voucher, which a rerun returns.
-        if idempotency_key is not None and key_taken(uow, idempotency_key):
-            raise ConcurrentRequest("a concurrent request claimed this voucher") from None
-        raise
-
-
-claim_voucher = transaction(claim_within)
+    return _issue(uow, programme, sme, home, actor=actor, signer=signer)
 
 
 @dataclass(frozen=True, slots=True)
 class Issued:
-    """A voucher `claim_many_within` issued, or found issued under the same key before."""
+    """A voucher `claim_many_within` issued, or found issued under the same row key before."""
 
     human_code: str
     replayed: bool
@@ -218,8 +199,10 @@ def claim_many_within(
     actor: Actor,
     signer: VoucherSigner,
 ) -> dict[str, Issued | ClaimRefused | UnknownSme]:
-    """`claim_within` for many SMEs at once: `keys` maps each SME's (parsed) code to the claim's
-    idempotency key. Returns each SME's voucher or refusal; the refused take nothing.
+    """`claim_voucher` for many SMEs at once, inside the caller's open transaction: `keys` maps
+    each SME's (parsed) code to its row's key, which the voucher keeps (`Voucher.claim_key`), so
+    a key that issued a voucher before gets that voucher back (`replayed`) and nothing twice —
+    bulk issuance's reruns. Returns each SME's voucher or refusal; the refused take nothing.
 
     The steps and their order are the single claim's — the rules, the allowances, the budgets,
     the `issue` entries and the vouchers — but each is a few statements for the whole set: one
@@ -337,7 +320,6 @@ def _issue(
     *,
     actor: Actor,
     signer: VoucherSigner,
-    idempotency_key: str | None,
 ) -> VoucherView:
     session = uow.session
     now = uow.clock.now()
@@ -351,7 +333,6 @@ def _issue(
     if claimed:
         raise cap_reached(programme.sme_cap_fen, claimed[sme.id], face)
     row = voucher_row(programme, sme, home, now=now, signer=signer, actor=actor)
-    row["claim_key"] = idempotency_key
     voucher = Voucher(**row)  # transient: read by the answer, written by the Core insert below
     budget = accounts.available(home.code, str(programme.public_id))
     try:
@@ -368,7 +349,7 @@ def _issue(
     spend_facts.record(uow, posted, spend_facts.Attribution(programme.id, home.id))
     try:
         session.execute(insert(_vouchers), row)  # a plain insert costs less than the ORM's flush
-    except IntegrityError as exc:  # a twin's claim key (or, once in 2**50, a human code)
+    except IntegrityError as exc:  # once in 2**50, a human code taken: a rerun draws another
         raise ConcurrentRequest("a concurrent request claimed this voucher") from exc
     return _view(
         voucher,
@@ -520,23 +501,6 @@ def release_allowances(
             .values(claimed_fen=ClaimAllowance.claimed_fen - amount_fen)
             .execution_options(synchronize_session=False)
         )
-
-
-def _claimed_with(
-    uow: UnitOfWork, idempotency_key: str, programme: Programme, sme: Sme
-) -> Voucher | None:
-    voucher = uow.session.scalar(select(Voucher).where(Voucher.claim_key == idempotency_key))
-    if voucher is not None and (voucher.programme_id, voucher.sme_id) != (programme.id, sme.id):
-        raise IdempotencyKeyReused(
-            "this idempotency key was used for another claim", key=idempotency_key
-        )
-    return voucher
-
-
-def key_taken(uow: UnitOfWork, idempotency_key: str) -> bool:
-    """Whether a voucher was already claimed with this key (inside the caller's transaction)."""
-    found = uow.session.scalar(select(Voucher.id).where(Voucher.claim_key == idempotency_key))
-    return found is not None
 
 
 # --- reading and verifying --------------------------------------------------------------------
