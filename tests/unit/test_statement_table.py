@@ -578,6 +578,16 @@ def test_the_payments_reference_is_found_in_a_remark(
     assert (line.end_to_end_id, line.batch_reference) == (reference, None)
 
 
+def test_the_reference_is_found_in_a_purpose_column_among_three_remarks() -> None:
+    """Banks name their free-text columns differently (摘要, 附言, 用途): a mapping lists
+    them all, and the one that names the payment gives its reference."""
+    mapping = dataclasses.replace(DIRECTION, remarks=("摘要", "附言", "用途"))
+    header = (*DIRECTION_HEADER, "用途")
+    row = ("2026-12-07", "借", "12.00", "代发", "", f"服务券兑付 {BATCH}-0002 某服务机构")
+    line = one_line(row, mapping, header)
+    assert (line.end_to_end_id, line.batch_reference) == (f"{BATCH}-0002", None)
+
+
 def test_a_remark_naming_a_batch_without_an_item_number_names_the_batch() -> None:
     line = one_line(("2026-12-07", "借", "1,242.50", "批量代发", f"服务券批次 {BATCH}"))
     assert (line.end_to_end_id, line.batch_reference) == (None, BATCH)
