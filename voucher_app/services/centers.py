@@ -11,7 +11,7 @@ from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import Session
 
 from voucher_app.domain.centers import CenterLevel, CenterSpec, parse_center_rows
-from voucher_app.domain.errors import InvalidCenterData, UnknownCenter
+from voucher_app.domain.errors import InvalidCenterData
 from voucher_app.ledger.unit_of_work import UnitOfWork
 from voucher_app.persistence.models import Center
 from voucher_app.persistence.uow import read_only, transaction
@@ -74,13 +74,6 @@ def import_centers(uow: UnitOfWork, specs: Iterable[CenterSpec]) -> ImportResult
             center.name_zh, center.name_en = spec.name_zh, spec.name_en
             updated += 1
     return ImportResult(created, updated, unchanged)
-
-
-def center_by_code(session: Session, code: str) -> Center:
-    center = session.scalar(select(Center).where(Center.code == code))
-    if center is None:
-        raise UnknownCenter(f"no service center with code {code!r}", center=code)
-    return center
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,7 +152,7 @@ def code_of(uow: UnitOfWork, center_id: int) -> str:
 def list_subtree(uow: UnitOfWork, code: str) -> list[CenterView]:
     """The center `code` and everything below it, parents before children."""
     session = uow.session
-    root = center_by_code(session, code)
+    root = uow.centers.by_code(code)
     return _ordered(session, select(Center).where(Center.id.in_(subtree_ids(session, root.id))))
 
 

@@ -13,7 +13,7 @@ from voucher_app.domain.tracking import RATEABLE
 from voucher_app.ledger.unit_of_work import UnitOfWork
 from voucher_app.persistence.models import Provider, Redemption, ServiceRating, Sme, Voucher
 from voucher_app.persistence.uow import read_only
-from voucher_app.services.centers import center_by_code, subtree_ids
+from voucher_app.services.centers import subtree_ids
 from voucher_app.services.redemptions import RedemptionView, view_of
 
 #: Claims a center reviews: the SME has confirmed them (or its window closed in silence).
@@ -67,7 +67,7 @@ def _of_sme(sme_uscc: str, statuses: Collection[str]) -> Select[Redemption]:
 def review_queue(uow: UnitOfWork, center_code: str, limit: int = LIMIT) -> list[RedemptionView]:
     """Confirmed claims on vouchers issued in the center's subtree, oldest first."""
     session = uow.session
-    within = subtree_ids(session, center_by_code(session, center_code).id)
+    within = subtree_ids(session, uow.centers.by_code(center_code).id)
     query = (
         select(Redemption)
         .join(Voucher, Voucher.id == Redemption.voucher_id)

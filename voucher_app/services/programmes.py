@@ -12,7 +12,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from voucher_app.domain import accounts
@@ -23,7 +23,6 @@ from voucher_app.domain.errors import (
     FundingExceedsBudget,
     InsufficientFunds,
     NotAChildCenter,
-    UnknownProgramme,
 )
 from voucher_app.domain.money import require_fen
 from voucher_app.domain.programmes import ProgrammeTerms
@@ -33,7 +32,7 @@ from voucher_app.ledger.unit_of_work import UnitOfWork
 from voucher_app.persistence.models import Center, Programme
 from voucher_app.persistence.uow import read_only, transaction
 from voucher_app.services import spend_facts
-from voucher_app.services.centers import center_by_code, is_within
+from voucher_app.services.centers import is_within
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,16 +53,6 @@ class ProgrammeView:
     accepted_sizes: tuple[SizeClass, ...]
     accepted_industries: tuple[str, ...]
     confirmation_days: int
-
-
-def programme_by_id(session: Session, programme_id: uuid.UUID) -> Programme:
-    programme = session.scalar(_PROGRAMME_BY_ID, {"id": programme_id})
-    if programme is None:
-        raise UnknownProgramme(f"no programme {programme_id}", programme=str(programme_id))
-    return programme
-
-
-_PROGRAMME_BY_ID = select(Programme).where(Programme.public_id == bindparam("id"))  # every claim
 
 
 def _view(session: Session, programme: Programme, journal: Journal) -> ProgrammeView:
@@ -93,7 +82,7 @@ def _view(session: Session, programme: Programme, journal: Journal) -> Programme
 def create_programme(uow: UnitOfWork, terms: ProgrammeTerms, actor: Actor) -> ProgrammeView:
     """Record a programme and open its funding account, floored at minus its total budget."""
     session = uow.session
-    owner = center_by_code(session, terms.owner_center)
+    owner = uow.centers.by_code(terms.owner_center)
     programme = Programme(
         public_id=uuid.uuid4(),
         name=terms.name.strip(),
@@ -131,7 +120,7 @@ def list_programmes(uow: UnitOfWork) -> list[ProgrammeView]:
 @read_only
 def get_programme(uow: UnitOfWork, programme_id: uuid.UUID) -> ProgrammeView:
     session = uow.session
-    return _view(session, programme_by_id(session, programme_id), uow.journal)
+    return _view(session, uow.programmes.by_public_id(programme_id), uow.journal)
 
 
 @transaction
@@ -145,7 +134,7 @@ def fund_programme(
     """Appropriate `amount_fen` to the programme: it lands in the owning center's budget."""
     require_fen(amount_fen)
     session = uow.session
-    programme = programme_by_id(session, programme_id)
+    programme = uow.programmes.by_public_id(programme_id)
     owner = session.get_one(Center, programme.owner_center_id)
     pid = str(programme.public_id)
     funding = accounts.funding(pid)
@@ -184,9 +173,9 @@ def _move_between_parent_and_child(
 ) -> PostedEntry:
     require_fen(amount_fen)
     session = uow.session
-    programme = programme_by_id(session, programme_id)
-    parent = center_by_code(session, parent_code)
-    child = center_by_code(session, child_code)
+    programme = uow.programmes.by_public_id(programme_id)
+    parent = uow.centers.by_code(parent_code)
+    child = uow.centers.by_code(child_code)
     if child.parent_id != parent.id:
         raise NotAChildCenter(
             f"{child.code} is not a direct child of {parent.code}",
@@ -269,10 +258,9 @@ def available_budgets(
     uow: UnitOfWork, programme_id: uuid.UUID, center_codes: list[str]
 ) -> dict[str, int]:
     """What each center has left to issue of the programme, in one read."""
-    session = uow.session
-    pid = str(programme_by_id(session, programme_id).public_id)
+    pid = str(uow.programmes.by_public_id(programme_id).public_id)
     budgets = {
-        code: accounts.available(center_by_code(session, code).code, pid) for code in center_codes
+        code: accounts.available(uow.centers.by_code(code).code, pid) for code in center_codes
     }
     balances = uow.journal.balances(list(budgets.values()))
     return {code: balances[budget.name] for code, budget in budgets.items()}

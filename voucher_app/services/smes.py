@@ -33,7 +33,6 @@ from voucher_app.domain.sme import (
 from voucher_app.ledger.unit_of_work import UnitOfWork
 from voucher_app.persistence.models import Center, Sme, SmeHistory
 from voucher_app.persistence.uow import read_only, transaction
-from voucher_app.services.centers import center_by_code
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,7 +121,7 @@ def register_sme_within(
             f"unknown industry {declaration.industry!r}", industry=declaration.industry
         ) from None
     classify(industry, declaration.employees, declaration.revenue_fen, declaration.assets_fen)
-    center = center_by_code(uow.session, declaration.home_center)
+    center = uow.centers.by_code(declaration.home_center)
     now = uow.clock.now()
     figures = {
         "name": name,

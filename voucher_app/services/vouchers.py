@@ -59,7 +59,6 @@ from voucher_app.persistence.models import (
 from voucher_app.persistence.uow import read_only, transaction
 from voucher_app.services import spend_facts
 from voucher_app.services.centers import is_within, subtree_ids
-from voucher_app.services.programmes import programme_by_id
 from voucher_app.services.smes import size_of, unknown_sme
 from voucher_app.signing.jws import VoucherClaims, sign_voucher, verify_voucher
 
@@ -152,14 +151,6 @@ def current_status(voucher: Voucher, remaining_fen: int, now: datetime) -> str:
     return "exhausted" if remaining_fen == 0 else "active"
 
 
-def voucher_by_id(uow: UnitOfWork, voucher_id: uuid.UUID, *, lock: bool = False) -> Voucher:
-    query = select(Voucher).where(Voucher.public_id == voucher_id)
-    voucher = uow.session.scalar(query.with_for_update() if lock else query)
-    if voucher is None:
-        raise UnknownVoucher(f"no voucher {voucher_id}", voucher=str(voucher_id))
-    return voucher
-
-
 # --- claiming ---------------------------------------------------------------------------------
 
 
@@ -174,7 +165,7 @@ def claim_voucher(
 ) -> VoucherView:
     """Issue the SME one voucher of the programme, or refuse with the reason (`ClaimRefused`).
     (Bulk issuance claims for a whole list at once: `claim_many_within`.)"""
-    programme = programme_by_id(uow.session, programme_id)
+    programme = uow.programmes.by_public_id(programme_id)
     code = parse_uscc(sme_uscc)
     found = _smes_with_homes(uow, [code])
     if not found:
@@ -213,7 +204,7 @@ def claim_many_within(
     if len(keys) > MAX_CLAIMS_AT_ONCE:
         raise InvalidInput(f"at most {MAX_CLAIMS_AT_ONCE} claims at once")
     session = uow.session
-    programme = programme_by_id(session, programme_id)
+    programme = uow.programmes.by_public_id(programme_id)
     now = uow.clock.now()
     answers: dict[str, Issued | ClaimRefused | UnknownSme] = {
         uscc: Issued(code, replayed=True)
@@ -508,7 +499,7 @@ def release_allowances(
 
 @read_only
 def get_voucher(uow: UnitOfWork, voucher_id: uuid.UUID) -> VoucherView:
-    return _voucher_view(uow, voucher_by_id(uow, voucher_id), uow.clock.now())
+    return _voucher_view(uow, uow.vouchers.by_public_id(voucher_id), uow.clock.now())
 
 
 @read_only
@@ -564,7 +555,7 @@ def verify_token(
         claims = verify_voucher(token.strip(), public_keys, now, allow_expired=True)
     except InvalidVoucherToken as exc:
         return TokenCheck(False, str(exc.details["reason"]), None)
-    voucher = uow.session.scalar(select(Voucher).where(Voucher.public_id == claims.voucher_id))
+    voucher = uow.vouchers.find(claims.voucher_id)
     if voucher is None:
         return TokenCheck(False, "unknown_voucher", None)
     view = _voucher_view(uow, voucher, now)
@@ -604,7 +595,7 @@ def revoke_voucher(
     """Revoke an active voucher: its unspent value returns to the issuing center, and to the
     SME's cap. The reason is shown to the SME."""
     text = require_reason(reason)
-    voucher = voucher_by_id(uow, voucher_id, lock=True)
+    voucher = uow.vouchers.by_public_id(voucher_id, lock=True)
     now = uow.clock.now()
     if voucher.status != "active" or voucher.expires_at <= now:
         status = "expired" if voucher.status == "active" else voucher.status
