@@ -45,6 +45,6 @@ def waiting_for(uow: UnitOfWork, center_code: str) -> Waiting:
         .order_by(User.created_at, User.id)
     )
     return Waiting(
-        [providers.view_of(uow, provider) for provider in applied],
-        [users.view_of(uow, user) for user in registered],
+        [providers.provider_view(uow, provider) for provider in applied],
+        [users.user_view(uow, user) for user in registered],
     )

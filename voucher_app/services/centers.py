@@ -136,7 +136,7 @@ _up = _up.union_all(
 _ANCESTOR = select(_up.c.id).where(_up.c.id == bindparam("root"))
 
 
-def view(center: Center, parent_code: str | None) -> CenterView:
+def _center_view(center: Center, parent_code: str | None) -> CenterView:
     return CenterView(
         center.code, center.name_zh, center.name_en, CenterLevel(center.level), parent_code
     )
@@ -167,4 +167,4 @@ def _ordered(session: Session, query: Select[Center]) -> list[CenterView]:
     codes = {center_id: code for center_id, code in session.execute(select(Center.id, Center.code))}
     depth = {level: position for position, level in enumerate(CenterLevel)}
     centers.sort(key=lambda c: (depth[CenterLevel(c.level)], c.code))
-    return [view(c, codes.get(c.parent_id) if c.parent_id else None) for c in centers]
+    return [_center_view(c, codes.get(c.parent_id) if c.parent_id else None) for c in centers]

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from voucher_app.domain import accounts
 from voucher_app.domain.actors import Actor
@@ -27,7 +26,7 @@ from voucher_app.domain.errors import (
 from voucher_app.domain.money import require_fen
 from voucher_app.domain.programmes import ProgrammeTerms
 from voucher_app.domain.sme import SizeClass
-from voucher_app.ledger.journal import Journal, PostedEntry
+from voucher_app.ledger.journal import PostedEntry
 from voucher_app.ledger.unit_of_work import UnitOfWork
 from voucher_app.persistence.models import Center, Programme
 from voucher_app.persistence.uow import read_only, transaction
@@ -55,8 +54,8 @@ class ProgrammeView:
     confirmation_days: int
 
 
-def _view(session: Session, programme: Programme, journal: Journal) -> ProgrammeView:
-    owner = session.get_one(Center, programme.owner_center_id)
+def _programme_view(uow: UnitOfWork, programme: Programme) -> ProgrammeView:
+    owner = uow.session.get_one(Center, programme.owner_center_id)
     funding = accounts.funding(str(programme.public_id))
     return ProgrammeView(
         id=programme.public_id,
@@ -65,7 +64,7 @@ def _view(session: Session, programme: Programme, journal: Journal) -> Programme
         period_start=programme.period_start,
         period_end=programme.period_end,
         total_budget_fen=programme.total_budget_fen,
-        funded_fen=-journal.balance(funding),
+        funded_fen=-uow.journal.balance(funding),
         subsidy_rate_bp=programme.subsidy_rate_bp,
         sme_cap_fen=programme.sme_cap_fen,
         voucher_face_value_fen=programme.voucher_face_value_fen,
@@ -106,21 +105,19 @@ def create_programme(uow: UnitOfWork, terms: ProgrammeTerms, actor: Actor) -> Pr
     uow.journal.open_account(
         accounts.funding(str(programme.public_id)), floor_fen=-terms.total_budget_fen
     )
-    return _view(session, programme, uow.journal)
+    return _programme_view(uow, programme)
 
 
 @read_only
 def list_programmes(uow: UnitOfWork) -> list[ProgrammeView]:
     """Every programme, by name."""
-    session = uow.session
-    found = session.scalars(select(Programme).order_by(Programme.name, Programme.id))
-    return [_view(session, programme, uow.journal) for programme in found]
+    found = uow.session.scalars(select(Programme).order_by(Programme.name, Programme.id))
+    return [_programme_view(uow, programme) for programme in found]
 
 
 @read_only
 def get_programme(uow: UnitOfWork, programme_id: uuid.UUID) -> ProgrammeView:
-    session = uow.session
-    return _view(session, uow.programmes.by_public_id(programme_id), uow.journal)
+    return _programme_view(uow, uow.programmes.by_public_id(programme_id))
 
 
 @transaction

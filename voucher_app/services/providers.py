@@ -107,12 +107,8 @@ def _categories(values: tuple[str, ...]) -> list[str]:
     return sorted(set(values))
 
 
-def view_of(uow: UnitOfWork, provider: Provider) -> ProviderView:
+def provider_view(uow: UnitOfWork, provider: Provider) -> ProviderView:
     """The provider as its readers see it, inside the caller's transaction."""
-    return _view(uow, provider)
-
-
-def _view(uow: UnitOfWork, provider: Provider) -> ProviderView:
     center = uow.session.get_one(Center, provider.center_id)
     return ProviderView(
         provider.public_id,
@@ -195,7 +191,7 @@ def apply_provider_within(
     provider.status, provider.status_reason = ProviderStatus.PENDING, None
     _flush_or_rerun(uow)
     _record(uow, provider, actor, now)
-    return _view(uow, provider)
+    return provider_view(uow, provider)
 
 
 def _bank_columns(bank: BankDetails) -> dict[str, str | None]:
@@ -220,7 +216,7 @@ def change_bank_account(
     for name, value in _bank_columns(bank).items():
         setattr(provider, name, value)
     _record(uow, provider, actor, uow.clock.now(), reason="bank account changed")
-    return _view(uow, provider)
+    return provider_view(uow, provider)
 
 
 @transaction
@@ -237,7 +233,7 @@ def decide_provider(
     provider.status = target
     provider.status_reason = (reason or "").strip() or None
     _record(uow, provider, actor, uow.clock.now())
-    return _view(uow, provider)
+    return provider_view(uow, provider)
 
 
 @read_only
@@ -270,7 +266,7 @@ def products_of(uow: UnitOfWork, provider_id: uuid.UUID) -> list[ProductView]:
 
 @read_only
 def get_provider(uow: UnitOfWork, provider_id: uuid.UUID) -> ProviderView:
-    return _view(uow, uow.providers.by_public_id(provider_id))
+    return provider_view(uow, uow.providers.by_public_id(provider_id))
 
 
 def require_approved(provider: Provider) -> None:

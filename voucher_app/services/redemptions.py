@@ -209,7 +209,7 @@ def submit_redemption(
     _post(uow, EntryKind.REDEEM, redemption, context, actor)
     _record(uow, redemption, actor, reason=None)
     _ask_sme(uow, redemption, voucher)
-    return _view(uow, redemption, context)
+    return redemption_view(uow, redemption, context)
 
 
 def _proven_voucher(
@@ -387,7 +387,7 @@ def resubmit_redemption(
     _post(uow, EntryKind.REDEEM, redemption, context, actor)
     _record(uow, redemption, actor, reason=None, step=Step.RESUBMIT)
     _ask_sme(uow, redemption, voucher)
-    return _view(uow, redemption, context)
+    return redemption_view(uow, redemption, context)
 
 
 def _step(
@@ -411,7 +411,7 @@ def _step(
     redemption.status = status
     redemption.status_reason = reason
     _record(uow, redemption, actor, reason=reason)
-    return _view(uow, redemption, context)
+    return redemption_view(uow, redemption, context)
 
 
 def _post(
@@ -555,7 +555,13 @@ def queue_confirmation_reminders(uow: UnitOfWork, within: timedelta) -> int:
 # --- reading ----------------------------------------------------------------------------------
 
 
-def _view(uow: UnitOfWork, redemption: Redemption, context: _Context) -> RedemptionView:
+def redemption_view(
+    uow: UnitOfWork, redemption: Redemption, context: _Context | None = None
+) -> RedemptionView:
+    """The claim as its readers see it, inside the caller's transaction (`context`: what the
+    caller already read of it)."""
+    if context is None:
+        context = _context(uow, redemption)
     product = None
     if redemption.product_id is not None:
         product = uow.session.scalar(
@@ -582,12 +588,7 @@ def _view(uow: UnitOfWork, redemption: Redemption, context: _Context) -> Redempt
 
 @read_only
 def get_redemption(uow: UnitOfWork, redemption_id: uuid.UUID) -> RedemptionView:
-    return view_of(uow, uow.redemptions.by_public_id(redemption_id))
-
-
-def view_of(uow: UnitOfWork, redemption: Redemption) -> RedemptionView:
-    """The claim as its readers see it, inside the caller's transaction."""
-    return _view(uow, redemption, _context(uow, redemption))
+    return redemption_view(uow, uow.redemptions.by_public_id(redemption_id))
 
 
 @read_only

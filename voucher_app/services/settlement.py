@@ -178,7 +178,7 @@ def build_batch(
         )
         if taken.rowcount != len(ids):  # type: ignore[attr-defined]
             raise ConcurrentRequest("another batch took some of these claims")
-    return _view(uow, batch)
+    return _batch_view(uow, batch)
 
 
 @transaction
@@ -198,7 +198,7 @@ def approve_batch(uow: UnitOfWork, batch_id: uuid.UUID, actor: Actor) -> BatchVi
         )
     _refuse_approvers(uow, batch, actor)
     batch.approved_by, batch.approved_at = actor.id, uow.clock.now()
-    return _view(uow, batch)
+    return _batch_view(uow, batch)
 
 
 @transaction
@@ -228,7 +228,7 @@ def export_batch(
         batch.debtor_account = _funding_account(uow, batch).account_number
     elif batch.status not in {"exported", "partly_paid", "paid"}:
         raise InvalidTransition(f"a {batch.status} batch is not exported", status=batch.status)
-    view = _view(uow, batch)
+    view = _batch_view(uow, batch)
     transfer, payees = _transfer(uow, batch, view)
     return Export(
         view,
@@ -373,7 +373,7 @@ def cancel_batch(uow: UnitOfWork, batch_id: uuid.UUID, reason: str, actor: Actor
         .execution_options(synchronize_session=False)
     )
     batch.status, batch.cancelled_at, batch.cancel_reason = "cancelled", uow.clock.now(), text
-    return _view(uow, batch)
+    return _batch_view(uow, batch)
 
 
 #: Settlement batches by public id. `UnknownBatch` is not in the errors tree yet, so persistence
@@ -388,7 +388,7 @@ def batches(uow: UnitOfWork) -> Repository[SettlementBatch]:
     return Repository(uow.session, _BATCHES)
 
 
-def _view(uow: UnitOfWork, batch: SettlementBatch) -> BatchView:
+def _batch_view(uow: UnitOfWork, batch: SettlementBatch) -> BatchView:
     session = uow.session
     rows = session.execute(
         select(SettlementItem, Provider.public_id, Provider.name)
@@ -450,9 +450,9 @@ def batches_of(uow: UnitOfWork, center_code: str, limit: int = 50) -> list[Batch
         .order_by(SettlementBatch.created_at.desc(), SettlementBatch.id.desc())
         .limit(limit)
     )
-    return [_view(uow, batch) for batch in found]
+    return [_batch_view(uow, batch) for batch in found]
 
 
 @read_only
 def get_batch(uow: UnitOfWork, batch_id: uuid.UUID) -> BatchView:
-    return _view(uow, batches(uow).by_public_id(batch_id))
+    return _batch_view(uow, batches(uow).by_public_id(batch_id))

@@ -79,7 +79,7 @@ def size_of(sme: Sme) -> SizeClass:
     return classify(Industry(sme.industry), sme.employees, sme.revenue_fen, sme.assets_fen)
 
 
-def view(uow: UnitOfWork, sme: Sme) -> SmeView:
+def _sme_view(uow: UnitOfWork, sme: Sme) -> SmeView:
     center = uow.session.get_one(Center, sme.home_center_id)
     return SmeView(
         sme.public_id,
@@ -157,7 +157,7 @@ def register_sme_within(
             **figures,
         )
     )
-    return view(uow, sme)
+    return _sme_view(uow, sme)
 
 
 @read_only
@@ -168,7 +168,7 @@ def code_of(uow: UnitOfWork, sme_id: int) -> str:
 
 @read_only
 def get_sme(uow: UnitOfWork, uscc: str) -> SmeView:
-    return view(uow, sme_by_uscc(uow, uscc))
+    return _sme_view(uow, sme_by_uscc(uow, uscc))
 
 
 @dataclass(frozen=True, slots=True)

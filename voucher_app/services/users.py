@@ -161,7 +161,7 @@ def _create(
     session.add(user)
     session.flush()
     record_event(uow, "user_created", user.username, by, details={"role": spec.role.value})
-    return _view(uow, user)
+    return user_view(uow, user)
 
 
 @transaction
@@ -174,12 +174,12 @@ def set_status(uow: UnitOfWork, user_id: uuid.UUID, status: UserStatus, actor: A
     before = user.status
     user.status = status.value
     record_event(uow, f"user_{status.value}", user.username, actor.id, details={"was": before})
-    return _view(uow, user)
+    return user_view(uow, user)
 
 
 @read_only
 def get_user(uow: UnitOfWork, user_id: uuid.UUID) -> UserView:
-    return _view(uow, uow.users.by_public_id(user_id))
+    return user_view(uow, uow.users.by_public_id(user_id))
 
 
 @read_only
@@ -188,15 +188,11 @@ def list_users(uow: UnitOfWork, *, after: str | None = None, limit: int = 50) ->
     query = select(User).order_by(User.username).limit(limit)
     if after is not None:
         query = query.where(User.username > after)
-    return [_view(uow, user) for user in uow.session.scalars(query)]
+    return [user_view(uow, user) for user in uow.session.scalars(query)]
 
 
-def view_of(uow: UnitOfWork, user: User) -> UserView:
+def user_view(uow: UnitOfWork, user: User) -> UserView:
     """The account as its readers see it, inside the caller's transaction."""
-    return _view(uow, user)
-
-
-def _view(uow: UnitOfWork, user: User) -> UserView:
     session = uow.session
     return UserView(
         user.public_id,

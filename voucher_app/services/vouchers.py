@@ -98,27 +98,27 @@ class TokenCheck:
     voucher: VoucherView | None
 
 
-def _voucher_view(uow: UnitOfWork, voucher: Voucher, now: datetime) -> VoucherView:
-    session = uow.session
-    return _view(
-        voucher,
-        programme_id=session.get_one(Programme, voucher.programme_id).public_id,
-        sme_uscc=session.get_one(Sme, voucher.sme_id).uscc,
-        center=session.get_one(Center, voucher.issuing_center_id).code,
-        remaining=live_balance(uow, voucher),
-        now=now,
-    )
-
-
-def _view(
+def _voucher_view(
+    uow: UnitOfWork,
     voucher: Voucher,
-    *,
-    programme_id: uuid.UUID,
-    sme_uscc: str,
-    center: str,
-    remaining: int,
     now: datetime,
+    *,
+    programme_id: uuid.UUID | None = None,
+    sme_uscc: str | None = None,
+    center: str | None = None,
+    remaining: int | None = None,
 ) -> VoucherView:
+    """The voucher as its readers see it; what the caller already holds (a join's columns, a
+    new voucher's figures) is not read again."""
+    session = uow.session
+    if programme_id is None:
+        programme_id = session.get_one(Programme, voucher.programme_id).public_id
+    if sme_uscc is None:
+        sme_uscc = session.get_one(Sme, voucher.sme_id).uscc
+    if center is None:
+        center = session.get_one(Center, voucher.issuing_center_id).code
+    if remaining is None:
+        remaining = live_balance(uow, voucher)
     return VoucherView(
         id=voucher.public_id,
         human_code=voucher.human_code,
@@ -342,13 +342,14 @@ def _issue(
         session.execute(insert(_vouchers), row)  # a plain insert costs less than the ORM's flush
     except IntegrityError as exc:  # once in 2**50, a human code taken: a rerun draws another
         raise ConcurrentRequest("a concurrent request claimed this voucher") from exc
-    return _view(
+    return _voucher_view(
+        uow,
         voucher,
+        now,
         programme_id=programme.public_id,
         sme_uscc=sme.uscc,
         center=home.code,
         remaining=face,  # a new voucher is whole
-        now=now,
     )
 
 
@@ -529,13 +530,14 @@ def list_vouchers(uow: UnitOfWork, sme_uscc: str | None = None) -> list[VoucherV
     holdings = [accounts.voucher(str(voucher.public_id)) for voucher, *_ in rows]
     balances = uow.journal.balances(holdings)
     return [
-        _view(
+        _voucher_view(
+            uow,
             voucher,
+            now,
             programme_id=programme,
             sme_uscc=uscc,
             center=center,
             remaining=balances[holding.name],
-            now=now,
         )
         for (voucher, programme, uscc, center), holding in zip(rows, holdings, strict=True)
     ]
