@@ -9,8 +9,10 @@ transaction in progress, so a service says what it wants and composes no query f
 `by_public_id` finds a row by the public id the outside world knows it by, or raises the
 domain's `Unknown…` error (a 404 at the entry points) naming that id; with `lock=True` the row
 is read with `SELECT … FOR UPDATE` and stays locked until the transaction ends (SQLite has no
-row locks and runs one writer at a time). `find` answers None instead of raising. Centers are
-known by their code (`uow.centers.by_code`). The statements are built once per process: the
+row locks and runs one writer at a time). `find` answers None instead of raising. What is also
+known by a code has a repository of its own: centers by their code (`uow.centers.by_code`),
+vouchers by their human code, SMEs and providers by their unified social credit code (the
+callers check and normalise a code first). The statements are built once per process: the
 claim's hot path reads a programme on every call.
 """
 
@@ -40,6 +42,7 @@ from voucher_app.persistence.models import (
     Programme,
     Provider,
     Redemption,
+    Sme,
     Task,
     User,
     Voucher,
@@ -104,7 +107,44 @@ class Centers:
         return center
 
 
+class Vouchers(Repository[Voucher]):
+    """The vouchers, also known by the human code printed under their QR."""
+
+    def __init__(self, session: Session) -> None:
+        super().__init__(session, VOUCHERS)
+
+    def find_by_code(self, human_code: str, *, lock: bool = False) -> Voucher | None:
+        """The voucher with this (normalised) human code, locked until the transaction ends,
+        or None."""
+        query = _VOUCHER_BY_CODE_LOCKED if lock else _VOUCHER_BY_CODE
+        return self.session.scalar(query, {"code": human_code})
+
+
+class Providers(Repository[Provider]):
+    """The providers, also known by their unified social credit code."""
+
+    def __init__(self, session: Session) -> None:
+        super().__init__(session, PROVIDERS)
+
+    def find_by_uscc(self, uscc: str) -> Provider | None:
+        return self.session.scalar(_PROVIDER_BY_USCC, {"uscc": uscc})
+
+
+class Smes:
+    """The SMEs, known outside by their unified social credit code."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def find_by_uscc(self, uscc: str) -> Sme | None:
+        return self.session.scalar(_SME_BY_USCC, {"uscc": uscc})
+
+
 _CENTER_BY_CODE = select(Center).where(Center.code == bindparam("code"))
+_VOUCHER_BY_CODE = select(Voucher).where(Voucher.human_code == bindparam("code"))
+_VOUCHER_BY_CODE_LOCKED = _VOUCHER_BY_CODE.with_for_update()
+_PROVIDER_BY_USCC = select(Provider).where(Provider.uscc == bindparam("uscc"))
+_SME_BY_USCC = select(Sme).where(Sme.uscc == bindparam("uscc"))
 
 COMPLAINTS = Lookup(Complaint, Complaint.public_id, UnknownComplaint, "complaint", "complaint")
 PROGRAMMES = Lookup(Programme, Programme.public_id, UnknownProgramme, "programme", "programme")
@@ -136,12 +176,16 @@ class Repositories:
         return Repository(self.session, PROGRAMMES)
 
     @property
-    def providers(self) -> Repository[Provider]:
-        return Repository(self.session, PROVIDERS)
+    def providers(self) -> Providers:
+        return Providers(self.session)
 
     @property
     def redemptions(self) -> Repository[Redemption]:
         return Repository(self.session, REDEMPTIONS)
+
+    @property
+    def smes(self) -> Smes:
+        return Smes(self.session)
 
     @property
     def tasks(self) -> Repository[Task]:
@@ -152,5 +196,5 @@ class Repositories:
         return Repository(self.session, USERS)
 
     @property
-    def vouchers(self) -> Repository[Voucher]:
-        return Repository(self.session, VOUCHERS)
+    def vouchers(self) -> Vouchers:
+        return Vouchers(self.session)

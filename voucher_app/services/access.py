@@ -10,8 +10,6 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 
-from sqlalchemy import select
-
 from voucher_app.domain.errors import NotAuthenticated, PermissionDenied
 from voucher_app.domain.policy import Action, Scope, decide
 from voucher_app.domain.sme import parse_uscc
@@ -117,7 +115,7 @@ def provider_scope(uow: UnitOfWork, provider_id: uuid.UUID) -> Scope:
 
 def registered_sme_scope(uow: UnitOfWork, uscc: str) -> Scope | None:
     """The scope of the SME with this code, or None when none is registered."""
-    sme = uow.session.scalar(select(Sme).where(Sme.uscc == parse_uscc(uscc)))
+    sme = uow.smes.find_by_uscc(parse_uscc(uscc))
     return None if sme is None else Scope(center_id=sme.home_center_id, sme_id=sme.id)
 
 

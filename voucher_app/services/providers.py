@@ -174,7 +174,7 @@ def apply_provider_within(
         "center_id": center.id,
     }
     now = uow.clock.now()
-    provider = uow.session.scalar(select(Provider).where(Provider.uscc == uscc))
+    provider = uow.providers.find_by_uscc(uscc)
     if provider is not None and provider.status != ProviderStatus.REJECTED:
         raise ProviderExists(
             f"a provider with code {uscc} is already registered",
@@ -239,10 +239,10 @@ def decide_provider(
 @read_only
 def public_id_by_code(uow: UnitOfWork, uscc: str) -> uuid.UUID:
     """The public id of the provider registered under this credit code."""
-    found = uow.session.scalar(select(Provider.public_id).where(Provider.uscc == parse_uscc(uscc)))
+    found = uow.providers.find_by_uscc(parse_uscc(uscc))
     if found is None:
         raise UnknownProvider(f"no provider has the code {uscc}", provider=uscc)
-    return found
+    return found.public_id
 
 
 @read_only

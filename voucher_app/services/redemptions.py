@@ -224,9 +224,7 @@ def _proven_voucher(
             "show the voucher: its token, or its code with the SME's passcode", field="voucher"
         )
     code = normalise_human_code(proof.human_code)
-    voucher = uow.session.scalar(
-        select(Voucher).where(Voucher.human_code == code).with_for_update()
-    )
+    voucher = uow.vouchers.find_by_code(code, lock=True)
     if voucher is None:
         raise InvalidInput(
             f"no voucher has the code {code}",

@@ -65,7 +65,7 @@ class SmeView:
 
 def sme_by_uscc(uow: UnitOfWork, uscc: str) -> Sme:
     code = parse_uscc(uscc)
-    sme = uow.session.scalar(select(Sme).where(Sme.uscc == code))
+    sme = uow.smes.find_by_uscc(code)
     if sme is None:
         raise unknown_sme(code)
     return sme
@@ -131,7 +131,7 @@ def register_sme_within(
         "assets_fen": declaration.assets_fen,
         "home_center_id": center.id,
     }
-    sme = uow.session.scalar(select(Sme).where(Sme.uscc == uscc))
+    sme = uow.smes.find_by_uscc(uscc)
     if sme is None:
         sme = Sme(public_id=uuid.uuid4(), uscc=uscc, registered_at=now, updated_at=now, **figures)
         uow.session.add(sme)
@@ -192,7 +192,7 @@ def check_code(uow: UnitOfWork, text: str) -> CodeCheck:
     except InvalidUSCC as invalid:
         return CodeCheck(text.strip().upper(), False, reason=str(invalid.details["reason"]))
     codes = set(uow.session.scalars(select(Center.code)))
-    registered = uow.session.scalar(select(Sme.id).where(Sme.uscc == code)) is not None
+    registered = uow.smes.find_by_uscc(code) is not None
     return CodeCheck(code, True, home_center=suggest_center(code, codes), registered=registered)
 
 

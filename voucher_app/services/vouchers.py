@@ -506,7 +506,7 @@ def get_voucher(uow: UnitOfWork, voucher_id: uuid.UUID) -> VoucherView:
 @read_only
 def find_by_code(uow: UnitOfWork, human_code: str) -> VoucherView:
     code = normalise_human_code(human_code)
-    voucher = uow.session.scalar(select(Voucher).where(Voucher.human_code == code))
+    voucher = uow.vouchers.find_by_code(code)
     if voucher is None:
         raise UnknownVoucher(f"no voucher with code {code}", code=code)
     return _voucher_view(uow, voucher, uow.clock.now())
