@@ -14,7 +14,9 @@ The unit of work does not know the ledger: it is handed a journal factory (the w
 `ledger.journal.Journal`) and builds one journal per transaction with the session and clock; all
 it asks of that journal is whether entries were posted, to sequence the log after the commit.
 It is generic in the journal's type and the published-checkpoint file's, so that services see
-the ledger's own types (`ledger.unit_of_work.UnitOfWork`).
+the ledger's own types (`ledger.unit_of_work.UnitOfWork`). Services find the rows they work on
+through the repositories it offers (`uow.vouchers.by_public_id(id, lock=True)`, …), bound to the
+session of the transaction in progress.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from sqlalchemy.orm import Session
 from voucher_app.clock import Clock
 from voucher_app.domain.errors import ConcurrentRequest
 from voucher_app.persistence.database import Database
+from voucher_app.persistence.repositories import Repositories
 
 
 class JournalWriter(Protocol):
@@ -51,8 +54,9 @@ ATTEMPTS = 5
 _RETRYABLE_SQLSTATES = {"40001", "40P01"}  # serialization_failure, deadlock_detected
 
 
-class UnitOfWork(Generic[J, F]):
-    """Holds the session of the transaction in progress and the services' collaborators."""
+class UnitOfWork(Repositories, Generic[J, F]):
+    """Holds the session of the transaction in progress and the services' collaborators, and
+    offers the repositories over that session (`uow.vouchers`, …: `persistence.repositories`)."""
 
     def __init__(
         self,

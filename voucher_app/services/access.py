@@ -10,8 +10,6 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 
-from sqlalchemy import select
-
 from voucher_app.domain.errors import NotAuthenticated, PermissionDenied
 from voucher_app.domain.policy import Action, Scope, decide
 from voucher_app.domain.sme import parse_uscc
@@ -20,13 +18,8 @@ from voucher_app.ledger.unit_of_work import UnitOfWork
 from voucher_app.persistence.models import Provider, Sme, Voucher
 from voucher_app.persistence.uow import read_only
 from voucher_app.services import settlement, users
-from voucher_app.services.centers import center_by_code, is_within
-from voucher_app.services.programmes import programme_by_id
-from voucher_app.services.providers import provider_by_id
-from voucher_app.services.redemptions import claim_by_id
+from voucher_app.services.centers import is_within
 from voucher_app.services.smes import sme_by_uscc
-from voucher_app.services.tracking import complaint_by_id
-from voucher_app.services.vouchers import voucher_by_id
 
 #: Finds, inside the decision's transaction, what a request touches.
 FindScope = Callable[[UnitOfWork], Scope]
@@ -88,17 +81,17 @@ def _within(uow: UnitOfWork) -> Callable[[int, int], bool]:
 
 
 def center_scope(uow: UnitOfWork, center_code: str) -> Scope:
-    return Scope(center_id=center_by_code(uow.session, center_code).id)
+    return Scope(center_id=uow.centers.by_code(center_code).id)
 
 
 def programme_scope(uow: UnitOfWork, programme_id: uuid.UUID) -> Scope:
     """A programme belongs to the center that owns it."""
-    return Scope(center_id=programme_by_id(uow.session, programme_id).owner_center_id)
+    return Scope(center_id=uow.programmes.by_public_id(programme_id).owner_center_id)
 
 
 def user_scope(uow: UnitOfWork, user_id: uuid.UUID) -> Scope:
     """A user belongs to their center, their SME's home center or their provider's center."""
-    user = users.user_row(uow, user_id)
+    user = uow.users.by_public_id(user_id)
     center_id = user.center_id
     if user.sme_id is not None:
         center_id = uow.session.get_one(Sme, user.sme_id).home_center_id
@@ -109,20 +102,20 @@ def user_scope(uow: UnitOfWork, user_id: uuid.UUID) -> Scope:
 
 def claim_scope(uow: UnitOfWork, redemption_id: uuid.UUID) -> Scope:
     """A claim concerns its voucher's issuing center, the voucher's SME and its provider."""
-    claim = claim_by_id(uow, redemption_id)
+    claim = uow.redemptions.by_public_id(redemption_id)
     voucher = uow.session.get_one(Voucher, claim.voucher_id)
     return Scope(voucher.issuing_center_id, voucher.sme_id, claim.provider_id)
 
 
 def provider_scope(uow: UnitOfWork, provider_id: uuid.UUID) -> Scope:
     """A provider's own things; its center's staff look after it."""
-    provider = provider_by_id(uow, provider_id)
+    provider = uow.providers.by_public_id(provider_id)
     return Scope(center_id=provider.center_id, provider_id=provider.id)
 
 
 def registered_sme_scope(uow: UnitOfWork, uscc: str) -> Scope | None:
     """The scope of the SME with this code, or None when none is registered."""
-    sme = uow.session.scalar(select(Sme).where(Sme.uscc == parse_uscc(uscc)))
+    sme = uow.smes.find_by_uscc(parse_uscc(uscc))
     return None if sme is None else Scope(center_id=sme.home_center_id, sme_id=sme.id)
 
 
@@ -134,15 +127,15 @@ def sme_scope(uow: UnitOfWork, uscc: str) -> Scope:
 
 def voucher_scope(uow: UnitOfWork, voucher_id: uuid.UUID) -> Scope:
     """A voucher concerns its issuing center and its SME."""
-    voucher = voucher_by_id(uow, voucher_id)
+    voucher = uow.vouchers.by_public_id(voucher_id)
     return Scope(center_id=voucher.issuing_center_id, sme_id=voucher.sme_id)
 
 
 def complaint_scope(uow: UnitOfWork, complaint_id: uuid.UUID) -> Scope:
     """A complaint is the voucher's center's to handle."""
-    return Scope(center_id=complaint_by_id(uow, complaint_id).center_id)
+    return Scope(center_id=uow.complaints.by_public_id(complaint_id).center_id)
 
 
 def batch_scope(uow: UnitOfWork, batch_id: uuid.UUID) -> Scope:
     """A settlement batch belongs to the center that built it."""
-    return Scope(center_id=settlement.batch_row(uow, batch_id).center_id)
+    return Scope(center_id=settlement.batches(uow).by_public_id(batch_id).center_id)

@@ -14,7 +14,7 @@ from voucher_app.ledger.unit_of_work import UnitOfWork
 from voucher_app.persistence.models import Provider, Sme, User
 from voucher_app.persistence.uow import read_only
 from voucher_app.services import providers, users
-from voucher_app.services.centers import center_by_code, subtree_ids
+from voucher_app.services.centers import subtree_ids
 from voucher_app.services.providers import ProviderView
 from voucher_app.services.users import UserView
 
@@ -28,7 +28,7 @@ class Waiting:
 @read_only
 def waiting_for(uow: UnitOfWork, center_code: str) -> Waiting:
     session = uow.session
-    within = subtree_ids(session, center_by_code(session, center_code).id)
+    within = subtree_ids(session, uow.centers.by_code(center_code).id)
     applied = session.scalars(
         select(Provider)
         .where(Provider.status == ProviderStatus.PENDING, Provider.center_id.in_(within))
@@ -45,6 +45,6 @@ def waiting_for(uow: UnitOfWork, center_code: str) -> Waiting:
         .order_by(User.created_at, User.id)
     )
     return Waiting(
-        [providers.view_of(uow, provider) for provider in applied],
-        [users.view_of(uow, user) for user in registered],
+        [providers.provider_view(uow, provider) for provider in applied],
+        [users.user_view(uow, user) for user in registered],
     )

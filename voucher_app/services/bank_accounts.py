@@ -19,7 +19,7 @@ from voucher_app.domain.errors import AccountRegistered, ForeignAccount
 from voucher_app.ledger.unit_of_work import UnitOfWork
 from voucher_app.persistence.models import BankAccount, Center
 from voucher_app.persistence.uow import read_only, transaction
-from voucher_app.services.centers import center_by_code, is_within
+from voucher_app.services.centers import is_within
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,7 +33,7 @@ def register_account(
     uow: UnitOfWork, center_code: str, details: BankDetails, actor: Actor
 ) -> AccountView:
     """Register (or correct the details of) an account the center holds."""
-    center = center_by_code(uow.session, center_code)
+    center = uow.centers.by_code(center_code)
     checked = check_bank_details(details, require_cnaps=False)
     register_within(uow, center, checked, actor)
     return AccountView(center.code, checked)
@@ -91,7 +91,7 @@ def statement_account(uow: UnitOfWork, account_number: str, center: Center | Non
 
 @read_only
 def accounts_of(uow: UnitOfWork, center_code: str) -> list[AccountView]:
-    center = center_by_code(uow.session, center_code)
+    center = uow.centers.by_code(center_code)
     rows = uow.session.scalars(
         select(BankAccount)
         .where(BankAccount.center_id == center.id)

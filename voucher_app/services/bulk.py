@@ -26,7 +26,7 @@ from voucher_app.ledger.unit_of_work import UnitOfWork
 from voucher_app.persistence.models import Sme
 from voucher_app.persistence.uow import read_only, transaction
 from voucher_app.services import vouchers
-from voucher_app.services.centers import center_by_code, subtree_ids
+from voucher_app.services.centers import subtree_ids
 from voucher_app.services.vouchers import VoucherSigner
 from voucher_app.tabular.reading import MAX_ROWS, read_table
 
@@ -165,7 +165,7 @@ def _homes_within(uow: UnitOfWork, center: str | None) -> frozenset[int] | None:
     """The centers whose SMEs an upload for `center` may reach (None: any)."""
     if center is None:
         return None
-    return frozenset(subtree_ids(uow.session, center_by_code(uow.session, center).id))
+    return frozenset(subtree_ids(uow.session, uow.centers.by_code(center).id))
 
 
 @read_only

@@ -11,7 +11,7 @@ from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import Session
 
 from voucher_app.domain.centers import CenterLevel, CenterSpec, parse_center_rows
-from voucher_app.domain.errors import InvalidCenterData, UnknownCenter
+from voucher_app.domain.errors import InvalidCenterData
 from voucher_app.ledger.unit_of_work import UnitOfWork
 from voucher_app.persistence.models import Center
 from voucher_app.persistence.uow import read_only, transaction
@@ -76,13 +76,6 @@ def import_centers(uow: UnitOfWork, specs: Iterable[CenterSpec]) -> ImportResult
     return ImportResult(created, updated, unchanged)
 
 
-def center_by_code(session: Session, code: str) -> Center:
-    center = session.scalar(select(Center).where(Center.code == code))
-    if center is None:
-        raise UnknownCenter(f"no service center with code {code!r}", center=code)
-    return center
-
-
 @dataclass(frozen=True, slots=True)
 class Hierarchy:
     """Every center in memory (a province has a few hundred), for reports that roll figures up
@@ -143,7 +136,7 @@ _up = _up.union_all(
 _ANCESTOR = select(_up.c.id).where(_up.c.id == bindparam("root"))
 
 
-def view(center: Center, parent_code: str | None) -> CenterView:
+def _center_view(center: Center, parent_code: str | None) -> CenterView:
     return CenterView(
         center.code, center.name_zh, center.name_en, CenterLevel(center.level), parent_code
     )
@@ -159,7 +152,7 @@ def code_of(uow: UnitOfWork, center_id: int) -> str:
 def list_subtree(uow: UnitOfWork, code: str) -> list[CenterView]:
     """The center `code` and everything below it, parents before children."""
     session = uow.session
-    root = center_by_code(session, code)
+    root = uow.centers.by_code(code)
     return _ordered(session, select(Center).where(Center.id.in_(subtree_ids(session, root.id))))
 
 
@@ -174,4 +167,4 @@ def _ordered(session: Session, query: Select[Center]) -> list[CenterView]:
     codes = {center_id: code for center_id, code in session.execute(select(Center.id, Center.code))}
     depth = {level: position for position, level in enumerate(CenterLevel)}
     centers.sort(key=lambda c: (depth[CenterLevel(c.level)], c.code))
-    return [view(c, codes.get(c.parent_id) if c.parent_id else None) for c in centers]
+    return [_center_view(c, codes.get(c.parent_id) if c.parent_id else None) for c in centers]

@@ -13,8 +13,8 @@ from voucher_app.domain.tracking import RATEABLE
 from voucher_app.ledger.unit_of_work import UnitOfWork
 from voucher_app.persistence.models import Provider, Redemption, ServiceRating, Sme, Voucher
 from voucher_app.persistence.uow import read_only
-from voucher_app.services.centers import center_by_code, subtree_ids
-from voucher_app.services.redemptions import RedemptionView, view_of
+from voucher_app.services.centers import subtree_ids
+from voucher_app.services.redemptions import RedemptionView, redemption_view
 
 #: Claims a center reviews: the SME has confirmed them (or its window closed in silence).
 TO_REVIEW = ("confirmed",)
@@ -35,14 +35,14 @@ def of_provider(
         .order_by(Redemption.submitted_at.desc(), Redemption.id.desc())
         .limit(limit)
     )
-    return [view_of(uow, claim) for claim in uow.session.scalars(query)]
+    return [redemption_view(uow, claim) for claim in uow.session.scalars(query)]
 
 
 @read_only
 def waiting_for_sme(uow: UnitOfWork, sme_uscc: str, limit: int = LIMIT) -> list[RedemptionView]:
     """Claims on the SME's vouchers that wait for its answer, oldest first."""
     query = _of_sme(sme_uscc, TO_ANSWER).limit(limit)
-    return [view_of(uow, claim) for claim in uow.session.scalars(query)]
+    return [redemption_view(uow, claim) for claim in uow.session.scalars(query)]
 
 
 @read_only
@@ -50,7 +50,7 @@ def to_rate_for_sme(uow: UnitOfWork, sme_uscc: str, limit: int = LIMIT) -> list[
     """Approved or paid claims on the SME's vouchers that it has not rated yet, oldest first."""
     rated = select(ServiceRating.redemption_id)
     query = _of_sme(sme_uscc, RATEABLE).where(Redemption.id.not_in(rated)).limit(limit)
-    return [view_of(uow, claim) for claim in uow.session.scalars(query)]
+    return [redemption_view(uow, claim) for claim in uow.session.scalars(query)]
 
 
 def _of_sme(sme_uscc: str, statuses: Collection[str]) -> Select[Redemption]:
@@ -67,7 +67,7 @@ def _of_sme(sme_uscc: str, statuses: Collection[str]) -> Select[Redemption]:
 def review_queue(uow: UnitOfWork, center_code: str, limit: int = LIMIT) -> list[RedemptionView]:
     """Confirmed claims on vouchers issued in the center's subtree, oldest first."""
     session = uow.session
-    within = subtree_ids(session, center_by_code(session, center_code).id)
+    within = subtree_ids(session, uow.centers.by_code(center_code).id)
     query = (
         select(Redemption)
         .join(Voucher, Voucher.id == Redemption.voucher_id)
@@ -75,4 +75,4 @@ def review_queue(uow: UnitOfWork, center_code: str, limit: int = LIMIT) -> list[
         .order_by(Redemption.submitted_at, Redemption.id)
         .limit(limit)
     )
-    return [view_of(uow, claim) for claim in session.scalars(query)]
+    return [redemption_view(uow, claim) for claim in session.scalars(query)]

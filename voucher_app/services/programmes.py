@@ -12,8 +12,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import bindparam, select
-from sqlalchemy.orm import Session
+from sqlalchemy import select
 
 from voucher_app.domain import accounts
 from voucher_app.domain.actors import Actor
@@ -23,17 +22,16 @@ from voucher_app.domain.errors import (
     FundingExceedsBudget,
     InsufficientFunds,
     NotAChildCenter,
-    UnknownProgramme,
 )
 from voucher_app.domain.money import require_fen
 from voucher_app.domain.programmes import ProgrammeTerms
 from voucher_app.domain.sme import SizeClass
-from voucher_app.ledger.journal import Journal, PostedEntry
+from voucher_app.ledger.journal import PostedEntry
 from voucher_app.ledger.unit_of_work import UnitOfWork
 from voucher_app.persistence.models import Center, Programme
 from voucher_app.persistence.uow import read_only, transaction
 from voucher_app.services import spend_facts
-from voucher_app.services.centers import center_by_code, is_within
+from voucher_app.services.centers import is_within
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,18 +54,8 @@ class ProgrammeView:
     confirmation_days: int
 
 
-def programme_by_id(session: Session, programme_id: uuid.UUID) -> Programme:
-    programme = session.scalar(_PROGRAMME_BY_ID, {"id": programme_id})
-    if programme is None:
-        raise UnknownProgramme(f"no programme {programme_id}", programme=str(programme_id))
-    return programme
-
-
-_PROGRAMME_BY_ID = select(Programme).where(Programme.public_id == bindparam("id"))  # every claim
-
-
-def _view(session: Session, programme: Programme, journal: Journal) -> ProgrammeView:
-    owner = session.get_one(Center, programme.owner_center_id)
+def _programme_view(uow: UnitOfWork, programme: Programme) -> ProgrammeView:
+    owner = uow.session.get_one(Center, programme.owner_center_id)
     funding = accounts.funding(str(programme.public_id))
     return ProgrammeView(
         id=programme.public_id,
@@ -76,7 +64,7 @@ def _view(session: Session, programme: Programme, journal: Journal) -> Programme
         period_start=programme.period_start,
         period_end=programme.period_end,
         total_budget_fen=programme.total_budget_fen,
-        funded_fen=-journal.balance(funding),
+        funded_fen=-uow.journal.balance(funding),
         subsidy_rate_bp=programme.subsidy_rate_bp,
         sme_cap_fen=programme.sme_cap_fen,
         voucher_face_value_fen=programme.voucher_face_value_fen,
@@ -93,7 +81,7 @@ def _view(session: Session, programme: Programme, journal: Journal) -> Programme
 def create_programme(uow: UnitOfWork, terms: ProgrammeTerms, actor: Actor) -> ProgrammeView:
     """Record a programme and open its funding account, floored at minus its total budget."""
     session = uow.session
-    owner = center_by_code(session, terms.owner_center)
+    owner = uow.centers.by_code(terms.owner_center)
     programme = Programme(
         public_id=uuid.uuid4(),
         name=terms.name.strip(),
@@ -117,21 +105,19 @@ def create_programme(uow: UnitOfWork, terms: ProgrammeTerms, actor: Actor) -> Pr
     uow.journal.open_account(
         accounts.funding(str(programme.public_id)), floor_fen=-terms.total_budget_fen
     )
-    return _view(session, programme, uow.journal)
+    return _programme_view(uow, programme)
 
 
 @read_only
 def list_programmes(uow: UnitOfWork) -> list[ProgrammeView]:
     """Every programme, by name."""
-    session = uow.session
-    found = session.scalars(select(Programme).order_by(Programme.name, Programme.id))
-    return [_view(session, programme, uow.journal) for programme in found]
+    found = uow.session.scalars(select(Programme).order_by(Programme.name, Programme.id))
+    return [_programme_view(uow, programme) for programme in found]
 
 
 @read_only
 def get_programme(uow: UnitOfWork, programme_id: uuid.UUID) -> ProgrammeView:
-    session = uow.session
-    return _view(session, programme_by_id(session, programme_id), uow.journal)
+    return _programme_view(uow, uow.programmes.by_public_id(programme_id))
 
 
 @transaction
@@ -145,7 +131,7 @@ def fund_programme(
     """Appropriate `amount_fen` to the programme: it lands in the owning center's budget."""
     require_fen(amount_fen)
     session = uow.session
-    programme = programme_by_id(session, programme_id)
+    programme = uow.programmes.by_public_id(programme_id)
     owner = session.get_one(Center, programme.owner_center_id)
     pid = str(programme.public_id)
     funding = accounts.funding(pid)
@@ -184,9 +170,9 @@ def _move_between_parent_and_child(
 ) -> PostedEntry:
     require_fen(amount_fen)
     session = uow.session
-    programme = programme_by_id(session, programme_id)
-    parent = center_by_code(session, parent_code)
-    child = center_by_code(session, child_code)
+    programme = uow.programmes.by_public_id(programme_id)
+    parent = uow.centers.by_code(parent_code)
+    child = uow.centers.by_code(child_code)
     if child.parent_id != parent.id:
         raise NotAChildCenter(
             f"{child.code} is not a direct child of {parent.code}",
@@ -269,10 +255,9 @@ def available_budgets(
     uow: UnitOfWork, programme_id: uuid.UUID, center_codes: list[str]
 ) -> dict[str, int]:
     """What each center has left to issue of the programme, in one read."""
-    session = uow.session
-    pid = str(programme_by_id(session, programme_id).public_id)
+    pid = str(uow.programmes.by_public_id(programme_id).public_id)
     budgets = {
-        code: accounts.available(center_by_code(session, code).code, pid) for code in center_codes
+        code: accounts.available(uow.centers.by_code(code).code, pid) for code in center_codes
     }
     balances = uow.journal.balances(list(budgets.values()))
     return {code: balances[budget.name] for code, budget in budgets.items()}

@@ -36,7 +36,7 @@ from voucher_app.persistence import paging
 from voucher_app.persistence.models import Center, Product, Provider, ProviderEvent
 from voucher_app.persistence.uow import read_only, transaction
 from voucher_app.services import ratings
-from voucher_app.services.centers import center_by_code, subtree_ids
+from voucher_app.services.centers import subtree_ids
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,20 +107,8 @@ def _categories(values: tuple[str, ...]) -> list[str]:
     return sorted(set(values))
 
 
-def provider_by_id(uow: UnitOfWork, provider_id: uuid.UUID, *, lock: bool = False) -> Provider:
-    query = select(Provider).where(Provider.public_id == provider_id)
-    provider = uow.session.scalar(query.with_for_update() if lock else query)
-    if provider is None:
-        raise UnknownProvider(f"no provider {provider_id}", provider=str(provider_id))
-    return provider
-
-
-def view_of(uow: UnitOfWork, provider: Provider) -> ProviderView:
+def provider_view(uow: UnitOfWork, provider: Provider) -> ProviderView:
     """The provider as its readers see it, inside the caller's transaction."""
-    return _view(uow, provider)
-
-
-def _view(uow: UnitOfWork, provider: Provider) -> ProviderView:
     center = uow.session.get_one(Center, provider.center_id)
     return ProviderView(
         provider.public_id,
@@ -168,7 +156,7 @@ def apply_provider_within(
     """`apply_provider`'s steps inside the caller's open transaction (`registration` records
     the provider and opens its first account in one)."""
     uscc = parse_uscc(application.uscc)
-    center = center_by_code(uow.session, application.center)
+    center = uow.centers.by_code(application.center)
     bank = BankDetails(
         bank_name=application.bank_name,
         account_name=application.bank_account_name,
@@ -186,7 +174,7 @@ def apply_provider_within(
         "center_id": center.id,
     }
     now = uow.clock.now()
-    provider = uow.session.scalar(select(Provider).where(Provider.uscc == uscc))
+    provider = uow.providers.find_by_uscc(uscc)
     if provider is not None and provider.status != ProviderStatus.REJECTED:
         raise ProviderExists(
             f"a provider with code {uscc} is already registered",
@@ -203,7 +191,7 @@ def apply_provider_within(
     provider.status, provider.status_reason = ProviderStatus.PENDING, None
     _flush_or_rerun(uow)
     _record(uow, provider, actor, now)
-    return _view(uow, provider)
+    return provider_view(uow, provider)
 
 
 def _bank_columns(bank: BankDetails) -> dict[str, str | None]:
@@ -224,11 +212,11 @@ def change_bank_account(
 ) -> ProviderView:
     """Change the account a provider is paid to (batches already exported keep the account
     they pay); the change is an event with who made it, like every change of standing."""
-    provider = provider_by_id(uow, provider_id, lock=True)
+    provider = uow.providers.by_public_id(provider_id, lock=True)
     for name, value in _bank_columns(bank).items():
         setattr(provider, name, value)
     _record(uow, provider, actor, uow.clock.now(), reason="bank account changed")
-    return _view(uow, provider)
+    return provider_view(uow, provider)
 
 
 @transaction
@@ -240,21 +228,21 @@ def decide_provider(
     reason: str | None = None,
 ) -> ProviderView:
     """Approve, reject, suspend or reinstate a provider (`domain.providers` says which apply)."""
-    provider = provider_by_id(uow, provider_id, lock=True)  # one decision at a time
+    provider = uow.providers.by_public_id(provider_id, lock=True)  # one decision at a time
     target = decide(ProviderStatus(provider.status), decision, reason)
     provider.status = target
     provider.status_reason = (reason or "").strip() or None
     _record(uow, provider, actor, uow.clock.now())
-    return _view(uow, provider)
+    return provider_view(uow, provider)
 
 
 @read_only
 def public_id_by_code(uow: UnitOfWork, uscc: str) -> uuid.UUID:
     """The public id of the provider registered under this credit code."""
-    found = uow.session.scalar(select(Provider.public_id).where(Provider.uscc == parse_uscc(uscc)))
+    found = uow.providers.find_by_uscc(parse_uscc(uscc))
     if found is None:
         raise UnknownProvider(f"no provider has the code {uscc}", provider=uscc)
-    return found
+    return found.public_id
 
 
 @read_only
@@ -266,7 +254,7 @@ def public_id_of(uow: UnitOfWork, provider_row_id: int) -> uuid.UUID:
 @read_only
 def products_of(uow: UnitOfWork, provider_id: uuid.UUID) -> list[ProductView]:
     """The provider's products in the catalogue, by name."""
-    provider = provider_by_id(uow, provider_id)
+    provider = uow.providers.by_public_id(provider_id)
     center = uow.session.get_one(Center, provider.center_id)
     found = uow.session.scalars(
         select(Product)
@@ -278,7 +266,7 @@ def products_of(uow: UnitOfWork, provider_id: uuid.UUID) -> list[ProductView]:
 
 @read_only
 def get_provider(uow: UnitOfWork, provider_id: uuid.UUID) -> ProviderView:
-    return _view(uow, provider_by_id(uow, provider_id))
+    return provider_view(uow, uow.providers.by_public_id(provider_id))
 
 
 def require_approved(provider: Provider) -> None:
@@ -296,7 +284,7 @@ def add_product(
     uow: UnitOfWork, provider_id: uuid.UUID, terms: ProductTerms, actor: Actor
 ) -> ProductView:
     """Publish a service product of an approved provider in one of its categories."""
-    return _publish(uow, provider_by_id(uow, provider_id), terms)
+    return _publish(uow, uow.providers.by_public_id(provider_id), terms)
 
 
 @transaction
@@ -309,7 +297,7 @@ def revise_product(
 ) -> ProductView:
     """Publish new terms for a product: the old version is withdrawn, not edited, so a claim
     made under it keeps the price and standard it was made under; the answer is the new one."""
-    provider = provider_by_id(uow, provider_id)
+    provider = uow.providers.by_public_id(provider_id)
     active_product(uow, provider, product_id, lock=True).active = False
     return _publish(uow, provider, terms)
 
@@ -319,7 +307,8 @@ def withdraw_product(
     uow: UnitOfWork, provider_id: uuid.UUID, product_id: uuid.UUID, actor: Actor
 ) -> None:
     """Take a product out of the catalogue; claims already made under it are unaffected."""
-    active_product(uow, provider_by_id(uow, provider_id), product_id, lock=True).active = False
+    provider = uow.providers.by_public_id(provider_id)
+    active_product(uow, provider, product_id, lock=True).active = False
 
 
 def active_product(
@@ -402,7 +391,7 @@ def catalogue(
     if category is not None:
         query = query.where(Product.category == category)
     if center is not None:
-        root = center_by_code(uow.session, center)
+        root = uow.centers.by_code(center)
         query = query.where(Provider.center_id.in_(subtree_ids(uow.session, root.id)))
     anchor = (
         None

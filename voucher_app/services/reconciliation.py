@@ -69,7 +69,7 @@ from voucher_app.persistence.models import (
 from voucher_app.persistence.uow import read_only, transaction
 from voucher_app.services import spend_facts
 from voucher_app.services.bank_accounts import statement_account
-from voucher_app.services.centers import center_by_code, subtree_ids
+from voucher_app.services.centers import subtree_ids
 from voucher_app.services.ledger import reverse
 from voucher_app.settlement import overlap
 from voucher_app.settlement.camt053 import Statement, parse_camt053
@@ -149,7 +149,7 @@ class ReconciliationReport:
 @transaction
 def save_mapping(uow: UnitOfWork, center_code: str, name: str, mapping: ColumnMapping) -> None:
     """Save (or replace) a center's named column mapping for CSV/XLSX statements."""
-    center = center_by_code(uow.session, center_code)
+    center = uow.centers.by_code(center_code)
     label = name.strip()
     if not 0 < len(label) <= 100:
         raise InvalidInput("a mapping has a name of 1 to 100 characters", field="name")
@@ -167,7 +167,7 @@ def save_mapping(uow: UnitOfWork, center_code: str, name: str, mapping: ColumnMa
 
 
 def _mapping(uow: UnitOfWork, center_code: str, name: str) -> ColumnMapping:
-    center = center_by_code(uow.session, center_code)
+    center = uow.centers.by_code(center_code)
     columns = uow.session.scalar(
         select(StatementMapping.columns).where(
             StatementMapping.center_id == center.id, StatementMapping.name == name
@@ -298,7 +298,7 @@ def import_statement(
         account=account,
         max_rows=max_rows,
     )
-    center = None if center_code is None else center_by_code(session, center_code)
+    center = None if center_code is None else uow.centers.by_code(center_code)
     registered = statement_account(uow, statement.account, center)  # imports take turns
     statement = replace(statement, account=registered.account_number)
     if (earlier := _imported(uow, digest)) is not None:  # uploaded at the same time, twice
@@ -832,7 +832,7 @@ def reconciliation_report(
     settled; and the lines of the statements imported for them that nothing matched or that
     wait for a person (a batch booked as one entry that does not add up)."""
     session = uow.session
-    center = center_by_code(session, center_code)
+    center = uow.centers.by_code(center_code)
     query = (
         select(SettlementItem, SettlementBatch.reference, Provider.name)
         .join(SettlementBatch, SettlementBatch.id == SettlementItem.batch_id)

@@ -35,7 +35,6 @@ from voucher_app.domain.errors import (
     ConcurrentRequest,
     InvalidInput,
     InvoiceReused,
-    UnknownRedemption,
     VoucherInUse,
     VoucherNotActive,
     WrongPasscode,
@@ -58,8 +57,8 @@ from voucher_app.persistence.models import (
 )
 from voucher_app.persistence.uow import read_only, transaction
 from voucher_app.services import notifications, spend_facts
-from voucher_app.services.providers import active_product, provider_by_id, require_approved
-from voucher_app.services.vouchers import current_status, live_balance, voucher_by_id
+from voucher_app.services.providers import active_product, require_approved
+from voucher_app.services.vouchers import current_status, live_balance
 from voucher_app.signing.jws import verify_voucher
 
 PASSCODE_DIGITS = 6
@@ -135,7 +134,7 @@ def _context(uow: UnitOfWork, redemption: Redemption) -> _Context:
 @transaction
 def new_passcode(uow: UnitOfWork, voucher_id: uuid.UUID) -> str:
     """A fresh one-time code for the SME to read out; valid for `PASSCODE_LIFETIME`, once."""
-    voucher = voucher_by_id(uow, voucher_id)
+    voucher = uow.vouchers.by_public_id(voucher_id)
     code = f"{secrets.randbelow(10**PASSCODE_DIGITS):0{PASSCODE_DIGITS}d}"
     now = uow.clock.now()
     uow.session.add(
@@ -191,7 +190,7 @@ def submit_redemption(
 ) -> RedemptionView:
     """Claim the subsidy for a delivered service from a voucher (see the module docstring)."""
     session = uow.session
-    provider = provider_by_id(uow, provider_id)
+    provider = uow.providers.by_public_id(provider_id)
     require_approved(provider)
     voucher = _proven_voucher(uow, proof, public_keys)
     now = uow.clock.now()
@@ -210,7 +209,7 @@ def submit_redemption(
     _post(uow, EntryKind.REDEEM, redemption, context, actor)
     _record(uow, redemption, actor, reason=None)
     _ask_sme(uow, redemption, voucher)
-    return _view(uow, redemption, context)
+    return redemption_view(uow, redemption, context)
 
 
 def _proven_voucher(
@@ -219,15 +218,13 @@ def _proven_voucher(
     """The voucher the provider has shown, its row locked until the transaction ends."""
     if proof.token:
         claims = verify_voucher(proof.token.strip(), public_keys, uow.clock.now())
-        return voucher_by_id(uow, claims.voucher_id, lock=True)
+        return uow.vouchers.by_public_id(claims.voucher_id, lock=True)
     if not (proof.human_code and proof.passcode):
         raise InvalidInput(
             "show the voucher: its token, or its code with the SME's passcode", field="voucher"
         )
     code = normalise_human_code(proof.human_code)
-    voucher = uow.session.scalar(
-        select(Voucher).where(Voucher.human_code == code).with_for_update()
-    )
+    voucher = uow.vouchers.find_by_code(code, lock=True)
     if voucher is None:
         raise InvalidInput(
             f"no voucher has the code {code}",
@@ -372,7 +369,7 @@ def resubmit_redemption(
     uow: UnitOfWork, redemption_id: uuid.UUID, service: Service, actor: Actor
 ) -> RedemptionView:
     """The provider corrects a disputed or rejected claim and submits it again."""
-    redemption = claim_by_id(uow, redemption_id, lock=True)
+    redemption = uow.redemptions.by_public_id(redemption_id, lock=True)
     voucher = uow.session.scalar(
         select(Voucher).where(Voucher.id == redemption.voucher_id).with_for_update()
     )
@@ -388,13 +385,13 @@ def resubmit_redemption(
     _post(uow, EntryKind.REDEEM, redemption, context, actor)
     _record(uow, redemption, actor, reason=None, step=Step.RESUBMIT)
     _ask_sme(uow, redemption, voucher)
-    return _view(uow, redemption, context)
+    return redemption_view(uow, redemption, context)
 
 
 def _step(
     uow: UnitOfWork, redemption_id: uuid.UUID, step: Step, actor: Actor, *, reason: str | None
 ) -> RedemptionView:
-    redemption = claim_by_id(uow, redemption_id, lock=True)
+    redemption = uow.redemptions.by_public_id(redemption_id, lock=True)
     now = uow.clock.now()
     status = next_status(step, redemption.status, confirm_by=redemption.confirm_by, now=now)
     context = _context(uow, redemption)
@@ -412,7 +409,7 @@ def _step(
     redemption.status = status
     redemption.status_reason = reason
     _record(uow, redemption, actor, reason=reason)
-    return _view(uow, redemption, context)
+    return redemption_view(uow, redemption, context)
 
 
 def _post(
@@ -556,15 +553,13 @@ def queue_confirmation_reminders(uow: UnitOfWork, within: timedelta) -> int:
 # --- reading ----------------------------------------------------------------------------------
 
 
-def claim_by_id(uow: UnitOfWork, redemption_id: uuid.UUID, *, lock: bool = False) -> Redemption:
-    query = select(Redemption).where(Redemption.public_id == redemption_id)
-    redemption = uow.session.scalar(query.with_for_update() if lock else query)
-    if redemption is None:
-        raise UnknownRedemption(f"no claim {redemption_id}", redemption=str(redemption_id))
-    return redemption
-
-
-def _view(uow: UnitOfWork, redemption: Redemption, context: _Context) -> RedemptionView:
+def redemption_view(
+    uow: UnitOfWork, redemption: Redemption, context: _Context | None = None
+) -> RedemptionView:
+    """The claim as its readers see it, inside the caller's transaction (`context`: what the
+    caller already read of it)."""
+    if context is None:
+        context = _context(uow, redemption)
     product = None
     if redemption.product_id is not None:
         product = uow.session.scalar(
@@ -591,18 +586,13 @@ def _view(uow: UnitOfWork, redemption: Redemption, context: _Context) -> Redempt
 
 @read_only
 def get_redemption(uow: UnitOfWork, redemption_id: uuid.UUID) -> RedemptionView:
-    return view_of(uow, claim_by_id(uow, redemption_id))
-
-
-def view_of(uow: UnitOfWork, redemption: Redemption) -> RedemptionView:
-    """The claim as its readers see it, inside the caller's transaction."""
-    return _view(uow, redemption, _context(uow, redemption))
+    return redemption_view(uow, uow.redemptions.by_public_id(redemption_id))
 
 
 @read_only
 def redemption_history(uow: UnitOfWork, redemption_id: uuid.UUID) -> list[dict[str, Any]]:
     """Every step of the claim, oldest first: status, reason, figures, actor and time."""
-    redemption = claim_by_id(uow, redemption_id)
+    redemption = uow.redemptions.by_public_id(redemption_id)
     events = uow.session.scalars(
         select(RedemptionEvent)
         .where(RedemptionEvent.redemption_id == redemption.id)

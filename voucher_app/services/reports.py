@@ -26,8 +26,7 @@ from voucher_app.domain.spend import Figures, Measure, total
 from voucher_app.ledger.unit_of_work import UnitOfWork
 from voucher_app.persistence.models import Programme, Provider, SpendFact
 from voucher_app.persistence.uow import read_only
-from voucher_app.services.centers import center_by_code, load_hierarchy
-from voucher_app.services.programmes import programme_by_id
+from voucher_app.services.centers import load_hierarchy
 
 MONTH_PATTERN = r"^[0-9]{4}-(0[1-9]|1[0-2])$"
 
@@ -72,7 +71,7 @@ def spend_report(
     """The center's figures and its subtree's, rolled up, with the breakdowns; optionally for
     one programme and a range of months (inclusive, "2026-01")."""
     session = uow.session
-    center = center_by_code(session, center_code)
+    center = uow.centers.by_code(center_code)
     tree = load_hierarchy(session)
     subtree = tree.below(center.id)
     for bound, month in (("from_month", from_month), ("to_month", to_month)):
@@ -82,7 +81,7 @@ def spend_report(
     if len(subtree) < len(tree.centers):  # the whole province needs no filter
         where.append(SpendFact.center_id.in_(sorted(subtree)))
     if programme_id is not None:
-        where.append(SpendFact.programme_id == programme_by_id(session, programme_id).id)
+        where.append(SpendFact.programme_id == uow.programmes.by_public_id(programme_id).id)
     if from_month is not None:
         where.append(SpendFact.month >= from_month)
     if to_month is not None:

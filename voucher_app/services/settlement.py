@@ -52,10 +52,10 @@ from voucher_app.persistence.models import (
     SettlementItem,
     Voucher,
 )
+from voucher_app.persistence.repositories import Lookup, Repository
 from voucher_app.persistence.uow import read_only, transaction
 from voucher_app.services.bank_accounts import register_within
-from voucher_app.services.centers import center_by_code, subtree_ids
-from voucher_app.services.programmes import programme_by_id
+from voucher_app.services.centers import subtree_ids
 from voucher_app.settlement.pain001 import CreditTransfer, Party, Payment, build_pain001
 from voucher_app.settlement.payment_tables import Payee, bulk_transfer_sheet, payments_csv
 
@@ -108,7 +108,7 @@ def set_funding_account(
 ) -> BankDetails:
     """Record the account the programme pays providers from (the debtor of its payments), and
     register it as an account of the programme's owner: its statements move these books."""
-    programme = programme_by_id(uow.session, programme_id)
+    programme = uow.programmes.by_public_id(programme_id)
     checked = check_bank_details(account, require_cnaps=False)
     owner = uow.session.get_one(Center, programme.owner_center_id)
     register_within(uow, owner, checked, actor)
@@ -127,8 +127,8 @@ def build_batch(
     """A draft batch of every approved claim of the programme not yet in a batch whose voucher
     was issued in the center's subtree; one item per provider."""
     session = uow.session
-    programme = programme_by_id(session, programme_id)
-    center = center_by_code(session, center_code)
+    programme = uow.programmes.by_public_id(programme_id)
+    center = uow.centers.by_code(center_code)
     claims = session.execute(
         select(Redemption.id, Redemption.provider_id, Redemption.subsidy_fen)
         .join(Voucher, Voucher.id == Redemption.voucher_id)
@@ -178,7 +178,7 @@ def build_batch(
         )
         if taken.rowcount != len(ids):  # type: ignore[attr-defined]
             raise ConcurrentRequest("another batch took some of these claims")
-    return _view(uow, batch)
+    return _batch_view(uow, batch)
 
 
 @transaction
@@ -186,7 +186,7 @@ def approve_batch(uow: UnitOfWork, batch_id: uuid.UUID, actor: Actor) -> BatchVi
     """A second finance officer's approval of a draft batch, which a batch over the configured
     total needs before its export: not by whoever built it, nor by whoever approved one of its
     claims."""
-    batch = batch_row(uow, batch_id, lock=True)
+    batch = batches(uow).by_public_id(batch_id, lock=True)
     if batch.status != "draft":
         raise InvalidTransition(
             f"a {batch.status} batch is not approved for export", status=batch.status
@@ -198,7 +198,7 @@ def approve_batch(uow: UnitOfWork, batch_id: uuid.UUID, actor: Actor) -> BatchVi
         )
     _refuse_approvers(uow, batch, actor)
     batch.approved_by, batch.approved_at = actor.id, uow.clock.now()
-    return _view(uow, batch)
+    return _batch_view(uow, batch)
 
 
 @transaction
@@ -212,7 +212,7 @@ def export_batch(
     """Freeze a draft batch and give its payment files; an exported batch gives the same files
     again (the treasury may ask twice). A batch whose total is over `second_approval_over_fen`
     is exported only once a second finance officer approved it (`approve_batch`)."""
-    batch = batch_row(uow, batch_id, lock=True)
+    batch = batches(uow).by_public_id(batch_id, lock=True)
     _refuse_approvers(uow, batch, actor)
     if batch.status == "draft":
         over = second_approval_over_fen is not None and batch.total_fen > second_approval_over_fen
@@ -228,7 +228,7 @@ def export_batch(
         batch.debtor_account = _funding_account(uow, batch).account_number
     elif batch.status not in {"exported", "partly_paid", "paid"}:
         raise InvalidTransition(f"a {batch.status} batch is not exported", status=batch.status)
-    view = _view(uow, batch)
+    view = _batch_view(uow, batch)
     transfer, payees = _transfer(uow, batch, view)
     return Export(
         view,
@@ -355,7 +355,7 @@ def cancel_batch(uow: UnitOfWork, batch_id: uuid.UUID, reason: str, actor: Actor
     """Cancel a batch nothing has been paid from; its claims wait for the next batch."""
     del actor
     text = require_reason(reason)
-    batch = batch_row(uow, batch_id, lock=True)
+    batch = batches(uow).by_public_id(batch_id, lock=True)
     items = list(
         uow.session.scalars(select(SettlementItem).where(SettlementItem.batch_id == batch.id))
     )
@@ -373,18 +373,22 @@ def cancel_batch(uow: UnitOfWork, batch_id: uuid.UUID, reason: str, actor: Actor
         .execution_options(synchronize_session=False)
     )
     batch.status, batch.cancelled_at, batch.cancel_reason = "cancelled", uow.clock.now(), text
-    return _view(uow, batch)
+    return _batch_view(uow, batch)
 
 
-def batch_row(uow: UnitOfWork, batch_id: uuid.UUID, *, lock: bool = False) -> SettlementBatch:
-    query = select(SettlementBatch).where(SettlementBatch.public_id == batch_id)
-    batch = uow.session.scalar(query.with_for_update() if lock else query)
-    if batch is None:
-        raise UnknownBatch(f"no settlement batch {batch_id}", batch=str(batch_id))
-    return batch
+#: Settlement batches by public id. `UnknownBatch` is not in the errors tree yet, so persistence
+#: cannot name it: until it is, the repository is built here rather than offered as `uow.batches`.
+_BATCHES = Lookup(
+    SettlementBatch, SettlementBatch.public_id, UnknownBatch, "settlement batch", "batch"
+)
 
 
-def _view(uow: UnitOfWork, batch: SettlementBatch) -> BatchView:
+def batches(uow: UnitOfWork) -> Repository[SettlementBatch]:
+    """The settlement batches of the unit of work's transaction."""
+    return Repository(uow.session, _BATCHES)
+
+
+def _batch_view(uow: UnitOfWork, batch: SettlementBatch) -> BatchView:
     session = uow.session
     rows = session.execute(
         select(SettlementItem, Provider.public_id, Provider.name)
@@ -439,16 +443,16 @@ def _view(uow: UnitOfWork, batch: SettlementBatch) -> BatchView:
 def batches_of(uow: UnitOfWork, center_code: str, limit: int = 50) -> list[BatchView]:
     """The batches built by the center or those below it, newest first."""
     session = uow.session
-    within = subtree_ids(session, center_by_code(session, center_code).id)
+    within = subtree_ids(session, uow.centers.by_code(center_code).id)
     found = session.scalars(
         select(SettlementBatch)
         .where(SettlementBatch.center_id.in_(within))
         .order_by(SettlementBatch.created_at.desc(), SettlementBatch.id.desc())
         .limit(limit)
     )
-    return [_view(uow, batch) for batch in found]
+    return [_batch_view(uow, batch) for batch in found]
 
 
 @read_only
 def get_batch(uow: UnitOfWork, batch_id: uuid.UUID) -> BatchView:
-    return _view(uow, batch_row(uow, batch_id))
+    return _batch_view(uow, batches(uow).by_public_id(batch_id))

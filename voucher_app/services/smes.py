@@ -33,7 +33,6 @@ from voucher_app.domain.sme import (
 from voucher_app.ledger.unit_of_work import UnitOfWork
 from voucher_app.persistence.models import Center, Sme, SmeHistory
 from voucher_app.persistence.uow import read_only, transaction
-from voucher_app.services.centers import center_by_code
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,7 +65,7 @@ class SmeView:
 
 def sme_by_uscc(uow: UnitOfWork, uscc: str) -> Sme:
     code = parse_uscc(uscc)
-    sme = uow.session.scalar(select(Sme).where(Sme.uscc == code))
+    sme = uow.smes.find_by_uscc(code)
     if sme is None:
         raise unknown_sme(code)
     return sme
@@ -80,7 +79,7 @@ def size_of(sme: Sme) -> SizeClass:
     return classify(Industry(sme.industry), sme.employees, sme.revenue_fen, sme.assets_fen)
 
 
-def view(uow: UnitOfWork, sme: Sme) -> SmeView:
+def _sme_view(uow: UnitOfWork, sme: Sme) -> SmeView:
     center = uow.session.get_one(Center, sme.home_center_id)
     return SmeView(
         sme.public_id,
@@ -122,7 +121,7 @@ def register_sme_within(
             f"unknown industry {declaration.industry!r}", industry=declaration.industry
         ) from None
     classify(industry, declaration.employees, declaration.revenue_fen, declaration.assets_fen)
-    center = center_by_code(uow.session, declaration.home_center)
+    center = uow.centers.by_code(declaration.home_center)
     now = uow.clock.now()
     figures = {
         "name": name,
@@ -132,7 +131,7 @@ def register_sme_within(
         "assets_fen": declaration.assets_fen,
         "home_center_id": center.id,
     }
-    sme = uow.session.scalar(select(Sme).where(Sme.uscc == uscc))
+    sme = uow.smes.find_by_uscc(uscc)
     if sme is None:
         sme = Sme(public_id=uuid.uuid4(), uscc=uscc, registered_at=now, updated_at=now, **figures)
         uow.session.add(sme)
@@ -158,7 +157,7 @@ def register_sme_within(
             **figures,
         )
     )
-    return view(uow, sme)
+    return _sme_view(uow, sme)
 
 
 @read_only
@@ -169,7 +168,7 @@ def code_of(uow: UnitOfWork, sme_id: int) -> str:
 
 @read_only
 def get_sme(uow: UnitOfWork, uscc: str) -> SmeView:
-    return view(uow, sme_by_uscc(uow, uscc))
+    return _sme_view(uow, sme_by_uscc(uow, uscc))
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,7 +192,7 @@ def check_code(uow: UnitOfWork, text: str) -> CodeCheck:
     except InvalidUSCC as invalid:
         return CodeCheck(text.strip().upper(), False, reason=str(invalid.details["reason"]))
     codes = set(uow.session.scalars(select(Center.code)))
-    registered = uow.session.scalar(select(Sme.id).where(Sme.uscc == code)) is not None
+    registered = uow.smes.find_by_uscc(code) is not None
     return CodeCheck(code, True, home_center=suggest_center(code, codes), registered=registered)
 
 

@@ -15,9 +15,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import update
 
-from voucher_app.domain.errors import UnknownTask
 from voucher_app.ledger.unit_of_work import UnitOfWork
 from voucher_app.persistence.models import Task
 from voucher_app.persistence.uow import read_only, transaction
@@ -115,9 +114,7 @@ def fail_stale(uow: UnitOfWork, silent_for: timedelta) -> list[uuid.UUID]:
 
 @read_only
 def inputs(uow: UnitOfWork, task_id: uuid.UUID) -> TaskInputs:
-    task = uow.session.scalar(select(Task).where(Task.public_id == task_id))
-    if task is None:
-        raise UnknownTask(f"no task {task_id}", task=str(task_id))
+    task = uow.tasks.by_public_id(task_id)
     return TaskInputs(task.kind, task.owner, task.params or {}, task.upload)
 
 
@@ -148,9 +145,7 @@ def _set(uow: UnitOfWork, task_id: uuid.UUID, **values: Any) -> None:
 
 @read_only
 def get_task(uow: UnitOfWork, task_id: uuid.UUID) -> TaskView:
-    task = uow.session.scalar(select(Task).where(Task.public_id == task_id))
-    if task is None:
-        raise UnknownTask(f"no task {task_id}", task=str(task_id))
+    task = uow.tasks.by_public_id(task_id)
     return TaskView(
         task.public_id,
         task.kind,

@@ -22,7 +22,6 @@ from voucher_app.domain.errors import (
     InvalidInput,
     InvalidTransition,
     NotRateable,
-    UnknownComplaint,
 )
 from voucher_app.domain.reasons import require_reason
 from voucher_app.domain.tracking import RATEABLE, RatingSummary, check_rating
@@ -39,8 +38,7 @@ from voucher_app.persistence.models import (
 )
 from voucher_app.persistence.uow import read_only, transaction
 from voucher_app.services import ratings
-from voucher_app.services.centers import center_by_code, load_hierarchy
-from voucher_app.services.redemptions import claim_by_id
+from voucher_app.services.centers import load_hierarchy
 
 MAX_COMPLAINT = 2000
 
@@ -52,7 +50,7 @@ def rate_service(
     """Record the SME's score for an approved claim's service, once; return the provider's
     summary with it."""
     text = check_rating(score, comment)
-    claim = claim_by_id(uow, redemption_id, lock=True)
+    claim = uow.redemptions.by_public_id(redemption_id, lock=True)
     if claim.status not in RATEABLE:
         raise NotRateable(
             f"a claim is rated once the center approved it; this one is {claim.status}",
@@ -100,7 +98,7 @@ def file_complaint(
     body = (text or "").strip()
     if not body or len(body) > MAX_COMPLAINT:
         raise InvalidInput(f"a complaint needs 1 to {MAX_COMPLAINT} characters", field="text")
-    claim = claim_by_id(uow, redemption_id)
+    claim = uow.redemptions.by_public_id(redemption_id)
     voucher = uow.session.get_one(Voucher, claim.voucher_id)
     complaint = Complaint(
         public_id=uuid.uuid4(),
@@ -123,7 +121,7 @@ def resolve_complaint(
 ) -> ComplaintView:
     """Close a complaint with what the center found or did."""
     note = require_reason(resolution)
-    complaint = complaint_by_id(uow, complaint_id, lock=True)
+    complaint = uow.complaints.by_public_id(complaint_id, lock=True)
     if complaint.status != "open":
         raise InvalidTransition("this complaint was resolved already", status=complaint.status)
     complaint.status = "resolved"
@@ -131,14 +129,6 @@ def resolve_complaint(
     complaint.resolved_at = uow.clock.now()
     complaint.resolved_by = actor.id
     return _complaint_view(uow, complaint)
-
-
-def complaint_by_id(uow: UnitOfWork, complaint_id: uuid.UUID, *, lock: bool = False) -> Complaint:
-    query = select(Complaint).where(Complaint.public_id == complaint_id)
-    complaint = uow.session.scalar(query.with_for_update() if lock else query)
-    if complaint is None:
-        raise UnknownComplaint(f"no complaint {complaint_id}", complaint=str(complaint_id))
-    return complaint
 
 
 @read_only
@@ -153,7 +143,7 @@ def complaints_for(
     """The complaints about services paid by vouchers of the center and those below it, oldest
     first; `limit` at a time after the complaint `after`."""
     session = uow.session
-    root = center_by_code(session, center_code)
+    root = uow.centers.by_code(center_code)
     order = (Complaint.filed_at, Complaint.id)
     query = (
         select(Complaint)
@@ -232,7 +222,7 @@ def center_kpis(uow: UnitOfWork, center_code: str, *, year: int | None = None) -
     redeemed (with an approved claim), money paid, ratings, active providers (with an approved
     claim) and open complaints — each counted for the center that issued the voucher."""
     session = uow.session
-    root = center_by_code(session, center_code)
+    root = uow.centers.by_code(center_code)
     tree = load_hierarchy(session)
     scope = sorted(tree.below(root.id))
 

@@ -32,7 +32,6 @@ from voucher_app.domain.errors import (
     InvalidCredentials,
     InvalidInput,
     UnknownToken,
-    UnknownUser,
     UserExists,
 )
 from voucher_app.domain.users import (
@@ -60,8 +59,6 @@ from voucher_app.persistence.models import (
     User,
 )
 from voucher_app.persistence.uow import read_only, transaction
-from voucher_app.services.centers import center_by_code
-from voucher_app.services.providers import provider_by_id
 from voucher_app.services.smes import sme_by_uscc
 
 TOKEN_PREFIX = "gdv_"  # noqa: S105 - marks a token in logs and secret scanners; not a secret
@@ -149,11 +146,11 @@ def _create(
         username=username,
         password_hash=hasher.hash(spec.password),
         role=spec.role.value,
-        center_id=center_by_code(session, spec.center).id
+        center_id=uow.centers.by_code(spec.center).id
         if binding is Binding.CENTER and spec.center
         else None,
         sme_id=sme_by_uscc(uow, spec.sme).id if binding is Binding.SME and spec.sme else None,
-        provider_id=provider_by_id(uow, spec.provider).id
+        provider_id=uow.providers.by_public_id(spec.provider).id
         if binding is Binding.PROVIDER and spec.provider
         else None,
         status=status.value,
@@ -164,7 +161,7 @@ def _create(
     session.add(user)
     session.flush()
     record_event(uow, "user_created", user.username, by, details={"role": spec.role.value})
-    return _view(uow, user)
+    return user_view(uow, user)
 
 
 @transaction
@@ -172,17 +169,17 @@ def set_status(uow: UnitOfWork, user_id: uuid.UUID, status: UserStatus, actor: A
     """Approve a registration, disable an account or enable it again."""
     if status is UserStatus.ACTIVE:
         # Before the account's row is locked: a sign-in locks the name's failures, then it.
-        forget_failures(uow, user_row(uow, user_id).username)
-    user = user_row(uow, user_id, lock=True)
+        forget_failures(uow, uow.users.by_public_id(user_id).username)
+    user = uow.users.by_public_id(user_id, lock=True)
     before = user.status
     user.status = status.value
     record_event(uow, f"user_{status.value}", user.username, actor.id, details={"was": before})
-    return _view(uow, user)
+    return user_view(uow, user)
 
 
 @read_only
 def get_user(uow: UnitOfWork, user_id: uuid.UUID) -> UserView:
-    return _view(uow, user_row(uow, user_id))
+    return user_view(uow, uow.users.by_public_id(user_id))
 
 
 @read_only
@@ -191,23 +188,11 @@ def list_users(uow: UnitOfWork, *, after: str | None = None, limit: int = 50) ->
     query = select(User).order_by(User.username).limit(limit)
     if after is not None:
         query = query.where(User.username > after)
-    return [_view(uow, user) for user in uow.session.scalars(query)]
+    return [user_view(uow, user) for user in uow.session.scalars(query)]
 
 
-def user_row(uow: UnitOfWork, user_id: uuid.UUID, *, lock: bool = False) -> User:
-    query = select(User).where(User.public_id == user_id)
-    user = uow.session.scalar(query.with_for_update() if lock else query)
-    if user is None:
-        raise UnknownUser(f"no user {user_id}", user=str(user_id))
-    return user
-
-
-def view_of(uow: UnitOfWork, user: User) -> UserView:
+def user_view(uow: UnitOfWork, user: User) -> UserView:
     """The account as its readers see it, inside the caller's transaction."""
-    return _view(uow, user)
-
-
-def _view(uow: UnitOfWork, user: User) -> UserView:
     session = uow.session
     return UserView(
         user.public_id,
@@ -393,7 +378,7 @@ def _dummy(hasher: PasswordHasher) -> str:
 @read_only
 def principal_for_session(uow: UnitOfWork, user_id: uuid.UUID) -> Principal | None:
     """The principal of a browser session's user, while the account stays active."""
-    user = uow.session.scalar(select(User).where(User.public_id == user_id))
+    user = uow.users.find(user_id)
     if user is None or user.status != UserStatus.ACTIVE:
         return None
     return principal_of(user)
@@ -425,7 +410,7 @@ def issue_token(
         raise InvalidInput("a token cannot have scopes its maker lacks", field="scopes")
     if not 1 <= days <= MAX_TOKEN_DAYS:
         raise InvalidInput(f"a token lasts 1 to {MAX_TOKEN_DAYS} days", field="days")
-    user = user_row(uow, principal.user_id)
+    user = uow.users.by_public_id(principal.user_id)
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
     now = uow.clock.now()
     token = ApiToken(
@@ -469,7 +454,7 @@ def revoke_token(uow: UnitOfWork, principal: Principal, token_id: uuid.UUID) -> 
 
 @read_only
 def list_tokens(uow: UnitOfWork, principal: Principal) -> list[TokenView]:
-    user = user_row(uow, principal.user_id)
+    user = uow.users.by_public_id(principal.user_id)
     tokens = uow.session.scalars(
         select(ApiToken).where(ApiToken.user_id == user.id).order_by(ApiToken.created_at)
     )

@@ -59,7 +59,6 @@ from voucher_app.persistence.models import (
 from voucher_app.persistence.uow import read_only, transaction
 from voucher_app.services import spend_facts
 from voucher_app.services.centers import is_within, subtree_ids
-from voucher_app.services.programmes import programme_by_id
 from voucher_app.services.smes import size_of, unknown_sme
 from voucher_app.signing.jws import VoucherClaims, sign_voucher, verify_voucher
 
@@ -99,27 +98,27 @@ class TokenCheck:
     voucher: VoucherView | None
 
 
-def _voucher_view(uow: UnitOfWork, voucher: Voucher, now: datetime) -> VoucherView:
-    session = uow.session
-    return _view(
-        voucher,
-        programme_id=session.get_one(Programme, voucher.programme_id).public_id,
-        sme_uscc=session.get_one(Sme, voucher.sme_id).uscc,
-        center=session.get_one(Center, voucher.issuing_center_id).code,
-        remaining=live_balance(uow, voucher),
-        now=now,
-    )
-
-
-def _view(
+def _voucher_view(
+    uow: UnitOfWork,
     voucher: Voucher,
-    *,
-    programme_id: uuid.UUID,
-    sme_uscc: str,
-    center: str,
-    remaining: int,
     now: datetime,
+    *,
+    programme_id: uuid.UUID | None = None,
+    sme_uscc: str | None = None,
+    center: str | None = None,
+    remaining: int | None = None,
 ) -> VoucherView:
+    """The voucher as its readers see it; what the caller already holds (a join's columns, a
+    new voucher's figures) is not read again."""
+    session = uow.session
+    if programme_id is None:
+        programme_id = session.get_one(Programme, voucher.programme_id).public_id
+    if sme_uscc is None:
+        sme_uscc = session.get_one(Sme, voucher.sme_id).uscc
+    if center is None:
+        center = session.get_one(Center, voucher.issuing_center_id).code
+    if remaining is None:
+        remaining = live_balance(uow, voucher)
     return VoucherView(
         id=voucher.public_id,
         human_code=voucher.human_code,
@@ -152,14 +151,6 @@ def current_status(voucher: Voucher, remaining_fen: int, now: datetime) -> str:
     return "exhausted" if remaining_fen == 0 else "active"
 
 
-def voucher_by_id(uow: UnitOfWork, voucher_id: uuid.UUID, *, lock: bool = False) -> Voucher:
-    query = select(Voucher).where(Voucher.public_id == voucher_id)
-    voucher = uow.session.scalar(query.with_for_update() if lock else query)
-    if voucher is None:
-        raise UnknownVoucher(f"no voucher {voucher_id}", voucher=str(voucher_id))
-    return voucher
-
-
 # --- claiming ---------------------------------------------------------------------------------
 
 
@@ -174,7 +165,7 @@ def claim_voucher(
 ) -> VoucherView:
     """Issue the SME one voucher of the programme, or refuse with the reason (`ClaimRefused`).
     (Bulk issuance claims for a whole list at once: `claim_many_within`.)"""
-    programme = programme_by_id(uow.session, programme_id)
+    programme = uow.programmes.by_public_id(programme_id)
     code = parse_uscc(sme_uscc)
     found = _smes_with_homes(uow, [code])
     if not found:
@@ -213,7 +204,7 @@ def claim_many_within(
     if len(keys) > MAX_CLAIMS_AT_ONCE:
         raise InvalidInput(f"at most {MAX_CLAIMS_AT_ONCE} claims at once")
     session = uow.session
-    programme = programme_by_id(session, programme_id)
+    programme = uow.programmes.by_public_id(programme_id)
     now = uow.clock.now()
     answers: dict[str, Issued | ClaimRefused | UnknownSme] = {
         uscc: Issued(code, replayed=True)
@@ -351,13 +342,14 @@ def _issue(
         session.execute(insert(_vouchers), row)  # a plain insert costs less than the ORM's flush
     except IntegrityError as exc:  # once in 2**50, a human code taken: a rerun draws another
         raise ConcurrentRequest("a concurrent request claimed this voucher") from exc
-    return _view(
+    return _voucher_view(
+        uow,
         voucher,
+        now,
         programme_id=programme.public_id,
         sme_uscc=sme.uscc,
         center=home.code,
         remaining=face,  # a new voucher is whole
-        now=now,
     )
 
 
@@ -508,13 +500,13 @@ def release_allowances(
 
 @read_only
 def get_voucher(uow: UnitOfWork, voucher_id: uuid.UUID) -> VoucherView:
-    return _voucher_view(uow, voucher_by_id(uow, voucher_id), uow.clock.now())
+    return _voucher_view(uow, uow.vouchers.by_public_id(voucher_id), uow.clock.now())
 
 
 @read_only
 def find_by_code(uow: UnitOfWork, human_code: str) -> VoucherView:
     code = normalise_human_code(human_code)
-    voucher = uow.session.scalar(select(Voucher).where(Voucher.human_code == code))
+    voucher = uow.vouchers.find_by_code(code)
     if voucher is None:
         raise UnknownVoucher(f"no voucher with code {code}", code=code)
     return _voucher_view(uow, voucher, uow.clock.now())
@@ -538,13 +530,14 @@ def list_vouchers(uow: UnitOfWork, sme_uscc: str | None = None) -> list[VoucherV
     holdings = [accounts.voucher(str(voucher.public_id)) for voucher, *_ in rows]
     balances = uow.journal.balances(holdings)
     return [
-        _view(
+        _voucher_view(
+            uow,
             voucher,
+            now,
             programme_id=programme,
             sme_uscc=uscc,
             center=center,
             remaining=balances[holding.name],
-            now=now,
         )
         for (voucher, programme, uscc, center), holding in zip(rows, holdings, strict=True)
     ]
@@ -564,7 +557,7 @@ def verify_token(
         claims = verify_voucher(token.strip(), public_keys, now, allow_expired=True)
     except InvalidVoucherToken as exc:
         return TokenCheck(False, str(exc.details["reason"]), None)
-    voucher = uow.session.scalar(select(Voucher).where(Voucher.public_id == claims.voucher_id))
+    voucher = uow.vouchers.find(claims.voucher_id)
     if voucher is None:
         return TokenCheck(False, "unknown_voucher", None)
     view = _voucher_view(uow, voucher, now)
@@ -604,7 +597,7 @@ def revoke_voucher(
     """Revoke an active voucher: its unspent value returns to the issuing center, and to the
     SME's cap. The reason is shown to the SME."""
     text = require_reason(reason)
-    voucher = voucher_by_id(uow, voucher_id, lock=True)
+    voucher = uow.vouchers.by_public_id(voucher_id, lock=True)
     now = uow.clock.now()
     if voucher.status != "active" or voucher.expires_at <= now:
         status = "expired" if voucher.status == "active" else voucher.status
