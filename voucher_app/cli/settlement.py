@@ -7,11 +7,12 @@ statements  account | mapping | import | report      accounts, statements, recon
 
 from __future__ import annotations
 
+import functools
 import json
 import uuid
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TextIO, TypeVar
+from typing import Any, TextIO
 
 import click
 from flask.cli import AppGroup
@@ -39,11 +40,23 @@ def _print_batch(batch: settlement.BatchView) -> None:
         )
 
 
-Command = TypeVar("Command", bound=Callable[..., Any])
+def bank_options(command: Callable[..., None]) -> Callable[..., None]:
+    """The options that name a bank account, handed to the command as one `bank: BankDetails`."""
 
+    @functools.wraps(command)
+    def with_bank(
+        *,
+        bank_name: str,
+        account_name: str,
+        account_number: str,
+        cnaps: str | None,
+        bic: str | None,
+        **options: Any,
+    ) -> None:
+        details = BankDetails(bank_name, account_name, account_number, cnaps, bic)
+        command(bank=details, **options)
 
-def bank_options(command: Command) -> Command:
-    """The options that name a bank account (`BankDetails`)."""
+    wrapped: Callable[..., None] = with_bank
     for option in reversed(
         (
             click.option("--bank", "bank_name", required=True, help="开户行名称: the branch"),
@@ -53,26 +66,17 @@ def bank_options(command: Command) -> Command:
             click.option("--bic", default=None),
         )
     ):
-        command = option(command)
-    return command
+        wrapped = option(wrapped)
+    return wrapped
 
 
 @settlement_group.command("funding-account")
 @click.option("--programme", "programme_id", type=click.UUID, required=True)
 @bank_options
 @domain_errors
-def funding_account(
-    *,
-    programme_id: uuid.UUID,
-    bank_name: str,
-    account_name: str,
-    account_number: str,
-    cnaps: str | None,
-    bic: str | None,
-) -> None:
+def funding_account(*, programme_id: uuid.UUID, bank: BankDetails) -> None:
     """Record the account the programme pays providers from (and register it for its owner)."""
-    details = BankDetails(bank_name, account_name, account_number, cnaps, bic)
-    account = settlement.set_funding_account(current().uow(), programme_id, details, cli_actor())
+    account = settlement.set_funding_account(current().uow(), programme_id, bank, cli_actor())
     click.echo(
         f"programme {programme_id} pays from {account.account_name} {account.account_number}"
     )
@@ -139,18 +143,9 @@ def cancel(batch_id: uuid.UUID, reason: str) -> None:
 @click.option("--center", "center_code", required=True)
 @bank_options
 @domain_errors
-def account(
-    *,
-    center_code: str,
-    bank_name: str,
-    account_name: str,
-    account_number: str,
-    cnaps: str | None,
-    bic: str | None,
-) -> None:
+def account(*, center_code: str, bank: BankDetails) -> None:
     """Register an account the center holds: only its statements move the center's books."""
-    details = BankDetails(bank_name, account_name, account_number, cnaps, bic)
-    view = bank_accounts.register_account(current().uow(), center_code, details, cli_actor())
+    view = bank_accounts.register_account(current().uow(), center_code, bank, cli_actor())
     click.echo(f"center {view.center} holds account {view.details.account_number}")
 
 
