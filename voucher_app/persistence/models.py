@@ -143,7 +143,28 @@ class JobLease(Base):
     expires_at: Mapped[datetime]
 
 
-class Sme(Base):
+class Registered:
+    """What every registered organisation has: its row, its public id and its unified social
+    credit code, one registration per code."""
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    public_id: Mapped[uuid.UUID] = mapped_column(unique=True)
+    uscc: Mapped[str] = mapped_column(String(18), unique=True)
+
+
+class SmeDeclaration:
+    """What an SME declares when it registers: the figures its size class is decided from.
+    The SME holds the latest; its history keeps each one."""
+
+    name: Mapped[str] = mapped_column(String(200))
+    industry: Mapped[str] = mapped_column(String(40))
+    employees: Mapped[int] = mapped_column(Integer)
+    revenue_fen: Mapped[int]
+    assets_fen: Mapped[int]
+    home_center_id: Mapped[int] = mapped_column(ForeignKey("centers.id"))
+
+
+class Sme(Registered, SmeDeclaration, Base):
     """A small, micro or medium enterprise, known by its unified social credit code."""
 
     __tablename__ = "smes"
@@ -153,20 +174,11 @@ class Sme(Base):
         ),
     )
 
-    id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    public_id: Mapped[uuid.UUID] = mapped_column(unique=True)
-    uscc: Mapped[str] = mapped_column(String(18), unique=True)
-    name: Mapped[str] = mapped_column(String(200))
-    industry: Mapped[str] = mapped_column(String(40))
-    employees: Mapped[int] = mapped_column(Integer)
-    revenue_fen: Mapped[int]
-    assets_fen: Mapped[int]
-    home_center_id: Mapped[int] = mapped_column(ForeignKey("centers.id"))
     registered_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 
 
-class SmeHistory(Base):
+class SmeHistory(SmeDeclaration, Base):
     """What an SME declared at each registration: re-registration updates, history stays."""
 
     __tablename__ = "sme_history"
@@ -176,15 +188,9 @@ class SmeHistory(Base):
     recorded_at: Mapped[datetime]
     actor_id: Mapped[str] = mapped_column(String(64))
     actor_role: Mapped[str] = mapped_column(String(32))
-    name: Mapped[str] = mapped_column(String(200))
-    industry: Mapped[str] = mapped_column(String(40))
-    employees: Mapped[int] = mapped_column(Integer)
-    revenue_fen: Mapped[int]
-    assets_fen: Mapped[int]
-    home_center_id: Mapped[int] = mapped_column(ForeignKey("centers.id"))
 
 
-class Provider(Base):
+class Provider(Registered, Base):
     """A service provider, approved (or not) by the center it applied to."""
 
     __tablename__ = "providers"
@@ -194,9 +200,6 @@ class Provider(Base):
         ),
     )
 
-    id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    public_id: Mapped[uuid.UUID] = mapped_column(unique=True)
-    uscc: Mapped[str] = mapped_column(String(18), unique=True)
     name: Mapped[str] = mapped_column(String(200))
     service_categories: Mapped[list[str]]
     contact_name: Mapped[str] = mapped_column(String(100))
