@@ -4,6 +4,9 @@ Entry points turn these into responses (RFC 9457 problems in the API, messages o
 codes in the CLI); nothing below the entry points formats an error for a person. The `code` is
 a contract: clients and tests match on it, so it never changes once released.
 
+Every exception class the application defines hangs from this one tree; the few that belong
+to a module of their own are defined there (named in brackets) under a family defined here.
+
     VoucherError
     ├── InvalidInput                  the request itself is wrong (HTTP 400/422)
     │   ├── InvalidAmount             not a positive whole number of fen within range
@@ -40,7 +43,8 @@ a contract: clients and tests match on it, so it never changes once released.
     │   ├── UnknownUser
     │   ├── UnknownToken
     │   ├── UnknownTask
-    │   └── UnknownComplaint
+    │   ├── UnknownComplaint
+    │   └── UnknownBatch              [services.settlement] a settlement batch
     ├── Conflict                      the request is valid but the state forbids it (HTTP 409)
     │   ├── InsufficientFunds         an account would drop below what it may hold
     │   ├── FundingExceedsBudget      funding past the programme's total budget
@@ -83,7 +87,25 @@ a contract: clients and tests match on it, so it never changes once released.
     ├── PermissionDenied              authenticated, but this role or center may not (HTTP 403)
     │   ├── DutiesNotSeparated        paying money one approved, or approving a batch one built
     │   └── SecondApprovalNeeded      a batch over the limit waits for a second finance officer
-    └── KeyringError                  signing keys missing, unreadable or wrongly protected
+    ├── KeyringError                  signing keys missing, unreadable or wrongly protected
+    ├── ConfigurationError            [wiring] the application refuses to start with this
+    │                                 configuration; the message names the variable to set
+    ├── LedgerFault                   the ledger's data, proofs or signed notes do not hold up:
+    │   │                             an auditor reports it, a server logs it with its trace
+    │   ├── MalformedEntry            [ledger.document] a published entry not in its canonical form
+    │   ├── ReplayError               [ledger.replay] an entry breaking a ledger rule at its place
+    │   ├── ProofError                [ledger.merkle] a Merkle proof, or what it is checked
+    │   │                             against, that does not verify
+    │   ├── NoteError                 [signing.note] a note, checkpoint or verifier key that is
+    │   │                             malformed or does not verify
+    │   └── InconsistentLog           [ledger.checkpoints] the stored tree no longer extends the
+    │                                 last signed checkpoint: stop and investigate
+    └── SourceError                   [cli.audit] voucher-audit cannot read its source at all (as
+                                      opposed to reading it and finding it wrong)
+
+An error outside the five families that name an HTTP status (invalid input, not found,
+conflict, not authenticated, permission denied) is a fault on our side, or in the data: HTTP
+500 should it ever reach a request.
 """
 
 from __future__ import annotations
@@ -471,3 +493,10 @@ class SecondApprovalNeeded(PermissionDenied):
 
 class KeyringError(VoucherError):
     code = "keyring_error"
+
+
+class LedgerFault(VoucherError):
+    """The ledger's data, proofs or signed notes do not hold up. Not a refusal to wait out or
+    to explain to a person: the auditor reports it, and a server logs it with its trace."""
+
+    code = "ledger_fault"
