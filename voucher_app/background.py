@@ -88,8 +88,8 @@ def _work(app: Flask, task_id: uuid.UUID, job: Job) -> None:
         except Exception as failed:
             if isinstance(failed, VoucherError) and not isinstance(failed, LedgerFault):
                 # a refusal the page explains, like any other
-                details = {"message": failed.message, "message_zh": failed.message_zh}
-                tasks.fail(uow, task_id, failed.code, details)
+                kept = {"message": failed.message, "rule": failed.rule, "params": _plain(failed)}
+                tasks.fail(uow, task_id, failed.code, kept)
             else:  # our fault: the details go to the log, never to the page
                 log.exception("task %s failed", task_id)
                 tasks.fail(uow, task_id, "internal_error")
@@ -99,3 +99,11 @@ def _work(app: Flask, task_id: uuid.UUID, job: Job) -> None:
             except Exception:  # a result the database refused: the page must not wait forever
                 log.exception("task %s could not record its result", task_id)
                 tasks.fail(uow, task_id, "internal_error")
+
+
+def _plain(refused: VoucherError) -> dict[str, Any]:
+    """A refusal's parameters as the task keeps them (JSON): a date, say, as its ISO text."""
+    return {
+        name: value if value is None or isinstance(value, str | int | float | bool) else str(value)
+        for name, value in refused.params.items()
+    }

@@ -19,6 +19,7 @@ import click
 import pytest
 
 import voucher_app
+from tests.words import said
 from voucher_app.cli.common import domain_errors
 from voucher_app.domain import errors
 from voucher_app.domain.errors import InvalidVoucherToken, TokenRefusal, VoucherError
@@ -177,23 +178,38 @@ def test_every_exception_class_of_the_application_is_in_the_tree_its_docstring_d
     )
 
 
-def test_an_error_carries_its_message_in_english_and_chinese_and_its_details() -> None:
+def test_an_error_carries_its_english_message_and_its_details_and_the_page_says_it_in_chinese() -> (
+    None
+):
     error = errors.NotEligibleSize(
-        "this programme is for micro and small firms",
-        message_zh="本计划仅限小微企业",
-        field="size_class",
-        size="medium",
+        "this programme is for micro and small firms", field="size_class", size="medium"
     )
     assert str(error) == error.message == "this programme is for micro and small firms"
-    assert error.message_zh == "本计划仅限小微企业"
-    assert error.details == {"field": "size_class", "size": "medium"}
+    assert error.details == error.params == {"field": "size_class", "size": "medium"}
+    assert said(error) == "该项目不面向中型企业"  # from the catalogue, by its code and size
 
 
-def test_an_error_without_a_chinese_message_or_details_has_none_and_no_details() -> None:
+def test_a_rule_tells_one_codes_refusals_apart_and_extra_values_stay_out_of_the_details() -> None:
+    error = errors.InvalidInput(
+        "a reason has at most 500 characters",
+        rule="reason_too_long",
+        extra={"limit": 500},
+        field="reason",
+    )
+    assert (error.rule, error.extra, error.details) == (
+        "reason_too_long",
+        {"limit": 500},
+        {"field": "reason"},
+    )
+    assert error.params == {"limit": 500, "field": "reason"}
+    assert said(error) == "理由不超过 500 个字"
+
+
+def test_an_error_without_details_has_no_rule_no_extra_and_no_details() -> None:
     error = errors.UnknownVoucher("no such voucher")
     assert str(error) == error.message == "no such voucher"
-    assert error.message_zh is None
-    assert error.details == {}
+    assert (error.rule, error.extra, error.details) == (None, {}, {})
+    assert said(error) == said(error, "en") == "no such voucher"  # no sentence: its message
 
 
 def test_a_command_says_a_refusal_in_one_line_but_lets_a_ledger_fault_keep_its_trace() -> None:

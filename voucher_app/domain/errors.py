@@ -4,6 +4,14 @@ Entry points turn these into responses (RFC 9457 problems in the API, messages o
 codes in the CLI); nothing below the entry points formats an error for a person. The `code` is
 a contract: clients and tests match on it, so it never changes once released.
 
+An error carries its code, its parameters (`details`: the values a client reads, e.g. `field`,
+`reason`, `limit`, `provider`; they ride in the API's problem document) and an English
+`message` for the API's `detail`, logs and the CLI. Where one code covers several refusals,
+`rule` says which; `extra` holds what a person's sentence names beyond the details (a
+provider's name, a programme's dates). The sentence itself, in Chinese or English, is the
+pages' business: `web.messages` looks it up in the gettext catalogues by code (and rule) and
+fills in the parameters, so that every word a person reads lives in the catalogues.
+
 Every exception class the application defines hangs from this one tree; the few that belong
 to a module of their own are defined there (named in brackets) under a family defined here.
 
@@ -66,7 +74,7 @@ to a module of their own are defined there (named in brackets) under a family de
     │   ├── SmeExists                 registered already: only the SME or its center updates it
     │   ├── InvalidTransition         a status change its current status does not allow
     │   ├── NotRateable               only an approved or paid claim is rated, once
-    │   ├── ClaimRefused              why an SME cannot have a voucher (message also in Chinese)
+    │   ├── ClaimRefused              why an SME cannot have a voucher
     │   │   ├── ProgrammeClosed       outside the programme's period
     │   │   ├── NotAnSme              large by the 2011 size standard
     │   │   ├── NotEligibleSize       a size class the programme does not accept
@@ -74,7 +82,7 @@ to a module of their own are defined there (named in brackets) under a family de
     │   │   ├── NotEligibleCenter     home center outside the programme's centers
     │   │   ├── CapReached            the SME's cap for the programme is used up
     │   │   └── BudgetExhausted       the home center has no budget left for a voucher
-    │   └── RedemptionRefused         why a provider cannot redeem a voucher (also in Chinese)
+    │   └── RedemptionRefused         why a provider cannot redeem a voucher
     │       ├── VoucherNotActive      expired, revoked or used up
     │       ├── CategoryNotAllowed    a service the voucher or the provider does not cover
     │       ├── VoucherInUse          no partial spending: one open claim per voucher
@@ -110,6 +118,7 @@ conflict, not authenticated, permission denied) is a fault on our side, or in th
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from enum import StrEnum
 from typing import Any, ClassVar
 
@@ -119,11 +128,24 @@ class VoucherError(Exception):
 
     code: ClassVar[str] = "voucher_error"
 
-    def __init__(self, message: str, *, message_zh: str | None = None, **details: Any) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        rule: str | None = None,
+        extra: Mapping[str, Any] | None = None,
+        **details: Any,
+    ) -> None:
         super().__init__(message)
         self.message = message
-        self.message_zh = message_zh  # for the people these errors reach in Chinese first
+        self.rule = rule  # which of the code's refusals, where the code has several
+        self.extra = dict(extra or {})  # what a person's sentence names beyond the details
         self.details = details
+
+    @property
+    def params(self) -> dict[str, Any]:
+        """Everything a sentence about this error may name: its extra values and its details."""
+        return {**self.extra, **self.details}
 
 
 class InvalidInput(VoucherError):
