@@ -24,7 +24,7 @@ from typing import Any
 
 from flask import Flask, current_app
 
-from voucher_app.domain.errors import VoucherError
+from voucher_app.domain.errors import LedgerFault, VoucherError
 from voucher_app.heartbeat import beating
 from voucher_app.services import tasks
 from voucher_app.wiring import current
@@ -85,15 +85,25 @@ def _work(app: Flask, task_id: uuid.UUID, job: Job) -> None:
         try:
             with beating(app, f"task-{task_id}", every, alive):
                 result = job(progress)
-        except VoucherError as refused:  # a refusal the page explains, like any other
-            details = {"message": refused.message, "message_zh": refused.message_zh}
-            tasks.fail(uow, task_id, refused.code, details)
-        except Exception:  # our fault: the details go to the log, never to the page
-            log.exception("task %s failed", task_id)
-            tasks.fail(uow, task_id, "internal_error")
+        except Exception as failed:
+            if isinstance(failed, VoucherError) and not isinstance(failed, LedgerFault):
+                # a refusal the page explains, like any other
+                kept = {"message": failed.message, "rule": failed.rule, "params": _plain(failed)}
+                tasks.fail(uow, task_id, failed.code, kept)
+            else:  # our fault: the details go to the log, never to the page
+                log.exception("task %s failed", task_id)
+                tasks.fail(uow, task_id, "internal_error")
         else:
             try:
                 tasks.finish(uow, task_id, result)
             except Exception:  # a result the database refused: the page must not wait forever
                 log.exception("task %s could not record its result", task_id)
                 tasks.fail(uow, task_id, "internal_error")
+
+
+def _plain(refused: VoucherError) -> dict[str, Any]:
+    """A refusal's parameters as the task keeps them (JSON): a date, say, as its ISO text."""
+    return {
+        name: value if value is None or isinstance(value, str | int | float | bool) else str(value)
+        for name, value in refused.params.items()
+    }

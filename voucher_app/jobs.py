@@ -26,7 +26,7 @@ from flask import Flask
 
 from voucher_app import metrics
 from voucher_app.domain.actors import SYSTEM
-from voucher_app.domain.errors import VoucherError
+from voucher_app.domain.errors import LedgerFault, VoucherError
 from voucher_app.heartbeat import beating
 from voucher_app.services import (
     idempotency,
@@ -102,10 +102,12 @@ def leased(
                 with renewing(app, name, holder, duration):
                     job(parts)
                 ok = True
-            except VoucherError as refused:  # a state the job waits out (a log behind, say)
-                log.warning("job %s refused: %s: %s", name, refused.code, refused.message)
-            except Exception:
-                log.exception("job %s failed; it runs again at its next interval", name)
+            except Exception as failed:
+                if isinstance(failed, VoucherError) and not isinstance(failed, LedgerFault):
+                    # a state the job waits out (a log behind, say)
+                    log.warning("job %s refused: %s: %s", name, failed.code, failed.message)
+                else:  # a fault (the ledger's own among them): logged with its trace
+                    log.exception("job %s failed; it runs again at its next interval", name)
             finally:
                 metrics.job_ran(name, ok, time.monotonic() - started)
 

@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from flask import Flask, current_app, g, has_request_context
 
 from voucher_app.clock import Clock, SystemClock
-from voucher_app.domain.errors import KeyringError, LogBehindPublished
+from voucher_app.domain.errors import KeyringError, LogBehindPublished, VoucherError
 from voucher_app.ledger.checkpoints import CheckpointSigner
 from voucher_app.ledger.journal import Journal
 from voucher_app.ledger.published import FILE_NAME, PublishedFile
@@ -77,9 +77,11 @@ def held_unit_of_work(
     )
 
 
-class ConfigurationError(RuntimeError):
+class ConfigurationError(VoucherError):
     """The application refuses to start with this configuration; the message names the
     variable to set."""
+
+    code = "configuration_error"
 
 
 @dataclass

@@ -29,6 +29,7 @@ from tests.harness import ORIGIN, Databases
 from voucher_app import create_app, jobs, metrics
 from voucher_app.app import _JsonFormatter, _PlainFormatter
 from voucher_app.domain.actors import Role
+from voucher_app.ledger.merkle import ProofError
 from voucher_app.services import demo
 from voucher_app.signing.keyring import Keyring
 from voucher_app.wiring import Wiring
@@ -305,6 +306,20 @@ def test_every_log_line_of_a_request_carries_its_id(
     logging.getLogger("voucher_app.tests.noisy").warning("after the request")
     assert caplog.records[0].__dict__["request_id"] == "-"
     assert "request_id" not in json.loads(_JsonFormatter().format(caplog.records[0]))
+
+
+def test_a_ledger_fault_in_a_request_is_answered_and_logged_like_any_failure(
+    app: Flask, caplog: pytest.LogCaptureFixture
+) -> None:
+    def faulty() -> str:
+        raise ProofError("inclusion proof is too short")
+
+    app.add_url_rule("/tests/faulty", "tests_faulty", faulty)
+    caplog.set_level(logging.ERROR)
+    answer = app.test_client().get("/tests/faulty")
+    assert answer.status_code == 500 and answer.get_json()["code"] == "internal_error"
+    assert "too short" not in answer.get_data(as_text=True)
+    assert [r.exc_info is not None for r in caplog.records if r.name.endswith("problems")] == [True]
 
 
 # --- gunicorn's workers, one view ---------------------------------------------------------------

@@ -33,6 +33,7 @@ from tests.bank_files import (
 from tests.integration.ledger_state import snapshot
 from tests.integration.test_redemptions import SME, STAFF, World, build
 from tests.integration.test_settlement import FINANCE, FUNDING, paying, provider_balance
+from tests.words import said
 from voucher_app.clock import FrozenClock
 from voucher_app.domain.accounts import AccountKind
 from voucher_app.domain.actors import Actor, Role
@@ -447,6 +448,20 @@ def test_an_export_refuses_bank_details_that_do_not_route_and_names_the_provider
         STAFF,
     )
     assert settlement.export_batch(world.uow, batch.id, FINANCE).batch.status == "exported"
+
+
+def test_an_exports_refusal_of_bank_details_reads_on_the_page_naming_the_provider(
+    paying: tuple[World, ProviderView],
+) -> None:
+    world, second = paying
+    _break_cnaps(world.uow, second.id)
+    batch = settlement.build_batch(world.uow, world.programme, CENTER, FINANCE)
+    with pytest.raises(InvalidBankDetails) as refused:
+        settlement.export_batch(world.uow, batch.id, FINANCE)
+    assert said(refused.value) == f"服务机构 {second.name}（{second.uscc}）：请填写开户行联行号"
+    assert said(refused.value, "en") == (
+        f"Provider {second.name} ({second.uscc}): Fill in the CNAPS code of the account's branch."
+    )
 
 
 @pytest.mark.parametrize(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import subprocess
 import sys
 import time
@@ -14,6 +15,8 @@ from flask import Flask
 from tests import factories
 from voucher_app import jobs
 from voucher_app.clock import FrozenClock
+from voucher_app.domain.errors import LogBehindPublished
+from voucher_app.ledger.checkpoints import InconsistentLog
 from voucher_app.ledger.unit_of_work import UnitOfWork
 from voucher_app.services import leases, ledger, programmes, vouchers
 from voucher_app.signing.keyring import Keyring
@@ -64,6 +67,34 @@ def test_a_leased_job_runs_in_one_of_two_schedulers(app: Flask) -> None:
     second()
     first()
     assert runs == ["first", "first"]
+
+
+def test_a_job_waits_out_a_refusal_but_logs_a_ledger_fault_with_its_trace(
+    app: Flask, caplog: pytest.LogCaptureFixture
+) -> None:
+    def behind(parts: Wiring) -> None:
+        raise LogBehindPublished("the log is behind the published checkpoint")
+
+    def forked(parts: Wiring) -> None:
+        raise InconsistentLog("tree of size 3 does not extend checkpoint 4")
+
+    caplog.set_level(logging.WARNING, logger="voucher_app.jobs")
+    jobs.leased(app, "test.behind", 60, behind, "process-1")()
+    jobs.leased(app, "test.forked", 60, forked, "process-1")()
+    logged = [
+        (record.levelno, record.getMessage(), record.exc_info is not None)
+        for record in caplog.records
+        if record.name == "voucher_app.jobs"
+    ]
+    assert logged == [
+        (
+            logging.WARNING,
+            "job test.behind refused: log_behind_published: "
+            "the log is behind the published checkpoint",
+            False,
+        ),
+        (logging.ERROR, "job test.forked failed; it runs again at its next interval", True),
+    ]
 
 
 def test_a_run_longer_than_its_lease_keeps_it_until_it_ends(app: Flask) -> None:

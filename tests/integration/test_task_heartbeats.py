@@ -54,7 +54,7 @@ def test_a_refused_task_may_not_start_again_and_a_finished_one_drops_its_upload(
     uow: UnitOfWork,
 ) -> None:
     refused = tasks.start(uow, "issuance", "clerk", runner="a:1", upload=b"x")
-    tasks.fail(uow, refused, "invalid_input", {"message": "bad", "message_zh": "错"})
+    tasks.fail(uow, refused, "invalid_input", {"message": "bad", "rule": None, "params": {}})
     assert not tasks.get_task(uow, refused).may_start_again
     done = tasks.start(uow, "issuance", "clerk", runner="a:1", upload=b"x")
     tasks.finish(uow, done, {})

@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from tests.words import said
 from voucher_app.domain.eligibility import (
     Applicant,
     ProgrammeRules,
@@ -57,7 +58,7 @@ def test_outside_its_period_a_programme_refuses_saying_when_it_runs(today: date)
         check_eligibility(rules(), applicant(), today)
     assert refused.value.code == "programme_closed"
     assert str(refused.value) == "the programme runs from 2026-03-01 to 2026-11-30"
-    assert refused.value.message_zh == "该服务券项目的申领期为 2026-03-01 至 2026-11-30"
+    assert said(refused.value) == "该服务券项目的申领期为 2026-03-01 至 2026-11-30"
     assert refused.value.details == {}
 
 
@@ -71,14 +72,14 @@ def test_a_large_enterprise_is_no_sme_whatever_the_programme_accepts(
         check_eligibility(rules(sizes), applicant(SizeClass.LARGE), START)
     assert refused.value.code == "not_an_sme"
     assert str(refused.value) == "by the 2011 size standard this enterprise is large, not an SME"
-    assert refused.value.message_zh == (
+    assert said(refused.value) == (
         "按照2011年中小企业划型标准，该企业属于大型企业，不属于中小微企业"
     )
     assert refused.value.details == {}
 
 
 @pytest.mark.parametrize(
-    ("accepted", "size", "message", "message_zh"),
+    ("accepted", "size", "message", "chinese"),
     [
         (
             (SizeClass.SMALL, SizeClass.MICRO),
@@ -101,14 +102,14 @@ def test_a_large_enterprise_is_no_sme_whatever_the_programme_accepts(
     ],
 )
 def test_a_size_the_programme_does_not_accept_is_refused_naming_it(
-    accepted: tuple[SizeClass, ...], size: SizeClass, message: str, message_zh: str
+    accepted: tuple[SizeClass, ...], size: SizeClass, message: str, chinese: str
 ) -> None:
     with pytest.raises(NotEligibleSize) as refused:
         check_eligibility(rules(accepted), applicant(size), START)
     assert refused.value.code == "not_eligible_size"
     assert refused.value.details == {"size": size.value}
     assert str(refused.value) == message
-    assert refused.value.message_zh == message_zh
+    assert said(refused.value) == chinese
 
 
 @pytest.mark.parametrize("size", ALL_SMES)
@@ -130,7 +131,7 @@ def test_a_programme_that_lists_industries_covers_those_only() -> None:
     assert refused.value.code == "not_eligible_industry"
     assert refused.value.details == {"industry": "construction"}
     assert str(refused.value) == "the programme does not cover the industry construction"
-    assert refused.value.message_zh == "该项目不覆盖该企业所属行业"
+    assert said(refused.value) == "该项目不覆盖该企业所属行业"
 
 
 def test_an_sme_whose_home_center_is_outside_the_programme_is_refused_naming_it() -> None:
@@ -139,7 +140,7 @@ def test_an_sme_whose_home_center_is_outside_the_programme_is_refused_naming_it(
     assert refused.value.code == "not_eligible_center"
     assert refused.value.details == {"center": "440305"}
     assert str(refused.value) == "center 440305 is outside the programme's centers"
-    assert refused.value.message_zh == "企业所属服务中心（440305）不在该项目范围内"
+    assert said(refused.value) == "企业所属服务中心（440305）不在该项目范围内"
 
 
 @pytest.mark.parametrize(
@@ -199,7 +200,7 @@ def test_a_reached_cap_says_what_is_claimed_and_what_is_left(
         f"the SME has claimed {yuan[claimed]} of its {yuan[cap]} cap; "
         f"a voucher of {yuan[face]} does not fit in the {left} left"
     )
-    assert refusal.message_zh == (
+    assert said(refusal) == (
         f"该企业在本项目的申领额度已用 {yuan[claimed]}（上限 {yuan[cap]}），剩余额度不足一张服务券"
     )
 
@@ -220,4 +221,4 @@ def test_an_exhausted_budget_names_the_center_and_what_it_has_left() -> None:
     assert str(refusal) == (
         "center 440305 has ¥49.99 left for this programme, not enough for a voucher of ¥1,000.00"
     )
-    assert refusal.message_zh == ("服务中心（440305）本项目剩余预算 ¥49.99，不足以发放一张服务券")
+    assert said(refusal) == ("服务中心（440305）本项目剩余预算 ¥49.99，不足以发放一张服务券")

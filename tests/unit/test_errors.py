@@ -9,13 +9,22 @@ one, or moving an error to another family, has to fail here.
 
 from __future__ import annotations
 
+import importlib
 import inspect
+import pkgutil
+import re
+from collections.abc import Iterator
 
+import click
 import pytest
 
+import voucher_app
+from tests.words import said
+from voucher_app.cli.common import domain_errors
 from voucher_app.domain import errors
 from voucher_app.domain.errors import InvalidVoucherToken, TokenRefusal, VoucherError
 from voucher_app.http.errors import status_of
+from voucher_app.ledger.merkle import ProofError
 
 BAD_REQUEST, UNAUTHORIZED, FORBIDDEN, NOT_FOUND, CONFLICT, SERVER = 400, 401, 403, 404, 409, 500
 
@@ -100,6 +109,20 @@ CONTRACT: list[tuple[str, str, str, int]] = [
     ("DutiesNotSeparated", "duties_not_separated", "PermissionDenied", FORBIDDEN),
     ("SecondApprovalNeeded", "second_approval_needed", "PermissionDenied", FORBIDDEN),
     ("KeyringError", "keyring_error", "VoucherError", SERVER),
+    ("LedgerFault", "ledger_fault", "VoucherError", SERVER),
+]
+
+#: The errors defined in a module of their own, under a family of the tree: (module, class,
+#: code, parent, HTTP status), in the docstring's order.
+ELSEWHERE: list[tuple[str, str, str, str, int]] = [
+    ("services.settlement", "UnknownBatch", "unknown_batch", "NotFound", NOT_FOUND),
+    ("wiring", "ConfigurationError", "configuration_error", "VoucherError", SERVER),
+    ("ledger.document", "MalformedEntry", "malformed_entry", "LedgerFault", SERVER),
+    ("ledger.replay", "ReplayError", "replay_error", "LedgerFault", SERVER),
+    ("ledger.merkle", "ProofError", "proof_error", "LedgerFault", SERVER),
+    ("signing.note", "NoteError", "note_error", "LedgerFault", SERVER),
+    ("ledger.checkpoints", "InconsistentLog", "inconsistent_log", "LedgerFault", SERVER),
+    ("cli.audit", "SourceError", "source_error", "VoucherError", SERVER),
 ]
 
 
@@ -120,27 +143,88 @@ def test_every_error_the_module_defines_is_in_the_contract_under_a_code_of_its_o
         if inspect.isclass(value) and issubclass(value, VoucherError)
     }
     assert defined == {name for name, *_ in CONTRACT}
-    codes = [code for _, code, *_ in CONTRACT]
+    codes = [code for _, code, *_ in CONTRACT] + [code for _, _, code, *_ in ELSEWHERE]
     assert len(set(codes)) == len(codes)
 
 
-def test_an_error_carries_its_message_in_english_and_chinese_and_its_details() -> None:
+@pytest.mark.parametrize(("module", "name", "code", "parent", "status"), ELSEWHERE, ids=str)
+def test_each_error_of_a_module_of_its_own_hangs_from_the_tree_with_its_code_and_status(
+    module: str, name: str, code: str, parent: str, status: int
+) -> None:
+    error_class = getattr(importlib.import_module(f"voucher_app.{module}"), name)
+    assert error_class.code == code
+    assert error_class.__bases__ == (getattr(errors, parent),)
+    assert status_of(error_class("any message")) == status
+
+
+def test_every_exception_class_of_the_application_is_in_the_tree_its_docstring_draws() -> None:
+    """Whatever module defines it: every exception class under `voucher_app` is a
+    `VoucherError`, and the docstring draws each one (and nothing else), its module's own in
+    brackets."""
+    for found in pkgutil.walk_packages(voucher_app.__path__, "voucher_app."):
+        importlib.import_module(found.name)
+
+    def below(error_class: type[BaseException]) -> Iterator[type[BaseException]]:
+        for subclass in error_class.__subclasses__():
+            yield subclass
+            yield from below(subclass)
+
+    ours = {c for c in below(BaseException) if c.__module__.startswith("voucher_app.")}
+    assert {c for c in ours if not issubclass(c, VoucherError)} == set()
+    drawn = re.findall(r"[├└]── (\w+)(?: +\[([\w.]+)\])?", errors.__doc__ or "")
+    where = {c: "" if c.__module__ == errors.__name__ else c.__module__ for c in ours}
+    assert sorted([("VoucherError", ""), *drawn]) == sorted(
+        (c.__name__, module.removeprefix("voucher_app.")) for c, module in where.items()
+    )
+
+
+def test_an_error_carries_its_english_message_and_its_details_and_the_page_says_it_in_chinese() -> (
+    None
+):
     error = errors.NotEligibleSize(
-        "this programme is for micro and small firms",
-        message_zh="本计划仅限小微企业",
-        field="size_class",
-        size="medium",
+        "this programme is for micro and small firms", field="size_class", size="medium"
     )
     assert str(error) == error.message == "this programme is for micro and small firms"
-    assert error.message_zh == "本计划仅限小微企业"
-    assert error.details == {"field": "size_class", "size": "medium"}
+    assert error.details == error.params == {"field": "size_class", "size": "medium"}
+    assert said(error) == "该项目不面向中型企业"  # from the catalogue, by its code and size
 
 
-def test_an_error_without_a_chinese_message_or_details_has_none_and_no_details() -> None:
+def test_a_rule_tells_one_codes_refusals_apart_and_extra_values_stay_out_of_the_details() -> None:
+    error = errors.InvalidInput(
+        "a reason has at most 500 characters",
+        rule="reason_too_long",
+        extra={"limit": 500},
+        field="reason",
+    )
+    assert (error.rule, error.extra, error.details) == (
+        "reason_too_long",
+        {"limit": 500},
+        {"field": "reason"},
+    )
+    assert error.params == {"limit": 500, "field": "reason"}
+    assert said(error) == "理由不超过 500 个字"
+
+
+def test_an_error_without_details_has_no_rule_no_extra_and_no_details() -> None:
     error = errors.UnknownVoucher("no such voucher")
     assert str(error) == error.message == "no such voucher"
-    assert error.message_zh is None
-    assert error.details == {}
+    assert (error.rule, error.extra, error.details) == (None, {}, {})
+    assert said(error) == said(error, "en") == "no such voucher"  # no sentence: its message
+
+
+def test_a_command_says_a_refusal_in_one_line_but_lets_a_ledger_fault_keep_its_trace() -> None:
+    @domain_errors
+    def refuses() -> None:
+        raise errors.UnknownVoucher("no voucher V-1")
+
+    @domain_errors
+    def meets_a_fault() -> None:
+        raise ProofError("consistency proof is too short")
+
+    with pytest.raises(click.ClickException, match=r"^unknown_voucher: no voucher V-1$"):
+        refuses()
+    with pytest.raises(ProofError):
+        meets_a_fault()
 
 
 @pytest.mark.parametrize(

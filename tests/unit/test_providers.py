@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.words import said
 from voucher_app.domain.errors import InvalidInput, InvalidTransition
 from voucher_app.domain.providers import ProviderDecision, ProviderStatus, decide
 
@@ -34,7 +35,7 @@ def test_each_decision_moves_a_provider_only_as_the_diagram_allows(
         assert str(refused.value) == (
             f"a provider that is {current.value} cannot be given the decision {decision.value}"
         )
-        assert refused.value.message_zh == "服务机构当前状态不允许该操作"
+        assert said(refused.value) == "服务机构当前状态不允许该操作"
 
 
 @pytest.mark.parametrize(("current", "decision"), [(S.PENDING, D.REJECT), (S.APPROVED, D.SUSPEND)])

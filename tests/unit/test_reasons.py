@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.words import said
 from voucher_app.domain.errors import InvalidInput
 from voucher_app.domain.reasons import require_reason
 
@@ -31,7 +32,7 @@ def test_a_missing_reason_is_refused_when_the_decision_needs_one(text: str | Non
     assert caught.value.code == "invalid_input"
     assert caught.value.details == {"field": "reason"}
     assert caught.value.message == "say why: this decision needs a reason"
-    assert caught.value.message_zh == "请说明理由"
+    assert said(caught.value) == "请说明理由"
 
 
 @pytest.mark.parametrize("text", [None, "", "   "])
@@ -47,4 +48,4 @@ def test_a_reason_over_500_characters_is_refused_needed_or_not(text: str, needed
     assert caught.value.code == "invalid_input"
     assert caught.value.details == {"field": "reason"}
     assert caught.value.message == "a reason has at most 500 characters"
-    assert caught.value.message_zh == "理由不超过 500 个字"
+    assert said(caught.value) == "理由不超过 500 个字"

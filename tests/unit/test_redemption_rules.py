@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from tests.words import said
 from voucher_app.domain.errors import InvalidTransition, NothingToPay
 from voucher_app.domain.redemptions import (
     HOLDING,
@@ -40,7 +41,7 @@ def test_the_subsidy_is_the_rate_of_the_invoice_rounded_down_and_capped(
             subsidy_fen(invoiced, rate, remaining)
         assert refused.value.code == "nothing_to_pay"
         assert str(refused.value) == "the voucher would pay nothing towards an invoice of ¥0.03"
-        assert refused.value.message_zh == "按补贴比例计算，该发票金额可获补贴为零"
+        assert said(refused.value) == "按补贴比例计算，该发票金额可获补贴为零"
     else:
         assert subsidy_fen(invoiced, rate, remaining) == paid
 
@@ -95,7 +96,7 @@ def test_each_step_starts_only_from_its_statuses(step: Step, status: str) -> Non
         assert refused.value.code == "invalid_transition"
         assert refused.value.details == {"status": status}
         assert str(refused.value) == f"a claim that is {status} cannot be {PAST_TENSE[step]}"
-        assert refused.value.message_zh == "该兑付申请当前状态不允许此操作"
+        assert said(refused.value) == "该兑付申请当前状态不允许此操作"
 
 
 def test_the_subsidy_sits_in_pending_from_submission_until_approved_rejected_or_disputed() -> None:
@@ -117,7 +118,7 @@ def test_an_unanswered_claim_is_approved_only_after_its_window() -> None:
     assert str(refused.value) == (
         "the SME has until 2026-03-02T00:00:00+00:00 to confirm or dispute this claim"
     )
-    assert refused.value.message_zh == "企业确认期尚未结束"
+    assert said(refused.value) == "企业确认期尚未结束"
     assert next_status(Step.APPROVE, "submitted", confirm_by=NOW, now=NOW) == "approved"
     assert next_status(Step.APPROVE, "confirmed", confirm_by=NOW, now=NOW - timedelta(days=3)) == (
         "approved"

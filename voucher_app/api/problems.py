@@ -20,7 +20,7 @@ from marshmallow import INCLUDE, Schema, fields
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from voucher_app import observability
-from voucher_app.domain.errors import VoucherError
+from voucher_app.domain.errors import LedgerFault, VoucherError
 from voucher_app.http.errors import status_of
 
 log = logging.getLogger(__name__)
@@ -119,6 +119,9 @@ def register_problem_handlers(app: Flask) -> None:
             return problem(error.code or 500, "http_error", error.description or "")
         log.exception("unhandled error")
         return problem(500, "internal_error", InternalServerError.description)
+
+    # The ledger's own fault is no refusal: answered and logged like any other failure.
+    app.register_error_handler(LedgerFault, _unexpected)
 
 
 def _is_plain(value: object) -> bool:

@@ -24,17 +24,20 @@ from typing import Any
 
 import orjson
 
+from voucher_app.domain.errors import LedgerFault, VoucherError
 from voucher_app.ledger import export_format
 from voucher_app.ledger.audit import AuditReport, SourceEntry, TrustedState, audit
-from voucher_app.signing.note import NoteError, Verifier, parse_vkey
+from voucher_app.signing.note import Verifier, parse_vkey
 
 PAGE = 1000
 HASH = export_format.HASH_SIZE
 TIMEOUT_SECONDS = 30
 
 
-class SourceError(Exception):
+class SourceError(VoucherError):
     """The source cannot be read at all (as opposed to being read and found wrong)."""
+
+    code = "source_error"
 
 
 def decode(text: str | bytes) -> Any:
@@ -171,7 +174,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
         return run(args)
-    except (SourceError, NoteError, OSError, ValueError, KeyError) as exc:
+    except (SourceError, LedgerFault, OSError, ValueError, KeyError) as exc:
         print(f"ERROR {exc}", file=sys.stderr)
         return 2
 

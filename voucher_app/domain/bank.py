@@ -55,11 +55,8 @@ _ACCOUNT = re.compile(f"[0-9]{{{MIN_ACCOUNT_DIGITS},{MAX_ACCOUNT_DIGITS}}}")
 _CNAPS = re.compile(f"[0-9]{{{CNAPS_DIGITS}}}")
 _BIC = re.compile(BIC_PATTERN)
 
-# English and Chinese names of the two free-text fields, for the messages.
-_NAME_LABELS = {
-    "bank_name": ("the bank's name", "开户行名称"),
-    "account_name": ("the account name", "户名"),
-}
+# English names of the two free-text fields, for the messages.
+_NAME_LABELS = {"bank_name": "the bank's name", "account_name": "the account name"}
 
 #: How a provider's forms and records name the fields (`names` of `check_bank_details`).
 PROVIDER_FIELDS = {
@@ -115,21 +112,21 @@ def _normal(value: str | None) -> str:
 
 
 def _check_name(value: str, canonical: str, field: str) -> str:
-    label, label_zh = _NAME_LABELS[canonical]
+    label = _NAME_LABELS[canonical]
     name = unicodedata.normalize(NAME_FORM, value or "").strip()
     if not name:
-        raise InvalidBankDetails(f"{label} is needed", message_zh=f"请填写{label_zh}", field=field)
+        raise InvalidBankDetails(f"{label} is needed", rule=f"{canonical}_missing", field=field)
     if len(name) > MAX_NAME:
         raise InvalidBankDetails(
             f"{label} must be at most {MAX_NAME} characters, not {len(name)}",
-            message_zh=f"{label_zh}不能超过 {MAX_NAME} 个字符",
+            rule=f"{canonical}_too_long",
             field=field,
             limit=MAX_NAME,
         )
     if UNWRITABLE.search(name):
         raise InvalidBankDetails(
             f"{label} holds a control character or a line break",
-            message_zh=f"{label_zh}不能包含控制字符或换行",
+            rule=f"{canonical}_unwritable",
             field=field,
         )
     return name
@@ -146,7 +143,8 @@ def _check_account_number(value: str, field: str) -> str:
         raise InvalidBankDetails(
             f"an account number is {MIN_ACCOUNT_DIGITS} to {MAX_ACCOUNT_DIGITS} digits, "
             f"not {number!r}",
-            message_zh=f"账号应为 {MIN_ACCOUNT_DIGITS} 至 {MAX_ACCOUNT_DIGITS} 位数字",
+            rule="account_number_format",
+            extra={"least": MIN_ACCOUNT_DIGITS, "most": MAX_ACCOUNT_DIGITS},
             field=field,
         )
     return number
@@ -159,13 +157,14 @@ def _check_cnaps(value: str | None, field: str, *, required: bool) -> str | None
             return None
         raise InvalidBankDetails(
             "the CNAPS bank code (联行号) of the account's branch is needed",
-            message_zh="请填写开户行联行号",
+            rule="cnaps_missing",
             field=field,
         )
     if not _CNAPS.fullmatch(code):
         raise InvalidBankDetails(
             f"a CNAPS bank code is {CNAPS_DIGITS} digits, not {code!r}",
-            message_zh=f"联行号应为 {CNAPS_DIGITS} 位数字",
+            rule="cnaps_format",
+            extra={"digits": CNAPS_DIGITS},
             field=field,
         )
     return code
@@ -178,7 +177,7 @@ def _check_bic(value: str | None, field: str) -> str | None:
     if not (bic.isascii() and _BIC.fullmatch(bic.upper())):
         raise InvalidBankDetails(
             f"{bic!r} is not a BIC (8 or 11 letters and digits, e.g. BKCHCNBJ)",
-            message_zh="SWIFT 代码应为 8 或 11 位字母和数字",
+            rule="bic_format",
             field=field,
         )
     return bic.upper()

@@ -1,4 +1,5 @@
-"""Whether an SME may claim a voucher of a programme, and why not, in English and Chinese.
+"""Whether an SME may claim a voucher of a programme, and why not: a refusal's code and the
+values its sentence names (the pages say it in the visitor's language, `web.messages`).
 
 The rules that need no counting: the programme's period, the SME's size class, its industry,
 and its home center lying within the programme's centers. The per-SME cap and the budget are
@@ -23,13 +24,6 @@ from voucher_app.domain.errors import (
 from voucher_app.domain.money import format_yuan
 from voucher_app.domain.sme import SizeClass
 
-SIZE_NAMES_ZH = {
-    SizeClass.MEDIUM: "中型企业",
-    SizeClass.SMALL: "小型企业",
-    SizeClass.MICRO: "微型企业",
-    SizeClass.LARGE: "大型企业",
-}
-
 
 @dataclass(frozen=True, slots=True)
 class ProgrammeRules:
@@ -52,30 +46,24 @@ def check_eligibility(rules: ProgrammeRules, applicant: Applicant, today: date) 
     if not rules.period_start <= today <= rules.period_end:
         raise ProgrammeClosed(
             f"the programme runs from {rules.period_start} to {rules.period_end}",
-            message_zh=f"该服务券项目的申领期为 {rules.period_start} 至 {rules.period_end}",
+            extra={"period_start": rules.period_start, "period_end": rules.period_end},
         )
     if applicant.size is SizeClass.LARGE:
-        raise NotAnSme(
-            "by the 2011 size standard this enterprise is large, not an SME",
-            message_zh="按照2011年中小企业划型标准，该企业属于大型企业，不属于中小微企业",
-        )
+        raise NotAnSme("by the 2011 size standard this enterprise is large, not an SME")
     if applicant.size not in rules.accepted_sizes:
         accepted = ", ".join(sorted(str(s) for s in rules.accepted_sizes))
         raise NotEligibleSize(
             f"the programme accepts {accepted} enterprises, not {applicant.size}",
-            message_zh=f"该项目不面向{SIZE_NAMES_ZH[applicant.size]}",
             size=str(applicant.size),
         )
     if rules.accepted_industries and applicant.industry not in rules.accepted_industries:
         raise NotEligibleIndustry(
             f"the programme does not cover the industry {applicant.industry}",
-            message_zh="该项目不覆盖该企业所属行业",
             industry=applicant.industry,
         )
     if not applicant.in_programme_centers:
         raise NotEligibleCenter(
             f"center {applicant.home_center} is outside the programme's centers",
-            message_zh=f"企业所属服务中心（{applicant.home_center}）不在该项目范围内",
             center=applicant.home_center,
         )
 
@@ -85,8 +73,6 @@ def cap_reached(cap_fen: int, claimed_fen: int, face_value_fen: int) -> CapReach
     return CapReached(
         f"the SME has claimed {format_yuan(claimed_fen)} of its {format_yuan(cap_fen)} cap; "
         f"a voucher of {format_yuan(face_value_fen)} does not fit in the {format_yuan(left)} left",
-        message_zh=f"该企业在本项目的申领额度已用 {format_yuan(claimed_fen)}（上限 "
-        f"{format_yuan(cap_fen)}），剩余额度不足一张服务券",
         cap_fen=cap_fen,
         claimed_fen=claimed_fen,
     )
@@ -96,8 +82,6 @@ def budget_exhausted(center: str, available_fen: int, face_value_fen: int) -> Bu
     return BudgetExhausted(
         f"center {center} has {format_yuan(available_fen)} left for this programme, "
         f"not enough for a voucher of {format_yuan(face_value_fen)}",
-        message_zh=f"服务中心（{center}）本项目剩余预算 {format_yuan(available_fen)}，"
-        "不足以发放一张服务券",
         center=center,
         available_fen=available_fen,
     )

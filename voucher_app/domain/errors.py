@@ -4,6 +4,17 @@ Entry points turn these into responses (RFC 9457 problems in the API, messages o
 codes in the CLI); nothing below the entry points formats an error for a person. The `code` is
 a contract: clients and tests match on it, so it never changes once released.
 
+An error carries its code, its parameters (`details`: the values a client reads, e.g. `field`,
+`reason`, `limit`, `provider`; they ride in the API's problem document) and an English
+`message` for the API's `detail`, logs and the CLI. Where one code covers several refusals,
+`rule` says which; `extra` holds what a person's sentence names beyond the details (a
+provider's name, a programme's dates). The sentence itself, in Chinese or English, is the
+pages' business: `web.messages` looks it up in the gettext catalogues by code (and rule) and
+fills in the parameters, so that every word a person reads lives in the catalogues.
+
+Every exception class the application defines hangs from this one tree; the few that belong
+to a module of their own are defined there (named in brackets) under a family defined here.
+
     VoucherError
     ├── InvalidInput                  the request itself is wrong (HTTP 400/422)
     │   ├── InvalidAmount             not a positive whole number of fen within range
@@ -40,7 +51,8 @@ a contract: clients and tests match on it, so it never changes once released.
     │   ├── UnknownUser
     │   ├── UnknownToken
     │   ├── UnknownTask
-    │   └── UnknownComplaint
+    │   ├── UnknownComplaint
+    │   └── UnknownBatch              [services.settlement] a settlement batch
     ├── Conflict                      the request is valid but the state forbids it (HTTP 409)
     │   ├── InsufficientFunds         an account would drop below what it may hold
     │   ├── FundingExceedsBudget      funding past the programme's total budget
@@ -62,7 +74,7 @@ a contract: clients and tests match on it, so it never changes once released.
     │   ├── SmeExists                 registered already: only the SME or its center updates it
     │   ├── InvalidTransition         a status change its current status does not allow
     │   ├── NotRateable               only an approved or paid claim is rated, once
-    │   ├── ClaimRefused              why an SME cannot have a voucher (message also in Chinese)
+    │   ├── ClaimRefused              why an SME cannot have a voucher
     │   │   ├── ProgrammeClosed       outside the programme's period
     │   │   ├── NotAnSme              large by the 2011 size standard
     │   │   ├── NotEligibleSize       a size class the programme does not accept
@@ -70,7 +82,7 @@ a contract: clients and tests match on it, so it never changes once released.
     │   │   ├── NotEligibleCenter     home center outside the programme's centers
     │   │   ├── CapReached            the SME's cap for the programme is used up
     │   │   └── BudgetExhausted       the home center has no budget left for a voucher
-    │   └── RedemptionRefused         why a provider cannot redeem a voucher (also in Chinese)
+    │   └── RedemptionRefused         why a provider cannot redeem a voucher
     │       ├── VoucherNotActive      expired, revoked or used up
     │       ├── CategoryNotAllowed    a service the voucher or the provider does not cover
     │       ├── VoucherInUse          no partial spending: one open claim per voucher
@@ -83,11 +95,30 @@ a contract: clients and tests match on it, so it never changes once released.
     ├── PermissionDenied              authenticated, but this role or center may not (HTTP 403)
     │   ├── DutiesNotSeparated        paying money one approved, or approving a batch one built
     │   └── SecondApprovalNeeded      a batch over the limit waits for a second finance officer
-    └── KeyringError                  signing keys missing, unreadable or wrongly protected
+    ├── KeyringError                  signing keys missing, unreadable or wrongly protected
+    ├── ConfigurationError            [wiring] the application refuses to start with this
+    │                                 configuration; the message names the variable to set
+    ├── LedgerFault                   the ledger's data, proofs or signed notes do not hold up:
+    │   │                             an auditor reports it, a server logs it with its trace
+    │   ├── MalformedEntry            [ledger.document] a published entry not in its canonical form
+    │   ├── ReplayError               [ledger.replay] an entry breaking a ledger rule at its place
+    │   ├── ProofError                [ledger.merkle] a Merkle proof, or what it is checked
+    │   │                             against, that does not verify
+    │   ├── NoteError                 [signing.note] a note, checkpoint or verifier key that is
+    │   │                             malformed or does not verify
+    │   └── InconsistentLog           [ledger.checkpoints] the stored tree no longer extends the
+    │                                 last signed checkpoint: stop and investigate
+    └── SourceError                   [cli.audit] voucher-audit cannot read its source at all (as
+                                      opposed to reading it and finding it wrong)
+
+An error outside the five families that name an HTTP status (invalid input, not found,
+conflict, not authenticated, permission denied) is a fault on our side, or in the data: HTTP
+500 should it ever reach a request.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from enum import StrEnum
 from typing import Any, ClassVar
 
@@ -97,11 +128,24 @@ class VoucherError(Exception):
 
     code: ClassVar[str] = "voucher_error"
 
-    def __init__(self, message: str, *, message_zh: str | None = None, **details: Any) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        rule: str | None = None,
+        extra: Mapping[str, Any] | None = None,
+        **details: Any,
+    ) -> None:
         super().__init__(message)
         self.message = message
-        self.message_zh = message_zh  # for the people these errors reach in Chinese first
+        self.rule = rule  # which of the code's refusals, where the code has several
+        self.extra = dict(extra or {})  # what a person's sentence names beyond the details
         self.details = details
+
+    @property
+    def params(self) -> dict[str, Any]:
+        """Everything a sentence about this error may name: its extra values and its details."""
+        return {**self.extra, **self.details}
 
 
 class InvalidInput(VoucherError):
@@ -471,3 +515,10 @@ class SecondApprovalNeeded(PermissionDenied):
 
 class KeyringError(VoucherError):
     code = "keyring_error"
+
+
+class LedgerFault(VoucherError):
+    """The ledger's data, proofs or signed notes do not hold up. Not a refusal to wait out or
+    to explain to a person: the auditor reports it, and a server logs it with its trace."""
+
+    code = "ledger_fault"

@@ -50,7 +50,7 @@ def decide(
     if target is None:
         raise InvalidTransition(
             f"a provider that is {current} cannot be given the decision {decision}",
-            message_zh="服务机构当前状态不允许该操作",
+            rule="provider_decision",
             status=str(current),
             decision=str(decision),
         )

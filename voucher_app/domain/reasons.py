@@ -13,12 +13,13 @@ def require_reason(text: str | None, *, needed: bool = True) -> str | None:
     reason = (text or "").strip()
     if needed and not reason:
         raise InvalidInput(
-            "say why: this decision needs a reason", message_zh="请说明理由", field="reason"
+            "say why: this decision needs a reason", rule="reason_missing", field="reason"
         )
     if len(reason) > MAX_REASON:
         raise InvalidInput(
             f"a reason has at most {MAX_REASON} characters",
-            message_zh=f"理由不超过 {MAX_REASON} 个字",
+            rule="reason_too_long",
+            extra={"limit": MAX_REASON},
             field="reason",
         )
     return reason or None

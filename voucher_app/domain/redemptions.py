@@ -50,8 +50,7 @@ def subsidy_fen(invoiced_fen: int, rate_bp: int, remaining_fen: int) -> int:
     paid = min(apply_rate(invoiced_fen, rate_bp), remaining_fen)
     if paid <= 0:
         raise NothingToPay(
-            f"the voucher would pay nothing towards an invoice of {format_yuan(invoiced_fen)}",
-            message_zh="按补贴比例计算，该发票金额可获补贴为零",
+            f"the voucher would pay nothing towards an invoice of {format_yuan(invoiced_fen)}"
         )
     return paid
 
@@ -66,13 +65,13 @@ def next_status(step: Step, status: str, *, confirm_by: datetime, now: datetime)
     if status not in starts:
         raise InvalidTransition(
             f"a claim that is {status} cannot be {_PAST[step]}",
-            message_zh="该兑付申请当前状态不允许此操作",
+            rule="redemption_step",
             status=status,
         )
     if step is Step.APPROVE and status == "submitted" and now < confirm_by:
         raise InvalidTransition(
             f"the SME has until {confirm_by.isoformat()} to confirm or dispute this claim",
-            message_zh="企业确认期尚未结束",
+            rule="confirmation_window_open",
             status=status,
         )
     return leads_to

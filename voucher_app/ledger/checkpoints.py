@@ -16,15 +16,17 @@ from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from voucher_app.clock import Clock
-from voucher_app.domain.errors import NoCheckpoint
+from voucher_app.domain.errors import LedgerFault, NoCheckpoint
 from voucher_app.ledger import merkle, sequencer, store
 from voucher_app.ledger.published import PublishedFile, require_extends
 from voucher_app.ledger.tables import LedgerCheckpoint
 from voucher_app.signing.note import Checkpoint, sign_note
 
 
-class InconsistentLog(RuntimeError):
+class InconsistentLog(LedgerFault):
     """The stored tree no longer extends the last signed checkpoint: stop and investigate."""
+
+    code = "inconsistent_log"
 
 
 @dataclass(frozen=True)

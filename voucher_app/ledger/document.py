@@ -25,6 +25,7 @@ import orjson
 
 from voucher_app.domain.actors import ACTOR_ID
 from voucher_app.domain.entries import EntryKind, Posting
+from voucher_app.domain.errors import LedgerFault
 from voucher_app.domain.money import MAX_FEN
 from voucher_app.ledger.canonical import canonical_entry
 
@@ -56,8 +57,10 @@ _REF_KEY_PATTERN = re.compile(_REF_KEY)
 _NAME_PATTERN = re.compile(_NAME)
 
 
-class MalformedEntry(ValueError):
+class MalformedEntry(LedgerFault):
     """A published entry that does not have the shape above."""
+
+    code = "malformed_entry"
 
 
 class EntryRecord(NamedTuple):

@@ -13,6 +13,8 @@ import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from voucher_app.domain.errors import LedgerFault
+
 HASH_SIZE = 32
 LEAF_PREFIX = b"\x00"
 NODE_PREFIX = b"\x01"
@@ -22,8 +24,10 @@ NodeId = tuple[int, int]  # (level, index)
 Range = tuple[int, int]  # [start, end) of leaf indexes
 
 
-class ProofError(ValueError):
+class ProofError(LedgerFault):
     """A proof, or the values it is checked against, does not verify."""
+
+    code = "proof_error"
 
 
 def leaf_hash(data: bytes) -> bytes:

@@ -12,12 +12,14 @@ from dataclasses import dataclass, field
 
 from voucher_app.domain.accounts import parse_account
 from voucher_app.domain.entries import EntryKind, Posting, check_postings, negation
-from voucher_app.domain.errors import VoucherError
+from voucher_app.domain.errors import LedgerFault, VoucherError
 from voucher_app.ledger.document import EntryRecord, postings_digest
 
 
-class ReplayError(ValueError):
+class ReplayError(LedgerFault):
     """An entry that breaks a ledger rule at its place in the log."""
+
+    code = "replay_error"
 
 
 @dataclass

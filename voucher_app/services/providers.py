@@ -179,7 +179,6 @@ def apply_provider_within(
         raise ProviderExists(
             f"a provider with code {uscc} is already registered",
             uscc=uscc,
-            message_zh="该服务机构已登记",
         )
     if provider is None:
         provider = Provider(public_id=uuid.uuid4(), uscc=uscc, applied_at=now, **fields)
@@ -274,7 +273,6 @@ def require_approved(provider: Provider) -> None:
     if provider.status != ProviderStatus.APPROVED:
         raise ProviderNotApproved(
             f"provider {provider.public_id} is {provider.status}, not approved",
-            message_zh="服务机构未获批准或已被暂停",
             status=provider.status,
         )
 

@@ -170,7 +170,6 @@ def _use_passcode(uow: UnitOfWork, voucher: Voucher, code: str) -> None:
     if used is None:
         raise WrongPasscode(
             "the passcode is wrong, used already or out of date; ask the SME for a new one",
-            message_zh="核验码错误、已使用或已过期，请企业重新获取",
             field="passcode",
         )
 
@@ -228,7 +227,8 @@ def _proven_voucher(
     if voucher is None:
         raise InvalidInput(
             f"no voucher has the code {code}",
-            message_zh=f"没有券码为 {code} 的服务券",
+            rule="unknown_human_code",
+            extra={"human_code": code},
             field="human_code",
         )
     _use_passcode(uow, voucher, proof.passcode)
@@ -251,7 +251,6 @@ def _claim(
     if status != "active":
         raise VoucherNotActive(
             f"voucher {voucher.human_code} is {status}",
-            message_zh="该服务券已过期、作废或用完",
             status=status,
         )
     programme = session.get_one(Programme, voucher.programme_id)
@@ -267,13 +266,11 @@ def _claim(
             raise VoucherInUse(
                 f"voucher {voucher.human_code} pays for one service only, and claim "
                 f"{open_claim} has used it",
-                message_zh="该服务券只能用于一次服务，且已被使用",
             )
     category, description, product = _service(uow, provider, service)
     if category not in voucher.service_categories or category not in provider.service_categories:
         raise CategoryNotAllowed(
             f"{category} is not among the services this voucher and this provider cover",
-            message_zh="该服务类别不在服务券或服务机构的服务范围内",
             category=category,
         )
     invoice = service.invoice_number.strip()
@@ -291,7 +288,6 @@ def _claim(
     if reused is not None:
         raise InvoiceReused(
             f"invoice {invoice} is claimed already (claim {reused})",
-            message_zh="该发票号已申请过兑付",
             invoice_number=invoice,
         )
     invoiced = require_fen(service.invoiced_fen, field="invoiced_fen")

@@ -334,7 +334,8 @@ def _payee_bank_details(provider: Provider) -> BankDetails:
     except InvalidBankDetails as refused:
         raise InvalidBankDetails(
             f"provider {provider.name} ({provider.uscc}): {refused.message}",
-            message_zh=f"服务机构 {provider.name}（{provider.uscc}）：{refused.message_zh}",
+            rule=refused.rule,
+            extra={**refused.params, "provider_name": provider.name},
             field=refused.details.get("field"),
             provider=provider.uscc,
         ) from None

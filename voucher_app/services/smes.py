@@ -72,7 +72,7 @@ def sme_by_uscc(uow: UnitOfWork, uscc: str) -> Sme:
 
 
 def unknown_sme(code: str) -> UnknownSme:
-    return UnknownSme(f"no SME registered with code {code}", uscc=code, message_zh="该企业尚未登记")
+    return UnknownSme(f"no SME registered with code {code}", uscc=code)
 
 
 def size_of(sme: Sme) -> SizeClass:

@@ -603,7 +603,7 @@ def revoke_voucher(
         status = "expired" if voucher.status == "active" else voucher.status
         raise InvalidTransition(
             f"voucher {voucher_id} is {status}; only an active voucher is revoked",
-            message_zh="只能作废有效状态的服务券",
+            rule="revoke_only_active",
         )
     # The allowance row before the accounts, in the order a claim locks them: a claim and a
     # revocation for one SME never wait on each other in a circle.

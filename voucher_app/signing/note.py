@@ -24,14 +24,18 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
+from voucher_app.domain.errors import LedgerFault
+
 ED25519 = 0x01
 SIGNATURE_PREFIX = "\u2014 "  # em dash and a space
 _NAME = re.compile(r"[^\s+]+")
 _SIZE = re.compile(r"0|[1-9][0-9]{0,19}")
 
 
-class NoteError(ValueError):
+class NoteError(LedgerFault):
     """A note, checkpoint or verifier key that is malformed or does not verify."""
+
+    code = "note_error"
 
 
 def _public_bytes(key: Ed25519PublicKey) -> bytes:

@@ -10,7 +10,7 @@ from flask import Blueprint, render_template
 from flask_babel import gettext
 from werkzeug.exceptions import HTTPException
 
-from voucher_app.domain.errors import VoucherError
+from voucher_app.domain.errors import LedgerFault, VoucherError
 from voucher_app.http.errors import status_of
 from voucher_app.web.messages import explain
 
@@ -20,6 +20,7 @@ log = logging.getLogger(__name__)
 def as_pages(blueprint: Blueprint) -> None:
     """Answer the blueprint's failures with the error page."""
     blueprint.register_error_handler(VoucherError, _refused)
+    blueprint.register_error_handler(LedgerFault, _unexpected)  # a fault, not a refusal
     blueprint.register_error_handler(HTTPException, _http_error)
     blueprint.register_error_handler(Exception, _unexpected)
 

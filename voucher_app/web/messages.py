@@ -1,21 +1,26 @@
-"""What a page says when a service refuses: the stable error code, in the visitor's language.
+"""What a page says when a service refuses: the sentence for the error's stable code, in the
+visitor's language.
 
-The services' messages are for logs and API clients; people read these. A code without an
-entry here falls back to the error's own Chinese or English message.
+The domain and the services raise codes with parameters (`domain.errors`); every word a person
+reads is here, as a gettext message, and in the catalogues (`voucher_app/translations`).
+`sentence` finds the message for a code — and for the rule or the one detail that tells the
+code's refusals apart, where it has several — and fills in the error's parameters; amounts
+(`…_fen`) read as yuan. An error's own English message is for logs and API clients: a page
+shows it only when the catalogue has no sentence for the code.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TypeVar
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
 
 from flask import flash
-from flask_babel import lazy_gettext
+from flask_babel import LazyString, lazy_gettext
 from flask_wtf import FlaskForm
 from wtforms import Field
 
 from voucher_app.domain.errors import VoucherError
-from voucher_app.web.i18n import current_language
+from voucher_app.domain.money import format_yuan
 
 T = TypeVar("T")
 
@@ -32,21 +37,159 @@ USCC_REASONS = {
 }
 #: Which form field a refusal is about, when the service does not name one.
 FIELD_OF_CODE = {"invalid_uscc": "uscc", "sme_exists": "uscc"}
+#: The detail that tells a code's refusals apart, for codes raised without a `rule`.
+TOLD_BY = {"invalid_uscc": "reason", "not_eligible_size": "size"}
 
-BY_CODE = {
-    "sme_exists": lazy_gettext(
+#: The sentence for each refusal a person meets: by code, or by code and rule (or the detail
+#: `TOLD_BY` names) where one code covers several refusals. Placeholders are the error's
+#: parameters (`VoucherError.params`).
+SENTENCES: dict[tuple[str, str | None], LazyString] = {
+    **{("invalid_uscc", reason): said for reason, said in USCC_REASONS.items()},
+    # accounts
+    ("sme_exists", None): lazy_gettext(
         "This enterprise is registered already: sign in, or ask its service center."
     ),
-    "user_exists": lazy_gettext("This user name is taken: choose another."),
-    "weak_password": lazy_gettext(
+    ("user_exists", None): lazy_gettext("This user name is taken: choose another."),
+    ("weak_password", None): lazy_gettext(
         "Choose a password of at least 12 characters that is not common and not your user name."
     ),
-    "invalid_credentials": lazy_gettext("Wrong user name or password."),
-    "account_locked": lazy_gettext(
+    ("invalid_credentials", None): lazy_gettext("Wrong user name or password."),
+    ("account_locked", None): lazy_gettext(
         "Too many failed sign-ins: this account is locked for 15 minutes."
     ),
-    "account_inactive": lazy_gettext("This account is waiting for approval, or is disabled."),
+    ("account_inactive", None): lazy_gettext(
+        "This account is waiting for approval, or is disabled."
+    ),
+    ("unknown_sme", None): lazy_gettext("This enterprise is not registered."),
+    # decisions
+    ("invalid_input", "reason_missing"): lazy_gettext("Say why: this decision needs a reason."),
+    ("invalid_input", "reason_too_long"): lazy_gettext(
+        "A reason has at most %(limit)s characters."
+    ),
+    # claims (an SME obtaining a voucher)
+    ("programme_closed", None): lazy_gettext(
+        "This programme takes claims from %(period_start)s to %(period_end)s."
+    ),
+    ("not_an_sme", None): lazy_gettext(
+        "By the 2011 size standard this enterprise is large: it is not a small, medium-sized "
+        "or micro enterprise."
+    ),
+    ("not_eligible_size", "medium"): lazy_gettext(
+        "This programme is not for medium-sized enterprises."
+    ),
+    ("not_eligible_size", "small"): lazy_gettext("This programme is not for small enterprises."),
+    ("not_eligible_size", "micro"): lazy_gettext("This programme is not for micro enterprises."),
+    ("not_eligible_size", "large"): lazy_gettext("This programme is not for large enterprises."),
+    ("not_eligible_industry", None): lazy_gettext(
+        "This programme does not cover the enterprise's industry."
+    ),
+    ("not_eligible_center", None): lazy_gettext(
+        "The enterprise's service center (%(center)s) is outside this programme."
+    ),
+    ("cap_reached", None): lazy_gettext(
+        "This enterprise has claimed %(claimed_fen)s in this programme (its cap is "
+        "%(cap_fen)s): what is left is not enough for a voucher."
+    ),
+    ("budget_exhausted", None): lazy_gettext(
+        "The service center (%(center)s) has %(available_fen)s left for this programme: not "
+        "enough for a voucher."
+    ),
+    ("invalid_transition", "revoke_only_active"): lazy_gettext(
+        "Only an active voucher can be revoked."
+    ),
+    # providers
+    ("provider_exists", None): lazy_gettext("This provider is registered already."),
+    ("provider_not_approved", None): lazy_gettext("The provider is not approved, or is suspended."),
+    ("invalid_transition", "provider_decision"): lazy_gettext(
+        "The provider's status does not allow this decision."
+    ),
+    # redemptions (a provider's request to be paid)
+    ("wrong_passcode", None): lazy_gettext(
+        "The passcode is wrong, used already or out of date: ask the enterprise for a new one."
+    ),
+    ("invalid_input", "unknown_human_code"): lazy_gettext(
+        "No voucher has the code %(human_code)s."
+    ),
+    ("voucher_not_active", None): lazy_gettext(
+        "This voucher has expired, been revoked or been used up."
+    ),
+    ("voucher_in_use", None): lazy_gettext(
+        "This voucher pays for one service only, and it has been used."
+    ),
+    ("category_not_allowed", None): lazy_gettext(
+        "This service is not among those the voucher and the provider cover."
+    ),
+    ("invoice_reused", None): lazy_gettext("This invoice number has been claimed already."),
+    ("nothing_to_pay", None): lazy_gettext(
+        "At the subsidy rate, the voucher pays nothing towards this invoice."
+    ),
+    ("invalid_transition", "redemption_step"): lazy_gettext(
+        "This redemption's status does not allow this step."
+    ),
+    ("invalid_transition", "confirmation_window_open"): lazy_gettext(
+        "The enterprise's time to confirm has not ended yet."
+    ),
+    # bank details
+    ("invalid_bank_details", "bank_name_missing"): lazy_gettext("Fill in the bank's name."),
+    ("invalid_bank_details", "account_name_missing"): lazy_gettext("Fill in the account name."),
+    ("invalid_bank_details", "bank_name_too_long"): lazy_gettext(
+        "The bank's name has at most %(limit)s characters."
+    ),
+    ("invalid_bank_details", "account_name_too_long"): lazy_gettext(
+        "The account name has at most %(limit)s characters."
+    ),
+    ("invalid_bank_details", "bank_name_unwritable"): lazy_gettext(
+        "The bank's name cannot hold control characters or line breaks."
+    ),
+    ("invalid_bank_details", "account_name_unwritable"): lazy_gettext(
+        "The account name cannot hold control characters or line breaks."
+    ),
+    ("invalid_bank_details", "account_number_format"): lazy_gettext(
+        "An account number has %(least)s to %(most)s digits."
+    ),
+    ("invalid_bank_details", "cnaps_missing"): lazy_gettext(
+        "Fill in the CNAPS code of the account's branch."
+    ),
+    ("invalid_bank_details", "cnaps_format"): lazy_gettext("A CNAPS code has %(digits)s digits."),
+    ("invalid_bank_details", "bic_format"): lazy_gettext(
+        "A SWIFT code has 8 or 11 letters and digits."
+    ),
 }
+#: Bank details a payment export found wrong: the provider's, and what is wrong with them.
+PROVIDER_BANK_DETAILS = lazy_gettext("Provider %(provider_name)s (%(provider)s): %(refusal)s")
+
+
+def sentence(code: str, params: Mapping[str, Any], rule: str | None = None) -> str | None:
+    """The sentence for a refusal in the page's language, its parameters filled in; None when
+    the catalogue has none for it (or it names a parameter the error does not carry)."""
+    told = rule if rule is not None or code not in TOLD_BY else params.get(TOLD_BY[code])
+    message = SENTENCES.get((code, None if told is None else str(told)))
+    if message is None:
+        return None
+    values = {
+        name: format_yuan(value) if name.endswith("_fen") and isinstance(value, int) else value
+        for name, value in params.items()
+    }
+    try:
+        said = str(message) % values
+    except (KeyError, TypeError, ValueError):
+        return None
+    if code == "invalid_bank_details" and "provider_name" in values:
+        return str(PROVIDER_BANK_DETAILS) % {**values, "refusal": said}
+    return said
+
+
+def explain(error: VoucherError) -> str:
+    """What a page says about `error`: its sentence, or its own English message."""
+    return sentence(error.code, error.params, error.rule) or error.message
+
+
+def explain_failure(code: str, result: Mapping[str, Any] | None) -> str:
+    """What a task's page says about the refusal that ended it, from what the task kept of it
+    (`background`): the code, and the message, rule and parameters in `result`."""
+    result = result or {}
+    said = sentence(code, result.get("params") or {}, result.get("rule"))
+    return said or str(result.get("message") or "")
 
 
 def place(form: FlaskForm, error: VoucherError) -> None:
@@ -69,15 +212,3 @@ def attempt(step: Callable[[], T], success: Callable[[T], str]) -> T | None:
         return None
     flash(success(done), "success")
     return done
-
-
-def explain(error: VoucherError) -> str:
-    reason = (
-        USCC_REASONS.get(str(error.details.get("reason"))) if error.code == "invalid_uscc" else None
-    )
-    known = reason or BY_CODE.get(error.code)
-    if known is not None:
-        return str(known)
-    if current_language() == "zh_CN" and error.message_zh:
-        return error.message_zh
-    return error.message

@@ -25,10 +25,12 @@ from voucher_app.web import center, errors, finance, public
 from voucher_app.web.center import ROW_OUTCOMES
 from voucher_app.web.finance import STATES
 from voucher_app.web.guard import page
+from voucher_app.web.messages import explain_failure
 from voucher_app.wiring import current
 
 blp = Blueprint("tasks", __name__, url_prefix="/tasks")
 errors.as_pages(blp)
+blp.add_app_template_global(explain_failure)  # what a failed task's page says (`progress.html`)
 
 
 @dataclass(frozen=True)
