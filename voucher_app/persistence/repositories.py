@@ -19,7 +19,7 @@ claim's hot path reads a programme on every call.
 from __future__ import annotations
 
 import uuid
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
@@ -70,7 +70,8 @@ class Lookup(Generic[M]):
         self.locked: Select[M] = self.plain.with_for_update()
 
     def missing(self, public_id: uuid.UUID) -> NotFound:
-        return self.unknown(f"no {self.noun} {public_id}", **{self.detail: str(public_id)})
+        details: dict[str, Any] = {self.detail: str(public_id)}
+        return self.unknown(f"no {self.noun} {public_id}", **details)
 
 
 class Repository(Generic[M]):
