@@ -12,7 +12,7 @@ from sqlalchemy import event
 
 from tests import factories
 from voucher_app.domain.errors import (
-    NotFound,
+    UnknownBatch,
     UnknownCenter,
     UnknownComplaint,
     UnknownProgramme,
@@ -24,7 +24,6 @@ from voucher_app.domain.errors import (
 )
 from voucher_app.ledger.unit_of_work import UnitOfWork
 from voucher_app.persistence.database import Database
-from voucher_app.services import settlement
 
 NOBODY = uuid.UUID("0b0e5c3a-0000-4000-8000-000000000000")
 
@@ -36,6 +35,7 @@ KINDS = {
     "complaints": (UnknownComplaint, f"no complaint {NOBODY}", "complaint"),
     "users": (UnknownUser, f"no user {NOBODY}", "user"),
     "tasks": (UnknownTask, f"no task {NOBODY}", "task"),
+    "batches": (UnknownBatch, f"no settlement batch {NOBODY}", "batch"),
 }
 
 
@@ -53,17 +53,9 @@ def test_an_unknown_public_id_is_the_kinds_own_error(
     assert (raised.value.message, raised.value.details) == (message, {detail: str(NOBODY)})
 
 
-def test_an_unknown_batch_and_an_unknown_center_say_so_as_before(uow: UnitOfWork) -> None:
-    with uow:
-        with pytest.raises(NotFound) as batch:
-            settlement.batches(uow).by_public_id(NOBODY, lock=True)
-        with pytest.raises(UnknownCenter) as center:
-            uow.centers.by_code("999999")
-    assert batch.value.code == "unknown_batch"
-    assert (batch.value.message, batch.value.details) == (
-        f"no settlement batch {NOBODY}",
-        {"batch": str(NOBODY)},
-    )
+def test_an_unknown_center_says_so_as_before(uow: UnitOfWork) -> None:
+    with uow, pytest.raises(UnknownCenter) as center:
+        uow.centers.by_code("999999")
     assert (center.value.message, center.value.details) == (
         "no service center with code '999999'",
         {"center": "999999"},

@@ -66,6 +66,7 @@ CONTRACT: list[tuple[str, str, str, int]] = [
     ("UnknownToken", "unknown_token", "NotFound", NOT_FOUND),
     ("UnknownTask", "unknown_task", "NotFound", NOT_FOUND),
     ("UnknownComplaint", "unknown_complaint", "NotFound", NOT_FOUND),
+    ("UnknownBatch", "unknown_batch", "NotFound", NOT_FOUND),
     ("Conflict", "conflict", "VoucherError", CONFLICT),
     ("InsufficientFunds", "insufficient_funds", "Conflict", CONFLICT),
     ("FundingExceedsBudget", "funding_exceeds_budget", "Conflict", CONFLICT),
@@ -115,7 +116,6 @@ CONTRACT: list[tuple[str, str, str, int]] = [
 #: The errors defined in a module of their own, under a family of the tree: (module, class,
 #: code, parent, HTTP status), in the docstring's order.
 ELSEWHERE: list[tuple[str, str, str, str, int]] = [
-    ("services.settlement", "UnknownBatch", "unknown_batch", "NotFound", NOT_FOUND),
     ("wiring", "ConfigurationError", "configuration_error", "VoucherError", SERVER),
     ("ledger.document", "MalformedEntry", "malformed_entry", "LedgerFault", SERVER),
     ("ledger.replay", "ReplayError", "replay_error", "LedgerFault", SERVER),

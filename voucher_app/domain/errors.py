@@ -52,7 +52,7 @@ to a module of their own are defined there (named in brackets) under a family de
     │   ├── UnknownToken
     │   ├── UnknownTask
     │   ├── UnknownComplaint
-    │   └── UnknownBatch              [services.settlement] a settlement batch
+    │   └── UnknownBatch              a settlement batch
     ├── Conflict                      the request is valid but the state forbids it (HTTP 409)
     │   ├── InsufficientFunds         an account would drop below what it may hold
     │   ├── FundingExceedsBudget      funding past the programme's total budget
@@ -318,6 +318,10 @@ class UnknownTask(NotFound):
 
 class UnknownComplaint(NotFound):
     code = "unknown_complaint"
+
+
+class UnknownBatch(NotFound):
+    code = "unknown_batch"
 
 
 class UnknownUser(NotFound):

@@ -26,6 +26,7 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from voucher_app.domain.errors import (
     NotFound,
+    UnknownBatch,
     UnknownCenter,
     UnknownComplaint,
     UnknownProgramme,
@@ -42,6 +43,7 @@ from voucher_app.persistence.models import (
     Programme,
     Provider,
     Redemption,
+    SettlementBatch,
     Sme,
     Task,
     User,
@@ -147,6 +149,9 @@ _VOUCHER_BY_CODE_LOCKED = _VOUCHER_BY_CODE.with_for_update()
 _PROVIDER_BY_USCC = select(Provider).where(Provider.uscc == bindparam("uscc"))
 _SME_BY_USCC = select(Sme).where(Sme.uscc == bindparam("uscc"))
 
+BATCHES = Lookup(
+    SettlementBatch, SettlementBatch.public_id, UnknownBatch, "settlement batch", "batch"
+)
 COMPLAINTS = Lookup(Complaint, Complaint.public_id, UnknownComplaint, "complaint", "complaint")
 PROGRAMMES = Lookup(Programme, Programme.public_id, UnknownProgramme, "programme", "programme")
 PROVIDERS = Lookup(Provider, Provider.public_id, UnknownProvider, "provider", "provider")
@@ -167,6 +172,10 @@ class Repositories:
     @property
     def centers(self) -> Centers:
         return Centers(self.session)
+
+    @property
+    def batches(self) -> Repository[SettlementBatch]:
+        return Repository(self.session, BATCHES)
 
     @property
     def complaints(self) -> Repository[Complaint]:

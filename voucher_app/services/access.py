@@ -17,7 +17,7 @@ from voucher_app.domain.users import Principal
 from voucher_app.ledger.unit_of_work import UnitOfWork
 from voucher_app.persistence.models import Provider, Sme, Voucher
 from voucher_app.persistence.uow import read_only
-from voucher_app.services import settlement, users
+from voucher_app.services import users
 from voucher_app.services.centers import is_within
 from voucher_app.services.smes import sme_by_uscc
 
@@ -138,4 +138,4 @@ def complaint_scope(uow: UnitOfWork, complaint_id: uuid.UUID) -> Scope:
 
 def batch_scope(uow: UnitOfWork, batch_id: uuid.UUID) -> Scope:
     """A settlement batch belongs to the center that built it."""
-    return Scope(center_id=settlement.batches(uow).by_public_id(batch_id).center_id)
+    return Scope(center_id=uow.batches.by_public_id(batch_id).center_id)

@@ -35,7 +35,6 @@ from voucher_app.domain.errors import (
     InvalidBankDetails,
     InvalidInput,
     InvalidTransition,
-    NotFound,
     SecondApprovalNeeded,
 )
 from voucher_app.domain.money import format_yuan
@@ -52,16 +51,11 @@ from voucher_app.persistence.models import (
     SettlementItem,
     Voucher,
 )
-from voucher_app.persistence.repositories import Lookup, Repository
 from voucher_app.persistence.uow import read_only, transaction
 from voucher_app.services.bank_accounts import register_within
 from voucher_app.services.centers import subtree_ids
 from voucher_app.settlement.pain001 import CreditTransfer, Party, Payment, build_pain001
 from voucher_app.settlement.payment_tables import Payee, bulk_transfer_sheet, payments_csv
-
-
-class UnknownBatch(NotFound):
-    code = "unknown_batch"
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,7 +180,7 @@ def approve_batch(uow: UnitOfWork, batch_id: uuid.UUID, actor: Actor) -> BatchVi
     """A second finance officer's approval of a draft batch, which a batch over the configured
     total needs before its export: not by whoever built it, nor by whoever approved one of its
     claims."""
-    batch = batches(uow).by_public_id(batch_id, lock=True)
+    batch = uow.batches.by_public_id(batch_id, lock=True)
     if batch.status != "draft":
         raise InvalidTransition(
             f"a {batch.status} batch is not approved for export", status=batch.status
@@ -212,7 +206,7 @@ def export_batch(
     """Freeze a draft batch and give its payment files; an exported batch gives the same files
     again (the treasury may ask twice). A batch whose total is over `second_approval_over_fen`
     is exported only once a second finance officer approved it (`approve_batch`)."""
-    batch = batches(uow).by_public_id(batch_id, lock=True)
+    batch = uow.batches.by_public_id(batch_id, lock=True)
     _refuse_approvers(uow, batch, actor)
     if batch.status == "draft":
         over = second_approval_over_fen is not None and batch.total_fen > second_approval_over_fen
@@ -356,7 +350,7 @@ def cancel_batch(uow: UnitOfWork, batch_id: uuid.UUID, reason: str, actor: Actor
     """Cancel a batch nothing has been paid from; its claims wait for the next batch."""
     del actor
     text = require_reason(reason)
-    batch = batches(uow).by_public_id(batch_id, lock=True)
+    batch = uow.batches.by_public_id(batch_id, lock=True)
     items = list(
         uow.session.scalars(select(SettlementItem).where(SettlementItem.batch_id == batch.id))
     )
@@ -375,18 +369,6 @@ def cancel_batch(uow: UnitOfWork, batch_id: uuid.UUID, reason: str, actor: Actor
     )
     batch.status, batch.cancelled_at, batch.cancel_reason = "cancelled", uow.clock.now(), text
     return _batch_view(uow, batch)
-
-
-#: Settlement batches by public id. `UnknownBatch` is not in the errors tree yet, so persistence
-#: cannot name it: until it is, the repository is built here rather than offered as `uow.batches`.
-_BATCHES = Lookup(
-    SettlementBatch, SettlementBatch.public_id, UnknownBatch, "settlement batch", "batch"
-)
-
-
-def batches(uow: UnitOfWork) -> Repository[SettlementBatch]:
-    """The settlement batches of the unit of work's transaction."""
-    return Repository(uow.session, _BATCHES)
 
 
 def _batch_view(uow: UnitOfWork, batch: SettlementBatch) -> BatchView:
@@ -456,4 +438,4 @@ def batches_of(uow: UnitOfWork, center_code: str, limit: int = 50) -> list[Batch
 
 @read_only
 def get_batch(uow: UnitOfWork, batch_id: uuid.UUID) -> BatchView:
-    return _batch_view(uow, batches(uow).by_public_id(batch_id))
+    return _batch_view(uow, uow.batches.by_public_id(batch_id))
