@@ -207,6 +207,7 @@ def test_parse_vkey_quotes_a_malformed_key(vkey: str) -> None:
         b"\x01" + raw_public(KEY) + b"\x00",
         raw_public(KEY),  # no algorithm byte at all
     ],
+    ids=["another-algorithm", "32-bytes", "34-bytes", "no-algorithm-byte"],
 )
 def test_parse_vkey_accepts_only_an_ed25519_key_of_33_bytes(key_bytes: bytes) -> None:
     vkey = f"{NAME}+{HEX_ID}+{base64.b64encode(key_bytes).decode()}"
