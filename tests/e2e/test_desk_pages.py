@@ -77,7 +77,8 @@ def test_the_queue_is_the_centers_own(app: Flask, runner: FlaskCliRunner) -> Non
     mine = guangzhou.post(
         "/center/440100/review/approve", data={"csrf_token": token, "redemption": str(redemption)}
     )
-    assert "已批准 0 笔兑付申请" in visible_text(guangzhou.get(mine.location).get_data(as_text=True))
+    page = guangzhou.get(mine.location).get_data(as_text=True)
+    assert "已批准 0 笔兑付申请" in visible_text(page)
 
     token = csrf_token(shenzhen, "/center/440300/review")
     back = {"csrf_token": token, "back": "/center/440300/review"}
