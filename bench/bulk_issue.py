@@ -92,7 +92,7 @@ from voucher_app.persistence.models import ClaimAllowance, Voucher
 from voucher_app.services import bulk, centers, vouchers
 from voucher_app.services.bulk import BulkReport, Row
 from voucher_app.services.vouchers import VoucherSigner
-from voucher_app.signing.jws import VoucherClaims, sign_voucher
+from voucher_app.signing.jws import VoucherPayload, sign_voucher
 from voucher_app.wiring import unit_of_work
 
 VOUCHERS = int(os.environ.get("BENCH_VOUCHERS") or 10_000)
@@ -135,11 +135,11 @@ def timed(work: Callable[[], T]) -> tuple[T, float]:
 
 
 def signing_alone(signer: VoucherSigner, count: int) -> float:
-    """Seconds to sign `count` distinct voucher tokens (claims built beforehand)."""
+    """Seconds to sign `count` distinct voucher tokens (payloads built beforehand)."""
     now = int(time.time())
     programme = uuid.uuid4()
-    claims = [
-        VoucherClaims(
+    payloads = [
+        VoucherPayload(
             voucher_id=uuid.uuid4(),
             human_code=random_human_code(),
             programme_id=programme,
@@ -155,8 +155,8 @@ def signing_alone(signer: VoucherSigner, count: int) -> float:
         for n in range(count)
     ]
     began = time.perf_counter()
-    for claim in claims:
-        sign_voucher(claim, signer.kid, signer.private_key)
+    for payload in payloads:
+        sign_voucher(payload, signer.kid, signer.private_key)
     return time.perf_counter() - began
 
 

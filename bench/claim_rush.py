@@ -105,7 +105,7 @@ from voucher_app.persistence.database import Database
 from voucher_app.persistence.models import ClaimAllowance, Programme, Voucher
 from voucher_app.services import centers, vouchers
 from voucher_app.services.vouchers import VoucherSigner
-from voucher_app.signing.jws import VoucherClaims, sign_voucher
+from voucher_app.signing.jws import VoucherPayload, sign_voucher
 from voucher_app.wiring import unit_of_work
 
 CLAIMANT_COUNTS = (1, 8, 32)
@@ -383,7 +383,7 @@ class RawClaimer(ABC):
             if self.returns_ids:
                 cur.fetchone()
 
-    def token(  # noqa: PLR0917 - a voucher's claims, in the order of VoucherClaims
+    def token(  # noqa: PLR0917 - a voucher's payload, in the order of VoucherPayload
         self,
         voucher_id: uuid.UUID,
         code: str,
@@ -397,7 +397,7 @@ class RawClaimer(ABC):
         expires: datetime,
     ) -> str:
         """The voucher's token, signed by the same call the service makes."""
-        claims = VoucherClaims(
+        payload = VoucherPayload(
             voucher_id=voucher_id,
             human_code=code,
             programme_id=programme_id,
@@ -410,7 +410,7 @@ class RawClaimer(ABC):
             nbf=int(now.timestamp()),
             exp=int(expires.timestamp()),
         )
-        return sign_voucher(claims, self.signer.kid, self.signer.private_key)
+        return sign_voucher(payload, self.signer.kid, self.signer.private_key)
 
     def apply(self, account: str, amount: int) -> int:
         """`Journal._apply`: the conditional update; a missing account is opened holding it."""

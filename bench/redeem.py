@@ -347,10 +347,10 @@ class RawRedeemer:
                 (
                     f"redemption-confirm:{redemption_id}:{now.isoformat()}",
                     f"sme:{uscc}",
-                    f"请确认服务券 {code} 的兑付申请 / confirm the claim on voucher {code}",
+                    f"请确认服务券 {code} 的兑付申请 / confirm the redemption of voucher {code}",
                     f"服务机构申请兑付 {claimed}（发票 {invoice}），请在 {confirm_by:%Y-%m-%d} "
-                    f"前确认或提出异议。 / A provider claims {claimed} (invoice {invoice}); "
-                    f"confirm or dispute before {confirm_by:%Y-%m-%d}.",
+                    f"前确认或提出异议。 / A provider asks to be paid {claimed} (invoice "
+                    f"{invoice}); confirm or dispute before {confirm_by:%Y-%m-%d}.",
                     db.moment(queued),
                     db.moment(queued),
                     0,

@@ -1,5 +1,5 @@
 """The provider at a service desk redeems a voucher by typing the code and the passcode the
-SME reads out; the center's reviewer approves the claim from the queue. Each asserts what the
+SME reads out; the center's reviewer approves the redemption from the queue. Each asserts what the
 page shows, and what the ledger's services then say."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from playwright.sync_api import Page, expect
 
 from tests.browser.steps import sign_in
 from tests.e2e.accounts import account
-from tests.e2e.demo_data import load_demo, new_voucher, submitted_claim, tax_adviser
+from tests.e2e.demo_data import load_demo, new_voucher, submitted_redemption, tax_adviser
 from voucher_app.domain.actors import Actor, Role
 from voucher_app.domain.calendar import local_date
 from voucher_app.services import redemptions, vouchers
@@ -47,10 +47,10 @@ def test_a_provider_redeems_a_voucher_by_its_typed_code_and_passcode(
     page.get_by_label("发票金额（元）").fill("3,000")
     today = local_date(datetime.now(UTC)).isoformat()
     page.get_by_label("服务完成日期").fill(today)
-    page.get_by_role("button", name="提交申请").click()
+    page.get_by_role("button", name="提交兑付申请").click()
 
     expect(page.locator(".flash.success")).to_contain_text(voucher.human_code)
-    row = page.locator("table.claims tbody tr").first
+    row = page.locator("table.redemptions tbody tr").first
     expect(row.locator(".human-code")).to_have_text(voucher.human_code)
     expect(row.locator(".subsidy")).to_have_text("¥1,500.00")
     expect(row.locator(".status")).to_have_text("等待企业确认")
@@ -63,31 +63,31 @@ def test_a_provider_redeems_a_voucher_by_its_typed_code_and_passcode(
     page.get_by_label("发票号码").fill("GZ-2026-1128")
     page.get_by_label("发票金额（元）").fill("100")
     page.get_by_label("服务完成日期").fill(today)
-    page.get_by_role("button", name="提交申请").click()
+    page.get_by_role("button", name="提交兑付申请").click()
     expect(page.locator("#passcode-errors")).to_contain_text("核验码错误")
     expect(page.get_by_label("发票号码")).to_have_value("GZ-2026-1128")  # kept as typed
 
 
-def test_a_reviewer_approves_a_confirmed_claim_from_the_queue(
+def test_a_reviewer_approves_a_confirmed_redemption_from_the_queue(
     app: Flask, runner: FlaskCliRunner, live_url: str, page: Page
 ) -> None:
     voucher = fresh_voucher(app, runner)
-    claim = submitted_claim(app, voucher, "GZ-2026-2001", 200_000)
+    redemption = submitted_redemption(app, voucher, "GZ-2026-2001", 200_000)
     with app.app_context():
-        redemptions.confirm_redemption(current().uow(), claim.id, CLERK)
+        redemptions.confirm_redemption(current().uow(), redemption.id, CLERK)
     reviewer = account(app, Role.CENTER_STAFF, center="440300")
 
     sign_in(page, live_url, reviewer.username)
     expect(page).to_have_url(f"{live_url}/center/440300/review")
-    row = page.locator(f"#claim-{claim.id}")
+    row = page.locator(f"#redemption-{redemption.id}")
     expect(row.locator(".subsidy")).to_have_text("¥1,000.00")
     expect(row.locator(".status")).to_have_text("企业已确认，待审核")
     row.get_by_role("button", name="批准", exact=True).click()
 
     expect(page.locator(".flash.success")).to_contain_text(voucher.human_code)
-    expect(page.locator(f"#claim-{claim.id}")).to_have_count(0)
+    expect(page.locator(f"#redemption-{redemption.id}")).to_have_count(0)
     with app.app_context():
-        assert redemptions.get_redemption(current().uow(), claim.id).status == "approved"
+        assert redemptions.get_redemption(current().uow(), redemption.id).status == "approved"
 
 
 def test_a_provider_redeems_a_voucher_by_its_qr_code(
@@ -107,8 +107,8 @@ def test_a_provider_redeems_a_voucher_by_its_qr_code(
     page.get_by_label("发票号码").fill("GZ-2026-QR-1")
     page.get_by_label("发票金额（元）").fill("2000")
     page.get_by_label("服务完成日期").fill(local_date(datetime.now(UTC)).isoformat())
-    page.get_by_role("button", name="提交申请").click()
+    page.get_by_role("button", name="提交兑付申请").click()
 
     expect(page.locator(".flash.success")).to_contain_text(voucher.human_code)
-    row = page.locator("table.claims tbody tr").first
+    row = page.locator("table.redemptions tbody tr").first
     expect(row.locator(".subsidy")).to_have_text("¥1,000.00")

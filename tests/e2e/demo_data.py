@@ -52,10 +52,10 @@ def new_voucher(app: Flask, programme: uuid.UUID) -> VoucherView:
         )
 
 
-def submitted_claim(
+def submitted_redemption(
     app: Flask, voucher: VoucherView, invoice: str, invoiced_fen: int
 ) -> RedemptionView:
-    """A claim by the demo's tax adviser on the voucher, shown by its QR code's token, for its
+    """A redemption by the demo's tax adviser on the voucher, shown by its QR code's token, for its
     annual filing delivered today."""
     provider, product = tax_adviser(app)
     with app.app_context():

@@ -93,7 +93,7 @@ class Example:
     #: user) may.
     everywhere: bool = False
     #: Cases the thing does not concern, though their role may read such things (a provider
-    #: reads its claims, not an SME's vouchers).
+    #: reads its redemptions, not an SME's vouchers).
     unconcerned: frozenset[str] = frozenset()
     #: Who may, when the example is not about Shenzhen (it replaces the action's row).
     allowed: frozenset[str] | None = None
@@ -109,11 +109,11 @@ class Example:
 @pytest.fixture
 def world(app: Flask, runner: FlaskCliRunner) -> dict[str, object]:
     """The demo data, a user per case, and a pending SME registration to approve; the SME and
-    provider users are those of the demo's approved claim on a Nanshan voucher."""
+    provider users are those of the demo's approved redemption on a Nanshan voucher."""
     assert runner.invoke(args=["demo", "load"]).exit_code == 0
     with app.app_context():
         with current().database.engine.connect() as connection:
-            claim, provider = connection.execute(
+            redemption, provider = connection.execute(
                 select(Redemption.public_id, Provider.public_id)
                 .join(Provider, Provider.id == Redemption.provider_id)
                 .where(Redemption.status == "approved")
@@ -127,7 +127,9 @@ def world(app: Flask, runner: FlaskCliRunner) -> dict[str, object]:
             ).scalar_one()
         uow = current().uow()
         unused = [v for v in vouchers.list_vouchers(uow, SHENZHEN_SME) if v.remaining_fen][-1]
-        complaint = tracking.file_complaint(uow, claim, "报告迟交", Actor("sme-clerk", Role.SME))
+        complaint = tracking.file_complaint(
+            uow, redemption, "报告迟交", Actor("sme-clerk", Role.SME)
+        )
         finance = Actor("finance", Role.CENTER_FINANCE)
         settlement.set_funding_account(uow, programme, FUNDING, Actor("admin", Role.ADMIN))
         batch = settlement.build_batch(uow, programme, "440300", finance)
@@ -151,7 +153,7 @@ def world(app: Flask, runner: FlaskCliRunner) -> dict[str, object]:
     return {
         "headers": headers,
         "pending": pending.get_json()["id"],
-        "claim": str(claim),
+        "redemption": str(redemption),
         "provider": str(provider),
         "programme": str(programme),
         "voucher": str(unused.id),
@@ -164,8 +166,8 @@ def world(app: Flask, runner: FlaskCliRunner) -> dict[str, object]:
 def examples(world: dict[str, str]) -> dict[tuple[str, str], Callable[[str], Example]]:
     """One request per route and method; `case` makes names unique where a request creates."""
     token = str(uuid.uuid4())
-    claims = "/api/v1/redemptions/<uuid:redemption_id>"
-    pending, claim, provider = world["pending"], world["claim"], world["provider"]
+    redemptions = "/api/v1/redemptions/<uuid:redemption_id>"
+    pending, redemption, provider = world["pending"], world["redemption"], world["provider"]
     voucher, complaint = world["voucher"], world["complaint"]
     programmes = "/api/v1/programmes/<uuid:programme_id>"
     programme = world["programme"]
@@ -248,9 +250,9 @@ def examples(world: dict[str, str]) -> dict[tuple[str, str], Callable[[str], Exa
         ("GET", "/api/v1/statements/reconciliation"): lambda case: Example(
             "GET", "/api/v1/statements/reconciliation?center=440300"
         ),
-        ("POST", f"{claims}/resubmit"): lambda case: Example(
+        ("POST", f"{redemptions}/resubmit"): lambda case: Example(
             "POST",
-            f"/api/v1/redemptions/{claim}/resubmit",
+            f"/api/v1/redemptions/{redemption}/resubmit",
             {
                 "invoice_number": f"R-{case}",
                 "invoiced_fen": 100,
@@ -360,11 +362,11 @@ def examples(world: dict[str, str]) -> dict[tuple[str, str], Callable[[str], Exa
         ("GET", f"{programmes}/budget"): lambda case: Example(
             "GET", f"/api/v1/programmes/{programme}/budget?center=440305"
         ),
-        ("POST", f"{claims}/rating"): lambda case: Example(
-            "POST", f"/api/v1/redemptions/{claim}/rating", {"score": 4}
+        ("POST", f"{redemptions}/rating"): lambda case: Example(
+            "POST", f"/api/v1/redemptions/{redemption}/rating", {"score": 4}
         ),
-        ("POST", f"{claims}/complaints"): lambda case: Example(
-            "POST", f"/api/v1/redemptions/{claim}/complaints", {"text": f"complaint {case}"}
+        ("POST", f"{redemptions}/complaints"): lambda case: Example(
+            "POST", f"/api/v1/redemptions/{redemption}/complaints", {"text": f"complaint {case}"}
         ),
         ("GET", "/api/v1/complaints"): lambda case: Example(
             "GET", "/api/v1/complaints?center=440300"
@@ -396,21 +398,21 @@ def examples(world: dict[str, str]) -> dict[tuple[str, str], Callable[[str], Exa
                 "category": "accounting_tax",
             },
         ),
-        ("GET", claims): lambda case: Example("GET", f"/api/v1/redemptions/{claim}"),
-        ("GET", f"{claims}/history"): lambda case: Example(
-            "GET", f"/api/v1/redemptions/{claim}/history"
+        ("GET", redemptions): lambda case: Example("GET", f"/api/v1/redemptions/{redemption}"),
+        ("GET", f"{redemptions}/history"): lambda case: Example(
+            "GET", f"/api/v1/redemptions/{redemption}/history"
         ),
-        ("POST", f"{claims}/confirm"): lambda case: Example(
-            "POST", f"/api/v1/redemptions/{claim}/confirm"
+        ("POST", f"{redemptions}/confirm"): lambda case: Example(
+            "POST", f"/api/v1/redemptions/{redemption}/confirm"
         ),
-        ("POST", f"{claims}/dispute"): lambda case: Example(
-            "POST", f"/api/v1/redemptions/{claim}/dispute", {"reason": "not delivered"}
+        ("POST", f"{redemptions}/dispute"): lambda case: Example(
+            "POST", f"/api/v1/redemptions/{redemption}/dispute", {"reason": "not delivered"}
         ),
-        ("POST", f"{claims}/approve"): lambda case: Example(
-            "POST", f"/api/v1/redemptions/{claim}/approve"
+        ("POST", f"{redemptions}/approve"): lambda case: Example(
+            "POST", f"/api/v1/redemptions/{redemption}/approve"
         ),
-        ("POST", f"{claims}/reject"): lambda case: Example(
-            "POST", f"/api/v1/redemptions/{claim}/reject", {"reason": "no proof"}
+        ("POST", f"{redemptions}/reject"): lambda case: Example(
+            "POST", f"/api/v1/redemptions/{redemption}/reject", {"reason": "no proof"}
         ),
         ("POST", "/api/v1/auth/login"): lambda case: Example(
             "POST", "/api/v1/auth/login", {"username": "", "password": ""}
@@ -498,7 +500,7 @@ def routes(app: Flask) -> list[tuple[str, str, Action | None]]:
 def test_every_route_declares_its_access_and_has_an_example(app: Flask) -> None:
     names = (
         "pending",
-        "claim",
+        "redemption",
         "provider",
         "voucher",
         "complaint",

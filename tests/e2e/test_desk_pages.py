@@ -12,7 +12,7 @@ from flask.testing import FlaskCliRunner
 
 from tests import factories
 from tests.e2e.accounts import PASSWORD, account
-from tests.e2e.demo_data import load_demo, new_voucher, submitted_claim, tax_adviser
+from tests.e2e.demo_data import load_demo, new_voucher, submitted_redemption, tax_adviser
 from tests.e2e.pages import csrf_token, sign_in, visible_text
 from voucher_app.domain.actors import Actor, Role
 from voucher_app.domain.calendar import local_date
@@ -20,13 +20,13 @@ from voucher_app.services import redemptions
 from voucher_app.wiring import current
 
 
-def confirmed_claim(app: Flask, runner: FlaskCliRunner) -> uuid.UUID:
-    """A claim by the demo's tax adviser on a new Nanshan voucher, confirmed by the SME."""
+def confirmed_redemption(app: Flask, runner: FlaskCliRunner) -> uuid.UUID:
+    """A redemption by the demo's tax adviser on a new Nanshan voucher, confirmed by the SME."""
     voucher = new_voucher(app, load_demo(app, runner))
-    claim = submitted_claim(app, voucher, "T-1", 100_000)
+    redemption = submitted_redemption(app, voucher, "T-1", 100_000)
     with app.app_context():
-        redemptions.confirm_redemption(current().uow(), claim.id, Actor("clerk", Role.SME))
-    return claim.id
+        redemptions.confirm_redemption(current().uow(), redemption.id, Actor("clerk", Role.SME))
+    return redemption.id
 
 
 def another_sme(app: Flask) -> str:
@@ -54,7 +54,7 @@ def test_only_the_provider_works_its_desk(app: Flask, runner: FlaskCliRunner) ->
 
 
 def test_the_queue_is_the_centers_own(app: Flask, runner: FlaskCliRunner) -> None:
-    claim = confirmed_claim(app, runner)
+    redemption = confirmed_redemption(app, runner)
     shenzhen = app.test_client()
     sign_in(shenzhen, account(app, Role.CENTER_STAFF, center="440300").username, PASSWORD)
     guangzhou = app.test_client()
@@ -62,36 +62,41 @@ def test_the_queue_is_the_centers_own(app: Flask, runner: FlaskCliRunner) -> Non
     auditor = app.test_client()
     sign_in(auditor, account(app, Role.AUDITOR, center="440000").username, PASSWORD)
 
-    assert f'id="claim-{claim}"' in shenzhen.get("/center/440300/review").get_data(as_text=True)
+    assert f'id="redemption-{redemption}"' in shenzhen.get("/center/440300/review").get_data(
+        as_text=True
+    )
     assert guangzhou.get("/center/440300/review").status_code == 403
     assert auditor.get("/center/440000/review").status_code == 403  # auditors change nothing
     token = csrf_token(guangzhou, "/center/440100/review")
     assert (
-        guangzhou.post(f"/center/claims/{claim}/approve", data={"csrf_token": token}).status_code
+        guangzhou.post(
+            f"/center/redemptions/{redemption}/approve", data={"csrf_token": token}
+        ).status_code
         == 403
     )
     mine = guangzhou.post(
-        "/center/440100/review/approve", data={"csrf_token": token, "claim": str(claim)}
+        "/center/440100/review/approve", data={"csrf_token": token, "redemption": str(redemption)}
     )
-    assert "已批准 0 笔申请" in visible_text(guangzhou.get(mine.location).get_data(as_text=True))
+    page = guangzhou.get(mine.location).get_data(as_text=True)
+    assert "已批准 0 笔兑付申请" in visible_text(page)
 
     token = csrf_token(shenzhen, "/center/440300/review")
     back = {"csrf_token": token, "back": "/center/440300/review"}
-    shenzhen.post(f"/center/claims/{claim}/reject", data={**back, "reason": "  "})
+    shenzhen.post(f"/center/redemptions/{redemption}/reject", data={**back, "reason": "  "})
     assert "请说明理由" in visible_text(
         shenzhen.get("/center/440300/review").get_data(as_text=True)
     )
     with app.app_context():
-        assert redemptions.get_redemption(current().uow(), claim).status == "confirmed"
+        assert redemptions.get_redemption(current().uow(), redemption).status == "confirmed"
     done = shenzhen.post(
-        "/center/440300/review/approve", data={"csrf_token": token, "claim": str(claim)}
+        "/center/440300/review/approve", data={"csrf_token": token, "redemption": str(redemption)}
     )
-    assert "已批准 1 笔申请" in visible_text(shenzhen.get(done.location).get_data(as_text=True))
+    assert "已批准 1 笔兑付申请" in visible_text(shenzhen.get(done.location).get_data(as_text=True))
     with app.app_context():
-        assert redemptions.get_redemption(current().uow(), claim).status == "approved"
+        assert redemptions.get_redemption(current().uow(), redemption).status == "approved"
 
 
-def test_a_claim_needs_the_voucher_shown_one_way_or_the_other(
+def test_a_redemption_needs_the_voucher_shown_one_way_or_the_other(
     app: Flask, runner: FlaskCliRunner
 ) -> None:
     load_demo(app, runner)

@@ -73,7 +73,7 @@ def test_a_newcomer_downloads_a_pain001_from_the_demo_as_its_finance_officer(
     app: Flask, runner: FlaskCliRunner
 ) -> None:
     """`make run` loads the demo and its accounts: the province's finance officer batches the
-    demo's approved claim and downloads a pain.001 the official schema accepts, paying the
+    demo's approved redemption and downloads a pain.001 the official schema accepts, paying the
     provider's branch by its CNAPS code from the programme's funding account."""
     for args in (["demo", "load"], ["demo", "accounts"]):
         assert runner.invoke(args=args).exit_code == 0

@@ -53,7 +53,7 @@ FINANCE = Actor("finance", Role.CENTER_FINANCE)
 
 
 def pay_the_evil_provider(app: Flask, programme: uuid.UUID) -> uuid.UUID:
-    """The provider registered, approved, claiming a voucher; the claim approved, batched with
+    """The provider registered, approved, redeeming a voucher; the redemption approved, batched with
     the demo's and exported; the bank's statement proving it paid. Answers the batch's id."""
     application = dataclasses.replace(
         factories.application(66), name=EVIL_NAME, bank_account_name=EVIL_NAME, bank_name=EVIL_BANK
@@ -65,7 +65,7 @@ def pay_the_evil_provider(app: Flask, programme: uuid.UUID) -> uuid.UUID:
     voucher = new_voucher(app, programme)
     with app.app_context():
         parts = current()
-        claim = redemptions.submit_redemption(
+        redemption = redemptions.submit_redemption(
             parts.uow(),
             provider_id=provider.id,
             proof=VoucherProof(token=voucher.token),
@@ -79,8 +79,8 @@ def pay_the_evil_provider(app: Flask, programme: uuid.UUID) -> uuid.UUID:
             actor=Actor("desk", Role.PROVIDER),
             public_keys=parts.voucher_keys(),
         )
-        redemptions.confirm_redemption(parts.uow(), claim.id, Actor("sme", Role.SME))
-        redemptions.approve_redemption(parts.uow(), claim.id, REVIEWER)
+        redemptions.confirm_redemption(parts.uow(), redemption.id, Actor("sme", Role.SME))
+        redemptions.approve_redemption(parts.uow(), redemption.id, REVIEWER)
         batch = settlement.build_batch(parts.uow(), programme, CENTER, FINANCE)
         settlement.export_batch(parts.uow(), batch.id, FINANCE)
         (item,) = [item for item in batch.items if item.provider_id == provider.id]

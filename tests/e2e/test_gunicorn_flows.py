@@ -59,7 +59,7 @@ PROVINCE, SHENZHEN, NANSHAN = "440000", "440300", "440305"
 FACE_VALUE = factories.TERMS.voucher_face_value_fen  # 500,000 fen; the subsidy rate is 50%
 INVOICED = 300_000
 SUBSIDY = INVOICED // 2
-#: What the flows post, in order; confirming a claim and batching it post nothing.
+#: What the flows post, in order; confirming a redemption and batching it post nothing.
 LEDGER_KINDS = ["fund", "allocate", "allocate", "issue", "redeem", "approve", "settle"]
 
 
@@ -315,8 +315,8 @@ def join_provider(api: Api, app: Flask) -> tuple[str, str]:
 def redeem(
     api: Api, app: Flask, clerk: dict[str, str], voucher: dict[str, Any], shop: tuple[str, str]
 ) -> str:
-    """The provider claims for a service delivered today, the SME's clerk confirms, Nanshan
-    approves. Returns the claim's id."""
+    """The provider asks to be paid for a service delivered today, the SME's clerk confirms, Nanshan
+    approves. Returns the redemption's id."""
     provider, product = shop
     desk = bearer(app, Role.PROVIDER, provider=uuid.UUID(provider))
     body = {
@@ -326,12 +326,12 @@ def redeem(
         "invoiced_fen": INVOICED,
         "delivered_on": today().isoformat(),
     }
-    claim = created(api.post(f"/api/v1/providers/{provider}/redemptions", body, desk))
-    assert (claim["status"], claim["subsidy_fen"]) == ("submitted", SUBSIDY)
+    redemption = created(api.post(f"/api/v1/providers/{provider}/redemptions", body, desk))
+    assert (redemption["status"], redemption["subsidy_fen"]) == ("submitted", SUBSIDY)
     held = ok(api.get(f"/api/v1/smes/{voucher['sme_uscc']}/vouchers", clerk))
     assert [(v["id"], v["remaining_fen"]) for v in held] == [(voucher["id"], FACE_VALUE - SUBSIDY)]
 
-    base = f"/api/v1/redemptions/{claim['id']}"
+    base = f"/api/v1/redemptions/{redemption['id']}"
     assert ok(api.post(f"{base}/confirm", None, clerk))["status"] == "confirmed"
     reviewer = bearer(app, Role.CENTER_STAFF, center=NANSHAN)
     assert ok(api.post(f"{base}/approve", None, reviewer))["status"] == "approved"
@@ -341,12 +341,12 @@ def redeem(
         ("confirmed", "sme"),
         ("approved", "center_staff"),
     ]
-    return str(claim["id"])
+    return str(redemption["id"])
 
 
-def pay(api: Api, app: Flask, programme: str, provider: str, claim: str) -> None:
+def pay(api: Api, app: Flask, programme: str, provider: str, redemption: str) -> None:
     """The province records the account it pays from; Shenzhen's finance batch the approved
-    claim, export the pain.001 file, and upload the bank's statement that shows it paid."""
+    redemption, export the pain.001 file, and upload the bank's statement that shows it paid."""
     province = bearer(app, Role.CENTER_ADMIN, center=PROVINCE)
     account = {
         "bank_name": FUNDING.bank_name,
@@ -364,7 +364,7 @@ def pay(api: Api, app: Flask, programme: str, provider: str, claim: str) -> None
     assert (item["provider_id"], item["amount_fen"], item["claims"]) == (
         provider,
         SUBSIDY,
-        [claim],
+        [redemption],
     )
 
     exported = api.post(f"/api/v1/batches/{batch['id']}/export?format=pain001", None, finance)
@@ -383,7 +383,7 @@ def pay(api: Api, app: Flask, programme: str, provider: str, claim: str) -> None
     imported = api.upload("/api/v1/statements", {"center": SHENZHEN}, (bank, "s.xml"), finance)
     assert created(imported)["outcomes"] == {"paid": 1}
     assert ok(api.get(f"/api/v1/batches/{batch['id']}", finance))["status"] == "paid"
-    assert ok(api.get(f"/api/v1/redemptions/{claim}", finance))["status"] == "settled"
+    assert ok(api.get(f"/api/v1/redemptions/{redemption}", finance))["status"] == "settled"
 
 
 def sign_checkpoint(app: Flask) -> None:
@@ -414,8 +414,8 @@ def test_the_main_flows_through_gunicorn_leave_a_ledger_voucher_audit_verifies(
         voucher = claim_voucher(api, clerk, uscc, programme)
         assert left(api, app, f"/api/v1/programmes/{programme}")[NANSHAN] == FACE_VALUE
         provider, product = join_provider(api, app)
-        claim = redeem(api, app, clerk, voucher, (provider, product))
-        pay(api, app, programme, provider, claim)
+        redemption = redeem(api, app, clerk, voucher, (provider, product))
+        pay(api, app, programme, provider, redemption)
 
         sign_checkpoint(app)
         entries = ok(api.get("/api/v1/ledger/entries?start=0&end=100"))

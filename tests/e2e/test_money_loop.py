@@ -1,6 +1,6 @@
-"""The whole money loop as the people who run it see it: vouchers claimed and redeemed, claims
-confirmed and approved, a settlement batch built and exported by command, the bank statement
-imported by command, the spend report equal to the journal's replay — and at the end an
+"""The whole money loop as the people who run it see it: vouchers claimed and redeemed,
+redemptions confirmed and approved, a settlement batch built and exported by command, the bank
+statement imported by command, the spend report equal to the journal's replay — and at the end an
 outsider's `voucher-audit` of the exported ledger."""
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ def invoke(runner: FlaskCliRunner, *args: str) -> Result:
     return result
 
 
-def test_claims_are_paid_reconciled_and_the_published_ledger_verifies(
+def test_redemptions_are_paid_reconciled_and_the_published_ledger_verifies(
     app: Flask, runner: FlaskCliRunner, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     with app.app_context():
@@ -58,7 +58,7 @@ def test_claims_are_paid_reconciled_and_the_published_ledger_verifies(
                 actor=STAFF,
                 signer=parts.voucher_signer(),
             )
-            claim = redemptions.submit_redemption(
+            redemption = redemptions.submit_redemption(
                 uow,
                 provider_id=provider.id,
                 proof=VoucherProof(token=voucher.token),
@@ -68,8 +68,8 @@ def test_claims_are_paid_reconciled_and_the_published_ledger_verifies(
                 actor=PROVIDER,
                 public_keys=keys,
             )
-            redemptions.confirm_redemption(uow, claim.id, SME)
-            redemptions.approve_redemption(uow, claim.id, STAFF)
+            redemptions.confirm_redemption(uow, redemption.id, SME)
+            redemptions.approve_redemption(uow, redemption.id, STAFF)
 
     pid = str(programme.id)
     invoke(runner, "settlement", "funding-account", "--programme", pid, "--bank", FUNDING.bank_name,

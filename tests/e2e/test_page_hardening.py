@@ -12,7 +12,7 @@ from flask.testing import FlaskCliRunner
 from werkzeug.datastructures import MultiDict
 
 from tests.e2e.accounts import PASSWORD, account
-from tests.e2e.demo_data import load_demo, new_voucher, submitted_claim
+from tests.e2e.demo_data import load_demo, new_voucher, submitted_redemption
 from tests.e2e.pages import csrf_token, finished, sign_in, visible_text
 from tests.e2e.uploads import send_form
 from voucher_app.domain.actors import Actor, Role
@@ -69,19 +69,25 @@ def test_a_list_on_the_page_may_be_as_large_as_through_the_api(
     assert "文件太大" in visible_text(too_big.get_data(as_text=True))
 
 
-def test_approving_the_same_claim_twice_approves_it_once(
+def test_approving_the_same_redemption_twice_approves_it_once(
     app: Flask, runner: FlaskCliRunner
 ) -> None:
     voucher = new_voucher(app, load_demo(app, runner))
-    claim = submitted_claim(app, voucher, "D-1", 100_000)
+    redemption = submitted_redemption(app, voucher, "D-1", 100_000)
     with app.app_context():
-        redemptions.confirm_redemption(current().uow(), claim.id, Actor("clerk", Role.SME))
+        redemptions.confirm_redemption(current().uow(), redemption.id, Actor("clerk", Role.SME))
     staff = app.test_client()
     sign_in(staff, account(app, Role.CENTER_STAFF, center="440300").username, PASSWORD)
     token = csrf_token(staff, "/center/440300/review")
-    twice = MultiDict([("csrf_token", token), ("claim", str(claim.id)), ("claim", str(claim.id))])
+    twice = MultiDict(
+        [
+            ("csrf_token", token),
+            ("redemption", str(redemption.id)),
+            ("redemption", str(redemption.id)),
+        ]
+    )
     done = staff.post("/center/440300/review/approve", data=twice)
-    assert "已批准 1 笔申请" in visible_text(staff.get(done.location).get_data(as_text=True))
+    assert "已批准 1 笔兑付申请" in visible_text(staff.get(done.location).get_data(as_text=True))
 
 
 def test_an_sme_has_one_page_whatever_the_case_of_its_code(

@@ -40,11 +40,11 @@ def walk(client: FlaskClient, url: str, limit: int, headers: dict[str, str]) -> 
 def demo(app: Flask, runner: FlaskCliRunner) -> None:
     assert runner.invoke(args=["demo", "load"]).exit_code == 0
     with app.app_context(), current().database.engine.connect() as connection:
-        claims = connection.execute(select(Redemption.public_id)).scalars().all()
+        redemptions = connection.execute(select(Redemption.public_id)).scalars().all()
     clerk = Actor("sme-clerk", Role.SME)
     with app.app_context():
-        for number, claim in enumerate(claims):
-            tracking.file_complaint(current().uow(), claim, f"投诉 {number}", clerk)
+        for number, redemption in enumerate(redemptions):
+            tracking.file_complaint(current().uow(), redemption, f"投诉 {number}", clerk)
 
 
 @pytest.mark.usefixtures("demo")

@@ -1,4 +1,4 @@
-"""A claim over HTTP, as the people involved make it: the provider's desk submits with the
+"""A redemption over HTTP, as the people involved make it: the provider's desk submits with the
 voucher's token (retried with the same Idempotency-Key), the SME confirms, Shenzhen's
 reviewer approves; the history names each of them, and the ledger verifies."""
 
@@ -18,7 +18,7 @@ from voucher_app.services import demo
 SME_USCC = demo.SMES[0].uscc  # holds demo vouchers 0 and 1, issued by Nanshan (440305)
 
 
-def test_a_claim_is_submitted_confirmed_and_approved_over_http(
+def test_a_redemption_is_submitted_confirmed_and_approved_over_http(
     app: Flask, runner: FlaskCliRunner
 ) -> None:
     assert runner.invoke(args=["demo", "load"]).exit_code == 0
@@ -40,16 +40,16 @@ def test_a_claim_is_submitted_confirmed_and_approved_over_http(
     keyed = {**desk, "Idempotency-Key": "desk-0415"}
     first = client.post(url, json=body, headers=keyed)
     assert first.status_code == 201, first.get_json()
-    claim = first.get_json()
-    assert (claim["subsidy_fen"], claim["status"]) == (150_000, "submitted")
+    redemption = first.get_json()
+    assert (redemption["subsidy_fen"], redemption["status"]) == (150_000, "submitted")
     again = client.post(url, json=body, headers=keyed)
-    assert again.get_json()["id"] == claim["id"]  # the retry returns the first claim
+    assert again.get_json()["id"] == redemption["id"]  # the retry returns the first redemption
     other = client.post(url, json={**body, "invoiced_fen": 1}, headers=keyed)
     assert (other.status_code, other.get_json()["code"]) == (409, "idempotency_key_reused")
     both = client.post(url, json={**body, "human_code": "X"}, headers=desk)
     assert both.status_code == 422  # a token or a code, not both
 
-    base = f"/api/v1/redemptions/{claim['id']}"
+    base = f"/api/v1/redemptions/{redemption['id']}"
     assert client.post(f"{base}/approve", headers=clerk).status_code == 403  # not the SME's
     assert client.post(f"{base}/confirm", headers=reviewer).status_code == 403
     assert client.post(f"{base}/confirm", headers=clerk).get_json()["status"] == "confirmed"
@@ -62,7 +62,7 @@ def test_a_claim_is_submitted_confirmed_and_approved_over_http(
     ]
     assert client.get(base, headers=clerk).get_json()["status"] == "approved"
 
-    # A second claim is rejected; the desk corrects the invoice and submits it again.
+    # A second redemption is rejected; the desk corrects the invoice and submits it again.
     second = client.post(url, json={**body, "invoice_number": "GZTH-2026-0416"}, headers=desk)
     again_base = f"/api/v1/redemptions/{second.get_json()['id']}"
     rejected = client.post(f"{again_base}/reject", json={"reason": "金额有误"}, headers=reviewer)
@@ -108,9 +108,9 @@ def test_an_sme_claims_hands_over_a_passcode_rates_and_complains_over_http(
         "invoiced_fen": 200_000,
         "delivered_on": local_date(datetime.now(UTC)).isoformat(),
     }
-    claim = client.post(f"/api/v1/providers/{provider}/redemptions", json=body, headers=desk)
-    assert claim.status_code == 201, claim.get_json()
-    base = f"/api/v1/redemptions/{claim.get_json()['id']}"
+    redemption = client.post(f"/api/v1/providers/{provider}/redemptions", json=body, headers=desk)
+    assert redemption.status_code == 201, redemption.get_json()
+    base = f"/api/v1/redemptions/{redemption.get_json()['id']}"
     early = client.post(f"{base}/rating", json={"score": 5}, headers=clerk)
     assert (early.status_code, early.get_json()["code"]) == (409, "not_rateable")
     client.post(f"{base}/confirm", headers=clerk)

@@ -1,5 +1,5 @@
-"""Settlement over HTTP: Shenzhen's finance staff batch the approved claims, export the
-pain.001 file (which freezes the batch), cancel it, and batch the claims again."""
+"""Settlement over HTTP: Shenzhen's finance staff batch the approved redemptions, export the
+pain.001 file (which freezes the batch), cancel it, and batch the redemptions again."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from flask.testing import FlaskCliRunner
 from lxml import etree
 
 from tests.e2e.accounts import bearer
-from tests.e2e.demo_data import load_demo, new_voucher, submitted_claim
+from tests.e2e.demo_data import load_demo, new_voucher, submitted_redemption
 from tests.integration.test_settlement import FUNDING, PAIN
 from tests.iso20022 import assert_valid_pain001
 from voucher_app.domain.actors import Actor, Role
@@ -73,7 +73,7 @@ def test_over_http_nobody_pays_what_they_approved_and_a_large_batch_needs_a_seco
     app: Flask, runner: FlaskCliRunner
 ) -> None:
     """不相容职务分离 through the routes: an administrator (who may review and settle) approves a
-    claim and builds the batch paying it, and is refused its approval and its export with 403
+    redemption and builds the batch paying it, and is refused its approval and its export with 403
     `duties_not_separated`; over the configured total, finance's export waits for a second
     finance officer's approval (403 `second_approval_needed`), then goes through."""
     programme = load_demo(app, runner)
@@ -83,17 +83,17 @@ def test_over_http_nobody_pays_what_they_approved_and_a_large_batch_needs_a_seco
             current().uow(), programme, FUNDING, Actor("admin", Role.ADMIN)
         )
     voucher = new_voucher(app, programme)
-    claim = submitted_claim(app, voucher, "GZTH-SOD-1", 300_000)
+    redemption = submitted_redemption(app, voucher, "GZTH-SOD-1", 300_000)
     admin = bearer(app, Role.ADMIN)
     finance = bearer(app, Role.CENTER_FINANCE, center="440300")
     second = bearer(app, Role.CENTER_FINANCE, center="440300")
     client = app.test_client()
     confirmed = client.post(
-        f"/api/v1/redemptions/{claim.id}/confirm",
+        f"/api/v1/redemptions/{redemption.id}/confirm",
         headers=bearer(app, Role.SME, sme=voucher.sme_uscc),
     )
     assert confirmed.status_code == 200, confirmed.get_json()
-    approved = client.post(f"/api/v1/redemptions/{claim.id}/approve", headers=admin)
+    approved = client.post(f"/api/v1/redemptions/{redemption.id}/approve", headers=admin)
     assert approved.get_json()["status"] == "approved"
 
     built = client.post(
@@ -101,7 +101,7 @@ def test_over_http_nobody_pays_what_they_approved_and_a_large_batch_needs_a_seco
     )
     assert built.status_code == 201, built.get_json()
     batch = built.get_json()
-    assert batch["total_fen"] == 300_000  # the demo's approved claim and this one
+    assert batch["total_fen"] == 300_000  # the demo's approved redemption and this one
     url = f"/api/v1/batches/{batch['id']}"
     for step in (f"{url}/approval", f"{url}/export?format=pain001"):
         refused = client.post(step, headers=admin)

@@ -8,7 +8,7 @@ from flask.testing import FlaskCliRunner
 
 from tests import factories
 from tests.e2e.accounts import PASSWORD, account
-from tests.e2e.demo_data import load_demo, new_voucher, submitted_claim
+from tests.e2e.demo_data import load_demo, new_voucher, submitted_redemption
 from tests.e2e.pages import csrf_token, sign_in, visible_text
 from voucher_app.domain.actors import Actor, Role
 from voucher_app.services import demo, redemptions, vouchers
@@ -58,58 +58,63 @@ def test_a_refused_claim_is_explained_and_a_forged_one_is_refused(
         assert len(vouchers.list_vouchers(current().uow(), sme_uscc=uscc)) == before
 
 
-def test_the_sme_answers_a_claim_on_its_voucher(app: Flask, runner: FlaskCliRunner) -> None:
+def test_the_sme_answers_a_redemption_of_its_voucher(app: Flask, runner: FlaskCliRunner) -> None:
     voucher = new_voucher(app, load_demo(app, runner))
     uscc = voucher.sme_uscc
-    claim = submitted_claim(app, voucher, "A-1", 100_000)
+    redemption = submitted_redemption(app, voucher, "A-1", 100_000)
     clerk = app.test_client()
     sign_in(clerk, account(app, Role.SME, sme=uscc).username, PASSWORD)
     page = clerk.get(f"/sme/{uscc}").get_data(as_text=True)
-    assert f'id="claim-{claim.id}"' in page and "A-1" in visible_text(page)
+    assert f'id="redemption-{redemption.id}"' in page and "A-1" in visible_text(page)
 
     other = app.test_client()
     sign_in(other, account(app, Role.SME, sme=demo.SMES[0].uscc).username, PASSWORD)
     token = csrf_token(other, f"/sme/{demo.SMES[0].uscc}")
     assert (
-        other.post(f"/sme/claims/{claim.id}/confirm", data={"csrf_token": token}).status_code == 403
+        other.post(
+            f"/sme/redemptions/{redemption.id}/confirm", data={"csrf_token": token}
+        ).status_code
+        == 403
     )
 
     token = csrf_token(clerk, f"/sme/{uscc}")
-    clerk.post(f"/sme/claims/{claim.id}/dispute", data={"csrf_token": token, "reason": " "})
+    clerk.post(
+        f"/sme/redemptions/{redemption.id}/dispute", data={"csrf_token": token, "reason": " "}
+    )
     assert "请说明理由" in visible_text(clerk.get(f"/sme/{uscc}").get_data(as_text=True))
-    answered = clerk.post(f"/sme/claims/{claim.id}/confirm", data={"csrf_token": token})
+    answered = clerk.post(f"/sme/redemptions/{redemption.id}/confirm", data={"csrf_token": token})
     assert answered.location == f"/sme/{uscc}"
     page = clerk.get(f"/sme/{uscc}").get_data(as_text=True)
-    assert f'id="claim-{claim.id}"' not in page and "您已确认" in visible_text(page)
+    assert f'id="redemption-{redemption.id}"' not in page and "您已确认" in visible_text(page)
     with app.app_context():
-        assert redemptions.get_redemption(current().uow(), claim.id).status == "confirmed"
+        assert redemptions.get_redemption(current().uow(), redemption.id).status == "confirmed"
 
 
 def test_the_sme_rates_an_approved_service_once(app: Flask, runner: FlaskCliRunner) -> None:
     voucher = new_voucher(app, load_demo(app, runner))
-    claim = submitted_claim(app, voucher, "R-1", 100_000)
+    redemption = submitted_redemption(app, voucher, "R-1", 100_000)
     with app.app_context():
         uow = current().uow()
-        redemptions.confirm_redemption(uow, claim.id, Actor("clerk", Role.SME))
-        redemptions.approve_redemption(uow, claim.id, Actor("reviewer", Role.CENTER_STAFF))
+        redemptions.confirm_redemption(uow, redemption.id, Actor("clerk", Role.SME))
+        redemptions.approve_redemption(uow, redemption.id, Actor("reviewer", Role.CENTER_STAFF))
     clerk = app.test_client()
     sign_in(clerk, account(app, Role.SME, sme=voucher.sme_uscc).username, PASSWORD)
     url = f"/sme/{voucher.sme_uscc}"
-    assert f'id="rate-{claim.id}"' in clerk.get(url).get_data(as_text=True)
+    assert f'id="rate-{redemption.id}"' in clerk.get(url).get_data(as_text=True)
     token = csrf_token(clerk, url)
-    clerk.post(f"/sme/claims/{claim.id}/rating", data={"csrf_token": token})
+    clerk.post(f"/sme/redemptions/{redemption.id}/rating", data={"csrf_token": token})
     assert "请选择 1 到 5 分" in visible_text(clerk.get(url).get_data(as_text=True))
     rating = {"csrf_token": token, "score": "4", "comment": "准时"}
-    clerk.post(f"/sme/claims/{claim.id}/rating", data=rating)
+    clerk.post(f"/sme/redemptions/{redemption.id}/rating", data=rating)
     page = clerk.get(url).get_data(as_text=True)
-    assert f'id="rate-{claim.id}"' not in page  # rated once, asked no more
+    assert f'id="rate-{redemption.id}"' not in page  # rated once, asked no more
     catalogue = clerk.get("/api/v1/catalogue?category=accounting_tax").get_json()["items"]
     assert catalogue[0]["provider_rating"]["count"] == 2  # the demo's rating and this one
 
 
 def test_the_sme_sees_its_reminders_in_its_language(app: Flask, runner: FlaskCliRunner) -> None:
     voucher = new_voucher(app, load_demo(app, runner))
-    submitted_claim(app, voucher, "M-1", 100_000)  # asks the SME to confirm
+    submitted_redemption(app, voucher, "M-1", 100_000)  # asks the SME to confirm
     clerk = app.test_client()
     sign_in(clerk, account(app, Role.SME, sme=voucher.sme_uscc).username, PASSWORD)
     url = f"/sme/{voucher.sme_uscc}"

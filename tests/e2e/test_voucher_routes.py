@@ -34,8 +34,8 @@ def test_a_demo_voucher_verifies_offline_with_an_independent_library_and_the_jwk
     token = str(demo_vouchers[0]["token"])
     with pytest.warns(SecurityWarning, match="RFC 9864"):  # joserfc prefers "Ed25519" now
         verified = joserfc_jws.deserialize_compact(token, key_set, algorithms=["EdDSA"])
-    claims = json.loads(verified.payload)
-    assert claims["vid"] == demo_vouchers[0]["id"] and claims["val"] == 500_000
+    payload = json.loads(verified.payload)
+    assert payload["vid"] == demo_vouchers[0]["id"] and payload["val"] == 500_000
 
 
 def test_verify_reports_the_signature_and_the_ledgers_standing(

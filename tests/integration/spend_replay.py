@@ -1,10 +1,10 @@
 """The spend figures a replay of the journal gives, to hold every spend report against.
 
 It reads only the journal (entries, their postings and refs) and the rows the refs name
-(vouchers for their issuing center, claims for their category) and works each figure out from
+(vouchers for their issuing center, redemptions for their category) and works each figure out from
 the postings the way DESIGN §4 describes the money moving, without the spend facts the reports
-add up: a budget figure is what moved on a center's `available` account, a claim figure what
-moved on the claim's voucher or provider accounts.
+add up: a budget figure is what moved on a center's `available` account, a redemption figure what
+moved on the redemption's voucher or provider accounts.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ BUDGET = {
     "revoke": ("returned", 1),
     "release": ("returned", 1),
 }
-#: Which figure a claim entry moves, and with which sign of the money it moved.
+#: Which figure a redemption entry moves, and with which sign of the money it moved.
 CLAIM = {
     "redeem": ("redeemed", 1),
     "reject": ("redeemed", -1),

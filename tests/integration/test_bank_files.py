@@ -1,4 +1,4 @@
-"""Bank files as banks write them: the path from an approved claim to money in the provider's
+"""Bank files as banks write them: the path from an approved redemption to money in the provider's
 account is exact, and nothing is paid twice, whatever shape the bank's statements take.
 
 The first four tests are the double payments found on main before this change (issue 12),
@@ -104,28 +104,28 @@ def standing(world: World, reference: str) -> reconciliation.ItemStanding:
     return next(item for item in report.items if item.reference == reference)
 
 
-def claim_statuses(world: World, batch: BatchView) -> list[str]:
+def redemption_statuses(world: World, batch: BatchView) -> list[str]:
     return [
-        redemptions.get_redemption(world.uow, claim).status
+        redemptions.get_redemption(world.uow, redemption).status
         for item in batch.items
-        for claim in item.claims
+        for redemption in item.redemptions
     ]
 
 
 def nothing_to_batch_again(world: World) -> None:
-    with pytest.raises(InvalidInput, match="no approved claims"):
+    with pytest.raises(InvalidInput, match="no approved redemptions"):
         settlement.build_batch(world.uow, world.programme, CENTER, FINANCE)
 
 
 # --- the four double payments -------------------------------------------------------------------
 
 
-def test_a_refund_of_an_overpayment_unsettles_nothing_and_frees_no_claim(
+def test_a_refund_of_an_overpayment_unsettles_nothing_and_frees_no_redemption(
     paying: tuple[World, ProviderView],
 ) -> None:
     world, _ = paying
     batch = exported(world)
-    first = batch.items[0]  # ¥1,500 for two claims (¥1,000 and ¥500)
+    first = batch.items[0]  # ¥1,500 for two redemptions (¥1,000 and ¥500)
     camt(world, [BankLine(first.reference, 180_000, bank_reference="PAY-1")], "s1")
     assert standing(world, first.reference).state == "overpaid"
     result = camt(
@@ -137,9 +137,10 @@ def test_a_refund_of_an_overpayment_unsettles_nothing_and_frees_no_claim(
         "paid", 180_000, 30_000, 150_000,
     )  # fmt: skip
     assert provider_balance(world.uow, AccountKind.PAID, world.provider, world.programme) == 150_000
-    assert claim_statuses(world, batch)[:2] == ["settled", "settled"]
-    # Before: every settlement reversed and both claims freed, so the next batch paid them again.
-    with pytest.raises(InvalidInput, match="no approved claims"):
+    assert redemption_statuses(world, batch)[:2] == ["settled", "settled"]
+    # Before: every settlement reversed and both redemptions freed, so the next batch paid them
+    # again.
+    with pytest.raises(InvalidInput, match="no approved redemptions"):
         settlement.build_batch(world.uow, world.programme, CENTER, FINANCE)
 
 
@@ -162,14 +163,14 @@ def test_the_return_of_one_of_two_partial_payments_unsettles_exactly_it(
     assert (
         provider_balance(world.uow, AccountKind.PAYABLE, world.provider, world.programme) == 90_000
     )
-    # The ¥1,000 claim holds ¥600, the ¥500 one nothing; both stay in their batch.
-    assert claim_statuses(world, batch)[:2] == ["approved", "approved"]
-    with pytest.raises(InvalidInput, match="no approved claims"):
+    # The ¥1,000 redemption holds ¥600, the ¥500 one nothing; both stay in their batch.
+    assert redemption_statuses(world, batch)[:2] == ["approved", "approved"]
+    with pytest.raises(InvalidInput, match="no approved redemptions"):
         settlement.build_batch(world.uow, world.programme, CENTER, FINANCE)
     # The bank pays the rest: the item is whole again.
     camt(world, [BankLine(first.reference, 90_000, bank_reference="PAY-3")], "s4")
     assert standing(world, first.reference).state == "paid"
-    assert claim_statuses(world, batch)[:2] == ["settled", "settled"]
+    assert redemption_statuses(world, batch)[:2] == ["settled", "settled"]
 
 
 def test_a_return_smaller_than_the_last_payment_settles_the_rest_of_it_again(
@@ -337,7 +338,7 @@ def test_a_batch_goes_back_to_partly_paid_when_a_payment_comes_back(
     again = settlement.get_batch(world.uow, batch.id)
     assert again.status == "partly_paid"
     assert [item.state for item in again.items] == ["paid", "returned"]
-    # All of that item's money came back: its claim is free for a new batch, and only it.
+    # All of that item's money came back: its redemption is free for a new batch, and only it.
     rebuilt = settlement.build_batch(world.uow, world.programme, CENTER, FINANCE)
     assert rebuilt.total_fen == 75_000
 
@@ -388,13 +389,13 @@ def test_a_csv_that_does_not_name_its_account_needs_one(
 # --- segregation of duties -----------------------------------------------------------------------
 
 
-def test_whoever_approved_a_claim_does_not_export_the_batch_that_pays_it(
+def test_whoever_approved_a_redemption_does_not_export_the_batch_that_pays_it(
     paying: tuple[World, ProviderView],
 ) -> None:
     world, _ = paying
     batch = settlement.build_batch(world.uow, world.programme, CENTER, FINANCE)
     with pytest.raises(DutiesNotSeparated) as refused:
-        settlement.export_batch(world.uow, batch.id, STAFF)  # STAFF approved its claims
+        settlement.export_batch(world.uow, batch.id, STAFF)  # STAFF approved its redemptions
     assert refused.value.details["batch"] == batch.reference
     assert settlement.get_batch(world.uow, batch.id).status == "draft"
     assert settlement.export_batch(world.uow, batch.id, FINANCE).batch.status == "exported"
@@ -411,7 +412,7 @@ def test_a_batch_over_the_limit_waits_for_a_second_finance_officer(
     with pytest.raises(DutiesNotSeparated):
         settlement.approve_batch(world.uow, batch.id, FINANCE)  # built it
     with pytest.raises(DutiesNotSeparated):
-        settlement.approve_batch(world.uow, batch.id, STAFF)  # approved its claims
+        settlement.approve_batch(world.uow, batch.id, STAFF)  # approved its redemptions
     second = Actor("finance-checker", Role.CENTER_FINANCE)
     approved = settlement.approve_batch(world.uow, batch.id, second)
     assert approved.approved_by == "finance-checker"
@@ -546,9 +547,9 @@ def test_overlapping_statements_imported_at_once_count_each_payment_once(
         uow = unit_of_work(database, clock)
         world = build(uow, voucher_keys, voucher_signer)
         for n in range(4):
-            claim = world.submit(40_000 + n * 10_000, f"C-{n}")
-            redemptions.confirm_redemption(uow, claim.id, SME)
-            redemptions.approve_redemption(uow, claim.id, STAFF)
+            redemption = world.submit(40_000 + n * 10_000, f"C-{n}")
+            redemptions.confirm_redemption(uow, redemption.id, SME)
+            redemptions.approve_redemption(uow, redemption.id, STAFF)
         settlement.set_funding_account(uow, world.programme, FUNDING, factories.ADMIN)
         save_mappings(world)
         batch = settlement.build_batch(uow, world.programme, "440305", FINANCE)

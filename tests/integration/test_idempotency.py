@@ -37,7 +37,7 @@ def held(database: Database, clock: FrozenClock, owner: str, key: str) -> HeldUn
     return held_unit_of_work(
         database,
         clock,
-        on_open=lambda uow: idempotency.claim(uow, owner, key, DIGEST, hours=HOURS),
+        on_open=lambda uow: idempotency.reserve(uow, owner, key, DIGEST, hours=HOURS),
     )
 
 

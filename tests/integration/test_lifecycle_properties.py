@@ -2,12 +2,12 @@
 
 A Hypothesis state machine funds the programme, allocates and claws back budget down the
 hierarchy and reverses budget moves, claims vouchers, redeems them with two providers, confirms,
-disputes, approves and rejects claims, lets time pass and vouchers expire, revokes, pays
+disputes, approves and rejects redemptions, lets time pass and vouchers expire, revokes, pays
 batches by bank statement (whole or in two parts) and has payments returned — against a real
 database. After every step: balances sum to zero; no account but funding is negative; no
 voucher paid out more than its face value; each provider's `pending` holds exactly its open
-claims, and `payable` plus `paid` exactly its approved and settled ones; and every figure of the
-spend reports of the province, Shenzhen and Nanshan equals what a replay of the journal gives,
+redemptions, and `payable` plus `paid` exactly its approved and settled ones; and every figure of
+the spend reports of the province, Shenzhen and Nanshan equals what a replay of the journal gives,
 their available budget the balance of their `available` accounts.
 """
 
@@ -89,7 +89,7 @@ TIME_STEPS = 6  # likewise for time passing, which would otherwise expire most r
 
 @read_only
 def _books(uow: UnitOfWork) -> dict[str, object]:
-    """What the invariants compare: balances, per-voucher payouts and per-provider claims."""
+    """What the invariants compare: balances, per-voucher payouts and per-provider redemptions."""
     session = uow.session
     balances = dict(session.execute(select(LedgerAccount.name, LedgerAccount.balance_fen)).all())
     # Per voucher: value redeemed (voucher → pending) minus value put back (pending → voucher).
@@ -106,14 +106,14 @@ def _books(uow: UnitOfWork) -> dict[str, object]:
         f"voucher:{public_id}": face
         for public_id, face in session.execute(select(Voucher.public_id, Voucher.face_value_fen))
     }
-    claims: dict[tuple[str, str], int] = defaultdict(int)
+    subsidies: dict[tuple[str, str], int] = defaultdict(int)
     for provider, status, subsidy in session.execute(
         select(Provider.public_id, Redemption.status, func.sum(Redemption.subsidy_fen))
         .join(Provider, Provider.id == Redemption.provider_id)
         .group_by(Provider.public_id, Redemption.status)
     ):
-        claims[(str(provider), status)] = int(subsidy)
-    return {"balances": balances, "moved": moved, "faces": faces, "claims": claims}
+        subsidies[(str(provider), status)] = int(subsidy)
+    return {"balances": balances, "moved": moved, "faces": faces, "redemptions": subsidies}
 
 
 class LifecycleMachine(RuleBasedStateMachine):
@@ -132,10 +132,10 @@ class LifecycleMachine(RuleBasedStateMachine):
         self.keys = keys
         self.signer = signer
         self.vouchers: list[vouchers.VoucherView] = []
-        self.claims: list[redemptions.RedemptionView] = []
+        self.redemptions: list[redemptions.RedemptionView] = []
         self.paid_items: list[str] = []
-        self.approved = 0  # claims approved since the last batch
-        self.status: dict[uuid.UUID, str] = {}  # each claim's status, as its last step left it
+        self.approved = 0  # redemptions approved since the last batch
+        self.status: dict[uuid.UUID, str] = {}  # each redemption's status, as its last step left it
         self.invoices = 0
         self.statements = 0
         self.budget_moves: list[uuid.UUID] = []
@@ -236,7 +236,7 @@ class LifecycleMachine(RuleBasedStateMachine):
             category="legal",
             description="合同审查",
         )
-        claim = self._attempt(
+        redemption = self._attempt(
             "redeem",
             lambda: redemptions.submit_redemption(
                 self.uow,
@@ -247,35 +247,40 @@ class LifecycleMachine(RuleBasedStateMachine):
                 public_keys=self.keys,
             ),
         )
-        if claim is not None:
-            self.claims.append(claim)
-            self.status[claim.id] = claim.status
+        if redemption is not None:
+            self.redemptions.append(redemption)
+            self.status[redemption.id] = redemption.status
 
-    @precondition(lambda self: self.claims)
+    @precondition(lambda self: self.redemptions)
     @rule(data=st.data(), step=st.sampled_from(list(Step)))
     def review(self, data: st.DataObject, step: Step) -> None:
-        """Take a step on a claim, mostly one whose status allows it (so every step comes up)."""
+        """Take a step on a redemption, mostly one whose status allows it (so every step comes
+        up)."""
         starts, _ = STEPS[step]
-        ready = [c for c in self.claims if self.status[c.id] in starts]
-        claim = data.draw(st.sampled_from(ready or self.claims))
+        ready = [c for c in self.redemptions if self.status[c.id] in starts]
+        redemption = data.draw(st.sampled_from(ready or self.redemptions))
         today = local_date(self.clock.now())
-        invoice = f"INV-R{len(self.claims)}-{claim.id.hex[:6]}"
+        invoice = f"INV-R{len(self.redemptions)}-{redemption.id.hex[:6]}"
         service = Service(invoice, FACE // 4, today, category="legal", description="更正")
         actions = {
-            Step.CONFIRM: lambda: redemptions.confirm_redemption(self.uow, claim.id, SME),
-            Step.DISPUTE: lambda: redemptions.dispute_redemption(self.uow, claim.id, "no", SME),
-            Step.APPROVE: lambda: self._approve(claim.id),
-            Step.REJECT: lambda: redemptions.reject_redemption(self.uow, claim.id, "no", STAFF),
+            Step.CONFIRM: lambda: redemptions.confirm_redemption(self.uow, redemption.id, SME),
+            Step.DISPUTE: lambda: redemptions.dispute_redemption(
+                self.uow, redemption.id, "no", SME
+            ),
+            Step.APPROVE: lambda: self._approve(redemption.id),
+            Step.REJECT: lambda: redemptions.reject_redemption(
+                self.uow, redemption.id, "no", STAFF
+            ),
             Step.RESUBMIT: lambda: redemptions.resubmit_redemption(
-                self.uow, claim.id, service, PROVIDER
+                self.uow, redemption.id, service, PROVIDER
             ),
         }
         done = self._attempt(str(step), actions[step])
         if done is not None:
-            self.status[claim.id] = done.status
+            self.status[redemption.id] = done.status
 
-    def _approve(self, claim_id: uuid.UUID) -> redemptions.RedemptionView:
-        approved = redemptions.approve_redemption(self.uow, claim_id, STAFF)
+    def _approve(self, redemption_id: uuid.UUID) -> redemptions.RedemptionView:
+        approved = redemptions.approve_redemption(self.uow, redemption_id, STAFF)
         self.approved += 1
         return approved
 
@@ -298,7 +303,7 @@ class LifecycleMachine(RuleBasedStateMachine):
     @rule(in_parts=st.booleans())
     def pay(self, in_parts: bool) -> None:
         """Build and export a batch, and import statements that pay every item in full: in
-        one payment, or in two whose split may fall inside a claim."""
+        one payment, or in two whose split may fall inside a redemption."""
         try:
             batch = settlement.build_batch(self.uow, self.programme, "440305", FINANCE)
         except InvalidInput:
@@ -360,16 +365,16 @@ class LifecycleMachine(RuleBasedStateMachine):
         faces: dict[str, int] = books["faces"]  # type: ignore[assignment]
         for account, paid_out in moved.items():
             assert 0 <= paid_out <= faces[account], (account, paid_out)
-        claims: dict[tuple[str, str], int] = books["claims"]  # type: ignore[assignment]
+        subsidies: dict[tuple[str, str], int] = books["redemptions"]  # type: ignore[assignment]
         for provider in self.providers:
             owner = str(provider.id)
 
             def balance(kind: str, owner: str = owner) -> int:
                 return balances.get(f"provider:{owner}:{self.programme}:{kind}", 0)
 
-            holding = sum(claims.get((owner, status), 0) for status in HOLDING)
+            holding = sum(subsidies.get((owner, status), 0) for status in HOLDING)
             assert balance("pending") == holding
-            owed = sum(claims.get((owner, status), 0) for status in ("approved", "settled"))
+            owed = sum(subsidies.get((owner, status), 0) for status in ("approved", "settled"))
             assert balance("payable") + balance("paid") == owed
 
 

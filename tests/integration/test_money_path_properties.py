@@ -1,9 +1,9 @@
 """Property-based: whatever the bank does and however its statements arrive, every yuan out is
-traceable to approved claims, every yuan back to the claims it belongs to, and nothing is paid
-twice (DESIGN §4 invariant 6).
+traceable to approved redemptions, every yuan back to the redemptions it belongs to, and nothing
+is paid twice (DESIGN §4 invariant 6).
 
-A Hypothesis state machine approves claims, builds and exports batches, and plays the bank: it
-pays items whole, in parts or too much, books a whole batch as one entry (adding up or not),
+A Hypothesis state machine approves redemptions, builds and exports batches, and plays the bank:
+it pays items whole, in parts or too much, books a whole batch as one entry (adding up or not),
 returns payments in full or in part, refunds overpayments, charges fees — and delivers what
 happened as statements covering whole days or the start of the current one, in camt.053 (with
 or without the bank's references) or as a Chinese bank's CSV (GB18030, two amount columns or a
@@ -11,14 +11,14 @@ or without the bank's references) or as a Chinese bank's CSV (GB18030, two amoun
 that must be refused. The model keeps the bank's truth: which transactions happened, which were
 delivered, and so what each item was paid and got back.
 
-After every step, against a real database: for each claim, what the ledger settled equals its
-share of the net cash the funding account paid for its item (within what is owed, nothing for an
-item whose money all came back) and never exceeds its approved subsidy; no claim is in two items
-that still stand for it; each item's paid and returned amounts are the delivered transactions';
-each batch is paid only while every item is; balances sum to zero and nothing is negative; the
-latest statement, sent again in another format and order, changes nothing; and, whenever the
-step posted entries, the exported ledger passes `voucher-audit`. A rule also re-imports any
-earlier statement, in any format or order, and checks that it changes nothing.
+After every step, against a real database: for each redemption, what the ledger settled equals
+its share of the net cash the funding account paid for its item (within what is owed, nothing for
+an item whose money all came back) and never exceeds its approved subsidy; no redemption is in two
+items that still stand for it; each item's paid and returned amounts are the delivered
+transactions'; each batch is paid only while every item is; balances sum to zero and nothing is
+negative; the latest statement, sent again in another format and order, changes nothing; and,
+whenever the step posted entries, the exported ledger passes `voucher-audit`. A rule also
+re-imports any earlier statement, in any format or order, and checks that it changes nothing.
 """
 
 from __future__ import annotations
@@ -108,7 +108,7 @@ class Txn:
 class Item:
     reference: str
     batch: str
-    claims: list[uuid.UUID]
+    redemptions: list[uuid.UUID]
     subsidies: list[int]
     released: bool = False
 
@@ -150,8 +150,8 @@ class Bank:
 
 
 @read_only
-def settled_per_claim(uow: UnitOfWork) -> dict[str, int]:
-    """What the journal settled for each claim, net of reversals."""
+def settled_per_redemption(uow: UnitOfWork) -> dict[str, int]:
+    """What the journal settled for each redemption, net of reversals."""
     settled: dict[str, int] = defaultdict(int)
     rows = uow.session.execute(
         select(JournalEntry.refs, JournalPosting.amount_fen)
@@ -183,7 +183,7 @@ def database_items(uow: UnitOfWork) -> dict[str, tuple[int, int, bool, str]]:
 
 
 @read_only
-def claim_items(uow: UnitOfWork) -> dict[uuid.UUID, str | None]:
+def redemption_items(uow: UnitOfWork) -> dict[uuid.UUID, str | None]:
     return dict(
         uow.session.execute(
             select(Redemption.public_id, SettlementItem.reference).outerjoin(
@@ -214,7 +214,7 @@ class MoneyPath(RuleBasedStateMachine):
         self.items: dict[str, Item] = {}
         self.batches: dict[str, list[str]] = {}  # batch reference → its items
         self.subsidy: dict[uuid.UUID, int] = {}
-        self.history: dict[uuid.UUID, list[str]] = defaultdict(list)  # claim → items it was in
+        self.history: dict[uuid.UUID, list[str]] = defaultdict(list)  # redemption → items it was in
         self.waiting: list[uuid.UUID] = []  # approved, not in any item that stands for it
         self.deliveries: list[Delivery] = []
         self.invoices = 0
@@ -258,11 +258,11 @@ class MoneyPath(RuleBasedStateMachine):
             code = voucher_audit([str(directory), "--vkey", str(directory / "ledger.vkey")])
         assert code == 0
 
-    # --- claims and batches --------------------------------------------------------------------
+    # --- redemptions and batches ---------------------------------------------------------------
 
     @precondition(lambda self: self.invoices < 10)
     @rule(provider=st.integers(0, 2), voucher=st.integers(0, 2), invoiced=st.integers(2, 90_001))
-    def approve_claim(self, provider: int, voucher: int, invoiced: int) -> None:
+    def approve_redemption(self, provider: int, voucher: int, invoiced: int) -> None:
         self.invoices += 1
         service = Service(
             f"INV-{self.invoices}",
@@ -271,7 +271,7 @@ class MoneyPath(RuleBasedStateMachine):
             category="legal",
             description="合同审查",
         )
-        claim = redemptions.submit_redemption(
+        redemption = redemptions.submit_redemption(
             self.uow,
             provider_id=self.providers[provider].id,
             proof=VoucherProof(token=self.vouchers[voucher].token),
@@ -279,30 +279,30 @@ class MoneyPath(RuleBasedStateMachine):
             actor=PROVIDER,
             public_keys=self.keys,
         )
-        redemptions.confirm_redemption(self.uow, claim.id, SME)
-        redemptions.approve_redemption(self.uow, claim.id, REVIEWER)
-        self.subsidy[claim.id] = claim.subsidy_fen
-        self.waiting.append(claim.id)
+        redemptions.confirm_redemption(self.uow, redemption.id, SME)
+        redemptions.approve_redemption(self.uow, redemption.id, REVIEWER)
+        self.subsidy[redemption.id] = redemption.subsidy_fen
+        self.waiting.append(redemption.id)
         self.seen["approve"] += 1
 
     @precondition(lambda self: self.waiting)
     @rule()
     def build_and_export(self) -> None:
         batch = settlement.build_batch(self.uow, self.programme, CENTER, FINANCE)
-        assert sorted(c for i in batch.items for c in i.claims) == sorted(self.waiting)
+        assert sorted(c for i in batch.items for c in i.redemptions) == sorted(self.waiting)
         settlement.export_batch(self.uow, batch.id, FINANCE)
         self.batches[batch.reference] = []
         for view in batch.items:
             item = Item(
                 view.reference,
                 batch.reference,
-                list(view.claims),
-                [self.subsidy[c] for c in view.claims],
+                list(view.redemptions),
+                [self.subsidy[c] for c in view.redemptions],
             )
             self.items[item.reference] = item
             self.batches[batch.reference].append(item.reference)
-            for claim in item.claims:
-                self.history[claim].append(item.reference)
+            for redemption in item.redemptions:
+                self.history[redemption].append(item.reference)
         self.waiting = []
         self.seen["batch"] += 1
 
@@ -428,11 +428,11 @@ class MoneyPath(RuleBasedStateMachine):
         """A statement already delivered, sent again: the same bytes, or the same lines in
         another format or order. Nothing changes."""
         earlier = data.draw(st.sampled_from(self.deliveries))
-        before = (snapshot(self.uow).balances, database_items(self.uow), claim_items(self.uow))
+        before = (snapshot(self.uow).balances, database_items(self.uow), redemption_items(self.uow))
         again = earlier if form == "same bytes" else Delivery(earlier.transactions, form, order)
         result = self._import(again)
         assert result.replayed or set(result.outcomes) == {"duplicate"}, result.outcomes
-        after = (snapshot(self.uow).balances, database_items(self.uow), claim_items(self.uow))
+        after = (snapshot(self.uow).balances, database_items(self.uow), redemption_items(self.uow))
         assert after == before
         self.seen["deliver again"] += 1
 
@@ -486,12 +486,12 @@ class MoneyPath(RuleBasedStateMachine):
         )
 
     def _release(self) -> None:
-        """An item whose delivered money all came back lets its claims go (and stays so)."""
+        """An item whose delivered money all came back lets its redemptions go (and stays so)."""
         for item in self.items.values():
             paid, returned = self.bank.money(item.reference, delivered=True)
             if not item.released and paid > 0 and returned >= paid:
                 item.released = True
-                self.waiting += item.claims
+                self.waiting += item.redemptions
 
     # --- what must hold ------------------------------------------------------------------------
 
@@ -501,19 +501,19 @@ class MoneyPath(RuleBasedStateMachine):
             paid, returned = self.bank.money(item.reference, delivered=True)
             owed = 0 if item.released else item.amount
             settled = max(0, min(paid - returned, owed))
-            for claim, share in zip(
-                item.claims, split_payment(item.subsidies, 0, settled), strict=True
+            for redemption, share in zip(
+                item.redemptions, split_payment(item.subsidies, 0, settled), strict=True
             ):
-                expected[str(claim)] += share
+                expected[str(redemption)] += share
         return expected
 
     @invariant()
     def each_claim_is_settled_by_exactly_its_net_cash(self) -> None:
-        settled = settled_per_claim(self.uow)
+        settled = settled_per_redemption(self.uow)
         expected = self._expected_settled()
-        for claim, subsidy in self.subsidy.items():
-            assert settled.get(str(claim), 0) == expected.get(str(claim), 0), claim
-            assert 0 <= settled.get(str(claim), 0) <= subsidy
+        for redemption, subsidy in self.subsidy.items():
+            assert settled.get(str(redemption), 0) == expected.get(str(redemption), 0), redemption
+            assert 0 <= settled.get(str(redemption), 0) <= subsidy
 
     @invariant()
     def each_item_holds_the_delivered_money(self) -> None:
@@ -538,13 +538,13 @@ class MoneyPath(RuleBasedStateMachine):
 
     @invariant()
     def no_claim_is_in_two_standing_items(self) -> None:
-        for claim, items in self.history.items():
+        for redemption, items in self.history.items():
             standing = [r for r in items if not self.items[r].released]
-            assert len(standing) <= 1, (claim, standing)
-        in_database = claim_items(self.uow)
-        for claim in self.subsidy:
-            standing = [r for r in self.history[claim] if not self.items[r].released]
-            assert in_database[claim] == (standing[0] if standing else None)
+            assert len(standing) <= 1, (redemption, standing)
+        in_database = redemption_items(self.uow)
+        for redemption in self.subsidy:
+            standing = [r for r in self.history[redemption] if not self.items[r].released]
+            assert in_database[redemption] == (standing[0] if standing else None)
 
     @invariant()
     def reimporting_the_latest_statement_changes_nothing(self) -> None:
@@ -556,10 +556,10 @@ class MoneyPath(RuleBasedStateMachine):
         latest = self.deliveries[-1]
         form = FORMATS[self.checks % len(FORMATS)]
         again = Delivery(latest.transactions, form, self.checks, name=f"again-{self.checks}")
-        before = (snapshot(self.uow), database_items(self.uow), claim_items(self.uow))
+        before = (snapshot(self.uow), database_items(self.uow), redemption_items(self.uow))
         result = self._import(again)
         assert result.replayed or set(result.outcomes) == {"duplicate"}, result.outcomes
-        assert (snapshot(self.uow), database_items(self.uow), claim_items(self.uow)) == before
+        assert (snapshot(self.uow), database_items(self.uow), redemption_items(self.uow)) == before
 
     @invariant()
     def the_exported_ledger_passes_the_audit(self) -> None:

@@ -1,7 +1,7 @@
 """The money rules no other test held: each test here fails when its rule is taken out of the
 service (tests/money_rules.toml names which; `make rules` proves it). A refusal is asserted by
 its code, and the field it names where it names one, and by nothing written: no entry, no
-balance moved, no claim, event, batch or statement row."""
+balance moved, no redemption, event, batch or statement row."""
 
 from __future__ import annotations
 
@@ -112,7 +112,7 @@ def world(
 def by_code(
     world: World, passcode: str, invoice: str = "P-1", uow: UnitOfWork | None = None
 ) -> RedemptionView:
-    """A claim shown by the voucher's human code and the SME's passcode (no token)."""
+    """A redemption shown by the voucher's human code and the SME's passcode (no token)."""
     return redemptions.submit_redemption(
         uow or world.uow,
         provider_id=world.provider.id,
@@ -206,21 +206,21 @@ def test_a_passcode_past_its_fifteen_minutes_is_refused(world: World, clock: Fro
     assert (refusal.code, refusal.details["field"]) == ("wrong_passcode", "passcode")
 
 
-def test_a_suspended_provider_does_not_resubmit_a_claim(world: World) -> None:
-    claim = world.submit()
-    redemptions.dispute_redemption(world.uow, claim.id, "not delivered", SME)
+def test_a_suspended_provider_does_not_resubmit_a_redemption(world: World) -> None:
+    redemption = world.submit()
+    redemptions.dispute_redemption(world.uow, redemption.id, "not delivered", SME)
     providers.decide_provider(
         world.uow, world.provider.id, ProviderDecision.SUSPEND, ADMIN, "complaints"
     )
     correction = Service("INV-001-R", 300_000, TODAY, category="legal", description="更正")
     refusal = refused(
         world.uow,
-        lambda: redemptions.resubmit_redemption(world.uow, claim.id, correction, PROVIDER),
+        lambda: redemptions.resubmit_redemption(world.uow, redemption.id, correction, PROVIDER),
     )
     assert refusal.code == "provider_not_approved"
 
 
-def test_a_provider_claims_only_in_its_own_categories(world: World) -> None:
+def test_a_provider_redeems_only_in_its_own_categories(world: World) -> None:
     lawyers = factories.provider(world.uow, 4, categories=("legal",))
     refusal = refused(world.uow, lambda: world.submit(provider=lawyers, category="accounting_tax"))
     assert (refusal.code, refusal.details["category"]) == ("category_not_allowed", "accounting_tax")
@@ -248,12 +248,12 @@ def test_a_service_delivered_before_the_voucher_or_in_the_future_is_refused(
     assert (refusal.code, refusal.details["field"]) == ("invalid_input", "delivered_on")
 
 
-def test_a_claim_rejected_after_its_dispute_returns_its_value_once(world: World) -> None:
-    claim = world.submit(invoiced_fen=600_000)
-    redemptions.dispute_redemption(world.uow, claim.id, "price was wrong", SME)
+def test_a_redemption_rejected_after_its_dispute_returns_its_value_once(world: World) -> None:
+    redemption = world.submit(invoiced_fen=600_000)
+    redemptions.dispute_redemption(world.uow, redemption.id, "price was wrong", SME)
     assert world.on_voucher == factories.TERMS.voucher_face_value_fen
     budget = world.district_budget
-    rejected = redemptions.reject_redemption(world.uow, claim.id, "no correction came", STAFF)
+    rejected = redemptions.reject_redemption(world.uow, redemption.id, "no correction came", STAFF)
     assert rejected.status == "rejected"
     assert world.on_voucher == factories.TERMS.voucher_face_value_fen
     assert world.provider_account(AccountKind.PENDING) == 0
@@ -287,7 +287,7 @@ def test_human_code_submissions_at_once_never_spend_more_than_the_voucher(
         database.dispose()
 
 
-def test_a_claim_resubmitted_from_eight_threads_at_once_is_resubmitted_once(
+def test_a_redemption_resubmitted_from_eight_threads_at_once_is_resubmitted_once(
     database_url: str,
     clock: FrozenClock,
     voucher_keys: dict[str, Ed25519PublicKey],
@@ -296,13 +296,13 @@ def test_a_claim_resubmitted_from_eight_threads_at_once_is_resubmitted_once(
     database = Database(database_url, pool_size=10)
     try:
         world = build(unit_of_work(database, clock), voucher_keys, voucher_signer)
-        claim = world.submit(invoiced_fen=600_000)
-        redemptions.dispute_redemption(world.uow, claim.id, "price was wrong", SME)
+        redemption = world.submit(invoiced_fen=600_000)
+        redemptions.dispute_redemption(world.uow, redemption.id, "price was wrong", SME)
         correction = Service("INV-R", 500_000, TODAY, category="legal", description="更正")
         outcomes = at_once(
             [
                 lambda: redemptions.resubmit_redemption(
-                    unit_of_work(database, clock), claim.id, correction, PROVIDER
+                    unit_of_work(database, clock), redemption.id, correction, PROVIDER
                 )
                 for _ in range(8)
             ]
@@ -320,7 +320,7 @@ def test_a_claim_resubmitted_from_eight_threads_at_once_is_resubmitted_once(
 # --- settlement ---------------------------------------------------------------------------------
 
 
-def test_a_batch_pays_only_the_claims_of_its_programme(
+def test_a_batch_pays_only_the_redemptions_of_its_programme(
     uow: UnitOfWork, voucher_keys: dict[str, Ed25519PublicKey], voucher_signer: VoucherSigner
 ) -> None:
     world = build(uow, voucher_keys, voucher_signer)
@@ -330,11 +330,11 @@ def test_a_batch_pays_only_the_claims_of_its_programme(
         signer=voucher_signer,
     )  # fmt: skip
     for each, invoice in ((world, "MINE"), (dataclasses.replace(world, voucher=voucher), "OTHER")):
-        claim = each.submit(200_000, invoice)
-        redemptions.confirm_redemption(uow, claim.id, SME)
-        redemptions.approve_redemption(uow, claim.id, STAFF)
+        redemption = each.submit(200_000, invoice)
+        redemptions.confirm_redemption(uow, redemption.id, SME)
+        redemptions.approve_redemption(uow, redemption.id, STAFF)
     batch = settlement.build_batch(uow, world.programme, CENTER, FINANCE)
-    assert (batch.total_fen, [len(item.claims) for item in batch.items]) == (100_000, [1])
+    assert (batch.total_fen, [len(item.redemptions) for item in batch.items]) == (100_000, [1])
 
 
 def exported(world: World) -> BatchView:
@@ -436,7 +436,7 @@ def test_a_batch_cancelled_while_a_statement_pays_it_waits_and_is_refused(
 ) -> None:
     """The import has locked the items it pays and is held before it stores the statement; a
     cancel of their batch then waits for it, and is refused once it sees the payment. Without
-    the wait, the cancel freed the claims and the import then marked the batch paid: the next
+    the wait, the cancel freed the redemptions and the import then marked the batch paid: the next
     batch would have paid them again."""
     world, _ = paying
     batch = exported(world)
@@ -471,12 +471,12 @@ def test_a_batch_cancelled_while_a_statement_pays_it_waits_and_is_refused(
     cancelling_thread.join(timeout=30)
     assert outcome == {"import": "paid", "cancel": "invalid_transition"}
     assert settlement.get_batch(world.uow, batch.id).status == "partly_paid"
-    assert None not in _batched_approved_claims(world.uow)  # none is free to be paid again
+    assert None not in _batched_approved_redemptions(world.uow)  # none is free to be paid again
 
 
 @read_only
-def _batched_approved_claims(uow: UnitOfWork) -> set[int | None]:
-    """The settlement item of each approved claim (None: free for the next batch)."""
+def _batched_approved_redemptions(uow: UnitOfWork) -> set[int | None]:
+    """The settlement item of each approved redemption (None: free for the next batch)."""
     query = select(Redemption.settlement_item_id).where(Redemption.status == "approved")
     return set(uow.session.scalars(query))
 
@@ -511,7 +511,7 @@ def test_a_second_return_reverses_only_the_settlements_still_standing(
 ) -> None:
     world, second = paying
     batch = exported(world)
-    first = batch.items[0].reference  # ¥1,500 owed: claims of ¥1,000 and ¥500
+    first = batch.items[0].reference  # ¥1,500 owed: redemptions of ¥1,000 and ¥500
     pay_back_pay_back = [
         BankLine(first, 60_000, bank_reference="PAY-1"),
         BankLine(first, 90_000, bank_reference="PAY-2"),

@@ -1,6 +1,6 @@
-"""Redemption (兑付): a provider claims a voucher's subsidy, the SME confirms or disputes, the
-center approves or rejects. Every step moves exactly the claim's value, every refusal has its
-code and changes nothing, and the ledger verifies at the end."""
+"""Redemption (兑付): a provider asks to be paid a voucher's subsidy, the SME confirms or disputes,
+the center approves or rejects. Every step moves exactly the redemption's value, every refusal
+has its code and changes nothing, and the ledger verifies at the end."""
 
 from __future__ import annotations
 
@@ -126,11 +126,14 @@ def world(
 
 
 def test_a_submission_moves_half_the_invoice_from_the_voucher_to_pending(world: World) -> None:
-    claim = world.submit(invoiced_fen=400_001)
-    assert (claim.status, claim.subsidy_fen) == ("submitted", 200_000)  # rounded down to the fen
+    redemption = world.submit(invoiced_fen=400_001)
+    assert (redemption.status, redemption.subsidy_fen) == (
+        "submitted",
+        200_000,
+    )  # rounded down to the fen
     assert world.on_voucher == FACE - 200_000
     assert world.provider_account(AccountKind.PENDING) == 200_000
-    assert claim.confirm_by == world.uow.clock.now() + timedelta(days=7)
+    assert redemption.confirm_by == world.uow.clock.now() + timedelta(days=7)
 
 
 def test_the_subsidy_never_exceeds_what_the_voucher_has_left(world: World) -> None:
@@ -146,13 +149,13 @@ def test_the_subsidy_never_exceeds_what_the_voucher_has_left(world: World) -> No
 
 
 def test_confirm_then_approve_makes_the_subsidy_payable(world: World) -> None:
-    claim = world.submit()
-    assert redemptions.confirm_redemption(world.uow, claim.id, SME).status == "confirmed"
-    approved = redemptions.approve_redemption(world.uow, claim.id, STAFF)
+    redemption = world.submit()
+    assert redemptions.confirm_redemption(world.uow, redemption.id, SME).status == "confirmed"
+    approved = redemptions.approve_redemption(world.uow, redemption.id, STAFF)
     assert approved.status == "approved"
     assert world.provider_account(AccountKind.PENDING) == 0
     assert world.provider_account(AccountKind.PAYABLE) == 200_000
-    history = redemptions.redemption_history(world.uow, claim.id)
+    history = redemptions.redemption_history(world.uow, redemption.id)
     assert [(h["status"], h["role"]) for h in history] == [
         ("submitted", "provider"),
         ("confirmed", "sme"),
@@ -160,32 +163,34 @@ def test_confirm_then_approve_makes_the_subsidy_payable(world: World) -> None:
     ]
 
 
-def test_an_unanswered_claim_waits_for_the_confirmation_window(
+def test_an_unanswered_redemption_waits_for_the_confirmation_window(
     world: World, clock: FrozenClock
 ) -> None:
-    claim = world.submit()
+    redemption = world.submit()
     with pytest.raises(InvalidTransition, match="until"):
-        redemptions.approve_redemption(world.uow, claim.id, STAFF)
+        redemptions.approve_redemption(world.uow, redemption.id, STAFF)
     clock.advance(timedelta(days=7))
-    assert redemptions.approve_redemption(world.uow, claim.id, STAFF).status == "approved"
+    assert redemptions.approve_redemption(world.uow, redemption.id, STAFF).status == "approved"
 
 
 @pytest.mark.parametrize("step", ["dispute", "reject"])
-def test_a_disputed_or_rejected_claim_puts_the_value_back_and_can_be_corrected(
+def test_a_disputed_or_rejected_redemption_puts_the_value_back_and_can_be_corrected(
     world: World, step: str
 ) -> None:
-    claim = world.submit(invoiced_fen=600_000)
+    redemption = world.submit(invoiced_fen=600_000)
     if step == "dispute":
-        undone = redemptions.dispute_redemption(world.uow, claim.id, "price was ¥5,000", SME)
+        undone = redemptions.dispute_redemption(world.uow, redemption.id, "price was ¥5,000", SME)
     else:
-        undone = redemptions.reject_redemption(world.uow, claim.id, "invoice unreadable", STAFF)
+        undone = redemptions.reject_redemption(
+            world.uow, redemption.id, "invoice unreadable", STAFF
+        )
     assert undone.status == {"dispute": "disputed", "reject": "rejected"}[step]
     assert undone.status_reason
     assert world.on_voucher == FACE
     assert world.provider_account(AccountKind.PENDING) == 0
     corrected = redemptions.resubmit_redemption(
         world.uow,
-        claim.id,
+        redemption.id,
         Service("INV-001-R", 500_000, TODAY, category="accounting_tax", description="更正"),
         PROVIDER,
     )
@@ -193,38 +198,38 @@ def test_a_disputed_or_rejected_claim_puts_the_value_back_and_can_be_corrected(
         "submitted", 250_000, "INV-001-R",
     )  # fmt: skip
     assert world.on_voucher == FACE - 250_000
-    steps = [h["status"] for h in redemptions.redemption_history(world.uow, claim.id)]
+    steps = [h["status"] for h in redemptions.redemption_history(world.uow, redemption.id)]
     assert steps == ["submitted", undone.status, "submitted"]
 
 
 def test_a_step_out_of_order_is_refused_and_changes_nothing(world: World) -> None:
-    claim = world.submit()
-    redemptions.confirm_redemption(world.uow, claim.id, SME)
+    redemption = world.submit()
+    redemptions.confirm_redemption(world.uow, redemption.id, SME)
     before = snapshot(world.uow)
     with pytest.raises(InvalidTransition):
-        redemptions.dispute_redemption(world.uow, claim.id, "too late", SME)
+        redemptions.dispute_redemption(world.uow, redemption.id, "too late", SME)
     with pytest.raises(InvalidTransition):
         redemptions.resubmit_redemption(
-            world.uow, claim.id, Service("X", 1_000, TODAY, category="legal", description="x"),
+            world.uow, redemption.id, Service("X", 1_000, TODAY, category="legal", description="x"),
             PROVIDER,
         )  # fmt: skip
     with pytest.raises(InvalidInput, match="say why"):
-        redemptions.reject_redemption(world.uow, claim.id, " ", STAFF)
+        redemptions.reject_redemption(world.uow, redemption.id, " ", STAFF)
     assert snapshot(world.uow) == before
 
 
-def test_without_partial_spending_one_claim_uses_the_voucher_and_releases_the_rest(
+def test_without_partial_spending_one_redemption_uses_the_voucher_and_releases_the_rest(
     uow: UnitOfWork, voucher_keys: dict[str, Ed25519PublicKey], voucher_signer: VoucherSigner
 ) -> None:
     world = build(uow, voucher_keys, voucher_signer, partial_spending=False)
     budget = world.district_budget
-    claim = world.submit(invoiced_fen=600_000)  # ¥3,000 of the ¥5,000
+    redemption = world.submit(invoiced_fen=600_000)  # ¥3,000 of the ¥5,000
     with pytest.raises(VoucherError) as second:
         world.submit(invoiced_fen=100_000, invoice="B")
     assert second.value.code == "voucher_in_use"
     assert world.district_budget == budget  # nothing released before approval
-    redemptions.confirm_redemption(uow, claim.id, SME)
-    redemptions.approve_redemption(uow, claim.id, STAFF)
+    redemptions.confirm_redemption(uow, redemption.id, SME)
+    redemptions.approve_redemption(uow, redemption.id, STAFF)
     assert world.on_voucher == 0
     assert world.district_budget == budget + FACE - 300_000
     assert vouchers.get_voucher(uow, world.voucher.id).status == "exhausted"
@@ -253,7 +258,7 @@ def test_bad_submissions_are_refused_with_their_code_and_post_nothing(
     assert snapshot(world.uow) == before
 
 
-def test_an_invoice_is_claimed_once_per_provider(world: World) -> None:
+def test_an_invoice_is_redeemed_once_per_provider(world: World) -> None:
     world.submit(invoiced_fen=100_000, invoice="INV-9")
     with pytest.raises(VoucherError) as again:
         world.submit(invoiced_fen=100_000, invoice="INV-9")
@@ -299,16 +304,16 @@ def test_the_human_code_needs_the_smes_one_time_passcode(world: World) -> None:
     assert reused.value.code == "wrong_passcode"
 
 
-def test_a_voucher_that_expires_while_a_claim_is_pending_returns_a_rejected_claim_to_its_center(
+def test_a_voucher_that_expires_while_a_redemption_is_pending_returns_a_rejected_one_to_its_center(
     world: World, clock: FrozenClock
 ) -> None:
-    claim = world.submit()
+    redemption = world.submit()
     clock.advance(timedelta(days=91))
     vouchers.expire_all(world.uow, ADMIN)
     budget = world.district_budget
-    redemptions.reject_redemption(world.uow, claim.id, "no proof of delivery", STAFF)
+    redemptions.reject_redemption(world.uow, redemption.id, "no proof of delivery", STAFF)
     assert world.on_voucher == 0
-    assert world.district_budget == budget + claim.subsidy_fen
+    assert world.district_budget == budget + redemption.subsidy_fen
 
 
 def test_the_life_cycle_leaves_a_ledger_that_verifies(
@@ -335,7 +340,7 @@ def _outbox(uow: UnitOfWork, prefix: str) -> list[str]:
 def test_the_sme_is_asked_on_submission_and_reminded_once_before_its_window_closes(
     world: World, clock: FrozenClock
 ) -> None:
-    claim = world.submit()
+    redemption = world.submit()
     answered = world.submit(invoiced_fen=100_000, invoice="INV-2")
     redemptions.confirm_redemption(world.uow, answered.id, SME)
     assert len(_outbox(world.uow, "redemption-confirm:")) == 2
@@ -344,7 +349,7 @@ def test_the_sme_is_asked_on_submission_and_reminded_once_before_its_window_clos
     assert redemptions.queue_confirmation_reminders(world.uow, timedelta(days=1)) == 1
     assert redemptions.queue_confirmation_reminders(world.uow, timedelta(days=1)) == 0
     assert _outbox(world.uow, "redemption-remind:") == [
-        f"redemption-remind:{claim.id}:{claim.submitted_at.isoformat()}"
+        f"redemption-remind:{redemption.id}:{redemption.submitted_at.isoformat()}"
     ]
 
 
@@ -352,15 +357,15 @@ def test_the_sme_is_asked_on_submission_and_reminded_once_before_its_window_clos
     "statement",
     ["UPDATE redemption_events SET reason = 'edited'", "DELETE FROM redemption_events"],
 )
-def test_a_claims_history_cannot_be_edited(
+def test_a_redemptions_history_cannot_be_edited(
     world: World, database: Database, statement: str
 ) -> None:
-    claim = world.submit()
-    redemptions.dispute_redemption(world.uow, claim.id, "never delivered", SME)
-    before = redemptions.redemption_history(world.uow, claim.id)
+    redemption = world.submit()
+    redemptions.dispute_redemption(world.uow, redemption.id, "never delivered", SME)
+    before = redemptions.redemption_history(world.uow, redemption.id)
     with pytest.raises(DatabaseError, match="append-only"), database.engine.begin() as connection:
         connection.execute(text(statement))
-    assert redemptions.redemption_history(world.uow, claim.id) == before
+    assert redemptions.redemption_history(world.uow, redemption.id) == before
 
 
 # --- concurrency ------------------------------------------------------------------------------
@@ -410,7 +415,7 @@ def test_twenty_submissions_from_two_providers_never_spend_more_than_the_voucher
         database.dispose()
 
 
-def test_fifty_racing_approvals_and_rejections_of_one_claim_have_one_winner(
+def test_fifty_racing_approvals_and_rejections_of_one_redemption_have_one_winner(
     database_url: str,
     clock: FrozenClock,
     voucher_keys: dict[str, Ed25519PublicKey],
@@ -419,24 +424,28 @@ def test_fifty_racing_approvals_and_rejections_of_one_claim_have_one_winner(
     database = Database(database_url, pool_size=30)
     try:
         world = build(unit_of_work(database, clock), voucher_keys, voucher_signer)
-        claim = world.submit()
-        redemptions.confirm_redemption(world.uow, claim.id, SME)
+        redemption = world.submit()
+        redemptions.confirm_redemption(world.uow, redemption.id, SME)
         tasks: list[Callable[[], object]] = [
-            (lambda: redemptions.approve_redemption(unit_of_work(database, clock), claim.id, STAFF))
+            (
+                lambda: redemptions.approve_redemption(
+                    unit_of_work(database, clock), redemption.id, STAFF
+                )
+            )
             if n % 2
             else (
                 lambda: redemptions.reject_redemption(
-                    unit_of_work(database, clock), claim.id, "duplicate", STAFF
+                    unit_of_work(database, clock), redemption.id, "duplicate", STAFF
                 )
             )
             for n in range(50)
         ]
         outcomes = at_once(tasks)
         assert outcomes == Counter({"done": 1, "invalid_transition": 49})
-        final = redemptions.get_redemption(world.uow, claim.id)
+        final = redemptions.get_redemption(world.uow, redemption.id)
         payable = world.provider_account(AccountKind.PAYABLE)
         assert (payable, world.on_voucher) == (
-            (claim.subsidy_fen, FACE - claim.subsidy_fen)
+            (redemption.subsidy_fen, FACE - redemption.subsidy_fen)
             if final.status == "approved"
             else (0, FACE)
         )

@@ -31,7 +31,7 @@ KINDS = {
     "programmes": (UnknownProgramme, f"no programme {NOBODY}", "programme"),
     "vouchers": (UnknownVoucher, f"no voucher {NOBODY}", "voucher"),
     "providers": (UnknownProvider, f"no provider {NOBODY}", "provider"),
-    "redemptions": (UnknownRedemption, f"no claim {NOBODY}", "redemption"),
+    "redemptions": (UnknownRedemption, f"no redemption {NOBODY}", "redemption"),
     "complaints": (UnknownComplaint, f"no complaint {NOBODY}", "complaint"),
     "users": (UnknownUser, f"no user {NOBODY}", "user"),
     "tasks": (UnknownTask, f"no task {NOBODY}", "task"),

@@ -1,4 +1,4 @@
-"""Settlement and reconciliation: approved claims go into batches, one payment per provider;
+"""Settlement and reconciliation: approved redemptions go into batches, one payment per provider;
 the pain.001 file carries exactly the batch; bank statements settle what they prove was paid,
 no more, once; returned payments undo their settlement; bad files import nothing."""
 
@@ -69,44 +69,44 @@ def provider_balance(
 def paying(
     uow: UnitOfWork, voucher_keys: dict[str, Ed25519PublicKey], voucher_signer: VoucherSigner
 ) -> tuple[World, ProviderView]:
-    """Three approved claims — two by provider 1 (¥1,000 and ¥500), one by provider 2 (¥750) —
-    and one claim still waiting for the SME; the programme's funding account recorded."""
+    """Three approved redemptions — two by provider 1 (¥1,000 and ¥500), one by provider 2 (¥750) —
+    and one redemption still waiting for the SME; the programme's funding account recorded."""
     world = build(uow, voucher_keys, voucher_signer)
     second = factories.provider(uow, 2)
-    claims = [
+    submitted = [
         world.submit(200_000, "P1-A"),
         world.submit(100_000, "P1-B"),
         world.submit(150_000, "P2-A", provider=second),
     ]
-    for claim in claims:
-        redemptions.confirm_redemption(uow, claim.id, SME)
-        redemptions.approve_redemption(uow, claim.id, STAFF)
+    for redemption in submitted:
+        redemptions.confirm_redemption(uow, redemption.id, SME)
+        redemptions.approve_redemption(uow, redemption.id, STAFF)
     world.submit(40_000, "P1-C")  # submitted, not approved: not paid yet
     settlement.set_funding_account(uow, world.programme, FUNDING, ADMIN)
     return world, second
 
 
-def test_a_batch_pays_each_provider_once_for_its_approved_claims(
+def test_a_batch_pays_each_provider_once_for_its_approved_redemptions(
     paying: tuple[World, ProviderView],
 ) -> None:
     world, second = paying
     batch = settlement.build_batch(world.uow, world.programme, "440300", FINANCE)
     assert batch.status == "draft"
-    amounts = {item.provider_id: (item.amount_fen, len(item.claims)) for item in batch.items}
+    amounts = {item.provider_id: (item.amount_fen, len(item.redemptions)) for item in batch.items}
     assert amounts == {world.provider.id: (150_000, 2), second.id: (75_000, 1)}
     assert batch.total_fen == 225_000
     assert [item.reference for item in batch.items] == [
         f"{batch.reference}-0001", f"{batch.reference}-0002",
     ]  # fmt: skip
-    with pytest.raises(InvalidInput, match="no approved claims"):
+    with pytest.raises(InvalidInput, match="no approved redemptions"):
         settlement.build_batch(world.uow, world.programme, "440300", FINANCE)
 
 
-def test_a_batch_built_elsewhere_in_the_hierarchy_does_not_take_these_claims(
+def test_a_batch_built_elsewhere_in_the_hierarchy_does_not_take_these_redemptions(
     paying: tuple[World, ProviderView],
 ) -> None:
     world, _ = paying
-    with pytest.raises(InvalidInput, match="no approved claims"):
+    with pytest.raises(InvalidInput, match="no approved redemptions"):
         settlement.build_batch(world.uow, world.programme, "440100", FINANCE)  # Guangzhou
 
 
@@ -147,16 +147,16 @@ def test_export_needs_the_programmes_funding_account(
     uow: UnitOfWork, voucher_keys: dict[str, Ed25519PublicKey], voucher_signer: VoucherSigner
 ) -> None:
     world = build(uow, voucher_keys, voucher_signer)
-    claim = world.submit(200_000)
-    redemptions.confirm_redemption(uow, claim.id, SME)
-    redemptions.approve_redemption(uow, claim.id, STAFF)
+    redemption = world.submit(200_000)
+    redemptions.confirm_redemption(uow, redemption.id, SME)
+    redemptions.approve_redemption(uow, redemption.id, STAFF)
     batch = settlement.build_batch(uow, world.programme, "440305", FINANCE)
     with pytest.raises(InvalidInput, match="funding account"):
         settlement.export_batch(uow, batch.id, FINANCE)
     assert settlement.get_batch(uow, batch.id).status == "draft"
 
 
-def test_a_cancelled_batch_releases_its_claims(paying: tuple[World, ProviderView]) -> None:
+def test_a_cancelled_batch_releases_its_redemptions(paying: tuple[World, ProviderView]) -> None:
     world, _ = paying
     batch = settlement.build_batch(world.uow, world.programme, "440300", FINANCE)
     settlement.export_batch(world.uow, batch.id, FINANCE)
@@ -168,7 +168,7 @@ def test_a_cancelled_batch_releases_its_claims(paying: tuple[World, ProviderView
         settlement.cancel_batch(world.uow, batch.id, "twice", FINANCE)
 
 
-def test_two_batches_built_at_once_never_share_a_claim(
+def test_two_batches_built_at_once_never_share_a_redemption(
     database_url: str,
     clock: FrozenClock,
     voucher_keys: dict[str, Ed25519PublicKey],
@@ -179,9 +179,9 @@ def test_two_batches_built_at_once_never_share_a_claim(
         uow = unit_of_work(database, clock)
         world = build(uow, voucher_keys, voucher_signer)
         for n in range(6):
-            claim = world.submit(50_000, f"C-{n}")
-            redemptions.confirm_redemption(uow, claim.id, SME)
-            redemptions.approve_redemption(uow, claim.id, STAFF)
+            redemption = world.submit(50_000, f"C-{n}")
+            redemptions.confirm_redemption(uow, redemption.id, SME)
+            redemptions.approve_redemption(uow, redemption.id, STAFF)
         barrier = Barrier(8)
 
         def attempt(_: int) -> str:
@@ -256,19 +256,19 @@ def test_a_statement_settles_what_it_proves_was_paid(paying: tuple[World, Provid
     report = reconciliation.reconciliation_report(world.uow, "440300", batch.reference)
     assert {i.reference: i.state for i in report.items}[other.reference] == "overpaid"
     assert settlement.get_batch(world.uow, batch.id).status == "paid"
-    claims = [
-        redemptions.get_redemption(world.uow, c).status for i in batch.items for c in i.claims
+    statuses = [
+        redemptions.get_redemption(world.uow, c).status for i in batch.items for c in i.redemptions
     ]
-    assert claims == ["settled"] * 3
+    assert statuses == ["settled"] * 3
 
 
-def test_a_part_payment_settles_the_items_claims_in_order_one_entry_each(
+def test_a_part_payment_settles_the_items_redemptions_in_order_one_entry_each(
     paying: tuple[World, ProviderView],
 ) -> None:
     world, _ = paying
     batch = exported(world)
     first = next(item for item in batch.items if item.provider_id == world.provider.id)
-    older, newer = first.claims  # ¥1,000 and ¥500, in the order they were claimed
+    older, newer = first.redemptions  # ¥1,000 and ¥500, in the order they were made
     statement(world, "s1.xml", camt053("S1", [entry(first.reference, "1200.00")]))
     assert _settled(world.uow, first.reference) == {str(older): 100_000, str(newer): 20_000}
     statement(world, "s2.xml", camt053("S2", [entry(first.reference, "300.00")]))
@@ -283,7 +283,7 @@ def test_a_part_payment_settles_the_items_claims_in_order_one_entry_each(
 
 @read_only
 def _settled(uow: UnitOfWork, item: str) -> dict[str, int]:
-    """What the journal settled for each claim of the item, net of reversals."""
+    """What the journal settled for each redemption of the item, net of reversals."""
     settled: dict[str, int] = defaultdict(int)
     entries = uow.session.scalars(
         select(JournalEntry).where(JournalEntry.kind.in_(("settle", "reverse")))
@@ -291,7 +291,7 @@ def _settled(uow: UnitOfWork, item: str) -> dict[str, int]:
     for row in entries:
         if row.refs.get("item") != item:
             continue
-        assert row.refs["redemption"]  # each settlement names its one claim
+        assert row.refs["redemption"]  # each settlement names its one redemption
         paid = sum(p.amount_fen for p in uow.journal.postings_of(row.id) if p.amount_fen > 0)
         settled[row.refs["redemption"]] += paid if row.kind == "settle" else -paid
     return dict(settled)
@@ -314,7 +314,7 @@ def test_the_same_statement_twice_changes_nothing(paying: tuple[World, ProviderV
     assert snapshot(world.uow).balances == before.balances
 
 
-def test_a_returned_payment_undoes_its_settlement_and_frees_the_claims(
+def test_a_returned_payment_undoes_its_settlement_and_frees_the_redemptions(
     paying: tuple[World, ProviderView],
 ) -> None:
     world, _ = paying
@@ -332,7 +332,7 @@ def test_a_returned_payment_undoes_its_settlement_and_frees_the_claims(
     report = reconciliation.reconciliation_report(world.uow, "440300")
     assert {i.reference: i.state for i in report.items}[item.reference] == "returned"
     rebuilt = settlement.build_batch(world.uow, world.programme, "440300", FINANCE)
-    assert rebuilt.total_fen == 150_000  # the returned claims, ready to pay again
+    assert rebuilt.total_fen == 150_000  # the returned redemptions, ready to pay again
 
 
 @pytest.mark.parametrize(

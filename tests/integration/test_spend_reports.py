@@ -31,7 +31,8 @@ ADMIN = factories.ADMIN
 BUDGET = factories.TERMS.total_budget_fen
 PASSED_DOWN = 3 * FACE  # voucher_programme(vouchers=3) allocates this to Shenzhen, then Nanshan
 #: The worked example: ¥1,000 + ¥500 (provider 1, accounting) and ¥750 (provider 2, legal)
-#: approved and paid, provider 2's payment returned; a ¥200 claim rejected; the voucher revoked.
+#: approved and paid, provider 2's payment returned; a ¥200 redemption rejected; the voucher
+#: revoked.
 REDEEMED = 100_000 + 50_000 + 75_000
 PAID = 100_000 + 50_000
 LEFT_ON_VOUCHER = FACE - REDEEMED
@@ -54,14 +55,14 @@ def example(
 ) -> Example:
     world = build(uow, voucher_keys, voucher_signer)
     second = factories.provider(uow, 2)
-    claims = [
+    submitted = [
         world.submit(200_000, "P1-A"),
         world.submit(100_000, "P1-B"),
         world.submit(150_000, "P2-A", provider=second, category="legal"),
     ]
-    for claim in claims:
-        redemptions.confirm_redemption(uow, claim.id, SME)
-        redemptions.approve_redemption(uow, claim.id, STAFF)
+    for redemption in submitted:
+        redemptions.confirm_redemption(uow, redemption.id, SME)
+        redemptions.approve_redemption(uow, redemption.id, STAFF)
     refused = world.submit(40_000, "P1-C")
     redemptions.reject_redemption(uow, refused.id, "no proof of delivery", STAFF)
     first_month = local_month(clock.now())
@@ -111,7 +112,7 @@ def test_a_worked_example_adds_up_down_the_hierarchy(example: Example) -> None:
     assert guangzhou.total == Figures()
 
 
-def test_the_breakdowns_split_the_claims_by_provider_category_and_month(
+def test_the_breakdowns_split_the_redemptions_by_provider_category_and_month(
     example: Example,
 ) -> None:
     world = example.world

@@ -53,17 +53,17 @@ class Rated:
 def rated(
     uow: UnitOfWork, voucher_keys: dict[str, Ed25519PublicKey], voucher_signer: VoucherSigner
 ) -> Rated:
-    """Two approved claims on the provider's product and one still waiting for the SME."""
+    """Two approved redemptions on the provider's product and one still waiting for the SME."""
     world = build(uow, voucher_keys, voucher_signer)
     product = factories.product(uow, world.provider.id)
-    claims = [_claim_product(world, product, f"INV-{n}") for n in range(3)]
-    for claim in claims[:2]:
-        redemptions.confirm_redemption(uow, claim.id, SME)
-        redemptions.approve_redemption(uow, claim.id, STAFF)
-    return Rated(world, product, claims[:2], claims[2])
+    submitted = [_redeem_product(world, product, f"INV-{n}") for n in range(3)]
+    for redemption in submitted[:2]:
+        redemptions.confirm_redemption(uow, redemption.id, SME)
+        redemptions.approve_redemption(uow, redemption.id, STAFF)
+    return Rated(world, product, submitted[:2], submitted[2])
 
 
-def _claim_product(world: World, product: ProductView, invoice: str) -> RedemptionView:
+def _redeem_product(world: World, product: ProductView, invoice: str) -> RedemptionView:
     return redemptions.submit_redemption(
         world.uow,
         provider_id=world.provider.id,
@@ -93,7 +93,7 @@ def test_an_approved_service_is_rated_once_and_shows_in_the_catalogue(rated: Rat
     assert _count(uow, ServiceRating) == 2
 
 
-def test_a_claim_not_yet_approved_cannot_be_rated(rated: Rated) -> None:
+def test_a_redemption_not_yet_approved_cannot_be_rated(rated: Rated) -> None:
     with pytest.raises(NotRateable) as refused:
         tracking.rate_service(rated.world.uow, rated.waiting.id, 4, None, SME)
     assert refused.value.details["status"] == "submitted"
@@ -148,7 +148,7 @@ def test_the_kpis_count_each_center_and_roll_up(
     rated: Rated, clock: FrozenClock, voucher_signer: VoucherSigner
 ) -> None:
     uow = rated.world.uow
-    # A second SME gets a voucher it does not use; the first pays one claim, rates both.
+    # A second SME gets a voucher it does not use; the first pays one redemption, rates both.
     other = factories.sme(uow, 2)
     vouchers.claim_voucher(
         uow,
@@ -157,8 +157,8 @@ def test_the_kpis_count_each_center_and_roll_up(
         actor=ADMIN,
         signer=voucher_signer,
     )
-    for claim, score in zip(rated.approved, (5, 4), strict=True):
-        tracking.rate_service(uow, claim.id, score, None, SME)
+    for redemption, score in zip(rated.approved, (5, 4), strict=True):
+        tracking.rate_service(uow, redemption.id, score, None, SME)
     tracking.file_complaint(uow, rated.approved[1].id, "发票抬头有误", SME)
     settlement.set_funding_account(uow, rated.world.programme, FUNDING, ADMIN)
     batch = settlement.build_batch(uow, rated.world.programme, "440305", FINANCE)
@@ -174,7 +174,7 @@ def test_the_kpis_count_each_center_and_roll_up(
         smes_served=1,
         vouchers_issued=2,
         vouchers_redeemed=1,
-        paid_fen=100_000,  # two claims of half of ¥1,000
+        paid_fen=100_000,  # two redemptions of half of ¥1,000
         ratings=RatingSummary(2, 9),
         active_providers=1,
         open_complaints=1,

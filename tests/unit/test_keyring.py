@@ -16,12 +16,12 @@ from tests.harness import START
 from voucher_app.clock import FrozenClock
 from voucher_app.domain.errors import InvalidVoucherToken, KeyringError
 from voucher_app.domain.voucher_code import new_human_code
-from voucher_app.signing.jws import VoucherClaims, sign_voucher, verify_voucher
+from voucher_app.signing.jws import VoucherPayload, sign_voucher, verify_voucher
 from voucher_app.signing.keyring import MANIFEST, KeyPurpose, Keyring, KeyStatus, thumbprint
 
 CLOCK = FrozenClock(START)
 AT = START + timedelta(days=1)
-CLAIMS = VoucherClaims(
+VOUCHER_PAYLOAD = VoucherPayload(
     voucher_id=uuid.UUID(int=1),
     human_code=new_human_code(1),
     programme_id=uuid.UUID(int=2),
@@ -114,7 +114,7 @@ def test_public_keys_are_read_without_the_passphrase(tmp_path: Path) -> None:
 def test_a_destroyed_key_loses_its_file_and_verifies_nothing(tmp_path: Path) -> None:
     ring = Keyring(tmp_path, None, allow_plain=True)
     old = {r.purpose: r for r in ring.init(CLOCK)}[KeyPurpose.VOUCHER]
-    token = sign_voucher(CLAIMS, old.kid, ring.private_key(old))
+    token = sign_voucher(VOUCHER_PAYLOAD, old.kid, ring.private_key(old))
     with pytest.raises(KeyringError, match="rotate first"):
         ring.destroy(old.kid)  # the only active key
     new = ring.create(KeyPurpose.VOUCHER, CLOCK)

@@ -63,7 +63,7 @@ def test_the_same_reference_twice_in_a_remark_is_one_payment() -> None:
         (1000, 300, False, ItemState.PARTIAL),  # part of it returned
         (0, 300, False, ItemState.RETURNED),  # a credit before its payment arrived
         (1000, 1000, True, ItemState.RETURNED),
-        (1500, 1000, True, ItemState.OVERPAID),  # paid again after its claims were freed
+        (1500, 1000, True, ItemState.OVERPAID),  # paid again after its redemptions were freed
     ],
 )
 def test_an_item_stands_by_its_net(paid: int, returned: int, released: bool, state: str) -> None:
@@ -81,7 +81,7 @@ def test_the_ledger_settles_the_net_within_what_is_owed() -> None:
 def test_an_item_is_released_only_when_everything_paid_came_back() -> None:
     assert releases(1000, 1000)
     assert releases(600, 900)
-    assert releases(1, 1)  # a single fen paid and returned frees the claims too
+    assert releases(1, 1)  # a single fen paid and returned frees the redemptions too
     assert not releases(1000, 999)
     assert not releases(0, 300)  # nothing was paid yet: the credit waits for its payment
 
@@ -111,16 +111,16 @@ def test_unwinding_keeps_exactly_the_target_with_the_fewest_reversals(
 
 
 @given(
-    claims=st.lists(st.integers(1, 5_000), min_size=1, max_size=6),
+    redemptions=st.lists(st.integers(1, 5_000), min_size=1, max_size=6),
     steps=st.lists(st.integers(-6_000, 6_000), max_size=8),
 )
-def test_settling_and_unwinding_leave_each_claim_its_prefix_share(
-    claims: list[int], steps: list[int]
+def test_settling_and_unwinding_leave_each_redemption_its_prefix_share(
+    redemptions: list[int], steps: list[int]
 ) -> None:
-    """Whatever the payments and returns, what each claim holds is its share of the settled
-    stretch laid end to end (`split_payment` from zero): returns take from the last claims."""
-    amount = sum(claims)
-    entries: list[list[int]] = []  # per settle entry: its share for each claim
+    """Whatever the payments and returns, what each redemption holds is its share of the settled
+    stretch laid end to end (`split_payment` from zero): returns take from the last redemptions."""
+    amount = sum(redemptions)
+    entries: list[list[int]] = []  # per settle entry: its share for each redemption
     settled = 0
     for step in steps:
         target = max(0, min(amount, settled + step))
@@ -129,16 +129,16 @@ def test_settling_and_unwinding_leave_each_claim_its_prefix_share(
             del entries[len(entries) - count :]
             settled = sum(sum(entry) for entry in entries)
             if again:
-                entries.append(split_payment(claims, settled, again))
+                entries.append(split_payment(redemptions, settled, again))
         elif target > settled:
-            entries.append(split_payment(claims, settled, target - settled))
+            entries.append(split_payment(redemptions, settled, target - settled))
         settled = target
-        held = [sum(entry[n] for entry in entries) for n in range(len(claims))]
-        assert held == split_payment(claims, 0, settled)
+        held = [sum(entry[n] for entry in entries) for n in range(len(redemptions))]
+        assert held == split_payment(redemptions, 0, settled)
 
 
 @pytest.mark.parametrize(
-    ("claims", "settled", "amount", "shares"),
+    ("redemptions", "settled", "amount", "shares"),
     [
         pytest.param([100, 200, 300], 0, 600, [100, 200, 300], id="all-of-three"),
         pytest.param([100, 200, 300], 0, 250, [100, 150, 0], id="first-stretch"),
@@ -149,22 +149,22 @@ def test_settling_and_unwinding_leave_each_claim_its_prefix_share(
         pytest.param([100, 200, 300], 600, 100, [0, 0, 0], id="nothing-left"),
     ],
 )
-def test_a_payment_settles_the_stretch_after_what_is_settled_claim_by_claim(
-    claims: list[int], settled: int, amount: int, shares: list[int]
+def test_a_payment_settles_the_stretch_after_what_is_settled_redemption_by_redemption(
+    redemptions: list[int], settled: int, amount: int, shares: list[int]
 ) -> None:
-    assert split_payment(claims, settled, amount) == shares
+    assert split_payment(redemptions, settled, amount) == shares
 
 
 @given(
-    claims=st.lists(st.integers(1, 40), min_size=1, max_size=7),
+    redemptions=st.lists(st.integers(1, 40), min_size=1, max_size=7),
     settled=st.integers(0, 300),
     amount=st.integers(0, 300),
 )
-def test_each_claim_gets_the_fen_of_the_payment_that_fall_inside_it(
-    claims: list[int], settled: int, amount: int
+def test_each_redemption_gets_the_fen_of_the_payment_that_fall_inside_it(
+    redemptions: list[int], settled: int, amount: int
 ) -> None:
-    """Lay the claims end to end, one fen at a time, and count the paid fen each one owns."""
-    owner_of_each_fen = [n for n, claim in enumerate(claims) for _ in range(claim)]
+    """Lay the redemptions end to end, one fen at a time, and count the paid fen each one owns."""
+    owner_of_each_fen = [n for n, redemption in enumerate(redemptions) for _ in range(redemption)]
     paid_fen = owner_of_each_fen[settled : settled + amount]
-    expected = [paid_fen.count(n) for n in range(len(claims))]
-    assert split_payment(claims, settled, amount) == expected
+    expected = [paid_fen.count(n) for n in range(len(redemptions))]
+    assert split_payment(redemptions, settled, amount) == expected

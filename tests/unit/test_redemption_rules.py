@@ -1,4 +1,4 @@
-"""The pure rules of a claim on a voucher: what it pays and which step may follow which."""
+"""The pure rules of a redemption on a voucher: what it pays and which step may follow which."""
 
 from __future__ import annotations
 
@@ -66,7 +66,7 @@ def test_the_subsidy_never_exceeds_the_invoice_the_rate_or_the_voucher(
 
 STATUSES = ["submitted", "confirmed", "disputed", "approved", "rejected", "settled"]
 #: The life cycle as DESIGN §6 and the module's diagram draw it, written out by hand: for each
-#: step, the status it leads to from each status it may start from. Approved and settled claims
+#: step, the status it leads to from each status it may start from. Approved and settled redemptions
 #: take none of these steps (settling is the batch's business).
 LIFE_CYCLE: dict[Step, dict[str, str]] = {
     Step.CONFIRM: {"submitted": "confirmed"},
@@ -95,7 +95,7 @@ def test_each_step_starts_only_from_its_statuses(step: Step, status: str) -> Non
             next_status(step, status, confirm_by=NOW, now=passed)
         assert refused.value.code == "invalid_transition"
         assert refused.value.details == {"status": status}
-        assert str(refused.value) == f"a claim that is {status} cannot be {PAST_TENSE[step]}"
+        assert str(refused.value) == f"a redemption that is {status} cannot be {PAST_TENSE[step]}"
         assert said(refused.value) == "该兑付申请当前状态不允许此操作"
 
 
@@ -105,18 +105,18 @@ def test_the_subsidy_sits_in_pending_from_submission_until_approved_rejected_or_
     assert {"submitted", "confirmed"} == HOLDING
 
 
-def test_a_claim_uses_its_voucher_unless_it_was_disputed_or_rejected() -> None:
-    """A disputed or rejected claim holds nothing until it is resubmitted."""
+def test_a_redemption_uses_its_voucher_unless_it_was_disputed_or_rejected() -> None:
+    """A disputed or rejected redemption holds nothing until it is resubmitted."""
     assert {"submitted", "confirmed", "approved", "settled"} == USED
 
 
-def test_an_unanswered_claim_is_approved_only_after_its_window() -> None:
+def test_an_unanswered_redemption_is_approved_only_after_its_window() -> None:
     with pytest.raises(InvalidTransition) as refused:
         next_status(Step.APPROVE, "submitted", confirm_by=NOW, now=NOW - timedelta(seconds=1))
     assert refused.value.code == "invalid_transition"
     assert refused.value.details == {"status": "submitted"}
     assert str(refused.value) == (
-        "the SME has until 2026-03-02T00:00:00+00:00 to confirm or dispute this claim"
+        "the SME has until 2026-03-02T00:00:00+00:00 to confirm or dispute this redemption"
     )
     assert said(refused.value) == "企业确认期尚未结束"
     assert next_status(Step.APPROVE, "submitted", confirm_by=NOW, now=NOW) == "approved"
@@ -146,53 +146,53 @@ def test_only_approval_waits_for_the_confirmation_window(
 
 
 @pytest.mark.parametrize(
-    ("claims", "settled", "amount", "shares"),
+    ("redemptions", "settled", "amount", "shares"),
     [
         ([100_000, 50_000], 0, 150_000, [100_000, 50_000]),  # paid in full
-        ([100_000, 50_000], 0, 120_000, [100_000, 20_000]),  # the first claim first
+        ([100_000, 50_000], 0, 120_000, [100_000, 20_000]),  # the first redemption first
         ([100_000, 50_000], 120_000, 30_000, [0, 30_000]),  # the rest of the second
         ([100_000, 50_000], 90_000, 20_000, [10_000, 10_000]),  # across the boundary
-        ([100_000, 50_000], 0, 200_000, [100_000, 50_000]),  # never beyond the claims
-        ([300, 200, 100], 0, 600, [300, 200, 100]),  # three claims end to end
+        ([100_000, 50_000], 0, 200_000, [100_000, 50_000]),  # never beyond the redemptions
+        ([300, 200, 100], 0, 600, [300, 200, 100]),  # three redemptions end to end
         ([300, 200, 100], 450, 100, [0, 50, 50]),  # the third starts where the first two end
         ([300, 200, 100], 500, 100, [0, 0, 100]),
         ([100, 100, 100, 100], 250, 100, [0, 0, 50, 50]),
     ],
 )
-def test_a_payment_settles_the_items_claims_in_order(
-    claims: list[int], settled: int, amount: int, shares: list[int]
+def test_a_payment_settles_the_items_redemptions_in_order(
+    redemptions: list[int], settled: int, amount: int, shares: list[int]
 ) -> None:
-    assert split_payment(claims, settled, amount) == shares
+    assert split_payment(redemptions, settled, amount) == shares
 
 
 @given(
-    claims=st.lists(st.integers(1, 10**6), min_size=1, max_size=8),
+    redemptions=st.lists(st.integers(1, 10**6), min_size=1, max_size=8),
     cuts=st.lists(st.integers(0, 8 * 10**6), max_size=5),
 )
-def test_payments_in_any_parts_settle_each_claim_exactly_once(
-    claims: list[int], cuts: list[int]
+def test_payments_in_any_parts_settle_each_redemption_exactly_once(
+    redemptions: list[int], cuts: list[int]
 ) -> None:
-    """However an item is paid in parts, each claim ends up settled exactly, never more."""
-    whole = sum(claims)
+    """However an item is paid in parts, each redemption ends up settled exactly, never more."""
+    whole = sum(redemptions)
     bounds = sorted({0, whole, *(min(cut, whole) for cut in cuts)})
-    settled = [0] * len(claims)
+    settled = [0] * len(redemptions)
     for start, end in itertools.pairwise(bounds):
-        for index, share in enumerate(split_payment(claims, start, end - start)):
+        for index, share in enumerate(split_payment(redemptions, start, end - start)):
             settled[index] += share
-            assert settled[index] <= claims[index]
-    assert settled == claims
+            assert settled[index] <= redemptions[index]
+    assert settled == redemptions
 
 
 @given(
-    claims=st.lists(st.integers(1, 10**6), min_size=1, max_size=8),
+    redemptions=st.lists(st.integers(1, 10**6), min_size=1, max_size=8),
     settled=st.integers(0, 9 * 10**6),
     amount=st.integers(0, 9 * 10**6),
 )
-def test_one_payment_settles_exactly_its_stretch_of_the_claims(
-    claims: list[int], settled: int, amount: int
+def test_one_payment_settles_exactly_its_stretch_of_the_redemptions(
+    redemptions: list[int], settled: int, amount: int
 ) -> None:
-    """A payment settles what it pays of the claims, no more and no less: the part of
-    [settled, settled + amount) that lies within the claims laid end to end."""
-    whole = sum(claims)
+    """A payment settles what it pays of the redemptions, no more and no less: the part of
+    [settled, settled + amount) that lies within the redemptions laid end to end."""
+    whole = sum(redemptions)
     expected = max(0, min(settled + amount, whole) - min(settled, whole))
-    assert sum(split_payment(claims, settled, amount)) == expected
+    assert sum(split_payment(redemptions, settled, amount)) == expected

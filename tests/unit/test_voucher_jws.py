@@ -27,8 +27,8 @@ from voucher_app.clock import FrozenClock
 from voucher_app.domain.errors import InvalidInput, InvalidVoucherToken, TokenRefusal
 from voucher_app.domain.voucher_code import new_human_code
 from voucher_app.signing.jws import (
-    CLAIM_NAMES,
-    VoucherClaims,
+    PAYLOAD_FIELDS,
+    VoucherPayload,
     jwks,
     sign_voucher,
     verify_voucher,
@@ -60,7 +60,7 @@ OTHER_KID = thumbprint(OTHER_KEY.public_key())
 PUBLIC_KEYS = {KID: KEY.public_key()}
 
 ISSUED = int(START.timestamp())
-CLAIMS = VoucherClaims(
+VOUCHER_PAYLOAD = VoucherPayload(
     voucher_id=uuid.UUID("0b6f3c1e-5d2a-4f8e-9c7b-1a2b3c4d5e6f"),
     human_code=new_human_code(123_456_789_012_345),
     programme_id=uuid.UUID("7d1c9e4a-2b3f-4c5d-8e6f-0a1b2c3d4e5f"),
@@ -89,7 +89,7 @@ PAYLOAD: dict[str, Any] = {
 }
 HEADER: dict[str, Any] = {"alg": "EdDSA", "kid": KID, "typ": "JWT"}
 NOW = START + timedelta(days=1)
-TOKEN = sign_voucher(CLAIMS, KID, KEY)
+TOKEN = sign_voucher(VOUCHER_PAYLOAD, KID, KEY)
 
 
 def raw_compact(header: bytes, payload: bytes, key: Ed25519PrivateKey | None = KEY) -> str:
@@ -150,10 +150,10 @@ def test_sign_voucher_makes_a_compact_jws_with_eddsa_and_the_keys_kid_in_the_hea
     assert "=" not in TOKEN
 
 
-def test_the_payload_carries_exactly_the_documented_claim_names() -> None:
-    assert set(CLAIMS.payload()) == set(CLAIM_NAMES) == set(PAYLOAD)
-    assert CLAIMS.payload() == PAYLOAD
-    assert CLAIMS.jti == PAYLOAD["vid"] == PAYLOAD["jti"]
+def test_the_payload_carries_exactly_the_documented_fields() -> None:
+    assert set(VOUCHER_PAYLOAD.as_json()) == set(PAYLOAD_FIELDS) == set(PAYLOAD)
+    assert VOUCHER_PAYLOAD.as_json() == PAYLOAD
+    assert VOUCHER_PAYLOAD.jti == PAYLOAD["vid"] == PAYLOAD["jti"]
 
 
 def test_the_signature_is_ed25519_over_the_first_two_segments() -> None:
@@ -161,26 +161,26 @@ def test_the_signature_is_ed25519_over_the_first_two_segments() -> None:
     KEY.public_key().verify(b64url_decode(signature), f"{header}.{payload}".encode())
 
 
-def test_verify_voucher_returns_the_claims_that_were_signed() -> None:
-    assert verify_voucher(TOKEN, PUBLIC_KEYS, NOW) == CLAIMS
+def test_verify_voucher_returns_the_payload_that_was_signed() -> None:
+    assert verify_voucher(TOKEN, PUBLIC_KEYS, NOW) == VOUCHER_PAYLOAD
 
 
 def test_a_token_built_by_hand_to_the_contract_verifies() -> None:
-    assert verify_voucher(compact(HEADER, PAYLOAD), PUBLIC_KEYS, NOW) == CLAIMS
+    assert verify_voucher(compact(HEADER, PAYLOAD), PUBLIC_KEYS, NOW) == VOUCHER_PAYLOAD
 
 
-def test_verify_voucher_ignores_claims_outside_the_contract() -> None:
+def test_verify_voucher_ignores_payload_fields_outside_the_contract() -> None:
     token = compact(HEADER, {**PAYLOAD, "iss": "gd-sme-vouchers.example", "extra": [1, 2]})
-    assert verify_voucher(token, PUBLIC_KEYS, NOW) == CLAIMS
+    assert verify_voucher(token, PUBLIC_KEYS, NOW) == VOUCHER_PAYLOAD
 
 
 _text = st.text(min_size=1, max_size=40)
 
 
 @st.composite
-def voucher_claims(draw: st.DrawFn) -> VoucherClaims:
+def voucher_payloads(draw: st.DrawFn) -> VoucherPayload:
     nbf = draw(st.integers(min_value=0, max_value=2**33))
-    return VoucherClaims(
+    return VoucherPayload(
         voucher_id=draw(st.uuids()),
         human_code=new_human_code(draw(st.integers(min_value=0, max_value=2**50 - 1))),
         programme_id=draw(st.uuids()),
@@ -195,11 +195,11 @@ def voucher_claims(draw: st.DrawFn) -> VoucherClaims:
     )
 
 
-@given(voucher_claims())
-def test_any_claims_survive_signing_and_verifying(claims: VoucherClaims) -> None:
-    token = sign_voucher(claims, KID, KEY)
-    at_nbf = datetime.fromtimestamp(claims.nbf, UTC)
-    assert verify_voucher(token, PUBLIC_KEYS, at_nbf) == claims
+@given(voucher_payloads())
+def test_any_payload_survives_signing_and_verifying(payload: VoucherPayload) -> None:
+    token = sign_voucher(payload, KID, KEY)
+    at_nbf = datetime.fromtimestamp(payload.nbf, UTC)
+    assert verify_voucher(token, PUBLIC_KEYS, at_nbf) == payload
 
 
 # --------------------------------------------------------------------------------------------
@@ -270,18 +270,18 @@ def test_after_rotation_tokens_from_the_retired_and_the_active_key_both_verify(
     ring = Keyring(tmp_path, None, allow_plain=True)
     clock = FrozenClock(START)
     first = ring.create(KeyPurpose.VOUCHER, clock)
-    old_token = sign_voucher(CLAIMS, first.kid, ring.active(KeyPurpose.VOUCHER)[1])
+    old_token = sign_voucher(VOUCHER_PAYLOAD, first.kid, ring.active(KeyPurpose.VOUCHER)[1])
     second = ring.create(KeyPurpose.VOUCHER, clock)
     record, private_key = ring.active(KeyPurpose.VOUCHER)
     assert record.kid == second.kid != first.kid
-    new_token = sign_voucher(CLAIMS, record.kid, private_key)
+    new_token = sign_voucher(VOUCHER_PAYLOAD, record.kid, private_key)
 
     published = ring.public_keys(KeyPurpose.VOUCHER)
     statuses = {r.kid: r.status for r, _key in published}
     assert statuses == {first.kid: KeyStatus.RETIRED, second.kid: KeyStatus.ACTIVE}
     keys = {r.kid: key for r, key in published}
-    assert verify_voucher(old_token, keys, NOW) == CLAIMS
-    assert verify_voucher(new_token, keys, NOW) == CLAIMS
+    assert verify_voucher(old_token, keys, NOW) == VOUCHER_PAYLOAD
+    assert verify_voucher(new_token, keys, NOW) == VOUCHER_PAYLOAD
 
     key_set = published_key_set([(r.kid, key) for r, key in published])
     assert len(key_set.keys) == 2
@@ -291,8 +291,8 @@ def test_after_rotation_tokens_from_the_retired_and_the_active_key_both_verify(
 
 def test_a_token_is_refused_once_its_key_is_no_longer_published() -> None:
     both = {KID: KEY.public_key(), OTHER_KID: OTHER_KEY.public_key()}
-    token = sign_voucher(CLAIMS, OTHER_KID, OTHER_KEY)
-    assert verify_voucher(token, both, NOW) == CLAIMS
+    token = sign_voucher(VOUCHER_PAYLOAD, OTHER_KID, OTHER_KEY)
+    assert verify_voucher(token, both, NOW) == VOUCHER_PAYLOAD
     assert refusal(token, public_keys=PUBLIC_KEYS) == "unknown_key"
 
 
@@ -438,19 +438,19 @@ def test_a_token_is_refused_when_no_keys_are_known() -> None:
 
 
 # --------------------------------------------------------------------------------------------
-# Claims and time
+# Payload and time
 # --------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", CLAIM_NAMES)
-def test_a_token_without_a_required_claim_is_refused(name: str) -> None:
+@pytest.mark.parametrize("name", PAYLOAD_FIELDS)
+def test_a_token_without_a_required_payload_field_is_refused(name: str) -> None:
     payload = {k: v for k, v in PAYLOAD.items() if k != name}
     with pytest.raises(InvalidVoucherToken, match=name) as caught:
         verify_voucher(compact(HEADER, payload), PUBLIC_KEYS, NOW)
     assert caught.value.details["reason"] == "missing_claims"
 
 
-def test_a_token_without_claims_is_refused() -> None:
+def test_a_token_with_an_empty_payload_is_refused() -> None:
     assert refusal(compact(HEADER, {})) == "missing_claims"
 
 
@@ -479,7 +479,9 @@ def test_a_token_without_claims_is_refused() -> None:
         ("exp", None),
     ],
 )
-def test_a_token_with_a_claim_of_the_wrong_type_is_refused(name: str, value: object) -> None:
+def test_a_token_with_a_payload_field_of_the_wrong_type_is_refused(
+    name: str, value: object
+) -> None:
     payload = {**PAYLOAD, name: value}
     if name == "vid":
         payload["jti"] = value
@@ -487,36 +489,36 @@ def test_a_token_with_a_claim_of_the_wrong_type_is_refused(name: str, value: obj
 
 
 def test_a_voucher_is_valid_from_nbf_until_just_before_exp() -> None:
-    nbf = datetime.fromtimestamp(CLAIMS.nbf, UTC)
-    exp = datetime.fromtimestamp(CLAIMS.exp, UTC)
-    assert verify_voucher(TOKEN, PUBLIC_KEYS, nbf) == CLAIMS
-    assert verify_voucher(TOKEN, PUBLIC_KEYS, exp - timedelta(microseconds=1)) == CLAIMS
+    nbf = datetime.fromtimestamp(VOUCHER_PAYLOAD.nbf, UTC)
+    exp = datetime.fromtimestamp(VOUCHER_PAYLOAD.exp, UTC)
+    assert verify_voucher(TOKEN, PUBLIC_KEYS, nbf) == VOUCHER_PAYLOAD
+    assert verify_voucher(TOKEN, PUBLIC_KEYS, exp - timedelta(microseconds=1)) == VOUCHER_PAYLOAD
     in_shanghai = exp.astimezone(timezone(timedelta(hours=8))) - timedelta(seconds=1)
-    assert verify_voucher(TOKEN, PUBLIC_KEYS, in_shanghai) == CLAIMS
+    assert verify_voucher(TOKEN, PUBLIC_KEYS, in_shanghai) == VOUCHER_PAYLOAD
 
 
 def test_an_expired_token_is_refused_from_exp_on() -> None:
-    exp = datetime.fromtimestamp(CLAIMS.exp, UTC)
+    exp = datetime.fromtimestamp(VOUCHER_PAYLOAD.exp, UTC)
     assert refusal(TOKEN, now=exp) == "expired"
     assert refusal(TOKEN, now=exp + timedelta(days=365)) == "expired"
 
 
 def test_a_token_is_refused_before_nbf() -> None:
-    nbf = datetime.fromtimestamp(CLAIMS.nbf, UTC)
+    nbf = datetime.fromtimestamp(VOUCHER_PAYLOAD.nbf, UTC)
     assert refusal(TOKEN, now=nbf - timedelta(microseconds=1)) == "not_yet_valid"
     assert refusal(TOKEN, now=nbf - timedelta(days=30)) == "not_yet_valid"
 
 
-def test_allow_expired_returns_the_claims_of_an_expired_but_otherwise_valid_token() -> None:
-    later = datetime.fromtimestamp(CLAIMS.exp, UTC) + timedelta(days=1)
-    claims = verify_voucher(TOKEN, PUBLIC_KEYS, later, allow_expired=True)
-    assert claims == CLAIMS
-    assert claims.exp <= later.timestamp()
+def test_allow_expired_returns_the_payload_of_an_expired_but_otherwise_valid_token() -> None:
+    later = datetime.fromtimestamp(VOUCHER_PAYLOAD.exp, UTC) + timedelta(days=1)
+    payload = verify_voucher(TOKEN, PUBLIC_KEYS, later, allow_expired=True)
+    assert payload == VOUCHER_PAYLOAD
+    assert payload.exp <= later.timestamp()
 
 
 def test_allow_expired_still_refuses_every_other_fault() -> None:
-    later = datetime.fromtimestamp(CLAIMS.exp, UTC) + timedelta(days=1)
-    before = datetime.fromtimestamp(CLAIMS.nbf, UTC) - timedelta(days=1)
+    later = datetime.fromtimestamp(VOUCHER_PAYLOAD.exp, UTC) + timedelta(days=1)
+    before = datetime.fromtimestamp(VOUCHER_PAYLOAD.nbf, UTC) - timedelta(days=1)
     tampered = _with_payload(TOKEN, {**PAYLOAD, "val": 9_999_999})
     assert refusal(tampered, now=later, allow_expired=True) == "bad_signature"
     assert refusal(TOKEN[:-4], now=later, allow_expired=True) == "malformed"

@@ -1,11 +1,11 @@
 """What a refused voucher token says (`voucher_app.signing.jws`): its reason and its message.
 
 The reason (`details["reason"]`) is the stable code a scanner app branches on; the message is
-what the provider's page shows beside the scanned voucher, so it names the claim, algorithm or
-part of the token at fault. The rules are the token contract in the module's docstring: three
-unpadded base64url parts (RFC 7515 §7.1), a header and payload that are JSON objects, ``alg``
-exactly ``EdDSA`` (RFC 8037 §3.1), a known ``kid``, a 64-byte Ed25519 signature (RFC 8032
-§5.1.6), every claim present with its JSON type, ``jti`` equal to ``vid``, and
+what the provider's page shows beside the scanned voucher, so it names the payload field,
+algorithm or part of the token at fault. The rules are the token contract in the module's
+docstring: three unpadded base64url parts (RFC 7515 §7.1), a header and payload that are JSON
+objects, ``alg`` exactly ``EdDSA`` (RFC 8037 §3.1), a known ``kid``, a 64-byte Ed25519 signature
+(RFC 8032 §5.1.6), every payload field present with its JSON type, ``jti`` equal to ``vid``, and
 ``nbf <= now < exp``.
 """
 
@@ -19,12 +19,12 @@ from typing import Any
 import pytest
 
 from tests.unit.test_voucher_jws import (
-    CLAIMS,
     HEADER,
     NOW,
     PAYLOAD,
     PUBLIC_KEYS,
     TOKEN,
+    VOUCHER_PAYLOAD,
     compact,
     raw_compact,
     segments,
@@ -121,8 +121,8 @@ REFUSALS: list[Any] = [
     pytest.param(
         compact(HEADER, {k: v for k, v in PAYLOAD.items() if k not in ("code", "exp")}),
         "missing_claims",
-        "the token lacks the claims code, exp",
-        id="two-claims-missing",
+        "the token's payload lacks code, exp",
+        id="two-fields-missing",
     ),
     pytest.param(
         compact(HEADER, {**PAYLOAD, "jti": "7d1c9e4a-2b3f-4c5d-8e6f-0a1b2c3d4e5f"}),
@@ -167,7 +167,7 @@ def test_a_critical_header_pyjwt_does_not_know_is_malformed_and_the_message_says
         ("cat", [""], "an array of non-empty strings"),
     ],
 )
-def test_a_claim_of_the_wrong_type_is_named_with_the_type_it_must_have(
+def test_a_payload_field_of_the_wrong_type_is_named_with_the_type_it_must_have(
     name: str, value: object, expected: str
 ) -> None:
     payload = {**PAYLOAD, name: value}
@@ -175,16 +175,16 @@ def test_a_claim_of_the_wrong_type_is_named_with_the_type_it_must_have(
         payload["jti"] = value
     assert refused(compact(HEADER, payload)) == (
         "missing_claims",
-        f"the token's {name} claim is not {expected}",
+        f"the token's payload field {name} is not {expected}",
     )
 
 
 def test_before_nbf_and_from_exp_on_the_message_says_which() -> None:
-    assert refused(TOKEN, datetime.fromtimestamp(CLAIMS.nbf - 1, UTC)) == (
+    assert refused(TOKEN, datetime.fromtimestamp(VOUCHER_PAYLOAD.nbf - 1, UTC)) == (
         "not_yet_valid",
         "the voucher is not valid yet",
     )
-    assert refused(TOKEN, datetime.fromtimestamp(CLAIMS.exp, UTC)) == (
+    assert refused(TOKEN, datetime.fromtimestamp(VOUCHER_PAYLOAD.exp, UTC)) == (
         "expired",
         "the voucher has expired",
     )

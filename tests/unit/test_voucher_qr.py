@@ -10,7 +10,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from voucher_app.domain.voucher_code import new_human_code
-from voucher_app.signing.jws import VoucherClaims, sign_voucher
+from voucher_app.signing.jws import VoucherPayload, sign_voucher
 from voucher_app.signing.keyring import thumbprint
 from voucher_app.signing.qr import QUIET_ZONE, qr_code, qr_png, qr_svg
 
@@ -20,7 +20,7 @@ PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 def a_token() -> str:
     key = Ed25519PrivateKey.from_private_bytes(bytes([1]) * 32)
-    claims = VoucherClaims(
+    payload = VoucherPayload(
         voucher_id=uuid.UUID(int=1),
         human_code=new_human_code(1),
         programme_id=uuid.UUID(int=2),
@@ -33,7 +33,7 @@ def a_token() -> str:
         nbf=1_772_415_000,
         exp=1_780_191_000,
     )
-    return sign_voucher(claims, thumbprint(key.public_key()), key)
+    return sign_voucher(payload, thumbprint(key.public_key()), key)
 
 
 TOKEN = a_token()

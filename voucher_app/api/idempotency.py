@@ -1,7 +1,7 @@
 """The Idempotency-Key header on every state-changing API request (`services.idempotency`).
 
 A POST, PUT, PATCH or DELETE that carries the header runs in one transaction held for the whole
-request (`HeldUnitOfWork`): its first write claims the key, for its owner (the signed-in user,
+request (`HeldUnitOfWork`): its first write reserves the key, for its owner (the signed-in user,
 else the client address) with a digest of the method, path, query and body, and the answer is
 written to the key just before everything commits. A retry gets the first answer back, marked
 `Idempotent-Replayed: true`. What is not an answer is never stored: a server error, a lost race
@@ -114,7 +114,9 @@ def _before() -> Response | None:
     if stored is not None:
         return _replay(stored)
     g.idempotency = (owner, key, digest)
-    g.held_uow = parts.held_uow(lambda uow: idempotency.claim(uow, owner, key, digest, hours=hours))
+    g.held_uow = parts.held_uow(
+        lambda uow: idempotency.reserve(uow, owner, key, digest, hours=hours)
+    )
     return None
 
 

@@ -68,7 +68,9 @@ class TermsSchema(Schema):
         load_default=7,
         strict=True,
         validate=validate.Range(min=1, max=MAX_CONFIRMATION_DAYS),
-        metadata={"description": "days an SME has to confirm a claim; silence then counts as yes"},
+        metadata={
+            "description": "days an SME has to confirm a redemption; silence then counts as yes"
+        },
     )
 
 

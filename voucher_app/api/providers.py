@@ -163,7 +163,7 @@ class ProductVersion(MethodView):
         self, body: dict[str, Any], provider_id: uuid.UUID, product_id: uuid.UUID
     ) -> ProductView:
         """Publish new terms: the answer is a new product that replaces this one in the
-        catalogue, while claims made under the old terms keep them."""
+        catalogue, while redemptions made under the old terms keep them."""
         return providers.revise_product(
             current().uow(), provider_id, product_id, ProductTerms(**body), signed_in().actor
         )

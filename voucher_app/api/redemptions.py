@@ -1,5 +1,6 @@
-"""Redemption routes (兑付): a provider claims for a delivered service, the SME confirms or
-disputes, the center approves or rejects; everyone the claim concerns reads it and its history.
+"""Redemption routes (兑付): a provider asks to be paid for a delivered service, the SME confirms
+or disputes, the center approves or rejects; everyone the redemption concerns reads it and its
+history.
 """
 
 from __future__ import annotations
@@ -21,8 +22,8 @@ from voucher_app.services import access, redemptions
 from voucher_app.services.redemptions import RedemptionView, Service, VoucherProof
 from voucher_app.wiring import current
 
-blp = Blueprint("redemptions", __name__, description="Providers' claims on vouchers (兑付)")
-CLAIM = scope_by(access.claim_scope, "redemption_id")
+blp = Blueprint("redemptions", __name__, description="Providers' redemptions on vouchers (兑付)")
+REDEMPTION = scope_by(access.redemption_scope, "redemption_id")
 
 
 class SubmitRequest(Schema):
@@ -44,7 +45,7 @@ class SubmitRequest(Schema):
 
 
 class CorrectionRequest(Schema):
-    """What a corrected claim sends again: the service, invoice and delivery."""
+    """What a corrected redemption sends again: the service, invoice and delivery."""
 
     product_id = fields.UUID(load_default=None)
     category = fields.String(load_default=None, validate=validate.Length(min=1, max=40))
@@ -107,8 +108,8 @@ class Submit(MethodView):
     @blp.response(201, RedemptionSchema)
     @requires(Action.ACT_AS_PROVIDER, scope=scope_by(access.provider_scope, "provider_id"))
     def post(self, body: dict[str, Any], provider_id: uuid.UUID) -> RedemptionView:
-        """Claim the subsidy for a service delivered under a voucher. Send an
-        `Idempotency-Key` header: a retry with the same key returns the first claim."""
+        """Redeem a voucher: ask for the subsidy of a service delivered under it. Send an
+        `Idempotency-Key` header: a retry with the same key returns the first redemption."""
         parts = current()
         return redemptions.submit_redemption(
             parts.uow(),
@@ -121,9 +122,9 @@ class Submit(MethodView):
 
 
 @blp.route("/redemptions/<uuid:redemption_id>")
-class Claim(MethodView):
+class Redemption(MethodView):
     @blp.response(200, RedemptionSchema)
-    @requires(Action.READ_CONCERNED, scope=CLAIM)
+    @requires(Action.READ_CONCERNED, scope=REDEMPTION)
     def get(self, redemption_id: uuid.UUID) -> RedemptionView:
         return redemptions.get_redemption(current().uow(), redemption_id)
 
@@ -131,16 +132,16 @@ class Claim(MethodView):
 @blp.route("/redemptions/<uuid:redemption_id>/history")
 class History(MethodView):
     @blp.response(200, EventSchema(many=True))
-    @requires(Action.READ_CONCERNED, scope=CLAIM)
+    @requires(Action.READ_CONCERNED, scope=REDEMPTION)
     def get(self, redemption_id: uuid.UUID) -> list[dict[str, Any]]:
-        """Every step of the claim, oldest first, with who took it and when."""
+        """Every step of the redemption, oldest first, with who took it and when."""
         return redemptions.redemption_history(current().uow(), redemption_id)
 
 
 @blp.route("/redemptions/<uuid:redemption_id>/confirm")
 class Confirm(MethodView):
     @blp.response(200, RedemptionSchema)
-    @requires(Action.ACT_AS_SME, scope=CLAIM)
+    @requires(Action.ACT_AS_SME, scope=REDEMPTION)
     def post(self, redemption_id: uuid.UUID) -> RedemptionView:
         """The SME confirms the service was delivered as claimed."""
         return redemptions.confirm_redemption(current().uow(), redemption_id, signed_in().actor)
@@ -150,9 +151,9 @@ class Confirm(MethodView):
 class Dispute(MethodView):
     @blp.arguments(ReasonRequest)
     @blp.response(200, RedemptionSchema)
-    @requires(Action.ACT_AS_SME, scope=CLAIM)
+    @requires(Action.ACT_AS_SME, scope=REDEMPTION)
     def post(self, body: dict[str, str], redemption_id: uuid.UUID) -> RedemptionView:
-        """The SME disputes the claim, saying why; the value goes back to the voucher."""
+        """The SME disputes the redemption, saying why; the value goes back to the voucher."""
         return redemptions.dispute_redemption(
             current().uow(), redemption_id, body["reason"], signed_in().actor
         )
@@ -161,7 +162,7 @@ class Dispute(MethodView):
 @blp.route("/redemptions/<uuid:redemption_id>/approve")
 class Approve(MethodView):
     @blp.response(200, RedemptionSchema)
-    @requires(Action.REVIEW, scope=CLAIM)
+    @requires(Action.REVIEW, scope=REDEMPTION)
     def post(self, redemption_id: uuid.UUID) -> RedemptionView:
         """Staff of the voucher's center (or above) approve: the subsidy becomes payable."""
         return redemptions.approve_redemption(current().uow(), redemption_id, signed_in().actor)
@@ -171,9 +172,9 @@ class Approve(MethodView):
 class Reject(MethodView):
     @blp.arguments(ReasonRequest)
     @blp.response(200, RedemptionSchema)
-    @requires(Action.REVIEW, scope=CLAIM)
+    @requires(Action.REVIEW, scope=REDEMPTION)
     def post(self, body: dict[str, str], redemption_id: uuid.UUID) -> RedemptionView:
-        """Staff reject the claim with a reason: the value is back on the voucher."""
+        """Staff reject the redemption with a reason: the value is back on the voucher."""
         return redemptions.reject_redemption(
             current().uow(), redemption_id, body["reason"], signed_in().actor
         )
@@ -183,9 +184,9 @@ class Reject(MethodView):
 class Resubmit(MethodView):
     @blp.arguments(CorrectionRequest)
     @blp.response(200, RedemptionSchema)
-    @requires(Action.ACT_AS_PROVIDER, scope=CLAIM)
+    @requires(Action.ACT_AS_PROVIDER, scope=REDEMPTION)
     def post(self, body: dict[str, Any], redemption_id: uuid.UUID) -> RedemptionView:
-        """The provider corrects a disputed or rejected claim and submits it again."""
+        """The provider corrects a disputed or rejected redemption and submits it again."""
         return redemptions.resubmit_redemption(
             current().uow(), redemption_id, _service(body), signed_in().actor
         )

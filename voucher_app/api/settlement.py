@@ -1,6 +1,6 @@
-"""Settlement routes: building a batch of approved claims, reading it, a second finance officer's
-approval, exporting its ISO 20022 pain.001 file, CSV or bank bulk-transfer sheet (which freezes
-it), and cancelling it — by finance staff of the batch's center or above."""
+"""Settlement routes: building a batch of approved redemptions, reading it, a second finance
+officer's approval, exporting its ISO 20022 pain.001 file, CSV or bank bulk-transfer sheet
+(which freezes it), and cancelling it — by finance staff of the batch's center or above."""
 
 from __future__ import annotations
 
@@ -43,7 +43,8 @@ class ItemSchema(Schema):
     state = fields.String(
         required=True, metadata={"enum": ["unpaid", "partial", "paid", "overpaid", "returned"]}
     )
-    claims = fields.List(fields.UUID(), required=True)
+    #: The JSON name stays `claims` (a field API clients read; docs/glossary.md, legacy names).
+    redemptions = fields.List(fields.UUID(), required=True, data_key="claims")
 
 
 class BatchSchema(Schema):
@@ -97,7 +98,7 @@ class Build(MethodView):
     @blp.response(201, BatchSchema)
     @requires(Action.SETTLE, scope=scope_by(access.center_scope, "center"))
     def post(self, body: dict[str, str], programme_id: uuid.UUID) -> BatchView:
-        """A draft batch of the programme's approved claims from the center's subtree, one
+        """A draft batch of the programme's approved redemptions from the center's subtree, one
         payment per provider."""
         return settlement.build_batch(
             current().uow(), programme_id, body["center"], signed_in().actor
@@ -118,7 +119,7 @@ class Approval(MethodView):
     @requires(Action.SETTLE, scope=BATCH)
     def post(self, batch_id: uuid.UUID) -> BatchView:
         """A second finance officer approves the draft batch for export (needed over the
-        configured total): not whoever built it, nor whoever approved one of its claims."""
+        configured total): not whoever built it, nor whoever approved one of its redemptions."""
         return settlement.approve_batch(current().uow(), batch_id, signed_in().actor)
 
 
@@ -134,7 +135,7 @@ class ExportFile(MethodView):
     @requires(Action.SETTLE, scope=BATCH)
     def post(self, args: dict[str, Any], batch_id: uuid.UUID) -> Response:
         """Freeze the batch and answer its payment file; asked again, the same file. Refused
-        to whoever approved one of its claims, and over the configured total until a second
+        to whoever approved one of its redemptions, and over the configured total until a second
         finance officer approved it."""
         parts = current()
         files = settlement.export_batch(
@@ -152,5 +153,5 @@ class Cancel(MethodView):
     @blp.response(200, BatchSchema)
     @requires(Action.SETTLE, scope=BATCH)
     def post(self, body: dict[str, str], batch_id: uuid.UUID) -> BatchView:
-        """Cancel a batch nothing was paid from; its claims wait for the next one."""
+        """Cancel a batch nothing was paid from; its redemptions wait for the next one."""
         return settlement.cancel_batch(current().uow(), batch_id, body["reason"], signed_in().actor)

@@ -175,7 +175,7 @@ class StandingSchema(Schema):
     returned_fen = fields.Integer(required=True)
     settled_fen = fields.Integer(required=True)
     released = fields.Boolean(
-        required=True, metadata={"description": "all its money came back; its claims left it"}
+        required=True, metadata={"description": "all its money came back; its redemptions left it"}
     )
     state = fields.String(
         required=True, metadata={"enum": ["unpaid", "partial", "paid", "overpaid", "returned"]}

@@ -11,7 +11,7 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from voucher_app.api.paging import PageArgs, page, page_schema
-from voucher_app.api.redemptions import CLAIM
+from voucher_app.api.redemptions import REDEMPTION
 from voucher_app.api.reports import RatingSchema
 from voucher_app.domain.policy import Action
 from voucher_app.domain.reasons import MAX_REASON
@@ -60,9 +60,9 @@ class ComplaintSchema(Schema):
 class Rating(MethodView):
     @blp.arguments(RatingRequest)
     @blp.response(201, RatingSchema)
-    @requires(Action.ACT_AS_SME, scope=CLAIM)
+    @requires(Action.ACT_AS_SME, scope=REDEMPTION)
     def post(self, body: dict[str, Any], redemption_id: uuid.UUID) -> RatingSummary:
-        """Rate the service of an approved claim, once: 1 to 5 and a comment. Answers the
+        """Rate the service of an approved redemption, once: 1 to 5 and a comment. Answers the
         provider's ratings with this one."""
         return tracking.rate_service(
             current().uow(), redemption_id, body["score"], body["comment"], signed_in().actor
@@ -73,9 +73,9 @@ class Rating(MethodView):
 class FileComplaint(MethodView):
     @blp.arguments(ComplaintRequest)
     @blp.response(201, ComplaintSchema)
-    @requires(Action.ACT_AS_SME, scope=CLAIM)
+    @requires(Action.ACT_AS_SME, scope=REDEMPTION)
     def post(self, body: dict[str, str], redemption_id: uuid.UUID) -> ComplaintView:
-        """Complain about the service behind a claim; the voucher's center looks into it."""
+        """Complain about the service behind a redemption; the voucher's center looks into it."""
         return tracking.file_complaint(
             current().uow(), redemption_id, body["text"], signed_in().actor
         )

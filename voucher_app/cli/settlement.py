@@ -1,7 +1,7 @@
 """Command-line entry points for paying providers (`flask --app wsgi …`): parse, call one
 service, print. Finance staff use these until their web pages exist.
 
-settlement  funding-account | build | show | approve | export | cancel   paying claims
+settlement  funding-account | build | show | approve | export | cancel   paying redemptions
 statements  account | mapping | import | report      accounts, statements, reconciliation
 """
 
@@ -24,7 +24,9 @@ from voucher_app.services import bank_accounts, reconciliation, settlement
 from voucher_app.settlement.statement_table import ColumnMapping
 from voucher_app.wiring import current
 
-settlement_group = AppGroup("settlement", help="Batches that pay providers for approved claims.")
+settlement_group = AppGroup(
+    "settlement", help="Batches that pay providers for approved redemptions."
+)
 statements_group = AppGroup("statements", help="Bank statements and reconciliation.")
 
 
@@ -36,7 +38,8 @@ def _print_batch(batch: settlement.BatchView) -> None:
     for item in batch.items:
         click.echo(
             f"  {item.reference}  {format_yuan(item.amount_fen):>16}  paid "
-            f"{format_yuan(item.paid_fen):>14}  {item.provider_name} ({len(item.claims)} claims)"
+            f"{format_yuan(item.paid_fen):>14}  {item.provider_name} "
+            f"({len(item.redemptions)} redemptions)"
         )
 
 
@@ -84,10 +87,12 @@ def funding_account(*, programme_id: uuid.UUID, bank: BankDetails) -> None:
 
 @settlement_group.command("build")
 @click.option("--programme", "programme_id", type=click.UUID, required=True)
-@click.option("--center", "center_code", required=True, help="Claims of this center's subtree.")
+@click.option(
+    "--center", "center_code", required=True, help="Redemptions of this center's subtree."
+)
 @domain_errors
 def build(programme_id: uuid.UUID, center_code: str) -> None:
-    """A draft batch of the approved claims waiting for payment."""
+    """A draft batch of the approved redemptions waiting for payment."""
     _print_batch(settlement.build_batch(current().uow(), programme_id, center_code, cli_actor()))
 
 
@@ -135,7 +140,7 @@ def export(batch_id: uuid.UUID, out: Path) -> None:
 @click.option("--reason", required=True)
 @domain_errors
 def cancel(batch_id: uuid.UUID, reason: str) -> None:
-    """Cancel a batch nothing was paid from; its claims wait for the next one."""
+    """Cancel a batch nothing was paid from; its redemptions wait for the next one."""
     _print_batch(settlement.cancel_batch(current().uow(), batch_id, reason, cli_actor()))
 
 

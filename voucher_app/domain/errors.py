@@ -73,7 +73,7 @@ to a module of their own are defined there (named in brackets) under a family de
     │   ├── UserExists                one account per user name
     │   ├── SmeExists                 registered already: only the SME or its center updates it
     │   ├── InvalidTransition         a status change its current status does not allow
-    │   ├── NotRateable               only an approved or paid claim is rated, once
+    │   ├── NotRateable               only an approved or paid redemption is rated, once
     │   ├── ClaimRefused              why an SME cannot have a voucher
     │   │   ├── ProgrammeClosed       outside the programme's period
     │   │   ├── NotAnSme              large by the 2011 size standard
@@ -85,7 +85,7 @@ to a module of their own are defined there (named in brackets) under a family de
     │   └── RedemptionRefused         why a provider cannot redeem a voucher
     │       ├── VoucherNotActive      expired, revoked or used up
     │       ├── CategoryNotAllowed    a service the voucher or the provider does not cover
-    │       ├── VoucherInUse          no partial spending: one open claim per voucher
+    │       ├── VoucherInUse          no partial spending: one open redemption per voucher
     │       ├── InvoiceReused         an invoice number is claimed once per provider
     │       └── NothingToPay          the subsidy rounds down to nothing
     ├── NotAuthenticated              no valid credentials (HTTP 401)

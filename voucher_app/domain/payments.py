@@ -1,6 +1,6 @@
 """What the bank's money means for a batch item, as plain functions (DESIGN §4 invariant 6).
 
-A settlement item is one payment instruction: `amount_fen` owed to a provider for its claims,
+A settlement item is one payment instruction: `amount_fen` owed to a provider for its redemptions,
 laid end to end. The bank's statements then say what left the funding account for it (debits,
 `paid_fen`) and what came back (credits: returns and refunds, `returned_fen`). Everything here
 follows from the net of the two, never from the order the lines arrived in:
@@ -8,9 +8,9 @@ follows from the net of the two, never from the order the lines arrived in:
 - the ledger settles `min(net, owed)` of the item, never more, never less than zero;
 - a credit lowers the net by exactly its amount: a refund of an overpayment lowers only the
   excess, a partial return unsettles only the returned stretch (the mirror of `split_payment`);
-- once everything the bank paid has come back, the item is *released*: its claims leave it and
+- once everything the bank paid has come back, the item is *released*: its redemptions leave it and
   may be paid by a new batch. A release is never undone — money arriving later for a released
-  item is an overpayment to look into, because its claims may be paid elsewhere by then.
+  item is an overpayment to look into, because its redemptions may be paid elsewhere by then.
 
 References: a batch is `B` and eight Crockford base-32 characters; its items add `-0001`….
 Banks carry them as end-to-end ids, or bury them in a free-text remark (附言, 摘要, 用途), where
@@ -68,7 +68,7 @@ def find_reference(text: str) -> str | None:
 
 
 def owed(amount_fen: int, *, released: bool) -> int:
-    """What the item still stands for: nothing once its claims were released."""
+    """What the item still stands for: nothing once its redemptions were released."""
     return 0 if released else amount_fen
 
 

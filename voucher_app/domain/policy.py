@@ -1,18 +1,18 @@
 """Who may do what, and where: the one place access is decided.
 
 Entry points name the action a request takes and the scope it touches — the center whose
-budget, voucher or claim it is, the SME or provider it belongs to — and ask `decide`. The
+budget, voucher or redemption it is, the SME or provider it belongs to — and ask `decide`. The
 rules:
 
 - a center-bound user (staff, admin, finance, auditor) acts on their center and everything below
   it, never on a sibling or a parent;
 - an auditor reads everything in their scope and changes nothing;
 - approving and paying are different jobs (不相容职务分离): reviewers (staff, admins) approve
-  claims, finance builds and exports the batches that pay them and imports statements; the
+  redemptions, finance builds and exports the batches that pay them and imports statements; the
   services refuse anyone who would pay money they approved themselves;
 - only center admins (and admins) move budget, run programmes and manage accounts;
-- an SME user acts only on its own SME's vouchers and claims, a provider user only on its own
-  provider's claims, catalogue and payments;
+- an SME user acts only on its own SME's vouchers and redemptions, a provider user only on
+  its own provider's redemptions, catalogue and payments;
 - an admin may do anything; nobody changes anything with a read-only token.
 
 `within(center, root)` answers whether `center` is `root` or below it; the caller supplies it
@@ -41,7 +41,7 @@ class Action(StrEnum):
     # everyone a thing concerns: its center (and above), its SME, its provider
     READ_CONCERNED = "read_concerned"
     # center staff and admins, in their subtree
-    REVIEW = "review"  # providers' applications, claims, complaints
+    REVIEW = "review"  # providers' applications, redemptions, complaints
     ISSUE = "issue"  # vouchers, one by one or in bulk; revocation
     # center finance, in their subtree
     SETTLE = "settle"  # settlement batches, bank statements
@@ -49,7 +49,7 @@ class Action(StrEnum):
     MOVE_BUDGET = "move_budget"  # fund, allocate, claw back
     ADMINISTER = "administer"  # programmes, users of the center, reversals
     # SMEs, for themselves
-    ACT_AS_SME = "act_as_sme"  # claim, confirm or dispute, rate, complain
+    ACT_AS_SME = "act_as_sme"  # claim a voucher; confirm or dispute a redemption, rate, complain
     READ_AS_SME = "read_as_sme"
     # providers, for themselves
     ACT_AS_PROVIDER = "act_as_provider"  # redeem, resubmit, manage the catalogue

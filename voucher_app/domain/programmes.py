@@ -30,7 +30,7 @@ class ProgrammeTerms:
     accepted_sizes: tuple[SizeClass, ...]
     #: Empty: every industry of the size standard.
     accepted_industries: tuple[str, ...] = ()
-    #: Days an SME has to confirm or dispute a provider's claim; silence then counts as yes.
+    #: Days an SME has to confirm or dispute a provider's redemption; silence then counts as yes.
     confirmation_days: int = 7
 
     def __post_init__(self) -> None:

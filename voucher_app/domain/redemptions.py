@@ -1,4 +1,4 @@
-"""The rules of a provider's claim on a voucher (兑付), as plain functions: what it pays, and
+"""The rules of a provider's redemption on a voucher (兑付), as plain functions: what it pays, and
 which step may follow which (DESIGN §6).
 
     submitted ──confirm──▶ confirmed ──approve──▶ approved ──settle──▶ settled
@@ -8,7 +8,7 @@ which step may follow which (DESIGN §6).
 
 Value moves with the steps: submitting moves the subsidy from the voucher to the provider's
 `pending` account; approving moves it on to `payable`; rejecting or disputing moves it back to
-the voucher, so a disputed or rejected claim holds nothing until it is resubmitted.
+the voucher, so a disputed or rejected redemption holds nothing until it is resubmitted.
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ STEPS: dict[Step, tuple[frozenset[str], str]] = {
 
 #: Statuses whose subsidy sits in the provider's `pending` account.
 HOLDING = frozenset({"submitted", "confirmed"})
-#: Statuses of a claim that is done with (or on its way to payment): the voucher was used.
+#: Statuses of a redemption that is done with (or on its way to payment): the voucher was used.
 USED = frozenset({"submitted", "confirmed", "approved", "settled"})
 
 
@@ -58,19 +58,19 @@ def subsidy_fen(invoiced_fen: int, rate_bp: int, remaining_fen: int) -> int:
 def next_status(step: Step, status: str, *, confirm_by: datetime, now: datetime) -> str:
     """The status `step` leads to from `status`, or `InvalidTransition`.
 
-    A claim the SME has not answered may be approved only once its confirmation window has
+    A redemption the SME has not answered may be approved only once its confirmation window has
     passed: silence then counts as confirmation.
     """
     starts, leads_to = STEPS[step]
     if status not in starts:
         raise InvalidTransition(
-            f"a claim that is {status} cannot be {_PAST[step]}",
+            f"a redemption that is {status} cannot be {_PAST[step]}",
             rule="redemption_step",
             status=status,
         )
     if step is Step.APPROVE and status == "submitted" and now < confirm_by:
         raise InvalidTransition(
-            f"the SME has until {confirm_by.isoformat()} to confirm or dispute this claim",
+            f"the SME has until {confirm_by.isoformat()} to confirm or dispute this redemption",
             rule="confirmation_window_open",
             status=status,
         )
@@ -86,18 +86,18 @@ _PAST = {
 }
 
 
-def split_payment(claims_fen: Sequence[int], settled_fen: int, amount_fen: int) -> list[int]:
-    """How a payment of `amount_fen` on a batch item settles the item's claims, in order.
+def split_payment(redemptions_fen: Sequence[int], settled_fen: int, amount_fen: int) -> list[int]:
+    """How a payment of `amount_fen` on a batch item settles the item's redemptions, in order.
 
-    The claims, laid end to end, fill the item; the first `settled_fen` of it are paid already.
-    The payment pays the next `amount_fen`, claim by claim: each gets its overlap with that
-    stretch. Nothing beyond the claims is settled; an overpayment is the reconciliation's
-    concern, not the ledger's.
+    The redemptions, laid end to end, fill the item; the first `settled_fen` of it are paid
+    already. The payment pays the next `amount_fen`, redemption by redemption: each gets its
+    overlap with that stretch. Nothing beyond the redemptions is settled; an overpayment is the
+    reconciliation's concern, not the ledger's.
     """
     shares = []
     start, end = settled_fen, settled_fen + amount_fen
     position = 0
-    for claim in claims_fen:
-        shares.append(max(0, min(end, position + claim) - max(start, position)))
-        position += claim
+    for redemption in redemptions_fen:
+        shares.append(max(0, min(end, position + redemption) - max(start, position)))
+        position += redemption
     return shares

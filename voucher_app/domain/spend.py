@@ -25,11 +25,11 @@ from voucher_app.domain.entries import EntryKind
 class Measure(StrEnum):
     ALLOCATED = "allocated"  # budget received (funded or allocated from above), net of passes down
     COMMITTED = "committed"  # face value of the vouchers issued
-    REDEEMED = "redeemed"  # claimed by providers, net of rejected claims
-    APPROVED = "approved"  # claims the center approved: owed to providers
+    REDEEMED = "redeemed"  # asked for by providers, net of rejected redemptions
+    APPROVED = "approved"  # redemptions the center approved: owed to providers
     PAID = "paid"  # settled on a bank statement, net of returned payments
     EXPIRED = "expired"  # voucher value back in the budget because the voucher expired
-    RETURNED = "returned"  # voucher value back because of revocation or a whole-voucher claim
+    RETURNED = "returned"  # voucher value back because of revocation or a whole-voucher redemption
 
 
 MEASURE: dict[EntryKind, Measure] = {

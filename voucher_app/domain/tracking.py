@@ -11,7 +11,7 @@ from voucher_app.domain.errors import InvalidRating
 
 LOWEST, HIGHEST = 1, 5
 MAX_COMMENT = 1000
-#: A claim is rated once the center approved it: the service was delivered and accepted.
+#: A redemption is rated once the center approved it: the service was delivered and accepted.
 RATEABLE = frozenset({"approved", "settled"})
 
 

@@ -72,7 +72,7 @@ def _values(args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
 
 def scope_by(lookup: Callable[[UnitOfWork, Any], Scope], field: str) -> ScopeOf:
     """The scope `lookup` finds for the value the request carries in `field` (a path value or
-    an argument): `scope_by(access.claim_scope, "redemption_id")`."""
+    an argument): `scope_by(access.redemption_scope, "redemption_id")`."""
     return lambda uow, values: lookup(uow, values[field])
 
 

@@ -34,7 +34,7 @@ _NOT_A_LEAF = merkle.EMPTY_ROOT
 
 
 class SourceEntry(NamedTuple):
-    """One entry as a source gives it: its index, the decoded JSON, the leaf hash it claims."""
+    """One entry as a source gives it: its index, the decoded JSON, the leaf hash it states."""
 
     leaf_index: int
     entry: Any  # decoded JSON, validated by `parse_entry`
@@ -129,7 +129,7 @@ def open_checkpoints(
 
 @dataclass
 class _Leaves:
-    """The tree recomputed from entries, and the tree of the leaf hashes the source claims.
+    """The tree recomputed from entries, and the tree of the leaf hashes the source states.
 
     While every claimed leaf equals its recomputed one the two trees are the same tree, so the
     claimed one is only built (from a copy of the recomputed border) after the first mismatch.

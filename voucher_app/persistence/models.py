@@ -336,9 +336,9 @@ class VoucherPasscode(Base):
 
 
 class Redemption(Base):
-    """A provider's claim (兑付) on a voucher for a delivered service. The value it holds lives
+    """A provider's redemption (兑付) of a voucher for a delivered service. The value it holds lives
     in the ledger (`provider:<id>:<programme>:pending`, then `payable`); this row holds what
-    was claimed and where the claim stands. Corrections update it; `redemption_events` keeps
+    was asked for and where the redemption stands. Corrections update it; `redemption_events` keeps
     every version."""
 
     __tablename__ = "redemptions"
@@ -368,7 +368,7 @@ class Redemption(Base):
     submitted_at: Mapped[datetime]
     confirm_by: Mapped[datetime]
     #: No longer written (a submission's retry is the API's Idempotency-Key's, issue 13): left
-    #: empty on new claims, kept until a migration drops them.
+    #: empty on new redemptions, kept until a migration drops them.
     idempotency_key: Mapped[str | None] = mapped_column(String(200), unique=True)
     request_digest: Mapped[bytes | None] = mapped_column(LargeBinary(32))
     #: The settlement batch item paying it, while it is in a batch that is not cancelled.
@@ -379,7 +379,7 @@ class Redemption(Base):
 
 class RedemptionEvent(Base):
     """Every step of a redemption — submitted, confirmed, disputed, approved, rejected,
-    resubmitted — with who took it, when, why, and the claim's figures at that moment."""
+    resubmitted — with who took it, when, why, and the redemption's figures at that moment."""
 
     __tablename__ = "redemption_events"
 
@@ -394,8 +394,8 @@ class RedemptionEvent(Base):
 
 
 class SettlementBatch(Base):
-    """Approved claims of one programme, one payment per provider, paid by the programme's
-    funding account. Exported, it is frozen; cancelled, its claims are free for a new batch;
+    """Approved redemptions of one programme, one payment per provider, paid by the programme's
+    funding account. Exported, it is frozen; cancelled, its redemptions are free for a new batch;
     `paid` while every item is paid on the bank's statements, `partly_paid` otherwise."""
 
     __tablename__ = "settlement_batches"
@@ -426,7 +426,7 @@ class SettlementBatch(Base):
 
 
 class SettlementItem(Base):
-    """One provider's payment in a batch: the sum of its claims, under an end-to-end
+    """One provider's payment in a batch: the sum of its redemptions, under an end-to-end
     reference the bank statement will carry back."""
 
     __tablename__ = "settlement_items"
@@ -448,7 +448,7 @@ class SettlementItem(Base):
     #: What the ledger settled of it: the net of the two, within what is owed
     #: (`domain.payments.settled_target`).
     settled_fen: Mapped[int] = mapped_column(default=0, server_default="0")
-    #: When everything paid for it came back and its claims were freed for a new batch.
+    #: When everything paid for it came back and its redemptions were freed for a new batch.
     released_at: Mapped[datetime | None]
 
 
@@ -553,7 +553,7 @@ class SpendFact(Base):
     entry_id: Mapped[int] = mapped_column(ForeignKey("journal_entries.id"), index=True)
     center_id: Mapped[int] = mapped_column(ForeignKey("centers.id"), index=True)
     programme_id: Mapped[int] = mapped_column(ForeignKey("programmes.id"))
-    #: For the claim figures (redeemed, approved, paid): who delivered which kind of service.
+    #: For the redemption figures (redeemed, approved, paid): who delivered which kind of service.
     provider_id: Mapped[int | None] = mapped_column(ForeignKey("providers.id"))
     category: Mapped[str | None] = mapped_column(String(40))
     #: "2026-11": the month in Guangdong when the entry was posted.
@@ -563,7 +563,7 @@ class SpendFact(Base):
 
 
 class ServiceRating(Base):
-    """An SME's score (1-5) and comment on a service it received, once per approved claim."""
+    """An SME's score (1-5) and comment on a service it received, once per approved redemption."""
 
     __tablename__ = "service_ratings"
     __table_args__ = (CheckConstraint("score BETWEEN 1 AND 5", name="score_range"),)

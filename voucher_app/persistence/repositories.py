@@ -155,7 +155,9 @@ BATCHES = Lookup(
 COMPLAINTS = Lookup(Complaint, Complaint.public_id, UnknownComplaint, "complaint", "complaint")
 PROGRAMMES = Lookup(Programme, Programme.public_id, UnknownProgramme, "programme", "programme")
 PROVIDERS = Lookup(Provider, Provider.public_id, UnknownProvider, "provider", "provider")
-REDEMPTIONS = Lookup(Redemption, Redemption.public_id, UnknownRedemption, "claim", "redemption")
+REDEMPTIONS = Lookup(
+    Redemption, Redemption.public_id, UnknownRedemption, "redemption", "redemption"
+)
 TASKS = Lookup(Task, Task.public_id, UnknownTask, "task", "task")
 USERS = Lookup(User, User.public_id, UnknownUser, "user", "user")
 VOUCHERS = Lookup(Voucher, Voucher.public_id, UnknownVoucher, "voucher", "voucher")

@@ -131,7 +131,7 @@ class HeldUnitOfWork(UnitOfWork[J, F]):
     ends. So what a request did and the answer it stores (its Idempotency-Key's) commit
     together, or neither does; a request whose process dies leaves nothing behind.
 
-    The first write opens the transaction and runs `on_open` in it (the key's claim). Reads
+    The first write opens the transaction and runs `on_open` in it (the key's reservation). Reads
     before the first write take a snapshot of their own; reads after it join (they see the
     request's writes). A body that fails rolls the whole transaction back: it may run again
     only if it was the request's first write (the retry of a lost race redoes all of it);
@@ -205,7 +205,7 @@ class HeldUnitOfWork(UnitOfWork[J, F]):
             self._drop()
             return
         if self._held is None:
-            self.__enter__()  # the claim, and nothing else to commit
+            self.__enter__()  # the reservation, and nothing else to commit
         assert self._held is not None
         self._session = self._held
         try:

@@ -100,11 +100,11 @@ def user_scope(uow: UnitOfWork, user_id: uuid.UUID) -> Scope:
     return Scope(center_id=center_id)
 
 
-def claim_scope(uow: UnitOfWork, redemption_id: uuid.UUID) -> Scope:
-    """A claim concerns its voucher's issuing center, the voucher's SME and its provider."""
-    claim = uow.redemptions.by_public_id(redemption_id)
-    voucher = uow.session.get_one(Voucher, claim.voucher_id)
-    return Scope(voucher.issuing_center_id, voucher.sme_id, claim.provider_id)
+def redemption_scope(uow: UnitOfWork, redemption_id: uuid.UUID) -> Scope:
+    """A redemption concerns its voucher's issuing center, the voucher's SME and its provider."""
+    redemption = uow.redemptions.by_public_id(redemption_id)
+    voucher = uow.session.get_one(Voucher, redemption.voucher_id)
+    return Scope(voucher.issuing_center_id, voucher.sme_id, redemption.provider_id)
 
 
 def provider_scope(uow: UnitOfWork, provider_id: uuid.UUID) -> Scope:

@@ -1,12 +1,13 @@
 """Demo data for a fresh database: Guangdong's centers, a funded programme with its funding
 account, allocated down the hierarchy (with a claw-back and a reversal), SMEs of every size
 class, approved and pending providers with catalogues and bank details that route, issued
-vouchers, and claims on them — one approved and rated (ready for a finance officer to batch and
+vouchers, and redemptions of them — one approved and rated (ready for a finance officer to batch and
 download as pain.001), one rejected, one waiting for the SME.
 
 Everything goes through the same services as real use, so the demo ledger verifies like a real
-one. The ledger's first twelve entries are the budget's; the vouchers' follow, then the claims'.
-The programme runs for the current calendar year, so the demo claims whenever it is loaded.
+one. The ledger's first twelve entries are the budget's; the vouchers' follow, then the
+redemptions'. The programme runs for the current calendar year, so the demo claims whenever it
+is loaded.
 """
 
 from __future__ import annotations
@@ -87,15 +88,15 @@ SMES = [
 ]
 VOUCHER_HOLDERS = [SMES[0].uscc, SMES[0].uscc, SMES[1].uscc, SMES[2].uscc]
 BUDGET_ENTRIES = 12
-#: Claims on the vouchers, so every page and report has one in each state:
+#: Redemptions of the vouchers, so every page and report has one in each state:
 #: (voucher, provider, product, invoiced yuan, what happens to it).
-CLAIMS = [
+REDEMPTIONS = [
     (0, 0, 0, "3000", "approved and rated"),  # ¥1,500 owed to the Guangzhou tax adviser
     (2, 1, 0, "6000", "rejected"),  # the value is back on the voucher
     (3, 0, 1, "8000", "waiting for the SME"),
 ]
-CLAIM_ENTRIES = 5  # three redemptions, an approval, a rejection
-ENTRIES = BUDGET_ENTRIES + len(VOUCHER_HOLDERS) + CLAIM_ENTRIES
+REDEMPTION_ENTRIES = 5  # three redemptions, an approval, a rejection
+ENTRIES = BUDGET_ENTRIES + len(VOUCHER_HOLDERS) + REDEMPTION_ENTRIES
 PROVIDER_DESK = Actor("demo-provider-desk", Role.PROVIDER)
 SME_CLERK = Actor("demo-sme-clerk", Role.SME)
 
@@ -224,7 +225,9 @@ def load_demo(
         )
         for uscc in VOUCHER_HOLDERS
     ]
-    _claims(uow, issued, catalogue, {voucher_signer.kid: voucher_signer.private_key.public_key()})
+    _redemptions(
+        uow, issued, catalogue, {voucher_signer.kid: voucher_signer.private_key.public_key()}
+    )
     ledger.sequence_log(uow)
     checkpoint = ledger.sign_checkpoint(uow, signer)
     return DemoSummary(
@@ -301,16 +304,16 @@ def _providers(uow: UnitOfWork) -> list[list[ProductView]]:
     return catalogue
 
 
-def _claims(
+def _redemptions(
     uow: UnitOfWork,
     issued: list[VoucherView],
     catalogue: list[list[ProductView]],
     keys: dict[str, Ed25519PublicKey],
 ) -> None:
     today = local_date(uow.clock.now())
-    for number, (voucher, provider, product, yuan, fate) in enumerate(CLAIMS, start=1):
+    for number, (voucher, provider, product, yuan, fate) in enumerate(REDEMPTIONS, start=1):
         offered = catalogue[provider][product]
-        claim = redemptions.submit_redemption(
+        redemption = redemptions.submit_redemption(
             uow,
             provider_id=offered.provider_id,
             proof=VoucherProof(token=issued[voucher].token),
@@ -321,12 +324,12 @@ def _claims(
             public_keys=keys,
         )
         if fate == "approved and rated":
-            redemptions.confirm_redemption(uow, claim.id, SME_CLERK)
-            redemptions.approve_redemption(uow, claim.id, CENTER_STAFF)
-            tracking.rate_service(uow, claim.id, 5, "报告按时出具，讲解清楚", SME_CLERK)
+            redemptions.confirm_redemption(uow, redemption.id, SME_CLERK)
+            redemptions.approve_redemption(uow, redemption.id, CENTER_STAFF)
+            tracking.rate_service(uow, redemption.id, 5, "报告按时出具，讲解清楚", SME_CLERK)
         elif fate == "rejected":
             redemptions.reject_redemption(
-                uow, claim.id, "发票金额与服务合同不一致，请更正后重新提交", CENTER_STAFF
+                uow, redemption.id, "发票金额与服务合同不一致，请更正后重新提交", CENTER_STAFF
             )
 
 

@@ -2,10 +2,10 @@
 
 The key, the work and the stored answer commit in one transaction (DESIGN §4 invariant 5): the
 request's unit of work is held open for the whole request (`HeldUnitOfWork`); its first write
-`claim`s the key, and `record` writes the answer just before everything commits together. So a
+`reserve`s the key, and `record` writes the answer just before everything commits together. So a
 request that dies leaves no trace of its key; a retry after an outcome the client never heard
 either finds the committed answer (`answer_for`) or runs once. Two requests with one key at once
-queue on the claim: the second finds the first's answer (`IdempotencyKeyAnswered`). A key is
+queue on the reservation: the second finds the first's answer (`IdempotencyKeyAnswered`). A key is
 kept `hours` (24 by default); `purge` forgets older ones, and an expired key may be used again.
 """
 
@@ -64,7 +64,7 @@ def answer_for(
     return StoredAnswer(found.status, found.content_type, found.body or b"")
 
 
-def claim(uow: UnitOfWork, owner: str, key: str, digest: bytes, *, hours: int) -> None:
+def reserve(uow: UnitOfWork, owner: str, key: str, digest: bytes, *, hours: int) -> None:
     """Take the key inside the request's transaction, before its work. Another request holding
     it makes this one wait until that one commits or rolls back; if it committed, this one is
     refused (`IdempotencyKeyAnswered`), and its caller answers with the stored answer."""

@@ -293,7 +293,7 @@ def revise_product(
     terms: ProductTerms,
     actor: Actor,
 ) -> ProductView:
-    """Publish new terms for a product: the old version is withdrawn, not edited, so a claim
+    """Publish new terms for a product: the old version is withdrawn, not edited, so a redemption
     made under it keeps the price and standard it was made under; the answer is the new one."""
     provider = uow.providers.by_public_id(provider_id)
     active_product(uow, provider, product_id, lock=True).active = False
@@ -304,7 +304,7 @@ def revise_product(
 def withdraw_product(
     uow: UnitOfWork, provider_id: uuid.UUID, product_id: uuid.UUID, actor: Actor
 ) -> None:
-    """Take a product out of the catalogue; claims already made under it are unaffected."""
+    """Take a product out of the catalogue; redemptions already made under it are unaffected."""
     provider = uow.providers.by_public_id(provider_id)
     active_product(uow, provider, product_id, lock=True).active = False
 

@@ -16,9 +16,9 @@ and imports nothing. Then:
   as one entry pays its items when its amount is exactly what they still owe, and is listed
   for review otherwise. Anything else is `unmatched`;
 - **each touched item** is then restated from its totals (`domain.payments`): the ledger settles
-  exactly the net cash within what is owed (`settle` entries, one per claim the money reaches;
-  whole reversals and a new `settle` for a return, so each claim keeps what is still paid),
-  and once everything paid has come back the item's claims are freed for a new batch.
+  exactly the net cash within what is owed (`settle` entries, one per redemption the money reaches;
+  whole reversals and a new `settle` for a return, so each redemption keeps what is still paid),
+  and once everything paid has come back the item's redemptions are freed for a new batch.
 """
 
 from __future__ import annotations
@@ -581,10 +581,10 @@ def _line_row(
 
 
 def _restate(uow: UnitOfWork, standings: list[_Standing], actor: Actor) -> None:
-    """Bring each touched item's ledger settlement, claims and batch to what its totals say."""
+    """Bring each touched item's ledger settlement, redemptions and batch to what its totals say."""
     if not standings:
         return
-    claims = _claims_of(uow, [standing.item for standing in standings])
+    redemptions = _redemptions_of(uow, [standing.item for standing in standings])
     settlements: list[tuple[_Item, int, int]] = []
     for standing in standings:
         item = standing.item
@@ -602,8 +602,8 @@ def _restate(uow: UnitOfWork, standings: list[_Standing], actor: Actor) -> None:
             standing.returned_fen,
             target,
         )
-    _post_settlements(uow, settlements, claims, actor)
-    _claims_follow(uow, standings, claims)
+    _post_settlements(uow, settlements, redemptions, actor)
+    _redemptions_follow(uow, standings, redemptions)
     uow.session.connection().execute(
         _WRITE_ITEM,
         [
@@ -621,8 +621,8 @@ def _restate(uow: UnitOfWork, standings: list[_Standing], actor: Actor) -> None:
         _batch_follows(uow, batch_id)
 
 
-class _Claim(NamedTuple):
-    """What settling a claim needs of it and of its voucher."""
+class _Redemption(NamedTuple):
+    """What settling a redemption needs of it and of its voucher."""
 
     id: int
     public_id: uuid.UUID
@@ -632,9 +632,9 @@ class _Claim(NamedTuple):
     attribution: spend_facts.Attribution
 
 
-def _claims_of(uow: UnitOfWork, items: list[_Item]) -> dict[int, list[_Claim]]:
-    """Each item's claims, laid end to end in the order they were claimed."""
-    found: dict[int, list[_Claim]] = {}
+def _redemptions_of(uow: UnitOfWork, items: list[_Item]) -> dict[int, list[_Redemption]]:
+    """Each item's redemptions, laid end to end in the order they were made."""
+    found: dict[int, list[_Redemption]] = {}
     for chunk in in_chunks([item.id for item in items]):
         for row in uow.session.execute(
             select(
@@ -653,12 +653,12 @@ def _claims_of(uow: UnitOfWork, items: list[_Item]) -> dict[int, list[_Claim]]:
             .where(among(uow.session, Redemption.settlement_item_id, chunk))
             .order_by(Redemption.id)
         ):
-            item, claim, public_id, subsidy, status, provider, category, *voucher = row
+            item, redemption, public_id, subsidy, status, provider, category, *voucher = row
             assert item is not None  # selected by it
             code, programme, center = voucher
             attribution = spend_facts.Attribution(programme, center, provider, category)
             found.setdefault(item, []).append(
-                _Claim(claim, public_id, subsidy, status, code, attribution)
+                _Redemption(redemption, public_id, subsidy, status, code, attribution)
             )
     return found
 
@@ -689,11 +689,11 @@ def _unsettle(uow: UnitOfWork, item: _Item, target: int, actor: Actor) -> int:
 def _post_settlements(
     uow: UnitOfWork,
     settlements: list[tuple[_Item, int, int]],
-    claims: dict[int, list[_Claim]],
+    redemptions: dict[int, list[_Redemption]],
     actor: Actor,
 ) -> None:
-    """Post one `settle` entry per claim each payment reaches (`split_payment`), so each
-    payment counts for the center that issued the claim's voucher; all in one set."""
+    """Post one `settle` entry per redemption each payment reaches (`split_payment`), so each
+    payment counts for the center that issued the redemption's voucher; all in one set."""
     if not settlements:
         return
     session = uow.session
@@ -717,9 +717,9 @@ def _post_settlements(
         programme, provider = str(programme_of[item.batch_id]), str(provider_of[item.provider_id])
         payable = accounts.provider(AccountKind.PAYABLE, provider, programme).name
         paid = accounts.provider(AccountKind.PAID, provider, programme).name
-        own = claims.get(item.id, [])
-        shares = split_payment([claim.subsidy_fen for claim in own], start, amount)
-        for claim, share in zip(own, shares, strict=True):
+        own = redemptions.get(item.id, [])
+        shares = split_payment([redemption.subsidy_fen for redemption in own], start, amount)
+        for redemption, share in zip(own, shares, strict=True):
             if not share:
                 continue
             entries.append(
@@ -729,12 +729,12 @@ def _post_settlements(
                         "programme": programme,
                         "provider": provider,
                         "item": item.reference,
-                        "redemption": str(claim.public_id),
-                        "voucher": str(claim.voucher),
+                        "redemption": str(redemption.public_id),
+                        "voucher": str(redemption.voucher),
                     },
                 )
             )
-            attributions.append(claim.attribution)
+            attributions.append(redemption.attribution)
     posted = uow.journal.post_many(EntryKind.SETTLE, entries, actor)
     spend_facts.record_all(
         uow,
@@ -742,24 +742,24 @@ def _post_settlements(
     )
 
 
-def _claims_follow(
-    uow: UnitOfWork, standings: list[_Standing], claims: dict[int, list[_Claim]]
+def _redemptions_follow(
+    uow: UnitOfWork, standings: list[_Standing], redemptions: dict[int, list[_Redemption]]
 ) -> None:
-    """A claim is `settled` while all of it is; an item whose money all came back lets its
-    claims go, to be paid by a new batch."""
+    """A redemption is `settled` while all of it is; an item whose money all came back lets its
+    redemptions go, to be paid by a new batch."""
     released: list[int] = []
     becoming: dict[str, list[int]] = {"settled": [], "approved": []}
     for standing in standings:
-        item, own = standing.item, claims.get(standing.item.id, [])
+        item, own = standing.item, redemptions.get(standing.item.id, [])
         if standing.released and item.released_at is None:
             item.released_at = uow.clock.now()
-            released += [claim.id for claim in own]
+            released += [redemption.id for redemption in own]
             continue
-        shares = split_payment([claim.subsidy_fen for claim in own], 0, item.settled_fen)
-        for claim, share in zip(own, shares, strict=True):
-            status = "settled" if share == claim.subsidy_fen else "approved"
-            if claim.status != status:
-                becoming[status].append(claim.id)
+        shares = split_payment([redemption.subsidy_fen for redemption in own], 0, item.settled_fen)
+        for redemption, share in zip(own, shares, strict=True):
+            status = "settled" if share == redemption.subsidy_fen else "approved"
+            if redemption.status != status:
+                becoming[status].append(redemption.id)
     changes = [(released, {"settlement_item_id": None, "status": "approved"})]
     changes += [(ids, {"status": status}) for status, ids in becoming.items()]
     for ids, values in changes:

@@ -1,11 +1,11 @@
-"""Redeeming vouchers (兑付): a provider's claim, the SME's answer, the center's review.
+"""Redeeming vouchers (兑付): a provider's redemption, the SME's answer, the center's review.
 
 Submitting is one transaction that locks the voucher's row first, so two providers (or one
 retried submission) redeeming the same voucher take turns, and the second sees what the first
 spent: value is never spent twice. It then checks the provider, the voucher's standing in the
 ledger and the service, computes the subsidy (`domain.redemptions.subsidy_fen`) and posts the
 `redeem` entry from the voucher to the provider's `pending` account. Every later step locks the
-claim's row, checks the step is allowed (`domain.redemptions.next_status`), moves the value as
+redemption's row, checks the step is allowed (`domain.redemptions.next_status`), moves the value as
 the step says and records an event; nothing is deleted.
 
 Who may take which step (the provider submits, the SME confirms or disputes, center staff
@@ -70,7 +70,7 @@ MAX_DESCRIPTION = 500
 @dataclass(frozen=True, slots=True)
 class Service:
     """What was delivered and invoiced: a catalogue product, or a described service in a
-    category. Also what a correction of a disputed or rejected claim sends again."""
+    category. Also what a correction of a disputed or rejected redemption sends again."""
 
     invoice_number: str
     invoiced_fen: int
@@ -111,7 +111,7 @@ class RedemptionView:
 
 @dataclass(frozen=True, slots=True)
 class _Context:
-    """What every step of a claim needs besides the claim: read once per transaction."""
+    """What every step of a redemption needs besides its row: read once per transaction."""
 
     voucher: Voucher
     programme: Programme
@@ -187,7 +187,7 @@ def submit_redemption(
     actor: Actor,
     public_keys: dict[str, Ed25519PublicKey],
 ) -> RedemptionView:
-    """Claim the subsidy for a delivered service from a voucher (see the module docstring)."""
+    """Redeem a voucher: ask for the subsidy of a delivered service (see the module docstring)."""
     session = uow.session
     provider = uow.providers.by_public_id(provider_id)
     require_approved(provider)
@@ -199,12 +199,12 @@ def submit_redemption(
         provider_id=provider.id,
         submitted_at=now,
     )
-    context = _Context(voucher, _claim(uow, redemption, voucher, provider, service), provider_id)
+    context = _Context(voucher, _price(uow, redemption, voucher, provider, service), provider_id)
     session.add(redemption)
     try:
         session.flush()
     except IntegrityError as exc:  # a twin with the same invoice got there first
-        raise ConcurrentRequest("a concurrent request submitted this claim") from exc
+        raise ConcurrentRequest("a concurrent request submitted this redemption") from exc
     _post(uow, EntryKind.REDEEM, redemption, context, actor)
     _record(uow, redemption, actor, reason=None)
     _ask_sme(uow, redemption, voucher)
@@ -216,8 +216,8 @@ def _proven_voucher(
 ) -> Voucher:
     """The voucher the provider has shown, its row locked until the transaction ends."""
     if proof.token:
-        claims = verify_voucher(proof.token.strip(), public_keys, uow.clock.now())
-        return uow.vouchers.by_public_id(claims.voucher_id, lock=True)
+        payload = verify_voucher(proof.token.strip(), public_keys, uow.clock.now())
+        return uow.vouchers.by_public_id(payload.voucher_id, lock=True)
     if not (proof.human_code and proof.passcode):
         raise InvalidInput(
             "show the voucher: its token, or its code with the SME's passcode", field="voucher"
@@ -235,7 +235,7 @@ def _proven_voucher(
     return voucher
 
 
-def _claim(
+def _price(
     uow: UnitOfWork,
     redemption: Redemption,
     voucher: Voucher,
@@ -243,7 +243,8 @@ def _claim(
     service: Service,
 ) -> Programme:
     """Check the service against the voucher, the provider and the programme, and fill in the
-    claim's figures: the submission's and a resubmission's common half. Returns the programme."""
+    redemption's figures: the submission's and a resubmission's common half. Returns the
+    programme."""
     session = uow.session
     now = uow.clock.now()
     remaining = live_balance(uow, voucher)
@@ -255,17 +256,17 @@ def _claim(
         )
     programme = session.get_one(Programme, voucher.programme_id)
     if not programme.partial_spending:
-        open_claim = session.scalar(
+        open_redemption = session.scalar(
             select(Redemption.public_id).where(
                 Redemption.voucher_id == voucher.id,
                 Redemption.status.in_(USED),
                 Redemption.id != (redemption.id or 0),  # a resubmission is not its own rival
             )
         )
-        if open_claim is not None:
+        if open_redemption is not None:
             raise VoucherInUse(
-                f"voucher {voucher.human_code} pays for one service only, and claim "
-                f"{open_claim} has used it",
+                f"voucher {voucher.human_code} pays for one service only, and redemption "
+                f"{open_redemption} has used it",
             )
     category, description, product = _service(uow, provider, service)
     if category not in voucher.service_categories or category not in provider.service_categories:
@@ -287,7 +288,7 @@ def _claim(
     )
     if reused is not None:
         raise InvoiceReused(
-            f"invoice {invoice} is claimed already (claim {reused})",
+            f"invoice {invoice} is in a redemption already ({reused})",
             invoice_number=invoice,
         )
     invoiced = require_fen(service.invoiced_fen, field="invoiced_fen")
@@ -342,7 +343,8 @@ def confirm_redemption(uow: UnitOfWork, redemption_id: uuid.UUID, actor: Actor) 
 def dispute_redemption(
     uow: UnitOfWork, redemption_id: uuid.UUID, reason: str, actor: Actor
 ) -> RedemptionView:
-    """The SME disputes the claim; its value goes back to the voucher until it is corrected."""
+    """The SME disputes the redemption; its value goes back to the voucher until it is
+    corrected."""
     return _step(uow, redemption_id, Step.DISPUTE, actor, reason=require_reason(reason))
 
 
@@ -364,7 +366,7 @@ def reject_redemption(
 def resubmit_redemption(
     uow: UnitOfWork, redemption_id: uuid.UUID, service: Service, actor: Actor
 ) -> RedemptionView:
-    """The provider corrects a disputed or rejected claim and submits it again."""
+    """The provider corrects a disputed or rejected redemption and submits it again."""
     redemption = uow.redemptions.by_public_id(redemption_id, lock=True)
     voucher = uow.session.scalar(
         select(Voucher).where(Voucher.id == redemption.voucher_id).with_for_update()
@@ -374,7 +376,7 @@ def resubmit_redemption(
     next_status(Step.RESUBMIT, redemption.status, confirm_by=redemption.confirm_by, now=now)
     provider = uow.session.get_one(Provider, redemption.provider_id)
     require_approved(provider)
-    programme = _claim(uow, redemption, voucher, provider, service)
+    programme = _price(uow, redemption, voucher, provider, service)
     context = _Context(voucher, programme, provider.public_id)
     redemption.submitted_at = now
     uow.session.flush()
@@ -411,7 +413,7 @@ def _step(
 def _post(
     uow: UnitOfWork, kind: EntryKind, redemption: Redemption, context: _Context, actor: Actor
 ) -> None:
-    """Move the claim's subsidy as `kind` says: voucher → pending (redeem), pending → payable
+    """Move the redemption's subsidy as `kind` says: voucher → pending (redeem), pending → payable
     (approve), pending → voucher (reject)."""
     voucher = context.voucher
     programme = str(context.programme.public_id)
@@ -438,11 +440,11 @@ def _post(
         },
         actor,
     )
-    spend_facts.record(uow, posted, claim_attribution(voucher, redemption))
+    spend_facts.record(uow, posted, redemption_attribution(voucher, redemption))
 
 
-def claim_attribution(voucher: Voucher, redemption: Redemption) -> spend_facts.Attribution:
-    """A claim's money counts for the voucher's issuing center, provider and category."""
+def redemption_attribution(voucher: Voucher, redemption: Redemption) -> spend_facts.Attribution:
+    """A redemption's money counts for the voucher's issuing center, provider and category."""
     return spend_facts.Attribution(
         voucher.programme_id, voucher.issuing_center_id, redemption.provider_id, redemption.category
     )
@@ -520,10 +522,10 @@ def _ask_sme(
         notifications.Message(
             recipient=f"sme:{uscc}",
             subject=f"{again_zh}请确认服务券 {voucher.human_code} 的兑付申请 / "
-            f"{again}confirm the claim on voucher {voucher.human_code}",
+            f"{again}confirm the redemption of voucher {voucher.human_code}",
             body=f"服务机构申请兑付 {format_yuan(redemption.subsidy_fen)}（发票 "
             f"{redemption.invoice_number}），请在 {due:%Y-%m-%d} 前确认或提出异议。 / "
-            f"A provider claims {format_yuan(redemption.subsidy_fen)} (invoice "
+            f"A provider asks to be paid {format_yuan(redemption.subsidy_fen)} (invoice "
             f"{redemption.invoice_number}); confirm or dispute before {due:%Y-%m-%d}.",
         ),
     )
@@ -531,7 +533,7 @@ def _ask_sme(
 
 @transaction
 def queue_confirmation_reminders(uow: UnitOfWork, within: timedelta) -> int:
-    """Remind the SME of each claim it has not answered whose window closes within `within`,
+    """Remind the SME of each redemption it has not answered whose window closes within `within`,
     once per submission; return how many reminders are new."""
     now = uow.clock.now()
     due = uow.session.execute(
@@ -543,7 +545,7 @@ def queue_confirmation_reminders(uow: UnitOfWork, within: timedelta) -> int:
             Redemption.confirm_by <= now + within,
         )
     ).all()
-    return sum(_ask_sme(uow, claim, voucher, reminder=True) for claim, voucher in due)
+    return sum(_ask_sme(uow, redemption, voucher, reminder=True) for redemption, voucher in due)
 
 
 # --- reading ----------------------------------------------------------------------------------
@@ -552,7 +554,7 @@ def queue_confirmation_reminders(uow: UnitOfWork, within: timedelta) -> int:
 def redemption_view(
     uow: UnitOfWork, redemption: Redemption, context: _Context | None = None
 ) -> RedemptionView:
-    """The claim as its readers see it, inside the caller's transaction (`context`: what the
+    """The redemption as its readers see it, inside the caller's transaction (`context`: what the
     caller already read of it)."""
     if context is None:
         context = _context(uow, redemption)
@@ -587,7 +589,7 @@ def get_redemption(uow: UnitOfWork, redemption_id: uuid.UUID) -> RedemptionView:
 
 @read_only
 def redemption_history(uow: UnitOfWork, redemption_id: uuid.UUID) -> list[dict[str, Any]]:
-    """Every step of the claim, oldest first: status, reason, figures, actor and time."""
+    """Every step of the redemption, oldest first: status, reason, figures, actor and time."""
     redemption = uow.redemptions.by_public_id(redemption_id)
     events = uow.session.scalars(
         select(RedemptionEvent)

@@ -86,12 +86,12 @@ def spend_report(
         where.append(SpendFact.month >= from_month)
     if to_month is not None:
         where.append(SpendFact.month <= to_month)
-    # Two scans give all five breakdowns: budget and claim figures by where and when, and
-    # claim figures by what and by whom (budget facts have no category or provider).
+    # Two scans give all five breakdowns: budget and redemption figures by where and when,
+    # and redemption figures by what and by whom (budget facts have no category or provider).
     where_when = _sums(uow, where, SpendFact.center_id, SpendFact.programme_id, SpendFact.month)
     what_whom = _sums(
         uow,
-        [*where, SpendFact.measure.in_(CLAIM_MEASURES)],
+        [*where, SpendFact.measure.in_(REDEMPTION_MEASURES)],
         SpendFact.category,
         SpendFact.provider_id,
     )
@@ -121,8 +121,8 @@ def spend_report(
     )
 
 
-#: The figures claims move; only their facts name a category and a provider.
-CLAIM_MEASURES = (Measure.REDEEMED.value, Measure.APPROVED.value, Measure.PAID.value)
+#: The figures redemptions move; only their facts name a category and a provider.
+REDEMPTION_MEASURES = (Measure.REDEEMED.value, Measure.APPROVED.value, Measure.PAID.value)
 
 Sums = dict[tuple[Any, ...], dict[Measure, int]]
 

@@ -1,17 +1,18 @@
-"""Settlement batches: paying providers for approved claims.
+"""Settlement batches: paying providers for approved redemptions.
 
-Finance staff build a batch from the approved claims of one programme whose vouchers were
-issued in their center's subtree, one item (one payment) per provider. Building marks each claim
-with its item by a conditional update, so two batches built at once never take the same claim.
+Finance staff build a batch from the approved redemptions of one programme whose vouchers were
+issued in their center's subtree, one item (one payment) per provider. Building marks each
+redemption with its item by a conditional update, so two batches built at once never take the same
+redemption.
 Exporting freezes the batch and gives the files the bank takes: the ISO 20022 `pain.001.001.09`
 credit transfer — one payment per provider, the item's reference as end-to-end id, the
 programme's funding account as debtor, each creditor's bank by its CNAPS code — a CSV of the
 same payments, and a Chinese bank's bulk-transfer (批量转账) sheet. Every provider's bank details
 pass the same check as at registration (`domain.bank`), and a refusal names the provider.
 
-Approving and paying are different jobs (不相容职务分离): whoever approved a claim does not
+Approving and paying are different jobs (不相容职务分离): whoever approved a redemption does not
 export the batch that pays it, and a batch over the configured total waits for a second finance
-officer's approval (not the one who built it). Cancelling releases the claims for another
+officer's approval (not the one who built it). Cancelling releases the redemptions for another
 batch. The ledger moves only when a bank statement proves a payment (`services.reconciliation`).
 """
 
@@ -66,7 +67,7 @@ class ItemView:
     amount_fen: int
     paid_fen: int
     returned_fen: int
-    claims: tuple[uuid.UUID, ...]
+    redemptions: tuple[uuid.UUID, ...]
     settled_fen: int = 0
     state: str = "unpaid"
 
@@ -118,12 +119,12 @@ def set_funding_account(
 def build_batch(
     uow: UnitOfWork, programme_id: uuid.UUID, center_code: str, actor: Actor
 ) -> BatchView:
-    """A draft batch of every approved claim of the programme not yet in a batch whose voucher
+    """A draft batch of every approved redemption of the programme not yet in a batch whose voucher
     was issued in the center's subtree; one item per provider."""
     session = uow.session
     programme = uow.programmes.by_public_id(programme_id)
     center = uow.centers.by_code(center_code)
-    claims = session.execute(
+    redemptions = session.execute(
         select(Redemption.id, Redemption.provider_id, Redemption.subsidy_fen)
         .join(Voucher, Voucher.id == Redemption.voucher_id)
         .where(
@@ -134,11 +135,13 @@ def build_batch(
         )
         .order_by(Redemption.provider_id, Redemption.id)
     ).all()
-    if not claims:
-        raise InvalidInput("no approved claims are waiting for payment here", field="programme")
+    if not redemptions:
+        raise InvalidInput(
+            "no approved redemptions are waiting for payment here", field="programme"
+        )
     by_provider: dict[int, list[tuple[int, int]]] = defaultdict(list)
-    for claim_id, provider_id, subsidy in claims:
-        by_provider[provider_id].append((claim_id, subsidy))
+    for redemption_id, provider_id, subsidy in redemptions:
+        by_provider[provider_id].append((redemption_id, subsidy))
     reference = new_batch_reference()
     batch = SettlementBatch(
         public_id=uuid.uuid4(),
@@ -146,7 +149,7 @@ def build_batch(
         programme_id=programme.id,
         center_id=center.id,
         status="draft",
-        total_fen=sum(subsidy for _, _, subsidy in claims),
+        total_fen=sum(subsidy for _, _, subsidy in redemptions),
         created_at=uow.clock.now(),
         created_by=actor.id,
     )
@@ -163,7 +166,7 @@ def build_batch(
         )
         session.add(item)
         session.flush()
-        ids = [claim_id for claim_id, _ in own]
+        ids = [redemption_id for redemption_id, _ in own]
         taken = session.execute(
             update(Redemption)
             .where(Redemption.id.in_(ids), Redemption.settlement_item_id.is_(None))
@@ -171,7 +174,7 @@ def build_batch(
             .execution_options(synchronize_session=False)
         )
         if taken.rowcount != len(ids):  # type: ignore[attr-defined]
-            raise ConcurrentRequest("another batch took some of these claims")
+            raise ConcurrentRequest("another batch took some of these redemptions")
     return _batch_view(uow, batch)
 
 
@@ -179,7 +182,7 @@ def build_batch(
 def approve_batch(uow: UnitOfWork, batch_id: uuid.UUID, actor: Actor) -> BatchView:
     """A second finance officer's approval of a draft batch, which a batch over the configured
     total needs before its export: not by whoever built it, nor by whoever approved one of its
-    claims."""
+    redemptions."""
     batch = uow.batches.by_public_id(batch_id, lock=True)
     if batch.status != "draft":
         raise InvalidTransition(
@@ -294,7 +297,9 @@ def _transfer(
                 end_to_end_id=item.reference,
                 amount_fen=item.amount_fen,
                 creditor=_party(_payee_bank_details(provider)),
-                remittance=f"中小企业服务券兑付 {item.reference} ({len(item.claims)} claims)",
+                remittance=(
+                    f"中小企业服务券兑付 {item.reference} ({len(item.redemptions)} redemptions)"
+                ),
             )
         )
     transfer = CreditTransfer(
@@ -347,7 +352,7 @@ def _party(details: BankDetails) -> Party:
 
 @transaction
 def cancel_batch(uow: UnitOfWork, batch_id: uuid.UUID, reason: str, actor: Actor) -> BatchView:
-    """Cancel a batch nothing has been paid from; its claims wait for the next batch."""
+    """Cancel a batch nothing has been paid from; its redemptions wait for the next batch."""
     del actor
     text = require_reason(reason)
     batch = uow.batches.by_public_id(batch_id, lock=True)
@@ -379,14 +384,14 @@ def _batch_view(uow: UnitOfWork, batch: SettlementBatch) -> BatchView:
         .where(SettlementItem.batch_id == batch.id)
         .order_by(SettlementItem.reference)
     ).all()
-    claims: dict[int, list[uuid.UUID]] = defaultdict(list)
+    redemptions: dict[int, list[uuid.UUID]] = defaultdict(list)
     for item_id, public_id in session.execute(
         select(Redemption.settlement_item_id, Redemption.public_id)
         .where(Redemption.settlement_item_id.in_([item.id for item, _, _ in rows]))
         .order_by(Redemption.id)
     ):
         if item_id is not None:
-            claims[item_id].append(public_id)
+            redemptions[item_id].append(public_id)
     return BatchView(
         id=batch.public_id,
         reference=batch.reference,
@@ -402,7 +407,7 @@ def _batch_view(uow: UnitOfWork, batch: SettlementBatch) -> BatchView:
                 amount_fen=item.amount_fen,
                 paid_fen=item.paid_fen,
                 returned_fen=item.returned_fen,
-                claims=tuple(claims[item.id]),
+                redemptions=tuple(redemptions[item.id]),
                 settled_fen=item.settled_fen,
                 state=item_state(
                     item.amount_fen,

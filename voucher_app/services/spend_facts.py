@@ -1,7 +1,7 @@
 """Spend facts: which center's report figures each journal entry moves.
 
 The services that post journal entries `record` here, in the same transaction, which center
-(and for a claim which provider and service category) the entry's money belongs to; reversals
+(and for a redemption which provider and service category) the entry's money belongs to; reversals
 `undo` what their original recorded. The rows (`spend_facts`) are what the spend reports add up
 (`services.reports`); the journal stays the truth, and tests replay it to compare every figure.
 """
@@ -24,8 +24,8 @@ from voucher_app.persistence.models import SpendFact
 
 @dataclass(frozen=True, slots=True)
 class Attribution:
-    """Whose figures an entry moves: the center (the budget's owner, or for a claim the
-    voucher's issuing center) and, for claims, the provider and the service category."""
+    """Whose figures an entry moves: the center (the budget's owner, or for a redemption the
+    voucher's issuing center) and, for redemptions, the provider and the service category."""
 
     programme_id: int
     center_id: int

@@ -2,7 +2,7 @@
 something went wrong; centers see the complaints of their subtree and resolve them; the yearly
 evaluation the policy asks for reads each center's KPIs, rolled up the hierarchy.
 
-Ratings and complaints hang off a claim (a redemption): that ties each to the provider, the
+Ratings and complaints hang off a redemption: that ties each to the provider, the
 product if one was named, and the center that issued the voucher, which is the center that
 answers for it.
 """
@@ -47,22 +47,24 @@ MAX_COMPLAINT = 2000
 def rate_service(
     uow: UnitOfWork, redemption_id: uuid.UUID, score: int, comment: str | None, actor: Actor
 ) -> RatingSummary:
-    """Record the SME's score for an approved claim's service, once; return the provider's
+    """Record the SME's score for an approved redemption's service, once; return the provider's
     summary with it."""
     text = check_rating(score, comment)
-    claim = uow.redemptions.by_public_id(redemption_id, lock=True)
-    if claim.status not in RATEABLE:
+    redemption = uow.redemptions.by_public_id(redemption_id, lock=True)
+    if redemption.status not in RATEABLE:
         raise NotRateable(
-            f"a claim is rated once the center approved it; this one is {claim.status}",
-            status=claim.status,
+            f"a redemption is rated once the center approved it; this one is {redemption.status}",
+            status=redemption.status,
         )
-    if uow.session.scalar(select(ServiceRating.id).where(ServiceRating.redemption_id == claim.id)):
-        raise NotRateable("this service was rated already", status=claim.status)
+    if uow.session.scalar(
+        select(ServiceRating.id).where(ServiceRating.redemption_id == redemption.id)
+    ):
+        raise NotRateable("this service was rated already", status=redemption.status)
     uow.session.add(
         ServiceRating(
-            redemption_id=claim.id,
-            provider_id=claim.provider_id,
-            product_id=claim.product_id,
+            redemption_id=redemption.id,
+            provider_id=redemption.provider_id,
+            product_id=redemption.product_id,
             score=score,
             comment=text,
             rated_at=uow.clock.now(),
@@ -70,7 +72,7 @@ def rate_service(
         )
     )
     uow.session.flush()
-    return ratings.by_provider(uow, [claim.provider_id])[claim.provider_id]
+    return ratings.by_provider(uow, [redemption.provider_id])[redemption.provider_id]
 
 
 # --- complaints -------------------------------------------------------------------------------
@@ -94,16 +96,16 @@ class ComplaintView:
 def file_complaint(
     uow: UnitOfWork, redemption_id: uuid.UUID, text: str, actor: Actor
 ) -> ComplaintView:
-    """Record an SME's complaint about the service behind a claim, for the voucher's center."""
+    """Record an SME's complaint about the service behind a redemption, for the voucher's center."""
     body = (text or "").strip()
     if not body or len(body) > MAX_COMPLAINT:
         raise InvalidInput(f"a complaint needs 1 to {MAX_COMPLAINT} characters", field="text")
-    claim = uow.redemptions.by_public_id(redemption_id)
-    voucher = uow.session.get_one(Voucher, claim.voucher_id)
+    redemption = uow.redemptions.by_public_id(redemption_id)
+    voucher = uow.session.get_one(Voucher, redemption.voucher_id)
     complaint = Complaint(
         public_id=uuid.uuid4(),
-        redemption_id=claim.id,
-        provider_id=claim.provider_id,
+        redemption_id=redemption.id,
+        provider_id=redemption.provider_id,
         center_id=voucher.issuing_center_id,
         text=body,
         status="open",
@@ -160,11 +162,11 @@ def complaints_for(
 
 def _complaint_view(uow: UnitOfWork, complaint: Complaint) -> ComplaintView:
     session = uow.session
-    claim = session.get_one(Redemption, complaint.redemption_id)
+    redemption = session.get_one(Redemption, complaint.redemption_id)
     provider = session.get_one(Provider, complaint.provider_id)
     return ComplaintView(
         complaint.public_id,
-        claim.public_id,
+        redemption.public_id,
         provider.public_id,
         provider.name,
         session.get_one(Center, complaint.center_id).code,
@@ -218,9 +220,9 @@ class KpiReport:
 @read_only
 def center_kpis(uow: UnitOfWork, center_code: str, *, year: int | None = None) -> KpiReport:
     """The center's KPIs with everything below it, and each direct child's, for one calendar
-    year (China time) or all time: SMEs served (with an approved claim), vouchers issued and
-    redeemed (with an approved claim), money paid, ratings, active providers (with an approved
-    claim) and open complaints — each counted for the center that issued the voucher."""
+    year (China time) or all time: SMEs served (with an approved redemption), vouchers issued and
+    redeemed (with an approved redemption), money paid, ratings, active providers (with an approved
+    redemption) and open complaints — each counted for the center that issued the voucher."""
     session = uow.session
     root = uow.centers.by_code(center_code)
     tree = load_hierarchy(session)
@@ -280,15 +282,15 @@ def center_kpis(uow: UnitOfWork, center_code: str, *, year: int | None = None) -
     )
 
     def kpis(centers: set[int]) -> Kpis:
-        claims = [row for row in used if row.issuing_center_id in centers]
+        redemptions = [row for row in used if row.issuing_center_id in centers]
         rated = [scores[c] for c in centers if c in scores]
         return Kpis(
-            smes_served=len({row.sme_id for row in claims}),
+            smes_served=len({row.sme_id for row in redemptions}),
             vouchers_issued=sum(issued.get(c, 0) for c in centers),
-            vouchers_redeemed=len({row.id for row in claims}),
+            vouchers_redeemed=len({row.id for row in redemptions}),
             paid_fen=int(sum(paid.get(c, 0) for c in centers)),
             ratings=RatingSummary(sum(r.count for r in rated), sum(r.total for r in rated)),
-            active_providers=len({row.provider_id for row in claims}),
+            active_providers=len({row.provider_id for row in redemptions}),
             open_complaints=sum(complaints.get(c, 0) for c in centers),
         )
 

@@ -60,7 +60,7 @@ from voucher_app.persistence.uow import read_only, transaction
 from voucher_app.services import spend_facts
 from voucher_app.services.centers import is_within, subtree_ids
 from voucher_app.services.smes import size_of, unknown_sme
-from voucher_app.signing.jws import VoucherClaims, sign_voucher, verify_voucher
+from voucher_app.signing.jws import VoucherPayload, sign_voucher, verify_voucher
 
 MAX_CLAIMS_AT_ONCE = 1000
 
@@ -380,7 +380,7 @@ def voucher_row(
     voucher_id = uuid.uuid4()
     expires = now + timedelta(days=programme.voucher_validity_days)
     code = random_human_code()
-    claims = VoucherClaims(
+    payload = VoucherPayload(
         voucher_id=voucher_id,
         human_code=code,
         programme_id=programme.public_id,
@@ -406,7 +406,7 @@ def voucher_row(
         "expires_at": expires,
         "status": "active",
         "kid": signer.kid,
-        "token": sign_voucher(claims, signer.kid, signer.private_key),
+        "token": sign_voucher(payload, signer.kid, signer.private_key),
         "issued_by": actor.id,
     }
 
@@ -554,14 +554,14 @@ def verify_token(
     """
     now = uow.clock.now()
     try:
-        claims = verify_voucher(token.strip(), public_keys, now, allow_expired=True)
+        payload = verify_voucher(token.strip(), public_keys, now, allow_expired=True)
     except InvalidVoucherToken as exc:
         return TokenCheck(False, str(exc.details["reason"]), None)
-    voucher = uow.vouchers.find(claims.voucher_id)
+    voucher = uow.vouchers.find(payload.voucher_id)
     if voucher is None:
         return TokenCheck(False, "unknown_voucher", None)
     view = _voucher_view(uow, voucher, now)
-    expired = claims.exp <= int(now.timestamp())
+    expired = payload.exp <= int(now.timestamp())
     return TokenCheck(not expired, "expired" if expired else None, view)
 
 

@@ -127,6 +127,6 @@ def _matched(indexes: list[int], new: Sequence[LineIdentity], old: list[LineIden
 
 def _matched_by_count(indexes: list[int], old: list[LineIdentity]) -> list[int]:
     """Pair lines by count alone. Where matching would cost too much (a hostile file), this
-    errs towards seeing a line as known: a payment left unsettled keeps its claims in their
+    errs towards seeing a line as known: a payment left unsettled keeps its redemptions in their
     batch and shows as unpaid for a person to look at, where one settled twice could free them."""
     return indexes[: len(old)]

@@ -11,10 +11,12 @@ voucher key's `kid` in the keyring, its RFC 7638 JWK thumbprint. No other algori
 accepted: not ``none``, not a symmetric one (HS256 keyed with the public key's bytes is the
 classic confusion), not another asymmetric one.
 
-Claims, all required (a JSON object; claims not listed here are ignored):
+The payload, a JSON object whose fields are all required (fields not listed here are ignored;
+RFC 7519 calls each field a *claim*, this project says *payload*, keeping *claim* for an SME
+obtaining a voucher — see docs/glossary.md):
 
 ======  ================  ===============================================================
-claim   JSON type         meaning
+field   JSON type         meaning
 ======  ================  ===============================================================
 vid     string            the voucher's public id, a UUID in canonical lower-case form
 jti     string            the JWT ID (RFC 7519): the same as ``vid``
@@ -38,9 +40,10 @@ Integers are non-negative; strings are non-empty. `verify_voucher` refuses a tok
 - ``unsupported_algorithm``: ``alg`` is anything but ``EdDSA``, or missing;
 - ``unknown_key``: ``kid`` missing, not a string, or not one of the keys given;
 - ``bad_signature``: the signature does not verify with that key (the token was altered);
-- ``missing_claims``: a claim absent or of the wrong type, or ``jti`` ≠ ``vid``;
+- ``missing_claims`` (the RFC's word, kept as a stable value clients match on): a payload field
+  absent or of the wrong type, or ``jti`` ≠ ``vid``;
 - ``not_yet_valid``: before ``nbf``; ``expired``: at or after ``exp`` (unless the caller asks
-  for the claims of an expired token with ``allow_expired=True``).
+  for the payload of an expired token with ``allow_expired=True``).
 
 A valid signature proves that the service issued the voucher, not that it is unspent: only the
 ledger knows that, and redemption checks both (DESIGN §5).
@@ -68,8 +71,8 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from voucher_app.domain.errors import InvalidVoucherToken, TokenRefusal
 
 ALGORITHM = "EdDSA"
-#: Every claim a voucher token carries.
-CLAIM_NAMES = (
+#: Every field of a voucher token's payload.
+PAYLOAD_FIELDS = (
     "vid",
     "jti",
     "code",
@@ -93,8 +96,8 @@ _JWS = jwt.PyJWS(algorithms=[ALGORITHM])
 
 
 @dataclass(frozen=True)
-class VoucherClaims:
-    """What a voucher token says; the claim each field travels as is named beside it."""
+class VoucherPayload:
+    """What a voucher token says; the payload field each attribute travels as is named beside it."""
 
     voucher_id: uuid.UUID  # vid, and jti
     human_code: str  # code
@@ -112,8 +115,8 @@ class VoucherClaims:
     def jti(self) -> str:
         return str(self.voucher_id)
 
-    def payload(self) -> dict[str, Any]:
-        """The claims as the token's JSON object."""
+    def as_json(self) -> dict[str, Any]:
+        """The payload as the token's JSON object."""
         return {
             "vid": str(self.voucher_id),
             "jti": self.jti,
@@ -130,9 +133,9 @@ class VoucherClaims:
         }
 
 
-def sign_voucher(claims: VoucherClaims, kid: str, private_key: Ed25519PrivateKey) -> str:
-    """The compact JWS of `claims`, signed with `private_key` and naming it as `kid`."""
-    return jwt.encode(claims.payload(), private_key, algorithm=ALGORITHM, headers={"kid": kid})
+def sign_voucher(payload: VoucherPayload, kid: str, private_key: Ed25519PrivateKey) -> str:
+    """The compact JWS of `payload`, signed with `private_key` and naming it as `kid`."""
+    return jwt.encode(payload.as_json(), private_key, algorithm=ALGORITHM, headers={"kid": kid})
 
 
 def verify_voucher(
@@ -141,23 +144,23 @@ def verify_voucher(
     now: datetime,
     *,
     allow_expired: bool = False,
-) -> VoucherClaims:
-    """The claims of `token` if it is a voucher signed by one of `public_keys` (by kid), valid
+) -> VoucherPayload:
+    """The payload of `token` if it is a voucher signed by one of `public_keys` (by kid), valid
     at `now` (timezone-aware).
 
-    With `allow_expired`, an expired token that is otherwise valid still yields its claims (the
+    With `allow_expired`, an expired token that is otherwise valid still yields its payload (the
     ledger's status endpoint says "expired" rather than "invalid"); compare `exp` yourself.
     Raises `InvalidVoucherToken` with the reason of the first check that fails.
     """
     if now.utcoffset() is None:
         raise ValueError("now must be timezone-aware")
-    claims = _claims(_verified_payload(token, public_keys))
+    payload = _read_payload(_verified_payload(token, public_keys))
     instant = now.timestamp()
-    if instant < claims.nbf:
+    if instant < payload.nbf:
         raise _refuse(TokenRefusal.NOT_YET_VALID, "the voucher is not valid yet")
-    if instant >= claims.exp and not allow_expired:
+    if instant >= payload.exp and not allow_expired:
         raise _refuse(TokenRefusal.EXPIRED, "the voucher has expired")
-    return claims
+    return payload
 
 
 def jwks(public_keys: Iterable[tuple[str, Ed25519PublicKey]]) -> dict[str, list[dict[str, str]]]:
@@ -249,13 +252,13 @@ def _b64url_decode(segment: str) -> bytes:
         return b""
 
 
-def _claims(payload: dict[str, Any]) -> VoucherClaims:
-    missing = [name for name in CLAIM_NAMES if name not in payload]
+def _read_payload(payload: dict[str, Any]) -> VoucherPayload:
+    missing = [name for name in PAYLOAD_FIELDS if name not in payload]
     if missing:
         raise _refuse(
-            TokenRefusal.MISSING_CLAIMS, f"the token lacks the claims {', '.join(missing)}"
+            TokenRefusal.MISSING_CLAIMS, f"the token's payload lacks {', '.join(missing)}"
         )
-    claims = VoucherClaims(
+    fields = VoucherPayload(
         voucher_id=_uuid(payload, "vid"),
         human_code=_string(payload, "code"),
         programme_id=_uuid(payload, "prog"),
@@ -270,11 +273,13 @@ def _claims(payload: dict[str, Any]) -> VoucherClaims:
     )
     if payload["jti"] != payload["vid"]:
         raise _refuse(TokenRefusal.MISSING_CLAIMS, "the token's jti is not its voucher id")
-    return claims
+    return fields
 
 
 def _wrong(name: str, expected: str) -> InvalidVoucherToken:
-    return _refuse(TokenRefusal.MISSING_CLAIMS, f"the token's {name} claim is not {expected}")
+    return _refuse(
+        TokenRefusal.MISSING_CLAIMS, f"the token's payload field {name} is not {expected}"
+    )
 
 
 def _string(payload: dict[str, Any], name: str) -> str:

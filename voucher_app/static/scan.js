@@ -1,6 +1,6 @@
 // The service desk's scanner: the phone's camera, or a photo, read by the vendored qr-scanner.
 // A voucher's QR code carries its signed token; the page puts it in the redeem form and shows
-// the voucher code it names (the server verifies the signature when the claim is submitted).
+// the voucher code it names (the server verifies the signature when the redemption is submitted).
 (function () {
   "use strict";
   var messages = JSON.parse(document.getElementById("scan-messages").textContent);

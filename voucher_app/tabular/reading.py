@@ -240,7 +240,7 @@ def _sheet_rows(filename: str, workbook: Any) -> Iterator[Row]:
     sheet = workbook.active
     if not hasattr(sheet, "iter_rows"):
         raise InvalidTable(f"{filename}: its first sheet is not a table", where=filename)
-    # The declared <dimension> is only a claim: openpyxl pads every row to its width and stops at
+    # The declared <dimension> is only a hint: openpyxl pads every row to its width and stops at
     # its last row. Forget it; rows are then as wide as their last cell, which the part's watch
     # keeps within MAX_COLUMNS.
     sheet.reset_dimensions()

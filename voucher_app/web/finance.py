@@ -1,4 +1,4 @@
-"""Finance staff's page per center: build a settlement batch of a programme's approved claims,
+"""Finance staff's page per center: build a settlement batch of a programme's approved redemptions,
 approve another officer's batch over the limit, download its pain.001, CSV or bank bulk-transfer
 sheet (which freezes it), cancel one nothing was paid from, upload the bank's statement and read
 (or download) the reconciliation report — over the services the API uses."""

@@ -119,7 +119,7 @@ SENTENCES: dict[tuple[str, str | None], LazyString] = {
     ("category_not_allowed", None): lazy_gettext(
         "This service is not among those the voucher and the provider cover."
     ),
-    ("invoice_reused", None): lazy_gettext("This invoice number has been claimed already."),
+    ("invoice_reused", None): lazy_gettext("This invoice number is in a redemption already."),
     ("nothing_to_pay", None): lazy_gettext(
         "At the subsidy rate, the voucher pays nothing towards this invoice."
     ),

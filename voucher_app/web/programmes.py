@@ -73,11 +73,11 @@ class ProgrammeForm(FlaskForm):  # type: ignore[misc]
         validators=[InputRequired(), NumberRange(1, 1098)],
     )
     confirmation_days = IntegerField(
-        lazy_gettext("Days an enterprise has to confirm a claim"),
+        lazy_gettext("Days an enterprise has to confirm a redemption"),
         default=7,
         validators=[InputRequired(), NumberRange(1, MAX_CONFIRMATION_DAYS)],
     )
-    partial_spending = BooleanField(lazy_gettext("A voucher may be spent in several claims"))
+    partial_spending = BooleanField(lazy_gettext("A voucher may be spent in several redemptions"))
     service_categories = _checkboxes(lazy_gettext("Service categories it pays for"))
     accepted_sizes = _checkboxes(lazy_gettext("Sizes it accepts"))
 

@@ -1,5 +1,5 @@
 """The provider's service desk: redeem a voucher by the code and passcode the SME reads out
-(or its QR code), and the desk's claims with where each stands and what it will be paid."""
+(or its QR code), and the desk's redemptions with where each stands and what it will be paid."""
 
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ from voucher_app.domain.policy import Action
 from voucher_app.http.auth import signed_in
 from voucher_app.http.inputs import MAX_TOKEN
 from voucher_app.http.policy import scope_by
-from voucher_app.services import access, claim_lists, providers, redemptions
+from voucher_app.services import access, providers, redemption_lists, redemptions
 from voucher_app.services.providers import ProductTerms
 from voucher_app.services.redemptions import Service, VoucherProof
 from voucher_app.web import errors
@@ -124,7 +124,7 @@ def redeem(provider_id: uuid.UUID) -> str | Response:
     )
     parts = current()
     try:
-        claim = redemptions.submit_redemption(
+        redemption = redemptions.submit_redemption(
             parts.uow(),
             provider_id=provider_id,
             proof=VoucherProof(
@@ -141,9 +141,9 @@ def redeem(provider_id: uuid.UUID) -> str | Response:
         return _desk(provider_id, form)
     flash(
         gettext(
-            "Claim for voucher %(code)s submitted: %(subsidy)s, once the SME confirms.",
-            code=claim.voucher_code,
-            subsidy=format_yuan(claim.subsidy_fen),
+            "Redemption of voucher %(code)s submitted: %(subsidy)s, once the SME confirms.",
+            code=redemption.voucher_code,
+            subsidy=format_yuan(redemption.subsidy_fen),
         ),
         "success",
     )
@@ -166,7 +166,7 @@ def _desk(provider_id: uuid.UUID, form: RedeemForm, product_form: ProductForm | 
         "web/provider/desk.html",
         provider=provider,
         form=form,
-        claims=claim_lists.of_provider(uow, provider_id),
+        redemptions=redemption_lists.of_provider(uow, provider_id),
         products=providers.products_of(uow, provider_id),
         product_form=product_form or _product_form(provider.service_categories),
     )
@@ -185,7 +185,7 @@ def _product_form(categories: tuple[str, ...]) -> ProductForm:
 @page(Action.ACT_AS_PROVIDER, scope=PROVIDER)
 def publish(provider_id: uuid.UUID) -> str | Response:
     """Publish a service in the catalogue (new terms for an old one: publish, then withdraw
-    the old; claims made under it keep its terms)."""
+    the old; redemptions made under it keep its terms)."""
     uow = current().uow()
     form = _product_form(providers.get_provider(uow, provider_id).service_categories)
     if not form.validate_on_submit():
@@ -215,7 +215,7 @@ def publish(provider_id: uuid.UUID) -> str | Response:
 @blp.post("/<uuid:provider_id>/products/<uuid:product_id>/withdraw")
 @page(Action.ACT_AS_PROVIDER, scope=PROVIDER)
 def withdraw(provider_id: uuid.UUID, product_id: uuid.UUID) -> Response:
-    """Take a service out of the catalogue; claims made under it keep its terms."""
+    """Take a service out of the catalogue; redemptions made under it keep its terms."""
     actor = signed_in().actor
     attempt(
         lambda: providers.withdraw_product(current().uow(), provider_id, product_id, actor),

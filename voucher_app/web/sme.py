@@ -18,9 +18,9 @@ from voucher_app.http.auth import signed_in
 from voucher_app.http.policy import scope_by
 from voucher_app.services import (
     access,
-    claim_lists,
     notifications,
     offers,
+    redemption_lists,
     redemptions,
     smes,
     tracking,
@@ -30,13 +30,14 @@ from voucher_app.signing.qr import qr_svg
 from voucher_app.web import errors
 from voucher_app.web.guard import page
 from voucher_app.web.messages import attempt, explain
+from voucher_app.web.moved import moved
 from voucher_app.wiring import current
 
 blp = Blueprint("sme", __name__, url_prefix="/sme")
 errors.as_pages(blp)
 SME = scope_by(access.sme_scope, "uscc")
 VOUCHER = scope_by(access.voucher_scope, "voucher_id")
-CLAIM = scope_by(access.claim_scope, "redemption_id")
+REDEMPTION = scope_by(access.redemption_scope, "redemption_id")
 
 
 @blp.get("/")
@@ -67,8 +68,8 @@ def _vouchers(uscc: str, passcode: tuple[uuid.UUID, str] | None = None) -> str:
         vouchers=held,
         qr={voucher.id: Markup(qr_svg(voucher.token, scale=3)) for voucher in held},  # noqa: S704 - segno's own SVG
         offers=offers.offers_for(uow, uscc),
-        waiting=claim_lists.waiting_for_sme(uow, uscc),
-        to_rate=claim_lists.to_rate_for_sme(uow, uscc),
+        waiting=redemption_lists.waiting_for_sme(uow, uscc),
+        to_rate=redemption_lists.to_rate_for_sme(uow, uscc),
         reminders=notifications.reminders_for(uow, f"sme:{uscc}"),
         explain=explain,
         passcode=passcode,
@@ -103,15 +104,15 @@ def passcode(voucher_id: uuid.UUID) -> str:
     return _vouchers(vouchers.get_voucher(uow, voucher_id).sme_uscc, passcode=(voucher_id, code))
 
 
-@blp.post("/claims/<uuid:redemption_id>/confirm")
-@page(Action.ACT_AS_SME, scope=CLAIM)
+@blp.post("/redemptions/<uuid:redemption_id>/confirm")
+@page(Action.ACT_AS_SME, scope=REDEMPTION)
 def confirm(redemption_id: uuid.UUID) -> Response:
-    """The service was delivered as claimed."""
+    """The service was delivered as the provider says."""
     return _answer(redemption_id, dispute=False)
 
 
-@blp.post("/claims/<uuid:redemption_id>/dispute")
-@page(Action.ACT_AS_SME, scope=CLAIM)
+@blp.post("/redemptions/<uuid:redemption_id>/dispute")
+@page(Action.ACT_AS_SME, scope=REDEMPTION)
 def dispute(redemption_id: uuid.UUID) -> Response:
     """It was not (the reason goes to the provider and the center)."""
     return _answer(redemption_id, dispute=True)
@@ -123,18 +124,22 @@ def _answer(redemption_id: uuid.UUID, *, dispute: bool) -> Response:
         reason = request.form.get("reason", "")
         attempt(
             lambda: redemptions.dispute_redemption(uow, redemption_id, reason, actor),
-            lambda claim: gettext("You disputed the claim on %(code)s.", code=claim.voucher_code),
+            lambda redemption: gettext(
+                "You disputed the redemption of %(code)s.", code=redemption.voucher_code
+            ),
         )
     else:
         attempt(
             lambda: redemptions.confirm_redemption(uow, redemption_id, actor),
-            lambda claim: gettext("You confirmed the claim on %(code)s.", code=claim.voucher_code),
+            lambda redemption: gettext(
+                "You confirmed the redemption of %(code)s.", code=redemption.voucher_code
+            ),
         )
     return _back_to_page_of(redemption_id)
 
 
-@blp.post("/claims/<uuid:redemption_id>/rating")
-@page(Action.ACT_AS_SME, scope=CLAIM)
+@blp.post("/redemptions/<uuid:redemption_id>/rating")
+@page(Action.ACT_AS_SME, scope=REDEMPTION)
 def rate(redemption_id: uuid.UUID) -> Response:
     """Score a service the center approved, 1 to 5, once; the catalogue shows the average."""
     uow, actor = current().uow(), signed_in().actor
@@ -152,7 +157,14 @@ def rate(redemption_id: uuid.UUID) -> Response:
 
 
 def _back_to_page_of(redemption_id: uuid.UUID) -> Response:
-    """To the page of the SME whose voucher the claim is on."""
+    """To the page of the SME whose voucher the redemption is on."""
     uow = current().uow()
     voucher_id = redemptions.get_redemption(uow, redemption_id).voucher_id
     return redirect(url_for(".vouchers_page", uscc=vouchers.get_voucher(uow, voucher_id).sme_uscc))
+
+
+# Renamed: "claim" is an SME obtaining a voucher (docs/glossary.md). The old paths answer 308
+# for one release.
+moved(blp, "/claims/<uuid:redemption_id>/confirm", confirm)
+moved(blp, "/claims/<uuid:redemption_id>/dispute", dispute)
+moved(blp, "/claims/<uuid:redemption_id>/rating", rate)

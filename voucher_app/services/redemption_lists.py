@@ -1,6 +1,7 @@
-"""The lists of claims people work through: a provider's own claims and where each stands, the
-claims waiting for an SME's answer, and a center's review queue (confirmed claims on vouchers
-of the center and those below it, oldest first, as a reviewer takes them)."""
+"""The lists of redemptions people work through: a provider's own redemptions and where each
+stands, the redemptions waiting for an SME's answer, and a center's review queue (confirmed
+redemptions on vouchers of the center and those below it, oldest first, as a reviewer takes
+them)."""
 
 from __future__ import annotations
 
@@ -16,9 +17,9 @@ from voucher_app.persistence.uow import read_only
 from voucher_app.services.centers import subtree_ids
 from voucher_app.services.redemptions import RedemptionView, redemption_view
 
-#: Claims a center reviews: the SME has confirmed them (or its window closed in silence).
+#: Redemptions a center reviews: the SME has confirmed them (or its window closed in silence).
 TO_REVIEW = ("confirmed",)
-#: Claims waiting for the SME to confirm or dispute.
+#: Redemptions waiting for the SME to confirm or dispute.
 TO_ANSWER = ("submitted",)
 LIMIT = 100
 
@@ -27,7 +28,7 @@ LIMIT = 100
 def of_provider(
     uow: UnitOfWork, provider_id: uuid.UUID, limit: int = LIMIT
 ) -> list[RedemptionView]:
-    """The provider's latest claims, newest first."""
+    """The provider's latest redemptions, newest first."""
     query = (
         select(Redemption)
         .join(Provider, Provider.id == Redemption.provider_id)
@@ -35,22 +36,23 @@ def of_provider(
         .order_by(Redemption.submitted_at.desc(), Redemption.id.desc())
         .limit(limit)
     )
-    return [redemption_view(uow, claim) for claim in uow.session.scalars(query)]
+    return [redemption_view(uow, redemption) for redemption in uow.session.scalars(query)]
 
 
 @read_only
 def waiting_for_sme(uow: UnitOfWork, sme_uscc: str, limit: int = LIMIT) -> list[RedemptionView]:
-    """Claims on the SME's vouchers that wait for its answer, oldest first."""
+    """Redemptions on the SME's vouchers that wait for its answer, oldest first."""
     query = _of_sme(sme_uscc, TO_ANSWER).limit(limit)
-    return [redemption_view(uow, claim) for claim in uow.session.scalars(query)]
+    return [redemption_view(uow, redemption) for redemption in uow.session.scalars(query)]
 
 
 @read_only
 def to_rate_for_sme(uow: UnitOfWork, sme_uscc: str, limit: int = LIMIT) -> list[RedemptionView]:
-    """Approved or paid claims on the SME's vouchers that it has not rated yet, oldest first."""
+    """Approved or paid redemptions on the SME's vouchers that it has not rated yet, oldest
+    first."""
     rated = select(ServiceRating.redemption_id)
     query = _of_sme(sme_uscc, RATEABLE).where(Redemption.id.not_in(rated)).limit(limit)
-    return [redemption_view(uow, claim) for claim in uow.session.scalars(query)]
+    return [redemption_view(uow, redemption) for redemption in uow.session.scalars(query)]
 
 
 def _of_sme(sme_uscc: str, statuses: Collection[str]) -> Select[Redemption]:
@@ -65,7 +67,7 @@ def _of_sme(sme_uscc: str, statuses: Collection[str]) -> Select[Redemption]:
 
 @read_only
 def review_queue(uow: UnitOfWork, center_code: str, limit: int = LIMIT) -> list[RedemptionView]:
-    """Confirmed claims on vouchers issued in the center's subtree, oldest first."""
+    """Confirmed redemptions on vouchers issued in the center's subtree, oldest first."""
     session = uow.session
     within = subtree_ids(session, uow.centers.by_code(center_code).id)
     query = (
@@ -75,4 +77,4 @@ def review_queue(uow: UnitOfWork, center_code: str, limit: int = LIMIT) -> list[
         .order_by(Redemption.submitted_at, Redemption.id)
         .limit(limit)
     )
-    return [redemption_view(uow, claim) for claim in session.scalars(query)]
+    return [redemption_view(uow, redemption) for redemption in session.scalars(query)]
