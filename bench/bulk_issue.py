@@ -24,7 +24,7 @@ migrated with the real migrations:
   sqlite3 / psycopg 3 for a second programme and 10,000 other SMEs, in the same database after
   the real run;
 - reference: `jws.sign_voucher` alone, 10,000 times, before and after the databases (the
-  machine's speed drifts), with claims built beforehand.
+  machine's speed drifts), with payloads built beforehand.
 
 Afterwards it checks the books — exactly 10,000 vouchers, 10,000 `issue` entries and 10,000
 face values of allowances; the district's budget dropped by exactly 10,000 face values and the

@@ -3,7 +3,7 @@ functions called in this process.
 
 Why it exists: the other benchmarks stop at the service layer, but SMEs and providers reach the
 ledger over HTTP: every request is parsed and validated (flask-smorest), signs its caller in
-by bearer token, asks the access policy, claims its Idempotency-Key before the work and stores
+by bearer token, asks the access policy, reserves its Idempotency-Key before the work and stores
 the answer after it, and is serialised back to JSON — each of those a few statements or a
 transaction of its own — behind gunicorn's sync workers, each serving one request at a time.
 The question is what all of that costs on top of the service call. Target: claims and
@@ -350,9 +350,10 @@ class HttpPaths:
             201,
         )
 
-    def redemption_step(self, index: int, step: int, run: int, claim: str) -> str:
+    def redemption_step(self, index: int, step: int, run: int, redemption: str) -> str:
         """Client `index`'s `step` (0 submit, 1 confirm, 2 approve) of the redemption at path
-        `claim` (a new one for a submit, its invoice numbered in run `run`); return its path."""
+        `redemption` (a new one for a submit, its invoice numbered in run `run`); return its
+        path."""
         client = self.clients[index]
         if step == 0:
             submitted = post(
@@ -371,10 +372,10 @@ class HttpPaths:
             )
             return f"/api/v1/redemptions/{submitted['id']}"
         if step == 1:
-            post(self.port, f"{claim}/confirm", client.sme_token, None, 200)
+            post(self.port, f"{redemption}/confirm", client.sme_token, None, 200)
         else:
-            post(self.port, f"{claim}/approve", self.staff_token, None, 200)
-        return claim
+            post(self.port, f"{redemption}/approve", self.staff_token, None, 200)
+        return redemption
 
 
 class Redeemer:
@@ -392,7 +393,7 @@ class Redeemer:
     def __init__(self, api: HttpPaths, run: int, clients: int) -> None:
         self.api = api
         self.run = run
-        self.claims = [""] * clients  # each client's redemption in progress
+        self.redemptions = [""] * clients  # each client's redemption in progress (its path)
         self.ahead = [index % len(STEPS) for index in range(clients)]  # its steps already done
         self.log: list[list[tuple[int, float, float]]] = [[] for _ in range(clients)]
 
@@ -401,19 +402,19 @@ class Redeemer:
 
         def ahead(index: int) -> None:
             for step in range(self.ahead[index]):
-                self.claims[index] = self.api.redemption_step(
-                    index, step, self.run, self.claims[index]
+                self.redemptions[index] = self.api.redemption_step(
+                    index, step, self.run, self.redemptions[index]
                 )
 
-        with ThreadPoolExecutor(max_workers=len(self.claims)) as pool:
-            list(pool.map(ahead, range(len(self.claims))))
+        with ThreadPoolExecutor(max_workers=len(self.redemptions)) as pool:
+            list(pool.map(ahead, range(len(self.redemptions))))
 
     def __call__(self, index: int) -> None:
         first, self.ahead[index] = self.ahead[index], 0
-        claim = self.claims[index]
+        redemption = self.redemptions[index]
         for step in range(first, len(STEPS)):
             began = time.perf_counter()
-            claim = self.api.redemption_step(index, step, self.run, claim)
+            redemption = self.api.redemption_step(index, step, self.run, redemption)
             self.log[index].append((step, began, time.perf_counter() - began))
 
     def figures(self, timing: Timing, window: tuple[float, float]) -> Figures:

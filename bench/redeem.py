@@ -1,5 +1,5 @@
-"""Redemptions: vouchers redeemed per second through the service — a provider's claim, the
-SME's confirmation, the center's approval — next to the same transactions through the bare
+"""Redemptions: vouchers redeemed per second through the service — a provider's submission,
+the SME's confirmation, the center's approval — next to the same transactions through the bare
 driver.
 
 Why it exists: once vouchers are out, every service a provider delivers under the scheme is a
@@ -263,15 +263,15 @@ class RawRedeemer:
     def submit(
         self, provider_id: uuid.UUID, token: str, service: Service, actor: Actor
     ) -> uuid.UUID:
-        """`submit_redemption` by token, one transaction; return the claim's public id."""
+        """`submit_redemption` by token, one transaction; return the redemption's public id."""
         db = self.db
         with db.transaction():
             provider = self.row("provider", db.key(provider_id))
             if provider["status"] != "approved":
                 raise Refused(f"provider {provider_id} is {provider['status']}")
             now = datetime.now(UTC)
-            claims = verify_voucher(token.strip(), self.keys, now)
-            voucher = self.row("voucher", db.key(claims.voucher_id))
+            payload = verify_voucher(token.strip(), self.keys, now)
+            voucher = self.row("voucher", db.key(payload.voucher_id))
             voucher_key = str(db.uuid_of(voucher["public_id"]))
             held = accounts.voucher(voucher_key).name
             remaining = self.scalar("balance", held) or 0
@@ -290,7 +290,7 @@ class RawRedeemer:
                     raise Refused(f"{category} is not covered")
             invoice = service.invoice_number.strip()
             if self.scalar("invoice_used", provider["id"], invoice, 0) is not None:
-                raise Refused(f"invoice {invoice} is claimed already")
+                raise Refused(f"invoice {invoice} is in a redemption already")
             if (
                 not local_date(_moment(voucher["issued_at"]))
                 <= service.delivered_on
@@ -331,16 +331,16 @@ class RawRedeemer:
                 "provider": provider_key,
                 "redemption": str(redemption_id),
             }
-            claim = (
+            attribution = (
                 voucher["issuing_center_id"],
                 voucher["programme_id"],
                 provider["id"],
                 category,
             )
-            self.post(EntryKind.REDEEM, held, pending, subsidy, refs, actor, claim)
+            self.post(EntryKind.REDEEM, held, pending, subsidy, refs, actor, attribution)
             self.record(row_id, "submitted", figures, actor)
             uscc = self.scalar("sme_uscc", voucher["sme_id"])
-            code, claimed = voucher["human_code"], format_yuan(subsidy)
+            code, asked = voucher["human_code"], format_yuan(subsidy)
             queued = datetime.now(UTC)
             self.cur.execute(
                 self.sql["queue_notification"],
@@ -348,8 +348,8 @@ class RawRedeemer:
                     f"redemption-confirm:{redemption_id}:{now.isoformat()}",
                     f"sme:{uscc}",
                     f"请确认服务券 {code} 的兑付申请 / confirm the redemption of voucher {code}",
-                    f"服务机构申请兑付 {claimed}（发票 {invoice}），请在 {confirm_by:%Y-%m-%d} "
-                    f"前确认或提出异议。 / A provider asks to be paid {claimed} (invoice "
+                    f"服务机构申请兑付 {asked}（发票 {invoice}），请在 {confirm_by:%Y-%m-%d} "
+                    f"前确认或提出异议。 / A provider asks to be paid {asked} (invoice "
                     f"{invoice}); confirm or dispute before {confirm_by:%Y-%m-%d}.",
                     db.moment(queued),
                     db.moment(queued),
@@ -363,13 +363,15 @@ class RawRedeemer:
         """`confirm_redemption` or `approve_redemption`, one transaction."""
         db = self.db
         with db.transaction():
-            claim = self.row("redemption", db.key(redemption_id))
+            redemption = self.row("redemption", db.key(redemption_id))
             now = datetime.now(UTC)
             status = next_status(
-                step, claim["status"], confirm_by=_moment(claim["confirm_by"]), now=now
+                step, redemption["status"], confirm_by=_moment(redemption["confirm_by"]), now=now
             )
-            voucher = self.row("voucher_by_id", claim["voucher_id"])
-            provider_key = str(db.uuid_of(self.scalar("provider_public_id", claim["provider_id"])))
+            voucher = self.row("voucher_by_id", redemption["voucher_id"])
+            provider_key = str(
+                db.uuid_of(self.scalar("provider_public_id", redemption["provider_id"]))
+            )
             programme = self.row("programme_by_id", voucher["programme_id"])
             if step is Step.APPROVE:
                 pid = str(db.uuid_of(programme["public_id"]))
@@ -383,25 +385,25 @@ class RawRedeemer:
                     EntryKind.APPROVE,
                     accounts.provider(AccountKind.PENDING, provider_key, pid).name,
                     accounts.provider(AccountKind.PAYABLE, provider_key, pid).name,
-                    claim["subsidy_fen"],
+                    redemption["subsidy_fen"],
                     refs,
                     actor,
                     (
                         voucher["issuing_center_id"],
                         voucher["programme_id"],
-                        claim["provider_id"],
-                        claim["category"],
+                        redemption["provider_id"],
+                        redemption["category"],
                     ),
                 )
                 if not programme["partial_spending"]:
                     raise Refused("the programme does not allow partial spending")
-            self.cur.execute(self.sql["update_status"], (status, claim["id"]))
+            self.cur.execute(self.sql["update_status"], (status, redemption["id"]))
             figures = {
-                name: claim[name]
+                name: redemption[name]
                 for name in ("invoice_number", "invoiced_fen", "subsidy_fen", "category")
             }
-            figures["delivered_on"] = db.day(claim["delivered_on"])
-            self.record(claim["id"], status, figures, actor)
+            figures["delivered_on"] = db.day(redemption["delivered_on"])
+            self.record(redemption["id"], status, figures, actor)
 
     def record(self, row_id: int, status: str, figures: dict[str, Any], actor: Actor) -> None:
         """The redemption's event row, its details as `redemptions._record` writes them."""
@@ -434,11 +436,11 @@ class RawRedeemer:
         amount: int,
         refs: dict[str, str],
         actor: Actor,
-        claim: tuple[int, int, int, str],
+        attribution: tuple[int, int, int, str],
     ) -> None:
         """`Journal.post` of a transfer: the conditional update of each account in name order
         (an account that money enters is opened holding it if missing), the entry, its two
-        postings in one INSERT, the queue row; then `spend_facts.record`: the claim's figure
+        postings in one INSERT, the queue row; then `spend_facts.record`: the redemption's figure
         for (issuing center, programme, provider, category)."""
         ordered = sorted(((source, -amount), (target, amount)))
         ids = [self.apply(name, fen) for name, fen in ordered]
@@ -468,7 +470,7 @@ class RawRedeemer:
             self.sql["insert_fact"],
             (
                 db.key(entry_public),
-                *claim,
+                *attribution,
                 local_month(posted_at),
                 MEASURE[kind].value,
                 SIGN[kind] * amount,
@@ -506,7 +508,7 @@ def service_redeem(
     invoices: Iterator[str],
 ) -> None:
     """The service path under test: submit, confirm, approve; three transactions."""
-    claim = redemptions.submit_redemption(
+    redemption = redemptions.submit_redemption(
         uow,
         provider_id=provider,
         proof=VoucherProof(token=next(tokens)),
@@ -514,18 +516,18 @@ def service_redeem(
         actor=actor(Role.PROVIDER, "service"),
         public_keys=keys,
     )
-    redemptions.confirm_redemption(uow, claim.id, actor(Role.SME, "service"))
-    redemptions.approve_redemption(uow, claim.id, actor(Role.CENTER_STAFF, "service"))
+    redemptions.confirm_redemption(uow, redemption.id, actor(Role.SME, "service"))
+    redemptions.approve_redemption(uow, redemption.id, actor(Role.CENTER_STAFF, "service"))
 
 
 def baseline_redeem(
     raw: RawRedeemer, provider: uuid.UUID, tokens: Iterator[str], invoices: Iterator[str]
 ) -> None:
-    claim = raw.submit(
+    redemption_id = raw.submit(
         provider, next(tokens), _service(next(invoices)), actor(Role.PROVIDER, "baseline")
     )
-    raw.step(claim, Step.CONFIRM, actor(Role.SME, "baseline"))
-    raw.step(claim, Step.APPROVE, actor(Role.CENTER_STAFF, "baseline"))
+    raw.step(redemption_id, Step.CONFIRM, actor(Role.SME, "baseline"))
+    raw.step(redemption_id, Step.APPROVE, actor(Role.CENTER_STAFF, "baseline"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -662,7 +664,7 @@ class RedeemBench:
             for path, lanes in self.lanes.items():
                 redeemed = self.redeemed[path]
                 ids = select(Provider.id).where(Provider.public_id.in_(lanes.providers))
-                claims = dict(
+                by_status = dict(
                     connection.execute(
                         select(Redemption.status, func.count())
                         .where(Redemption.provider_id.in_(ids))
@@ -689,9 +691,12 @@ class RedeemBench:
                         .group_by(JournalEntry.kind)
                     ).all()
                 )
-                if claims != ({"approved": redeemed} if redeemed else {}) or events != 3 * redeemed:
+                if (
+                    by_status != ({"approved": redeemed} if redeemed else {})
+                    or events != 3 * redeemed
+                ):
                     raise BookError(
-                        f"{path}: redemptions by status {claims} and {events} events, the "
+                        f"{path}: redemptions by status {by_status} and {events} events, the "
                         f"providers reported {redeemed} redemptions"
                     )
                 if entries != ({"redeem": redeemed, "approve": redeemed} if redeemed else {}):

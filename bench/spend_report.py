@@ -21,8 +21,9 @@ What it compares, five runs each, alternating:
 - service: `services.reports.spend_report(uow, "440000")` (the province: every fact) and
   `spend_report(uow, "440300")` (a city and its districts), through a `UnitOfWork`;
 - baseline: the report's two GROUP BY scans (by center, programme, month and measure; by
-  category, provider and measure over the claim figures) and its read of the centers, through
-  sqlite3 / psycopg, results fetched — without the roll-up, the names or the unit of work.
+  category, provider and measure over the redemption figures) and its read of the centers,
+  through sqlite3 / psycopg, results fetched — without the roll-up, the names or the unit of
+  work.
 
 It checks that the service's province total equals the baseline's sums, and exits 1 if not.
 Environment: BENCH_ENTRIES, VOUCHER_BENCH_POSTGRES_URL.
@@ -176,14 +177,14 @@ def generate(
         category = rng.choice(CATEGORIES)
         subsidy = rng.randrange(1, FACE // 100) * 100
         yield entry("issue", [(center, programme, None, None, "committed", FACE)])
-        claim = (center, programme, provider, category)
-        yield entry("redeem", [(*claim, "redeemed", subsidy)])
+        attribution = (center, programme, provider, category)
+        yield entry("redeem", [(*attribution, "redeemed", subsidy)])
         fate = rng.random()
         if fate < 0.1:
-            yield entry("reject", [(*claim, "redeemed", -subsidy)])
+            yield entry("reject", [(*attribution, "redeemed", -subsidy)])
         else:
-            yield entry("approve", [(*claim, "approved", subsidy)])
-            yield entry("settle", [(*claim, "paid", subsidy)])
+            yield entry("approve", [(*attribution, "approved", subsidy)])
+            yield entry("settle", [(*attribution, "paid", subsidy)])
         if fate > 0.95:
             yield entry("expire", [(center, programme, None, None, "expired", FACE - subsidy)])
 

@@ -1,14 +1,14 @@
-"""Statement import: a bank's camt.053 of 10,000 lines paying 10,000 claims, reconciled by
-`services.reconciliation.import_statement`, then the same statement imported again.
+"""Statement import: a bank's camt.053 of 10,000 lines paying 10,000 redemptions, reconciled
+by `services.reconciliation.import_statement`, then the same statement imported again.
 
 Why it exists: finance staff pay providers in settlement batches (one item, one payment per
 provider) exported as pain.001, then import the bank's camt.053 statement, and only then does
-the ledger move the money from `payable` to `paid` (one `settle` entry per claim) and the
-claims become `settled`. A programme's payment run is one file of thousands of lines, and
-banks send the same money more than once (the file again, a reordered or overlapping file),
-so a re-import must find every line already imported and change nothing. Target: the import
-runs at 2,000 lines per second or more on PostgreSQL, and a re-import changes nothing and runs
-at least as fast as the import. Reading the XML is the part no implementation avoids, so it is
+the ledger move the money from `payable` to `paid` (one `settle` entry per redemption) and the
+redemptions become `settled`. A programme's payment run is one file of thousands of lines, and
+banks send the same money more than once (the file again, a reordered or overlapping file), so
+a re-import must find every line already imported and change nothing. Target: the import runs
+at 2,000 lines per second or more on PostgreSQL, and a re-import changes nothing and runs at
+least as fast as the import. Reading the XML is the part no implementation avoids, so it is
 measured in the same run, on the same file, as the reference.
 
 What it measures, on SQLite (a file) and PostgreSQL (a fresh `bench_<pid>` database), both
@@ -21,56 +21,56 @@ migrated with the real migrations, each with a statement of its own batch:
   `REPEATS`;
 - import: `import_statement(uow, filename="….xml", content=…, actor=finance,
   center_code="440300")` of the 10,000-line file, once, timed around the call (one
-  transaction: the lines matched to their items, 10,000 `settle` entries posted, items, claims
-  and the batch restated), through a `UnitOfWork` without the after-commit sequencing hook
-  (the sequencer runs once, at the end);
+  transaction: the lines matched to their items, 10,000 `settle` entries posted, items,
+  redemptions and the batch restated), through a `UnitOfWork` without the after-commit
+  sequencing hook (the sequencer runs once, at the end);
 - re-import, same bytes: the file again under another name — a replay found by its digest
   (once the file is parsed and its account locked, so two uploads at once take turns);
 - re-import, reordered: the same 10,000 bank lines shuffled, under another statement id — a
   new file whose every line is a duplicate (`settlement.overlap`, matched by the bank's
   references): it must come back `duplicate` 10,000 times, and the balances, the journal, the
-  spend facts, the items, the claims and the batch must be exactly as before (checked after
-  each re-import).
+  spend facts, the items, the redemptions and the batch must be exactly as before (checked
+  after each re-import).
 
 Set-up (not measured; its stages are timed on stderr): the Guangdong centers; a programme
 funded and allocated down to Nanshan (440305), one voucher of ¥1,000 per SME; 10,000 SMEs
 inserted in bulk (`bench.common.insert_smes`); their vouchers issued through the service
 (`bulk.issue`, real signatures); 10,000 approved providers in Shenzhen (440300), each with
-valid bank details and a 12-digit CNAPS code; one approved claim per provider on its own
+valid bank details and a 12-digit CNAPS code; one approved redemption per provider on its own
 SME's voucher (invoices of ¥1,000 to ¥1,499, half subsidised), so `settlement.build_batch`,
 which makes one item per provider, builds ONE batch of 10,000 items. The programme's funding
 account is set (`settlement.set_funding_account`, which registers it), and finance
 (`Role.CENTER_FINANCE`) builds and exports the batch through the services — not the reviewer
-who approved the claims: duties are separated. The statement is written by
-`tests.bank_files.camt053` (checked against the official schema) from the exported items:
-one booked debit per item, its reference as EndToEndId, its amount, the bank's own reference
+who approved the redemptions: duties are separated. The statement is written by
+`tests.bank_files.camt053` (checked against the official schema) from the exported items: one
+booked debit per item, its reference as EndToEndId, its amount, the bank's own reference
 (AcctSvcrRef) and the provider's account.
 
-The services register a provider and redeem a claim (submit, confirm, approve: three
-transactions) at about 50 claims a second on PostgreSQL here, over 3 minutes for 10,000 —
-and redeeming is not what is measured. So the first `PROBE` providers and claims go through
-the services (`providers.apply_provider`/`decide_provider`, `redemptions.submit_redemption`/
-`confirm_redemption`/`approve_redemption`) and the rest are written in bulk, in one
-transaction, with the rows and entries the services write: providers and their `pending`
-and `approved` events; claims in status `approved` with their request digest and their
-`submitted`, `confirmed` and `approved` events (by the provider, the SME and the reviewer);
-and the ledger part through `Journal.post_many` — a `redeem` entry (voucher → provider
-`pending`) and an `approve` entry (`pending` → `payable`) per claim, with the refs the
-services give them (programme, voucher, provider, redemption) and their spend facts
+The services register a provider and make a redemption (submit, confirm, approve: three
+transactions) at about 50 redemptions a second on PostgreSQL here, over 3 minutes for 10,000 —
+and redeeming is not what is measured. So the first `PROBE` providers and redemptions go
+through the services (`providers.apply_provider`/`decide_provider`,
+`redemptions.submit_redemption`/`confirm_redemption`/`approve_redemption`) and the rest are
+written in bulk, in one transaction, with the rows and entries the services write: providers
+and their `pending` and `approved` events; redemptions in status `approved` with their request
+digest and their `submitted`, `confirmed` and `approved` events (by the provider, the SME and
+the reviewer); and the ledger part through `Journal.post_many` — a `redeem` entry (voucher →
+provider `pending`) and an `approve` entry (`pending` → `payable`) per redemption, with the
+refs the services give them (programme, voucher, provider, redemption) and their spend facts
 (`spend_facts.record_all`). So the money really sits in each provider's `payable` account, put
-there by journal entries the replay accepts. The set-up then compares a bulk claim with a
-service claim — the claim's empty columns, its events, its entries' refs and account kinds,
-its spend facts — and stops on any difference. Left out: the SME's notification (outbox) row
-each submission queues; nothing reads it here.
+there by journal entries the replay accepts. The set-up then compares a redemption written in
+bulk with one made through the services — its empty columns, its events, its entries' refs and
+account kinds, its spend facts — and stops on any difference. Left out: the SME's notification
+(outbox) row each submission queues; nothing reads it here.
 
-Afterwards it checks the books — balances sum to zero and equal their postings; every item
-is paid, settled in full and its batch `paid`; every claim is `settled`; one `settle` entry
-and one spend fact per claim; each provider's `payable` and `pending` accounts hold nothing
-and its `paid` account its item's amount; the first import recorded 10,000 `paid` lines and
-the reordered one 10,000 `duplicate` lines; then the sequencer puts every entry in the Merkle
-log, a checkpoint is signed and `verify_ledger` checks all of it — and exits 1 on a failure.
-When PostgreSQL misses the target (or BENCH_PROFILE=1), a second programme's statement of
-`PROFILE_LINES` lines is imported under cProfile, with every SQL statement timed: the top
+Afterwards it checks the books — balances sum to zero and equal their postings; every item is
+paid, settled in full and its batch `paid`; every redemption is `settled`; one `settle` entry
+and one spend fact per redemption; each provider's `payable` and `pending` accounts hold
+nothing and its `paid` account its item's amount; the first import recorded 10,000 `paid` lines
+and the reordered one 10,000 `duplicate` lines; then the sequencer puts every entry in the
+Merkle log, a checkpoint is signed and `verify_ledger` checks all of it — and exits 1 on a
+failure. When PostgreSQL misses the target (or BENCH_PROFILE=1), a second programme's statement
+of `PROFILE_LINES` lines is imported under cProfile, with every SQL statement timed: the top
 functions by own time, the time by package and the statements by time are printed.
 
 Run from the project root: `.venv/bin/python -m bench.statement_import` (or `make bench`).
@@ -161,7 +161,7 @@ from voucher_app.wiring import unit_of_work
 
 LINES = int(os.environ.get("BENCH_LINES") or 10_000)
 TARGET = 2_000  # lines per second, import on PostgreSQL
-PROBE = 20  # providers and claims made through the services; the rest are written in bulk
+PROBE = 20  # providers and redemptions made through the services; the rest are written in bulk
 FACE_FEN = 100_000  # ¥1,000 vouchers
 REPEATS = 5  # runs of each parse reference; the best counts
 PROFILE_LINES = 2_000
@@ -174,7 +174,7 @@ CATEGORY = "legal"
 DESCRIPTION = "合同审查 contract review"
 ADMIN = Actor("bench-admin", Role.CENTER_ADMIN)
 STAFF = Actor("bench-staff", Role.CENTER_STAFF)  # issues the vouchers
-PROVIDER = Actor("bench-provider", Role.PROVIDER)  # submits the claims
+PROVIDER = Actor("bench-provider", Role.PROVIDER)  # submits the redemptions
 SME = Actor("bench-sme", Role.SME)  # confirms them
 REVIEWER = Actor("bench-reviewer", Role.CENTER_STAFF)  # approves them
 FINANCE = Actor("bench-finance", Role.CENTER_FINANCE)  # builds, exports, imports
@@ -239,7 +239,7 @@ def bare_read(content: bytes) -> tuple[int, int]:
     return named, total
 
 
-# --- set-up: providers and claims --------------------------------------------------------------
+# --- set-up: providers and redemptions ---------------------------------------------------------
 
 
 def insert_providers(database: Database, serials: Sequence[int], actor: Actor) -> int:
@@ -304,8 +304,8 @@ def insert_providers(database: Database, serials: Sequence[int], actor: Actor) -
 
 
 @dataclass(frozen=True, slots=True)
-class Claim:
-    """One claim to make: a provider's service paid by one SME's voucher."""
+class NewRedemption:
+    """One redemption to make: a provider's service paid by one SME's voucher."""
 
     provider: uuid.UUID
     voucher: uuid.UUID
@@ -323,13 +323,13 @@ class Claim:
         )
 
 
-def service_claim(uow: UnitOfWork, claim: Claim, keys: dict[str, Any]) -> uuid.UUID:
-    """The claim through the services: submitted, confirmed by the SME, approved."""
+def service_redemption(uow: UnitOfWork, new: NewRedemption, keys: dict[str, Any]) -> uuid.UUID:
+    """The redemption through the services: submitted, confirmed by the SME, approved."""
     view = redemptions.submit_redemption(
         uow,
-        provider_id=claim.provider,
-        proof=VoucherProof(token=claim.token),
-        service=claim.service(local_date(uow.clock.now())),
+        provider_id=new.provider,
+        proof=VoucherProof(token=new.token),
+        service=new.service(local_date(uow.clock.now())),
         actor=PROVIDER,
         public_keys=keys,
     )
@@ -344,13 +344,13 @@ def _chunks(values: Sequence[T]) -> Iterator[Sequence[T]]:
 
 
 @transaction
-def write_claims(
-    uow: UnitOfWork, programme_id: uuid.UUID, claims: Sequence[Claim]
+def write_redemptions(
+    uow: UnitOfWork, programme_id: uuid.UUID, new_redemptions: Sequence[NewRedemption]
 ) -> list[uuid.UUID]:
-    """Approved claims in bulk, in one transaction: what `submit_redemption`,
+    """Approved redemptions in bulk, in one transaction: what `submit_redemption`,
     `confirm_redemption` and `approve_redemption` write for each (the SME's notification
     aside), with the `redeem` and `approve` entries posted by `Journal.post_many`. Return the
-    claims' public ids."""
+    redemptions' public ids."""
     session = uow.session
     connection = session.connection()
     programme = session.execute(
@@ -358,7 +358,7 @@ def write_claims(
     ).one()
     vouchers: dict[uuid.UUID, Any] = {}
     provider_ids: dict[uuid.UUID, int] = {}
-    for chunk in _chunks(claims):
+    for chunk in _chunks(new_redemptions):
         vouchers.update(
             (row.public_id, row)
             for row in connection.execute(
@@ -367,38 +367,38 @@ def write_claims(
                     Voucher.public_id,
                     Voucher.issuing_center_id,
                     Voucher.subsidy_rate_bp,
-                ).where(Voucher.public_id.in_([claim.voucher for claim in chunk]))
+                ).where(Voucher.public_id.in_([new.voucher for new in chunk]))
             )
         )
         provider_ids.update(
             connection.execute(
                 select(Provider.public_id, Provider.id).where(
-                    Provider.public_id.in_([claim.provider for claim in chunk])
+                    Provider.public_id.in_([new.provider for new in chunk])
                 )
             ).all()
         )
     held = uow.journal.balances(
-        [accounts.voucher(str(claim.voucher)) for claim in claims], lock=True
+        [accounts.voucher(str(new.voucher)) for new in new_redemptions], lock=True
     )
     now = uow.clock.now()
     today = local_date(now)
     rows = []
-    for claim in claims:
-        voucher = vouchers[claim.voucher]
-        remaining = held[accounts.voucher(str(claim.voucher)).name]
-        digest = {"provider": str(claim.provider), **asdict(VoucherProof(token=claim.token))}
-        digest |= asdict(claim.service(today))
+    for new in new_redemptions:
+        voucher = vouchers[new.voucher]
+        remaining = held[accounts.voucher(str(new.voucher)).name]
+        digest = {"provider": str(new.provider), **asdict(VoucherProof(token=new.token))}
+        digest |= asdict(new.service(today))
         rows.append(
             {
                 "public_id": uuid.uuid4(),
                 "voucher_id": voucher.id,
-                "provider_id": provider_ids[claim.provider],
+                "provider_id": provider_ids[new.provider],
                 "product_id": None,
                 "category": CATEGORY,
                 "description": DESCRIPTION,
-                "invoice_number": claim.invoice,
-                "invoiced_fen": claim.invoiced_fen,
-                "subsidy_fen": subsidy_fen(claim.invoiced_fen, voucher.subsidy_rate_bp, remaining),
+                "invoice_number": new.invoice,
+                "invoiced_fen": new.invoiced_fen,
+                "subsidy_fen": subsidy_fen(new.invoiced_fen, voucher.subsidy_rate_bp, remaining),
                 "delivered_on": today,
                 "status": "approved",
                 "status_reason": None,
@@ -442,14 +442,14 @@ def write_claims(
     pid = str(programme_id)
     attributions = []
     flows: dict[EntryKind, list[NewEntry]] = {EntryKind.REDEEM: [], EntryKind.APPROVE: []}
-    for claim, row in zip(claims, rows, strict=True):
-        provider = str(claim.provider)
-        voucher_account = accounts.voucher(str(claim.voucher)).name
+    for new, row in zip(new_redemptions, rows, strict=True):
+        provider = str(new.provider)
+        voucher_account = accounts.voucher(str(new.voucher)).name
         pending = accounts.provider(AccountKind.PENDING, provider, pid).name
         payable = accounts.provider(AccountKind.PAYABLE, provider, pid).name
         refs = {
             "programme": pid,
-            "voucher": str(claim.voucher),
+            "voucher": str(new.voucher),
             "provider": provider,
             "redemption": str(row["public_id"]),
         }
@@ -463,7 +463,7 @@ def write_claims(
         attributions.append(
             spend_facts.Attribution(
                 programme.id,
-                vouchers[claim.voucher].issuing_center_id,
+                vouchers[new.voucher].issuing_center_id,
                 row["provider_id"],
                 CATEGORY,
             )
@@ -476,11 +476,11 @@ def write_claims(
     return [row["public_id"] for row in rows]
 
 
-def claim_shape(connection: Connection, claim: uuid.UUID) -> dict[str, Any]:
-    """What the books hold about a claim, less its values: its empty columns and status, its
-    events, its entries (kind, refs, the kinds of account they move money out of and into)
-    and each entry's spend facts."""
-    row = connection.execute(select(Redemption).where(Redemption.public_id == claim)).one()
+def redemption_shape(connection: Connection, public_id: uuid.UUID) -> dict[str, Any]:
+    """What the books hold about a redemption, less its values: its empty columns and status,
+    its events, its entries (kind, refs, the kinds of account they move money out of and
+    into) and each entry's spend facts."""
+    row = connection.execute(select(Redemption).where(Redemption.public_id == public_id)).one()
     events = connection.execute(
         select(RedemptionEvent.status, RedemptionEvent.actor_role, RedemptionEvent.details)
         .where(RedemptionEvent.redemption_id == row.id)
@@ -489,7 +489,7 @@ def claim_shape(connection: Connection, claim: uuid.UUID) -> dict[str, Any]:
     entries = []
     for entry_id, kind, refs in connection.execute(
         select(JournalEntry.id, JournalEntry.kind, JournalEntry.refs)
-        .where(JournalEntry.refs["redemption"].as_string() == str(claim))
+        .where(JournalEntry.refs["redemption"].as_string() == str(public_id))
         .order_by(JournalEntry.id)
     ):
         moves = connection.execute(
@@ -541,7 +541,7 @@ class Books:
     postings: int
     facts: int
     items: list[tuple[Any, ...]]
-    claims: list[tuple[Any, ...]]
+    redemptions: list[tuple[Any, ...]]
     batches: list[tuple[Any, ...]]
 
 
@@ -581,8 +581,9 @@ class StatementBench:
         self.database.dispose()
 
     def prepare(self, name: str, count: int, funding: BankDetails, probe: int) -> Payments:
-        """A programme with `count` approved claims (the first `probe` through the services),
-        its funding account, and its batch built and exported by finance; the statement."""
+        """A programme with `count` approved redemptions (the first `probe` through the
+        services), its funding account, and its batch built and exported by finance; the
+        statement."""
         label, uow = self.label, self.uow
         began = time.perf_counter()
         programme = voucher_programme(
@@ -610,8 +611,8 @@ class StatementBench:
             }
         stage(label, f"{name}: programme and {count:,} vouchers (bulk.issue)", began)
         tag = f"R{next(self.rounds)}"  # names this round's invoices and bank references
-        claims = [
-            Claim(
+        new_redemptions = [
+            NewRedemption(
                 provider=self.providers[n],
                 voucher=issued[uscc][0],
                 token=issued[uscc][1],
@@ -621,22 +622,22 @@ class StatementBench:
             for n, uscc in enumerate(self.usccs[:count])
         ]
         began = time.perf_counter()
-        made = [service_claim(uow, claim, self.keys) for claim in claims[:probe]]
+        made = [service_redemption(uow, new, self.keys) for new in new_redemptions[:probe]]
         serviced = time.perf_counter() - began
-        written = write_claims(uow, programme, claims[probe:])
+        written = write_redemptions(uow, programme, new_redemptions[probe:])
         stage(
             label,
-            f"{name}: {probe} claims through the services ({serviced:.1f} s) and "
+            f"{name}: {probe} redemptions through the services ({serviced:.1f} s) and "
             f"{len(written):,} in bulk",
             began,
         )
         if made and written:
             with self.database.engine.connect() as connection:
-                by_services = claim_shape(connection, made[0])
-                in_bulk = claim_shape(connection, written[0])
+                by_services = redemption_shape(connection, made[0])
+                in_bulk = redemption_shape(connection, written[0])
             if by_services != in_bulk:
                 raise BookError(
-                    "a claim written in bulk differs from the services' claim:\n"
+                    "a redemption written in bulk differs from the services' one:\n"
                     f"  services: {by_services}\n  bulk:     {in_bulk}"
                 )
         began = time.perf_counter()
@@ -771,7 +772,7 @@ class StatementBench:
                         f"provider {provider} holds {balances} fen pending, payable and paid; "
                         f"its item paid {owed}"
                     )
-            claims = Counter(
+            by_status = Counter(
                 dict(
                     connection.execute(
                         select(Redemption.status, func.count())
@@ -800,13 +801,13 @@ class StatementBench:
                 )
             ).scalar_one()
             expected = len(payments.items)
-            if (claims, settle_entries, settle_facts) != (
+            if (by_status, settle_entries, settle_facts) != (
                 Counter({"settled": expected}),
                 expected,
                 expected,
             ):
                 raise BookError(
-                    f"claims by status {dict(claims)}, {settle_entries} settle entries and "
+                    f"redemptions by status {dict(by_status)}, {settle_entries} settle entries and "
                     f"{settle_facts} of their spend facts; expected {expected} of each, settled"
                 )
             for statement, outcome in ((first, "paid"), (resent, "duplicate")):
@@ -1001,7 +1002,7 @@ def bench_backend(backend: str, url: str) -> list[Measured]:
         leaves, sequencing, verifying = sequence_and_verify(bench.uow)
         print(
             f"{label}: books check out (balances; {LINES:,} items paid and settled, batch paid; "
-            f"{LINES:,} claims settled, settle entries and spend facts; provider accounts; "
+            f"{LINES:,} redemptions settled, settle entries and spend facts; provider accounts; "
             f"{LINES:,} paid and {LINES:,} duplicate lines; both re-imports changed nothing); "
             f"sequenced {leaves:,} entries in {sequencing:.1f} s, checkpoint signed, "
             f"verify_ledger OK in {verifying:.1f} s"
@@ -1059,9 +1060,9 @@ def report(lines: Sequence[Measured]) -> None:
 
 def main() -> int:
     print(
-        f"Statement import: a camt.053 of {LINES:,} lines paying {LINES:,} claims (one batch of "
-        f"{LINES:,} items), imported, then re-imported as the same bytes and reordered, next to "
-        f"the bare lxml parse of the same file"
+        f"Statement import: a camt.053 of {LINES:,} lines paying {LINES:,} redemptions (one "
+        f"batch of {LINES:,} items), imported, then re-imported as the same bytes and reordered, "
+        f"next to the bare lxml parse of the same file"
     )
     return for_each_backend(bench_backend, report)
 
