@@ -52,11 +52,11 @@ and redeeming is not what is measured. So the first `PROBE` providers and redemp
 through the services (`providers.apply_provider`/`decide_provider`,
 `redemptions.submit_redemption`/`confirm_redemption`/`approve_redemption`) and the rest are
 written in bulk, in one transaction, with the rows and entries the services write: providers
-and their `pending` and `approved` events; redemptions in status `approved` with their request
-digest and their `submitted`, `confirmed` and `approved` events (by the provider, the SME and
-the reviewer); and the ledger part through `Journal.post_many` — a `redeem` entry (voucher →
-provider `pending`) and an `approve` entry (`pending` → `payable`) per redemption, with the
-refs the services give them (programme, voucher, provider, redemption) and their spend facts
+and their `pending` and `approved` events; redemptions in status `approved` with their
+`submitted`, `confirmed` and `approved` events (by the provider, the SME and the reviewer); and
+the ledger part through `Journal.post_many` — a `redeem` entry (voucher → provider `pending`)
+and an `approve` entry (`pending` → `payable`) per redemption, with the refs the services give
+them (programme, voucher, provider, redemption) and their spend facts
 (`spend_facts.record_all`). So the money really sits in each provider's `payable` account, put
 there by journal entries the replay accepts. The set-up then compares a redemption written in
 bulk with one made through the services — its empty columns, its events, its entries' refs and
@@ -80,9 +80,7 @@ BENCH_LINES (default 10000) is the statement's length; VOUCHER_BENCH_POSTGRES_UR
 from __future__ import annotations
 
 import cProfile
-import hashlib
 import itertools
-import json
 import os
 import pstats
 import random
@@ -93,7 +91,7 @@ import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, TypeVar
 
@@ -386,8 +384,6 @@ def write_redemptions(
     for new in new_redemptions:
         voucher = vouchers[new.voucher]
         remaining = held[accounts.voucher(str(new.voucher)).name]
-        digest = {"provider": str(new.provider), **asdict(VoucherProof(token=new.token))}
-        digest |= asdict(new.service(today))
         rows.append(
             {
                 "public_id": uuid.uuid4(),
@@ -405,10 +401,7 @@ def write_redemptions(
                 "submitted_at": now,
                 "confirm_by": now + timedelta(days=programme.confirmation_days),
                 "idempotency_key": None,
-                # `redemptions._digest`: what the submission asked for.
-                "request_digest": hashlib.sha256(
-                    json.dumps(digest, sort_keys=True, default=str).encode()
-                ).digest(),
+                "request_digest": None,  # no longer written by `submit_redemption`
                 "settlement_item_id": None,
             }
         )
