@@ -431,16 +431,24 @@ def _break_cnaps(uow: UnitOfWork, provider_id: uuid.UUID) -> None:
     row.bank_cnaps = None
 
 
+def _export_without_cnaps(
+    world: World, provider: ProviderView
+) -> tuple[BatchView, InvalidBankDetails]:
+    """A batch paying `provider`, whose CNAPS code went missing, and its export's refusal."""
+    _break_cnaps(world.uow, provider.id)
+    batch = settlement.build_batch(world.uow, world.programme, CENTER, FINANCE)
+    with pytest.raises(InvalidBankDetails) as refused:
+        settlement.export_batch(world.uow, batch.id, FINANCE)
+    return batch, refused.value
+
+
 def test_an_export_refuses_bank_details_that_do_not_route_and_names_the_provider(
     paying: tuple[World, ProviderView],
 ) -> None:
     world, second = paying
-    _break_cnaps(world.uow, second.id)
-    batch = settlement.build_batch(world.uow, world.programme, CENTER, FINANCE)
-    with pytest.raises(InvalidBankDetails) as refused:
-        settlement.export_batch(world.uow, batch.id, FINANCE)
-    assert refused.value.details == {"field": "bank_cnaps", "provider": second.uscc}
-    assert second.name in refused.value.message
+    batch, refused = _export_without_cnaps(world, second)
+    assert refused.details == {"field": "bank_cnaps", "provider": second.uscc}
+    assert second.name in refused.message
     assert settlement.get_batch(world.uow, batch.id).status == "draft"
     providers.change_bank_account(
         world.uow,
@@ -455,12 +463,9 @@ def test_an_exports_refusal_of_bank_details_reads_on_the_page_naming_the_provide
     paying: tuple[World, ProviderView],
 ) -> None:
     world, second = paying
-    _break_cnaps(world.uow, second.id)
-    batch = settlement.build_batch(world.uow, world.programme, CENTER, FINANCE)
-    with pytest.raises(InvalidBankDetails) as refused:
-        settlement.export_batch(world.uow, batch.id, FINANCE)
-    assert said(refused.value) == f"服务机构 {second.name}（{second.uscc}）：请填写开户行联行号"
-    assert said(refused.value, "en") == (
+    _, refused = _export_without_cnaps(world, second)
+    assert said(refused) == f"服务机构 {second.name}（{second.uscc}）：请填写开户行联行号"
+    assert said(refused, "en") == (
         f"Provider {second.name} ({second.uscc}): Fill in the CNAPS code of the account's branch."
     )
 
