@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import date
 
 from sqlalchemy import select
 
@@ -34,24 +33,12 @@ from voucher_app.services import spend_facts
 from voucher_app.services.centers import is_within
 
 
-@dataclass(frozen=True, slots=True)
-class ProgrammeView:
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ProgrammeView(ProgrammeTerms):
+    """A programme as recorded: its terms, its id and what has been funded so far."""
+
     id: uuid.UUID
-    name: str
-    owner_center: str
-    period_start: date
-    period_end: date
-    total_budget_fen: int
     funded_fen: int
-    subsidy_rate_bp: int
-    sme_cap_fen: int
-    voucher_face_value_fen: int
-    voucher_validity_days: int
-    partial_spending: bool
-    service_categories: tuple[str, ...]
-    accepted_sizes: tuple[SizeClass, ...]
-    accepted_industries: tuple[str, ...]
-    confirmation_days: int
 
 
 def _programme_view(uow: UnitOfWork, programme: Programme) -> ProgrammeView:

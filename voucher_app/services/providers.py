@@ -76,18 +76,14 @@ class ProductTerms:
     fee_rules: str
 
 
-@dataclass(frozen=True, slots=True)
-class ProductView:
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ProductView(ProductTerms):
+    """A product in the catalogue: its terms, whose it is, and how it was rated."""
+
     id: uuid.UUID
     provider_id: uuid.UUID
     provider_name: str
     center: str
-    name: str
-    category: str
-    price_fen: int
-    standard: str
-    time_limit_days: int
-    fee_rules: str
     #: How SMEs rated this product, and the provider over all its services.
     rating: RatingSummary = field(default_factory=RatingSummary)
     provider_rating: RatingSummary = field(default_factory=RatingSummary)
@@ -353,16 +349,16 @@ def _publish(uow: UnitOfWork, provider: Provider, terms: ProductTerms) -> Produc
 
 def _product_view(product: Product, provider: Provider, center: str) -> ProductView:
     return ProductView(
-        product.public_id,
-        provider.public_id,
-        provider.name,
-        center,
-        product.name,
-        product.category,
-        product.price_fen,
-        product.standard,
-        product.time_limit_days,
-        product.fee_rules,
+        id=product.public_id,
+        provider_id=provider.public_id,
+        provider_name=provider.name,
+        center=center,
+        name=product.name,
+        category=product.category,
+        price_fen=product.price_fen,
+        standard=product.standard,
+        time_limit_days=product.time_limit_days,
+        fee_rules=product.fee_rules,
     )
 
 
