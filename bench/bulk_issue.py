@@ -13,11 +13,12 @@ migrated with the real migrations:
   and allocated down to Nanshan (440305), one voucher per SME (the cap is one face value), and
   10,000 SMEs with valid codes inserted in bulk (`bench.common.insert_smes`: registration is
   not what is measured); a CSV file of their codes (`uscc,name`) in a temporary folder;
-- dry run: reading the file, `bulk.read_rows` and `bulk.dry_run`, which makes every claim
-  for real (`vouchers.claim_many_within`, `BATCH` rows at a time) in one transaction and rolls
-  it back; every row must come back `would_issue`, and no voucher may be left behind;
-- real run: reading the file, `bulk.read_rows` and `bulk.issue` (`BATCH` rows per transaction,
-  each row under an idempotency key naming the programme, the list and the SME, with a real
+- dry run: reading the file, `bulk.read_rows` and `bulk.issue_from_list(dry_run=True)`, which
+  makes every claim for real (`vouchers.claim_many_within`, `BATCH` rows at a time) in one
+  transaction and rolls it back; every row must come back `would_issue`, and no voucher may be
+  left behind;
+- real run: reading the file, `bulk.read_rows` and `bulk.issue_from_list` (`BATCH` rows per
+  transaction, each row under a key naming the programme, the list and the SME, with a real
   Ed25519 voucher key), through a `UnitOfWork` without the after-commit sequencing hook; every
   row must come back `issued`;
 - raw-SQL baseline: `RawBulkIssuer`, the real run's statements (the spend facts included) with
@@ -31,8 +32,8 @@ face values of allowances; the district's budget dropped by exactly 10,000 face 
 programme's funding did not move; every voucher's account holds its face value; balances sum
 to zero and equal their postings; a sample of tokens verifies; and for the baseline, one
 voucher per SME and its budget down by as much — and exits 1 on a failure.
-When PostgreSQL misses the target, `bulk.issue` of 1,000 more rows (a second programme) runs
-under cProfile and the top 15 functions by own time are printed.
+When PostgreSQL misses the target, `bulk.issue_from_list` of 1,000 more rows (a second
+programme) runs under cProfile and the top 15 functions by own time are printed.
 
 Run from the project root: `.venv/bin/python -m bench.bulk_issue` (or `make bench`).
 BENCH_VOUCHERS (default 10000) is the file's length; VOUCHER_BENCH_POSTGRES_URL the server.
@@ -450,16 +451,21 @@ class BulkBench:
             raise BookError(f"baseline: {issued} issued, {count} vouchers, budget {left}")
 
     def dry_run(self) -> BulkReport:
-        return self.run(bulk.dry_run)
+        return self.run(dry_run=True)
 
     def issue(self) -> BulkReport:
-        return self.run(bulk.issue)
+        return self.run(dry_run=False)
 
-    def run(self, step: Callable[..., BulkReport]) -> BulkReport:
-        """`bulk.dry_run` or `bulk.issue` of the file, as a center's staff member sends it."""
+    def run(self, *, dry_run: bool) -> BulkReport:
+        """`bulk.issue_from_list` of the file, as a center's staff member sends it."""
         rows = read_listing(self.listing)
-        return step(
-            self.uow, programme_id=self.programme, rows=rows, actor=STAFF, signer=self.signer
+        return bulk.issue_from_list(
+            self.uow,
+            programme_id=self.programme,
+            rows=rows,
+            actor=STAFF,
+            signer=self.signer,
+            dry_run=dry_run,
         )
 
     def vouchers_issued(self) -> int:
@@ -537,18 +543,19 @@ class BulkBench:
                 raise BookError(f"a token does not check out: {check}")
 
     def profile_issue(self, rows: int) -> tuple[pstats.Stats, float]:
-        """`bulk.issue` of the first `rows` SMEs into a second programme, under cProfile."""
+        """`bulk.issue_from_list` of the first `rows` SMEs into a second programme, profiled."""
         programme = self.new_programme("Bulk issue benchmark (profiled)", rows)
         listing = [Row(line, uscc) for line, uscc in enumerate(self.usccs[:rows], start=2)]
         profile = cProfile.Profile()
         began = time.perf_counter()
         profile.enable()
-        report = bulk.issue(
+        report = bulk.issue_from_list(
             self.uow,
             programme_id=programme,
             rows=listing,
             actor=STAFF,
             signer=self.signer,
+            dry_run=False,
         )
         profile.disable()
         took = time.perf_counter() - began
@@ -594,8 +601,8 @@ def print_profile(stats: pstats.Stats, rows: int, took: float, top: int) -> None
     entries = stats.stats.items()  # type: ignore[attr-defined]
     table = sorted(entries, key=lambda item: item[1][2], reverse=True)[:top]
     print(
-        f"\nPostgreSQL: cProfile of bulk.issue, {rows:,} rows in {took:.1f} s under the profiler "
-        f"(top {top} by own time; per row = own time / {rows:,} rows)"
+        f"\nPostgreSQL: cProfile of bulk.issue_from_list, {rows:,} rows in {took:.1f} s under the "
+        f"profiler (top {top} by own time; per row = own time / {rows:,} rows)"
     )
     print_table(
         ["function", "calls", "own s", "own µs/row", "cumulative s"],
@@ -658,7 +665,7 @@ def bench_backend(backend: str, url: str, folder: Path) -> list[Measured]:
             Measured("read_rows + issue", backend, real.issued, real_seconds),
         ]
         if backend == "postgresql" and measured[-1].rate < TARGET:
-            print(f"{label}: profiling bulk.issue …", file=sys.stderr)
+            print(f"{label}: profiling bulk.issue_from_list …", file=sys.stderr)
             rows = min(PROFILE_ROWS, VOUCHERS)
             stats, took = bench.profile_issue(rows)
             print_profile(stats, rows, took, PROFILE_TOP)

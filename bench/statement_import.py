@@ -35,7 +35,7 @@ migrated with the real migrations, each with a statement of its own batch:
 Set-up (not measured; its stages are timed on stderr): the Guangdong centers; a programme
 funded and allocated down to Nanshan (440305), one voucher of ¥1,000 per SME; 10,000 SMEs
 inserted in bulk (`bench.common.insert_smes`); their vouchers issued through the service
-(`bulk.issue`, real signatures); 10,000 approved providers in Shenzhen (440300), each with
+(`bulk.issue_from_list`, real signatures); 10,000 approved providers in Shenzhen (440300), each with
 valid bank details and a 12-digit CNAPS code; one approved redemption per provider on its own
 SME's voucher (invoices of ¥1,000 to ¥1,499, half subsidised), so `settlement.build_batch`,
 which makes one item per provider, builds ONE batch of 10,000 items. The programme's funding
@@ -589,7 +589,9 @@ class StatementBench:
             name=name,
         )
         rows = [Row(line, uscc) for line, uscc in enumerate(self.usccs[:count], start=2)]
-        report = bulk.issue(uow, programme_id=programme, rows=rows, actor=STAFF, signer=self.signer)
+        report = bulk.issue_from_list(
+            uow, programme_id=programme, rows=rows, actor=STAFF, signer=self.signer, dry_run=False
+        )
         if report.issued != count:
             raise BookError(f"{report.issued} of {count} vouchers issued")
         with self.database.engine.connect() as connection:

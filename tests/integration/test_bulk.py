@@ -68,13 +68,13 @@ def run(
     batch: str | None = None,
     center: str | None = None,
 ) -> bulk.BulkReport:
-    step = bulk.dry_run if dry else bulk.issue
-    return step(
+    return bulk.issue_from_list(
         uow,
         programme_id=programme.id,
         rows=rows,
         actor=factories.ADMIN,
         signer=signer,
+        dry_run=dry,
         batch=batch,
         center=center,
     )

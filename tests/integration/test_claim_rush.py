@@ -163,8 +163,14 @@ def bulk_issuing(
     programme_id: uuid.UUID, usccs: list[str], signer: VoucherSigner
 ) -> Callable[[UnitOfWork], bulk.BulkReport]:
     rows = [bulk.Row(line, uscc) for line, uscc in enumerate(usccs, start=2)]
-    return lambda own: bulk.issue(
-        own, programme_id=programme_id, rows=rows, actor=ADMIN, signer=signer, batch="rush"
+    return lambda own: bulk.issue_from_list(
+        own,
+        programme_id=programme_id,
+        rows=rows,
+        actor=ADMIN,
+        signer=signer,
+        dry_run=False,
+        batch="rush",
     )
 
 

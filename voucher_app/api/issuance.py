@@ -73,13 +73,13 @@ class Issuance(MethodView):
         nothing is issued and each row says what would happen."""
         filename, content = read_upload(form["file"])
         parts = current()
-        run = bulk.dry_run if form["dry_run"] else bulk.issue
-        return run(
+        return bulk.issue_from_list(
             parts.uow(),
             programme_id=programme_id,
             rows=bulk.read_rows(filename, content, max_rows=parts.max_table_rows),
             actor=signed_in().actor,
             signer=parts.voucher_signer(),
+            dry_run=form["dry_run"],
             batch=form["batch"],
             center=form["center"],
         )

@@ -125,13 +125,13 @@ def vouchers_issue_bulk(
     """Issue a voucher to each SME in LISTING (.csv or .xlsx with a `uscc` column)."""
     parts = current()
     rows = bulk.read_rows(listing.name, listing.read_bytes(), max_rows=current().max_table_rows)
-    run = bulk.dry_run if dry_run else bulk.issue
-    report = run(
+    report = bulk.issue_from_list(
         parts.uow(),
         programme_id=programme_id,
         rows=rows,
         actor=cli_actor(),
         signer=parts.voucher_signer(),
+        dry_run=dry_run,
         batch=batch,
     )
     for row in report.rows:

@@ -98,20 +98,52 @@ def batch_name(rows: list[Row]) -> str:
     return hashlib.sha256("\n".join(codes).encode()).hexdigest()[:24]
 
 
-def dry_run(
+BATCH = vouchers.MAX_CLAIMS_AT_ONCE  # rows per transaction
+
+
+def issue_from_list(
     uow: UnitOfWork,
     *,
     programme_id: uuid.UUID,
     rows: list[Row],
     actor: Actor,
     signer: VoucherSigner,
+    dry_run: bool,
     batch: str | None = None,
     center: str | None = None,
+    progress: Progress | None = None,
 ) -> BulkReport:
-    """What `issue` would do with each row: the real claims, in a transaction rolled back.
-    (One transaction, so that caps and budgets count across the file: it reports no progress,
-    which would need a second writer while it holds SQLite's lock.)"""
+    """Claim a voucher for each row, `BATCH` rows per transaction (see the module docstring);
+    with `dry_run`, say what that would do instead: the real claims, in one transaction rolled
+    back, so that caps and budgets count across the file (it reports no progress, which would
+    need a second writer while it holds SQLite's lock).
+
+    `batch` defaults to `batch_name(rows)`; a center that means to issue the same list again
+    (a second round of a programme that allows two vouchers) names the round instead. With
+    `center`, only SMEs at home in that center or below it are issued to; the others are
+    refused as `outside_center`.
+    """
     name = batch or batch_name(rows)
+    if dry_run:
+        return _dry_run(uow, programme_id, rows, actor, signer, name, center)
+    within = _read_homes_within(uow, center)
+    outcomes: list[RowOutcome] = []
+    for part in _batches(rows):
+        outcomes += _issue_batch(uow, programme_id, part, actor, signer, name, within)
+        if progress is not None:
+            progress(len(outcomes), len(rows))
+    return BulkReport(False, outcomes)
+
+
+def _dry_run(  # noqa: PLR0917 - the private half of `issue_from_list`
+    uow: UnitOfWork,
+    programme_id: uuid.UUID,
+    rows: list[Row],
+    actor: Actor,
+    signer: VoucherSigner,
+    name: str,
+    center: str | None,
+) -> BulkReport:
     with uow:  # never committed: leaving the block rolls everything back
         within = _homes_within(uow, center)
         outcomes = [
@@ -128,37 +160,6 @@ def dry_run(
             for o in outcomes
         ],
     )
-
-
-BATCH = vouchers.MAX_CLAIMS_AT_ONCE  # rows per transaction
-
-
-def issue(
-    uow: UnitOfWork,
-    *,
-    programme_id: uuid.UUID,
-    rows: list[Row],
-    actor: Actor,
-    signer: VoucherSigner,
-    batch: str | None = None,
-    center: str | None = None,
-    progress: Progress | None = None,
-) -> BulkReport:
-    """Claim a voucher for each row, `BATCH` rows per transaction (see the module docstring).
-
-    `batch` defaults to `batch_name(rows)`; a center that means to issue the same list again
-    (a second round of a programme that allows two vouchers) names the round instead. With
-    `center`, only SMEs at home in that center or below it are issued to; the others are
-    refused as `outside_center`.
-    """
-    name = batch or batch_name(rows)
-    within = _read_homes_within(uow, center)
-    outcomes: list[RowOutcome] = []
-    for part in _batches(rows):
-        outcomes += _issue_batch(uow, programme_id, part, actor, signer, name, within)
-        if progress is not None:
-            progress(len(outcomes), len(rows))
-    return BulkReport(False, outcomes)
 
 
 def _homes_within(uow: UnitOfWork, center: str | None) -> frozenset[int] | None:
@@ -179,7 +180,7 @@ def _batches(rows: list[Row]) -> list[list[Row]]:
 
 
 @transaction
-def _issue_batch(  # noqa: PLR0917 - the private half of `issue`
+def _issue_batch(  # noqa: PLR0917 - the private half of `issue_from_list`
     uow: UnitOfWork,
     programme_id: uuid.UUID,
     rows: list[Row],

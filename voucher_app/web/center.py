@@ -244,10 +244,10 @@ def _issuance_job(params: dict[str, Any], upload: bytes | None) -> background.Jo
             "signer": parts.voucher_signer(),
             "center": code,
         }
-        if params["dry_run"]:  # one transaction: no progress to show until it ends
-            report = bulk.dry_run(parts.uow(), **arguments)
-        else:
-            report = bulk.issue(parts.uow(), **arguments, progress=progress)
+        # A dry run is one transaction: no progress to show until it ends.
+        report = bulk.issue_from_list(
+            parts.uow(), **arguments, dry_run=params["dry_run"], progress=progress
+        )
         shown = [dataclasses.asdict(row) for row in report.rows[:SHOWN_ROWS]]
         return {
             "dry_run": report.dry_run,
