@@ -124,7 +124,7 @@ def vouchers_issue_bulk(
 ) -> None:
     """Issue a voucher to each SME in LISTING (.csv or .xlsx with a `uscc` column)."""
     parts = current()
-    rows = bulk.read_rows(listing.name, listing.read_bytes(), max_rows=current().max_table_rows)
+    rows = bulk.read_rows(listing.name, listing.read_bytes(), max_rows=parts.max_table_rows)
     report = bulk.issue_from_list(
         parts.uow(),
         programme_id=programme_id,

@@ -19,6 +19,7 @@ claim's hot path reads a programme on every call.
 from __future__ import annotations
 
 import uuid
+from abc import ABC, abstractmethod
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import Select, bindparam, select
@@ -163,13 +164,14 @@ USERS = Lookup(User, User.public_id, UnknownUser, "user", "user")
 VOUCHERS = Lookup(Voucher, Voucher.public_id, UnknownVoucher, "voucher", "voucher")
 
 
-class Repositories:
+class Repositories(ABC):
     """What a unit of work offers its services: a repository per kind of row, bound to the
     session of the transaction in progress (each use takes the session of the moment)."""
 
     @property
+    @abstractmethod
     def session(self) -> Session:
-        raise NotImplementedError
+        """The session of the transaction in progress (the unit of work's)."""
 
     @property
     def centers(self) -> Centers:
