@@ -26,24 +26,6 @@ blp = Blueprint("redemptions", __name__, description="Providers' redemptions on 
 REDEMPTION = scope_by(access.redemption_scope, "redemption_id")
 
 
-class SubmitRequest(Schema):
-    token = fields.String(load_default=None, validate=validate.Length(min=1, max=MAX_TOKEN))
-    human_code = fields.String(load_default=None, validate=validate.Length(min=1, max=20))
-    passcode = fields.String(load_default=None, validate=validate.Length(min=1, max=12))
-    product_id = fields.UUID(load_default=None)
-    category = fields.String(load_default=None, validate=validate.Length(min=1, max=40))
-    description = fields.String(load_default="", validate=validate.Length(max=500))
-    invoice_number = fields.String(required=True, validate=validate.Length(min=1, max=64))
-    invoiced_fen = fields.Integer(required=True, strict=True, validate=validate.Range(1, MAX_FEN))
-    delivered_on = fields.Date(required=True)
-
-    @validates_schema
-    def _one_proof(self, data: dict[str, Any], **_: Any) -> None:
-        by_code = data.get("human_code") is not None or data.get("passcode") is not None
-        if (data.get("token") is not None) == by_code:
-            raise ValidationError("send the voucher's token, or its human code and passcode")
-
-
 class CorrectionRequest(Schema):
     """What a corrected redemption sends again: the service, invoice and delivery."""
 
@@ -53,6 +35,21 @@ class CorrectionRequest(Schema):
     invoice_number = fields.String(required=True, validate=validate.Length(min=1, max=64))
     invoiced_fen = fields.Integer(required=True, strict=True, validate=validate.Range(1, MAX_FEN))
     delivered_on = fields.Date(required=True)
+
+
+class SubmitRequest(CorrectionRequest):
+    """A new redemption: the voucher's proof (its token, or its human code and passcode) with
+    the service, invoice and delivery."""
+
+    token = fields.String(load_default=None, validate=validate.Length(min=1, max=MAX_TOKEN))
+    human_code = fields.String(load_default=None, validate=validate.Length(min=1, max=20))
+    passcode = fields.String(load_default=None, validate=validate.Length(min=1, max=12))
+
+    @validates_schema
+    def _one_proof(self, data: dict[str, Any], **_: Any) -> None:
+        by_code = data.get("human_code") is not None or data.get("passcode") is not None
+        if (data.get("token") is not None) == by_code:
+            raise ValidationError("send the voucher's token, or its human code and passcode")
 
 
 def _service(body: dict[str, Any]) -> Service:
