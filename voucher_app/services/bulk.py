@@ -123,33 +123,35 @@ def issue_from_list(
     `center`, only SMEs at home in that center or below it are issued to; the others are
     refused as `outside_center`.
     """
-    name = batch or batch_name(rows)
+    issuance = _Issuance(
+        programme_id, actor, signer, batch or batch_name(rows), _homes_within(uow, center)
+    )
     if dry_run:
-        return _dry_run(uow, programme_id, rows, actor, signer, name, center)
-    within = _read_homes_within(uow, center)
+        return _dry_run(uow, issuance, rows)
     outcomes: list[RowOutcome] = []
     for part in _batches(rows):
-        outcomes += _issue_batch(uow, programme_id, part, actor, signer, name, within)
+        outcomes += _issue_batch(uow, issuance, part)
         if progress is not None:
             progress(len(outcomes), len(rows))
     return BulkReport(False, outcomes)
 
 
-def _dry_run(  # noqa: PLR0917 - the private half of `issue_from_list`
-    uow: UnitOfWork,
-    programme_id: uuid.UUID,
-    rows: list[Row],
-    actor: Actor,
-    signer: VoucherSigner,
-    name: str,
-    center: str | None,
-) -> BulkReport:
+@dataclass(frozen=True, slots=True)
+class _Issuance:
+    """What every row of one list is claimed with: the programme, who issues and signs, the
+    batch the rows' keys name, and the centers whose SMEs it may reach (None: any)."""
+
+    programme_id: uuid.UUID
+    actor: Actor
+    signer: VoucherSigner
+    batch: str
+    within: frozenset[int] | None
+
+
+def _dry_run(uow: UnitOfWork, issuance: _Issuance, rows: list[Row]) -> BulkReport:
     with uow:  # never committed: leaving the block rolls everything back
-        within = _homes_within(uow, center)
         outcomes = [
-            outcome
-            for part in _batches(rows)
-            for outcome in _claim_rows(uow, programme_id, part, actor, signer, name, within)
+            outcome for part in _batches(rows) for outcome in _claim_rows(uow, issuance, part)
         ]
     return BulkReport(
         True,
@@ -162,17 +164,13 @@ def _dry_run(  # noqa: PLR0917 - the private half of `issue_from_list`
     )
 
 
+@read_only
 def _homes_within(uow: UnitOfWork, center: str | None) -> frozenset[int] | None:
-    """The centers whose SMEs an upload for `center` may reach (None: any)."""
+    """The centers whose SMEs an upload for `center` may reach (None: any), read in a snapshot
+    of its own (the real run's batches each commit)."""
     if center is None:
         return None
     return frozenset(subtree_ids(uow.session, uow.centers.by_code(center).id))
-
-
-@read_only
-def _read_homes_within(uow: UnitOfWork, center: str | None) -> frozenset[int] | None:
-    """`_homes_within` in a snapshot of its own (the real run's batches each commit)."""
-    return _homes_within(uow, center)
 
 
 def _batches(rows: list[Row]) -> list[list[Row]]:
@@ -180,27 +178,11 @@ def _batches(rows: list[Row]) -> list[list[Row]]:
 
 
 @transaction
-def _issue_batch(  # noqa: PLR0917 - the private half of `issue_from_list`
-    uow: UnitOfWork,
-    programme_id: uuid.UUID,
-    rows: list[Row],
-    actor: Actor,
-    signer: VoucherSigner,
-    batch: str,
-    within: frozenset[int] | None,
-) -> list[RowOutcome]:
-    return _claim_rows(uow, programme_id, rows, actor, signer, batch, within)
+def _issue_batch(uow: UnitOfWork, issuance: _Issuance, rows: list[Row]) -> list[RowOutcome]:
+    return _claim_rows(uow, issuance, rows)
 
 
-def _claim_rows(  # noqa: PLR0917 - private, called twice with the same arguments
-    uow: UnitOfWork,
-    programme_id: uuid.UUID,
-    rows: list[Row],
-    actor: Actor,
-    signer: VoucherSigner,
-    batch: str,
-    within: frozenset[int] | None,
-) -> list[RowOutcome]:
+def _claim_rows(uow: UnitOfWork, issuance: _Issuance, rows: list[Row]) -> list[RowOutcome]:
     """Claim for each row inside the caller's open transaction (`vouchers.claim_many_within`)."""
     outcomes: list[RowOutcome | None] = [None] * len(rows)
     wanted: dict[str, int] = {}  # code → the position of its first row
@@ -214,17 +196,18 @@ def _claim_rows(  # noqa: PLR0917 - private, called twice with the same argument
             outcomes[position] = RowOutcome(row.line, uscc, "duplicated", "listed twice")
             continue
         wanted[uscc] = position
-    for uscc in _homes_outside(uow, list(wanted), within):
+    for uscc in _homes_outside(uow, list(wanted), issuance.within):
         position = wanted.pop(uscc)
         outcomes[position] = RowOutcome(
             rows[position].line, uscc, "outside_center", "at home outside the uploading center"
         )
+    programme_id = issuance.programme_id
     answers = vouchers.claim_many_within(
         uow,
         programme_id=programme_id,
-        keys={uscc: f"bulk:{programme_id}:{batch}:{uscc}" for uscc in wanted},
-        actor=actor,
-        signer=signer,
+        keys={uscc: f"bulk:{programme_id}:{issuance.batch}:{uscc}" for uscc in wanted},
+        actor=issuance.actor,
+        signer=issuance.signer,
     )
     for uscc, position in wanted.items():
         line = rows[position].line
