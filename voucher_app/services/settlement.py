@@ -61,6 +61,8 @@ from voucher_app.settlement.payment_tables import Payee, bulk_transfer_sheet, pa
 
 @dataclass(frozen=True, slots=True)
 class ItemView:
+    """One provider's payment in a batch: what it owes, what the bank paid and returned."""
+
     reference: str
     provider_id: uuid.UUID
     provider_name: str
@@ -74,6 +76,8 @@ class ItemView:
 
 @dataclass(frozen=True, slots=True)
 class BatchView:
+    """A payment batch as finance sees it: its items, its state and who made and approved it."""
+
     id: uuid.UUID
     reference: str
     programme_id: uuid.UUID
@@ -91,6 +95,8 @@ class BatchView:
 
 @dataclass(frozen=True, slots=True)
 class Export:
+    """An approved batch as the files a bank takes: pain.001, a CSV and a 批量转账 sheet."""
+
     batch: BatchView
     pain001: bytes
     csv: bytes  # UTF-8 with a BOM, Chinese headers
@@ -296,7 +302,7 @@ def _transfer(
             Payment(
                 end_to_end_id=item.reference,
                 amount_fen=item.amount_fen,
-                creditor=_party(_payee_bank_details(provider)),
+                creditor=Party.of(_payee_bank_details(provider)),
                 remittance=(
                     f"中小企业服务券兑付 {item.reference} ({len(item.redemptions)} redemptions)"
                 ),
@@ -308,7 +314,7 @@ def _transfer(
         initiating_party=programme.name[:140],
         payment_info_id=batch.reference,
         requested_on=local_date(batch.exported_at),
-        debtor=_party(
+        debtor=Party.of(
             dataclasses.replace(
                 debtor, account_number=batch.debtor_account or debtor.account_number
             )
@@ -338,16 +344,6 @@ def _payee_bank_details(provider: Provider) -> BankDetails:
             field=refused.details.get("field"),
             provider=provider.uscc,
         ) from None
-
-
-def _party(details: BankDetails) -> Party:
-    return Party(
-        name=details.account_name,
-        account=details.account_number,
-        bank_name=details.bank_name,
-        bic=details.bic,
-        cnaps=details.cnaps,
-    )
 
 
 @transaction

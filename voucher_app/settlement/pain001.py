@@ -64,6 +64,17 @@ class Party:
     bic: str | None = None
     cnaps: str | None = None
 
+    @classmethod
+    def of(cls, details: BankDetails) -> Party:
+        """The party whose account `details` describe."""
+        return cls(
+            name=details.account_name,
+            account=details.account_number,
+            bank_name=details.bank_name,
+            bic=details.bic,
+            cnaps=details.cnaps,
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class Payment:
@@ -215,13 +226,7 @@ def _checked_party(party: Party, field: str) -> Party:
             "bic": f"{field}.bic",
         },
     )
-    return Party(
-        name=details.account_name,
-        account=details.account_number,
-        bank_name=details.bank_name,
-        bic=details.bic,
-        cnaps=details.cnaps,
-    )
+    return Party.of(details)
 
 
 def _check_text(value: str, field: str, limit: int) -> None:
