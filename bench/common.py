@@ -64,7 +64,7 @@ from voucher_app.domain import accounts
 from voucher_app.domain.accounts import AccountKind
 from voucher_app.domain.actors import Actor
 from voucher_app.domain.calendar import local_date
-from voucher_app.domain.programmes import ProgrammeTerms
+from voucher_app.domain.programmes import BudgetMove, ProgrammeTerms
 from voucher_app.domain.sme import SizeClass
 from voucher_app.ledger.checkpoints import CheckpointSigner
 from voucher_app.ledger.tables import LedgerAccount
@@ -360,7 +360,10 @@ def voucher_programme(
     path = ("440000", district[:4] + "00", district)  # province, city, district
     for parent, child in itertools.pairwise(path):
         programmes.allocate(
-            uow, programme, from_center=parent, to_center=child, amount_fen=budget_fen, actor=actor
+            uow,
+            programme,
+            BudgetMove(from_center=parent, to_center=child, amount_fen=budget_fen),
+            actor=actor,
         )
     return programme
 

@@ -10,7 +10,7 @@ from typing import Any
 from stdnum.cn import uscc as stdnum_uscc
 
 from voucher_app.domain.actors import Actor, Role
-from voucher_app.domain.programmes import ProgrammeTerms
+from voucher_app.domain.programmes import BudgetMove, ProgrammeTerms
 from voucher_app.domain.providers import ProviderDecision
 from voucher_app.domain.sme import SizeClass
 from voucher_app.ledger.unit_of_work import UnitOfWork
@@ -81,7 +81,10 @@ def voucher_programme(uow: UnitOfWork, *, vouchers: int, **changes: Any) -> Prog
     amount = vouchers * view.voucher_face_value_fen
     for parent, child in (("440000", "440300"), ("440300", "440305")):
         programmes.allocate(
-            uow, view.id, from_center=parent, to_center=child, amount_fen=amount, actor=ADMIN
+            uow,
+            view.id,
+            BudgetMove(from_center=parent, to_center=child, amount_fen=amount),
+            actor=ADMIN,
         )
     return view
 

@@ -16,6 +16,7 @@ from tests import factories
 from tests.harness import ORIGIN, Databases
 from voucher_app import create_app
 from voucher_app.clock import FrozenClock, SystemClock
+from voucher_app.domain.programmes import BudgetMove
 from voucher_app.services import ledger, programmes
 from voucher_app.signing.keyring import Keyring
 from voucher_app.wiring import current, unit_of_work
@@ -59,9 +60,7 @@ def allocate_once(app: Flask) -> None:
         programmes.allocate(
             uow,
             programme.id,
-            from_center="440000",
-            to_center="440300",
-            amount_fen=10,
+            BudgetMove(from_center="440000", to_center="440300", amount_fen=10),
             actor=factories.ADMIN,
         )
 

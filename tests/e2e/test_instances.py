@@ -43,6 +43,7 @@ from tests.e2e.test_serve import _free_port
 from tests.harness import ORIGIN
 from voucher_app import create_app, jobs
 from voucher_app.domain.actors import Actor, Role
+from voucher_app.domain.programmes import BudgetMove
 from voucher_app.domain.users import LOCK_AFTER_FAILURES
 from voucher_app.http import hardening
 from voucher_app.services import programmes, users
@@ -345,9 +346,7 @@ def test_two_job_runners_run_each_scheduled_run_once_and_the_ledger_verifies(
             programmes.allocate(
                 uow,
                 programme.id,
-                from_center="440000",
-                to_center="440100",
-                amount_fen=10,
+                BudgetMove(from_center="440000", to_center="440100", amount_fen=10),
                 actor=factories.ADMIN,
             )
             moved += 1

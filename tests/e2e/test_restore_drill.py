@@ -27,6 +27,7 @@ from voucher_app import create_app
 from voucher_app.cli.audit import main as voucher_audit
 from voucher_app.domain.actors import Actor, Role
 from voucher_app.domain.errors import LogBehindPublished
+from voucher_app.domain.programmes import BudgetMove
 from voucher_app.ledger import merkle
 from voucher_app.services import demo, ledger, programmes
 from voucher_app.signing.keyring import Keyring
@@ -72,9 +73,7 @@ class Drill:
                 programmes.allocate(
                     parts.uow(),
                     uuid.UUID(programme),
-                    from_center="440000",
-                    to_center="440100",
-                    amount_fen=1,
+                    BudgetMove(from_center="440000", to_center="440100", amount_fen=1),
                     actor=ADMIN,
                 )
 

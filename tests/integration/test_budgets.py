@@ -32,6 +32,7 @@ from voucher_app.domain.errors import (
     UnknownProgramme,
     VoucherError,
 )
+from voucher_app.domain.programmes import BudgetMove
 from voucher_app.ledger.journal import PostedEntry
 from voucher_app.ledger.unit_of_work import UnitOfWork
 from voucher_app.persistence.uow import transaction
@@ -65,17 +66,13 @@ def test_allocation_moves_budget_down_one_level_at_a_time(
     entry = programmes.allocate(
         uow,
         programme.id,
-        from_center="440000",
-        to_center="440300",
-        amount_fen=4_000_000,
+        BudgetMove(from_center="440000", to_center="440300", amount_fen=4_000_000),
         actor=ADMIN,
     )
     programmes.allocate(
         uow,
         programme.id,
-        from_center="440300",
-        to_center="440305",
-        amount_fen=1_500_000,
+        BudgetMove(from_center="440300", to_center="440305", amount_fen=1_500_000),
         actor=ADMIN,
     )
     assert entry.kind is EntryKind.ALLOCATE
@@ -94,17 +91,13 @@ def test_claw_back_returns_unspent_budget_to_the_parent(
     programmes.allocate(
         uow,
         programme.id,
-        from_center="440000",
-        to_center="440100",
-        amount_fen=3_000_000,
+        BudgetMove(from_center="440000", to_center="440100", amount_fen=3_000_000),
         actor=ADMIN,
     )
     programmes.claw_back(
         uow,
         programme.id,
-        from_center="440100",
-        to_center="440000",
-        amount_fen=1_000_000,
+        BudgetMove(from_center="440100", to_center="440000", amount_fen=1_000_000),
         actor=ADMIN,
     )
     assert available(uow, programme, "440100") == 2_000_000
@@ -117,9 +110,7 @@ def test_reversal_posts_the_exact_negation_and_names_the_original(
     original = programmes.allocate(
         uow,
         programme.id,
-        from_center="440000",
-        to_center="440100",
-        amount_fen=3_000_000,
+        BudgetMove(from_center="440000", to_center="440100", amount_fen=3_000_000),
         actor=ADMIN,
     )
     reversal = ledger.reverse_entry(uow, original.id, ADMIN)
@@ -166,13 +157,13 @@ Refusal = Callable[[UnitOfWork, ProgrammeView], Any]
 
 def allocate(source: str, target: str, amount: Any) -> Refusal:
     return lambda u, p: programmes.allocate(
-        u, p.id, from_center=source, to_center=target, amount_fen=amount, actor=ADMIN
+        u, p.id, BudgetMove(from_center=source, to_center=target, amount_fen=amount), actor=ADMIN
     )
 
 
 def claw_back(child: str, parent: str, amount: int) -> Refusal:
     return lambda u, p: programmes.claw_back(
-        u, p.id, from_center=child, to_center=parent, amount_fen=amount, actor=ADMIN
+        u, p.id, BudgetMove(from_center=child, to_center=parent, amount_fen=amount), actor=ADMIN
     )
 
 
@@ -181,7 +172,10 @@ REFUSALS: dict[str, tuple[Refusal, type[VoucherError], str]] = {
     "unknown target center": (allocate("440000", "449999", 100), UnknownCenter, "unknown_center"),
     "unknown programme": (
         lambda u, p: programmes.allocate(
-            u, uuid.uuid4(), from_center="440000", to_center="440100", amount_fen=100, actor=ADMIN
+            u,
+            uuid.uuid4(),
+            BudgetMove(from_center="440000", to_center="440100", amount_fen=100),
+            actor=ADMIN,
         ),
         UnknownProgramme,
         "unknown_programme",
@@ -253,7 +247,10 @@ def test_an_entry_is_reversed_once_and_a_reversal_never(
     uow: UnitOfWork, programme: ProgrammeView
 ) -> None:
     original = programmes.allocate(
-        uow, programme.id, from_center="440000", to_center="440100", amount_fen=1_000, actor=ADMIN
+        uow,
+        programme.id,
+        BudgetMove(from_center="440000", to_center="440100", amount_fen=1_000),
+        actor=ADMIN,
     )
     reversal = ledger.reverse_entry(uow, original.id, ADMIN)
     before = snapshot(uow)
@@ -272,10 +269,16 @@ def test_a_reversal_that_would_overdraw_is_refused(
     uow: UnitOfWork, programme: ProgrammeView
 ) -> None:
     grant = programmes.allocate(
-        uow, programme.id, from_center="440000", to_center="440100", amount_fen=5_000, actor=ADMIN
+        uow,
+        programme.id,
+        BudgetMove(from_center="440000", to_center="440100", amount_fen=5_000),
+        actor=ADMIN,
     )
     programmes.allocate(
-        uow, programme.id, from_center="440100", to_center="440106", amount_fen=4_000, actor=ADMIN
+        uow,
+        programme.id,
+        BudgetMove(from_center="440100", to_center="440106", amount_fen=4_000),
+        actor=ADMIN,
     )
     before = snapshot(uow)
     with pytest.raises(InsufficientFunds):
@@ -290,9 +293,7 @@ def test_allocation_outside_the_owners_subtree_is_refused(uow: UnitOfWork) -> No
         programmes.allocate(
             uow,
             city_programme.id,
-            from_center="440100",
-            to_center="440106",
-            amount_fen=100,
+            BudgetMove(from_center="440100", to_center="440106", amount_fen=100),
             actor=ADMIN,
         )
     assert raised.value.code == "center_outside_programme"

@@ -11,6 +11,7 @@ from openpyxl import Workbook
 from tests import factories
 from tests.integration.ledger_state import snapshot
 from voucher_app.domain.errors import InvalidInput, TooManyRows
+from voucher_app.domain.programmes import BudgetMove
 from voucher_app.ledger.unit_of_work import UnitOfWork
 from voucher_app.services import bulk, programmes, vouchers
 from voucher_app.services.programmes import ProgrammeView
@@ -150,9 +151,7 @@ def test_a_row_refused_for_budget_keeps_its_cap_for_a_later_claim(
         programmes.allocate(
             uow,
             programme.id,
-            from_center=parent,
-            to_center=child,
-            amount_fen=4 * FACE,
+            BudgetMove(from_center=parent, to_center=child, amount_fen=4 * FACE),
             actor=factories.ADMIN,
         )
     # The two refused rows took nothing from their cap (two vouchers each): both fit twice.

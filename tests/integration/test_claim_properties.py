@@ -31,6 +31,7 @@ from tests.harness import START, Databases, assert_every_path_taken
 from voucher_app.clock import FrozenClock
 from voucher_app.domain.calendar import local_date
 from voucher_app.domain.errors import ClaimRefused
+from voucher_app.domain.programmes import BudgetMove
 from voucher_app.persistence.database import Database
 from voucher_app.services import programmes, vouchers
 from voucher_app.services.vouchers import VoucherSigner
@@ -108,18 +109,14 @@ class ClaimMachine(RuleBasedStateMachine):
         programmes.allocate(
             self.uow,
             pid,
-            from_center="440000",
-            to_center="440300",
-            amount_fen=sum(GIVEN.values()),
+            BudgetMove(from_center="440000", to_center="440300", amount_fen=sum(GIVEN.values())),
             actor=ADMIN,
         )
         for district, amount in GIVEN.items():
             programmes.allocate(
                 self.uow,
                 pid,
-                from_center="440300",
-                to_center=district,
-                amount_fen=amount,
+                BudgetMove(from_center="440300", to_center=district, amount_fen=amount),
                 actor=ADMIN,
             )
         self.smes = [

@@ -18,6 +18,7 @@ import pytest
 from tests import factories
 from tests.integration.test_budgets import keyed_allocation
 from voucher_app.domain.errors import AlreadyReversed, InsufficientFunds, VoucherError
+from voucher_app.domain.programmes import BudgetMove
 from voucher_app.ledger.checkpoints import CheckpointSigner
 from voucher_app.ledger.unit_of_work import UnitOfWork
 from voucher_app.persistence.database import Database
@@ -64,9 +65,9 @@ def test_32_threads_allocating_from_one_center_never_overspend_it(
                 programmes.allocate(
                     own,
                     programme.id,
-                    from_center="440000",
-                    to_center=chooser.choice(CITIES),
-                    amount_fen=amount,
+                    BudgetMove(
+                        from_center="440000", to_center=chooser.choice(CITIES), amount_fen=amount
+                    ),
                     actor=ADMIN,
                 )
                 moved += amount
@@ -98,7 +99,10 @@ def test_an_entry_reversed_by_32_threads_at_once_is_reversed_exactly_once(
     factories.guangdong(uow)
     programme = factories.programme(uow, fund_fen=1_000_000)
     grant = programmes.allocate(
-        uow, programme.id, from_center="440000", to_center="440100", amount_fen=400_000, actor=ADMIN
+        uow,
+        programme.id,
+        BudgetMove(from_center="440000", to_center="440100", amount_fen=400_000),
+        actor=ADMIN,
     )
 
     results = run_together(database, uow, lambda own: ledger.reverse_entry(own, grant.id, ADMIN))
@@ -157,17 +161,13 @@ def test_sequencing_while_writers_commit_keeps_the_log_a_valid_replay(
                 programmes.allocate(
                     own,
                     programme.id,
-                    from_center="440000",
-                    to_center=city,
-                    amount_fen=30_000,
+                    BudgetMove(from_center="440000", to_center=city, amount_fen=30_000),
                     actor=ADMIN,
                 )
                 programmes.claw_back(
                     own,
                     programme.id,
-                    from_center=city,
-                    to_center="440000",
-                    amount_fen=30_000,
+                    BudgetMove(from_center=city, to_center="440000", amount_fen=30_000),
                     actor=ADMIN,
                 )
                 moved += 2

@@ -16,6 +16,7 @@ from tests import factories
 from voucher_app import jobs
 from voucher_app.clock import FrozenClock
 from voucher_app.domain.errors import LogBehindPublished
+from voucher_app.domain.programmes import BudgetMove
 from voucher_app.ledger.checkpoints import InconsistentLog
 from voucher_app.ledger.unit_of_work import UnitOfWork
 from voucher_app.services import leases, ledger, programmes, vouchers
@@ -47,9 +48,7 @@ def test_the_sequencer_job_signs_early_after_a_burst(app: Flask) -> None:
             programmes.allocate(
                 uow,
                 programme.id,
-                from_center="440000",
-                to_center="440100",
-                amount_fen=10,
+                BudgetMove(from_center="440000", to_center="440100", amount_fen=10),
                 actor=factories.ADMIN,
             )
         jobs.sequence_and_sign_burst(parts, burst=10)

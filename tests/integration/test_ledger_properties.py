@@ -36,6 +36,7 @@ from voucher_app.domain.errors import (
     FundingExceedsBudget,
     InsufficientFunds,
 )
+from voucher_app.domain.programmes import BudgetMove
 from voucher_app.ledger import merkle, store
 from voucher_app.ledger.canonical import canonical_entry
 from voucher_app.ledger.checkpoints import CheckpointSigner
@@ -156,9 +157,7 @@ class BudgetMachine(RuleBasedStateMachine):
             service,
             self.uow,
             self.programme.id,
-            from_center=source,
-            to_center=target,
-            amount_fen=amount,
+            BudgetMove(from_center=source, to_center=target, amount_fen=amount),
             actor=ADMIN,
         )
         if self.model[source] < amount:

@@ -41,6 +41,7 @@ from voucher_app.domain.actors import Actor, Role
 from voucher_app.domain.calendar import local_date
 from voucher_app.domain.errors import InvalidInput, VoucherError
 from voucher_app.domain.money import format_amount
+from voucher_app.domain.programmes import BudgetMove
 from voucher_app.domain.redemptions import HOLDING, STEPS, Step
 from voucher_app.ledger.tables import JournalEntry, JournalPosting, LedgerAccount
 from voucher_app.ledger.unit_of_work import UnitOfWork
@@ -190,12 +191,10 @@ class LifecycleMachine(RuleBasedStateMachine):
         self.budget_steps += 1
         parent, child = path
         move = programmes.allocate if down else programmes.claw_back
-        ends = {"from_center": parent, "to_center": child}
-        if not down:
-            ends = {"from_center": child, "to_center": parent}
+        ends = (parent, child) if down else (child, parent)
         posted = self._attempt(
             "allocate" if down else "claw back",
-            lambda: move(self.uow, self.programme, amount_fen=vouchers * FACE, actor=ADMIN, **ends),
+            lambda: move(self.uow, self.programme, BudgetMove(*ends, vouchers * FACE), actor=ADMIN),
         )
         if posted is not None:
             self.budget_moves.append(posted.id)

@@ -11,6 +11,7 @@ from sqlalchemy import text
 
 from tests import factories
 from tests.harness import disable_append_only_triggers
+from voucher_app.domain.programmes import BudgetMove
 from voucher_app.ledger import merkle, store
 from voucher_app.ledger.canonical import canonical_entry
 from voucher_app.ledger.checkpoints import CheckpointSigner, InconsistentLog
@@ -34,9 +35,7 @@ def busy_ledger(uow: UnitOfWork) -> UnitOfWork:
         programmes.allocate(
             uow,
             programme.id,
-            from_center="440000",
-            to_center=city,
-            amount_fen=1_000 + number,
+            BudgetMove(from_center="440000", to_center=city, amount_fen=1_000 + number),
             actor=ADMIN,
         )
     return uow
@@ -106,9 +105,7 @@ def test_checkpoints_are_signed_only_when_the_tree_grew(
     programmes.allocate(
         busy_ledger,
         programme_id,
-        from_center="440000",
-        to_center="440100",
-        amount_fen=5,
+        BudgetMove(from_center="440000", to_center="440100", amount_fen=5),
         actor=ADMIN,
     )
     ledger.sequence_log(busy_ledger)
@@ -209,9 +206,7 @@ def test_verify_catches_an_entry_dropped_from_the_queue(
     programmes.allocate(
         signed_ledger,
         programme_id,
-        from_center="440000",
-        to_center="440100",
-        amount_fen=5,
+        BudgetMove(from_center="440000", to_center="440100", amount_fen=5),
         actor=ADMIN,
     )
     _execute(database, "DELETE FROM ledger_log_queue")
@@ -231,9 +226,7 @@ def test_the_log_refuses_to_sign_a_tree_that_does_not_extend_its_last_checkpoint
     programmes.allocate(
         signed_ledger,
         _programme_id(signed_ledger),
-        from_center="440000",
-        to_center="440100",
-        amount_fen=5,
+        BudgetMove(from_center="440000", to_center="440100", amount_fen=5),
         actor=ADMIN,
     )
     assert ledger.sequence_log(signed_ledger) == 1

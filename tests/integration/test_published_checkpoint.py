@@ -22,6 +22,7 @@ from tests import factories
 from tests.harness import ORIGIN, Databases
 from voucher_app.clock import FrozenClock
 from voucher_app.domain.errors import InvalidInput, KeyringError, LogBehindPublished
+from voucher_app.domain.programmes import BudgetMove
 from voucher_app.ledger import merkle, store
 from voucher_app.ledger.checkpoints import CheckpointSigner
 from voucher_app.ledger.published import PublishedFile
@@ -53,9 +54,11 @@ def allocate(uow: UnitOfWork, programme_id: uuid.UUID, count: int, amount_fen: i
         programmes.allocate(
             uow,
             programme_id,
-            from_center="440000",
-            to_center=CITIES[number % len(CITIES)],
-            amount_fen=amount_fen + number,
+            BudgetMove(
+                from_center="440000",
+                to_center=CITIES[number % len(CITIES)],
+                amount_fen=amount_fen + number,
+            ),
             actor=ADMIN,
         )
 

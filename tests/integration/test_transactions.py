@@ -14,6 +14,7 @@ from sqlalchemy.exc import OperationalError
 
 from tests import factories
 from voucher_app.clock import FrozenClock
+from voucher_app.domain.programmes import BudgetMove
 from voucher_app.ledger.journal import Journal
 from voucher_app.ledger.unit_of_work import UnitOfWork
 from voucher_app.persistence.database import Database
@@ -47,9 +48,7 @@ def test_a_commit_whose_reply_is_lost_is_not_run_again(
         programmes.allocate(
             lossy,
             programme.id,
-            from_center="440000",
-            to_center="440100",
-            amount_fen=700,
+            BudgetMove(from_center="440000", to_center="440100", amount_fen=700),
             actor=ADMIN,
         )
     assert programmes.available_budget(uow, programme.id, "440100") == 700  # once, not twice

@@ -17,6 +17,7 @@ from voucher_app.domain.policy import Action
 from voucher_app.domain.programmes import (
     MAX_CONFIRMATION_DAYS,
     MAX_VALIDITY_DAYS,
+    BudgetMove,
     ProgrammeTerms,
 )
 from voucher_app.domain.sme import INDUSTRY_CODES, SizeClass
@@ -131,7 +132,7 @@ def _move(
     move: Callable[..., PostedEntry], body: dict[str, Any], programme_id: uuid.UUID
 ) -> PostedEntry:
     """Allocate or claw back as the request says, acting as its signed-in user."""
-    return move(current().uow(), programme_id, **body, actor=signed_in().actor)
+    return move(current().uow(), programme_id, BudgetMove(**body), actor=signed_in().actor)
 
 
 @blp.route("")

@@ -37,6 +37,16 @@ class ProgrammeTerms:
         check_terms(self)
 
 
+@dataclass(frozen=True, slots=True)
+class BudgetMove:
+    """Budget passing between a center and one of its direct children: down, an allocation
+    (`from_center` is the parent), or back up, a claw-back (`from_center` is the child)."""
+
+    from_center: str
+    to_center: str
+    amount_fen: int
+
+
 def check_terms(terms: ProgrammeTerms) -> None:
     if not terms.name.strip() or len(terms.name) > 200:
         raise InvalidProgrammeTerms("a programme needs a name of at most 200 characters")

@@ -25,7 +25,7 @@ from voucher_app.domain.bank import BankDetails
 from voucher_app.domain.calendar import local_date
 from voucher_app.domain.errors import DatabaseNotEmpty, UserExists
 from voucher_app.domain.money import parse_yuan
-from voucher_app.domain.programmes import ProgrammeTerms
+from voucher_app.domain.programmes import BudgetMove, ProgrammeTerms
 from voucher_app.domain.providers import ProviderDecision
 from voucher_app.domain.sme import SizeClass, wan
 from voucher_app.ledger.checkpoints import CheckpointSigner
@@ -270,7 +270,10 @@ def _budget(uow: UnitOfWork) -> uuid.UUID:
     for source, target, yuan in ALLOCATIONS:
         actor = CITY_ADMINS.get(source, PROVINCE_ADMIN)
         entry = programmes.allocate(
-            uow, pid, from_center=source, to_center=target, amount_fen=parse_yuan(yuan), actor=actor
+            uow,
+            pid,
+            BudgetMove(from_center=source, to_center=target, amount_fen=parse_yuan(yuan)),
+            actor=actor,
         )
         if target == "440200":
             mistaken = entry
@@ -282,9 +285,7 @@ def _budget(uow: UnitOfWork) -> uuid.UUID:
     programmes.claw_back(
         uow,
         pid,
-        from_center="440604",
-        to_center="440600",
-        amount_fen=parse_yuan("150000"),
+        BudgetMove(from_center="440604", to_center="440600", amount_fen=parse_yuan("150000")),
         actor=CITY_ADMINS["440600"],
     )
     return pid

@@ -23,7 +23,7 @@ from voucher_app.domain.errors import (
     NotAChildCenter,
 )
 from voucher_app.domain.money import require_fen
-from voucher_app.domain.programmes import ProgrammeTerms
+from voucher_app.domain.programmes import BudgetMove, ProgrammeTerms
 from voucher_app.domain.sme import SizeClass
 from voucher_app.ledger.journal import PostedEntry
 from voucher_app.ledger.unit_of_work import UnitOfWork
@@ -146,18 +146,13 @@ def fund_programme(
 
 
 def _move_between_parent_and_child(
-    uow: UnitOfWork,
-    *,
-    programme_id: uuid.UUID,
-    parent_code: str,
-    child_code: str,
-    amount_fen: int,
-    downwards: bool,
-    actor: Actor,
+    uow: UnitOfWork, programme_id: uuid.UUID, move: BudgetMove, *, downwards: bool, actor: Actor
 ) -> PostedEntry:
-    require_fen(amount_fen)
+    require_fen(move.amount_fen)
     session = uow.session
     programme = uow.programmes.by_public_id(programme_id)
+    ends = (move.from_center, move.to_center)
+    parent_code, child_code = ends if downwards else ends[::-1]
     parent = uow.centers.by_code(parent_code)
     child = uow.centers.by_code(child_code)
     if child.parent_id != parent.id:
@@ -171,14 +166,12 @@ def _move_between_parent_and_child(
             f"center {parent.code} is outside the programme's centers", center=parent.code
         )
     pid = str(programme.public_id)
-    source, target = parent, child
-    if not downwards:
-        source, target = target, source
+    source, target = (parent, child) if downwards else (child, parent)
     posted = uow.journal.post(
         EntryKind.ALLOCATE,
         [
-            Posting(accounts.available(source.code, pid).name, -amount_fen),
-            Posting(accounts.available(target.code, pid).name, amount_fen),
+            Posting(accounts.available(source.code, pid).name, -move.amount_fen),
+            Posting(accounts.available(target.code, pid).name, move.amount_fen),
         ],
         {"programme": pid},
         actor,
@@ -190,46 +183,18 @@ def _move_between_parent_and_child(
 
 @transaction
 def allocate(
-    uow: UnitOfWork,
-    programme_id: uuid.UUID,
-    *,
-    from_center: str,
-    to_center: str,
-    amount_fen: int,
-    actor: Actor,
+    uow: UnitOfWork, programme_id: uuid.UUID, move: BudgetMove, *, actor: Actor
 ) -> PostedEntry:
     """Move budget from a center to one of its direct children."""
-    return _move_between_parent_and_child(
-        uow,
-        programme_id=programme_id,
-        parent_code=from_center,
-        child_code=to_center,
-        amount_fen=amount_fen,
-        downwards=True,
-        actor=actor,
-    )
+    return _move_between_parent_and_child(uow, programme_id, move, downwards=True, actor=actor)
 
 
 @transaction
 def claw_back(
-    uow: UnitOfWork,
-    programme_id: uuid.UUID,
-    *,
-    from_center: str,
-    to_center: str,
-    amount_fen: int,
-    actor: Actor,
+    uow: UnitOfWork, programme_id: uuid.UUID, move: BudgetMove, *, actor: Actor
 ) -> PostedEntry:
-    """Return unspent budget from a center (`from_center`) to its parent (`to_center`)."""
-    return _move_between_parent_and_child(
-        uow,
-        programme_id=programme_id,
-        parent_code=to_center,
-        child_code=from_center,
-        amount_fen=amount_fen,
-        downwards=False,
-        actor=actor,
-    )
+    """Return unspent budget from a center (`move.from_center`) to its parent."""
+    return _move_between_parent_and_child(uow, programme_id, move, downwards=False, actor=actor)
 
 
 def available_budget(uow: UnitOfWork, programme_id: uuid.UUID, center_code: str) -> int:

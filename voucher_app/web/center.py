@@ -17,6 +17,7 @@ from voucher_app import background
 from voucher_app.domain.errors import PermissionDenied, VoucherError
 from voucher_app.domain.money import format_yuan, parse_yuan
 from voucher_app.domain.policy import Action
+from voucher_app.domain.programmes import BudgetMove
 from voucher_app.domain.providers import ProviderDecision
 from voucher_app.domain.reasons import MAX_REASON
 from voucher_app.domain.users import UserStatus
@@ -298,9 +299,11 @@ def move_budget(code: str, programme_id: uuid.UUID) -> Response:
         move(
             current().uow(),
             programme_id,
-            from_center=code if down else child,
-            to_center=child if down else code,
-            amount_fen=amount,
+            BudgetMove(
+                from_center=code if down else child,
+                to_center=child if down else code,
+                amount_fen=amount,
+            ),
             actor=signed_in().actor,
         )
         return amount
