@@ -138,19 +138,11 @@ def timed(work: Callable[[], T]) -> tuple[T, float]:
 def signing_alone(signer: VoucherSigner, count: int) -> float:
     """Seconds to sign `count` distinct voucher tokens (payloads built beforehand)."""
     now = int(time.time())
-    programme = uuid.uuid4()
     payloads = [
         VoucherPayload(
-            voucher_id=uuid.uuid4(),
             human_code=random_human_code(),
-            programme_id=programme,
-            center_code=DISTRICT,
             sme_uscc=sme_uscc(n, DISTRICT),
             face_value_fen=FACE_FEN,
-            subsidy_rate_bp=5000,
-            service_categories=("accounting_tax", "legal"),
-            iat=now,
-            nbf=now,
             exp=now + 90 * 86_400,
         )
         for n in range(count)
@@ -278,20 +270,9 @@ class RawBulkIssuer:
             categories = c.loaded(cats)
             vouchers_out = []
             for uscc in usccs:
-                s_id, s_public, _, _, _, _, _, home_id, home_code = smes[uscc]
+                s_id, s_public, _, _, _, _, _, home_id, _ = smes[uscc]
                 voucher_id, code = uuid.uuid4(), random_human_code()
-                token = c.token(
-                    voucher_id,
-                    code,
-                    programme_id,
-                    home_code,
-                    uscc,
-                    face,
-                    rate,
-                    categories,
-                    now,
-                    expires,
-                )
+                token = c.token(code, uscc, face, expires)
                 vouchers_out.append((voucher_id, code, s_id, s_public, home_id, token))
             total = face * len(ids)
             cur.execute(self.apply, (-total, budget, -total))

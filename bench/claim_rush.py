@@ -59,7 +59,7 @@ import sys
 import time
 import uuid
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -301,18 +301,7 @@ class RawClaimer(ABC):
             expires = now + timedelta(days=days)
             code = random_human_code()
             categories = self.loaded(cats)
-            token = self.token(
-                voucher_id,
-                code,
-                programme_id,
-                home_code,
-                s_uscc,
-                face,
-                rate,
-                categories,
-                now,
-                expires,
-            )
+            token = self.token(code, s_uscc, face, expires)
             pid = str(programme_id)
             budget = f"center:{home_code}:{pid}:available"
             account = f"voucher:{voucher_id}"
@@ -383,32 +372,10 @@ class RawClaimer(ABC):
             if self.returns_ids:
                 cur.fetchone()
 
-    def token(  # noqa: PLR0917 - a voucher's payload, in the order of VoucherPayload
-        self,
-        voucher_id: uuid.UUID,
-        code: str,
-        programme_id: uuid.UUID,
-        center: str,
-        uscc: str,
-        face: int,
-        rate: int,
-        categories: Sequence[str],
-        now: datetime,
-        expires: datetime,
-    ) -> str:
+    def token(self, code: str, uscc: str, face: int, expires: datetime) -> str:
         """The voucher's token, signed by the same call the service makes."""
         payload = VoucherPayload(
-            voucher_id=voucher_id,
-            human_code=code,
-            programme_id=programme_id,
-            center_code=center,
-            sme_uscc=uscc,
-            face_value_fen=face,
-            subsidy_rate_bp=rate,
-            service_categories=tuple(categories),
-            iat=int(now.timestamp()),
-            nbf=int(now.timestamp()),
-            exp=int(expires.timestamp()),
+            human_code=code, sme_uscc=uscc, face_value_fen=face, exp=int(expires.timestamp())
         )
         return sign_voucher(payload, self.signer.kid, self.signer.private_key)
 

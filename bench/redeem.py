@@ -173,7 +173,7 @@ NEW_REDEMPTION = _columns(Redemption, skip="id")
 NEW_EVENT = _columns(RedemptionEvent, skip="id")
 STATEMENTS = {
     "provider": "SELECT {providers} FROM providers WHERE providers.public_id = {m}",
-    "voucher": "SELECT {vouchers} FROM vouchers WHERE vouchers.public_id = {m}{lock}",
+    "voucher": "SELECT {vouchers} FROM vouchers WHERE vouchers.human_code = {m}{lock}",
     "voucher_by_id": "SELECT {vouchers} FROM vouchers WHERE vouchers.id = {m}",
     "programme_by_id": "SELECT {programmes} FROM programmes WHERE programmes.id = {m}",
     "sme_uscc": "SELECT smes.uscc FROM smes WHERE smes.id = {m}",
@@ -271,7 +271,7 @@ class RawRedeemer:
                 raise Refused(f"provider {provider_id} is {provider['status']}")
             now = datetime.now(UTC)
             payload = verify_voucher(token.strip(), self.keys, now)
-            voucher = self.row("voucher", db.key(payload.voucher_id))
+            voucher = self.row("voucher", payload.human_code)
             voucher_key = str(db.uuid_of(voucher["public_id"]))
             held = accounts.voucher(voucher_key).name
             remaining = self.scalar("balance", held) or 0

@@ -235,7 +235,6 @@ def test_a_command_says_a_refusal_in_one_line_but_lets_a_ledger_fault_keep_its_t
         ("unknown_key", TokenRefusal.UNKNOWN_KEY),
         ("bad_signature", TokenRefusal.BAD_SIGNATURE),
         ("missing_claims", TokenRefusal.MISSING_CLAIMS),
-        ("not_yet_valid", TokenRefusal.NOT_YET_VALID),
         ("expired", TokenRefusal.EXPIRED),
     ],
 )
@@ -244,13 +243,12 @@ def test_a_token_refusal_reads_its_stable_reason_back(reason: str, refusal: Toke
     assert refusal.value == reason
 
 
-def test_the_token_refusals_are_exactly_the_seven_stable_reasons() -> None:
+def test_the_token_refusals_are_exactly_the_six_stable_reasons() -> None:
     assert {r.value for r in TokenRefusal} == {
         "malformed",
         "unsupported_algorithm",
         "unknown_key",
         "bad_signature",
         "missing_claims",
-        "not_yet_valid",
         "expired",
     }

@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import uuid
 from datetime import timedelta
 from pathlib import Path
 
@@ -22,16 +21,9 @@ from voucher_app.signing.keyring import MANIFEST, KeyPurpose, Keyring, KeyStatus
 CLOCK = FrozenClock(START)
 AT = START + timedelta(days=1)
 VOUCHER_PAYLOAD = VoucherPayload(
-    voucher_id=uuid.UUID(int=1),
     human_code=new_human_code(1),
-    programme_id=uuid.UUID(int=2),
-    center_code="440305",
     sme_uscc="91440305MA5DE0001R",
     face_value_fen=500_000,
-    subsidy_rate_bp=5_000,
-    service_categories=("legal",),
-    iat=int(START.timestamp()),
-    nbf=int(START.timestamp()),
     exp=int((START + timedelta(days=90)).timestamp()),
 )
 

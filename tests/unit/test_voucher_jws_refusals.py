@@ -4,9 +4,9 @@ The reason (`details["reason"]`) is the stable code a scanner app branches on; t
 what the provider's page shows beside the scanned voucher, so it names the payload field,
 algorithm or part of the token at fault. The rules are the token contract in the module's
 docstring: three unpadded base64url parts (RFC 7515 §7.1), a header and payload that are JSON
-objects, ``alg`` exactly ``EdDSA`` (RFC 8037 §3.1), a known ``kid``, a 64-byte Ed25519 signature
-(RFC 8032 §5.1.6), every payload field present with its JSON type, ``jti`` equal to ``vid``, and
-``nbf <= now < exp``.
+objects, ``alg`` exactly ``Ed25519`` (RFC 9864; or the ``EdDSA`` of RFC 8037 §3.1 that older
+tokens name), a known ``kid``, a 64-byte Ed25519 signature (RFC 8032 §5.1.6), every payload
+field present with its JSON type, and ``now < exp``.
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ def with_alg(alg: object) -> str:
 
 
 SHAPE = "a voucher token is three base64url parts"
-NOT_EDDSA = "voucher tokens are signed with EdDSA; this one names "
+NOT_EDDSA = "voucher tokens are signed with Ed25519; this one names "
 
 REFUSALS: list[Any] = [
     pytest.param("", "malformed", SHAPE, id="empty"),
@@ -70,7 +70,7 @@ REFUSALS: list[Any] = [
         id="header-not-json",
     ),
     pytest.param(
-        raw_compact(b'["EdDSA"]', json.dumps(PAYLOAD).encode()),
+        raw_compact(b'["Ed25519"]', json.dumps(PAYLOAD).encode()),
         "malformed",
         "the token's header is not a JSON object",
         id="header-array",
@@ -88,7 +88,7 @@ REFUSALS: list[Any] = [
         id="payload-array",
     ),
     pytest.param(
-        f"{segments(TOKEN)[0]}.{segments(compact(HEADER, {**PAYLOAD, 'val': 1}))[1]}."
+        f"{segments(TOKEN)[0]}.{segments(compact(HEADER, {**PAYLOAD, 'v': 1}))[1]}."
         f"{segments(TOKEN)[2]}",
         "bad_signature",
         "the token's signature does not verify",
@@ -109,7 +109,7 @@ REFUSALS: list[Any] = [
         with_alg("A" * 17), "unsupported_algorithm", NOT_EDDSA + "another algorithm", id="17-chars"
     ),
     pytest.param(
-        with_alg(["EdDSA"]), "unsupported_algorithm", NOT_EDDSA + "another algorithm", id="array"
+        with_alg(["Ed25519"]), "unsupported_algorithm", NOT_EDDSA + "another algorithm", id="array"
     ),
     pytest.param(with_alg(7), "unsupported_algorithm", NOT_EDDSA + "another algorithm", id="int"),
     pytest.param(
@@ -119,16 +119,10 @@ REFUSALS: list[Any] = [
         id="unknown-kid",
     ),
     pytest.param(
-        compact(HEADER, {k: v for k, v in PAYLOAD.items() if k not in ("code", "exp")}),
+        compact(HEADER, {k: v for k, v in PAYLOAD.items() if k not in ("c", "exp")}),
         "missing_claims",
-        "the token's payload lacks code, exp",
+        "the token's payload lacks c, exp",
         id="two-fields-missing",
-    ),
-    pytest.param(
-        compact(HEADER, {**PAYLOAD, "jti": "7d1c9e4a-2b3f-4c5d-8e6f-0a1b2c3d4e5f"}),
-        "missing_claims",
-        "the token's jti is not its voucher id",
-        id="jti-not-vid",
     ),
 ]
 
@@ -150,40 +144,26 @@ def test_a_critical_header_pyjwt_does_not_know_is_malformed_and_the_message_says
 @pytest.mark.parametrize(
     ("name", "value", "expected"),
     [
-        ("vid", 1, "a non-empty string"),
-        ("prog", "", "a non-empty string"),
-        ("code", None, "a non-empty string"),
-        ("ctr", 440100, "a non-empty string"),
-        ("sme", ["91110000600037341L"], "a non-empty string"),
-        ("vid", "0B6F3C1E-5D2A-4F8E-9C7B-1A2B3C4D5E6F", "a UUID in canonical form"),
-        ("prog", "{7d1c9e4a-2b3f-4c5d-8e6f-0a1b2c3d4e5f}", "a UUID in canonical form"),
-        ("prog", "not-a-uuid", "a UUID in canonical form"),
-        ("val", "2000000", "a non-negative integer"),
-        ("rate", -1, "a non-negative integer"),
-        ("iat", True, "a non-negative integer"),
-        ("nbf", 1.5, "a non-negative integer"),
+        ("c", None, "a non-empty string"),
+        ("c", "", "a non-empty string"),
+        ("s", ["91110000600037341L"], "a non-empty string"),
+        ("v", "2000000", "a non-negative integer"),
+        ("v", -1, "a non-negative integer"),
+        ("v", True, "a non-negative integer"),
+        ("exp", 1.5, "a non-negative integer"),
         ("exp", None, "a non-negative integer"),
-        ("cat", "legal", "an array of non-empty strings"),
-        ("cat", [""], "an array of non-empty strings"),
     ],
 )
 def test_a_payload_field_of_the_wrong_type_is_named_with_the_type_it_must_have(
     name: str, value: object, expected: str
 ) -> None:
-    payload = {**PAYLOAD, name: value}
-    if name == "vid":
-        payload["jti"] = value
-    assert refused(compact(HEADER, payload)) == (
+    assert refused(compact(HEADER, {**PAYLOAD, name: value})) == (
         "missing_claims",
         f"the token's payload field {name} is not {expected}",
     )
 
 
-def test_before_nbf_and_from_exp_on_the_message_says_which() -> None:
-    assert refused(TOKEN, datetime.fromtimestamp(VOUCHER_PAYLOAD.nbf - 1, UTC)) == (
-        "not_yet_valid",
-        "the voucher is not valid yet",
-    )
+def test_from_exp_on_the_message_says_the_voucher_has_expired() -> None:
     assert refused(TOKEN, datetime.fromtimestamp(VOUCHER_PAYLOAD.exp, UTC)) == (
         "expired",
         "the voucher has expired",

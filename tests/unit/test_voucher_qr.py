@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import struct
-import uuid
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -12,7 +11,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from voucher_app.domain.voucher_code import new_human_code
 from voucher_app.signing.jws import VoucherPayload, sign_voucher
 from voucher_app.signing.keyring import thumbprint
-from voucher_app.signing.qr import QUIET_ZONE, qr_code, qr_png, qr_svg
+from voucher_app.signing.qr import MODULE_PX, QUIET_ZONE, qr_code, qr_png, qr_svg
 
 SVG_NAMESPACE = "http://www.w3.org/2000/svg"
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -21,16 +20,9 @@ PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 def a_token() -> str:
     key = Ed25519PrivateKey.from_private_bytes(bytes([1]) * 32)
     payload = VoucherPayload(
-        voucher_id=uuid.UUID(int=1),
         human_code=new_human_code(1),
-        programme_id=uuid.UUID(int=2),
-        center_code="440100",
         sme_uscc="91110000600037341L",
         face_value_fen=2_000_000,
-        subsidy_rate_bp=5_000,
-        service_categories=("legal", "accounting_tax", "training"),
-        iat=1_772_415_000,
-        nbf=1_772_415_000,
         exp=1_780_191_000,
     )
     return sign_voucher(payload, thumbprint(key.public_key()), key)
@@ -70,9 +62,22 @@ def test_qr_svg_paints_a_white_background_and_scales_with_the_quiet_zone() -> No
     code = qr_code(TOKEN)
     side = code.symbol_size(scale=3, border=QUIET_ZONE)[0]
     root = ET.fromstring(qr_svg(TOKEN, scale=3))
-    assert (root.get("width"), root.get("height")) == (str(side), str(side))
+    assert (root.get("width"), root.get("height")) == (f"{side}px", f"{side}px")
+    assert root.get("viewBox") == f"0 0 {side} {side}"
     fills = {path.get("fill") for path in root.iter(f"{{{SVG_NAMESPACE}}}path")}
     assert "#fff" in fills
+
+
+def test_on_a_screen_a_module_is_four_css_pixels_by_default() -> None:
+    modules = qr_code(TOKEN).symbol_size(scale=1, border=QUIET_ZONE)[0]
+    root = ET.fromstring(qr_svg(TOKEN))
+    assert root.get("width") == f"{modules * MODULE_PX}px" and MODULE_PX == 4
+
+
+def test_a_voucher_token_makes_a_qr_code_of_version_12_or_less() -> None:
+    code = qr_code(TOKEN)
+    assert isinstance(code.version, int) and code.version <= 12
+    assert code.symbol_size(scale=MODULE_PX, border=QUIET_ZONE)[0] <= 292
 
 
 def test_qr_png_starts_with_the_png_signature() -> None:

@@ -48,7 +48,7 @@ class VerifyResult(Schema):
         allow_none=True,
         metadata={
             "description": "why the token is refused: malformed, bad_signature, "
-            "unsupported_algorithm, unknown_key, expired, not_yet_valid, missing_claims"
+            "unsupported_algorithm, unknown_key, expired, missing_claims"
         },
     )
     voucher = fields.Nested(VoucherStanding, allow_none=True)

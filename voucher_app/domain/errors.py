@@ -208,7 +208,6 @@ class TokenRefusal(StrEnum):
     UNKNOWN_KEY = "unknown_key"
     BAD_SIGNATURE = "bad_signature"
     MISSING_CLAIMS = "missing_claims"
-    NOT_YET_VALID = "not_yet_valid"
     EXPIRED = "expired"
 
 

@@ -12,6 +12,10 @@ from voucher_app.domain.sme import INDUSTRY_CODES, SME_SIZES, SizeClass
 
 MAX_VALIDITY_DAYS = 3 * 366
 MAX_CONFIRMATION_DAYS = 60
+#: The largest face value a voucher may have: 11 digits of fen, just under ¥1,000,000,000. Its
+#: token (face value, code, credit code, expiry, key id and signature) then always fits the QR
+#: code a phone shows and a desk camera reads (`signing.jws.MAX_TOKEN_BYTES`).
+MAX_FACE_VALUE_FEN = 99_999_999_999
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +65,11 @@ def check_terms(terms: ProgrammeTerms) -> None:
         raise InvalidProgrammeTerms("subsidy_rate_bp must be between 1 and 10000")
     if terms.sme_cap_fen < terms.voucher_face_value_fen:
         raise InvalidProgrammeTerms("the per-SME cap must cover at least one voucher")
+    if terms.voucher_face_value_fen > MAX_FACE_VALUE_FEN:
+        raise InvalidProgrammeTerms(
+            "a voucher may be worth at most ¥999,999,999.99, so that its QR code stays scannable",
+            field="voucher_face_value_fen",
+        )
     if terms.voucher_face_value_fen > terms.total_budget_fen:
         raise InvalidProgrammeTerms("a voucher cannot be worth more than the whole budget")
     if not 0 < terms.voucher_validity_days <= MAX_VALIDITY_DAYS:

@@ -123,6 +123,13 @@ class Vouchers(Repository[Voucher]):
         query = _VOUCHER_BY_CODE_LOCKED if lock else _VOUCHER_BY_CODE
         return self.session.scalar(query, {"code": human_code})
 
+    def by_code(self, human_code: str, *, lock: bool = False) -> Voucher:
+        """The voucher with this (normalised) human code, or `UnknownVoucher`."""
+        voucher = self.find_by_code(human_code, lock=lock)
+        if voucher is None:
+            raise UnknownVoucher(f"no voucher {human_code}", voucher=human_code)
+        return voucher
+
 
 class Providers(Repository[Provider]):
     """The providers, also known by their unified social credit code."""

@@ -217,7 +217,7 @@ def _proven_voucher(
     """The voucher the provider has shown, its row locked until the transaction ends."""
     if proof.token:
         payload = verify_voucher(proof.token.strip(), public_keys, uow.clock.now())
-        return uow.vouchers.by_public_id(payload.voucher_id, lock=True)
+        return uow.vouchers.by_code(payload.human_code, lock=True)
     if not (proof.human_code and proof.passcode):
         raise InvalidInput(
             "show the voucher: its token, or its code with the SME's passcode", field="voucher"

@@ -381,16 +381,9 @@ def voucher_row(
     expires = now + timedelta(days=programme.voucher_validity_days)
     code = random_human_code()
     payload = VoucherPayload(
-        voucher_id=voucher_id,
         human_code=code,
-        programme_id=programme.public_id,
-        center_code=home.code,
         sme_uscc=sme.uscc,
         face_value_fen=programme.voucher_face_value_fen,
-        subsidy_rate_bp=programme.subsidy_rate_bp,
-        service_categories=tuple(programme.service_categories),
-        iat=int(now.timestamp()),
-        nbf=int(now.timestamp()),
         exp=int(expires.timestamp()),
     )
     return {
@@ -557,7 +550,7 @@ def verify_token(
         payload = verify_voucher(token.strip(), public_keys, now, allow_expired=True)
     except InvalidVoucherToken as exc:
         return TokenCheck(False, str(exc.details["reason"]), None)
-    voucher = uow.vouchers.find(payload.voucher_id)
+    voucher = uow.vouchers.find_by_code(payload.human_code)
     if voucher is None:
         return TokenCheck(False, "unknown_voucher", None)
     view = _voucher_view(uow, voucher, now)

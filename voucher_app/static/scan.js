@@ -14,7 +14,8 @@
     if (parts.length !== 3) { return null; }
     try {
       var payload = parts[1].replace(/-/g, "+").replace(/_/g, "/");
-      return JSON.parse(decodeURIComponent(escape(atob(payload)))).code || null;
+      var fields = JSON.parse(decodeURIComponent(escape(atob(payload))));
+      return fields.c || fields.code || null;  // "code" in tokens issued before RFC 9864's Ed25519
     } catch (error) { return null; }
   }
 
