@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 from flask import Flask
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page, Playwright, sync_playwright
 from werkzeug.serving import make_server
 
 CHROMIUM = os.environ.get("VOUCHER_TEST_CHROMIUM", "/usr/bin/chromium")
@@ -32,15 +32,22 @@ FLAGS = [
 
 
 @pytest.fixture(scope="session")
-def browser() -> Iterator[Browser]:
+def playwright() -> Iterator[Playwright]:
+    """Playwright, once Debian's Chromium is known to be there: tests that need a browser
+    started with flags of their own (a fake camera, say) launch it from here."""
     if not Path(CHROMIUM).exists():
         if os.environ.get("VOUCHER_REQUIRE_BROWSER"):
             pytest.fail(f"no Chromium at {CHROMIUM} (apt install chromium)", pytrace=False)
         pytest.skip(f"browser tests need Chromium at {CHROMIUM}")
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        yield launched
-        launched.close()
+    with sync_playwright() as started:
+        yield started
+
+
+@pytest.fixture(scope="session")
+def browser(playwright: Playwright) -> Iterator[Browser]:
+    launched = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+    yield launched
+    launched.close()
 
 
 @pytest.fixture

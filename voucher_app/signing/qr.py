@@ -4,9 +4,13 @@ A provider's scanner reads the token and verifies it offline against the publish
 (`jws`); the human code is the fallback when the QR cannot be scanned. Error correction level M
 (about 15% of the symbol may be damaged) suits a token of a few hundred characters: H would
 make the symbol much denser for the same print size. The level is fixed rather than boosted, so
-every voucher's QR is made the same way. The light modules are painted white, not left
-transparent, so the code also scans on a dark page, and the quiet zone is the standard four
-modules.
+every voucher's QR is made the same way; a token (at most 287 bytes) makes a symbol of version
+12 at most, 65 modules a side. The light modules are painted white, not left transparent, so
+the code also scans on a dark page, and the quiet zone is the standard four modules.
+
+On a screen a module is drawn `MODULE_PX` CSS pixels or more, the least a phone's camera reads
+from another phone's screen: 292 px for the largest symbol, narrower than any phone. The SVG has
+a `viewBox` as well as its size, so print styles may scale it to paper without losing a module.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import segno
 
 ERROR_CORRECTION = "M"
 QUIET_ZONE = 4
+MODULE_PX = 4
 DARK = "#000"
 LIGHT = "#fff"
 
@@ -28,9 +33,10 @@ def qr_code(token: str) -> segno.QRCode:
     return segno.make_qr(token, error=ERROR_CORRECTION, boost_error=False)
 
 
-def qr_svg(token: str, *, scale: int = 4) -> str:
+def qr_svg(token: str, *, scale: int = MODULE_PX) -> str:
     """An SVG document of the QR code, without an XML declaration so it can also be inlined
-    in HTML; `scale` is the size of a module in user units."""
+    in HTML: `scale` CSS pixels a module, quiet zone included, with a `viewBox` of the same
+    size so that it also scales."""
     buffer = io.BytesIO()
     qr_code(token).save(
         buffer,
@@ -41,6 +47,9 @@ def qr_svg(token: str, *, scale: int = 4) -> str:
         light=LIGHT,
         xmldecl=False,
         svgns=True,
+        unit="px",
+        svgclass="qr-code",
+        lineclass=None,
     )
     return buffer.getvalue().decode("utf-8")
 

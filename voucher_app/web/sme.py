@@ -1,6 +1,7 @@
 """The SME's pages, for a clerk on a phone: its vouchers with their QR codes, human codes and
 what is left on each; the programmes it can claim from, and why not the others; claiming one;
-and the one-time passcode it reads out to a provider who redeems by human code."""
+the one-time passcode it reads out to a provider who redeems by human code; and a voucher on a
+card to print."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from voucher_app.services import (
     access,
     notifications,
     offers,
+    programmes,
     redemption_lists,
     redemptions,
     smes,
@@ -66,7 +68,7 @@ def _vouchers(uscc: str, passcode: tuple[uuid.UUID, str] | None = None) -> str:
         "web/sme/vouchers.html",
         sme=smes.get_sme(uow, uscc),
         vouchers=held,
-        qr={voucher.id: Markup(qr_svg(voucher.token, scale=3)) for voucher in held},  # noqa: S704 - segno's own SVG
+        qr={voucher.id: Markup(qr_svg(voucher.token)) for voucher in held},  # noqa: S704 - segno's own SVG
         offers=offers.offers_for(uow, uscc),
         waiting=redemption_lists.waiting_for_sme(uow, uscc),
         to_rate=redemption_lists.to_rate_for_sme(uow, uscc),
@@ -93,6 +95,20 @@ def claim(uscc: str, programme_id: uuid.UUID) -> Response:
         return redirect(url_for(".vouchers_page", uscc=uscc))
     flash(gettext("Voucher %(code)s is yours.", code=voucher.human_code), "success")
     return redirect(url_for(".vouchers_page", uscc=uscc, _anchor=f"v-{voucher.id}"))
+
+
+@blp.get("/vouchers/<uuid:voucher_id>/print")
+@page(Action.READ_CONCERNED, scope=VOUCHER)
+def printable_voucher(voucher_id: uuid.UUID) -> str:
+    """The voucher on an A6 card to print: its QR code, code, value, expiry and programme."""
+    uow = current().uow()
+    voucher = vouchers.get_voucher(uow, voucher_id)
+    return render_template(
+        "web/sme/print.html",
+        voucher=voucher,
+        programme=programmes.get_programme(uow, voucher.programme_id),
+        qr=Markup(qr_svg(voucher.token)),  # noqa: S704 - segno's own SVG
+    )
 
 
 @blp.post("/vouchers/<uuid:voucher_id>/passcode")
