@@ -209,7 +209,10 @@ def test_an_error_without_details_has_no_rule_no_extra_and_no_details() -> None:
     error = errors.UnknownVoucher("no such voucher")
     assert str(error) == error.message == "no such voucher"
     assert (error.rule, error.extra, error.details) == (None, {}, {})
-    assert said(error) == said(error, "en") == "no such voucher"  # no sentence: its message
+    assert said(error) == "没有这张服务券。"  # the code's sentence, in the page's language
+    assert said(error, "en") == "No such voucher."
+    fault = errors.InvalidEntry("an entry needs two postings")
+    assert said(fault) == said(fault, "en") == fault.message  # no sentence: its message
 
 
 def test_a_command_says_a_refusal_in_one_line_but_lets_a_ledger_fault_keep_its_trace() -> None:

@@ -60,10 +60,20 @@ def test_the_english_page_reads_the_catalogue_and_the_api_keeps_the_errors_messa
 
 
 def test_a_code_the_catalogue_has_no_sentence_for_reads_as_its_own_message() -> None:
-    error = errors.InsufficientFunds("account center:440305:P:available would go negative")
+    error = errors.InvalidEntry("an entry needs two postings")
     assert said(error) == said(error, "en") == error.message
-    unknown_rule = errors.InvalidTransition("a paid batch is not cancelled", status="paid")
-    assert said(unknown_rule) == "a paid batch is not cancelled"
+    short = errors.InsufficientFunds("account center:440305:P:available would go negative")
+    assert said(short) == short.message  # its sentence names a balance this error lacks
+
+
+def test_a_rule_the_catalogue_has_no_sentence_for_reads_as_its_codes_sentence() -> None:
+    unknown_rule = errors.InvalidTransition(
+        "a paid batch is not cancelled", rule="paid_batch", status="paid"
+    )
+    assert said(unknown_rule) == "当前状态下无法办理，请刷新页面后重试。"
+    assert said(unknown_rule, "en") == (
+        "This is not possible in the current state: reload the page and try again."
+    )
 
 
 def test_a_sentence_whose_parameter_the_error_lacks_reads_as_the_errors_message() -> None:

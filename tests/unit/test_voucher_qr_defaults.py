@@ -29,10 +29,11 @@ def modules_with_quiet_zone() -> int:
     return version * 4 + 17 + 2 * 4  # ISO/IEC 18004: 4·version + 17, + 4 each side
 
 
-def test_the_default_svg_is_four_user_units_a_module_with_a_four_module_quiet_zone() -> None:
+def test_the_default_svg_is_four_css_pixels_a_module_with_a_four_module_quiet_zone() -> None:
     root = ET.fromstring(qr_svg(TOKEN))
-    side = str(modules_with_quiet_zone() * 4)
-    assert (root.get("width"), root.get("height")) == (side, side)
+    side = modules_with_quiet_zone() * 4
+    assert (root.get("width"), root.get("height")) == (f"{side}px", f"{side}px")
+    assert root.get("viewBox") == f"0 0 {side} {side}"
 
 
 def test_the_default_png_is_eight_pixels_a_module_with_a_four_module_quiet_zone() -> None:

@@ -24,12 +24,18 @@ def require_fen(value: object, *, field: str = "amount_fen", allow_zero: bool = 
     """Return `value` if it is a whole, positive (or zero if allowed) count of fen in range."""
     if isinstance(value, bool) or not isinstance(value, int):
         raise InvalidAmount(
-            f"{field} must be a whole number of fen, not {type(value).__name__}", field=field
+            f"{field} must be a whole number of fen, not {type(value).__name__}",
+            rule="not_whole_fen",
+            field=field,
         )
     if value < 0 or (value == 0 and not allow_zero):
-        raise InvalidAmount(f"{field} must be greater than zero", field=field, value=value)
+        raise InvalidAmount(
+            f"{field} must be greater than zero", rule="not_positive", field=field, value=value
+        )
     if value > MAX_FEN:
-        raise InvalidAmount(f"{field} exceeds {MAX_FEN} fen", field=field, value=value)
+        raise InvalidAmount(
+            f"{field} exceeds {MAX_FEN} fen", rule="too_large", field=field, value=value
+        )
     return value
 
 
@@ -37,7 +43,7 @@ def parse_yuan(text: str) -> int:
     """Parse "1234.5", "1,234.50" or "¥1,234.50" into fen."""
     match = _YUAN.fullmatch(text.strip().removeprefix("¥"))
     if match is None:
-        raise InvalidAmount(f"not an amount in yuan: {text!r}", value=text)
+        raise InvalidAmount(f"not an amount in yuan: {text!r}", rule="not_yuan", value=text)
     fen = int(match["whole"].replace(",", "")) * 100 + int((match["frac"] or "0").ljust(2, "0"))
     return require_fen(fen, field="amount", allow_zero=True)
 

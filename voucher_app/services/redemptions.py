@@ -295,6 +295,11 @@ def _price(
     if not local_date(voucher.issued_at) <= service.delivered_on <= local_date(now):
         raise InvalidInput(
             "the service was delivered between the voucher's issue and today",
+            rule="delivered_outside_validity",
+            extra={
+                "issued_on": local_date(voucher.issued_at).isoformat(),
+                "today": local_date(now).isoformat(),
+            },
             field="delivered_on",
         )
     redemption.product_id = product.id if product else None

@@ -41,8 +41,8 @@ FIELD_OF_CODE = {"invalid_uscc": "uscc", "sme_exists": "uscc"}
 TOLD_BY = {"invalid_uscc": "reason", "not_eligible_size": "size"}
 
 #: The sentence for each refusal a person meets: by code, or by code and rule (or the detail
-#: `TOLD_BY` names) where one code covers several refusals. Placeholders are the error's
-#: parameters (`VoucherError.params`).
+#: `TOLD_BY` names) where one code covers several refusals; a rule without a sentence of its
+#: own is said by its code's. Placeholders are the error's parameters (`VoucherError.params`).
 SENTENCES: dict[tuple[str, str | None], LazyString] = {
     **{("invalid_uscc", reason): said for reason, said in USCC_REASONS.items()},
     # accounts
@@ -129,7 +129,81 @@ SENTENCES: dict[tuple[str, str | None], LazyString] = {
     ("invalid_transition", "confirmation_window_open"): lazy_gettext(
         "The enterprise's time to confirm has not ended yet."
     ),
+    ("invalid_input", "delivered_outside_validity"): lazy_gettext(
+        "The service must have been delivered between %(issued_on)s, when the voucher was "
+        "issued, and today (%(today)s)."
+    ),
+    # amounts
+    ("invalid_amount", "not_yuan"): lazy_gettext("Write an amount in yuan, such as 1,234.50."),
+    ("invalid_amount", "not_positive"): lazy_gettext("Enter an amount greater than zero."),
+    ("invalid_amount", "not_whole_fen"): lazy_gettext("Write an amount in yuan, such as 1,234.50."),
+    ("invalid_amount", "too_large"): lazy_gettext("This amount is too large."),
+    ("invalid_amount", None): lazy_gettext("Enter an amount in yuan greater than zero."),
+    # budgets and the ledger
+    ("insufficient_funds", None): lazy_gettext(
+        "There is not enough money left for this: %(balance_fen)s is available."
+    ),
+    ("not_a_child_center", None): lazy_gettext(
+        "Budget moves only between a center and its direct children."
+    ),
+    ("center_outside_programme", None): lazy_gettext(
+        "This center is outside the programme's centers."
+    ),
+    ("funding_exceeds_budget", None): lazy_gettext(
+        "This would fund the programme beyond its total budget."
+    ),
+    ("already_reversed", None): lazy_gettext("This entry has been reversed already."),
+    ("cannot_reverse_reversal", None): lazy_gettext("A reversal cannot itself be reversed."),
+    ("invalid_programme_terms", None): lazy_gettext(
+        "The programme's terms do not hold together: check the amounts, dates and categories."
+    ),
+    # payments and statements
+    ("duties_not_separated", None): lazy_gettext(
+        "Another finance officer must do this: whoever prepared a batch, or approved what it "
+        "pays, may not approve it."
+    ),
+    ("second_approval_needed", None): lazy_gettext(
+        "A batch this large needs a second finance officer's approval first."
+    ),
+    ("foreign_account", None): lazy_gettext(
+        "This statement is of an account no service center has registered."
+    ),
+    ("account_registered", None): lazy_gettext("This account is registered already."),
+    ("invalid_mapping", None): lazy_gettext(
+        "The column mapping does not fit this file: check its columns and direction."
+    ),
+    ("invalid_statement", None): lazy_gettext(
+        "This statement cannot be read at %(where)s: check that it is the bank's own file."
+    ),
+    ("invalid_table", None): lazy_gettext(
+        "This file cannot be read as a table at %(where)s: upload the CSV or XLSX file itself."
+    ),
+    ("outside_center", None): lazy_gettext("This is outside your service center."),
+    # people and providers
+    ("invalid_industry", None): lazy_gettext("Choose an industry from the list."),
+    ("invalid_size_figure", None): lazy_gettext(
+        "Employees, revenue and assets are whole numbers, zero or more."
+    ),
+    ("invalid_rating", None): lazy_gettext("A rating is 1 to 5 stars."),
+    ("not_rateable", None): lazy_gettext("Only a paid redemption of your own can be rated."),
+    ("invalid_voucher_code", None): lazy_gettext(
+        "This is not a voucher code: it has 11 letters and digits, like 3G92-30VQ-VSQ."
+    ),
+    ("unknown_voucher", None): lazy_gettext("No such voucher."),
+    ("unknown_provider", None): lazy_gettext("No such provider."),
+    ("unknown_product", None): lazy_gettext("No such service."),
+    ("unknown_center", None): lazy_gettext("No such service center."),
+    ("invalid_center_data", None): lazy_gettext("The service centers' data is not valid."),
+    ("invalid_transition", None): lazy_gettext(
+        "This is not possible in the current state: reload the page and try again."
+    ),
+    ("concurrent_request", None): lazy_gettext(
+        "Someone else changed this at the same moment: reload the page and try again."
+    ),
+    # whatever else a form gets wrong, said beside its field
+    ("invalid_input", None): lazy_gettext("This is not valid: check it and try again."),
     # bank details
+    ("invalid_bank_details", None): lazy_gettext("The bank details are not valid: check them."),
     ("invalid_bank_details", "bank_name_missing"): lazy_gettext("Fill in the bank's name."),
     ("invalid_bank_details", "account_name_missing"): lazy_gettext("Fill in the account name."),
     ("invalid_bank_details", "bank_name_too_long"): lazy_gettext(
@@ -163,7 +237,9 @@ def sentence(code: str, params: Mapping[str, Any], rule: str | None = None) -> s
     """The sentence for a refusal in the page's language, its parameters filled in; None when
     the catalogue has none for it (or it names a parameter the error does not carry)."""
     told = rule if rule is not None or code not in TOLD_BY else params.get(TOLD_BY[code])
-    message = SENTENCES.get((code, None if told is None else str(told)))
+    message = SENTENCES.get((code, None if told is None else str(told))) or SENTENCES.get(
+        (code, None)
+    )
     if message is None:
         return None
     values = {
