@@ -28,7 +28,7 @@ ENGLISH = {"Accept-Language": "en-GB,en;q=0.8"}
 #: What each status's page says happened and what to do next, in Chinese and in English.
 SAID = {
     400: (("表单已过期", "重新加载"), ("This form has expired", "Reload the page")),
-    403: (("您的账户无权", "管理员"), ("Your account may not do this", "administrator")),
+    403: (("无权打开此页面", "管理员"), ("may not open this page", "administrator")),
     404: (("没有这个页面", "检查网址"), ("There is no such page", "Check the address")),
     405: (("不接受", "回到表单"), ("does not take what was sent", "Go back to the page")),
     413: (("文件太大", "1 MB"), ("The file is too large", "at most 1 MB")),

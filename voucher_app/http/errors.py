@@ -14,9 +14,10 @@ address, a wrong method) belong to no blueprint and reach only the application's
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from flask import Flask, request
-from flask.typing import ResponseReturnValue
+from flask.typing import ErrorHandlerCallable, ResponseReturnValue
 
 from voucher_app.domain.errors import (
     Conflict,
@@ -64,10 +65,8 @@ def answer_pages_with(app: Flask, answer: PageAnswer) -> None:
         app.register_error_handler(Exception, answer)
 
 
-def _unless_a_page(
-    handler: Callable[[Exception], ResponseReturnValue], answer: PageAnswer
-) -> Callable[[Exception], ResponseReturnValue]:
-    def choose(error: Exception) -> ResponseReturnValue:
+def _unless_a_page(handler: ErrorHandlerCallable, answer: PageAnswer) -> ErrorHandlerCallable:
+    def choose(error: Exception) -> Any:  # the handler's answer, whatever Flask lets it be
         return handler(error) if for_the_api() else answer(error)
 
     return choose

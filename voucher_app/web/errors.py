@@ -55,6 +55,8 @@ NEXT: dict[int, LazyString] = {
         "%(reference)s."
     ),
 }
+#: A refusal to show a page (a GET), rather than to do what a form asked.
+MAY_NOT_OPEN = lazy_gettext("Your account may not open this page.")
 EXPIRED_FORM = lazy_gettext(
     "This form has expired or did not come from this site. Please try again."
 )
@@ -101,7 +103,7 @@ def _refusal(error: VoucherError, status: int) -> str:
     """A service's refusal: its own sentence where the catalogue has one. A bare "not
     allowed" has none worth showing (its English message names roles and actions)."""
     if error.code == "permission_denied":
-        return str(HAPPENED[403])
+        return str(MAY_NOT_OPEN if request.method in ("GET", "HEAD") else HAPPENED[403])
     return explain(error) if status in HAPPENED else str(HAPPENED[400])
 
 
