@@ -113,6 +113,8 @@ def test_each_failure_of_a_page_is_a_page_in_its_language(
     happened, next_step = SAID[status][0 if language == "zh" else 1]
     assert happened in text and next_step in text, text
     assert ("抱歉" in text) == (language == "zh")
+    if status == 405:
+        assert "POST" in answer.headers["Allow"]  # what the address does take
     assert "Traceback" not in text and "database went away" not in text
 
 
@@ -171,3 +173,16 @@ def test_the_same_failures_under_the_api_stay_problem_documents(
     assert answer.mimetype == "application/problem+json"
     problem = answer.get_json()
     assert problem["status"] == status and problem["code"]
+
+
+def test_a_page_that_breaks_names_the_request_for_the_log_and_hides_the_rest(
+    client: FlaskClient, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(providers, "catalogue", _breaks)
+    answer = client.get("/catalogue", headers={**ENGLISH, "X-Request-Id": "req-page-500"})
+    assert answer.status_code == 500
+    text = visible_text(answer.get_data(as_text=True))
+    assert "this reference: req-page-500." in text
+    assert "database went away" not in text
+    logged = [record for record in caplog.records if record.name == "voucher_app.web.errors"]
+    assert logged and logged[0].exc_info is not None  # the trace goes to the log

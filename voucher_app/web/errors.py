@@ -73,21 +73,24 @@ def answer(error: Exception) -> ResponseReturnValue:
     if isinstance(error, NotAuthenticated):
         return to_sign_in()
     if isinstance(error, CSRFError):
-        return page(400, EXPIRED_FORM, RELOAD_FORM)
+        return error_page(400, str(EXPIRED_FORM), str(RELOAD_FORM))
     if isinstance(error, VoucherError) and not isinstance(error, LedgerFault):
         status = status_of(error)
         if status < 500:
-            return page(status, _refusal(error, status))
+            return error_page(status, _refusal(error))
         log.error("%s: %s", error.code, error.message)
-        return page(500)
-    if isinstance(error, HTTPException) and error.code is not None and error.code < 500:
-        return page(error.code)
-    if not isinstance(error, HTTPException):
-        log.exception("unhandled error on a page")
-    return page(error.code if isinstance(error, HTTPException) and error.code else 500)
+        return error_page(500)
+    if isinstance(error, HTTPException):
+        # Its headers say what the status needs said (405's Allow), but the type is ours.
+        headers = [(name, value) for name, value in error.get_headers() if name != "Content-Type"]
+        return *error_page(error.code or 500), headers
+    log.exception("unhandled error on a page")
+    return error_page(500)
 
 
-def page(status: int, happened: str | None = None, next_step: str | None = None) -> tuple[str, int]:
+def error_page(
+    status: int, happened: str | None = None, next_step: str | None = None
+) -> tuple[str, int]:
     """The error page: what happened (the status's own sentence unless told) and what to do."""
     family = status if status in HAPPENED else (500 if status >= 500 else 400)
     return render_template(
@@ -99,12 +102,12 @@ def page(status: int, happened: str | None = None, next_step: str | None = None)
     ), status
 
 
-def _refusal(error: VoucherError, status: int) -> str:
+def _refusal(error: VoucherError) -> str:
     """A service's refusal: its own sentence where the catalogue has one. A bare "not
     allowed" has none worth showing (its English message names roles and actions)."""
     if error.code == "permission_denied":
         return str(MAY_NOT_OPEN if request.method in ("GET", "HEAD") else HAPPENED[403])
-    return explain(error) if status in HAPPENED else str(HAPPENED[400])
+    return explain(error)
 
 
 def _next_step(status: int) -> str:
