@@ -284,9 +284,9 @@ def test_every_log_line_of_a_request_carries_its_id(
         noisy.warning("about to fail")
         raise RuntimeError("boom")
 
-    app.add_url_rule("/tests/fails", "tests_fails", fails)
+    app.add_url_rule("/api/tests/fails", "tests_fails", fails)
     caplog.set_level(logging.INFO)
-    answer = app.test_client().get("/tests/fails", headers={"X-Request-Id": "req-42"})
+    answer = app.test_client().get("/api/tests/fails", headers={"X-Request-Id": "req-42"})
     assert answer.status_code == 500 and answer.get_json()["request_id"] == "req-42"
     records = list(caplog.records)
     names = {record.name for record in records}
@@ -298,9 +298,9 @@ def test_every_log_line_of_a_request_carries_its_id(
         assert json.loads(_JsonFormatter().format(record))["request_id"] == "req-42"
         assert "[req-42]" in _PlainFormatter().format(record)
     access = next(record for record in records if record.name == "voucher_app.access")
-    assert access.getMessage().startswith("GET /tests/fails 500 ")
+    assert access.getMessage().startswith("GET /api/tests/fails 500 ")
     line = json.loads(_JsonFormatter().format(access))
-    assert (line["method"], line["route"], line["status"]) == ("GET", "/tests/fails", 500)
+    assert (line["method"], line["route"], line["status"]) == ("GET", "/api/tests/fails", 500)
     assert line["duration_ms"] >= 0
     caplog.clear()
     logging.getLogger("voucher_app.tests.noisy").warning("after the request")
@@ -314,9 +314,9 @@ def test_a_ledger_fault_in_a_request_is_answered_and_logged_like_any_failure(
     def faulty() -> str:
         raise ProofError("inclusion proof is too short")
 
-    app.add_url_rule("/tests/faulty", "tests_faulty", faulty)
+    app.add_url_rule("/api/tests/faulty", "tests_faulty", faulty)
     caplog.set_level(logging.ERROR)
-    answer = app.test_client().get("/tests/faulty")
+    answer = app.test_client().get("/api/tests/faulty")
     assert answer.status_code == 500 and answer.get_json()["code"] == "internal_error"
     assert "too short" not in answer.get_data(as_text=True)
     assert [r.exc_info is not None for r in caplog.records if r.name.endswith("problems")] == [True]

@@ -5,8 +5,10 @@ party's things, how to find that scope from the request's values (`scope_by`, `c
 `authorize` asks the access policy (`services.access.authorize`) with the request's principal
 (`http.auth`). The API's routes say `@requires(Action…, scope=…)`, which refuses with the
 domain's error (a 401 or 403 problem); the pages' `web.guard.page` asks the same and answers
-with the sign-in page or a 403 page. Both mark their view with its action (`ACCESS_ATTRIBUTE`),
-and a test walks the route map and fails on a route or page without one.
+with the sign-in page or a 403 page. Both mark their view with its action (`ACCESS_ATTRIBUTE`)
+and scope (`SCOPE_ATTRIBUTE`): a test walks the route map and fails on a route or page without
+an action, and a page asks a route's own question before it offers its form (`permitted`,
+`web.guard.may`), so a form is shown only to those the route will take it from.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ T = TypeVar("T")
 #: Works out what a request touches from its parsed arguments and path values.
 ScopeOf = Callable[[UnitOfWork, dict[str, Any]], Scope]
 ACCESS_ATTRIBUTE = "__access__"
+SCOPE_ATTRIBUTE = "__access_scope__"
 
 
 def authorize(action: Action, scope: ScopeOf | None, values: dict[str, Any]) -> None:
@@ -37,6 +40,19 @@ def authorize(action: Action, scope: ScopeOf | None, values: dict[str, Any]) -> 
     `PermissionDenied`."""
     find = None if scope is None else _bound(scope, values)
     access.authorize(current().uow(), current_principal(), action, find, request.remote_addr)
+
+
+def permitted(action: Action, scope: ScopeOf | None, values: dict[str, Any]) -> bool:
+    """Whether `authorize` would let this request's principal take `action` where `scope`
+    finds from `values`: its question, answered yes or no (a "no" is not a refusal to log)."""
+    find = None if scope is None else _bound(scope, values)
+    return access.permits(current().uow(), current_principal(), action, find)
+
+
+def mark(view: Callable[..., Any], action: Action, scope: ScopeOf | None) -> None:
+    """Note on a guarded view what it asks (`ACCESS_ATTRIBUTE`, `SCOPE_ATTRIBUTE`)."""
+    setattr(view, ACCESS_ATTRIBUTE, action)
+    setattr(view, SCOPE_ATTRIBUTE, scope)
 
 
 def _bound(scope: ScopeOf, values: dict[str, Any]) -> FindScope:
@@ -55,7 +71,7 @@ def requires(
             authorize(action, scope, {} if scope is None else _values(args, kwargs))
             return view(*args, **kwargs)
 
-        setattr(guarded, ACCESS_ATTRIBUTE, action)
+        mark(guarded, action, scope)
         return guarded
 
     return decorate

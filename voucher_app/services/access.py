@@ -43,6 +43,22 @@ def authorize(
         raise
 
 
+def permits(
+    uow: UnitOfWork,
+    principal: Principal | None,
+    action: Action,
+    find_scope: FindScope | None = None,
+) -> bool:
+    """Whether `authorize` would let the principal take the action where `find_scope` says: the
+    same decision, asked before offering a form rather than on its way in, so a "no" is neither
+    raised nor logged."""
+    try:
+        _decide(uow, principal, action, find_scope)
+    except (NotAuthenticated, PermissionDenied):
+        return False
+    return True
+
+
 @read_only
 def _decide(
     uow: UnitOfWork, principal: Principal | None, action: Action, find_scope: FindScope | None

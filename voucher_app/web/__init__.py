@@ -4,7 +4,8 @@ services as the JSON API, in Chinese by default and English one click away.
 
 Each module is one area of the site; `i18n` chooses the language and formats amounts and dates;
 `guard` signs pages in (the session `http.auth` reads), asks the same access gate as the API
-(`http.policy`) and requires a CSRF token on every form.
+(`http.policy`) — for the pages' routes and for the forms they show — and requires a CSRF token
+on every form; `errors` answers every failure outside the API with a page.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from voucher_app.http import hardening
 from voucher_app.web import (
     center,
     dashboard,
+    errors,
     finance,
     guard,
     i18n,
@@ -53,6 +55,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.trim_blocks = app.jinja_env.lstrip_blocks = True
     i18n.init_app(app)
     guard.init_app(app)
+    errors.init_app(app)
     app.register_blueprint(public.blp)
     app.register_blueprint(session.blp)
     app.register_blueprint(registration.blp)

@@ -35,14 +35,12 @@ from voucher_app.services import (
     users,
 )
 from voucher_app.services import approvals as approvals_service
-from voucher_app.web import errors
 from voucher_app.web.guard import on_this_site, page
 from voucher_app.web.messages import attempt, explain
 from voucher_app.web.moved import moved
 from voucher_app.wiring import current
 
 blp = Blueprint("center", __name__, url_prefix="/center")
-errors.as_pages(blp)
 CENTER = center_in("code")
 #: Rows a bulk run's page lists (the counts cover them all).
 SHOWN_ROWS = 1000

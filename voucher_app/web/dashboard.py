@@ -16,13 +16,11 @@ from voucher_app.http.auth import signed_in
 from voucher_app.http.policy import center_in
 from voucher_app.services import centers, reports
 from voucher_app.services.reports import Line, SpendReport
-from voucher_app.web import errors
 from voucher_app.web.guard import page
 from voucher_app.web.i18n import current_language
 from voucher_app.wiring import current
 
 blp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
-errors.as_pages(blp)
 #: What the charts compare, in the order the budget flows.
 MEASURES = ("allocated_fen", "committed_fen", "redeemed_fen", "paid_fen", "expired_fen")
 PROVINCE = "440000"

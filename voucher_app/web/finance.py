@@ -21,13 +21,11 @@ from voucher_app.http.downloads import FILES, TABLES, payment_file, reconciliati
 from voucher_app.http.policy import center_in, scope_by
 from voucher_app.http.uploads import read_upload, takes_file
 from voucher_app.services import access, programmes, reconciliation, settlement
-from voucher_app.web import errors
 from voucher_app.web.guard import page
 from voucher_app.web.messages import attempt, explain
 from voucher_app.wiring import current
 
 blp = Blueprint("finance", __name__, url_prefix="/finance")
-errors.as_pages(blp)
 CENTER = center_in("code")
 BATCH = scope_by(access.batch_scope, "batch_id")
 #: What reconciliation made of a statement line (`services.reconciliation`), and of an item.

@@ -30,7 +30,6 @@ from voucher_app.domain.sme import SizeClass
 from voucher_app.http.auth import signed_in
 from voucher_app.http.policy import center_in, scope_by
 from voucher_app.services import access, programmes
-from voucher_app.web import errors
 from voucher_app.web.guard import page
 from voucher_app.web.i18n import current_language
 from voucher_app.web.messages import attempt, explain, place
@@ -38,7 +37,6 @@ from voucher_app.web.registration import SIZE_NAMES
 from voucher_app.wiring import current
 
 blp = Blueprint("center_programmes", __name__, url_prefix="/center")
-errors.as_pages(blp)
 CENTER = center_in("code")
 PROGRAMME = scope_by(access.programme_scope, "programme_id")
 AMOUNTS = ("total_budget", "sme_cap", "face_value")

@@ -31,14 +31,12 @@ from voucher_app.http.policy import scope_by
 from voucher_app.services import access, providers, redemption_lists, redemptions
 from voucher_app.services.providers import ProductTerms
 from voucher_app.services.redemptions import Service, VoucherProof
-from voucher_app.web import errors
 from voucher_app.web.guard import page
 from voucher_app.web.i18n import current_language
 from voucher_app.web.messages import attempt, explain, place
 from voucher_app.wiring import current
 
 blp = Blueprint("provider", __name__, url_prefix="/provider")
-errors.as_pages(blp)
 PROVIDER = scope_by(access.provider_scope, "provider_id")
 
 

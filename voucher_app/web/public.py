@@ -17,13 +17,11 @@ from voucher_app.domain.policy import Action, Scope
 from voucher_app.http.auth import signed_in
 from voucher_app.ledger.unit_of_work import UnitOfWork
 from voucher_app.services import centers, ledger, providers
-from voucher_app.web import errors
 from voucher_app.web.guard import on_this_site, page
 from voucher_app.web.i18n import COOKIE, LANGUAGES
 from voucher_app.wiring import current
 
 blp = Blueprint("public", __name__)
-errors.as_pages(blp)
 PAGE = 50
 
 

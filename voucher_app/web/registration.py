@@ -28,14 +28,12 @@ from voucher_app.domain.users import MAX_PASSWORD
 from voucher_app.services import centers, registration
 from voucher_app.services.providers import ProviderApplication
 from voucher_app.services.smes import SmeDeclaration
-from voucher_app.web import errors
 from voucher_app.web.guard import page
 from voucher_app.web.i18n import current_language
 from voucher_app.web.messages import USCC_REASONS, explain, place
 from voucher_app.wiring import current
 
 blp = Blueprint("registration", __name__)
-errors.as_pages(blp)
 SIZE_NAMES = {
     SizeClass.MEDIUM: lazy_gettext("medium"),
     SizeClass.SMALL: lazy_gettext("small"),

@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from flask import Blueprint, redirect, render_template, request, url_for
 from flask_babel import lazy_gettext
 from flask_login import login_user, logout_user
@@ -13,19 +11,16 @@ from werkzeug.wrappers import Response
 from wtforms import PasswordField, StringField
 from wtforms.validators import InputRequired, Length
 
-from voucher_app.domain.actors import Role
 from voucher_app.domain.errors import NotAuthenticated
 from voucher_app.domain.policy import Action
 from voucher_app.domain.users import MAX_PASSWORD, Principal
 from voucher_app.http.auth import SessionUser
 from voucher_app.services import users
-from voucher_app.web import errors
-from voucher_app.web.guard import on_this_site, page
+from voucher_app.web.guard import home_of, on_this_site, page
 from voucher_app.web.messages import explain
 from voucher_app.wiring import current
 
 blp = Blueprint("session", __name__)
-errors.as_pages(blp)
 
 
 class SignInForm(FlaskForm):  # type: ignore[misc]
@@ -35,23 +30,9 @@ class SignInForm(FlaskForm):  # type: ignore[misc]
     )
 
 
-#: Where each kind of account starts: a page, and what its address needs.
-HOMES: dict[Role, tuple[str, dict[str, Any]]] = {
-    Role.SME: ("sme.mine", {}),
-    Role.PROVIDER: ("provider.mine", {}),
-    Role.CENTER_STAFF: ("center.mine", {}),
-    Role.CENTER_ADMIN: ("center.mine", {}),
-    Role.CENTER_FINANCE: ("center.mine", {"area": "finance"}),
-    Role.AUDITOR: ("dashboard.mine", {}),
-    Role.ADMIN: ("dashboard.mine", {}),
-}
-
-
 def _safe_next(principal: Principal) -> str:
     """Where the sign-in asked to go back to (on this site only), else the account's home."""
-    endpoint, values = HOMES.get(principal.role, ("public.home", {}))
-    home = url_for(endpoint, **values)
-    return on_this_site(request.args.get("next", ""), home)
+    return on_this_site(request.args.get("next", ""), home_of(principal))
 
 
 @blp.route("/sign-in", methods=["GET", "POST"])

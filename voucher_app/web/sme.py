@@ -29,14 +29,12 @@ from voucher_app.services import (
     vouchers,
 )
 from voucher_app.signing.qr import qr_svg
-from voucher_app.web import errors
 from voucher_app.web.guard import page
 from voucher_app.web.messages import attempt, explain
 from voucher_app.web.moved import moved
 from voucher_app.wiring import current
 
 blp = Blueprint("sme", __name__, url_prefix="/sme")
-errors.as_pages(blp)
 SME = scope_by(access.sme_scope, "uscc")
 VOUCHER = scope_by(access.voucher_scope, "voucher_id")
 REDEMPTION = scope_by(access.redemption_scope, "redemption_id")

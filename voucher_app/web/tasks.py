@@ -21,7 +21,7 @@ from voucher_app.http.auth import signed_in
 from voucher_app.http.policy import ScopeOf, authorize
 from voucher_app.services import tasks
 from voucher_app.services.tasks import TaskView
-from voucher_app.web import center, errors, finance, public
+from voucher_app.web import center, finance, public
 from voucher_app.web.center import ROW_OUTCOMES
 from voucher_app.web.finance import STATES
 from voucher_app.web.guard import page
@@ -29,7 +29,6 @@ from voucher_app.web.messages import explain_failure
 from voucher_app.wiring import current
 
 blp = Blueprint("tasks", __name__, url_prefix="/tasks")
-errors.as_pages(blp)
 blp.add_app_template_global(explain_failure)  # what a failed task's page says (`progress.html`)
 
 
