@@ -4,12 +4,13 @@ down its validity."""
 
 from __future__ import annotations
 
+import re
 import time
 import uuid
 
 from flask import Flask
 from flask.testing import FlaskCliRunner
-from playwright.sync_api import Browser, BrowserContext, Page
+from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from tests.browser.steps import page_paths, page_rules, sign_in
 from tests.e2e.demo_data import load_demo
@@ -118,3 +119,119 @@ def test_no_page_any_demo_account_opens_scrolls_sideways_at_360_px(
     assert "/center/440300/budget" in opened["admin.shenzhen"]
     assert "/finance/440000" in opened["finance.guangdong"]
     assert "/dashboard/440000" in opened["auditor.guangdong"]
+
+
+def phone_page(browser: Browser, live_url: str, username: str) -> tuple[BrowserContext, Page]:
+    """A demo account signed in on a 360 px phone, in Chinese."""
+    context = browser.new_context(locale="zh-CN", viewport=PHONE)
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    sign_in(page, live_url, username, demo.DEMO_PASSWORD)
+    page.wait_for_load_state("load")
+    return context, page
+
+
+def test_a_table_on_a_phone_is_cards_whose_every_cell_shows_its_columns_label(
+    app: Flask, runner: FlaskCliRunner, live_url: str, browser: Browser
+) -> None:
+    load_demo(app, runner)
+    assert runner.invoke(args=["demo", "accounts"]).exit_code == 0
+    context, page = phone_page(browser, live_url, "auditor.guangdong")
+    expect(page).to_have_url(f"{live_url}/dashboard/440000")
+    table = page.locator("#children-heading ~ table.cells")
+    headers = table.locator("thead th").all_inner_texts()
+    assert headers[:2] == ["服务中心", "预算"] and len(headers) == 6
+    shown = table.evaluate(
+        """(table) => [...table.tBodies[0].rows].map((row) => [...row.cells].map((cell) => {
+            const box = cell.getBoundingClientRect();
+            return {
+                label: getComputedStyle(cell, "::before").content,
+                onScreen: box.left >= 0 && box.right <= window.innerWidth && box.width > 0,
+            };
+        }))"""
+    )
+    assert len(shown) == 21  # the province's cities, one card each
+    for cells in shown:
+        assert [cell["label"] for cell in cells] == [f'"{header}"' for header in headers]
+        assert all(cell["onScreen"] for cell in cells)
+    # The header row is there for screen readers only; each row is a card of its own.
+    assert table.locator("thead").evaluate("(head) => head.getBoundingClientRect().width") <= 1
+    assert table.locator("tbody tr").first.evaluate("(row) => getComputedStyle(row).display") == (
+        "block"
+    )
+    context.close()
+
+
+def test_the_menu_is_folded_on_a_phone_and_opens_from_the_keyboard(
+    app: Flask, runner: FlaskCliRunner, live_url: str, browser: Browser
+) -> None:
+    load_demo(app, runner)
+    assert runner.invoke(args=["demo", "accounts"]).exit_code == 0
+    context, page = phone_page(browser, live_url, "reviewer.shenzhen")
+    menu = page.locator("details.menu")
+    toggle = menu.locator("summary")
+    budget = page.get_by_role("link", name="预算")
+    expect(toggle).to_be_visible()
+    expect(toggle).to_have_text("☰ 菜单")
+    expect(budget).to_be_hidden()
+    header = page.locator("header.site").bounding_box()
+    assert header is not None and header["height"] < 100  # one line, not four
+
+    toggle.focus()
+    page.keyboard.press("Enter")
+    expect(menu).to_have_attribute("open", "")
+    expect(budget).to_be_visible()
+    budget.click()
+    expect(page).to_have_url(f"{live_url}/center/440300/budget")
+
+    page.set_viewport_size({"width": 1280, "height": 800})  # wide: the links, no button
+    expect(toggle).to_be_hidden()
+    expect(page.get_by_role("link", name="审核队列")).to_be_visible()
+    context.close()
+
+
+def test_the_passcode_counts_down_and_says_politely_when_it_has_expired(
+    app: Flask, runner: FlaskCliRunner, live_url: str, browser: Browser
+) -> None:
+    load_demo(app, runner)
+    assert runner.invoke(args=["demo", "accounts"]).exit_code == 0
+    context, page = phone_page(browser, live_url, "sme.yunfan")
+    page.clock.install()
+    page.get_by_role("button", name="生成核验码").first.click()
+
+    box = page.locator(".passcode")
+    digits = box.locator(".passcode-digits [aria-hidden] > span")
+    expect(digits).to_have_count(2)
+    assert all(len(group) == 3 for group in digits.all_inner_texts())
+    countdown = box.locator(".countdown")
+    expect(countdown).to_have_text(re.compile(r"^还剩 1[45]:\d\d$"))
+    start = int(countdown.get_attribute("data-seconds") or "0")
+    assert 890 <= start <= 900
+
+    page.clock.run_for(61_000)
+    expect(countdown).to_have_attribute("data-seconds", str(start - 61))
+    expect(box).not_to_have_class(re.compile("expired"))
+    said = box.locator(".expired-said")
+    expect(said).to_have_attribute("aria-live", "polite")
+    expect(said).to_have_text("")
+
+    page.clock.fast_forward("15:00")
+    expect(box).to_have_class(re.compile(r"\bexpired\b"))
+    expect(said).to_have_text("核验码已过期，请重新生成。")
+    expect(countdown).to_be_hidden()
+    context.close()
+
+
+def test_without_javascript_the_passcode_shows_its_plain_expiry_time(
+    app: Flask, runner: FlaskCliRunner, live_url: str, browser: Browser
+) -> None:
+    load_demo(app, runner)
+    assert runner.invoke(args=["demo", "accounts"]).exit_code == 0
+    context = browser.new_context(locale="zh-CN", viewport=PHONE, java_script_enabled=False)
+    page = context.new_page()
+    sign_in(page, live_url, "sme.yunfan", demo.DEMO_PASSWORD)
+    page.get_by_role("button", name="生成核验码").first.click()
+    validity = page.locator(".passcode .validity")
+    expect(validity).to_contain_text(re.compile(r"有效期至 \d{4}-\d\d-\d\d \d\d:\d\d。"))
+    expect(page.locator(".passcode .countdown")).to_be_hidden()
+    context.close()
