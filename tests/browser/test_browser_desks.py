@@ -35,7 +35,7 @@ def test_a_provider_redeems_a_voucher_by_its_typed_code_and_passcode(
     voucher = fresh_voucher(app, runner)
     provider, _product = tax_adviser(app)
     with app.app_context():
-        passcode = redemptions.new_passcode(current().uow(), voucher.id)
+        passcode = redemptions.new_passcode(current().uow(), voucher.id).code
     desk = account(app, Role.PROVIDER, provider=provider)
 
     sign_in(page, live_url, desk.username)

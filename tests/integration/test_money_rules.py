@@ -133,7 +133,7 @@ def test_a_voucher_past_its_date_is_not_redeemed_before_the_expiry_job_runs(
     world: World, clock: FrozenClock
 ) -> None:
     clock.advance(timedelta(days=90, seconds=1))  # the token has expired too: show the code
-    passcode = redemptions.new_passcode(world.uow, world.voucher.id)
+    passcode = redemptions.new_passcode(world.uow, world.voucher.id).code
     refusal = refused(world.uow, lambda: by_code(world, passcode))
     assert (refusal.code, refusal.details["status"]) == ("voucher_not_active", "expired")
 
@@ -200,7 +200,7 @@ def test_a_voucher_revoked_from_eight_threads_at_once_frees_its_cap_once(
 
 
 def test_a_passcode_past_its_fifteen_minutes_is_refused(world: World, clock: FrozenClock) -> None:
-    passcode = redemptions.new_passcode(world.uow, world.voucher.id)
+    passcode = redemptions.new_passcode(world.uow, world.voucher.id).code
     clock.advance(timedelta(minutes=15))
     refusal = refused(world.uow, lambda: by_code(world, passcode))
     assert (refusal.code, refusal.details["field"]) == ("wrong_passcode", "passcode")
@@ -269,7 +269,7 @@ def test_human_code_submissions_at_once_never_spend_more_than_the_voucher(
     database = Database(database_url, pool_size=12)
     try:
         world = build(unit_of_work(database, clock), voucher_keys, voucher_signer)
-        passcodes = [redemptions.new_passcode(world.uow, world.voucher.id) for _ in range(10)]
+        passcodes = [redemptions.new_passcode(world.uow, world.voucher.id).code for _ in range(10)]
         outcomes = at_once(
             [
                 lambda n=n, code=code: by_code(  # type: ignore[misc]

@@ -74,9 +74,9 @@ class Passcode(MethodView):
     @requires(Action.ACT_AS_SME, scope=scope_by(access.voucher_scope, "voucher_id"))
     def post(self, voucher_id: uuid.UUID) -> dict[str, Any]:
         """A one-time code for a provider who redeems this voucher by its human code."""
-        code = redemptions.new_passcode(current().uow(), voucher_id)
+        issued = redemptions.new_passcode(current().uow(), voucher_id)
         minutes = int(redemptions.PASSCODE_LIFETIME.total_seconds() // 60)
-        return {"passcode": code, "valid_minutes": minutes}
+        return {"passcode": issued.code, "valid_minutes": minutes}
 
 
 @blp.route("/vouchers/<uuid:voucher_id>/revoke")

@@ -131,8 +131,17 @@ def _context(uow: UnitOfWork, redemption: Redemption) -> _Context:
 # --- one-time passcodes -----------------------------------------------------------------------
 
 
+@dataclass(frozen=True, slots=True)
+class Passcode:
+    """A one-time passcode as issued: the code (shown once, only its hash is kept) and when it
+    stops working, so the page can count down to it."""
+
+    code: str
+    expires_at: datetime
+
+
 @transaction
-def new_passcode(uow: UnitOfWork, voucher_id: uuid.UUID) -> str:
+def new_passcode(uow: UnitOfWork, voucher_id: uuid.UUID) -> Passcode:
     """A fresh one-time code for the SME to read out; valid for `PASSCODE_LIFETIME`, once."""
     voucher = uow.vouchers.by_public_id(voucher_id)
     code = f"{secrets.randbelow(10**PASSCODE_DIGITS):0{PASSCODE_DIGITS}d}"
@@ -145,7 +154,7 @@ def new_passcode(uow: UnitOfWork, voucher_id: uuid.UUID) -> str:
             expires_at=now + PASSCODE_LIFETIME,
         )
     )
-    return code
+    return Passcode(code, now + PASSCODE_LIFETIME)
 
 
 def _passcode_hash(voucher: Voucher, code: str) -> bytes:

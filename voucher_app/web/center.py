@@ -36,6 +36,7 @@ from voucher_app.services import (
 )
 from voucher_app.services import approvals as approvals_service
 from voucher_app.web.guard import on_this_site, page
+from voucher_app.web.i18n import with_code
 from voucher_app.web.messages import attempt, explain
 from voucher_app.web.moved import moved
 from voucher_app.wiring import current
@@ -145,16 +146,16 @@ def _decide(redemption_id: uuid.UUID, *, approve: bool) -> Response:
     if approve:
         attempt(
             lambda: redemptions.approve_redemption(uow, redemption_id, actor),
-            lambda redemption: gettext(
-                "Redemption of voucher %(code)s approved.", code=redemption.voucher_code
+            lambda redemption: with_code(
+                gettext("Redemption of voucher %(code)s approved."), redemption.voucher_code
             ),
         )
     else:
         reason = request.form.get("reason", "")
         attempt(
             lambda: redemptions.reject_redemption(uow, redemption_id, reason, actor),
-            lambda redemption: gettext(
-                "Redemption of voucher %(code)s rejected.", code=redemption.voucher_code
+            lambda redemption: with_code(
+                gettext("Redemption of voucher %(code)s rejected."), redemption.voucher_code
             ),
         )
     return redirect(on_this_site(request.form.get("back", ""), url_for(".mine")))

@@ -2,7 +2,9 @@
 
 The language is the one the visitor chose (a cookie set by `/language`), else the browser's
 first supported one, else Chinese. Amounts read ¥1,234.50 and times are shown in Asia/Shanghai
-whatever the server's zone, as an auditor in Guangzhou reads them.
+whatever the server's zone, as an auditor in Guangzhou reads them. A voucher's human code is
+kept on one line wherever it is shown (it has hyphens a browser would break at, and a code
+split over two lines is misread at the desk).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 from flask import Flask, request
 from flask_babel import Babel, get_locale
+from markupsafe import Markup
 
 from voucher_app.domain.money import format_yuan
 
@@ -31,6 +34,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["yuan"] = format_yuan
     app.jinja_env.filters["local_time"] = local_time
     app.jinja_env.filters["in_language"] = in_language
+    app.jinja_env.filters["voucher_code"] = voucher_code
     app.jinja_env.globals["languages"] = LANGUAGES
     app.jinja_env.globals["current_language"] = current_language
 
@@ -67,3 +71,14 @@ def in_language(text: str) -> str:
     if not separator:
         return text
     return chinese if current_language() == "zh_CN" else english
+
+
+def voucher_code(code: str) -> Markup:
+    """A voucher's human code as the pages show it: one unbreakable piece (`.human-code`)."""
+    return Markup('<span class="human-code">{}</span>').format(code)
+
+
+def with_code(translated: str, code: str, **values: object) -> Markup:
+    """A translated sentence (`gettext` of it without values) about a voucher, with the
+    voucher's `%(code)s` kept on one line and the other values escaped."""
+    return Markup.escape(translated) % {"code": voucher_code(code), **values}

@@ -32,7 +32,7 @@ from voucher_app.services import access, providers, redemption_lists, redemption
 from voucher_app.services.providers import ProductTerms
 from voucher_app.services.redemptions import Service, VoucherProof
 from voucher_app.web.guard import page
-from voucher_app.web.i18n import current_language
+from voucher_app.web.i18n import current_language, with_code
 from voucher_app.web.messages import attempt, explain, place
 from voucher_app.wiring import current
 
@@ -138,9 +138,11 @@ def redeem(provider_id: uuid.UUID) -> str | Response:
         place(form, refused)
         return _desk(provider_id, form)
     flash(
-        gettext(
-            "Redemption of voucher %(code)s submitted: %(subsidy)s, once the SME confirms.",
-            code=redemption.voucher_code,
+        with_code(
+            gettext(
+                "Redemption of voucher %(code)s submitted: %(subsidy)s, once the SME confirms."
+            ),
+            redemption.voucher_code,
             subsidy=format_yuan(redemption.subsidy_fen),
         ),
         "success",

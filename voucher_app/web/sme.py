@@ -30,6 +30,7 @@ from voucher_app.services import (
 )
 from voucher_app.signing.qr import qr_svg
 from voucher_app.web.guard import page
+from voucher_app.web.i18n import with_code
 from voucher_app.web.messages import attempt, explain
 from voucher_app.web.moved import moved
 from voucher_app.wiring import current
@@ -59,8 +60,9 @@ def vouchers_page(uscc: str) -> str | Response:
     return _vouchers(uscc)
 
 
-def _vouchers(uscc: str, passcode: tuple[uuid.UUID, str] | None = None) -> str:
-    uow = current().uow()
+def _vouchers(uscc: str, passcode: tuple[uuid.UUID, redemptions.Passcode] | None = None) -> str:
+    parts = current()
+    uow = parts.uow()
     held = vouchers.list_vouchers(uow, sme_uscc=uscc)
     return render_template(
         "web/sme/vouchers.html",
@@ -73,6 +75,13 @@ def _vouchers(uscc: str, passcode: tuple[uuid.UUID, str] | None = None) -> str:
         reminders=notifications.reminders_for(uow, f"sme:{uscc}"),
         explain=explain,
         passcode=passcode,
+        # What is left of the passcode's validity by the server's clock: the page's countdown
+        # starts from it, whatever the phone's own clock says.
+        passcode_seconds=(
+            max(0, int((passcode[1].expires_at - parts.clock.now()).total_seconds()))
+            if passcode
+            else None
+        ),
     )
 
 
@@ -91,7 +100,7 @@ def claim(uscc: str, programme_id: uuid.UUID) -> Response:
     except ClaimRefused as refused:
         flash(explain(refused), "error")
         return redirect(url_for(".vouchers_page", uscc=uscc))
-    flash(gettext("Voucher %(code)s is yours.", code=voucher.human_code), "success")
+    flash(with_code(gettext("Voucher %(code)s is yours."), voucher.human_code), "success")
     return redirect(url_for(".vouchers_page", uscc=uscc, _anchor=f"v-{voucher.id}"))
 
 
@@ -114,8 +123,8 @@ def printable_voucher(voucher_id: uuid.UUID) -> str:
 def passcode(voucher_id: uuid.UUID) -> str:
     """A new one-time passcode, shown once on the page (never in a URL or a cookie)."""
     uow = current().uow()
-    code = redemptions.new_passcode(uow, voucher_id)
-    return _vouchers(vouchers.get_voucher(uow, voucher_id).sme_uscc, passcode=(voucher_id, code))
+    issued = redemptions.new_passcode(uow, voucher_id)
+    return _vouchers(vouchers.get_voucher(uow, voucher_id).sme_uscc, passcode=(voucher_id, issued))
 
 
 @blp.post("/redemptions/<uuid:redemption_id>/confirm")
@@ -138,15 +147,15 @@ def _answer(redemption_id: uuid.UUID, *, dispute: bool) -> Response:
         reason = request.form.get("reason", "")
         attempt(
             lambda: redemptions.dispute_redemption(uow, redemption_id, reason, actor),
-            lambda redemption: gettext(
-                "You disputed the redemption of %(code)s.", code=redemption.voucher_code
+            lambda redemption: with_code(
+                gettext("You disputed the redemption of %(code)s."), redemption.voucher_code
             ),
         )
     else:
         attempt(
             lambda: redemptions.confirm_redemption(uow, redemption_id, actor),
-            lambda redemption: gettext(
-                "You confirmed the redemption of %(code)s.", code=redemption.voucher_code
+            lambda redemption: with_code(
+                gettext("You confirmed the redemption of %(code)s."), redemption.voucher_code
             ),
         )
     return _back_to_page_of(redemption_id)
