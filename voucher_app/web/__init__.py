@@ -16,6 +16,7 @@ from voucher_app.web import (
     center,
     dashboard,
     finance,
+    forms,
     guard,
     i18n,
     programmes,
@@ -53,6 +54,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.trim_blocks = app.jinja_env.lstrip_blocks = True
     i18n.init_app(app)
     guard.init_app(app)
+    app.jinja_env.globals["form_problems"] = forms.problems
     app.register_blueprint(public.blp)
     app.register_blueprint(session.blp)
     app.register_blueprint(registration.blp)
