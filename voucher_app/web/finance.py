@@ -128,7 +128,7 @@ def _funding_account_missing(refused: VoucherError, center: str) -> Response:
         (url_for(".overview", code=center), gettext("Back to settlement")),
     ]
     page = render_template("web/error.html", message=explain(refused), next_steps=steps)
-    return Response(page, status_of(refused))
+    return Response(page, status_of(refused), mimetype="text/html")
 
 
 @blp.get("/<string:code>/reconciliation.<string:kind>")

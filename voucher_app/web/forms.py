@@ -61,6 +61,9 @@ class _SaysWhatIsWrong:
         self.wrong = wrong
 
     def process_formdata(self, valuelist: list[Any]) -> None:
+        if not valuelist or not str(valuelist[0]).strip():
+            self.data = None  # nothing typed: the field's `required` says so, not `wrong`
+            return
         try:
             super().process_formdata(valuelist)  # type: ignore[misc]
         except ValueError:
@@ -89,9 +92,10 @@ class Problem:
 
 
 def problems(*forms: FlaskForm | None) -> list[Problem]:
-    """Every error of the forms, field by field in the order the page shows them; the summary
-    links each to its field (a group of checkboxes or radios: to its first box, as focus goes
-    there). Hidden fields have nothing to link to and are left out."""
+    """Every error of the forms, field by field as each form declares them (declare them in the
+    order the page shows them); the summary links each to its field (a group of checkboxes or
+    radios: to its first box, as focus goes there). Hidden fields have nothing to link to and
+    are left out."""
     found = []
     for form in forms:
         if form is None:

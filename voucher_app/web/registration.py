@@ -53,23 +53,29 @@ ENTER_ACCOUNT_NUMBER = required(lazy_gettext("Enter the account number."))
 ENTER_CNAPS = required(lazy_gettext("Enter the CNAPS code of the account's branch."))
 
 
-class AccountFields(FlaskForm):  # type: ignore[misc]
-    """The first account of the registering SME or provider."""
-
-    username = StringField(
-        lazy_gettext("User name for the account"),
-        validators=[required(lazy_gettext("Choose a user name for the account.")), Length(max=64)],
-    )
-    password = PasswordField(
-        lazy_gettext("Password"),
-        validators=[required(lazy_gettext("Choose a password.")), Length(max=MAX_PASSWORD)],
-    )
-    repeat = PasswordField(
-        lazy_gettext("Password again"),
-        validators=[
-            required(lazy_gettext("Type the password again.")),
-            EqualTo("password", message=lazy_gettext("The two passwords differ.")),
-        ],
+def _account_fields() -> tuple[StringField, PasswordField, PasswordField]:
+    """The first account of the registering SME or provider: user name, password and the
+    password again. Declared last in each form, as the page shows them last (a field's place
+    among the form's fields is when it was made, and the error summary lists them in it)."""
+    return (
+        StringField(
+            lazy_gettext("User name for the account"),
+            validators=[
+                required(lazy_gettext("Choose a user name for the account.")),
+                Length(max=64),
+            ],
+        ),
+        PasswordField(
+            lazy_gettext("Password"),
+            validators=[required(lazy_gettext("Choose a password.")), Length(max=MAX_PASSWORD)],
+        ),
+        PasswordField(
+            lazy_gettext("Password again"),
+            validators=[
+                required(lazy_gettext("Type the password again.")),
+                EqualTo("password", message=lazy_gettext("The two passwords differ.")),
+            ],
+        ),
     )
 
 
@@ -93,7 +99,7 @@ def _code_field() -> StringField:
     )
 
 
-class SmeRegistrationForm(AccountFields):
+class SmeRegistrationForm(FlaskForm):  # type: ignore[misc]
     uscc = _code_field()
     name = StringField(
         lazy_gettext("Enterprise name"),
@@ -127,9 +133,10 @@ class SmeRegistrationForm(AccountFields):
         ],
     )
     home_center = SelectField(lazy_gettext("Service center"), validators=[CHOOSE_CENTER])
+    username, password, repeat = _account_fields()
 
 
-class ProviderApplicationForm(AccountFields):
+class ProviderApplicationForm(FlaskForm):  # type: ignore[misc]
     uscc = _code_field()
     name = StringField(
         lazy_gettext("Provider name"),
@@ -171,6 +178,7 @@ class ProviderApplicationForm(AccountFields):
         lazy_gettext("SWIFT/BIC (optional)"), validators=[Optional(), Length(min=8, max=11)]
     )
     center = SelectField(lazy_gettext("Service center"), validators=[CHOOSE_CENTER])
+    username, password, repeat = _account_fields()
 
 
 @blp.route("/register", methods=["GET", "POST"])
