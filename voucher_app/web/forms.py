@@ -56,6 +56,8 @@ class _SaysWhatIsWrong:
     """A field whose typed text may not parse (a number, a date): it says `wrong` then, once,
     instead of WTForms' generic sentence followed by its validators' own."""
 
+    data: Any  # the parsed value, typed by the field class it is mixed into
+
     def __init__(self, *args: Any, wrong: LazyString, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.wrong = wrong

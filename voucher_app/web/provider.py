@@ -145,7 +145,7 @@ def redeem(provider_id: uuid.UUID) -> str | Response:
     if not form.validate_on_submit():
         return _desk(provider_id, form)
     delivered_on = form.delivered_on.data
-    assert delivered_on is not None  # InputRequired
+    assert delivered_on is not None  # required by the form
     service = Service(
         invoice_number=form.invoice_number.data or "",
         invoiced_fen=parse_yuan(form.invoiced.data or ""),  # checked by the form (`Yuan`)
