@@ -60,6 +60,7 @@ def test_a_provider_redeems_a_voucher_by_its_typed_code_and_passcode(
 
     page.get_by_label("券码").fill(voucher.human_code)  # the passcode works once
     page.get_by_label("企业提供的核验码").fill(passcode)
+    page.get_by_label("服务项目").select_option(label="小微企业年度汇算清缴代理 · ¥3,000.00")
     page.get_by_label("发票号码").fill("GZ-2026-1128")
     page.get_by_label("发票金额（元）").fill("100")
     page.get_by_label("服务完成日期").fill(today)
@@ -104,6 +105,7 @@ def test_a_provider_redeems_a_voucher_by_its_qr_code(
     expect(page.locator("#scan-result")).to_have_text(
         f"已读取服务券 {voucher.human_code}：请在下方填写服务信息。"
     )
+    page.get_by_label("服务项目").select_option(label="小微企业年度汇算清缴代理 · ¥3,000.00")
     page.get_by_label("发票号码").fill("GZ-2026-QR-1")
     page.get_by_label("发票金额（元）").fill("2000")
     page.get_by_label("服务完成日期").fill(local_date(datetime.now(UTC)).isoformat())

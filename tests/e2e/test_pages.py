@@ -127,7 +127,7 @@ def test_every_page_renders_in_both_languages_without_untranslated_strings(
     shows on a Chinese page, and no Chinese one on an English page (a string printed without
     `_()` shows up as one or the other). The demo's names are data, not messages: they are
     taken out of the text first."""
-    load_demo(app, runner)
+    programme = load_demo(app, runner)
     assert runner.invoke(args=["ledger", "checkpoint"]).exit_code == 0
     provider, _ = tax_adviser(app)
     messages = [m for m in catalogue("zh_CN") if m.id and isinstance(m.id, str)]
@@ -140,6 +140,9 @@ def test_every_page_renders_in_both_languages_without_untranslated_strings(
                                        "/providers/apply", "/catalogue?category=legal"]),
         "sme": (_signed_in(app, Role.SME, sme=demo.SMES[2].uscc), [f"/sme/{demo.SMES[2].uscc}"]),
         "provider": (_signed_in(app, Role.PROVIDER, provider=provider), [f"/provider/{provider}"]),
+        "admin": (_signed_in(app, Role.CENTER_ADMIN, center="440000"), [
+            f"/center/programmes/{programme}/funding-account",
+        ]),
         "staff": (_signed_in(app, Role.CENTER_STAFF, center="440000"), [
             "/center/440000/review", "/center/440000/approvals", "/center/440000/budget",
             "/center/440000/programmes", "/center/440000/issuance", "/finance/440000",
@@ -172,6 +175,8 @@ def _demo_names(app: Flask) -> list[str]:
     with app.app_context():
         uow = current().uow()
         names = [p.name for p in programmes.list_programmes(uow)]
+        funding = [p.funding_account for p in programmes.list_programmes(uow)]
+        names += [a.account_name for a in funding if a] + [a.bank_name for a in funding if a]
         names += [p.name for p in providers.catalogue(uow)]
         names += [p.provider_name for p in providers.catalogue(uow)]
         names += [c.name_zh for c in centers.list_subtree(uow, "440000")]

@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from voucher_app.domain import accounts
 from voucher_app.domain.actors import Actor
+from voucher_app.domain.bank import BankDetails
 from voucher_app.domain.entries import EntryKind, Posting
 from voucher_app.domain.errors import (
     CenterOutsideProgramme,
@@ -39,6 +40,21 @@ class ProgrammeView(ProgrammeTerms):
 
     id: uuid.UUID
     funded_fen: int
+    funding_account: BankDetails | None = None  # None until its owner's administrators set it
+
+
+def funding_account(programme: Programme) -> BankDetails | None:
+    """The account the programme pays providers from, as recorded; None until it is set (a
+    payment file needs its number and its holder's name)."""
+    if not (programme.funding_account_number and programme.funding_account_name):
+        return None
+    return BankDetails(
+        bank_name=programme.funding_bank_name or "",
+        account_name=programme.funding_account_name,
+        account_number=programme.funding_account_number,
+        cnaps=programme.funding_bank_cnaps,
+        bic=programme.funding_bank_bic,
+    )
 
 
 def _programme_view(uow: UnitOfWork, programme: Programme) -> ProgrammeView:
@@ -61,6 +77,7 @@ def _programme_view(uow: UnitOfWork, programme: Programme) -> ProgrammeView:
         accepted_sizes=tuple(SizeClass(s) for s in programme.accepted_sizes),
         accepted_industries=tuple(programme.accepted_industries),
         confirmation_days=programme.confirmation_days,
+        funding_account=funding_account(programme),
     )
 
 

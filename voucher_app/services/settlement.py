@@ -55,6 +55,7 @@ from voucher_app.persistence.models import (
 from voucher_app.persistence.uow import read_only, transaction
 from voucher_app.services.bank_accounts import register_within
 from voucher_app.services.centers import subtree_ids
+from voucher_app.services.programmes import funding_account
 from voucher_app.settlement.pain001 import CreditTransfer, Party, Payment, build_pain001
 from voucher_app.settlement.payment_tables import Payee, bulk_transfer_sheet, payments_csv
 
@@ -265,18 +266,16 @@ def _refuse_approvers(uow: UnitOfWork, batch: SettlementBatch, actor: Actor) -> 
 
 def _funding_account(uow: UnitOfWork, batch: SettlementBatch) -> BankDetails:
     programme = uow.session.get_one(Programme, batch.programme_id)
-    if not (programme.funding_account_number and programme.funding_account_name):
+    account = funding_account(programme)
+    if account is None:
         raise InvalidInput(
             "record the programme's funding account before exporting its payments",
+            rule="funding_account_missing",
+            extra={"programme_name": programme.name},
             field="funding_account",
+            programme=str(programme.public_id),
         )
-    return BankDetails(
-        bank_name=programme.funding_bank_name or "",
-        account_name=programme.funding_account_name,
-        account_number=programme.funding_account_number,
-        cnaps=programme.funding_bank_cnaps,
-        bic=programme.funding_bank_bic,
-    )
+    return account
 
 
 def _transfer(

@@ -1,14 +1,14 @@
 // Checks the credit code as it is typed (GET /api/v1/uscc/<code>) and says what is wrong, in
-// the page's language, next to the field; a valid code preselects its home center.
+// the page's language, next to the field. A valid code suggests the home center its region
+// names, only while no center is chosen (the list starts empty: nothing is chosen for the
+// user unseen), and says so beside the code.
 (function () {
   "use strict";
   var input = document.getElementById("uscc");
   var out = document.getElementById("uscc-check");
   var center = document.getElementById("home_center");
   var messages = JSON.parse(document.getElementById("uscc-messages").textContent);
-  var chosen = false;
   var timer = null;
-  center.addEventListener("change", function () { chosen = true; });
 
   function show(text, bad) {
     out.textContent = text;
@@ -24,8 +24,13 @@
       .then(function (found) {
         if (!found.valid) { show(messages.reasons[found.reason] || "", true); return; }
         if (found.registered) { show(messages.registered, true); return; }
-        show(messages.valid, false);
-        if (found.home_center && !chosen) { center.value = found.home_center; }
+        var option = found.home_center && center.querySelector("option[value='" + found.home_center + "']");
+        if (option && !center.value) {
+          center.value = found.home_center;
+          show(messages.suggested.replace("CENTER", option.textContent), false);
+        } else {
+          show(messages.valid, false);
+        }
       })
       .catch(function () { out.textContent = ""; });
   }

@@ -18,6 +18,7 @@ from voucher_app.web import (
     dashboard,
     errors,
     finance,
+    forms,
     guard,
     i18n,
     programmes,
@@ -56,6 +57,7 @@ def init_app(app: Flask) -> None:
     i18n.init_app(app)
     guard.init_app(app)
     errors.init_app(app)
+    app.jinja_env.globals["form_problems"] = forms.problems
     app.register_blueprint(public.blp)
     app.register_blueprint(session.blp)
     app.register_blueprint(registration.blp)

@@ -18,6 +18,7 @@ from voucher_app.domain.errors import InvalidInput, VoucherError
 from voucher_app.domain.policy import Action
 from voucher_app.http.auth import signed_in
 from voucher_app.http.downloads import FILES, TABLES, payment_file, reconciliation_file
+from voucher_app.http.errors import status_of
 from voucher_app.http.policy import center_in, scope_by
 from voucher_app.http.uploads import read_upload, takes_file
 from voucher_app.services import access, programmes, reconciliation, settlement
@@ -27,6 +28,8 @@ from voucher_app.wiring import current
 
 blp = Blueprint("finance", __name__, url_prefix="/finance")
 CENTER = center_in("code")
+#: The export's refusal when the programme has no account to pay from (`services.settlement`).
+FUNDING_ACCOUNT_MISSING = "funding_account_missing"
 BATCH = scope_by(access.batch_scope, "batch_id")
 #: What reconciliation made of a statement line (`services.reconciliation`), and of an item.
 STATES = {
@@ -95,16 +98,35 @@ def export(batch_id: uuid.UUID, kind: str) -> Response:
     if kind not in FILES:
         raise InvalidInput("a payment file is pain001, csv or bulk", field="kind")
     parts, actor = current(), signed_in().actor
-    files = attempt(
-        lambda: settlement.export_batch(
+    try:
+        files = settlement.export_batch(
             parts.uow(), batch_id, actor, second_approval_over_fen=parts.second_approval_over_fen
-        ),
-        lambda files: gettext("Batch %(reference)s exported.", reference=files.batch.reference),
-    )
-    if files is None:
+        )
+    except VoucherError as refused:
         center = settlement.get_batch(parts.uow(), batch_id).center
+        if refused.rule == FUNDING_ACCOUNT_MISSING:
+            return _funding_account_missing(refused, center)
+        flash(explain(refused), "error")
         return redirect(url_for(".overview", code=center))
+    flash(gettext("Batch %(reference)s exported.", reference=files.batch.reference), "success")
     return payment_file(files, kind)
+
+
+def _funding_account_missing(refused: VoucherError, center: str) -> Response:
+    """The refusal says what is missing and leads to the page where it is set (its owner's
+    administrators set it), and back to the batches."""
+    steps = [
+        (
+            url_for(
+                "center_programmes.funding_account",
+                programme_id=refused.details["programme"],
+            ),
+            gettext("The programme's funding account"),
+        ),
+        (url_for(".overview", code=center), gettext("Back to settlement")),
+    ]
+    page = render_template("web/error.html", message=explain(refused), next_steps=steps)
+    return Response(page, status_of(refused), mimetype="text/html")
 
 
 @blp.get("/<string:code>/reconciliation.<string:kind>")

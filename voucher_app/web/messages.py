@@ -225,6 +225,11 @@ SENTENCES: dict[tuple[str, str | None], LazyString] = {
         "Fill in the CNAPS code of the account's branch."
     ),
     ("invalid_bank_details", "cnaps_format"): lazy_gettext("A CNAPS code has %(digits)s digits."),
+    ("invalid_input", "funding_account_missing"): lazy_gettext(
+        "The programme %(programme_name)s has no funding account yet (the account its payments "
+        "are made from), so no payment file can be made. The administrators of the center that "
+        "owns the programme set it on the programme's funding account page."
+    ),
     ("invalid_bank_details", "bic_format"): lazy_gettext(
         "A SWIFT code has 8 or 11 letters and digits."
     ),

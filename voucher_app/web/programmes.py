@@ -1,6 +1,7 @@
 """A center's programmes: the ones it owns with what they hold, a new programme on the terms the
-policy sets (its administrators), and funding one (the owner's administrators) — before the
-budget page passes the money down."""
+policy sets (its administrators), funding one and the account it pays providers from (the
+owner's administrators, as in the API) — before the budget page passes the money down and
+finance exports payments from that account."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from wtforms import (
 from wtforms.validators import InputRequired, Length, NumberRange
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from voucher_app.domain.bank import MAX_NAME, BankDetails
 from voucher_app.domain.categories import CATEGORIES
 from voucher_app.domain.errors import InvalidAmount, VoucherError
 from voucher_app.domain.money import format_yuan, parse_yuan
@@ -29,11 +31,17 @@ from voucher_app.domain.programmes import MAX_CONFIRMATION_DAYS, ProgrammeTerms
 from voucher_app.domain.sme import SizeClass
 from voucher_app.http.auth import signed_in
 from voucher_app.http.policy import center_in, scope_by
-from voucher_app.services import access, programmes
+from voucher_app.services import access, programmes, settlement
 from voucher_app.web.guard import page
 from voucher_app.web.i18n import current_language
 from voucher_app.web.messages import attempt, explain, place
-from voucher_app.web.registration import SIZE_NAMES
+from voucher_app.web.registration import (
+    ENTER_ACCOUNT_NAME,
+    ENTER_ACCOUNT_NUMBER,
+    ENTER_BANK,
+    ENTER_CNAPS,
+    SIZE_NAMES,
+)
 from voucher_app.wiring import current
 
 blp = Blueprint("center_programmes", __name__, url_prefix="/center")
@@ -142,6 +150,46 @@ def fund(programme_id: uuid.UUID) -> Response:
     attempt(step, lambda amount: gettext("%(amount)s funded.", amount=format_yuan(amount)))
     owner = programmes.get_programme(uow, programme_id).owner_center
     return redirect(url_for(".programmes_page", code=owner))
+
+
+class FundingAccountForm(FlaskForm):  # type: ignore[misc]
+    """The account payments are made from (the pain.001's debtor); named as `BankDetails`, so a
+    refusal of the service lands at its field (`place`)."""
+
+    account_name = StringField(
+        lazy_gettext("Account name"), validators=[ENTER_ACCOUNT_NAME, Length(max=MAX_NAME)]
+    )
+    account_number = StringField(
+        lazy_gettext("Account number"), validators=[ENTER_ACCOUNT_NUMBER, Length(max=64)]
+    )
+    bank_name = StringField(
+        lazy_gettext("Bank branch"), validators=[ENTER_BANK, Length(max=MAX_NAME)]
+    )
+    cnaps = StringField(lazy_gettext("CNAPS bank code"), validators=[ENTER_CNAPS, Length(max=40)])
+
+
+@blp.route("/programmes/<uuid:programme_id>/funding-account", methods=["GET", "POST"])
+@page(Action.ADMINISTER, scope=PROGRAMME)
+def funding_account(programme_id: uuid.UUID) -> str | Response:
+    """The programme's funding account as recorded, and the form that sets it."""
+    uow = current().uow()
+    form = FundingAccountForm()
+    if form.validate_on_submit():
+        details = BankDetails(
+            bank_name=form.bank_name.data or "",
+            account_name=form.account_name.data or "",
+            account_number=form.account_number.data or "",
+            cnaps=form.cnaps.data or None,
+        )
+        try:
+            settlement.set_funding_account(uow, programme_id, details, signed_in().actor)
+        except VoucherError as refused:
+            place(form, refused)
+        else:
+            flash(gettext("The funding account is recorded."), "success")
+            return redirect(url_for(".funding_account", programme_id=programme_id))
+    programme = programmes.get_programme(uow, programme_id)
+    return render_template("web/center/funding_account.html", programme=programme, form=form)
 
 
 def _form() -> ProgrammeForm:

@@ -11,18 +11,16 @@ from flask_babel import gettext, lazy_gettext
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 from wtforms import (
-    DateField,
     HiddenField,
-    IntegerField,
     SelectField,
     StringField,
     TextAreaField,
     ValidationError,
 )
-from wtforms.validators import InputRequired, Length, NumberRange, Optional
+from wtforms.validators import Length, NumberRange, Optional
 
 from voucher_app.domain.categories import CATEGORIES
-from voucher_app.domain.errors import InvalidAmount, PermissionDenied, VoucherError
+from voucher_app.domain.errors import PermissionDenied, VoucherError
 from voucher_app.domain.money import format_yuan, parse_yuan
 from voucher_app.domain.policy import Action
 from voucher_app.http.auth import signed_in
@@ -31,13 +29,15 @@ from voucher_app.http.policy import scope_by
 from voucher_app.services import access, providers, redemption_lists, redemptions
 from voucher_app.services.providers import ProductTerms
 from voucher_app.services.redemptions import Service, VoucherProof
+from voucher_app.web.forms import DayField, WholeNumberField, Yuan, choices, required
 from voucher_app.web.guard import page
 from voucher_app.web.i18n import current_language, with_code
-from voucher_app.web.messages import attempt, explain, place
+from voucher_app.web.messages import attempt, place
 from voucher_app.wiring import current
 
 blp = Blueprint("provider", __name__, url_prefix="/provider")
 PROVIDER = scope_by(access.provider_scope, "provider_id")
+TIME_LIMIT_WRONG = lazy_gettext("Write the time limit as a whole number of days, 1 to 3660.")
 
 
 class RedeemForm(FlaskForm):  # type: ignore[misc]
@@ -59,29 +59,64 @@ class RedeemForm(FlaskForm):  # type: ignore[misc]
         if not re.fullmatch(r"\d{6}", field.data):
             raise ValidationError(lazy_gettext("Six digits."))
 
-    product_id = SelectField(lazy_gettext("Service"), validators=[InputRequired()])
+    product_id = SelectField(
+        lazy_gettext("Service"),
+        validators=[required(lazy_gettext("Choose the service that was delivered."))],
+    )
     invoice_number = StringField(
-        lazy_gettext("Invoice number"), validators=[InputRequired(), Length(max=64)]
+        lazy_gettext("Invoice number"),
+        validators=[required(lazy_gettext("Enter the invoice number.")), Length(max=64)],
     )
     invoiced = StringField(
-        lazy_gettext("Invoiced amount (yuan)"), validators=[InputRequired(), Length(max=20)]
+        lazy_gettext("Invoiced amount (yuan)"),
+        validators=[
+            required(lazy_gettext("Enter the invoiced amount.")),
+            Length(max=20),
+            Yuan(lazy_gettext("Write the invoiced amount in yuan, such as 3000 or 3,000.50.")),
+        ],
     )
-    delivered_on = DateField(lazy_gettext("Delivered on"), validators=[InputRequired()])
+    delivered_on = DayField(
+        lazy_gettext("Delivered on"),
+        wrong=lazy_gettext("Write the delivery date as year-month-day, such as 2026-03-01."),
+        validators=[required(lazy_gettext("Enter the date the service was delivered."))],
+    )
 
 
 class ProductForm(FlaskForm):  # type: ignore[misc]
     """A service in the catalogue: what it is, what it costs, the standard and the time limit."""
 
-    name = StringField(lazy_gettext("Service name"), validators=[InputRequired(), Length(max=200)])
-    category = SelectField(lazy_gettext("Category"), validators=[InputRequired()])
-    price = StringField(lazy_gettext("Price (yuan)"), validators=[InputRequired(), Length(max=20)])
+    name = StringField(
+        lazy_gettext("Service name"),
+        validators=[required(lazy_gettext("Enter the service's name.")), Length(max=200)],
+    )
+    category = SelectField(
+        lazy_gettext("Category"),
+        validators=[required(lazy_gettext("Choose the service's category."))],
+    )
+    price = StringField(
+        lazy_gettext("Price (yuan)"),
+        validators=[
+            required(lazy_gettext("Enter the price.")),
+            Length(max=20),
+            Yuan(lazy_gettext("Write the price in yuan, such as 3000 or 3,000.50.")),
+        ],
+    )
     standard = TextAreaField(
-        lazy_gettext("Standard"), validators=[InputRequired(), Length(max=2000)]
+        lazy_gettext("Standard"),
+        validators=[required(lazy_gettext("Describe the service's standard.")), Length(max=2000)],
     )
-    time_limit_days = IntegerField(
-        lazy_gettext("Time limit (days)"), validators=[InputRequired(), NumberRange(1, 3660)]
+    time_limit_days = WholeNumberField(
+        lazy_gettext("Time limit (days)"),
+        wrong=TIME_LIMIT_WRONG,
+        validators=[
+            required(lazy_gettext("Enter the time limit in days.")),
+            NumberRange(1, 3660, message=TIME_LIMIT_WRONG),
+        ],
     )
-    fee_rules = TextAreaField(lazy_gettext("Fees"), validators=[InputRequired(), Length(max=2000)])
+    fee_rules = TextAreaField(
+        lazy_gettext("Fees"),
+        validators=[required(lazy_gettext("Describe the fees.")), Length(max=2000)],
+    )
 
 
 @blp.get("/")
@@ -108,15 +143,10 @@ def redeem(provider_id: uuid.UUID) -> str | Response:
     if not form.validate_on_submit():
         return _desk(provider_id, form)
     delivered_on = form.delivered_on.data
-    assert delivered_on is not None  # InputRequired
-    try:
-        invoiced = parse_yuan(form.invoiced.data or "")
-    except InvalidAmount as wrong:
-        form.invoiced.errors = [explain(wrong)]
-        return _desk(provider_id, form)
+    assert delivered_on is not None  # required by the form
     service = Service(
         invoice_number=form.invoice_number.data or "",
-        invoiced_fen=invoiced,
+        invoiced_fen=parse_yuan(form.invoiced.data or ""),  # checked by the form (`Yuan`)
         delivered_on=delivered_on,
         product_id=uuid.UUID(form.product_id.data),
     )
@@ -153,9 +183,9 @@ def redeem(provider_id: uuid.UUID) -> str | Response:
 def _form(provider_id: uuid.UUID) -> RedeemForm:
     form = RedeemForm()
     products = providers.products_of(current().uow(), provider_id)
-    form.product_id.choices = [
+    form.product_id.choices = choices(
         (str(p.id), f"{p.name} · {format_yuan(p.price_fen)}") for p in products
-    ]
+    )
     return form
 
 
@@ -175,9 +205,9 @@ def _desk(provider_id: uuid.UUID, form: RedeemForm, product_form: ProductForm | 
 def _product_form(categories: tuple[str, ...]) -> ProductForm:
     form = ProductForm(prefix="product")
     chinese = current_language() == "zh_CN"
-    form.category.choices = [
+    form.category.choices = choices(
         (c.code, c.name_zh if chinese else c.name_en) for c in CATEGORIES if c.code in categories
-    ]
+    )
     return form
 
 
@@ -190,15 +220,10 @@ def publish(provider_id: uuid.UUID) -> str | Response:
     form = _product_form(providers.get_provider(uow, provider_id).service_categories)
     if not form.validate_on_submit():
         return _desk(provider_id, _form(provider_id), form)
-    try:
-        price = parse_yuan(form.price.data or "")
-    except InvalidAmount as wrong:
-        form.price.errors = [explain(wrong)]
-        return _desk(provider_id, _form(provider_id), form)
     terms = ProductTerms(
         name=form.name.data or "",
         category=form.category.data,
-        price_fen=price,
+        price_fen=parse_yuan(form.price.data or ""),  # checked by the form (`Yuan`)
         standard=form.standard.data or "",
         time_limit_days=form.time_limit_days.data or 0,
         fee_rules=form.fee_rules.data or "",

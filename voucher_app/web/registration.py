@@ -1,5 +1,6 @@
 """SMEs and providers register themselves. An SME gives its credit code (checked as it is
-typed, with the home center its region suggests), its figures for the size standard and its
+typed, and again with the other fields when the form is sent; its region suggests a home
+center, never chosen for it), its figures for the size standard and its
 clerk's account; a provider applies with its categories and the bank account it is paid to,
 and its desk's account. The center approves."""
 
@@ -10,24 +11,25 @@ from flask_babel import lazy_gettext
 from flask_wtf import FlaskForm
 from wtforms import (
     EmailField,
-    IntegerField,
     PasswordField,
     SelectField,
     SelectMultipleField,
     StringField,
+    ValidationError,
 )
-from wtforms.validators import Email, EqualTo, InputRequired, Length, NumberRange, Optional
+from wtforms.validators import Email, EqualTo, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from voucher_app.domain.categories import CATEGORIES
-from voucher_app.domain.errors import InvalidAmount, VoucherError
+from voucher_app.domain.errors import InvalidUSCC, VoucherError
 from voucher_app.domain.money import parse_yuan
 from voucher_app.domain.policy import Action
-from voucher_app.domain.sme import INDUSTRY_NAMES, SizeClass
+from voucher_app.domain.sme import INDUSTRY_NAMES, SizeClass, parse_uscc
 from voucher_app.domain.users import MAX_PASSWORD
 from voucher_app.services import centers, registration
 from voucher_app.services.providers import ProviderApplication
 from voucher_app.services.smes import SmeDeclaration
+from voucher_app.web.forms import WholeNumberField, Yuan, choices, required
 from voucher_app.web.guard import page
 from voucher_app.web.i18n import current_language
 from voucher_app.web.messages import USCC_REASONS, explain, place
@@ -40,83 +42,141 @@ SIZE_NAMES = {
     SizeClass.MICRO: lazy_gettext("micro"),
     SizeClass.LARGE: lazy_gettext("large (not an SME)"),
 }
+EMPLOYEES_WRONG = lazy_gettext("Write the number of employees as a whole number, such as 25.")
+CHOOSE_CENTER = required(lazy_gettext("Choose the service center."))
+#: What the fields of a bank account say when left empty (a provider's and a funding account).
+ENTER_BANK = required(lazy_gettext("Enter the bank branch that holds the account."))
+ENTER_ACCOUNT_NAME = required(lazy_gettext("Enter the account name, as the bank has it."))
+ENTER_ACCOUNT_NUMBER = required(lazy_gettext("Enter the account number."))
+ENTER_CNAPS = required(lazy_gettext("Enter the CNAPS code of the account's branch."))
 
 
-class AccountFields(FlaskForm):  # type: ignore[misc]
-    """The first account of the registering SME or provider."""
-
-    username = StringField(
-        lazy_gettext("User name for the account"), validators=[InputRequired(), Length(max=64)]
+def _account_fields() -> tuple[StringField, PasswordField, PasswordField]:
+    """The first account of the registering SME or provider: user name, password and the
+    password again. Declared last in each form, as the page shows them last (a field's place
+    among the form's fields is when it was made, and the error summary lists them in it)."""
+    return (
+        StringField(
+            lazy_gettext("User name for the account"),
+            validators=[
+                required(lazy_gettext("Choose a user name for the account.")),
+                Length(max=64),
+            ],
+        ),
+        PasswordField(
+            lazy_gettext("Password"),
+            validators=[required(lazy_gettext("Choose a password.")), Length(max=MAX_PASSWORD)],
+        ),
+        PasswordField(
+            lazy_gettext("Password again"),
+            validators=[
+                required(lazy_gettext("Type the password again.")),
+                EqualTo("password", message=lazy_gettext("The two passwords differ.")),
+            ],
+        ),
     )
-    password = PasswordField(
-        lazy_gettext("Password"), validators=[InputRequired(), Length(max=MAX_PASSWORD)]
-    )
-    repeat = PasswordField(
-        lazy_gettext("Password again"),
+
+
+def _valid_code(form: FlaskForm, field: StringField) -> None:
+    """The code is checked as the service checks it (`domain.sme.parse_uscc`), so a wrong code
+    is said at its field along with every other field's error."""
+    try:
+        parse_uscc(field.data or "")
+    except InvalidUSCC as wrong:
+        raise ValidationError(explain(wrong)) from None
+
+
+def _code_field() -> StringField:
+    return StringField(
+        lazy_gettext("Unified social credit code"),
         validators=[
-            InputRequired(),
-            EqualTo("password", message=lazy_gettext("The two passwords differ.")),
+            required(lazy_gettext("Enter the unified social credit code.")),
+            Length(max=40),
+            _valid_code,
         ],
     )
 
 
-class SmeRegistrationForm(AccountFields):
-    uscc = StringField(
-        lazy_gettext("Unified social credit code"), validators=[InputRequired(), Length(max=40)]
-    )
+class SmeRegistrationForm(FlaskForm):  # type: ignore[misc]
+    uscc = _code_field()
     name = StringField(
-        lazy_gettext("Enterprise name"), validators=[InputRequired(), Length(max=200)]
+        lazy_gettext("Enterprise name"),
+        validators=[required(lazy_gettext("Enter the enterprise's name.")), Length(max=200)],
     )
-    industry = SelectField(lazy_gettext("Industry"), validators=[InputRequired()])
-    employees = IntegerField(
-        lazy_gettext("Employees"), validators=[InputRequired(), NumberRange(min=0, max=10**7)]
+    industry = SelectField(
+        lazy_gettext("Industry"), validators=[required(lazy_gettext("Choose the industry."))]
+    )
+    employees = WholeNumberField(
+        lazy_gettext("Employees"),
+        wrong=EMPLOYEES_WRONG,
+        validators=[
+            required(lazy_gettext("Enter the number of employees.")),
+            NumberRange(min=0, max=10**7, message=EMPLOYEES_WRONG),
+        ],
     )
     revenue = StringField(
         lazy_gettext("Operating revenue last year (yuan)"),
-        validators=[InputRequired(), Length(max=24)],
+        validators=[
+            required(lazy_gettext("Enter last year's operating revenue.")),
+            Length(max=24),
+            Yuan(lazy_gettext("Write the operating revenue in yuan, such as 3000000.")),
+        ],
     )
     assets = StringField(
-        lazy_gettext("Total assets (yuan)"), validators=[InputRequired(), Length(max=24)]
+        lazy_gettext("Total assets (yuan)"),
+        validators=[
+            required(lazy_gettext("Enter the total assets.")),
+            Length(max=24),
+            Yuan(lazy_gettext("Write the total assets in yuan, such as 5000000.")),
+        ],
     )
-    home_center = SelectField(lazy_gettext("Service center"), validators=[InputRequired()])
+    home_center = SelectField(lazy_gettext("Service center"), validators=[CHOOSE_CENTER])
+    username, password, repeat = _account_fields()
 
 
-class ProviderApplicationForm(AccountFields):
-    uscc = StringField(
-        lazy_gettext("Unified social credit code"), validators=[InputRequired(), Length(max=40)]
+class ProviderApplicationForm(FlaskForm):  # type: ignore[misc]
+    uscc = _code_field()
+    name = StringField(
+        lazy_gettext("Provider name"),
+        validators=[required(lazy_gettext("Enter the provider's name.")), Length(max=200)],
     )
-    name = StringField(lazy_gettext("Provider name"), validators=[InputRequired(), Length(max=200)])
     service_categories = SelectMultipleField(
         lazy_gettext("Service categories"),
-        validators=[InputRequired()],
+        validators=[required(lazy_gettext("Choose at least one service category."))],
         option_widget=CheckboxInput(),
         widget=ListWidget(prefix_label=False),
     )
     contact_name = StringField(
-        lazy_gettext("Contact person"), validators=[InputRequired(), Length(max=100)]
+        lazy_gettext("Contact person"),
+        validators=[required(lazy_gettext("Enter the contact person's name.")), Length(max=100)],
     )
     contact_phone = StringField(
-        lazy_gettext("Contact phone"), validators=[InputRequired(), Length(max=40)]
+        lazy_gettext("Contact phone"),
+        validators=[required(lazy_gettext("Enter a contact phone number.")), Length(max=40)],
     )
     contact_email = EmailField(
-        lazy_gettext("Contact e-mail"), validators=[InputRequired(), Email(), Length(max=200)]
+        lazy_gettext("Contact e-mail"),
+        validators=[
+            required(lazy_gettext("Enter a contact e-mail address.")),
+            Email(message=lazy_gettext("Write the e-mail address like name@example.com.")),
+            Length(max=200),
+        ],
     )
-    bank_name = StringField(
-        lazy_gettext("Bank branch"), validators=[InputRequired(), Length(max=200)]
-    )
+    bank_name = StringField(lazy_gettext("Bank branch"), validators=[ENTER_BANK, Length(max=200)])
     bank_account_name = StringField(
-        lazy_gettext("Account name"), validators=[InputRequired(), Length(max=200)]
+        lazy_gettext("Account name"), validators=[ENTER_ACCOUNT_NAME, Length(max=200)]
     )
     bank_account_number = StringField(
-        lazy_gettext("Account number"), validators=[InputRequired(), Length(max=64)]
+        lazy_gettext("Account number"), validators=[ENTER_ACCOUNT_NUMBER, Length(max=64)]
     )
     bank_cnaps = StringField(
-        lazy_gettext("CNAPS bank code"), validators=[InputRequired(), Length(max=40)]
+        lazy_gettext("CNAPS bank code"), validators=[ENTER_CNAPS, Length(max=40)]
     )
     bank_bic = StringField(
         lazy_gettext("SWIFT/BIC (optional)"), validators=[Optional(), Length(min=8, max=11)]
     )
-    center = SelectField(lazy_gettext("Service center"), validators=[InputRequired()])
+    center = SelectField(lazy_gettext("Service center"), validators=[CHOOSE_CENTER])
+    username, password, repeat = _account_fields()
 
 
 @blp.route("/register", methods=["GET", "POST"])
@@ -124,16 +184,13 @@ class ProviderApplicationForm(AccountFields):
 def register_sme() -> str:
     form = _form()
     if form.validate_on_submit():
-        figures = {name: _yuan(getattr(form, name)) for name in ("revenue", "assets")}
-        if None in figures.values():
-            return _page(form)
         declaration = SmeDeclaration(
             uscc=form.uscc.data or "",
             name=form.name.data or "",
             industry=form.industry.data,
             employees=form.employees.data or 0,
-            revenue_fen=figures["revenue"] or 0,
-            assets_fen=figures["assets"] or 0,
+            revenue_fen=parse_yuan(form.revenue.data or ""),  # checked by the form (`Yuan`)
+            assets_fen=parse_yuan(form.assets.data or ""),
             home_center=form.home_center.data,
         )
         parts = current()
@@ -150,30 +207,23 @@ def register_sme() -> str:
     return _page(form)
 
 
-def _yuan(field: StringField) -> int | None:
-    """The field's amount in fen, or None with the reason next to the field."""
-    try:
-        return parse_yuan(field.data or "")
-    except InvalidAmount as wrong:
-        field.errors = [*field.errors, explain(wrong)]
-        return None
-
-
 def _form() -> SmeRegistrationForm:
     form = SmeRegistrationForm()
     chinese = current_language() == "zh_CN"
-    form.industry.choices = [
+    form.industry.choices = choices(
         (industry.value, zh if chinese else en) for industry, (zh, en) in INDUSTRY_NAMES.items()
-    ]
+    )
     form.home_center.choices = _centers()
     return form
 
 
 def _centers() -> list[tuple[str, str]]:
-    """Guangdong's centers, named in the page's language."""
+    """Guangdong's centers, named in the page's language, after an empty choice."""
     listed = centers.list_all(current().uow())
     chinese = current_language() == "zh_CN"
-    return [(center.code, center.name_zh if chinese else center.name_en) for center in listed]
+    return choices(
+        (center.code, center.name_zh if chinese else center.name_en) for center in listed
+    )
 
 
 def _page(form: SmeRegistrationForm) -> str:
