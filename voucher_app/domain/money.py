@@ -37,7 +37,7 @@ def parse_yuan(text: str) -> int:
     """Parse "1234.5", "1,234.50" or "¥1,234.50" into fen."""
     match = _YUAN.fullmatch(text.strip().removeprefix("¥"))
     if match is None:
-        raise InvalidAmount(f"not an amount in yuan: {text!r}", value=text)
+        raise InvalidAmount(f"not an amount in yuan: {text!r}", rule="not_yuan", value=text)
     fen = int(match["whole"].replace(",", "")) * 100 + int((match["frac"] or "0").ljust(2, "0"))
     return require_fen(fen, field="amount", allow_zero=True)
 

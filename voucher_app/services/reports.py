@@ -192,7 +192,7 @@ _CATEGORY_NAMES = {c.code: (c.code, c.name_zh) for c in CATEGORIES}
 
 def _check_month(name: str, month: str) -> None:
     if not re.fullmatch(MONTH_PATTERN, month):
-        raise InvalidInput(f"{name} is a month written 2026-01", field=name)
+        raise InvalidInput(f"{name} is a month written 2026-01", rule="month", field=name)
 
 
 def _names(

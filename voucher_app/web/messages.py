@@ -129,6 +129,14 @@ SENTENCES: dict[tuple[str, str | None], LazyString] = {
     ("invalid_transition", "confirmation_window_open"): lazy_gettext(
         "The enterprise's time to confirm has not ended yet."
     ),
+    # filters of the dashboard and the catalogue
+    ("invalid_input", "month"): lazy_gettext("Write a month as 2026-01."),
+    ("invalid_input", "price_range"): lazy_gettext(
+        "The lowest price is above the highest: swap them, or leave one empty."
+    ),
+    ("invalid_amount", "not_yuan"): lazy_gettext(
+        "Write an amount in yuan, such as 1200 or 1,200.50."
+    ),
     # bank details
     ("invalid_bank_details", "bank_name_missing"): lazy_gettext("Fill in the bank's name."),
     ("invalid_bank_details", "account_name_missing"): lazy_gettext("Fill in the account name."),

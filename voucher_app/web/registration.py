@@ -20,8 +20,7 @@ from wtforms.validators import Email, EqualTo, InputRequired, Length, NumberRang
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from voucher_app.domain.categories import CATEGORIES
-from voucher_app.domain.errors import InvalidAmount, VoucherError
-from voucher_app.domain.money import parse_yuan
+from voucher_app.domain.errors import VoucherError
 from voucher_app.domain.policy import Action
 from voucher_app.domain.sme import INDUSTRY_NAMES, SizeClass
 from voucher_app.domain.users import MAX_PASSWORD
@@ -29,9 +28,10 @@ from voucher_app.services import centers, registration
 from voucher_app.services.providers import ProviderApplication
 from voucher_app.services.smes import SmeDeclaration
 from voucher_app.web import errors
+from voucher_app.web.filters import yuan_of
 from voucher_app.web.guard import page
 from voucher_app.web.i18n import current_language
-from voucher_app.web.messages import USCC_REASONS, explain, place
+from voucher_app.web.messages import USCC_REASONS, place
 from voucher_app.wiring import current
 
 blp = Blueprint("registration", __name__)
@@ -126,7 +126,7 @@ class ProviderApplicationForm(AccountFields):
 def register_sme() -> str:
     form = _form()
     if form.validate_on_submit():
-        figures = {name: _yuan(getattr(form, name)) for name in ("revenue", "assets")}
+        figures = {name: yuan_of(getattr(form, name)) for name in ("revenue", "assets")}
         if None in figures.values():
             return _page(form)
         declaration = SmeDeclaration(
@@ -150,15 +150,6 @@ def register_sme() -> str:
         sizes = {size.value: str(name) for size, name in SIZE_NAMES.items()}
         return render_template("web/registered.html", sme=sme, account=account, sizes=sizes)
     return _page(form)
-
-
-def _yuan(field: StringField) -> int | None:
-    """The field's amount in fen, or None with the reason next to the field."""
-    try:
-        return parse_yuan(field.data or "")
-    except InvalidAmount as wrong:
-        field.errors = [*field.errors, explain(wrong)]
-        return None
 
 
 def _form() -> SmeRegistrationForm:
