@@ -103,6 +103,9 @@ class ProviderApplicationForm(AccountFields):
     contact_email = EmailField(
         lazy_gettext("Contact e-mail"), validators=[InputRequired(), Email(), Length(max=200)]
     )
+    address = StringField(
+        lazy_gettext("Address where you serve"), validators=[InputRequired(), Length(max=300)]
+    )
     bank_name = StringField(
         lazy_gettext("Bank branch"), validators=[InputRequired(), Length(max=200)]
     )
@@ -192,6 +195,7 @@ def apply_provider() -> str:
             contact_name=form.contact_name.data or "",
             contact_phone=form.contact_phone.data or "",
             contact_email=form.contact_email.data or "",
+            address=form.address.data or "",
             bank_name=form.bank_name.data or "",
             bank_account_name=form.bank_account_name.data or "",
             bank_account_number=form.bank_account_number.data or "",
