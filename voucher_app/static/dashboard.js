@@ -34,6 +34,10 @@
   }
 
   var shares = data.children;
+  // A row of three bars per center, tall enough for its name (set here: the page's security
+  // policy allows no inline style).
+  var rows = document.getElementById("chart-children");
+  if (rows) { rows.style.height = (70 + shares.labels.length * 56) + "px"; }
   var children = draw("chart-children", {
     tooltip: { trigger: "axis", axisPointer: { type: "shadow" }, valueFormatter: percent },
     legend: { top: 0 },
