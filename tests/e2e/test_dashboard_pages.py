@@ -50,6 +50,8 @@ def test_the_dashboard_is_chosen_by_a_get_form_and_refuses_a_bad_choice_next_to_
     assert chosen.status_code == 200
     assert f'href="/dashboard/440300?programme={programme}&amp;from=2020-01&amp;to=2099-12"' in html
     assert f'<option selected value="{programme}">' in html
+    district = client.get("/dashboard/440305").get_data(as_text=True)  # no center below it
+    assert 'id="chart-children"' not in district and 'id="months-table"' in district
     nothing = client.get("/dashboard/440000?from=2099-01").get_data(as_text=True)
     assert 'data-share="committed_bp">—<' in nothing  # no budget in those months: no share
     for query, field in (
