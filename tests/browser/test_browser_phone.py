@@ -47,6 +47,7 @@ def start_dry_issuance(page: Page, live_url: str, code: str) -> str:
     """Start a dry-run bulk issuance from the center's page; answer the task's id."""
     page.goto(f"{live_url}/center/{code}/issuance")
     listing = f"uscc\n{demo.SMES[0].uscc}\n{demo.SMES[1].uscc}\n".encode()
+    page.get_by_label("服务券项目").select_option(index=1)  # nothing is chosen for the clerk
     page.locator("#list").set_input_files(
         {"name": "list.csv", "mimeType": "text/csv", "buffer": listing}
     )
@@ -61,7 +62,9 @@ def export_a_batch(page: Page, live_url: str, code: str) -> None:
     """Batch the approved redemptions and download the batch's CSV: the reconciliation then
     has a payment to show."""
     page.goto(f"{live_url}/finance/{code}")
-    page.locator(f'form[action="/finance/{code}/batches"] button').click()
+    batches = page.locator(f'form[action="/finance/{code}/batches"]')
+    batches.locator("select").select_option(index=1)  # nothing is chosen for the officer
+    batches.locator("button").click()
     page.wait_for_load_state("load")
     with page.expect_download():
         page.locator('form[action$="/export/csv"] button').first.click()
@@ -154,7 +157,7 @@ def test_a_table_on_a_phone_is_cards_whose_every_cell_shows_its_columns_label(
     expect(page).to_have_url(f"{live_url}/dashboard/440000")
     table = page.locator("#children-heading ~ table.cells")
     headers = table.locator("thead th").all_inner_texts()
-    assert headers[:2] == ["服务中心", "预算"] and len(headers) == 6
+    assert headers[:2] == ["服务中心", "预算"] and len(headers) == 9
     shown = table.evaluate(
         """(table) => [...table.tBodies[0].rows].map((row) => [...row.cells].map((cell) => {
             const box = cell.getBoundingClientRect();

@@ -35,6 +35,7 @@ def test_a_provider_applies_with_its_desks_account(app: Flask, runner: FlaskCliR
         "contact_name": "周律师",
         "contact_phone": "+86 20 8333 0000",
         "contact_email": "ip@example.cn",
+        "address": "广州市越秀区中山五路 1 号",
         "bank_name": "中国银行广州越秀支行",
         "bank_account_name": "广州越秀知识产权服务所",
         "bank_account_number": "744000000000009",
@@ -49,6 +50,7 @@ def test_a_provider_applies_with_its_desks_account(app: Flask, runner: FlaskCliR
         ({"contact_email": "not an address"}, "contact_email", ""),
         ({"service_categories": []}, "service_categories", ""),
         ({"uscc": CODE[:-1]}, "uscc", "18 位"),
+        ({"address": ""}, "address", ""),
     ):
         token = csrf_token(client, "/providers/apply")
         page = client.post("/providers/apply", data={**form, **changes, "csrf_token": token})
@@ -60,3 +62,6 @@ def test_a_provider_applies_with_its_desks_account(app: Flask, runner: FlaskCliR
     done = client.post("/providers/apply", data={**form, "csrf_token": token})
     assert "广州越秀知识产权服务所" in visible_text(done.get_data(as_text=True))
     assert counts(app) == (before[0] + 1, before[1] + 1)
+    with app.app_context(), current().database.engine.connect() as connection:
+        address = connection.execute(select(Provider.address).where(Provider.uscc == CODE))
+        assert address.scalar_one() == "广州市越秀区中山五路 1 号"

@@ -20,10 +20,18 @@ from tests.integration.test_settlement import FINANCE, FUNDING, camt053, entry
 from voucher_app.clock import FrozenClock
 from voucher_app.domain.errors import InvalidInput, UnknownCenter
 from voucher_app.domain.money import format_amount
-from voucher_app.domain.spend import FIGURE_NAMES, Figures, local_month
+from voucher_app.domain.programmes import BudgetMove
+from voucher_app.domain.spend import FIGURE_NAMES, Figures, format_share, local_month, share_bp
 from voucher_app.ledger.unit_of_work import UnitOfWork
 from voucher_app.reports.spend_tables import spend_csv, spend_xlsx
-from voucher_app.services import reconciliation, redemptions, reports, settlement, vouchers
+from voucher_app.services import (
+    programmes,
+    reconciliation,
+    redemptions,
+    reports,
+    settlement,
+    vouchers,
+)
 from voucher_app.services.providers import ProviderView
 from voucher_app.services.vouchers import VoucherSigner
 
@@ -203,3 +211,53 @@ def test_the_csv_and_xlsx_carry_the_reports_figures(example: Example) -> None:
     assert summary.cell(row=2, column=paid + 1).number_format.startswith('"¥"')
     providers = book["服务机构 Providers"]
     assert providers.max_row == 1 + len(report.by_provider)
+
+
+def test_utilisation_reads_a_small_spend_against_a_large_budget(
+    uow: UnitOfWork, voucher_signer: VoucherSigner
+) -> None:
+    """A ¥3,000,000 budget with ¥10,000 committed reads 0.33% — a share of the budget, not a
+    bar beside it on one axis — and a city given no budget has no share at all."""
+    factories.guangdong(uow)
+    programme = factories.programme(
+        uow,
+        fund_fen=BUDGET * 10,
+        total_budget_fen=BUDGET * 10,
+        voucher_face_value_fen=1_000_000,
+        sme_cap_fen=1_000_000,
+    )
+    for parent, child, amount in (
+        ("440000", "440300", 300_000_000),
+        ("440300", "440305", 1_000_000),
+    ):
+        programmes.allocate(
+            uow, programme.id, BudgetMove(from_center=parent, to_center=child, amount_fen=amount),
+            actor=ADMIN,
+        )  # fmt: skip
+    sme = factories.sme(uow, 1)
+    vouchers.claim_voucher(
+        uow, programme_id=programme.id, sme_uscc=sme.uscc, actor=ADMIN, signer=voucher_signer
+    )
+
+    province = reports.spend_report(uow, "440000")
+    used = {line.key: line for line in reports.utilisation(province.children)}
+    assert len(used) == 21
+    shenzhen = used["440300"]
+    assert (shenzhen.budget_fen, shenzhen.committed_fen) == (300_000_000, 1_000_000)
+    assert (shenzhen.committed_bp, shenzhen.redeemed_bp, shenzhen.paid_bp) == (33, 0, 0)
+    assert format_share(shenzhen.committed_bp) == "0.33%"
+    assert used["440100"].committed_bp is None  # Guangzhou has no budget to be a share of
+    nanshan = {
+        line.key: line for line in reports.utilisation(reports.spend_report(uow, "440300").children)
+    }
+    assert nanshan["440305"].committed_bp == 10_000  # all of its ¥10,000 went to the voucher
+
+
+def test_utilisation_follows_redemption_and_payment(example: Example) -> None:
+    """Nanshan's worked example: committed, redeemed and paid each as a share of its budget."""
+    shenzhen = reports.spend_report(example.world.uow, "440300")
+    (nanshan,) = [line for line in reports.utilisation(shenzhen.children) if line.key == "440305"]
+    assert nanshan.budget_fen == PASSED_DOWN
+    assert nanshan.committed_bp == share_bp(FACE, PASSED_DOWN)
+    assert nanshan.redeemed_bp == REDEEMED * 10_000 // PASSED_DOWN
+    assert nanshan.paid_bp == PAID * 10_000 // PASSED_DOWN

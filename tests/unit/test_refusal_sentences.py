@@ -94,8 +94,8 @@ def app() -> Flask:
 @pytest.mark.parametrize(
     ("language", "expected"),
     [
-        ("zh-CN", "请按元填写金额，例如 1,234.50。"),
-        ("en", "Write an amount in yuan, such as 1,234.50."),
+        ("zh-CN", "请填写以元为单位的金额，如 1200 或 1,200.50。"),
+        ("en", "Write an amount in yuan, such as 1200 or 1,200.50."),
     ],
 )
 def test_a_typed_amount_that_is_not_yuan_is_refused_in_the_pages_language(

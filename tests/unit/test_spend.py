@@ -14,7 +14,9 @@ from voucher_app.domain.spend import (
     SIGN,
     Figures,
     Measure,
+    format_share,
     local_month,
+    share_bp,
     total,
 )
 
@@ -108,3 +110,21 @@ def test_figures_add_up_figure_by_figure() -> None:
 def test_the_total_of_no_figures_is_all_zero() -> None:
     assert total([]) == Figures(0, 0, 0, 0, 0, 0, 0)
     assert total([GUANGZHOU]) == GUANGZHOU
+
+
+@pytest.mark.parametrize(
+    ("part", "whole", "share", "shown"),
+    [
+        (1_000_000, 300_000_000, 33, "0.33%"),  # ¥10,000 of ¥3,000,000
+        (300_000_000, 300_000_000, 10_000, "100.00%"),
+        (2, 3, 6666, "66.66%"),  # rounded down, never up
+        (0, 500, 0, "0.00%"),
+        (5, 0, None, "—"),  # no budget: no share of it
+        (5, -1, None, "—"),
+    ],
+)
+def test_a_share_of_the_budget_is_in_basis_points_rounded_down(
+    part: int, whole: int, share: int | None, shown: str
+) -> None:
+    assert share_bp(part, whole) == share
+    assert format_share(share_bp(part, whole)) == shown

@@ -29,6 +29,12 @@ class ProductSchema(Schema):
     id = fields.UUID(required=True)
     provider_id = fields.UUID(required=True)
     provider_name = fields.String(required=True)
+    provider_address = fields.String(
+        required=True,
+        allow_none=True,
+        metadata={"description": "null for a provider that applied before addresses were asked"},
+    )
+    provider_phone = fields.String(required=True)
     center = fields.String(required=True)
     name = fields.String(required=True)
     category = fields.String(required=True)

@@ -57,6 +57,11 @@ class ApplicationRequest(Schema):
     )
     bank_bic = fields.String(load_default=None, validate=validate.Length(min=8, max=11))
     center = _text(12)
+    address = fields.String(
+        load_default=None,
+        validate=validate.Length(min=1, max=300),
+        metadata={"description": "where the provider serves; the public catalogue shows it"},
+    )
 
 
 class ProviderSchema(Schema):

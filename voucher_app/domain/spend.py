@@ -89,4 +89,26 @@ def total(figures: Iterable[Figures]) -> Figures:
     return sum(figures, Figures())
 
 
+#: A share in basis points of its whole: 10 000 is all of it.
+WHOLE_BP = 10_000
+
+
+def share_bp(part_fen: int, whole_fen: int) -> int | None:
+    """`part_fen` as basis points of `whole_fen`, rounded down (¥10,000 of a ¥3,000,000 budget is
+    33 bp, 0.33%); None when there is no whole to be a share of (a center given no budget).
+    A percentage, not an amount, so a ¥3M budget and its ¥10k spend can be read side by side."""
+    if whole_fen <= 0:
+        return None
+    return part_fen * WHOLE_BP // whole_fen
+
+
+def format_share(share: int | None) -> str:
+    """Basis points as a percentage with two decimals ("0.33%"); a dash when there is none."""
+    if share is None:
+        return "—"
+    sign = "-" if share < 0 else ""
+    whole, hundredths = divmod(abs(share), 100)
+    return f"{sign}{whole}.{hundredths:02d}%"
+
+
 FIGURE_NAMES: tuple[str, ...] = (*(f"{m}_fen" for m in Measure), "available_fen")

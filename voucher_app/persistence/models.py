@@ -205,6 +205,9 @@ class Provider(Registered, Base):
     contact_name: Mapped[str] = mapped_column(String(100))
     contact_phone: Mapped[str] = mapped_column(String(40))
     contact_email: Mapped[str] = mapped_column(String(200))
+    #: Where the provider serves, shown in the catalogue; providers registered before it was
+    #: asked for have none until they add it.
+    address: Mapped[str | None] = mapped_column(String(300))
     bank_name: Mapped[str] = mapped_column(String(200))
     bank_bic: Mapped[str | None] = mapped_column(String(11))
     bank_account_name: Mapped[str] = mapped_column(String(200))

@@ -149,6 +149,12 @@ def code_of(uow: UnitOfWork, center_id: int) -> str:
 
 
 @read_only
+def name_of(uow: UnitOfWork, code: str) -> str:
+    """The center's name (in Chinese, as the reports name it)."""
+    return uow.centers.by_code(code).name_zh
+
+
+@read_only
 def list_subtree(uow: UnitOfWork, code: str) -> list[CenterView]:
     """The center `code` and everything below it, parents before children."""
     session = uow.session

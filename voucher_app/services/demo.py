@@ -102,7 +102,7 @@ SME_CLERK = Actor("demo-sme-clerk", Role.SME)
 
 
 def _provider(
-    uscc: str, name: str, categories: tuple[str, ...], center: str, contact: str
+    uscc: str, name: str, categories: tuple[str, ...], center: str, contact: str, *, address: str
 ) -> ProviderApplication:
     digits = "".join(character for character in uscc if character.isdigit())
     return ProviderApplication(
@@ -112,6 +112,7 @@ def _provider(
         contact_name=contact,
         contact_phone="+86 20 8888 0000",
         contact_email="service@example.cn",
+        address=address,
         bank_name="中国工商银行广州天河支行",
         bank_account_name=name,
         bank_account_number=f"3602000109{digits[-9:]}",
@@ -138,6 +139,7 @@ PROVIDERS: list[tuple[ProviderApplication, bool, list[ProductTerms]]] = [
             ("accounting_tax", "management_consulting"),
             "440106",
             "陈会计",
+            address="广州市天河区天河路 100 号 12 楼",
         ),
         True,
         [
@@ -166,6 +168,7 @@ PROVIDERS: list[tuple[ProviderApplication, bool, list[ProductTerms]]] = [
             ("intellectual_property", "legal"),
             "440305",
             "林律师",
+            address="深圳市南山区科技园南区 8 栋 3 楼",
         ),
         True,
         [
@@ -186,6 +189,7 @@ PROVIDERS: list[tuple[ProviderApplication, bool, list[ProductTerms]]] = [
             ("digital_transformation",),
             "440604",
             "黄工程师",
+            address="佛山市禅城区季华五路 22 号",
         ),
         False,
         [],

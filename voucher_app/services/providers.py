@@ -12,7 +12,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 
 from voucher_app.domain.actors import Actor
@@ -53,6 +53,9 @@ class ProviderApplication:
     center: str
     bank_bic: str | None = None
     bank_cnaps: str | None = None
+    #: Where the provider serves (the catalogue shows it); optional for API clients written
+    #: before it was asked for, required by the application page.
+    address: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +87,10 @@ class ProductView(ProductTerms):
     provider_id: uuid.UUID
     provider_name: str
     center: str
+    #: Where the provider serves and whom to call (None: it registered before addresses were
+    #: asked for).
+    provider_address: str | None = None
+    provider_phone: str = ""
     #: How SMEs rated this product, and the provider over all its services.
     rating: RatingSummary = field(default_factory=RatingSummary)
     provider_rating: RatingSummary = field(default_factory=RatingSummary)
@@ -166,6 +173,9 @@ def apply_provider_within(
         "contact_name": _text(application.contact_name, "contact_name", 100),
         "contact_phone": _text(application.contact_phone, "contact_phone", 40),
         "contact_email": _text(application.contact_email, "contact_email", 200),
+        "address": None
+        if application.address is None
+        else _text(application.address, "address", 300),
         **_bank_columns(bank),
         "center_id": center.id,
     }
@@ -353,6 +363,8 @@ def _product_view(product: Product, provider: Provider, center: str) -> ProductV
         provider_id=provider.public_id,
         provider_name=provider.name,
         center=center,
+        provider_address=provider.address,
+        provider_phone=provider.contact_phone,
         name=product.name,
         category=product.category,
         price_fen=product.price_fen,
@@ -362,17 +374,53 @@ def _product_view(product: Product, provider: Provider, center: str) -> ProductV
     )
 
 
+@dataclass(frozen=True, slots=True)
+class CatalogueSearch:
+    """What an SME looks for: words in a product's name or description (its standard) or its
+    provider's name; a service category; a center (the provider's own, or any center above
+    it); a price range in fen, both ends included. Every part is optional; together they all
+    apply."""
+
+    keyword: str | None = None
+    category: str | None = None
+    center: str | None = None
+    min_price_fen: int | None = None
+    max_price_fen: int | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("min_price_fen", "max_price_fen"):
+            value = getattr(self, name)
+            if value is not None:
+                require_fen(value, field=name.removesuffix("_fen"), allow_zero=True)
+        low, high = self.min_price_fen, self.max_price_fen
+        if low is not None and high is not None and low > high:
+            raise InvalidInput(
+                f"the lowest price ({low} fen) is above the highest ({high} fen)",
+                rule="price_range",
+                field="max_price",
+            )
+        if self.keyword is not None and len(self.keyword) > MAX_KEYWORD:
+            raise InvalidInput(f"a search has at most {MAX_KEYWORD} characters", field="keyword")
+
+
+#: Longest search text: a product name is at most 200 characters.
+MAX_KEYWORD = 200
+
+
 @read_only
 def catalogue(
     uow: UnitOfWork,
     *,
     category: str | None = None,
     center: str | None = None,
+    search: CatalogueSearch | None = None,
     after: uuid.UUID | None = None,
     limit: int | None = None,
 ) -> list[ProductView]:
-    """Active products of approved providers; by category, and by center (and those below it);
-    by category, provider and name, `limit` at a time after the product `after`."""
+    """Active products of approved providers that match `search` (or the older `category` and
+    `center` alone); by category, provider and name, `limit` at a time after the product
+    `after`. An unknown category matches nothing; an unknown center is refused."""
+    search = search or CatalogueSearch(category=category, center=center)
     order = (Product.category, Provider.name, Product.name, Product.id)
     query = (
         select(Product, Provider, Center.code)
@@ -382,11 +430,27 @@ def catalogue(
         .order_by(*order)
         .limit(limit)
     )
-    if category is not None:
-        query = query.where(Product.category == category)
-    if center is not None:
-        root = uow.centers.by_code(center)
+    if search.category is not None:
+        query = query.where(Product.category == search.category)
+    if search.center is not None:
+        root = uow.centers.by_code(search.center)
         query = query.where(Provider.center_id.in_(subtree_ids(uow.session, root.id)))
+    keyword = (search.keyword or "").strip()
+    if keyword:
+        # A substring, as typed (Chinese has no word breaks to match on); LIKE's wildcards in
+        # it are matched as themselves.
+        query = query.where(
+            or_(
+                *(
+                    column.icontains(keyword, autoescape=True)
+                    for column in (Product.name, Product.standard, Provider.name)
+                )
+            )
+        )
+    if search.min_price_fen is not None:
+        query = query.where(Product.price_fen >= search.min_price_fen)
+    if search.max_price_fen is not None:
+        query = query.where(Product.price_fen <= search.max_price_fen)
     anchor = (
         None
         if after is None

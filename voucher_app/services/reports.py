@@ -22,7 +22,7 @@ from sqlalchemy.orm import InstrumentedAttribute
 
 from voucher_app.domain.categories import CATEGORIES
 from voucher_app.domain.errors import InvalidInput
-from voucher_app.domain.spend import Figures, Measure, total
+from voucher_app.domain.spend import Figures, Measure, share_bp, total
 from voucher_app.ledger.unit_of_work import UnitOfWork
 from voucher_app.persistence.models import Programme, Provider, SpendFact
 from voucher_app.persistence.uow import read_only
@@ -57,6 +57,41 @@ class SpendReport:
     by_category: tuple[Line, ...]
     by_provider: tuple[Line, ...]
     by_month: tuple[Line, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Utilisation:
+    """How much of one center's budget (its subtree's) has been committed to vouchers,
+    redeemed by providers and paid: each in fen and as basis points of the budget (None when
+    the center has no budget), so a ¥3M budget and a ¥10k spend are read side by side."""
+
+    key: str
+    label: str
+    budget_fen: int
+    committed_fen: int
+    redeemed_fen: int
+    paid_fen: int
+    committed_bp: int | None
+    redeemed_bp: int | None
+    paid_bp: int | None
+
+
+def utilisation(lines: Iterable[Line]) -> tuple[Utilisation, ...]:
+    """Each line's use of its budget, in the lines' order (a report's `children`)."""
+    return tuple(
+        Utilisation(
+            key=line.key,
+            label=line.label,
+            budget_fen=line.figures.allocated_fen,
+            committed_fen=line.figures.committed_fen,
+            redeemed_fen=line.figures.redeemed_fen,
+            paid_fen=line.figures.paid_fen,
+            committed_bp=share_bp(line.figures.committed_fen, line.figures.allocated_fen),
+            redeemed_bp=share_bp(line.figures.redeemed_fen, line.figures.allocated_fen),
+            paid_bp=share_bp(line.figures.paid_fen, line.figures.allocated_fen),
+        )
+        for line in lines
+    )
 
 
 @read_only
@@ -157,7 +192,7 @@ _CATEGORY_NAMES = {c.code: (c.code, c.name_zh) for c in CATEGORIES}
 
 def _check_month(name: str, month: str) -> None:
     if not re.fullmatch(MONTH_PATTERN, month):
-        raise InvalidInput(f"{name} is a month written 2026-01", field=name)
+        raise InvalidInput(f"{name} is a month written 2026-01", rule="month", field=name)
 
 
 def _names(

@@ -134,9 +134,13 @@ SENTENCES: dict[tuple[str, str | None], LazyString] = {
         "issued, and today (%(today)s)."
     ),
     # amounts
-    ("invalid_amount", "not_yuan"): lazy_gettext("Write an amount in yuan, such as 1,234.50."),
+    ("invalid_amount", "not_yuan"): lazy_gettext(
+        "Write an amount in yuan, such as 1200 or 1,200.50."
+    ),
     ("invalid_amount", "not_positive"): lazy_gettext("Enter an amount greater than zero."),
-    ("invalid_amount", "not_whole_fen"): lazy_gettext("Write an amount in yuan, such as 1,234.50."),
+    ("invalid_amount", "not_whole_fen"): lazy_gettext(
+        "Write an amount in yuan, such as 1200 or 1,200.50."
+    ),
     ("invalid_amount", "too_large"): lazy_gettext("This amount is too large."),
     ("invalid_amount", None): lazy_gettext("Enter an amount in yuan greater than zero."),
     # budgets and the ledger
@@ -202,6 +206,11 @@ SENTENCES: dict[tuple[str, str | None], LazyString] = {
     ),
     # whatever else a form gets wrong, said beside its field
     ("invalid_input", None): lazy_gettext("This is not valid: check it and try again."),
+    # filters of the dashboard and the catalogue
+    ("invalid_input", "month"): lazy_gettext("Write a month as 2026-01."),
+    ("invalid_input", "price_range"): lazy_gettext(
+        "The lowest price is above the highest: swap them, or leave one empty."
+    ),
     # bank details
     ("invalid_bank_details", None): lazy_gettext("The bank details are not valid: check them."),
     ("invalid_bank_details", "bank_name_missing"): lazy_gettext("Fill in the bank's name."),

@@ -162,6 +162,13 @@ class ProviderApplicationForm(FlaskForm):  # type: ignore[misc]
             Length(max=200),
         ],
     )
+    address = StringField(
+        lazy_gettext("Address where you serve"),
+        validators=[
+            required(lazy_gettext("Enter the address where you serve your clients.")),
+            Length(max=300),
+        ],
+    )
     bank_name = StringField(lazy_gettext("Bank branch"), validators=[ENTER_BANK, Length(max=200)])
     bank_account_name = StringField(
         lazy_gettext("Account name"), validators=[ENTER_ACCOUNT_NAME, Length(max=200)]
@@ -249,6 +256,7 @@ def apply_provider() -> str:
             contact_name=form.contact_name.data or "",
             contact_phone=form.contact_phone.data or "",
             contact_email=form.contact_email.data or "",
+            address=form.address.data or "",
             bank_name=form.bank_name.data or "",
             bank_account_name=form.bank_account_name.data or "",
             bank_account_number=form.bank_account_number.data or "",
