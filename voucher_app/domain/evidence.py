@@ -53,6 +53,7 @@ def check_file(kind: EvidenceKind, content: bytes, max_bytes: int) -> CheckedFil
             f"the {kind} file has {len(content)} bytes; at most {max_bytes} are kept",
             field=field,
             limit=max_bytes,
+            extra={"megabytes": max(max_bytes // (1024 * 1024), 1)},
         )
     for signature, media_type, _ in SIGNATURES:
         if content.startswith(signature):
