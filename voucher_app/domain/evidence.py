@@ -18,7 +18,7 @@ from voucher_app.domain.errors import EvidenceEmpty, EvidenceTooLarge, EvidenceT
 
 class EvidenceKind(StrEnum):
     """Which document a file is; one of each per submission. The value names its ledger ref
-    (`<kind>_sha256`)."""
+    (`<kind>_file`)."""
 
     INVOICE = "invoice"
     CONTRACT = "contract"
@@ -62,5 +62,6 @@ def check_file(kind: EvidenceKind, content: bytes, max_bytes: int) -> CheckedFil
 
 
 def ref_name(kind: EvidenceKind) -> str:
-    """The ledger ref (and event detail) that carries the digest of a kind's file."""
-    return f"{kind}_sha256"
+    """The ledger ref that carries the SHA-256 (hex) of a kind's file: `invoice_file`,
+    `contract_file` (a ref's name is lower-case letters and underscores, `ledger.document`)."""
+    return f"{kind}_file"

@@ -38,6 +38,11 @@ class Parties:
 @read_only
 def parties_of(uow: UnitOfWork, redemption_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Parties]:
     """The parties of each of these redemptions, by its public id."""
+    return parties_in(uow, redemption_ids)
+
+
+def parties_in(uow: UnitOfWork, redemption_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Parties]:
+    """`parties_of`, inside the caller's transaction."""
     if not redemption_ids:
         return {}
     rows = uow.session.execute(

@@ -32,7 +32,7 @@ from voucher_app.persistence.models import (
 from voucher_app.persistence.uow import read_only
 from voucher_app.services import evidence
 from voucher_app.services.evidence import EvidenceView
-from voucher_app.services.redemption_lists import Parties, parties_of
+from voucher_app.services.redemption_lists import Parties, parties_in
 from voucher_app.services.redemptions import RedemptionView, redemption_view
 
 #: What a statement line matched to an item says happened to the money, by its outcome.
@@ -86,7 +86,7 @@ def redemption_record(uow: UnitOfWork, redemption_id: uuid.UUID) -> RedemptionRe
     timeline.sort(key=lambda moment: moment.at)
     return RedemptionRecord(
         redemption=redemption_view(uow, row),
-        parties=parties_of(uow, [redemption_id])[redemption_id],
+        parties=parties_in(uow, [redemption_id])[redemption_id],
         product_name=product,
         evidence=tuple(evidence.attached(events)),
         timeline=tuple(timeline),
