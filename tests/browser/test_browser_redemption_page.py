@@ -67,9 +67,10 @@ def timeline(page: Page, url: str) -> list[str]:
     """The steps the redemption's page lists, oldest first, as the viewer sees them."""
     page.goto(url)
     expect(page.locator("#timeline")).to_be_visible()
-    return page.locator("#timeline .moment").evaluate_all(
+    steps: list[str] = page.locator("#timeline .moment").evaluate_all(
         "items => items.map(item => item.dataset.what)"
     )
+    return steps
 
 
 def other_provider(app: Flask, than: uuid.UUID) -> uuid.UUID:
