@@ -41,6 +41,10 @@ class Config:
     MAX_CONTENT_LENGTH = 1024 * 1024
     #: Routes that take a file (SME lists, bank statements) accept up to this much.
     MAX_UPLOAD_LENGTH = 16 * 1024 * 1024
+    #: Each evidence file a provider attaches to a redemption (an invoice, a contract) may hold
+    #: this much; two of them and the form fit in MAX_UPLOAD_LENGTH, so a file over it is
+    #: refused by name (`evidence_too_large`) rather than by the body limit.
+    MAX_EVIDENCE_LENGTH = 5 * 1024 * 1024
     #: Rows a CSV or XLSX upload may hold (bank statements, lists of SMEs): a file is refused
     #: at the first row past it, without reading the rest.
     MAX_TABLE_ROWS = 50_000

@@ -96,6 +96,8 @@ class Wiring:
     #: finance officer's approval (config `MAX_TABLE_ROWS`, `SECOND_APPROVAL_OVER_FEN`).
     max_table_rows: int = 50_000
     second_approval_over_fen: int = 50_000_000
+    #: What one evidence file of a redemption may hold (config `MAX_EVIDENCE_LENGTH`).
+    max_evidence_bytes: int = 5 * 1024 * 1024
     idempotency_key_hours: int = 24
     sender: Sender = log_sender
     #: Where the latest signed checkpoint is also kept, outside the database (`CHECKPOINT_FILE`).
@@ -119,6 +121,7 @@ class Wiring:
             ),
             max_table_rows=int(config["MAX_TABLE_ROWS"]),
             second_approval_over_fen=int(config["SECOND_APPROVAL_OVER_FEN"]),
+            max_evidence_bytes=int(config["MAX_EVIDENCE_LENGTH"]),
             idempotency_key_hours=int(config["IDEMPOTENCY_KEY_HOURS"]),
             checkpoint_file=checkpoint_file(config, keys_dir, url),
         )

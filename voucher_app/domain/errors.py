@@ -36,7 +36,11 @@ to a module of their own are defined there (named in brackets) under a family de
     │   ├── InvalidBankDetails        an account, account name, bank, CNAPS code or BIC a bank
     │   │                             would refuse (field; provider when found at export)
     │   ├── WeakPassword              shorter than the policy, common, or the user name itself
-    │   └── InvalidRating             a score outside 1 to 5, or a comment too long
+    │   ├── InvalidRating             a score outside 1 to 5, or a comment too long
+    │   └── InvalidEvidence           a redemption's evidence file that is not kept
+    │       ├── EvidenceEmpty         a file with nothing in it
+    │       ├── EvidenceTooLarge      larger than the limit (limit: bytes)
+    │       └── EvidenceTypeRefused   not a PDF, JPEG or PNG by its content
     ├── NotFound                      a named thing does not exist (HTTP 404)
     │   ├── UnknownCenter
     │   ├── UnknownProgramme
@@ -52,6 +56,7 @@ to a module of their own are defined there (named in brackets) under a family de
     │   ├── UnknownToken
     │   ├── UnknownTask
     │   ├── UnknownComplaint
+    │   ├── UnknownEvidence           no such file among a redemption's evidence
     │   └── UnknownBatch              a settlement batch
     ├── Conflict                      the request is valid but the state forbids it (HTTP 409)
     │   ├── InsufficientFunds         an account would drop below what it may hold
@@ -263,6 +268,25 @@ class InvalidRating(InvalidInput):
     code = "invalid_rating"
 
 
+class InvalidEvidence(InvalidInput):
+    """A file a provider attaches to a redemption that is not kept; `details["field"]` names
+    which attachment."""
+
+    code = "invalid_evidence"
+
+
+class EvidenceEmpty(InvalidEvidence):
+    code = "evidence_empty"
+
+
+class EvidenceTooLarge(InvalidEvidence):
+    code = "evidence_too_large"
+
+
+class EvidenceTypeRefused(InvalidEvidence):
+    code = "evidence_type_refused"
+
+
 class WeakPassword(InvalidInput):
     code = "weak_password"
 
@@ -313,6 +337,10 @@ class UnknownRedemption(NotFound):
 
 class UnknownTask(NotFound):
     code = "unknown_task"
+
+
+class UnknownEvidence(NotFound):
+    code = "unknown_evidence"
 
 
 class UnknownComplaint(NotFound):

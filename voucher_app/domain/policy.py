@@ -27,6 +27,7 @@ from enum import StrEnum
 
 from voucher_app.domain.actors import Role
 from voucher_app.domain.errors import NotAuthenticated, PermissionDenied
+from voucher_app.domain.redemptions import Step
 from voucher_app.domain.users import Principal
 
 
@@ -74,6 +75,15 @@ ALLOWED: dict[Action, frozenset[Role]] = {
     Action.READ_AS_SME: frozenset({Role.SME}),
     Action.ACT_AS_PROVIDER: frozenset({Role.PROVIDER}),
     Action.READ_AS_PROVIDER: frozenset({Role.PROVIDER}),
+}
+#: The action each step of a redemption takes: the SME answers, center staff review, the
+#: provider corrects.
+REDEMPTION_STEPS: dict[Step, Action] = {
+    Step.CONFIRM: Action.ACT_AS_SME,
+    Step.DISPUTE: Action.ACT_AS_SME,
+    Step.APPROVE: Action.REVIEW,
+    Step.REJECT: Action.REVIEW,
+    Step.RESUBMIT: Action.ACT_AS_PROVIDER,
 }
 READS = frozenset(
     {

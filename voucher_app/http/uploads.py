@@ -1,5 +1,5 @@
-"""File uploads (SME lists, bank statements), through the API or a page's form: a larger body
-limit for the views that take a file, and the file's name and bytes.
+"""File uploads (SME lists, bank statements, a redemption's evidence), through the API or a
+page's form: a larger body limit for the views that take a file, and the file's name and bytes.
 
 Every other request keeps `MAX_CONTENT_LENGTH`; a view marked `@takes_file` (a page's
 function, or an API class's method) may receive up to `MAX_UPLOAD_LENGTH`. The limit is raised
@@ -13,9 +13,11 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from flask import Flask, current_app, request
-from werkzeug.datastructures import FileStorage
+from werkzeug.datastructures import FileStorage, MultiDict
 
 from voucher_app.domain.errors import InvalidInput
+from voucher_app.domain.evidence import EvidenceKind
+from voucher_app.services.evidence import Attachment, Evidence
 
 UPLOAD_ATTRIBUTE = "_takes_file"
 F = TypeVar("F", bound=Callable[..., object])
@@ -48,3 +50,15 @@ def read_upload(upload: object) -> tuple[str, bytes]:
     if not content:
         raise InvalidInput("the uploaded file is empty", field="file")
     return upload.filename or "", content
+
+
+def read_evidence(files: MultiDict[str, FileStorage], max_bytes: int) -> Evidence:
+    """The evidence files a form sends, one field per kind (`invoice`, `contract`); a field
+    left without a file is no attachment, an empty file is one (and is refused as empty)."""
+    attached = []
+    for kind in EvidenceKind:
+        upload = files.get(str(kind))
+        if upload is None or not upload.filename:
+            continue
+        attached.append(Attachment(kind, upload.filename, upload.read()))
+    return Evidence(tuple(attached), max_bytes)

@@ -396,6 +396,21 @@ class RedemptionEvent(Base):
     recorded_at: Mapped[datetime]
 
 
+class EvidenceFile(Base):
+    """A file a provider attached to a redemption (an invoice, a contract), named by the SHA-256
+    of its bytes: a file attached twice is kept once. Which redemption it belongs to, under
+    which name, is in that redemption's events (`details["evidence"]`)."""
+
+    __tablename__ = "evidence_files"
+    __table_args__ = (CheckConstraint("size > 0", name="size_positive"),)
+
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    media_type: Mapped[str] = mapped_column(String(40))
+    size: Mapped[int] = mapped_column(Integer)
+    content: Mapped[bytes]
+    stored_at: Mapped[datetime]
+
+
 class SettlementBatch(Base):
     """Approved redemptions of one programme, one payment per provider, paid by the programme's
     funding account. Exported, it is frozen; cancelled, its redemptions are free for a new batch;

@@ -5,11 +5,16 @@ Each message has a dedupe key, so deciding the same reminder twice writes it onc
 job takes due messages FOR UPDATE SKIP LOCKED, so two job processes never send one twice. A
 failed send is tried again later, each wait twice the last (`retry_delay`), and given up after
 `MAX_ATTEMPTS` with the last error kept for the operator.
+
+A request to confirm a redemption names it in its key (`redemption_key`): the recipient's page
+(`reminders_for`) links it to the redemption and stops showing it once the SME has answered,
+the center has decided, or the provider has submitted it again (a new request then).
 """
 
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -19,7 +24,7 @@ from sqlalchemy import select
 from voucher_app.domain.money import format_yuan
 from voucher_app.ledger.unit_of_work import UnitOfWork
 from voucher_app.persistence.database import insert_if_new
-from voucher_app.persistence.models import Notification, Sme, Voucher
+from voucher_app.persistence.models import Notification, Redemption, Sme, Voucher
 from voucher_app.persistence.uow import read_only, transaction
 from voucher_app.services.vouchers import live_balance
 
@@ -149,21 +154,62 @@ def _failed(notification: Notification, error: Exception, now: datetime) -> None
     )
 
 
+#: The kinds of message that ask an SME to answer a redemption (the first request, a reminder).
+REDEMPTION_KINDS = ("confirm", "remind")
+
+
+def redemption_key(kind: str, redemption_id: uuid.UUID, submitted_at: datetime) -> str:
+    """The dedupe key of a request (`kind`: one of `REDEMPTION_KINDS`) to answer one submission
+    of a redemption: each submission is asked about, and reminded of, once."""
+    return f"redemption-{kind}:{redemption_id}:{submitted_at.isoformat()}"
+
+
+def _redemption_named(key: str) -> tuple[uuid.UUID, str] | None:
+    """The redemption and submission time a request's key names; None for other messages."""
+    prefix, _, rest = key.partition(":")
+    if prefix not in {f"redemption-{kind}" for kind in REDEMPTION_KINDS}:
+        return None
+    redemption, _, submitted_at = rest.partition(":")
+    try:
+        return uuid.UUID(redemption), submitted_at
+    except ValueError:
+        return None
+
+
 @dataclass(frozen=True, slots=True)
 class Reminder:
     subject: str
     body: str
     created_at: datetime
+    #: The redemption it asks about, for its page to link to.
+    redemption_id: uuid.UUID | None = None
 
 
 @read_only
 def reminders_for(uow: UnitOfWork, recipient: str, limit: int = 20) -> list[Reminder]:
     """The latest messages written for a recipient (`sme:<code>`), newest first: what its page
-    shows, whether or not the sender has delivered them yet."""
-    found = uow.session.scalars(
-        select(Notification)
-        .where(Notification.recipient == recipient)
-        .order_by(Notification.created_at.desc(), Notification.id.desc())
-        .limit(limit)
+    shows, whether or not the sender has delivered them yet — except requests to answer a
+    redemption that has moved on (answered, decided, or submitted again)."""
+    found = list(
+        uow.session.scalars(
+            select(Notification)
+            .where(Notification.recipient == recipient)
+            .order_by(Notification.created_at.desc(), Notification.id.desc())
+            .limit(limit)
+        )
     )
-    return [Reminder(n.subject, n.body, n.created_at) for n in found]
+    named = {n.id: _redemption_named(n.dedupe_key) for n in found}
+    asked = {about[0] for about in named.values() if about is not None}
+    waiting = {
+        (public_id, submitted_at.isoformat())
+        for public_id, submitted_at in uow.session.execute(
+            select(Redemption.public_id, Redemption.submitted_at).where(
+                Redemption.public_id.in_(asked), Redemption.status == "submitted"
+            )
+        )
+    }
+    return [
+        Reminder(n.subject, n.body, n.created_at, None if about is None else about[0])
+        for n in found
+        if (about := named[n.id]) is None or about in waiting
+    ]

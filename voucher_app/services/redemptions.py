@@ -39,6 +39,7 @@ from voucher_app.domain.errors import (
     VoucherNotActive,
     WrongPasscode,
 )
+from voucher_app.domain.evidence import EvidenceKind, ref_name
 from voucher_app.domain.money import format_yuan, require_fen
 from voucher_app.domain.reasons import require_reason
 from voucher_app.domain.redemptions import HOLDING, USED, Step, next_status, subsidy_fen
@@ -56,7 +57,9 @@ from voucher_app.persistence.models import (
     VoucherPasscode,
 )
 from voucher_app.persistence.uow import read_only, transaction
+from voucher_app.services import evidence as evidence_files
 from voucher_app.services import notifications, spend_facts
+from voucher_app.services.evidence import NO_EVIDENCE, Evidence
 from voucher_app.services.providers import active_product, require_approved
 from voucher_app.services.vouchers import current_status, live_balance
 from voucher_app.signing.jws import verify_voucher
@@ -195,8 +198,11 @@ def submit_redemption(
     service: Service,
     actor: Actor,
     public_keys: dict[str, Ed25519PublicKey],
+    evidence: Evidence = NO_EVIDENCE,
 ) -> RedemptionView:
-    """Redeem a voucher: ask for the subsidy of a delivered service (see the module docstring)."""
+    """Redeem a voucher: ask for the subsidy of a delivered service (see the module docstring),
+    with its evidence files (`services.evidence`): their digests go into the submission's event
+    and the `redeem` entry's refs."""
     session = uow.session
     provider = uow.providers.by_public_id(provider_id)
     require_approved(provider)
@@ -214,8 +220,7 @@ def submit_redemption(
         session.flush()
     except IntegrityError as exc:  # a twin with the same invoice got there first
         raise ConcurrentRequest("a concurrent request submitted this redemption") from exc
-    _post(uow, EntryKind.REDEEM, redemption, context, actor)
-    _record(uow, redemption, actor, reason=None)
+    _submitted(uow, redemption, context, actor, evidence, step=None)
     _ask_sme(uow, redemption, voucher)
     return redemption_view(uow, redemption, context)
 
@@ -378,9 +383,14 @@ def reject_redemption(
 
 @transaction
 def resubmit_redemption(
-    uow: UnitOfWork, redemption_id: uuid.UUID, service: Service, actor: Actor
+    uow: UnitOfWork,
+    redemption_id: uuid.UUID,
+    service: Service,
+    actor: Actor,
+    evidence: Evidence = NO_EVIDENCE,
 ) -> RedemptionView:
-    """The provider corrects a disputed or rejected redemption and submits it again."""
+    """The provider corrects a disputed or rejected redemption and submits it again, with new
+    evidence files if it has any."""
     redemption = uow.redemptions.by_public_id(redemption_id, lock=True)
     voucher = uow.session.scalar(
         select(Voucher).where(Voucher.id == redemption.voucher_id).with_for_update()
@@ -394,10 +404,26 @@ def resubmit_redemption(
     context = _Context(voucher, programme, provider.public_id)
     redemption.submitted_at = now
     uow.session.flush()
-    _post(uow, EntryKind.REDEEM, redemption, context, actor)
-    _record(uow, redemption, actor, reason=None, step=Step.RESUBMIT)
+    _submitted(uow, redemption, context, actor, evidence, step=Step.RESUBMIT)
     _ask_sme(uow, redemption, voucher)
     return redemption_view(uow, redemption, context)
+
+
+def _submitted(
+    uow: UnitOfWork,
+    redemption: Redemption,
+    context: _Context,
+    actor: Actor,
+    evidence: Evidence,
+    *,
+    step: Step | None,
+) -> None:
+    """A submission's (or resubmission's) evidence kept, its `redeem` entry posted naming each
+    file's digest, and its event recorded with the files."""
+    files = evidence_files.keep(uow, evidence)
+    digests = {ref_name(EvidenceKind(file["kind"])): file["sha256"] for file in files}
+    _post(uow, EntryKind.REDEEM, redemption, context, actor, evidence=digests)
+    _record(uow, redemption, actor, reason=None, step=step, evidence=files)
 
 
 def _step(
@@ -425,10 +451,16 @@ def _step(
 
 
 def _post(
-    uow: UnitOfWork, kind: EntryKind, redemption: Redemption, context: _Context, actor: Actor
+    uow: UnitOfWork,
+    kind: EntryKind,
+    redemption: Redemption,
+    context: _Context,
+    actor: Actor,
+    *,
+    evidence: dict[str, str] | None = None,
 ) -> None:
     """Move the redemption's subsidy as `kind` says: voucher → pending (redeem), pending → payable
-    (approve), pending → voucher (reject)."""
+    (approve), pending → voucher (reject). `evidence`: the refs naming a submission's files."""
     voucher = context.voucher
     programme = str(context.programme.public_id)
     provider = str(context.provider_id)
@@ -451,6 +483,7 @@ def _post(
             "voucher": str(voucher.public_id),
             "provider": provider,
             "redemption": str(redemption.public_id),
+            **(evidence or {}),
         },
         actor,
     )
@@ -499,6 +532,7 @@ def _record(
     *,
     reason: str | None,
     step: Step | None = None,
+    evidence: list[dict[str, Any]] | None = None,
 ) -> None:
     details: dict[str, Any] = {
         "invoice_number": redemption.invoice_number,
@@ -509,6 +543,8 @@ def _record(
     }
     if step is not None:
         details["step"] = str(step)
+    if evidence:
+        details["evidence"] = evidence
     uow.session.add(
         RedemptionEvent(
             redemption_id=redemption.id,
@@ -532,7 +568,7 @@ def _ask_sme(
     kind, again, again_zh = ("remind", "Reminder: ", "提醒：") if reminder else ("confirm", "", "")
     return notifications.queue(
         uow,
-        f"redemption-{kind}:{redemption.public_id}:{redemption.submitted_at.isoformat()}",
+        notifications.redemption_key(kind, redemption.public_id, redemption.submitted_at),
         notifications.Message(
             recipient=f"sme:{uscc}",
             subject=f"{again_zh}请确认服务券 {voucher.human_code} 的兑付申请 / "

@@ -24,6 +24,7 @@ from voucher_app.web import (
     programmes,
     provider,
     public,
+    redemptions,
     registration,
     session,
     sme,
@@ -63,6 +64,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(registration.blp)
     app.register_blueprint(sme.blp)
     app.register_blueprint(provider.blp)
+    app.register_blueprint(redemptions.blp)
     app.register_blueprint(center.blp)
     app.register_blueprint(programmes.blp)
     app.register_blueprint(dashboard.blp)

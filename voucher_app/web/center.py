@@ -97,10 +97,12 @@ def _own_center() -> str:
 @page(Action.REVIEW, scope=CENTER)
 def queue(code: str) -> str:
     uow = current().uow()
+    waiting = redemption_lists.review_queue(uow, code)
     return render_template(
         "web/center/queue.html",
         code=code,
-        redemptions=redemption_lists.review_queue(uow, code),
+        redemptions=waiting,
+        parties=redemption_lists.parties_of(uow, [redemption.id for redemption in waiting]),
         max_reason=MAX_REASON,
     )
 

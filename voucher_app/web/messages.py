@@ -123,6 +123,14 @@ SENTENCES: dict[tuple[str, str | None], LazyString] = {
     ("nothing_to_pay", None): lazy_gettext(
         "At the subsidy rate, the voucher pays nothing towards this invoice."
     ),
+    ("evidence_empty", None): lazy_gettext("The attached file is empty."),
+    ("evidence_too_large", None): lazy_gettext(
+        "An attached file may hold at most %(megabytes)s MB."
+    ),
+    ("evidence_type_refused", None): lazy_gettext(
+        "Attach a PDF, JPEG or PNG file: this file is none of them."
+    ),
+    ("invalid_evidence", None): lazy_gettext("Attach one invoice and one contract at most."),
     ("invalid_transition", "redemption_step"): lazy_gettext(
         "This redemption's status does not allow this step."
     ),

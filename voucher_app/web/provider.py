@@ -1,14 +1,18 @@
 """The provider's service desk: redeem a voucher by the code and passcode the SME reads out
-(or its QR code), and the desk's redemptions with where each stands and what it will be paid."""
+(or its QR code), with the invoice and contract as evidence files, and the desk's redemptions
+with where each stands and what it will be paid; and correcting a disputed or rejected
+redemption from its page."""
 
 from __future__ import annotations
 
 import re
 import uuid
+from typing import TypeVar
 
-from flask import Blueprint, flash, redirect, render_template, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext, lazy_gettext
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
 from werkzeug.wrappers import Response
 from wtforms import (
     HiddenField,
@@ -26,6 +30,7 @@ from voucher_app.domain.policy import Action
 from voucher_app.http.auth import signed_in
 from voucher_app.http.inputs import MAX_TOKEN
 from voucher_app.http.policy import scope_by
+from voucher_app.http.uploads import read_evidence, takes_file
 from voucher_app.services import access, providers, redemption_lists, redemptions
 from voucher_app.services.providers import ProductTerms
 from voucher_app.services.redemptions import Service, VoucherProof
@@ -38,10 +43,14 @@ from voucher_app.wiring import current
 blp = Blueprint("provider", __name__, url_prefix="/provider")
 PROVIDER = scope_by(access.provider_scope, "provider_id")
 TIME_LIMIT_WRONG = lazy_gettext("Write the time limit as a whole number of days, 1 to 3660.")
+REDEMPTION = scope_by(access.redemption_scope, "redemption_id")
+#: What an evidence field accepts, for the browser's file picker (the server reads the bytes).
+EVIDENCE_TYPES = "application/pdf,image/jpeg,image/png"
 
 
-class RedeemForm(FlaskForm):  # type: ignore[misc]
-    """The voucher is shown by its scanned QR code (`token`) or by its code and passcode."""
+class VoucherProofForm(FlaskForm):  # type: ignore[misc]
+    """The voucher is shown by its scanned QR code (`token`) or by its code and passcode.
+    Declared before `ServiceForm`, so a redemption's form asks for the voucher first."""
 
     token = HiddenField(validators=[Optional(), Length(max=MAX_TOKEN)])
     human_code = StringField(lazy_gettext("Voucher code"), validators=[Length(max=20)])
@@ -58,6 +67,11 @@ class RedeemForm(FlaskForm):  # type: ignore[misc]
             raise ValidationError(lazy_gettext("With a typed code, the SME's passcode too."))
         if not re.fullmatch(r"\d{6}", field.data):
             raise ValidationError(lazy_gettext("Six digits."))
+
+
+class ServiceForm(FlaskForm):  # type: ignore[misc]
+    """What was delivered and invoiced, with the invoice and contract as files: what a
+    redemption submits, and a correction submits again."""
 
     product_id = SelectField(
         lazy_gettext("Service"),
@@ -80,6 +94,30 @@ class RedeemForm(FlaskForm):  # type: ignore[misc]
         wrong=lazy_gettext("Write the delivery date as year-month-day, such as 2026-03-01."),
         validators=[required(lazy_gettext("Enter the date the service was delivered."))],
     )
+    invoice = FileField(
+        lazy_gettext("Invoice (PDF or photo, optional)"), render_kw={"accept": EVIDENCE_TYPES}
+    )
+    contract = FileField(
+        lazy_gettext("Contract (PDF or photo, optional)"), render_kw={"accept": EVIDENCE_TYPES}
+    )
+
+    def service(self) -> Service:
+        """The service the form describes, once `validate` has checked its fields."""
+        delivered_on = self.delivered_on.data
+        assert delivered_on is not None  # required by the form
+        return Service(
+            invoice_number=self.invoice_number.data or "",
+            invoiced_fen=parse_yuan(self.invoiced.data or ""),  # checked by the form (`Yuan`)
+            delivered_on=delivered_on,
+            product_id=uuid.UUID(self.product_id.data),
+        )
+
+
+F = TypeVar("F", bound=ServiceForm)
+
+
+class RedeemForm(VoucherProofForm, ServiceForm):
+    """A redemption: the voucher shown, and the service delivered under it."""
 
 
 class ProductForm(FlaskForm):  # type: ignore[misc]
@@ -138,18 +176,12 @@ def desk(provider_id: uuid.UUID) -> str:
 
 @blp.post("/<uuid:provider_id>/redeem")
 @page(Action.ACT_AS_PROVIDER, scope=PROVIDER)
+@takes_file
 def redeem(provider_id: uuid.UUID) -> str | Response:
     form = _form(provider_id)
     if not form.validate_on_submit():
         return _desk(provider_id, form)
-    delivered_on = form.delivered_on.data
-    assert delivered_on is not None  # required by the form
-    service = Service(
-        invoice_number=form.invoice_number.data or "",
-        invoiced_fen=parse_yuan(form.invoiced.data or ""),  # checked by the form (`Yuan`)
-        delivered_on=delivered_on,
-        product_id=uuid.UUID(form.product_id.data),
-    )
+    service = form.service()
     parts = current()
     try:
         redemption = redemptions.submit_redemption(
@@ -163,6 +195,7 @@ def redeem(provider_id: uuid.UUID) -> str | Response:
             service=service,
             actor=signed_in().actor,
             public_keys=parts.voucher_keys(),
+            evidence=read_evidence(request.files, parts.max_evidence_bytes),
         )
     except VoucherError as refused:
         place(form, refused)
@@ -181,7 +214,11 @@ def redeem(provider_id: uuid.UUID) -> str | Response:
 
 
 def _form(provider_id: uuid.UUID) -> RedeemForm:
-    form = RedeemForm()
+    return with_products(RedeemForm(), provider_id)
+
+
+def with_products(form: F, provider_id: uuid.UUID) -> F:
+    """The form, offering the provider's services in the catalogue."""
     products = providers.products_of(current().uow(), provider_id)
     form.product_id.choices = choices(
         (str(p.id), f"{p.name} · {format_yuan(p.price_fen)}") for p in products
@@ -189,14 +226,46 @@ def _form(provider_id: uuid.UUID) -> RedeemForm:
     return form
 
 
+@blp.post("/redemptions/<uuid:redemption_id>/resubmit")
+@page(Action.ACT_AS_PROVIDER, scope=REDEMPTION)
+@takes_file
+def resubmit(redemption_id: uuid.UUID) -> Response:
+    """Correct a disputed or rejected redemption and submit it again (from its page)."""
+    parts = current()
+    uow = parts.uow()
+    provider_id = redemptions.get_redemption(uow, redemption_id).provider_id
+    form = with_products(ServiceForm(), provider_id)
+    service = form.service() if form.validate_on_submit() else None
+    if service is None:
+        for field_errors in form.errors.values():
+            for error in field_errors:
+                flash(str(error), "error")
+    else:
+        attempt(
+            lambda: redemptions.resubmit_redemption(
+                uow,
+                redemption_id,
+                service,
+                signed_in().actor,
+                read_evidence(request.files, parts.max_evidence_bytes),
+            ),
+            lambda redemption: gettext(
+                "Redemption of voucher %(code)s submitted again.", code=redemption.voucher_code
+            ),
+        )
+    return redirect(url_for("redemption_pages.redemption_page", redemption_id=redemption_id))
+
+
 def _desk(provider_id: uuid.UUID, form: RedeemForm, product_form: ProductForm | None = None) -> str:
     uow = current().uow()
     provider = providers.get_provider(uow, provider_id)
+    own = redemption_lists.of_provider(uow, provider_id)
     return render_template(
         "web/provider/desk.html",
         provider=provider,
         form=form,
-        redemptions=redemption_lists.of_provider(uow, provider_id),
+        redemptions=own,
+        parties=redemption_lists.parties_of(uow, [redemption.id for redemption in own]),
         products=providers.products_of(uow, provider_id),
         product_form=product_form or _product_form(provider.service_categories),
     )

@@ -29,7 +29,7 @@ from voucher_app.services import (
     vouchers,
 )
 from voucher_app.signing.qr import qr_svg
-from voucher_app.web.guard import page
+from voucher_app.web.guard import on_this_site, page
 from voucher_app.web.i18n import with_code
 from voucher_app.web.messages import attempt, explain
 from voucher_app.web.moved import moved
@@ -64,13 +64,15 @@ def _vouchers(uscc: str, passcode: tuple[uuid.UUID, redemptions.Passcode] | None
     parts = current()
     uow = parts.uow()
     held = vouchers.list_vouchers(uow, sme_uscc=uscc)
+    waiting = redemption_lists.waiting_for_sme(uow, uscc)
     return render_template(
         "web/sme/vouchers.html",
         sme=smes.get_sme(uow, uscc),
         vouchers=held,
         qr={voucher.id: Markup(qr_svg(voucher.token)) for voucher in held},  # noqa: S704 - segno's own SVG
         offers=offers.offers_for(uow, uscc),
-        waiting=redemption_lists.waiting_for_sme(uow, uscc),
+        waiting=waiting,
+        parties=redemption_lists.parties_of(uow, [redemption.id for redemption in waiting]),
         to_rate=redemption_lists.to_rate_for_sme(uow, uscc),
         reminders=notifications.reminders_for(uow, f"sme:{uscc}"),
         explain=explain,
@@ -180,7 +182,11 @@ def rate(redemption_id: uuid.UUID) -> Response:
 
 
 def _back_to_page_of(redemption_id: uuid.UUID) -> Response:
-    """To the page of the SME whose voucher the redemption is on."""
+    """To the page the form came from (the redemption's own), else the page of the SME whose
+    voucher the redemption is on."""
+    back = request.form.get("back", "")
+    if back:
+        return redirect(on_this_site(back, url_for(".mine")))
     uow = current().uow()
     voucher_id = redemptions.get_redemption(uow, redemption_id).voucher_id
     return redirect(url_for(".vouchers_page", uscc=vouchers.get_voucher(uow, voucher_id).sme_uscc))
