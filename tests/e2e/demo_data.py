@@ -12,8 +12,10 @@ from sqlalchemy import select
 from tests import factories
 from voucher_app.domain.actors import Actor, Role
 from voucher_app.domain.calendar import local_date
+from voucher_app.domain.categories import CATEGORIES
+from voucher_app.domain.sme import INDUSTRY_NAMES
 from voucher_app.persistence.models import Product, Programme, Provider
-from voucher_app.services import redemptions, vouchers
+from voucher_app.services import bulk, centers, demo, programmes, providers, redemptions, vouchers
 from voucher_app.services.redemptions import RedemptionView, Service, VoucherProof
 from voucher_app.services.vouchers import VoucherView
 from voucher_app.wiring import current
@@ -68,3 +70,23 @@ def submitted_redemption(
             actor=Actor("desk", Role.PROVIDER),
             public_keys=parts.voucher_keys(),
         )
+
+
+def demo_names(app: Flask) -> list[str]:
+    """Names the demo data gives, in either language, and the column names a list may use:
+    shown as they are on every page."""
+    with app.app_context():
+        uow = current().uow()
+        names = [p.name for p in programmes.list_programmes(uow)]
+        funding = [p.funding_account for p in programmes.list_programmes(uow)]
+        names += [a.account_name for a in funding if a] + [a.bank_name for a in funding if a]
+        names += [p.name for p in providers.catalogue(uow)]
+        names += [p.provider_name for p in providers.catalogue(uow)]
+        names += [c.name_zh for c in centers.list_subtree(uow, "440000")]
+        names += [c.name_en for c in centers.list_subtree(uow, "440000")]
+    names += [sme.name for sme in demo.SMES]
+    names += [name for category in CATEGORIES for name in (category.name_zh, category.name_en)]
+    names += [name for pair in INDUSTRY_NAMES.values() for name in pair]
+    names += list(bulk.CODE_COLUMNS)  # a list's column may be named in Chinese
+    names += [account.username for account in demo.DEMO_ACCOUNTS]
+    return sorted(names, key=len, reverse=True)

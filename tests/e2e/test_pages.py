@@ -12,16 +12,14 @@ from flask.testing import FlaskClient, FlaskCliRunner
 
 from tests import factories
 from tests.e2e.accounts import PASSWORD, account, bearer
-from tests.e2e.demo_data import load_demo, tax_adviser
+from tests.e2e.demo_data import demo_names, load_demo, tax_adviser
 from tests.e2e.pages import csrf_token, finished, sign_in, visible_text
 from tests.unit.test_translations import catalogue
 from voucher_app.api import LIMITED
 from voucher_app.domain.actors import Role
-from voucher_app.domain.categories import CATEGORIES
-from voucher_app.domain.sme import INDUSTRY_NAMES
 from voucher_app.http import hardening
 from voucher_app.http.policy import ACCESS_ATTRIBUTE
-from voucher_app.services import bulk, centers, demo, programmes, providers, users
+from voucher_app.services import demo, providers, users
 from voucher_app.web import PAGE_LIMITS
 from voucher_app.wiring import current
 
@@ -153,7 +151,7 @@ def test_every_page_renders_in_both_languages_without_untranslated_strings(
     verify = staff.post("/ledger/verify", data={"csrf_token": csrf_token(staff, "/ledger")})
     finished(staff, verify.location)
     pages["staff"][1].append(verify.location)
-    data = _demo_names(app)
+    data = demo_names(app)
     for client, urls in pages.values():
         for url in urls:
             in_chinese = _scrub(client.get(url, headers=CHINESE).get_data(as_text=True), data)
@@ -167,25 +165,6 @@ def _signed_in(app: Flask, role: Role, **binding: Any) -> FlaskClient:
     client = app.test_client()
     sign_in(client, account(app, role, **binding).username, PASSWORD)
     return client
-
-
-def _demo_names(app: Flask) -> list[str]:
-    """Names the demo data gives, in either language, and the column names a list may use:
-    shown as they are on every page."""
-    with app.app_context():
-        uow = current().uow()
-        names = [p.name for p in programmes.list_programmes(uow)]
-        funding = [p.funding_account for p in programmes.list_programmes(uow)]
-        names += [a.account_name for a in funding if a] + [a.bank_name for a in funding if a]
-        names += [p.name for p in providers.catalogue(uow)]
-        names += [p.provider_name for p in providers.catalogue(uow)]
-        names += [c.name_zh for c in centers.list_subtree(uow, "440000")]
-        names += [c.name_en for c in centers.list_subtree(uow, "440000")]
-    names += [sme.name for sme in demo.SMES]
-    names += [name for category in CATEGORIES for name in (category.name_zh, category.name_en)]
-    names += [name for pair in INDUSTRY_NAMES.values() for name in pair]
-    names += list(bulk.CODE_COLUMNS)  # a list's column may be named in Chinese
-    return sorted(names, key=len, reverse=True)
 
 
 def _scrub(html: str, names: list[str]) -> str:
