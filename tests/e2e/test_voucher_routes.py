@@ -13,6 +13,7 @@ from joserfc.jwk import KeySet
 
 from voucher_app import create_app
 from voucher_app.services import demo
+from voucher_app.signing.jws import is_current
 
 
 @pytest.fixture
@@ -133,3 +134,12 @@ def test_rotated_keys_still_verify_until_destroyed(own_keys_runner: FlaskCliRunn
         k["kid"] for k in client.get("/.well-known/jwks.json").get_json()["keys"]
     }
     assert verify() == {"valid": False, "reason": "unknown_key", "voucher": None}
+
+
+def test_the_demos_tokens_are_of_todays_contract_and_resign_tokens_finds_none_to_sign(
+    runner: FlaskCliRunner, demo_vouchers: list[dict[str, object]]
+) -> None:
+    assert all(is_current(str(voucher["token"])) for voucher in demo_vouchers)
+    signed = runner.invoke(args=["vouchers", "resign-tokens"])
+    assert signed.exit_code == 0, signed.output
+    assert signed.output.strip() == "0 voucher tokens signed again"

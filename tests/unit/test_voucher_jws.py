@@ -31,6 +31,7 @@ from voucher_app.signing.jws import (
     MAX_TOKEN_BYTES,
     PAYLOAD_FIELDS,
     VoucherPayload,
+    is_current,
     jwks,
     sign_voucher,
     verify_voucher,
@@ -596,3 +597,10 @@ def test_every_refusal_reason_is_reachable() -> None:
     ]
     reasons = [refusal(token, now=now) for token, now in cases]
     assert reasons == [r.value for r in TokenRefusal]
+
+
+def test_is_current_tells_todays_tokens_from_the_older_ones_by_their_header() -> None:
+    assert is_current(TOKEN)
+    assert not is_current(LEGACY_TOKEN)
+    assert not is_current(compact({**HEADER, "alg": "HS256"}, PAYLOAD))
+    assert not is_current("not a token") and not is_current("a.b.c")

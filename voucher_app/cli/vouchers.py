@@ -1,6 +1,6 @@
 """`flask --app wsgi vouchers …`: issue, verify, revoke and expire vouchers, one or a list.
 
-vouchers  list | claim | verify | revoke | expire | issue-bulk | qr
+vouchers  list | claim | verify | revoke | expire | issue-bulk | qr | resign-tokens
 """
 
 from __future__ import annotations
@@ -107,6 +107,16 @@ def vouchers_revoke(voucher_id: uuid.UUID, reason: str) -> None:
 def vouchers_expire() -> None:
     """Expire every voucher past its date now (the scheduler does this every few minutes)."""
     click.echo(f"{vouchers.expire_all(current().uow(), SYSTEM)} vouchers expired")
+
+
+@vouchers_group.command("resign-tokens")
+@domain_errors
+def vouchers_resign_tokens() -> None:
+    """Sign the tokens of active vouchers issued under the older contract (EdDSA, a QR code too
+    dense for a phone) again under today's; the old tokens verify until they expire."""
+    parts = current()
+    signed = vouchers.resign_tokens(parts.uow(), parts.voucher_signer())
+    click.echo(f"{signed} voucher tokens signed again")
 
 
 @vouchers_group.command("issue-bulk")

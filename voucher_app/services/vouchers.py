@@ -60,7 +60,7 @@ from voucher_app.persistence.uow import read_only, transaction
 from voucher_app.services import spend_facts
 from voucher_app.services.centers import is_within, subtree_ids
 from voucher_app.services.smes import size_of, unknown_sme
-from voucher_app.signing.jws import VoucherPayload, sign_voucher, verify_voucher
+from voucher_app.signing.jws import VoucherPayload, is_current, sign_voucher, verify_voucher
 
 MAX_CLAIMS_AT_ONCE = 1000
 
@@ -635,3 +635,54 @@ def expire_due(uow: UnitOfWork, actor: Actor, batch: int = 500) -> int:
         _return_unspent(uow, voucher, EntryKind.EXPIRE, actor)
         voucher.status, voucher.closed_at = "expired", now
     return len(due)
+
+
+# --- tokens of an older contract --------------------------------------------------------------
+
+
+def resign_tokens(uow: UnitOfWork, signer: VoucherSigner) -> int:
+    """Sign again, under today's contract, the token of every active voucher signed under an
+    older one (RFC 8037's ``EdDSA`` and a payload too long for a QR code a phone shows), a
+    batch per transaction; return how many. The code, SME, face value and expiry stay; the old
+    token keeps verifying until it expires (its key is still published), so a printed copy
+    still redeems."""
+    total, after = 0, 0
+    while True:
+        after, count = _resign_batch(uow, signer, after)
+        total += count
+        if after == 0:
+            return total
+
+
+@transaction
+def _resign_batch(
+    uow: UnitOfWork, signer: VoucherSigner, after: int, batch: int = 500
+) -> tuple[int, int]:
+    """`resign_tokens` for the next `batch` active vouchers by row id after `after`: the last
+    id seen (0 when none is left) and how many were signed again."""
+    rows = list(
+        uow.session.execute(
+            select(Voucher, Sme.uscc)
+            .join(Sme, Sme.id == Voucher.sme_id)
+            .where(Voucher.status == "active", Voucher.id > after)
+            .order_by(Voucher.id)
+            .limit(batch)
+            .with_for_update(of=Voucher, skip_locked=True)
+        )
+    )
+    signed = 0
+    for voucher, uscc in rows:
+        if is_current(voucher.token):
+            continue
+        payload = VoucherPayload(
+            human_code=voucher.human_code,
+            sme_uscc=uscc,
+            face_value_fen=voucher.face_value_fen,
+            exp=int(voucher.expires_at.timestamp()),
+        )
+        voucher.token, voucher.kid = (
+            sign_voucher(payload, signer.kid, signer.private_key),
+            signer.kid,
+        )
+        signed += 1
+    return (rows[-1][0].id if rows else 0), signed

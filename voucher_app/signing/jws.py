@@ -158,6 +158,20 @@ def verify_voucher(
     return payload
 
 
+def is_current(token: str) -> bool:
+    """Whether `token` names today's algorithm (RFC 9864's ``Ed25519``, with the short payload
+    that goes with it), read from its header unverified: the older tokens are those to sign
+    again (`services.vouchers.resign_tokens`)."""
+    match = _COMPACT.fullmatch(token)
+    if match is None:
+        return False
+    try:
+        header = json.loads(_b64url_decode(match["header"]))
+    except (ValueError, RecursionError):
+        return False
+    return isinstance(header, dict) and header.get("alg") == ALGORITHM
+
+
 def jwks(public_keys: Iterable[tuple[str, Ed25519PublicKey]]) -> dict[str, list[dict[str, str]]]:
     """The JWK Set (RFC 7517 §5) of `(kid, public key)` pairs, in order, as RFC 8037 OKP keys."""
     return {
