@@ -205,6 +205,7 @@ SENTENCES: dict[tuple[str, str | None], LazyString] = {
     ("unknown_provider", None): lazy_gettext("No such provider."),
     ("unknown_product", None): lazy_gettext("No such service."),
     ("unknown_center", None): lazy_gettext("No such service center."),
+    ("unknown_evidence", None): lazy_gettext("No such file."),
     ("invalid_center_data", None): lazy_gettext("The service centers' data is not valid."),
     ("invalid_transition", None): lazy_gettext(
         "This is not possible in the current state: reload the page and try again."
