@@ -100,18 +100,11 @@ _ED25519_SIGNATURE_BYTES = 64
 _COMPACT = re.compile(r"(?P<header>[A-Za-z0-9_-]+)\.[A-Za-z0-9_-]+\.(?P<signature>[A-Za-z0-9_-]*)")
 
 
-class _VoucherJWS(jwt.PyJWS):
-    """A PyJWS that knows Ed25519 by both its names and nothing else, whatever the header or
-    the call says, and writes no ``typ`` header (every byte of a token counts)."""
-
-    header_typ = ""
-
-    def __init__(self) -> None:
-        super().__init__(algorithms=[LEGACY_ALGORITHM])
-        self.register_algorithm(ALGORITHM, OKPAlgorithm())
-
-
-_JWS = _VoucherJWS()
+#: A PyJWS that knows Ed25519 by both its names and nothing else, whatever the header or the
+#: call says, and writes no ``typ`` header (every byte of a token counts).
+_JWS = jwt.PyJWS(algorithms=[LEGACY_ALGORITHM])
+_JWS.register_algorithm(ALGORITHM, OKPAlgorithm())
+_JWS.header_typ = ""
 
 
 @dataclass(frozen=True)
@@ -132,7 +125,7 @@ class VoucherPayload:
 
 def sign_voucher(payload: VoucherPayload, kid: str, private_key: Ed25519PrivateKey) -> str:
     """The compact JWS of `payload`, signed with `private_key` and naming it as `kid`."""
-    compact = json.dumps(payload.as_json(), separators=(",", ":"), ensure_ascii=False)
+    compact = json.dumps(payload.as_json(), separators=(",", ":"))  # every field is ASCII
     return _JWS.encode(compact.encode(), private_key, algorithm=ALGORITHM, headers={"kid": kid})
 
 
