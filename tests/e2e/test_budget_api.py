@@ -79,12 +79,13 @@ def test_a_programme_created_over_http_keeps_every_term(app: Flask) -> None:
     with app.app_context():
         factories.guangdong(current().uow())
     shenzhen = bearer(app, Role.CENTER_ADMIN, center="440300")
-    custom_only = ("accepted_industries", "confirmation_days")
+    custom_only = ("accepted_industries", "confirmation_days", "budget_shards")
     custom = dataclasses.replace(
         factories.TERMS,
         owner_center="440300",
         accepted_industries=("software_it",),
         confirmation_days=3,
+        budget_shards=5,
     )
     terms: dict[str, Any] = TermsSchema().dump(custom)
     client = app.test_client()
@@ -96,7 +97,12 @@ def test_a_programme_created_over_http_keeps_every_term(app: Flask) -> None:
     default = {key: terms[key] for key in terms if key not in custom_only}
     again = client.post("/api/v1/programmes", json=default, headers=shenzhen).get_json()
     assert (again["confirmation_days"], again["accepted_industries"]) == (7, [])
+    assert again["budget_shards"] == 3  # one per 64 vouchers of the 200 its budget pays for
     wrong = client.post(
         "/api/v1/programmes", json={**terms, "accepted_industries": ["mining"]}, headers=shenzhen
     )
     assert (wrong.status_code, wrong.get_json()["code"]) == (422, "validation_failed")
+    too_many = client.post(
+        "/api/v1/programmes", json={**terms, "budget_shards": 65}, headers=shenzhen
+    )
+    assert (too_many.status_code, too_many.get_json()["code"]) == (422, "validation_failed")

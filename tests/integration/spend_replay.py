@@ -86,6 +86,8 @@ def replay(uow: UnitOfWork) -> list[Fact]:
                 Fact(f.center, f.programme, f.provider, f.category, month, f.figure, -f.amount_fen)
                 for f in by_entry[entry.reverses_id]
             ]
+        elif entry.kind == "rebalance":
+            pass  # between one center's shards: no figure moves
         elif entry.kind in BUDGET:
             figure, sign = BUDGET[entry.kind]
             for name, amount in postings[entry.id]:

@@ -6,14 +6,11 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from threading import Barrier
 
-import pytest
-
 from tests import factories
-from voucher_app.clock import FrozenClock
 from voucher_app.domain.errors import ClaimRefused, VoucherError
 from voucher_app.ledger.checkpoints import CheckpointSigner
 from voucher_app.ledger.unit_of_work import UnitOfWork
@@ -78,23 +75,6 @@ def rush(
     outcomes = at_once(database, uow, tasks)
     outcomes["issued"] = outcomes.pop("done", 0)
     return +outcomes
-
-
-@pytest.fixture
-def rush_database(database_url: str) -> Iterator[Database]:
-    # 200 threads share 60 connections (PostgreSQL here allows 100 in all): the claims still
-    # overlap, and each waits for a connection like a request waits for a worker.
-    database = Database(database_url, pool_size=30)
-    yield database
-    database.dispose()
-
-
-@pytest.fixture
-def rush_uow(rush_database: Database, clock: FrozenClock) -> UnitOfWork:
-    """A unit of work on the rush's database, with the Guangdong centers imported."""
-    uow = unit_of_work(rush_database, clock)
-    factories.guangdong(uow)
-    return uow
 
 
 def test_200_claimants_against_budget_for_50_get_exactly_50_vouchers(

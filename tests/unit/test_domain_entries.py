@@ -22,6 +22,7 @@ P = "prog-1"
 FUNDING = f"programme:{P}:funding"
 PARENT = f"center:440000:{P}:available"
 CHILD = f"center:440300:{P}:available"
+PARENT_SHARD = f"center:440000:{P}:available:3"
 VOUCHER = "voucher:V-1"
 PENDING = f"provider:R-1:{P}:pending"
 PAYABLE = f"provider:R-1:{P}:payable"
@@ -39,6 +40,7 @@ VALID_FLOWS = {
     EntryKind.REVOKE: (VOUCHER, PARENT),
     EntryKind.RELEASE: (VOUCHER, PARENT),
     EntryKind.SETTLE: (PAYABLE, PAID),
+    EntryKind.REBALANCE: (PARENT, PARENT_SHARD),
 }
 
 
@@ -61,7 +63,11 @@ def test_each_kind_accepts_money_along_its_flow_and_returns_postings_in_account_
     assert sum(p.amount_fen for p in result) == 0
 
 
-@pytest.mark.parametrize("kind", [k for k in VALID_FLOWS if k is not EntryKind.ALLOCATE])
+#: Kinds whose flow runs between accounts of one kind, so turned round it is still valid.
+SYMMETRIC = {EntryKind.ALLOCATE, EntryKind.REBALANCE}
+
+
+@pytest.mark.parametrize("kind", [k for k in VALID_FLOWS if k not in SYMMETRIC])
 def test_each_kind_refuses_money_against_its_flow(kind: EntryKind) -> None:
     source, target = VALID_FLOWS[kind]
     with pytest.raises(InvalidEntry):
@@ -85,6 +91,17 @@ def test_kinds_refuse_accounts_outside_their_flow(
 ) -> None:
     with pytest.raises(InvalidEntry):
         check_postings(kind, move(source, target), programme=P)
+
+
+def test_a_rebalance_stays_within_one_centers_shards() -> None:
+    shard = f"center:440300:{P}:available:1"
+    spread = [Posting(PARENT, -300), Posting(PARENT_SHARD, 100), Posting(shard, 200)]
+    with pytest.raises(InvalidEntry, match="one center's shards"):
+        check_postings(EntryKind.REBALANCE, spread, programme=P)
+    with pytest.raises(InvalidEntry, match="one center's shards"):
+        check_postings(EntryKind.REBALANCE, move(PARENT, CHILD), programme=P)
+    within = [Posting(PARENT, -300), Posting(PARENT_SHARD, 300)]
+    assert check_postings(EntryKind.REBALANCE, within, programme=P) == tuple(sorted(within))
 
 
 def test_more_than_two_postings_are_fine_when_they_balance() -> None:

@@ -20,6 +20,7 @@ from voucher_app.domain.programmes import (
     BudgetMove,
     ProgrammeTerms,
 )
+from voucher_app.domain.shards import MAX_SHARDS
 from voucher_app.domain.sme import INDUSTRY_CODES, SizeClass
 from voucher_app.http.auth import signed_in
 from voucher_app.http.policy import requires, scope_by
@@ -73,6 +74,16 @@ class TermsSchema(Schema):
             "description": "days an SME has to confirm a redemption; silence then counts as yes"
         },
     )
+    budget_shards = fields.Integer(
+        load_default=None,
+        strict=True,
+        validate=validate.Range(min=1, max=MAX_SHARDS),
+        metadata={
+            "description": "how many ledger accounts (shards) each center's budget is held in, "
+            "so a rush of claims on one district does not queue on one row; by default one "
+            "per 64 vouchers the budget pays for, at most 16"
+        },
+    )
 
 
 class ProgrammeSchema(Schema):
@@ -94,6 +105,7 @@ class ProgrammeSchema(Schema):
         fields.String(), required=True, metadata={"description": "empty: every industry"}
     )
     confirmation_days = fields.Integer(required=True)
+    budget_shards = fields.Integer(required=True)
 
 
 class FundingRequest(Schema):

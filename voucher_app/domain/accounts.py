@@ -3,6 +3,10 @@
 An account is named by a colon-separated string that says what it holds, for example
 `center:440300:<programme id>:available`. The name is what appears in published entries, so its
 grammar is part of the ledger's public format.
+
+A center's available budget may be held in shards (`domain.shards`): shard 0 is the account of
+the plain name, shard k > 0 the same name followed by `:k` (`center:440300:<id>:available:3`).
+A ledger written before shards existed is a ledger of shard 0s.
 """
 
 from __future__ import annotations
@@ -13,12 +17,14 @@ from enum import StrEnum
 from functools import lru_cache
 
 from voucher_app.domain.errors import InvalidAccount
+from voucher_app.domain.shards import MAX_SHARDS
 
 _SEGMENT = "[A-Za-z0-9-]{1,64}"
 #: The whole grammar of account names, one alternative per kind of account.
 _ACCOUNT = re.compile(
     rf"programme:(?P<funding>{_SEGMENT}):funding"
     rf"|center:(?P<center>{_SEGMENT}):(?P<center_programme>{_SEGMENT}):available"
+    r"(?::(?P<shard>[1-9][0-9]?))?"
     rf"|voucher:(?P<voucher>{_SEGMENT})"
     rf"|provider:(?P<provider>{_SEGMENT}):(?P<provider_programme>{_SEGMENT})"
     r":(?P<kind>pending|payable|paid)"
@@ -45,12 +51,16 @@ class Account:
     owner: str
     #: The programme whose money the account holds; None for a voucher (its id says which).
     programme: str | None = None
+    #: Which shard of a center's budget (0 for every other kind of account).
+    shard: int = 0
 
     @property
     def name(self) -> str:
         match self.kind:
             case AccountKind.FUNDING:
                 return f"programme:{self.owner}:funding"
+            case AccountKind.AVAILABLE if self.shard:
+                return f"center:{self.owner}:{self.programme}:available:{self.shard}"
             case AccountKind.AVAILABLE:
                 return f"center:{self.owner}:{self.programme}:available"
             case AccountKind.VOUCHER:
@@ -73,7 +83,10 @@ def parse_account(name: str) -> Account:
     if match["funding"]:
         return funding(match["funding"])
     if match["center"]:
-        return available(match["center"], match["center_programme"])
+        shard = int(match["shard"] or 0)
+        if shard >= MAX_SHARDS:
+            raise InvalidAccount(f"no shard {shard}: at most {MAX_SHARDS} shards", account=name)
+        return available(match["center"], match["center_programme"], shard)
     if match["voucher"]:
         return voucher(match["voucher"])
     return Account(AccountKind(match["kind"]), match["provider"], match["provider_programme"])
@@ -83,8 +96,10 @@ def funding(programme: str) -> Account:
     return Account(AccountKind.FUNDING, programme, programme)
 
 
-def available(center: str, programme: str) -> Account:
-    return Account(AccountKind.AVAILABLE, center, programme)
+def available(center: str, programme: str, shard: int = 0) -> Account:
+    """Shard `shard` of the center's available budget for the programme; shard 0 is the plain
+    name, which is also how the center's whole budget is named in errors and reports."""
+    return Account(AccountKind.AVAILABLE, center, programme, shard)
 
 
 def voucher(voucher_id: str) -> Account:

@@ -27,6 +27,8 @@ class EntryKind(StrEnum):
     RELEASE = "release"
     SETTLE = "settle"
     REVERSE = "reverse"
+    #: Money moved between the shards of one center's budget (`domain.shards.gather`).
+    REBALANCE = "rebalance"
 
 
 _K = AccountKind
@@ -43,6 +45,7 @@ FLOWS: dict[EntryKind, tuple[frozenset[AccountKind], frozenset[AccountKind]]] = 
     EntryKind.REVOKE: (frozenset({_K.VOUCHER}), frozenset({_K.AVAILABLE})),
     EntryKind.RELEASE: (frozenset({_K.VOUCHER}), frozenset({_K.AVAILABLE})),
     EntryKind.SETTLE: (frozenset({_K.PAYABLE}), frozenset({_K.PAID})),
+    EntryKind.REBALANCE: (frozenset({_K.AVAILABLE}), frozenset({_K.AVAILABLE})),
 }
 
 
@@ -64,7 +67,8 @@ def check_postings(
     Rules: at least two postings, one per account, every amount a non-zero integer within
     ±MAX_FEN, a zero sum, money moving only along the kind's flow (a reversal's flow is its
     original's, checked by the replay), and every account that belongs to a programme belonging
-    to `programme`, the one the entry's refs name: money never crosses programmes.
+    to `programme`, the one the entry's refs name: money never crosses programmes. A `rebalance`
+    moves money only between the shards of one center: it never changes a center's budget.
     """
     ordered = tuple(sorted(postings))
     if len(ordered) < 2:
@@ -99,6 +103,8 @@ def check_postings(
             )
     if total != 0:
         raise InvalidEntry(f"postings sum to {total} fen, not zero", kind=kind)
+    if kind is EntryKind.REBALANCE and len({parse_account(a).owner for a, _ in ordered}) > 1:
+        raise InvalidEntry("a rebalance moves money between one center's shards only", kind=kind)
     return ordered
 
 

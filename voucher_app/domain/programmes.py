@@ -8,6 +8,7 @@ from datetime import date
 from voucher_app.domain.categories import CATEGORY_CODES
 from voucher_app.domain.errors import InvalidProgrammeTerms
 from voucher_app.domain.money import FULL_RATE_BP, require_fen
+from voucher_app.domain.shards import check_shard_count
 from voucher_app.domain.sme import INDUSTRY_CODES, SME_SIZES, SizeClass
 
 MAX_VALIDITY_DAYS = 3 * 366
@@ -36,6 +37,8 @@ class ProgrammeTerms:
     accepted_industries: tuple[str, ...] = ()
     #: Days an SME has to confirm or dispute a provider's redemption; silence then counts as yes.
     confirmation_days: int = 7
+    #: How many shards each center's budget is held in; None: `domain.shards.shards_for`.
+    budget_shards: int | None = None
 
     def __post_init__(self) -> None:
         check_terms(self)
@@ -78,6 +81,11 @@ def check_terms(terms: ProgrammeTerms) -> None:
         raise InvalidProgrammeTerms(
             f"the confirmation window must be 1 to {MAX_CONFIRMATION_DAYS} days"
         )
+    _check_choices(terms)
+
+
+def _check_choices(terms: ProgrammeTerms) -> None:
+    """The terms chosen from lists (categories, sizes, industries) and the shard count."""
     unknown = set(terms.service_categories) - CATEGORY_CODES
     if unknown or not terms.service_categories:
         raise InvalidProgrammeTerms(
@@ -89,3 +97,5 @@ def check_terms(terms: ProgrammeTerms) -> None:
     strange = set(terms.accepted_industries) - INDUSTRY_CODES
     if strange:
         raise InvalidProgrammeTerms(f"unknown industries: {sorted(strange)}")
+    if terms.budget_shards is not None:
+        check_shard_count(terms.budget_shards)

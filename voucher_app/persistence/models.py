@@ -104,6 +104,7 @@ class Programme(Base):
         CheckConstraint("sme_cap_fen >= voucher_face_value_fen", name="cap_covers_a_voucher"),
         CheckConstraint("voucher_validity_days > 0", name="validity_positive"),
         CheckConstraint("period_end >= period_start", name="period_order"),
+        CheckConstraint("budget_shards BETWEEN 1 AND 64", name="shards_range"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -131,6 +132,8 @@ class Programme(Base):
     funding_account_name: Mapped[str | None] = mapped_column(String(200))
     funding_account_number: Mapped[str | None] = mapped_column(String(64))
     funding_bank_cnaps: Mapped[str | None] = mapped_column(String(12))
+    #: How many shards each center's budget for the programme is held in (`domain.shards`).
+    budget_shards: Mapped[int] = mapped_column(Integer, server_default="1")
 
 
 class JobLease(Base):

@@ -11,13 +11,13 @@ from datetime import date
 
 from sqlalchemy import select
 
-from voucher_app.domain import accounts
 from voucher_app.domain.calendar import local_date
 from voucher_app.domain.eligibility import budget_exhausted, cap_reached, check_eligibility
 from voucher_app.domain.errors import ClaimRefused
 from voucher_app.ledger.unit_of_work import UnitOfWork
 from voucher_app.persistence.models import Center, ClaimAllowance, Programme
 from voucher_app.persistence.uow import read_only
+from voucher_app.services import budgets
 from voucher_app.services.centers import is_within
 from voucher_app.services.smes import sme_by_uscc
 from voucher_app.services.vouchers import applicant, programme_rules
@@ -59,8 +59,7 @@ def offers_for(uow: UnitOfWork, sme_uscc: str) -> list[Offer]:
             used = claimed.get(programme.id, 0)
             if used + face > programme.sme_cap_fen:
                 raise cap_reached(programme.sme_cap_fen, used, face)
-            budget = accounts.available(home.code, str(programme.public_id))
-            left = uow.journal.balance(budget)
+            left = budgets.totals(uow, programme, [home.code])[home.code]
             if left < face:
                 raise budget_exhausted(home.code, left, face)
         except ClaimRefused as refused:

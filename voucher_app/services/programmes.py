@@ -25,12 +25,13 @@ from voucher_app.domain.errors import (
 )
 from voucher_app.domain.money import require_fen
 from voucher_app.domain.programmes import BudgetMove, ProgrammeTerms
+from voucher_app.domain.shards import shards_for
 from voucher_app.domain.sme import SizeClass
 from voucher_app.ledger.journal import PostedEntry
 from voucher_app.ledger.unit_of_work import UnitOfWork
 from voucher_app.persistence.models import Center, Programme
 from voucher_app.persistence.uow import read_only, transaction
-from voucher_app.services import spend_facts
+from voucher_app.services import budgets, spend_facts
 from voucher_app.services.centers import is_within
 
 
@@ -77,6 +78,7 @@ def _programme_view(uow: UnitOfWork, programme: Programme) -> ProgrammeView:
         accepted_sizes=tuple(SizeClass(s) for s in programme.accepted_sizes),
         accepted_industries=tuple(programme.accepted_industries),
         confirmation_days=programme.confirmation_days,
+        budget_shards=programme.budget_shards,
         funding_account=funding_account(programme),
     )
 
@@ -102,6 +104,8 @@ def create_programme(uow: UnitOfWork, terms: ProgrammeTerms, actor: Actor) -> Pr
         accepted_sizes=sorted({s.value for s in terms.accepted_sizes}),
         accepted_industries=sorted(set(terms.accepted_industries)),
         confirmation_days=terms.confirmation_days,
+        budget_shards=terms.budget_shards
+        or shards_for(terms.total_budget_fen, terms.voucher_face_value_fen),
         created_at=uow.clock.now(),
     )
     session.add(programme)
@@ -144,7 +148,7 @@ def fund_programme(
             EntryKind.FUND,
             [
                 Posting(funding.name, -amount_fen),
-                Posting(accounts.available(owner.code, pid).name, amount_fen),
+                *budgets.deposit(owner.code, programme, amount_fen),
             ],
             {"programme": pid},
             actor,
@@ -187,8 +191,8 @@ def _move_between_parent_and_child(
     posted = uow.journal.post(
         EntryKind.ALLOCATE,
         [
-            Posting(accounts.available(source.code, pid).name, -move.amount_fen),
-            Posting(accounts.available(target.code, pid).name, move.amount_fen),
+            *budgets.withdraw(uow, source.code, programme, move.amount_fen),
+            *budgets.deposit(target.code, programme, move.amount_fen),
         ],
         {"programme": pid},
         actor,
@@ -224,9 +228,7 @@ def available_budgets(
     uow: UnitOfWork, programme_id: uuid.UUID, center_codes: list[str]
 ) -> dict[str, int]:
     """What each center has left to issue of the programme, in one read."""
-    pid = str(uow.programmes.by_public_id(programme_id).public_id)
-    budgets = {
-        code: accounts.available(uow.centers.by_code(code).code, pid) for code in center_codes
-    }
-    balances = uow.journal.balances(list(budgets.values()))
-    return {code: balances[budget.name] for code, budget in budgets.items()}
+    programme = uow.programmes.by_public_id(programme_id)
+    centers = {code: uow.centers.by_code(code).code for code in center_codes}
+    left = budgets.totals(uow, programme, list(centers.values()))
+    return {code: left[center] for code, center in centers.items()}

@@ -57,8 +57,8 @@ from voucher_app.persistence.models import (
     VoucherPasscode,
 )
 from voucher_app.persistence.uow import read_only, transaction
+from voucher_app.services import budgets, notifications, spend_facts
 from voucher_app.services import evidence as evidence_files
-from voucher_app.services import notifications, spend_facts
 from voucher_app.services.evidence import NO_EVIDENCE, Evidence
 from voucher_app.services.providers import active_product, require_approved
 from voucher_app.services.vouchers import current_status, live_balance
@@ -511,7 +511,7 @@ def _release(
         EntryKind.RELEASE,
         [
             Posting(accounts.voucher(str(voucher.public_id)).name, -amount),
-            Posting(accounts.available(center, programme).name, amount),
+            budgets.returned(center, context.programme, voucher.public_id, amount),
         ],
         {
             "programme": programme,

@@ -36,7 +36,6 @@ from voucher_app.domain.errors import (
     ClaimRefused,
     ConcurrentRequest,
     IdempotencyKeyReused,
-    InsufficientFunds,
     InvalidInput,
     InvalidTransition,
     InvalidVoucherToken,
@@ -46,7 +45,7 @@ from voucher_app.domain.errors import (
 from voucher_app.domain.reasons import require_reason
 from voucher_app.domain.sme import SizeClass, parse_uscc
 from voucher_app.domain.voucher_code import normalise_human_code, random_human_code
-from voucher_app.ledger.journal import NewEntry
+from voucher_app.ledger.journal import NewEntry, PostedEntry
 from voucher_app.ledger.unit_of_work import UnitOfWork
 from voucher_app.persistence.database import insert_ignoring_duplicates
 from voucher_app.persistence.models import (
@@ -57,7 +56,7 @@ from voucher_app.persistence.models import (
     Voucher,
 )
 from voucher_app.persistence.uow import read_only, transaction
-from voucher_app.services import spend_facts
+from voucher_app.services import budgets, spend_facts
 from voucher_app.services.centers import is_within, subtree_ids
 from voucher_app.services.smes import size_of, unknown_sme
 from voucher_app.signing.jws import VoucherPayload, is_current, sign_voucher, verify_voucher
@@ -197,9 +196,10 @@ def claim_many_within(
 
     The steps and their order are the single claim's — the rules, the allowances, the budgets,
     the `issue` entries and the vouchers — but each is a few statements for the whole set: one
-    conditional update for the allowances, a locked read per batch of budget accounts, and
-    multi-row inserts for the rest (`Journal.post_many`). Within a center's budget, the SMEs
-    listed first are served first. At most `MAX_CLAIMS_AT_ONCE` SMEs: each step's IN list.
+    conditional update for the allowances, a locked read of the centers' budget shards (and a
+    `rebalance` entry per center if they need one, `budgets.take_many`), and multi-row inserts
+    for the rest (`Journal.post_many`). Within a center's budget, the SMEs listed first are
+    served first. At most `MAX_CLAIMS_AT_ONCE` SMEs: each step's IN list.
     """
     if len(keys) > MAX_CLAIMS_AT_ONCE:
         raise InvalidInput(f"at most {MAX_CLAIMS_AT_ONCE} claims at once")
@@ -226,14 +226,15 @@ def claim_many_within(
         if (sme_id := smes[uscc][0].id) in claimed:
             answers[uscc] = cap_reached(programme.sme_cap_fen, claimed[sme_id], face)
     waiting = [uscc for uscc in waiting if uscc not in answers]
-    pid = str(programme.public_id)
-    budgets = {uscc: accounts.available(smes[uscc][1].code, pid) for uscc in waiting}
-    left = uow.journal.balances(list(budgets.values()), lock=True)
-    for uscc, budget in budgets.items():
-        if left[budget.name] >= face:
-            left[budget.name] -= face
+    plan = budgets.take_many(
+        uow, programme, [(smes[uscc][1].code, uscc) for uscc in waiting], actor
+    )
+    payers = {}
+    for uscc, payer in zip(waiting, plan, strict=True):
+        if isinstance(payer, int):
+            answers[uscc] = budget_exhausted(smes[uscc][1].code, payer, face)
         else:
-            answers[uscc] = budget_exhausted(smes[uscc][1].code, left[budget.name], face)
+            payers[uscc] = payer
     over = [uscc for uscc in waiting if uscc in answers]
     release_allowances(uow, programme.id, [smes[uscc][0].id for uscc in over], face)
     if over and _claimed_with_keys(uow, programme, {u: keys[u] for u in over}):
@@ -249,7 +250,7 @@ def claim_many_within(
         EntryKind.ISSUE,
         [
             NewEntry(
-                issue_postings(row["public_id"], face, budgets[uscc]),
+                issue_postings(row["public_id"], face, payers[uscc]),
                 issue_refs(row["public_id"], programme, smes[uscc][0]),
             )
             for uscc, row in issued.items()
@@ -325,18 +326,18 @@ def _issue(
         raise cap_reached(programme.sme_cap_fen, claimed[sme.id], face)
     row = voucher_row(programme, sme, home, now=now, signer=signer, actor=actor)
     voucher = Voucher(**row)  # transient: read by the answer, written by the Core insert below
-    budget = accounts.available(home.code, str(programme.public_id))
-    try:
-        posted = uow.journal.post(
+
+    def post_issue(budget: accounts.Account) -> PostedEntry:
+        return uow.journal.post(
             EntryKind.ISSUE,
             issue_postings(voucher.public_id, face, budget),
             issue_refs(voucher.public_id, programme, sme),
             actor,
         )
-    except InsufficientFunds as exc:
-        if exc.details.get("account") != budget.name:
-            raise
-        raise budget_exhausted(home.code, exc.details.get("balance_fen") or 0, face) from exc
+
+    posted = budgets.issue_from(
+        uow, programme, home.code, sme.uscc, actor=actor, post_issue=post_issue
+    )
     spend_facts.record(uow, posted, spend_facts.Attribution(programme.id, home.id))
     try:
         session.execute(insert(_vouchers), row)  # a plain insert costs less than the ORM's flush
@@ -573,7 +574,7 @@ def _return_unspent(uow: UnitOfWork, voucher: Voucher, kind: EntryKind, actor: A
             kind,
             [
                 Posting(accounts.voucher(vid).name, -remaining),
-                Posting(accounts.available(center.code, pid).name, remaining),
+                budgets.returned(center.code, programme, voucher.public_id, remaining),
             ],
             {"programme": pid, "voucher": vid},
             actor,
