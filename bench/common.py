@@ -328,20 +328,18 @@ def voucher_signer(seed: bytes) -> VoucherSigner:
     return VoucherSigner(thumbprint(key.public_key()), key)
 
 
-def voucher_programme(
+def programme_terms(
     uow: UnitOfWork,
-    actor: Actor,
     *,
     budget_fen: int,
     face_fen: int,
     cap_fen: int,
-    district: str = "440305",
     name: str = "Benchmark vouchers",
-) -> uuid.UUID:
-    """Create a provincial (440000) programme for small and micro SMEs, open today, fund it with
-    `budget_fen` and allocate all of it through the city to `district`; return its id."""
+    budget_shards: int | None = None,
+) -> ProgrammeTerms:
+    """A provincial (440000) programme for small and micro SMEs, open today."""
     today = local_date(uow.clock.now())
-    terms = ProgrammeTerms(
+    return ProgrammeTerms(
         name=name,
         owner_center="440000",
         period_start=today - timedelta(days=1),
@@ -354,6 +352,24 @@ def voucher_programme(
         partial_spending=True,
         service_categories=("legal", "accounting_tax"),
         accepted_sizes=(SizeClass.SMALL, SizeClass.MICRO),
+        budget_shards=budget_shards,
+    )
+
+
+def voucher_programme(
+    uow: UnitOfWork,
+    actor: Actor,
+    *,
+    budget_fen: int,
+    face_fen: int,
+    cap_fen: int,
+    district: str = "440305",
+    name: str = "Benchmark vouchers",
+) -> uuid.UUID:
+    """Create a provincial (440000) programme for small and micro SMEs, open today, fund it with
+    `budget_fen` and allocate all of it through the city to `district`; return its id."""
+    terms = programme_terms(
+        uow, budget_fen=budget_fen, face_fen=face_fen, cap_fen=cap_fen, name=name
     )
     programme = programmes.create_programme(uow, terms, actor).id
     programmes.fund_programme(uow, programme, amount_fen=budget_fen, actor=actor)

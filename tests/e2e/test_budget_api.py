@@ -97,7 +97,7 @@ def test_a_programme_created_over_http_keeps_every_term(app: Flask) -> None:
     default = {key: terms[key] for key in terms if key not in custom_only}
     again = client.post("/api/v1/programmes", json=default, headers=shenzhen).get_json()
     assert (again["confirmation_days"], again["accepted_industries"]) == (7, [])
-    assert again["budget_shards"] == 3  # one per 64 vouchers of the 200 its budget pays for
+    assert again["budget_shards"] == 16  # one per 8 of its 200 vouchers, at most 16
     wrong = client.post(
         "/api/v1/programmes", json={**terms, "accepted_industries": ["mining"]}, headers=shenzhen
     )

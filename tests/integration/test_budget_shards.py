@@ -167,6 +167,6 @@ def test_a_rush_on_a_fragmented_district_gets_exactly_its_budgets_worth(
 def test_the_shard_count_is_the_programmes_choice_within_bounds(uow: UnitOfWork) -> None:
     factories.guangdong(uow)
     assert factories.programme(uow, budget_shards=7).budget_shards == 7
-    assert factories.programme(uow).budget_shards == 3  # 200 vouchers' budget: one per 64
+    assert factories.programme(uow).budget_shards == 16  # 200 vouchers: one per 8, at most 16
     with pytest.raises(InvalidProgrammeTerms):
         factories.programme(uow, budget_shards=65)

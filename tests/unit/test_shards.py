@@ -83,7 +83,13 @@ def test_home_shards_spread_a_district_evenly() -> None:
 
 @pytest.mark.parametrize(
     ("budget", "face", "expected"),
-    [(100, 100, 1), (64 * 100, 100, 1), (128 * 100, 100, 2), (10**15, 100, 16)],
+    [
+        (100, 100, 1),
+        (15 * 100, 100, 1),
+        (64 * 100, 100, 8),
+        (200 * 100, 100, 16),
+        (10**15, 100, 16),
+    ],
 )
 def test_the_default_shard_count_follows_the_vouchers_the_budget_pays_for(
     budget: int, face: int, expected: int

@@ -81,7 +81,7 @@ class TermsSchema(Schema):
         metadata={
             "description": "how many ledger accounts (shards) each center's budget is held in, "
             "so a rush of claims on one district does not queue on one row; by default one "
-            "per 64 vouchers the budget pays for, at most 16"
+            "per 8 vouchers the budget pays for, at most 16"
         },
     )
 

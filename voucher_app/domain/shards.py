@@ -22,11 +22,13 @@ from voucher_app.domain.errors import InvalidProgrammeTerms
 #: At most this many shards per center and programme: the account grammar allows one or two
 #: digits, and more shards than the database can run claims at once only spread money thinner.
 MAX_SHARDS = 64
-#: The shards a programme gets unless told (`shards_for`): enough that the claims a center can
-#: pay rarely meet, no more than two cores' worth of database sessions can use.
+#: The shards a programme gets unless told (`shards_for`): as many as the claims a database
+#: server runs at once (bench/rush.py: with 16, a rush of 64 or 256 claimants on one district
+#: is served as fast as the same rush spread over every district).
 DEFAULT_MAX_SHARDS = 16
-#: A shard per this many vouchers the budget can pay for, by default.
-VOUCHERS_PER_SHARD = 64
+#: A shard per this many vouchers the budget can pay for, by default: a small budget is not
+#: cut into pieces smaller than a few vouchers, which would mostly be rebalanced.
+VOUCHERS_PER_SHARD = 8
 
 
 def shards_for(total_budget_fen: int, face_value_fen: int) -> int:
