@@ -101,3 +101,22 @@ def test_the_default_shard_count_follows_the_vouchers_the_budget_pays_for(
 def test_a_shard_count_out_of_range_is_refused(count: int) -> None:
     with pytest.raises(InvalidProgrammeTerms):
         shards.check_shard_count(count)
+
+
+@settings(max_examples=300)
+@given(held=balances, data=st.data(), need=st.integers(min_value=1, max_value=10**9))
+def test_the_payer_is_the_first_shard_round_the_ring_that_can_pay_else_home_after_gathering(
+    held: list[int], data: st.DataObject, need: int
+) -> None:
+    home = data.draw(st.integers(min_value=0, max_value=len(held) - 1))
+    choice = shards.payer(held, home, need)
+    if sum(held) < need:
+        assert choice is None
+        return
+    assert choice is not None
+    shard, moves = choice
+    able = [s for s in shards.claim_order(home, len(held)) if held[s] >= need]
+    if able:
+        assert (shard, moves) == (able[0], {})
+    else:
+        assert (shard, moves) == (home, shards.gather(held, home, need))

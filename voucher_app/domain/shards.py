@@ -55,6 +55,17 @@ def claim_order(home: int, count: int) -> list[int]:
     return [(home + step) % count for step in range(count)]
 
 
+def payer(balances: Sequence[int], home: int, need_fen: int) -> tuple[int, dict[int, int]] | None:
+    """Which shard pays `need_fen` for a claimant whose home shard is `home`: the first in its
+    claim order that holds enough, with nothing to move; else its home, with the moves that
+    gather the money there (`gather`); None when the shards together hold less."""
+    for shard in claim_order(home, len(balances)):
+        if balances[shard] >= need_fen:
+            return shard, {}
+    moves = gather(balances, home, need_fen)
+    return None if moves is None else (home, moves)
+
+
 def split(amount_fen: int, count: int, unit_fen: int) -> dict[int, int]:
     """`amount_fen` spread over `count` shards in whole `unit_fen`s (a voucher's face value) as
     evenly as it goes; the remainder below a unit goes to shard 0. Shards getting nothing are

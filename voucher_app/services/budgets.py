@@ -127,19 +127,12 @@ def issue_from(
             return posted
     # None could pay when tried: what they hold under lock is what the center has.
     balances = _balances(uow, held, lock=True)
-    payer = next((shard for shard in order if balances[shard] >= face), None)
-    if payer is None:
-        moves = shards.gather(balances, order[0], face)
-        if moves is None:
-            raise budget_exhausted(center, sum(balances), face)
-        uow.journal.post(
-            EntryKind.REBALANCE,
-            [Posting(held[shard].name, amount) for shard, amount in moves.items()],
-            {"programme": str(programme.public_id), "center": center},
-            actor,
-        )
-        payer = order[0]
-    return post_issue(held[payer])
+    choice = shards.payer(balances, order[0], face)
+    if choice is None:
+        raise budget_exhausted(center, sum(balances), face)
+    shard, moves = choice
+    _rebalance(uow, programme, held, moves, actor)
+    return post_issue(held[shard])
 
 
 def take_many(
@@ -158,27 +151,38 @@ def take_many(
     plan: list[Account | int] = []
     for center, claimant in claims:
         balances = left[center]
-        order = shards.claim_order(shards.home_shard(claimant, len(balances)), len(balances))
-        payer = next((shard for shard in order if balances[shard] >= face), None)
-        if payer is None and (moves := shards.gather(balances, order[0], face)) is not None:
-            for shard, amount in moves.items():
-                balances[shard] += amount
-                moved[center][shard] = moved[center].get(shard, 0) + amount
-            payer = order[0]
-        if payer is None:
+        choice = shards.payer(balances, shards.home_shard(claimant, len(balances)), face)
+        if choice is None:
             plan.append(sum(balances))
-        else:
-            balances[payer] -= face
-            plan.append(held[center][payer])
+            continue
+        shard, moves = choice
+        for other, amount in moves.items():
+            balances[other] += amount
+            moved[center][other] = moved[center].get(other, 0) + amount
+        balances[shard] -= face
+        plan.append(held[center][shard])
     for center, moves in moved.items():
-        if postings := [Posting(held[center][s].name, a) for s, a in moves.items() if a]:
-            uow.journal.post(
-                EntryKind.REBALANCE,
-                postings,
-                {"programme": str(programme.public_id), "center": center},
-                actor,
-            )
+        _rebalance(uow, programme, held[center], moves, actor)
     return plan
+
+
+def _rebalance(
+    uow: UnitOfWork,
+    programme: Programme,
+    held: Sequence[Account],
+    moves: dict[int, int],
+    actor: Actor,
+) -> None:
+    """Post the `rebalance` entry that makes these moves between one center's shards (`held`),
+    if there are any."""
+    postings = [Posting(held[shard].name, amount) for shard, amount in moves.items() if amount]
+    if postings:
+        uow.journal.post(
+            EntryKind.REBALANCE,
+            postings,
+            {"programme": str(programme.public_id), "center": held[0].owner},
+            actor,
+        )
 
 
 def _balances(uow: UnitOfWork, held: Sequence[Account], *, lock: bool) -> list[int]:
