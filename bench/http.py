@@ -84,6 +84,7 @@ import http.client
 import itertools
 import json
 import os
+import queue
 import secrets
 import socket
 import subprocess
@@ -94,7 +95,7 @@ import time
 import uuid
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -106,7 +107,7 @@ from sqlalchemy import func, select
 
 import config
 from bench.claim_rush import BUDGET_FEN as CLAIM_BUDGET_FEN
-from bench.claim_rush import CAP_FEN, DISTRICT, service_claim
+from bench.claim_rush import CAP_FEN, DISTRICT, baseline_claim, service_claim
 from bench.claim_rush import FACE_FEN as CLAIM_FACE_FEN
 from bench.common import (
     BackendUnavailable,
@@ -124,7 +125,15 @@ from bench.common import (
     voucher_programme,
     warmup_seconds,
 )
-from bench.redeem import ADMIN, CATEGORY, INVOICED_FEN, register_provider, service_redeem
+from bench.redeem import (
+    ADMIN,
+    CATEGORY,
+    INVOICED_FEN,
+    RawRedeemer,
+    baseline_redeem,
+    register_provider,
+    service_redeem,
+)
 from bench.redeem import BUDGET_FEN as REDEEM_BUDGET_FEN
 from bench.redeem import FACE_FEN as REDEEM_FACE_FEN
 from voucher_app import create_app
@@ -146,14 +155,21 @@ HOST = "127.0.0.1"
 CORES = os.cpu_count() or 1
 WORKERS = 2 * CORES
 DEFAULT_CLIENTS = (32, 128)
-TARGET = 0.6  # HTTP rate / service-layer rate
+TARGET = 0.5  # HTTP rate / raw-SQL rate
 OVERHEAD_TARGET = 0.95  # HTTP rate with metrics and request-id logging / without them
 #: The two servers of the HTTP path: with metrics and access logging (as deployed), without.
 VARIANTS = ("on", "off")
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 P99_TARGET_MS = 100.0
 P99_TARGET_CLIENTS = 32
-PATHS = ("service", "http")
+#: The open-loop run: its length (BENCH_OPEN_SECONDS), its rate (this share of the HTTP path's
+#: measured capacity), its targets, and how many requests may be in flight at once.
+OPEN_SECONDS = 60.0
+OPEN_LOAD = 0.5
+OPEN_P99_TARGET_MS = 100.0
+OPEN_P999_TARGET_MS = 250.0
+OPEN_IN_FLIGHT = 512
+PATHS = ("raw", "service", "http")
 OPERATIONS = ("claims", "redemptions")
 STEPS = ("submit", "confirm", "approve")
 PASSWORD = "correct horse battery staple"  # never used to sign in: tokens are issued directly
@@ -175,6 +191,11 @@ def client_counts() -> tuple[int, ...]:
     if any(count < 1 for count in counts):
         raise ValueError("BENCH_HTTP_CLIENTS lists positive client counts")
     return counts or DEFAULT_CLIENTS
+
+
+def open_seconds() -> float:
+    """BENCH_OPEN_SECONDS, else 60; 0 leaves the open-loop run out."""
+    return float(os.environ.get("BENCH_OPEN_SECONDS", OPEN_SECONDS))
 
 
 class HttpFailure(RuntimeError):
@@ -349,6 +370,28 @@ class HttpPaths:
             self.claim_body,
             201,
         )
+
+    def open_claim(self, k: int, due: float) -> tuple[list[float], float]:
+        """The open-loop run's claim k, by client k mod clients."""
+        self.claim(k % len(self.clients))
+        took = time.perf_counter() - due
+        return [took], took
+
+    def open_redemption(self, run: int) -> Send:
+        """The open-loop run's redemption k, by client k mod clients: its three requests one
+        after the other, the first due at `due`."""
+
+        def send(k: int, due: float) -> tuple[list[float], float]:
+            index, redemption, sent = k % len(self.clients), "", due
+            latencies: list[float] = []
+            for step in range(len(STEPS)):
+                redemption = self.redemption_step(index, step, run, redemption)
+                answered = time.perf_counter()
+                latencies.append(answered - sent)
+                sent = answered
+            return latencies, sent - due
+
+        return send
 
     def redemption_step(self, index: int, step: int, run: int, redemption: str) -> str:
         """Client `index`'s `step` (0 submit, 1 confirm, 2 approve) of the redemption at path
@@ -556,6 +599,62 @@ class _SettledRun:
                 self.window = (start, start + self.seconds)
 
 
+@dataclass(frozen=True, slots=True)
+class OpenFigures:
+    """An open-loop run: its arrival rate (operations per second), each request's latency
+    from the time it was due, and each operation's from the time its first request was due."""
+
+    operation: str
+    rate: float
+    seconds: float
+    requests: list[float]
+    operations: list[float]
+    late: float  # the latest a request was sent after it was due (the client's own lag), s
+
+
+Send = Callable[[int, float], tuple[list[float], float]]
+
+
+def open_loop(operation: str, rate: float, seconds: float, send: Send) -> OpenFigures:
+    """Start operation k at `k / rate` seconds, for `seconds`, whether or not the earlier ones
+    have been answered. `send(k, due)` runs on a thread of its own (at most `OPEN_IN_FLIGHT` at
+    once) and returns its requests' latencies and the whole operation's: the first request's
+    and the operation's measured from the time it was due, so that time spent waiting for a free
+    thread or in the server's queue counts in full (no coordinated omission); a later request of
+    the operation, sent when the one before it was answered, from its sending. A failure stops
+    the arrivals and is raised here."""
+    results: list[tuple[list[float], float]] = []
+    errors: list[BaseException] = []
+    late = 0.0
+    with ThreadPoolExecutor(max_workers=OPEN_IN_FLIGHT, thread_name_prefix="open") as pool:
+        start = time.perf_counter() + 0.05
+        futures: list[Future[tuple[list[float], float]]] = []
+        for k in range(max(1, round(rate * seconds))):
+            due = start + k / rate
+            pause = due - time.perf_counter()
+            if pause > 0:
+                time.sleep(pause)
+            late = max(late, time.perf_counter() - due)
+            futures.append(pool.submit(send, k, due))
+            if any(future.done() and future.exception() for future in futures[-8:]):
+                break
+        for future in futures:
+            try:
+                results.append(future.result())
+            except Exception as exc:  # the first failure is raised below
+                errors.append(exc)
+    if errors:
+        raise errors[0]
+    return OpenFigures(
+        operation,
+        rate,
+        seconds,
+        [value for requests, _whole in results for value in requests],
+        [whole for _requests, whole in results],
+        late,
+    )
+
+
 class FairGate:
     """At most `slots` holders at once; the others wait in arrival order, each freed slot going
     to the longest waiter.
@@ -611,9 +710,15 @@ class Row:
     http: Figures
     bare: Figures
     service: Timing
+    raw: Timing
 
     @property
     def ratio(self) -> float:
+        """The HTTP rate over the raw-SQL baseline's: what the target is judged on."""
+        return self.http.rate / self.raw.rate if self.raw.rate else 0.0
+
+    @property
+    def service_ratio(self) -> float:
         return self.http.rate / self.service.rate if self.service.rate else 0.0
 
     @property
@@ -652,6 +757,7 @@ class HttpBench:
             },
         )
         self.wiring: Wiring = app.extensions["voucher_app"]
+        self.url = url
         self.folder = folder
         self.max_clients = max_clients
         self.signer = self.wiring.voucher_signer()
@@ -733,6 +839,9 @@ class HttpBench:
         service = self.lanes["service"]
         self.service_claims = [itertools.cycle((uscc,)) for uscc in service.smes]
         self.service_vouchers = [itertools.cycle(held) for held in service.vouchers]
+        raw = self.lanes["raw"]
+        self.raw_claims = [itertools.cycle((uscc,)) for uscc in raw.smes]
+        self.raw_vouchers = [itertools.cycle(held) for held in raw.vouchers]
 
     def token(
         self,
@@ -780,6 +889,44 @@ class HttpBench:
 
         return redeem
 
+    @contextmanager
+    def raw_work(self, operation: str, run: int, clients: int) -> Iterator[Callable[[int], None]]:
+        """The raw-SQL baseline's operation for client i: `claim_rush.baseline_claim` or
+        `redeem.baseline_redeem`, on one of as many bare psycopg connections as the service
+        path's pool holds (opened for this run, closed after it), taken in turns through the
+        same kind of gate."""
+        connections: queue.SimpleQueue[RawRedeemer] = queue.SimpleQueue()
+        opened = [
+            RawRedeemer("postgresql", self.url, b"", keyring=(self.signer, self.keys))
+            for _ in range(min(clients, 2 * POOL_SIZE))
+        ]
+        for raw in opened:
+            connections.put(raw)
+        lane = self.lanes["raw"]
+        gate = FairGate(len(opened))
+        invoices = [
+            (f"B{run}-P{index}-{n}" for n in itertools.count(1)) for index in range(clients)
+        ]
+
+        def work(index: int) -> None:
+            with gate:
+                raw = connections.get_nowait()  # the gate lets no more in than there are
+                try:
+                    if operation == "claims":
+                        baseline_claim(raw.db, lane.claims, self.raw_claims[index])
+                    else:
+                        baseline_redeem(
+                            raw, lane.providers[index], self.raw_vouchers[index], invoices[index]
+                        )
+                finally:
+                    connections.put(raw)
+
+        try:
+            yield work
+        finally:
+            for raw in opened:
+                raw.close()
+
     def measure(
         self,
         apis: dict[str, HttpPaths],
@@ -788,17 +935,24 @@ class HttpBench:
         seconds: float,
         warmup: float,
     ) -> Row:
-        """Service layer, HTTP on, HTTP off, HTTP on, service layer: A-B-C-B-A, with each
-        path's and server's halves as one figure, and off's two adjacent halves run as one,
-        since over HTTP the warm-up and the last round take seconds each at 128 clients. Each
-        path and server is measured for `seconds` in all."""
+        """Raw SQL, service layer, HTTP on, HTTP off, HTTP on, service layer, raw SQL:
+        A-B-C-D-C-B-A, with each path's and server's halves as one figure, and off's two
+        adjacent halves run as one, since over HTTP the warm-up and the last round take seconds
+        each at 128 clients. Each path and server is measured for `seconds` in all."""
+        raws: list[Timing] = []
         services: list[Timing] = []
         halves: list[Figures] = []
         bare = Figures(0.0, [], {})
-        for path in ("service", "on", "off", "on", "service"):
-            if path == "service":
+        for path in ("raw", "service", "on", "off", "on", "service", "raw"):
+            if path == "raw":
+                with self.raw_work(operation, next(self.runs), clients) as work:
+                    timing, _window = run_settled(seconds / 2, clients, work, warmup=warmup)
+                raws.append(timing)
+                self.done[path, operation] += timing.calls
+            elif path == "service":
                 work = self.service_work(operation, next(self.runs))
                 timing, _window = run_settled(seconds / 2, clients, work, warmup=warmup)
+                self.wiring.database.engine.dispose()  # its connections, for the next path's
                 services.append(timing)
                 self.done[path, operation] += timing.calls
             elif path == "on":
@@ -809,7 +963,7 @@ class HttpBench:
                 )
             else:
                 bare = self.http_run(apis, path, operation, clients, seconds=seconds, warmup=warmup)
-        return Row(operation, clients, Figures.merged(halves), bare, merge(services))
+        return Row(operation, clients, Figures.merged(halves), bare, merge(services), merge(raws))
 
     def http_run(
         self,
@@ -833,6 +987,14 @@ class HttpBench:
             figures = redeemer.figures(timing, window)
         self.done["http", operation] += timing.calls
         self.done_by[server, operation] += timing.calls
+        return figures
+
+    def open_run(self, api: HttpPaths, operation: str, rate: float, seconds: float) -> OpenFigures:
+        """`operation` at a fixed arrival rate against the server `api` reaches ("on")."""
+        send = api.open_claim if operation == "claims" else api.open_redemption(next(self.runs))
+        figures = open_loop(operation, rate, seconds, send)
+        self.done["http", operation] += len(figures.operations)
+        self.done_by["on", operation] += len(figures.operations)
         return figures
 
     def check_metrics(self, server: Server) -> None:
@@ -902,7 +1064,8 @@ class HttpBench:
 
 
 def report(rows: Sequence[Row]) -> None:
-    """The table of both paths' rates and latencies, each HTTP step's, then the verdicts."""
+    """The table of the three paths' rates and latencies, each HTTP step's, then the
+    verdicts."""
 
     def figures(rate: float, latencies: Sequence[float]) -> list[str]:
         if not latencies:
@@ -924,7 +1087,11 @@ def report(rows: Sequence[Row]) -> None:
             "service layer /s",
             "p50 ms",
             "p99 ms",
+            "raw SQL /s",
+            "p50 ms",
+            "p99 ms",
             "HTTP/service",
+            "HTTP/raw",
         ],
         [
             [
@@ -932,6 +1099,8 @@ def report(rows: Sequence[Row]) -> None:
                 row.clients,
                 *figures(row.http.rate, row.http.latencies),
                 *figures(row.service.rate, row.service.latencies),
+                *figures(row.raw.rate, row.raw.latencies),
+                f"{row.service_ratio:.0%}",
                 f"{row.ratio:.0%}",
             ]
             for row in rows
@@ -983,8 +1152,9 @@ def report(rows: Sequence[Row]) -> None:
     for row in rows:
         verdict = "met" if row.ratio >= TARGET else "NOT met"
         line = (
-            f"{row.operation}, {row.clients} clients: HTTP at {row.ratio:.1%} of the service "
-            f"layer — target >= {TARGET:.0%}: {verdict}"
+            f"{row.operation}, {row.clients} clients: HTTP at {row.ratio:.1%} of the raw-SQL "
+            f"baseline — target >= {TARGET:.0%}: {verdict} ({row.service_ratio:.0%} of the "
+            "service layer)"
         )
         p99 = row.request_p99_ms()
         what = "p99" if row.operation == "claims" else "p99 per request (the three pooled)"
@@ -1004,6 +1174,50 @@ def report(rows: Sequence[Row]) -> None:
         )
 
 
+def report_open(runs: Sequence[OpenFigures]) -> None:
+    """The open-loop runs' latencies from the time each request was due, and the verdicts."""
+    if not runs:
+        return
+
+    def ms(values: Sequence[float], q: float) -> str:
+        return f"{percentile(values, q) * 1000:.1f}" if values else "n/a"
+
+    print()
+    print(
+        f"Open loop (HTTP, on): a fixed arrival rate of {OPEN_LOAD:.0%} of the highest closed-loop "
+        "rate, each request's latency from the time it was due"
+    )
+    print_table(
+        ["operation", "rate /s", "s", "requests", "p50 ms", "p99 ms", "p99.9 ms", "whole p99 ms"],
+        [
+            [
+                run.operation,
+                f"{run.rate:,.1f}",
+                f"{run.seconds:g}",
+                len(run.requests),
+                ms(run.requests, 50),
+                ms(run.requests, 99),
+                ms(run.requests, 99.9),
+                ms(run.operations, 99),
+            ]
+            for run in runs
+        ],
+    )
+    for run in runs:
+        p99 = percentile(run.requests, 99) * 1000
+        p999 = percentile(run.requests, 99.9) * 1000
+        verdicts = [
+            "met" if p99 < OPEN_P99_TARGET_MS else "NOT met",
+            "met" if p999 < OPEN_P999_TARGET_MS else "NOT met",
+        ]
+        print(
+            f"{run.operation}, open loop at {run.rate:,.1f}/s: p99 {p99:.1f} ms — target < "
+            f"{OPEN_P99_TARGET_MS:g} ms: {verdicts[0]}; p99.9 {p999:.1f} ms — target < "
+            f"{OPEN_P999_TARGET_MS:g} ms: {verdicts[1]} (the client sent at most "
+            f"{run.late * 1000:.1f} ms late)"
+        )
+
+
 def _pair(on: Sequence[float], off: Sequence[float], q: float) -> list[str]:
     """The q-th percentile of single requests' latencies (ms), with and without."""
     return [f"{percentile(values, q) * 1000:.1f}" if values else "n/a" for values in (on, off)]
@@ -1013,6 +1227,7 @@ def main() -> int:
     seconds = bench_seconds()
     warmup = warmup_seconds()
     counts = client_counts()
+    open_for = open_seconds()
     print(
         f"HTTP: gunicorn with {WORKERS} sync workers (2 * {CORES} cores), production "
         f"configuration without rate limits, on PostgreSQL, against the service functions "
@@ -1025,6 +1240,7 @@ def main() -> int:
         f"confirm, approve)"
     )
     rows: list[Row] = []
+    opened: list[OpenFigures] = []
     status = 0
     with ExitStack() as stack:
         try:
@@ -1051,8 +1267,9 @@ def main() -> int:
         for server in servers.values():
             server.wait_until_healthy()
         print(
-            f"PostgreSQL: set-up (centers, 3 programmes, {2 * max(counts)} SMEs with a voucher "
-            f"each, {2 * max(counts)} providers, {2 * max(counts) + 2} accounts with tokens, "
+            f"PostgreSQL: set-up (centers, 4 programmes, {len(PATHS) * max(counts)} SMEs with a "
+            f"voucher each, {len(PATHS) * max(counts)} providers, {2 * max(counts) + 2} accounts "
+            "with tokens, "
             f"two gunicorns up) in {time.perf_counter() - began:.1f} s",
             file=sys.stderr,
         )
@@ -1070,6 +1287,14 @@ def main() -> int:
                         file=sys.stderr,
                     )
                     rows.append(bench.measure(apis, operation, clients, seconds, warmup))
+            for operation in OPERATIONS if open_for > 0 else ():
+                capacity = max(row.http.rate for row in rows if row.operation == operation)
+                print(
+                    f"PostgreSQL: {operation}, open loop at {OPEN_LOAD * capacity:,.1f}/s for "
+                    f"{open_for:g} s …",
+                    file=sys.stderr,
+                )
+                opened.append(bench.open_run(apis["on"], operation, OPEN_LOAD * capacity, open_for))
             bench.check_metrics(servers["on"])
             for server in servers.values():
                 server.stop()
@@ -1095,6 +1320,7 @@ def main() -> int:
                 print(server.log_text()[-LOG_TAIL:])
             status = 1
     report(rows)
+    report_open(opened)
     return status
 
 
