@@ -630,8 +630,24 @@ class OpenFigures:
     rate: float
     seconds: float
     requests: list[float]
-    operations: list[float]
+    operations: list[float]  # in the order they were due, 1 / rate seconds apart
     late: float  # the latest a request was sent after it was due (the client's own lag), s
+
+    def slow_spells(self, over: float) -> list[tuple[float, float, int]]:
+        """When the operations that took longer than `over` seconds were due: spells of them
+        (start and end, seconds into the run, and how many), a second's gap between spells —
+        to tell one stall from a steady queue."""
+        spells: list[tuple[float, float, int]] = []
+        for k, took in enumerate(self.operations):
+            if took <= over:
+                continue
+            due = k / self.rate
+            if spells and due - spells[-1][1] <= 1.0:
+                start, _end, count = spells[-1]
+                spells[-1] = (start, due, count + 1)
+            else:
+                spells.append((due, due, 1))
+        return spells
 
 
 Send = Callable[[int, float], tuple[list[float], float]]
@@ -1244,6 +1260,13 @@ def report_open(runs: Sequence[OpenFigures]) -> None:
             f"{OPEN_P999_TARGET_MS:g} ms: {verdicts[1]} (the client sent at most "
             f"{run.late * 1000:.1f} ms late)"
         )
+        spells = run.slow_spells(OPEN_P999_TARGET_MS / 1000)
+        if spells:
+            shown = ", ".join(
+                f"{count} due at {start:.1f} to {end:.1f} s" for start, end, count in spells[:8]
+            )
+            more = f" and {len(spells) - 8} more spells" if len(spells) > 8 else ""
+            print(f"  {run.operation} over {OPEN_P999_TARGET_MS:g} ms: {shown}{more}")
 
 
 def _pair(on: Sequence[float], off: Sequence[float], q: float) -> list[str]:
