@@ -212,8 +212,9 @@ class HeldUnitOfWork(UnitOfWork[J, F]):
 
     def finish(self, store: Callable[[UnitOfWork[J, F]], None] | None) -> None:
         """End the request: `store` (the answer) is written and committed with everything the
-        request wrote; without it, all is rolled back. A request whose writes were rolled back
-        stores its answer in a transaction of its own."""
+        request wrote; without it, all is rolled back. A request whose first write failed (and
+        was rolled back) stores its answer in a new transaction; one that lost earlier writes
+        stores nothing."""
         if store is None or (self._held is None and self._lost):
             self._drop()
             return
