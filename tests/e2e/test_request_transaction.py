@@ -70,6 +70,15 @@ def test_a_claim_under_a_key_runs_in_one_transaction(app: Flask, runner: FlaskCl
     assert counted == Counter(begin=1, rollback=1)  # a replay reads, and writes nothing
 
 
+def test_another_use_case_under_a_key_runs_in_one_transaction_too(app: Flask) -> None:
+    client = app.test_client()
+    headers = {**bearer(app, Role.ADMIN), "Idempotency-Key": "token-1"}
+    with transactions(app) as counted:
+        made = client.post("/api/v1/auth/tokens", json={"name": "ops"}, headers=headers)
+    assert made.status_code == 201
+    assert counted == Counter(begin=1, commit=1)
+
+
 @pytest.mark.parametrize(
     ("who", "expected"),
     [
