@@ -107,6 +107,7 @@ import itertools
 import json
 import os
 import queue
+import re
 import secrets
 import socket
 import subprocess
@@ -119,7 +120,7 @@ from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
@@ -632,6 +633,9 @@ class OpenFigures:
     requests: list[float]
     operations: list[float]  # in the order they were due, 1 / rate seconds apart
     late: float  # the latest a request was sent after it was due (the client's own lag), s
+    began: float  # when operation 0 was due (Unix time)
+    #: When gunicorn replaced a worker that had served its max_requests, seconds into the run.
+    restarts: tuple[float, ...] = ()
 
     def slow_spells(self, over: float) -> list[tuple[float, float, int]]:
         """When the operations that took longer than `over` seconds were due: spells of them
@@ -665,7 +669,7 @@ def open_loop(operation: str, rate: float, seconds: float, send: Send) -> OpenFi
     errors: list[BaseException] = []
     late = 0.0
     with ThreadPoolExecutor(max_workers=OPEN_IN_FLIGHT, thread_name_prefix="open") as pool:
-        start = time.perf_counter() + 0.05
+        start, began = time.perf_counter() + 0.05, time.time() + 0.05
         futures: list[Future[tuple[list[float], float]]] = []
         for k in range(max(1, round(rate * seconds))):
             due = start + k / rate
@@ -690,6 +694,26 @@ def open_loop(operation: str, rate: float, seconds: float, send: Send) -> OpenFi
         [value for requests, _whole in results for value in requests],
         [whole for _requests, whole in results],
         late,
+        began,
+    )
+
+
+#: gunicorn's line when a worker has served its max_requests (its time, to the second).
+AUTORESTART = re.compile(
+    r"^\[(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d [+-]\d{4})\] \[\d+\] \[INFO\] Autorestarting worker",
+    re.MULTILINE,
+)
+
+
+def worker_restarts(log: str, run: OpenFigures) -> OpenFigures:
+    """The run, with the times (seconds into it) at which gunicorn's log says a worker was
+    replaced for having served its max_requests: a new worker compiles its statements afresh."""
+    moments = [
+        datetime.strptime(stamp, "%Y-%m-%d %H:%M:%S %z").timestamp() - run.began
+        for stamp in AUTORESTART.findall(log)
+    ]
+    return replace(
+        run, restarts=tuple(sorted(t for t in moments if -1.0 <= t <= run.seconds + 1.0))
     )
 
 
@@ -1267,6 +1291,9 @@ def report_open(runs: Sequence[OpenFigures]) -> None:
             )
             more = f" and {len(spells) - 8} more spells" if len(spells) > 8 else ""
             print(f"  {run.operation} over {OPEN_P999_TARGET_MS:g} ms: {shown}{more}")
+        if run.restarts:
+            moments = ", ".join(f"{moment:.0f}" for moment in run.restarts)
+            print(f"  a worker replaced after its max_requests at {moments} s (to the second)")
 
 
 def _pair(on: Sequence[float], off: Sequence[float], q: float) -> list[str]:
@@ -1345,7 +1372,8 @@ def main() -> int:
                     f"{open_for:g} s …",
                     file=sys.stderr,
                 )
-                opened.append(bench.open_run(apis["on"], operation, OPEN_LOAD * capacity, open_for))
+                run = bench.open_run(apis["on"], operation, OPEN_LOAD * capacity, open_for)
+                opened.append(worker_restarts(servers["on"].log_text(), run))
             bench.check_metrics(servers["on"])
             for server in servers.values():
                 server.stop()
