@@ -1,17 +1,24 @@
 """HTTP: vouchers claimed and redeemed per second through gunicorn, next to the same service
-functions called in this process.
+functions called in this process and the same transactions through the bare driver.
 
 Why it exists: the other benchmarks stop at the service layer, but SMEs and providers reach the
 ledger over HTTP: every request is parsed and validated (flask-smorest), signs its caller in
 by bearer token, asks the access policy, reserves its Idempotency-Key before the work and stores
-the answer after it, and is serialised back to JSON — each of those a few statements or a
-transaction of its own — behind gunicorn's sync workers, each serving one request at a time.
-The question is what all of that costs on top of the service call. Target: claims and
-redemptions per second over HTTP at least 60% of the service layer's rate, and a p99 request
-latency under 100 ms with 32 clients; measured with 32 and 128 concurrent clients.
+the answer after it — all in the one transaction the request holds — and is serialised back to
+JSON, behind gunicorn's sync workers, each serving one request at a time. The question is what
+all of that costs on top of the database work. Targets: claims and redemptions per second over
+HTTP at least 50% of the raw-SQL baseline's rate at the same concurrency (32 and 128 clients);
+and, at a fixed arrival rate of half the measured capacity (open loop), a request p99 under
+100 ms and p99.9 under 250 ms.
 
 What it compares, on PostgreSQL only (production's database; a fresh `bench_<pid>` database
 migrated with the real migrations, a fresh encrypted keyring):
+
+- raw SQL: `claim_rush.baseline_claim` and `redeem.baseline_redeem` — the same transactions
+  statement for statement through psycopg, signing and token verification included (with this
+  run's voucher key) — on as many threads of this process, sharing as many bare connections as
+  the service path's pool holds (opened for the run, closed after it), through the same gate.
+  It does not sequence the log after its commits, as the other two paths do.
 
 - HTTP: `python -m gunicorn -w <2 * cores>` serving the application `wsgi.py` builds, in the
   production configuration as the README deploys it (VOUCHER_ENV=production, encrypted keys,
@@ -38,21 +45,32 @@ migrated with the real migrations, a fresh encrypted keyring):
   thread at 32 clients; at 128 the threads take turns, 32 operations at a time, in arrival
   order (gunicorn's 4 workers, by comparison, serve 4 requests at a time).
 
-Both paths claim in a programme of their own (the `claim_rush.py` terms: one district's budget
-shared by every claimant, as in a real rush), each client for its own SME; both redeem in one
+Each path claims in a programme of their own (the `claim_rush.py` terms: one district's budget
+shared by every claimant, as in a real rush), each client for its own SME; all redeem in one
 programme of ¥10 million vouchers (the `redeem.py` terms), each client as a provider of its own
 redeeming its SME's voucher. Accounts and API tokens for the HTTP path are made through
 `services.users` (Argon2 at the test suite's cost: nobody signs in with a password). The paths
-alternate in the same database so drift and noise hit both: service layer, HTTP, service layer
-(A-B-B-A with HTTP's adjacent halves as one run). Each run's warm-up lasts until every client
+alternate in the same database so drift and noise hit all of them: raw SQL, service layer,
+HTTP, service layer, raw SQL. Each run's warm-up lasts until every client
 has finished one operation (BENCH_WARMUP at least): the clients start together, and at 128
 clients over HTTP the first round alone takes seconds to clear.
 
 Caveats the figures carry: the clients are closed-loop (each sends its next request when the
 last is answered), so a latency is about clients / rate (Little's law), and a p99 under 100 ms
-at 32 clients needs well over 320 requests per second; and the two cores are shared by
-PostgreSQL, gunicorn's workers and this process (its client threads, or on the service path
-its GIL-bound service threads) — and by whatever else runs on the machine.
+at 32 clients would need well over 320 requests per second; the latency targets are therefore
+judged in the open-loop run below. The two cores are shared by PostgreSQL, gunicorn's workers
+and this process (its client threads, or on the service and raw paths its GIL-bound threads)
+— and by whatever else runs on the machine.
+
+Open loop: after the closed-loop rows, each operation runs against the "on" server for
+BENCH_OPEN_SECONDS (default 60; 0 leaves it out) at a fixed arrival rate, half the highest
+closed-loop HTTP rate measured for it: operation k is due at k / rate seconds and is sent then
+on a thread of its own, whether or not the earlier ones were answered (up to 512 in flight),
+by a client with nothing in flight (two at once would queue for one SME's or voucher's row). A
+request's latency is measured from the time it was due, so waiting for a thread, a free client
+or in gunicorn's queue counts in full (no coordinated omission); a redemption's confirm and
+approve are sent as the step before is answered, and timed from then. It reports p50, p99 and
+p99.9 of single requests, and the p99 of whole operations.
 
 Metrics and request-id logging (what they cost: target, within 5%): the HTTP path runs against
 two servers, started alike but for them — "on", as deployed: METRICS_ENABLED, with
@@ -60,8 +78,12 @@ PROMETHEUS_MULTIPROC_DIR set as gunicorn.conf.py sets it (every worker writes it
 files of its own, which a scrape adds up), and JSON logs at INFO with an access line, request
 id included, for every request; and "off": METRICS_ENABLED=false and JSON_LOGS=false (no
 counters, and no log handler at INFO, so no access lines; the request id is still made and
-echoed). Each row runs service, on, off, on, service — on's two halves as one figure, so that
-drift hits on and off alike — and reports on's rate over off's, with both latencies. The main
+echoed). Each row runs on, off, off, on between the other paths — two runs of each, with a
+warm-up each, halves pooled — so that drift, and what a run's start and end do to its figure,
+hit on and off alike; it reports on's rate over off's, with both latencies. (An earlier
+arrangement ran off once for the whole time between on's two halves; at 128 clients, where a
+redemption takes seconds and the clients move in waves, its figures strayed by a quarter
+either way: claims with metrics at 121% of the rate without, redemptions at 73%.) The main
 table's HTTP figures are on's: the service as deployed. Afterwards the on server's `/metrics`
 (scraped with an admin's read-only token) must count exactly the claims its workers answered.
 
@@ -75,7 +97,8 @@ then the sequencer puts every entry in the Merkle log, a checkpoint is signed an
 Run from the project root: `.venv/bin/python -m bench.http` (or `make bench`). BENCH_SECONDS
 (default 4) is the measured time per configuration and path; BENCH_WARMUP (default 0.5) the
 shortest unmeasured lead-in of each run; BENCH_HTTP_CLIENTS (default `32,128`) the client
-counts; VOUCHER_BENCH_POSTGRES_URL the server. About four minutes with the defaults here.
+counts; BENCH_OPEN_SECONDS (default 60) each open-loop run; VOUCHER_BENCH_POSTGRES_URL the
+server. About eight minutes with the defaults here.
 """
 
 from __future__ import annotations
@@ -84,6 +107,8 @@ import http.client
 import itertools
 import json
 import os
+import queue
+import re
 import secrets
 import socket
 import subprocess
@@ -94,9 +119,9 @@ import time
 import uuid
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
@@ -106,7 +131,7 @@ from sqlalchemy import func, select
 
 import config
 from bench.claim_rush import BUDGET_FEN as CLAIM_BUDGET_FEN
-from bench.claim_rush import CAP_FEN, DISTRICT, service_claim
+from bench.claim_rush import CAP_FEN, DISTRICT, baseline_claim, service_claim
 from bench.claim_rush import FACE_FEN as CLAIM_FACE_FEN
 from bench.common import (
     BackendUnavailable,
@@ -124,7 +149,15 @@ from bench.common import (
     voucher_programme,
     warmup_seconds,
 )
-from bench.redeem import ADMIN, CATEGORY, INVOICED_FEN, register_provider, service_redeem
+from bench.redeem import (
+    ADMIN,
+    CATEGORY,
+    INVOICED_FEN,
+    RawRedeemer,
+    baseline_redeem,
+    register_provider,
+    service_redeem,
+)
 from bench.redeem import BUDGET_FEN as REDEEM_BUDGET_FEN
 from bench.redeem import FACE_FEN as REDEEM_FACE_FEN
 from voucher_app import create_app
@@ -146,14 +179,21 @@ HOST = "127.0.0.1"
 CORES = os.cpu_count() or 1
 WORKERS = 2 * CORES
 DEFAULT_CLIENTS = (32, 128)
-TARGET = 0.6  # HTTP rate / service-layer rate
+TARGET = 0.5  # HTTP rate / raw-SQL rate
 OVERHEAD_TARGET = 0.95  # HTTP rate with metrics and request-id logging / without them
 #: The two servers of the HTTP path: with metrics and access logging (as deployed), without.
 VARIANTS = ("on", "off")
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 P99_TARGET_MS = 100.0
 P99_TARGET_CLIENTS = 32
-PATHS = ("service", "http")
+#: The open-loop run: its length (BENCH_OPEN_SECONDS), its rate (this share of the HTTP path's
+#: measured capacity), its targets, and how many requests may be in flight at once.
+OPEN_SECONDS = 60.0
+OPEN_LOAD = 0.5
+OPEN_P99_TARGET_MS = 100.0
+OPEN_P999_TARGET_MS = 250.0
+OPEN_IN_FLIGHT = 512
+PATHS = ("raw", "service", "http")
 OPERATIONS = ("claims", "redemptions")
 STEPS = ("submit", "confirm", "approve")
 PASSWORD = "correct horse battery staple"  # never used to sign in: tokens are issued directly
@@ -175,6 +215,11 @@ def client_counts() -> tuple[int, ...]:
     if any(count < 1 for count in counts):
         raise ValueError("BENCH_HTTP_CLIENTS lists positive client counts")
     return counts or DEFAULT_CLIENTS
+
+
+def open_seconds() -> float:
+    """BENCH_OPEN_SECONDS, else 60; 0 leaves the open-loop run out."""
+    return float(os.environ.get("BENCH_OPEN_SECONDS", OPEN_SECONDS))
 
 
 class HttpFailure(RuntimeError):
@@ -339,6 +384,9 @@ class HttpPaths:
         self.vouchers = [itertools.cycle(client.vouchers) for client in clients]
         self.invoices = [itertools.count(1) for _ in clients]
         self.delivered_on = local_date(datetime.now(UTC)).isoformat()
+        self.idle: queue.SimpleQueue[int] = queue.SimpleQueue()
+        for index in range(len(clients)):
+            self.idle.put(index)
 
     def claim(self, index: int) -> None:
         client = self.clients[index]
@@ -349,6 +397,41 @@ class HttpPaths:
             self.claim_body,
             201,
         )
+
+    @contextmanager
+    def free_client(self) -> Iterator[int]:
+        """A client with nothing in flight, for an open-loop operation: two of one client's at
+        once would queue for its SME's allowance or its voucher's row, which no real SME or
+        provider does at this rate. Waiting for one counts in the latency (it is due already)."""
+        index = self.idle.get()
+        try:
+            yield index
+        finally:
+            self.idle.put(index)
+
+    def open_claim(self, _k: int, due: float) -> tuple[list[float], float]:
+        """The open-loop run's claim, by a free client."""
+        with self.free_client() as index:
+            self.claim(index)
+        took = time.perf_counter() - due
+        return [took], took
+
+    def open_redemption(self, run: int) -> Send:
+        """The open-loop run's redemption, by a free client: its three requests one after the
+        other, the first due at `due`."""
+
+        def send(_k: int, due: float) -> tuple[list[float], float]:
+            redemption, sent = "", due
+            latencies: list[float] = []
+            with self.free_client() as index:
+                for step in range(len(STEPS)):
+                    redemption = self.redemption_step(index, step, run, redemption)
+                    answered = time.perf_counter()
+                    latencies.append(answered - sent)
+                    sent = answered
+            return latencies, sent - due
+
+        return send
 
     def redemption_step(self, index: int, step: int, run: int, redemption: str) -> str:
         """Client `index`'s `step` (0 submit, 1 confirm, 2 approve) of the redemption at path
@@ -556,6 +639,101 @@ class _SettledRun:
                 self.window = (start, start + self.seconds)
 
 
+@dataclass(frozen=True, slots=True)
+class OpenFigures:
+    """An open-loop run: its arrival rate (operations per second), each request's latency
+    from the time it was due, and each operation's from the time its first request was due."""
+
+    operation: str
+    rate: float
+    seconds: float
+    requests: list[float]
+    operations: list[float]  # in the order they were due, 1 / rate seconds apart
+    late: float  # the latest a request was sent after it was due (the client's own lag), s
+    began: float  # when operation 0 was due (Unix time)
+    #: When gunicorn replaced a worker that had served its max_requests, seconds into the run.
+    restarts: tuple[float, ...] = ()
+
+    def slow_spells(self, over: float) -> list[tuple[float, float, int]]:
+        """When the operations that took longer than `over` seconds were due: spells of them
+        (start and end, seconds into the run, and how many), a second's gap between spells —
+        to tell one stall from a steady queue."""
+        spells: list[tuple[float, float, int]] = []
+        for k, took in enumerate(self.operations):
+            if took <= over:
+                continue
+            due = k / self.rate
+            if spells and due - spells[-1][1] <= 1.0:
+                start, _end, count = spells[-1]
+                spells[-1] = (start, due, count + 1)
+            else:
+                spells.append((due, due, 1))
+        return spells
+
+
+Send = Callable[[int, float], tuple[list[float], float]]
+
+
+def open_loop(operation: str, rate: float, seconds: float, send: Send) -> OpenFigures:
+    """Start operation k at `k / rate` seconds, for `seconds`, whether or not the earlier ones
+    have been answered. `send(k, due)` runs on a thread of its own (at most `OPEN_IN_FLIGHT` at
+    once) and returns its requests' latencies and the whole operation's: the first request's
+    and the operation's measured from the time it was due, so that time spent waiting for a free
+    thread or in the server's queue counts in full (no coordinated omission); a later request of
+    the operation, sent when the one before it was answered, from its sending. A failure stops
+    the arrivals and is raised here."""
+    results: list[tuple[list[float], float]] = []
+    errors: list[BaseException] = []
+    late = 0.0
+    with ThreadPoolExecutor(max_workers=OPEN_IN_FLIGHT, thread_name_prefix="open") as pool:
+        start, began = time.perf_counter() + 0.05, time.time() + 0.05
+        futures: list[Future[tuple[list[float], float]]] = []
+        for k in range(max(1, round(rate * seconds))):
+            due = start + k / rate
+            pause = due - time.perf_counter()
+            if pause > 0:
+                time.sleep(pause)
+            late = max(late, time.perf_counter() - due)
+            futures.append(pool.submit(send, k, due))
+            if any(future.done() and future.exception() for future in futures[-8:]):
+                break
+        for future in futures:
+            try:
+                results.append(future.result())
+            except Exception as exc:  # the first failure is raised below
+                errors.append(exc)
+    if errors:
+        raise errors[0]
+    return OpenFigures(
+        operation,
+        rate,
+        seconds,
+        [value for requests, _whole in results for value in requests],
+        [whole for _requests, whole in results],
+        late,
+        began,
+    )
+
+
+#: gunicorn's line when a worker has served its max_requests (its time, to the second).
+AUTORESTART = re.compile(
+    r"^\[(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d [+-]\d{4})\] \[\d+\] \[INFO\] Autorestarting worker",
+    re.MULTILINE,
+)
+
+
+def worker_restarts(log: str, run: OpenFigures) -> OpenFigures:
+    """The run, with the times (seconds into it) at which gunicorn's log says a worker was
+    replaced for having served its max_requests: a new worker compiles its statements afresh."""
+    moments = [
+        datetime.strptime(stamp, "%Y-%m-%d %H:%M:%S %z").timestamp() - run.began
+        for stamp in AUTORESTART.findall(log)
+    ]
+    return replace(
+        run, restarts=tuple(sorted(t for t in moments if -1.0 <= t <= run.seconds + 1.0))
+    )
+
+
 class FairGate:
     """At most `slots` holders at once; the others wait in arrival order, each freed slot going
     to the longest waiter.
@@ -611,9 +789,15 @@ class Row:
     http: Figures
     bare: Figures
     service: Timing
+    raw: Timing
 
     @property
     def ratio(self) -> float:
+        """The HTTP rate over the raw-SQL baseline's: what the target is judged on."""
+        return self.http.rate / self.raw.rate if self.raw.rate else 0.0
+
+    @property
+    def service_ratio(self) -> float:
         return self.http.rate / self.service.rate if self.service.rate else 0.0
 
     @property
@@ -652,6 +836,7 @@ class HttpBench:
             },
         )
         self.wiring: Wiring = app.extensions["voucher_app"]
+        self.url = url
         self.folder = folder
         self.max_clients = max_clients
         self.signer = self.wiring.voucher_signer()
@@ -733,6 +918,9 @@ class HttpBench:
         service = self.lanes["service"]
         self.service_claims = [itertools.cycle((uscc,)) for uscc in service.smes]
         self.service_vouchers = [itertools.cycle(held) for held in service.vouchers]
+        raw = self.lanes["raw"]
+        self.raw_claims = [itertools.cycle((uscc,)) for uscc in raw.smes]
+        self.raw_vouchers = [itertools.cycle(held) for held in raw.vouchers]
 
     def token(
         self,
@@ -780,6 +968,44 @@ class HttpBench:
 
         return redeem
 
+    @contextmanager
+    def raw_work(self, operation: str, run: int, clients: int) -> Iterator[Callable[[int], None]]:
+        """The raw-SQL baseline's operation for client i: `claim_rush.baseline_claim` or
+        `redeem.baseline_redeem`, on one of as many bare psycopg connections as the service
+        path's pool holds (opened for this run, closed after it), taken in turns through the
+        same kind of gate."""
+        connections: queue.SimpleQueue[RawRedeemer] = queue.SimpleQueue()
+        opened = [
+            RawRedeemer("postgresql", self.url, b"", keyring=(self.signer, self.keys))
+            for _ in range(min(clients, 2 * POOL_SIZE))
+        ]
+        for raw in opened:
+            connections.put(raw)
+        lane = self.lanes["raw"]
+        gate = FairGate(len(opened))
+        invoices = [
+            (f"B{run}-P{index}-{n}" for n in itertools.count(1)) for index in range(clients)
+        ]
+
+        def work(index: int) -> None:
+            with gate:
+                raw = connections.get_nowait()  # the gate lets no more in than there are
+                try:
+                    if operation == "claims":
+                        baseline_claim(raw.db, lane.claims, self.raw_claims[index])
+                    else:
+                        baseline_redeem(
+                            raw, lane.providers[index], self.raw_vouchers[index], invoices[index]
+                        )
+                finally:
+                    connections.put(raw)
+
+        try:
+            yield work
+        finally:
+            for raw in opened:
+                raw.close()
+
     def measure(
         self,
         apis: dict[str, HttpPaths],
@@ -788,28 +1014,41 @@ class HttpBench:
         seconds: float,
         warmup: float,
     ) -> Row:
-        """Service layer, HTTP on, HTTP off, HTTP on, service layer: A-B-C-B-A, with each
-        path's and server's halves as one figure, and off's two adjacent halves run as one,
-        since over HTTP the warm-up and the last round take seconds each at 128 clients. Each
-        path and server is measured for `seconds` in all."""
+        """Raw SQL, service layer, HTTP on, HTTP off, HTTP off, HTTP on, service layer, raw
+        SQL: A-B-C-D-D-C-B-A, each path's and server's two halves as one figure. On and off run
+        alike — two separate runs each, with a warm-up each — so that what a run's start and end
+        do to its figure (at 128 clients a redemption over HTTP takes seconds, and the clients
+        move in waves) weighs the same on both. Each path and server is measured for `seconds`
+        in all."""
+        raws: list[Timing] = []
         services: list[Timing] = []
-        halves: list[Figures] = []
-        bare = Figures(0.0, [], {})
-        for path in ("service", "on", "off", "on", "service"):
-            if path == "service":
+        halves: dict[str, list[Figures]] = {name: [] for name in VARIANTS}
+        for path in ("raw", "service", "on", "off", "off", "on", "service", "raw"):
+            if path == "raw":
+                with self.raw_work(operation, next(self.runs), clients) as work:
+                    timing, _window = run_settled(seconds / 2, clients, work, warmup=warmup)
+                raws.append(timing)
+                self.done[path, operation] += timing.calls
+            elif path == "service":
                 work = self.service_work(operation, next(self.runs))
                 timing, _window = run_settled(seconds / 2, clients, work, warmup=warmup)
+                self.wiring.database.engine.dispose()  # its connections, for the next path's
                 services.append(timing)
                 self.done[path, operation] += timing.calls
-            elif path == "on":
-                halves.append(
+            else:
+                halves[path].append(
                     self.http_run(
                         apis, path, operation, clients, seconds=seconds / 2, warmup=warmup
                     )
                 )
-            else:
-                bare = self.http_run(apis, path, operation, clients, seconds=seconds, warmup=warmup)
-        return Row(operation, clients, Figures.merged(halves), bare, merge(services))
+        return Row(
+            operation,
+            clients,
+            Figures.merged(halves["on"]),
+            Figures.merged(halves["off"]),
+            merge(services),
+            merge(raws),
+        )
 
     def http_run(
         self,
@@ -833,6 +1072,14 @@ class HttpBench:
             figures = redeemer.figures(timing, window)
         self.done["http", operation] += timing.calls
         self.done_by[server, operation] += timing.calls
+        return figures
+
+    def open_run(self, api: HttpPaths, operation: str, rate: float, seconds: float) -> OpenFigures:
+        """`operation` at a fixed arrival rate against the server `api` reaches ("on")."""
+        send = api.open_claim if operation == "claims" else api.open_redemption(next(self.runs))
+        figures = open_loop(operation, rate, seconds, send)
+        self.done["http", operation] += len(figures.operations)
+        self.done_by["on", operation] += len(figures.operations)
         return figures
 
     def check_metrics(self, server: Server) -> None:
@@ -902,7 +1149,8 @@ class HttpBench:
 
 
 def report(rows: Sequence[Row]) -> None:
-    """The table of both paths' rates and latencies, each HTTP step's, then the verdicts."""
+    """The table of the three paths' rates and latencies, each HTTP step's, then the
+    verdicts."""
 
     def figures(rate: float, latencies: Sequence[float]) -> list[str]:
         if not latencies:
@@ -924,7 +1172,11 @@ def report(rows: Sequence[Row]) -> None:
             "service layer /s",
             "p50 ms",
             "p99 ms",
+            "raw SQL /s",
+            "p50 ms",
+            "p99 ms",
             "HTTP/service",
+            "HTTP/raw",
         ],
         [
             [
@@ -932,6 +1184,8 @@ def report(rows: Sequence[Row]) -> None:
                 row.clients,
                 *figures(row.http.rate, row.http.latencies),
                 *figures(row.service.rate, row.service.latencies),
+                *figures(row.raw.rate, row.raw.latencies),
+                f"{row.service_ratio:.0%}",
                 f"{row.ratio:.0%}",
             ]
             for row in rows
@@ -983,8 +1237,9 @@ def report(rows: Sequence[Row]) -> None:
     for row in rows:
         verdict = "met" if row.ratio >= TARGET else "NOT met"
         line = (
-            f"{row.operation}, {row.clients} clients: HTTP at {row.ratio:.1%} of the service "
-            f"layer — target >= {TARGET:.0%}: {verdict}"
+            f"{row.operation}, {row.clients} clients: HTTP at {row.ratio:.1%} of the raw-SQL "
+            f"baseline — target >= {TARGET:.0%}: {verdict} ({row.service_ratio:.0%} of the "
+            "service layer)"
         )
         p99 = row.request_p99_ms()
         what = "p99" if row.operation == "claims" else "p99 per request (the three pooled)"
@@ -1004,6 +1259,60 @@ def report(rows: Sequence[Row]) -> None:
         )
 
 
+def report_open(runs: Sequence[OpenFigures]) -> None:
+    """The open-loop runs' latencies from the time each request was due, and the verdicts."""
+    if not runs:
+        return
+
+    def ms(values: Sequence[float], q: float) -> str:
+        return f"{percentile(values, q) * 1000:.1f}" if values else "n/a"
+
+    print()
+    print(
+        f"Open loop (HTTP, on): a fixed arrival rate of {OPEN_LOAD:.0%} of the highest closed-loop "
+        "rate, each request's latency from the time it was due"
+    )
+    print_table(
+        ["operation", "rate /s", "s", "requests", "p50 ms", "p99 ms", "p99.9 ms", "whole p99 ms"],
+        [
+            [
+                run.operation,
+                f"{run.rate:,.1f}",
+                f"{run.seconds:g}",
+                len(run.requests),
+                ms(run.requests, 50),
+                ms(run.requests, 99),
+                ms(run.requests, 99.9),
+                ms(run.operations, 99),
+            ]
+            for run in runs
+        ],
+    )
+    for run in runs:
+        p99 = percentile(run.requests, 99) * 1000
+        p999 = percentile(run.requests, 99.9) * 1000
+        verdicts = [
+            "met" if p99 < OPEN_P99_TARGET_MS else "NOT met",
+            "met" if p999 < OPEN_P999_TARGET_MS else "NOT met",
+        ]
+        print(
+            f"{run.operation}, open loop at {run.rate:,.1f}/s: p99 {p99:.1f} ms — target < "
+            f"{OPEN_P99_TARGET_MS:g} ms: {verdicts[0]}; p99.9 {p999:.1f} ms — target < "
+            f"{OPEN_P999_TARGET_MS:g} ms: {verdicts[1]} (the client sent at most "
+            f"{run.late * 1000:.1f} ms late)"
+        )
+        spells = run.slow_spells(OPEN_P999_TARGET_MS / 1000)
+        if spells:
+            shown = ", ".join(
+                f"{count} due at {start:.1f} to {end:.1f} s" for start, end, count in spells[:8]
+            )
+            more = f" and {len(spells) - 8} more spells" if len(spells) > 8 else ""
+            print(f"  {run.operation} over {OPEN_P999_TARGET_MS:g} ms: {shown}{more}")
+        if run.restarts:
+            moments = ", ".join(f"{moment:.0f}" for moment in run.restarts)
+            print(f"  a worker replaced after its max_requests at {moments} s (to the second)")
+
+
 def _pair(on: Sequence[float], off: Sequence[float], q: float) -> list[str]:
     """The q-th percentile of single requests' latencies (ms), with and without."""
     return [f"{percentile(values, q) * 1000:.1f}" if values else "n/a" for values in (on, off)]
@@ -1013,18 +1322,20 @@ def main() -> int:
     seconds = bench_seconds()
     warmup = warmup_seconds()
     counts = client_counts()
+    open_for = open_seconds()
     print(
         f"HTTP: gunicorn with {WORKERS} sync workers (2 * {CORES} cores), production "
         f"configuration without rate limits, on PostgreSQL, against the service functions "
-        f"called on as many threads in this process, and with metrics and request-id logging "
-        f"(on) against without (off); {seconds:g} s measured per path, server and "
-        f"configuration (service, HTTP on, HTTP off, HTTP on, service; each run warmed up "
-        f"until every client has "
+        f"called on as many threads in this process and the raw-SQL baseline of the same "
+        f"transactions, and with metrics and request-id logging (on) against without (off); "
+        f"{seconds:g} s measured per path, server and configuration (raw, service, HTTP on, "
+        f"HTTP off, HTTP off, HTTP on, service, raw; each run warmed up until every client has "
         f"finished one operation, {warmup:g} s at least); a fresh connection and "
         f"Idempotency-Key per request; a claim is one request, a redemption three (submit, "
         f"confirm, approve)"
     )
     rows: list[Row] = []
+    opened: list[OpenFigures] = []
     status = 0
     with ExitStack() as stack:
         try:
@@ -1051,8 +1362,9 @@ def main() -> int:
         for server in servers.values():
             server.wait_until_healthy()
         print(
-            f"PostgreSQL: set-up (centers, 3 programmes, {2 * max(counts)} SMEs with a voucher "
-            f"each, {2 * max(counts)} providers, {2 * max(counts) + 2} accounts with tokens, "
+            f"PostgreSQL: set-up (centers, 4 programmes, {len(PATHS) * max(counts)} SMEs with a "
+            f"voucher each, {len(PATHS) * max(counts)} providers, {2 * max(counts) + 2} accounts "
+            "with tokens, "
             f"two gunicorns up) in {time.perf_counter() - began:.1f} s",
             file=sys.stderr,
         )
@@ -1066,10 +1378,19 @@ def main() -> int:
             for operation in OPERATIONS:
                 for clients in counts:
                     print(
-                        f"PostgreSQL: {operation}, {clients} clients, HTTP and service layer …",
+                        f"PostgreSQL: {operation}, {clients} clients, the three paths …",
                         file=sys.stderr,
                     )
                     rows.append(bench.measure(apis, operation, clients, seconds, warmup))
+            for operation in OPERATIONS if open_for > 0 else ():
+                capacity = max(row.http.rate for row in rows if row.operation == operation)
+                print(
+                    f"PostgreSQL: {operation}, open loop at {OPEN_LOAD * capacity:,.1f}/s for "
+                    f"{open_for:g} s …",
+                    file=sys.stderr,
+                )
+                run = bench.open_run(apis["on"], operation, OPEN_LOAD * capacity, open_for)
+                opened.append(worker_restarts(servers["on"].log_text(), run))
             bench.check_metrics(servers["on"])
             for server in servers.values():
                 server.stop()
@@ -1095,6 +1416,7 @@ def main() -> int:
                 print(server.log_text()[-LOG_TAIL:])
             status = 1
     report(rows)
+    report_open(opened)
     return status
 
 

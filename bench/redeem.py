@@ -135,7 +135,7 @@ from voucher_app.persistence.models import (
 from voucher_app.persistence.uow import transaction
 from voucher_app.services import centers, providers, redemptions, vouchers
 from voucher_app.services.redemptions import Service, VoucherProof
-from voucher_app.services.vouchers import Issued
+from voucher_app.services.vouchers import Issued, VoucherSigner
 from voucher_app.signing.jws import verify_voucher
 from voucher_app.wiring import unit_of_work
 
@@ -223,9 +223,19 @@ class RawRedeemer:
     """The baseline's redemption with a bare driver: claim_rush.py's connection, transaction
     and column encodings for the backend, these statements."""
 
-    def __init__(self, backend: str, url: str, seed: bytes) -> None:
-        self.db = raw_claimer(backend, url, voucher_signer(seed))
-        self.keys = public_keys(seed)
+    def __init__(
+        self,
+        backend: str,
+        url: str,
+        seed: bytes,
+        *,
+        keyring: tuple[VoucherSigner, dict[str, Ed25519PublicKey]] | None = None,
+    ) -> None:
+        """Sign and verify with the key of `seed`, or with `keyring`'s signer and public keys
+        (an application's, as `http.py` needs)."""
+        signer, keys = keyring or (voucher_signer(seed), public_keys(seed))
+        self.db = raw_claimer(backend, url, signer)
+        self.keys = keys
         self.cur = self.db.cursor
         self.sqlite = backend == "sqlite"
         marks = {

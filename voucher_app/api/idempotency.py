@@ -22,6 +22,7 @@ from flask import Flask, Response, g, request
 from voucher_app.api.problems import problem
 from voucher_app.domain.errors import IdempotencyKeyAnswered
 from voucher_app.http.auth import UNSAFE, current_principal
+from voucher_app.ledger.unit_of_work import UnitOfWork
 from voucher_app.services import idempotency
 from voucher_app.wiring import current
 
@@ -74,6 +75,7 @@ class KeyDocumentation(BasePlugin):
 def init_app(app: Flask) -> None:
     app.before_request(_before)
     app.after_request(_after)
+    app.teardown_request(_release)
     app.register_error_handler(IdempotencyKeyAnswered, _replay_answered)
 
 
@@ -106,29 +108,36 @@ def _digest() -> bytes:
 def _before() -> Response | None:
     if not _applies():
         return None
-    owner, key, digest = _owner(), request.headers[HEADER], _digest()
+    key = request.headers[HEADER]
     idempotency.check_key(key)
     parts = current()
     hours = int(parts.idempotency_key_hours)
+
+    def reserve(uow: UnitOfWork) -> None:
+        owner, key, digest = g.idempotency
+        idempotency.reserve(uow, owner, key, digest, hours=hours)
+
+    # Held from here: the principal's lookup, the stored answer's, the access decision, the
+    # work and the answer all run in this one transaction.
+    held = g.held_uow = parts.held_uow(reserve)
+    held.begin()
+    owner, digest = _owner(), _digest()
     stored = idempotency.answer_for(parts.uow(), owner, key, digest, hours=hours)
     if stored is not None:
         return _replay(stored)
     g.idempotency = (owner, key, digest)
-    g.held_uow = parts.held_uow(
-        lambda uow: idempotency.reserve(uow, owner, key, digest, hours=hours)
-    )
     return None
 
 
 def _after(response: Response) -> Response:
     held = g.pop("held_uow", None)
-    claimed = g.pop("idempotency", None)
-    if held is None or claimed is None:
+    claimed = g.get("idempotency")
+    if held is None:
         return response
-    owner, key, _ = claimed
-    if not _is_answer(response):
+    if claimed is None or not _is_answer(response):  # refused before its key was claimed
         held.finish(None)
         return response
+    owner, key, _ = claimed
     answer = idempotency.StoredAnswer(
         response.status_code, response.content_type, response.get_data()
     )
@@ -145,6 +154,13 @@ def _after(response: Response) -> Response:
             "Idempotency-Key to get its answer, or to run it once",
         )
     return response
+
+
+def _release(_error: BaseException | None) -> None:
+    """A request that ended without `_after` (a hook before it failed) commits nothing."""
+    held = g.pop("held_uow", None)
+    if held is not None:
+        held.finish(None)
 
 
 def _is_answer(response: Response) -> bool:

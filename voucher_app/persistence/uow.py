@@ -126,16 +126,20 @@ class UnitOfWork(Repositories, Generic[J, F]):
 
 
 class HeldUnitOfWork(UnitOfWork[J, F]):
-    """A unit of work held open for a whole request: every write the request's services make
-    joins one database transaction, which `finish` commits or rolls back when the request
-    ends. So what a request did and the answer it stores (its Idempotency-Key's) commit
-    together, or neither does; a request whose process dies leaves nothing behind.
+    """A unit of work held open for a whole request: everything the request reads and writes
+    joins one database transaction, which `finish` commits or rolls back when the request ends.
+    So what a request did and the answer it stores (its Idempotency-Key's) commit together, or
+    neither does; a request whose process dies leaves nothing behind.
 
-    The first write opens the transaction and runs `on_open` in it (the key's reservation). Reads
-    before the first write take a snapshot of their own; reads after it join (they see the
-    request's writes). A body that fails rolls the whole transaction back: it may run again
-    only if it was the request's first write (the retry of a lost race redoes all of it);
-    after earlier writes the request fails (`ConcurrentRequest`, for the client to retry).
+    `begin` opens the transaction when the request starts, so that the reads around the work
+    (who is asking, whether the key was answered, whether they may) join it rather than each
+    taking a snapshot of its own: one BEGIN and one COMMIT per request. The first write runs
+    `on_open` before it (the key's reservation). A read that raises a domain error (a refusal, a
+    missing row) leaves the transaction as it was: it wrote nothing. A write that fails, or any
+    body that meets a database error, rolls the whole transaction back: it may run again only if
+    nothing had been written yet (the retry of a lost race redoes all of it); after earlier
+    writes the request fails (`ConcurrentRequest`, for the client to retry). Without `begin`,
+    reads before the first write take a snapshot of their own, as in a plain unit of work.
     """
 
     def __init__(
@@ -158,37 +162,46 @@ class HeldUnitOfWork(UnitOfWork[J, F]):
         self._on_open = on_open
         self._held: Session | None = None
         self._held_journal: J | None = None
+        self._opened = False  # `on_open` ran in the transaction held now
         self._writes = 0
         self._lost = False  # earlier writes were rolled back: the request cannot go on
         self.failed = False  # a body failed and the transaction was rolled back
 
-    def __enter__(self) -> UnitOfWork[J, F]:
-        if self._held is None and self._read_only:
-            return super().__enter__()  # a snapshot of its own, before any write
+    def begin(self) -> None:
+        """Hold the request's transaction from now on: reads join it too."""
         if self._lost:
             raise ConcurrentRequest("the request's transaction was lost: send it again")
         if self._held is None:
-            self._session = self.database.session()
-            self._held_journal = self._new_journal(self._session, self.clock)
-            self._journal = self._held_journal
+            self._held = self.database.session()
+            self._held_journal = self._new_journal(self._held, self.clock)
+
+    def __enter__(self) -> UnitOfWork[J, F]:
+        if self._held is None and self._read_only:
+            return super().__enter__()  # a snapshot of its own, before any write
+        self.begin()
+        assert self._held is not None
+        self._session, self._journal = self._held, self._held_journal
+        if not self._opened and not self._read_only:
             try:
                 self._on_open(self)
             except BaseException:
                 self._drop()
                 raise
-            self._held = self._session
-        self._session, self._journal = self._held, self._held_journal
+            self._opened = True
         return self
 
     def __exit__(self, *exc_info: object) -> None:
         if self._held is None or self._session is not self._held:
             super().__exit__(*exc_info)
             return
+        reading = self._read_only
         self._session, self._journal, self._read_only = None, None, False
-        if exc_info[0] is not None:
-            self._lost = self._writes > 0
-            self.failed = True
-            self._drop()
+        error = exc_info[1]
+        if error is None or (reading and not isinstance(error, DBAPIError | sqlite3.Error)):
+            return
+        self._lost = self._writes > 0
+        self.failed = True
+        self._drop()
 
     def commit(self) -> None:
         """A write is done; it commits with the request (`finish`)."""
@@ -199,17 +212,16 @@ class HeldUnitOfWork(UnitOfWork[J, F]):
 
     def finish(self, store: Callable[[UnitOfWork[J, F]], None] | None) -> None:
         """End the request: `store` (the answer) is written and committed with everything the
-        request wrote; without it, all is rolled back. A request whose writes were rolled back
-        (or that wrote nothing) stores its answer in a transaction of its own."""
+        request wrote; without it, all is rolled back. A request whose first write failed (and
+        was rolled back) stores its answer in a new transaction; one that lost earlier writes
+        stores nothing."""
         if store is None or (self._held is None and self._lost):
             self._drop()
             return
-        if self._held is None:
-            self.__enter__()  # the reservation, and nothing else to commit
-        assert self._held is not None
-        self._session = self._held
         try:
+            self.__enter__()  # the reservation, if nothing was written yet
             store(self)
+            assert self._held is not None
             self._held.commit()
             posted = self._held_journal is not None and self._held_journal.posted
         finally:
@@ -221,6 +233,7 @@ class HeldUnitOfWork(UnitOfWork[J, F]):
         session = self._held or self._session
         self._held = self._session = None
         self._journal = self._held_journal = None
+        self._opened = self._read_only = False
         if session is not None:
             try:
                 session.rollback()
