@@ -107,9 +107,7 @@ class Journal:
         )
 
     def balance(self, account: Account) -> int:
-        balance = self.session.scalar(
-            select(LedgerAccount.balance_fen).where(LedgerAccount.name == account.name)
-        )
+        balance = self.session.connection().execute(_BALANCE, {"account": account.name}).scalar()
         return balance or 0
 
     def balances(self, accounts: Sequence[Account], *, lock: bool = False) -> dict[str, int]:

@@ -127,8 +127,13 @@ class Vouchers(Repository[Voucher]):
         """The voucher with this (normalised) human code, or `UnknownVoucher`."""
         voucher = self.find_by_code(human_code, lock=lock)
         if voucher is None:
-            raise UnknownVoucher(f"no voucher {human_code}", voucher=human_code)
+            raise unknown_voucher(human_code)
         return voucher
+
+
+def unknown_voucher(human_code: str) -> UnknownVoucher:
+    """The error that says no voucher has this human code."""
+    return UnknownVoucher(f"no voucher {human_code}", voucher=human_code)
 
 
 class Providers(Repository[Provider]):

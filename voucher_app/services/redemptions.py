@@ -19,11 +19,22 @@ import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from sqlalchemy import select, update
+from sqlalchemy import (
+    Label,
+    RowMapping,
+    Select,
+    Table,
+    bindparam,
+    insert,
+    inspect,
+    select,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import configure_mappers
 
 from voucher_app.domain import accounts
 from voucher_app.domain.accounts import AccountKind
@@ -46,6 +57,7 @@ from voucher_app.domain.redemptions import HOLDING, USED, Step, next_status, sub
 from voucher_app.domain.voucher_code import normalise_human_code
 from voucher_app.ledger.unit_of_work import UnitOfWork
 from voucher_app.persistence.models import (
+    Base,
     Center,
     Product,
     Programme,
@@ -56,6 +68,7 @@ from voucher_app.persistence.models import (
     Voucher,
     VoucherPasscode,
 )
+from voucher_app.persistence.repositories import PROVIDERS, REDEMPTIONS, unknown_voucher
 from voucher_app.persistence.uow import read_only, transaction
 from voucher_app.services import budgets, notifications, spend_facts
 from voucher_app.services import evidence as evidence_files
@@ -122,13 +135,109 @@ class _Context:
 
 
 def _context(uow: UnitOfWork, redemption: Redemption) -> _Context:
-    session = uow.session
-    voucher = session.get_one(Voucher, redemption.voucher_id)
-    provider_id = session.scalar(
-        select(Provider.public_id).where(Provider.id == redemption.provider_id)
+    row = uow.session.connection().execute(
+        _CONTEXT, {"voucher_id": redemption.voucher_id, "provider_id": redemption.provider_id}
     )
-    assert provider_id is not None  # a foreign key
-    return _Context(voucher, session.get_one(Programme, voucher.programme_id), provider_id)
+    return _context_of(row.mappings().one())
+
+
+def _context_of(row: RowMapping) -> _Context:
+    return _Context(_loaded(Voucher, row), _loaded(Programme, row), row["provider_public_id"])
+
+
+# The hot path's reads and writes are Core statements built once (SQLAlchemy caches their
+# compiled form) on the session's connection, and the rows they read become transient model
+# objects: no ORM loading, no identity map, no unit-of-work flush. What a step changes it
+# writes itself (`_SET_STATUS`, `_CLOSE_VOUCHER`); resubmitting, a rare path, keeps the ORM.
+
+
+def _table(model: type[Base]) -> Table:
+    table: Table = model.__table__  # type: ignore[assignment]  # a declarative model's
+    return table
+
+
+def _labelled(model: type[Base]) -> list[Label[Any]]:
+    """The model's columns, each labelled with its table's name so that joined rows keep apart
+    the columns two tables share (`id`, `public_id`, `status`)."""
+    table = _table(model)
+    return [column.label(f"{table.name}_{column.key}") for column in table.c]
+
+
+M = TypeVar("M", bound=Base)
+
+
+def _loaded(model: type[M], row: RowMapping) -> M:
+    """A transient `model` object holding its columns of a row read with `_labelled`."""
+    table = _table(model)
+    mapper = inspect(model)
+    if not mapper.configured:
+        configure_mappers()
+    # As the ORM loads a row: straight into the instance's dict. The constructor would set the
+    # attributes one by one through their events, several times the cost for these wide rows.
+    instance = mapper.class_manager.new_instance()
+    assert isinstance(instance, model)
+    instance.__dict__.update({column.key: row[f"{table.name}_{column.key}"] for column in table.c})
+    return instance
+
+
+_redemptions, _vouchers, _programmes = _table(Redemption), _table(Voucher), _table(Programme)
+_providers, _smes = _table(Provider), _table(Sme)
+
+
+def _with_context(query: Select[Any]) -> Select[Any]:
+    """`query` joined to the voucher, its programme and the provider's public id."""
+    return query.add_columns(
+        *_labelled(Voucher),
+        *_labelled(Programme),
+        _providers.c.public_id.label("provider_public_id"),
+    ).join_from(_vouchers, _programmes, _programmes.c.id == _vouchers.c.programme_id)
+
+
+_CONTEXT = (
+    _with_context(select())
+    .join(_providers, _providers.c.id == bindparam("provider_id"))
+    .where(_vouchers.c.id == bindparam("voucher_id"))
+)
+#: A step's one read: the redemption, locked (only it), with everything `_Context` holds.
+_STEP = (
+    _with_context(select(*_labelled(Redemption)))
+    .join(_redemptions, _redemptions.c.voucher_id == _vouchers.c.id)
+    .join(_providers, _providers.c.id == _redemptions.c.provider_id)
+    .where(_redemptions.c.public_id == bindparam("public_id"))
+    .with_for_update(of=_redemptions)
+)
+#: A submission's read of the voucher shown, locked (only it), its programme and SME's code.
+_SHOWN_VOUCHER = (
+    select(*_labelled(Voucher), *_labelled(Programme), _smes.c.uscc.label("sme_uscc"))
+    .join(_programmes, _programmes.c.id == _vouchers.c.programme_id)
+    .join(_smes, _smes.c.id == _vouchers.c.sme_id)
+    .where(_vouchers.c.human_code == bindparam("code"))
+    .with_for_update(of=_vouchers)
+)
+_PROVIDER = select(*_labelled(Provider)).where(_providers.c.public_id == bindparam("public_id"))
+_INSERT_REDEMPTION = insert(_redemptions).returning(_redemptions.c.id)
+_INSERT_EVENT = insert(_table(RedemptionEvent))
+_SET_STATUS = (
+    update(_redemptions)
+    .where(_redemptions.c.id == bindparam("row_id"))
+    .values(status=bindparam("status"), status_reason=bindparam("reason"))
+)
+_CLOSE_VOUCHER = (
+    update(_vouchers)
+    .where(_vouchers.c.id == bindparam("row_id"))
+    .values(status=bindparam("status"), closed_at=bindparam("closed_at"))
+)
+_OPEN_REDEMPTION = select(_redemptions.c.public_id).where(
+    _redemptions.c.voucher_id == bindparam("voucher_id"),
+    _redemptions.c.status.in_(USED),
+    _redemptions.c.id != bindparam("own"),
+)
+_INVOICE_USED = select(_redemptions.c.public_id).where(
+    _redemptions.c.provider_id == bindparam("provider_id"),
+    _redemptions.c.invoice_number == bindparam("invoice"),
+    _redemptions.c.id != bindparam("own"),
+)
+_SME_USCC = select(_smes.c.uscc).where(_smes.c.id == bindparam("sme_id"))
 
 
 # --- one-time passcodes -----------------------------------------------------------------------
@@ -203,50 +312,65 @@ def submit_redemption(
     """Redeem a voucher: ask for the subsidy of a delivered service (see the module docstring),
     with its evidence files (`services.evidence`): their digests go into the submission's event
     and the `redeem` entry's refs."""
-    session = uow.session
-    provider = uow.providers.by_public_id(provider_id)
+    connection = uow.session.connection()
+    found = connection.execute(_PROVIDER, {"public_id": provider_id}).mappings().first()
+    if found is None:
+        raise PROVIDERS.missing(provider_id)
+    provider = _loaded(Provider, found)
     require_approved(provider)
-    voucher = _proven_voucher(uow, proof, public_keys)
-    now = uow.clock.now()
+    voucher, programme, uscc = _proven_voucher(uow, proof, public_keys)
     redemption = Redemption(
         public_id=uuid.uuid4(),
         voucher_id=voucher.id,
         provider_id=provider.id,
-        submitted_at=now,
+        submitted_at=uow.clock.now(),
     )
-    context = _Context(voucher, _price(uow, redemption, voucher, provider, service), provider_id)
-    session.add(redemption)
+    _price(uow, redemption, voucher, provider, service, programme=programme)
+    context = _Context(voucher, programme, provider_id)
+    row = {column.key: getattr(redemption, column.key) for column in _redemptions.c}
+    del row["id"]
     try:
-        session.flush()
+        redemption.id = connection.execute(_INSERT_REDEMPTION, row).scalar_one()
     except IntegrityError as exc:  # a twin with the same invoice got there first
         raise ConcurrentRequest("a concurrent request submitted this redemption") from exc
     _submitted(uow, redemption, context, actor, evidence, step=None)
-    _ask_sme(uow, redemption, voucher)
+    _ask_sme(uow, redemption, voucher, uscc=uscc)
     return redemption_view(uow, redemption, context)
 
 
 def _proven_voucher(
     uow: UnitOfWork, proof: VoucherProof, public_keys: dict[str, Ed25519PublicKey]
-) -> Voucher:
-    """The voucher the provider has shown, its row locked until the transaction ends."""
+) -> tuple[Voucher, Programme, str]:
+    """The voucher the provider has shown, its row locked until the transaction ends, with its
+    programme and its SME's code."""
     if proof.token:
         payload = verify_voucher(proof.token.strip(), public_keys, uow.clock.now())
-        return uow.vouchers.by_code(payload.human_code, lock=True)
+        shown = _shown_voucher(uow, payload.human_code)
+        if shown is None:
+            raise unknown_voucher(payload.human_code)
+        return shown
     if not (proof.human_code and proof.passcode):
         raise InvalidInput(
             "show the voucher: its token, or its code with the SME's passcode", field="voucher"
         )
     code = normalise_human_code(proof.human_code)
-    voucher = uow.vouchers.find_by_code(code, lock=True)
-    if voucher is None:
+    shown = _shown_voucher(uow, code)
+    if shown is None:
         raise InvalidInput(
             f"no voucher has the code {code}",
             rule="unknown_human_code",
             extra={"human_code": code},
             field="human_code",
         )
-    _use_passcode(uow, voucher, proof.passcode)
-    return voucher
+    _use_passcode(uow, shown[0], proof.passcode)
+    return shown
+
+
+def _shown_voucher(uow: UnitOfWork, code: str) -> tuple[Voucher, Programme, str] | None:
+    row = uow.session.connection().execute(_SHOWN_VOUCHER, {"code": code}).mappings().first()
+    if row is None:
+        return None
+    return _loaded(Voucher, row), _loaded(Programme, row), row["sme_uscc"]
 
 
 def _price(
@@ -255,28 +379,25 @@ def _price(
     voucher: Voucher,
     provider: Provider,
     service: Service,
-) -> Programme:
+    *,
+    programme: Programme,
+) -> None:
     """Check the service against the voucher, the provider and the programme, and fill in the
-    redemption's figures: the submission's and a resubmission's common half. Returns the
-    programme."""
-    session = uow.session
+    redemption's figures: the submission's and a resubmission's common half."""
+    connection = uow.session.connection()
     now = uow.clock.now()
     remaining = live_balance(uow, voucher)
+    rival = redemption.id or 0  # a resubmission is not its own rival
     status = current_status(voucher, remaining, now)
     if status != "active":
         raise VoucherNotActive(
             f"voucher {voucher.human_code} is {status}",
             status=status,
         )
-    programme = session.get_one(Programme, voucher.programme_id)
     if not programme.partial_spending:
-        open_redemption = session.scalar(
-            select(Redemption.public_id).where(
-                Redemption.voucher_id == voucher.id,
-                Redemption.status.in_(USED),
-                Redemption.id != (redemption.id or 0),  # a resubmission is not its own rival
-            )
-        )
+        open_redemption = connection.execute(
+            _OPEN_REDEMPTION, {"voucher_id": voucher.id, "own": rival}
+        ).scalar()
         if open_redemption is not None:
             raise VoucherInUse(
                 f"voucher {voucher.human_code} pays for one service only, and redemption "
@@ -293,13 +414,9 @@ def _price(
         raise InvalidInput(
             f"an invoice number has 1 to {MAX_INVOICE_NUMBER} characters", field="invoice_number"
         )
-    reused = session.scalar(
-        select(Redemption.public_id).where(
-            Redemption.provider_id == provider.id,
-            Redemption.invoice_number == invoice,
-            Redemption.id != (redemption.id or 0),
-        )
-    )
+    reused = connection.execute(
+        _INVOICE_USED, {"provider_id": provider.id, "invoice": invoice, "own": rival}
+    ).scalar()
     if reused is not None:
         raise InvoiceReused(
             f"invoice {invoice} is in a redemption already ({reused})",
@@ -326,7 +443,6 @@ def _price(
     redemption.status = "submitted"
     redemption.status_reason = None
     redemption.confirm_by = now + timedelta(days=programme.confirmation_days)
-    return programme
 
 
 def _service(
@@ -400,7 +516,8 @@ def resubmit_redemption(
     next_status(Step.RESUBMIT, redemption.status, confirm_by=redemption.confirm_by, now=now)
     provider = uow.session.get_one(Provider, redemption.provider_id)
     require_approved(provider)
-    programme = _price(uow, redemption, voucher, provider, service)
+    programme = uow.session.get_one(Programme, voucher.programme_id)
+    _price(uow, redemption, voucher, provider, service, programme=programme)
     context = _Context(voucher, programme, provider.public_id)
     redemption.submitted_at = now
     uow.session.flush()
@@ -429,10 +546,13 @@ def _submitted(
 def _step(
     uow: UnitOfWork, redemption_id: uuid.UUID, step: Step, actor: Actor, *, reason: str | None
 ) -> RedemptionView:
-    redemption = uow.redemptions.by_public_id(redemption_id, lock=True)
+    found = uow.session.connection().execute(_STEP, {"public_id": redemption_id})
+    row = found.mappings().first()
+    if row is None:
+        raise REDEMPTIONS.missing(redemption_id)
+    redemption, context = _loaded(Redemption, row), _context_of(row)
     now = uow.clock.now()
     status = next_status(step, redemption.status, confirm_by=redemption.confirm_by, now=now)
-    context = _context(uow, redemption)
     voucher = context.voucher
     if step in {Step.DISPUTE, Step.REJECT} and redemption.status in HOLDING:
         _post(uow, EntryKind.REJECT, redemption, context, actor)
@@ -444,8 +564,14 @@ def _step(
         if not context.programme.partial_spending:
             _release(uow, context, live_balance(uow, voucher), actor, redemption)
             voucher.status, voucher.closed_at = "exhausted", now
+            uow.session.connection().execute(
+                _CLOSE_VOUCHER, {"row_id": voucher.id, "status": "exhausted", "closed_at": now}
+            )
     redemption.status = status
     redemption.status_reason = reason
+    uow.session.connection().execute(
+        _SET_STATUS, {"row_id": redemption.id, "status": status, "reason": reason}
+    )
     _record(uow, redemption, actor, reason=reason)
     return redemption_view(uow, redemption, context)
 
@@ -545,25 +671,33 @@ def _record(
         details["step"] = str(step)
     if evidence:
         details["evidence"] = evidence
-    uow.session.add(
-        RedemptionEvent(
-            redemption_id=redemption.id,
-            status=redemption.status,
-            reason=reason,
-            details=details,
-            actor_id=actor.id,
-            actor_role=actor.role.value,
-            recorded_at=uow.clock.now(),
-        )
+    uow.session.connection().execute(
+        _INSERT_EVENT,
+        {
+            "redemption_id": redemption.id,
+            "status": redemption.status,
+            "reason": reason,
+            "details": details,
+            "actor_id": actor.id,
+            "actor_role": actor.role.value,
+            "recorded_at": uow.clock.now(),
+        },
     )
 
 
 def _ask_sme(
-    uow: UnitOfWork, redemption: Redemption, voucher: Voucher, *, reminder: bool = False
+    uow: UnitOfWork,
+    redemption: Redemption,
+    voucher: Voucher,
+    *,
+    reminder: bool = False,
+    uscc: str | None = None,
 ) -> bool:
     """Put a request to confirm or dispute (or a reminder of it) in the SME's outbox; say
-    whether it is new (each submission is asked about, and reminded of, once)."""
-    uscc = uow.session.scalar(select(Sme.uscc).where(Sme.id == voucher.sme_id))
+    whether it is new (each submission is asked about, and reminded of, once). `uscc`: the
+    SME's code, if the caller has read it."""
+    if uscc is None:
+        uscc = uow.session.connection().execute(_SME_USCC, {"sme_id": voucher.sme_id}).scalar()
     due = redemption.confirm_by
     kind, again, again_zh = ("remind", "Reminder: ", "提醒：") if reminder else ("confirm", "", "")
     return notifications.queue(
