@@ -42,6 +42,7 @@ def test_account_names_parse_and_print_back_unchanged(name: str, account: Accoun
 def test_constructors_build_the_accounts_parse_returns() -> None:
     assert funding(PID) == parse_account(f"programme:{PID}:funding")
     assert available("440300", PID) == parse_account(f"center:440300:{PID}:available")
+    assert available("440300", PID, 5).name == f"center:440300:{PID}:available:5"
     assert voucher("V9") == parse_account("voucher:V9")
     assert provider(AccountKind.PAID, "R", PID) == parse_account(f"provider:R:{PID}:paid")
 

@@ -96,8 +96,10 @@ def test_kinds_refuse_accounts_outside_their_flow(
 def test_a_rebalance_stays_within_one_centers_shards() -> None:
     shard = f"center:440300:{P}:available:1"
     spread = [Posting(PARENT, -300), Posting(PARENT_SHARD, 100), Posting(shard, 200)]
-    with pytest.raises(InvalidEntry, match="one center's shards"):
+    with pytest.raises(InvalidEntry) as refused:
         check_postings(EntryKind.REBALANCE, spread, programme=P)
+    assert refused.value.message == "a rebalance moves money between one center's shards only"
+    assert refused.value.details["kind"] == EntryKind.REBALANCE
     with pytest.raises(InvalidEntry, match="one center's shards"):
         check_postings(EntryKind.REBALANCE, move(PARENT, CHILD), programme=P)
     within = [Posting(PARENT, -300), Posting(PARENT_SHARD, 300)]

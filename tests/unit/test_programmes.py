@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from voucher_app.domain.errors import InvalidAmount, InvalidProgrammeTerms
-from voucher_app.domain.programmes import ProgrammeTerms
+from voucher_app.domain.programmes import MAX_FACE_VALUE_FEN, ProgrammeTerms
 from voucher_app.domain.sme import SizeClass
 
 TERMS = ProgrammeTerms(
@@ -55,6 +55,13 @@ def refused(**changes: Any) -> InvalidProgrammeTerms:
         {"service_categories": ("training",)},
         {"accepted_sizes": (SizeClass.MEDIUM, SizeClass.SMALL, SizeClass.MICRO)},
         {"accepted_industries": ("software_it", "retail")},
+        {"budget_shards": 1},
+        {"budget_shards": 64},
+        {
+            "voucher_face_value_fen": MAX_FACE_VALUE_FEN,
+            "sme_cap_fen": MAX_FACE_VALUE_FEN,
+            "total_budget_fen": MAX_FACE_VALUE_FEN,
+        },
     ],
     ids=repr,
 )
@@ -140,3 +147,17 @@ def test_a_programme_accepts_one_or_more_sme_sizes_and_never_large(
 def test_an_industry_the_size_standard_does_not_have_is_refused_naming_it() -> None:
     refusal = refused(accepted_industries=("retail", "mining", "fishing"))
     assert str(refusal) == "unknown industries: ['fishing', 'mining']"
+
+
+def test_a_voucher_worth_more_than_its_qr_code_can_carry_is_refused_naming_the_field() -> None:
+    over = MAX_FACE_VALUE_FEN + 1
+    refusal = refused(voucher_face_value_fen=over, sme_cap_fen=over, total_budget_fen=over)
+    assert refusal.message == (
+        "a voucher may be worth at most ¥999,999,999.99, so that its QR code stays scannable"
+    )
+    assert refusal.details["field"] == "voucher_face_value_fen"
+
+
+@pytest.mark.parametrize("shards", [0, 65])
+def test_a_budget_is_held_in_one_to_sixty_four_shards(shards: int) -> None:
+    assert refused(budget_shards=shards).message == "a center's budget is held in 1 to 64 shards"

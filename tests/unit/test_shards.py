@@ -75,6 +75,24 @@ def test_every_claim_order_starts_home_and_visits_every_shard_once(key: str, cou
     assert sorted(order) == list(range(count))
 
 
+def test_a_claim_goes_round_the_ring_upwards_from_home() -> None:
+    assert shards.claim_order(1, 4) == [1, 2, 3, 0]
+
+
+def test_a_key_keeps_its_home_shard_across_releases() -> None:
+    # The first 8 bytes of BLAKE2b, big-endian, modulo the count: returned money's entries are
+    # idempotent by their postings, so a voucher's shard must not move between releases.
+    assert shards.home_shard("91440305MA0000001X", 16) == 7
+    assert shards.home_shard("91440305MA0000001X", 7) == 0
+    assert shards.home_shard("a", 16) == 15
+    assert shards.home_shard("91440101MA0000002Y", 7) == 4
+
+
+def test_pieces_no_shard_can_pay_alone_are_gathered_into_home() -> None:
+    assert shards.payer([50, 50, 0], 2, 100) == (2, {2: 100, 0: -50, 1: -50})
+    assert shards.payer([50, 40, 0], 2, 100) is None
+
+
 def test_home_shards_spread_a_district_evenly() -> None:
     homes = [shards.home_shard(f"91440305MA{n:07d}X", 8) for n in range(8_000)]
     per_shard = [homes.count(shard) for shard in range(8)]
@@ -95,12 +113,20 @@ def test_the_default_shard_count_follows_the_vouchers_the_budget_pays_for(
     budget: int, face: int, expected: int
 ) -> None:
     assert shards.shards_for(budget, face) == expected
+    assert type(shards.shards_for(budget + face // 2, face)) is int
 
 
 @pytest.mark.parametrize("count", [0, shards.MAX_SHARDS + 1, True, 2.0])
 def test_a_shard_count_out_of_range_is_refused(count: int) -> None:
-    with pytest.raises(InvalidProgrammeTerms):
+    with pytest.raises(
+        InvalidProgrammeTerms, match=r"^a center's budget is held in 1 to 64 shards$"
+    ):
         shards.check_shard_count(count)
+
+
+@pytest.mark.parametrize("count", [1, shards.MAX_SHARDS])
+def test_one_shard_and_the_most_there_may_be_are_accepted(count: int) -> None:
+    shards.check_shard_count(count)
 
 
 @settings(max_examples=300)
