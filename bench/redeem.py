@@ -20,29 +20,30 @@ migrated with the real migrations:
   after-commit sequencing hook (the sequencer runs once, at the end, as in `ledger_post.py`);
 - baseline: the same three transactions with sqlite3 / psycopg 3 (claim_rush.py's connections
   and column encodings), statement for statement what the service sends (read with
-  `echo=True`; the SELECTs read the columns the models map, as the ORM does). Submit: the
-  provider by public id; `jws.verify_voucher` on the token; the voucher by public id (FOR
-  UPDATE on PostgreSQL: SQLite's `BEGIN IMMEDIATE` already serialises); the voucher account's
-  balance; the programme by id; the invoice-number check (`provider_id = ? AND invoice_number
-  = ? AND id != 0`); the redemption row (RETURNING id on PostgreSQL);
+  `echo=True` on a SQLite and a PostgreSQL run of one redemption; the SELECTs read the columns
+  the service reads, every column of each table it loads, labelled `<table>_<column>` in a
+  join as `redemptions._labelled` labels them). Submit: the provider by public id;
+  `jws.verify_voucher` on the token; the voucher by its human code joined to its programme and
+  its SME's code, one read (FOR UPDATE OF vouchers on PostgreSQL: SQLite's `BEGIN IMMEDIATE`
+  already serialises); the voucher account's balance; the invoice-number check (`provider_id =
+  ? AND invoice_number = ? AND id != 0`); the redemption row (RETURNING id);
   `Journal.post` of the `redeem` entry — UPDATE … RETURNING id per posting in account-name
   order (provider `pending`, opened by INSERT … ON CONFLICT DO NOTHING RETURNING on its first
   use, then the voucher), the entry (RETURNING id), one two-row postings INSERT, the queue row
-  — and its spend fact (`spend_facts.record`); the `submitted` event (RETURNING id on
-  PostgreSQL); the SME's code; the outbox row (INSERT … ON CONFLICT (dedupe_key) DO NOTHING
-  RETURNING dedupe_key). Confirm: the redemption by public id (FOR UPDATE on PostgreSQL), the
-  voucher by id, the provider's public id, the programme by id, UPDATE of its status, the
-  event. Approve: the same four reads; `Journal.post` of the `approve` entry (`payable`, opened
-  on first use, then `pending`) and its spend fact; UPDATE of the status; the event. It makes
-  the same decisions (provider approved, voucher active with value left, partial spending,
-  categories, invoice unused, delivery date, the subsidy by `domain.redemptions.subsidy_fen`,
-  the steps by `next_status`) and computes the same notification text, but
-  does not re-validate its inputs (the refs and postings): 15 + 6 + 12 = 33 statements per
-  redemption besides the three BEGIN/COMMIT pairs, as the service sent them until issue 17.
-  The service now reads the shown voucher with its programme and SME's code in one statement,
-  and a step's redemption with its voucher, programme and provider in one: 13 + 3 + 9 = 25.
-  The baseline keeps its 33, the plain sequence of lookups a straightforward bare-driver
-  version makes.
+  — and its spend fact (`spend_facts.record`, RETURNING id on PostgreSQL); the `submitted`
+  event (RETURNING id on PostgreSQL); the outbox row (INSERT … ON CONFLICT (dedupe_key) DO
+  NOTHING RETURNING dedupe_key). Confirm: the redemption by public id joined to its voucher,
+  the voucher's programme and the provider's public id, one read (FOR UPDATE OF redemptions
+  on PostgreSQL); UPDATE of its status and status reason; the event. Approve: the same read;
+  `Journal.post` of the `approve` entry (`payable`, opened on first use, then `pending`) and
+  its spend fact; UPDATE of the status; the event. It makes the same decisions (provider
+  approved, voucher active with value left, partial spending, categories, invoice unused,
+  delivery date, the subsidy by `domain.redemptions.subsidy_fen`, the steps by `next_status`)
+  and computes the same notification text, but does not re-validate its inputs (the refs and
+  postings): 13 + 3 + 9 = 25 statements per redemption besides the three BEGIN/COMMIT pairs,
+  on both backends, as the service sends them since issue 17's item 4 (before it, both sent
+  15 + 6 + 12 = 33: the voucher, its programme, the SME's code, and a step's redemption,
+  voucher, provider id and programme each read on its own).
 
 One provincial programme with partial spending, a 50% subsidy rate and vouchers of ¥10
 million, so each voucher takes 200,000 redemptions of ¥50 and nothing is refused (a refusal
@@ -164,39 +165,53 @@ def _columns(model: type[Base], *, skip: str = "") -> list[str]:
     return [column.name for column in inspect(model).columns if column.name != skip]
 
 
-# The baseline's statements: {m} the driver's placeholder, {lock} " FOR UPDATE" on PostgreSQL,
-# {returning} " RETURNING id" where SQLAlchemy asks for a new row's id (PostgreSQL).
+# The baseline's statements: {m} the driver's placeholder, {lock_vouchers} and
+# {lock_redemptions} " FOR UPDATE OF …" on PostgreSQL, {returning} " RETURNING id" where
+# SQLAlchemy asks for a new row's id (PostgreSQL); {<table>} a table's columns, {<table>_as}
+# the same each labelled `<table>_<column>` as `redemptions._labelled` labels them in a join.
 TABLES = {
     "providers": Provider,
     "vouchers": Voucher,
     "programmes": Programme,
-    "smes": Sme,
     "redemptions": Redemption,
 }
 NEW_REDEMPTION = _columns(Redemption, skip="id")
 NEW_EVENT = _columns(RedemptionEvent, skip="id")
 STATEMENTS = {
     "provider": "SELECT {providers} FROM providers WHERE providers.public_id = {m}",
-    "voucher": "SELECT {vouchers} FROM vouchers WHERE vouchers.human_code = {m}{lock}",
-    "voucher_by_id": "SELECT {vouchers} FROM vouchers WHERE vouchers.id = {m}",
-    "programme_by_id": "SELECT {programmes} FROM programmes WHERE programmes.id = {m}",
-    "sme_uscc": "SELECT smes.uscc FROM smes WHERE smes.id = {m}",
-    "provider_public_id": "SELECT providers.public_id FROM providers WHERE providers.id = {m}",
-    "redemption": "SELECT {redemptions} FROM redemptions WHERE redemptions.public_id = {m}{lock}",
+    # `redemptions._SHOWN_VOUCHER`: the voucher shown, locked, its programme and SME's code.
+    "shown_voucher": (
+        "SELECT {vouchers_as}, {programmes_as}, smes.uscc AS sme_uscc FROM vouchers "
+        "JOIN programmes ON programmes.id = vouchers.programme_id "
+        "JOIN smes ON smes.id = vouchers.sme_id "
+        "WHERE vouchers.human_code = {m}{lock_vouchers}"
+    ),
+    # `redemptions._STEP`: the redemption, locked, its voucher, programme and provider's id.
+    "step": (
+        "SELECT {redemptions_as}, {vouchers_as}, {programmes_as}, "
+        "providers.public_id AS provider_public_id FROM vouchers "
+        "JOIN programmes ON programmes.id = vouchers.programme_id "
+        "JOIN redemptions ON redemptions.voucher_id = vouchers.id "
+        "JOIN providers ON providers.id = redemptions.provider_id "
+        "WHERE redemptions.public_id = {m}{lock_redemptions}"
+    ),
     "balance": "SELECT balance_fen FROM ledger_accounts WHERE name = {m}",
     "invoice_used": (
         "SELECT public_id FROM redemptions "
         "WHERE provider_id = {m} AND invoice_number = {m} AND id != {m}"
     ),
+    # `redemptions._INSERT_REDEMPTION` asks for the id on both backends.
     "insert_redemption": (
         f"INSERT INTO redemptions ({', '.join(NEW_REDEMPTION)}) "
-        f"VALUES ({', '.join(['{m}'] * len(NEW_REDEMPTION))}){{returning}}"
+        f"VALUES ({', '.join(['{m}'] * len(NEW_REDEMPTION))}) RETURNING id"
     ),
     "insert_event": (
         f"INSERT INTO redemption_events ({', '.join(NEW_EVENT)}) "
         f"VALUES ({', '.join(['{m}'] * len(NEW_EVENT))}){{returning}}"
     ),
-    "update_status": "UPDATE redemptions SET status = {m} WHERE redemptions.id = {m}",
+    "update_status": (
+        "UPDATE redemptions SET status = {m}, status_reason = {m} WHERE redemptions.id = {m}"
+    ),
     "queue_notification": (
         "INSERT INTO notifications (dedupe_key, recipient, subject, body, created_at, "
         "next_attempt_at, attempts) VALUES ({m}, {m}, {m}, {m}, {m}, {m}, {m}) "
@@ -207,7 +222,7 @@ STATEMENTS = {
     "insert_entry": INSERT_ENTRY,
     "insert_postings": INSERT_POSTINGS,
     "insert_queue": INSERT_QUEUE,
-    "insert_fact": INSERT_FACT,
+    "insert_fact": INSERT_FACT + "{returning}",
 }
 
 
@@ -242,13 +257,22 @@ class RawRedeemer:
         self.keys = keys
         self.cur = self.db.cursor
         self.sqlite = backend == "sqlite"
+        postgresql = backend == "postgresql"
         marks = {
             "m": self.db.placeholder,
-            "lock": " FOR UPDATE" if backend == "postgresql" else "",
+            "lock_vouchers": " FOR UPDATE OF vouchers" if postgresql else "",
+            "lock_redemptions": " FOR UPDATE OF redemptions" if postgresql else "",
             "returning": " RETURNING id" if self.db.returns_ids else "",
             **{table: ", ".join(_columns(model)) for table, model in TABLES.items()},
+            **{
+                f"{table}_as": ", ".join(
+                    f"{table}.{column} AS {table}_{column}" for column in _columns(model)
+                )
+                for table, model in TABLES.items()
+            },
         }
         self.sql = {name: sql.format(**marks) for name, sql in STATEMENTS.items()}
+        self.returns = {name for name, sql in self.sql.items() if sql.endswith(" RETURNING id")}
 
     def close(self) -> None:
         self.db.close()
@@ -264,6 +288,19 @@ class RawRedeemer:
             raise Refused(f"{statement}: no row for {params}")
         return dict(zip([column[0] for column in self.cur.description], found, strict=True))
 
+    def joined(self, statement: str, *params: object) -> dict[str, dict[str, Any]]:
+        """A row of a join read with labelled columns, split as `redemptions._loaded` splits
+        it: {table: {column: value}} for each table in `TABLES`, the rest under ""."""
+        found = self.row(statement, *params)
+        split: dict[str, dict[str, Any]] = {"": {}}
+        for label, value in found.items():
+            table, _, column = label.partition("_")
+            if table in TABLES:
+                split.setdefault(table, {})[column] = value
+            else:
+                split[""][label] = value
+        return split
+
     def scalar(self, statement: str, *params: object) -> Any:
         self.cur.execute(self.sql[statement], params)
         found = self.cur.fetchone()
@@ -272,7 +309,7 @@ class RawRedeemer:
     def insert(self, statement: str, columns: Sequence[str], values: dict[str, object]) -> int:
         """A row as the ORM inserts it (every column, NULL where unset); return its id."""
         self.cur.execute(self.sql[statement], [values.get(name) for name in columns])
-        return int(self.cur.fetchone()[0] if self.db.returns_ids else self.cur.lastrowid)
+        return int(self.cur.fetchone()[0] if statement in self.returns else self.cur.lastrowid)
 
     def submit(
         self, provider_id: uuid.UUID, token: str, service: Service, actor: Actor
@@ -285,7 +322,8 @@ class RawRedeemer:
                 raise Refused(f"provider {provider_id} is {provider['status']}")
             now = datetime.now(UTC)
             payload = verify_voucher(token.strip(), self.keys, now)
-            voucher = self.row("voucher", payload.human_code)
+            shown = self.joined("shown_voucher", payload.human_code)
+            voucher, programme = shown["vouchers"], shown["programmes"]
             voucher_key = str(db.uuid_of(voucher["public_id"]))
             held = accounts.voucher(voucher_key).name
             remaining = self.scalar("balance", held) or 0
@@ -295,7 +333,6 @@ class RawRedeemer:
                 or not remaining
             ):
                 raise Refused(f"voucher {voucher_key} is not active")
-            programme = self.row("programme_by_id", voucher["programme_id"])
             if not programme["partial_spending"]:
                 raise Refused("the programme does not allow partial spending")
             category = service.category or ""
@@ -353,7 +390,7 @@ class RawRedeemer:
             )
             self.post(EntryKind.REDEEM, held, pending, subsidy, refs, actor, attribution)
             self.record(row_id, "submitted", figures, actor)
-            uscc = self.scalar("sme_uscc", voucher["sme_id"])
+            uscc = shown[""]["sme_uscc"]
             code, asked = voucher["human_code"], format_yuan(subsidy)
             queued = datetime.now(UTC)
             self.cur.execute(
@@ -377,16 +414,14 @@ class RawRedeemer:
         """`confirm_redemption` or `approve_redemption`, one transaction."""
         db = self.db
         with db.transaction():
-            redemption = self.row("redemption", db.key(redemption_id))
+            read = self.joined("step", db.key(redemption_id))
+            redemption, voucher = read["redemptions"], read["vouchers"]
+            programme = read["programmes"]
             now = datetime.now(UTC)
             status = next_status(
                 step, redemption["status"], confirm_by=_moment(redemption["confirm_by"]), now=now
             )
-            voucher = self.row("voucher_by_id", redemption["voucher_id"])
-            provider_key = str(
-                db.uuid_of(self.scalar("provider_public_id", redemption["provider_id"]))
-            )
-            programme = self.row("programme_by_id", voucher["programme_id"])
+            provider_key = str(db.uuid_of(read[""]["provider_public_id"]))
             if step is Step.APPROVE:
                 pid = str(db.uuid_of(programme["public_id"]))
                 refs = {
@@ -411,7 +446,7 @@ class RawRedeemer:
                 )
                 if not programme["partial_spending"]:
                     raise Refused("the programme does not allow partial spending")
-            self.cur.execute(self.sql["update_status"], (status, redemption["id"]))
+            self.cur.execute(self.sql["update_status"], (status, None, redemption["id"]))
             figures = {
                 name: redemption[name]
                 for name in ("invoice_number", "invoiced_fen", "subsidy_fen", "category")
@@ -490,6 +525,8 @@ class RawRedeemer:
                 SIGN[kind] * amount,
             ),
         )
+        if "insert_fact" in self.returns:
+            self.cur.fetchone()
 
     def apply(self, name: str, amount: int) -> int:
         """`Journal._apply`: the conditional update; a missing account is opened holding it."""
