@@ -769,6 +769,36 @@ class FairGate:
 # --- the bench ----------------------------------------------------------------------------------
 
 
+def server_settings(url: str, folder: Path) -> dict[str, str]:
+    """A production server's settings on this database: a new keyring in `folder`, its
+    passphrase and a secret key, all made for the run."""
+    keys = folder / "keys"
+    passphrase = f"bench-{secrets.token_hex(16)}"
+    Keyring(keys, passphrase, allow_plain=False).init(SystemClock())
+    return {
+        "DATABASE_URL": url,
+        "KEYS_DIR": str(keys),
+        "KEY_PASSPHRASE": passphrase,
+        "SECRET_KEY": f"bench-{secrets.token_hex(32)}",
+    }
+
+
+def in_process(settings: dict[str, str], pool_size: int) -> Wiring:
+    """The service path's application: the server's settings, a pool for many threads (and as
+    many overflow connections), and the test suite's Argon2 cost for the accounts a bench makes."""
+    app = create_app(
+        "production",
+        {
+            **settings,
+            "DATABASE_POOL_SIZE": pool_size,
+            "PASSWORD_MEMORY_KIB": config.TestingConfig.PASSWORD_MEMORY_KIB,
+            "PASSWORD_TIME_COST": config.TestingConfig.PASSWORD_TIME_COST,
+        },
+    )
+    wiring: Wiring = app.extensions["voucher_app"]
+    return wiring
+
+
 @dataclass(frozen=True, slots=True)
 class Lane:
     """One path's claims programme and, per client, its SME, its provider, the SME's vouchers."""
@@ -815,27 +845,8 @@ class HttpBench:
     """Both paths on one database and one server, and the checks of its books afterwards."""
 
     def __init__(self, url: str, folder: Path, max_clients: int) -> None:
-        keys = folder / "keys"
-        passphrase = f"bench-{secrets.token_hex(16)}"
-        Keyring(keys, passphrase, allow_plain=False).init(SystemClock())
-        self.settings = {
-            "DATABASE_URL": url,
-            "KEYS_DIR": str(keys),
-            "KEY_PASSPHRASE": passphrase,
-            "SECRET_KEY": f"bench-{secrets.token_hex(32)}",
-        }
-        # The service path's application: the server's settings, a pool for many threads, and
-        # the test suite's Argon2 cost for the accounts made below.
-        app = create_app(
-            "production",
-            {
-                **self.settings,
-                "DATABASE_POOL_SIZE": POOL_SIZE,
-                "PASSWORD_MEMORY_KIB": config.TestingConfig.PASSWORD_MEMORY_KIB,
-                "PASSWORD_TIME_COST": config.TestingConfig.PASSWORD_TIME_COST,
-            },
-        )
-        self.wiring: Wiring = app.extensions["voucher_app"]
+        self.settings = server_settings(url, folder)
+        self.wiring = in_process(self.settings, POOL_SIZE)
         self.url = url
         self.folder = folder
         self.max_clients = max_clients

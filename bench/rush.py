@@ -52,7 +52,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import config
 from bench.claim_rush import ACTORS, Refused, raw_claimer
 from bench.common import (
     BackendUnavailable,
@@ -66,8 +65,7 @@ from bench.common import (
     sme_uscc,
     voucher_signer,
 )
-from bench.http import HOST, FairGate, gunicorn
-from voucher_app import create_app
+from bench.http import HOST, FairGate, gunicorn, in_process, server_settings
 from voucher_app.clock import SystemClock
 from voucher_app.domain.actors import Actor, Role
 from voucher_app.domain.centers import CenterLevel
@@ -75,7 +73,6 @@ from voucher_app.domain.errors import BudgetExhausted
 from voucher_app.domain.programmes import BudgetMove
 from voucher_app.services import centers, programmes, users, vouchers
 from voucher_app.services.users import NewUser
-from voucher_app.signing.keyring import Keyring
 from voucher_app.wiring import Wiring, unit_of_work
 
 ADMIN = Actor("bench-admin", Role.ADMIN)
@@ -165,27 +162,10 @@ class RushBench:
     """The runs on one database and one server."""
 
     def __init__(self, url: str, folder: Path) -> None:
-        keys = folder / "keys"
-        passphrase = f"bench-{secrets.token_hex(16)}"
-        Keyring(keys, passphrase, allow_plain=False).init(SystemClock())
-        self.settings = {
-            "DATABASE_URL": url,
-            "KEYS_DIR": str(keys),
-            "KEY_PASSPHRASE": passphrase,
-            "SECRET_KEY": f"bench-{secrets.token_hex(32)}",
-        }
-        app = create_app(
-            "production",
-            {
-                **self.settings,
-                "DATABASE_POOL_SIZE": CONNECTIONS // 2,  # and as many overflow connections
-                "PASSWORD_MEMORY_KIB": config.TestingConfig.PASSWORD_MEMORY_KIB,
-                "PASSWORD_TIME_COST": config.TestingConfig.PASSWORD_TIME_COST,
-            },
-        )
+        self.settings = server_settings(url, folder)
         self.url = url
         self.folder = folder
-        self.wiring: Wiring = app.extensions["voucher_app"]
+        self.wiring = in_process(self.settings, CONNECTIONS // 2)
         self.uow = unit_of_work(self.wiring.database, SystemClock())
         self.signer = self.wiring.voucher_signer()
         self.serials = itertools.count(1)
