@@ -66,7 +66,8 @@ def refused(**changes: Any) -> InvalidProgrammeTerms:
     ids=repr,
 )
 def test_terms_at_the_edges_of_the_rules_are_accepted(changes: dict[str, Any]) -> None:
-    dataclasses.replace(TERMS, **changes)
+    terms = dataclasses.replace(TERMS, **changes)
+    assert {key: getattr(terms, key) for key in changes} == changes
 
 
 @pytest.mark.parametrize("name", ["", "   ", "x" * 201])

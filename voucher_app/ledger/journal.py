@@ -31,7 +31,6 @@ from sqlalchemy import (
     BigInteger,
     Connection,
     Insert,
-    Table,
     TextClause,
     bindparam,
     insert,
@@ -63,7 +62,11 @@ from voucher_app.domain.errors import (
 from voucher_app.domain.money import format_yuan
 from voucher_app.ledger.document import EntryRecord, MalformedEntry, check_refs
 from voucher_app.ledger.tables import JournalEntry, JournalPosting, LedgerAccount, LogQueue
-from voucher_app.persistence.database import insert_ignoring_duplicates, insert_or_ignore
+from voucher_app.persistence.database import (
+    insert_ignoring_duplicates,
+    insert_or_ignore,
+    table_of,
+)
 
 MAX_IDEMPOTENCY_KEY = 200
 IN_LIST_CHUNK = 1000  # names per IN (…) list: well under SQLite's and PostgreSQL's limits
@@ -428,12 +431,7 @@ def _holding_rows(amounts: Mapping[str, int]) -> list[dict[str, object]]:
     return rows
 
 
-def _table(model: type) -> Table:
-    table: Table = model.__table__  # type: ignore[attr-defined]
-    return table
-
-
-_accounts = _table(LedgerAccount)
+_accounts = table_of(LedgerAccount)
 _APPLY = (
     update(_accounts)
     .where(
@@ -452,11 +450,11 @@ _APPLY_MANY = (  # the same without RETURNING, which an executemany UPDATE canno
     .values(balance_fen=_accounts.c.balance_fen + bindparam("amount"))
 )
 _BALANCE = select(_accounts.c.balance_fen).where(_accounts.c.name == bindparam("account"))
-_INSERT_ENTRY = insert(_table(JournalEntry)).returning(_table(JournalEntry).c.id)
-_entries = _table(JournalEntry)
+_INSERT_ENTRY = insert(table_of(JournalEntry)).returning(table_of(JournalEntry).c.id)
+_entries = table_of(JournalEntry)
 _INSERT_ENTRY_PLAIN = insert(_entries)
-_INSERT_QUEUE = insert(_table(LogQueue))
-_INSERT_POSTING_BY_NAME = insert(_table(JournalPosting)).from_select(
+_INSERT_QUEUE = insert(table_of(LogQueue))
+_INSERT_POSTING_BY_NAME = insert(table_of(JournalPosting)).from_select(
     ["entry_id", "account_id", "amount_fen"],
     select(
         select(_entries.c.id).where(_entries.c.public_id == bindparam("entry")).scalar_subquery(),
@@ -464,7 +462,7 @@ _INSERT_POSTING_BY_NAME = insert(_table(JournalPosting)).from_select(
         bindparam("amount", type_=BigInteger),
     ),
 )
-_QUEUE_BY_PUBLIC_ID = insert(_table(LogQueue)).from_select(
+_QUEUE_BY_PUBLIC_ID = insert(table_of(LogQueue)).from_select(
     ["entry_id"], select(_entries.c.id).where(_entries.c.public_id == bindparam("entry"))
 )
 

@@ -174,6 +174,12 @@ def in_chunks(values: Sequence[T]) -> Iterator[Sequence[T]]:
         yield values[start : start + IN_LIST_CHUNK]
 
 
+def table_of(model: type[Any]) -> Table:
+    """A declarative model's table, for the Core statements the hot paths build once."""
+    table: Table = model.__table__
+    return table
+
+
 def insert_rows(connection: Connection, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
     """Insert many rows, each with the same keys (columns of `table`).
 

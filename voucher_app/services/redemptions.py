@@ -26,7 +26,6 @@ from sqlalchemy import (
     Label,
     RowMapping,
     Select,
-    Table,
     bindparam,
     insert,
     inspect,
@@ -56,6 +55,7 @@ from voucher_app.domain.reasons import require_reason
 from voucher_app.domain.redemptions import HOLDING, USED, Step, next_status, subsidy_fen
 from voucher_app.domain.voucher_code import normalise_human_code
 from voucher_app.ledger.unit_of_work import UnitOfWork
+from voucher_app.persistence.database import table_of
 from voucher_app.persistence.models import (
     Base,
     Center,
@@ -151,15 +151,10 @@ def _context_of(row: RowMapping) -> _Context:
 # writes itself (`_SET_STATUS`, `_CLOSE_VOUCHER`); resubmitting, a rare path, keeps the ORM.
 
 
-def _table(model: type[Base]) -> Table:
-    table: Table = model.__table__  # type: ignore[assignment]  # a declarative model's
-    return table
-
-
 def _labelled(model: type[Base]) -> list[Label[Any]]:
     """The model's columns, each labelled with its table's name so that joined rows keep apart
     the columns two tables share (`id`, `public_id`, `status`)."""
-    table = _table(model)
+    table = table_of(model)
     return [column.label(f"{table.name}_{column.key}") for column in table.c]
 
 
@@ -168,7 +163,7 @@ M = TypeVar("M", bound=Base)
 
 def _loaded(model: type[M], row: RowMapping) -> M:
     """A transient `model` object holding its columns of a row read with `_labelled`."""
-    table = _table(model)
+    table = table_of(model)
     mapper = inspect(model)
     if not mapper.configured:
         configure_mappers()
@@ -180,8 +175,8 @@ def _loaded(model: type[M], row: RowMapping) -> M:
     return instance
 
 
-_redemptions, _vouchers, _programmes = _table(Redemption), _table(Voucher), _table(Programme)
-_providers, _smes = _table(Provider), _table(Sme)
+_redemptions, _vouchers, _programmes = table_of(Redemption), table_of(Voucher), table_of(Programme)
+_providers, _smes = table_of(Provider), table_of(Sme)
 
 
 def _with_context(query: Select[Any]) -> Select[Any]:
@@ -216,7 +211,7 @@ _SHOWN_VOUCHER = (
 )
 _PROVIDER = select(*_labelled(Provider)).where(_providers.c.public_id == bindparam("public_id"))
 _INSERT_REDEMPTION = insert(_redemptions).returning(_redemptions.c.id)
-_INSERT_EVENT = insert(_table(RedemptionEvent))
+_INSERT_EVENT = insert(table_of(RedemptionEvent))
 _SET_STATUS = (
     update(_redemptions)
     .where(_redemptions.c.id == bindparam("row_id"))
