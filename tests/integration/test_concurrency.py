@@ -180,7 +180,7 @@ def test_sequencing_while_writers_commit_keeps_the_log_a_valid_replay(
         results = run_together(database, uow, spend_and_return)
         writers_done.set()
         sequenced = sum(future.result() for future in running)
-    assert all(isinstance(r, int) for r in results)
+    assert all(isinstance(r, int) for r in results), [r for r in results if not isinstance(r, int)]
     posted = sum(r for r in results if isinstance(r, int))
     assert posted > THREADS  # the writers really interleaved on the same accounts
     assert sequenced == posted + 1  # and the funding entry: nothing lost, nothing twice

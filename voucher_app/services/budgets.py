@@ -60,12 +60,20 @@ def returned(center: str, programme: Programme, voucher_id: uuid.UUID, amount_fe
     return Posting(accounts.available(center, str(programme.public_id), shard).name, amount_fen)
 
 
-def withdraw(uow: UnitOfWork, center: str, programme: Programme, amount_fen: int) -> list[Posting]:
-    """The postings that take `amount_fen` out of the center's budget. The shards stay locked
-    until the transaction ends, so the postings still hold when they are posted;
-    `InsufficientFunds` naming the center's budget and its total if they hold less."""
+def withdraw(
+    uow: UnitOfWork, center: str, programme: Programme, amount_fen: int, *, towards: str
+) -> list[Posting]:
+    """The postings that take `amount_fen` out of the center's budget on its way to center
+    `towards`; `InsufficientFunds` naming the center's budget and its total if it holds less.
+
+    The shards of both centers are locked in one read, in name order (the order in which the
+    journal takes accounts), and stay locked until the transaction ends, so the postings still
+    hold when posted. Locking only the giving center's first let a move and its reverse (an
+    allocation and a clawback between the same two centers) each hold one center and wait for
+    the other: a deadlock."""
     held = shard_accounts(center, programme)
-    balances = _balances(uow, held, lock=True)
+    locked = uow.journal.balances([*held, *shard_accounts(towards, programme)], lock=True)
+    balances = [locked[account.name] for account in held]
     taken = shards.draw(balances, amount_fen)
     if taken is None:
         raise InsufficientFunds(

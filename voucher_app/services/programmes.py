@@ -191,7 +191,7 @@ def _move_between_parent_and_child(
     posted = uow.journal.post(
         EntryKind.ALLOCATE,
         [
-            *budgets.withdraw(uow, source.code, programme, move.amount_fen),
+            *budgets.withdraw(uow, source.code, programme, move.amount_fen, towards=target.code),
             *budgets.deposit(target.code, programme, move.amount_fen),
         ],
         {"programme": pid},
