@@ -25,13 +25,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
+from typing import Any
 
 from psycopg.errors import UniqueViolation
 from sqlalchemy import (
     BigInteger,
     Connection,
     Insert,
-    TextClause,
     bindparam,
     insert,
     select,
@@ -67,6 +67,7 @@ from voucher_app.persistence.database import (
     insert_or_ignore,
     table_of,
 )
+from voucher_app.persistence.prepared import Prepared
 
 MAX_IDEMPOTENCY_KEY = 200
 IN_LIST_CHUNK = 1000  # names per IN (…) list: well under SQLite's and PostgreSQL's limits
@@ -110,7 +111,7 @@ class Journal:
         )
 
     def balance(self, account: Account) -> int:
-        balance = self.session.connection().execute(_BALANCE, {"account": account.name}).scalar()
+        balance = _BALANCE.run(self.session.connection(), {"account": account.name}).scalar()
         return balance or 0
 
     def balances(self, accounts: Sequence[Account], *, lock: bool = False) -> dict[str, int]:
@@ -164,8 +165,8 @@ class Journal:
         now = self.clock.now()
         entry_id = uuid.uuid4()
         try:
-            row_id = connection.execute(
-                _INSERT_ENTRY,
+            row_id = _INSERT_ENTRY.run(
+                connection,
                 _entry_row(
                     entry_id,
                     kind,
@@ -185,8 +186,8 @@ class Journal:
         for number, posting in enumerate(ordered):
             params[f"account_{number}"] = account_ids[posting.account]
             params[f"amount_{number}"] = posting.amount_fen
-        connection.execute(_insert_postings(len(ordered)), params)
-        connection.execute(_INSERT_QUEUE, {"entry_id": row_id})
+        _insert_postings(len(ordered)).run(connection, params)
+        _INSERT_QUEUE.run(connection, {"entry_id": row_id})
         self.posted = True
         return PostedEntry(
             entry_id, kind, now, ordered, refs, reverses.public_id if reverses else None
@@ -281,7 +282,7 @@ class Journal:
                 entry.refs,
                 reverses_id=self._row_id(entry.reverses) if entry.reverses else None,
             )
-            row_ids.append(connection.execute(_INSERT_ENTRY, row).scalar_one())
+            row_ids.append(_INSERT_ENTRY.run(connection, row).scalar_one())
         connection.execute(
             _INSERT_POSTING_BY_NAME,
             [
@@ -372,17 +373,17 @@ class Journal:
         (funding accounts excepted: a programme opens its own, with its floor).
         """
         params = {"account": account, "amount": amount_fen}
-        account_id = connection.execute(_APPLY, params).scalar()
+        account_id = _APPLY.run(connection, params).scalar()
         if account_id is not None:
             return int(account_id)
         if amount_fen > 0:
             opened = self._open_holding(connection, {account: amount_fen})
             if opened:
                 return opened[account]
-            account_id = connection.execute(_APPLY, params).scalar()  # opened concurrently
+            account_id = _APPLY.run(connection, params).scalar()  # opened concurrently
             if account_id is not None:
                 return int(account_id)
-        balance = connection.execute(_BALANCE, {"account": account}).scalar()
+        balance = _BALANCE.run(connection, {"account": account}).scalar()
         raise InsufficientFunds(
             f"{account} holds {format_yuan(balance or 0)}, cannot take {format_yuan(-amount_fen)}",
             account=account,
@@ -411,10 +412,12 @@ class Journal:
         amount; return the ids of the accounts opened. No funding account is opened here."""
         rows = _holding_rows(amounts)
         if connection.dialect.name == "postgresql":  # one short statement, whatever the count
-            opened = connection.execute(
-                _OPEN_FROM_ARRAYS,
+            opened: Iterable[Any] = _OPEN_FROM_ARRAYS.run(
+                connection,
                 {key: [row[key] for row in rows] for key in ("name", "kind", "balance_fen")},
             )
+        elif len(rows) == 1:  # a post's new account (a voucher's, a provider's)
+            opened = _open_account(connection.dialect.name).run(connection, rows[0])
         else:
             opened = connection.execute(_open_accounts(connection.dialect.name), rows)
         return {name: account_id for account_id, name in opened}
@@ -432,7 +435,7 @@ def _holding_rows(amounts: Mapping[str, int]) -> list[dict[str, object]]:
 
 
 _accounts = table_of(LedgerAccount)
-_APPLY = (
+_APPLY = Prepared(
     update(_accounts)
     .where(
         _accounts.c.name == bindparam("account"),
@@ -449,11 +452,11 @@ _APPLY_MANY = (  # the same without RETURNING, which an executemany UPDATE canno
     )
     .values(balance_fen=_accounts.c.balance_fen + bindparam("amount"))
 )
-_BALANCE = select(_accounts.c.balance_fen).where(_accounts.c.name == bindparam("account"))
-_INSERT_ENTRY = insert(table_of(JournalEntry)).returning(table_of(JournalEntry).c.id)
+_BALANCE = Prepared(select(_accounts.c.balance_fen).where(_accounts.c.name == bindparam("account")))
+_INSERT_ENTRY = Prepared(insert(table_of(JournalEntry)).returning(table_of(JournalEntry).c.id))
 _entries = table_of(JournalEntry)
 _INSERT_ENTRY_PLAIN = insert(_entries)
-_INSERT_QUEUE = insert(table_of(LogQueue))
+_INSERT_QUEUE = Prepared(insert(table_of(LogQueue)))
 _INSERT_POSTING_BY_NAME = insert(table_of(JournalPosting)).from_select(
     ["entry_id", "account_id", "amount_fen"],
     select(
@@ -468,12 +471,14 @@ _QUEUE_BY_PUBLIC_ID = insert(table_of(LogQueue)).from_select(
 
 
 #: The accounts' rows as one array per column, in name order (as every path locks them).
-_OPEN_FROM_ARRAYS = text(
-    "INSERT INTO ledger_accounts (name, kind, balance_fen, floor_fen) "
-    "SELECT name, kind, balance_fen, 0 FROM unnest("
-    "CAST(:name AS VARCHAR[]), CAST(:kind AS VARCHAR[]), CAST(:balance_fen AS BIGINT[])"
-    ") WITH ORDINALITY AS opening (name, kind, balance_fen, position) ORDER BY position "
-    "ON CONFLICT (name) DO NOTHING RETURNING id, name"
+_OPEN_FROM_ARRAYS = Prepared(
+    text(
+        "INSERT INTO ledger_accounts (name, kind, balance_fen, floor_fen) "
+        "SELECT name, kind, balance_fen, 0 FROM unnest("
+        "CAST(:name AS VARCHAR[]), CAST(:kind AS VARCHAR[]), CAST(:balance_fen AS BIGINT[])"
+        ") WITH ORDINALITY AS opening (name, kind, balance_fen, position) ORDER BY position "
+        "ON CONFLICT (name) DO NOTHING RETURNING id, name"
+    )
 )
 
 
@@ -483,6 +488,12 @@ def _open_accounts(dialect: str) -> Insert:
     return insert_or_ignore(dialect, _accounts, ("name",)).returning(
         _accounts.c.id, _accounts.c.name
     )
+
+
+@lru_cache(maxsize=2)
+def _open_account(dialect: str) -> Prepared:
+    """`_open_accounts` for one account, run at the driver."""
+    return Prepared(_open_accounts(dialect))
 
 
 def _insert_set(
@@ -599,14 +610,16 @@ def _entry_row(
 
 
 @lru_cache(maxsize=16)
-def _insert_postings(count: int) -> TextClause:
+def _insert_postings(count: int) -> Prepared:
     """One multi-row INSERT for an entry's `count` postings: one round trip, compiled once.
 
     Plain SQL: the values are integers, and SQLAlchemy does not cache the compiled form of a
     multi-row `insert().values([...])`.
     """
     rows = ", ".join(f"(:entry_id, :account_{n}, :amount_{n})" for n in range(count))
-    return text(f"INSERT INTO journal_postings (entry_id, account_id, amount_fen) VALUES {rows}")
+    return Prepared(
+        text(f"INSERT INTO journal_postings (entry_id, account_id, amount_fen) VALUES {rows}")
+    )
 
 
 def _request_digest(

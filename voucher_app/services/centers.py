@@ -14,6 +14,7 @@ from voucher_app.domain.centers import CenterLevel, CenterSpec, parse_center_row
 from voucher_app.domain.errors import InvalidCenterData
 from voucher_app.ledger.unit_of_work import UnitOfWork
 from voucher_app.persistence.models import Center
+from voucher_app.persistence.prepared import Prepared
 from voucher_app.persistence.uow import read_only, transaction
 
 
@@ -116,7 +117,8 @@ def subtree_ids(session: Session, root_id: int) -> set[int]:
 def is_within(session: Session, center_id: int, root_id: int) -> bool:
     """Whether `root_id` is the center or one of its ancestors (a recursive walk up a few
     levels: every claim asks this)."""
-    return session.scalar(_ANCESTOR, {"center": center_id, "root": root_id}) is not None
+    found = _ANCESTOR.run(session.connection(), {"center": center_id, "root": root_id})
+    return found.first() is not None
 
 
 # Built once: both run on every claim, and a prebuilt statement skips SQLAlchemy's per-call
@@ -133,7 +135,7 @@ _up = (
 _up = _up.union_all(
     select(_centers.c.id, _centers.c.parent_id).where(_centers.c.id == _up.c.parent_id)
 )
-_ANCESTOR = select(_up.c.id).where(_up.c.id == bindparam("root"))
+_ANCESTOR = Prepared(select(_up.c.id).where(_up.c.id == bindparam("root")))
 
 
 def _center_view(center: Center, parent_code: str | None) -> CenterView:

@@ -12,14 +12,15 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import Table, bindparam, insert, literal, select
+from sqlalchemy import bindparam, insert, literal, select
 
 from voucher_app.domain.spend import MEASURE, SIGN, local_month
 from voucher_app.ledger.journal import PostedEntry
 from voucher_app.ledger.tables import JournalEntry
 from voucher_app.ledger.unit_of_work import UnitOfWork
-from voucher_app.persistence.database import among, in_chunks, insert_rows
+from voucher_app.persistence.database import among, in_chunks, insert_rows, table_of
 from voucher_app.persistence.models import SpendFact
+from voucher_app.persistence.prepared import Prepared
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,16 +37,18 @@ class Attribution:
 _ENTRY_ROW = (
     select(JournalEntry.id).where(JournalEntry.public_id == bindparam("entry")).scalar_subquery()
 )
-_FACTS: Table = SpendFact.__table__  # type: ignore[assignment]  # a declarative model's
-_INSERT_FACT = insert(SpendFact).values(
-    entry_id=_ENTRY_ROW,
-    center_id=bindparam("center_id"),
-    programme_id=bindparam("programme_id"),
-    provider_id=bindparam("provider_id"),
-    category=bindparam("category"),
-    month=bindparam("month"),
-    measure=bindparam("measure"),
-    amount_fen=bindparam("amount_fen"),
+_FACTS = table_of(SpendFact)
+_INSERT_FACT = Prepared(
+    insert(_FACTS).values(
+        entry_id=_ENTRY_ROW,
+        center_id=bindparam("center_id"),
+        programme_id=bindparam("programme_id"),
+        provider_id=bindparam("provider_id"),
+        category=bindparam("category"),
+        month=bindparam("month"),
+        measure=bindparam("measure"),
+        amount_fen=bindparam("amount_fen"),
+    )
 )
 
 
@@ -74,7 +77,7 @@ def record(
     `direction=-1` takes it off instead (the giving side of an allocation)."""
     if not posted.replayed:  # a replay's facts were recorded with the first post
         fact = _fact(posted, attribution, direction)
-        uow.session.connection().execute(_INSERT_FACT, {"entry": posted.id, **fact})
+        _INSERT_FACT.run(uow.session.connection(), {"entry": posted.id, **fact})
 
 
 def record_all(uow: UnitOfWork, moves: Iterable[tuple[PostedEntry, Attribution, int]]) -> None:

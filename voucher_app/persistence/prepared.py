@@ -1,0 +1,209 @@
+"""Prebuilt statements run straight on the database driver: the hot paths' statements.
+
+`Connection.execute` of a compiled, cached Core statement still costs 40 to 60 µs of Python per
+call (an execution context, statement events, a result object) — ten times what SQLite takes to
+run a claim's or a ledger post's statement, and on PostgreSQL a large share of each round trip.
+The paths every request takes (a ledger post, a claim, a redemption's steps) run a fixed set of
+statements whose text never depends on their values; a `Prepared` statement is compiled once per
+dialect and set of value names, and running it does only what SQLAlchemy would do to its values
+and results — the same bind and result processors of the column types — around the driver's
+own `cursor.execute`, on the connection of the transaction in progress.
+
+What the callers keep: driver errors are raised as SQLAlchemy's (`IntegrityError`,
+`OperationalError`, …), and a connection the server dropped is invalidated, so the unit of
+work's retry sees what it saw before. What they give up: statement events
+(`before_cursor_execute`) and echo logging do not see these statements. Statements whose text
+depends on the values (expanding `IN` lists, literal-execute values) and inserts that leave a
+column with a Python-side default to SQLAlchemy are refused when compiled.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.engine import Connection, Dialect
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.sql import ColumnElement
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.dml import UpdateBase
+from sqlalchemy.sql.expression import ClauseElement, Select
+
+Processor = Callable[[Any], Any]
+
+
+class NotPreparable(ValueError):
+    """A statement whose text or values SQLAlchemy completes at execution time."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Bind:
+    key: str  # the name the caller gives the value by
+    name: str  # the name in the statement's text
+    processor: Processor | None
+    default: Any
+    required: bool
+
+
+@dataclass(frozen=True, slots=True)
+class _Compiled:
+    sql: str
+    binds: tuple[_Bind, ...]  # in the statement's order when the driver's style is positional
+    positional: bool
+    columns: tuple[str, ...]
+    results: tuple[Processor | None, ...]
+
+
+class Rows:
+    """A statement's rows (read at once, each value converted) and the rows it changed."""
+
+    __slots__ = ("columns", "rowcount", "rows")
+
+    def __init__(self, columns: tuple[str, ...], rows: list[tuple[Any, ...]], rowcount: int):
+        self.columns = columns
+        self.rows = rows
+        self.rowcount = rowcount
+
+    def __iter__(self) -> Iterator[tuple[Any, ...]]:
+        return iter(self.rows)
+
+    def first(self) -> tuple[Any, ...] | None:
+        return self.rows[0] if self.rows else None
+
+    def scalar(self) -> Any:
+        """The first column of the first row, or None without a row."""
+        return self.rows[0][0] if self.rows else None
+
+    def scalar_one(self) -> Any:
+        """The first column of the only row; `LookupError` without exactly one."""
+        if len(self.rows) != 1:
+            raise LookupError(f"expected one row, the statement returned {len(self.rows)}")
+        return self.rows[0][0]
+
+    def mapping(self) -> dict[str, Any] | None:
+        """The first row by column name, or None without a row."""
+        return dict(zip(self.columns, self.rows[0], strict=True)) if self.rows else None
+
+
+class Prepared:
+    """A Core statement, compiled once per dialect and set of value names, run on the driver."""
+
+    __slots__ = ("_compiled", "statement")
+
+    def __init__(self, statement: ClauseElement) -> None:
+        self.statement = statement
+        self._compiled: dict[tuple[str, frozenset[str]], _Compiled] = {}
+
+    def run(self, connection: Connection, values: Mapping[str, Any] | None = None) -> Rows:
+        """Run the statement in `connection`'s transaction with `values` (by bind or column
+        name); return its rows."""
+        values = values or {}
+        compiled = self.compiled(connection.dialect, values.keys())
+        parameters = _parameters(compiled, values)
+        if not connection.in_transaction():
+            connection.begin()  # as `Connection.execute` begins one: the statement joins it
+        cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        try:
+            cursor.execute(compiled.sql, parameters)
+            fetched = cursor.fetchall() if cursor.description is not None else []
+        except connection.dialect.loaded_dbapi.Error as error:
+            raise _translated(connection, error, compiled.sql, parameters) from error
+        finally:
+            cursor.close()
+        results = compiled.results
+        if any(results):
+            fetched = [_converted(row, results) for row in fetched]
+        return Rows(compiled.columns, fetched, cursor.rowcount)
+
+    def compiled(self, dialect: Dialect, names: Iterable[str]) -> _Compiled:
+        """The statement's text and value handling for `dialect` and these value names."""
+        key = (dialect.name, frozenset(names))
+        found = self._compiled.get(key)
+        if found is None:
+            found = self._compiled[key] = _compile(self.statement, dialect, key[1])
+        return found
+
+
+def _compile(statement: ClauseElement, dialect: Dialect, names: frozenset[str]) -> _Compiled:
+    column_keys = sorted(names) if isinstance(statement, UpdateBase) else None
+    compiled = statement.compile(dialect=dialect, column_keys=column_keys)
+    assert isinstance(compiled, SQLCompiler)
+    if compiled.literal_execute_params or compiled.post_compile_params:
+        raise NotPreparable("the statement's text depends on its values (an expanding IN list?)")
+    if compiled.insert_prefetch or compiled.update_prefetch:
+        missing = [c.key for c in [*compiled.insert_prefetch, *compiled.update_prefetch]]
+        raise NotPreparable(f"give the values SQLAlchemy would compute: {', '.join(missing)}")
+    escaped: Mapping[str, str] = compiled.escaped_bind_names or {}
+    by_name = {
+        name: _Bind(
+            key=bind.key,
+            name=escaped.get(name, name),
+            processor=bind.type.dialect_impl(dialect).bind_processor(dialect),
+            default=None if bind.callable else bind.value,
+            required=bool(bind.required),
+        )
+        for name, bind in compiled.binds.items()
+    }
+    if compiled.positional:
+        binds = tuple(by_name[name] for name in compiled.positiontup or ())
+    else:
+        binds = tuple(by_name.values())
+    columns = _result_columns(statement)
+    return _Compiled(
+        sql=compiled.string,
+        binds=binds,
+        positional=bool(compiled.positional),
+        columns=tuple(column.key or "" for column in columns),
+        results=tuple(
+            column.type.dialect_impl(dialect).result_processor(dialect, None) for column in columns
+        ),
+    )
+
+
+def _result_columns(statement: ClauseElement) -> Sequence[ColumnElement[Any]]:
+    if isinstance(statement, Select):
+        return list(statement.selected_columns)
+    if isinstance(statement, UpdateBase):
+        return list(statement.exported_columns)
+    return []
+
+
+def _parameters(compiled: _Compiled, values: Mapping[str, Any]) -> Any:
+    converted: list[Any] = []
+    for bind in compiled.binds:
+        if bind.key in values:
+            value = values[bind.key]
+        elif bind.required:
+            raise NotPreparable(f"no value for {bind.key!r}")
+        else:
+            value = bind.default
+        converted.append(value if bind.processor is None else bind.processor(value))
+    if compiled.positional:
+        return tuple(converted)
+    return {bind.name: value for bind, value in zip(compiled.binds, converted, strict=True)}
+
+
+def _converted(row: Sequence[Any], results: tuple[Processor | None, ...]) -> tuple[Any, ...]:
+    return tuple(
+        value if process is None else process(value)
+        for value, process in zip(row, results, strict=True)
+    )
+
+
+def _translated(connection: Connection, error: Any, sql: str, parameters: Any) -> DBAPIError:
+    """The driver's error as SQLAlchemy raises it, the connection invalidated if it was lost."""
+    dialect = connection.dialect
+    lost = dialect.is_disconnect(error, connection.connection.dbapi_connection, None)
+    if lost:
+        connection.invalidate(error)
+    translated = DBAPIError.instance(
+        sql,
+        parameters,
+        error,
+        dialect.loaded_dbapi.Error,
+        connection_invalidated=lost,
+        dialect=dialect,
+    )
+    assert isinstance(translated, DBAPIError)  # a driver's error is always one
+    return translated
