@@ -17,23 +17,21 @@ from __future__ import annotations
 import hashlib
 import secrets
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy import (
-    Label,
-    RowMapping,
     Select,
     bindparam,
     insert,
-    inspect,
+    or_,
     select,
     update,
 )
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import configure_mappers
 
 from voucher_app.domain import accounts
 from voucher_app.domain.accounts import AccountKind
@@ -57,7 +55,6 @@ from voucher_app.domain.voucher_code import normalise_human_code
 from voucher_app.ledger.unit_of_work import UnitOfWork
 from voucher_app.persistence.database import table_of
 from voucher_app.persistence.models import (
-    Base,
     Center,
     Product,
     Programme,
@@ -68,7 +65,9 @@ from voucher_app.persistence.models import (
     Voucher,
     VoucherPasscode,
 )
+from voucher_app.persistence.prepared import Prepared
 from voucher_app.persistence.repositories import PROVIDERS, REDEMPTIONS, unknown_voucher
+from voucher_app.persistence.transient import labelled, loaded
 from voucher_app.persistence.uow import read_only, transaction
 from voucher_app.services import budgets, notifications, spend_facts
 from voucher_app.services import evidence as evidence_files
@@ -135,44 +134,22 @@ class _Context:
 
 
 def _context(uow: UnitOfWork, redemption: Redemption) -> _Context:
-    row = uow.session.connection().execute(
-        _CONTEXT, {"voucher_id": redemption.voucher_id, "provider_id": redemption.provider_id}
-    )
-    return _context_of(row.mappings().one())
+    row = _CONTEXT.run(
+        uow.session.connection(),
+        {"voucher_id": redemption.voucher_id, "provider_id": redemption.provider_id},
+    ).mapping()
+    assert row is not None  # a redemption's voucher and provider are there: foreign keys
+    return _context_of(row)
 
 
-def _context_of(row: RowMapping) -> _Context:
-    return _Context(_loaded(Voucher, row), _loaded(Programme, row), row["provider_public_id"])
+def _context_of(row: Mapping[str, Any]) -> _Context:
+    return _Context(loaded(Voucher, row), loaded(Programme, row), row["provider_public_id"])
 
 
-# The hot path's reads and writes are Core statements built once (SQLAlchemy caches their
-# compiled form) on the session's connection, and the rows they read become transient model
+# The hot path's reads and writes are Core statements built once and run at the driver on the
+# session's connection (`persistence.prepared`), and the rows they read become transient model
 # objects: no ORM loading, no identity map, no unit-of-work flush. What a step changes it
 # writes itself (`_SET_STATUS`, `_CLOSE_VOUCHER`); resubmitting, a rare path, keeps the ORM.
-
-
-def _labelled(model: type[Base]) -> list[Label[Any]]:
-    """The model's columns, each labelled with its table's name so that joined rows keep apart
-    the columns two tables share (`id`, `public_id`, `status`)."""
-    table = table_of(model)
-    return [column.label(f"{table.name}_{column.key}") for column in table.c]
-
-
-M = TypeVar("M", bound=Base)
-
-
-def _loaded(model: type[M], row: RowMapping) -> M:
-    """A transient `model` object holding its columns of a row read with `_labelled`."""
-    table = table_of(model)
-    mapper = inspect(model)
-    if not mapper.configured:
-        configure_mappers()
-    # As the ORM loads a row: straight into the instance's dict. The constructor would set the
-    # attributes one by one through their events, several times the cost for these wide rows.
-    instance = mapper.class_manager.new_instance()
-    assert isinstance(instance, model)
-    instance.__dict__.update({column.key: row[f"{table.name}_{column.key}"] for column in table.c})
-    return instance
 
 
 _redemptions, _vouchers, _programmes = table_of(Redemption), table_of(Voucher), table_of(Programme)
@@ -182,57 +159,64 @@ _providers, _smes = table_of(Provider), table_of(Sme)
 def _with_context(query: Select[Any]) -> Select[Any]:
     """`query` joined to the voucher, its programme and the provider's public id."""
     return query.add_columns(
-        *_labelled(Voucher),
-        *_labelled(Programme),
+        *labelled(Voucher),
+        *labelled(Programme),
         _providers.c.public_id.label("provider_public_id"),
     ).join_from(_vouchers, _programmes, _programmes.c.id == _vouchers.c.programme_id)
 
 
-_CONTEXT = (
+_CONTEXT = Prepared(
     _with_context(select())
     .join(_providers, _providers.c.id == bindparam("provider_id"))
     .where(_vouchers.c.id == bindparam("voucher_id"))
 )
 #: A step's one read: the redemption, locked (only it), with everything `_Context` holds.
-_STEP = (
-    _with_context(select(*_labelled(Redemption)))
+_STEP = Prepared(
+    _with_context(select(*labelled(Redemption)))
     .join(_redemptions, _redemptions.c.voucher_id == _vouchers.c.id)
     .join(_providers, _providers.c.id == _redemptions.c.provider_id)
     .where(_redemptions.c.public_id == bindparam("public_id"))
     .with_for_update(of=_redemptions)
 )
 #: A submission's read of the voucher shown, locked (only it), its programme and SME's code.
-_SHOWN_VOUCHER = (
-    select(*_labelled(Voucher), *_labelled(Programme), _smes.c.uscc.label("sme_uscc"))
+_SHOWN_VOUCHER = Prepared(
+    select(*labelled(Voucher), *labelled(Programme), _smes.c.uscc.label("sme_uscc"))
     .join(_programmes, _programmes.c.id == _vouchers.c.programme_id)
     .join(_smes, _smes.c.id == _vouchers.c.sme_id)
     .where(_vouchers.c.human_code == bindparam("code"))
     .with_for_update(of=_vouchers)
 )
-_PROVIDER = select(*_labelled(Provider)).where(_providers.c.public_id == bindparam("public_id"))
-_INSERT_REDEMPTION = insert(_redemptions).returning(_redemptions.c.id)
-_INSERT_EVENT = insert(table_of(RedemptionEvent))
-_SET_STATUS = (
+_PROVIDER = Prepared(
+    select(*labelled(Provider)).where(_providers.c.public_id == bindparam("public_id"))
+)
+_INSERT_REDEMPTION = Prepared(insert(_redemptions).returning(_redemptions.c.id))
+_INSERT_EVENT = Prepared(insert(table_of(RedemptionEvent)))
+_SET_STATUS = Prepared(
     update(_redemptions)
     .where(_redemptions.c.id == bindparam("row_id"))
     .values(status=bindparam("status"), status_reason=bindparam("reason"))
 )
-_CLOSE_VOUCHER = (
+_CLOSE_VOUCHER = Prepared(
     update(_vouchers)
     .where(_vouchers.c.id == bindparam("row_id"))
     .values(status=bindparam("status"), closed_at=bindparam("closed_at"))
 )
-_OPEN_REDEMPTION = select(_redemptions.c.public_id).where(
-    _redemptions.c.voucher_id == bindparam("voucher_id"),
-    _redemptions.c.status.in_(USED),
-    _redemptions.c.id != bindparam("own"),
+_OPEN_REDEMPTION = Prepared(
+    select(_redemptions.c.public_id).where(
+        _redemptions.c.voucher_id == bindparam("voucher_id"),
+        # Not `in_`: its list is expanded when run, and this statement's text is fixed.
+        or_(*(_redemptions.c.status == status for status in sorted(USED))),
+        _redemptions.c.id != bindparam("own"),
+    )
 )
-_INVOICE_USED = select(_redemptions.c.public_id).where(
-    _redemptions.c.provider_id == bindparam("provider_id"),
-    _redemptions.c.invoice_number == bindparam("invoice"),
-    _redemptions.c.id != bindparam("own"),
+_INVOICE_USED = Prepared(
+    select(_redemptions.c.public_id).where(
+        _redemptions.c.provider_id == bindparam("provider_id"),
+        _redemptions.c.invoice_number == bindparam("invoice"),
+        _redemptions.c.id != bindparam("own"),
+    )
 )
-_SME_USCC = select(_smes.c.uscc).where(_smes.c.id == bindparam("sme_id"))
+_SME_USCC = Prepared(select(_smes.c.uscc).where(_smes.c.id == bindparam("sme_id")))
 
 
 # --- one-time passcodes -----------------------------------------------------------------------
@@ -308,10 +292,10 @@ def submit_redemption(
     with its evidence files (`services.evidence`): their digests go into the submission's event
     and the `redeem` entry's refs."""
     connection = uow.session.connection()
-    found = connection.execute(_PROVIDER, {"public_id": provider_id}).mappings().first()
+    found = _PROVIDER.run(connection, {"public_id": provider_id}).mapping()
     if found is None:
         raise PROVIDERS.missing(provider_id)
-    provider = _loaded(Provider, found)
+    provider = loaded(Provider, found)
     require_approved(provider)
     voucher, programme, uscc = _proven_voucher(uow, proof, public_keys)
     redemption = Redemption(
@@ -325,7 +309,7 @@ def submit_redemption(
     row = {column.key: getattr(redemption, column.key) for column in _redemptions.c}
     del row["id"]
     try:
-        redemption.id = connection.execute(_INSERT_REDEMPTION, row).scalar_one()
+        redemption.id = _INSERT_REDEMPTION.run(connection, row).scalar_one()
     except IntegrityError as exc:  # a twin with the same invoice got there first
         raise ConcurrentRequest("a concurrent request submitted this redemption") from exc
     _submitted(uow, redemption, context, actor, evidence, step=None)
@@ -362,10 +346,10 @@ def _proven_voucher(
 
 
 def _shown_voucher(uow: UnitOfWork, code: str) -> tuple[Voucher, Programme, str] | None:
-    row = uow.session.connection().execute(_SHOWN_VOUCHER, {"code": code}).mappings().first()
+    row = _SHOWN_VOUCHER.run(uow.session.connection(), {"code": code}).mapping()
     if row is None:
         return None
-    return _loaded(Voucher, row), _loaded(Programme, row), row["sme_uscc"]
+    return loaded(Voucher, row), loaded(Programme, row), row["sme_uscc"]
 
 
 def _price(
@@ -390,8 +374,8 @@ def _price(
             status=status,
         )
     if not programme.partial_spending:
-        open_redemption = connection.execute(
-            _OPEN_REDEMPTION, {"voucher_id": voucher.id, "own": rival}
+        open_redemption = _OPEN_REDEMPTION.run(
+            connection, {"voucher_id": voucher.id, "own": rival}
         ).scalar()
         if open_redemption is not None:
             raise VoucherInUse(
@@ -409,8 +393,8 @@ def _price(
         raise InvalidInput(
             f"an invoice number has 1 to {MAX_INVOICE_NUMBER} characters", field="invoice_number"
         )
-    reused = connection.execute(
-        _INVOICE_USED, {"provider_id": provider.id, "invoice": invoice, "own": rival}
+    reused = _INVOICE_USED.run(
+        connection, {"provider_id": provider.id, "invoice": invoice, "own": rival}
     ).scalar()
     if reused is not None:
         raise InvoiceReused(
@@ -541,11 +525,10 @@ def _submitted(
 def _step(
     uow: UnitOfWork, redemption_id: uuid.UUID, step: Step, actor: Actor, *, reason: str | None
 ) -> RedemptionView:
-    found = uow.session.connection().execute(_STEP, {"public_id": redemption_id})
-    row = found.mappings().first()
+    row = _STEP.run(uow.session.connection(), {"public_id": redemption_id}).mapping()
     if row is None:
         raise REDEMPTIONS.missing(redemption_id)
-    redemption, context = _loaded(Redemption, row), _context_of(row)
+    redemption, context = loaded(Redemption, row), _context_of(row)
     now = uow.clock.now()
     status = next_status(step, redemption.status, confirm_by=redemption.confirm_by, now=now)
     voucher = context.voucher
@@ -559,13 +542,14 @@ def _step(
         if not context.programme.partial_spending:
             _release(uow, context, live_balance(uow, voucher), actor, redemption)
             voucher.status, voucher.closed_at = "exhausted", now
-            uow.session.connection().execute(
-                _CLOSE_VOUCHER, {"row_id": voucher.id, "status": "exhausted", "closed_at": now}
+            _CLOSE_VOUCHER.run(
+                uow.session.connection(),
+                {"row_id": voucher.id, "status": "exhausted", "closed_at": now},
             )
     redemption.status = status
     redemption.status_reason = reason
-    uow.session.connection().execute(
-        _SET_STATUS, {"row_id": redemption.id, "status": status, "reason": reason}
+    _SET_STATUS.run(
+        uow.session.connection(), {"row_id": redemption.id, "status": status, "reason": reason}
     )
     _record(uow, redemption, actor, reason=reason)
     return redemption_view(uow, redemption, context)
@@ -666,8 +650,8 @@ def _record(
         details["step"] = str(step)
     if evidence:
         details["evidence"] = evidence
-    uow.session.connection().execute(
-        _INSERT_EVENT,
+    _INSERT_EVENT.run(
+        uow.session.connection(),
         {
             "redemption_id": redemption.id,
             "status": redemption.status,
@@ -692,7 +676,7 @@ def _ask_sme(
     whether it is new (each submission is asked about, and reminded of, once). `uscc`: the
     SME's code, if the caller has read it."""
     if uscc is None:
-        uscc = uow.session.connection().execute(_SME_USCC, {"sme_id": voucher.sme_id}).scalar()
+        uscc = _SME_USCC.run(uow.session.connection(), {"sme_id": voucher.sme_id}).scalar()
     due = redemption.confirm_by
     kind, again, again_zh = ("remind", "Reminder: ", "提醒：") if reminder else ("confirm", "", "")
     return notifications.queue(

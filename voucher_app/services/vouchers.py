@@ -15,10 +15,11 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from sqlalchemy import Table, bindparam, insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from voucher_app.domain import accounts
@@ -47,7 +48,11 @@ from voucher_app.domain.sme import SizeClass, parse_uscc
 from voucher_app.domain.voucher_code import normalise_human_code, random_human_code
 from voucher_app.ledger.journal import NewEntry, PostedEntry
 from voucher_app.ledger.unit_of_work import UnitOfWork
-from voucher_app.persistence.database import insert_ignoring_duplicates
+from voucher_app.persistence.database import (
+    insert_ignoring_duplicates,
+    insert_or_ignore,
+    table_of,
+)
 from voucher_app.persistence.models import (
     Center,
     ClaimAllowance,
@@ -55,6 +60,9 @@ from voucher_app.persistence.models import (
     Sme,
     Voucher,
 )
+from voucher_app.persistence.prepared import Prepared
+from voucher_app.persistence.repositories import PROGRAMMES
+from voucher_app.persistence.transient import labelled, loaded
 from voucher_app.persistence.uow import read_only, transaction
 from voucher_app.services import budgets, spend_facts
 from voucher_app.services.centers import is_within, subtree_ids
@@ -164,12 +172,12 @@ def claim_voucher(
 ) -> VoucherView:
     """Issue the SME one voucher of the programme, or refuse with the reason (`ClaimRefused`).
     (Bulk issuance claims for a whole list at once: `claim_many_within`.)"""
-    programme = uow.programmes.by_public_id(programme_id)
+    programme = _claimed_programme(uow, programme_id)
     code = parse_uscc(sme_uscc)
-    found = _smes_with_homes(uow, [code])
-    if not found:
+    found = _SME_WITH_HOME.run(uow.session.connection(), {"code": code}).mapping()
+    if found is None:
         raise unknown_sme(code)
-    sme, home = found[code]
+    sme, home = loaded(Sme, found), loaded(Center, found)
     return _issue(uow, programme, sme, home, actor=actor, signer=signer)
 
 
@@ -204,7 +212,7 @@ def claim_many_within(
     if len(keys) > MAX_CLAIMS_AT_ONCE:
         raise InvalidInput(f"at most {MAX_CLAIMS_AT_ONCE} claims at once")
     session = uow.session
-    programme = uow.programmes.by_public_id(programme_id)
+    programme = _claimed_programme(uow, programme_id)
     now = uow.clock.now()
     answers: dict[str, Issued | ClaimRefused | UnknownSme] = {
         uscc: Issued(code, replayed=True)
@@ -290,6 +298,14 @@ def _claimed_with_keys(
     return found
 
 
+def _claimed_programme(uow: UnitOfWork, programme_id: uuid.UUID) -> Programme:
+    """The programme claimed from, read as a transient object: claims only read it."""
+    row = _PROGRAMME.run(uow.session.connection(), {"public_id": programme_id}).mapping()
+    if row is None:
+        raise PROGRAMMES.missing(programme_id)
+    return loaded(Programme, row)
+
+
 def _smes_with_homes(uow: UnitOfWork, usccs: list[str]) -> dict[str, tuple[Sme, Center]]:
     """The registered SMEs among these codes, each with its home center, in the given order."""
     rows = uow.session.execute(_SMES_WITH_HOMES, {"codes": usccs}).all()
@@ -297,10 +313,20 @@ def _smes_with_homes(uow: UnitOfWork, usccs: list[str]) -> dict[str, tuple[Sme, 
     return {uscc: found[uscc] for uscc in usccs if uscc in found}
 
 
-_SMES_WITH_HOMES = (  # built once: every claim runs it
+_SMES_WITH_HOMES = (  # built once: every bulk claim runs it
     select(Sme, Center)
     .join(Center, Center.id == Sme.home_center_id)
     .where(Sme.uscc.in_(bindparam("codes", expanding=True)))
+)
+# A single claim's reads, at the driver (`persistence.prepared`), as transient objects.
+_smes, _centers = table_of(Sme), table_of(Center)
+_SME_WITH_HOME = Prepared(
+    select(*labelled(Sme), *labelled(Center))
+    .join_from(_smes, _centers, _centers.c.id == _smes.c.home_center_id)
+    .where(_smes.c.uscc == bindparam("code"))
+)
+_PROGRAMME = Prepared(
+    select(*labelled(Programme)).where(table_of(Programme).c.public_id == bindparam("public_id"))
 )
 
 
@@ -340,7 +366,7 @@ def _issue(
     )
     spend_facts.record(uow, posted, spend_facts.Attribution(programme.id, home.id))
     try:
-        session.execute(insert(_vouchers), row)  # a plain insert costs less than the ORM's flush
+        _INSERT_VOUCHER.run(session.connection(), row)  # less than the ORM's flush costs
     except IntegrityError as exc:  # once in 2**50, a human code taken: a rerun draws another
         raise ConcurrentRequest("a concurrent request claimed this voucher") from exc
     return _voucher_view(
@@ -426,6 +452,8 @@ def take_allowances(uow: UnitOfWork, programme: Programme, sme_ids: list[int]) -
     return what the SMEs it did not fit had claimed already (empty when every one fitted)."""
     if not sme_ids:
         return {}
+    if len(sme_ids) == 1:
+        return _take_allowance(uow, programme, sme_ids[0])
     session = uow.session
     insert_ignoring_duplicates(
         session,
@@ -459,8 +487,9 @@ def take_allowances(uow: UnitOfWork, programme: Programme, sme_ids: list[int]) -
     )
 
 
-_allowances: Table = ClaimAllowance.__table__  # type: ignore[assignment]
-_vouchers: Table = Voucher.__table__  # type: ignore[assignment]
+_allowances = table_of(ClaimAllowance)
+_vouchers = table_of(Voucher)
+_INSERT_VOUCHER = Prepared(insert(_vouchers))
 _TAKE_ALLOWANCES = (  # built once: every claim runs it
     update(_allowances)
     .where(
@@ -471,6 +500,38 @@ _TAKE_ALLOWANCES = (  # built once: every claim runs it
     .values(claimed_fen=_allowances.c.claimed_fen + bindparam("face"))
     .returning(_allowances.c.sme_id)
 )
+_ONE_ALLOWANCE = (
+    _allowances.c.programme_id == bindparam("programme"),
+    _allowances.c.sme_id == bindparam("sme"),
+)
+_TAKE_ALLOWANCE = Prepared(
+    update(_allowances)
+    .where(*_ONE_ALLOWANCE, _allowances.c.claimed_fen + bindparam("face") <= _allowances.c.cap_fen)
+    .values(claimed_fen=_allowances.c.claimed_fen + bindparam("face"))
+    .returning(_allowances.c.sme_id)
+)
+_CLAIMED = Prepared(select(_allowances.c.claimed_fen).where(*_ONE_ALLOWANCE))
+
+
+def _take_allowance(uow: UnitOfWork, programme: Programme, sme_id: int) -> dict[int, int]:
+    """`take_allowances` for one SME (a single claim): the same statements, one SME's, run at
+    the driver."""
+    connection = uow.session.connection()
+    _open_allowance(connection.dialect.name).run(
+        connection,
+        {"sme_id": sme_id, "programme_id": programme.id, "claimed_fen": 0,
+         "cap_fen": programme.sme_cap_fen},
+    )  # fmt: skip
+    allowance = {"sme": sme_id, "programme": programme.id}
+    face = programme.voucher_face_value_fen
+    if _TAKE_ALLOWANCE.run(connection, {**allowance, "face": face}).first() is None:
+        return {sme_id: _CLAIMED.run(connection, allowance).scalar_one()}  # it did not fit
+    return {}
+
+
+@lru_cache(maxsize=2)
+def _open_allowance(dialect: str) -> Prepared:
+    return Prepared(insert_or_ignore(dialect, _allowances, ("sme_id", "programme_id")))
 
 
 def release_allowances(
