@@ -19,8 +19,9 @@ from functools import lru_cache
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import ColumnElement, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.sql.dml import ReturningUpdate
 
 from voucher_app.domain import accounts
 from voucher_app.domain.actors import Actor
@@ -490,27 +491,31 @@ def take_allowances(uow: UnitOfWork, programme: Programme, sme_ids: list[int]) -
 _allowances = table_of(ClaimAllowance)
 _vouchers = table_of(Voucher)
 _INSERT_VOUCHER = Prepared(insert(_vouchers))
-_TAKE_ALLOWANCES = (  # built once: every claim runs it
-    update(_allowances)
-    .where(
-        _allowances.c.programme_id == bindparam("programme"),
-        _allowances.c.sme_id.in_(bindparam("smes", expanding=True)),
-        _allowances.c.claimed_fen + bindparam("face") <= _allowances.c.cap_fen,
+
+
+def _taking_allowances(smes: ColumnElement[bool]) -> ReturningUpdate[tuple[int]]:
+    """The update that counts a voucher against the allowance of each SME `smes` selects, where
+    it fits, returning the SMEs it counted for: a bulk run's and a single claim's."""
+    return (
+        update(_allowances)
+        .where(
+            _allowances.c.programme_id == bindparam("programme"),
+            smes,
+            _allowances.c.claimed_fen + bindparam("face") <= _allowances.c.cap_fen,
+        )
+        .values(claimed_fen=_allowances.c.claimed_fen + bindparam("face"))
+        .returning(_allowances.c.sme_id)
     )
-    .values(claimed_fen=_allowances.c.claimed_fen + bindparam("face"))
-    .returning(_allowances.c.sme_id)
+
+
+_ONE_SME = _allowances.c.sme_id == bindparam("sme")
+_TAKE_ALLOWANCES = _taking_allowances(_allowances.c.sme_id.in_(bindparam("smes", expanding=True)))
+_TAKE_ALLOWANCE = Prepared(_taking_allowances(_ONE_SME))
+_CLAIMED = Prepared(
+    select(_allowances.c.claimed_fen).where(
+        _allowances.c.programme_id == bindparam("programme"), _ONE_SME
+    )
 )
-_ONE_ALLOWANCE = (
-    _allowances.c.programme_id == bindparam("programme"),
-    _allowances.c.sme_id == bindparam("sme"),
-)
-_TAKE_ALLOWANCE = Prepared(
-    update(_allowances)
-    .where(*_ONE_ALLOWANCE, _allowances.c.claimed_fen + bindparam("face") <= _allowances.c.cap_fen)
-    .values(claimed_fen=_allowances.c.claimed_fen + bindparam("face"))
-    .returning(_allowances.c.sme_id)
-)
-_CLAIMED = Prepared(select(_allowances.c.claimed_fen).where(*_ONE_ALLOWANCE))
 
 
 def _take_allowance(uow: UnitOfWork, programme: Programme, sme_id: int) -> dict[int, int]:
