@@ -96,6 +96,18 @@ def postgres_admin_url() -> str:
     return os.environ.get(POSTGRES_URL_ENV) or DEFAULT_POSTGRES_URL
 
 
+def bench_backends() -> list[str]:
+    """The backends to measure: BENCH_BACKENDS (comma-separated, e.g. `sqlite`), else both."""
+    chosen = os.environ.get("BENCH_BACKENDS")
+    if not chosen:
+        return list(BACKENDS)
+    names = [name.strip() for name in chosen.split(",") if name.strip()]
+    unknown = sorted(set(names) - set(BACKENDS))
+    if unknown:
+        raise SystemExit(f"BENCH_BACKENDS names unknown backends: {', '.join(unknown)}")
+    return names
+
+
 def bench_seconds(default: float = 4.0) -> float:
     """Measured wall time per configuration: BENCH_SECONDS, else `default`."""
     return float(os.environ.get("BENCH_SECONDS") or default)
@@ -470,7 +482,8 @@ def for_each_backend(
     returned; stop at the first `BookError` (reporting what was measured) and return 1."""
     rows: list[R] = []
     status = 0
-    for backend, label in LABELS.items():
+    for backend in bench_backends():
+        label = LABELS[backend]
         with ExitStack() as stack:
             try:
                 url = stack.enter_context(fresh_database(backend))
