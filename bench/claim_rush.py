@@ -15,23 +15,25 @@ migrated with the real migrations:
   claim per transaction, with a real Ed25519 voucher key, through a `UnitOfWork` without the
   after-commit sequencing hook (the sequencer runs once, at the end, as in `ledger_post.py`);
 - baseline: the same transaction with sqlite3 / psycopg 3, statement for statement what the
-  service sends (read with `echo=True`): the programme row by public id, the SME by code, its
-  home center, the recursive walk up from the home center to the programme's owner; the
-  allowance upsert (INSERT … ON CONFLICT DO NOTHING) and its conditional UPDATE … RETURNING;
-  the token signed by the same PyJWT call (`jws.sign_voucher`); the journal's writes exactly as
-  `Journal.post` sends them — UPDATE … RETURNING id per posting in account-name order, where
-  the new voucher account misses and is opened holding its amount (INSERT … ON CONFLICT DO
-  NOTHING RETURNING), then the entry (RETURNING id), one two-row postings INSERT and the queue
-  row; the spend fact (`spend_facts.record`, its entry found by public id); the voucher row,
-  every column encoded as SQLAlchemy writes it on that backend; COMMIT. It makes the same
-  decisions (period, size class, industry, centers, cap, budget) but does not re-validate its
-  inputs (the code's check character, the refs and postings): 14 statements per claim besides
-  BEGIN and COMMIT, as the service sends.
+  service sends (read with the driver's statement trace): the programme row by public id, the
+  SME by code joined to its home center, the recursive walk up from the home center to the
+  programme's owner; the allowance upsert (INSERT … ON CONFLICT DO NOTHING) and its conditional
+  UPDATE … RETURNING; the token signed by the same PyJWT call (`jws.sign_voucher`); the
+  journal's writes exactly as `Journal.post` sends them — UPDATE … RETURNING id per posting in
+  account-name order, where the new voucher account misses and is opened holding its amount
+  (INSERT … ON CONFLICT DO NOTHING RETURNING), then the entry (RETURNING id), one two-row
+  postings INSERT and the queue row; the spend fact (`spend_facts.record`, its entry found by
+  public id); the voucher row, every column encoded as SQLAlchemy writes it on that backend;
+  COMMIT. It makes the same decisions (period, size class, industry, centers, cap, budget) but
+  does not re-validate its inputs (the code's check character, the refs and postings): 13
+  statements per claim besides BEGIN and COMMIT, as the service sends.
 
 Each path has its own programme (budget 10^12 fen, per-SME cap as large), and each claimant
 its own pool of pre-registered SMEs, claimed round robin, so nothing is refused (a refusal
 aborts the run). All claimants of a path draw on one district's budget account (Nanshan's,
-440305) as in a real rush, so with several claimants the claims queue for that row's lock:
+440305; the service's programme holds it in one shard, not the default sixteen, so both paths
+meet the same single row — `rush.py` measures the shards), so with several claimants the
+claims queue for that row's lock:
 the time from the budget update to the commit (signing, the voucher row) is what each claim
 holds it, in both paths. One claimant runs in this process; 8 and 32 run as processes of their
 own with one connection each, as gunicorn's workers would. Service and baseline alternate in
@@ -132,11 +134,13 @@ SELECT_PROGRAMME = (
     "partial_spending, service_categories, accepted_sizes, accepted_industries, created_at "
     "FROM programmes WHERE public_id = {m}"
 )
-SELECT_SME = (
-    "SELECT id, public_id, uscc, name, industry, employees, revenue_fen, assets_fen, "
-    "home_center_id, registered_at, updated_at FROM smes WHERE uscc = {m}"
+SELECT_SME = (  # with its home center, in one read
+    "SELECT smes.id, smes.public_id, smes.uscc, smes.name, smes.industry, smes.employees, "
+    "smes.revenue_fen, smes.assets_fen, smes.home_center_id, smes.registered_at, "
+    "smes.updated_at, centers.id, centers.code, centers.name_zh, centers.name_en, "
+    "centers.level, centers.parent_id FROM smes JOIN centers ON centers.id = smes.home_center_id "
+    "WHERE smes.uscc = {m}"
 )
-SELECT_CENTER = "SELECT id, code, name_zh, name_en, level, parent_id FROM centers WHERE id = {m}"
 ANCESTOR = (
     "WITH RECURSIVE up(id, parent_id) AS (SELECT centers.id AS id, centers.parent_id AS "
     "parent_id FROM centers WHERE centers.id = {m} UNION ALL SELECT centers.id AS id, "
@@ -149,7 +153,7 @@ INSERT_ALLOWANCE = (
 )
 TAKE_ALLOWANCE = (
     "UPDATE claim_allowances SET claimed_fen = claimed_fen + {m} "
-    "WHERE programme_id = {m} AND sme_id IN ({m}) AND claimed_fen + {m} <= cap_fen "
+    "WHERE programme_id = {m} AND sme_id = {m} AND claimed_fen + {m} <= cap_fen "
     "RETURNING sme_id"
 )
 APPLY = (
@@ -202,7 +206,6 @@ class RawClaimer(ABC):
         marks = {"m": self.placeholder, "returning": " RETURNING id" if self.returns_ids else ""}
         self.select_programme = SELECT_PROGRAMME.format(**marks)
         self.select_sme = SELECT_SME.format(**marks)
-        self.select_center = SELECT_CENTER.format(**marks)
         self.ancestor = ANCESTOR.format(**marks)
         self.insert_allowance = INSERT_ALLOWANCE.format(**marks)
         self.take_allowance = TAKE_ALLOWANCE.format(**marks)
@@ -278,9 +281,8 @@ class RawClaimer(ABC):
             sme = cur.fetchone()
             if sme is None:
                 raise Refused(f"no SME {uscc}")
-            s_id, s_public, s_uscc, _, industry, employees, revenue, assets, home_id, _, _ = sme
-            cur.execute(self.select_center, (home_id,))
-            home_code = cur.fetchone()[1]
+            s_id, s_public, s_uscc, _, industry, employees, revenue, assets, home_id = sme[:9]
+            home_code = sme[12]
             cur.execute(self.ancestor, (home_id, owner_id))
             within = cur.fetchone() is not None
             now = datetime.now(UTC)
@@ -556,6 +558,7 @@ class ClaimBench:
                     cap_fen=CAP_FEN,
                     district=DISTRICT,
                     name=f"Claim rush ({path})",
+                    budget_shards=1,  # one row, as the baseline's (bench/rush.py: the shards)
                 ),
                 tuple(
                     tuple(sme_uscc(next(serials), DISTRICT) for _ in range(POOL))

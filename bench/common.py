@@ -377,11 +377,18 @@ def voucher_programme(
     cap_fen: int,
     district: str = "440305",
     name: str = "Benchmark vouchers",
+    budget_shards: int | None = None,
 ) -> uuid.UUID:
     """Create a provincial (440000) programme for small and micro SMEs, open today, fund it with
-    `budget_fen` and allocate all of it through the city to `district`; return its id."""
+    `budget_fen` and allocate all of it through the city to `district`; return its id.
+    `budget_shards`: the accounts each center's budget is held in (default: the programme's)."""
     terms = programme_terms(
-        uow, budget_fen=budget_fen, face_fen=face_fen, cap_fen=cap_fen, name=name
+        uow,
+        budget_fen=budget_fen,
+        face_fen=face_fen,
+        cap_fen=cap_fen,
+        name=name,
+        budget_shards=budget_shards,
     )
     programme = programmes.create_programme(uow, terms, actor).id
     programmes.fund_programme(uow, programme, amount_fen=budget_fen, actor=actor)
