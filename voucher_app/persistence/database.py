@@ -34,6 +34,8 @@ from sqlalchemy.orm import QueryableAttribute, Session, sessionmaker
 from sqlalchemy.pool import ConnectionPoolEntry
 from sqlalchemy.sql.expression import Insert
 
+from voucher_app.persistence.prepared import Prepared
+
 SQLITE_BUSY_TIMEOUT_SECONDS = 30
 T = TypeVar("T")
 
@@ -221,6 +223,12 @@ def insert_if_new(
     session: Session, table: Table, row: Mapping[str, Any], key: Sequence[str]
 ) -> bool:
     """Insert one row unless its `key` is there already; say whether it was inserted."""
+    connection = session.connection()
+    statement = _inserting_if_new(connection.dialect.name, table, tuple(key))
+    return statement.run(connection, row).first() is not None
+
+
+@lru_cache(maxsize=64)
+def _inserting_if_new(dialect: str, table: Table, key: tuple[str, ...]) -> Prepared:
     # RETURNING, not rowcount: drivers differ in what they count for a skipped row.
-    statement = _insert_or_ignore(session, table, key).returning(table.c[key[0]])
-    return session.execute(statement, dict(row)).first() is not None
+    return Prepared(insert_or_ignore(dialect, table, key).returning(table.c[key[0]]))

@@ -52,7 +52,7 @@ class _Compiled:
     binds: tuple[_Bind, ...]  # in the statement's order when the driver's style is positional
     positional: bool
     columns: tuple[str, ...]
-    results: tuple[Processor | None, ...]
+    results: tuple[tuple[int, Processor], ...]  # the columns a type converts, by position
 
 
 class Rows:
@@ -111,9 +111,8 @@ class Prepared:
             raise _translated(connection, error, compiled.sql, parameters) from error
         finally:
             cursor.close()
-        results = compiled.results
-        if any(results):
-            fetched = [_converted(row, results) for row in fetched]
+        if compiled.results:
+            fetched = [_converted(row, compiled.results) for row in fetched]
         return Rows(compiled.columns, fetched, cursor.rowcount)
 
     def compiled(self, dialect: Dialect, names: Iterable[str]) -> _Compiled:
@@ -150,13 +149,16 @@ def _compile(statement: ClauseElement, dialect: Dialect, names: frozenset[str]) 
     else:
         binds = tuple(by_name.values())
     columns = _result_columns(statement)
+    processors = [
+        column.type.dialect_impl(dialect).result_processor(dialect, None) for column in columns
+    ]
     return _Compiled(
         sql=compiled.string,
         binds=binds,
         positional=bool(compiled.positional),
         columns=tuple(column.key or "" for column in columns),
         results=tuple(
-            column.type.dialect_impl(dialect).result_processor(dialect, None) for column in columns
+            (index, process) for index, process in enumerate(processors) if process is not None
         ),
     )
 
@@ -184,11 +186,11 @@ def _parameters(compiled: _Compiled, values: Mapping[str, Any]) -> Any:
     return {bind.name: value for bind, value in zip(compiled.binds, converted, strict=True)}
 
 
-def _converted(row: Sequence[Any], results: tuple[Processor | None, ...]) -> tuple[Any, ...]:
-    return tuple(
-        value if process is None else process(value)
-        for value, process in zip(row, results, strict=True)
-    )
+def _converted(row: Sequence[Any], results: tuple[tuple[int, Processor], ...]) -> tuple[Any, ...]:
+    values = list(row)
+    for index, process in results:
+        values[index] = process(values[index])
+    return tuple(values)
 
 
 def _translated(connection: Connection, error: Any, sql: str, parameters: Any) -> DBAPIError:

@@ -11,6 +11,7 @@ relationships to load lazily, so nothing such an object is asked can reach the d
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import cache
 from typing import Any, TypeVar
 
 from sqlalchemy import Label, inspect
@@ -24,12 +25,11 @@ M = TypeVar("M", bound=DeclarativeBase)
 def labelled(model: type[DeclarativeBase]) -> list[Label[Any]]:
     """The model's columns, each labelled `<table>_<column>`, to select for `loaded`."""
     table = table_of(model)
-    return [column.label(f"{table.name}_{column.key}") for column in table.c]
+    return [table.c[key].label(label) for key, label in _labels(model)]
 
 
 def loaded(model: type[M], row: Mapping[str, Any]) -> M:
     """A transient `model` object holding its columns of a row read with `labelled`."""
-    table = table_of(model)
     mapper = inspect(model)
     if not mapper.configured:
         configure_mappers()
@@ -37,5 +37,12 @@ def loaded(model: type[M], row: Mapping[str, Any]) -> M:
     # attributes one by one through their events, several times the cost for these wide rows.
     instance = mapper.class_manager.new_instance()
     assert isinstance(instance, model)
-    instance.__dict__.update({column.key: row[f"{table.name}_{column.key}"] for column in table.c})
+    instance.__dict__.update({key: row[label] for key, label in _labels(model)})
     return instance
+
+
+@cache
+def _labels(model: type[DeclarativeBase]) -> tuple[tuple[str, str], ...]:
+    """Each column's attribute key and its label in `labelled`."""
+    table = table_of(model)
+    return tuple((column.key, f"{table.name}_{column.key}") for column in table.c)
