@@ -10,16 +10,20 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 
+from sqlalchemy import bindparam, select
+
 from voucher_app.domain.errors import NotAuthenticated, PermissionDenied
 from voucher_app.domain.policy import Action, Scope, decide
 from voucher_app.domain.sme import parse_uscc
 from voucher_app.domain.users import Principal
 from voucher_app.ledger.unit_of_work import UnitOfWork
+from voucher_app.persistence.database import table_of
 from voucher_app.persistence.models import Provider, Sme, Voucher
+from voucher_app.persistence.prepared import Prepared
 from voucher_app.persistence.uow import read_only
 from voucher_app.services import users
 from voucher_app.services.centers import is_within
-from voucher_app.services.smes import sme_by_uscc
+from voucher_app.services.smes import unknown_sme
 
 #: Finds, inside the decision's transaction, what a request touches.
 FindScope = Callable[[UnitOfWork], Scope]
@@ -137,8 +141,19 @@ def registered_sme_scope(uow: UnitOfWork, uscc: str) -> Scope | None:
 
 def sme_scope(uow: UnitOfWork, uscc: str) -> Scope:
     """An SME's own things; its home center's staff look after it."""
-    sme = sme_by_uscc(uow, uscc)
-    return Scope(center_id=sme.home_center_id, sme_id=sme.id)
+    code = parse_uscc(uscc)
+    found = _SME_SCOPE.run(uow.session.connection(), {"uscc": code}).first()
+    if found is None:
+        raise unknown_sme(code)
+    home_center_id, sme_id = found
+    return Scope(center_id=home_center_id, sme_id=sme_id)
+
+
+# Every request about an SME's own things (its claims among them) asks it: at the driver.
+_smes = table_of(Sme)
+_SME_SCOPE = Prepared(
+    select(_smes.c.home_center_id, _smes.c.id).where(_smes.c.uscc == bindparam("uscc"))
+)
 
 
 def voucher_scope(uow: UnitOfWork, voucher_id: uuid.UUID) -> Scope:

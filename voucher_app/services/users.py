@@ -22,7 +22,7 @@ from typing import Any
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from argon2.low_level import ARGON2_VERSION
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
 
 from voucher_app.domain.actors import Actor, Role
 from voucher_app.domain.errors import (
@@ -48,7 +48,7 @@ from voucher_app.domain.users import (
     check_username,
 )
 from voucher_app.ledger.unit_of_work import UnitOfWork
-from voucher_app.persistence.database import insert_ignoring_duplicates
+from voucher_app.persistence.database import insert_ignoring_duplicates, table_of
 from voucher_app.persistence.models import (
     ApiToken,
     Center,
@@ -58,6 +58,8 @@ from voucher_app.persistence.models import (
     Sme,
     User,
 )
+from voucher_app.persistence.prepared import Prepared
+from voucher_app.persistence.transient import labelled, loaded
 from voucher_app.persistence.uow import read_only, transaction
 from voucher_app.services.smes import sme_by_uscc
 
@@ -465,14 +467,25 @@ def list_tokens(uow: UnitOfWork, principal: Principal) -> list[TokenView]:
 def principal_for_token(uow: UnitOfWork, secret: str) -> Principal:
     """The principal a bearer token stands for; refused when unknown, expired or revoked, or
     when its user is no longer active."""
-    token = uow.session.scalar(select(ApiToken).where(ApiToken.token_hash == _digest(secret)))
+    found = _TOKEN_HOLDER.run(uow.session.connection(), {"hash": _digest(secret)}).mapping()
     refused = InvalidCredentials("this token is not valid")
-    if token is None or token.revoked_at is not None or token.expires_at <= uow.clock.now():
+    if found is None:
         raise refused
-    user = uow.session.get_one(User, token.user_id)
+    token, user = loaded(ApiToken, found), loaded(User, found)
+    if token.revoked_at is not None or token.expires_at <= uow.clock.now():
+        raise refused
     if user.status != UserStatus.ACTIVE:
         raise refused
     return principal_of(user, frozenset(token.scopes))
+
+
+# Every request with a bearer token runs it: at the driver, the token with its user in one read.
+_tokens, _users = table_of(ApiToken), table_of(User)
+_TOKEN_HOLDER = Prepared(
+    select(*labelled(ApiToken), *labelled(User))
+    .join_from(_tokens, _users, _users.c.id == _tokens.c.user_id)
+    .where(_tokens.c.token_hash == bindparam("hash"))
+)
 
 
 def _token_view(token: ApiToken) -> TokenView:
