@@ -38,19 +38,12 @@ class NotPreparable(ValueError):
 
 
 @dataclass(frozen=True, slots=True)
-class _Bind:
-    key: str  # the name the caller gives the value by
-    name: str  # the name in the statement's text
-    processor: Processor | None
-    default: Any
-    required: bool
-
-
-@dataclass(frozen=True, slots=True)
 class _Compiled:
     sql: str
-    binds: tuple[_Bind, ...]  # in the statement's order when the driver's style is positional
-    positional: bool
+    keys: tuple[str, ...]  # the values' names, in the statement's order
+    names: tuple[str, ...] | None  # their names in the text; None for a positional driver
+    defaults: dict[str, Any]  # the values the statement itself holds
+    binds: tuple[tuple[int, Processor], ...]  # the values a type converts, by position
     columns: tuple[str, ...]
     results: tuple[tuple[int, Processor], ...]  # the columns a type converts, by position
 
@@ -133,34 +126,34 @@ def _compile(statement: ClauseElement, dialect: Dialect, names: frozenset[str]) 
     if compiled.insert_prefetch or compiled.update_prefetch:
         missing = [c.key for c in [*compiled.insert_prefetch, *compiled.update_prefetch]]
         raise NotPreparable(f"give the values SQLAlchemy would compute: {', '.join(missing)}")
+    in_text = list(compiled.positiontup or ()) if compiled.positional else list(compiled.binds)
+    binds = [compiled.binds[name] for name in in_text]
+    defaults: dict[str, Any] = {}
+    for bind in binds:
+        if bind.key in names:
+            continue
+        if bind.required:
+            raise NotPreparable(f"no value for {bind.key!r}")
+        defaults[bind.key] = None if bind.callable else bind.value
     escaped: Mapping[str, str] = compiled.escaped_bind_names or {}
-    by_name = {
-        name: _Bind(
-            key=bind.key,
-            name=escaped.get(name, name),
-            processor=bind.type.dialect_impl(dialect).bind_processor(dialect),
-            default=None if bind.callable else bind.value,
-            required=bool(bind.required),
-        )
-        for name, bind in compiled.binds.items()
-    }
-    if compiled.positional:
-        binds = tuple(by_name[name] for name in compiled.positiontup or ())
-    else:
-        binds = tuple(by_name.values())
+    converting = [bind.type.dialect_impl(dialect).bind_processor(dialect) for bind in binds]
     columns = _result_columns(statement)
-    processors = [
+    reading = [
         column.type.dialect_impl(dialect).result_processor(dialect, None) for column in columns
     ]
     return _Compiled(
         sql=compiled.string,
-        binds=binds,
-        positional=bool(compiled.positional),
+        keys=tuple(bind.key for bind in binds),
+        names=None if compiled.positional else tuple(escaped.get(n, n) for n in in_text),
+        defaults=defaults,
+        binds=_by_position(converting),
         columns=tuple(column.key or "" for column in columns),
-        results=tuple(
-            (index, process) for index, process in enumerate(processors) if process is not None
-        ),
+        results=_by_position(reading),
     )
+
+
+def _by_position(processors: Sequence[Processor | None]) -> tuple[tuple[int, Processor], ...]:
+    return tuple((index, process) for index, process in enumerate(processors) if process)
 
 
 def _result_columns(statement: ClauseElement) -> Sequence[ColumnElement[Any]]:
@@ -172,18 +165,14 @@ def _result_columns(statement: ClauseElement) -> Sequence[ColumnElement[Any]]:
 
 
 def _parameters(compiled: _Compiled, values: Mapping[str, Any]) -> Any:
-    converted: list[Any] = []
-    for bind in compiled.binds:
-        if bind.key in values:
-            value = values[bind.key]
-        elif bind.required:
-            raise NotPreparable(f"no value for {bind.key!r}")
-        else:
-            value = bind.default
-        converted.append(value if bind.processor is None else bind.processor(value))
-    if compiled.positional:
-        return tuple(converted)
-    return {bind.name: value for bind, value in zip(compiled.binds, converted, strict=True)}
+    if compiled.defaults:
+        values = {**compiled.defaults, **values}
+    converted = [values[key] for key in compiled.keys]
+    for index, process in compiled.binds:
+        converted[index] = process(converted[index])
+    if compiled.names is None:
+        return converted
+    return dict(zip(compiled.names, converted, strict=True))
 
 
 def _converted(row: Sequence[Any], results: tuple[tuple[int, Processor], ...]) -> tuple[Any, ...]:
