@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from typing import Any
 
 from sqlalchemy import bindparam, select
 
@@ -18,8 +19,9 @@ from voucher_app.domain.sme import parse_uscc
 from voucher_app.domain.users import Principal
 from voucher_app.ledger.unit_of_work import UnitOfWork
 from voucher_app.persistence.database import table_of
-from voucher_app.persistence.models import Provider, Sme, Voucher
+from voucher_app.persistence.models import Programme, Provider, Redemption, Sme, Voucher
 from voucher_app.persistence.prepared import Prepared
+from voucher_app.persistence.repositories import PROGRAMMES, PROVIDERS, REDEMPTIONS, Lookup
 from voucher_app.persistence.uow import read_only
 from voucher_app.services import users
 from voucher_app.services.centers import is_within
@@ -106,7 +108,8 @@ def center_scope(uow: UnitOfWork, center_code: str) -> Scope:
 
 def programme_scope(uow: UnitOfWork, programme_id: uuid.UUID) -> Scope:
     """A programme belongs to the center that owns it."""
-    return Scope(center_id=uow.programmes.by_public_id(programme_id).owner_center_id)
+    (owner_center_id,) = _scope_row(uow, _PROGRAMME_SCOPE, PROGRAMMES, programme_id)
+    return Scope(center_id=owner_center_id)
 
 
 def user_scope(uow: UnitOfWork, user_id: uuid.UUID) -> Scope:
@@ -122,15 +125,14 @@ def user_scope(uow: UnitOfWork, user_id: uuid.UUID) -> Scope:
 
 def redemption_scope(uow: UnitOfWork, redemption_id: uuid.UUID) -> Scope:
     """A redemption concerns its voucher's issuing center, the voucher's SME and its provider."""
-    redemption = uow.redemptions.by_public_id(redemption_id)
-    voucher = uow.session.get_one(Voucher, redemption.voucher_id)
-    return Scope(voucher.issuing_center_id, voucher.sme_id, redemption.provider_id)
+    center_id, sme_id, provider_id = _scope_row(uow, _REDEMPTION_SCOPE, REDEMPTIONS, redemption_id)
+    return Scope(center_id, sme_id, provider_id)
 
 
 def provider_scope(uow: UnitOfWork, provider_id: uuid.UUID) -> Scope:
     """A provider's own things; its center's staff look after it."""
-    provider = uow.providers.by_public_id(provider_id)
-    return Scope(center_id=provider.center_id, provider_id=provider.id)
+    center_id, row_id = _scope_row(uow, _PROVIDER_SCOPE, PROVIDERS, provider_id)
+    return Scope(center_id=center_id, provider_id=row_id)
 
 
 def registered_sme_scope(uow: UnitOfWork, uscc: str) -> Scope | None:
@@ -149,10 +151,35 @@ def sme_scope(uow: UnitOfWork, uscc: str) -> Scope:
     return Scope(center_id=home_center_id, sme_id=sme_id)
 
 
-# Every request about an SME's own things (its claims among them) asks it: at the driver.
-_smes = table_of(Sme)
+def _scope_row(
+    uow: UnitOfWork, statement: Prepared, lookup: Lookup[Any], public_id: uuid.UUID
+) -> tuple[Any, ...]:
+    found = statement.run(uow.session.connection(), {"public_id": public_id}).first()
+    if found is None:
+        raise lookup.missing(public_id)
+    return found
+
+
+# The scopes every claim and redemption request asks for, read at the driver: only the columns
+# a scope holds.
+_smes, _providers = table_of(Sme), table_of(Provider)
+_redemptions, _vouchers = table_of(Redemption), table_of(Voucher)
+_programmes = table_of(Programme)
 _SME_SCOPE = Prepared(
     select(_smes.c.home_center_id, _smes.c.id).where(_smes.c.uscc == bindparam("uscc"))
+)
+_PROVIDER_SCOPE = Prepared(
+    select(_providers.c.center_id, _providers.c.id).where(
+        _providers.c.public_id == bindparam("public_id")
+    )
+)
+_REDEMPTION_SCOPE = Prepared(
+    select(_vouchers.c.issuing_center_id, _vouchers.c.sme_id, _redemptions.c.provider_id)
+    .join_from(_redemptions, _vouchers, _vouchers.c.id == _redemptions.c.voucher_id)
+    .where(_redemptions.c.public_id == bindparam("public_id"))
+)
+_PROGRAMME_SCOPE = Prepared(
+    select(_programmes.c.owner_center_id).where(_programmes.c.public_id == bindparam("public_id"))
 )
 
 
