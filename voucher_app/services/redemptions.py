@@ -217,6 +217,8 @@ _INVOICE_USED = Prepared(
     )
 )
 _SME_USCC = Prepared(select(_smes.c.uscc).where(_smes.c.id == bindparam("sme_id")))
+_products = table_of(Product)
+_PRODUCT_ID = Prepared(select(_products.c.public_id).where(_products.c.id == bindparam("id")))
 
 
 # --- one-time passcodes -----------------------------------------------------------------------
@@ -723,9 +725,7 @@ def redemption_view(
         context = _context(uow, redemption)
     product = None
     if redemption.product_id is not None:
-        product = uow.session.scalar(
-            select(Product.public_id).where(Product.id == redemption.product_id)
-        )
+        product = _PRODUCT_ID.run(uow.session.connection(), {"id": redemption.product_id}).scalar()
     return RedemptionView(
         id=redemption.public_id,
         voucher_id=context.voucher.public_id,
