@@ -12,7 +12,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import or_, select
+from sqlalchemy import bindparam, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from voucher_app.domain.actors import Actor
@@ -33,7 +33,10 @@ from voucher_app.domain.sme import parse_uscc
 from voucher_app.domain.tracking import RatingSummary
 from voucher_app.ledger.unit_of_work import UnitOfWork
 from voucher_app.persistence import paging
+from voucher_app.persistence.database import table_of
 from voucher_app.persistence.models import Center, Product, Provider, ProviderEvent
+from voucher_app.persistence.prepared import Prepared
+from voucher_app.persistence.transient import labelled, loaded
 from voucher_app.persistence.uow import read_only, transaction
 from voucher_app.services import ratings
 from voucher_app.services.centers import subtree_ids
@@ -318,17 +321,31 @@ def withdraw_product(
 def active_product(
     uow: UnitOfWork, provider: Provider, product_id: uuid.UUID, *, lock: bool = False
 ) -> Product:
-    """One of the provider's products still in the catalogue."""
-    query = select(Product).where(
-        Product.public_id == product_id, Product.provider_id == provider.id, Product.active
-    )
-    product = uow.session.scalar(query.with_for_update() if lock else query)
+    """One of the provider's products still in the catalogue: with `lock`, locked and loaded to
+    be changed; without, a transient object read at the driver (every submission reads one)."""
+    values = {"public_id": product_id, "provider": provider.id}
+    product: Product | None
+    if lock:
+        product = uow.session.scalar(_ACTIVE_PRODUCT_FOR_UPDATE, values)
+    else:
+        found = _ACTIVE_PRODUCT.run(uow.session.connection(), values).mapping()
+        product = None if found is None else loaded(Product, found)
     if product is None:
         raise UnknownProduct(
             f"provider {provider.public_id} offers no product {product_id}",
             product=str(product_id),
         )
     return product
+
+
+_products = table_of(Product)
+_ACTIVE = (
+    _products.c.public_id == bindparam("public_id"),
+    _products.c.provider_id == bindparam("provider"),
+    _products.c.active,
+)
+_ACTIVE_PRODUCT = Prepared(select(*labelled(Product)).where(*_ACTIVE))
+_ACTIVE_PRODUCT_FOR_UPDATE = select(Product).where(*_ACTIVE).with_for_update()
 
 
 def _publish(uow: UnitOfWork, provider: Provider, terms: ProductTerms) -> ProductView:
