@@ -122,6 +122,7 @@ CONTRACT: list[tuple[str, str, str, int]] = [
 #: code, parent, HTTP status), in the docstring's order.
 ELSEWHERE: list[tuple[str, str, str, str, int]] = [
     ("wiring", "ConfigurationError", "configuration_error", "VoucherError", SERVER),
+    ("persistence.prepared", "NotPreparable", "not_preparable", "VoucherError", SERVER),
     ("ledger.document", "MalformedEntry", "malformed_entry", "LedgerFault", SERVER),
     ("ledger.replay", "ReplayError", "replay_error", "LedgerFault", SERVER),
     ("ledger.merkle", "ProofError", "proof_error", "LedgerFault", SERVER),

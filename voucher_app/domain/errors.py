@@ -103,6 +103,8 @@ to a module of their own are defined there (named in brackets) under a family de
     ├── KeyringError                  signing keys missing, unreadable or wrongly protected
     ├── ConfigurationError            [wiring] the application refuses to start with this
     │                                 configuration; the message names the variable to set
+    ├── NotPreparable                 [persistence.prepared] a statement the hot paths cannot
+    │                                 run at the driver, or a value missing: a fault in our code
     ├── LedgerFault                   the ledger's data, proofs or signed notes do not hold up:
     │   │                             an auditor reports it, a server logs it with its trace
     │   ├── MalformedEntry            [ledger.document] a published entry not in its canonical form

@@ -30,11 +30,16 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.dml import UpdateBase
 from sqlalchemy.sql.expression import ClauseElement, Select
 
+from voucher_app.domain.errors import VoucherError
+
 Processor = Callable[[Any], Any]
 
 
-class NotPreparable(ValueError):
-    """A statement whose text or values SQLAlchemy completes at execution time."""
+class NotPreparable(VoucherError):
+    """A statement whose text or values SQLAlchemy completes when it runs them, or a value it
+    was not given: a fault in the code that prepared it, found when it is compiled."""
+
+    code = "not_preparable"
 
 
 @dataclass(frozen=True, slots=True)
