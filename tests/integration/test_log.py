@@ -7,17 +7,18 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import select, text
 
 from tests import factories
 from tests.harness import disable_append_only_triggers
 from voucher_app.domain.programmes import BudgetMove
-from voucher_app.ledger import merkle, store
+from voucher_app.ledger import merkle, sequencer, store
 from voucher_app.ledger.canonical import canonical_entry
 from voucher_app.ledger.checkpoints import CheckpointSigner, InconsistentLog
+from voucher_app.ledger.tables import LogQueue
 from voucher_app.ledger.unit_of_work import UnitOfWork
 from voucher_app.persistence.database import Database
-from voucher_app.persistence.uow import read_only
+from voucher_app.persistence.uow import read_only, transaction
 from voucher_app.services import ledger, programmes
 from voucher_app.signing.note import Verifier, open_checkpoint
 
@@ -66,6 +67,33 @@ def test_sequencing_gives_gapless_indexes_in_commit_order(busy_ledger: UnitOfWor
     assert documents[0][1]["kind"] == "fund"
     amounts = [doc["postings"][1]["amount_fen"] for _i, doc, _l in documents[1:]]  # type: ignore[index]
     assert amounts == [1_000 + n for n in range(20)]
+
+
+@transaction
+def _integrate(uow: UnitOfWork, batch_size: int) -> int:
+    return sequencer.integrate_batch(uow.session, wait=True, batch_size=batch_size)
+
+
+@read_only
+def _queued(uow: UnitOfWork) -> list[int]:
+    return list(uow.session.scalars(select(LogQueue.entry_id).order_by(LogQueue.entry_id)))
+
+
+def test_a_batch_takes_the_first_queued_entries_and_leaves_the_rest_queued(
+    busy_ledger: UnitOfWork,
+) -> None:
+    queued = _queued(busy_ledger)
+    assert _integrate(busy_ledger, 8) == 8
+    assert _queued(busy_ledger) == queued[8:]
+    assert _integrate(busy_ledger, 100) == 13
+    assert _queued(busy_ledger) == []
+    documents = _documents(busy_ledger)
+    # The same documents as read by row id, and the same leaves as one batch of 21 would give.
+    by_id = read_only(lambda uow: store.documents(uow.session, queued))(busy_ledger)
+    assert [doc for _i, doc, _l in documents] == [by_id[row_id] for row_id in queued]
+    leaves = [merkle.leaf_hash(canonical_entry(by_id[row_id])) for row_id in queued]
+    assert [stored for _i, _doc, stored in documents] == leaves
+    assert _root(busy_ledger, 21) == merkle.root_of(leaves)
 
 
 def test_stored_leaves_and_root_match_a_recomputation_from_the_entries(

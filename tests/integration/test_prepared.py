@@ -25,9 +25,15 @@ from sqlalchemy import (
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
-from voucher_app.ledger.tables import JournalEntry
+from voucher_app.ledger.tables import JournalEntry, LogNode
 from voucher_app.persistence.database import Database, table_of
-from voucher_app.persistence.prepared import NotPreparable, Prepared, Rows
+from voucher_app.persistence.prepared import (
+    ROWS_PER_INSERT,
+    NotPreparable,
+    Prepared,
+    Rows,
+    insert_values,
+)
 from voucher_app.persistence.uow import is_retryable
 
 _entries = table_of(JournalEntry)
@@ -159,3 +165,23 @@ def test_statements_whose_text_or_values_sqlalchemy_completes_are_refused(url: s
 def test_a_missing_value_is_named(connection: Connection) -> None:
     with pytest.raises(NotPreparable, match="'public_id'"):
         ENTRY.run(connection, {})
+
+
+@pytest.mark.parametrize("count", [0, 1, ROWS_PER_INSERT, ROWS_PER_INSERT + 1, 250])
+def test_insert_values_writes_every_row_once_across_statements(
+    connection: Connection, count: int
+) -> None:
+    nodes = table_of(LogNode)
+    rows = [(7, index, index.to_bytes(32, "big")) for index in range(count)]
+    insert_values(connection, nodes, ("level", "node_index", "hash"), rows)
+    stored = connection.execute(
+        select(nodes.c.level, nodes.c.node_index, nodes.c.hash)
+        .where(nodes.c.level == 7)
+        .order_by(nodes.c.node_index)
+    ).all()
+    assert [(level, index, bytes(digest)) for level, index, digest in stored] == rows
+
+
+def test_insert_values_refuses_a_row_of_the_wrong_width(connection: Connection) -> None:
+    with pytest.raises(ValueError, match="shorter"):
+        insert_values(connection, table_of(LogNode), ("level", "node_index", "hash"), [(7, 1)])

@@ -67,7 +67,7 @@ from voucher_app.persistence.database import (
     insert_or_ignore,
     table_of,
 )
-from voucher_app.persistence.prepared import Prepared
+from voucher_app.persistence.prepared import Prepared, insert_values
 
 MAX_IDEMPOTENCY_KEY = 200
 IN_LIST_CHUNK = 1000  # names per IN (…) list: well under SQLite's and PostgreSQL's limits
@@ -182,11 +182,12 @@ class Journal:
             # A concurrent twin committed the same idempotency key or reversal first; running
             # the use case again finds its result.
             raise ConcurrentRequest("a concurrent request posted this entry") from exc
-        params: dict[str, int] = {"entry_id": row_id}
-        for number, posting in enumerate(ordered):
-            params[f"account_{number}"] = account_ids[posting.account]
-            params[f"amount_{number}"] = posting.amount_fen
-        _insert_postings(len(ordered)).run(connection, params)
+        insert_values(
+            connection,
+            table_of(JournalPosting),
+            ("entry_id", "account_id", "amount_fen"),
+            [(row_id, account_ids[p.account], p.amount_fen) for p in ordered],
+        )
         _INSERT_QUEUE.run(connection, {"entry_id": row_id})
         self.posted = True
         return PostedEntry(
@@ -607,19 +608,6 @@ def _entry_row(
         "idempotency_key": idempotency_key,
         "request_digest": request_digest,
     }
-
-
-@lru_cache(maxsize=16)
-def _insert_postings(count: int) -> Prepared:
-    """One multi-row INSERT for an entry's `count` postings: one round trip, compiled once.
-
-    Plain SQL: the values are integers, and SQLAlchemy does not cache the compiled form of a
-    multi-row `insert().values([...])`.
-    """
-    rows = ", ".join(f"(:entry_id, :account_{n}, :amount_{n})" for n in range(count))
-    return Prepared(
-        text(f"INSERT INTO journal_postings (entry_id, account_id, amount_fen) VALUES {rows}")
-    )
 
 
 def _request_digest(

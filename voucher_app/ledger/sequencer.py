@@ -13,23 +13,44 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.orm import Session
 
 from voucher_app.ledger import merkle, store
 from voucher_app.ledger.canonical import canonical_entry
 from voucher_app.ledger.published import PublishedFile, behind
 from voucher_app.ledger.tables import LedgerLock, LogLeaf, LogNode, LogQueue
+from voucher_app.persistence.database import table_of
+from voucher_app.persistence.prepared import Prepared, insert_values
 
 SEQUENCER_LOCK = "sequencer"
 BATCH_SIZE = 2000
 
 
+_locks, _leaves, _nodes = table_of(LedgerLock), table_of(LogLeaf), table_of(LogNode)
+_queue = table_of(LogQueue)
+_LOCK = {
+    wait: Prepared(
+        select(_locks.c.name)
+        .where(_locks.c.name == bindparam("name"))
+        .with_for_update(skip_locked=not wait)
+    )
+    for wait in (True, False)
+}
+#: The queue's rows of the entries given leaves from `size` on: the batch just appended.
+_DEQUEUE = Prepared(
+    delete(_queue).where(
+        _queue.c.entry_id.in_(
+            select(_leaves.c.entry_id).where(_leaves.c.leaf_index >= bindparam("size"))
+        )
+    )
+)
+
+
 def lock(session: Session, *, wait: bool) -> bool:
     """Take the sequencer lock for this transaction; without `wait`, give up if it is held."""
-    query = select(LedgerLock.name).where(LedgerLock.name == SEQUENCER_LOCK)
-    query = query.with_for_update(skip_locked=not wait)
-    return session.scalar(query) is not None
+    taken = _LOCK[wait].run(session.connection(), {"name": SEQUENCER_LOCK})
+    return taken.first() is not None
 
 
 def integrate_batch(
@@ -45,22 +66,19 @@ def integrate_batch(
     """
     if not lock(session, wait=wait):
         return 0
-    queued = list(
-        session.scalars(select(LogQueue.entry_id).order_by(LogQueue.entry_id).limit(batch_size))
-    )
+    queued = store.queued_documents(session, batch_size)
     if not queued:
         return 0
     size = store.tree_size(session)
     on_file = published.read() if published is not None else None
     if on_file is not None and size < on_file.size:
         raise behind(size, on_file.size)
-    docs = store.documents(session, queued)
     append(
         session,
         size,
-        [(entry_id, merkle.leaf_hash(canonical_entry(docs[entry_id]))) for entry_id in queued],
+        [(entry_id, merkle.leaf_hash(canonical_entry(document))) for entry_id, document in queued],
     )
-    session.execute(delete(LogQueue).where(LogQueue.entry_id.in_(queued)))
+    _DEQUEUE.run(session.connection(), {"size": size})
     return len(queued)
 
 
@@ -70,13 +88,11 @@ def append(session: Session, size: int, leaves: Sequence[tuple[int, bytes]]) -> 
     tree = merkle.CompactTree.from_border(
         size, store.nodes(session, merkle.CompactTree.border_nodes(size))
     )
-    leaf_rows: list[dict[str, int]] = []
-    node_rows: list[dict[str, int | bytes]] = []
+    leaf_rows: list[tuple[int, int]] = []
+    node_rows: list[tuple[int, int, bytes]] = []
     for entry_id, leaf in leaves:
-        leaf_rows.append({"leaf_index": tree.size, "entry_id": entry_id})
-        node_rows.extend(
-            {"level": level, "node_index": index, "hash": digest}
-            for (level, index), digest in tree.append(leaf)
-        )
-    session.execute(insert(LogLeaf), leaf_rows)
-    session.execute(insert(LogNode), node_rows)
+        leaf_rows.append((tree.size, entry_id))
+        node_rows.extend((level, index, digest) for (level, index), digest in tree.append(leaf))
+    connection = session.connection()
+    insert_values(connection, _leaves, ("leaf_index", "entry_id"), leaf_rows)
+    insert_values(connection, _nodes, ("level", "node_index", "hash"), node_rows)

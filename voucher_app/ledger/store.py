@@ -11,26 +11,41 @@ from collections.abc import Collection, Iterable, Iterator
 from typing import Any
 
 from sqlalchemy import bindparam, func, select, tuple_
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
 from voucher_app.domain.entries import Posting
 from voucher_app.domain.errors import InvalidLogRange
 from voucher_app.ledger import merkle
 from voucher_app.ledger.document import entry_document
-from voucher_app.ledger.tables import JournalEntry, JournalPosting, LedgerAccount, LogLeaf, LogNode
-
-_Reversed = aliased(JournalEntry)
-_ENTRY_COLUMNS = (
-    JournalEntry.id,
-    JournalEntry.public_id,
-    JournalEntry.kind,
-    JournalEntry.created_at,
-    JournalEntry.actor_id,
-    JournalEntry.actor_role,
-    JournalEntry.refs,
-    _Reversed.public_id,
+from voucher_app.ledger.tables import (
+    JournalEntry,
+    JournalPosting,
+    LedgerAccount,
+    LogLeaf,
+    LogNode,
+    LogQueue,
 )
-_POSTING_COLUMNS = (JournalPosting.entry_id, LedgerAccount.name, JournalPosting.amount_fen)
+from voucher_app.persistence.database import table_of
+from voucher_app.persistence.prepared import Prepared
+
+_entries, _postings, _queue = table_of(JournalEntry), table_of(JournalPosting), table_of(LogQueue)
+_accounts, _leaves = table_of(LedgerAccount), table_of(LogLeaf)
+_reversed = _entries.alias("reversed")
+#: Entries as `_documents` reads them, with the public id of the entry each reverses.
+_ENTRY_ROWS = select(
+    _entries.c.id,
+    _entries.c.public_id,
+    _entries.c.kind,
+    _entries.c.created_at,
+    _entries.c.actor_id,
+    _entries.c.actor_role,
+    _entries.c.refs,
+    _reversed.c.public_id.label("reverses_public_id"),
+).select_from(_entries.outerjoin(_reversed, _reversed.c.id == _entries.c.reverses_id))
+#: Postings as `_documents` reads them: entry row id, account name, amount.
+_POSTING_ROWS = select(_postings.c.entry_id, _accounts.c.name, _postings.c.amount_fen).join_from(
+    _postings, _accounts, _accounts.c.id == _postings.c.account_id
+)
 
 
 def _documents(entry_rows: Iterable[Any], posting_rows: Iterable[Any]) -> dict[int, dict[str, Any]]:
@@ -67,23 +82,50 @@ def documents(session: Session, entry_ids: Collection[int]) -> dict[int, dict[st
     if not entry_ids:
         return {}
     connection = session.connection()
-    entries = connection.execute(
-        select(*_ENTRY_COLUMNS)
-        .outerjoin(_Reversed, _Reversed.id == JournalEntry.reverses_id)
-        .where(JournalEntry.id.in_(entry_ids))
-    )
-    postings = connection.execute(
-        select(*_POSTING_COLUMNS)
-        .join(LedgerAccount, LedgerAccount.id == JournalPosting.account_id)
-        .where(JournalPosting.entry_id.in_(entry_ids))
-    )
+    entries = connection.execute(_ENTRY_ROWS.where(_entries.c.id.in_(entry_ids)))
+    postings = connection.execute(_POSTING_ROWS.where(_postings.c.entry_id.in_(entry_ids)))
     return _documents(entries, postings)
+
+
+#: The first queued entries, in entry-id order.
+_QUEUED_ENTRIES = Prepared(
+    _ENTRY_ROWS.join(_queue, _queue.c.entry_id == _entries.c.id)
+    .order_by(_queue.c.entry_id)
+    .limit(bindparam("batch_size"))
+)
+#: The postings of the queued entries with row ids from `first` to `last`.
+_QUEUED_POSTINGS = Prepared(
+    _POSTING_ROWS.where(
+        _postings.c.entry_id.in_(
+            select(_queue.c.entry_id).where(
+                _queue.c.entry_id.between(bindparam("first"), bindparam("last"))
+            )
+        )
+    )
+)
+_LAST_LEAF = Prepared(select(func.max(_leaves.c.leaf_index)))
+
+
+def queued_documents(session: Session, batch_size: int) -> list[tuple[int, dict[str, Any]]]:
+    """The first `batch_size` entries of the log's queue, in entry-id order: (row id, document).
+
+    Two reads whatever the batch: the entries, then the postings of the queued entries in their
+    range of row ids. An entry queued by a commit between the two adds postings no document
+    reads; it stays queued for the next batch.
+    """
+    connection = session.connection()
+    entries = _QUEUED_ENTRIES.run(connection, {"batch_size": batch_size}).rows
+    if not entries:
+        return []
+    postings = _QUEUED_POSTINGS.run(connection, {"first": entries[0][0], "last": entries[-1][0]})
+    found = _documents(entries, postings)
+    return [(row[0], found[row[0]]) for row in entries]
 
 
 def tree_size(session: Session) -> int:
     """The number of entries in the Merkle log (indexes are gapless from 0)."""
-    last = session.scalar(select(func.max(LogLeaf.leaf_index)))
-    return 0 if last is None else last + 1
+    last = _LAST_LEAF.run(session.connection()).scalar()
+    return 0 if last is None else int(last) + 1
 
 
 _NODES = select(LogNode.level, LogNode.node_index, LogNode.hash).where(
@@ -149,16 +191,10 @@ def indexed_documents(
         .order_by(LogLeaf.leaf_index)
     ).all()
     entries = connection.execute(
-        select(*_ENTRY_COLUMNS)
-        .join(LogLeaf, LogLeaf.entry_id == JournalEntry.id)
-        .outerjoin(_Reversed, _Reversed.id == JournalEntry.reverses_id)
-        .where(in_range)
+        _ENTRY_ROWS.join(LogLeaf, LogLeaf.entry_id == _entries.c.id).where(in_range)
     )
     postings = connection.execute(
-        select(*_POSTING_COLUMNS)
-        .join(LedgerAccount, LedgerAccount.id == JournalPosting.account_id)
-        .join(LogLeaf, LogLeaf.entry_id == JournalPosting.entry_id)
-        .where(in_range)
+        _POSTING_ROWS.join(LogLeaf, LogLeaf.entry_id == _postings.c.entry_id).where(in_range)
     )
     docs = _documents(entries, postings)
     return [(index, docs[entry_id], bytes(leaf)) for index, entry_id, leaf in leaves]
