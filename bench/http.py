@@ -45,11 +45,12 @@ migrated with the real migrations, a fresh encrypted keyring):
   thread at 32 clients; at 128 the threads take turns, 32 operations at a time, in arrival
   order (gunicorn's 4 workers, by comparison, serve 4 requests at a time).
 
-Each path claims in a programme of their own (the `claim_rush.py` terms: one district's budget
-shared by every claimant, as in a real rush), each client for its own SME; all redeem in one
-programme of ¥10 million vouchers (the `redeem.py` terms), each client as a provider of its own
-redeeming its SME's voucher. Accounts and API tokens for the HTTP path are made through
-`services.users` (Argon2 at the test suite's cost: nobody signs in with a password). The paths
+Each path claims in a programme of their own (the `claim_rush.py` terms: one district's budget,
+held in one account as the raw path's one row, shared by every claimant, as in a real rush),
+each client for its own SME; all redeem in one programme of ¥10 million vouchers (the
+`redeem.py` terms), each client as a provider of its own redeeming its SME's voucher. Accounts
+and API tokens for the HTTP path are made through `services.users` (Argon2 at the test suite's
+cost: nobody signs in with a password). The paths
 alternate in the same database so drift and noise hit all of them: raw SQL, service layer,
 HTTP, service layer, raw SQL. Each run's warm-up lasts until every client
 has finished one operation (BENCH_WARMUP at least): the clients start together, and at 128
@@ -904,6 +905,7 @@ class HttpBench:
                     cap_fen=CAP_FEN,
                     district=DISTRICT,
                     name=f"HTTP claims ({path})",
+                    budget_shards=1,  # one row, as the raw path's (bench/rush.py: the shards)
                 ),
                 smes[path],
                 tuple(register_provider(uow, next(serials)) for _ in range(clients)),
