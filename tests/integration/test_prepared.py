@@ -21,11 +21,12 @@ from sqlalchemy import (
     insert,
     select,
     text,
+    update,
 )
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
-from voucher_app.ledger.tables import JournalEntry, LogNode
+from voucher_app.ledger.tables import JournalEntry, LedgerAccount, LogNode
 from voucher_app.persistence.database import Database, table_of
 from voucher_app.persistence.prepared import (
     ROWS_PER_INSERT,
@@ -185,3 +186,26 @@ def test_insert_values_writes_every_row_once_across_statements(
 def test_insert_values_refuses_a_row_of_the_wrong_width(connection: Connection) -> None:
     with pytest.raises(ValueError, match="shorter"):
         insert_values(connection, table_of(LogNode), ("level", "node_index", "hash"), [(7, 1)])
+
+
+def test_what_each_kind_of_statement_returns(connection: Connection) -> None:
+    accounts = table_of(LedgerAccount)
+    name = "center:440300:p-1:available"
+    row = {"name": name, "kind": "available", "balance_fen": 5, "floor_fen": 0}
+    Prepared(insert(accounts)).run(connection, row)
+    credit = Prepared(
+        update(accounts)
+        .where(accounts.c.name == bindparam("account"))
+        .values(balance_fen=accounts.c.balance_fen + bindparam("amount"))
+    )
+    changed = credit.run(connection, {"account": name, "amount": 7})
+    assert (changed.rows, changed.rowcount) == ([], 1)
+    plain = Prepared(text("SELECT balance_fen FROM ledger_accounts WHERE name = :account"))
+    assert plain.run(connection, {"account": name}).rows == [(12,)]
+    returned = Prepared(
+        update(accounts)
+        .where(accounts.c.name == bindparam("account"))
+        .values(balance_fen=accounts.c.balance_fen + 1)
+        .returning(accounts.c.balance_fen)
+    )
+    assert returned.run(connection, {"account": name}).rows == [(13,)]

@@ -30,7 +30,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql import ColumnElement
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.dml import UpdateBase
-from sqlalchemy.sql.expression import ClauseElement, Select
+from sqlalchemy.sql.expression import ClauseElement, Select, TextClause
 
 from voucher_app.domain.errors import VoucherError
 
@@ -57,6 +57,9 @@ class _Compiled:
     binds: tuple[tuple[int, Processor], ...]  # the values a type converts, by position
     columns: tuple[str, ...]
     results: tuple[tuple[int, Processor], ...]  # the columns a type converts, by position
+    #: Whether it returns rows; None: ask the cursor (plain SQL). Asking costs psycopg a
+    #: description object per column, on every run.
+    returns_rows: bool | None
 
 
 class Rows:
@@ -110,14 +113,18 @@ class Prepared:
         cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
         try:
             cursor.execute(compiled.sql, parameters)
-            fetched = cursor.fetchall() if cursor.description is not None else []
+            returns_rows = compiled.returns_rows
+            if returns_rows is None:
+                returns_rows = cursor.description is not None
+            fetched = cursor.fetchall() if returns_rows else []
+            changed = cursor.rowcount  # psycopg forgets it when the cursor closes
         except connection.dialect.loaded_dbapi.Error as error:
             raise _translated(connection, error, compiled.sql, parameters) from error
         finally:
             cursor.close()
         if compiled.results:
             fetched = [_converted(row, compiled.results) for row in fetched]
-        return Rows(compiled.columns, fetched, cursor.rowcount)
+        return Rows(compiled.columns, fetched, changed)
 
     def compiled(self, dialect: Dialect, names: Iterable[str]) -> _Compiled:
         """The statement's text and value handling for `dialect` and these value names."""
@@ -193,7 +200,18 @@ def _compile(statement: ClauseElement, dialect: Dialect, names: frozenset[str]) 
         binds=_by_position(converting),
         columns=tuple(column.key or "" for column in columns),
         results=_by_position(reading),
+        returns_rows=_returns_rows(statement, compiled),
     )
+
+
+def _returns_rows(statement: ClauseElement, compiled: SQLCompiler) -> bool | None:
+    """Whether the statement returns rows: a SELECT does, a DML statement if it has RETURNING
+    (its own, or the one SQLAlchemy adds for a new row's key); plain SQL does not say."""
+    if isinstance(statement, TextClause):
+        return None
+    if isinstance(statement, UpdateBase):
+        return bool(compiled.effective_returning)
+    return True
 
 
 def _by_position(processors: Sequence[Processor | None]) -> tuple[tuple[int, Processor], ...]:
