@@ -29,7 +29,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from voucher_app.ledger.tables import JournalEntry, LedgerAccount, LogNode
 from voucher_app.persistence.database import Database, table_of
 from voucher_app.persistence.prepared import (
-    ROWS_PER_INSERT,
+    VALUES_PER_INSERT,
     NotPreparable,
     Prepared,
     Rows,
@@ -168,7 +168,10 @@ def test_a_missing_value_is_named(connection: Connection) -> None:
         ENTRY.run(connection, {})
 
 
-@pytest.mark.parametrize("count", [0, 1, ROWS_PER_INSERT, ROWS_PER_INSERT + 1, 250])
+PER_STATEMENT = VALUES_PER_INSERT // 3  # rows of a node: level, index, hash
+
+
+@pytest.mark.parametrize("count", [0, 1, PER_STATEMENT, PER_STATEMENT + 1, 2 * PER_STATEMENT + 7])
 def test_insert_values_writes_every_row_once_across_statements(
     connection: Connection, count: int
 ) -> None:
@@ -183,9 +186,23 @@ def test_insert_values_writes_every_row_once_across_statements(
     assert [(level, index, bytes(digest)) for level, index, digest in stored] == rows
 
 
-def test_insert_values_refuses_a_row_of_the_wrong_width(connection: Connection) -> None:
-    with pytest.raises(ValueError, match="shorter"):
-        insert_values(connection, table_of(LogNode), ("level", "node_index", "hash"), [(7, 1)])
+@pytest.mark.parametrize(
+    ("row", "refusal"),
+    [
+        ((7, 1), "a row of 2 values for 3 columns"),
+        ((7, 1, b"x", 4), "a row of 4 values for 3 columns"),
+        ((7, 1, datetime(2026, 12, 7, tzinfo=UTC)), "only integers, bytes and NULLs"),
+        ((7, True, b"x"), "only integers, bytes and NULLs"),
+    ],
+)
+def test_insert_values_refuses_what_it_cannot_pass_as_it_is_and_writes_nothing(
+    connection: Connection, row: tuple[Any, ...], refusal: str
+) -> None:
+    nodes = table_of(LogNode)
+    good = (7, 0, bytes(32))
+    with pytest.raises(NotPreparable, match=refusal):
+        insert_values(connection, nodes, ("level", "node_index", "hash"), [good, row])
+    assert connection.execute(select(nodes.c.level).where(nodes.c.level == 7)).all() == []
 
 
 def test_what_each_kind_of_statement_returns(connection: Connection) -> None:

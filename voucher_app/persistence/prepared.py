@@ -36,9 +36,8 @@ from voucher_app.domain.errors import VoucherError
 
 Processor = Callable[[Any], Any]
 
-#: Rows per statement of `insert_values`: 100 rows of three columns stay under SQLite's oldest
-#: limit of 999 values a statement.
-ROWS_PER_INSERT = 100
+#: Values per statement of `insert_values`, at most: under SQLite's oldest limit of 999.
+VALUES_PER_INSERT = 900
 
 
 class NotPreparable(VoucherError):
@@ -139,20 +138,30 @@ def insert_values(
     connection: Connection, table: Table, columns: tuple[str, ...], rows: Sequence[Sequence[Any]]
 ) -> None:
     """Insert `rows` (each its values in `columns`' order) into `table` as multi-row INSERTs of
-    up to `ROWS_PER_INSERT` rows: one round trip for the few rows of a ledger post or a
+    up to `VALUES_PER_INSERT` values: one round trip for the few rows of a ledger post or a
     sequencer's batch after a commit, where an executemany would cost several.
 
-    No column type converts these values: for integers and bytes, which every driver takes as
-    they are.
+    No column type converts these values, so only integers, bytes and NULLs are taken (every
+    driver stores them as they are); anything else — a time, a UUID, an enum, whose column type
+    would check or convert it — is refused (`NotPreparable`) before a row is written.
     """
-    for start in range(0, len(rows), ROWS_PER_INSERT):
-        chunk = rows[start : start + ROWS_PER_INSERT]
+    for row in rows:
+        if len(row) != len(columns):
+            raise NotPreparable(f"a row of {len(row)} values for {len(columns)} columns")
+        if any(value is not None and type(value) not in _AS_THEY_ARE for value in row):
+            raise NotPreparable(f"only integers, bytes and NULLs go in as they are: {row!r}")
+    per_statement = max(1, VALUES_PER_INSERT // len(columns))
+    for start in range(0, len(rows), per_statement):
+        chunk = rows[start : start + per_statement]
         values = {
             f"{column}_{number}": value
             for number, row in enumerate(chunk)
             for column, value in zip(columns, row, strict=True)
         }
         _multi_row_insert(table, columns, len(chunk)).run(connection, values)
+
+
+_AS_THEY_ARE = (int, bytes)
 
 
 @lru_cache(maxsize=512)
