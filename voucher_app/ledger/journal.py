@@ -184,7 +184,7 @@ class Journal:
             raise ConcurrentRequest("a concurrent request posted this entry") from exc
         insert_values(
             connection,
-            table_of(JournalPosting),
+            _postings,
             ("entry_id", "account_id", "amount_fen"),
             [(row_id, account_ids[p.account], p.amount_fen) for p in ordered],
         )
@@ -458,7 +458,8 @@ _INSERT_ENTRY = Prepared(insert(table_of(JournalEntry)).returning(table_of(Journ
 _entries = table_of(JournalEntry)
 _INSERT_ENTRY_PLAIN = insert(_entries)
 _INSERT_QUEUE = Prepared(insert(table_of(LogQueue)))
-_INSERT_POSTING_BY_NAME = insert(table_of(JournalPosting)).from_select(
+_postings = table_of(JournalPosting)
+_INSERT_POSTING_BY_NAME = insert(_postings).from_select(
     ["entry_id", "account_id", "amount_fen"],
     select(
         select(_entries.c.id).where(_entries.c.public_id == bindparam("entry")).scalar_subquery(),
