@@ -126,9 +126,10 @@ def test_rotated_keys_still_verify_until_destroyed(own_keys_runner: FlaskCliRunn
     assert runner.invoke(args=["keys", "rotate", "voucher"]).exit_code == 0
     assert len(client.get("/.well-known/jwks.json").get_json()["keys"]) == 2
     assert verify()["valid"] is True
-    refused = runner.invoke(args=["keys", "destroy", old_kid], input="n\n")
+    # `--`: a key id is base64url and may begin with "-", which click would read as an option.
+    refused = runner.invoke(args=["keys", "destroy", "--", old_kid], input="n\n")
     assert refused.exit_code == 1 and verify()["valid"] is True  # not confirmed: kept
-    destroyed = runner.invoke(args=["keys", "destroy", old_kid, "--yes"])
+    destroyed = runner.invoke(args=["keys", "destroy", "--yes", "--", old_kid])
     assert destroyed.exit_code == 0, destroyed.output
     assert old_kid not in {
         k["kid"] for k in client.get("/.well-known/jwks.json").get_json()["keys"]
