@@ -161,3 +161,60 @@ def test_twenty_racing_twins_run_once_and_the_rest_get_its_answer(
         outcomes = Counter(pool.map(attempt, range(20)))
     assert outcomes == Counter({"ran": 1, "answered": 19})
     assert count(unit_of_work(database, clock), User) == 1
+
+
+def test_taking_an_answered_key_gets_its_answer_in_the_same_transaction(
+    database: Database, clock: FrozenClock
+) -> None:
+    uow = unit_of_work(database, clock)
+    first = held(database, clock, "clerk", "k-5")
+    add_user(first, "once")
+    first.finish(lambda u: idempotency.record(u, "clerk", "k-5", ANSWER))
+    retry = held(database, clock, "clerk", "k-5")
+    assert retry.open(lambda u: idempotency.take(u, "clerk", "k-5", DIGEST, hours=HOURS)) == ANSWER
+    retry.finish(None)
+    other = held(database, clock, "clerk", "k-5")
+    with pytest.raises(IdempotencyKeyReused):
+        other.open(lambda u: idempotency.take(u, "clerk", "k-5", OTHER, hours=HOURS))
+    other.finish(None)
+    assert count(uow, User) == 1 and count(uow, IdempotentRequest) == 1
+    assert idempotency.answer_for(uow, "clerk", "k-5", DIGEST, hours=HOURS) == ANSWER
+
+
+def test_taking_an_expired_key_takes_it_over_and_forgets_its_answer(
+    database: Database, clock: FrozenClock
+) -> None:
+    uow = unit_of_work(database, clock)
+    request = held(database, clock, "clerk", "k-6")
+    request.finish(lambda u: idempotency.record(u, "clerk", "k-6", ANSWER))
+    clock.advance(timedelta(hours=HOURS, seconds=1))
+    again = held(database, clock, "clerk", "k-6")
+    assert again.open(lambda u: idempotency.take(u, "clerk", "k-6", OTHER, hours=HOURS)) is None
+    newer = StoredAnswer(200, "application/json", b"{}")
+    again.finish(lambda u: idempotency.record(u, "clerk", "k-6", newer))
+    assert count(uow, IdempotentRequest) == 1
+    assert idempotency.answer_for(uow, "clerk", "k-6", OTHER, hours=HOURS) == newer
+
+
+def test_twins_taking_the_key_first_thing_run_once_and_the_rest_get_its_answer(
+    database: Database, clock: FrozenClock
+) -> None:
+    """The API's order: the key is taken before the work (`HeldUnitOfWork.open`); a twin waits
+    on it and reads the first one's answer in its own transaction."""
+    barrier = Barrier(20)
+
+    def attempt(n: int) -> str:
+        request = held(database, clock, "desk", "eager")
+        barrier.wait()
+        stored = request.open(lambda u: idempotency.take(u, "desk", "eager", DIGEST, hours=HOURS))
+        if stored is not None:
+            request.finish(None)
+            return "answered" if stored == ANSWER else "wrong answer"
+        add_user(request, f"twin-{n}")
+        request.finish(lambda u: idempotency.record(u, "desk", "eager", ANSWER))
+        return "ran"
+
+    with ThreadPoolExecutor(20) as pool:
+        outcomes = Counter(pool.map(attempt, range(20)))
+    assert outcomes == Counter({"ran": 1, "answered": 19})
+    assert count(unit_of_work(database, clock), User) == 1

@@ -1,9 +1,9 @@
 """The Idempotency-Key header on every state-changing API request (`services.idempotency`).
 
 A POST, PUT, PATCH or DELETE that carries the header runs in one transaction held for the whole
-request (`HeldUnitOfWork`): its first write reserves the key, for its owner (the signed-in user,
-else the client address) with a digest of the method, path, query and body, and the answer is
-written to the key just before everything commits. A retry gets the first answer back, marked
+request (`HeldUnitOfWork`): it first reserves the key, for its owner (the signed-in user, else
+the client address) with a digest of the method, path, query and body, and the answer is written
+to the key just before everything commits. A retry gets the first answer back, marked
 `Idempotent-Replayed: true`. What is not an answer is never stored: a server error, a lost race
 (`concurrent_request`), a rate limit — the work is rolled back and a retry runs again. Signing in
 and out are left out: their answer is a session, not a stored document. `KeyDocumentation`
@@ -117,13 +117,15 @@ def _before() -> Response | None:
         owner, key, digest = g.idempotency
         idempotency.reserve(uow, owner, key, digest, hours=hours)
 
-    # Held from here: the principal's lookup, the stored answer's, the access decision, the
+    # Held from here: the principal's lookup, the key's reservation, the access decision, the
     # work and the answer all run in this one transaction.
     held = g.held_uow = parts.held_uow(reserve)
     held.begin()
     owner, digest = _owner(), _digest()
-    stored = idempotency.answer_for(parts.uow(), owner, key, digest, hours=hours)
+    # A twin in flight makes this wait for its outcome.
+    stored = held.open(lambda uow: idempotency.take(uow, owner, key, digest, hours=hours))
     if stored is not None:
+        g.pop("held_uow").finish(None)
         return _replay(stored)
     g.idempotency = (owner, key, digest)
     return None
@@ -144,7 +146,7 @@ def _after(response: Response) -> Response:
     try:
         held.finish(lambda uow: idempotency.record(uow, owner, key, answer))
     except IdempotencyKeyAnswered:
-        return _replay_answered(IdempotencyKeyAnswered("answered meanwhile"))
+        return _answered()
     except Exception:  # the commit's outcome is unknown: a retry with the key finds out
         log.exception("committing the request under Idempotency-Key %r failed", key)
         return problem(
@@ -180,7 +182,13 @@ def _replay(stored: idempotency.StoredAnswer) -> Response:
 
 
 def _replay_answered(_: IdempotencyKeyAnswered) -> Response:
-    """Another request with the key committed while this one waited: its answer."""
+    """The work met a twin's committed reservation (`reserve` run again after a lost race)."""
+    return _answered()
+
+
+def _answered() -> Response:
+    """A request with the key committed first (or while this one waited): its answer, in a
+    transaction of its own."""
     owner, key, digest = g.get("idempotency") or (_owner(), request.headers[HEADER], _digest())
     held = g.pop("held_uow", None)
     if held is not None:

@@ -133,8 +133,9 @@ class HeldUnitOfWork(UnitOfWork[J, F]):
 
     `begin` opens the transaction when the request starts, so that the reads around the work
     (who is asking, whether the key was answered, whether they may) join it rather than each
-    taking a snapshot of its own: one BEGIN and one COMMIT per request. The first write runs
-    `on_open` before it (the key's reservation). A read that raises a domain error (a refusal, a
+    taking a snapshot of its own: one BEGIN and one COMMIT per request. `on_open` (the key's
+    reservation) runs in the transaction before anything else is written: at `open`, or else
+    before the first write. A read that raises a domain error (a refusal, a
     missing row) leaves the transaction as it was: it wrote nothing. A write that fails, or any
     body that meets a database error, rolls the whole transaction back: it may run again only if
     nothing had been written yet (the retry of a lost race redoes all of it); after earlier
@@ -174,6 +175,22 @@ class HeldUnitOfWork(UnitOfWork[J, F]):
         if self._held is None:
             self._held = self.database.session()
             self._held_journal = self._new_journal(self._held, self.clock)
+
+    def open(self, first: Callable[[UnitOfWork[J, F]], T]) -> T:
+        """Hold the request's transaction and run `first` in it now, in place of `on_open`
+        (which runs again if the transaction is lost and begun anew); answer what it answers.
+        What it raises is raised here, with the transaction rolled back."""
+        self.begin()
+        self._session, self._journal = self._held, self._held_journal
+        try:
+            opened = first(self)
+        except BaseException:
+            self._drop()
+            raise
+        finally:
+            self._session, self._journal = None, None
+        self._opened = True
+        return opened
 
     def __enter__(self) -> UnitOfWork[J, F]:
         if self._held is None and self._read_only:
