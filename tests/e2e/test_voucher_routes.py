@@ -126,15 +126,24 @@ def test_rotated_keys_still_verify_until_destroyed(own_keys_runner: FlaskCliRunn
     assert runner.invoke(args=["keys", "rotate", "voucher"]).exit_code == 0
     assert len(client.get("/.well-known/jwks.json").get_json()["keys"]) == 2
     assert verify()["valid"] is True
-    # `--`: a key id is base64url and may begin with "-", which click would read as an option.
-    refused = runner.invoke(args=["keys", "destroy", "--", old_kid], input="n\n")
+    refused = runner.invoke(args=["keys", "destroy", "--kid", old_kid], input="n\n")
     assert refused.exit_code == 1 and verify()["valid"] is True  # not confirmed: kept
-    destroyed = runner.invoke(args=["keys", "destroy", "--yes", "--", old_kid])
+    destroyed = runner.invoke(args=["keys", "destroy", "--yes", "--kid", old_kid])
     assert destroyed.exit_code == 0, destroyed.output
     assert old_kid not in {
         k["kid"] for k in client.get("/.well-known/jwks.json").get_json()["keys"]
     }
     assert verify() == {"valid": False, "reason": "unknown_key", "voucher": None}
+
+
+def test_a_key_id_beginning_with_a_dash_is_read_as_the_key_id(
+    own_keys_runner: FlaskCliRunner,
+) -> None:
+    """A base64url key id may begin with "-": `--kid` takes it as its value, not as an option
+    (exit 2), and the keyring answers that no such key exists."""
+    refused = own_keys_runner.invoke(args=["keys", "destroy", "--yes", "--kid", "-no-such-kid"])
+    assert refused.exit_code == 1, refused.output
+    assert "-no-such-kid" in refused.output
 
 
 def test_the_demos_tokens_are_of_todays_contract_and_resign_tokens_finds_none_to_sign(

@@ -1,6 +1,6 @@
 """`flask --app wsgi keys …`: the Ed25519 signing keys in the keys folder.
 
-keys  init | rotate | destroy | list
+keys  init | rotate | destroy --kid KID | list
 """
 
 from __future__ import annotations
@@ -38,7 +38,9 @@ def keys_rotate(purpose: str) -> None:
 
 
 @keys_group.command("destroy")
-@click.argument("kid")
+# An option, not an argument: a key id is base64url and may begin with "-", which click reads
+# as an option where an argument is expected, but takes as the value of `--kid`.
+@click.option("--kid", required=True, help="The key id (`keys list`) of the key to destroy.")
 @click.confirmation_option(
     prompt="Nothing this key signed will verify again (vouchers need reissuing). Destroy it?"
 )
