@@ -25,8 +25,10 @@ class Config:
     ALLOW_PLAIN_KEYS = False
     #: The checkpoint origin line and signed-note key name of this ledger.
     LEDGER_ORIGIN = "gd-sme-vouchers.example/ledger"
-    #: Sequence the Merkle log right after each commit that posted entries (the job also does).
+    #: Sequence the Merkle log right after each commit that posted entries (the job also does),
+    #: each process at most once in this many seconds (0: after every commit): see pace.py.
     SEQUENCE_AFTER_COMMIT = True
+    SEQUENCE_AFTER_COMMIT_EVERY_SECONDS = 0.25
     SEQUENCER_INTERVAL_SECONDS = 5
     CHECKPOINT_INTERVAL_SECONDS = 60
     #: Sign a checkpoint early once this many entries are unsigned.

@@ -12,7 +12,7 @@ import functools
 import hashlib
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +26,7 @@ from voucher_app.ledger.checkpoints import CheckpointSigner
 from voucher_app.ledger.journal import Journal
 from voucher_app.ledger.published import FILE_NAME, PublishedFile
 from voucher_app.ledger.unit_of_work import HeldUnitOfWork, UnitOfWork
+from voucher_app.pace import Pace
 from voucher_app.persistence import uow as persistence_uow
 from voucher_app.persistence.database import Database
 from voucher_app.services import ledger
@@ -102,6 +103,8 @@ class Wiring:
     sender: Sender = log_sender
     #: Where the latest signed checkpoint is also kept, outside the database (`CHECKPOINT_FILE`).
     checkpoint_file: Path = Path("keys", FILE_NAME)
+    #: How often this process sequences after its commits (`SEQUENCE_AFTER_COMMIT_EVERY_SECONDS`).
+    sequence_pace: Pace = field(default_factory=lambda: Pace(0))
 
     @classmethod
     def from_config(cls, config: dict[str, Any], instance_path: str) -> Wiring:
@@ -115,6 +118,7 @@ class Wiring:
             ),
             origin=config["LEDGER_ORIGIN"],
             sequence_after_commit=bool(config["SEQUENCE_AFTER_COMMIT"]),
+            sequence_pace=Pace(float(config["SEQUENCE_AFTER_COMMIT_EVERY_SECONDS"])),
             hasher=password_hasher(
                 memory_kib=int(config["PASSWORD_MEMORY_KIB"]),
                 time_cost=int(config["PASSWORD_TIME_COST"]),
@@ -163,7 +167,10 @@ class Wiring:
         )
 
     def sequence_quietly(self) -> None:
-        """Sequence after a commit; a failure here is retried by the sequencer job."""
+        """Sequence after a commit, unless this process did within its pace (`sequence_pace`,
+        voucher_app/pace.py); a failure here is retried by the sequencer job."""
+        if not self.sequence_pace.due():
+            return
         try:
             quiet = unit_of_work(self.database, self.clock, published=self.published_checkpoint)
             ledger.sequence_log(quiet, wait=False, batches=1)
