@@ -11,7 +11,8 @@ from datetime import timedelta
 from threading import Barrier
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
+from sqlalchemy.exc import DBAPIError
 
 from voucher_app.clock import FrozenClock
 from voucher_app.domain.errors import (
@@ -218,3 +219,43 @@ def test_twins_taking_the_key_first_thing_run_once_and_the_rest_get_its_answer(
         outcomes = Counter(pool.map(attempt, range(20)))
     assert outcomes == Counter({"ran": 1, "answered": 19})
     assert count(unit_of_work(database, clock), User) == 1
+
+
+def test_taking_the_key_runs_again_after_a_lost_race_and_not_after_a_refusal(
+    database: Database, clock: FrozenClock
+) -> None:
+    attempts: list[str] = []
+
+    def flaky(uow: UnitOfWork) -> StoredAnswer | None:
+        attempts.append("take")
+        if len(attempts) == 1:  # as a pooled connection the server dropped is met
+            raise DBAPIError("BEGIN", {}, OSError("server closed"), connection_invalidated=True)
+        return idempotency.take(uow, "clerk", "k-7", DIGEST, hours=HOURS)
+
+    request = held(database, clock, "clerk", "k-7")
+    assert request.open(flaky) is None
+    assert attempts == ["take", "take"]
+    request.finish(lambda u: idempotency.record(u, "clerk", "k-7", ANSWER))
+    refused = held(database, clock, "clerk", "k-7")
+    with pytest.raises(IdempotencyKeyReused):  # a refusal is not a race: raised at once
+        refused.open(lambda u: idempotency.take(u, "clerk", "k-7", OTHER, hours=HOURS))
+    refused.finish(None)
+
+
+def test_a_key_is_taken_on_a_fresh_connection_when_the_server_dropped_the_pooled_one(
+    database: Database, clock: FrozenClock, backend: str
+) -> None:
+    """pg_terminate_backend on every idle connection of the pool: the request's first
+    statement, the key's, meets a dead connection and runs again on a new one."""
+    if backend != "postgresql":
+        pytest.skip("only a server can drop a connection")
+    with database.engine.connect() as killer:  # checked out: the pool's one idle is the dead
+        with database.engine.connect() as connection:
+            pooled = connection.execute(text("SELECT pg_backend_pid()")).scalar_one()
+        killer.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pooled})
+        request = held(database, clock, "clerk", "k-8")
+        taken = request.open(lambda u: idempotency.take(u, "clerk", "k-8", DIGEST, hours=HOURS))
+        assert taken is None
+        request.finish(lambda u: idempotency.record(u, "clerk", "k-8", ANSWER))
+    answer = idempotency.answer_for(unit_of_work(database, clock), "clerk", "k-8", DIGEST, hours=24)
+    assert answer == ANSWER

@@ -3,12 +3,11 @@
 Services are written as functions of a `UnitOfWork` decorated with `@transaction`: the body runs
 inside one transaction that commits when it returns and rolls back when it raises. Queries use
 `@read_only` instead: one consistent snapshot, never a write lock, nothing committed. A body that
-loses a race the database detects (a deadlock, a serialization failure, SQLite's busy lock, a
-duplicate idempotency key inserted by a concurrent twin) or meets a pooled connection the
-server has dropped runs again from the start, a few times — but never once it has asked the
-database to commit, because a lost reply to COMMIT does not mean nothing was committed. So
-callers see the result or a domain error, and a database error only when a commit's outcome
-is unknown.
+loses a race the database detects (a deadlock, a serialization failure, SQLite's busy lock) or
+meets a pooled connection the server has dropped runs again from the start, a few times — but
+never once it has asked the database to commit, because a lost reply to COMMIT does not mean
+nothing was committed. So callers see the result or a domain error, and a database error only
+when a commit's outcome is unknown.
 
 The unit of work does not know the ledger: it is handed a journal factory (the wiring passes
 `ledger.journal.Journal`) and builds one journal per transaction with the session and clock; all
@@ -179,16 +178,21 @@ class HeldUnitOfWork(UnitOfWork[J, F]):
     def open(self, first: Callable[[UnitOfWork[J, F]], T]) -> T:
         """Hold the request's transaction and run `first` in it now, in place of `on_open`
         (which runs again if the transaction is lost and begun anew); answer what it answers.
-        What it raises is raised here, with the transaction rolled back."""
-        self.begin()
-        self._session, self._journal = self._held, self._held_journal
-        try:
-            opened = first(self)
-        except BaseException:
-            self._drop()
-            raise
-        finally:
-            self._session, self._journal = None, None
+        A lost race (a dropped connection, SQLite's busy lock) runs it again in a new
+        transaction; what else it raises is raised here, with the transaction rolled back."""
+
+        def once() -> T:
+            self.begin()
+            self._session, self._journal = self._held, self._held_journal
+            try:
+                return first(self)
+            except BaseException:
+                self._drop()
+                raise
+            finally:
+                self._session, self._journal = None, None
+
+        opened = _again_after_lost_races(self, once, committing=lambda: False)
         self._opened = True
         return opened
 
@@ -292,26 +296,40 @@ def _wrap(
     work: Callable[Concatenate[U, P], T], *, snapshot: bool
 ) -> Callable[Concatenate[U, P], T]:
     def run(uow: U, /, *args: P.args, **kwargs: P.kwargs) -> T:
-        for attempt in range(1, ATTEMPTS + 1):
+        committing = False
+
+        def once() -> T:
+            nonlocal committing
             committing = False
-            try:
-                with uow.reading() if snapshot else uow:
-                    result = work(uow, *args, **kwargs)
-                    if not snapshot:
-                        # Past this point the database may have committed even if we hear an
-                        # error (a connection lost during COMMIT): never run the work again.
-                        committing = True
-                        uow.commit()
-                    return result
-            except Exception as error:
-                if committing or not is_retryable(error):
-                    raise
-                if not uow.may_run_again():
-                    raise ConcurrentRequest("lost a race: send the request again") from error
-                if attempt == ATTEMPTS:
-                    raise ConcurrentRequest("too many concurrent requests; try again") from error
-            time.sleep(random.uniform(0, 0.005 * 2**attempt))  # noqa: S311 - jitter, not security
-        raise AssertionError("unreachable")
+            with uow.reading() if snapshot else uow:
+                result = work(uow, *args, **kwargs)
+                if not snapshot:
+                    # Past this point the database may have committed even if we hear an
+                    # error (a connection lost during COMMIT): never run the work again.
+                    committing = True
+                    uow.commit()
+                return result
+
+        return _again_after_lost_races(uow, once, committing=lambda: committing)
 
     functools.update_wrapper(run, work)
     return run
+
+
+def _again_after_lost_races(
+    uow: UnitOfWork[Any, Any], once: Callable[[], T], *, committing: Callable[[], bool]
+) -> T:
+    """Run `once` again, a few times, when it loses a race (`is_retryable`) — unless the error
+    came while committing, or the unit of work cannot run again."""
+    for attempt in range(1, ATTEMPTS + 1):
+        try:
+            return once()
+        except Exception as error:
+            if committing() or not is_retryable(error):
+                raise
+            if not uow.may_run_again():
+                raise ConcurrentRequest("lost a race: send the request again") from error
+            if attempt == ATTEMPTS:
+                raise ConcurrentRequest("too many concurrent requests; try again") from error
+        time.sleep(random.uniform(0, 0.005 * 2**attempt))  # noqa: S311 - jitter, not security
+    raise AssertionError("unreachable")

@@ -3,12 +3,12 @@
 The key, the work and the stored answer commit in one transaction (DESIGN §4 invariant 5): the
 request's unit of work is held open for the whole request (`HeldUnitOfWork`); it `take`s the key
 before anything else, and `record` writes the answer just before everything commits together.
-So a request that dies leaves no trace of its key; a retry after an outcome the client never heard
-either finds the committed answer (`answer_for`) or runs once. Two requests with one key at once
-queue on the reservation: the second gets the first's answer. A key is
-kept `hours` (24 by default); `purge` forgets older ones, and an expired key may be used again:
-the reservation takes it over in the same statement. `reserve` takes the key again when a
-request's transaction was lost and begun anew.
+So a request that dies leaves no trace of its key; a retry after an outcome the client never
+heard either finds the committed answer (`take` answers with it) or runs once. Two requests with
+one key at once queue on the reservation: the second gets the first's answer. A key is kept
+`hours` (24 by default); `purge` forgets older ones, and an expired key may be used again: the
+reservation takes it over in the same statement. `reserve` takes the key again when a request's
+transaction was lost and begun anew.
 """
 
 from __future__ import annotations
