@@ -175,6 +175,7 @@ def test_a_burst_under_kills_and_terminated_backends_writes_each_acknowledged_re
         provider = factories.provider(uow, 1)
         product = factories.product(uow, provider.id)
         budget_before = programmes.available_budget(uow, programme.id, "440305")
+        ledger.sequence_log(uow)  # the set-up's entries too: commits sequence at a pace
         entries_before = ledger.verify_ledger(uow, parts.ledger_verifiers()).entries
     clerks = {uscc: bearer(app, Role.SME, sme=uscc) for uscc in smes}
     desk = bearer(app, Role.PROVIDER, provider=provider.id)
