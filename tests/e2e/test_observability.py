@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -389,10 +390,13 @@ def test_two_gunicorn_workers_counts_add_up_in_one_scrape(
             assert time.monotonic() < deadline, log.read_text()
             time.sleep(0.2)
         sent = 0
-        # Fresh connections land on either worker: read until both have served some.
+        # Fresh connections land on either worker: read until both have served some. Four at
+        # once, so that one worker's being busy sends the next to the other (one request at a
+        # time, the same worker may win every accept: all 400 once landed on one in CI).
         while sent < 400:
-            for _ in range(10):
-                assert fetch(f"{base}/api/v1/catalogue")[0] == 200
+            with ThreadPoolExecutor(4) as pool:
+                answers = list(pool.map(lambda _: fetch(f"{base}/api/v1/catalogue")[0], range(10)))
+            assert answers == [200] * 10
             sent += 10
             counts = per_worker(folder, scratch)
             # The master made its metrics when it preloaded the app; it answers nothing.
