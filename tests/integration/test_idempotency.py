@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from threading import Barrier
@@ -40,6 +41,22 @@ def held(database: Database, clock: FrozenClock, owner: str, key: str) -> HeldUn
         clock,
         on_open=lambda uow: idempotency.reserve(uow, owner, key, DIGEST, hours=HOURS),
     )
+
+
+def twenty_twins(
+    database: Database, clock: FrozenClock, key: str, twin: Callable[[HeldUnitOfWork, int], str]
+) -> Counter[str]:
+    """Twenty requests of one owner with one key, let go at once, each once it holds its unit
+    of work: how many answered what (`twin`'s answers)."""
+    barrier = Barrier(20)
+
+    def attempt(n: int) -> str:
+        request = held(database, clock, "desk", key)
+        barrier.wait()
+        return twin(request, n)
+
+    with ThreadPoolExecutor(20) as pool:
+        return Counter(pool.map(attempt, range(20)))
 
 
 @transaction
@@ -145,11 +162,7 @@ def test_an_empty_or_overlong_key_is_refused(key: str) -> None:
 def test_twenty_racing_twins_run_once_and_the_rest_get_its_answer(
     database: Database, clock: FrozenClock
 ) -> None:
-    barrier = Barrier(20)
-
-    def attempt(n: int) -> str:
-        request = held(database, clock, "desk", "race")
-        barrier.wait()
+    def twin(request: HeldUnitOfWork, n: int) -> str:
         try:
             add_user(request, f"twin-{n}")
         except IdempotencyKeyAnswered:
@@ -158,8 +171,7 @@ def test_twenty_racing_twins_run_once_and_the_rest_get_its_answer(
         request.finish(lambda u: idempotency.record(u, "desk", "race", ANSWER))
         return "ran"
 
-    with ThreadPoolExecutor(20) as pool:
-        outcomes = Counter(pool.map(attempt, range(20)))
+    outcomes = twenty_twins(database, clock, "race", twin)
     assert outcomes == Counter({"ran": 1, "answered": 19})
     assert count(unit_of_work(database, clock), User) == 1
 
@@ -202,11 +214,8 @@ def test_twins_taking_the_key_first_thing_run_once_and_the_rest_get_its_answer(
 ) -> None:
     """The API's order: the key is taken before the work (`HeldUnitOfWork.open`); a twin waits
     on it and reads the first one's answer in its own transaction."""
-    barrier = Barrier(20)
 
-    def attempt(n: int) -> str:
-        request = held(database, clock, "desk", "eager")
-        barrier.wait()
+    def twin(request: HeldUnitOfWork, n: int) -> str:
         stored = request.open(lambda u: idempotency.take(u, "desk", "eager", DIGEST, hours=HOURS))
         if stored is not None:
             request.finish(None)
@@ -215,8 +224,7 @@ def test_twins_taking_the_key_first_thing_run_once_and_the_rest_get_its_answer(
         request.finish(lambda u: idempotency.record(u, "desk", "eager", ANSWER))
         return "ran"
 
-    with ThreadPoolExecutor(20) as pool:
-        outcomes = Counter(pool.map(attempt, range(20)))
+    outcomes = twenty_twins(database, clock, "eager", twin)
     assert outcomes == Counter({"ran": 1, "answered": 19})
     assert count(unit_of_work(database, clock), User) == 1
 

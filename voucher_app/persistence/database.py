@@ -200,11 +200,15 @@ def insert_rows(connection: Connection, table: Table, rows: Sequence[Mapping[str
             copy.write_row([row[column] for column in columns])
 
 
+def dialect_insert(dialect: str, table: Table) -> postgresql.Insert | sqlite.Insert:
+    """An INSERT into `table` in `dialect`'s own form, which takes ON CONFLICT clauses."""
+    return postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
+
+
 @lru_cache(maxsize=64)
 def insert_or_ignore(dialect: str, table: Table, key: tuple[str, ...]) -> Insert:
     """INSERT … ON CONFLICT (key) DO NOTHING in `dialect`, built once (claims run it often)."""
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    return insert(table).on_conflict_do_nothing(index_elements=list(key))
+    return dialect_insert(dialect, table).on_conflict_do_nothing(index_elements=list(key))
 
 
 def _insert_or_ignore(session: Session, table: Table, key: Sequence[str]) -> Insert:

@@ -132,14 +132,15 @@ class HeldUnitOfWork(UnitOfWork[J, F]):
 
     `begin` opens the transaction when the request starts, so that the reads around the work
     (who is asking, whether the key was answered, whether they may) join it rather than each
-    taking a snapshot of its own: one BEGIN and one COMMIT per request. `on_open` (the key's
-    reservation) runs in the transaction before anything else is written: at `open`, or else
-    before the first write. A read that raises a domain error (a refusal, a
-    missing row) leaves the transaction as it was: it wrote nothing. A write that fails, or any
-    body that meets a database error, rolls the whole transaction back: it may run again only if
-    nothing had been written yet (the retry of a lost race redoes all of it); after earlier
-    writes the request fails (`ConcurrentRequest`, for the client to retry). Without `begin`,
-    reads before the first write take a snapshot of their own, as in a plain unit of work.
+    taking a snapshot of its own: one BEGIN and one COMMIT per request. The transaction's first
+    step (the key's reservation) is `open`'s; without `open`, or once the transaction was lost
+    and begun anew, `on_open` runs before its first write. A read that raises a domain error (a
+    refusal, a missing row) leaves the transaction as it was: it wrote nothing. A write that
+    fails, or any body that meets a database error, rolls the whole transaction back: it may run
+    again only if nothing had been written yet (the retry of a lost race redoes all of it);
+    after earlier writes the request fails (`ConcurrentRequest`, for the client to retry).
+    Without `begin`, reads before the first write take a snapshot of their own, as in a plain
+    unit of work.
     """
 
     def __init__(

@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import bindparam, delete, null, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
 from voucher_app.domain.errors import (
     ConcurrentRequest,
@@ -26,7 +25,7 @@ from voucher_app.domain.errors import (
     InvalidInput,
 )
 from voucher_app.ledger.unit_of_work import UnitOfWork
-from voucher_app.persistence.database import table_of
+from voucher_app.persistence.database import dialect_insert, table_of
 from voucher_app.persistence.models import IdempotentRequest
 from voucher_app.persistence.prepared import Prepared
 from voucher_app.persistence.uow import read_only, transaction
@@ -144,8 +143,7 @@ _ANSWER = Prepared(
 def _reservation(dialect: str) -> Prepared:
     """INSERT the key; where it is held already, take it over only if it has expired (its
     answer forgotten), and return a row only when the key was taken."""
-    new: postgresql.Insert | sqlite.Insert
-    new = postgresql.insert(_requests) if dialect == "postgresql" else sqlite.insert(_requests)
+    new = dialect_insert(dialect, _requests)
     return Prepared(
         new.on_conflict_do_update(
             index_elements=[_requests.c.owner, _requests.c.key],
