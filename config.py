@@ -18,6 +18,10 @@ class Config:
     DATABASE_URL: str | None = None
     DATABASE_POOL_SIZE = 10
     SECRET_KEY: str | None = None
+    #: Keys the digests of legal representatives (name and ID number), so related parties
+    #: match and nobody reads the person back (`domain.parties`). Set it once per deployment
+    #: and never change it: digests made under another key match nothing.
+    PARTY_MATCHING_KEY: str | None = None
     #: Folder of the Ed25519 keys (see keys/README.md); None means ./keys.
     KEYS_DIR: str | None = None
     KEY_PASSPHRASE: str | None = None
@@ -88,6 +92,7 @@ class Config:
 
 class DevelopmentConfig(Config):
     SECRET_KEY = "development-only-not-secret"  # noqa: S105 - refused in production
+    PARTY_MATCHING_KEY = "development-only-party-matching-key"
     ALLOW_PLAIN_KEYS = True
 
 
@@ -96,6 +101,7 @@ class TestingConfig(Config):
     #: Tests read the log right after the commits they make; the pace has tests of its own.
     SEQUENCE_AFTER_COMMIT_EVERY_SECONDS = 0
     SECRET_KEY = "testing-only-not-secret"  # noqa: S105 - refused in production
+    PARTY_MATCHING_KEY = "testing-only-party-matching-key-00"
     ALLOW_PLAIN_KEYS = True
     DATABASE_POOL_SIZE = 40
     PASSWORD_MEMORY_KIB = 8  # tests sign many users in
@@ -114,4 +120,11 @@ CONFIGS: dict[str, type[Config]] = {
     "production": ProductionConfig,
 }
 
-DEFAULT_SECRET_KEYS = frozenset({DevelopmentConfig.SECRET_KEY, TestingConfig.SECRET_KEY})
+DEFAULT_SECRET_KEYS = frozenset(
+    {
+        DevelopmentConfig.SECRET_KEY,
+        TestingConfig.SECRET_KEY,
+        DevelopmentConfig.PARTY_MATCHING_KEY,
+        TestingConfig.PARTY_MATCHING_KEY,
+    }
+)

@@ -781,6 +781,7 @@ def server_settings(url: str, folder: Path) -> dict[str, str]:
         "KEYS_DIR": str(keys),
         "KEY_PASSPHRASE": passphrase,
         "SECRET_KEY": f"bench-{secrets.token_hex(32)}",
+        "PARTY_MATCHING_KEY": f"bench-{secrets.token_hex(32)}",
     }
 
 

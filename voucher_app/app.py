@@ -58,9 +58,10 @@ def _is_production(app: Flask) -> bool:
 
 
 def _refuse_unsafe_production(app: Flask) -> None:
-    secret = app.config.get("SECRET_KEY")
-    if not secret or secret in config_module.DEFAULT_SECRET_KEYS or len(secret) < 32:
-        raise ConfigurationError("set VOUCHER_SECRET_KEY to a random value of 32+ characters")
+    for name in ("SECRET_KEY", "PARTY_MATCHING_KEY"):
+        secret = app.config.get(name)
+        if not secret or secret in config_module.DEFAULT_SECRET_KEYS or len(secret) < 32:
+            raise ConfigurationError(f"set VOUCHER_{name} to a random value of 32+ characters")
     if not app.config.get("DATABASE_URL"):
         raise ConfigurationError("set VOUCHER_DATABASE_URL (PostgreSQL) in production")
     if app.config.get("ALLOW_PLAIN_KEYS"):

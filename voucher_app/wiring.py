@@ -22,6 +22,7 @@ from flask import Flask, current_app, g, has_request_context
 
 from voucher_app.clock import Clock, SystemClock
 from voucher_app.domain.errors import KeyringError, LogBehindPublished, VoucherError
+from voucher_app.domain.parties import MIN_KEY_BYTES, MatchingKey
 from voucher_app.ledger.checkpoints import CheckpointSigner
 from voucher_app.ledger.journal import Journal
 from voucher_app.ledger.published import FILE_NAME, PublishedFile
@@ -105,6 +106,8 @@ class Wiring:
     checkpoint_file: Path = Path("keys", FILE_NAME)
     #: How often this process sequences after its commits (`SEQUENCE_AFTER_COMMIT_EVERY_SECONDS`).
     sequence_pace: Pace = field(default_factory=lambda: Pace(0))
+    #: Keys the legal representatives' digests (`PARTY_MATCHING_KEY`, `domain.parties`).
+    party_matching_key: str | None = None
 
     @classmethod
     def from_config(cls, config: dict[str, Any], instance_path: str) -> Wiring:
@@ -128,6 +131,7 @@ class Wiring:
             max_evidence_bytes=int(config["MAX_EVIDENCE_LENGTH"]),
             idempotency_key_hours=int(config["IDEMPOTENCY_KEY_HOURS"]),
             checkpoint_file=checkpoint_file(config, keys_dir, url),
+            party_matching_key=config["PARTY_MATCHING_KEY"],
         )
 
     def require_keys(self) -> None:
@@ -178,6 +182,16 @@ class Wiring:
             log.warning("not sequenced: %s", refused.message)
         except Exception:
             log.exception("sequencing after commit failed; the sequencer job will retry")
+
+    def matching_key(self) -> MatchingKey:
+        """The key of the legal representatives' digests; production refuses to start without
+        one, and anything else that needs one and has none is refused here."""
+        secret = (self.party_matching_key or "").encode()
+        if len(secret) < MIN_KEY_BYTES:
+            raise ConfigurationError(
+                f"set VOUCHER_PARTY_MATCHING_KEY to a random value of {MIN_KEY_BYTES}+ characters"
+            )
+        return MatchingKey(secret)
 
     def checkpoint_signer(self) -> CheckpointSigner:
         _record, key = self.keyring.active(KeyPurpose.LEDGER)

@@ -98,6 +98,7 @@ def test_the_readmes_deployment_lines_run_as_written_and_the_service_is_ready(
                 "VOUCHER_ENV": "production",
                 "VOUCHER_DATABASE_URL": database,
                 "VOUCHER_SECRET_KEY": secrets.token_urlsafe(48),
+                "VOUCHER_PARTY_MATCHING_KEY": secrets.token_urlsafe(48),
                 "VOUCHER_KEY_PASSPHRASE": secrets.token_urlsafe(24),
                 "VOUCHER_KEYS_DIR": str(tmp_path / "keys"),
                 "VOUCHER_CHECKPOINT_FILE": str(tmp_path / "state" / "published-checkpoint"),

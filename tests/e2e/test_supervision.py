@@ -634,6 +634,7 @@ def test_the_environment_example_sets_what_production_requires() -> None:
         "VOUCHER_ENV",
         "VOUCHER_DATABASE_URL",
         "VOUCHER_SECRET_KEY",
+        "VOUCHER_PARTY_MATCHING_KEY",
         "VOUCHER_KEY_PASSPHRASE",
         "VOUCHER_KEYS_DIR",
         "VOUCHER_RATELIMIT_STORAGE_URI",

@@ -19,6 +19,7 @@ DATABASE = "postgresql+psycopg://vouchers@db.invalid/vouchers"
 def production(keys: Path, **changes: object) -> dict[str, object]:
     settings: dict[str, object] = {
         "SECRET_KEY": SECRET,
+        "PARTY_MATCHING_KEY": "m" * 40,
         "DATABASE_URL": DATABASE,
         "KEY_PASSPHRASE": "passphrase",
         "KEYS_DIR": str(keys),
@@ -43,6 +44,11 @@ def test_production_starts_with_its_secrets_and_keys(keys: Path) -> None:
     [
         ({"SECRET_KEY": "development-only-not-secret"}, "VOUCHER_SECRET_KEY"),
         ({"SECRET_KEY": "short"}, "VOUCHER_SECRET_KEY"),
+        ({"PARTY_MATCHING_KEY": None}, "VOUCHER_PARTY_MATCHING_KEY"),
+        (
+            {"PARTY_MATCHING_KEY": "testing-only-party-matching-key-00"},
+            "VOUCHER_PARTY_MATCHING_KEY",
+        ),
         ({"DATABASE_URL": None}, "VOUCHER_DATABASE_URL"),
         ({"KEY_PASSPHRASE": None}, "VOUCHER_KEY_PASSPHRASE"),
         ({"KEY_PASSPHRASE": "wrong"}, "signing keys in VOUCHER_KEYS_DIR are not usable"),
@@ -51,6 +57,8 @@ def test_production_starts_with_its_secrets_and_keys(keys: Path) -> None:
     ids=[
         "default secret",
         "short secret",
+        "no matching key",
+        "default matching key",
         "no database",
         "no passphrase",
         "wrong passphrase",

@@ -107,6 +107,7 @@ CONTRACT: list[tuple[str, str, str, int]] = [
     ("VoucherInUse", "voucher_in_use", "RedemptionRefused", CONFLICT),
     ("InvoiceReused", "invoice_reused", "RedemptionRefused", CONFLICT),
     ("NothingToPay", "nothing_to_pay", "RedemptionRefused", CONFLICT),
+    ("RelatedParty", "related_party", "RedemptionRefused", CONFLICT),
     ("NotAuthenticated", "not_authenticated", "VoucherError", UNAUTHORIZED),
     ("InvalidCredentials", "invalid_credentials", "NotAuthenticated", UNAUTHORIZED),
     ("AccountLocked", "account_locked", "NotAuthenticated", UNAUTHORIZED),

@@ -13,6 +13,7 @@ from voucher_app.api import (
     idempotency,
     issuance,
     ledger,
+    parties,
     programmes,
     providers,
     redemptions,
@@ -58,6 +59,7 @@ def init_app(app: Flask) -> None:
     api.register_blueprint(tracking.blp, url_prefix="/api/v1")
     api.register_blueprint(settlement.blp, url_prefix="/api/v1")
     api.register_blueprint(smes.blp, url_prefix="/api/v1")
+    api.register_blueprint(parties.blp, url_prefix="/api/v1")
     api.register_blueprint(issuance.blp, url_prefix="/api/v1")
     api.register_blueprint(statements.blp, url_prefix="/api/v1")
     api.register_blueprint(reports.blp, url_prefix="/api/v1/reports")

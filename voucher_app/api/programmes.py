@@ -84,6 +84,13 @@ class TermsSchema(Schema):
             "per 8 vouchers the budget pays for, at most 16"
         },
     )
+    related_parties_allowed = fields.Boolean(
+        load_default=False,
+        metadata={
+            "description": "pay for services between related parties (关联方); refused with "
+            "`related_party` unless set"
+        },
+    )
 
 
 class ProgrammeSchema(Schema):
@@ -106,6 +113,7 @@ class ProgrammeSchema(Schema):
     )
     confirmation_days = fields.Integer(required=True)
     budget_shards = fields.Integer(required=True)
+    related_parties_allowed = fields.Boolean(required=True)
 
 
 class FundingRequest(Schema):

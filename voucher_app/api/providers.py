@@ -11,6 +11,7 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from voucher_app.api.catalogue import ProductSchema
+from voucher_app.api.parties import PartyFields, party_details
 from voucher_app.api.statements import BankDetailsSchema
 from voucher_app.domain.actors import Role
 from voucher_app.domain.bank import BankDetails
@@ -40,7 +41,7 @@ def _text(limit: int) -> fields.String:
     return fields.String(required=True, validate=validate.Length(min=1, max=limit))
 
 
-class ApplicationRequest(Schema):
+class ApplicationRequest(PartyFields):
     uscc = _text(18)
     name = _text(200)
     service_categories = fields.List(_CATEGORY, required=True, validate=validate.Length(min=1))
@@ -102,11 +103,12 @@ class Apply(MethodView):
     def post(self, body: dict[str, Any]) -> ProviderView:
         """Apply to a center as a provider, with the bank account payments will go to; the
         center approves. Then register a user bound to the provider (`/register`)."""
+        party = party_details(body)
         application = ProviderApplication(
             **{**body, "service_categories": tuple(body["service_categories"])}
         )
         actor = acting(body["uscc"], Role.PROVIDER)
-        return providers.apply_provider(current().uow(), application, actor)
+        return providers.apply_provider(current().uow(), application, actor, party)
 
 
 @blp.route("/<uuid:provider_id>")

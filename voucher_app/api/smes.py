@@ -11,6 +11,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
+from voucher_app.api.parties import PartyFields, party_details
 from voucher_app.api.vouchers import VoucherStanding
 from voucher_app.domain.actors import Role
 from voucher_app.domain.money import MAX_FEN
@@ -91,7 +92,7 @@ class Revoke(MethodView):
         )
 
 
-class DeclarationRequest(Schema):
+class DeclarationRequest(PartyFields):
     uscc = fields.String(required=True, validate=validate.Length(min=1, max=40))
     name = fields.String(required=True, validate=validate.Length(min=1, max=200))
     industry = fields.String(required=True, validate=validate.Length(min=1, max=40))
@@ -101,6 +102,17 @@ class DeclarationRequest(Schema):
     revenue_fen = fields.Integer(required=True, strict=True, validate=validate.Range(0, MAX_FEN))
     assets_fen = fields.Integer(required=True, strict=True, validate=validate.Range(0, MAX_FEN))
     home_center = fields.String(required=True, validate=validate.Length(min=1, max=12))
+    address = fields.String(
+        load_default=None,
+        validate=validate.Length(min=1, max=300),
+        metadata={"description": "registered address (related parties share none)"},
+    )
+    contact_phone = fields.String(load_default=None, validate=validate.Length(min=1, max=40))
+    bank_account_number = fields.String(
+        load_default=None,
+        validate=validate.Length(min=1, max=64),
+        metadata={"description": "the settlement account (结算账户)"},
+    )
 
 
 class SmeSchema(Schema):
@@ -115,6 +127,12 @@ class SmeSchema(Schema):
     size = fields.String(required=True, metadata={"enum": ["micro", "small", "medium", "large"]})
     registered_at = fields.DateTime(required=True)
     updated_at = fields.DateTime(required=True)
+    address = fields.String(allow_none=True)
+    contact_phone = fields.String(allow_none=True)
+    bank_account_number = fields.String(allow_none=True)
+    legal_representative_on_record = fields.Boolean(
+        required=True, metadata={"description": "kept as a digest only; never shown"}
+    )
 
 
 @blp.route("/smes")
@@ -125,6 +143,7 @@ class Register(MethodView):
     def post(self, body: dict[str, Any]) -> SmeView:
         """Register an SME with its size figures (anyone may: the size class follows the 2011
         standard). Updating a registered one takes the SME itself or its center's staff."""
+        party = party_details(body)
         uow = current().uow()
         principal = current_principal()
         may_update = access.permits_any(
@@ -134,7 +153,9 @@ class Register(MethodView):
             lambda u: access.registered_sme_scope(u, body["uscc"]),
         )
         actor = acting(body["uscc"], Role.SME)
-        return smes.register_sme(uow, SmeDeclaration(**body), actor, create_only=not may_update)
+        return smes.register_sme(
+            uow, SmeDeclaration(**body), actor, create_only=not may_update, party=party
+        )
 
 
 @blp.route("/smes/<string:uscc>")

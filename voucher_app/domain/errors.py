@@ -92,7 +92,8 @@ to a module of their own are defined there (named in brackets) under a family de
     │       ├── CategoryNotAllowed    a service the voucher or the provider does not cover
     │       ├── VoucherInUse          no partial spending: one open redemption per voucher
     │       ├── InvoiceReused         an invoice number is claimed once per provider
-    │       └── NothingToPay          the subsidy rounds down to nothing
+    │       ├── NothingToPay          the subsidy rounds down to nothing
+    │       └── RelatedParty          the SME and the provider are related (shares: what)
     ├── NotAuthenticated              no valid credentials (HTTP 401)
     │   ├── InvalidCredentials        a wrong name or password; a bad, expired or revoked token
     │   ├── AccountLocked             too many failed logins: wait until the lock ends
@@ -510,6 +511,13 @@ class InvoiceReused(RedemptionRefused):
 
 class NothingToPay(RedemptionRefused):
     code = "nothing_to_pay"
+
+
+class RelatedParty(RedemptionRefused):
+    """The SME and the provider are related (`domain.parties`): `details["shares"]` lists what
+    they share, and the programme does not allow redemptions between related parties."""
+
+    code = "related_party"
 
 
 class NotAuthenticated(VoucherError):

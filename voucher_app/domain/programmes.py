@@ -39,6 +39,8 @@ class ProgrammeTerms:
     confirmation_days: int = 7
     #: How many shards each center's budget is held in; None: `domain.shards.shards_for`.
     budget_shards: int | None = None
+    #: Whether a provider may redeem a voucher of an SME it is related to (`domain.parties`).
+    related_parties_allowed: bool = False
 
     def __post_init__(self) -> None:
         check_terms(self)

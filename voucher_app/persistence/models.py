@@ -30,6 +30,7 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
     Uuid,
+    false,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -132,6 +133,8 @@ class Programme(Base):
     funding_account_name: Mapped[str | None] = mapped_column(String(200))
     funding_account_number: Mapped[str | None] = mapped_column(String(64))
     funding_bank_cnaps: Mapped[str | None] = mapped_column(String(12))
+    #: Whether a provider may redeem a voucher of an SME it is related to (`domain.parties`).
+    related_parties_allowed: Mapped[bool] = mapped_column(server_default=false())
     #: How many shards each center's budget for the programme is held in (`domain.shards`).
     budget_shards: Mapped[int] = mapped_column(Integer, server_default="1")
 
@@ -165,6 +168,14 @@ class SmeDeclaration:
     revenue_fen: Mapped[int]
     assets_fen: Mapped[int]
     home_center_id: Mapped[int] = mapped_column(ForeignKey("centers.id"))
+    #: What a related provider would share with it (`domain.parties`); SMEs registered before
+    #: they were asked for have none until they register again.
+    address: Mapped[str | None] = mapped_column(String(300))
+    contact_phone: Mapped[str | None] = mapped_column(String(40))
+    bank_account_number: Mapped[str | None] = mapped_column(String(64))
+    #: The legal representative's keyed digest (`domain.parties.legal_rep_digest`): matched,
+    #: never shown.
+    legal_rep_digest: Mapped[bytes | None] = mapped_column(LargeBinary(32))
 
 
 class Sme(Registered, SmeDeclaration, Base):
@@ -218,10 +229,37 @@ class Provider(Registered, Base):
     #: The 12-digit CNAPS code (联行号) of the branch holding the account; CNY payments are
     #: routed by it. Providers registered before it was asked for have none until they add it.
     bank_cnaps: Mapped[str | None] = mapped_column(String(12))
+    #: The legal representative's keyed digest (`domain.parties.legal_rep_digest`): matched,
+    #: never shown; None for providers that registered before it was asked for.
+    legal_rep_digest: Mapped[bytes | None] = mapped_column(LargeBinary(32))
     center_id: Mapped[int] = mapped_column(ForeignKey("centers.id"), index=True)
     status: Mapped[str] = mapped_column(String(16))
     status_reason: Mapped[str | None] = mapped_column(String(500))
     applied_at: Mapped[datetime]
+
+
+class PartyRelation(Base):
+    """A relation between two parties, by credit code: `related_uscc` is a shareholder of (or
+    under common control with, family of, otherwise related to) `party_uscc`. Declared by a
+    party when it registers, or recorded by a center; it works in both directions."""
+
+    __tablename__ = "party_relations"
+    __table_args__ = (
+        UniqueConstraint("party_uscc", "related_uscc", "relation"),
+        CheckConstraint("party_uscc <> related_uscc", name="two_parties"),
+        CheckConstraint(
+            "relation IN ('shareholder', 'common_control', 'family', 'other')", name="relation"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    party_uscc: Mapped[str] = mapped_column(String(18))
+    related_uscc: Mapped[str] = mapped_column(String(18), index=True)
+    relation: Mapped[str] = mapped_column(String(24))
+    reason: Mapped[str | None] = mapped_column(String(500))
+    actor_id: Mapped[str] = mapped_column(String(64))
+    actor_role: Mapped[str] = mapped_column(String(32))
+    recorded_at: Mapped[datetime]
 
 
 class ProviderEvent(Base):

@@ -79,6 +79,7 @@ def _programme_view(uow: UnitOfWork, programme: Programme) -> ProgrammeView:
         accepted_industries=tuple(programme.accepted_industries),
         confirmation_days=programme.confirmation_days,
         budget_shards=programme.budget_shards,
+        related_parties_allowed=programme.related_parties_allowed,
         funding_account=funding_account(programme),
     )
 
@@ -106,6 +107,7 @@ def create_programme(uow: UnitOfWork, terms: ProgrammeTerms, actor: Actor) -> Pr
         confirmation_days=terms.confirmation_days,
         budget_shards=terms.budget_shards
         or shards_for(terms.total_budget_fen, terms.voucher_face_value_fen),
+        related_parties_allowed=terms.related_parties_allowed,
         created_at=uow.clock.now(),
     )
     session.add(programme)

@@ -38,8 +38,9 @@ from voucher_app.persistence.models import Center, Product, Provider, ProviderEv
 from voucher_app.persistence.prepared import Prepared
 from voucher_app.persistence.transient import labelled, loaded
 from voucher_app.persistence.uow import read_only, transaction
-from voucher_app.services import ratings
+from voucher_app.services import parties, ratings
 from voucher_app.services.centers import subtree_ids
+from voucher_app.services.parties import NO_DETAILS, PartyDetails
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,13 +152,22 @@ def _record(
 
 
 @transaction
-def apply_provider(uow: UnitOfWork, application: ProviderApplication, actor: Actor) -> ProviderView:
-    """Register a provider, pending its center's approval (a rejected one may apply again)."""
-    return apply_provider_within(uow, application, actor)
+def apply_provider(
+    uow: UnitOfWork,
+    application: ProviderApplication,
+    actor: Actor,
+    party: PartyDetails = NO_DETAILS,
+) -> ProviderView:
+    """Register a provider, pending its center's approval (a rejected one may apply again);
+    `party`: its legal representative and the related parties it declares."""
+    return apply_provider_within(uow, application, actor, party)
 
 
 def apply_provider_within(
-    uow: UnitOfWork, application: ProviderApplication, actor: Actor
+    uow: UnitOfWork,
+    application: ProviderApplication,
+    actor: Actor,
+    party: PartyDetails = NO_DETAILS,
 ) -> ProviderView:
     """`apply_provider`'s steps inside the caller's open transaction (`registration` records
     the provider and opens its first account in one)."""
@@ -170,7 +180,7 @@ def apply_provider_within(
         cnaps=application.bank_cnaps,
         bic=application.bank_bic,
     )
-    fields = {
+    fields: dict[str, object] = {
         "name": _text(application.name, "name", 200),
         "service_categories": _categories(application.service_categories),
         "contact_name": _text(application.contact_name, "contact_name", 100),
@@ -182,6 +192,8 @@ def apply_provider_within(
         **_bank_columns(bank),
         "center_id": center.id,
     }
+    if party.legal_rep_digest is not None:
+        fields["legal_rep_digest"] = party.legal_rep_digest
     now = uow.clock.now()
     provider = uow.providers.find_by_uscc(uscc)
     if provider is not None and provider.status != ProviderStatus.REJECTED:
@@ -199,6 +211,7 @@ def apply_provider_within(
     provider.status, provider.status_reason = ProviderStatus.PENDING, None
     _flush_or_rerun(uow)
     _record(uow, provider, actor, now)
+    parties.declare_within(uow, uscc, party.related, actor)
     return provider_view(uow, provider)
 
 

@@ -3,7 +3,8 @@
 Submitting is one transaction that locks the voucher's row first, so two providers (or one
 retried submission) redeeming the same voucher take turns, and the second sees what the first
 spent: value is never spent twice. It then checks the provider, the voucher's standing in the
-ledger and the service, computes the subsidy (`domain.redemptions.subsidy_fen`) and posts the
+ledger, that the SME and the provider are not related parties (`services.parties`) and the
+service, computes the subsidy (`domain.redemptions.subsidy_fen`) and posts the
 `redeem` entry from the voucher to the provider's `pending` account. Every later step locks the
 redemption's row, checks the step is allowed (`domain.redemptions.next_status`), moves the value as
 the step says and records an event; nothing is deleted.
@@ -69,7 +70,7 @@ from voucher_app.persistence.prepared import Prepared
 from voucher_app.persistence.repositories import PROVIDERS, REDEMPTIONS, unknown_voucher
 from voucher_app.persistence.transient import labelled, loaded
 from voucher_app.persistence.uow import read_only, transaction
-from voucher_app.services import budgets, notifications, spend_facts
+from voucher_app.services import budgets, notifications, parties, spend_facts
 from voucher_app.services import evidence as evidence_files
 from voucher_app.services.evidence import NO_EVIDENCE, Evidence
 from voucher_app.services.providers import active_product, require_approved
@@ -375,6 +376,9 @@ def _price(
             f"voucher {voucher.human_code} is {status}",
             status=status,
         )
+    parties.require_unrelated(
+        uow, sme_id=voucher.sme_id, provider_id=provider.id, programme=programme
+    )
     if not programme.partial_spending:
         open_redemption = _OPEN_REDEMPTION.run(
             connection, {"voucher_id": voucher.id, "own": rival}
@@ -540,6 +544,13 @@ def _step(
             # The voucher closed meanwhile: what comes back goes on to the issuing center.
             _release(uow, context, redemption.subsidy_fen, actor, redemption)
     if step is Step.APPROVE:
+        # A relation recorded after the submission stops the payment here.
+        parties.require_unrelated(
+            uow,
+            sme_id=voucher.sme_id,
+            provider_id=redemption.provider_id,
+            programme=context.programme,
+        )
         _post(uow, EntryKind.APPROVE, redemption, context, actor)
         if not context.programme.partial_spending:
             _release(uow, context, live_balance(uow, voucher), actor, redemption)

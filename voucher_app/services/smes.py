@@ -23,6 +23,7 @@ from voucher_app.domain.errors import (
     SmeExists,
     UnknownSme,
 )
+from voucher_app.domain.parties import check_address, check_bank_account, check_phone
 from voucher_app.domain.sme import (
     Industry,
     SizeClass,
@@ -33,6 +34,8 @@ from voucher_app.domain.sme import (
 from voucher_app.ledger.unit_of_work import UnitOfWork
 from voucher_app.persistence.models import Center, Sme, SmeHistory
 from voucher_app.persistence.uow import read_only, transaction
+from voucher_app.services import parties
+from voucher_app.services.parties import NO_DETAILS, PartyDetails
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +49,10 @@ class SmeDeclaration:
     revenue_fen: int
     assets_fen: int
     home_center: str
+    #: What a related provider would share (`services.parties`); None keeps what is on record.
+    address: str | None = None
+    contact_phone: str | None = None
+    bank_account_number: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +68,26 @@ class SmeView:
     size: SizeClass
     registered_at: datetime
     updated_at: datetime
+    address: str | None
+    contact_phone: str | None
+    bank_account_number: str | None
+    #: Whether its legal representative is on record (as a digest nobody reads back).
+    legal_representative_on_record: bool
+
+
+#: What each registration declares, kept on the SME and copied into its history.
+DECLARED = (
+    "name",
+    "industry",
+    "employees",
+    "revenue_fen",
+    "assets_fen",
+    "home_center_id",
+    "address",
+    "contact_phone",
+    "bank_account_number",
+    "legal_rep_digest",
+)
 
 
 def sme_by_uscc(uow: UnitOfWork, uscc: str) -> Sme:
@@ -93,20 +120,35 @@ def _sme_view(uow: UnitOfWork, sme: Sme) -> SmeView:
         size_of(sme),
         sme.registered_at,
         sme.updated_at,
+        sme.address,
+        sme.contact_phone,
+        sme.bank_account_number,
+        sme.legal_rep_digest is not None,
     )
 
 
 @transaction
 def register_sme(
-    uow: UnitOfWork, declaration: SmeDeclaration, actor: Actor, *, create_only: bool = False
+    uow: UnitOfWork,
+    declaration: SmeDeclaration,
+    actor: Actor,
+    *,
+    create_only: bool = False,
+    party: PartyDetails = NO_DETAILS,
 ) -> SmeView:
     """Register an SME, or update its figures (the previous ones stay in its history); with
-    `create_only`, an SME registered already is refused instead."""
-    return register_sme_within(uow, declaration, actor, create_only=create_only)
+    `create_only`, an SME registered already is refused instead. `party`: its legal
+    representative and the related parties it declares."""
+    return register_sme_within(uow, declaration, actor, create_only=create_only, party=party)
 
 
 def register_sme_within(
-    uow: UnitOfWork, declaration: SmeDeclaration, actor: Actor, *, create_only: bool = False
+    uow: UnitOfWork,
+    declaration: SmeDeclaration,
+    actor: Actor,
+    *,
+    create_only: bool = False,
+    party: PartyDetails = NO_DETAILS,
 ) -> SmeView:
     """`register_sme`'s steps inside the caller's open transaction (`registration` records the
     SME and opens its first account in one)."""
@@ -130,6 +172,7 @@ def register_sme_within(
         "revenue_fen": declaration.revenue_fen,
         "assets_fen": declaration.assets_fen,
         "home_center_id": center.id,
+        **_contact(declaration, party),
     }
     sme = uow.smes.find_by_uscc(uscc)
     if sme is None:
@@ -154,10 +197,26 @@ def register_sme_within(
             recorded_at=now,
             actor_id=actor.id,
             actor_role=actor.role.value,
-            **figures,
+            **{name: getattr(sme, name) for name in DECLARED},
         )
     )
+    parties.declare_within(uow, uscc, party.related, actor)
     return _sme_view(uow, sme)
+
+
+def _contact(declaration: SmeDeclaration, party: PartyDetails) -> dict[str, object]:
+    """The contact details and representative a registration gives, checked; what it leaves
+    out stays as it was on record."""
+    given: dict[str, object] = {}
+    if declaration.address is not None:
+        given["address"] = check_address(declaration.address)
+    if declaration.contact_phone is not None:
+        given["contact_phone"] = check_phone(declaration.contact_phone)
+    if declaration.bank_account_number is not None:
+        given["bank_account_number"] = check_bank_account(declaration.bank_account_number)
+    if party.legal_rep_digest is not None:
+        given["legal_rep_digest"] = party.legal_rep_digest
+    return given
 
 
 @read_only

@@ -123,6 +123,11 @@ SENTENCES: dict[tuple[str, str | None], LazyString] = {
     ("nothing_to_pay", None): lazy_gettext(
         "At the subsidy rate, the voucher pays nothing towards this invoice."
     ),
+    ("related_party", None): lazy_gettext(
+        "The enterprise and the provider are related parties (one company, one legal "
+        "representative, address, phone or bank account, or a declared relation), and this "
+        "programme does not pay for services between related parties."
+    ),
     ("evidence_empty", None): lazy_gettext("The attached file is empty."),
     ("evidence_too_large", None): lazy_gettext(
         "An attached file may hold at most %(megabytes)s MB."
