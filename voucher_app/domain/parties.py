@@ -127,7 +127,7 @@ def normal_id_number(value: str) -> str:
             return str(ric.validate(number))
         except ValidationError:
             raise InvalidInput(
-                "this resident ID number's check character is wrong",
+                "not a resident ID number: its check character, birth date or region is wrong",
                 rule="bad_id_number",
                 field="legal_representative.id_number",
             ) from None
