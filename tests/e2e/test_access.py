@@ -291,6 +291,16 @@ def examples(world: dict[str, str]) -> dict[tuple[str, str], Callable[[str], Exa
         ("GET", "/api/v1/smes/<string:uscc>"): lambda case: Example(
             "GET", f"/api/v1/smes/{SHENZHEN_SME}", unconcerned=frozenset({"provider"})
         ),
+        ("GET", "/api/v1/smes/<string:uscc>/related-parties"): lambda case: Example(
+            "GET",
+            f"/api/v1/smes/{SHENZHEN_SME}/related-parties",
+            unconcerned=frozenset({"provider"}),
+        ),
+        ("POST", "/api/v1/smes/<string:uscc>/related-parties"): lambda case: Example(
+            "POST",
+            f"/api/v1/smes/{SHENZHEN_SME}/related-parties",
+            {"related_uscc": "91440104MA9DE0009X", "relation": "other", "reason": "核查"},
+        ),
         ("POST", "/api/v1/providers"): lambda case: Example(
             "POST",
             "/api/v1/providers",

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import date
+from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -19,6 +20,7 @@ from voucher_app.clock import FrozenClock
 from voucher_app.domain.actors import Actor, Role
 from voucher_app.domain.errors import InvalidInput, RelatedParty
 from voucher_app.domain.parties import LegalRepresentative, MatchingKey
+from voucher_app.domain.providers import ProviderDecision
 from voucher_app.ledger.unit_of_work import UnitOfWork
 from voucher_app.persistence.models import PartyRelation, Sme, SmeHistory
 from voucher_app.persistence.uow import read_only
@@ -82,7 +84,7 @@ class Pair:
         return refused.value
 
 
-def register_sme(uow: UnitOfWork, party: PartyDetails, **changes: str) -> str:
+def register_sme(uow: UnitOfWork, party: PartyDetails, **changes: Any) -> str:
     declaration = dataclasses.replace(
         smes.SmeDeclaration(
             uscc=factories.uscc(1),
@@ -99,10 +101,10 @@ def register_sme(uow: UnitOfWork, party: PartyDetails, **changes: str) -> str:
     return smes.register_sme(uow, declaration, ADMIN, party=party).uscc
 
 
-def register_provider(uow: UnitOfWork, party: PartyDetails, **changes: str) -> ProviderView:
+def register_provider(uow: UnitOfWork, party: PartyDetails, **changes: Any) -> ProviderView:
     application = dataclasses.replace(factories.application(PROVIDER_SERIAL), **changes)
     view = providers.apply_provider(uow, application, ADMIN, party)
-    return providers.decide_provider(uow, view.id, providers.ProviderDecision.APPROVE, ADMIN)
+    return providers.decide_provider(uow, view.id, ProviderDecision.APPROVE, ADMIN)
 
 
 def pair(

@@ -54,6 +54,7 @@ class PartyFields(Schema):
     legal_representative = fields.Nested(
         LegalRepresentativeSchema,
         load_default=None,
+        allow_none=False,  # leave it out rather than send null
         metadata={
             "description": "kept only as a keyed digest, to match related parties; never shown"
         },

@@ -125,4 +125,8 @@ def register_problem_handlers(app: Flask) -> None:
 
 
 def _is_plain(value: object) -> bool:
+    """A value a problem document carries as it is: a string, number, flag or nothing, or a
+    list of strings (what two related parties share)."""
+    if isinstance(value, list):
+        return all(isinstance(item, str) for item in value)
     return isinstance(value, str | int | bool) or value is None

@@ -23,6 +23,7 @@ def register_sme_with_account(
     username: str,
     password: str,
     hasher: PasswordHasher,
+    *,
     party: PartyDetails = NO_DETAILS,
 ) -> tuple[SmeView, UserView]:
     applicant = Actor(f"applicant:{parse_uscc(declaration.uscc)}", Role.SME)
@@ -38,6 +39,7 @@ def apply_provider_with_account(
     username: str,
     password: str,
     hasher: PasswordHasher,
+    *,
     party: PartyDetails = NO_DETAILS,
 ) -> tuple[ProviderView, UserView]:
     applicant = Actor(f"applicant:{parse_uscc(application.uscc)}", Role.PROVIDER)
