@@ -97,6 +97,10 @@ REGISTRATION_EMPTY = {
         "revenue": "请输入上年营业收入",
         "assets": "请输入资产总额",
         "home_center": "请选择服务中心",
+        "address": "请按营业执照填写注册地址",
+        "contact_phone": "请输入联系电话",
+        "legal_rep_name": "请输入法定代表人姓名",
+        "legal_rep_id_number": "请输入法定代表人的证件号码",
         "username": "请填写账号的用户名",
         "password": "请设置密码",
         "repeat": "请再次输入密码",
@@ -109,6 +113,10 @@ REGISTRATION_EMPTY = {
         "revenue": "Enter last year's operating revenue.",
         "assets": "Enter the total assets.",
         "home_center": "Choose the service center.",
+        "address": "Enter the registered address, as on the licence.",
+        "contact_phone": "Enter a contact phone number.",
+        "legal_rep_name": "Enter the legal representative's name.",
+        "legal_rep_id_number": "Enter the legal representative's ID number.",
         "username": "Choose a user name for the account.",
         "password": "Choose a password.",
         "repeat": "Type the password again.",
@@ -130,7 +138,7 @@ def test_registration_preselects_nothing_and_says_each_fields_problem(
     load_demo(app, runner)
     smes, users = count(app, Sme), count(app, User)
     phone.goto(f"{live_url}/register")
-    assert_unchosen(phone, language, "industry", "home_center")
+    assert_unchosen(phone, language, "industry", "home_center", "relation")
     expect(phone.locator(".error-summary")).to_have_count(0)
 
     phone.locator("#register-form button[type=submit]").click()
@@ -149,6 +157,10 @@ def test_registration_preselects_nothing_and_says_each_fields_problem(
     phone.locator("#revenue").fill("3,000,000")
     phone.locator("#assets").fill("5000000")
     phone.locator("#home_center").select_option("440106")
+    phone.locator("#address").fill("广州市天河区天河路 2 号")
+    phone.locator("#contact_phone").fill("020 3800 0000")
+    phone.locator("#legal_rep_name").fill("黄试填")
+    phone.locator("#legal_rep_id_number").fill("44030519900101123X")
     phone.locator("#username").fill("clerk.trial")
     phone.locator("#password").fill("a long enough passphrase")
     phone.locator("#repeat").fill("a long enough passphrase")
@@ -174,6 +186,8 @@ APPLICATION_EMPTY = {
         "bank_account_number": "请输入银行账号",
         "bank_cnaps": "请输入开户行联行号（CNAPS）",
         "center": "请选择服务中心",
+        "legal_rep_name": "请输入法定代表人姓名",
+        "legal_rep_id_number": "请输入法定代表人的证件号码",
         "username": "请填写账号的用户名",
         "password": "请设置密码",
         "repeat": "请再次输入密码",
@@ -191,6 +205,8 @@ APPLICATION_EMPTY = {
         "bank_account_number": "Enter the account number.",
         "bank_cnaps": "Enter the CNAPS code of the account's branch.",
         "center": "Choose the service center.",
+        "legal_rep_name": "Enter the legal representative's name.",
+        "legal_rep_id_number": "Enter the legal representative's ID number.",
         "username": "Choose a user name for the account.",
         "password": "Choose a password.",
         "repeat": "Type the password again.",
@@ -208,7 +224,7 @@ def test_a_provider_application_preselects_nothing_and_says_each_fields_problem(
     load_demo(app, runner)
     providers, users = count(app, Provider), count(app, User)
     phone.goto(f"{live_url}/providers/apply")
-    assert_unchosen(phone, language, "center")
+    assert_unchosen(phone, language, "center", "relation")
     expect(phone.locator("input[name=service_categories]:checked")).to_have_count(0)
     phone.locator("form.stack button[type=submit].primary").click()
     assert_summary(phone, language, APPLICATION_EMPTY[language])

@@ -29,6 +29,11 @@ def form(client: FlaskClient, **changes: str) -> dict[str, str]:
         "revenue": "800,000",
         "assets": "200000",
         "home_center": "440106",
+        "address": "广州市天河区天河路 2 号",
+        "contact_phone": "020 3800 0000",
+        "legal_rep_name": "黄星河",
+        "legal_rep_id_number": "44030519900101123X",
+        "relation": "shareholder",
         "username": "xinghe.clerk",
         "password": PASSWORD,
         "repeat": PASSWORD,
@@ -58,6 +63,9 @@ def test_an_sme_registers_with_its_clerks_account(app: Flask, runner: FlaskCliRu
         assert (sme.name, sme.home_center, sme.revenue_fen) == (
             "广州市天河区星河设计工作室", "440106", 80_000_000,
         )  # fmt: skip
+        assert (sme.address, sme.contact_phone, sme.legal_representative_on_record) == (
+            "广州市天河区天河路 2 号", "020 3800 0000", True,
+        )  # fmt: skip
     with app.app_context(), current().database.engine.connect() as connection:
         status = connection.execute(
             select(User.status).where(User.username == "xinghe.clerk")
@@ -82,6 +90,8 @@ def test_refusals_sit_by_their_field_keep_the_typing_and_store_nothing(
         "repeat": ({"repeat": PASSWORD + "!"}, "两次输入的密码不一致"),
         "revenue": ({"revenue": "一百万"}, ""),
         "password": ({"password": "short", "repeat": "short"}, "至少 12 个字符"),
+        "legal_rep_id_number": ({"legal_rep_id_number": "440305199001011230"}, "身份证号码"),
+        "related_uscc": ({"related_uscc": CODE}, "不是本企业"),
     }
     for name, (changes, message) in cases.items():
         answer = client.post("/register", data=form(client, **changes)).get_data(as_text=True)

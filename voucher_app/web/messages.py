@@ -37,6 +37,11 @@ USCC_REASONS = {
 }
 #: Which form field a refusal is about, when the service does not name one.
 FIELD_OF_CODE = {"invalid_uscc": "uscc", "sme_exists": "uscc"}
+#: The form's name of a field the services name by its place in an API body.
+FORM_FIELD = {
+    "legal_representative.name": "legal_rep_name",
+    "legal_representative.id_number": "legal_rep_id_number",
+}
 #: The detail that tells a code's refusals apart, for codes raised without a `rule`.
 TOLD_BY = {"invalid_uscc": "reason", "not_eligible_size": "size"}
 
@@ -127,6 +132,13 @@ SENTENCES: dict[tuple[str, str | None], LazyString] = {
         "The enterprise and the provider are related parties (one company, one legal "
         "representative, address, phone or bank account, or a declared relation), and this "
         "programme does not pay for services between related parties."
+    ),
+    ("invalid_input", "bad_id_number"): lazy_gettext(
+        "Check the ID number: a resident ID has 18 characters and its last one must match the "
+        "others; other documents' numbers have 5 to 30 letters and digits."
+    ),
+    ("invalid_input", "self_relation"): lazy_gettext(
+        "A related party is another enterprise: enter its credit code, not your own."
     ),
     ("evidence_empty", None): lazy_gettext("The attached file is empty."),
     ("evidence_too_large", None): lazy_gettext(
@@ -299,6 +311,7 @@ def explain_failure(code: str, result: Mapping[str, Any] | None) -> str:
 def place(form: FlaskForm, error: VoucherError) -> None:
     """Put the refusal next to the form field it names, or above the page when it names none."""
     name = error.details.get("field") or FIELD_OF_CODE.get(error.code)
+    name = FORM_FIELD.get(str(name), name)
     field = getattr(form, str(name), None)
     if isinstance(field, Field):
         field.errors = [*field.errors, explain(error)]

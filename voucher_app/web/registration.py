@@ -23,10 +23,12 @@ from wtforms.widgets import CheckboxInput, ListWidget
 from voucher_app.domain.categories import CATEGORIES
 from voucher_app.domain.errors import InvalidUSCC, VoucherError
 from voucher_app.domain.money import parse_yuan
+from voucher_app.domain.parties import LegalRepresentative
 from voucher_app.domain.policy import Action
 from voucher_app.domain.sme import INDUSTRY_NAMES, SizeClass, parse_uscc
 from voucher_app.domain.users import MAX_PASSWORD
-from voucher_app.services import centers, registration
+from voucher_app.services import centers, parties, registration
+from voucher_app.services.parties import Declared, PartyDetails
 from voucher_app.services.providers import ProviderApplication
 from voucher_app.services.smes import SmeDeclaration
 from voucher_app.web.forms import WholeNumberField, Yuan, choices, required
@@ -75,6 +77,54 @@ def _account_fields() -> tuple[StringField, PasswordField, PasswordField]:
             ],
         ),
     )
+
+
+def _party_fields() -> tuple[StringField, StringField, StringField, SelectField]:
+    """What SMEs and providers both give for related parties (`services.parties`): the legal
+    representative (kept only as a digest) and one related party the applicant declares (more
+    are declared through the API, or recorded by the center)."""
+    return (
+        StringField(
+            lazy_gettext("Legal representative's name"),
+            validators=[
+                required(lazy_gettext("Enter the legal representative's name.")),
+                Length(max=100),
+            ],
+        ),
+        StringField(
+            lazy_gettext("Legal representative's ID number"),
+            validators=[
+                required(lazy_gettext("Enter the legal representative's ID number.")),
+                Length(max=60),
+            ],
+        ),
+        StringField(
+            lazy_gettext("Credit code of a related party (if any)"),
+            validators=[Optional(), Length(max=40)],
+        ),
+        SelectField(lazy_gettext("How it is related")),  # its choices: `RELATIONS`
+    )
+
+
+#: The relations a registration form offers (`domain.parties.Relation`), set on each form
+#: made (a select's choices given when the field is declared are deprecated).
+RELATIONS = (
+    ("shareholder", lazy_gettext("It is a shareholder")),
+    ("common_control", lazy_gettext("The same person controls both")),
+    ("family", lazy_gettext("Its owners are family of ours")),
+    ("other", lazy_gettext("Otherwise related")),
+)
+
+
+def _party_details(form: SmeRegistrationForm | ProviderApplicationForm) -> PartyDetails:
+    """The form's party fields as a registration takes them; a wrong ID number is refused here
+    (`InvalidInput`, placed at its field like the service's refusals)."""
+    related = form.related_uscc.data or ""
+    declared = [Declared(related, form.relation.data)] if related.strip() else []
+    representative = LegalRepresentative(
+        form.legal_rep_name.data or "", form.legal_rep_id_number.data or ""
+    )
+    return parties.details(current().matching_key(), representative, declared)
 
 
 def _valid_code(form: FlaskForm, field: StringField) -> None:
@@ -131,6 +181,22 @@ class SmeRegistrationForm(FlaskForm):  # type: ignore[misc]
         ],
     )
     home_center = SelectField(lazy_gettext("Service center"), validators=[CHOOSE_CENTER])
+    address = StringField(
+        lazy_gettext("Registered address"),
+        validators=[
+            required(lazy_gettext("Enter the registered address, as on the licence.")),
+            Length(max=300),
+        ],
+    )
+    contact_phone = StringField(
+        lazy_gettext("Contact phone"),
+        validators=[required(lazy_gettext("Enter a contact phone number.")), Length(max=40)],
+    )
+    bank_account_number = StringField(
+        lazy_gettext("Settlement account number (optional)"),
+        validators=[Optional(), Length(max=64)],
+    )
+    legal_rep_name, legal_rep_id_number, related_uscc, relation = _party_fields()
     username, password, repeat = _account_fields()
 
 
@@ -183,6 +249,7 @@ class ProviderApplicationForm(FlaskForm):  # type: ignore[misc]
         lazy_gettext("SWIFT/BIC (optional)"), validators=[Optional(), Length(min=8, max=11)]
     )
     center = SelectField(lazy_gettext("Service center"), validators=[CHOOSE_CENTER])
+    legal_rep_name, legal_rep_id_number, related_uscc, relation = _party_fields()
     username, password, repeat = _account_fields()
 
 
@@ -199,12 +266,15 @@ def register_sme() -> str:
             revenue_fen=parse_yuan(form.revenue.data or ""),  # checked by the form (`Yuan`)
             assets_fen=parse_yuan(form.assets.data or ""),
             home_center=form.home_center.data,
+            address=form.address.data or "",
+            contact_phone=form.contact_phone.data or "",
+            bank_account_number=form.bank_account_number.data or None,
         )
         parts = current()
         try:
             sme, account = registration.register_sme_with_account(
                 parts.uow(), declaration, form.username.data or "", form.password.data or "",
-                parts.hasher,
+                parts.hasher, party=_party_details(form),
             )  # fmt: skip
         except VoucherError as refused:
             place(form, refused)
@@ -221,6 +291,7 @@ def _form() -> SmeRegistrationForm:
         (industry.value, zh if chinese else en) for industry, (zh, en) in INDUSTRY_NAMES.items()
     )
     form.home_center.choices = _centers()
+    form.relation.choices = choices((value, str(label)) for value, label in RELATIONS)
     return form
 
 
@@ -248,6 +319,7 @@ def apply_provider() -> str:
         for category in CATEGORIES
     ]
     form.center.choices = _centers()
+    form.relation.choices = choices((value, str(label)) for value, label in RELATIONS)
     if form.validate_on_submit():
         application = ProviderApplication(
             uscc=form.uscc.data or "",
@@ -268,7 +340,7 @@ def apply_provider() -> str:
         try:
             provider, account = registration.apply_provider_with_account(
                 parts.uow(), application, form.username.data or "", form.password.data or "",
-                parts.hasher,
+                parts.hasher, party=_party_details(form),
             )  # fmt: skip
         except VoucherError as refused:
             place(form, refused)
