@@ -31,6 +31,7 @@ def test_a_city_creates_and_funds_its_programme(app: Flask, runner: FlaskCliRunn
         "validity_days": "90",
         "confirmation_days": "7",
         "partial_spending": "y",
+        "related_parties_allowed": "y",
         "service_categories": ["legal", "accounting_tax"],
         "accepted_sizes": ["small", "micro"],
     }
@@ -44,11 +45,12 @@ def test_a_city_creates_and_funds_its_programme(app: Flask, runner: FlaskCliRunn
         (mine,) = [
             p for p in programmes.list_programmes(current().uow()) if p.owner_center == "440300"
         ]
-    assert (mine.sme_cap_fen, mine.subsidy_rate_bp, mine.partial_spending) == (
-        1_000_000,
-        5000,
-        True,
-    )
+    assert (
+        mine.sme_cap_fen,
+        mine.subsidy_rate_bp,
+        mine.partial_spending,
+        mine.related_parties_allowed,
+    ) == (1_000_000, 5000, True, True)
     admin.post(
         f"/center/programmes/{mine.id}/funding",
         data={"csrf_token": terms["csrf_token"], "amount": "200,000"},

@@ -84,6 +84,9 @@ class ProgrammeForm(FlaskForm):  # type: ignore[misc]
         validators=[InputRequired(), NumberRange(1, MAX_CONFIRMATION_DAYS)],
     )
     partial_spending = BooleanField(lazy_gettext("A voucher may be spent in several redemptions"))
+    related_parties_allowed = BooleanField(
+        lazy_gettext("It pays for services between related parties")
+    )
     service_categories = _checkboxes(lazy_gettext("Service categories it pays for"))
     accepted_sizes = _checkboxes(lazy_gettext("Sizes it accepts"))
 
@@ -122,6 +125,7 @@ def create(code: str) -> str | Response:
             voucher_face_value_fen=amounts["face_value"],
             voucher_validity_days=form.validity_days.data or 0,
             partial_spending=bool(form.partial_spending.data),
+            related_parties_allowed=bool(form.related_parties_allowed.data),
             service_categories=tuple(form.service_categories.data or ()),
             accepted_sizes=tuple(SizeClass(size) for size in form.accepted_sizes.data or ()),
             confirmation_days=form.confirmation_days.data or 0,
