@@ -107,7 +107,7 @@ class Wiring:
     #: How often this process sequences after its commits (`SEQUENCE_AFTER_COMMIT_EVERY_SECONDS`).
     sequence_pace: Pace = field(default_factory=lambda: Pace(0))
     #: Keys the legal representatives' digests (`PARTY_MATCHING_KEY`, `domain.parties`).
-    party_matching_key: str | None = None
+    party_matching_key: str | None = field(default=None, repr=False)
 
     @classmethod
     def from_config(cls, config: dict[str, Any], instance_path: str) -> Wiring:

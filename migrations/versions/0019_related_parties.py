@@ -9,7 +9,8 @@ provider that are one family splitting a subsidy.
   parties with one representative match, and nobody reads the person back.
 - `party_relations` keeps the relations parties declare, or a center records: "the related
   party is a shareholder of (or otherwise related to) the party", by credit code, so the other
-  party need not be registered yet.
+  party need not be registered yet; once per recorder's role, so what a party declared and
+  what its center found stay two facts, each with who recorded it and why.
 - `programmes.related_parties_allowed`: a programme that allows redemptions between related
   parties (none does unless its owner says so).
 
@@ -67,6 +68,7 @@ def upgrade() -> None:
             "party_uscc",
             "related_uscc",
             "relation",
+            "actor_role",
             name=op.f("uq_party_relations_party_uscc"),
         ),
         sa.CheckConstraint(

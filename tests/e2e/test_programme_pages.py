@@ -30,6 +30,7 @@ def test_a_city_creates_and_funds_its_programme(app: Flask, runner: FlaskCliRunn
         "sme_cap": "10000",
         "validity_days": "90",
         "confirmation_days": "7",
+        "notice_working_days": "5",
         "partial_spending": "y",
         "related_parties_allowed": "y",
         "service_categories": ["legal", "accounting_tax"],
@@ -50,7 +51,8 @@ def test_a_city_creates_and_funds_its_programme(app: Flask, runner: FlaskCliRunn
         mine.subsidy_rate_bp,
         mine.partial_spending,
         mine.related_parties_allowed,
-    ) == (1_000_000, 5000, True, True)
+        mine.notice_working_days,
+    ) == (1_000_000, 5000, True, True, 5)
     admin.post(
         f"/center/programmes/{mine.id}/funding",
         data={"csrf_token": terms["csrf_token"], "amount": "200,000"},

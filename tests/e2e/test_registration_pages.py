@@ -99,4 +99,5 @@ def test_refusals_sit_by_their_field_keep_the_typing_and_store_nothing(
         errors = answer.split(f'id="{name}-errors">')[1].split("</ul>")[0]
         assert message in visible_text(errors), (name, visible_text(errors))
         assert 'value="广州市天河区星河设计工作室"' in answer  # the typing is kept
+        assert "44030519900101123X" not in answer, name  # but never the ID number
         assert counts(app) == before, name  # the SME is not registered without its account

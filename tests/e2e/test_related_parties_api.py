@@ -6,6 +6,7 @@ never show in any answer, log line, report file or ledger export of the whole fl
 from __future__ import annotations
 
 import base64
+import io
 import json
 import logging
 import uuid
@@ -15,6 +16,8 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from flask.testing import FlaskCliRunner
+from openpyxl import load_workbook
+from sqlalchemy import select
 from werkzeug.test import TestResponse
 
 from tests import factories
@@ -23,6 +26,7 @@ from tests.e2e.demo_data import load_demo
 from voucher_app.domain.actors import Role
 from voucher_app.domain.calendar import local_date
 from voucher_app.domain.parties import LegalRepresentative, legal_rep_digest
+from voucher_app.persistence.models import Base
 from voucher_app.wiring import current
 
 NAME, ID_NUMBER = "陈小明", "44030519900101123X"
@@ -44,6 +48,7 @@ def test_one_representative_refuses_the_redemption_and_is_never_shown(
 
     sme = client.post(
         "/api/v1/smes",
+        headers={"Idempotency-Key": "register-xiaoming"},  # its body's digest is kept too
         json={
             "uscc": SME_CODE,
             "name": "深圳市南山区小明软件工作室",
@@ -151,9 +156,31 @@ def test_one_representative_refuses_the_redemption_and_is_never_shown(
         f"{record.getMessage()} {record.__dict__}" for record in caplog.records
     ).encode()
     files = [path.read_bytes() for path in (tmp_path / "export").rglob("*") if path.is_file()]
+    files.append(_cells(answers[-2]))  # the XLSX report, its cells' text (the file is a zip)
+    stored = _every_row(app)
     assert caplog.records and files and len(answers) == 13
     # The scan sees what the answers do carry: the address, in the same escaped form.
     assert json.dumps("深圳市南山区粤海街道科技园1栋").strip('"').encode() in answers[0]
     for text in [*answers, logged, *files]:
         for form in forms:
             assert form not in text
+    # The database keeps the digest (the SME, its history, the provider), nothing else of them.
+    assert ID_NUMBER not in stored and ID_NUMBER.lower() not in stored and NAME not in stored
+    assert stored.count(digest.hex()) == 3
+
+
+def _cells(workbook: bytes) -> bytes:
+    book = load_workbook(io.BytesIO(workbook), read_only=True)
+    return "\n".join(
+        str(value) for sheet in book for row in sheet.iter_rows(values_only=True) for value in row
+    ).encode()
+
+
+def _every_row(app: Flask) -> str:
+    """Every row of every table, as text (bytes as hex)."""
+    with app.app_context(), current().database.engine.connect() as connection:
+        return "\n".join(
+            " ".join(value.hex() if isinstance(value, bytes) else str(value) for value in row)
+            for table in Base.metadata.sorted_tables
+            for row in connection.execute(select(table))
+        )

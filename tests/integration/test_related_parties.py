@@ -7,6 +7,7 @@ lists what was approved already."""
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 
@@ -16,24 +17,28 @@ from sqlalchemy import func, select
 
 from tests import factories
 from tests.integration.ledger_state import snapshot
+from tests.integration.test_redemptions import at_once
 from voucher_app.clock import FrozenClock
 from voucher_app.domain.actors import Actor, Role
 from voucher_app.domain.errors import InvalidInput, RelatedParty
-from voucher_app.domain.parties import LegalRepresentative, MatchingKey
+from voucher_app.domain.parties import MatchingKey
 from voucher_app.domain.providers import ProviderDecision
 from voucher_app.ledger.unit_of_work import UnitOfWork
+from voucher_app.persistence.database import Database
 from voucher_app.persistence.models import PartyRelation, Sme, SmeHistory
 from voucher_app.persistence.uow import read_only
-from voucher_app.services import parties, providers, redemptions, smes, vouchers
-from voucher_app.services.parties import Declared, PartyDetails
+from voucher_app.services import parties, providers, redemptions, settlement, smes, vouchers
+from voucher_app.services.parties import DeclaredRelation, PartyDetails
 from voucher_app.services.providers import ProviderView
 from voucher_app.services.redemptions import RedemptionView, Service, VoucherProof
 from voucher_app.services.vouchers import VoucherSigner, VoucherView
+from voucher_app.wiring import unit_of_work
 
 ADMIN = factories.ADMIN
 PROVIDER = Actor("provider-desk", Role.PROVIDER)
 SME_CLERK = Actor("sme-clerk", Role.SME)
 STAFF = Actor("center-reviewer", Role.CENTER_STAFF)
+FINANCE = Actor("finance-officer", Role.CENTER_FINANCE)
 KEY = MatchingKey(b"integration-tests-matching-key-0")
 TODAY = date(2026, 3, 2)
 #: The provider's own details (factories.application) and the SME's, all different.
@@ -42,8 +47,8 @@ SME_DETAILS = {
     "contact_phone": "138 0013 8000",
     "bank_account_number": "6222 0200 0000 0001",
 }
-SME_REP = LegalRepresentative("李四", "44030519900101123X")
-PROVIDER_REP = LegalRepresentative("王五", "11010519491231002X")
+SME_REP = ("李四", "44030519900101123X")
+PROVIDER_REP = ("王五", "11010519491231002X")
 PROVIDER_SERIAL = 7
 
 
@@ -141,8 +146,8 @@ PROVIDER_APPLICATION = factories.application(PROVIDER_SERIAL)
 #: the provider's (typed differently: the normal forms match).
 SHARED = {
     "legal_representative": (
-        {"provider": parties.details(KEY, LegalRepresentative("李 四", "44030519900101123X"))},
-        {"sme": parties.details(KEY, LegalRepresentative("王五", "11010519491231002x"))},
+        {"provider": parties.details(KEY, ("李 四", "44030519900101123X"))},
+        {"sme": parties.details(KEY, ("王五", "11010519491231002x"))},
     ),
     "address": (
         {"provider_changes": {"address": "深圳市南山区 科技园南区 1 栋"}},
@@ -200,9 +205,9 @@ def test_a_relation_either_party_declared_refuses_the_redemption(
 ) -> None:
     provider_uscc = PROVIDER_APPLICATION.uscc
     sides = {
-        "sme": {"sme": parties.details(KEY, SME_REP, [Declared(provider_uscc, relation)])},
+        "sme": {"sme": parties.details(KEY, SME_REP, [(provider_uscc, relation)])},
         "provider": {
-            "provider": parties.details(KEY, PROVIDER_REP, [Declared(factories.uscc(1), relation)])
+            "provider": parties.details(KEY, PROVIDER_REP, [(factories.uscc(1), relation)])
         },
     }[declared_by]
     related = pair(uow, voucher_keys, voucher_signer, **sides)  # type: ignore[arg-type]
@@ -230,7 +235,9 @@ def test_a_relation_the_center_records_stops_approval_and_lists_what_was_approve
     unrelated: Pair, clock: FrozenClock
 ) -> None:
     uow = unrelated.uow
-    first = unrelated.submit(unrelated.voucher(partial_spending=True), invoice="INV-A")
+    first_voucher = unrelated.voucher(partial_spending=True)
+    first_programme = first_voucher.programme_id
+    first = unrelated.submit(first_voucher, invoice="INV-A")
     redemptions.confirm_redemption(uow, first.id, SME_CLERK)
     redemptions.approve_redemption(uow, first.id, STAFF)
     second = unrelated.submit(unrelated.voucher(name="第二期"), invoice="INV-B")
@@ -239,7 +246,7 @@ def test_a_relation_the_center_records_stops_approval_and_lists_what_was_approve
     recorded = parties.record_relation(
         uow,
         unrelated.sme_uscc,
-        Declared(unrelated.provider.uscc, "common_control"),
+        DeclaredRelation(unrelated.provider.uscc, "common_control"),
         "工商登记显示实际控制人相同",
         STAFF,
     )
@@ -260,30 +267,61 @@ def test_a_relation_the_center_records_stops_approval_and_lists_what_was_approve
     # Rejecting it is still open to the reviewer, and puts the value back.
     rejected = redemptions.reject_redemption(uow, second.id, "关联交易", STAFF)
     assert rejected.status == "rejected"
+    # The one approved before stays unpaid: no batch takes it, for the reviewers to take up.
+    with pytest.raises(InvalidInput, match="no approved redemptions"):
+        settlement.build_batch(uow, first_programme, "440300", FINANCE)
+    # Corrected and sent again, the second is refused at once.
+    before = snapshot(uow)
+    with pytest.raises(RelatedParty):
+        redemptions.resubmit_redemption(
+            uow,
+            second.id,
+            Service("INV-B2", 400_000, TODAY, category="legal", description="合同审查"),
+            PROVIDER,
+        )
+    assert snapshot(uow) == before
 
 
-def test_relations_are_listed_for_both_parties_and_recorded_once(unrelated: Pair) -> None:
+def test_relations_are_listed_for_both_parties_once_per_recorder(unrelated: Pair) -> None:
     uow = unrelated.uow
-    declared = Declared(unrelated.provider.uscc, "shareholder")
-    for _ in range(2):
-        parties.record_relation(uow, unrelated.sme_uscc, declared, "股东名册", STAFF)
-    for party in (unrelated.sme_uscc, unrelated.provider.uscc):
-        listed = parties.relations_of(uow, party)
-        assert [(r.party, r.related, r.relation) for r in listed] == [
-            (unrelated.sme_uscc, unrelated.provider.uscc, "shareholder")
+    provider = unrelated.provider.uscc
+    declared = smes.SmeDeclaration(
+        uscc=unrelated.sme_uscc,
+        name="测试企业 1",
+        industry="software_it",
+        employees=8,
+        revenue_fen=30_000_000,
+        assets_fen=10_000_000,
+        home_center="440305",
+    )
+    party = parties.details(KEY, None, [(provider, "shareholder")])
+    smes.register_sme(uow, declared, SME_CLERK, party=party)  # the SME declares it
+    recorded = [
+        parties.record_relation(
+            uow, unrelated.sme_uscc, DeclaredRelation(provider, "shareholder"), reason, STAFF
+        ).relation
+        for reason in ("股东名册", "again")
+    ]
+    # The center's finding is a fact of its own, kept with its first reason.
+    assert [(r.reason, r.recorded_role) for r in recorded] == [("股东名册", "center_staff")] * 2
+    for listed_for in (unrelated.sme_uscc, provider):
+        listed = parties.relations_of(uow, listed_for)
+        assert [(r.party, r.related, r.relation, r.recorded_role, r.reason) for r in listed] == [
+            (unrelated.sme_uscc, provider, "shareholder", "sme", None),
+            (unrelated.sme_uscc, provider, "shareholder", "center_staff", "股东名册"),
         ]
 
 
 @pytest.mark.parametrize(
     ("declared", "rule"),
     [
-        (Declared(factories.uscc(1), "shareholder"), "self_relation"),
-        (Declared(PROVIDER_APPLICATION.uscc, "cousin"), "unknown_relation"),
+        ((factories.uscc(1), "shareholder"), "self_relation"),
+        ((PROVIDER_APPLICATION.uscc, "cousin"), "unknown_relation"),
     ],
     ids=["itself", "unknown relation"],
 )
 def test_a_wrong_declaration_is_refused_and_registers_nothing(
-    uow: UnitOfWork, declared: Declared, rule: str
+    uow: UnitOfWork, declared: tuple[str, str], rule: str
 ) -> None:
     factories.guangdong(uow)
     with pytest.raises(InvalidInput) as refused:
@@ -297,7 +335,7 @@ def test_a_relation_recorded_by_a_center_needs_a_reason(unrelated: Pair) -> None
         parties.record_relation(
             unrelated.uow,
             unrelated.sme_uscc,
-            Declared(unrelated.provider.uscc, "family"),
+            DeclaredRelation(unrelated.provider.uscc, "family"),
             "  ",
             STAFF,
         )
@@ -348,3 +386,52 @@ def _history_phones(uow: UnitOfWork, uscc: str) -> list[str | None]:
             .order_by(SmeHistory.id)
         )
     )
+
+
+def test_a_relation_recorded_during_approvals_lists_every_one_approved_and_stops_the_rest(
+    database_url: str,
+    clock: FrozenClock,
+    voucher_keys: dict[str, Ed25519PublicKey],
+    voucher_signer: VoucherSigner,
+) -> None:
+    """Eight confirmed redemptions between two parties approved by eight reviewers at once
+    while a ninth records their relation: each approval either committed before the relation
+    (and is listed for review) or sees it and is refused. None is approved unlisted."""
+    database = Database(database_url, pool_size=12)
+    try:
+        related = pair(unit_of_work(database, clock), voucher_keys, voucher_signer)
+        waiting = []
+        for n in range(4):  # four vouchers (the cap), two redemptions of ¥2,000 each
+            voucher = related.voucher(name=f"第{n}期")
+            for half in "AB":
+                submitted = related.submit(voucher, invoice=f"INV-{n}{half}")
+                redemptions.confirm_redemption(related.uow, submitted.id, SME_CLERK)
+                waiting.append(submitted.id)
+        listed: list[parties.RelationRecorded] = []
+
+        def record() -> None:
+            listed.append(
+                parties.record_relation(
+                    unit_of_work(database, clock),
+                    related.sme_uscc,
+                    DeclaredRelation(related.provider.uscc, "other"),
+                    "举报核实",
+                    STAFF,
+                )
+            )
+
+        tasks: list[Callable[[], object]] = [
+            lambda r=r: redemptions.approve_redemption(  # type: ignore[misc]
+                unit_of_work(database, clock), r, STAFF
+            )
+            for r in waiting
+        ]
+        outcomes = at_once([*tasks, record])
+        assert outcomes["done"] >= 1 and set(outcomes) <= {"done", "related_party"}
+        approved = {
+            r for r in waiting if redemptions.get_redemption(related.uow, r).status == "approved"
+        }
+        assert {item.id for item in listed[0].to_review} == approved
+        assert len(approved) + outcomes["related_party"] == len(waiting)
+    finally:
+        database.dispose()

@@ -13,7 +13,6 @@ from marshmallow import Schema, fields, validate
 from voucher_app.domain.parties import (
     MAX_ID_NUMBER,
     MAX_NAME,
-    LegalRepresentative,
     Relation,
 )
 from voucher_app.domain.policy import Action
@@ -21,7 +20,12 @@ from voucher_app.domain.reasons import MAX_REASON
 from voucher_app.http.auth import signed_in
 from voucher_app.http.policy import requires, scope_by
 from voucher_app.services import access, parties
-from voucher_app.services.parties import Declared, PartyDetails, RelationRecorded, RelationView
+from voucher_app.services.parties import (
+    DeclaredRelation,
+    PartyDetails,
+    RelationRecorded,
+    RelationView,
+)
 from voucher_app.wiring import current
 
 blp = Blueprint("parties", __name__, description="Related parties (关联方)")
@@ -74,8 +78,8 @@ def party_details(body: dict[str, Any]) -> PartyDetails:
     related = body.pop("related_parties", None) or []
     return parties.details(
         current().matching_key(),
-        None if representative is None else LegalRepresentative(**representative),
-        [Declared(**one) for one in related],
+        None if representative is None else (representative["name"], representative["id_number"]),
+        [(one["uscc"], one["relation"]) for one in related],
     )
 
 
@@ -135,7 +139,7 @@ class SmeRelations(MethodView):
         """Record a relation the center learned of, saying how: redemptions between the two are
         refused from now on (`related_party`) unless the programme allows them, and those
         approved already are listed for review."""
-        declared = Declared(body["related_uscc"], body["relation"])
+        declared = DeclaredRelation(body["related_uscc"], body["relation"])
         return parties.record_relation(
             current().uow(), uscc, declared, body["reason"], signed_in().actor
         )

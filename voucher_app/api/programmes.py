@@ -22,6 +22,7 @@ from voucher_app.domain.programmes import (
 )
 from voucher_app.domain.shards import MAX_SHARDS
 from voucher_app.domain.sme import INDUSTRY_CODES, SizeClass
+from voucher_app.domain.workdays import MAX_NOTICE_WORKING_DAYS
 from voucher_app.http.auth import signed_in
 from voucher_app.http.policy import requires, scope_by
 from voucher_app.ledger.journal import PostedEntry
@@ -84,6 +85,15 @@ class TermsSchema(Schema):
             "per 8 vouchers the budget pays for, at most 16"
         },
     )
+    notice_working_days = fields.Integer(
+        load_default=0,
+        strict=True,
+        validate=validate.Range(min=0, max=MAX_NOTICE_WORKING_DAYS),
+        metadata={
+            "description": "public notice period (公示期) of approved redemptions, in working "
+            "days: none enters a batch before it ends; 0 (the default): no notice"
+        },
+    )
     related_parties_allowed = fields.Boolean(
         load_default=False,
         metadata={
@@ -114,6 +124,7 @@ class ProgrammeSchema(Schema):
     confirmation_days = fields.Integer(required=True)
     budget_shards = fields.Integer(required=True)
     related_parties_allowed = fields.Boolean(required=True)
+    notice_working_days = fields.Integer(required=True)
 
 
 class FundingRequest(Schema):

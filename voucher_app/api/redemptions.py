@@ -88,6 +88,13 @@ class RedemptionSchema(Schema):
     status_reason = fields.String(allow_none=True)
     submitted_at = fields.DateTime(required=True)
     confirm_by = fields.DateTime(required=True)
+    notice_ends_on = fields.Date(
+        allow_none=True,
+        metadata={
+            "description": "the last working day of its public notice (公示), set at approval "
+            "where the programme has one; no batch pays it before the day after"
+        },
+    )
 
 
 class EventSchema(Schema):

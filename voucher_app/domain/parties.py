@@ -8,9 +8,10 @@ family, or another relation. `shared` names what two parties share, in a fixed o
 refusal says why.
 
 The legal representative is a person: the system keeps one keyed digest (HMAC-SHA256 under the
-deployment's matching key) of the name and ID number, normalised, so that two parties with one
-representative match, and neither the name nor the number can be read back, even by someone
-holding the database. The key must never change: digests made under another key match nothing.
+deployment's matching key) of the ID number, normalised, so that two parties with one
+representative match, and neither the name (checked, never kept) nor the number can be read
+back, even by someone holding the database. The key must never change: digests made under
+another key match nothing.
 Addresses, phones and accounts are compared in a normal form (`normal_address`,
 `normal_phone`, `normal_account`): "广州市天河区 体育西路 1 号" and "广州市天河区体育西路1号" are
 one address.
@@ -22,7 +23,7 @@ import hashlib
 import hmac
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Final
 
@@ -100,14 +101,16 @@ class Party:
     """What a related party would share with another, as stored."""
 
     uscc: str
-    legal_rep_digest: bytes | None = None
+    legal_rep_digest: bytes | None = field(default=None, repr=False)
     address: str | None = None
     phone: str | None = None
     bank_account: str | None = None
 
 
 def legal_rep_digest(key: MatchingKey, representative: LegalRepresentative) -> bytes:
-    """The keyed digest of a legal representative's normalised name and ID number."""
+    """The keyed digest that identifies a legal representative: of the ID number alone, in its
+    normal form, since one person's name is written in several ways (陳/陈, spaces, the order
+    of Latin names) and the number is theirs alone. The name is checked, never kept."""
     name = _squeezed(representative.name)
     if not 0 < len(name) <= MAX_NAME:
         raise InvalidInput(
@@ -115,7 +118,7 @@ def legal_rep_digest(key: MatchingKey, representative: LegalRepresentative) -> b
             field="legal_representative.name",
         )
     number = normal_id_number(representative.id_number)
-    message = f"legal-representative\x00{name}\x00{number}".encode()
+    message = f"legal-representative-id\x00{number}".encode()
     return hmac.new(key.secret, message, hashlib.sha256).digest()
 
 
@@ -171,6 +174,7 @@ def normal_account(value: str) -> str:
 
 
 def check_address(value: str) -> str:
+    """An address as typed, within its length (`normal_address` compares it)."""
     text = unicodedata.normalize("NFC", value).strip()
     if not normal_address(text) or len(text) > MAX_ADDRESS:
         raise InvalidInput(f"an address has 1 to {MAX_ADDRESS} characters", field="address")
@@ -186,6 +190,7 @@ def check_phone(value: str) -> str:
 
 
 def check_bank_account(value: str) -> str:
+    """An SME's settlement account, checked and normalised by the bank's rules."""
     return check_account_number(value, field="bank_account_number")
 
 

@@ -10,6 +10,7 @@ from voucher_app.domain.errors import InvalidProgrammeTerms
 from voucher_app.domain.money import FULL_RATE_BP, require_fen
 from voucher_app.domain.shards import check_shard_count
 from voucher_app.domain.sme import INDUSTRY_CODES, SME_SIZES, SizeClass
+from voucher_app.domain.workdays import MAX_NOTICE_WORKING_DAYS
 
 MAX_VALIDITY_DAYS = 3 * 366
 MAX_CONFIRMATION_DAYS = 60
@@ -41,6 +42,9 @@ class ProgrammeTerms:
     budget_shards: int | None = None
     #: Whether a provider may redeem a voucher of an SME it is related to (`domain.parties`).
     related_parties_allowed: bool = False
+    #: Working days an approved redemption stays on public notice before a batch may pay it
+    #: (`domain.workdays`); 0: no notice.
+    notice_working_days: int = 0
 
     def __post_init__(self) -> None:
         check_terms(self)
@@ -82,6 +86,11 @@ def check_terms(terms: ProgrammeTerms) -> None:
     if not 0 < terms.confirmation_days <= MAX_CONFIRMATION_DAYS:
         raise InvalidProgrammeTerms(
             f"the confirmation window must be 1 to {MAX_CONFIRMATION_DAYS} days"
+        )
+    if not 0 <= terms.notice_working_days <= MAX_NOTICE_WORKING_DAYS:
+        raise InvalidProgrammeTerms(
+            f"the notice period must be 0 to {MAX_NOTICE_WORKING_DAYS} working days",
+            field="notice_working_days",
         )
     _check_choices(terms)
 

@@ -106,6 +106,7 @@ class Programme(Base):
         CheckConstraint("voucher_validity_days > 0", name="validity_positive"),
         CheckConstraint("period_end >= period_start", name="period_order"),
         CheckConstraint("budget_shards BETWEEN 1 AND 64", name="shards_range"),
+        CheckConstraint("notice_working_days BETWEEN 0 AND 30", name="notice_range"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -135,6 +136,8 @@ class Programme(Base):
     funding_bank_cnaps: Mapped[str | None] = mapped_column(String(12))
     #: Whether a provider may redeem a voucher of an SME it is related to (`domain.parties`).
     related_parties_allowed: Mapped[bool] = mapped_column(server_default=false())
+    #: The public notice period (公示期) of its approved redemptions, in working days; 0: none.
+    notice_working_days: Mapped[int] = mapped_column(Integer, server_default="0")
     #: How many shards each center's budget for the programme is held in (`domain.shards`).
     budget_shards: Mapped[int] = mapped_column(Integer, server_default="1")
 
@@ -245,7 +248,7 @@ class PartyRelation(Base):
 
     __tablename__ = "party_relations"
     __table_args__ = (
-        UniqueConstraint("party_uscc", "related_uscc", "relation"),
+        UniqueConstraint("party_uscc", "related_uscc", "relation", "actor_role"),
         CheckConstraint("party_uscc <> related_uscc", name="two_parties"),
         CheckConstraint(
             "relation IN ('shareholder', 'common_control', 'family', 'other')", name="relation"
@@ -419,6 +422,9 @@ class Redemption(Base):
     settlement_item_id: Mapped[int | None] = mapped_column(
         ForeignKey("settlement_items.id"), index=True
     )
+    #: The last working day of its public notice, set at approval where the programme has one:
+    #: no batch takes it before the day after.
+    notice_ends_on: Mapped[date | None]
 
 
 class RedemptionEvent(Base):

@@ -152,8 +152,8 @@ class Smes:
     def __init__(self, session: Session) -> None:
         self.session = session
 
-    def find_by_uscc(self, uscc: str) -> Sme | None:
-        return self.session.scalar(_SME_BY_USCC, {"uscc": uscc})
+    def find_by_uscc(self, uscc: str, *, lock: bool = False) -> Sme | None:
+        return self.session.scalar(_SME_BY_USCC_LOCKED if lock else _SME_BY_USCC, {"uscc": uscc})
 
 
 _CENTER_BY_CODE = select(Center).where(Center.code == bindparam("code"))
@@ -161,6 +161,7 @@ _VOUCHER_BY_CODE = select(Voucher).where(Voucher.human_code == bindparam("code")
 _VOUCHER_BY_CODE_LOCKED = _VOUCHER_BY_CODE.with_for_update()
 _PROVIDER_BY_USCC = select(Provider).where(Provider.uscc == bindparam("uscc"))
 _SME_BY_USCC = select(Sme).where(Sme.uscc == bindparam("uscc"))
+_SME_BY_USCC_LOCKED = _SME_BY_USCC.with_for_update()
 
 BATCHES = Lookup(
     SettlementBatch, SettlementBatch.public_id, UnknownBatch, "settlement batch", "batch"

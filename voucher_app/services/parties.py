@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -25,6 +25,7 @@ from voucher_app.domain.parties import (
     MatchingKey,
     Party,
     Relation,
+    Shared,
     legal_rep_digest,
     shared,
 )
@@ -45,7 +46,7 @@ from voucher_app.persistence.uow import read_only, transaction
 
 
 @dataclass(frozen=True, slots=True)
-class Declared:
+class DeclaredRelation:
     """A relation a party declares: `uscc` is its shareholder, under common control, …"""
 
     uscc: str
@@ -57,8 +58,8 @@ class PartyDetails:
     """What a registration declares about the party beyond its own record: its legal
     representative, already reduced to a digest (`details`), and its related parties."""
 
-    legal_rep_digest: bytes | None = None
-    related: tuple[Declared, ...] = ()
+    legal_rep_digest: bytes | None = field(default=None, repr=False)
+    related: tuple[DeclaredRelation, ...] = ()
 
 
 NO_DETAILS = PartyDetails()
@@ -66,12 +67,15 @@ NO_DETAILS = PartyDetails()
 
 def details(
     key: MatchingKey,
-    representative: LegalRepresentative | None,
-    related: Iterable[Declared] = (),
+    representative: tuple[str, str] | None,
+    related: Iterable[tuple[str, str]] = (),
 ) -> PartyDetails:
-    """A registration's party details, the representative keyed into its digest at once."""
-    digest = None if representative is None else legal_rep_digest(key, representative)
-    return PartyDetails(digest, tuple(related))
+    """A registration's party details from what was typed: the representative (name, ID
+    number) keyed into its digest at once, the related parties as (credit code, relation)."""
+    digest = None
+    if representative is not None:
+        digest = legal_rep_digest(key, LegalRepresentative(*representative))
+    return PartyDetails(digest, tuple(DeclaredRelation(*pair) for pair in related))
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +108,9 @@ class RelationRecorded:
 
 
 _relations, _smes, _providers = table_of(PartyRelation), table_of(Sme), table_of(Provider)
+#: One relation per recorder's role: what a party declared and what its center found are two
+#: facts, each with who recorded it and why.
+_KEY = ("party_uscc", "related_uscc", "relation", "actor_role")
 _redemptions, _vouchers = table_of(Redemption), table_of(Voucher)
 
 #: The two parties of a redemption, as `domain.parties.Party` compares them.
@@ -119,7 +126,11 @@ _PARTIES = Prepared(
         _providers.c.address.label("provider_address"),
         _providers.c.contact_phone.label("provider_phone"),
         _providers.c.bank_account_number.label("provider_account"),
-    ).where(_smes.c.id == bindparam("sme_id"), _providers.c.id == bindparam("provider_id"))
+    )
+    .where(_smes.c.id == bindparam("sme_id"), _providers.c.id == bindparam("provider_id"))
+    # Shared locks: a relation being recorded (which locks the SME's row) waits for this
+    # approval's commit and then lists it, or this approval waits and then sees the relation.
+    .with_for_update(read=True)
 )
 _BETWEEN = or_(
     and_(
@@ -139,6 +150,32 @@ def require_unrelated(
     they are related and the programme does not allow it."""
     if programme.related_parties_allowed:
         return
+    sme, provider, shares = _compared(uow, sme_id, provider_id)
+    if shares:
+        raise RelatedParty(
+            f"the SME {sme} and the provider {provider} are related parties "
+            f"({', '.join(shares)}), and programme {programme.public_id} does not allow "
+            "redemptions between related parties",
+            shares=[str(kind) for kind in shares],
+            sme=sme,
+            provider=provider,
+        )
+
+
+def related_pairs(
+    uow: UnitOfWork, pairs: Iterable[tuple[int, int]], programme: Programme
+) -> set[tuple[int, int]]:
+    """Which of the (SME, provider) row-id pairs are related parties the programme may not pay:
+    a batch leaves their approved redemptions out (a relation recorded after approval)."""
+    if programme.related_parties_allowed:
+        return set()
+    return {pair for pair in set(pairs) if _compared(uow, *pair)[2]}
+
+
+def _compared(
+    uow: UnitOfWork, sme_id: int, provider_id: int
+) -> tuple[str, str, tuple[Shared, ...]]:
+    """The two parties' credit codes and what they share (`domain.parties.shared`)."""
     connection = uow.session.connection()
     row = _PARTIES.run(connection, {"sme_id": sme_id, "provider_id": provider_id}).mapping()
     assert row is not None  # a voucher's SME and a redemption's provider: foreign keys
@@ -154,22 +191,13 @@ def require_unrelated(
     )
     between = _RELATIONS_BETWEEN.run(connection, {"one": sme.uscc, "other": provider.uscc})
     relations = frozenset(Relation(name) for (name,) in between)
-    shares = shared(sme, provider, relations)
-    if shares:
-        raise RelatedParty(
-            f"the SME {sme.uscc} and the provider {provider.uscc} are related parties "
-            f"({', '.join(shares)}), and programme {programme.public_id} does not allow "
-            "redemptions between related parties",
-            shares=[str(kind) for kind in shares],
-            sme=sme.uscc,
-            provider=provider.uscc,
-        )
+    return sme.uscc, provider.uscc, shared(sme, provider, relations)
 
 
 def declare_within(
     uow: UnitOfWork,
     party_uscc: str,
-    declared: Iterable[Declared],
+    declared: Iterable[DeclaredRelation],
     actor: Actor,
     *,
     reason: str | None = None,
@@ -204,10 +232,20 @@ def declare_within(
                 "recorded_at": now,
             }
         )
-    insert_ignoring_duplicates(
-        uow.session, _relations, rows, key=("party_uscc", "related_uscc", "relation")
+    insert_ignoring_duplicates(uow.session, _relations, rows, key=_KEY)
+    return [_stored(uow, row) for row in rows]
+
+
+def _stored(uow: UnitOfWork, row: Mapping[str, Any]) -> RelationView:
+    """The relation as it is on record: the one asked for, or the same one recorded before."""
+    stored = (
+        uow.session.execute(
+            select(_relations).where(*(_relations.c[name] == row[name] for name in _KEY))
+        )
+        .mappings()
+        .one()
     )
-    return [_view(row) for row in rows]
+    return _view(stored)
 
 
 def _view(row: Mapping[str, Any] | RowMapping) -> RelationView:
@@ -226,12 +264,15 @@ def _view(row: Mapping[str, Any] | RowMapping) -> RelationView:
 def record_relation(
     uow: UnitOfWork,
     party_uscc: str,
-    declared: Declared,
+    declared: DeclaredRelation,
     reason: str,
     actor: Actor,
 ) -> RelationRecorded:
     """A center records a relation it learned of, saying how: from now on no redemption
     between the two is submitted or approved, and those approved already are listed."""
+    # The SME's row, locked (if it is registered): an approval in flight between the two
+    # (which holds it shared) commits first and is listed, or waits and then sees this relation.
+    uow.smes.find_by_uscc(parse_uscc(party_uscc), lock=True)
     [view] = declare_within(uow, party_uscc, [declared], actor, reason=require_reason(reason))
     return RelationRecorded(view, approved_between(uow, view.party, view.related))
 

@@ -80,6 +80,7 @@ def _programme_view(uow: UnitOfWork, programme: Programme) -> ProgrammeView:
         confirmation_days=programme.confirmation_days,
         budget_shards=programme.budget_shards,
         related_parties_allowed=programme.related_parties_allowed,
+        notice_working_days=programme.notice_working_days,
         funding_account=funding_account(programme),
     )
 
@@ -108,6 +109,7 @@ def create_programme(uow: UnitOfWork, terms: ProgrammeTerms, actor: Actor) -> Pr
         budget_shards=terms.budget_shards
         or shards_for(terms.total_budget_fen, terms.voucher_face_value_fen),
         related_parties_allowed=terms.related_parties_allowed,
+        notice_working_days=terms.notice_working_days,
         created_at=uow.clock.now(),
     )
     session.add(programme)

@@ -70,7 +70,7 @@ from voucher_app.persistence.prepared import Prepared
 from voucher_app.persistence.repositories import PROVIDERS, REDEMPTIONS, unknown_voucher
 from voucher_app.persistence.transient import labelled, loaded
 from voucher_app.persistence.uow import read_only, transaction
-from voucher_app.services import budgets, notifications, parties, spend_facts
+from voucher_app.services import budgets, notice, notifications, parties, spend_facts
 from voucher_app.services import evidence as evidence_files
 from voucher_app.services.evidence import NO_EVIDENCE, Evidence
 from voucher_app.services.providers import active_product, require_approved
@@ -123,6 +123,8 @@ class RedemptionView:
     status_reason: str | None
     submitted_at: datetime
     confirm_by: datetime
+    #: The last day of its public notice (公示), where its programme has one: set at approval.
+    notice_ends_on: date | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -196,6 +198,11 @@ _SET_STATUS = Prepared(
     update(_redemptions)
     .where(_redemptions.c.id == bindparam("row_id"))
     .values(status=bindparam("status"), status_reason=bindparam("reason"))
+)
+_SET_NOTICE = Prepared(
+    update(_redemptions)
+    .where(_redemptions.c.id == bindparam("row_id"))
+    .values(notice_ends_on=bindparam("ends"))
 )
 _CLOSE_VOUCHER = Prepared(
     update(_vouchers)
@@ -551,6 +558,10 @@ def _step(
             provider_id=redemption.provider_id,
             programme=context.programme,
         )
+        ends = notice.notice_ends_on(context.programme, local_date(now))
+        if ends is not None:
+            redemption.notice_ends_on = ends
+            _SET_NOTICE.run(uow.session.connection(), {"row_id": redemption.id, "ends": ends})
         _post(uow, EntryKind.APPROVE, redemption, context, actor)
         if not context.programme.partial_spending:
             _release(uow, context, live_balance(uow, voucher), actor, redemption)
@@ -753,6 +764,7 @@ def redemption_view(
         status_reason=redemption.status_reason,
         submitted_at=redemption.submitted_at,
         confirm_by=redemption.confirm_by,
+        notice_ends_on=redemption.notice_ends_on,
     )
 
 

@@ -53,8 +53,10 @@ from voucher_app.persistence.models import (
     Voucher,
 )
 from voucher_app.persistence.uow import read_only, transaction
+from voucher_app.services import parties
 from voucher_app.services.bank_accounts import register_within
 from voucher_app.services.centers import subtree_ids
+from voucher_app.services.notice import notice_over
 from voucher_app.services.programmes import funding_account
 from voucher_app.settlement.pain001 import CreditTransfer, Party, Payment, build_pain001
 from voucher_app.settlement.payment_tables import Payee, bulk_transfer_sheet, payments_csv
@@ -127,21 +129,30 @@ def build_batch(
     uow: UnitOfWork, programme_id: uuid.UUID, center_code: str, actor: Actor
 ) -> BatchView:
     """A draft batch of every approved redemption of the programme not yet in a batch whose voucher
-    was issued in the center's subtree; one item per provider."""
+    was issued in the center's subtree and whose public notice is over, between parties that
+    are not related (`services.parties`); one item per provider."""
     session = uow.session
     programme = uow.programmes.by_public_id(programme_id)
     center = uow.centers.by_code(center_code)
-    redemptions = session.execute(
-        select(Redemption.id, Redemption.provider_id, Redemption.subsidy_fen)
+    found = session.execute(
+        select(Redemption.id, Redemption.provider_id, Redemption.subsidy_fen, Voucher.sme_id)
         .join(Voucher, Voucher.id == Redemption.voucher_id)
         .where(
             Voucher.programme_id == programme.id,
             Voucher.issuing_center_id.in_(subtree_ids(session, center.id)),
             Redemption.status == "approved",
             Redemption.settlement_item_id.is_(None),
+            notice_over(local_date(uow.clock.now())),
         )
         .order_by(Redemption.provider_id, Redemption.id)
     ).all()
+    # Found related after approval: left out, for the reviewers to take up.
+    related = parties.related_pairs(uow, {(r.sme_id, r.provider_id) for r in found}, programme)
+    redemptions = [
+        (r.id, r.provider_id, r.subsidy_fen)
+        for r in found
+        if (r.sme_id, r.provider_id) not in related
+    ]
     if not redemptions:
         raise InvalidInput(
             "no approved redemptions are waiting for payment here", field="programme"

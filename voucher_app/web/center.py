@@ -14,7 +14,7 @@ from flask_babel import gettext, lazy_gettext, ngettext
 from werkzeug.wrappers import Response
 
 from voucher_app import background
-from voucher_app.domain.errors import PermissionDenied, VoucherError
+from voucher_app.domain.errors import PermissionDenied, RelatedParty, VoucherError
 from voucher_app.domain.money import format_yuan, parse_yuan
 from voucher_app.domain.policy import Action
 from voucher_app.domain.programmes import BudgetMove
@@ -115,14 +115,19 @@ def approve_many(code: str) -> Response:
     waiting = {redemption.id for redemption in redemption_lists.review_queue(uow, code)}
     chosen = {uuid.UUID(value) for value in request.form.getlist("redemption") if _is_uuid(value)}
     approved = refused = 0
+    related: list[RelatedParty] = []
     for redemption_id in chosen & waiting:
         try:
             redemptions.approve_redemption(uow, redemption_id, signed_in().actor)
             approved += 1
+        except RelatedParty as between_related:  # said as it is: not a race
+            related.append(between_related)
         except VoucherError:  # decided meanwhile, by someone else
             refused += 1
     message = ngettext("%(num)d redemption approved.", "%(num)d redemptions approved.", approved)
     flash(message, "success" if approved else "error")
+    for refusal in related:
+        flash(explain(refusal), "error")
     if refused:
         flash(
             ngettext("%(num)d was decided meanwhile.", "%(num)d were decided meanwhile.", refused),

@@ -29,6 +29,7 @@ from voucher_app.domain.money import format_yuan, parse_yuan
 from voucher_app.domain.policy import Action
 from voucher_app.domain.programmes import MAX_CONFIRMATION_DAYS, ProgrammeTerms
 from voucher_app.domain.sme import SizeClass
+from voucher_app.domain.workdays import MAX_NOTICE_WORKING_DAYS
 from voucher_app.http.auth import signed_in
 from voucher_app.http.policy import center_in, scope_by
 from voucher_app.services import access, programmes, settlement
@@ -83,6 +84,11 @@ class ProgrammeForm(FlaskForm):  # type: ignore[misc]
         default=7,
         validators=[InputRequired(), NumberRange(1, MAX_CONFIRMATION_DAYS)],
     )
+    notice_working_days = IntegerField(
+        lazy_gettext("Public notice before payment, in working days (0: none)"),
+        default=0,
+        validators=[InputRequired(), NumberRange(0, MAX_NOTICE_WORKING_DAYS)],
+    )
     partial_spending = BooleanField(lazy_gettext("A voucher may be spent in several redemptions"))
     related_parties_allowed = BooleanField(
         lazy_gettext("It pays for services between related parties")
@@ -129,6 +135,7 @@ def create(code: str) -> str | Response:
             service_categories=tuple(form.service_categories.data or ()),
             accepted_sizes=tuple(SizeClass(size) for size in form.accepted_sizes.data or ()),
             confirmation_days=form.confirmation_days.data or 0,
+            notice_working_days=form.notice_working_days.data or 0,
         )
         created = programmes.create_programme(current().uow(), terms, signed_in().actor)
     except VoucherError as refused:

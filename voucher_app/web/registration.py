@@ -23,12 +23,11 @@ from wtforms.widgets import CheckboxInput, ListWidget
 from voucher_app.domain.categories import CATEGORIES
 from voucher_app.domain.errors import InvalidUSCC, VoucherError
 from voucher_app.domain.money import parse_yuan
-from voucher_app.domain.parties import LegalRepresentative
 from voucher_app.domain.policy import Action
 from voucher_app.domain.sme import INDUSTRY_NAMES, SizeClass, parse_uscc
 from voucher_app.domain.users import MAX_PASSWORD
 from voucher_app.services import centers, parties, registration
-from voucher_app.services.parties import Declared, PartyDetails
+from voucher_app.services.parties import PartyDetails
 from voucher_app.services.providers import ProviderApplication
 from voucher_app.services.smes import SmeDeclaration
 from voucher_app.web.forms import WholeNumberField, Yuan, choices, required
@@ -120,10 +119,8 @@ def _party_details(form: SmeRegistrationForm | ProviderApplicationForm) -> Party
     """The form's party fields as a registration takes them; a wrong ID number is refused here
     (`InvalidInput`, placed at its field like the service's refusals)."""
     related = form.related_uscc.data or ""
-    declared = [Declared(related, form.relation.data)] if related.strip() else []
-    representative = LegalRepresentative(
-        form.legal_rep_name.data or "", form.legal_rep_id_number.data or ""
-    )
+    declared = [(related, form.relation.data or "")] if related.strip() else []
+    representative = (form.legal_rep_name.data or "", form.legal_rep_id_number.data or "")
     return parties.details(current().matching_key(), representative, declared)
 
 
@@ -305,6 +302,7 @@ def _centers() -> list[tuple[str, str]]:
 
 
 def _page(form: SmeRegistrationForm) -> str:
+    _forget_id_number(form)
     reasons = {reason: str(message) for reason, message in USCC_REASONS.items()}
     return render_template("web/register.html", form=form, uscc_reasons=reasons)
 
@@ -346,4 +344,12 @@ def apply_provider() -> str:
             place(form, refused)
         else:
             return render_template("web/applied.html", provider=provider, account=account)
+    _forget_id_number(form)
     return render_template("web/apply.html", form=form)
+
+
+def _forget_id_number(form: SmeRegistrationForm | ProviderApplicationForm) -> None:
+    """A page sent back keeps what was typed, but not the ID number: it would sit in the
+    page's HTML (and the browser's cache) for anyone who comes after at a shared desk."""
+    form.legal_rep_id_number.data = ""
+    form.legal_rep_id_number.raw_data = []
