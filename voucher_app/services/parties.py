@@ -114,24 +114,22 @@ _KEY = ("party_uscc", "related_uscc", "relation", "actor_role")
 _redemptions, _vouchers = table_of(Redemption), table_of(Voucher)
 
 #: The two parties of a redemption, as `domain.parties.Party` compares them.
-_PARTIES = Prepared(
-    select(
-        _smes.c.uscc.label("sme_uscc"),
-        _smes.c.legal_rep_digest.label("sme_rep"),
-        _smes.c.address.label("sme_address"),
-        _smes.c.contact_phone.label("sme_phone"),
-        _smes.c.bank_account_number.label("sme_account"),
-        _providers.c.uscc.label("provider_uscc"),
-        _providers.c.legal_rep_digest.label("provider_rep"),
-        _providers.c.address.label("provider_address"),
-        _providers.c.contact_phone.label("provider_phone"),
-        _providers.c.bank_account_number.label("provider_account"),
-    )
-    .where(_smes.c.id == bindparam("sme_id"), _providers.c.id == bindparam("provider_id"))
-    # Shared locks: a relation being recorded (which locks the SME's row) waits for this
-    # approval's commit and then lists it, or this approval waits and then sees the relation.
-    .with_for_update(read=True)
-)
+_TWO_PARTIES = select(
+    _smes.c.uscc.label("sme_uscc"),
+    _smes.c.legal_rep_digest.label("sme_rep"),
+    _smes.c.address.label("sme_address"),
+    _smes.c.contact_phone.label("sme_phone"),
+    _smes.c.bank_account_number.label("sme_account"),
+    _providers.c.uscc.label("provider_uscc"),
+    _providers.c.legal_rep_digest.label("provider_rep"),
+    _providers.c.address.label("provider_address"),
+    _providers.c.contact_phone.label("provider_phone"),
+    _providers.c.bank_account_number.label("provider_account"),
+).where(_smes.c.id == bindparam("sme_id"), _providers.c.id == bindparam("provider_id"))
+_PARTIES = Prepared(_TWO_PARTIES)
+#: At approval, with shared locks: a relation being recorded (which locks the SME's row) waits
+#: for the approval's commit and then lists it, or the approval waits and then sees it.
+_PARTIES_LOCKED = Prepared(_TWO_PARTIES.with_for_update(read=True))
 _BETWEEN = or_(
     and_(
         _relations.c.party_uscc == bindparam("one"), _relations.c.related_uscc == bindparam("other")
@@ -144,13 +142,19 @@ _RELATIONS_BETWEEN = Prepared(select(_relations.c.relation).where(_BETWEEN))
 
 
 def require_unrelated(
-    uow: UnitOfWork, *, sme_id: int, provider_id: int, programme: Programme
+    uow: UnitOfWork,
+    *,
+    sme_id: int,
+    provider_id: int,
+    programme: Programme,
+    approving: bool = False,
 ) -> None:
     """Refuse (`related_party`) a redemption between the SME and the provider (row ids) when
-    they are related and the programme does not allow it."""
+    they are related and the programme does not allow it; `approving`: at approval, holding
+    the two parties' rows against a relation recorded meanwhile."""
     if programme.related_parties_allowed:
         return
-    sme, provider, shares = _compared(uow, sme_id, provider_id)
+    sme, provider, shares = _compared(uow, sme_id, provider_id, lock=approving)
     if shares:
         raise RelatedParty(
             f"the SME {sme} and the provider {provider} are related parties "
@@ -173,11 +177,12 @@ def related_pairs(
 
 
 def _compared(
-    uow: UnitOfWork, sme_id: int, provider_id: int
+    uow: UnitOfWork, sme_id: int, provider_id: int, *, lock: bool = False
 ) -> tuple[str, str, tuple[Shared, ...]]:
     """The two parties' credit codes and what they share (`domain.parties.shared`)."""
     connection = uow.session.connection()
-    row = _PARTIES.run(connection, {"sme_id": sme_id, "provider_id": provider_id}).mapping()
+    read = _PARTIES_LOCKED if lock else _PARTIES
+    row = read.run(connection, {"sme_id": sme_id, "provider_id": provider_id}).mapping()
     assert row is not None  # a voucher's SME and a redemption's provider: foreign keys
     sme = Party(
         row["sme_uscc"], row["sme_rep"], row["sme_address"], row["sme_phone"], row["sme_account"]

@@ -557,6 +557,7 @@ def _step(
             sme_id=voucher.sme_id,
             provider_id=redemption.provider_id,
             programme=context.programme,
+            approving=True,
         )
         ends = notice.notice_ends_on(context.programme, local_date(now))
         if ends is not None:
