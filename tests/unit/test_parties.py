@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Callable
 
 import pytest
 from hypothesis import given
@@ -18,7 +19,11 @@ from voucher_app.domain.parties import (
     Party,
     Relation,
     Shared,
+    check_address,
+    check_bank_account,
+    check_phone,
     legal_rep_digest,
+    normal_account,
     normal_address,
     normal_id_number,
     normal_phone,
@@ -78,7 +83,7 @@ def test_one_credit_code_is_one_company() -> None:
 def test_each_attribute_matches_in_its_normal_form_in_both_directions(
     changes: dict[str, object], found: Shared
 ) -> None:
-    sme = SME
+    sme, changes = SME, dict(changes)  # the parameter is shared by every run: left as it is
     if "other_phone" in changes:  # a landline dialled from home and from abroad
         sme = Party(SME.uscc, phone=str(changes.pop("other_phone")))
     provider = Party(STRANGER.uscc, **{**_fields(STRANGER), **changes})  # type: ignore[arg-type]
@@ -186,3 +191,95 @@ def _fields(party: Party) -> dict[str, object]:
         "phone": party.phone,
         "bank_account": party.bank_account,
     }
+
+
+@pytest.mark.parametrize(
+    ("typed", "normal"),
+    [
+        ("+86 755 8888 0000", "075588880000"),  # a landline from abroad: its trunk 0 back
+        ("755 8888 0000", "75588880000"),  # no country code: nothing added
+        ("86 123", "86123"),  # too short to hold a country code
+        ("+86 1234567", "1234567"),  # seven digits after it: the shortest number taken
+        ("0086 0086 13800138000", "13800138000"),
+        ("１３８-００１３-８０００", "13800138000"),  # noqa: RUF001 - typed full-width
+    ],
+)
+def test_phone_numbers_in_their_normal_form(typed: str, normal: str) -> None:
+    assert normal_phone(typed) == normal
+
+
+def test_account_numbers_in_their_normal_form() -> None:
+    assert normal_account(" 6222-0200 ab ") == "62220200AB"
+
+
+@pytest.mark.parametrize(
+    ("number", "normal"),
+    [
+        ("A1234", "A1234"),  # the shortest other document
+        ("A" * 30, "A" * 30),  # the longest
+        ("AB1234567890123456", "AB1234567890123456"),  # 18 characters, not a resident ID
+        ("1ABCDEFGHIJKLMNOPQ", "1ABCDEFGHIJKLMNOPQ"),
+        ("1101051949123100X2", "1101051949123100X2"),
+    ],
+)
+def test_other_documents_numbers_are_letters_and_digits(number: str, normal: str) -> None:
+    assert normal_id_number(number) == normal
+
+
+def test_the_refusals_say_what_is_wrong() -> None:
+    with pytest.raises(InvalidInput, match=r"^not a resident ID number: its check character"):
+        normal_id_number("110105194912310021")
+    with pytest.raises(InvalidInput, match=r"^an ID number has 5 to 30 letters and digits$"):
+        normal_id_number("A123")
+    with pytest.raises(InvalidInput, match=r"^a legal representative's name has 1 to 100 char"):
+        legal_rep_digest(KEY, LegalRepresentative("李" * 101, RESIDENT_ID))
+    assert legal_rep_digest(KEY, LegalRepresentative("李", RESIDENT_ID)) == SME.legal_rep_digest
+    assert legal_rep_digest(KEY, LegalRepresentative("李" * 100, RESIDENT_ID))
+
+
+@pytest.mark.parametrize(
+    ("check", "typed", "kept"),
+    [
+        (check_address, " 广州市天河区体育西路1号 ", "广州市天河区体育西路1号"),
+        (check_phone, " 020 3800 0000 ", "020 3800 0000"),
+        (check_bank_account, "6222 0200 0000 0001", "6222020000000001"),
+    ],
+)
+def test_contact_details_are_kept_as_typed_within_their_limits(
+    check: Callable[[str], str], typed: str, kept: str
+) -> None:
+    assert check(typed) == kept
+
+
+@pytest.mark.parametrize(
+    ("check", "typed", "field", "message"),
+    [
+        (check_address, "，。 ", "address", "an address has 1 to 300 characters"),
+        (check_address, "址" * 301, "address", "an address has 1 to 300 characters"),
+        (check_phone, " ", "contact_phone", "a phone number has 1 to 40 characters"),
+        (check_phone, "1" * 41, "contact_phone", "a phone number has 1 to 40 characters"),
+        (check_bank_account, "12", "bank_account_number", None),
+    ],
+)
+def test_contact_details_outside_their_limits_are_refused_naming_the_field(
+    check: Callable[[str], str], typed: str, field: str, message: str | None
+) -> None:
+    with pytest.raises(InvalidInput) as refused:
+        check(typed)
+    assert refused.value.details["field"] == field
+    if message is not None:
+        assert refused.value.message == message
+
+
+@pytest.mark.parametrize(
+    ("check", "typed"),
+    [(check_address, "址" * 300), (check_phone, "1" * 40), (check_bank_account, "12345678")],
+)
+def test_contact_details_at_their_limits_are_kept(check: Callable[[str], str], typed: str) -> None:
+    assert check(typed) == typed
+
+
+def test_reprs_name_the_class_and_hide_the_rest() -> None:
+    assert repr(LegalRepresentative("张三", RESIDENT_ID)) == "LegalRepresentative(…)"
+    assert repr(KEY) == "MatchingKey(…)"
+    assert MatchingKey(b"k" * 32).secret == b"k" * 32  # 32 bytes is enough

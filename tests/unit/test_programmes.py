@@ -57,6 +57,8 @@ def refused(**changes: Any) -> InvalidProgrammeTerms:
         {"accepted_industries": ("software_it", "retail")},
         {"budget_shards": 1},
         {"budget_shards": 64},
+        {"notice_working_days": 0},
+        {"notice_working_days": 30},
         {
             "voucher_face_value_fen": MAX_FACE_VALUE_FEN,
             "sme_cap_fen": MAX_FACE_VALUE_FEN,
@@ -162,3 +164,10 @@ def test_a_voucher_worth_more_than_its_qr_code_can_carry_is_refused_naming_the_f
 @pytest.mark.parametrize("shards", [0, 65])
 def test_a_budget_is_held_in_one_to_sixty_four_shards(shards: int) -> None:
     assert refused(budget_shards=shards).message == "a center's budget is held in 1 to 64 shards"
+
+
+@pytest.mark.parametrize("days", [-1, 31])
+def test_a_notice_period_is_0_to_30_working_days(days: int) -> None:
+    refusal = refused(notice_working_days=days)
+    assert refusal.message == "the notice period must be 0 to 30 working days"
+    assert refusal.details["field"] == "notice_working_days"

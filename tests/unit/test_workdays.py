@@ -50,6 +50,9 @@ def test_the_shipped_year_has_the_notices_days(calendar: WorkingCalendar) -> Non
         (date(2026, 4, 30), 5, date(2026, 5, 11)),
         # 元旦: 1 to 3 January off, Sunday 4 January worked.
         (date(2026, 1, 1), 1, date(2026, 1, 4)),
+        # The longest notice: 21 working days in March, 3 in April before 清明 (4 to 6), then
+        # 7, 8, 9, 10, 13, 14.
+        (date(2026, 3, 2), 30, date(2026, 4, 14)),
     ],
 )
 def test_a_notice_ends_on_the_nth_working_day_after_approval(
@@ -70,6 +73,10 @@ def test_a_notice_running_into_a_year_without_data_is_refused(calendar: WorkingC
     with pytest.raises(InvalidInput) as refused:
         calendar.after(date(2026, 12, 28), 5)  # 29, 30, 31, then January 2027
     assert (refused.value.rule, refused.value.details["year"]) == ("calendar_year_missing", 2027)
+    assert refused.value.message == (
+        "the working-day calendar has no holidays for 2027: add the State Council's "
+        "arrangement for that year to cn-working-calendar.csv"
+    )
 
 
 @pytest.mark.parametrize("days", [0, -1, 31])
@@ -77,21 +84,26 @@ def test_a_notice_period_outside_its_range_is_refused(calendar: WorkingCalendar,
     with pytest.raises(InvalidInput) as refused:
         calendar.after(date(2026, 3, 2), days)
     assert refused.value.details["field"] == "notice_working_days"
+    assert refused.value.message == "a notice period has 1 to 30 working days"
 
 
 @pytest.mark.parametrize(
-    ("rows", "line"),
+    ("rows", "line", "message"),
     [
-        (["2026-03-02,workday,a Monday"], 2),
-        (["2026-10-01,holiday,国庆节", "2026-10-01,holiday,again"], 3),
-        (["2026-10-01,day-off,国庆节"], 2),
-        (["1 October,holiday,国庆节"], 2),
+        (["2026-03-02,workday,a Monday"], 2, "line 2: 2026-03-02 is a weekday, worked anyway"),
+        (
+            ["2026-10-01,holiday,国庆节", "2026-10-01,holiday,again"],
+            3,
+            "line 3: 2026-10-01 is listed twice",
+        ),
+        (["2026-10-01,day-off,国庆节"], 2, "line 2: not a date and a day kind"),
+        (["1 October,holiday,国庆节"], 2, "line 2: not a date and a day kind"),
     ],
     ids=["weekday worked", "listed twice", "unknown kind", "not a date"],
 )
 def test_a_calendar_that_does_not_hold_together_is_refused_at_its_line(
-    rows: list[str], line: int
+    rows: list[str], line: int, message: str
 ) -> None:
     with pytest.raises(InvalidInput) as refused:
         read_calendar(["date,kind,name", *rows])
-    assert refused.value.details["where"] == line
+    assert (refused.value.details["where"], refused.value.message) == (line, message)

@@ -111,7 +111,7 @@ def legal_rep_digest(key: MatchingKey, representative: LegalRepresentative) -> b
     """The keyed digest that identifies a legal representative: of the ID number alone, in its
     normal form, since one person's name is written in several ways (陳/陈, spaces, the order
     of Latin names) and the number is theirs alone. The name is checked, never kept."""
-    name = _squeezed(representative.name)
+    name = representative.name.strip()
     if not 0 < len(name) <= MAX_NAME:
         raise InvalidInput(
             f"a legal representative's name has 1 to {MAX_NAME} characters",
@@ -154,16 +154,16 @@ def normal_address(value: str) -> str:
 def normal_phone(value: str) -> str:
     """A phone number's digits, China's country code (+86, 0086) replaced by the trunk prefix
     0 that a number dialled at home has before its area code (a mobile number has none)."""
-    digits = "".join(c for c in _folded(value) if c in "0123456789")
-    stripped = False
+    dialled = "".join(c for c in _folded(value) if c.isascii() and c.isdigit())
+    digits = dialled
     while True:
         for prefix in ("0086", "86"):
             if digits.startswith(prefix) and len(digits) - len(prefix) >= MIN_PHONE_DIGITS:
-                digits, stripped = digits[len(prefix) :], True
+                digits = digits[len(prefix) :]
                 break
         else:
             break
-    if stripped and not digits.startswith(("0", "1")):
+    if digits != dialled and not digits.startswith(("0", "1")):
         digits = "0" + digits
     return digits
 
@@ -230,10 +230,3 @@ def _folded(value: str) -> str:
     """Width and case folded: NFKC, case-folded, and NFKC again (folding a case can leave a
     letter and its accent apart)."""
     return unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", value).casefold())
-
-
-def _squeezed(value: str) -> str:
-    """A name folded, its spaces and controls dropped (a Chinese name is written without
-    spaces; a name in Latin letters keeps its letters in order)."""
-    kept = "".join(c for c in _folded(value) if not c.isspace() and unicodedata.category(c) != "Cc")
-    return _folded(kept)
