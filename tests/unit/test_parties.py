@@ -201,6 +201,7 @@ def _fields(party: Party) -> dict[str, object]:
         ("86 123", "86123"),  # too short to hold a country code
         ("+86 1234567", "1234567"),  # seven digits after it: the shortest number taken
         ("0086 0086 13800138000", "13800138000"),
+        ("+86 (0)755 8888 0000", "075588880000"),  # the trunk 0 written in brackets
         ("１３８-００１３-８０００", "13800138000"),  # noqa: RUF001 - typed full-width
     ],
 )

@@ -202,9 +202,8 @@ def shared(
     found: set[Shared] = {Shared(relation.value) for relation in relations}
     if one.uscc == other.uscc:
         found.add(Shared.SAME_COMPANY)
-    if one.legal_rep_digest is not None and hmac.compare_digest(
-        one.legal_rep_digest, other.legal_rep_digest or b""
-    ):
+    mine, theirs = one.legal_rep_digest, other.legal_rep_digest
+    if mine is not None and theirs is not None and hmac.compare_digest(mine, theirs):
         found.add(Shared.LEGAL_REPRESENTATIVE)
     for kind, normal, mine, theirs in (
         (Shared.ADDRESS, normal_address, one.address, other.address),
