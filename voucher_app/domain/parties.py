@@ -202,8 +202,8 @@ def shared(
     found: set[Shared] = {Shared(relation.value) for relation in relations}
     if one.uscc == other.uscc:
         found.add(Shared.SAME_COMPANY)
-    mine, theirs = one.legal_rep_digest, other.legal_rep_digest
-    if mine is not None and theirs is not None and hmac.compare_digest(mine, theirs):
+    rep, other_rep = one.legal_rep_digest, other.legal_rep_digest
+    if rep is not None and other_rep is not None and hmac.compare_digest(rep, other_rep):
         found.add(Shared.LEGAL_REPRESENTATIVE)
     for kind, normal, mine, theirs in (
         (Shared.ADDRESS, normal_address, one.address, other.address),
