@@ -89,20 +89,20 @@ class Pair:
         return refused.value
 
 
+#: The SME's figures, without the details a related party would share.
+FIGURES = smes.SmeDeclaration(
+    uscc=factories.uscc(1),
+    name="测试企业 1",
+    industry="software_it",
+    employees=8,
+    revenue_fen=30_000_000,
+    assets_fen=10_000_000,
+    home_center="440305",
+)
+
+
 def register_sme(uow: UnitOfWork, party: PartyDetails, **changes: Any) -> str:
-    declaration = dataclasses.replace(
-        smes.SmeDeclaration(
-            uscc=factories.uscc(1),
-            name="测试企业 1",
-            industry="software_it",
-            employees=8,
-            revenue_fen=30_000_000,
-            assets_fen=10_000_000,
-            home_center="440305",
-            **SME_DETAILS,
-        ),
-        **changes,
-    )
+    declaration = dataclasses.replace(FIGURES, **{**SME_DETAILS, **changes})
     return smes.register_sme(uow, declaration, ADMIN, party=party).uscc
 
 
@@ -285,15 +285,7 @@ def test_a_relation_the_center_records_stops_approval_and_lists_what_was_approve
 def test_relations_are_listed_for_both_parties_once_per_recorder(unrelated: Pair) -> None:
     uow = unrelated.uow
     provider = unrelated.provider.uscc
-    declared = smes.SmeDeclaration(
-        uscc=unrelated.sme_uscc,
-        name="测试企业 1",
-        industry="software_it",
-        employees=8,
-        revenue_fen=30_000_000,
-        assets_fen=10_000_000,
-        home_center="440305",
-    )
+    declared = FIGURES  # the SME's own code: registering again
     party = parties.details(KEY, None, [(provider, "shareholder")])
     smes.register_sme(uow, declared, SME_CLERK, party=party)  # the SME declares it
     recorded = [
@@ -349,16 +341,7 @@ def test_registering_again_keeps_the_details_left_out_and_history_has_them(
     uow = unrelated.uow
     again = smes.register_sme(
         uow,
-        smes.SmeDeclaration(
-            uscc=unrelated.sme_uscc,
-            name="测试企业 1",
-            industry="software_it",
-            employees=9,
-            revenue_fen=30_000_000,
-            assets_fen=10_000_000,
-            home_center="440305",
-            contact_phone="13900139000",
-        ),
+        dataclasses.replace(FIGURES, employees=9, contact_phone="13900139000"),
         ADMIN,
     )
     assert (again.address, again.contact_phone, again.bank_account_number) == (

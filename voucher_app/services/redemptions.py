@@ -197,12 +197,11 @@ _INSERT_EVENT = Prepared(insert(table_of(RedemptionEvent)))
 _SET_STATUS = Prepared(
     update(_redemptions)
     .where(_redemptions.c.id == bindparam("row_id"))
-    .values(status=bindparam("status"), status_reason=bindparam("reason"))
-)
-_SET_NOTICE = Prepared(
-    update(_redemptions)
-    .where(_redemptions.c.id == bindparam("row_id"))
-    .values(notice_ends_on=bindparam("ends"))
+    .values(
+        status=bindparam("status"),
+        status_reason=bindparam("reason"),
+        notice_ends_on=bindparam("notice_ends_on"),
+    )
 )
 _CLOSE_VOUCHER = Prepared(
     update(_vouchers)
@@ -559,10 +558,7 @@ def _step(
             programme=context.programme,
             approving=True,
         )
-        ends = notice.notice_ends_on(context.programme, local_date(now))
-        if ends is not None:
-            redemption.notice_ends_on = ends
-            _SET_NOTICE.run(uow.session.connection(), {"row_id": redemption.id, "ends": ends})
+        redemption.notice_ends_on = notice.notice_ends_on(context.programme, local_date(now))
         _post(uow, EntryKind.APPROVE, redemption, context, actor)
         if not context.programme.partial_spending:
             _release(uow, context, live_balance(uow, voucher), actor, redemption)
@@ -574,7 +570,13 @@ def _step(
     redemption.status = status
     redemption.status_reason = reason
     _SET_STATUS.run(
-        uow.session.connection(), {"row_id": redemption.id, "status": status, "reason": reason}
+        uow.session.connection(),
+        {
+            "row_id": redemption.id,
+            "status": status,
+            "reason": reason,
+            "notice_ends_on": redemption.notice_ends_on,  # set by an approval, else as it was
+        },
     )
     _record(uow, redemption, actor, reason=reason)
     return redemption_view(uow, redemption, context)
