@@ -55,6 +55,7 @@ ALLOWED: dict[Action, set[str]] = {
     Action.READ_PUBLIC: set(CASES),
     Action.READ_OWN_ACCOUNT: set(CASES) - {"nobody"},
     Action.MANAGE_OWN_ACCOUNT: set(CASES) - {"nobody"},
+    Action.OBJECT: set(CASES) - {"nobody"},  # anyone signed in, anywhere
     Action.READ_CENTER: {
         "staff-shenzhen",
         "admin-shenzhen",
@@ -377,6 +378,12 @@ def examples(world: dict[str, str]) -> dict[tuple[str, str], Callable[[str], Exa
         ),
         ("POST", f"{redemptions}/complaints"): lambda case: Example(
             "POST", f"/api/v1/redemptions/{redemption}/complaints", {"text": f"complaint {case}"}
+        ),
+        ("POST", f"{redemptions}/objections"): lambda case: Example(
+            "POST", f"/api/v1/redemptions/{redemption}/objections", {"text": f"objection {case}"}
+        ),  # anyone signed in; the demo's claims are on no notice (409 not_on_notice)
+        ("GET", "/api/v1/notice/<string:center>/<string:day>"): lambda case: Example(
+            "GET", "/api/v1/notice/440300/2026-03-02"
         ),
         ("GET", "/api/v1/complaints"): lambda case: Example(
             "GET", "/api/v1/complaints?center=440300"

@@ -93,6 +93,7 @@ CONTRACT: list[tuple[str, str, str, int]] = [
     ("SmeExists", "sme_exists", "Conflict", CONFLICT),
     ("InvalidTransition", "invalid_transition", "Conflict", CONFLICT),
     ("NotRateable", "not_rateable", "Conflict", CONFLICT),
+    ("NotOnNotice", "not_on_notice", "Conflict", CONFLICT),
     ("ClaimRefused", "claim_refused", "Conflict", CONFLICT),
     ("ProgrammeClosed", "programme_closed", "ClaimRefused", CONFLICT),
     ("NotAnSme", "not_an_sme", "ClaimRefused", CONFLICT),

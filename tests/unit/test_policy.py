@@ -141,6 +141,7 @@ MAY: dict[Role, set[Action]] = {
     Role.SME: {
         A.READ_OWN_ACCOUNT,
         A.MANAGE_OWN_ACCOUNT,
+        A.OBJECT,
         A.READ_CONCERNED,
         A.ACT_AS_SME,
         A.READ_AS_SME,
@@ -148,6 +149,7 @@ MAY: dict[Role, set[Action]] = {
     Role.PROVIDER: {
         A.READ_OWN_ACCOUNT,
         A.MANAGE_OWN_ACCOUNT,
+        A.OBJECT,
         A.READ_CONCERNED,
         A.ACT_AS_PROVIDER,
         A.READ_AS_PROVIDER,
@@ -155,6 +157,7 @@ MAY: dict[Role, set[Action]] = {
     Role.CENTER_STAFF: {
         A.READ_OWN_ACCOUNT,
         A.MANAGE_OWN_ACCOUNT,
+        A.OBJECT,
         A.READ_CENTER,
         A.READ_CONCERNED,
         A.REVIEW,
@@ -163,6 +166,7 @@ MAY: dict[Role, set[Action]] = {
     Role.CENTER_ADMIN: {
         A.READ_OWN_ACCOUNT,
         A.MANAGE_OWN_ACCOUNT,
+        A.OBJECT,
         A.READ_CENTER,
         A.READ_CONCERNED,
         A.REVIEW,
@@ -173,11 +177,18 @@ MAY: dict[Role, set[Action]] = {
     Role.CENTER_FINANCE: {
         A.READ_OWN_ACCOUNT,
         A.MANAGE_OWN_ACCOUNT,
+        A.OBJECT,
         A.READ_CENTER,
         A.READ_CONCERNED,
         A.SETTLE,
     },
-    Role.AUDITOR: {A.READ_OWN_ACCOUNT, A.MANAGE_OWN_ACCOUNT, A.READ_CENTER, A.READ_CONCERNED},
+    Role.AUDITOR: {
+        A.READ_OWN_ACCOUNT,
+        A.MANAGE_OWN_ACCOUNT,
+        A.OBJECT,
+        A.READ_CENTER,
+        A.READ_CONCERNED,
+    },
     Role.SYSTEM: set(),
     Role.ADMIN: set(Action) - {A.READ_PUBLIC},
 }
@@ -238,7 +249,7 @@ def test_a_center_user_never_acts_where_no_center_is_named(role: Role, scope: Sc
     """The whole system, or a thing with no center, is an admin's alone: a center user's
     subtree does not reach it, even for reading."""
     user = principal(role, center_id=CITY)
-    for action in MAY[role] - {A.READ_OWN_ACCOUNT, A.MANAGE_OWN_ACCOUNT}:
+    for action in MAY[role] - {A.READ_OWN_ACCOUNT, A.MANAGE_OWN_ACCOUNT, A.OBJECT}:
         with pytest.raises(PermissionDenied) as refused:
             decide(user, action, scope, anywhere)
         assert refused.value.details == {"action": action.value}
@@ -248,7 +259,7 @@ def test_a_center_user_never_acts_where_no_center_is_named(role: Role, scope: Sc
 @pytest.mark.parametrize("role", CENTER_ROLES)
 def test_a_center_user_bound_to_no_center_acts_on_none(role: Role) -> None:
     user = principal(role)
-    for action in MAY[role] - {A.READ_OWN_ACCOUNT, A.MANAGE_OWN_ACCOUNT}:
+    for action in MAY[role] - {A.READ_OWN_ACCOUNT, A.MANAGE_OWN_ACCOUNT, A.OBJECT}:
         for scope in (Scope(center_id=CITY), Scope(center_id=PROVINCE), EVERYWHERE):
             with pytest.raises(PermissionDenied, match=f"outside what user-{role} may act on"):
                 decide(user, action, scope, anywhere)
@@ -263,6 +274,20 @@ def test_every_person_reads_and_manages_their_own_account_wherever_they_are_boun
         for scope in (EVERYWHERE, Scope(center_id=SIBLING, sme_id=8, provider_id=10)):
             decide(user, Action.READ_OWN_ACCOUNT, scope, within)
             decide(user, Action.MANAGE_OWN_ACCOUNT, scope, within)
+
+
+@pytest.mark.parametrize("role", [r for r in Role if r is not Role.SYSTEM])
+def test_every_person_signed_in_objects_to_a_claim_on_notice_anywhere(role: Role) -> None:
+    """A public notice is everyone's to question (公示): a claim of another center, SME or
+    provider is objected to as well as one's own; a read-only token and nobody signed in are not."""
+    for user in (bound(role), principal(role)):
+        for scope in (EVERYWHERE, Scope(center_id=SIBLING, sme_id=8, provider_id=10)):
+            decide(user, Action.OBJECT, scope, within)
+    reader = Principal(uuid.uuid4(), "reader", role, scopes=frozenset({"read"}))
+    with pytest.raises(PermissionDenied, match="this token may only read"):
+        decide(reader, Action.OBJECT, EVERYWHERE, within)
+    with pytest.raises(NotAuthenticated):
+        decide(None, Action.OBJECT, EVERYWHERE, within)
 
 
 @pytest.mark.parametrize(
@@ -301,7 +326,7 @@ def test_a_thing_is_read_by_everyone_it_concerns_and_nobody_else(
 def test_an_sme_or_provider_user_bound_to_nothing_acts_on_nothing(role: Role) -> None:
     """A scope without an SME (or provider) is not the one of a user without one."""
     user = principal(role)
-    for action in MAY[role] - {A.READ_OWN_ACCOUNT, A.MANAGE_OWN_ACCOUNT}:
+    for action in MAY[role] - {A.READ_OWN_ACCOUNT, A.MANAGE_OWN_ACCOUNT, A.OBJECT}:
         for scope in (EVERYWHERE, Scope(center_id=CITY)):
             with pytest.raises(PermissionDenied, match="outside what"):
                 decide(user, action, scope, anywhere)

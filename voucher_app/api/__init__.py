@@ -13,6 +13,7 @@ from voucher_app.api import (
     idempotency,
     issuance,
     ledger,
+    notice,
     parties,
     programmes,
     providers,
@@ -57,6 +58,7 @@ def init_app(app: Flask) -> None:
     api.register_blueprint(providers.blp, url_prefix="/api/v1/providers")
     api.register_blueprint(redemptions.blp, url_prefix="/api/v1")
     api.register_blueprint(tracking.blp, url_prefix="/api/v1")
+    api.register_blueprint(notice.blp, url_prefix="/api/v1")
     api.register_blueprint(settlement.blp, url_prefix="/api/v1")
     api.register_blueprint(smes.blp, url_prefix="/api/v1")
     api.register_blueprint(parties.blp, url_prefix="/api/v1")

@@ -50,6 +50,7 @@ class ComplaintSchema(Schema):
     provider_name = fields.String(required=True)
     center = fields.String(required=True)
     text = fields.String(required=True)
+    kind = fields.String(required=True, metadata={"enum": ["service", "objection"]})
     status = fields.String(required=True, metadata={"enum": ["open", "resolved"]})
     filed_at = fields.DateTime(required=True)
     resolution = fields.String(allow_none=True)

@@ -8,6 +8,8 @@ no SQLAlchemy. Exit status: 0 verified, 1 a fault was found (the first bad index
 Pin the ledger's verifier key with `--vkey` (a vkey string or a file of them); without it the
 key is read from the source itself, which proves consistency but not who signed. `--state FILE`
 remembers the last verified checkpoint and demands that the next run's log extends it.
+`--notice LIST` (a file, or the URL of `/api/v1/notice/<center>/<day>`; repeatable) checks a
+day's public notice list against the approvals that published it.
 """
 
 from __future__ import annotations
@@ -125,6 +127,17 @@ def load_verifiers(given: list[str], source: FolderSource | HttpSource) -> list[
     return [parse_vkey(text) for text in texts]
 
 
+def read_notice_list(where: str) -> Any:
+    """A published notice list, from a file or a URL."""
+    if where.startswith(("http://", "https://")):
+        try:
+            with urllib.request.urlopen(where, timeout=TIMEOUT_SECONDS) as response:  # noqa: S310
+                return decode(response.read())
+        except (urllib.error.URLError, TimeoutError) as exc:
+            raise SourceError(f"cannot read {where}: {exc}") from exc
+    return decode(Path(where).read_bytes())
+
+
 def run(args: argparse.Namespace) -> int:
     source = open_source(args.source)
     verifiers = load_verifiers(args.vkey, source)
@@ -132,7 +145,10 @@ def run(args: argparse.Namespace) -> int:
     trusted = None
     if state_path is not None and state_path.exists():
         trusted = TrustedState.from_json(state_path.read_text(encoding="utf-8"))
-    report = audit(source.entries(), source.notes(), verifiers, trusted=trusted)
+    notice_lists = [read_notice_list(where) for where in args.notice]
+    report = audit(
+        source.entries(), source.notes(), verifiers, trusted=trusted, notice_lists=notice_lists
+    )
     return finish(report, state_path)
 
 
@@ -145,10 +161,12 @@ def finish(report: AuditReport, state_path: Path | None) -> int:
         print(f"FAIL no signed checkpoint covers the {report.entries} entries")
         return 1
     unsigned = report.entries - latest.size
+    agreed = f"; {report.notice_lists} notice list(s) agree with it" if report.notice_lists else ""
     print(
         f"OK {report.entries} entries; {len(report.checkpoints)} checkpoint(s) verified; "
         f"tree size {latest.size}, origin {latest.origin}"
         + (f"; {unsigned} newer entries not yet under a checkpoint" if unsigned else "")
+        + agreed
     )
     if state_path is not None:
         state_path.write_text(
@@ -167,6 +185,12 @@ def parser() -> argparse.ArgumentParser:
         "--vkey", action="append", default=[], help="verifier key, or a file of them (repeatable)"
     )
     parser.add_argument("--state", type=Path, help="file remembering the last verified checkpoint")
+    parser.add_argument(
+        "--notice",
+        action="append",
+        default=[],
+        help="a day's public notice list, as a file or URL, to check against the log (repeatable)",
+    )
     return parser
 
 

@@ -79,6 +79,7 @@ to a module of their own are defined there (named in brackets) under a family de
     │   ├── SmeExists                 registered already: only the SME or its center updates it
     │   ├── InvalidTransition         a status change its current status does not allow
     │   ├── NotRateable               only an approved or paid redemption is rated, once
+    │   ├── NotOnNotice               an objection to a claim whose public notice is not running
     │   ├── ClaimRefused              why an SME cannot have a voucher
     │   │   ├── ProgrammeClosed       outside the programme's period
     │   │   ├── NotAnSme              large by the 2011 size standard
@@ -455,6 +456,13 @@ class InvalidTransition(Conflict):
 
 class NotRateable(Conflict):
     code = "not_rateable"
+
+
+class NotOnNotice(Conflict):
+    """An objection is taken while the claim's public notice runs: from its approval to the
+    notice's last day, and while no batch has taken it."""
+
+    code = "not_on_notice"
 
 
 class ClaimRefused(Conflict):

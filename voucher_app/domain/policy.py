@@ -7,6 +7,7 @@ rules:
 - a center-bound user (staff, admin, finance, auditor) acts on their center and everything below
   it, never on a sibling or a parent;
 - an auditor reads everything in their scope and changes nothing;
+- anyone signed in may object to a claim on public notice (公示), wherever it is;
 - approving and paying are different jobs (不相容职务分离): reviewers (staff, admins) approve
   redemptions, finance builds and exports the batches that pay them and imports statements; the
   services refuse anyone who would pay money they approved themselves;
@@ -37,6 +38,7 @@ class Action(StrEnum):
     # any signed-in user, on their own account
     READ_OWN_ACCOUNT = "read_own_account"
     MANAGE_OWN_ACCOUNT = "manage_own_account"
+    OBJECT = "object"  # to a claim on public notice, anywhere
     # center roles and auditors, in their subtree
     READ_CENTER = "read_center"
     # everyone a thing concerns: its center (and above), its SME, its provider
@@ -64,6 +66,7 @@ ALLOWED: dict[Action, frozenset[Role]] = {
     Action.READ_PUBLIC: frozenset(Role),
     Action.READ_OWN_ACCOUNT: frozenset(Role) - {Role.SYSTEM},
     Action.MANAGE_OWN_ACCOUNT: frozenset(Role) - {Role.SYSTEM},
+    Action.OBJECT: frozenset(Role) - {Role.SYSTEM},
     Action.READ_CENTER: _READERS,
     Action.READ_CONCERNED: _READERS | {Role.SME, Role.PROVIDER},
     Action.REVIEW: _CENTER_ROLES,
@@ -139,7 +142,7 @@ def _in_scope(
 ) -> bool:
     """Whether what the principal is bound to covers the scope: their own SME, their own
     provider, or for a center role the scope's center at or below theirs."""
-    if action in (Action.READ_OWN_ACCOUNT, Action.MANAGE_OWN_ACCOUNT):
+    if action in (Action.READ_OWN_ACCOUNT, Action.MANAGE_OWN_ACCOUNT, Action.OBJECT):
         return True
     if principal.role is Role.SME:
         return scope.sme_id is not None and scope.sme_id == principal.sme_id

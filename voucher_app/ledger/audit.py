@@ -10,6 +10,9 @@ Sources may also offer the leaf hashes they stored (the export's `leaves` file, 
 `leaf_hash`). Those are untrusted, but once their Merkle root matches a signed checkpoint they are
 authenticated, and an entry whose recomputed leaf differs is named exactly; without them, an
 edit that keeps an entry valid is only located between two checkpoints.
+
+Given public notice lists (公示, `domain.notice`), it also checks each against the `approve`
+entries that published its claims: nothing added, left out or shown otherwise since.
 """
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
+from voucher_app.domain import notice
+from voucher_app.domain.entries import EntryKind
 from voucher_app.ledger import merkle
 from voucher_app.ledger.document import MalformedEntry, parse_entry
 from voucher_app.ledger.replay import Replay, ReplayError
@@ -88,6 +93,7 @@ class AuditReport:
     failures: list[Failure] = field(default_factory=list)
     balances: dict[str, int] = field(default_factory=dict)
     roots: dict[int, bytes] = field(default_factory=dict)
+    notice_lists: int = 0  # public notice lists checked against the log
 
     @property
     def failure(self) -> Failure | None:
@@ -182,15 +188,19 @@ def audit(
     *,
     trusted: TrustedState | None = None,
     progress: Callable[[int], None] | None = None,
+    notice_lists: Sequence[Any] = (),
 ) -> AuditReport:
-    """Check a whole ledger; see the module docstring for what and how."""
+    """Check a whole ledger, and the published `notice_lists` (decoded JSON) against it; see the
+    module docstring for what and how."""
     # Millions of short-lived, acyclic objects go through here while the replay's tables grow
     # to millions of entries: the cyclic collector would rescan those tables again and again
     # (a third of the run time) and find nothing to free. Reference counting frees the rest.
     collecting = gc.isenabled()
     gc.disable()
     try:
-        return _audit(entries, notes, verifiers, trusted=trusted, progress=progress)
+        return _audit(
+            entries, notes, verifiers, trusted=trusted, progress=progress, notices=notice_lists
+        )
     finally:
         if collecting:
             gc.enable()
@@ -203,8 +213,13 @@ def _audit(
     *,
     trusted: TrustedState | None,
     progress: Callable[[int], None] | None,
+    notices: Sequence[Any],
 ) -> AuditReport:
     report = AuditReport()
+    # The approvals that published a claim on a list given: list key → item digest → claim.
+    published: dict[str, dict[bytes, str]] = {
+        notice.list_key_of(document): {} for document in notices
+    }
     report.checkpoints = open_checkpoints(notes, verifiers, report)
     leaves = _Leaves({c.size for c in report.checkpoints})
     if trusted is not None:
@@ -224,6 +239,8 @@ def _audit(
             record, data = parse_entry(item.entry)
             leaf = leaf_hash(data)
             apply(record)
+            if published and record.kind is EntryKind.APPROVE:
+                _note_publication(record.refs, published)
         except (MalformedEntry, ReplayError) as exc:
             report.failures.append(Failure(expected, reason=str(exc)))
         add(expected, leaf, item.claimed_leaf)
@@ -238,7 +255,23 @@ def _audit(
     _compare_checkpoints(report, leaves)
     if trusted is not None:
         _check_trusted(trusted, report.checkpoints, report, report.entries)
+    report.notice_lists = len(notices)
+    for document in notices:
+        for problem in notice.compare(document, published[notice.list_key_of(document)]):
+            report.failures.append(Failure(-1, reason=f"notice list {problem}"))
     return report
+
+
+def _note_publication(refs: Any, published: dict[str, dict[bytes, str]]) -> None:
+    """Keep the item digest of an approval published on one of the lists checked."""
+    found = published.get(refs.get(notice.LIST_REF))
+    if found is None:
+        return
+    try:
+        digest = bytes.fromhex(refs.get(notice.ITEM_REF, ""))
+    except ValueError:
+        digest = b""
+    found[digest] = refs.get("redemption", "")
 
 
 def _compare_checkpoints(report: AuditReport, leaves: _Leaves) -> None:

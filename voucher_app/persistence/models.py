@@ -425,6 +425,24 @@ class Redemption(Base):
     #: The last working day of its public notice, set at approval where the programme has one:
     #: no batch takes it before the day after.
     notice_ends_on: Mapped[date | None]
+    #: Held out of every batch while an objection to its public notice is open.
+    held: Mapped[bool] = mapped_column(server_default=false())
+
+
+class PublishedClaim(Base):
+    """A claim as its center's public notice list of the day of approval shows it (公示): the
+    canonical bytes published, and their digest, which the `approve` entry's refs carry.
+    Append-only: what was published stays as it was."""
+
+    __tablename__ = "notice_items"
+    __table_args__ = (Index("ix_notice_items_center_day", "center_id", "published_on"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    redemption_id: Mapped[int] = mapped_column(ForeignKey("redemptions.id"), unique=True)
+    center_id: Mapped[int] = mapped_column(ForeignKey("centers.id"))
+    published_on: Mapped[date]
+    document: Mapped[str] = mapped_column(Text)
+    digest: Mapped[bytes] = mapped_column(LargeBinary(32))
 
 
 class RedemptionEvent(Base):
@@ -644,11 +662,14 @@ class ServiceRating(Base):
 
 
 class Complaint(Base):
-    """An SME's complaint about a service, for the center that issued the voucher (and those
-    above it) to look into and resolve."""
+    """An SME's complaint about a service, or anyone's objection to a claim on public notice,
+    for the center that issued the voucher (and those above it) to look into and resolve."""
 
     __tablename__ = "complaints"
-    __table_args__ = (CheckConstraint("status IN ('open', 'resolved')", name="status"),)
+    __table_args__ = (
+        CheckConstraint("status IN ('open', 'resolved')", name="status"),
+        CheckConstraint("kind IN ('service', 'objection')", name="kind"),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     public_id: Mapped[uuid.UUID] = mapped_column(unique=True)
@@ -656,6 +677,9 @@ class Complaint(Base):
     provider_id: Mapped[int] = mapped_column(ForeignKey("providers.id"), index=True)
     center_id: Mapped[int] = mapped_column(ForeignKey("centers.id"), index=True)
     text: Mapped[str] = mapped_column(String(2000))
+    #: `service`: an SME's complaint about what it got; `objection`: anyone's objection to a
+    #: claim on public notice, which holds the claim out of every batch while it is open.
+    kind: Mapped[str] = mapped_column(String(16), server_default="service")
     status: Mapped[str] = mapped_column(String(16))
     filed_at: Mapped[datetime]
     filed_by: Mapped[str] = mapped_column(String(64))

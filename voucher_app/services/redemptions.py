@@ -312,6 +312,7 @@ def submit_redemption(
         voucher_id=voucher.id,
         provider_id=provider.id,
         submitted_at=uow.clock.now(),
+        held=False,
     )
     _price(uow, redemption, voucher, provider, service, programme=programme)
     context = _Context(voucher, programme, provider_id)
@@ -530,7 +531,7 @@ def _submitted(
     file's digest, and its event recorded with the files."""
     files = evidence_files.keep(uow, evidence)
     digests = {ref_name(EvidenceKind(file["kind"])): file["sha256"] for file in files}
-    _post(uow, EntryKind.REDEEM, redemption, context, actor, evidence=digests)
+    _post(uow, EntryKind.REDEEM, redemption, context, actor, refs=digests)
     _record(uow, redemption, actor, reason=None, step=step, evidence=files)
 
 
@@ -558,8 +559,14 @@ def _step(
             programme=context.programme,
             approving=True,
         )
-        redemption.notice_ends_on = notice.notice_ends_on(context.programme, local_date(now))
-        _post(uow, EntryKind.APPROVE, redemption, context, actor)
+        today = local_date(now)
+        redemption.notice_ends_on = notice.notice_ends_on(context.programme, today)
+        publication = (
+            {}
+            if redemption.notice_ends_on is None
+            else notice.publish(uow, redemption, voucher, today, redemption.notice_ends_on)
+        )
+        _post(uow, EntryKind.APPROVE, redemption, context, actor, refs=publication)
         if not context.programme.partial_spending:
             _release(uow, context, live_balance(uow, voucher), actor, redemption)
             voucher.status, voucher.closed_at = "exhausted", now
@@ -589,10 +596,11 @@ def _post(
     context: _Context,
     actor: Actor,
     *,
-    evidence: dict[str, str] | None = None,
+    refs: dict[str, str] | None = None,
 ) -> None:
     """Move the redemption's subsidy as `kind` says: voucher → pending (redeem), pending → payable
-    (approve), pending → voucher (reject). `evidence`: the refs naming a submission's files."""
+    (approve), pending → voucher (reject). `refs`: the entry's refs besides the redemption's
+    own: a submission's files, an approval's public notice."""
     voucher = context.voucher
     programme = str(context.programme.public_id)
     provider = str(context.provider_id)
@@ -615,7 +623,7 @@ def _post(
             "voucher": str(voucher.public_id),
             "provider": provider,
             "redemption": str(redemption.public_id),
-            **(evidence or {}),
+            **(refs or {}),
         },
         actor,
     )

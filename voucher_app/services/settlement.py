@@ -129,8 +129,8 @@ def build_batch(
     uow: UnitOfWork, programme_id: uuid.UUID, center_code: str, actor: Actor
 ) -> BatchView:
     """A draft batch of every approved redemption of the programme not yet in a batch whose voucher
-    was issued in the center's subtree and whose public notice is over, between parties that
-    are not related (`services.parties`); one item per provider."""
+    was issued in the center's subtree and whose public notice is over with no objection open,
+    between parties that are not related (`services.parties`); one item per provider."""
     session = uow.session
     programme = uow.programmes.by_public_id(programme_id)
     center = uow.centers.by_code(center_code)
@@ -187,7 +187,11 @@ def build_batch(
         ids = [redemption_id for redemption_id, _ in own]
         taken = session.execute(
             update(Redemption)
-            .where(Redemption.id.in_(ids), Redemption.settlement_item_id.is_(None))
+            .where(
+                Redemption.id.in_(ids),
+                Redemption.settlement_item_id.is_(None),
+                Redemption.held.is_(False),  # rechecked on the row an objection just locked
+            )
             .values(settlement_item_id=item.id)
             .execution_options(synchronize_session=False)
         )

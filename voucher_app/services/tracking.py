@@ -1,6 +1,10 @@
 """Service tracking (服务跟踪): SMEs rate the services their vouchers paid for and complain when
-something went wrong; centers see the complaints of their subtree and resolve them; the yearly
-evaluation the policy asks for reads each center's KPIs, rolled up the hierarchy.
+something went wrong; anyone signed in objects to a claim on public notice (公示); centers see
+the complaints and objections of their subtree and resolve them; the yearly evaluation the
+policy asks for reads each center's KPIs, rolled up the hierarchy.
+
+An objection is a complaint of its own kind that holds its claim (`redemptions.held`) out of
+every batch until the center resolves it, and every other objection to the claim.
 
 Ratings and complaints hang off a redemption: that ties each to the provider, the
 product if one was named, and the center that issued the voucher, which is the center that
@@ -17,10 +21,11 @@ from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import InstrumentedAttribute
 
 from voucher_app.domain.actors import Actor
-from voucher_app.domain.calendar import CHINA
+from voucher_app.domain.calendar import CHINA, local_date
 from voucher_app.domain.errors import (
     InvalidInput,
     InvalidTransition,
+    NotOnNotice,
     NotRateable,
 )
 from voucher_app.domain.reasons import require_reason
@@ -86,6 +91,7 @@ class ComplaintView:
     provider_name: str
     center: str
     text: str
+    kind: str  # service | objection
     status: str
     filed_at: datetime
     resolution: str | None
@@ -97,10 +103,44 @@ def file_complaint(
     uow: UnitOfWork, redemption_id: uuid.UUID, text: str, actor: Actor
 ) -> ComplaintView:
     """Record an SME's complaint about the service behind a redemption, for the voucher's center."""
+    body = _complaint_text(text)
+    redemption = uow.redemptions.by_public_id(redemption_id)
+    return _open(uow, redemption, body, "service", actor)
+
+
+@transaction
+def object_to(uow: UnitOfWork, redemption_id: uuid.UUID, text: str, actor: Actor) -> ComplaintView:
+    """Record an objection to a claim on public notice, and hold the claim out of every batch
+    until the center resolves it."""
+    body = _complaint_text(text)
+    redemption = uow.redemptions.by_public_id(redemption_id, lock=True)
+    today = local_date(uow.clock.now())
+    ends_on = redemption.notice_ends_on
+    if (
+        redemption.status != "approved"
+        or ends_on is None
+        or ends_on < today
+        or redemption.settlement_item_id is not None
+    ):
+        raise NotOnNotice(
+            "objections are taken while the claim is on public notice",
+            status=redemption.status,
+            notice_ends_on=None if ends_on is None else ends_on.isoformat(),
+        )
+    redemption.held = True
+    return _open(uow, redemption, body, "objection", actor)
+
+
+def _complaint_text(text: str) -> str:
     body = (text or "").strip()
     if not body or len(body) > MAX_COMPLAINT:
         raise InvalidInput(f"a complaint needs 1 to {MAX_COMPLAINT} characters", field="text")
-    redemption = uow.redemptions.by_public_id(redemption_id)
+    return body
+
+
+def _open(
+    uow: UnitOfWork, redemption: Redemption, body: str, kind: str, actor: Actor
+) -> ComplaintView:
     voucher = uow.session.get_one(Voucher, redemption.voucher_id)
     complaint = Complaint(
         public_id=uuid.uuid4(),
@@ -108,6 +148,7 @@ def file_complaint(
         provider_id=redemption.provider_id,
         center_id=voucher.issuing_center_id,
         text=body,
+        kind=kind,
         status="open",
         filed_at=uow.clock.now(),
         filed_by=actor.id,
@@ -121,7 +162,8 @@ def file_complaint(
 def resolve_complaint(
     uow: UnitOfWork, complaint_id: uuid.UUID, resolution: str, actor: Actor
 ) -> ComplaintView:
-    """Close a complaint with what the center found or did."""
+    """Close a complaint with what the center found or did. Resolving the last open objection
+    to a claim releases it to the next batch."""
     note = require_reason(resolution)
     complaint = uow.complaints.by_public_id(complaint_id, lock=True)
     if complaint.status != "open":
@@ -130,6 +172,18 @@ def resolve_complaint(
     complaint.resolution = note
     complaint.resolved_at = uow.clock.now()
     complaint.resolved_by = actor.id
+    if complaint.kind == "objection":
+        redemption = uow.session.get_one(Redemption, complaint.redemption_id, with_for_update=True)
+        uow.session.flush()
+        redemption.held = bool(
+            uow.session.scalar(
+                select(Complaint.id).where(
+                    Complaint.redemption_id == redemption.id,
+                    Complaint.kind == "objection",
+                    Complaint.status == "open",
+                )
+            )
+        )
     return _complaint_view(uow, complaint)
 
 
@@ -171,6 +225,7 @@ def _complaint_view(uow: UnitOfWork, complaint: Complaint) -> ComplaintView:
         provider.name,
         session.get_one(Center, complaint.center_id).code,
         complaint.text,
+        complaint.kind,
         complaint.status,
         complaint.filed_at,
         complaint.resolution,

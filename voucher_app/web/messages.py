@@ -215,6 +215,9 @@ SENTENCES: dict[tuple[str, str | None], LazyString] = {
     ),
     ("invalid_rating", None): lazy_gettext("A rating is 1 to 5 stars."),
     ("not_rateable", None): lazy_gettext("Only a paid redemption of your own can be rated."),
+    ("not_on_notice", None): lazy_gettext(
+        "This claim is no longer on public notice: objections are taken until its notice ends."
+    ),
     ("invalid_voucher_code", None): lazy_gettext(
         "This is not a voucher code: it has 11 letters and digits, like 3G92-30VQ-VSQ."
     ),

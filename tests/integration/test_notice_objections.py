@@ -1,0 +1,294 @@
+"""The public notice list (公示) and objections, on both databases.
+
+Approval in a programme with a notice period publishes the claim on its center's list of the
+day, masked, and its `approve` entry carries the published item's digest; the list cannot be
+changed afterwards (the table refuses it, and `voucher-audit --notice` finds any list that
+differs from what the log published). Anyone signed in objects while the notice runs; the claim
+is then held out of every batch until every objection to it is resolved.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from sqlalchemy import select, text
+from sqlalchemy.exc import DBAPIError
+
+from tests.integration.ledger_state import snapshot
+from tests.integration.test_redemptions import SME, STAFF, World, build
+from voucher_app.cli.audit import main as voucher_audit
+from voucher_app.clock import FrozenClock
+from voucher_app.domain import notice as published
+from voucher_app.domain.actors import Actor, Role
+from voucher_app.domain.errors import InvalidInput, InvalidTransition, NotOnNotice
+from voucher_app.ledger.checkpoints import CheckpointSigner
+from voucher_app.ledger.tables import JournalEntry
+from voucher_app.ledger.unit_of_work import UnitOfWork
+from voucher_app.persistence.models import Complaint, Redemption
+from voucher_app.persistence.uow import read_only, transaction
+from voucher_app.services import ledger, notice, redemptions, settlement, tracking
+from voucher_app.services.redemptions import RedemptionView
+from voucher_app.services.vouchers import VoucherSigner
+from voucher_app.signing.note import Verifier
+
+FINANCE = Actor("finance-officer", Role.CENTER_FINANCE)
+NEIGHBOUR = Actor("another-sme-clerk", Role.SME)  # anyone signed in, of no party to the claim
+ISSUER = "440305"  # the voucher's center: the SME's home, Nanshan
+MONDAY = date(2026, 3, 2)
+M = published.MASK
+
+
+@pytest.fixture
+def on_notice(
+    uow: UnitOfWork, voucher_keys: dict[str, Ed25519PublicKey], voucher_signer: VoucherSigner
+) -> World:
+    return build(uow, voucher_keys, voucher_signer, notice_working_days=5)
+
+
+def approved(world: World, invoice: str = "INV-001", invoiced_fen: int = 400_000) -> RedemptionView:
+    redemption = world.submit(invoice=invoice, invoiced_fen=invoiced_fen)
+    redemptions.confirm_redemption(world.uow, redemption.id, SME)
+    return redemptions.approve_redemption(world.uow, redemption.id, STAFF)
+
+
+@read_only
+def approve_entry_refs(uow: UnitOfWork, redemption: RedemptionView) -> dict[str, str]:
+    entries = uow.session.scalars(select(JournalEntry).where(JournalEntry.kind == "approve")).all()
+    [refs] = [e.refs for e in entries if e.refs["redemption"] == str(redemption.id)]
+    return dict(refs)
+
+
+def build_batch(world: World) -> int:
+    """The total of the batch finance builds now, 0 when there is nothing to pay."""
+    try:
+        return settlement.build_batch(world.uow, world.programme, "440300", FINANCE).total_fen
+    except InvalidInput:
+        return 0
+
+
+def test_approval_publishes_the_claim_masked_and_the_approve_entry_commits_to_it(
+    on_notice: World, clock: FrozenClock
+) -> None:
+    world = on_notice
+    claim = approved(world)
+    listed = notice.notice_list(world.uow, ISSUER, MONDAY)
+    item = {
+        "redemption": str(claim.id),
+        "center": ISSUER,
+        "sme": "测" + M * 4 + "1",  # 测试企业 1: six characters keep the first and the last
+        "provider": "测试" + M * 2 + "机构 1",  # 测试服务机构 1: the place and the last four stay
+        "category": "accounting_tax",
+        "subsidy_fen": 200_000,
+        "approved_on": "2026-03-02",
+        "notice_ends_on": "2026-03-09",
+    }
+    assert listed.document["items"] == [item]
+    digest = published.item_digest(item)
+    assert listed.document["digest"] == published.list_digest([digest]).hex()
+    assert [(line.running, line.held) for line in listed.lines] == [(True, False)]
+    assert listed.days == [MONDAY]
+    refs = approve_entry_refs(world.uow, claim)
+    assert refs["notice_list"] == f"{ISSUER}:2026-03-02"
+    assert refs["notice_item"] == digest.hex()
+    clock.advance(timedelta(days=8))  # Tuesday 10 March: the notice is over
+    assert [line.running for line in notice.notice_list(world.uow, ISSUER, MONDAY).lines] == [False]
+    assert notice.notice_list(world.uow, ISSUER).document["items"] == []  # today's list
+
+
+def test_without_a_notice_period_nothing_is_published(
+    uow: UnitOfWork, voucher_keys: dict[str, Ed25519PublicKey], voucher_signer: VoucherSigner
+) -> None:
+    world = build(uow, voucher_keys, voucher_signer)
+    claim = approved(world)
+    assert notice.notice_list(world.uow, ISSUER, MONDAY).document["items"] == []
+    assert set(approve_entry_refs(world.uow, claim)) == {
+        "programme",
+        "voucher",
+        "provider",
+        "redemption",
+    }
+
+
+@transaction
+def _change(uow: UnitOfWork, statement: str) -> None:
+    uow.session.execute(text(statement))
+
+
+def test_what_was_published_cannot_be_changed_or_deleted(on_notice: World) -> None:
+    world = on_notice
+    approved(world)
+    for statement in ("UPDATE notice_items SET document = '{}'", "DELETE FROM notice_items"):
+        with pytest.raises(DBAPIError, match="append-only"):
+            _change(world.uow, statement)
+    assert len(notice.notice_list(world.uow, ISSUER, MONDAY).document["items"]) == 1
+
+
+def test_an_objection_holds_the_claim_out_of_every_batch_until_it_is_resolved(
+    on_notice: World, clock: FrozenClock
+) -> None:
+    world = on_notice
+    claim = approved(world)
+    objection = tracking.object_to(
+        world.uow, claim.id, "该企业与服务机构为同一实际控制人", NEIGHBOUR
+    )
+    assert (objection.kind, objection.status, objection.center) == ("objection", "open", ISSUER)
+    assert [line.held for line in notice.notice_list(world.uow, ISSUER, MONDAY).lines] == [True]
+    clock.advance(timedelta(days=8))  # the notice is over, the objection is not
+    assert build_batch(world) == 0
+    clock.advance(timedelta(days=30))
+    assert build_batch(world) == 0
+    tracking.resolve_complaint(world.uow, objection.id, "核查工商登记，二者无关联", STAFF)
+    assert build_batch(world) == claim.subsidy_fen
+
+
+def test_a_claim_with_two_objections_is_held_until_both_are_resolved(
+    on_notice: World, clock: FrozenClock
+) -> None:
+    world = on_notice
+    claim = approved(world)
+    first = tracking.object_to(world.uow, claim.id, "发票金额明显高于市场价", NEIGHBOUR)
+    second = tracking.object_to(world.uow, claim.id, "服务未实际提供", SME)
+    clock.advance(timedelta(days=8))
+    tracking.resolve_complaint(world.uow, first.id, "价格与备案一致", STAFF)
+    assert build_batch(world) == 0
+    tracking.resolve_complaint(world.uow, second.id, "企业确认服务已完成", STAFF)
+    assert build_batch(world) == claim.subsidy_fen
+    with pytest.raises(InvalidTransition):
+        tracking.resolve_complaint(world.uow, second.id, "again", STAFF)
+
+
+def test_resolving_a_service_complaint_does_not_release_a_held_claim(
+    on_notice: World, clock: FrozenClock
+) -> None:
+    world = on_notice
+    claim = approved(world)
+    tracking.object_to(world.uow, claim.id, "服务未实际提供", NEIGHBOUR)
+    complaint = tracking.file_complaint(world.uow, claim.id, "报告迟交", SME)
+    assert complaint.kind == "service"
+    tracking.resolve_complaint(world.uow, complaint.id, "已督促机构补交", STAFF)
+    clock.advance(timedelta(days=8))
+    assert build_batch(world) == 0
+
+
+def test_objections_are_refused_outside_the_notice_and_leave_nothing(
+    on_notice: World,
+    clock: FrozenClock,
+    uow: UnitOfWork,
+    voucher_keys: dict[str, Ed25519PublicKey],
+    voucher_signer: VoucherSigner,
+) -> None:
+    world = on_notice
+    waiting = world.submit(invoice="INV-WAIT", invoiced_fen=100_000)  # not approved yet
+    claim = approved(world)
+    clock.advance(timedelta(days=7))  # Monday 9 March: the notice's last day, still open
+    tracking.object_to(world.uow, claim.id, "最后一天提出异议", NEIGHBOUR)
+    clock.advance(timedelta(days=1))  # Tuesday 10 March: over
+    before = snapshot(world.uow), _complaints(world.uow)
+    for target, status, ends in (
+        (claim, "approved", "2026-03-09"),
+        (waiting, "submitted", None),
+    ):
+        with pytest.raises(NotOnNotice) as refused:
+            tracking.object_to(world.uow, target.id, "太晚了", NEIGHBOUR)
+        assert refused.value.code == "not_on_notice"
+        assert refused.value.details == {"status": status, "notice_ends_on": ends}
+    for blank in ("", "   ", "x" * (tracking.MAX_COMPLAINT + 1)):
+        with pytest.raises(InvalidInput):
+            tracking.object_to(world.uow, claim.id, blank, NEIGHBOUR)
+    assert (snapshot(world.uow), _complaints(world.uow)) == before
+    assert _held(world.uow) == [False, True]  # the waiting claim untouched; the objected one held
+
+
+@read_only
+def _held(uow: UnitOfWork) -> list[bool]:
+    return list(uow.session.scalars(select(Redemption.held).order_by(Redemption.id)))
+
+
+@read_only
+def _complaints(uow: UnitOfWork) -> list[tuple[str, str]]:
+    return [
+        (c.kind, c.status) for c in uow.session.scalars(select(Complaint).order_by(Complaint.id))
+    ]
+
+
+def test_an_objection_to_a_claim_a_batch_took_is_refused(
+    uow: UnitOfWork,
+    voucher_keys: dict[str, Ed25519PublicKey],
+    voucher_signer: VoucherSigner,
+    clock: FrozenClock,
+) -> None:
+    """A claim in a batch is past its notice: a notice of 0 days is over at approval."""
+    world = build(uow, voucher_keys, voucher_signer, notice_working_days=1)
+    claim = approved(world)
+    clock.advance(timedelta(days=2))  # Wednesday: Tuesday was the notice
+    assert build_batch(world) == claim.subsidy_fen
+    with pytest.raises(NotOnNotice):
+        tracking.object_to(world.uow, claim.id, "已付款的", NEIGHBOUR)
+
+
+def audit_with(
+    world: World,
+    folder: Path,
+    lists: list[dict[str, object]],
+    signer: CheckpointSigner,
+    verifiers: list[Verifier],
+    capsys: pytest.CaptureFixture[str],
+) -> tuple[int, str]:
+    ledger.sequence_log(world.uow)
+    ledger.sign_checkpoint(world.uow, signer)
+    export = folder / "export"
+    if not export.exists():
+        ledger.export_ledger(world.uow, export, [v.vkey for v in verifiers])
+    files = []
+    for number, document in enumerate(lists):
+        path = folder / f"notice-{number}.json"
+        path.write_text(json.dumps(document, ensure_ascii=False), encoding="utf-8")
+        files += ["--notice", str(path)]
+    code = voucher_audit([str(export), "--vkey", str(export / "ledger.vkey"), *files])
+    return code, capsys.readouterr().out
+
+
+def test_voucher_audit_finds_a_published_list_changed_afterwards(
+    on_notice: World,
+    clock: FrozenClock,
+    tmp_path: Path,
+    signer: CheckpointSigner,
+    verifiers: list[Verifier],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    world = on_notice
+    first = approved(world, "INV-A", 200_000)
+    second = approved(world, "INV-B", 300_000)
+    clock.advance(timedelta(days=1))
+    third = approved(world, "INV-C", 100_000)  # Tuesday's list
+    monday = notice.notice_list(world.uow, ISSUER, MONDAY).document
+    tuesday = notice.notice_list(world.uow, ISSUER, date(2026, 3, 3)).document
+    assert len(monday["items"]) == 2
+    code, out = audit_with(world, tmp_path, [monday, tuesday], signer, verifiers, capsys)
+    assert (code, out.startswith("OK"), "2 notice list(s) agree with it" in out) == (0, True, True)
+
+    def audited(document: dict[str, object]) -> str:
+        code, out = audit_with(world, tmp_path, [document], signer, verifiers, capsys)
+        assert code == 1
+        return out
+
+    changed = json.loads(json.dumps(monday))
+    changed["items"][0]["subsidy_fen"] += 1
+    assert f"claim {changed['items'][0]['redemption']} is shown otherwise" in audited(changed)
+    shortened = json.loads(json.dumps(monday))
+    gone = shortened["items"].pop()
+    shortened["digest"] = published.list_digest(
+        published.item_digest(i) for i in shortened["items"]
+    ).hex()
+    assert f"claim {gone['redemption']} was published and is missing" in audited(shortened)
+    backdated = json.loads(json.dumps(monday))
+    moved = dict(tuesday["items"][0], approved_on="2026-03-02")
+    backdated["items"].append(moved)
+    assert f"claim {third.id} is listed, and no approval in the ledger" in audited(backdated)
+    restated = dict(monday, digest="00" * 32)
+    assert "the list's digest is not the digest of what the ledger holds" in audited(restated)
+    assert {str(first.id), str(second.id)} == {item["redemption"] for item in monday["items"]}
