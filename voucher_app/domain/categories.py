@@ -32,3 +32,4 @@ CATEGORIES: tuple[ServiceCategory, ...] = (
 )
 
 CATEGORY_CODES = frozenset(c.code for c in CATEGORIES)
+BY_CODE = {c.code: c for c in CATEGORIES}

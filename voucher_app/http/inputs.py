@@ -21,4 +21,4 @@ def day_of(text: str) -> date:
             return date.fromisoformat(text)
     except ValueError:
         pass
-    raise InvalidInput("a day is written YYYY-MM-DD", field="day")
+    raise InvalidInput("a day is written YYYY-MM-DD", rule="day", field="day")

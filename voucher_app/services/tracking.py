@@ -134,7 +134,12 @@ def object_to(uow: UnitOfWork, redemption_id: uuid.UUID, text: str, actor: Actor
 def _complaint_text(text: str) -> str:
     body = (text or "").strip()
     if not body or len(body) > MAX_COMPLAINT:
-        raise InvalidInput(f"a complaint needs 1 to {MAX_COMPLAINT} characters", field="text")
+        raise InvalidInput(
+            f"a complaint needs 1 to {MAX_COMPLAINT} characters",
+            rule="complaint_text",
+            field="text",
+            limit=MAX_COMPLAINT,
+        )
     return body
 
 

@@ -21,6 +21,7 @@ from voucher_app.web import (
     forms,
     guard,
     i18n,
+    notice,
     programmes,
     provider,
     public,
@@ -60,6 +61,7 @@ def init_app(app: Flask) -> None:
     errors.init_app(app)
     app.jinja_env.globals["form_problems"] = forms.problems
     app.register_blueprint(public.blp)
+    app.register_blueprint(notice.blp)
     app.register_blueprint(session.blp)
     app.register_blueprint(registration.blp)
     app.register_blueprint(sme.blp)

@@ -20,7 +20,6 @@ from werkzeug.wrappers import Response
 from wtforms import SelectField, StringField
 from wtforms.validators import Length
 
-from voucher_app.domain.categories import CATEGORIES
 from voucher_app.domain.errors import InvalidInput
 from voucher_app.domain.policy import Action
 from voucher_app.domain.spend import format_share
@@ -30,7 +29,7 @@ from voucher_app.services import centers, programmes, reports
 from voucher_app.services.reports import Line, SpendReport, Utilisation
 from voucher_app.web.filters import FilterForm
 from voucher_app.web.guard import page
-from voucher_app.web.i18n import current_language
+from voucher_app.web.i18n import category_name
 from voucher_app.web.messages import place
 from voucher_app.wiring import current
 
@@ -45,7 +44,6 @@ MONTHLY = ("committed_fen", "redeemed_fen", "paid_fen")
 #: A line needs two points; fewer are said in words.
 ENOUGH_POINTS = 2
 PROVINCE = "440000"
-CATEGORY_NAMES = {category.code: category for category in CATEGORIES}
 
 
 MONTH = {"type": "month", "placeholder": "2026-01"}
@@ -151,10 +149,7 @@ def charts(report: SpendReport, used: tuple[Utilisation, ...]) -> dict[str, Any]
 
 def category_label(line: Line) -> str:
     """A category's name in the page's language (the report names it in Chinese)."""
-    found = CATEGORY_NAMES.get(line.key)
-    if found is None:
-        return line.label
-    return found.name_zh if current_language() == "zh_CN" else found.name_en
+    return category_name(line.key, line.label)
 
 
 def _series(lines: tuple[Line, ...]) -> dict[str, Any]:

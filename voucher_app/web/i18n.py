@@ -16,6 +16,7 @@ from flask import Flask, request
 from flask_babel import Babel, get_locale
 from markupsafe import Markup
 
+from voucher_app.domain.categories import BY_CODE
 from voucher_app.domain.money import format_yuan
 
 LANGUAGES = ("zh_CN", "en")
@@ -35,6 +36,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["local_time"] = local_time
     app.jinja_env.filters["in_language"] = in_language
     app.jinja_env.filters["voucher_code"] = voucher_code
+    app.jinja_env.filters["category"] = category_name
     app.jinja_env.globals["languages"] = LANGUAGES
     app.jinja_env.globals["current_language"] = current_language
 
@@ -71,6 +73,15 @@ def in_language(text: str) -> str:
     if not separator:
         return text
     return chinese if current_language() == "zh_CN" else english
+
+
+def category_name(code: str, unknown: str | None = None) -> str:
+    """A service category's name in the page's language; for an unknown code, `unknown` (the
+    code itself when None)."""
+    found = BY_CODE.get(code)
+    if found is None:
+        return code if unknown is None else unknown
+    return found.name_zh if current_language() == DEFAULT else found.name_en
 
 
 def voucher_code(code: str) -> Markup:

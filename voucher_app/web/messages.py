@@ -237,6 +237,10 @@ SENTENCES: dict[tuple[str, str | None], LazyString] = {
     ("invalid_input", None): lazy_gettext("This is not valid: check it and try again."),
     # filters of the dashboard and the catalogue
     ("invalid_input", "month"): lazy_gettext("Write a month as 2026-01."),
+    ("invalid_input", "day"): lazy_gettext("Write a day as 2026-03-02."),
+    ("invalid_input", "complaint_text"): lazy_gettext(
+        "Say what is wrong, in 1 to %(limit)s characters."
+    ),
     ("invalid_input", "price_range"): lazy_gettext(
         "The lowest price is above the highest: swap them, or leave one empty."
     ),
