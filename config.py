@@ -71,6 +71,12 @@ class Config:
     TASK_REAP_INTERVAL_SECONDS = 10
     #: How often Idempotency-Keys older than their hours are forgotten.
     IDEMPOTENCY_PURGE_INTERVAL_SECONDS = 3600
+    #: Score claims for fraud signals (`domain.signals`): they sort the review queue, and
+    #: approving past one needs a reason.
+    SIGNALS_ENABLED = True
+    #: Fraud signals' thresholds by name, over the defaults in `domain.signals.Thresholds`
+    #: (`VOUCHER_SIGNAL_THRESHOLDS='{"provider_daily_claims": 15}'`); a wrong name stops start-up.
+    SIGNAL_THRESHOLDS: dict[str, int] = {}  # noqa: RUF012 - read, never changed
     #: The latest signed checkpoint, also kept outside the database (None: beside the keys).
     CHECKPOINT_FILE: str | None = None
     #: /readyz answers 503 past these: entries committed but not in the log, and the age of the
@@ -106,6 +112,9 @@ class TestingConfig(Config):
     DATABASE_POOL_SIZE = 40
     PASSWORD_MEMORY_KIB = 8  # tests sign many users in
     PASSWORD_TIME_COST = 1
+    #: Most tests approve claims of SMEs registered a moment before: the tests of the signals
+    #: turn them on (tests/e2e/test_signal_pages.py, tests/integration/test_signals.py).
+    SIGNALS_ENABLED = False
 
 
 class ProductionConfig(Config):

@@ -21,8 +21,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from flask import Flask, current_app, g, has_request_context
 
 from voucher_app.clock import Clock, SystemClock
-from voucher_app.domain.errors import KeyringError, LogBehindPublished, VoucherError
+from voucher_app.domain.errors import InvalidInput, KeyringError, LogBehindPublished, VoucherError
 from voucher_app.domain.parties import MIN_KEY_BYTES, MatchingKey
+from voucher_app.domain.signals import DEFAULT_THRESHOLDS, Thresholds
 from voucher_app.ledger.checkpoints import CheckpointSigner
 from voucher_app.ledger.journal import Journal
 from voucher_app.ledger.published import FILE_NAME, PublishedFile
@@ -79,6 +80,17 @@ def held_unit_of_work(
     )
 
 
+def signal_thresholds(overrides: dict[str, Any], *, enabled: bool) -> Thresholds | None:
+    """The fraud signals' thresholds, the defaults with the configured ones applied (None when
+    the signals are off); a name or value that is wrong stops the application starting, naming
+    it, whether or not the signals are on."""
+    try:
+        thresholds = Thresholds.configured(overrides)
+    except InvalidInput as wrong:
+        raise ConfigurationError(f"VOUCHER_SIGNAL_THRESHOLDS: {wrong}") from wrong
+    return thresholds if enabled else None
+
+
 class ConfigurationError(VoucherError):
     """The application refuses to start with this configuration; the message names the
     variable to set."""
@@ -108,6 +120,9 @@ class Wiring:
     sequence_pace: Pace = field(default_factory=lambda: Pace(0))
     #: Keys the legal representatives' digests (`PARTY_MATCHING_KEY`, `domain.parties`).
     party_matching_key: str | None = field(default=None, repr=False)
+    #: Where each fraud signal fires (`SIGNAL_THRESHOLDS`, `domain.signals`); None: claims
+    #: are not scored (`SIGNALS_ENABLED`).
+    signal_thresholds: Thresholds | None = DEFAULT_THRESHOLDS
 
     @classmethod
     def from_config(cls, config: dict[str, Any], instance_path: str) -> Wiring:
@@ -132,6 +147,9 @@ class Wiring:
             idempotency_key_hours=int(config["IDEMPOTENCY_KEY_HOURS"]),
             checkpoint_file=checkpoint_file(config, keys_dir, url),
             party_matching_key=config["PARTY_MATCHING_KEY"],
+            signal_thresholds=signal_thresholds(
+                config.get("SIGNAL_THRESHOLDS") or {}, enabled=config.get("SIGNALS_ENABLED", True)
+            ),
         )
 
     def require_keys(self) -> None:

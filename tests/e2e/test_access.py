@@ -385,6 +385,7 @@ def examples(world: dict[str, str]) -> dict[tuple[str, str], Callable[[str], Exa
         ("GET", "/api/v1/notice/<string:center>/<string:day>"): lambda case: Example(
             "GET", "/api/v1/notice/440300/2026-03-02"
         ),
+        ("GET", "/api/v1/review"): lambda case: Example("GET", "/api/v1/review?center=440300"),
         ("GET", "/api/v1/complaints"): lambda case: Example(
             "GET", "/api/v1/complaints?center=440300"
         ),

@@ -94,6 +94,7 @@ CONTRACT: list[tuple[str, str, str, int]] = [
     ("InvalidTransition", "invalid_transition", "Conflict", CONFLICT),
     ("NotRateable", "not_rateable", "Conflict", CONFLICT),
     ("NotOnNotice", "not_on_notice", "Conflict", CONFLICT),
+    ("SignalsUnexplained", "signals_unexplained", "Conflict", CONFLICT),
     ("ClaimRefused", "claim_refused", "Conflict", CONFLICT),
     ("ProgrammeClosed", "programme_closed", "ClaimRefused", CONFLICT),
     ("NotAnSme", "not_an_sme", "ClaimRefused", CONFLICT),

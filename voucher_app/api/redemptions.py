@@ -8,17 +8,19 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from flask import request
 from flask.views import MethodView
-from flask_smorest import Blueprint
+from flask_smorest import Blueprint, abort
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from voucher_app.domain.money import MAX_FEN
 from voucher_app.domain.policy import Action
 from voucher_app.domain.reasons import MAX_REASON
-from voucher_app.http.auth import signed_in
+from voucher_app.domain.signals import Code
+from voucher_app.http.auth import current_principal, signed_in
 from voucher_app.http.inputs import MAX_TOKEN
-from voucher_app.http.policy import requires, scope_by
-from voucher_app.services import access, redemptions
+from voucher_app.http.policy import center_in, requires, scope_by
+from voucher_app.services import access, redemption_lists, redemptions
 from voucher_app.services.redemptions import RedemptionView, Service, VoucherProof
 from voucher_app.wiring import current
 
@@ -122,6 +124,7 @@ class Submit(MethodView):
             service=_service(body),
             actor=signed_in().actor,
             public_keys=parts.voucher_keys(),
+            client_address=request.remote_addr,
         )
 
 
@@ -138,8 +141,16 @@ class History(MethodView):
     @blp.response(200, EventSchema(many=True))
     @requires(Action.READ_CONCERNED, scope=REDEMPTION)
     def get(self, redemption_id: uuid.UUID) -> list[dict[str, Any]]:
-        """Every step of the redemption, oldest first, with who took it and when."""
-        return redemptions.redemption_history(current().uow(), redemption_id)
+        """Every step of the redemption, oldest first, with who took it and when; center
+        reviewers also read the fraud signals an approval answered, and why (`review`)."""
+        uow = current().uow()
+        reviewer = access.permits(
+            uow,
+            current_principal(),
+            Action.REVIEW,
+            lambda scoped: access.redemption_scope(scoped, redemption_id),
+        )
+        return redemptions.redemption_history(uow, redemption_id, reviewer=reviewer)
 
 
 @blp.route("/redemptions/<uuid:redemption_id>/confirm")
@@ -148,7 +159,10 @@ class Confirm(MethodView):
     @requires(Action.ACT_AS_SME, scope=REDEMPTION)
     def post(self, redemption_id: uuid.UUID) -> RedemptionView:
         """The SME confirms the service was delivered as claimed."""
-        return redemptions.confirm_redemption(current().uow(), redemption_id, signed_in().actor)
+        parts = current()
+        return redemptions.confirm_redemption(
+            parts.uow(), redemption_id, signed_in().actor, parts.signal_thresholds
+        )
 
 
 @blp.route("/redemptions/<uuid:redemption_id>/dispute")
@@ -163,13 +177,63 @@ class Dispute(MethodView):
         )
 
 
+class SignalSchema(Schema):
+    code = fields.String(required=True, metadata={"enum": [code.value for code in Code]})
+    figures = fields.Dict(
+        keys=fields.String(),
+        required=True,
+        metadata={"description": "what a reviewer reads: amounts in fen, days, counts"},
+    )
+
+
+class ReviewItemSchema(RedemptionSchema):
+    signals = fields.List(
+        fields.Nested(SignalSchema),
+        required=True,
+        metadata={
+            "description": "fraud signals of its last scoring; approving past one needs a reason"
+        },
+    )
+
+
+class ReviewArgs(Schema):
+    center = fields.String(required=True, validate=validate.Length(min=1, max=12))
+
+
+@blp.route("/review")
+class ReviewQueue(MethodView):
+    @blp.arguments(ReviewArgs, location="query")
+    @blp.response(200, ReviewItemSchema(many=True))
+    @requires(Action.REVIEW, scope=center_in("center"))
+    def get(self, args: dict[str, str]) -> list[RedemptionView]:
+        """The center's review queue (its subtree's confirmed claims): those with the most fraud
+        signals first, then the oldest; each with its signals and their figures."""
+        return redemption_lists.review_queue(current().uow(), args["center"])
+
+
+class ApproveRequest(Schema):
+    reason = fields.String(load_default=None, validate=validate.Length(max=MAX_REASON))
+
+
 @blp.route("/redemptions/<uuid:redemption_id>/approve")
 class Approve(MethodView):
+    @blp.arguments(ApproveRequest, required=False)
     @blp.response(200, RedemptionSchema)
     @requires(Action.REVIEW, scope=REDEMPTION)
-    def post(self, redemption_id: uuid.UUID) -> RedemptionView:
-        """Staff of the voucher's center (or above) approve: the subsidy becomes payable."""
-        return redemptions.approve_redemption(current().uow(), redemption_id, signed_in().actor)
+    def post(self, body: dict[str, Any], redemption_id: uuid.UUID) -> RedemptionView:
+        """Staff of the voucher's center (or above) approve: the subsidy becomes payable. A
+        claim with fraud signals (`signals` in its view) is approved only with a `reason`
+        (else 409 `signals_unexplained`), which its history keeps."""
+        if request.get_data() and not request.is_json:  # the body is optional, not free-form
+            abort(422, messages={"json": ["send the reason as JSON, or no body"]})
+        parts = current()
+        return redemptions.approve_redemption(
+            parts.uow(),
+            redemption_id,
+            signed_in().actor,
+            reason=(body or {}).get("reason"),
+            limits=parts.signal_thresholds,
+        )
 
 
 @blp.route("/redemptions/<uuid:redemption_id>/reject")

@@ -25,7 +25,9 @@ def demo_load(if_empty: bool) -> None:
     if if_empty and not demo.is_empty(parts.uow()):
         click.echo("database has data; demo not loaded")
         return
-    summary = demo.load_demo(parts.uow(), parts.checkpoint_signer(), parts.voucher_signer())
+    summary = demo.load_demo(
+        parts.uow(), parts.checkpoint_signer(), parts.voucher_signer(), parts.signal_thresholds
+    )
     click.echo(
         f"demo loaded: {summary.centers} centers, programme {summary.programme}, "
         f"{len(demo.SMES)} SMEs, {len(demo.PROVIDERS)} providers, "

@@ -80,6 +80,7 @@ to a module of their own are defined there (named in brackets) under a family de
     │   ├── InvalidTransition         a status change its current status does not allow
     │   ├── NotRateable               only an approved or paid redemption is rated, once
     │   ├── NotOnNotice               an objection to a claim whose public notice is not running
+    │   ├── SignalsUnexplained        approving past fraud signals without a reason (signals)
     │   ├── ClaimRefused              why an SME cannot have a voucher
     │   │   ├── ProgrammeClosed       outside the programme's period
     │   │   ├── NotAnSme              large by the 2011 size standard
@@ -456,6 +457,13 @@ class InvalidTransition(Conflict):
 
 class NotRateable(Conflict):
     code = "not_rateable"
+
+
+class SignalsUnexplained(Conflict):
+    """Fraud signals (`domain.signals`) never refuse a claim, but whoever approves past them
+    says why: `details["signals"]` lists their codes."""
+
+    code = "signals_unexplained"
 
 
 class NotOnNotice(Conflict):

@@ -25,7 +25,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Final
+from typing import Final, NamedTuple
 
 from stdnum.cn import ric
 from stdnum.exceptions import ValidationError
@@ -171,6 +171,23 @@ def normal_phone(value: str) -> str:
 def normal_account(value: str) -> str:
     """An account number's digits (spaces and hyphens dropped)."""
     return "".join(c for c in unicodedata.normalize("NFKC", value) if c.isalnum()).upper()
+
+
+class ContactKeys(NamedTuple):
+    """A party's phone, address and account in their normal forms (None: not given), by which
+    SMEs that share one are found (`domain.signals`)."""
+
+    phone: str | None
+    address: str | None
+    account: str | None
+
+
+def contact_keys(phone: str | None, address: str | None, account: str | None) -> ContactKeys:
+    return ContactKeys(
+        (normal_phone(phone) or None) if phone else None,
+        (normal_address(address) or None) if address else None,
+        (normal_account(account) or None) if account else None,
+    )
 
 
 def check_address(value: str) -> str:

@@ -193,6 +193,11 @@ class Sme(Registered, SmeDeclaration, Base):
 
     registered_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+    #: The phone, address and account in their normal forms (`domain.parties.contact_keys`):
+    #: SMEs that share one are found by index (`domain.signals`).
+    phone_key: Mapped[str | None] = mapped_column(String(40), index=True)
+    address_key: Mapped[str | None] = mapped_column(String(300), index=True)
+    account_key: Mapped[str | None] = mapped_column(String(64), index=True)
 
 
 class SmeHistory(SmeDeclaration, Base):
@@ -397,6 +402,8 @@ class Redemption(Base):
         CheckConstraint("invoiced_fen > 0", name="invoiced_positive"),
         CheckConstraint("subsidy_fen > 0 AND subsidy_fen <= invoiced_fen", name="subsidy_range"),
         UniqueConstraint("provider_id", "invoice_number", name="invoice_once"),
+        Index("ix_redemptions_provider_day", "provider_id", "submitted_on"),
+        Index("ix_redemptions_queue", "status", "signal_count", "submitted_at"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -427,6 +434,14 @@ class Redemption(Base):
     notice_ends_on: Mapped[date | None]
     #: Held out of every batch while an objection to its public notice is open.
     held: Mapped[bool] = mapped_column(server_default=false())
+    #: What the fraud signals read (`domain.signals`): the local day of submission, the network
+    #: address it came from, its invoice number's series (None: too short to have one).
+    submitted_on: Mapped[date | None]
+    submitted_from: Mapped[str | None] = mapped_column(String(45), index=True)
+    invoice_series: Mapped[str | None] = mapped_column(String(64), index=True)
+    #: The signals of its last scoring, and how many (the review queue sorts by it).
+    signals: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
+    signal_count: Mapped[int] = mapped_column(SmallInteger, server_default="0")
 
 
 class PublishedClaim(Base):

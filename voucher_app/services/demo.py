@@ -27,6 +27,7 @@ from voucher_app.domain.errors import DatabaseNotEmpty, UserExists
 from voucher_app.domain.money import parse_yuan
 from voucher_app.domain.programmes import BudgetMove, ProgrammeTerms
 from voucher_app.domain.providers import ProviderDecision
+from voucher_app.domain.signals import Thresholds
 from voucher_app.domain.sme import SizeClass, wan
 from voucher_app.ledger.checkpoints import CheckpointSigner
 from voucher_app.ledger.tables import JournalEntry
@@ -98,6 +99,7 @@ REDEMPTIONS = [
 REDEMPTION_ENTRIES = 5  # three redemptions, an approval, a rejection
 ENTRIES = BUDGET_ENTRIES + len(VOUCHER_HOLDERS) + REDEMPTION_ENTRIES
 PROVIDER_DESK = Actor("demo-provider-desk", Role.PROVIDER)
+DEMO_APPROVAL = "企业为本中心长期服务对象，新近迁入本系统；已电话回访确认服务完成"
 SME_CLERK = Actor("demo-sme-clerk", Role.SME)
 
 
@@ -214,8 +216,13 @@ def is_empty(uow: UnitOfWork) -> bool:
 
 
 def load_demo(
-    uow: UnitOfWork, signer: CheckpointSigner, voucher_signer: VoucherSigner
+    uow: UnitOfWork,
+    signer: CheckpointSigner,
+    voucher_signer: VoucherSigner,
+    limits: Thresholds | None = None,
 ) -> DemoSummary:
+    """The demo's centers, programme, SMEs, providers, vouchers and claims; `limits`: the fraud
+    signals' thresholds its claims are scored by (None: not scored)."""
     if not is_empty(uow):
         raise DatabaseNotEmpty("demo data only goes into an empty database")
     imported = centers.import_centers(uow, centers.guangdong_centers())
@@ -230,7 +237,11 @@ def load_demo(
         for uscc in VOUCHER_HOLDERS
     ]
     _redemptions(
-        uow, issued, catalogue, {voucher_signer.kid: voucher_signer.private_key.public_key()}
+        uow,
+        issued,
+        catalogue,
+        {voucher_signer.kid: voucher_signer.private_key.public_key()},
+        limits,
     )
     ledger.sequence_log(uow)
     checkpoint = ledger.sign_checkpoint(uow, signer)
@@ -314,6 +325,7 @@ def _redemptions(
     issued: list[VoucherView],
     catalogue: list[list[ProductView]],
     keys: dict[str, Ed25519PublicKey],
+    limits: Thresholds | None,
 ) -> None:
     today = local_date(uow.clock.now())
     for number, (voucher, provider, product, yuan, fate) in enumerate(REDEMPTIONS, start=1):
@@ -329,8 +341,11 @@ def _redemptions(
             public_keys=keys,
         )
         if fate == "approved and rated":
-            redemptions.confirm_redemption(uow, redemption.id, SME_CLERK)
-            redemptions.approve_redemption(uow, redemption.id, CENTER_STAFF)
+            redemptions.confirm_redemption(uow, redemption.id, SME_CLERK, limits)
+            # The demo's SMEs registered a moment ago: the reviewer says why that is no worry.
+            redemptions.approve_redemption(
+                uow, redemption.id, CENTER_STAFF, reason=DEMO_APPROVAL, limits=limits
+            )
             tracking.rate_service(uow, redemption.id, 5, "报告按时出具，讲解清楚", SME_CLERK)
         elif fate == "rejected":
             redemptions.reject_redemption(

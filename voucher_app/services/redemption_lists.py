@@ -98,14 +98,15 @@ def _of_sme(sme_uscc: str, statuses: Collection[str]) -> Select[Redemption]:
 
 @read_only
 def review_queue(uow: UnitOfWork, center_code: str, limit: int = LIMIT) -> list[RedemptionView]:
-    """Confirmed redemptions on vouchers issued in the center's subtree, oldest first."""
+    """Confirmed redemptions on vouchers issued in the center's subtree: those with the most
+    fraud signals first (`services.signals`), then the oldest."""
     session = uow.session
     within = subtree_ids(session, uow.centers.by_code(center_code).id)
     query = (
         select(Redemption)
         .join(Voucher, Voucher.id == Redemption.voucher_id)
         .where(Voucher.issuing_center_id.in_(within), Redemption.status.in_(TO_REVIEW))
-        .order_by(Redemption.submitted_at, Redemption.id)
+        .order_by(Redemption.signal_count.desc(), Redemption.submitted_at, Redemption.id)
         .limit(limit)
     )
     return [redemption_view(uow, redemption) for redemption in session.scalars(query)]

@@ -44,6 +44,7 @@ from voucher_app.domain.errors import (
     ConcurrentRequest,
     InvalidInput,
     InvoiceReused,
+    SignalsUnexplained,
     VoucherInUse,
     VoucherNotActive,
     WrongPasscode,
@@ -52,6 +53,7 @@ from voucher_app.domain.evidence import EvidenceKind, ref_name
 from voucher_app.domain.money import format_yuan, require_fen
 from voucher_app.domain.reasons import require_reason
 from voucher_app.domain.redemptions import HOLDING, USED, Step, next_status, subsidy_fen
+from voucher_app.domain.signals import Signal, Thresholds, invoice_series
 from voucher_app.domain.voucher_code import normalise_human_code
 from voucher_app.ledger.unit_of_work import UnitOfWork
 from voucher_app.persistence.database import table_of
@@ -70,7 +72,7 @@ from voucher_app.persistence.prepared import Prepared
 from voucher_app.persistence.repositories import PROVIDERS, REDEMPTIONS, unknown_voucher
 from voucher_app.persistence.transient import labelled, loaded
 from voucher_app.persistence.uow import read_only, transaction
-from voucher_app.services import budgets, notice, notifications, parties, spend_facts
+from voucher_app.services import budgets, notice, notifications, parties, signals, spend_facts
 from voucher_app.services import evidence as evidence_files
 from voucher_app.services.evidence import NO_EVIDENCE, Evidence
 from voucher_app.services.providers import active_product, require_approved
@@ -78,6 +80,10 @@ from voucher_app.services.vouchers import current_status, live_balance
 from voucher_app.signing.jws import verify_voucher
 
 PASSCODE_DIGITS = 6
+#: The statuses a step scores for fraud signals: entering the review queue, and approval.
+SCORED = frozenset({"confirmed", "approved"})
+#: An approval's event detail holding the signals it answered and why (reviewers only).
+REVIEW = "review"
 PASSCODE_LIFETIME = timedelta(minutes=15)
 MAX_INVOICE_NUMBER = 64
 MAX_DESCRIPTION = 500
@@ -125,6 +131,8 @@ class RedemptionView:
     confirm_by: datetime
     #: The last day of its public notice (公示), where its programme has one: set at approval.
     notice_ends_on: date | None = None
+    #: The fraud signals of its last scoring (`Signal.document`): at confirmation, at approval.
+    signals: tuple[dict[str, Any], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -296,10 +304,12 @@ def submit_redemption(
     actor: Actor,
     public_keys: dict[str, Ed25519PublicKey],
     evidence: Evidence = NO_EVIDENCE,
+    client_address: str | None = None,
 ) -> RedemptionView:
     """Redeem a voucher: ask for the subsidy of a delivered service (see the module docstring),
     with its evidence files (`services.evidence`): their digests go into the submission's event
-    and the `redeem` entry's refs."""
+    and the `redeem` entry's refs. `client_address`: the network address the request came from,
+    which a fraud signal compares across providers (`domain.signals`)."""
     connection = uow.session.connection()
     found = _PROVIDER.run(connection, {"public_id": provider_id}).mapping()
     if found is None:
@@ -312,7 +322,9 @@ def submit_redemption(
         voucher_id=voucher.id,
         provider_id=provider.id,
         submitted_at=uow.clock.now(),
+        submitted_from=client_address,
         held=False,
+        signal_count=0,
     )
     _price(uow, redemption, voucher, provider, service, programme=programme)
     context = _Context(voucher, programme, provider_id)
@@ -435,6 +447,8 @@ def _price(
     redemption.status = "submitted"
     redemption.status_reason = None
     redemption.confirm_by = now + timedelta(days=programme.confirmation_days)
+    redemption.submitted_on = local_date(now)
+    redemption.invoice_series = invoice_series(invoice)
 
 
 def _service(
@@ -461,9 +475,15 @@ def _service(
 
 
 @transaction
-def confirm_redemption(uow: UnitOfWork, redemption_id: uuid.UUID, actor: Actor) -> RedemptionView:
-    """The SME confirms the service was delivered as claimed."""
-    return _step(uow, redemption_id, Step.CONFIRM, actor, reason=None)
+def confirm_redemption(
+    uow: UnitOfWork,
+    redemption_id: uuid.UUID,
+    actor: Actor,
+    limits: Thresholds | None = None,
+) -> RedemptionView:
+    """The SME confirms the service was delivered as claimed; the claim is scored for fraud
+    signals (`services.signals`, unless `limits` is None) as it enters the review queue."""
+    return _step(uow, redemption_id, Step.CONFIRM, actor, reason=None, limits=limits)
 
 
 @transaction
@@ -476,9 +496,19 @@ def dispute_redemption(
 
 
 @transaction
-def approve_redemption(uow: UnitOfWork, redemption_id: uuid.UUID, actor: Actor) -> RedemptionView:
-    """Center staff approve: the subsidy becomes payable to the provider."""
-    return _step(uow, redemption_id, Step.APPROVE, actor, reason=None)
+def approve_redemption(
+    uow: UnitOfWork,
+    redemption_id: uuid.UUID,
+    actor: Actor,
+    *,
+    reason: str | None = None,
+    limits: Thresholds | None = None,
+) -> RedemptionView:
+    """Center staff approve: the subsidy becomes payable to the provider. The claim is scored
+    again on fresh facts (unless `limits` is None); approving past a fraud signal needs `reason`
+    (`signals_unexplained`), which the approval's event keeps with the signals."""
+    said = None if reason is None or not reason.strip() else require_reason(reason)
+    return _step(uow, redemption_id, Step.APPROVE, actor, reason=said, limits=limits)
 
 
 @transaction
@@ -536,7 +566,13 @@ def _submitted(
 
 
 def _step(
-    uow: UnitOfWork, redemption_id: uuid.UUID, step: Step, actor: Actor, *, reason: str | None
+    uow: UnitOfWork,
+    redemption_id: uuid.UUID,
+    step: Step,
+    actor: Actor,
+    *,
+    reason: str | None,
+    limits: Thresholds | None = None,
 ) -> RedemptionView:
     row = _STEP.run(uow.session.connection(), {"public_id": redemption_id}).mapping()
     if row is None:
@@ -550,7 +586,16 @@ def _step(
         if voucher.status != "active" or voucher.expires_at <= now:
             # The voucher closed meanwhile: what comes back goes on to the issuing center.
             _release(uow, context, redemption.subsidy_fen, actor, redemption)
+    found: tuple[Signal, ...] = ()
+    if limits is not None and status in SCORED:
+        found = signals.score(uow, [redemption.id], limits)[redemption.id]
+        redemption.signals = [signal.document() for signal in found]
     if step is Step.APPROVE:
+        if found and reason is None:
+            codes = [signal.code.value for signal in found]
+            raise SignalsUnexplained(
+                f"approving past {', '.join(codes)} needs a reason", signals=codes
+            )
         # A relation recorded after the submission stops the payment here.
         parties.require_unrelated(
             uow,
@@ -574,18 +619,24 @@ def _step(
                 uow.session.connection(),
                 {"row_id": voucher.id, "status": "exhausted", "closed_at": now},
             )
+    # An approval's reason answers the fraud signals: the center's own record, kept in the
+    # event's `review`, never in what the SME and the provider read.
+    shown_reason = None if step is Step.APPROVE else reason
     redemption.status = status
-    redemption.status_reason = reason
+    redemption.status_reason = shown_reason
     _SET_STATUS.run(
         uow.session.connection(),
         {
             "row_id": redemption.id,
             "status": status,
-            "reason": reason,
+            "reason": shown_reason,
             "notice_ends_on": redemption.notice_ends_on,  # set by an approval, else as it was
         },
     )
-    _record(uow, redemption, actor, reason=reason)
+    review = None
+    if step is Step.APPROVE and (found or reason):
+        review = {"reason": reason, "signals": [signal.document() for signal in found]}
+    _record(uow, redemption, actor, reason=shown_reason, review=review)
     return redemption_view(uow, redemption, context)
 
 
@@ -673,6 +724,7 @@ def _record(
     reason: str | None,
     step: Step | None = None,
     evidence: list[dict[str, Any]] | None = None,
+    review: dict[str, Any] | None = None,
 ) -> None:
     details: dict[str, Any] = {
         "invoice_number": redemption.invoice_number,
@@ -685,6 +737,8 @@ def _record(
         details["step"] = str(step)
     if evidence:
         details["evidence"] = evidence
+    if review:
+        details[REVIEW] = review
     _INSERT_EVENT.run(
         uow.session.connection(),
         {
@@ -776,6 +830,7 @@ def redemption_view(
         submitted_at=redemption.submitted_at,
         confirm_by=redemption.confirm_by,
         notice_ends_on=redemption.notice_ends_on,
+        signals=tuple(redemption.signals or ()),
     )
 
 
@@ -785,8 +840,12 @@ def get_redemption(uow: UnitOfWork, redemption_id: uuid.UUID) -> RedemptionView:
 
 
 @read_only
-def redemption_history(uow: UnitOfWork, redemption_id: uuid.UUID) -> list[dict[str, Any]]:
-    """Every step of the redemption, oldest first: status, reason, figures, actor and time."""
+def redemption_history(
+    uow: UnitOfWork, redemption_id: uuid.UUID, *, reviewer: bool = False
+) -> list[dict[str, Any]]:
+    """Every step of the redemption, oldest first: status, reason, figures, actor and time; for
+    a `reviewer` also the fraud signals an approval answered and its reason (`REVIEW`), which
+    the SME and the provider never read (they would teach a fraudster the thresholds)."""
     redemption = uow.redemptions.by_public_id(redemption_id)
     events = uow.session.scalars(
         select(RedemptionEvent)
@@ -797,7 +856,9 @@ def redemption_history(uow: UnitOfWork, redemption_id: uuid.UUID) -> list[dict[s
         {
             "status": event.status,
             "reason": event.reason,
-            "details": event.details,
+            "details": event.details
+            if reviewer
+            else {k: v for k, v in event.details.items() if k != REVIEW},
             "actor": event.actor_id,
             "role": event.actor_role,
             "at": event.recorded_at,

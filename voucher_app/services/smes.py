@@ -23,7 +23,12 @@ from voucher_app.domain.errors import (
     SmeExists,
     UnknownSme,
 )
-from voucher_app.domain.parties import check_address, check_bank_account, check_phone
+from voucher_app.domain.parties import (
+    check_address,
+    check_bank_account,
+    check_phone,
+    contact_keys,
+)
 from voucher_app.domain.sme import (
     Industry,
     SizeClass,
@@ -187,6 +192,9 @@ def register_sme_within(
         for field, value in figures.items():
             setattr(sme, field, value)
         sme.updated_at = now
+    sme.phone_key, sme.address_key, sme.account_key = contact_keys(
+        sme.contact_phone, sme.address, sme.bank_account_number
+    )
     try:
         uow.session.flush()
     except IntegrityError as exc:  # the same code registered concurrently: rerun to update it

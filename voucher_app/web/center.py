@@ -14,7 +14,12 @@ from flask_babel import gettext, lazy_gettext, ngettext
 from werkzeug.wrappers import Response
 
 from voucher_app import background
-from voucher_app.domain.errors import PermissionDenied, RelatedParty, VoucherError
+from voucher_app.domain.errors import (
+    PermissionDenied,
+    RelatedParty,
+    SignalsUnexplained,
+    VoucherError,
+)
 from voucher_app.domain.money import format_yuan, parse_yuan
 from voucher_app.domain.policy import Action
 from voucher_app.domain.programmes import BudgetMove
@@ -37,7 +42,7 @@ from voucher_app.services import (
 from voucher_app.services import approvals as approvals_service
 from voucher_app.web.guard import on_this_site, page
 from voucher_app.web.i18n import with_code
-from voucher_app.web.messages import attempt, explain
+from voucher_app.web.messages import attempt, explain, explain_signal
 from voucher_app.web.moved import moved
 from voucher_app.wiring import current
 
@@ -104,6 +109,7 @@ def queue(code: str) -> str:
         redemptions=waiting,
         parties=redemption_lists.parties_of(uow, [redemption.id for redemption in waiting]),
         max_reason=MAX_REASON,
+        explain_signal=explain_signal,
     )
 
 
@@ -115,18 +121,20 @@ def approve_many(code: str) -> Response:
     waiting = {redemption.id for redemption in redemption_lists.review_queue(uow, code)}
     chosen = {uuid.UUID(value) for value in request.form.getlist("redemption") if _is_uuid(value)}
     approved = refused = 0
-    related: list[RelatedParty] = []
+    explained: list[RelatedParty | SignalsUnexplained] = []
     for redemption_id in chosen & waiting:
         try:
-            redemptions.approve_redemption(uow, redemption_id, signed_in().actor)
+            redemptions.approve_redemption(
+                uow, redemption_id, signed_in().actor, limits=current().signal_thresholds
+            )
             approved += 1
-        except RelatedParty as between_related:  # said as it is: not a race
-            related.append(between_related)
+        except (RelatedParty, SignalsUnexplained) as said:  # said as they are: not a race
+            explained.append(said)
         except VoucherError:  # decided meanwhile, by someone else
             refused += 1
     message = ngettext("%(num)d redemption approved.", "%(num)d redemptions approved.", approved)
     flash(message, "success" if approved else "error")
-    for refusal in related:
+    for refusal in explained:
         flash(explain(refusal), "error")
     if refused:
         flash(
@@ -151,8 +159,11 @@ def reject(redemption_id: uuid.UUID) -> Response:
 def _decide(redemption_id: uuid.UUID, *, approve: bool) -> Response:
     uow, actor = current().uow(), signed_in().actor
     if approve:
+        reason = request.form.get("reason") or None
         attempt(
-            lambda: redemptions.approve_redemption(uow, redemption_id, actor),
+            lambda: redemptions.approve_redemption(
+                uow, redemption_id, actor, reason=reason, limits=current().signal_thresholds
+            ),
             lambda redemption: with_code(
                 gettext("Redemption of voucher %(code)s approved."), redemption.voucher_code
             ),

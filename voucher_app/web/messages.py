@@ -215,6 +215,51 @@ SENTENCES: dict[tuple[str, str | None], LazyString] = {
     ),
     ("invalid_rating", None): lazy_gettext("A rating is 1 to 5 stars."),
     ("not_rateable", None): lazy_gettext("Only a paid redemption of your own can be rated."),
+    ("signals_unexplained", None): lazy_gettext(
+        "This claim shows warning signs: approve it on its own, saying why."
+    ),
+    # the fraud signals beside a claim in the review queue (`domain.signals`)
+    ("signal", "near_remaining"): lazy_gettext(
+        "The subsidy (%(subsidy_fen)s) takes all or nearly all the voucher had left "
+        "(%(remaining_fen)s)."
+    ),
+    ("signal", "round_amount"): lazy_gettext(
+        "The invoice (%(invoiced_fen)s) is a round multiple of %(unit_fen)s."
+    ),
+    ("signal", "provider_daily_claims"): lazy_gettext(
+        "The provider submitted %(claims)s claims on %(day)s (more than %(limit)s)."
+    ),
+    ("signal", "provider_district_share"): lazy_gettext(
+        "The provider holds %(share_pct)s per cent of the district's claimed subsidy (more "
+        "than %(limit_pct)s per cent, over %(district_claims)s claims)."
+    ),
+    ("signal", "new_sme"): lazy_gettext(
+        "The enterprise registered %(days)s days before claiming (fewer than %(limit)s)."
+    ),
+    ("signal", "size_changed"): lazy_gettext(
+        "The enterprise changed its size figures %(days)s days before claiming (fewer than "
+        "%(limit)s)."
+    ),
+    ("signal", "shared_contact_phone"): lazy_gettext(
+        "%(smes)s enterprises share this enterprise's phone number."
+    ),
+    ("signal", "shared_contact_address"): lazy_gettext(
+        "%(smes)s enterprises share this enterprise's registered address."
+    ),
+    ("signal", "shared_contact_account"): lazy_gettext(
+        "%(smes)s enterprises share this enterprise's bank account."
+    ),
+    ("signal", "one_address_many_providers"): lazy_gettext(
+        "Claims for %(providers)s providers came from this claim's network address within "
+        "%(days)s days."
+    ),
+    ("signal", "invoice_series_shared"): lazy_gettext(
+        "Invoices of this series are claimed by %(providers)s different providers."
+    ),
+    ("signal", "provider_complaint_rate"): lazy_gettext(
+        "The provider drew %(grievances)s disputes and complaints over %(claims)s claims; all "
+        "providers average %(average_per_mille)s in a thousand."
+    ),
     ("not_on_notice", None): lazy_gettext(
         "This claim is no longer on public notice: objections are taken until its notice ends."
     ),
@@ -300,6 +345,13 @@ def sentence(code: str, params: Mapping[str, Any], rule: str | None = None) -> s
     if code == "invalid_bank_details" and "provider_name" in values:
         return str(PROVIDER_BANK_DETAILS) % {**values, "refusal": said}
     return said
+
+
+def explain_signal(found: Mapping[str, Any]) -> str:
+    """What the review queue says of a fraud signal kept on a claim (`Signal.document`)."""
+    code, figures = str(found["code"]), found.get("figures") or {}
+    rule = f"{code}_{figures['what']}" if code == "shared_contact" else code
+    return sentence("signal", figures, rule) or code
 
 
 def explain(error: VoucherError) -> str:

@@ -196,6 +196,7 @@ def redeem(provider_id: uuid.UUID) -> str | Response:
             actor=signed_in().actor,
             public_keys=parts.voucher_keys(),
             evidence=read_evidence(request.files, parts.max_evidence_bytes),
+            client_address=request.remote_addr,
         )
     except VoucherError as refused:
         place(form, refused)

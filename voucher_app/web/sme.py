@@ -155,7 +155,9 @@ def _answer(redemption_id: uuid.UUID, *, dispute: bool) -> Response:
         )
     else:
         attempt(
-            lambda: redemptions.confirm_redemption(uow, redemption_id, actor),
+            lambda: redemptions.confirm_redemption(
+                uow, redemption_id, actor, current().signal_thresholds
+            ),
             lambda redemption: with_code(
                 gettext("You confirmed the redemption of %(code)s."), redemption.voucher_code
             ),
