@@ -27,34 +27,42 @@ ITEM = notice.NoticeItem(
 )
 
 
+H = M * 3  # every hidden part, whatever its length
+
+
 @pytest.mark.parametrize(
     ("name", "shown"),
     [
-        ("深圳明德有限公司", "深圳" + M * 2 + "有限公司"),  # 8: the place and the form stay
-        ("广州市天河区云帆财税服务有限公司", "广州" + M * 10 + "有限公司"),
-        ("佛山明德公司", "佛" + M * 4 + "司"),  # 6: first and last only
-        ("李四五金店", "李" + M * 3 + "店"),
-        ("王五店", "王" + M + "店"),  # 3
-        ("张三", "张" + M),  # 2: a person's name keeps its surname
-        ("张", M),
-        ("", M),
-        ("  深圳明德有限公司  ", "深圳" + M * 2 + "有限公司"),  # spaces around are not the name
-        ("Acme Ltd", "Ac" + M * 2 + " Ltd"),  # 8 Latin characters: the same rule
-        ("1234567", "12" + M + "4567"),  # 7: the shortest long name hides one character
+        ("深圳明德有限公司", H + "有限公司"),  # no place: the trade name and all before the form
+        ("广东省深圳市南山区云帆财税服务有限公司", "广东省深圳市南山区" + H + "有限公司"),
+        ("深圳市南山区张三商店", "深圳市南山区" + H + "商店"),  # a sole trader's own name
+        ("广州市李四工作室", "广州市" + H + "工作室"),
+        ("广州李四工作室", H + "工作室"),  # 广州 without 市 is not taken for a place
+        ("佛山市顺德区美的股份有限公司", "佛山市顺德区" + H + "股份有限公司"),  # the longest form
+        ("李四五金店", H + "店"),
+        ("王小明", "王" + H),  # neither: the first character, as a surname is shown
+        ("张三", "张" + H),
+        ("张", H),
+        ("", H),
+        ("  深圳市南山区张三商店  ", "深圳市南山区" + H + "商店"),  # spaces around are not the name
+        ("有限公司", H + "公司"),  # a shorter form fits: what is before it is hidden
+        ("深圳市", "深" + H),  # only a place: it is all the name
+        ("Acme Trading Ltd", "A" + H),
     ],
 )
-def test_a_name_is_masked_by_its_length(name: str, shown: str) -> None:
+def test_a_name_keeps_its_place_and_form_and_hides_the_rest(name: str, shown: str) -> None:
     assert notice.mask_name(name) == shown
 
 
-@given(st.text(min_size=1, max_size=40).filter(lambda text: text.strip()))
-def test_a_masked_name_is_as_long_as_the_name_and_never_shows_its_middle(name: str) -> None:
+@given(st.text(min_size=1, max_size=40))
+def test_a_masked_name_never_shows_a_trade_name_nor_its_length(name: str) -> None:
     masked = notice.mask_name(name)
+    assert masked.count(notice.HIDDEN) == 1 and M * 4 not in masked
+    before, _, after = masked.partition(notice.HIDDEN)
     text = name.strip()
-    assert len(masked) == max(len(text), 1)
-    assert M in masked
-    if len(text) >= notice.LONG_NAME:
-        assert masked[2:-4] == M * (len(text) - 6)
+    assert text.startswith(before) and text.endswith(after)
+    assert after in notice.FORMS or after == ""
+    assert len(before) <= notice.PLACE_WITHIN
 
 
 def test_an_item_is_hashed_over_its_rfc_8785_bytes() -> None:

@@ -27,6 +27,7 @@ from typing import Any
 import orjson
 
 from voucher_app.domain.errors import LedgerFault, VoucherError
+from voucher_app.domain.notice import check_shape
 from voucher_app.ledger import export_format
 from voucher_app.ledger.audit import AuditReport, SourceEntry, TrustedState, audit
 from voucher_app.signing.note import Verifier, parse_vkey
@@ -128,14 +129,17 @@ def load_verifiers(given: list[str], source: FolderSource | HttpSource) -> list[
 
 
 def read_notice_list(where: str) -> Any:
-    """A published notice list, from a file or a URL."""
-    if where.startswith(("http://", "https://")):
-        try:
+    """A published notice list, from a file or a URL; `SourceError` if it is not one."""
+    try:
+        if where.startswith(("http://", "https://")):
             with urllib.request.urlopen(where, timeout=TIMEOUT_SECONDS) as response:  # noqa: S310
-                return decode(response.read())
-        except (urllib.error.URLError, TimeoutError) as exc:
-            raise SourceError(f"cannot read {where}: {exc}") from exc
-    return decode(Path(where).read_bytes())
+                document = decode(response.read())
+        else:
+            document = decode(Path(where).read_bytes())
+        check_shape(document)
+    except (urllib.error.URLError, TimeoutError, OSError, ValueError) as exc:
+        raise SourceError(f"cannot read the notice list {where}: {exc}") from exc
+    return document
 
 
 def run(args: argparse.Namespace) -> int:

@@ -6,8 +6,9 @@ rules:
 
 - a center-bound user (staff, admin, finance, auditor) acts on their center and everything below
   it, never on a sibling or a parent;
-- an auditor reads everything in their scope and changes nothing;
-- anyone signed in may object to a claim on public notice (公示), wherever it is;
+- an auditor reads everything in their scope and changes nothing: an objection to a claim on
+  public notice (公示), which only asks its center to look again, is the one thing anyone
+  signed in may file, wherever the claim is, auditors included;
 - approving and paying are different jobs (不相容职务分离): reviewers (staff, admins) approve
   redemptions, finance builds and exports the batches that pay them and imports statements; the
   services refuse anyone who would pay money they approved themselves;

@@ -22,17 +22,23 @@ import gc
 import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, NamedTuple
 
 from voucher_app.domain import notice
+from voucher_app.domain.calendar import local_date
 from voucher_app.domain.entries import EntryKind
 from voucher_app.ledger import merkle
-from voucher_app.ledger.document import MalformedEntry, parse_entry
+from voucher_app.ledger.document import EntryRecord, MalformedEntry, parse_entry
 from voucher_app.ledger.replay import Replay, ReplayError
 from voucher_app.signing.note import Checkpoint, NoteError, Verifier, open_checkpoint
 
 #: How often (in entries) the progress callback hears of the audit's progress.
 PROGRESS_EVERY = 4096
+
+#: The index of a finding about something published beside the log (a notice list): reported
+#: after every fault of the log itself, which is what an auditor must read first.
+AFTER_THE_LOG = 2**62
 
 #: Stands in for the leaf of a malformed entry (already reported): no real leaf equals it.
 _NOT_A_LEAF = merkle.EMPTY_ROOT
@@ -61,7 +67,7 @@ class Failure:
     last_index: int | None = field(default=None, compare=False)
 
     def __str__(self) -> str:
-        if self.index < 0:
+        if self.index < 0 or self.index == AFTER_THE_LOG:
             return self.reason
         if self.last_index is not None:
             return f"between index {self.index} and {self.last_index}: {self.reason}"
@@ -220,6 +226,7 @@ def _audit(
     published: dict[str, dict[bytes, str]] = {
         notice.list_key_of(document): {} for document in notices
     }
+    last_created = ""
     report.checkpoints = open_checkpoints(notes, verifiers, report)
     leaves = _Leaves({c.size for c in report.checkpoints})
     if trusted is not None:
@@ -239,8 +246,12 @@ def _audit(
             record, data = parse_entry(item.entry)
             leaf = leaf_hash(data)
             apply(record)
-            if published and record.kind is EntryKind.APPROVE:
-                _note_publication(record.refs, published)
+            if published:
+                last_created = record.created_at
+                if record.kind is EntryKind.APPROVE:
+                    late = _note_publication(record, published)
+                    if late is not None:
+                        report.failures.append(Failure(expected, reason=late))
         except (MalformedEntry, ReplayError) as exc:
             report.failures.append(Failure(expected, reason=str(exc)))
         add(expected, leaf, item.claimed_leaf)
@@ -256,22 +267,38 @@ def _audit(
     if trusted is not None:
         _check_trusted(trusted, report.checkpoints, report, report.entries)
     report.notice_lists = len(notices)
+    log_ends_on = _local_day(last_created) if last_created else ""
     for document in notices:
-        for problem in notice.compare(document, published[notice.list_key_of(document)]):
-            report.failures.append(Failure(-1, reason=f"notice list {problem}"))
+        # The log went past the list's day: no approval can join it any more.
+        final = log_ends_on > document["day"]
+        logged = published[notice.list_key_of(document)]
+        for problem in notice.compare(document, logged, final=final):
+            report.failures.append(Failure(AFTER_THE_LOG, reason=f"notice list {problem}"))
     return report
 
 
-def _note_publication(refs: Any, published: dict[str, dict[bytes, str]]) -> None:
-    """Keep the item digest of an approval published on one of the lists checked."""
-    found = published.get(refs.get(notice.LIST_REF))
+def _local_day(created_at: str) -> str:
+    """The day in China of an entry's `created_at`, as ISO text (lists name their day so)."""
+    return local_date(datetime.fromisoformat(created_at)).isoformat()
+
+
+def _note_publication(record: EntryRecord, published: dict[str, dict[bytes, str]]) -> str | None:
+    """Keep the item digest of an approval published on one of the lists checked; answer why
+    the approval cannot have published it when it names a list of another day than its own."""
+    refs = record.refs
+    key = refs.get(notice.LIST_REF)
+    found = published.get(key or "")
     if found is None:
-        return
+        return None
+    made_on = _local_day(record.created_at)
+    if not str(key).endswith(f":{made_on}"):
+        return f"an approval made on {made_on} names the notice list {key}"
     try:
         digest = bytes.fromhex(refs.get(notice.ITEM_REF, ""))
     except ValueError:
         digest = b""
     found[digest] = refs.get("redemption", "")
+    return None
 
 
 def _compare_checkpoints(report: AuditReport, leaves: _Leaves) -> None:

@@ -83,7 +83,7 @@ def publish(
         redemption=str(redemption.public_id),
         center=center_code,
         sme=published.mask_name(sme_name),
-        provider=published.mask_name(provider_name),
+        provider=provider_name,
         category=redemption.category,
         subsidy_fen=redemption.subsidy_fen,
         approved_on=approved_on,

@@ -111,7 +111,8 @@ def file_complaint(
 @transaction
 def object_to(uow: UnitOfWork, redemption_id: uuid.UUID, text: str, actor: Actor) -> ComplaintView:
     """Record an objection to a claim on public notice, and hold the claim out of every batch
-    until the center resolves it."""
+    until the center resolves it. A person's second objection to a claim while the first is
+    open answers the first."""
     body = _complaint_text(text)
     redemption = uow.redemptions.by_public_id(redemption_id, lock=True)
     today = local_date(uow.clock.now())
@@ -122,11 +123,18 @@ def object_to(uow: UnitOfWork, redemption_id: uuid.UUID, text: str, actor: Actor
         or ends_on < today
         or redemption.settlement_item_id is not None
     ):
-        raise NotOnNotice(
-            "objections are taken while the claim is on public notice",
-            status=redemption.status,
-            notice_ends_on=None if ends_on is None else ends_on.isoformat(),
+        # Neither its status nor whether it exists beyond this: anyone signed in asks.
+        raise NotOnNotice("objections are taken while the claim is on public notice")
+    mine = uow.session.scalar(
+        select(Complaint).where(
+            Complaint.redemption_id == redemption.id,
+            Complaint.kind == "objection",
+            Complaint.status == "open",
+            Complaint.filed_by == actor.id,
         )
+    )
+    if mine is not None:  # one open objection a person: another would only add work
+        return _complaint_view(uow, mine)
     redemption.held = True
     return _open(uow, redemption, body, "objection", actor)
 
