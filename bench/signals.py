@@ -419,8 +419,9 @@ def run(backend: str, url: str) -> list[Row]:
 
         @read_only
         def gather_all(uow: Any) -> int:
+            known = signals.Known()
             return sum(
-                len(signals.gather(uow, every[s : s + signals.CHUNK]))
+                len(signals.gather(uow, every[s : s + signals.CHUNK], known=known))
                 for s in range(0, len(every), signals.CHUNK)
             )
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from sqlalchemy import Select, bindparam, func, select, tuple_, update
@@ -47,8 +48,9 @@ def score(
 ) -> dict[int, tuple[Signal, ...]]:
     """Evaluate the rules on the claims (row ids) and keep what they find on each claim."""
     found: dict[int, tuple[Signal, ...]] = {}
+    known = Known()
     for chunk in _chunks(redemption_ids):
-        facts = gather(uow, chunk, limits)
+        facts = gather(uow, chunk, limits, known)
         found.update({claim: evaluate(fact, limits) for claim, fact in facts.items()})
     keep(uow, found)
     return found
@@ -72,10 +74,25 @@ def keep(uow: UnitOfWork, found: dict[int, tuple[Signal, ...]]) -> None:
     )
 
 
+@dataclass
+class Known:
+    """What a scoring reads once for all its chunks: facts over the whole table that every
+    chunk would otherwise read again (each district's claims; each provider's grievances, and
+    everyone's)."""
+
+    districts: dict[tuple[int, int], _District] = field(default_factory=dict)
+    grievances: dict[int | None, tuple[int, int]] = field(default_factory=dict)
+
+
 def gather(
-    uow: UnitOfWork, redemption_ids: Sequence[int], limits: Thresholds = DEFAULT_THRESHOLDS
+    uow: UnitOfWork,
+    redemption_ids: Sequence[int],
+    limits: Thresholds = DEFAULT_THRESHOLDS,
+    known: Known | None = None,
 ) -> dict[int, ClaimFacts]:
-    """The facts the rules read, for each of the claims (at most `CHUNK` of them)."""
+    """The facts the rules read, for each of the claims (at most `CHUNK` of them); `known`:
+    what earlier chunks of the same scoring read already."""
+    known = Known() if known is None else known
     session = uow.session
     claims = session.execute(
         select(
@@ -100,7 +117,10 @@ def gather(
     ids = [claim.id for claim in claims]
     spent = _spent_before(uow, ids)
     daily = _claims_that_day(uow, ids)
-    districts = _districts(uow, {(c.issuing_center_id, c.programme_id) for c in claims})
+    districts = known.districts
+    districts.update(
+        _districts(uow, {(c.issuing_center_id, c.programme_id) for c in claims} - set(districts))
+    )
     smes = _smes(uow, {claim.sme_id for claim in claims})
     days = {claim.id: claim.submitted_on or local_date(claim.submitted_at) for claim in claims}
     earliest = min(days.values())
@@ -110,12 +130,17 @@ def gather(
         earliest - timedelta(days=limits.one_address_days),
     )
     series = _providers_by_series(uow, {c.invoice_series for c in claims if c.invoice_series})
-    grievances = _grievances(uow, {claim.provider_id for claim in claims})
-    everyone = grievances.pop(None, (0, 0))
+    grievances = known.grievances
+    grievances.update(
+        _grievances(
+            uow, {claim.provider_id for claim in claims} - set(grievances), None not in grievances
+        )
+    )
+    everyone = grievances[None]
     facts = {}
     for claim in claims:
         day = days[claim.id]
-        district = districts[(claim.issuing_center_id, claim.programme_id)]
+        district = districts.get((claim.issuing_center_id, claim.programme_id)) or _District()
         registered_on, size_changed_on, sharing, shared_what = smes[claim.sme_id]
         provider_claims, provider_grievances = grievances.get(claim.provider_id, (0, 0))
         facts[claim.id] = ClaimFacts(
@@ -193,6 +218,8 @@ class _District:
 def _districts(uow: UnitOfWork, keys: set[tuple[int, int]]) -> dict[tuple[int, int], _District]:
     """Each (center, programme)'s claims holding or paid value, in all and by provider."""
     found: dict[tuple[int, int], _District] = defaultdict(_District)
+    if not keys:
+        return found
     rows = uow.session.execute(
         select(
             Voucher.issuing_center_id,
@@ -311,8 +338,11 @@ def _providers_by_series(uow: UnitOfWork, series: set[str]) -> dict[str, set[int
     return found
 
 
-def _grievances(uow: UnitOfWork, provider_ids: set[int]) -> dict[int | None, tuple[int, int]]:
-    """Each provider's claims, and its disputes and complaints; under None, everyone's."""
+def _grievances(
+    uow: UnitOfWork, provider_ids: set[int], with_everyone: bool
+) -> dict[int | None, tuple[int, int]]:
+    """Each provider's claims, and its disputes and complaints; under None, everyone's (when
+    `with_everyone`)."""
     session = uow.session
     disputed = RedemptionEvent.status == "disputed"
     about_service = Complaint.kind == "service"
@@ -340,9 +370,9 @@ def _grievances(uow: UnitOfWork, provider_ids: set[int]) -> dict[int | None, tup
         provider: (claims.get(provider, 0), disputes.get(provider, 0) + complaints.get(provider, 0))
         for provider in provider_ids
     }
-    everyone = session.scalar(select(func.count(Redemption.id))) or 0
-    grievances = (session.scalar(select(func.count(RedemptionEvent.id)).where(disputed)) or 0) + (
-        session.scalar(select(func.count(Complaint.id)).where(about_service)) or 0
-    )
-    found[None] = (int(everyone), int(grievances))
+    if with_everyone:
+        everyone = session.scalar(select(func.count(Redemption.id))) or 0
+        grievances = session.scalar(select(func.count(RedemptionEvent.id)).where(disputed)) or 0
+        grievances += session.scalar(select(func.count(Complaint.id)).where(about_service)) or 0
+        found[None] = (int(everyone), int(grievances))
     return found
