@@ -48,6 +48,8 @@ H = M * 3  # every hidden part, whatever its length
         ("有限公司", H + "公司"),  # a shorter form fits: what is before it is hidden
         ("深圳市", "深" + H),  # only a place: it is all the name
         ("Acme Trading Ltd", "A" + H),
+        ("南山区张商店", "南山区" + H + "商店"),  # one character between place and form
+        ("城区门市", H + "门市"),  # 城区 would leave nothing between: not a place here
     ],
 )
 def test_a_name_keeps_its_place_and_form_and_hides_the_rest(name: str, shown: str) -> None:
@@ -136,3 +138,58 @@ def test_compare_names_each_difference_and_the_claim() -> None:
     ]
     unstated = {"center": "440305", "day": "2026-03-02", "items": [first]}
     assert notice.compare(unstated, logged_of(first)) == []  # a list without its digest
+
+
+def test_compare_names_a_claim_listed_twice_or_under_another_day() -> None:
+    first = ITEM.document()
+    key = "440305:2026-03-02"
+    document = notice.list_document("440305", date(2026, 3, 2), [first, first])
+    assert notice.compare(document, logged_of(first)) == [
+        f"{key}: claim {first['redemption']} is listed twice",
+        f"{key}: the list's digest is not the digest of what the ledger holds",
+    ]
+    tuesday = dict(first, approved_on="2026-03-03")
+    moved = notice.list_document("440305", date(2026, 3, 2), [tuesday])
+    assert notice.compare(moved, logged_of(tuesday))[0] == (
+        f"{key}: claim {first['redemption']} is listed under another center or day"
+    )
+
+
+def test_compare_lists_what_is_missing_in_the_order_of_the_claims() -> None:
+    claims = [dict(ITEM.document(), redemption=f"claim-{n}") for n in range(6)]
+    empty = {"center": "440305", "day": "2026-03-02", "items": []}
+    missing = notice.compare(empty, logged_of(*claims))
+    assert missing == [
+        f"440305:2026-03-02: claim claim-{n} was published and is missing from the list"
+        for n in range(6)
+    ]
+    assert notice.compare(empty, logged_of(*claims), final=False) == []  # the day is not over
+
+
+@pytest.mark.parametrize(
+    ("document", "why"),
+    [
+        ([], "a notice list is an object with a list of items"),
+        ({"center": "440305", "day": "2026-03-02"}, "a notice list is an object with a list"),
+        ({"center": "440305", "day": "2026-03-02", "items": {}}, "an object with a list of items"),
+        ({"center": "440305", "day": "2026-03-02", "items": [{}, 1]}, "each item of a notice"),
+        ({"day": "2026-03-02", "items": []}, "a notice list names its center and its day"),
+        ({"center": "440305", "items": []}, "a notice list names its center and its day"),
+        ({"center": 440305, "day": "2026-03-02", "items": []}, "names its center and its day"),
+    ],
+)
+def test_what_is_not_a_notice_list_is_refused_before_it_is_compared(
+    document: object, why: str
+) -> None:
+    with pytest.raises(ValueError, match=why) as refused:
+        notice.check_shape(document)
+    assert str(refused.value) in {
+        "a notice list is an object with a list of items",
+        "each item of a notice list is an object",
+        "a notice list names its center and its day",
+    }
+
+
+def test_a_published_list_passes_the_shape_check() -> None:
+    notice.check_shape(notice.list_document("440305", date(2026, 3, 2), [ITEM.document()]))
+    notice.check_shape({"center": "440305", "day": "2026-03-02", "items": []})

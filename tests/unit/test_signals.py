@@ -49,6 +49,9 @@ def test_a_claim_nothing_is_odd_about_shows_no_signal() -> None:
     assert evaluate(QUIET) == ()
 
 
+#: Everyone's claims drew one grievance each on average.
+ONE_EACH = {"all_claims": 500, "all_grievances": 500}
+
 #: (code, facts that fire it, facts that just miss it, the figures it shows)
 CASES: list[tuple[Code, dict[str, Any], dict[str, Any], dict[str, int | str]]] = [
     (
@@ -118,6 +121,40 @@ CASES: list[tuple[Code, dict[str, Any], dict[str, Any], dict[str, int | str]]] =
         {"grievances": 2, "claims": 10, "average_per_mille": 20},
     ),
     (
+        Code.PROVIDER_COMPLAINT_RATE,  # exactly three times everyone's is not over it
+        {"provider_grievances": 2, "provider_claims": 10, "all_claims": 300, "all_grievances": 10},
+        {"provider_grievances": 1, "provider_claims": 10, "all_claims": 300, "all_grievances": 10},
+        {"grievances": 2, "claims": 10, "average_per_mille": 33},
+    ),
+    (
+        Code.PROVIDER_COMPLAINT_RATE,  # one grievance a claim on average: 1000 in a thousand
+        {
+            "provider_grievances": 40,
+            "provider_claims": 10,
+            "all_claims": 500,
+            "all_grievances": 500,
+        },
+        {
+            "provider_grievances": 30,
+            "provider_claims": 10,
+            "all_claims": 500,
+            "all_grievances": 500,
+        },
+        {"grievances": 40, "claims": 10, "average_per_mille": 1000},
+    ),
+    (
+        Code.PROVIDER_DISTRICT_SHARE,  # nearly all of it: 99 per cent, rounded down
+        {"provider_district_subsidy_fen": 9_999_999},
+        {"provider_district_subsidy_fen": 2_999_999},
+        {"share_pct": 99, "limit_pct": 30, "district_claims": 40},
+    ),
+    (
+        Code.NEAR_REMAINING,  # a fen left, and taken
+        {"subsidy_fen": 1, "remaining_before_fen": 1},
+        {"subsidy_fen": 1, "remaining_before_fen": 2},
+        {"subsidy_fen": 1, "remaining_fen": 1},
+    ),
+    (
         Code.PROVIDER_COMPLAINT_RATE,
         {"provider_grievances": 5, "provider_claims": 5},
         {"provider_grievances": 4, "provider_claims": 4},  # fewer claims than it takes
@@ -134,6 +171,7 @@ def test_each_rule_fires_over_its_threshold_and_not_just_under_it(
 ) -> None:
     [signal] = evaluate(dataclasses.replace(QUIET, **fires))
     assert (signal.code, signal.figures) == (code, figures)
+    assert all(type(value) in (int, str) for value in signal.figures.values())  # never 2.5
     assert signal.document() == {"code": code.value, "figures": figures}
     assert evaluate(dataclasses.replace(QUIET, **misses)) == ()
 
@@ -145,23 +183,27 @@ def test_the_shared_thresholds_are_configured_by_name() -> None:
     codes = [s.code for s in evaluate(dataclasses.replace(QUIET, invoiced_fen=310_000), strict)]
     assert codes == [Code.ROUND_AMOUNT, Code.PROVIDER_DAILY_CLAIMS]
     assert Thresholds.configured({}) == DEFAULT_THRESHOLDS
+    assert Thresholds.configured({"provider_daily_claims": 1}).provider_daily_claims == 1
 
 
 @pytest.mark.parametrize(
-    ("overrides", "field"),
+    ("overrides", "field", "message"),
     [
-        ({"provider_daily": 3}, "provider_daily"),
-        ({"round_unit_fen": 0}, "round_unit_fen"),
-        ({"round_unit_fen": -5}, "round_unit_fen"),
-        ({"round_unit_fen": "100"}, "round_unit_fen"),
-        ({"new_sme_days": True}, "new_sme_days"),
-        ({"new_sme_days": 2.5}, "new_sme_days"),
+        ({"provider_daily": 3}, "provider_daily", "no signal threshold is called 'provider_daily'"),
+        ({"round_unit_fen": 0}, "round_unit_fen", "the threshold round_unit_fen is a positive"),
+        ({"round_unit_fen": -5}, "round_unit_fen", "is a positive whole number"),
+        ({"round_unit_fen": "100"}, "round_unit_fen", "is a positive whole number"),
+        ({"new_sme_days": True}, "new_sme_days", "is a positive whole number"),
+        ({"new_sme_days": 2.5}, "new_sme_days", "is a positive whole number"),
     ],
 )
-def test_a_wrong_threshold_is_refused_by_name(overrides: dict[str, Any], field: str) -> None:
+def test_a_wrong_threshold_is_refused_by_name(
+    overrides: dict[str, Any], field: str, message: str
+) -> None:
     with pytest.raises(InvalidInput) as refused:
         Thresholds.configured(overrides)
     assert refused.value.details == {"field": field}
+    assert message in str(refused.value)
 
 
 def test_a_claim_may_show_every_signal_at_once_in_code_order() -> None:

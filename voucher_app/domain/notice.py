@@ -157,7 +157,7 @@ def compare(
     problems: list[str] = []
     accounted: set[bytes] = set()
     listed: set[str] = set()
-    for item in published.get("items", []):
+    for item in published["items"]:  # `check_shape` made sure there is a list
         claim = str(item.get("redemption"))
         digest = item_digest(item)
         if claim in listed:

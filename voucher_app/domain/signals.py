@@ -136,7 +136,7 @@ def evaluate(facts: ClaimFacts, limits: Thresholds = DEFAULT_THRESHOLDS) -> tupl
         _size_changed(facts, limits),
         _shared_contact(facts, limits),
         _one_address(facts, limits),
-        _invoice_series(facts, limits),
+        _invoice_series(facts),
         _complaint_rate(facts, limits),
     ]
     return tuple(signal for signal in found if signal is not None)
@@ -146,7 +146,7 @@ def _near_remaining(facts: ClaimFacts, limits: Thresholds) -> Signal | None:
     remaining = facts.remaining_before_fen
     # subsidy >= remaining * (1 - bp / 10000), in whole numbers
     floor = remaining * (10_000 - limits.near_remaining_bp)
-    if remaining > 0 and facts.subsidy_fen * 10_000 >= floor:
+    if facts.subsidy_fen * 10_000 >= floor:  # a subsidy is never more than what was left
         return Signal(
             Code.NEAR_REMAINING,
             {"subsidy_fen": facts.subsidy_fen, "remaining_fen": remaining},
@@ -177,8 +177,8 @@ def _provider_daily(facts: ClaimFacts, limits: Thresholds) -> Signal | None:
 
 
 def _district_share(facts: ClaimFacts, limits: Thresholds) -> Signal | None:
-    total = facts.district_subsidy_fen
-    if facts.district_claims < limits.district_share_min_claims or total <= 0:
+    total = facts.district_subsidy_fen  # over at least one claim, so never 0 where it is read
+    if facts.district_claims < limits.district_share_min_claims:
         return None
     if facts.provider_district_subsidy_fen * 10_000 > total * limits.district_share_bp:
         return Signal(
@@ -226,7 +226,7 @@ def _one_address(facts: ClaimFacts, limits: Thresholds) -> Signal | None:
     return None
 
 
-def _invoice_series(facts: ClaimFacts, limits: Thresholds) -> Signal | None:
+def _invoice_series(facts: ClaimFacts) -> Signal | None:
     if facts.other_providers_in_series > 0:
         return Signal(
             Code.INVOICE_SERIES_SHARED,
@@ -236,8 +236,8 @@ def _invoice_series(facts: ClaimFacts, limits: Thresholds) -> Signal | None:
 
 
 def _complaint_rate(facts: ClaimFacts, limits: Thresholds) -> Signal | None:
-    claims, everyone = facts.provider_claims, facts.all_claims
-    if claims < limits.complaint_rate_min_claims or not everyone or not facts.all_grievances:
+    claims, everyone = facts.provider_claims, facts.all_claims  # everyone's include its own
+    if claims < limits.complaint_rate_min_claims:
         return None
     # grievances / claims > factor * all_grievances / all_claims, in whole numbers
     if (
