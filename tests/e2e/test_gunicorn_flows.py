@@ -334,8 +334,15 @@ def redeem(
     base = f"/api/v1/redemptions/{redemption['id']}"
     assert ok(api.post(f"{base}/confirm", None, clerk))["status"] == "confirmed"
     reviewer = bearer(app, Role.CENTER_STAFF, center=NANSHAN)
-    assert ok(api.post(f"{base}/approve", None, reviewer))["status"] == "approved"
+    # Signals are on, as in production: a firm registered minutes ago is a warning sign, and
+    # approving past it takes a reason (which the provider never reads).
+    unexplained = api.post(f"{base}/approve", None, reviewer)
+    assert (unexplained.status, unexplained.json()["code"]) == (409, "signals_unexplained")
+    assert "new_sme" in unexplained.json()["signals"]
+    why = {"reason": "企业由区政府推荐，已现场核实"}
+    assert ok(api.post(f"{base}/approve", why, reviewer))["status"] == "approved"
     history = ok(api.get(f"{base}/history", desk))
+    assert "review" not in history[-1]["details"]
     assert [(e["status"], e["role"]) for e in history] == [
         ("submitted", "provider"),
         ("confirmed", "sme"),
