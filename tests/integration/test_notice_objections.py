@@ -10,7 +10,8 @@ is then held out of every batch until every objection to it is resolved.
 from __future__ import annotations
 
 import json
-from datetime import date, timedelta
+import threading
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -30,12 +31,14 @@ from voucher_app.ledger.audit import audit
 from voucher_app.ledger.checkpoints import CheckpointSigner
 from voucher_app.ledger.tables import JournalEntry
 from voucher_app.ledger.unit_of_work import UnitOfWork
+from voucher_app.persistence.database import Database
 from voucher_app.persistence.models import Complaint, Redemption
 from voucher_app.persistence.uow import read_only, transaction
 from voucher_app.services import ledger, notice, redemptions, settlement, tracking
 from voucher_app.services.redemptions import RedemptionView
 from voucher_app.services.vouchers import VoucherSigner
 from voucher_app.signing.note import Verifier
+from voucher_app.wiring import unit_of_work
 
 FINANCE = Actor("finance-officer", Role.CENTER_FINANCE)
 NEIGHBOUR = Actor("another-sme-clerk", Role.SME)  # anyone signed in, of no party to the claim
@@ -406,3 +409,41 @@ def test_voucher_audit_finds_an_approval_that_names_a_list_of_another_day(
     reasons = [str(failure) for failure in report.failures]
     late = f"index {moved['index']}: an approval made on 2026-03-03 names the notice list"
     assert any(reason.startswith(late) for reason in reasons), reasons
+
+
+@pytest.mark.parametrize("round_", range(3))
+def test_an_objection_at_midnight_and_the_next_days_batch_never_both_win(
+    on_notice: World, database: Database, round_: int
+) -> None:
+    """The objection is filed a moment before the notice ends, the batch built a moment after,
+    at once: either the claim is held and no batch has it, or a batch has it and the objection
+    was refused; never an open objection on a claim a batch will pay."""
+    world = on_notice
+    claim = approved(world)  # Monday 2 March: the notice ends on Monday 9 March
+    last_moment = datetime(2026, 3, 9, 15, 59, 59, 900_000, tzinfo=UTC)  # 23:59:59.9 in China
+    objecting = unit_of_work(database, FrozenClock(last_moment))
+    batching = unit_of_work(database, FrozenClock(last_moment + timedelta(seconds=1)))
+    start = threading.Barrier(2)
+    outcome: dict[str, object] = {}
+
+    def objection() -> None:
+        start.wait()
+        try:
+            outcome["objection"] = tracking.object_to(objecting, claim.id, "虚假服务", NEIGHBOUR)
+        except NotOnNotice as refused:
+            outcome["objection"] = refused
+
+    def batch() -> None:
+        start.wait()
+        outcome["batch"] = build_batch(
+            World(batching, world.keys, world.provider, world.voucher, world.programme)
+        )
+
+    threads = [threading.Thread(target=objection), threading.Thread(target=batch)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    objected = not isinstance(outcome["objection"], NotOnNotice)
+    assert outcome["batch"] == (0 if objected else claim.subsidy_fen), outcome
+    assert _held(world.uow) == [objected]
