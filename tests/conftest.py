@@ -12,6 +12,7 @@ is set and the server does not answer, the run fails instead of skipping.
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Iterator
 
 import pytest
@@ -21,6 +22,7 @@ from flask.testing import FlaskClient, FlaskCliRunner
 from hypothesis import settings
 from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
+from werkzeug.serving import make_server
 
 from tests.harness import ORIGIN, POSTGRES_ENV, START, Databases, PostgresServer
 from voucher_app import create_app
@@ -131,17 +133,35 @@ def verifiers(keyring: Keyring) -> list[Verifier]:
 
 
 @pytest.fixture
-def app(database_url: str, keyring: Keyring) -> Iterator[Flask]:
+def app_config() -> dict[str, object]:
+    """Settings a test module's app takes over the testing configuration (override it)."""
+    return {}
+
+
+@pytest.fixture
+def app(database_url: str, keyring: Keyring, app_config: dict[str, object]) -> Iterator[Flask]:
     application = create_app(
         "testing",
         {
             "DATABASE_URL": database_url,
             "KEYS_DIR": str(keyring.directory),
             "LEDGER_ORIGIN": ORIGIN,
+            **app_config,
         },
     )
     yield application
     application.extensions["voucher_app"].database.dispose()
+
+
+@pytest.fixture
+def live_server(app: Flask) -> Iterator[str]:
+    """The app served on a free localhost port by a thread; its base URL."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join()
 
 
 @pytest.fixture

@@ -6,14 +6,11 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from flask import Flask
 from flask.testing import FlaskCliRunner
-from werkzeug.serving import make_server
 
 from tests.harness import ORIGIN, START
 from voucher_app.cli.audit import main as voucher_audit
@@ -203,16 +200,6 @@ def test_voucher_audit_runs_without_flask_or_sqlalchemy(export: Path) -> None:
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "LOADED []" in result.stdout
-
-
-@pytest.fixture
-def live_server(app: Flask) -> Iterator[str]:
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join()
 
 
 def test_voucher_audit_verifies_the_live_service(

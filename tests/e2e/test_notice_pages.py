@@ -8,15 +8,12 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import threading
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from flask import Flask
-from werkzeug.serving import make_server
 
 from tests import factories
 from tests.e2e.accounts import PASSWORD, account, bearer
@@ -171,16 +168,6 @@ def test_the_page_says_a_wrong_day_or_center_next_to_its_field(app: Flask) -> No
         page = client.get(f"/notice?{query}", headers={"Accept-Language": "en"})
         assert page.status_code == 400
         assert f'<ul class="errors" id="{wrong}-errors">' in page.get_data(as_text=True)
-
-
-@pytest.fixture
-def live_server(app: Flask) -> Iterator[str]:
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join()
 
 
 def test_the_installed_voucher_audit_checks_the_published_list_against_the_live_ledger(

@@ -7,7 +7,6 @@ neither the signals nor the reason."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
@@ -16,7 +15,7 @@ from flask import Flask
 from tests import factories
 from tests.e2e.accounts import PASSWORD, account, bearer
 from tests.e2e.pages import sign_in, visible_text
-from tests.harness import ORIGIN, START
+from tests.harness import START
 from voucher_app import create_app
 from voucher_app.clock import FrozenClock
 from voucher_app.domain.actors import Actor, Role
@@ -27,19 +26,9 @@ from voucher_app.wiring import ConfigurationError, current
 
 
 @pytest.fixture
-def app(database_url: str, keyring: Keyring) -> Iterator[Flask]:
-    application = create_app(
-        "testing",
-        {
-            "DATABASE_URL": database_url,
-            "KEYS_DIR": str(keyring.directory),
-            "LEDGER_ORIGIN": ORIGIN,
-            "SIGNALS_ENABLED": True,
-            "SIGNAL_THRESHOLDS": {"round_unit_fen": 50_000},
-        },
-    )
-    yield application
-    application.extensions["voucher_app"].database.dispose()
+def app_config() -> dict[str, object]:
+    """Signals on, as in production, with round invoices from ¥500."""
+    return {"SIGNALS_ENABLED": True, "SIGNAL_THRESHOLDS": {"round_unit_fen": 50_000}}
 
 
 def claims(app: Flask) -> tuple[uuid.UUID, uuid.UUID, uuid.UUID]:

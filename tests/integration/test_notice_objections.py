@@ -231,6 +231,16 @@ def test_an_objection_to_a_claim_a_batch_took_is_refused(
         tracking.object_to(world.uow, claim.id, "已付款的", NEIGHBOUR)
 
 
+def exported(
+    world: World, folder: Path, signer: CheckpointSigner, verifiers: list[Verifier]
+) -> Path:
+    """The ledger as it stands, under a new checkpoint, exported to `folder`."""
+    ledger.sequence_log(world.uow)
+    ledger.sign_checkpoint(world.uow, signer)
+    ledger.export_ledger(world.uow, folder, [v.vkey for v in verifiers])
+    return folder
+
+
 def audit_with(
     world: World,
     folder: Path,
@@ -239,11 +249,12 @@ def audit_with(
     verifiers: list[Verifier],
     capsys: pytest.CaptureFixture[str],
 ) -> tuple[int, str]:
-    ledger.sequence_log(world.uow)
-    ledger.sign_checkpoint(world.uow, signer)
     export = folder / "export"
     if not export.exists():
-        ledger.export_ledger(world.uow, export, [v.vkey for v in verifiers])
+        exported(world, export, signer, verifiers)
+    else:
+        ledger.sequence_log(world.uow)
+        ledger.sign_checkpoint(world.uow, signer)
     files = []
     for number, document in enumerate(lists):
         path = folder / f"notice-{number}.json"
@@ -348,10 +359,7 @@ def test_voucher_audit_refuses_what_is_not_a_notice_list_as_unreadable(
 ) -> None:
     world = on_notice
     approved(world)
-    ledger.sequence_log(world.uow)
-    ledger.sign_checkpoint(world.uow, signer)
-    export = tmp_path / "export"
-    ledger.export_ledger(world.uow, export, [v.vkey for v in verifiers])
+    export = exported(world, tmp_path / "export", signer, verifiers)
     wrong = tmp_path / "wrong.json"
     wrong.write_text(content, encoding="utf-8")
     code = voucher_audit(
@@ -391,10 +399,7 @@ def test_voucher_audit_finds_an_approval_that_names_a_list_of_another_day(
     monday = notice.notice_list(world.uow, ISSUER, MONDAY).document
     clock.advance(timedelta(days=1))
     approved(world, "INV-TUE")
-    ledger.sequence_log(world.uow)
-    ledger.sign_checkpoint(world.uow, signer)
-    export = tmp_path / "export"
-    ledger.export_ledger(world.uow, export, [v.vkey for v in verifiers])
+    export = exported(world, tmp_path / "export", signer, verifiers)
     lines = [json.loads(line) for line in (export / "entries.jsonl").read_text().splitlines()]
     [moved] = [
         line
