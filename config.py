@@ -77,6 +77,10 @@ class Config:
     #: Fraud signals' thresholds by name, over the defaults in `domain.signals.Thresholds`
     #: (`VOUCHER_SIGNAL_THRESHOLDS='{"provider_daily_claims": 15}'`); a wrong name stops start-up.
     SIGNAL_THRESHOLDS: dict[str, int] = {}  # noqa: RUF012 - read, never changed
+    #: The province's yearly center evaluation schemes (TOML, `domain.evaluation`); None: the
+    #: packaged `voucher_app/data/center-evaluation.toml`. A file that does not hold together
+    #: stops start-up.
+    EVALUATION_FILE: str | None = None
     #: The latest signed checkpoint, also kept outside the database (None: beside the keys).
     CHECKPOINT_FILE: str | None = None
     #: /readyz answers 503 past these: entries committed but not in the log, and the age of the

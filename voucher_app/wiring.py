@@ -13,6 +13,7 @@ import hashlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,14 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from flask import Flask, current_app, g, has_request_context
 
 from voucher_app.clock import Clock, SystemClock
-from voucher_app.domain.errors import InvalidInput, KeyringError, LogBehindPublished, VoucherError
+from voucher_app.domain.errors import (
+    InvalidEvaluationScheme,
+    InvalidInput,
+    KeyringError,
+    LogBehindPublished,
+    VoucherError,
+)
+from voucher_app.domain.evaluation import Scheme, read_schemes
 from voucher_app.domain.parties import MIN_KEY_BYTES, MatchingKey
 from voucher_app.domain.signals import DEFAULT_THRESHOLDS, Thresholds
 from voucher_app.ledger.checkpoints import CheckpointSigner
@@ -40,6 +48,7 @@ from voucher_app.signing.note import Verifier
 
 log = logging.getLogger(__name__)
 EXTENSION = "voucher_app"
+EVALUATION_FILE = "center-evaluation.toml"
 
 
 def unit_of_work(
@@ -91,6 +100,19 @@ def signal_thresholds(overrides: dict[str, Any], *, enabled: bool) -> Thresholds
     return thresholds if enabled else None
 
 
+def evaluation_schemes(path: str | None = None) -> dict[int, Scheme]:
+    """The yearly center evaluation schemes in `path` (`EVALUATION_FILE`), or the packaged
+    ones; a file that cannot be read or does not hold together stops the application starting."""
+    try:
+        if path is None:
+            text = (resources.files("voucher_app") / "data" / EVALUATION_FILE).read_text("utf-8")
+        else:
+            text = Path(path).read_text(encoding="utf-8")
+        return read_schemes(text)
+    except (OSError, UnicodeDecodeError, InvalidEvaluationScheme) as wrong:
+        raise ConfigurationError(f"VOUCHER_EVALUATION_FILE: {wrong}") from wrong
+
+
 class ConfigurationError(VoucherError):
     """The application refuses to start with this configuration; the message names the
     variable to set."""
@@ -123,6 +145,8 @@ class Wiring:
     #: Where each fraud signal fires (`SIGNAL_THRESHOLDS`, `domain.signals`); None: claims
     #: are not scored (`SIGNALS_ENABLED`).
     signal_thresholds: Thresholds | None = DEFAULT_THRESHOLDS
+    #: The province's evaluation scheme of each year (`EVALUATION_FILE`, `domain.evaluation`).
+    evaluation_schemes: dict[int, Scheme] = field(default_factory=evaluation_schemes)
 
     @classmethod
     def from_config(cls, config: dict[str, Any], instance_path: str) -> Wiring:
@@ -150,6 +174,7 @@ class Wiring:
             signal_thresholds=signal_thresholds(
                 config.get("SIGNAL_THRESHOLDS") or {}, enabled=config.get("SIGNALS_ENABLED", True)
             ),
+            evaluation_schemes=evaluation_schemes(config.get("EVALUATION_FILE")),
         )
 
     def require_keys(self) -> None:

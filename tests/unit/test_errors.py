@@ -37,6 +37,7 @@ CONTRACT: list[tuple[str, str, str, int]] = [
     ("InvalidEntry", "invalid_entry", "InvalidInput", BAD_REQUEST),
     ("InvalidProgrammeTerms", "invalid_programme_terms", "InvalidInput", BAD_REQUEST),
     ("InvalidCenterData", "invalid_center_data", "InvalidInput", BAD_REQUEST),
+    ("InvalidEvaluationScheme", "invalid_evaluation_scheme", "InvalidInput", BAD_REQUEST),
     ("InvalidLogRange", "invalid_log_range", "InvalidInput", BAD_REQUEST),
     ("InvalidSizeFigure", "invalid_size_figure", "InvalidInput", BAD_REQUEST),
     ("InvalidIndustry", "invalid_industry", "InvalidInput", BAD_REQUEST),

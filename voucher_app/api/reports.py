@@ -1,8 +1,12 @@
 """Report routes: spend reports as the JSON the finance dashboard reads and as CSV or XLSX
-downloads, and the centers' yearly-evaluation KPIs."""
+downloads, the centers' yearly KPIs, and their yearly evaluation (综合评价考核) as JSON, CSV
+and XLSX."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import fields as dataclass_fields
+from fractions import Fraction
 from typing import Any
 
 from flask import Response
@@ -10,10 +14,13 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
+from voucher_app.domain.evaluation import Figures, scheme_for, shown
 from voucher_app.domain.policy import Action
 from voucher_app.http.policy import center_in, requires
+from voucher_app.reports.evaluation_tables import evaluation_csv, evaluation_xlsx
 from voucher_app.reports.spend_tables import spend_csv, spend_xlsx
-from voucher_app.services import reports, tracking
+from voucher_app.services import evaluation, reports, tracking
+from voucher_app.services.evaluation import EvaluationReport
 from voucher_app.services.reports import MONTH_PATTERN, SpendReport
 from voucher_app.wiring import current
 
@@ -100,9 +107,13 @@ class SpendFile(MethodView):
             body, mimetype = spend_csv(report), "text/csv; charset=utf-8"
         else:
             body, mimetype = spend_xlsx(report), XLSX
-        response = Response(body, content_type=mimetype)
-        response.headers["Content-Disposition"] = f'attachment; filename="{name}.{args["format"]}"'
-        return response
+        return _download(body, mimetype, f"{name}.{args['format']}")
+
+
+def _download(body: bytes, mimetype: str, filename: str) -> Response:
+    response = Response(body, content_type=mimetype)
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
 
 
 class KpiArgs(Schema):
@@ -150,3 +161,111 @@ class Kpis(MethodView):
         direct child's: SMEs served, vouchers issued and redeemed, redemption rate, money
         paid, ratings, active providers, open complaints."""
         return tracking.center_kpis(current().uow(), args["center"], year=args["year"])
+
+
+class EvaluationArgs(Schema):
+    center = fields.String(required=True, validate=validate.Length(min=1, max=12))
+    year = fields.Integer(required=True, validate=validate.Range(min=2000, max=2100))
+
+
+class EvaluationFileArgs(EvaluationArgs):
+    format = fields.String(required=True, validate=validate.OneOf(["csv", "xlsx"]))
+
+
+def _two_decimals(read: Callable[[Any], Fraction | None]) -> fields.Function:
+    """A figure the evaluation computes exactly, as the page shows it: "87.50" (or null)."""
+    return fields.Function(
+        lambda obj: None if (value := shown(read(obj))) is None else str(value),
+        metadata={"type": "string", "nullable": True, "example": "87.50"},
+    )
+
+
+class IndicatorSchema(Schema):
+    code = fields.String(required=True)
+    weight = fields.Integer(required=True)
+    worst = _two_decimals(lambda indicator: indicator.worst)
+    best = _two_decimals(lambda indicator: indicator.best)
+
+
+class GradeSchema(Schema):
+    name = fields.String(required=True)
+    minimum = _two_decimals(lambda grade: grade.minimum)
+
+
+class SchemeSchema(Schema):
+    year = fields.Integer(required=True)
+    source = fields.String(required=True)
+    min_weight = fields.Integer(required=True)
+    indicators = fields.List(fields.Nested(IndicatorSchema), required=True)
+    grades = fields.List(fields.Nested(GradeSchema), required=True)
+
+
+class EvaluationLineSchema(Schema):
+    code = fields.Function(lambda line: line.indicator.code, metadata={"type": "string"})
+    value = _two_decimals(lambda line: line.value)
+    score = _two_decimals(lambda line: line.score)
+    points = _two_decimals(lambda line: line.points)
+
+
+EvaluationFiguresSchema = Schema.from_dict(
+    {field.name: fields.Integer(required=True) for field in dataclass_fields(Figures)},
+    name="EvaluationFiguresSchema",
+)
+
+
+class CenterScoreSchema(Schema):
+    center = fields.String(required=True)
+    name = fields.String(required=True)
+    depth = fields.Integer(required=True)
+    parent = fields.String(allow_none=True)
+    rank = fields.Integer(allow_none=True)
+    total = _two_decimals(lambda score: score.evaluation.total)
+    grade = fields.String(attribute="evaluation.grade", allow_none=True)
+    applied_weight = fields.Integer(attribute="evaluation.applied_weight", required=True)
+    indicators = fields.List(
+        fields.Nested(EvaluationLineSchema), attribute="evaluation.lines", required=True
+    )
+    figures = fields.Nested(EvaluationFiguresSchema, attribute="evaluation.figures")
+
+
+class EvaluationReportSchema(Schema):
+    year = fields.Integer(required=True)
+    scheme = fields.Nested(SchemeSchema, required=True)
+    center = fields.Nested(CenterScoreSchema, required=True)
+    children = fields.List(fields.Nested(CenterScoreSchema), required=True)
+    subtree = fields.List(fields.Nested(CenterScoreSchema), required=True)
+
+
+def _evaluation(args: dict[str, Any]) -> EvaluationReport:
+    wiring = current()
+    scheme = scheme_for(wiring.evaluation_schemes, args["year"])
+    return evaluation.center_evaluation(wiring.uow(), args["center"], args["year"], scheme)
+
+
+@blp.route("/evaluation")
+class CenterEvaluation(MethodView):
+    @blp.arguments(EvaluationArgs, location="query")
+    @blp.response(200, EvaluationReportSchema)
+    @requires(Action.READ_CENTER, scope=center_in("center"))
+    def get(self, args: dict[str, Any]) -> EvaluationReport:
+        """The year's evaluation (综合评价考核) of the center and every center below it, by the
+        province's scheme: each indicator's value, score and points, the total and the
+        grade, each center's place among its siblings, and the figures behind them. Figures
+        are exact; values are shown to two decimals."""
+        return _evaluation(args)
+
+
+@blp.route("/evaluation/file")
+class CenterEvaluationFile(MethodView):
+    @blp.arguments(EvaluationFileArgs, location="query")
+    @blp.response(200, content_type=XLSX, description="The evaluation as CSV or XLSX")
+    @requires(Action.READ_CENTER, scope=center_in("center"))
+    def get(self, args: dict[str, Any]) -> Response:
+        """The same evaluation as a CSV table or an XLSX workbook, a row per center."""
+        report = _evaluation(args)
+        name = f"evaluation-{report.center.center}-{report.year}"
+        if args["format"] == "csv":
+            body, mimetype = evaluation_csv(report), "text/csv; charset=utf-8"
+        else:
+            body, mimetype = evaluation_xlsx(report), XLSX
+        return _download(body, mimetype, f"{name}.{args['format']}")

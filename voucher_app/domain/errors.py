@@ -22,6 +22,7 @@ to a module of their own are defined there (named in brackets) under a family de
     │   ├── InvalidEntry              postings that break double entry or the kind's flow
     │   ├── InvalidProgrammeTerms     programme settings that contradict each other
     │   ├── InvalidCenterData         a center hierarchy file that does not hold together
+    │   ├── InvalidEvaluationScheme   a center evaluation file that does not hold together
     │   ├── InvalidLogRange           a tree size, index or range outside the log
     │   ├── InvalidSizeFigure         employees, revenue or assets not a non-negative integer
     │   ├── InvalidIndustry           not one of the size standard's sixteen industries
@@ -180,6 +181,13 @@ class InvalidProgrammeTerms(InvalidInput):
 
 class InvalidCenterData(InvalidInput):
     code = "invalid_center_data"
+
+
+class InvalidEvaluationScheme(InvalidInput):
+    """The province's evaluation file (`domain.evaluation.read_schemes`) does not hold
+    together."""
+
+    code = "invalid_evaluation_scheme"
 
 
 class InvalidLogRange(InvalidInput):

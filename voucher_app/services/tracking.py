@@ -285,6 +285,17 @@ class KpiReport:
     children: tuple[KpiLine, ...]
 
 
+def within_year(column: InstrumentedAttribute[datetime], year: int) -> list[ColumnElement[bool]]:
+    """The conditions that `column` falls in the calendar year, China time."""
+    start = datetime(year, 1, 1, tzinfo=CHINA)
+    return [column >= start, column < start.replace(year=year + 1)]
+
+
+def in_months_of(year: int) -> ColumnElement[bool]:
+    """The spend facts of the months of the year."""
+    return SpendFact.month.between(f"{year}-01", f"{year}-12")
+
+
 @read_only
 def center_kpis(uow: UnitOfWork, center_code: str, *, year: int | None = None) -> KpiReport:
     """The center's KPIs with everything below it, and each direct child's, for one calendar
@@ -297,10 +308,7 @@ def center_kpis(uow: UnitOfWork, center_code: str, *, year: int | None = None) -
     scope = sorted(tree.below(root.id))
 
     def within(column: InstrumentedAttribute[datetime]) -> list[ColumnElement[bool]]:
-        if year is None:
-            return []
-        start = datetime(year, 1, 1, tzinfo=CHINA)
-        return [column >= start, column < start.replace(year=year + 1)]
+        return [] if year is None else within_year(column, year)
 
     issued = dict(
         session.execute(
@@ -319,7 +327,7 @@ def center_kpis(uow: UnitOfWork, center_code: str, *, year: int | None = None) -
         )
         .distinct()
     ).all()
-    months = [] if year is None else [SpendFact.month.between(f"{year}-01", f"{year}-12")]
+    months = [] if year is None else [in_months_of(year)]
     paid = dict(
         session.execute(
             select(SpendFact.center_id, func.sum(SpendFact.amount_fen))

@@ -283,6 +283,9 @@ SENTENCES: dict[tuple[str, str | None], LazyString] = {
     # filters of the dashboard and the catalogue
     ("invalid_input", "month"): lazy_gettext("Write a month as 2026-01."),
     ("invalid_input", "day"): lazy_gettext("Write a day as 2026-03-02."),
+    ("invalid_input", "evaluation_year_missing"): lazy_gettext(
+        "The province has set no evaluation scheme for %(year)s."
+    ),
     ("invalid_input", "complaint_text"): lazy_gettext(
         "Say what is wrong, in 1 to %(limit)s characters."
     ),
