@@ -472,6 +472,12 @@ def examples(world: dict[str, str]) -> dict[tuple[str, str], Callable[[str], Exa
         ("GET", "/api/v1/reports/kpis"): lambda case: Example(
             "GET", "/api/v1/reports/kpis?center=440305"
         ),
+        ("GET", "/api/v1/reports/evaluation"): lambda case: Example(
+            "GET", "/api/v1/reports/evaluation?center=440305&year=2026"
+        ),
+        ("GET", "/api/v1/reports/evaluation/file"): lambda case: Example(
+            "GET", "/api/v1/reports/evaluation/file?center=440305&year=2026&format=xlsx"
+        ),
         ("GET", "/api/v1/catalogue"): lambda case: Example("GET", "/api/v1/catalogue"),
         ("POST", "/api/v1/vouchers/verify"): lambda case: Example(
             "POST", "/api/v1/vouchers/verify", {"token": "not.a.token"}

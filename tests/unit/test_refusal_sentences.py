@@ -32,6 +32,7 @@ NOT_ON_PAGES = {
     "idempotency_key_reused": "the API's Idempotency-Key header",
     "invalid_account": "ledger account names, built by the services",
     "invalid_entry": "journal entries, built by the services",
+    "invalid_evaluation_scheme": "the province's evaluation file, read at start-up",
     "invalid_log_range": "the transparency log's API",
     "keyring_error": "the keys command and start-up",
     "log_behind_published": "the readiness check and the sequencer",

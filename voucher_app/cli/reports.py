@@ -1,23 +1,26 @@
 """Command-line reports (`flask --app wsgi reports …`): parse, call one service, print a table
 or write a file. Finance staff and center reviewers use these until their pages exist.
 
-reports  spend | kpis | complaints | resolve-complaint
+reports  spend | kpis | evaluation | complaints | resolve-complaint
 """
 
 from __future__ import annotations
 
 import unicodedata
 import uuid
+from fractions import Fraction
 from pathlib import Path
 
 import click
 from flask.cli import AppGroup
 
 from voucher_app.cli.common import cli_actor, domain_errors
+from voucher_app.domain.evaluation import scheme_for, shown
 from voucher_app.domain.money import format_yuan
 from voucher_app.domain.spend import Figures
+from voucher_app.reports.evaluation_tables import evaluation_csv, evaluation_xlsx
 from voucher_app.reports.spend_tables import spend_csv, spend_xlsx
-from voucher_app.services import reports, tracking
+from voucher_app.services import evaluation, reports, tracking
 from voucher_app.wiring import current
 
 reports_group = AppGroup("reports", help="What each center spent.")
@@ -45,17 +48,26 @@ def _row(label: str, figures: Figures) -> str:
     return f"{_label(label)}{amounts}{format_yuan(figures.available_fen):>16}"
 
 
-@reports_group.command("spend")
-@click.option("--center", "center_code", required=True)
-@click.option("--programme", "programme_id", type=click.UUID, default=None)
-@click.option("--from", "from_month", default=None, help="First month, e.g. 2026-01.")
-@click.option("--to", "to_month", default=None, help="Last month, e.g. 2026-12.")
-@click.option(
+OUT = click.option(
     "--out",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
     help="Write CSV or XLSX (by the file's suffix) instead of printing.",
 )
+
+
+def _table_file(out: Path | None) -> Path | None:
+    if out is not None and out.suffix not in (".csv", ".xlsx"):
+        raise click.BadParameter("the file name ends in .csv or .xlsx", param_hint="--out")
+    return out
+
+
+@reports_group.command("spend")
+@click.option("--center", "center_code", required=True)
+@click.option("--programme", "programme_id", type=click.UUID, default=None)
+@click.option("--from", "from_month", default=None, help="First month, e.g. 2026-01.")
+@click.option("--to", "to_month", default=None, help="Last month, e.g. 2026-12.")
+@OUT
 @domain_errors
 def spend(
     center_code: str,
@@ -65,8 +77,7 @@ def spend(
     out: Path | None,
 ) -> None:
     """The center's spend figures, its own and rolled up over its subtree."""
-    if out is not None and out.suffix not in (".csv", ".xlsx"):
-        raise click.BadParameter("the file name ends in .csv or .xlsx", param_hint="--out")
+    out = _table_file(out)
     report = reports.spend_report(
         current().uow(),
         center_code,
@@ -147,3 +158,37 @@ def complaints(center_code: str, open_only: bool) -> None:
 def resolve_complaint(complaint_id: uuid.UUID, resolution: str) -> None:
     done = tracking.resolve_complaint(current().uow(), complaint_id, resolution, cli_actor())
     click.echo(f"complaint {done.id} resolved")
+
+
+def _two(value: Fraction | None) -> str:
+    return "-" if value is None else str(shown(value))
+
+
+@reports_group.command("evaluation")
+@click.option("--center", "center_code", required=True)
+@click.option("--year", type=int, required=True, help="The calendar year evaluated.")
+@OUT
+@domain_errors
+def evaluation_report(center_code: str, year: int, out: Path | None) -> None:
+    """The year's evaluation (综合评价考核) of the center and each center below it, by the
+    province's scheme: place among siblings, total, grade, and each indicator's points."""
+    out = _table_file(out)
+    wiring = current()
+    scheme = scheme_for(wiring.evaluation_schemes, year)
+    report = evaluation.center_evaluation(wiring.uow(), center_code, year, scheme)
+    if out is not None:
+        out.write_bytes(evaluation_csv(report) if out.suffix == ".csv" else evaluation_xlsx(report))
+        click.echo(f"wrote {out}")
+        return
+    codes = [indicator.code[:11] for indicator in scheme.indicators]
+    click.echo(_label("") + "".join(f"{h:>12}" for h in ("place", "total", "grade", *codes)))
+    for score in report.subtree:
+        result = score.evaluation
+        cells = (
+            score.rank or "-",
+            _two(result.total),
+            result.grade or "-",
+            *(_two(line.points) for line in result.lines),
+        )
+        label = "  " * score.depth + f"{score.center} {score.name}"
+        click.echo(_label(label) + "".join(f"{cell!s:>12}" for cell in cells))

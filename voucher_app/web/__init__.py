@@ -17,6 +17,7 @@ from voucher_app.web import (
     center,
     dashboard,
     errors,
+    evaluation,
     finance,
     forms,
     guard,
@@ -70,6 +71,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(center.blp)
     app.register_blueprint(programmes.blp)
     app.register_blueprint(dashboard.blp)
+    app.register_blueprint(evaluation.blp)
     app.register_blueprint(finance.blp)
     app.register_blueprint(tasks.blp)
 
