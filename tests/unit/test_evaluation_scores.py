@@ -142,6 +142,8 @@ def test_a_center_with_too_little_of_the_weight_is_not_graded(scheme: Scheme) ->
     )
     assert evaluation.applied_weight == 25
     assert (evaluation.total, evaluation.grade) == (None, None)
+    assert evaluation.figures.complaints == 2  # the figures are still shown
+    assert [line.score for line in evaluation.lines if line.score is not None] == [100, 100]
     assert scheme.evaluate(Figures()).applied_weight == 0
     assert scheme.evaluate(Figures()).total is None
 
@@ -225,6 +227,7 @@ def test_a_missing_year_is_refused_naming_it(scheme: Scheme) -> None:
     with pytest.raises(InvalidInput) as refused:
         scheme_for({2026: scheme}, 2025)
     assert refused.value.rule == "evaluation_year_missing"
+    assert "no evaluation scheme for 2025" in refused.value.message
     assert refused.value.details == {"field": "year", "year": 2025}
 
 
@@ -287,3 +290,16 @@ def test_decimals_in_the_file_are_read_exactly() -> None:
     scheme = read_schemes(_edited("best = 0.8", "best = 0.1"))[2026]
     assert scheme.indicators[0].best == Fraction(1, 10)
     assert scheme.source.startswith("广东省")
+
+
+def test_the_smallest_weights_and_minimums_the_file_may_set_are_taken() -> None:
+    """A weight of 1 and a min_weight of 1 or 100 are allowed; a scheme without a source
+    has an empty one."""
+    text = _edited("weight = 20\nworst = 3", "weight = 1\nworst = 3").replace(
+        "weight = 15\nworst = 0.5", "weight = 34\nworst = 0.5"
+    )
+    text = text[text.index("\n[2026]") :].replace("source =", "# source =")
+    scheme = read_schemes(text.replace("min_weight = 50", "min_weight = 1"))[2026]
+    assert [indicator.weight for indicator in scheme.indicators][2] == 1
+    assert (scheme.min_weight, scheme.source) == (1, "")
+    assert read_schemes(text.replace("min_weight = 50", "min_weight = 100"))[2026].min_weight == 100

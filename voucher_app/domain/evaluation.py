@@ -126,7 +126,7 @@ class Scheme:
     def evaluate(self, figures: Figures) -> Evaluation:
         lines = tuple(_line(indicator, figures) for indicator in self.indicators)
         applied = sum(line.indicator.weight for line in lines if line.points is not None)
-        if applied < self.min_weight or not applied:
+        if applied < self.min_weight:  # min_weight is at least 1: nothing applies, no grade
             return Evaluation(figures, lines, applied, None, None)
         total = sum((line.points for line in lines if line.points is not None), Fraction(0))
         total = total * FULL_WEIGHT / applied
