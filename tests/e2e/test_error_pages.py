@@ -17,9 +17,9 @@ from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
 from werkzeug.test import TestResponse
 
-from tests.e2e.accounts import PASSWORD, account, bearer
+from tests.e2e.accounts import bearer
 from tests.e2e.demo_data import load_demo
-from tests.e2e.pages import csrf_token, sign_in, visible_text
+from tests.e2e.pages import csrf_token, visible_text
 from voucher_app.domain.actors import Role
 from voucher_app.services import providers
 
@@ -82,15 +82,6 @@ CAUSES: dict[int, Cause] = {
 }
 
 
-@pytest.fixture
-def auditor(app: Flask, runner: FlaskCliRunner) -> FlaskClient:
-    """A client signed in as an auditor of the province (who may read but not review)."""
-    load_demo(app, runner)
-    client = app.test_client()
-    sign_in(client, account(app, Role.AUDITOR, center="440000").username, PASSWORD)
-    return client
-
-
 def _breaks(*_args: object, **_kwargs: object) -> None:
     raise RuntimeError("the database went away")
 
@@ -98,11 +89,11 @@ def _breaks(*_args: object, **_kwargs: object) -> None:
 @pytest.mark.parametrize("status", sorted(CAUSES))
 @pytest.mark.parametrize("language", ["zh", "en"])
 def test_each_failure_of_a_page_is_a_page_in_its_language(
-    auditor: FlaskClient, monkeypatch: pytest.MonkeyPatch, status: int, language: str
+    auditor_page: FlaskClient, monkeypatch: pytest.MonkeyPatch, status: int, language: str
 ) -> None:
     monkeypatch.setattr(providers, "catalogue", _breaks)
     headers = CHINESE if language == "zh" else ENGLISH
-    answer = CAUSES[status](auditor, headers)
+    answer = CAUSES[status](auditor_page, headers)
 
     assert answer.status_code == status
     assert answer.mimetype == "text/html"
@@ -118,24 +109,24 @@ def test_each_failure_of_a_page_is_a_page_in_its_language(
     assert "Traceback" not in text and "database went away" not in text
 
 
-def test_the_page_of_a_failure_leads_somewhere(auditor: FlaskClient) -> None:
+def test_the_page_of_a_failure_leads_somewhere(auditor_page: FlaskClient) -> None:
     """Back to the account's own start, and for a refusal a way to sign in as someone else;
     a visitor who is not signed in is sent to sign in instead of refused."""
-    refused = auditor.get("/center/440300/budget/nope", headers=CHINESE)
+    refused = auditor_page.get("/center/440300/budget/nope", headers=CHINESE)
     assert refused.status_code == 404 and 'href="/dashboard/"' in refused.get_data(as_text=True)
-    refused = auditor.get("/center/440300/review", headers=CHINESE)
+    refused = auditor_page.get("/center/440300/review", headers=CHINESE)
     assert 'href="/sign-in"' in refused.get_data(as_text=True)
 
-    stranger = auditor.application.test_client().get("/center/440300/review")
+    stranger = auditor_page.application.test_client().get("/center/440300/review")
     assert stranger.status_code == 302
     assert stranger.location.startswith("/sign-in?next=")
 
 
 def test_a_thing_a_page_address_names_that_does_not_exist_is_a_404_page(
-    auditor: FlaskClient,
+    auditor_page: FlaskClient,
 ) -> None:
-    token = csrf_token(auditor, "/")
-    answer = auditor.post(
+    token = csrf_token(auditor_page, "/")
+    answer = auditor_page.post(
         "/finance/batches/00000000-0000-0000-0000-000000000000/export/pain001",
         data={"csrf_token": token},
         headers=ENGLISH,

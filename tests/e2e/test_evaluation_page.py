@@ -24,13 +24,10 @@ YEAR = 2026
 
 
 @pytest.fixture
-def auditor(app: Flask, runner: FlaskCliRunner) -> FlaskClient:
+def auditor(auditor_page: FlaskClient) -> FlaskClient:
     """A province auditor, reading in English (Chinese is the default; one test reads it)."""
-    load_demo(app, runner)
-    client = app.test_client()
-    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
-    sign_in(client, account(app, Role.AUDITOR, center="440000").username, PASSWORD)
-    return client
+    auditor_page.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
+    return auditor_page
 
 
 def _cell(html: str, attribute: str, label: str) -> str:

@@ -25,17 +25,6 @@ YEAR = 2026
 FILE = "/api/v1/reports/evaluation/file"
 
 
-@pytest.fixture
-def demo(runner: FlaskCliRunner) -> None:
-    assert runner.invoke(args=["demo", "load"]).exit_code == 0
-
-
-@pytest.fixture
-def auditor(app: Flask, demo: None) -> dict[str, str]:
-    """A province auditor's token: reads every center's reports."""
-    return bearer(app, Role.AUDITOR, center="440000")
-
-
 def _two(value: object) -> str | None:
     return None if value is None else str(value)
 

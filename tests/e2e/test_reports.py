@@ -13,22 +13,9 @@ from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
 from openpyxl import load_workbook
 
-from tests.e2e.accounts import bearer
 from tests.integration import spend_replay
-from voucher_app.domain.actors import Role
 from voucher_app.services import providers, reports, tracking
 from voucher_app.wiring import current
-
-
-@pytest.fixture
-def demo(runner: FlaskCliRunner) -> None:
-    assert runner.invoke(args=["demo", "load"]).exit_code == 0
-
-
-@pytest.fixture
-def auditor(app: Flask, demo: None) -> dict[str, str]:
-    """A province auditor's token: reads every center's reports."""
-    return bearer(app, Role.AUDITOR, center="440000")
 
 
 def test_the_json_report_is_the_services_report_and_the_ledgers(

@@ -53,9 +53,10 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from tests import factories
+from tests.integration.test_notice_objections import NEIGHBOUR
+from tests.integration.test_redemptions import PROVIDER, SME, STAFF
 from tests.integration.test_settlement import FINANCE, FUNDING, camt053, entry
 from voucher_app.clock import FrozenClock
-from voucher_app.domain.actors import Actor, Role
 from voucher_app.domain.evaluation import Figures, Scheme, read_schemes, shown
 from voucher_app.domain.money import format_amount
 from voucher_app.domain.programmes import BudgetMove
@@ -76,10 +77,6 @@ from voucher_app.services.redemptions import RedemptionView, Service, VoucherPro
 from voucher_app.services.vouchers import VoucherSigner
 
 ADMIN = factories.ADMIN
-PROVIDER = Actor("provider-desk", Role.PROVIDER)
-SME = Actor("sme-clerk", Role.SME)
-STAFF = Actor("center-reviewer", Role.CENTER_STAFF)
-NEIGHBOUR = Actor("another-sme-clerk", Role.SME)
 PACKAGED = (resources.files("voucher_app") / "data" / "center-evaluation.toml").read_text("utf-8")
 YEAR = 2026
 

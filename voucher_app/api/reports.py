@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import fields as dataclass_fields
 from fractions import Fraction
-from typing import Any
+from typing import Any, TypeVar
 
 from flask import Response
 from flask.views import MethodView
@@ -27,6 +27,7 @@ from voucher_app.wiring import current
 blp = Blueprint("reports", __name__, description="What each center spent")
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+ReportT = TypeVar("ReportT")
 _MONTH = validate.Regexp(MONTH_PATTERN, error="a month is written 2026-01")
 
 
@@ -102,17 +103,23 @@ class SpendFile(MethodView):
     def get(self, args: dict[str, Any]) -> Response:
         """The same report as a CSV table or an XLSX workbook."""
         report = _report(args)
-        name = f"spend-{report.center}"
-        if args["format"] == "csv":
-            body, mimetype = spend_csv(report), "text/csv; charset=utf-8"
-        else:
-            body, mimetype = spend_xlsx(report), XLSX
-        return _download(body, mimetype, f"{name}.{args['format']}")
+        return _table_file(args["format"], f"spend-{report.center}", spend_csv, spend_xlsx, report)
 
 
-def _download(body: bytes, mimetype: str, filename: str) -> Response:
+def _table_file(
+    kind: str,
+    name: str,
+    as_csv: Callable[[ReportT], bytes],
+    as_xlsx: Callable[[ReportT], bytes],
+    report: ReportT,
+) -> Response:
+    """The report as the CSV or XLSX file `kind` names, to download as `name`."""
+    if kind == "csv":
+        body, mimetype = as_csv(report), "text/csv; charset=utf-8"
+    else:
+        body, mimetype = as_xlsx(report), XLSX
     response = Response(body, content_type=mimetype)
-    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response.headers["Content-Disposition"] = f'attachment; filename="{name}.{kind}"'
     return response
 
 
@@ -264,8 +271,4 @@ class CenterEvaluationFile(MethodView):
         """The same evaluation as a CSV table or an XLSX workbook, a row per center."""
         report = _evaluation(args)
         name = f"evaluation-{report.center.center}-{report.year}"
-        if args["format"] == "csv":
-            body, mimetype = evaluation_csv(report), "text/csv; charset=utf-8"
-        else:
-            body, mimetype = evaluation_xlsx(report), XLSX
-        return _download(body, mimetype, f"{name}.{args['format']}")
+        return _table_file(args["format"], name, evaluation_csv, evaluation_xlsx, report)

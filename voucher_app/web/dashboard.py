@@ -72,9 +72,14 @@ class DashboardFilters(FilterForm):
 @page(Action.READ_OWN_ACCOUNT)
 def mine() -> Response:
     """An account lands on its center's dashboard; an admin's on the province's."""
+    return redirect(url_for(".center", code=home_center()))
+
+
+def home_center() -> str:
+    """The center whose figures an account opens on (the dashboard, the evaluation): its
+    own, or the province for an account bound to none (an admin)."""
     center_id = signed_in().center_id
-    code = PROVINCE if center_id is None else centers.code_of(current().uow(), center_id)
-    return redirect(url_for(".center", code=code))
+    return PROVINCE if center_id is None else centers.code_of(current().uow(), center_id)
 
 
 @blp.get("/<string:code>")

@@ -19,16 +19,15 @@ from voucher_app.domain.calendar import local_date
 from voucher_app.domain.errors import InvalidInput
 from voucher_app.domain.evaluation import scheme_for, shown
 from voucher_app.domain.policy import Action
-from voucher_app.http.auth import signed_in
 from voucher_app.http.policy import center_in
 from voucher_app.services import centers, evaluation
+from voucher_app.web.dashboard import home_center
 from voucher_app.web.filters import FilterForm
 from voucher_app.web.guard import page
 from voucher_app.web.messages import place
 from voucher_app.wiring import current
 
 blp = Blueprint("evaluation", __name__, url_prefix="/evaluation")
-PROVINCE = "440000"
 
 #: Each indicator's name and what it measures, in the reader's language.
 INDICATORS = {
@@ -73,9 +72,7 @@ class YearForm(FilterForm):
 @page(Action.READ_OWN_ACCOUNT)
 def mine() -> Response:
     """An account lands on its center's evaluation; an admin's on the province's."""
-    center_id = signed_in().center_id
-    code = PROVINCE if center_id is None else centers.code_of(current().uow(), center_id)
-    return redirect(url_for(".center", code=code))
+    return redirect(url_for(".center", code=home_center()))
 
 
 @blp.get("/<string:code>")
