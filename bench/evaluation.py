@@ -15,7 +15,7 @@ What it compares, median of 5 after one warm-up run:
 - service: `services.evaluation.center_evaluation(uow, code, year, scheme)` for the province
   (440000) and one city (440300), with the packaged scheme;
 - baseline: the same figures by center, one grouped query each (vouchers issued and redeemed,
-  spend facts, ratings, claims and the flagged ones by outcome, notice items, complaints)
+  spend facts, ratings, redemptions and the flagged ones by outcome, notice items, complaints)
   through sqlite3 / psycopg, results fetched, over the whole tables (every row is of this
   year) and without the roll-up, the scoring or the unit of work.
 
@@ -76,7 +76,7 @@ class Row:
 
 
 def add_tracking(database: Database) -> None:
-    """Ratings, notice items, flagged claims and objections over the loaded claims."""
+    """Ratings, notice items, flagged redemptions and objections over the loaded ones."""
     rng = random.Random(19)
     with database.engine.begin() as connection:
         claims = connection.execute(
@@ -155,7 +155,7 @@ BASELINE: tuple[tuple[str, tuple[str, ...]], ...] = (
      " SUM(CASE WHEN r.signal_count > 0 AND r.status IN ('approved', 'settled') THEN 1 ELSE 0 END),"
      " SUM(CASE WHEN r.signal_count > 0 AND r.status = 'rejected' THEN 1 ELSE 0 END)"
      " FROM redemptions r JOIN vouchers v ON v.id = r.voucher_id GROUP BY v.issuing_center_id",
-     ("claims", "flagged", "flagged_approved", "flagged_rejected")),
+     ("redemptions", "flagged", "flagged_approved", "flagged_rejected")),
     ("SELECT center_id, COUNT(*) FROM notice_items GROUP BY center_id", ("notice_items",)),
     ("SELECT center_id, COUNT(*), SUM(CASE WHEN status = 'resolved' THEN 1 ELSE 0 END),"
      " SUM(CASE WHEN kind = 'objection' THEN 1 ELSE 0 END) FROM complaints GROUP BY center_id",

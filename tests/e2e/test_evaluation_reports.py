@@ -86,7 +86,7 @@ def test_the_csv_and_the_xlsx_carry_the_same_rows(
         assert row["rank"] == ("" if score["rank"] is None else str(score["rank"]))
         for line in score["indicators"]:
             assert row[f"{line['code']}_points"] == (line["points"] or "")
-        assert int(row["claims"]) == score["figures"]["claims"]
+        assert int(row["redemptions"]) == score["figures"]["redemptions"]
     workbook = client.get(f"{FILE}?center=440300&year={YEAR}&format=xlsx", headers=auditor)
     assert workbook.status_code == 200
     book = load_workbook(io.BytesIO(workbook.data), read_only=True)
@@ -98,7 +98,7 @@ def test_the_csv_and_the_xlsx_carry_the_same_rows(
     for cells, row in zip(sheet[1:], rows, strict=True):
         total = cells[header.index("total")]
         assert (total is None and row["total"] == "") or f"{total:.2f}" == row["total"]
-        assert cells[header.index("claims")] == int(row["claims"])
+        assert cells[header.index("redemptions")] == int(row["redemptions"])
     scheme = list(book["指标 Scheme"].iter_rows(values_only=True))
     assert [row[:2] for row in scheme[1:]] == [
         (line["code"], line["weight"]) for line in body["scheme"]["indicators"]
@@ -185,7 +185,7 @@ def test_the_evaluation_command_prints_and_writes_the_same_scores(
         args=["reports", "evaluation", "--center", "440300", "--year", "2026", "--out", str(out)]
     )
     assert wrote.exit_code == 0 and out.exists()
-    sheet = load_workbook(out, read_only=True)["考核 Evaluation"]
+    sheet = load_workbook(io.BytesIO(out.read_bytes()), read_only=True)["考核 Evaluation"]
     assert [row[1] for row in sheet.iter_rows(min_row=2, values_only=True)] == [
         score["center"] for score in body["subtree"]
     ]

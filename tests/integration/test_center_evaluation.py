@@ -1,10 +1,10 @@
 """The yearly center evaluation (综合评价考核) over real rows, on both databases: a year of
-claims in two Shenzhen districts, made through the services, counted for the center that
+redemptions in two Shenzhen districts, made through the services, counted for the center that
 issued each voucher, rolled up the hierarchy, and scored by the packaged 2026 scheme, against
 figures and scores worked out by hand below.
 
-The year, as the test makes it (every SME registered 40 days before it claims, so no signal
-but `round_amount`, which fires on whole thousands of yuan):
+The year, as the test makes it (every SME registered 40 days before its first redemption, so no
+signal but `round_amount`, which fires on whole thousands of yuan):
 
 Nanshan (440305), budget ¥20,000: vouchers for SMEs 1, 2 and 3.
     A  SME 1, invoice ¥4,000 (round: flagged), approved with a reason, published; objected to
@@ -19,7 +19,7 @@ Futian (440304), budget ¥10,000: a voucher for SME 4.
 By hand (value, score, points; the scheme's table is in tests/unit/test_evaluation_scores.py):
 
 Nanshan  issued 3, redeemed 1 (C was rejected, D waits), paid 150,050 of 2,000,000 fen,
-         ratings 9/2, claims 4, flagged 3 (1 approved, 1 rejected), notice 2, objections 1,
+         ratings 9/2, redemptions 4, flagged 3 (1 approved, 1 rejected), notice 2, objections 1,
          complaints 2 (1 resolved)
     redemption_rate      1/3 = 0.33      41.67    8.33
     budget_execution     0.075025 = 0.08  8.34    1.25   (15 x 0.075025 / 0.9 = 1.2504)
@@ -29,7 +29,7 @@ Nanshan  issued 3, redeemed 1 (C was rejected, D waits), paid 150,050 of 2,000,0
     objection_rate       0.50             0.00    0.00
     complaints_resolved  0.50             0.00    0.00
     total 25/3 + 1.2504167 + 15 + 10/3 = 27.9170833 -> 27.92, 不合格
-Futian   issued 1, redeemed 1, paid 0 of 1,000,000, ratings 5/1, claims 1, notice 1
+Futian   issued 1, redeemed 1, paid 0 of 1,000,000, ratings 5/1, redemptions 1, notice 1
     redemption_rate 1 -> 100 -> 20; budget_execution 0 -> 0 -> 0; rating_average 5 -> 100 -> 20;
     flagged_share 0 -> 100 -> 10; objection_rate 0 -> 100 -> 10; flagged_resolved and
     complaints_resolved do not apply: 60 points of 75 -> 80.00, 良好
@@ -192,7 +192,7 @@ NANSHAN = Figures(
     paid_fen=150_050,
     ratings=2,
     rating_total=9,
-    claims=4,
+    redemptions=4,
     flagged=3,
     flagged_approved=1,
     flagged_rejected=1,
@@ -207,7 +207,7 @@ FUTIAN = Figures(
     allocated_fen=1_000_000,
     ratings=1,
     rating_total=5,
-    claims=1,
+    redemptions=1,
     notice_items=1,
 )
 

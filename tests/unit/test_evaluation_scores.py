@@ -32,6 +32,7 @@ from voucher_app.domain.evaluation import (
     scheme_for,
     shown,
 )
+from voucher_app.services.evaluation import CenterScore, ranked
 
 PACKAGED = (resources.files("voucher_app") / "data" / "center-evaluation.toml").read_text("utf-8")
 
@@ -55,7 +56,7 @@ DISTRICT = Figures(
     paid_fen=15_000_000,
     ratings=20,
     rating_total=86,
-    claims=32,
+    redemptions=32,
     flagged=4,
     flagged_approved=2,
     flagged_rejected=1,
@@ -119,7 +120,7 @@ def test_a_district_scores_as_worked_by_hand(scheme: Scheme) -> None:
 def test_indicators_without_data_leave_the_total_over_the_weight_that_applies(
     scheme: Scheme,
 ) -> None:
-    """No ratings and no flagged claims: 70 of the weight applies. flagged_share is 0/32,
+    """No ratings and no flagged redemptions: 70 of the weight applies. flagged_share is 0/32,
     better than best, so full marks (10); the rest as above: 18.75 + 12.50 + 10 + 6 + 10 =
     57.25 points of 70, a total of 57.25 / 70 x 100 = 81.79 (良好)."""
     quiet = dataclasses.replace(
@@ -167,10 +168,10 @@ def test_a_center_with_exactly_the_minimum_weight_is_graded(scheme: Scheme) -> N
         (Figures(vouchers_issued=10, vouchers_redeemed=10), "redemption_rate", 100),  # above best
         (Figures(vouchers_issued=10, vouchers_redeemed=8), "redemption_rate", 100),  # at best
         (Figures(vouchers_issued=10, vouchers_redeemed=0), "redemption_rate", 0),  # at worst
-        (Figures(claims=10, flagged=4), "flagged_share", 0),  # less is better: past worst
-        (Figures(claims=10, flagged=3), "flagged_share", 0),  # at worst
-        (Figures(claims=20, flagged=1), "flagged_share", 100),  # at best
-        (Figures(claims=40, flagged=1), "flagged_share", 100),  # better than best
+        (Figures(redemptions=10, flagged=4), "flagged_share", 0),  # less is better: past worst
+        (Figures(redemptions=10, flagged=3), "flagged_share", 0),  # at worst
+        (Figures(redemptions=20, flagged=1), "flagged_share", 100),  # at best
+        (Figures(redemptions=40, flagged=1), "flagged_share", 100),  # better than best
         (Figures(ratings=2, rating_total=4), "rating_average", 0),  # an average of 2
     ],
 )
@@ -303,3 +304,31 @@ def test_the_smallest_weights_and_minimums_the_file_may_set_are_taken() -> None:
     assert [indicator.weight for indicator in scheme.indicators][2] == 1
     assert (scheme.min_weight, scheme.source) == (1, "")
     assert read_schemes(text.replace("min_weight = 50", "min_weight = 100"))[2026].min_weight == 100
+
+
+def test_centers_are_placed_by_total_sharing_a_place_when_equal(scheme: Scheme) -> None:
+    """Totals 100, 62.5, 62.5, 0 and one ungraded: places 1, 2, 2, 4 and none; equal totals
+    in code order, the ungraded last."""
+
+    def center(code: str, redeemed: int | None) -> CenterScore:
+        figures = (
+            Figures()
+            if redeemed is None
+            else Figures(vouchers_issued=8, vouchers_redeemed=redeemed)
+        )
+        only_the_rate = dataclasses.replace(
+            scheme, indicators=(dataclasses.replace(scheme.indicators[0], weight=100),)
+        )
+        return CenterScore(code, code, 1, "440300", only_the_rate.evaluate(figures))
+
+    placed = ranked(
+        [center("440307", None), center("440306", 4), center("440303", 0), center("440305", 4),
+         center("440304", 8)]
+    )  # fmt: skip
+    assert [(score.center, score.rank) for score in placed] == [
+        ("440304", 1),
+        ("440305", 2),
+        ("440306", 2),
+        ("440303", 4),
+        ("440307", None),
+    ]

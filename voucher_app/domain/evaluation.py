@@ -16,9 +16,9 @@ How a center scores, exactly, so a reviewer can redo it by hand:
   between the two values, whichever way round they are (for a rate where less is better, the
   province sets `worst` above `best`);
 - its *points* are its weight times its score, over 100;
-- an indicator whose value cannot be computed (no vouchers issued, no ratings, no claim flagged)
-  does not apply: the *total* is the points of the indicators that apply over their weights,
-  times 100, so a center is not marked down for what it had no occasion to do;
+- an indicator whose value cannot be computed (no vouchers issued, no ratings, no redemption
+  flagged) does not apply: the *total* is the points of the indicators that apply over their
+  weights, times 100, so a center is not marked down for what it had no occasion to do;
 - a center where the indicators that apply carry less than `min_weight` is not graded (too
   little activity to judge), and says so;
 - arithmetic is exact (fractions); values are shown rounded half up to two decimals, and the
@@ -50,19 +50,19 @@ class Figures:
     owned by exactly one center, so a subtree's figures are the sum of its centers'."""
 
     vouchers_issued: int = 0
-    #: Vouchers with an approved (or settled) claim.
+    #: Vouchers with an approved (or settled) redemption.
     vouchers_redeemed: int = 0
     allocated_fen: int = 0
     paid_fen: int = 0
     ratings: int = 0
     rating_total: int = 0
-    #: Claims submitted in the year, and those among them that carried fraud signals, by how
+    #: Redemptions submitted in the year, and those among them that carried fraud signals, by how
     #: they ended: approved past the signals (with a reason), rejected, or not decided yet.
-    claims: int = 0
+    redemptions: int = 0
     flagged: int = 0
     flagged_approved: int = 0
     flagged_rejected: int = 0
-    #: Claims published on a notice list, and the objections filed against them.
+    #: Redemptions published on a notice list, and the objections filed against them.
     notice_items: int = 0
     objections: int = 0
     #: Complaints and objections filed in the year, and those of them the center resolved.
@@ -86,7 +86,7 @@ MEASURES: dict[str, Callable[[Figures], Fraction | None]] = {
     "redemption_rate": lambda f: _ratio(f.vouchers_redeemed, f.vouchers_issued),
     "budget_execution": lambda f: _ratio(f.paid_fen, f.allocated_fen),
     "rating_average": lambda f: _ratio(f.rating_total, f.ratings),
-    "flagged_share": lambda f: _ratio(f.flagged, f.claims),
+    "flagged_share": lambda f: _ratio(f.flagged, f.redemptions),
     "flagged_resolved": lambda f: _ratio(f.flagged_approved + f.flagged_rejected, f.flagged),
     "objection_rate": lambda f: _ratio(f.objections, f.notice_items),
     "complaints_resolved": lambda f: _ratio(f.complaints_resolved, f.complaints),

@@ -1,9 +1,9 @@
 """The yearly evaluation of the service centers (综合评价考核): each center's figures for the
-year, read from the ledger's spend facts and the claims, ratings, notice lists and complaints,
+year, read from the ledger's spend facts and the redemptions, ratings, notice lists and complaints,
 scored by the province's scheme (`domain.evaluation`) for the center and every center below it.
 
 Every figure is counted for the one center that owns it (the center that issued the voucher,
-which answers for its claims, notice list and complaints), in one grouped query per kind of
+which answers for its redemptions, notice list and complaints), in one grouped query per kind of
 figure; a center's evaluation adds up its subtree's figures, so a city is judged on what its
 districts did, and the province on everything.
 """
@@ -181,7 +181,7 @@ def own_figures(session: Session, scope: list[int], year: int) -> dict[int, Figu
             .where(center.in_(scope), *within_year(Redemption.submitted_at, year))
             .group_by(center)
         ),
-        "claims",
+        "redemptions",
         "flagged",
         "flagged_approved",
         "flagged_rejected",

@@ -44,18 +44,20 @@ INDICATORS = {
         lazy_gettext("The average score SMEs gave the services, 1 to 5."),
     ),
     "flagged_share": (
-        lazy_gettext("Claims with risk signs"),
-        lazy_gettext("Claims that carried fraud signals, of all claims (fewer is better)."),
+        lazy_gettext("Redemptions with risk signs"),
+        lazy_gettext(
+            "Redemptions that carried fraud signals, of all redemptions (fewer is better)."
+        ),
     ),
     "flagged_resolved": (
         lazy_gettext("Risk signs dealt with"),
         lazy_gettext(
-            "Claims with fraud signals that were decided: approved with a reason, or rejected."
+            "Redemptions with fraud signals that were decided: approved with a reason, or rejected."
         ),
     ),
     "objection_rate": (
         lazy_gettext("Objections on notice"),
-        lazy_gettext("Objections per claim on the public notice (fewer is better)."),
+        lazy_gettext("Objections per redemption on the public notice (fewer is better)."),
     ),
     "complaints_resolved": (
         lazy_gettext("Complaints resolved"),
