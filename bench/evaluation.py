@@ -31,14 +31,14 @@ import hashlib
 import random
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass, fields
+from dataclasses import fields
 from functools import partial
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import Connection, insert, select, update
 
 from bench.common import LABELS, BookError, for_each_backend, print_table
-from bench.signals import CLAIMS, NOW, connect, load, median_of, timed
+from bench.signals import CLAIMS, NOW, Row, connect, load, median_of, timed
 from voucher_app.clock import SystemClock
 from voucher_app.domain.calendar import local_date
 from voucher_app.domain.evaluation import Figures, shown
@@ -56,23 +56,7 @@ from voucher_app.wiring import evaluation_schemes, unit_of_work
 YEAR = local_date(NOW).year
 TARGET_S = 2.0
 OBJECTIONS = 1_000
-
-
-@dataclass(frozen=True)
-class Row:
-    backend: str
-    what: str
-    service: float  # seconds
-    baseline: float
-
-    def cells(self) -> list[object]:
-        return [
-            LABELS[self.backend],
-            self.what,
-            f"{self.service * 1000:,.1f} ms",
-            f"{self.baseline * 1000:,.1f} ms",
-            f"{self.baseline / self.service:.0%}" if self.service else "-",
-        ]
+CHUNK = 20_000
 
 
 def add_tracking(database: Database) -> None:
@@ -87,36 +71,35 @@ def add_tracking(database: Database) -> None:
             .order_by(Redemption.id)
         ).all()
         decided = [claim for claim in claims if claim.status in ("approved", "settled")]
-        rated = decided[::4]
-        for start in range(0, len(rated), 20_000):
-            connection.execute(
-                insert(ServiceRating),
-                [
-                    {
-                        "redemption_id": claim.id,
-                        "provider_id": claim.provider_id,
-                        "score": rng.randint(3, 5),
-                        "rated_at": NOW,
-                        "actor_id": "bench-sme",
-                    }
-                    for claim in rated[start : start + 20_000]
-                ],
-            )
+        insert_chunks(
+            connection,
+            ServiceRating,
+            [
+                {
+                    "redemption_id": claim.id,
+                    "provider_id": claim.provider_id,
+                    "score": rng.randint(3, 5),
+                    "rated_at": NOW,
+                    "actor_id": "bench-sme",
+                }
+                for claim in decided[::4]
+            ],
+        )
         published = decided[::2]
-        for start in range(0, len(published), 20_000):
-            connection.execute(
-                insert(PublishedClaim),
-                [
-                    {
-                        "redemption_id": claim.id,
-                        "center_id": claim.issuing_center_id,
-                        "published_on": local_date(NOW),
-                        "document": "{}",
-                        "digest": hashlib.sha256(str(claim.id).encode()).digest(),
-                    }
-                    for claim in published[start : start + 20_000]
-                ],
-            )
+        insert_chunks(
+            connection,
+            PublishedClaim,
+            [
+                {
+                    "redemption_id": claim.id,
+                    "center_id": claim.issuing_center_id,
+                    "published_on": local_date(NOW),
+                    "document": "{}",
+                    "digest": hashlib.sha256(str(claim.id).encode()).digest(),
+                }
+                for claim in published
+            ],
+        )
         connection.execute(update(Redemption).where(Redemption.id % 10 == 0).values(signal_count=1))
         connection.execute(
             insert(Complaint),
@@ -135,6 +118,12 @@ def add_tracking(database: Database) -> None:
                 for claim in rng.sample(published, OBJECTIONS)
             ],
         )
+
+
+def insert_chunks(connection: Connection, table: type[Any], rows: list[dict[str, Any]]) -> None:
+    """`rows` into `table`, 20,000 to a statement."""
+    for start in range(0, len(rows), CHUNK):
+        connection.execute(insert(table), rows[start : start + CHUNK])
 
 
 #: The baseline's queries: each answers (center id, figures…) per center, in `Figures` names.

@@ -79,14 +79,13 @@ def center_evaluation(
             None if parent is None else tree.code(parent),
             scheme.evaluate(figures),
         )
-    placed = {
-        score.center: score
+    siblings = {
+        center_id: ranked([scores[child] for child in tree.children(center_id)])
         for center_id in scores
-        for score in ranked([scores[child] for child in tree.children(center_id)])
     }
+    placed = {score.center: score for group in siblings.values() for score in group}
     subtree = tuple(placed.get(score.center, score) for score in scores.values())
-    children = tuple(placed[tree.code(child)] for child in tree.children(root.id))
-    return EvaluationReport(year, scheme, scores[root.id], ranked(list(children)), subtree)
+    return EvaluationReport(year, scheme, scores[root.id], siblings[root.id], subtree)
 
 
 def ranked(scores: list[CenterScore]) -> tuple[CenterScore, ...]:
