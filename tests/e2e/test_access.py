@@ -494,6 +494,9 @@ def examples(world: dict[str, str]) -> dict[tuple[str, str], Callable[[str], Exa
             "GET", "/api/v1/ledger/checkpoint"
         ),
         ("GET", "/api/v1/ledger/vkey"): lambda case: Example("GET", "/api/v1/ledger/vkey"),
+        ("GET", "/api/v1/ledger/tile/<path:path>"): lambda case: Example(
+            "GET", "/api/v1/ledger/tile/0/000.p/1"
+        ),
         ("GET", "/api/v1/ledger/entries"): lambda case: Example(
             "GET", "/api/v1/ledger/entries?start=0&end=2"
         ),

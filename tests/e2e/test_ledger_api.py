@@ -9,7 +9,7 @@ import pytest
 from flask.testing import FlaskClient, FlaskCliRunner
 
 from voucher_app import create_app
-from voucher_app.ledger import merkle
+from voucher_app.ledger import merkle, tiles
 from voucher_app.ledger.canonical import canonical_entry
 from voucher_app.services.demo import ENTRIES
 from voucher_app.signing.note import open_checkpoint, parse_vkey
@@ -162,3 +162,32 @@ def test_a_server_fault_is_reported_without_its_details(database_url: str, tmp_p
     body = response.get_json()
     assert response.status_code == 500 and body["code"] == "keyring_error"
     assert str(tmp_path) not in response.get_data(as_text=True)
+
+
+def test_tiles_give_the_signed_root_and_are_cached_forever(
+    client: FlaskClient, demo: FlaskCliRunner
+) -> None:
+    """A client that reads only the checkpoint, the vkey and the tiles (as a tlog-tiles client
+    would) reproduces the signed root; tiles are octet-stream and immutable."""
+    note = client.get("/api/v1/ledger/checkpoint").get_data(as_text=True)
+    verifier = parse_vkey(client.get("/api/v1/ledger/vkey").get_data(as_text=True))
+    checkpoint = open_checkpoint(note, [verifier])
+    read: dict[tiles.Tile, list[bytes]] = {}
+    for tile in tiles.tiles_for(checkpoint.size):
+        response = client.get(f"/api/v1/ledger/{tile.path}")
+        assert response.status_code == 200, tile.path
+        assert response.mimetype == "application/octet-stream"
+        assert response.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+        if tile.entries:
+            bundle = tiles.unbundle(response.data, tile)
+            assert read[tiles.Tile(0, tile.index, tile.width)] == [
+                merkle.leaf_hash(entry) for entry in bundle
+            ]
+        else:
+            read[tile] = tiles.hashes(response.data, tile)
+    assert tiles.root_from_tiles(checkpoint.size, read.__getitem__) == checkpoint.root
+    past = client.get(f"/api/v1/ledger/tile/0/000.p/{checkpoint.size + 1}")
+    assert past.status_code == 404
+    assert past.get_json()["code"] == "unknown_tile"
+    malformed = client.get("/api/v1/ledger/tile/0/0")
+    assert malformed.status_code == 404 and malformed.get_json()["code"] == "unknown_tile"

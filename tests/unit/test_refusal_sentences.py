@@ -38,6 +38,7 @@ NOT_ON_PAGES = {
     "log_behind_published": "the readiness check and the sequencer",
     "no_checkpoint": "the transparency log's API",
     "unknown_entry": "the ledger API's reversal",
+    "unknown_tile": "the transparency log's tiles",
     "unknown_token": "API tokens, revoked through the API",
     "not_authenticated": "a page sends the visitor to sign in instead",
     "permission_denied": "a page answers with its 403 error page, in the page's language",

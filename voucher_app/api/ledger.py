@@ -89,6 +89,27 @@ class LatestCheckpoint(MethodView):
         return response
 
 
+_OCTETS = {"content": {"application/octet-stream": {"schema": {"type": "string"}}}}
+#: Tiles and entry bundles never change once the log has their nodes: cache them for a year.
+IMMUTABLE = "public, max-age=31536000, immutable"
+
+
+@blp.route("/tile/<path:path>")
+class TileResource(MethodView):
+    @blp.doc(
+        summary="A hash tile or entry bundle of the log (C2SP tlog-tiles)",
+        description="Paths as c2sp.org/tlog-tiles defines them below this prefix, e.g. "
+        "`tile/0/000`, `tile/1/000.p/17`, `tile/entries/x001/234.p/5`.",
+        responses={"200": {"description": "The tile's bytes", **_OCTETS}},
+    )
+    @requires(Action.READ_PUBLIC)
+    def get(self, path: str) -> Response:
+        data = ledger.tile_resource(current().uow(), f"tile/{path}")
+        response = Response(data, mimetype="application/octet-stream")
+        response.headers["Cache-Control"] = IMMUTABLE
+        return response
+
+
 @blp.route("/vkey")
 class VerifierKey(MethodView):
     @blp.doc(responses={"200": {"description": "Signed-note verifier keys, one per line", **_TEXT}})

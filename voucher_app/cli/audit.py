@@ -1,6 +1,8 @@
 """`voucher-audit SOURCE`: verify a published ledger without its database or configuration.
 
-SOURCE is an export folder (`flask --app wsgi ledger export DIR`) or the service's base URL.
+SOURCE is an export folder (`flask --app wsgi ledger export DIR`) or the service's base URL;
+with `--tiles`, it is the prefix (a folder or a URL) of the log published as C2SP tlog-tiles
+(`flask --app wsgi ledger export-tiles DIR`, a mirror of it, or `<service>/api/v1/ledger`).
 Only the standard library, `cryptography` and this package's pure modules are used: no Flask,
 no SQLAlchemy. Exit status: 0 verified, 1 a fault was found (the first bad index is printed),
 2 the source could not be read.
@@ -20,7 +22,9 @@ import sys
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections import deque
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -28,13 +32,17 @@ import orjson
 
 from voucher_app.domain.errors import LedgerFault, VoucherError
 from voucher_app.domain.notice import check_shape
-from voucher_app.ledger import export_format
-from voucher_app.ledger.audit import AuditReport, SourceEntry, TrustedState, audit
-from voucher_app.signing.note import Verifier, parse_vkey
+from voucher_app.ledger import export_format, merkle, tiles
+from voucher_app.ledger.audit import AuditReport, Failure, SourceEntry, TrustedState, audit
+from voucher_app.ledger.tiles import Tile, TileError
+from voucher_app.signing.note import NoteError, Verifier, parse_checkpoint, parse_vkey
 
 PAGE = 1000
 HASH = export_format.HASH_SIZE
 TIMEOUT_SECONDS = 30
+#: Tiles and bundles fetched ahead of the one being checked (a static server answers them in
+#: parallel; the window bounds memory to a few megabytes whatever the log's size).
+FETCH_AHEAD = 32
 
 
 class SourceError(VoucherError):
@@ -111,19 +119,136 @@ class HttpSource:
             start = page["entries"][-1]["index"] + 1
 
 
-def open_source(source: str) -> FolderSource | HttpSource:
+class TileSource:
+    """A log published as tiles below `prefix`, a folder or a URL (c2sp.org/tlog-tiles).
+
+    The entries come from the entry bundles, each with the leaf hash its level-0 tile states
+    (so the audit names an edited entry exactly, as with an export's leaf hashes). The tiles
+    above level 0 are checked against the full tiles below them: with the audit's check of the
+    entries' root against the signed checkpoint, every tile a client may build a proof from is
+    then the signed tree's. What is wrong with the tiles themselves is in `findings`.
+    """
+
+    def __init__(self, prefix: str) -> None:
+        self.remote = prefix.startswith(("http://", "https://"))
+        self.prefix = prefix.rstrip("/") + "/"
+        self.note = self._read("checkpoint").decode()
+        try:
+            self.size = parse_checkpoint(self.note.rpartition("\n\n")[0] + "\n").size
+        except NoteError as exc:
+            raise SourceError(f"{self.prefix}checkpoint is not a checkpoint: {exc}") from exc
+        self.findings: list[Failure] = []
+
+    def _read(self, path: str) -> bytes:
+        where = self.prefix + path
+        try:
+            if self.remote:
+                with urllib.request.urlopen(where, timeout=TIMEOUT_SECONDS) as response:  # noqa: S310
+                    body: bytes = response.read()
+                    return body
+            return Path(where).read_bytes()
+        except (urllib.error.URLError, TimeoutError, OSError) as exc:
+            raise SourceError(f"cannot read {where}: {exc}") from exc
+
+    def vkeys(self) -> list[str]:
+        return []  # a tiled log carries no key of its own: pin it with --vkey
+
+    def notes(self) -> list[tuple[str, str]]:
+        return [("checkpoint", self.note)]
+
+    def entries(self) -> Iterator[SourceEntry]:
+        bottom = tiles.tiles_of_level(self.size, 0)
+        full: dict[int, bytes] = {}  # the hash of each full level-0 tile, for level 1
+        with ThreadPoolExecutor(8) as pool:
+            pending: deque[tuple[Tile, Future[bytes], Future[bytes]]] = deque()
+            ahead = iter(bottom)
+            for tile in bottom:
+                while len(pending) < FETCH_AHEAD and (nxt := next(ahead, None)) is not None:
+                    bundle = Tile(0, nxt.index, nxt.width, entries=True)
+                    pending.append(
+                        (
+                            nxt,
+                            pool.submit(self._read, nxt.path),
+                            pool.submit(self._read, bundle.path),
+                        )
+                    )
+                _, hash_data, bundle_data = pending.popleft()
+                try:
+                    leaves = tiles.hashes(hash_data.result(), tile)
+                    entries = tiles.unbundle(
+                        bundle_data.result(), Tile(0, tile.index, tile.width, True)
+                    )
+                except TileError as exc:
+                    self.findings.append(Failure(tile.first, reason=str(exc)))
+                    for _, *futures in pending:
+                        for future in futures:
+                            future.cancel()
+                    return  # the entries stop here: the audit reports those it lacks
+                for offset, (leaf, entry) in enumerate(zip(leaves, entries, strict=True)):
+                    if leaf != merkle.leaf_hash(entry):
+                        self.findings.append(_unlike(tile, tile.first + offset))
+                    yield SourceEntry(tile.first + offset, _decoded(entry), leaf)
+                if not tile.partial:
+                    full[tile.index] = tiles.tile_hash(leaves)
+        self._check_upper_levels(full)
+
+    def _check_upper_levels(self, below: dict[int, bytes]) -> None:
+        level = 1
+        while tiles.level_width(self.size, level):
+            above: dict[int, bytes] = {}
+            for tile in tiles.tiles_of_level(self.size, level):
+                try:
+                    found = tiles.hashes(self._read(tile.path), tile)
+                except TileError as exc:
+                    self.findings.append(Failure(-1, reason=str(exc)))
+                    continue
+                wrong = [i for i in range(tile.width) if found[i] != below.get(tile.first + i)]
+                if wrong:
+                    span = tiles.HEIGHT * level
+                    reason = f"{tile.path} does not hold the hashes of the full tiles below it"
+                    first, end = (
+                        (tile.first + wrong[0]) << span,
+                        (tile.first + wrong[0] + 1) << span,
+                    )
+                    self.findings.append(Failure(first, 2, reason, last_index=end - 1))
+                if not tile.partial:
+                    above[tile.index] = tiles.tile_hash(found)
+            below, level = above, level + 1
+
+
+def _unlike(tile: Tile, index: int) -> Failure:
+    bundle = Tile(0, tile.index, tile.width, entries=True)
+    return Failure(index, reason=f"{bundle.path} holds an entry that {tile.path} does not hash")
+
+
+def _decoded(entry: bytes) -> Any:
+    """An entry bundle's entry as JSON; None (reported as malformed) when it is not JSON."""
+    try:
+        return decode(entry)
+    except ValueError:
+        return None
+
+
+Source = FolderSource | HttpSource | TileSource
+
+
+def open_source(source: str, *, tiled: bool = False) -> Source:
+    if tiled:
+        return TileSource(source)
     if source.startswith(("http://", "https://")):
         return HttpSource(source)
     return FolderSource(Path(source))
 
 
-def load_verifiers(given: list[str], source: FolderSource | HttpSource) -> list[Verifier]:
+def load_verifiers(given: list[str], source: Source) -> list[Verifier]:
     texts: list[str] = []
     for value in given:
         path = Path(value)
         texts.extend(path.read_text(encoding="utf-8").split() if path.is_file() else [value])
     if not texts:
         texts = source.vkeys()
+        if not texts:
+            raise SourceError("the source publishes no verifier key: give the ledger's --vkey")
         print("note: verifier key taken from the source; pin it with --vkey", file=sys.stderr)
     return [parse_vkey(text) for text in texts]
 
@@ -143,7 +268,7 @@ def read_notice_list(where: str) -> Any:
 
 
 def run(args: argparse.Namespace) -> int:
-    source = open_source(args.source)
+    source = open_source(args.source, tiled=args.tiles)
     verifiers = load_verifiers(args.vkey, source)
     state_path: Path | None = args.state
     trusted = None
@@ -153,6 +278,8 @@ def run(args: argparse.Namespace) -> int:
     report = audit(
         source.entries(), source.notes(), verifiers, trusted=trusted, notice_lists=notice_lists
     )
+    if isinstance(source, TileSource):  # first: at one index, a bad tile explains the rest
+        report.failures[:0] = source.findings
     return finish(report, state_path)
 
 
@@ -185,6 +312,11 @@ def parser() -> argparse.ArgumentParser:
         description="Verify a published voucher ledger from an export folder or the service URL.",
     )
     parser.add_argument("source", help="export folder, or base URL such as https://host")
+    parser.add_argument(
+        "--tiles",
+        action="store_true",
+        help="SOURCE is the prefix (folder or URL) of the log's C2SP tlog-tiles",
+    )
     parser.add_argument(
         "--vkey", action="append", default=[], help="verifier key, or a file of them (repeatable)"
     )

@@ -1,7 +1,7 @@
 """`flask --app wsgi ledger …`: sequence, sign, verify, export and restore the ledger, and
 reverse an entry.
 
-ledger  sequence | checkpoint | verify | export | import-tail | reverse
+ledger  sequence | checkpoint | verify | export | export-tiles | import-tail | reverse
 """
 
 from __future__ import annotations
@@ -87,6 +87,20 @@ def ledger_export(directory: Path) -> None:
     vkeys = [v.vkey for v in parts.ledger_verifiers()]
     count = ledger.export_ledger(parts.uow(), directory, vkeys)
     click.echo(f"exported {count} entries to {directory}")
+
+
+@ledger_group.command("export-tiles")
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+@domain_errors
+def ledger_export_tiles(directory: Path) -> None:
+    """Bring DIRECTORY, the log as C2SP tlog-tiles that any static web server can serve, up to
+    the latest checkpoint; only the tiles that changed are written."""
+    parts = current()
+    done = ledger.export_tiles(parts.uow(), directory, parts.ledger_verifiers())
+    click.echo(
+        f"{directory} holds the log's tiles at checkpoint {done.tree_size} "
+        f"(was {done.previous_size}): {done.written} files written"
+    )
 
 
 @ledger_group.command("import-tail")

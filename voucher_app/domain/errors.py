@@ -48,6 +48,7 @@ to a module of their own are defined there (named in brackets) under a family de
     │   ├── UnknownEntry
     │   ├── NoCheckpoint
     │   ├── NoLedgerKey               no verifier key to publish yet
+    │   ├── UnknownTile               not a tile path of the log, or past its tree size
     │   ├── UnknownSme
     │   ├── UnknownVoucher
     │   ├── UnknownProvider
@@ -115,6 +116,8 @@ to a module of their own are defined there (named in brackets) under a family de
     │   ├── ReplayError               [ledger.replay] an entry breaking a ledger rule at its place
     │   ├── ProofError                [ledger.merkle] a Merkle proof, or what it is checked
     │   │                             against, that does not verify
+    │   ├── TileError                 [ledger.tiles] a tile or entry bundle whose bytes are not
+    │   │                             what its path says it holds
     │   ├── NoteError                 [signing.note] a note, checkpoint or verifier key that is
     │   │                             malformed or does not verify
     │   └── InconsistentLog           [ledger.checkpoints] the stored tree no longer extends the
@@ -326,6 +329,10 @@ class NoCheckpoint(NotFound):
 
 class NoLedgerKey(NotFound):
     code = "no_ledger_key"
+
+
+class UnknownTile(NotFound):
+    code = "unknown_tile"
 
 
 class UnknownSme(NotFound):

@@ -21,14 +21,13 @@ read.
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from sqlalchemy.orm import Session
 
 from voucher_app.domain.errors import KeyringError, LogBehindPublished
-from voucher_app.ledger import merkle, store
+from voucher_app.ledger import files, merkle, store
 from voucher_app.signing.note import Checkpoint, NoteError, Verifier, open_checkpoint
 
 FILE_NAME = "published-checkpoint"
@@ -78,27 +77,9 @@ class PublishedFile:
     def write(self, note: str) -> None:
         """Replace the file with `note` atomically: a crash leaves the old file or the new one.
 
-        Written to a temporary file in the same folder, flushed to disk, renamed over the old
-        one, and the folder flushed so the rename itself survives a power cut.
+        Flushed to disk, rename included, before it returns (`files.replace`).
         """
-        folder = self.path.parent
-        folder.mkdir(parents=True, exist_ok=True)
-        descriptor, temporary = tempfile.mkstemp(prefix=f".{self.path.name}.", dir=folder)
-        try:
-            with os.fdopen(descriptor, "wb") as file:
-                file.write(note.encode())
-                file.flush()
-                os.fsync(file.fileno())
-            os.replace(temporary, self.path)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
-        if hasattr(os, "O_DIRECTORY"):  # POSIX: make the rename durable
-            folder_descriptor = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
-            try:
-                os.fsync(folder_descriptor)
-            finally:
-                os.close(folder_descriptor)
+        files.replace(self.path, note.encode(), durable=True)
 
 
 def behind(size: int, published_size: int) -> LogBehindPublished:

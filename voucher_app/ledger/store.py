@@ -14,8 +14,9 @@ from sqlalchemy import bindparam, func, select, tuple_
 from sqlalchemy.orm import Session
 
 from voucher_app.domain.entries import Posting
-from voucher_app.domain.errors import InvalidLogRange
-from voucher_app.ledger import merkle
+from voucher_app.domain.errors import InvalidLogRange, UnknownTile
+from voucher_app.ledger import merkle, tiles
+from voucher_app.ledger.canonical import canonical_entry
 from voucher_app.ledger.document import entry_document
 from voucher_app.ledger.tables import (
     JournalEntry,
@@ -205,3 +206,43 @@ def iter_documents(
 ) -> Iterator[tuple[int, dict[str, Any], bytes]]:
     for start in range(0, size, page):
         yield from indexed_documents(session, start, min(size, start + page))
+
+
+#: The hashes of one tree level's nodes with indexes [first, end), in index order.
+_LEVEL_HASHES = Prepared(
+    select(LogNode.hash)
+    .where(
+        LogNode.level == bindparam("level"),
+        LogNode.node_index >= bindparam("first"),
+        LogNode.node_index < bindparam("end"),
+    )
+    .order_by(LogNode.node_index)
+)
+
+
+def level_hashes(session: Session, level: int, first: int, end: int) -> list[bytes]:
+    """The stored hashes of tree level `level`, nodes [first, end); `UnknownTile` unless every
+    one is stored (a node is stored once the log holds all its leaves)."""
+    found = [
+        bytes(row[0])
+        for row in _LEVEL_HASHES.run(
+            session.connection(), {"level": level, "first": first, "end": end}
+        ).rows
+    ]
+    if len(found) != end - first:
+        raise UnknownTile(f"the log has no nodes {first} to {end - 1} at level {level} yet")
+    return found
+
+
+def tile(session: Session, tile: tiles.Tile) -> bytes:
+    """A hash tile's bytes (C2SP tlog-tiles): its nodes at tree level 8·L, as stored."""
+    first = tile.first
+    return b"".join(level_hashes(session, tiles.HEIGHT * tile.level, first, first + tile.width))
+
+
+def entry_bundle(session: Session, tile: tiles.Tile) -> bytes:
+    """An entry bundle's bytes: the RFC 8785 form of each entry the bundle covers."""
+    found = indexed_documents(session, tile.first, tile.first + tile.width)
+    if len(found) != tile.width:
+        raise UnknownTile(f"the log has no entries {tile.first} to {tile.first + tile.width - 1}")
+    return tiles.bundle(canonical_entry(document) for _, document, _ in found)

@@ -19,7 +19,16 @@ from sqlalchemy import select
 
 from voucher_app.domain.actors import Actor
 from voucher_app.domain.errors import InvalidLogRange
-from voucher_app.ledger import checkpoints, export, published, sequencer, store, tail, verify
+from voucher_app.ledger import (
+    checkpoints,
+    export,
+    published,
+    sequencer,
+    store,
+    tail,
+    tiles,
+    verify,
+)
 from voucher_app.ledger.audit import AuditReport
 from voucher_app.ledger.checkpoints import CheckpointSigner
 from voucher_app.ledger.journal import PostedEntry
@@ -183,6 +192,15 @@ def consistency_proof(uow: UnitOfWork, first: int, second: int) -> list[bytes]:
     return store.consistency_proof(uow.session, first, second)
 
 
+@read_only
+def tile_resource(uow: UnitOfWork, path: str) -> bytes:
+    """The bytes of the hash tile or entry bundle at `path` (`tile/...`, C2SP tlog-tiles)."""
+    tile = tiles.parse_path(path)
+    if tile.entries:
+        return store.entry_bundle(uow.session, tile)
+    return store.tile(uow.session, tile)
+
+
 # --- verification and export ------------------------------------------------------------------
 
 
@@ -200,3 +218,9 @@ def verify_ledger(
 def export_ledger(uow: UnitOfWork, directory: Path, vkeys: list[str]) -> int:
     """Write the published ledger to `directory` (see `ledger.export_format`); return entries."""
     return export.export(uow.session, directory, vkeys)
+
+
+@read_only
+def export_tiles(uow: UnitOfWork, directory: Path, verifiers: list[Verifier]) -> export.TileExport:
+    """Bring a folder of the log's tiles up to the latest checkpoint (see `export.export_tiles`)."""
+    return export.export_tiles(uow.session, directory, verifiers)
