@@ -81,6 +81,9 @@ class Config:
     #: packaged `voucher_app/data/center-evaluation.toml`. A file that does not hold together
     #: stops start-up.
     EVALUATION_FILE: str | None = None
+    #: The witnesses asked to cosign each checkpoint, and their quorum (TOML,
+    #: `ledger.witnesses`); None: no witnesses. A file that does not hold together stops start-up.
+    WITNESSES_FILE: str | None = None
     #: The latest signed checkpoint, also kept outside the database (None: beside the keys).
     CHECKPOINT_FILE: str | None = None
     #: /readyz answers 503 past these: entries committed but not in the log, and the age of the

@@ -75,6 +75,17 @@ class Databases:
         self.created.append(name)
         return self.postgres.url_for(name)
 
+    def copy(self, url: str) -> str:
+        """A copy of the database at `url`, as a dump and restore would make it (PostgreSQL:
+        its engines must hold no connection to it while it is copied)."""
+        if self.postgres is None:
+            path = self.folder / f"db{next(_numbers)}.sqlite3"
+            shutil.copyfile(make_url(url).database or "", path)
+            return f"sqlite:///{path}"
+        name = self.postgres.create(template=make_url(url).database)
+        self.created.append(name)
+        return self.postgres.url_for(name)
+
     def drop_all(self) -> None:
         if self.postgres is not None:
             for name in reversed(self.created):

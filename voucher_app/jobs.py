@@ -36,6 +36,7 @@ from voucher_app.services import (
     redemptions,
     tasks,
     vouchers,
+    witnessing,
 )
 from voucher_app.wiring import Wiring, current
 
@@ -55,8 +56,19 @@ def sequence_and_sign_burst(parts: Wiring, burst: int) -> None:
 
 
 def sequence_and_sign(parts: Wiring) -> None:
+    """Sequence, sign, and have the latest checkpoint cosigned by the witnesses that have not
+    (a witness that did not answer is asked again at the next run)."""
     ledger.sequence_log(parts.uow())
     ledger.sign_checkpoint(parts.uow(), parts.checkpoint_signer())
+    if parts.witnesses.witnesses:
+        for outcome in witnessing.cosign_checkpoint(parts.uow(), parts.witnesses):
+            if not outcome.cosigned:
+                log.warning(
+                    "witness %s did not cosign: %s %s",
+                    outcome.witness,
+                    outcome.status,
+                    outcome.message,
+                )
 
 
 def expire_vouchers(parts: Wiring) -> None:

@@ -34,7 +34,7 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -57,8 +57,9 @@ from sqlalchemy import and_, case, func, select
 
 from voucher_app import observability
 from voucher_app.ledger import store
-from voucher_app.ledger.tables import JournalEntry, LedgerCheckpoint, LogQueue
+from voucher_app.ledger.tables import JournalEntry, LedgerCheckpoint, LedgerCosignature, LogQueue
 from voucher_app.ledger.unit_of_work import UnitOfWork
+from voucher_app.ledger.witnesses import WitnessPolicy
 from voucher_app.persistence.models import JobLease, Notification, Task
 from voucher_app.persistence.uow import read_only
 from voucher_app.wiring import EXTENSION as WIRING
@@ -98,6 +99,7 @@ class DatabaseState:
     notifications_pending: int
     notifications_given_up: int
     tasks: dict[str, int]
+    cosigners: frozenset[str] = frozenset()  # witnesses that cosigned the last checkpoint
 
     @property
     def entries(self) -> int:
@@ -149,7 +151,7 @@ def read_state(uow: UnitOfWork) -> DatabaseState:
     tree_size = store.tree_size(session)
     queued = session.scalar(select(func.count()).select_from(LogQueue)) or 0
     checkpoint = session.execute(
-        select(LedgerCheckpoint.tree_size, LedgerCheckpoint.created_at)
+        select(LedgerCheckpoint.id, LedgerCheckpoint.tree_size, LedgerCheckpoint.created_at)
         .order_by(LedgerCheckpoint.tree_size.desc())
         .limit(1)
     ).first()
@@ -168,6 +170,15 @@ def read_state(uow: UnitOfWork) -> DatabaseState:
         select(func.count(case((unsent, 1))), func.count(Notification.gave_up_at))
     ).one()
     tasks = session.execute(select(Task.status, func.count()).group_by(Task.status)).all()
+    cosigners: Iterable[str] = (
+        session.scalars(
+            select(LedgerCosignature.witness).where(
+                LedgerCosignature.checkpoint_id == checkpoint.id
+            )
+        )
+        if checkpoint
+        else []
+    )
     return DatabaseState(
         read_at=now,
         tree_size=tree_size,
@@ -179,6 +190,7 @@ def read_state(uow: UnitOfWork) -> DatabaseState:
         notifications_pending=int(pending),
         notifications_given_up=int(given_up),
         tasks={status: int(count) for status, count in tasks},
+        cosigners=frozenset(cosigners),
     )
 
 
@@ -189,6 +201,11 @@ class StateReader:
         self._app = app
         self._lock = threading.Lock()
         self._last: tuple[float, DatabaseState] | None = None
+
+    @property
+    def witnesses(self) -> WitnessPolicy:
+        parts: Wiring = self._app.extensions[WIRING]
+        return parts.witnesses
 
     def read(self) -> DatabaseState:
         """The state, read again when the last reading is older than `STATE_SECONDS`; raises
@@ -250,6 +267,7 @@ class DatabaseCollector:
             yield _gauge(
                 "voucher_ledger_checkpoint_age_seconds", "Age of the last signed checkpoint", age
             )
+        yield from _witness_gauges(state, self.reader.witnesses)
         held = GaugeMetricFamily(
             "voucher_job_lease_held",
             "Job leases not expired, by job and holder (host:pid:id)",
@@ -277,6 +295,30 @@ class DatabaseCollector:
         for status in sorted({*TASK_STATUSES, *state.tasks}):
             tasks.add_metric([status], state.tasks.get(status, 0))
         yield tasks
+
+
+def _witness_gauges(state: DatabaseState, policy: WitnessPolicy) -> Iterator[Metric]:
+    """Which configured witnesses cosigned the last checkpoint, and whether it has its quorum."""
+    cosigned = GaugeMetricFamily(
+        "voucher_ledger_checkpoint_cosigned",
+        "Whether each configured witness cosigned the last checkpoint (1/0)",
+        labels=["witness"],
+    )
+    for witness in policy.witnesses:
+        cosigned.add_metric([witness.name], int(witness.name in state.cosigners))
+    yield cosigned
+    count = sum(w.name in state.cosigners for w in policy.witnesses)
+    yield _gauge(
+        "voucher_ledger_checkpoint_cosignatures",
+        "Cosignatures by configured witnesses on the last checkpoint",
+        count,
+    )
+    yield _gauge("voucher_ledger_witness_quorum", "Cosignatures the policy demands", policy.quorum)
+    yield _gauge(
+        "voucher_ledger_checkpoint_quorum_met",
+        "Whether the last checkpoint has its quorum of cosignatures (1/0)",
+        int(count >= policy.quorum),
+    )
 
 
 def _gauge(name: str, documentation: str, value: float) -> GaugeMetricFamily:

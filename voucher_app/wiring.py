@@ -25,6 +25,7 @@ from voucher_app.clock import Clock, SystemClock
 from voucher_app.domain.errors import (
     InvalidEvaluationScheme,
     InvalidInput,
+    InvalidWitnessPolicy,
     KeyringError,
     LogBehindPublished,
     VoucherError,
@@ -36,6 +37,7 @@ from voucher_app.ledger.checkpoints import CheckpointSigner
 from voucher_app.ledger.journal import Journal
 from voucher_app.ledger.published import FILE_NAME, PublishedFile
 from voucher_app.ledger.unit_of_work import HeldUnitOfWork, UnitOfWork
+from voucher_app.ledger.witnesses import WitnessPolicy, policy_from_file
 from voucher_app.pace import Pace
 from voucher_app.persistence import uow as persistence_uow
 from voucher_app.persistence.database import Database
@@ -113,6 +115,15 @@ def evaluation_schemes(path: str | None = None) -> dict[int, Scheme]:
         raise ConfigurationError(f"VOUCHER_EVALUATION_FILE: {wrong}") from wrong
 
 
+def witness_policy(path: str | None = None) -> WitnessPolicy:
+    """The witnesses and quorum in `path` (`WITNESSES_FILE`); a file that cannot be read or does
+    not hold together stops the application starting."""
+    try:
+        return policy_from_file(Path(path) if path else None)
+    except InvalidWitnessPolicy as wrong:
+        raise ConfigurationError(f"VOUCHER_WITNESSES_FILE: {wrong}") from wrong
+
+
 class ConfigurationError(VoucherError):
     """The application refuses to start with this configuration; the message names the
     variable to set."""
@@ -147,6 +158,8 @@ class Wiring:
     signal_thresholds: Thresholds | None = DEFAULT_THRESHOLDS
     #: The province's evaluation scheme of each year (`EVALUATION_FILE`, `domain.evaluation`).
     evaluation_schemes: dict[int, Scheme] = field(default_factory=evaluation_schemes)
+    #: The witnesses that cosign checkpoints, and their quorum (`WITNESSES_FILE`).
+    witnesses: WitnessPolicy = field(default_factory=WitnessPolicy)
 
     @classmethod
     def from_config(cls, config: dict[str, Any], instance_path: str) -> Wiring:
@@ -175,6 +188,7 @@ class Wiring:
                 config.get("SIGNAL_THRESHOLDS") or {}, enabled=config.get("SIGNALS_ENABLED", True)
             ),
             evaluation_schemes=evaluation_schemes(config.get("EVALUATION_FILE")),
+            witnesses=witness_policy(config.get("WITNESSES_FILE")),
         )
 
     def require_keys(self) -> None:

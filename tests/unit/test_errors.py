@@ -38,6 +38,7 @@ CONTRACT: list[tuple[str, str, str, int]] = [
     ("InvalidProgrammeTerms", "invalid_programme_terms", "InvalidInput", BAD_REQUEST),
     ("InvalidCenterData", "invalid_center_data", "InvalidInput", BAD_REQUEST),
     ("InvalidEvaluationScheme", "invalid_evaluation_scheme", "InvalidInput", BAD_REQUEST),
+    ("InvalidWitnessPolicy", "invalid_witness_policy", "InvalidInput", BAD_REQUEST),
     ("InvalidLogRange", "invalid_log_range", "InvalidInput", BAD_REQUEST),
     ("InvalidSizeFigure", "invalid_size_figure", "InvalidInput", BAD_REQUEST),
     ("InvalidIndustry", "invalid_industry", "InvalidInput", BAD_REQUEST),
@@ -135,6 +136,8 @@ ELSEWHERE: list[tuple[str, str, str, str, int]] = [
     ("signing.note", "NoteError", "note_error", "LedgerFault", SERVER),
     ("ledger.checkpoints", "InconsistentLog", "inconsistent_log", "LedgerFault", SERVER),
     ("cli.audit", "SourceError", "source_error", "VoucherError", SERVER),
+    ("witness.protocol", "Refused", "witness_refused", "VoucherError", SERVER),
+    ("witness.app", "WitnessConfigError", "witness_config_error", "VoucherError", SERVER),
 ]
 
 

@@ -211,7 +211,7 @@ def test_parse_vkey_quotes_a_malformed_key(vkey: str) -> None:
 )
 def test_parse_vkey_accepts_only_an_ed25519_key_of_33_bytes(key_bytes: bytes) -> None:
     vkey = f"{NAME}+{HEX_ID}+{base64.b64encode(key_bytes).decode()}"
-    with refused("only Ed25519 verifier keys are supported"):
+    with refused(f"{NAME} is not an Ed25519 key of signature type 0x01"):
         parse_vkey(vkey)
 
 

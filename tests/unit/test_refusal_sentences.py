@@ -34,6 +34,7 @@ NOT_ON_PAGES = {
     "invalid_entry": "journal entries, built by the services",
     "invalid_evaluation_scheme": "the province's evaluation file, read at start-up",
     "invalid_log_range": "the transparency log's API",
+    "invalid_witness_policy": "the witnesses file, read at start-up",
     "keyring_error": "the keys command and start-up",
     "log_behind_published": "the readiness check and the sequencer",
     "no_checkpoint": "the transparency log's API",

@@ -5,6 +5,9 @@
   in the body: the database answers; the signing keys are usable; the sequencer keeps up
   (lag <= READY_MAX_SEQUENCER_LAG); a checkpoint is signed in time while entries wait for one
   (<= READY_MAX_CHECKPOINT_AGE_SECONDS); and the log is not behind its published checkpoint.
+  The witness check (the latest checkpoint has its quorum of cosignatures) is reported with
+  `advisory: true` and does not make the instance unready: a witness that is down must not take
+  the service down with it; its absence is on `/metrics` and in the log.
 - `/metrics`: Prometheus metrics (`voucher_app.metrics`), for admins; absent (404) with
   METRICS_ENABLED false.
 """
@@ -25,7 +28,7 @@ from voucher_app import metrics
 from voucher_app.domain.errors import KeyringError
 from voucher_app.domain.policy import Action
 from voucher_app.http.policy import requires
-from voucher_app.services import ledger
+from voucher_app.services import ledger, witnessing
 from voucher_app.wiring import current
 
 log = logging.getLogger(__name__)
@@ -61,6 +64,9 @@ class CheckSchema(Schema):
     detail = fields.String(required=True, metadata={"example": "ok"})
     value = fields.Float(allow_none=True, metadata={"description": "what was measured"})
     limit = fields.Float(metadata={"description": "the most `value` may be"})
+    advisory = fields.Boolean(
+        metadata={"description": "reported only: a failing advisory check leaves `ready`"}
+    )
 
 
 class ReadySchema(Schema):
@@ -150,6 +156,32 @@ def _published_check() -> dict[str, Any]:
     )
 
 
+def _witness_check() -> dict[str, Any]:
+    """Whether the latest checkpoint carries its quorum of witness cosignatures."""
+    policy = current().witnesses
+    try:
+        standing = witnessing.standing(current().uow(), policy)
+    except Exception:
+        log.warning("readiness: the cosignatures could not be read", exc_info=True)
+        return {**_check(False, "could not be read"), "advisory": True}
+    if standing is None or not policy.witnesses:
+        return {**_check(True, "no witnesses configured" if not policy.witnesses else "ok"),
+                "advisory": True}  # fmt: skip
+    cosigners = ", ".join(name for name, _ in standing.cosigners) or "none"
+    refusals = "; ".join(
+        f"{name}: {status} {message}"
+        for name, (_, status, message) in standing.contacts.items()
+        if name not in dict(standing.cosigners)
+    )
+    detail = (
+        f"checkpoint {standing.tree_size}: {len(standing.cosigners)} of a quorum of "
+        f"{standing.quorum} cosignatures, by {cosigners}"
+        + (f" (not: {refusals})" if refusals else "")
+    )
+    check = _check(standing.met, detail, value=len(standing.cosigners))
+    return {**check, "advisory": True}
+
+
 def readiness(app: Flask) -> dict[str, dict[str, Any]]:
     """Each readiness check's outcome, by name."""
     limits = {
@@ -161,6 +193,7 @@ def readiness(app: Flask) -> dict[str, dict[str, Any]]:
         checks["database"] = _check(True, "ok")
         checks.update(_ledger_checks(limits))
         checks["published_checkpoint"] = _published_check()
+        checks["witness_quorum"] = _witness_check()
     else:
         unreachable = _check(False, "the database does not answer")
         checks.update(
@@ -181,7 +214,7 @@ class Ready(MethodView):
         """Readiness: whether this instance should get traffic, and each check that decides
         it. Public, like `/healthz`, for load balancers; the body names no paths or keys."""
         checks = readiness(current_app)
-        if all(check["ok"] for check in checks.values()):
+        if all(check["ok"] or check.get("advisory") for check in checks.values()):
             return {"status": "ready", "checks": checks}, 200
         return {"status": "not_ready", "checks": checks}, 503
 

@@ -18,7 +18,7 @@ from voucher_app.domain.policy import Action
 from voucher_app.http.auth import signed_in
 from voucher_app.http.policy import requires
 from voucher_app.ledger.journal import PostedEntry
-from voucher_app.services import ledger
+from voucher_app.services import ledger, witnessing
 from voucher_app.wiring import current
 
 blp = Blueprint("ledger", __name__, description="The public, verifiable ledger")
@@ -80,11 +80,18 @@ _TEXT = {"content": {"text/plain": {"schema": {"type": "string"}}}}
 
 @blp.route("/checkpoint")
 class LatestCheckpoint(MethodView):
-    @blp.doc(responses={"200": {"description": "The latest signed checkpoint note", **_TEXT}})
+    @blp.doc(
+        responses={
+            "200": {
+                "description": "The latest signed checkpoint note, with the cosignatures of the "
+                "witnesses that cosigned it (c2sp.org/tlog-cosignature)",
+                **_TEXT,
+            }
+        }
+    )
     @requires(Action.READ_PUBLIC)
     def get(self) -> Response:
-        checkpoint = ledger.latest_checkpoint(current().uow())
-        response = Response(checkpoint.note, mimetype="text/plain")
+        response = Response(witnessing.cosigned_note(current().uow()), mimetype="text/plain")
         response.headers["Cache-Control"] = "no-cache"
         return response
 

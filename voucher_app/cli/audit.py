@@ -12,6 +12,10 @@ key is read from the source itself, which proves consistency but not who signed.
 remembers the last verified checkpoint and demands that the next run's log extends it.
 `--notice LIST` (a file, or the URL of `/api/v1/notice/<center>/<day>`; repeatable) checks a
 day's public notice list against the approvals that published it.
+
+`--witness NAME+ID+KEY` (a witness's cosigning vkey, type 0x04; repeatable) with `--quorum N`
+(default: every witness given) fails a latest checkpoint that lacks N valid cosignatures by
+them, or carries a line of theirs that does not verify over it.
 """
 
 from __future__ import annotations
@@ -33,9 +37,22 @@ import orjson
 from voucher_app.domain.errors import LedgerFault, VoucherError
 from voucher_app.domain.notice import check_shape
 from voucher_app.ledger import export_format, merkle, tiles
-from voucher_app.ledger.audit import AuditReport, Failure, SourceEntry, TrustedState, audit
+from voucher_app.ledger.audit import (
+    AuditReport,
+    Failure,
+    SourceEntry,
+    TrustedState,
+    audit,
+    witnessed,
+)
 from voucher_app.ledger.tiles import Tile, TileError
-from voucher_app.signing.note import NoteError, Verifier, parse_checkpoint, parse_vkey
+from voucher_app.signing.note import (
+    COSIGNATURE,
+    NoteError,
+    Verifier,
+    parse_checkpoint,
+    parse_vkey,
+)
 
 PAGE = 1000
 HASH = export_format.HASH_SIZE
@@ -154,7 +171,7 @@ class TileSource:
         return []  # a tiled log carries no key of its own: pin it with --vkey
 
     def notes(self) -> list[tuple[str, str]]:
-        return [("checkpoint", self.note)]
+        return [(self.prefix + "checkpoint", self.note)]
 
     def entries(self) -> Iterator[SourceEntry]:
         bottom = tiles.tiles_of_level(self.size, 0)
@@ -275,11 +292,14 @@ def run(args: argparse.Namespace) -> int:
     if state_path is not None and state_path.exists():
         trusted = TrustedState.from_json(state_path.read_text(encoding="utf-8"))
     notice_lists = [read_notice_list(where) for where in args.notice]
-    report = audit(
-        source.entries(), source.notes(), verifiers, trusted=trusted, notice_lists=notice_lists
-    )
+    notes = source.notes()
+    report = audit(source.entries(), notes, verifiers, trusted=trusted, notice_lists=notice_lists)
     if isinstance(source, TileSource):  # first: at one index, a bad tile explains the rest
         report.failures[:0] = source.findings
+    witnesses = [parse_vkey(vkey, COSIGNATURE) for vkey in args.witness]
+    quorum = len(witnesses) if args.quorum is None else args.quorum
+    if witnesses or quorum:
+        witnessed(report, notes, witnesses, quorum)
     return finish(report, state_path)
 
 
@@ -293,6 +313,8 @@ def finish(report: AuditReport, state_path: Path | None) -> int:
         return 1
     unsigned = report.entries - latest.size
     agreed = f"; {report.notice_lists} notice list(s) agree with it" if report.notice_lists else ""
+    if report.cosigners:
+        agreed += f"; cosigned by {', '.join(report.cosigners)}"
     print(
         f"OK {report.entries} entries; {len(report.checkpoints)} checkpoint(s) verified; "
         f"tree size {latest.size}, origin {latest.origin}"
@@ -326,6 +348,17 @@ def parser() -> argparse.ArgumentParser:
         action="append",
         default=[],
         help="a day's public notice list, as a file or URL, to check against the log (repeatable)",
+    )
+    parser.add_argument(
+        "--witness",
+        action="append",
+        default=[],
+        help="a witness's cosigning vkey (signature type 0x04) (repeatable)",
+    )
+    parser.add_argument(
+        "--quorum",
+        type=int,
+        help="valid cosignatures by the --witness keys the latest checkpoint needs (default: all)",
     )
     return parser
 

@@ -1,7 +1,7 @@
 """`flask --app wsgi ledger …`: sequence, sign, verify, export and restore the ledger, and
 reverse an entry.
 
-ledger  sequence | checkpoint | verify | export | export-tiles | import-tail | reverse
+ledger  sequence | checkpoint | cosign | verify | export | export-tiles | import-tail | reverse
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from flask.cli import AppGroup
 
 from voucher_app.cli.common import cli_actor, domain_errors
 from voucher_app.ledger import published
-from voucher_app.services import ledger
+from voucher_app.services import ledger, witnessing
 from voucher_app.wiring import current
 
 ledger_group = AppGroup("ledger", help="Sequence, sign, verify and export the ledger.")
@@ -39,6 +39,27 @@ def ledger_checkpoint() -> None:
         click.echo("no new entries since the last checkpoint")
     else:
         click.echo(signed.note, nl=False)
+
+
+@ledger_group.command("cosign")
+@domain_errors
+def ledger_cosign() -> None:
+    """Ask the configured witnesses (VOUCHER_WITNESSES_FILE) to cosign the latest checkpoint;
+    exit 1 when it is short of the quorum."""
+    parts = current()
+    for outcome in witnessing.cosign_checkpoint(parts.uow(), parts.witnesses):
+        state = "cosigned" if outcome.cosigned else f"refused ({outcome.status})"
+        click.echo(f"{outcome.witness}: {state}: {outcome.message}")
+    standing = witnessing.standing(parts.uow(), parts.witnesses)
+    if standing is None:
+        click.echo("no checkpoint yet")
+        return
+    click.echo(
+        f"checkpoint {standing.tree_size}: {len(standing.cosigners)} cosignature(s), "
+        f"quorum {standing.quorum}" + ("" if standing.met else ": SHORT OF THE QUORUM")
+    )
+    if not standing.met:
+        sys.exit(1)
 
 
 @ledger_group.command("verify")

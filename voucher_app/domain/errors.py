@@ -23,6 +23,7 @@ to a module of their own are defined there (named in brackets) under a family de
     │   ├── InvalidProgrammeTerms     programme settings that contradict each other
     │   ├── InvalidCenterData         a center hierarchy file that does not hold together
     │   ├── InvalidEvaluationScheme   a center evaluation file that does not hold together
+    │   ├── InvalidWitnessPolicy      a witnesses file that does not hold together
     │   ├── InvalidLogRange           a tree size, index or range outside the log
     │   ├── InvalidSizeFigure         employees, revenue or assets not a non-negative integer
     │   ├── InvalidIndustry           not one of the size standard's sixteen industries
@@ -122,8 +123,11 @@ to a module of their own are defined there (named in brackets) under a family de
     │   │                             malformed or does not verify
     │   └── InconsistentLog           [ledger.checkpoints] the stored tree no longer extends the
     │                                 last signed checkpoint: stop and investigate
-    └── SourceError                   [cli.audit] voucher-audit cannot read its source at all (as
-                                      opposed to reading it and finding it wrong)
+    ├── SourceError                   [cli.audit] voucher-audit cannot read its source at all (as
+    │                                 opposed to reading it and finding it wrong)
+    ├── Refused                       [witness.protocol] a witness does not cosign: its HTTP
+    │                                 status and why (a log's client reads it, not a person)
+    └── WitnessConfigError            [witness.app] the witness's settings file cannot be used
 
 An error outside the five families that name an HTTP status (invalid input, not found,
 conflict, not authenticated, permission denied) is a fault on our side, or in the data: HTTP
@@ -191,6 +195,10 @@ class InvalidEvaluationScheme(InvalidInput):
     together."""
 
     code = "invalid_evaluation_scheme"
+
+
+class InvalidWitnessPolicy(InvalidInput):
+    code = "invalid_witness_policy"
 
 
 class InvalidLogRange(InvalidInput):

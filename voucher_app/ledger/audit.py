@@ -13,6 +13,10 @@ edit that keeps an entry valid is only located between two checkpoints.
 
 Given public notice lists (公示, `domain.notice`), it also checks each against the `approve`
 entries that published its claims: nothing added, left out or shown otherwise since.
+
+Given witnesses and a quorum (`witnessed`), the latest checkpoint must carry that many valid
+cosignatures by them (c2sp.org/tlog-cosignature): then the log showed this reader the same tree
+it showed the witnesses, and so everyone else who demands them.
 """
 
 from __future__ import annotations
@@ -31,7 +35,15 @@ from voucher_app.domain.entries import EntryKind
 from voucher_app.ledger import merkle
 from voucher_app.ledger.document import EntryRecord, MalformedEntry, parse_entry
 from voucher_app.ledger.replay import Replay, ReplayError
-from voucher_app.signing.note import Checkpoint, NoteError, Verifier, open_checkpoint
+from voucher_app.signing.cosignature import cosigned_by
+from voucher_app.signing.note import (
+    Checkpoint,
+    NoteError,
+    Verifier,
+    open_checkpoint,
+    parse_checkpoint,
+    split_note,
+)
 
 #: How often (in entries) the progress callback hears of the audit's progress.
 PROGRESS_EVERY = 4096
@@ -100,6 +112,7 @@ class AuditReport:
     balances: dict[str, int] = field(default_factory=dict)
     roots: dict[int, bytes] = field(default_factory=dict)
     notice_lists: int = 0  # public notice lists checked against the log
+    cosigners: list[str] = field(default_factory=list)  # witnesses of the latest checkpoint
 
     @property
     def failure(self) -> Failure | None:
@@ -112,6 +125,36 @@ class AuditReport:
     @property
     def latest(self) -> Checkpoint | None:
         return self.checkpoints[-1] if self.checkpoints else None
+
+
+def witnessed(
+    report: AuditReport,
+    notes: Sequence[tuple[str, str]],
+    witnesses: Sequence[Verifier],
+    quorum: int,
+) -> None:
+    """Demand `quorum` valid cosignatures by `witnesses` on the report's latest checkpoint, in
+    the notes that carry it; record the cosigners, and a failure when they fall short or when
+    a listed witness's line does not verify over that checkpoint."""
+    latest = report.latest
+    if latest is None:
+        return  # reported already: no checkpoint verified
+    cosigners: dict[str, None] = {}
+    for label, note in notes:
+        try:
+            if parse_checkpoint(split_note(note)[0]) != latest:
+                continue
+            cosigners.update(dict.fromkeys(c.witness for c in cosigned_by(note, witnesses)))
+        except NoteError as exc:
+            report.failures.append(Failure(-1, reason=f"checkpoint {label}: {exc}"))
+    report.cosigners = list(cosigners)
+    if len(cosigners) < quorum:
+        by = ", ".join(cosigners) or "none of the witnesses given"
+        reason = (
+            f"checkpoint {latest.size} carries {len(cosigners)} valid cosignature(s) of the "
+            f"{quorum} demanded (by {by})"
+        )
+        report.failures.append(Failure(-1, reason=reason))
 
 
 def open_checkpoints(

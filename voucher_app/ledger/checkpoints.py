@@ -19,7 +19,8 @@ from voucher_app.clock import Clock
 from voucher_app.domain.errors import LedgerFault, NoCheckpoint
 from voucher_app.ledger import merkle, sequencer, store
 from voucher_app.ledger.published import PublishedFile, require_extends
-from voucher_app.ledger.tables import LedgerCheckpoint
+from voucher_app.ledger.tables import LedgerCheckpoint, LedgerCosignature
+from voucher_app.signing.cosignature import with_cosignatures
 from voucher_app.signing.note import Checkpoint, sign_note
 
 
@@ -42,6 +43,17 @@ def latest(session: Session) -> LedgerCheckpoint:
     if checkpoint is None:
         raise NoCheckpoint("the ledger has no signed checkpoint yet")
     return checkpoint
+
+
+def cosigned_note(session: Session, checkpoint: LedgerCheckpoint) -> str:
+    """The checkpoint as published: the log's signed note and every witness cosignature it
+    got (c2sp.org/tlog-cosignature), in the order they came."""
+    lines = session.scalars(
+        select(LedgerCosignature.line)
+        .where(LedgerCosignature.checkpoint_id == checkpoint.id)
+        .order_by(LedgerCosignature.id)
+    ).all()
+    return with_cosignatures(checkpoint.note, lines)
 
 
 def all_checkpoints(session: Session) -> list[LedgerCheckpoint]:

@@ -15,7 +15,8 @@ from voucher_app.signing.note import Verifier, open_checkpoint
 
 
 def export(session: Session, directory: Path, vkeys: list[str]) -> int:
-    """Write every sequenced entry, its stored leaf hash, every checkpoint and the verifier keys.
+    """Write every sequenced entry, its stored leaf hash, every checkpoint (with the witnesses'
+    cosignatures) and the verifier keys.
 
     Every checkpoint is written, whatever its size: in a consistent snapshot none can cover more
     than the log holds, and one that does is exactly what an auditor must see.
@@ -26,7 +27,7 @@ def export(session: Session, directory: Path, vkeys: list[str]) -> int:
     notes.mkdir(exist_ok=True)
     for row in checkpoints.all_checkpoints(session):
         (notes / export_format.checkpoint_file(row.tree_size)).write_text(
-            row.note, encoding="utf-8"
+            checkpoints.cosigned_note(session, row), encoding="utf-8"
         )
     vkey_file = directory / export_format.VKEY
     vkey_file.write_text("".join(f"{v}\n" for v in vkeys), encoding="utf-8")
@@ -83,7 +84,9 @@ def export_tiles(session: Session, directory: Path, verifiers: list[Verifier]) -
     for tile in wanted:
         if tile.level:
             files.replace(directory / tile.path, store.tile(session, tile))
-    files.replace(checkpoint_file, latest.note.encode(), durable=True)
+    files.replace(
+        checkpoint_file, checkpoints.cosigned_note(session, latest).encode(), durable=True
+    )
     return TileExport(previous, latest.tree_size, len(wanted))
 
 

@@ -21,6 +21,7 @@ from sqlalchemy import (
     SmallInteger,
     String,
     Text,
+    UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -111,3 +112,30 @@ class LedgerLock(Base):
     __tablename__ = "ledger_locks"
 
     name: Mapped[str] = mapped_column(String(32), primary_key=True)
+
+
+class LedgerCosignature(Base):
+    """A witness's cosignature on one of the log's checkpoints (c2sp.org/tlog-cosignature):
+    the signature line as the witness returned it, and the time it states. Append-only."""
+
+    __tablename__ = "ledger_cosignatures"
+    __table_args__ = (UniqueConstraint("checkpoint_id", "witness"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    checkpoint_id: Mapped[int] = mapped_column(ForeignKey("ledger_checkpoints.id"), index=True)
+    witness: Mapped[str] = mapped_column(String(255))
+    signed_at: Mapped[datetime]
+    line: Mapped[str] = mapped_column(Text)
+
+
+class WitnessContact(Base):
+    """What the log last heard from each witness it is configured with: the tree size the
+    witness holds for it (the old size of the next request) and its last answer."""
+
+    __tablename__ = "ledger_witness_contacts"
+
+    witness: Mapped[str] = mapped_column(String(255), primary_key=True)
+    tree_size: Mapped[int] = mapped_column(BigInteger)
+    status: Mapped[int]  # the last HTTP status; 0 when the witness could not be reached
+    message: Mapped[str] = mapped_column(Text)
+    contacted_at: Mapped[datetime]

@@ -27,6 +27,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from voucher_app.domain.errors import LedgerFault
 
 ED25519 = 0x01
+COSIGNATURE = 0x04  # c2sp.org/tlog-cosignature: timestamped Ed25519 cosignatures
 SIGNATURE_PREFIX = "\u2014 "  # em dash and a space
 _NAME = re.compile(r"[^\s+]+")
 _SIZE = re.compile(r"0|[1-9][0-9]{0,19}")
@@ -38,13 +39,15 @@ class NoteError(LedgerFault):
     code = "note_error"
 
 
-def _public_bytes(key: Ed25519PublicKey) -> bytes:
+def public_bytes(key: Ed25519PublicKey) -> bytes:
     return key.public_bytes(Encoding.Raw, PublicFormat.Raw)
 
 
-def key_id(name: str, public_key: Ed25519PublicKey) -> bytes:
+def key_id(name: str, public_key: Ed25519PublicKey, kind: int = ED25519) -> bytes:
+    """SHA-256(name ‖ 0x0A ‖ signature type ‖ public key)[:4]: 0x01 for a note signature,
+    0x04 for a witness's timestamped cosignature."""
     return hashlib.sha256(
-        name.encode() + b"\n" + bytes([ED25519]) + _public_bytes(public_key)
+        name.encode() + b"\n" + bytes([kind]) + public_bytes(public_key)
     ).digest()[:4]
 
 
@@ -54,14 +57,15 @@ class Verifier:
 
     name: str
     public_key: Ed25519PublicKey
+    kind: int = ED25519  # the signature type: COSIGNATURE for a witness's key
 
     @property
     def key_id(self) -> bytes:
-        return key_id(self.name, self.public_key)
+        return key_id(self.name, self.public_key, self.kind)
 
     @property
     def vkey(self) -> str:
-        encoded = base64.b64encode(bytes([ED25519]) + _public_bytes(self.public_key)).decode()
+        encoded = base64.b64encode(bytes([self.kind]) + public_bytes(self.public_key)).decode()
         return f"{self.name}+{self.key_id.hex()}+{encoded}"
 
     def verifies(self, text: bytes, signature: bytes) -> bool:
@@ -72,7 +76,9 @@ class Verifier:
         return True
 
 
-def parse_vkey(vkey: str) -> Verifier:
+def parse_vkey(vkey: str, kind: int = ED25519) -> Verifier:
+    """A verifier key `<name>+<hex key id>+<base64(type ‖ public key)>` of signature type `kind`
+    (Ed25519: 0x01 for a log's key, 0x04 for a witness's cosigning key)."""
     parts = vkey.strip().split("+", 2)  # the base64 key itself may contain "+"
     if len(parts) != 3 or not _NAME.fullmatch(parts[0]):
         raise NoteError(f"malformed verifier key {vkey!r}")
@@ -82,9 +88,9 @@ def parse_vkey(vkey: str) -> Verifier:
         claimed_id = bytes.fromhex(hex_id)
     except (binascii.Error, ValueError) as exc:
         raise NoteError(f"malformed verifier key {vkey!r}") from exc
-    if len(raw) != 33 or raw[0] != ED25519:
-        raise NoteError("only Ed25519 verifier keys are supported")
-    verifier = Verifier(name, Ed25519PublicKey.from_public_bytes(raw[1:]))
+    if len(raw) != 33 or raw[0] != kind:
+        raise NoteError(f"{name} is not an Ed25519 key of signature type {kind:#04x}")
+    verifier = Verifier(name, Ed25519PublicKey.from_public_bytes(raw[1:]), kind)
     if verifier.key_id != claimed_id:
         raise NoteError(f"verifier key {name} has the wrong key id")
     return verifier
@@ -97,23 +103,16 @@ def sign_note(text: str, name: str, private_key: Ed25519PrivateKey) -> str:
     if not _NAME.fullmatch(name):
         raise NoteError(f"bad key name {name!r}")
     signature = private_key.sign(text.encode())
-    kid = key_id(name, private_key.public_key())
-    encoded = base64.b64encode(kid + signature).decode()
-    return f"{text}\n{SIGNATURE_PREFIX}{name} {encoded}\n"
+    return f"{text}\n" + signature_line(name, key_id(name, private_key.public_key()) + signature)
 
 
-def open_note(note: str, verifiers: Iterable[Verifier]) -> tuple[str, list[str]]:
-    """Return the note's text and the names of the known keys that signed it.
-
-    Raises `NoteError` when the note is malformed, when a signature by a known key is invalid, or
-    when no known key signed it. Signatures by unknown keys are ignored, as the format asks.
-    """
+def split_note(note: str) -> tuple[str, list[tuple[str, bytes]]]:
+    """A note's text (with its final newline) and its signatures as (key name, raw bytes: the
+    4-byte key id and the signature). `NoteError` when the note is malformed."""
     text, sep, signature_block = note.rpartition("\n\n")
     if not sep or not signature_block.endswith("\n"):
         raise NoteError("a signed note is text, a blank line and signature lines")
-    text += "\n"
-    known = {(v.name, v.key_id): v for v in verifiers}
-    signers: list[str] = []
+    signatures: list[tuple[str, bytes]] = []
     for line in signature_block[:-1].split("\n"):
         if not line.startswith(SIGNATURE_PREFIX):
             raise NoteError(f"malformed signature line {line!r}")
@@ -124,6 +123,25 @@ def open_note(note: str, verifiers: Iterable[Verifier]) -> tuple[str, list[str]]
             raise NoteError(f"malformed signature by {name}") from exc
         if not _NAME.fullmatch(name) or len(raw) < 5:
             raise NoteError(f"malformed signature line {line!r}")
+        signatures.append((name, raw))
+    return text + "\n", signatures
+
+
+def signature_line(name: str, raw: bytes) -> str:
+    """A note's signature line: `— <name> <base64(key id ‖ signature)>` and a newline."""
+    return f"{SIGNATURE_PREFIX}{name} {base64.b64encode(raw).decode()}\n"
+
+
+def open_note(note: str, verifiers: Iterable[Verifier]) -> tuple[str, list[str]]:
+    """Return the note's text and the names of the known keys that signed it.
+
+    Raises `NoteError` when the note is malformed, when a signature by a known key is invalid, or
+    when no known key signed it. Signatures by unknown keys are ignored, as the format asks.
+    """
+    text, signatures = split_note(note)
+    known = {(v.name, v.key_id): v for v in verifiers}
+    signers: list[str] = []
+    for name, raw in signatures:
         verifier = known.get((name, raw[:4]))
         if verifier is None:
             continue
