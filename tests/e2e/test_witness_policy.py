@@ -14,13 +14,15 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from flask import Flask
 from flask.testing import FlaskCliRunner
 
-from tests.e2e.accounts import bearer
+from tests.e2e.accounts import PASSWORD, account, bearer
+from tests.e2e.pages import sign_in
 from tests.e2e.test_observability import scrape, value
 from tests.harness import Databases
 from tests.witness_server import Served, served_witnesses
 from voucher_app import create_app
 from voucher_app.cli.audit import main as voucher_audit
 from voucher_app.domain.actors import Role
+from voucher_app.services import demo
 from voucher_app.services.demo import ENTRIES
 from voucher_app.signing.cosignature import cosigned_by
 from voucher_app.signing.note import COSIGNATURE, Verifier
@@ -100,6 +102,21 @@ def test_cosigned_by_two_of_three_and_reported_short_of_a_quorum_of_three(
     )
     assert voucher_audit([live_server, *flags]) == 1  # the default quorum: every witness given
     assert "carries 2 valid cosignature(s) of the 3 demanded" in capsys.readouterr().out
+
+    # The public ledger page and an SME's vouchers page say who cosigned, in Chinese.
+    public = client.get("/ledger", headers={"Accept-Language": "zh-CN"}).get_data(as_text=True)
+    sme = demo.SMES[0].uscc
+    signed = app.test_client()
+    sign_in(signed, account(app, Role.SME, sme=sme).username, PASSWORD)
+    own = signed.get(f"/sme/{sme}", headers={"Accept-Language": "zh-CN"}).get_data(as_text=True)
+    for page in (public, own):
+        assert f"最新检查点（共 {ENTRIES} 条记录）已由以下见证方联署：" in page
+        assert f"<code>{served[0].name}</code>" in page
+        assert f"<code>{served[1].name}</code>" in page
+        assert ABSENT.name not in page.split('class="witnesses"')[1].split("</section>")[0]
+        assert "已获 2 个联署，账本规则要求 3 个。" in page
+    assert f"--witness {ABSENT.vkey}" in public and "--quorum 3" in public
+    assert public.count("— ") >= 3  # the note shown is the cosigned one
 
 
 @pytest.mark.parametrize(

@@ -164,9 +164,9 @@ def _witness_check() -> dict[str, Any]:
     except Exception:
         log.warning("readiness: the cosignatures could not be read", exc_info=True)
         return {**_check(False, "could not be read"), "advisory": True}
-    if standing is None or not policy.witnesses:
-        return {**_check(True, "no witnesses configured" if not policy.witnesses else "ok"),
-                "advisory": True}  # fmt: skip
+    if standing is None:
+        detail = "no witnesses configured" if not policy.witnesses else "no checkpoint yet"
+        return {**_check(True, detail), "advisory": True}
     cosigners = ", ".join(name for name, _ in standing.cosigners) or "none"
     refusals = "; ".join(
         f"{name}: {status} {message}"

@@ -52,7 +52,7 @@ def ledger_cosign() -> None:
         click.echo(f"{outcome.witness}: {state}: {outcome.message}")
     standing = witnessing.standing(parts.uow(), parts.witnesses)
     if standing is None:
-        click.echo("no checkpoint yet")
+        click.echo("no witnesses configured (VOUCHER_WITNESSES_FILE), or no checkpoint yet")
         return
     click.echo(
         f"checkpoint {standing.tree_size}: {len(standing.cosigners)} cosignature(s), "

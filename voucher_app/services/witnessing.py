@@ -177,7 +177,10 @@ def cosigned_note(uow: UnitOfWork) -> str:
 
 @read_only
 def standing(uow: UnitOfWork, policy: WitnessPolicy) -> Standing | None:
-    """How the latest checkpoint stands against the policy; None before any checkpoint."""
+    """How the latest checkpoint stands against the policy; None without witnesses configured
+    or before any checkpoint."""
+    if not policy.witnesses:
+        return None
     try:
         row = checkpoints.latest(uow.session)
     except NoCheckpoint:

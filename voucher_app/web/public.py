@@ -25,7 +25,7 @@ from voucher_app.domain.errors import InvalidInput, NoCheckpoint
 from voucher_app.domain.policy import Action, Scope
 from voucher_app.http.auth import signed_in
 from voucher_app.ledger.unit_of_work import UnitOfWork
-from voucher_app.services import centers, ledger, providers
+from voucher_app.services import centers, ledger, providers, witnessing
 from voucher_app.services.providers import MAX_KEYWORD, CatalogueSearch, ProductView
 from voucher_app.web.filters import FilterForm, yuan_of
 from voucher_app.web.guard import on_this_site, page
@@ -119,12 +119,19 @@ def _uuid_or_none(text: str | None) -> uuid.UUID | None:
 @blp.get("/ledger")
 @page(Action.READ_PUBLIC)
 def public_ledger() -> str:
+    parts = current()
     try:
-        checkpoint = ledger.latest_checkpoint(current().uow())
+        checkpoint = ledger.latest_checkpoint(parts.uow())
+        note = witnessing.cosigned_note(parts.uow())
     except NoCheckpoint:
-        checkpoint = None
+        checkpoint, note = None, None
     return render_template(
-        "web/ledger.html", checkpoint=checkpoint, base_url=request.host_url.rstrip("/")
+        "web/ledger.html",
+        checkpoint=checkpoint,
+        note=note,
+        standing=witnessing.standing(parts.uow(), parts.witnesses),
+        witnesses=parts.witnesses,
+        base_url=request.host_url.rstrip("/"),
     )
 
 

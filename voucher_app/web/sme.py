@@ -27,6 +27,7 @@ from voucher_app.services import (
     smes,
     tracking,
     vouchers,
+    witnessing,
 )
 from voucher_app.signing.qr import qr_svg
 from voucher_app.web.guard import on_this_site, page
@@ -75,6 +76,7 @@ def _vouchers(uscc: str, passcode: tuple[uuid.UUID, redemptions.Passcode] | None
         parties=redemption_lists.parties_of(uow, [redemption.id for redemption in waiting]),
         to_rate=redemption_lists.to_rate_for_sme(uow, uscc),
         reminders=notifications.reminders_for(uow, f"sme:{uscc}"),
+        standing=witnessing.standing(uow, parts.witnesses),
         explain=explain,
         passcode=passcode,
         # What is left of the passcode's validity by the server's clock: the page's countdown
