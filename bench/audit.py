@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import gc
 import io
+import itertools
 import json
 import os
 import random
@@ -31,7 +32,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import ExitStack, redirect_stdout
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -135,8 +136,20 @@ def generate(count: int) -> Iterator[dict[str, Any]]:
             return
 
 
-def build(url: str, count: int, key: Ed25519PrivateKey) -> tuple[int, float]:
-    """Load `count` entries (roughly) with COPY, as the sequencer would have stored them."""
+def build(
+    url: str,
+    count: int,
+    key: Ed25519PrivateKey,
+    *,
+    sign_at: Collection[int] = (),
+    publish_up_to: int | None = None,
+) -> tuple[int, float, list[tuple[int, bytes, str]]]:
+    """Load exactly `count` entries with COPY, as the sequencer would have stored them.
+
+    Checkpoints are signed every CHECKPOINT_EVERY entries and at the end, or at the sizes in
+    `sign_at`; those up to `publish_up_to` (all by default) are stored, the others returned
+    (tree size, root, note) for the caller to publish later.
+    """
     started = time.perf_counter()
     dsn = driver_dsn(url)
     columns = {
@@ -161,7 +174,8 @@ def build(url: str, count: int, key: Ed25519PrivateKey) -> tuple[int, float]:
     tree = merkle.CompactTree()
     checkpoints: list[tuple[int, bytes, str]] = []
     created = datetime.now(UTC)
-    for index, document in enumerate(generate(count)):
+    wanted = set(sign_at)
+    for index, document in enumerate(itertools.islice(generate(count), count)):
         row = index + 1
         row_of_entry[document["id"]] = row
         copies["journal_entries"].write_row(
@@ -184,10 +198,12 @@ def build(url: str, count: int, key: Ed25519PrivateKey) -> tuple[int, float]:
         copies["ledger_log_leaves"].write_row((index, row))
         for (level, node_index), digest in tree.append(merkle.leaf_hash(canonical_entry(document))):
             copies["ledger_log_nodes"].write_row((level, node_index, digest))
-        if tree.size % CHECKPOINT_EVERY == 0:
+        if tree.size in wanted or (not wanted and tree.size % CHECKPOINT_EVERY == 0):
             checkpoints.append(_checkpoint(tree, key))
-    if tree.size % CHECKPOINT_EVERY:
+    if not wanted and tree.size % CHECKPOINT_EVERY:
         checkpoints.append(_checkpoint(tree, key))
+    limit = tree.size if publish_up_to is None else publish_up_to
+    published = [c for c in checkpoints if c[0] <= limit]
     stack.close()  # ends each COPY, then commits and closes its connection
     with psycopg.connect(dsn) as connection, connection.cursor() as cursor:
         with cursor.copy(
@@ -197,7 +213,7 @@ def build(url: str, count: int, key: Ed25519PrivateKey) -> tuple[int, float]:
                 kind = accounts.parse_account(name).kind
                 floor = -(10**15) if kind is AccountKind.FUNDING else 0
                 copy.write_row((account_id, name, kind.value, balances[name], floor))
-        for size, root, note in checkpoints:
+        for size, root, note in published:
             cursor.execute(
                 "INSERT INTO ledger_checkpoints (tree_size, root_hash, note, created_at) "
                 "VALUES (%s, %s, %s, %s)",
@@ -209,7 +225,7 @@ def build(url: str, count: int, key: Ed25519PrivateKey) -> tuple[int, float]:
                 f"(SELECT max(id) FROM {table}))"
             )
         cursor.execute("ANALYZE")
-    return tree.size, time.perf_counter() - started
+    return tree.size, time.perf_counter() - started, [c for c in checkpoints if c[0] > limit]
 
 
 def _checkpoint(tree: merkle.CompactTree, key: Ed25519PrivateKey) -> tuple[int, bytes, str]:
@@ -334,7 +350,7 @@ def main() -> int:
     key = Ed25519PrivateKey.generate()
     vkey = Verifier(ORIGIN, key.public_key()).vkey
     with fresh_database("postgresql") as url, tempfile.TemporaryDirectory() as scratch:
-        size, build_seconds = build(url, count, key)
+        size, build_seconds, _ = build(url, count, key)
         print(f"built a {size:,}-entry ledger in PostgreSQL in {build_seconds:.1f} s (COPY)")
         database = Database(url, pool_size=2)
         try:
