@@ -81,3 +81,15 @@ def test_a_folder_that_is_not_a_tiled_log_cannot_be_read(
     (tmp_path / "checkpoint").write_text("not a checkpoint\n")
     assert voucher_audit([str(tmp_path), "--tiles", "--vkey", "x+00000000+AA=="]) == 2
     assert "is not a checkpoint" in capsys.readouterr().err
+    (tmp_path / "checkpoint").write_bytes(b"\xff\xfe\n")
+    assert voucher_audit([str(tmp_path), "--tiles", "--vkey", "x+00000000+AA=="]) == 2
+    assert "is not a checkpoint" in capsys.readouterr().err
+
+
+def test_a_quorum_beyond_the_witnesses_given_is_refused(
+    runner: FlaskCliRunner, demo: None, live_server: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for quorum in ("-1", "1"):
+        args = [live_server, "--vkey", vkey(runner), "--quorum", quorum]
+        assert voucher_audit(args) == 2
+        assert "--quorum is 0 to the 0 --witness keys given" in capsys.readouterr().err

@@ -87,6 +87,13 @@ def test_a_witness_run_by_its_operator_cosigns_another_projects_log(
         # Sent again from old size 0, the witness now holds 1: 409 with the size.
         stale = http_post(f"{base}/add-checkpoint", TORCHWOOD_REQUEST)
         assert (stale.status, stale.content_type, stale.body) == (409, "text/x.tlog.size", "1\n")
+        raw = urllib.request.Request(f"{base}/add-checkpoint", TORCHWOOD_REQUEST, method="POST")
+        try:
+            urllib.request.urlopen(raw, timeout=10)
+        except urllib.error.HTTPError as conflict:  # the header exactly, no charset appended
+            assert conflict.headers["Content-Type"] == "text/x.tlog.size"
+        else:
+            raise AssertionError("the stale request was answered 200")
     finally:
         process.terminate()
         process.wait(timeout=30)

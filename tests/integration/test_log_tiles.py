@@ -12,7 +12,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from tests import factories
 from voucher_app.cli.audit import main as voucher_audit
-from voucher_app.domain.errors import UnknownTile
+from voucher_app.domain.errors import LogBehindPublished, UnknownTile
 from voucher_app.domain.programmes import BudgetMove
 from voucher_app.ledger import merkle, tiles
 from voucher_app.ledger.canonical import canonical_entry
@@ -107,6 +107,19 @@ def test_tiles_past_the_log_or_malformed_are_not_found(log_of_300: UnitOfWork, p
         ledger.tile_resource(log_of_300, path)
 
 
+def test_tiles_of_entries_no_checkpoint_covers_are_not_served(log_of_300: UnitOfWork) -> None:
+    """Tiles are cached forever: entries sequenced since the last checkpoint could still be lost
+    to a restore and sequenced again as others, so their tiles wait for a checkpoint."""
+    uow = log_of_300
+    programme = factories.programme(uow, fund_fen=1_000_000)
+    ledger.sequence_log(uow)
+    assert ledger.entries_page(uow, 0, 1).tree_size == 301  # the funding: sequenced, unsigned
+    with pytest.raises(UnknownTile, match="no checkpoint covers yet"):
+        ledger.tile_resource(uow, "tile/0/001.p/45")
+    assert ledger.tile_resource(uow, "tile/0/001.p/44")  # what the checkpoint covers
+    del programme
+
+
 def files_of(folder: Path) -> dict[str, bytes]:
     return {
         str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()
@@ -164,7 +177,7 @@ def test_export_writes_servable_tiles_then_only_the_right_edge(
     [
         (300, b"\x00" * 32, InconsistentLog),  # a fork: another root at the same size
         (200, b"\x00" * 32, InconsistentLog),
-        (301, None, InconsistentLog),  # ahead of this log: a restored database
+        (301, None, LogBehindPublished),  # ahead of this log: a restored database
         (300, None, NoteError),  # the right tree, signed by a key that is not the ledger's
     ],
 )
@@ -179,7 +192,7 @@ def test_export_refuses_a_folder_this_log_does_not_extend(
 ) -> None:
     uow = log_of_300
     folder = tmp_path / "tiles"
-    key = signer.private_key if refusal is InconsistentLog else Ed25519PrivateKey.generate()
+    key = signer.private_key if refusal is not NoteError else Ed25519PrivateKey.generate()
     text = Checkpoint(signer.origin, size, root or _signed_root(uow, verifiers)).text()
     (folder / "tile").mkdir(parents=True)
     (folder / "checkpoint").write_text(sign_note(text, signer.origin, key))

@@ -147,3 +147,23 @@ def test_a_stated_time_past_the_signed_range_is_refused() -> None:
     line = "— example.org/witness " + base64.b64encode(late).decode() + "\n"
     with pytest.raises(NoteError, match="invalid cosignature"):
         cosignature.cosigned_by(f"{SIGSUM_TEXT}\n{line}", [verifier])
+
+
+@pytest.mark.parametrize("timestamp", [0, 1, 2**62, 2**63 - 1])
+def test_every_time_in_the_signed_range_round_trips(timestamp: int) -> None:
+    key, verifier = witness("range.example/w", 11)
+    line = cosignature.cosign(SIGSUM_TEXT, verifier.name, key, timestamp)
+    assert base64.b64decode(line.split()[-1])[4:12] == timestamp.to_bytes(8, "big")
+    found = cosignature.cosigned_by(f"{SIGSUM_TEXT}\n{line}", [verifier])
+    assert [c.timestamp for c in found] == [timestamp]
+
+
+def test_a_signed_time_past_the_range_is_refused_even_when_the_signature_holds() -> None:
+    # "It MUST NOT exceed 2^63 - 1": a witness that signs such a time anyway is not believed.
+    key, verifier = witness("late.example/w", 12)
+    timestamp = 2**63
+    signature = key.sign(cosignature.message(SIGSUM_TEXT, timestamp))
+    raw = verifier.key_id + timestamp.to_bytes(8, "big") + signature
+    line = f"— {verifier.name} {base64.b64encode(raw).decode()}\n"
+    with pytest.raises(NoteError, match="invalid cosignature"):
+        cosignature.cosigned_by(f"{SIGSUM_TEXT}\n{line}", [verifier])

@@ -150,6 +150,15 @@ def test_a_proof_that_fails_is_422_and_evidence() -> None:
     assert refusal(no_proof, head(25)).status == 422
 
 
+def test_a_head_of_size_0_is_extended_without_a_proof() -> None:
+    # A log may start with a checkpoint of size 0 (Sigsum's do); "The proof MUST be empty if
+    # the old size is zero", and nothing can be proven consistent with an empty tree.
+    empty = Head(0, ROOTS[0], note(0))
+    assert judge(parse_request(request_body(0, [], note(10))), LOGS, empty).size == 10
+    refused = refusal(request_body(0, [bytes(32)], note(10)), empty)
+    assert refused.status == 400 and refused.evidence is None
+
+
 def test_a_first_checkpoint_comes_without_a_proof() -> None:
     body = request_body(0, [bytes(32)], note(10))
     refused = refusal(body, None)

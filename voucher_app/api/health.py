@@ -156,6 +156,12 @@ def _published_check() -> dict[str, Any]:
     )
 
 
+def _first_line(message: str, limit: int = 120) -> str:
+    """A witness's answer as the public check shows it: its first line, cut short."""
+    line = message.strip().split("\n", 1)[0]
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
 def _witness_check() -> dict[str, Any]:
     """Whether the latest checkpoint carries its quorum of witness cosignatures."""
     policy = current().witnesses
@@ -169,7 +175,7 @@ def _witness_check() -> dict[str, Any]:
         return {**_check(True, detail), "advisory": True}
     cosigners = ", ".join(name for name, _ in standing.cosigners) or "none"
     refusals = "; ".join(
-        f"{name}: {status} {message}"
+        f"{name}: {status} {_first_line(message)}"
         for name, (_, status, message) in standing.contacts.items()
         if name not in dict(standing.cosigners)
     )

@@ -52,6 +52,7 @@ from voucher_app.signing.note import (
     Verifier,
     parse_checkpoint,
     parse_vkey,
+    split_note,
 )
 
 PAGE = 1000
@@ -149,10 +150,10 @@ class TileSource:
     def __init__(self, prefix: str) -> None:
         self.remote = prefix.startswith(("http://", "https://"))
         self.prefix = prefix.rstrip("/") + "/"
-        self.note = self._read("checkpoint").decode()
         try:
-            self.size = parse_checkpoint(self.note.rpartition("\n\n")[0] + "\n").size
-        except NoteError as exc:
+            self.note = self._read("checkpoint").decode()
+            self.size = parse_checkpoint(split_note(self.note)[0]).size
+        except (NoteError, UnicodeDecodeError) as exc:
             raise SourceError(f"{self.prefix}checkpoint is not a checkpoint: {exc}") from exc
         self.findings: list[Failure] = []
 
@@ -298,6 +299,8 @@ def run(args: argparse.Namespace) -> int:
         report.failures[:0] = source.findings
     witnesses = [parse_vkey(vkey, COSIGNATURE) for vkey in args.witness]
     quorum = len(witnesses) if args.quorum is None else args.quorum
+    if not 0 <= quorum <= len(witnesses):
+        raise SourceError(f"--quorum is 0 to the {len(witnesses)} --witness keys given")
     if witnesses or quorum:
         witnessed(report, notes, witnesses, quorum)
     return finish(report, state_path)

@@ -3,12 +3,13 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy.orm import Session
 
-from voucher_app.ledger import checkpoints, export_format, files, store, tiles
+from voucher_app.ledger import checkpoints, export_format, files, published, store, tiles
 from voucher_app.ledger.canonical import canonical_entry
 from voucher_app.ledger.checkpoints import InconsistentLog
 from voucher_app.signing.note import Verifier, open_checkpoint
@@ -61,9 +62,11 @@ def export_tiles(session: Session, directory: Path, verifiers: list[Verifier]) -
 
     The folder's own `checkpoint` says what it holds: only the tiles the latest checkpoint's
     tree has and that tree did not are written (`tiles.new_tiles`), then the checkpoint, last,
-    so a reader never finds a checkpoint whose tiles are not there. A folder checkpoint that is
-    not this log's (`NoteError`), or that this log contradicts (`InconsistentLog`: it is
-    larger, or its root is not the log's at its size) is refused before anything is written.
+    so a reader never finds a checkpoint whose tiles are not there (the tiles are flushed to
+    disk first). A folder checkpoint that is not this log's (`NoteError`), that this log has
+    not reached (`LogBehindPublished`: a database restored from an older state must not
+    publish a smaller tree), or whose root is not the log's at its size (`InconsistentLog`) is
+    refused before anything is written.
     """
     latest = checkpoints.latest(session)
     checkpoint_file = directory / CHECKPOINT
@@ -71,10 +74,12 @@ def export_tiles(session: Session, directory: Path, verifiers: list[Verifier]) -
     if checkpoint_file.exists():
         origin = open_checkpoint(latest.note, verifiers).origin
         held = open_checkpoint(checkpoint_file.read_text("utf-8"), verifiers, origin=origin)
-        if held.size > latest.tree_size or store.root(session, held.size) != held.root:
+        if held.size > latest.tree_size:
+            raise published.behind(latest.tree_size, held.size)
+        if store.root(session, held.size) != held.root:
             raise InconsistentLog(
-                f"{checkpoint_file} holds a checkpoint at {held.size} that this log's "
-                f"checkpoint at {latest.tree_size} does not extend: export to a new folder"
+                f"{checkpoint_file} holds a checkpoint at {held.size} whose root this log does "
+                "not have at that size: the log has forked from what the folder published"
             )
         previous = held.size
     wanted = tiles.new_tiles(previous, latest.tree_size)
@@ -84,6 +89,8 @@ def export_tiles(session: Session, directory: Path, verifiers: list[Verifier]) -
     for tile in wanted:
         if tile.level:
             files.replace(directory / tile.path, store.tile(session, tile))
+    if hasattr(os, "sync"):  # the tiles reach the disk before the checkpoint that names them
+        os.sync()
     files.replace(
         checkpoint_file, checkpoints.cosigned_note(session, latest).encode(), durable=True
     )

@@ -16,8 +16,8 @@ def replace(path: Path, data: bytes, *, durable: bool = False) -> None:
     """Write `data` to `path`: a crash leaves the old file or the new one, never a mix.
 
     With `durable`, the file and the rename are flushed to disk before returning, so the new
-    file survives a power cut (the published checkpoint needs this; a tile that is lost is
-    written again by the next export, which starts from the folder's last checkpoint).
+    file survives a power cut (the checkpoints need this; an export of many tiles flushes them
+    all at once before writing the checkpoint that names them).
     """
     folder = path.parent
     folder.mkdir(parents=True, exist_ok=True)

@@ -63,6 +63,11 @@ class Tile:
         return f"tile/{kind}/{encode_index(self.index)}{suffix}"
 
 
+def end_of(tile: Tile) -> int:
+    """The tree size a tile needs: one past the last entry its hashes cover."""
+    return (tile.first + tile.width) << (HEIGHT * tile.level)
+
+
 def encode_index(index: int) -> str:
     """`index` in zero-padded 3-digit path elements, all but the last prefixed with `x`."""
     elements = [f"{index % 1000:03d}"]

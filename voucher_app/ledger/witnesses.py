@@ -18,6 +18,8 @@ proof from the size that witness holds for it (c2sp.org/tlog-witness), learns th
 
 from __future__ import annotations
 
+import http.client
+import re
 import tomllib
 import urllib.error
 import urllib.request
@@ -30,6 +32,7 @@ from voucher_app.signing.note import COSIGNATURE, NoteError, Verifier, parse_vke
 from voucher_app.witness.protocol import SIZE_CONTENT_TYPE
 
 TIMEOUT_SECONDS = 10
+_SIZE = re.compile(r"0|[1-9][0-9]{0,19}")
 MAX_ANSWER = 64 * 1024
 
 
@@ -102,7 +105,7 @@ class Answer:
         if self.status != 409 or not self.content_type.startswith(SIZE_CONTENT_TYPE):
             return None
         text = self.body.strip()
-        return int(text) if text.isdigit() else None
+        return int(text) if _SIZE.fullmatch(text) else None
 
 
 Post = Callable[[str, bytes], Answer]
@@ -119,5 +122,5 @@ def http_post(url: str, body: bytes) -> Answer:
     except urllib.error.HTTPError as error:
         text = error.read(MAX_ANSWER).decode("utf-8", "replace")
         return Answer(error.code, error.headers.get_content_type(), text)
-    except (urllib.error.URLError, TimeoutError, OSError) as exc:
+    except (urllib.error.URLError, http.client.HTTPException, TimeoutError, OSError) as exc:
         return Answer(0, "", f"unreachable: {exc}")

@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import select
 
 from voucher_app.domain.actors import Actor
-from voucher_app.domain.errors import InvalidLogRange
+from voucher_app.domain.errors import InvalidLogRange, UnknownTile
 from voucher_app.ledger import (
     checkpoints,
     export,
@@ -194,8 +194,15 @@ def consistency_proof(uow: UnitOfWork, first: int, second: int) -> list[bytes]:
 
 @read_only
 def tile_resource(uow: UnitOfWork, path: str) -> bytes:
-    """The bytes of the hash tile or entry bundle at `path` (`tile/...`, C2SP tlog-tiles)."""
+    """The bytes of the hash tile or entry bundle at `path` (`tile/...`, C2SP tlog-tiles).
+
+    Tiles are cached as immutable, so only those whose entries the latest checkpoint covers are
+    served: entries sequenced since may still be lost to a restore and sequenced again.
+    """
     tile = tiles.parse_path(path)
+    signed = checkpoints.latest(uow.session).tree_size
+    if tiles.end_of(tile) > signed:  # served forever: only what a signed checkpoint covers
+        raise UnknownTile(f"{path} covers entries no checkpoint covers yet (signed: {signed})")
     if tile.entries:
         return store.entry_bundle(uow.session, tile)
     return store.tile(uow.session, tile)

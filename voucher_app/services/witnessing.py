@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import insert, select
+from sqlalchemy.exc import IntegrityError
 
 from voucher_app.domain.errors import NoCheckpoint
 from voucher_app.ledger import checkpoints, store
@@ -131,6 +132,8 @@ def _ask(uow: UnitOfWork, witness: Witness, latest: Latest, post: Post) -> Outco
     old = latest.held.get(witness.name, 0)
     for _attempt in range(2):
         if old > latest.size:
+            if _latest(uow).checkpoint_id != latest.checkpoint_id:
+                return Outcome(witness.name, False, 409, "a newer checkpoint is being cosigned")
             message = (
                 f"the witness cosigned this log at tree size {old}, more than its checkpoint of "
                 f"{latest.size}: the log lost entries it had published (a restore from an older "
@@ -158,14 +161,17 @@ def _ask(uow: UnitOfWork, witness: Witness, latest: Latest, post: Post) -> Outco
     if not found:
         _record(uow, witness.name, answer, held=latest.size, message=problem)
         return Outcome(witness.name, False, 200, problem)
-    _record(
-        uow,
-        witness.name,
-        answer,
-        held=latest.size,
-        message="cosigned",
-        cosignature=(latest.checkpoint_id, found[0]),
-    )
+    try:
+        _record(
+            uow,
+            witness.name,
+            answer,
+            held=latest.size,
+            message="cosigned",
+            cosignature=(latest.checkpoint_id, found[0]),
+        )
+    except IntegrityError:  # another run (the job, `ledger cosign`) stored its cosignature first
+        return Outcome(witness.name, True, 200, "cosigned before")
     return Outcome(witness.name, True, 200, "cosigned")
 
 

@@ -28,7 +28,7 @@ from flask import Flask, Response, jsonify, request
 from voucher_app.domain.errors import VoucherError
 from voucher_app.persistence.database import Database
 from voucher_app.signing.cosignature import cosign
-from voucher_app.signing.note import COSIGNATURE, NoteError, Verifier, parse_vkey
+from voucher_app.signing.note import COSIGNATURE, NoteError, Verifier, parse_vkey, split_note
 from voucher_app.witness import state
 from voucher_app.witness.protocol import SIZE_CONTENT_TYPE, Refused, parse_request
 
@@ -98,14 +98,14 @@ def create_witness_app(
     def add_checkpoint() -> Response:
         try:
             parsed = parse_request(request.get_data())
-            checkpoint_text = parsed.note.rpartition("\n\n")[0] + "\n"
-            when = now()
-            state.add_checkpoint(database, parsed, settings.logs, when)
+            _, when = state.add_checkpoint(database, parsed, settings.logs, now())
         except Refused as refused:
-            if refused.size is not None:
-                return Response(f"{refused.size}\n", refused.status, mimetype=SIZE_CONTENT_TYPE)
+            if refused.size is not None:  # exactly this type, no charset (tlog-witness)
+                size = f"{refused.size}\n"
+                return Response(size, refused.status, content_type=SIZE_CONTENT_TYPE)
             return Response(refused.message + "\n", refused.status, mimetype="text/plain")
-        line = cosign(checkpoint_text, settings.name, settings.private_key, int(when.timestamp()))
+        text = split_note(parsed.note)[0]
+        line = cosign(text, settings.name, settings.private_key, int(when.timestamp()))
         return Response(line, 200, mimetype="text/plain")
 
     @app.get("/")

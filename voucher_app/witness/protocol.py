@@ -39,6 +39,7 @@ from voucher_app.signing.note import (
     Verifier,
     open_checkpoint,
     parse_checkpoint,
+    split_note,
 )
 
 MAX_PROOF = 63
@@ -125,7 +126,7 @@ def parse_request(body: bytes) -> Request:
 def origin_of(note: str) -> str:
     """The origin line of a request's checkpoint, before any signature is checked."""
     try:
-        return parse_checkpoint(note.rpartition("\n\n")[0] + "\n").origin
+        return parse_checkpoint(split_note(note)[0]).origin
     except NoteError as exc:
         raise Refused(status=400, message=f"the request's checkpoint is malformed: {exc}") from exc
 
@@ -161,7 +162,7 @@ def judge(
             size=held_size,
             evidence=rollback,
         )
-    if held is None:
+    if held is None or held.size == 0:  # nothing to be consistent with: no proof
         if request.proof:
             raise Refused(status=400, message="the proof from an old size of 0 is empty")
         return checkpoint

@@ -13,7 +13,7 @@ from __future__ import annotations
 import base64
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -29,14 +29,22 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    UniqueConstraint,
     insert,
     select,
     update,
 )
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from voucher_app.persistence.database import Database
-from voucher_app.signing.note import Checkpoint, Verifier
+from voucher_app.signing.note import (
+    Checkpoint,
+    Verifier,
+    parse_checkpoint,
+    signature_line,
+    split_note,
+)
 from voucher_app.witness.protocol import Head, Refused, Request, judge, origin_of
 
 VERSION_TABLE = "witness_alembic_version"
@@ -58,10 +66,13 @@ evidence = Table(
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("origin", String(255), nullable=False, index=True),
     Column("kind", String(20), nullable=False),
+    Column("tree_size", BigInteger, nullable=False),  # the offered checkpoint's
+    Column("root_hash", LargeBinary(32), nullable=False),
     Column("held_note", Text, nullable=False),
     Column("offered_note", Text, nullable=False),
     Column("proof", Text, nullable=False),
     Column("received_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("origin", "kind", "tree_size", "root_hash"),
 )
 
 
@@ -85,14 +96,24 @@ class Kept:
     received_at: datetime
 
 
+def _held(connection: Connection, origin: str) -> tuple[Head, datetime] | None:
+    row = connection.execute(
+        select(heads.c.tree_size, heads.c.root_hash, heads.c.note, heads.c.updated_at).where(
+            heads.c.origin == origin
+        )
+    ).first()
+    if row is None:
+        return None
+    stored: datetime = row[3]  # SQLite gives it back without its zone: it was stored in UTC
+    at = stored if stored.tzinfo is not None else stored.replace(tzinfo=UTC)
+    return Head(int(row[0]), bytes(row[1]), str(row[2])), at
+
+
 def held_head(database: Database, origin: str) -> Head | None:
+    """The head the witness holds for the log of `origin` (None: it never cosigned one)."""
     with database.engine.connect() as connection:
-        row = connection.execute(
-            select(heads.c.tree_size, heads.c.root_hash, heads.c.note).where(
-                heads.c.origin == origin
-            )
-        ).first()
-    return None if row is None else Head(int(row[0]), bytes(row[1]), str(row[2]))
+        found = _held(connection, origin)
+    return None if found is None else found[0]
 
 
 def add_checkpoint(
@@ -100,30 +121,38 @@ def add_checkpoint(
     request: Request,
     logs: Mapping[str, Sequence[Verifier]],
     now: datetime,
-) -> Checkpoint:
+) -> tuple[Checkpoint, datetime]:
     """Judge a request against the held head and store its checkpoint as the new head, in one
-    atomic step; `Refused` otherwise (after keeping any evidence it carries)."""
+    atomic step; `Refused` otherwise (after keeping any evidence it carries).
+
+    Returns the checkpoint and the time to cosign it at: `now`, or the held head's time if that
+    is later, so that a larger tree is never cosigned at an earlier time than a smaller one.
+    A request for the head already held (same size and root) is cosigned again, once the head
+    is seen to be still the one held.
+    """
     origin = origin_of(request.note)
-    held = held_head(database, origin)
+    with database.engine.connect() as connection:
+        found = _held(connection, origin)
+    held, held_at = found if found is not None else (None, now)
     try:
         checkpoint = judge(request, logs, held)
     except Refused as refused:
         if refused.evidence is not None and held is not None:
-            _keep(database, origin, refused.evidence, held, request, now=now)
+            _keep(database, refused.evidence, held, request, logs[origin], now=now)
         raise
-    if held is not None and checkpoint.size == held.size:
-        return checkpoint  # the head already held (same root): cosigned again, nothing stored
+    when = max(now, held_at)
     values: dict[str, Any] = {
         "tree_size": checkpoint.size,
         "root_hash": checkpoint.root,
-        "note": request.note,
-        "updated_at": now,
+        "updated_at": when,
     }
+    if held is None or checkpoint.size != held.size:
+        values["note"] = request.note
     try:
         with database.engine.begin() as connection:
             if held is None:
                 connection.execute(insert(heads).values(origin=origin, **values))
-                return checkpoint
+                return checkpoint, when
             stored = connection.execute(
                 update(heads)
                 .where(
@@ -134,7 +163,7 @@ def add_checkpoint(
                 .values(**values)
             )
             if stored.rowcount == 1:
-                return checkpoint
+                return checkpoint, when
     except IntegrityError:
         pass  # another request stored the first head of this log first
     now_held = held_head(database, origin)
@@ -142,30 +171,41 @@ def add_checkpoint(
     raise Refused(f"this witness holds tree size {size}", status=409, size=size)
 
 
+def _log_signed(note: str, keys: Sequence[Verifier]) -> str:
+    """The note with only the log's own signature lines: what evidence keeps of it."""
+    text, signatures = split_note(note)
+    known = {(key.name, key.key_id) for key in keys}
+    lines = [signature_line(name, raw) for name, raw in signatures if (name, raw[:4]) in known]
+    return text + "\n" + "".join(lines)
+
+
 def _keep(
-    database: Database, origin: str, kind: str, held: Head, request: Request, *, now: datetime
+    database: Database,
+    kind: str,
+    held: Head,
+    request: Request,
+    keys: Sequence[Verifier],
+    *,
+    now: datetime,
 ) -> None:
-    proof = "".join(base64.b64encode(h).decode() + "\n" for h in request.proof)
-    with database.engine.begin() as connection:
-        seen = connection.execute(
-            select(evidence.c.id).where(
-                evidence.c.origin == origin,
-                evidence.c.kind == kind,
-                evidence.c.offered_note == request.note,
-                evidence.c.held_note == held.note,
-            )
-        ).first()
-        if seen is None:
-            connection.execute(
-                insert(evidence).values(
-                    origin=origin,
-                    kind=kind,
-                    held_note=held.note,
-                    offered_note=request.note,
-                    proof=proof,
-                    received_at=now,
-                )
-            )
+    """Keep a conflicting pair once per offered checkpoint (its size and root), whatever else
+    the request carried: a replayed request adds nothing."""
+    offered = parse_checkpoint(split_note(request.note)[0])
+    row = {
+        "origin": offered.origin,
+        "kind": kind,
+        "tree_size": offered.size,
+        "root_hash": offered.root,
+        "held_note": _log_signed(held.note, keys),
+        "offered_note": _log_signed(request.note, keys),
+        "proof": "".join(base64.b64encode(h).decode() + "\n" for h in request.proof),
+        "received_at": now,
+    }
+    try:
+        with database.engine.begin() as connection:
+            connection.execute(insert(evidence).values(**row))
+    except IntegrityError:
+        pass  # this checkpoint is kept already
 
 
 def kept(database: Database, origin: str | None = None) -> list[Kept]:

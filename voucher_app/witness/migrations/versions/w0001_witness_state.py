@@ -30,10 +30,13 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
         sa.Column("origin", sa.String(255), nullable=False, index=True),
         sa.Column("kind", sa.String(20), nullable=False),
+        sa.Column("tree_size", sa.BigInteger, nullable=False),
+        sa.Column("root_hash", sa.LargeBinary(32), nullable=False),
         sa.Column("held_note", sa.Text, nullable=False),
         sa.Column("offered_note", sa.Text, nullable=False),
         sa.Column("proof", sa.Text, nullable=False),
         sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
+        sa.UniqueConstraint("origin", "kind", "tree_size", "root_hash"),
     )
 
 
