@@ -63,6 +63,15 @@ def test_paths_of_full_and_partial_tiles_and_bundles() -> None:
     assert tiles.parse_path("tile/0/x001/x234/067") == Tile(0, 1234067, 256)
     assert tiles.parse_path("tile/entries/003") == Tile(0, 3, 256, entries=True)
     assert tiles.parse_path("tile/2/005.p/17") == Tile(2, 5, 17)
+    assert tiles.parse_path("tile/63/000.p/1") == Tile(63, 0, 1)
+
+
+def test_the_tree_size_a_tile_needs() -> None:
+    assert tiles.end_of(Tile(0, 1, 44)) == 300
+    assert tiles.end_of(Tile(0, 1, 44, entries=True)) == 300
+    assert tiles.end_of(Tile(0, 3)) == 1024
+    assert tiles.end_of(Tile(1, 0, 2)) == 512
+    assert tiles.end_of(Tile(2, 1, 1)) == 256**3 + 256**2
 
 
 @given(

@@ -92,36 +92,62 @@ def test_a_first_checkpoint_then_a_consistent_one_are_accepted() -> None:
     assert judge(parse_request(request(33, 33)), LOGS, head(33)).size == 33  # the same head
 
 
+STARTS = "the request starts with an 'old <size>' line and a blank line"
+
+
 @pytest.mark.parametrize(
-    ("body", "reason"),
+    ("body", "message"),
     [
-        (b"old 5\n", "starts with an 'old <size>' line"),
-        (b"old 05\n\nx", "starts with an 'old <size>' line"),
-        (b"new 5\n\nx", "starts with an 'old <size>' line"),
-        (b"old -1\n\nx", "starts with an 'old <size>' line"),
-        (b"old 5\n!!!\n\nx", "is not base64"),
-        (b"old 5\nAAAA\n\nx", "is not a 32-byte hash"),
-        (("old 5\n" + ("A" * 43 + "=\n") * 64 + "\nx").encode(), "at most 63"),
-        (b"\xff\xfe", "not UTF-8"),
-        (b"old 0\n\nnot a checkpoint", "checkpoint is malformed"),
+        (b"old 5\n", STARTS),
+        (b"old 05\n\nx", STARTS),
+        (b"new 5\n\nx", STARTS),
+        (b"old -1\n\nx", STARTS),
+        (b"old 5\n!!!\n\nx", "proof line '!!!' is not base64"),
+        (b"old 5\nAAAA\n\nx", "proof line 'AAAA' is not a 32-byte hash"),
+        (
+            ("old 5\n" + ("A" * 43 + "=\n") * 64 + "\nx").encode(),
+            "a consistency proof has at most 63 lines",
+        ),
+        (b"\xff\xfe", "the request is not UTF-8"),
+        (
+            b"old 0\n\nnot a checkpoint",
+            "the request's checkpoint is malformed: a signed note is text, a blank line and "
+            "signature lines",
+        ),
     ],
 )
-def test_a_malformed_request_is_400(body: bytes, reason: str) -> None:
+def test_a_malformed_request_is_400(body: bytes, message: str) -> None:
     refused = refusal(body, None)
-    assert refused.status == 400 and reason in refused.message and refused.evidence is None
+    assert (refused.status, refused.message, refused.evidence) == (400, message, None)
+
+
+def test_a_proof_of_63_lines_is_the_most_a_request_carries() -> None:
+    proof = [bytes([n]) * 32 for n in range(63)]
+    assert parse_request(request_body(5, proof, "NOTE")).proof == proof
 
 
 def test_an_unknown_log_is_404_and_a_forged_signature_403() -> None:
     other = "other.example/log"
     stranger = sign_note(Checkpoint(other, 1, bytes(32)).text(), other, LOG_KEY)
-    assert refusal(request_body(0, [], stranger), None).status == 404
+    refused = refusal(request_body(0, [], stranger), None)
+    assert (refused.status, refused.message) == (
+        404,
+        "this witness does not know the log 'other.example/log'",
+    )
     forged = request_body(0, [], note(10, key=Ed25519PrivateKey.generate()))
     refused = refusal(forged, None)
-    assert refused.status == 403 and refused.evidence is None
+    assert (refused.status, refused.evidence) == (403, None)
+    assert refused.message == (
+        "the checkpoint is not signed by the log's key: the note carries no signature by a "
+        "known key"
+    )
 
 
 def test_a_stale_old_size_is_409_with_the_size_held() -> None:
     refused = refusal(request(0, 33), head(10))
+    assert (refused.status, refused.size, refused.evidence) == (409, 10, None)
+    assert refused.message == "this witness holds tree size 10"
+    refused = refusal(request(0, 10), head(10))  # the head it holds, from the wrong old size
     assert (refused.status, refused.size, refused.evidence) == (409, 10, None)
     refused = refusal(request(5, 33), head(10))
     assert (refused.status, refused.size) == (409, 10)
@@ -132,6 +158,9 @@ def test_a_stale_old_size_is_409_with_the_size_held() -> None:
 def test_an_old_size_above_the_checkpoint_is_400_and_a_rollback_is_evidence() -> None:
     refused = refusal(request_body(30, [], note(20)), head(30))
     assert (refused.status, refused.evidence) == (400, Evidence.ROLLBACK)
+    assert refused.message == "the old size is larger than the checkpoint's"
+    refused = refusal(request_body(30, [], note(29)), head(25))  # not a rollback: 29 > 25
+    assert (refused.status, refused.evidence) == (400, None)
     refused = refusal(request(0, 20), head(30))  # a restored log that does not know the size
     assert (refused.status, refused.size, refused.evidence) == (409, 30, Evidence.ROLLBACK)
 
@@ -139,6 +168,7 @@ def test_an_old_size_above_the_checkpoint_is_400_and_a_rollback_is_evidence() ->
 def test_another_root_at_the_held_size_is_409_and_evidence_of_a_fork() -> None:
     refused = refusal(request_body(30, [], note(30, roots=FORKED_ROOTS)), head(30))
     assert (refused.status, refused.size, refused.evidence) == (409, None, Evidence.FORK)
+    assert refused.message == "another root at the size already cosigned"
 
 
 def test_a_proof_that_fails_is_422_and_evidence() -> None:
@@ -162,4 +192,4 @@ def test_a_head_of_size_0_is_extended_without_a_proof() -> None:
 def test_a_first_checkpoint_comes_without_a_proof() -> None:
     body = request_body(0, [bytes(32)], note(10))
     refused = refusal(body, None)
-    assert refused.status == 400 and "empty" in refused.message
+    assert (refused.status, refused.message) == (400, "the proof from an old size of 0 is empty")

@@ -102,24 +102,22 @@ def parse_request(body: bytes) -> Request:
     try:
         text = body.decode()
     except UnicodeDecodeError as exc:
-        raise Refused(status=400, message="the request is not UTF-8") from exc
+        raise Refused("the request is not UTF-8") from exc
     head, sep, note = text.partition("\n\n")
     lines = head.split("\n")
     old = _OLD.fullmatch(lines[0])
     if not sep or old is None:
-        raise Refused(
-            status=400, message="the request starts with an 'old <size>' line and a blank line"
-        )
+        raise Refused("the request starts with an 'old <size>' line and a blank line")
     if len(lines) - 1 > MAX_PROOF:
-        raise Refused(status=400, message=f"a consistency proof has at most {MAX_PROOF} lines")
+        raise Refused(f"a consistency proof has at most {MAX_PROOF} lines")
     proof: list[bytes] = []
     for line in lines[1:]:
         try:
             proof.append(base64.b64decode(line, validate=True))
         except binascii.Error as exc:
-            raise Refused(status=400, message=f"proof line {line!r} is not base64") from exc
+            raise Refused(f"proof line {line!r} is not base64") from exc
         if len(proof[-1]) != merkle.HASH_SIZE:
-            raise Refused(status=400, message=f"proof line {line!r} is not a 32-byte hash")
+            raise Refused(f"proof line {line!r} is not a 32-byte hash")
     return Request(int(old.group(1)), proof, note)
 
 
@@ -128,7 +126,7 @@ def origin_of(note: str) -> str:
     try:
         return parse_checkpoint(split_note(note)[0]).origin
     except NoteError as exc:
-        raise Refused(status=400, message=f"the request's checkpoint is malformed: {exc}") from exc
+        raise Refused(f"the request's checkpoint is malformed: {exc}") from exc
 
 
 def judge(
@@ -144,7 +142,7 @@ def judge(
     if origin not in logs:
         raise Refused(status=404, message=f"this witness does not know the log {origin!r}")
     try:
-        checkpoint = open_checkpoint(request.note, logs[origin], origin=origin)
+        checkpoint = open_checkpoint(request.note, logs[origin])  # signed by its origin's key
     except NoteError as exc:
         raise Refused(
             status=403, message=f"the checkpoint is not signed by the log's key: {exc}"
@@ -152,9 +150,7 @@ def judge(
     held_size = held.size if held is not None else 0
     rollback = Evidence.ROLLBACK if held is not None and checkpoint.size < held.size else None
     if request.old_size > checkpoint.size:
-        raise Refused(
-            status=400, message="the old size is larger than the checkpoint's", evidence=rollback
-        )
+        raise Refused("the old size is larger than the checkpoint's", evidence=rollback)
     if request.old_size != held_size:
         raise Refused(
             f"this witness holds tree size {held_size}",
@@ -164,7 +160,7 @@ def judge(
         )
     if held is None or held.size == 0:  # nothing to be consistent with: no proof
         if request.proof:
-            raise Refused(status=400, message="the proof from an old size of 0 is empty")
+            raise Refused("the proof from an old size of 0 is empty")
         return checkpoint
     if checkpoint.size == held.size:
         if checkpoint.root != held.root:
