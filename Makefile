@@ -55,7 +55,7 @@ check: install
 ## Benchmarks: each script prints its figures next to a baseline from the same run (raw SQL;
 ## for bench/http.py, the service layer the routes call).
 bench: install
-	@for script in ledger_post claim_rush rush bulk_issue redeem statement_import spend_report audit http signals evaluation; do \
+	@for script in ledger_post claim_rush rush bulk_issue redeem statement_import spend_report audit tiles http signals evaluation; do \
 		echo "== bench/$$script.py"; $(BIN)/python -m bench.$$script || exit 1; \
 	done
 

@@ -157,6 +157,12 @@ def test_tiles_and_the_root_from_them_agree_with_the_plain_hash(size: int) -> No
         )
 
 
+def test_only_a_full_tile_has_a_hash_for_the_level_above() -> None:
+    with pytest.raises(TileError, match="a full tile holds 256 hashes, not 255"):
+        tiles.tile_hash(leaf_hashes(255))
+    assert tiles.tile_hash(leaf_hashes(256)) == NaiveTree(leaf_hashes(256)).mth(0, 256)
+
+
 def test_the_root_of_an_empty_tree_needs_no_tile() -> None:
     def no_tile(tile: Tile) -> list[bytes]:
         raise AssertionError(tile)

@@ -22,7 +22,9 @@ from __future__ import annotations
 
 import argparse
 import base64
+import http.client
 import sys
+import threading
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -36,7 +38,7 @@ import orjson
 
 from voucher_app.domain.errors import LedgerFault, VoucherError
 from voucher_app.domain.notice import check_shape
-from voucher_app.ledger import export_format, merkle, tiles
+from voucher_app.ledger import export_format, tiles
 from voucher_app.ledger.audit import (
     AuditReport,
     Failure,
@@ -61,6 +63,7 @@ TIMEOUT_SECONDS = 30
 #: Tiles and bundles fetched ahead of the one being checked (a static server answers them in
 #: parallel; the window bounds memory to a few megabytes whatever the log's size).
 FETCH_AHEAD = 32
+FETCHERS = 2
 
 
 class SourceError(VoucherError):
@@ -140,16 +143,18 @@ class HttpSource:
 class TileSource:
     """A log published as tiles below `prefix`, a folder or a URL (c2sp.org/tlog-tiles).
 
-    The entries come from the entry bundles, each with the leaf hash its level-0 tile states
-    (so the audit names an edited entry exactly, as with an export's leaf hashes). The tiles
-    above level 0 are checked against the full tiles below them: with the audit's check of the
-    entries' root against the signed checkpoint, every tile a client may build a proof from is
-    then the signed tree's. What is wrong with the tiles themselves is in `findings`.
+        The entries come from the entry bundles, each with the leaf hash its level-0 tile states
+        (so the audit names an edited entry exactly, as with an export's leaf hashes; a level-0
+    tile that does not hash its bundle's entries is a fault of the tiles). The tiles
+        above level 0 are checked against the full tiles below them: with the audit's check of the
+        entries' root against the signed checkpoint, every tile a client may build a proof from is
+        then the signed tree's. What is wrong with the tiles themselves is in `findings`.
     """
 
     def __init__(self, prefix: str) -> None:
         self.remote = prefix.startswith(("http://", "https://"))
         self.prefix = prefix.rstrip("/") + "/"
+        self._connections = threading.local()
         try:
             self.note = self._read("checkpoint").decode()
             self.size = parse_checkpoint(split_note(self.note)[0]).size
@@ -161,12 +166,39 @@ class TileSource:
         where = self.prefix + path
         try:
             if self.remote:
-                with urllib.request.urlopen(where, timeout=TIMEOUT_SECONDS) as response:  # noqa: S310
-                    body: bytes = response.read()
-                    return body
+                return self._get(where)
             return Path(where).read_bytes()
-        except (urllib.error.URLError, TimeoutError, OSError) as exc:
+        except (http.client.HTTPException, OSError) as exc:
             raise SourceError(f"cannot read {where}: {exc}") from exc
+
+    def _get(self, url: str) -> bytes:
+        """GET over this thread's kept-alive connection (a tile log is thousands of small
+        files), opened again once if the server closed it."""
+        parts = urllib.parse.urlsplit(url)
+        for attempt in range(2):
+            connection = getattr(self._connections, "connection", None)
+            if connection is None:
+                kind = (
+                    http.client.HTTPSConnection
+                    if parts.scheme == "https"
+                    else http.client.HTTPConnection
+                )
+                connection = kind(parts.netloc, timeout=TIMEOUT_SECONDS)
+                self._connections.connection = connection
+            try:
+                connection.request("GET", parts.path, headers={"Accept-Encoding": "identity"})
+                response = connection.getresponse()
+                body = response.read()
+            except (http.client.HTTPException, OSError):
+                connection.close()
+                self._connections.connection = None
+                if attempt:
+                    raise
+                continue
+            if response.status != 200:
+                raise SourceError(f"cannot read {url}: HTTP {response.status}")
+            return body
+        raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
 
     def vkeys(self) -> list[str]:
         return []  # a tiled log carries no key of its own: pin it with --vkey
@@ -175,40 +207,49 @@ class TileSource:
         return [(self.prefix + "checkpoint", self.note)]
 
     def entries(self) -> Iterator[SourceEntry]:
-        bottom = tiles.tiles_of_level(self.size, 0)
         full: dict[int, bytes] = {}  # the hash of each full level-0 tile, for level 1
-        with ThreadPoolExecutor(8) as pool:
-            pending: deque[tuple[Tile, Future[bytes], Future[bytes]]] = deque()
-            ahead = iter(bottom)
-            for tile in bottom:
-                while len(pending) < FETCH_AHEAD and (nxt := next(ahead, None)) is not None:
-                    bundle = Tile(0, nxt.index, nxt.width, entries=True)
-                    pending.append(
-                        (
-                            nxt,
-                            pool.submit(self._read, nxt.path),
-                            pool.submit(self._read, bundle.path),
-                        )
-                    )
-                _, hash_data, bundle_data = pending.popleft()
-                try:
-                    leaves = tiles.hashes(hash_data.result(), tile)
-                    entries = tiles.unbundle(
-                        bundle_data.result(), Tile(0, tile.index, tile.width, True)
-                    )
-                except TileError as exc:
-                    self.findings.append(Failure(tile.first, reason=str(exc)))
-                    for _, *futures in pending:
-                        for future in futures:
-                            future.cancel()
-                    return  # the entries stop here: the audit reports those it lacks
-                for offset, (leaf, entry) in enumerate(zip(leaves, entries, strict=True)):
-                    if leaf != merkle.leaf_hash(entry):
-                        self.findings.append(_unlike(tile, tile.first + offset))
-                    yield SourceEntry(tile.first + offset, _decoded(entry), leaf)
-                if not tile.partial:
-                    full[tile.index] = tiles.tile_hash(leaves)
+        for tile, hash_data, bundle_data in self._bottom_tiles():
+            try:
+                leaves = tiles.hashes(hash_data, tile)
+                entries = tiles.unbundle(bundle_data, Tile(0, tile.index, tile.width, True))
+            except TileError as exc:
+                self.findings.append(Failure(tile.first, reason=str(exc)))
+                return  # the entries stop here: the audit reports those it lacks
+            try:
+                decoded = [decode(entry) for entry in entries]
+            except ValueError:  # one is not JSON: the audit reports it as malformed
+                decoded = [_decoded(entry) for entry in entries]
+            first = tile.first
+            for offset, (leaf, entry) in enumerate(zip(leaves, decoded, strict=True)):
+                yield SourceEntry(first + offset, entry, leaf)
+            if not tile.partial:
+                full[tile.index] = tiles.tile_hash(leaves)
         self._check_upper_levels(full)
+
+    def _bottom_tiles(self) -> Iterator[tuple[Tile, bytes, bytes]]:
+        """Each level-0 tile with its bytes and its bundle's, in order: read one after the other
+        from a folder; from a URL, fetched ahead on a few kept-alive connections."""
+        bottom = tiles.tiles_of_level(self.size, 0)
+
+        def both(tile: Tile) -> tuple[Tile, bytes, bytes]:
+            bundle = Tile(0, tile.index, tile.width, entries=True)
+            return tile, self._read(tile.path), self._read(bundle.path)
+
+        if not self.remote:
+            yield from map(both, bottom)
+            return
+        with ThreadPoolExecutor(FETCHERS) as pool:
+            pending: deque[Future[tuple[Tile, bytes, bytes]]] = deque()
+            ahead = iter(bottom)
+            for _ in bottom:
+                while len(pending) < FETCH_AHEAD and (tile := next(ahead, None)) is not None:
+                    pending.append(pool.submit(both, tile))
+                try:
+                    yield pending.popleft().result()
+                except BaseException:
+                    for future in pending:
+                        future.cancel()
+                    raise
 
     def _check_upper_levels(self, below: dict[int, bytes]) -> None:
         level = 1
@@ -233,10 +274,11 @@ class TileSource:
                     above[tile.index] = tiles.tile_hash(found)
             below, level = above, level + 1
 
-
-def _unlike(tile: Tile, index: int) -> Failure:
-    bundle = Tile(0, tile.index, tile.width, entries=True)
-    return Failure(index, reason=f"{bundle.path} holds an entry that {tile.path} does not hash")
+    def unlike(self, index: int) -> Failure:
+        """The finding for an entry whose leaf hash is not the one its level-0 tile holds."""
+        tile = next(t for t in tiles.tiles_of_level(self.size, 0) if index < t.first + t.width)
+        bundle = Tile(0, tile.index, tile.width, entries=True)
+        return Failure(index, reason=f"{bundle.path} holds an entry that {tile.path} does not hash")
 
 
 def _decoded(entry: bytes) -> Any:
@@ -296,7 +338,9 @@ def run(args: argparse.Namespace) -> int:
     notes = source.notes()
     report = audit(source.entries(), notes, verifiers, trusted=trusted, notice_lists=notice_lists)
     if isinstance(source, TileSource):  # first: at one index, a bad tile explains the rest
-        report.failures[:0] = source.findings
+        unlike = report.first_unlike_leaf
+        found = [source.unlike(unlike)] if unlike is not None else []
+        report.failures[:0] = source.findings + found
     witnesses = [parse_vkey(vkey, COSIGNATURE) for vkey in args.witness]
     quorum = len(witnesses) if args.quorum is None else args.quorum
     if not 0 <= quorum <= len(witnesses):

@@ -113,6 +113,10 @@ class AuditReport:
     roots: dict[int, bytes] = field(default_factory=dict)
     notice_lists: int = 0  # public notice lists checked against the log
     cosigners: list[str] = field(default_factory=list)  # witnesses of the latest checkpoint
+    #: The first index whose leaf hash, as the source states it, is not the entry's (None:
+    #: none, or the source states none): a fault of the source itself when it serves the leaves
+    #: for proofs (tiles), only a pointer otherwise.
+    first_unlike_leaf: int | None = None
 
     @property
     def failure(self) -> Failure | None:
@@ -306,6 +310,7 @@ def _audit(
         progress(expected)
     report.balances = replay.balances
     report.roots = leaves.roots
+    report.first_unlike_leaf = leaves.first_mismatch
     _compare_checkpoints(report, leaves)
     if trusted is not None:
         _check_trusted(trusted, report.checkpoints, report, report.entries)

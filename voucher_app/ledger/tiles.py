@@ -156,10 +156,12 @@ def bundle(entries: Iterable[bytes]) -> bytes:
 def unbundle(data: bytes, tile: Tile) -> list[bytes]:
     """The entries of a bundle; `TileError` unless it holds exactly `tile.width` of them."""
     entries: list[bytes] = []
-    offset = 0
-    while offset < len(data):
-        end = offset + 2 + int.from_bytes(data[offset : offset + 2], "big")
-        if end > len(data):
+    offset, size = 0, len(data)
+    while offset < size:
+        if offset + 2 > size:
+            raise TileError(f"{tile.path} ends inside entry {tile.first + len(entries)}")
+        end = offset + 2 + (data[offset] << 8 | data[offset + 1])  # a big-endian uint16
+        if end > size:
             raise TileError(f"{tile.path} ends inside entry {tile.first + len(entries)}")
         entries.append(data[offset + 2 : end])
         offset = end
@@ -169,8 +171,17 @@ def unbundle(data: bytes, tile: Tile) -> list[bytes]:
 
 
 def tile_hash(tile_hashes: Sequence[bytes]) -> bytes:
-    """The hash a full tile contributes to the level above: the root of its 256 hashes."""
-    return merkle.root_of(tile_hashes)
+    """The hash a full tile contributes to the level above: the root of its 256 hashes.
+
+    A full tile is a complete subtree, so its root is hashed pair by pair, level by level (the
+    auditor does this for every tile of the log).
+    """
+    if len(tile_hashes) != WIDTH:
+        raise TileError(f"a full tile holds {WIDTH} hashes, not {len(tile_hashes)}")
+    level = list(tile_hashes)
+    while len(level) > 1:
+        level = [merkle.node_hash(a, b) for a, b in zip(level[::2], level[1::2], strict=True)]
+    return level[0]
 
 
 def node_from_tiles(
