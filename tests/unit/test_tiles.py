@@ -223,6 +223,8 @@ def test_bundles_that_do_not_hold_their_entries_are_refused() -> None:
         tiles.unbundle(data[:-1], tile)
     with pytest.raises(TileError, match="ends inside entry 512"):
         tiles.unbundle(data[:1], tile)
+    with pytest.raises(TileError, match="ends inside entry 513"):  # inside its length
+        tiles.unbundle(data[:6], tile)
     with pytest.raises(TileError, match="holds 1 entries, not 2"):
         tiles.unbundle(data[:5], tile)
     with pytest.raises(TileError, match="holds 3 entries"):
