@@ -15,15 +15,15 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from tests import factories
 from tests.harness import Databases
+from tests.integration.test_log_tiles import grow
 from tests.witness_server import WITNESS_TIME, Served, served_witnesses, witness_key
 from voucher_app.cli.audit import main as voucher_audit
-from voucher_app.domain.programmes import BudgetMove
 from voucher_app.ledger import merkle
 from voucher_app.ledger.checkpoints import CheckpointSigner
 from voucher_app.ledger.unit_of_work import UnitOfWork
 from voucher_app.ledger.witnesses import Answer, Witness, WitnessPolicy, http_post
 from voucher_app.persistence.database import Database
-from voucher_app.services import ledger, programmes, witnessing
+from voucher_app.services import ledger, witnessing
 from voucher_app.signing.cosignature import cosign, cosigned_by
 from voucher_app.signing.note import (
     COSIGNATURE,
@@ -47,18 +47,6 @@ def witnesses(databases: Databases, verifiers: list[Verifier]) -> Iterator[list[
 
 def policy(served: list[Served], quorum: int = 2) -> WitnessPolicy:
     return WitnessPolicy(tuple(s.witness for s in served), quorum)
-
-
-def grow(uow: UnitOfWork, signer: CheckpointSigner, entries: int) -> int:
-    programme = factories.programme(uow, fund_fen=50_000_000)
-    for number in range(entries - 1):
-        programmes.allocate(
-            uow, programme.id, BudgetMove("440000", "440300", 1_000 + number), actor=ADMIN
-        )
-    ledger.sequence_log(uow)
-    signed = ledger.sign_checkpoint(uow, signer)
-    assert signed is not None
-    return signed.tree_size
 
 
 @pytest.fixture
