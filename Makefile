@@ -7,6 +7,9 @@ FLASK := $(BIN)/flask --app wsgi
 # Local commands run the development configuration unless told otherwise (the app itself
 # defaults to production, which refuses development secrets).
 export VOUCHER_ENV ?= development
+# `make test` runs the tests in one process per core (pytest-xdist; a module's tests stay in
+# one process, so its module-scoped servers start once). TEST_WORKERS=0: all in this process.
+TEST_WORKERS ?= auto
 
 .PHONY: install run test check bench format clean vendor translations compile mutation rules
 
@@ -28,7 +31,7 @@ run: install compile
 
 ## Unit, integration and end-to-end tests. Set VOUCHER_TEST_POSTGRES_URL to include PostgreSQL.
 test: install compile
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadscope
 
 ## Mutation testing of the pure modules (docs/testing.md); not part of `make test`. Resumes
 ## from mutants/. All of the scope unless told:
