@@ -37,7 +37,7 @@ from voucher_app.clock import SystemClock
 from voucher_app.ledger import tiles
 from voucher_app.persistence.database import Database
 from voucher_app.services import ledger
-from voucher_app.signing.note import Verifier, open_checkpoint
+from voucher_app.signing.note import Checkpoint, Verifier, open_checkpoint
 from voucher_app.wiring import unit_of_work
 
 #: The standard library's static file server as a web server is set up to serve small files:
@@ -111,6 +111,14 @@ def files(folder: Path) -> dict[str, int]:
     }
 
 
+def root_from_folder(folder: Path, verifier: Verifier) -> tuple[Checkpoint, bytes]:
+    """The tile folder's signed checkpoint, and the root its hash tiles compute for that size."""
+    checkpoint = open_checkpoint((folder / "checkpoint").read_text(), [verifier])
+    read = {t: tiles.hashes((folder / t.path).read_bytes(), t)
+            for t in tiles.tiles_for(checkpoint.size) if not t.entries}  # fmt: skip
+    return checkpoint, tiles.root_from_tiles(checkpoint.size, read.__getitem__)
+
+
 def main() -> int:
     count = int(os.environ.get("BENCH_ENTRIES", "1000003"))
     more = int(os.environ.get("BENCH_MORE", "1000"))
@@ -146,10 +154,8 @@ def main() -> int:
         finally:
             database.dispose()
 
-        checkpoint = open_checkpoint((folder / "checkpoint").read_text(), [verifier])
-        read = {t: tiles.hashes((folder / t.path).read_bytes(), t)
-                for t in tiles.tiles_for(checkpoint.size) if not t.entries}  # fmt: skip
-        assert tiles.root_from_tiles(checkpoint.size, read.__getitem__) == checkpoint.root
+        checkpoint, root = root_from_folder(folder, verifier)
+        assert root == checkpoint.root
 
         with static_server(folder) as served:
             http_seconds, said = timed_audit([served, "--tiles", "--vkey", verifier.vkey])

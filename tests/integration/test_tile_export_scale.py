@@ -1,8 +1,8 @@
-"""The tile export of a log of three tile levels, built as `bench.tiles` builds its million (COPY
-into PostgreSQL, the sequencer's leaves and nodes): 70,003 entries signed, then 1,000 more.
-`voucher-audit --tiles` recomputes every full and partial tile from the entry bundles and the
-root from the tiles; the second export rewrites only the right edge. (`make bench` runs the same
-at 1,000,003 entries, with its timings.)"""
+"""The tile export of the issue's log of 1,000,003 entries (three tile levels), built as
+`bench.tiles` builds it (COPY into PostgreSQL, the sequencer's leaves and nodes), then 1,000 more.
+`voucher-audit --tiles` recomputes every full and partial tile from the entry bundles, and the
+root from the tiles is the checkpoint's; the second export rewrites only the right edge.
+(`make bench` times the same steps.)"""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from bench.audit import ORIGIN, build
-from bench.tiles import files, publish
+from bench.tiles import files, publish, root_from_folder
 from tests.harness import Databases
 from voucher_app.cli.audit import main as voucher_audit
 from voucher_app.clock import FrozenClock
@@ -22,11 +22,11 @@ from voucher_app.services import ledger
 from voucher_app.signing.note import Verifier
 from voucher_app.wiring import unit_of_work
 
-SIGNED, MORE = 70_003, 1_000
+SIGNED, MORE = 1_000_003, 1_000
 
 
-@pytest.mark.postgres_only  # built with COPY, as the benchmark builds its million
-def test_a_three_level_log_exports_audits_and_grows_at_its_right_edge(
+@pytest.mark.postgres_only  # built with COPY, as the benchmark builds it
+def test_a_million_entry_log_exports_audits_and_grows_at_its_right_edge(
     databases: Databases, clock: FrozenClock, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     url = databases.migrated()
@@ -44,6 +44,8 @@ def test_a_three_level_log_exports_audits_and_grows_at_its_right_edge(
         assert first.written == len(tiles.tiles_for(SIGNED))
         assert voucher_audit([str(folder), "--tiles", "--vkey", verifier.vkey]) == 0
         assert capsys.readouterr().out.startswith(f"OK {SIGNED} entries")
+        checkpoint, root = root_from_folder(folder, verifier)
+        assert (checkpoint.size, root) == (SIGNED, checkpoint.root)
 
         before = files(folder)
         publish(url, withheld[0])
