@@ -24,18 +24,16 @@ import argparse
 import base64
 import http.client
 import sys
-import threading
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections import deque
 from collections.abc import Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import orjson
 
+from voucher_app.cli.pipeline import Pipeline
 from voucher_app.domain.errors import LedgerFault, VoucherError
 from voucher_app.domain.notice import check_shape
 from voucher_app.ledger import export_format, tiles
@@ -60,10 +58,6 @@ from voucher_app.signing.note import (
 PAGE = 1000
 HASH = export_format.HASH_SIZE
 TIMEOUT_SECONDS = 30
-#: Tiles and bundles fetched ahead of the one being checked (a static server answers them in
-#: parallel; the window bounds memory to a few megabytes whatever the log's size).
-FETCH_AHEAD = 32
-FETCHERS = 2
 
 
 class SourceError(VoucherError):
@@ -152,53 +146,32 @@ class TileSource:
     """
 
     def __init__(self, prefix: str) -> None:
-        self.remote = prefix.startswith(("http://", "https://"))
         self.prefix = prefix.rstrip("/") + "/"
-        self._connections = threading.local()
+        remote = prefix.startswith(("http://", "https://"))
+        self._pipeline = Pipeline(self.prefix, timeout=TIMEOUT_SECONDS) if remote else None
         try:
-            self.note = self._read("checkpoint").decode()
+            self.note = next(self._read_all(["checkpoint"])).decode()
             self.size = parse_checkpoint(split_note(self.note)[0]).size
         except (NoteError, UnicodeDecodeError) as exc:
             raise SourceError(f"{self.prefix}checkpoint is not a checkpoint: {exc}") from exc
         self.findings: list[Failure] = []
 
-    def _read(self, path: str) -> bytes:
-        where = self.prefix + path
-        try:
-            if self.remote:
-                return self._get(where)
-            return Path(where).read_bytes()
-        except (http.client.HTTPException, OSError) as exc:
-            raise SourceError(f"cannot read {where}: {exc}") from exc
-
-    def _get(self, url: str) -> bytes:
-        """GET over this thread's kept-alive connection (a tile log is thousands of small
-        files), opened again once if the server closed it."""
-        parts = urllib.parse.urlsplit(url)
-        for attempt in range(2):
-            connection = getattr(self._connections, "connection", None)
-            if connection is None:
-                kind = (
-                    http.client.HTTPSConnection
-                    if parts.scheme == "https"
-                    else http.client.HTTPConnection
-                )
-                connection = kind(parts.netloc, timeout=TIMEOUT_SECONDS)
-                self._connections.connection = connection
+    def _read_all(self, paths: list[str]) -> Iterator[bytes]:
+        """The files at `paths` below the prefix, in order: from a folder one after the other;
+        from a URL requested ahead on one kept-alive connection (`cli.pipeline`)."""
+        answers = self._pipeline.get_all(paths) if self._pipeline is not None else None
+        for path in paths:
+            where = self.prefix + path
             try:
-                connection.request("GET", parts.path, headers={"Accept-Encoding": "identity"})
-                response = connection.getresponse()
-                body = response.read()
-            except (http.client.HTTPException, OSError):
-                connection.close()
-                self._connections.connection = None
-                if attempt:
-                    raise
-                continue
-            if response.status != 200:
-                raise SourceError(f"cannot read {url}: HTTP {response.status}")
-            return body
-        raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
+                if answers is None:
+                    yield Path(where).read_bytes()
+                    continue
+                _, status, body = next(answers)
+            except (http.client.HTTPException, OSError) as exc:
+                raise SourceError(f"cannot read {where}: {exc}") from exc
+            if status != 200:
+                raise SourceError(f"cannot read {where}: HTTP {status}")
+            yield body
 
     def vkeys(self) -> list[str]:
         return []  # a tiled log carries no key of its own: pin it with --vkey
@@ -227,37 +200,22 @@ class TileSource:
         self._check_upper_levels(full)
 
     def _bottom_tiles(self) -> Iterator[tuple[Tile, bytes, bytes]]:
-        """Each level-0 tile with its bytes and its bundle's, in order: read one after the other
-        from a folder; from a URL, fetched ahead on a few kept-alive connections."""
+        """Each level-0 tile with its bytes and its bundle's, in order."""
         bottom = tiles.tiles_of_level(self.size, 0)
-
-        def both(tile: Tile) -> tuple[Tile, bytes, bytes]:
-            bundle = Tile(0, tile.index, tile.width, entries=True)
-            return tile, self._read(tile.path), self._read(bundle.path)
-
-        if not self.remote:
-            yield from map(both, bottom)
-            return
-        with ThreadPoolExecutor(FETCHERS) as pool:
-            pending: deque[Future[tuple[Tile, bytes, bytes]]] = deque()
-            ahead = iter(bottom)
-            for _ in bottom:
-                while len(pending) < FETCH_AHEAD and (tile := next(ahead, None)) is not None:
-                    pending.append(pool.submit(both, tile))
-                try:
-                    yield pending.popleft().result()
-                except BaseException:
-                    for future in pending:
-                        future.cancel()
-                    raise
+        paths = [p for t in bottom for p in (t.path, Tile(0, t.index, t.width, True).path)]
+        files = self._read_all(paths)
+        for tile in bottom:
+            yield tile, next(files), next(files)
 
     def _check_upper_levels(self, below: dict[int, bytes]) -> None:
         level = 1
         while tiles.level_width(self.size, level):
             above: dict[int, bytes] = {}
-            for tile in tiles.tiles_of_level(self.size, level):
+            level_tiles = tiles.tiles_of_level(self.size, level)
+            read = self._read_all([t.path for t in level_tiles])
+            for tile, data in zip(level_tiles, read, strict=True):
                 try:
-                    found = tiles.hashes(self._read(tile.path), tile)
+                    found = tiles.hashes(data, tile)
                 except TileError as exc:
                     self.findings.append(Failure(-1, reason=str(exc)))
                     continue

@@ -1,0 +1,155 @@
+"""Many small files from one web server, requested ahead on one connection (HTTP/1.1 pipelining).
+
+A tiled log is thousands of small immutable files, and the auditor reading them is busy hashing
+on one core. Threads fetching beside it took the interpreter lock from it at every answer (the
+tiles audit of a million entries from a local server took 1.73x the folder audit). Here nothing
+runs beside the audit: the requests for the next files are written ahead on one kept-alive
+connection, which a server answers in order (RFC 9112 §9.3.2), and each answer is read when its
+file is wanted, by then usually long arrived. `http.client` parses the answers.
+
+A server may close a connection after any answer: at its keep-alive limit, or after every one
+(gunicorn's sync workers keep no connection alive). The requests it left unanswered are sent
+again on a new connection (a GET may be repeated), and never more of them ahead than the last
+connection answered: against a server that answers one request per connection, one at a time.
+"""
+
+from __future__ import annotations
+
+import http.client
+import io
+import itertools
+import socket
+import ssl
+import urllib.parse
+from collections import deque
+from collections.abc import Iterable, Iterator
+from typing import cast
+
+#: Requests written ahead of the answer being read: enough to keep a server busy across a
+#: round trip, few enough that the answers waiting stay within a few megabytes.
+AHEAD = 32
+
+
+class _SharedReader(io.BufferedReader):
+    """The connection's one read buffer. Each `HTTPResponse` reads its answer from it and then
+    closes it: the close is ignored, or the answers already buffered behind it would be lost."""
+
+    def close(self) -> None:
+        pass
+
+    def close_for_good(self) -> None:
+        super().close()
+
+
+class _Connection:
+    """One socket, its shared read buffer, and the requests it has been sent."""
+
+    def __init__(self, parts: urllib.parse.SplitResult, timeout: float) -> None:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        sock = socket.create_connection((parts.hostname or "", port), timeout=timeout)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        if parts.scheme == "https":
+            context = ssl.create_default_context()
+            context.set_alpn_protocols(["http/1.1"])
+            sock = context.wrap_socket(sock, server_hostname=parts.hostname)
+        self.sock = sock
+        self.reader = _SharedReader(socket.SocketIO(sock, "rb"))
+        self.host = parts.netloc.rpartition("@")[2]
+        self.asked = 0  # requests sent
+        self.answered = 0
+
+    @property
+    def waiting(self) -> int:
+        """Requests sent and not yet answered."""
+        return self.asked - self.answered
+
+    def send(self, paths: list[str]) -> None:
+        if paths:
+            self.sock.sendall(
+                "".join(
+                    f"GET {path} HTTP/1.1\r\nHost: {self.host}\r\nAccept-Encoding: identity\r\n\r\n"
+                    for path in paths
+                ).encode("ascii")
+            )
+            self.asked += len(paths)
+
+    def answer(self) -> tuple[int, bytes, bool]:
+        """The next answer: its status, its body, and whether the server closes after it."""
+        answer = http.client.HTTPResponse(cast(socket.socket, self), method="GET")
+        answer.begin()
+        body = answer.read()
+        self.answered += 1
+        return answer.status, body, answer.will_close
+
+    def makefile(self, mode: str) -> _SharedReader:  # what `HTTPResponse` reads from
+        return self.reader
+
+    def close(self) -> None:
+        self.reader.close_for_good()
+        self.sock.close()
+
+
+class Pipeline:
+    """GETs of paths below one base URL, written ahead on one kept-alive connection."""
+
+    def __init__(self, base_url: str, *, timeout: float, ahead: int = AHEAD) -> None:
+        self.parts = urllib.parse.urlsplit(base_url)
+        if self.parts.scheme not in ("http", "https"):
+            raise ValueError(f"not an http(s) URL: {base_url}")
+        self.timeout = timeout
+        self.ahead = ahead
+        #: The answers the server gives on a connection before closing it: None while it has
+        #: closed none. Told by `Connection: close`, it is known; when the server only drops
+        #: connections (the answers it sent after a request it did not read may be lost with
+        #: them), it is a lower bound, doubled each time a connection gives that many.
+        self.per_connection: int | None = None
+        self._told = False
+        self._connection: _Connection | None = None
+
+    def get_all(self, paths: Iterable[str]) -> Iterator[tuple[str, int, bytes]]:
+        """(path, HTTP status, body) for each of `paths` below the base URL, in order. A
+        connection closed with requests unanswered is opened again and they are sent again;
+        one closed before any answer, when only one request was sent on it, is an error
+        (`OSError` or `http.client.HTTPException`)."""
+        wanted = iter(paths)
+        pending: deque[str] = deque()  # asked for, not answered; the first `waiting` were sent
+        try:
+            while True:
+                pending.extend(itertools.islice(wanted, max(0, self.ahead - len(pending))))
+                if not pending:
+                    return
+                connection = self._open()
+                end = len(pending)
+                if self.per_connection is not None:
+                    end = min(end, connection.waiting + self.per_connection - connection.asked)
+                unsent = itertools.islice(pending, connection.waiting, end)
+                try:
+                    connection.send([self.parts.path + path for path in unsent])
+                    status, body, closes = connection.answer()
+                except (http.client.RemoteDisconnected, http.client.BadStatusLine, ConnectionError):
+                    self.close()
+                    if not connection.answered and self.per_connection == 1:
+                        raise
+                    if not self._told:
+                        self.per_connection = connection.answered or 1
+                    continue
+                if closes:
+                    self.close()
+                    self.per_connection, self._told = connection.answered, True
+                elif connection.asked == self.per_connection and not connection.waiting:
+                    self.close()  # it would have answered more
+                    self.per_connection *= 1 if self._told else 2
+                yield pending.popleft(), status, body
+        finally:
+            if pending:  # abandoned mid-way: its answers would be read as the next ones'
+                self.close()
+
+    def _open(self) -> _Connection:
+        if self._connection is None:
+            self._connection = _Connection(self.parts, self.timeout)
+        return self._connection
+
+    def close(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
