@@ -39,7 +39,7 @@ class Recording(SimpleHTTPRequestHandler):
         super().setup()
         self.number, self.answered = next(self.connections), 0
 
-    def do_GET(self) -> None:  # noqa: N802 - the name http.server calls
+    def do_GET(self) -> None:
         if self.drops_after == 0:
             self.close_connection = True
             return
