@@ -180,6 +180,13 @@ class TileSource:
         return [(self.prefix + "checkpoint", self.note)]
 
     def entries(self) -> Iterator[SourceEntry]:
+        try:
+            yield from self._entries()
+        finally:
+            if self._pipeline is not None:
+                self._pipeline.close()
+
+    def _entries(self) -> Iterator[SourceEntry]:
         full: dict[int, bytes] = {}  # the hash of each full level-0 tile, for level 1
         for tile, hash_data, bundle_data in self._bottom_tiles():
             try:

@@ -22,9 +22,17 @@ import socket
 import ssl
 import urllib.parse
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Generator, Iterable
 from typing import cast
 
+#: How a connection the server closed shows itself, in plain TCP and under TLS.
+_CLOSED = (
+    http.client.RemoteDisconnected,
+    http.client.BadStatusLine,
+    ConnectionError,
+    ssl.SSLEOFError,
+    ssl.SSLZeroReturnError,
+)
 #: Requests written ahead of the answer being read: enough to keep a server busy across a
 #: round trip, few enough that the answers waiting stay within a few megabytes.
 AHEAD = 32
@@ -57,6 +65,7 @@ class _Connection:
         self.host = parts.netloc.rpartition("@")[2]
         self.asked = 0  # requests sent
         self.answered = 0
+        self.writable = True
 
     @property
     def waiting(self) -> int:
@@ -64,19 +73,28 @@ class _Connection:
         return self.asked - self.answered
 
     def send(self, paths: list[str]) -> None:
-        if paths:
-            self.sock.sendall(
-                "".join(
-                    f"GET {path} HTTP/1.1\r\nHost: {self.host}\r\nAccept-Encoding: identity\r\n\r\n"
-                    for path in paths
-                ).encode("ascii")
-            )
-            self.asked += len(paths)
+        """Write the requests for `paths`; a connection the server closed is left to be read,
+        as it may still hold answers to the requests written before."""
+        if not paths or not self.writable:
+            return
+        request = "".join(
+            f"GET {path} HTTP/1.1\r\nHost: {self.host}\r\nAccept-Encoding: identity\r\n\r\n"
+            for path in paths
+        )
+        try:
+            self.sock.sendall(request.encode("ascii"))
+        except _CLOSED:
+            self.writable = False
+            return
+        self.asked += len(paths)
 
     def answer(self) -> tuple[int, bytes, bool]:
         """The next answer: its status, its body, and whether the server closes after it."""
-        answer = http.client.HTTPResponse(cast(socket.socket, self), method="GET")
-        answer.begin()
+        while True:  # `begin` passes over 100 Continue only: 103 Early Hints precede answers too
+            answer = http.client.HTTPResponse(cast(socket.socket, self), method="GET")
+            answer.begin()
+            if not 100 <= answer.status < 200:
+                break
         body = answer.read()
         self.answered += 1
         return answer.status, body, answer.will_close
@@ -93,9 +111,10 @@ class Pipeline:
     """GETs of paths below one base URL, written ahead on one kept-alive connection."""
 
     def __init__(self, base_url: str, *, timeout: float, ahead: int = AHEAD) -> None:
-        self.parts = urllib.parse.urlsplit(base_url)
-        if self.parts.scheme not in ("http", "https"):
+        parts = urllib.parse.urlsplit(base_url)
+        if parts.scheme not in ("http", "https"):
             raise ValueError(f"not an http(s) URL: {base_url}")
+        self.parts = parts._replace(path=parts.path.rstrip("/") + "/", query="", fragment="")
         self.timeout = timeout
         self.ahead = ahead
         #: The answers the server gives on a connection before closing it: None while it has
@@ -104,13 +123,17 @@ class Pipeline:
         #: them), it is a lower bound, doubled each time a connection gives that many.
         self.per_connection: int | None = None
         self._told = False
+        self._busy = False
         self._connection: _Connection | None = None
 
-    def get_all(self, paths: Iterable[str]) -> Iterator[tuple[str, int, bytes]]:
+    def get_all(self, paths: Iterable[str]) -> Generator[tuple[str, int, bytes], None, None]:
         """(path, HTTP status, body) for each of `paths` below the base URL, in order. A
         connection closed with requests unanswered is opened again and they are sent again;
-        one closed before any answer, when only one request was sent on it, is an error
-        (`OSError` or `http.client.HTTPException`)."""
+        one closed unanswered with a single request on it is an error (`OSError` or
+        `http.client.HTTPException`), as is a timeout. `paths` are relative, URL-safe ASCII."""
+        if self._busy:
+            raise RuntimeError("a Pipeline answers one get_all at a time")
+        self._busy = True
         wanted = iter(paths)
         pending: deque[str] = deque()  # asked for, not answered; the first `waiting` were sent
         try:
@@ -123,26 +146,41 @@ class Pipeline:
                 if self.per_connection is not None:
                     end = min(end, connection.waiting + self.per_connection - connection.asked)
                 unsent = itertools.islice(pending, connection.waiting, end)
+                connection.send([self.parts.path + path for path in unsent])
                 try:
-                    connection.send([self.parts.path + path for path in unsent])
                     status, body, closes = connection.answer()
-                except (http.client.RemoteDisconnected, http.client.BadStatusLine, ConnectionError):
+                except _CLOSED:
                     self.close()
-                    if not connection.answered and self.per_connection == 1:
+                    if not self._dropped(connection):
                         raise
-                    if not self._told:
-                        self.per_connection = connection.answered or 1
                     continue
-                if closes:
-                    self.close()
-                    self.per_connection, self._told = connection.answered, True
-                elif connection.asked == self.per_connection and not connection.waiting:
-                    self.close()  # it would have answered more
-                    self.per_connection *= 1 if self._told else 2
+                self._answered(connection, closes)
                 yield pending.popleft(), status, body
         finally:
+            self._busy = False
             if pending:  # abandoned mid-way: its answers would be read as the next ones'
                 self.close()
+
+    def _dropped(self, connection: _Connection) -> bool:
+        """Learn from a connection the server dropped: False when it will not answer at all."""
+        if connection.answered:
+            if not self._told:
+                self.per_connection = connection.answered
+        elif connection.asked <= 1:
+            return False  # closed on a single request, unanswered
+        else:  # closed unanswered, perhaps on the requests it had not read
+            self.per_connection, self._told = 1, False
+        return True
+
+    def _answered(self, connection: _Connection, closes: bool) -> None:
+        """Learn from an answer: the server's word that it closes, or a connection that has
+        been sent all it may be."""
+        if closes:
+            self.close()
+            self.per_connection, self._told = connection.answered, True
+        elif connection.asked == self.per_connection and not connection.waiting:
+            self.close()  # it would have answered more
+            self.per_connection *= 1 if self._told else 2
 
     def _open(self) -> _Connection:
         if self._connection is None:
