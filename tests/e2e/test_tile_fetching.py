@@ -9,6 +9,7 @@ says it cannot read them; gunicorn's own behaviour is met in `test_gunicorn_flow
 from __future__ import annotations
 
 import functools
+import gzip
 import http.client
 import itertools
 import socket
@@ -41,6 +42,7 @@ class Recording(SimpleHTTPRequestHandler):
     drops_after: int | None = None  # answers, then the connection is dropped without a word
     refuses_from: int | None = None  # connections from this one on are closed unanswered
     early_hints = False  # each answer preceded by 103 Early Hints
+    coding: str | None = None  # "gzip": the files gzipped whatever was asked; else named so
     seen: list[tuple[int, str, bool]]  # (connection, path, the next request already waiting)
     connections: Iterator[int]
 
@@ -57,12 +59,25 @@ class Recording(SimpleHTTPRequestHandler):
             self.send_header("Link", "</f/099>; rel=preload")
             super().end_headers()
         self.seen.append((self.number, self.path, next_request_waiting(self.connection)))
+        if self.coding is not None:
+            self.answered += 1
+            self.send_coded()
+            return
         self.answered += 1
         if self.answered == self.answers_per_connection:
             self.close_connection = True
         super().do_GET()
         if self.answered == self.drops_after:
             self.close_connection = True
+
+    def send_coded(self) -> None:
+        data = Path(self.translate_path(self.path)).read_bytes()
+        body = gzip.compress(data) if self.coding == "gzip" else data
+        self.send_response(200)
+        self.send_header("Content-Encoding", self.coding or "")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
 
     def end_headers(self) -> None:
         if self.answered == self.answers_per_connection:
@@ -263,3 +278,21 @@ def test_over_tls_a_closed_connection_is_opened_again_too(
     url, seen = serve(tls=tls, **settings)
     assert fetched(url.replace("http://127.0.0.1", "https://localhost")) == contents(tmp_path)
     assert len({connection for connection, _, _ in seen}) > 1
+
+
+def test_files_gzipped_though_asked_for_as_they_are_are_unzipped(
+    serve: Serve, tmp_path: Path
+) -> None:
+    url, _ = serve(coding="gzip")
+    assert fetched(url) == contents(tmp_path)
+
+
+def test_a_content_coding_it_cannot_undo_is_a_source_that_cannot_be_read(
+    serve: Serve, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "checkpoint").write_bytes(b"as brotli would have it")
+    url, _ = serve(coding="br")
+    assert voucher_audit([url, "--tiles", "--vkey", "unused"]) == 2
+    assert capsys.readouterr().err == (
+        f"ERROR cannot read {url}checkpoint: unsupported Content-Encoding 'br'\n"
+    )

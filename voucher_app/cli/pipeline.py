@@ -15,12 +15,14 @@ connection answered: against a server that answers one request per connection, o
 
 from __future__ import annotations
 
+import gzip
 import http.client
 import io
 import itertools
 import socket
 import ssl
 import urllib.parse
+import zlib
 from collections import deque
 from collections.abc import Generator, Iterable
 from typing import cast
@@ -95,7 +97,7 @@ class _Connection:
             answer.begin()
             if not 100 <= answer.status < 200:
                 break
-        body = answer.read()
+        body = _decoded(answer.read(), answer.getheader("Content-Encoding", "identity"))
         self.answered += 1
         return answer.status, body, answer.will_close
 
@@ -105,6 +107,20 @@ class _Connection:
     def close(self) -> None:
         self.reader.close_for_good()
         self.sock.close()
+
+
+def _decoded(body: bytes, encoding: str) -> bytes:
+    """The body as the file holds it. Asked for as it is (`identity`), yet a cache may gzip it
+    all the same: that is undone; any other coding is refused."""
+    coding = encoding.strip().lower()
+    if coding == "identity":
+        return body
+    if coding != "gzip":
+        raise http.client.HTTPException(f"unsupported Content-Encoding {encoding!r}")
+    try:
+        return gzip.decompress(body)
+    except (OSError, EOFError, zlib.error) as exc:
+        raise http.client.HTTPException(f"a gzip body that does not decompress: {exc}") from exc
 
 
 class Pipeline:
