@@ -338,6 +338,15 @@ def test_check_refs_refuses_bad_names_and_values(refs: dict[Any, Any]) -> None:
         check_refs(refs)
 
 
+def test_check_refs_names_the_ref_it_refuses() -> None:
+    with pytest.raises(MalformedEntry) as name:
+        check_refs({"programme": "p", "Voucher": "V-1"})
+    assert str(name.value) == "bad ref name 'Voucher'"
+    with pytest.raises(MalformedEntry) as value:
+        check_refs({"programme": "p", "voucher": "V 1"})
+    assert str(value.value) == "bad value for ref 'voucher'"
+
+
 @settings(max_examples=100, deadline=None)
 @given(actor_id=st.from_regex(ACTOR_ID, fullmatch=True), role=st.sampled_from(list(Role)))
 def test_every_actor_the_application_accepts_is_one_the_grammar_accepts(
