@@ -90,6 +90,11 @@ class Refused(VoucherError):
         self.size = size
         self.evidence = evidence
 
+    @classmethod
+    def holding(cls, size: int, evidence: Evidence | None = None) -> Refused:
+        """The 409 that tells the log the tree size this witness holds (its body)."""
+        return cls(f"this witness holds tree size {size}", status=409, size=size, evidence=evidence)
+
 
 def request_body(old_size: int, proof: Sequence[bytes], note: str) -> bytes:
     """The body of an `add-checkpoint` request."""
@@ -152,12 +157,7 @@ def judge(
     if request.old_size > checkpoint.size:
         raise Refused("the old size is larger than the checkpoint's", evidence=rollback)
     if request.old_size != held_size:
-        raise Refused(
-            f"this witness holds tree size {held_size}",
-            status=409,
-            size=held_size,
-            evidence=rollback,
-        )
+        raise Refused.holding(held_size, rollback)
     if held is None or held.size == 0:  # nothing to be consistent with: no proof
         if request.proof:
             raise Refused("the proof from an old size of 0 is empty")

@@ -168,7 +168,7 @@ def add_checkpoint(
         pass  # another request stored the first head of this log first
     now_held = held_head(database, origin)
     size = now_held.size if now_held is not None else 0
-    raise Refused(f"this witness holds tree size {size}", status=409, size=size)
+    raise Refused.holding(size)
 
 
 def _log_signed(note: str, keys: Sequence[Verifier]) -> str:
