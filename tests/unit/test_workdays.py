@@ -79,6 +79,29 @@ def test_a_notice_running_into_a_year_without_data_is_refused(calendar: WorkingC
     )
 
 
+def test_the_first_day_refused_is_the_first_whose_notice_runs_past_the_data(
+    calendar: WorkingCalendar,
+) -> None:
+    assert calendar.known_until == date(2026, 12, 31)
+    # 24 December: 25, 28, 29, 30, 31. 25 December: 28, 29, 30, 31, then 2027.
+    assert calendar.first_refused(date(2026, 3, 2), 5) == date(2026, 12, 25)
+    assert calendar.first_refused(date(2026, 12, 25), 5) == date(2026, 12, 25)
+    assert calendar.first_refused(date(2026, 12, 31), 1) == date(2026, 12, 31)
+    assert calendar.first_refused(date(2026, 12, 30), 1) == date(2026, 12, 31)
+    # The thirtieth working day after 19 November (no holiday between) is 31 December.
+    assert calendar.after(date(2026, 11, 19), 30) == date(2026, 12, 31)
+    assert calendar.first_refused(date(2026, 1, 1), 30) == date(2026, 11, 20)
+    assert calendar.first_refused(date(2027, 6, 1), 5) == date(2027, 6, 1)
+
+
+def test_a_second_year_moves_the_first_day_refused_to_its_end() -> None:
+    rows = ["2026-10-01,holiday,国庆", "2027-12-31,holiday,元旦"]
+    calendar = read_calendar(["date,kind,name", *rows])
+    assert calendar.known_until == date(2027, 12, 31)
+    assert calendar.first_refused(date(2026, 12, 25), 5) == date(2027, 12, 24)
+    assert read_calendar(["date,kind,name"]).known_until is None
+
+
 @pytest.mark.parametrize("days", [0, -1, 31])
 def test_a_notice_period_outside_its_range_is_refused(calendar: WorkingCalendar, days: int) -> None:
     with pytest.raises(InvalidInput) as refused:

@@ -5,9 +5,12 @@
   in the body: the database answers; the signing keys are usable; the sequencer keeps up
   (lag <= READY_MAX_SEQUENCER_LAG); a checkpoint is signed in time while entries wait for one
   (<= READY_MAX_CHECKPOINT_AGE_SECONDS); and the log is not behind its published checkpoint.
-  The witness check (the latest checkpoint has its quorum of cosignatures) is reported with
-  `advisory: true` and does not make the instance unready: a witness that is down must not take
-  the service down with it; its absence is on `/metrics` and in the log.
+  Two checks are reported with `advisory: true` and do not make the instance unready: the
+  witness check (the latest checkpoint has its quorum of cosignatures: a witness that is down
+  must not take the service down with it; its absence is on `/metrics` and in the log), and the
+  working-day calendar (it knows the holidays far enough ahead for the longest notice a
+  programme sets, for another CALENDAR_WARNING_DAYS days: else approvals with a notice will
+  soon be refused).
 - `/metrics`: Prometheus metrics (`voucher_app.metrics`), for admins; absent (404) with
   METRICS_ENABLED false.
 """
@@ -28,7 +31,7 @@ from voucher_app import metrics
 from voucher_app.domain.errors import KeyringError
 from voucher_app.domain.policy import Action
 from voucher_app.http.policy import requires
-from voucher_app.services import ledger, witnessing
+from voucher_app.services import ledger, notice, witnessing
 from voucher_app.wiring import current
 
 log = logging.getLogger(__name__)
@@ -37,6 +40,9 @@ metrics_blp = Blueprint("metrics", __name__, description="Prometheus metrics")
 #: How long a check of the signing keys is trusted (seconds): it reads the key files.
 KEYS_CHECK_SECONDS = 30.0
 KEYS_EXTENSION = "voucher_app.readiness.keys"
+#: Days before approvals with a notice would be refused (the working-day calendar lacking the
+#: next year) that readiness warns: the State Council publishes a year's holidays in November.
+CALENDAR_WARNING_DAYS = 30
 
 
 class HealthSchema(Schema):
@@ -188,6 +194,28 @@ def _witness_check() -> dict[str, Any]:
     return {**check, "advisory": True}
 
 
+def _calendar_check() -> dict[str, Any]:
+    """Whether the working-day calendar lasts the longest notice a programme sets for another
+    CALENDAR_WARNING_DAYS: past that, approvals with a notice are refused."""
+    try:
+        runway = notice.calendar_runway(current().uow())
+    except Exception:
+        log.warning("readiness: the programmes' notice periods could not be read", exc_info=True)
+        return {**_check(False, "could not be read"), "advisory": True}
+    if runway is None:
+        return {**_check(True, "no programme sets a notice period"), "advisory": True}
+    refused = (
+        f"approvals with a notice of {runway.notice_working_days} working days are refused from "
+        f"{runway.first_refused.isoformat()}"
+    )
+    known = runway.known_until.isoformat() if runway.known_until is not None else "no day"
+    ok = runway.days_left > CALENDAR_WARNING_DAYS
+    detail = f"the holidays are known up to {known}; {refused}" + (
+        "" if ok else ": add the next year's arrangement to the calendar (docs/operations.md)"
+    )
+    return {**_check(ok, detail, value=runway.days_left), "advisory": True}
+
+
 def readiness(app: Flask) -> dict[str, dict[str, Any]]:
     """Each readiness check's outcome, by name."""
     limits = {
@@ -200,6 +228,7 @@ def readiness(app: Flask) -> dict[str, dict[str, Any]]:
         checks.update(_ledger_checks(limits))
         checks["published_checkpoint"] = _published_check()
         checks["witness_quorum"] = _witness_check()
+        checks["working_calendar"] = _calendar_check()
     else:
         unreachable = _check(False, "the database does not answer")
         checks.update(

@@ -59,6 +59,22 @@ class WorkingCalendar:
             counted += self.is_working_day(day)
         return day
 
+    def first_refused(self, start: date, working_days: int) -> date:
+        """The first approval day from `start` on whose notice of `working_days` runs into a
+        year the data lacks: from then on, such approvals are refused until it is added."""
+        day = start
+        while True:
+            try:
+                self.after(day, working_days)
+            except InvalidInput:
+                return day
+            day += timedelta(days=1)
+
+    @property
+    def known_until(self) -> date | None:
+        """The last day of the last year the data covers (None: it covers none)."""
+        return date(max(self.years), 12, 31) if self.years else None
+
     def _require_year(self, day: date) -> None:
         if day.year not in self.years:
             raise InvalidInput(

@@ -21,7 +21,7 @@ from importlib import resources
 from typing import Any
 
 import orjson
-from sqlalchemy import ColumnElement, and_, insert, or_, select
+from sqlalchemy import ColumnElement, and_, func, insert, or_, select
 
 from voucher_app.domain import notice as published
 from voucher_app.domain.calendar import local_date
@@ -55,6 +55,35 @@ def notice_ends_on(programme: Programme, approved_on: date) -> date | None:
     if not programme.notice_working_days:
         return None
     return working_calendar().after(approved_on, programme.notice_working_days)
+
+
+@dataclass(frozen=True, slots=True)
+class CalendarRunway:
+    """How long the working-day calendar lasts the programmes: the longest notice one sets,
+    the last day the data knows, and the first approval day that notice cannot be counted
+    from (approvals are refused from then on, until the next year's arrangement is added)."""
+
+    notice_working_days: int
+    known_until: date | None
+    first_refused: date
+    today: date
+
+    @property
+    def days_left(self) -> int:
+        return (self.first_refused - self.today).days
+
+
+@read_only
+def calendar_runway(uow: UnitOfWork) -> CalendarRunway | None:
+    """The runway of the calendar from today; None when no programme sets a notice period."""
+    longest = uow.session.scalar(select(func.max(Programme.notice_working_days)))
+    if not longest:
+        return None
+    calendar = working_calendar()
+    today = local_date(uow.clock.now())
+    return CalendarRunway(
+        longest, calendar.known_until, calendar.first_refused(today, longest), today
+    )
 
 
 def notice_over(today: date) -> ColumnElement[bool]:
