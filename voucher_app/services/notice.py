@@ -79,11 +79,16 @@ def calendar_runway(uow: UnitOfWork) -> CalendarRunway | None:
     longest = uow.session.scalar(select(func.max(Programme.notice_working_days)))
     if not longest:
         return None
-    calendar = working_calendar()
     today = local_date(uow.clock.now())
     return CalendarRunway(
-        longest, calendar.known_until, calendar.first_refused(today, longest), today
+        longest, working_calendar().known_until, _first_refused(today, longest), today
     )
+
+
+@lru_cache(maxsize=8)
+def _first_refused(today: date, working_days: int) -> date:
+    """`first_refused` over the shipped calendar (a year of days at most; `/readyz` asks often)."""
+    return working_calendar().first_refused(today, working_days)
 
 
 def notice_over(today: date) -> ColumnElement[bool]:
