@@ -35,7 +35,7 @@ import os
 import threading
 import time
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from flask import Flask, Response, current_app, g, has_app_context, request
@@ -62,6 +62,7 @@ from voucher_app.ledger.unit_of_work import UnitOfWork
 from voucher_app.ledger.witnesses import WitnessPolicy
 from voucher_app.persistence.models import JobLease, Notification, Task
 from voucher_app.persistence.uow import read_only
+from voucher_app.services import notice
 from voucher_app.wiring import EXTENSION as WIRING
 from voucher_app.wiring import Wiring, unit_of_work
 
@@ -100,6 +101,9 @@ class DatabaseState:
     notifications_given_up: int
     tasks: dict[str, int]
     cosigners: frozenset[str] = frozenset()  # witnesses that cosigned the last checkpoint
+    #: Days until the first approval day the working-day calendar cannot count the longest
+    #: notice from (None: no programme sets a notice). `/readyz`'s `working_calendar` too.
+    calendar_days_left: int | None = None
 
     @property
     def entries(self) -> int:
@@ -216,6 +220,9 @@ class StateReader:
             parts: Wiring = self._app.extensions[WIRING]
             # A unit of work of its own: not a request's held one, no sequencing hook.
             state = read_state(unit_of_work(parts.database, parts.clock))
+            runway = notice.calendar_runway(unit_of_work(parts.database, parts.clock))
+            if runway is not None:
+                state = replace(state, calendar_days_left=runway.days_left)
             self._last = (time.monotonic(), state)
             return state
 
@@ -268,6 +275,13 @@ class DatabaseCollector:
                 "voucher_ledger_checkpoint_age_seconds", "Age of the last signed checkpoint", age
             )
         yield from _witness_gauges(state, self.reader.witnesses)
+        if state.calendar_days_left is not None:
+            yield _gauge(
+                "voucher_working_calendar_days_left",
+                "Days until approvals with the longest notice a programme sets are refused for "
+                "want of the next year's holidays in the working-day calendar",
+                state.calendar_days_left,
+            )
         held = GaugeMetricFamily(
             "voucher_job_lease_held",
             "Job leases not expired, by job and holder (host:pid:id)",

@@ -1,7 +1,8 @@
 """`/readyz` warns before the working-day calendar runs out: the package knows the holidays of
 2026 only, so from 25 December 2026 a programme with a five-working-day notice cannot approve
 (its notice would run into 2027, whose holidays are not known yet). The advisory check
-`working_calendar` fails 30 days before that day, names it, and leaves the instance ready."""
+`working_calendar` fails 30 days before that day, names it, and leaves the instance ready; the
+gauge `voucher_working_calendar_days_left` counts the days, for an alert."""
 
 from __future__ import annotations
 
@@ -11,8 +12,11 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from tests import factories
+from tests.e2e.accounts import bearer
+from tests.e2e.test_observability import scrape, value
 from voucher_app import jobs
 from voucher_app.clock import FrozenClock
+from voucher_app.domain.actors import Role
 from voucher_app.wiring import current
 
 ADD = ": add the next year's arrangement to the calendar (docs/operations.md)"
@@ -41,6 +45,8 @@ def test_seventeen_days_before_approvals_stop_the_check_fails_and_names_the_day(
 ) -> None:
     moment = datetime(2026, 12, 8, 2, 0, tzinfo=UTC)  # 10:00 on 8 December in China
     programme(app, moment)
+    samples = scrape(client, bearer(app, Role.ADMIN))
+    assert value(samples, "voucher_working_calendar_days_left") == 17
     assert calendar_check(app, client, moment) == {
         "ok": False,
         "advisory": True,
@@ -71,3 +77,5 @@ def test_without_a_programme_that_sets_a_notice_there_is_nothing_to_run_out(
     programme(app, moment, notice_working_days=0)
     check = calendar_check(app, client, moment)
     assert check == {"ok": True, "advisory": True, "detail": "no programme sets a notice period"}
+    samples = scrape(client, bearer(app, Role.ADMIN))
+    assert ("voucher_working_calendar_days_left", frozenset()) not in samples
