@@ -82,7 +82,8 @@ class ReadySchema(Schema):
         values=fields.Nested(CheckSchema),
         required=True,
         metadata={
-            "description": "database, keys, sequencer_lag, checkpoint_age, published_checkpoint"
+            "description": "database, keys, sequencer_lag, checkpoint_age, "
+            "published_checkpoint; advisory: witness_quorum, working_calendar"
         },
     )
 
