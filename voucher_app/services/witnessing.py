@@ -16,10 +16,11 @@ from datetime import UTC, datetime
 
 from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from voucher_app.domain.errors import NoCheckpoint
 from voucher_app.ledger import checkpoints, store
-from voucher_app.ledger.tables import LedgerCosignature, WitnessContact
+from voucher_app.ledger.tables import LedgerCheckpoint, LedgerCosignature, WitnessContact
 from voucher_app.ledger.unit_of_work import UnitOfWork
 from voucher_app.ledger.witnesses import Answer, Post, Witness, WitnessPolicy, http_post
 from voucher_app.persistence.uow import read_only, transaction
@@ -185,15 +186,41 @@ def cosigned_note(uow: UnitOfWork) -> str:
 def standing(uow: UnitOfWork, policy: WitnessPolicy) -> Standing | None:
     """How the latest checkpoint stands against the policy; None without witnesses configured
     or before any checkpoint."""
-    if not policy.witnesses:
-        return None
     try:
         row = checkpoints.latest(uow.session)
     except NoCheckpoint:
         return None
+    return _standing(uow.session, row, policy)
+
+
+@dataclass(frozen=True)
+class PublishedHead:
+    """The latest checkpoint as the public ledger page shows it."""
+
+    tree_size: int
+    created_at: datetime
+    note: str  # the log's note and the cosignatures it got
+    standing: Standing | None
+
+
+@read_only
+def published_head(uow: UnitOfWork, policy: WitnessPolicy) -> PublishedHead | None:
+    """The latest checkpoint, its cosigned note and how it stands, read in one snapshot (so a
+    checkpoint signed meanwhile cannot mix into what is shown); None before any checkpoint."""
+    try:
+        row = checkpoints.latest(uow.session)
+    except NoCheckpoint:
+        return None
+    note = checkpoints.cosigned_note(uow.session, row)
+    return PublishedHead(row.tree_size, row.created_at, note, _standing(uow.session, row, policy))
+
+
+def _standing(session: Session, row: LedgerCheckpoint, policy: WitnessPolicy) -> Standing | None:
+    if not policy.witnesses:
+        return None
     cosigners = [
         (str(name), at)
-        for name, at in uow.session.execute(
+        for name, at in session.execute(
             select(LedgerCosignature.witness, LedgerCosignature.signed_at)
             .where(LedgerCosignature.checkpoint_id == row.id)
             .order_by(LedgerCosignature.id)
@@ -202,7 +229,7 @@ def standing(uow: UnitOfWork, policy: WitnessPolicy) -> Standing | None:
     configured = {w.name for w in policy.witnesses}
     contacts = {
         name: (size, status, message)
-        for name, size, status, message in uow.session.execute(
+        for name, size, status, message in session.execute(
             select(
                 WitnessContact.witness,
                 WitnessContact.tree_size,

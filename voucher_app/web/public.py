@@ -21,7 +21,7 @@ from wtforms.validators import Length
 
 from voucher_app import background
 from voucher_app.domain.categories import CATEGORIES, CATEGORY_CODES
-from voucher_app.domain.errors import InvalidInput, NoCheckpoint
+from voucher_app.domain.errors import InvalidInput
 from voucher_app.domain.policy import Action, Scope
 from voucher_app.http.auth import signed_in
 from voucher_app.ledger.unit_of_work import UnitOfWork
@@ -120,16 +120,12 @@ def _uuid_or_none(text: str | None) -> uuid.UUID | None:
 @page(Action.READ_PUBLIC)
 def public_ledger() -> str:
     parts = current()
-    try:
-        checkpoint = ledger.latest_checkpoint(parts.uow())
-        note = witnessing.cosigned_note(parts.uow())
-    except NoCheckpoint:
-        checkpoint, note = None, None
+    head = witnessing.published_head(parts.uow(), parts.witnesses)
     return render_template(
         "web/ledger.html",
-        checkpoint=checkpoint,
-        note=note,
-        standing=witnessing.standing(parts.uow(), parts.witnesses),
+        checkpoint=head,
+        note=head.note if head else None,
+        standing=head.standing if head else None,
         witnesses=parts.witnesses,
         base_url=request.host_url.rstrip("/"),
     )
