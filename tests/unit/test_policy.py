@@ -226,8 +226,8 @@ def test_each_role_takes_exactly_its_actions_on_what_concerns_it(
 
 @pytest.mark.parametrize("role", list(Role))
 def test_everyone_reads_what_is_public(role: Role) -> None:
-    decide(bound(role), Action.READ_PUBLIC, EVERYWHERE, within)
-    decide(None, Action.READ_PUBLIC, EVERYWHERE, within)
+    assert permitted(bound(role), Action.READ_PUBLIC, EVERYWHERE)
+    assert permitted(None, Action.READ_PUBLIC, EVERYWHERE)
 
 
 def anywhere(center: int, root: int) -> bool:
@@ -272,7 +272,7 @@ def test_every_person_reads_and_manages_their_own_account_wherever_they_are_boun
     """One's own account is no center's, SME's or provider's: the scope does not matter."""
     for user in (bound(role), principal(role)):
         for scope in (EVERYWHERE, Scope(center_id=SIBLING, sme_id=8, provider_id=10)):
-            decide(user, Action.READ_OWN_ACCOUNT, scope, within)
+            assert permitted(user, Action.READ_OWN_ACCOUNT, scope)
             decide(user, Action.MANAGE_OWN_ACCOUNT, scope, within)
 
 
