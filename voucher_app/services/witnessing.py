@@ -186,6 +186,8 @@ def cosigned_note(uow: UnitOfWork) -> str:
 def standing(uow: UnitOfWork, policy: WitnessPolicy) -> Standing | None:
     """How the latest checkpoint stands against the policy; None without witnesses configured
     or before any checkpoint."""
+    if not policy.witnesses:
+        return None  # nothing to read
     try:
         row = checkpoints.latest(uow.session)
     except NoCheckpoint:
